@@ -1,0 +1,276 @@
+"""Dependency failures: join "cannot reach X" log lines, X's metrics and X's own state into one chain.
+
+The root cause of a dependency incident names X (the database, the downstream service), not the callers
+that log the errors. The chain is only as strong as its links: logs alone are a hypothesis; logs plus X
+being unhealthy (or X's metrics deviating first) make a direct, consistent story.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from engine.analyzers.changes import normalize_service
+from engine.analyzers.metrics import Anomaly
+
+
+@dataclass(frozen=True)
+class LogLine:
+    timestamp: float
+    service: str
+    message: str
+    source_tool: str = ""
+
+
+@dataclass(frozen=True)
+class DependencySignal:
+    """Callers failing to talk to one target, aggregated over log lines."""
+
+    caller: str
+    target: str
+    mechanism: str
+    count: int
+    first_seen: float
+    sample: str
+    source_tool: str
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """What a data source says about a dependency itself (pod not ready, RDS stopped, ...)."""
+
+    target: str
+    healthy: bool
+    description: str
+    source_tool: str
+    timestamp: float | None = None
+
+
+@dataclass(frozen=True)
+class CausalChain:
+    target: str
+    mechanism: str
+    callers: tuple[str, ...]
+    signals: tuple[DependencySignal, ...]
+    states: tuple[TargetState, ...] = field(default_factory=tuple)
+    target_anomalies: tuple[Anomaly, ...] = field(default_factory=tuple)
+    caller_anomalies: tuple[Anomaly, ...] = field(default_factory=tuple)
+
+    @property
+    def confidence(self) -> int:
+        score = 45
+        if sum(s.count for s in self.signals) >= 3:
+            score += 10
+        if any(not s.healthy for s in self.states):
+            score += 25
+        if self.target_anomalies:
+            score += 15
+        if self.caller_anomalies:
+            score += 5
+        if self.states and all(s.healthy for s in self.states) and not self.target_anomalies:
+            score -= 20
+        return max(5, min(95, score))
+
+    @property
+    def first_seen(self) -> float:
+        times = [s.first_seen for s in self.signals]
+        times += [a.onset for a in self.target_anomalies]
+        times += [s.timestamp for s in self.states if s.timestamp is not None and not s.healthy]
+        return min(times)
+
+    def describe(self) -> str:
+        callers = ", ".join(self.callers)
+        bad = [s.description for s in self.states if not s.healthy]
+        why = f": {bad[0]}" if bad else ""
+        return f"{self.target} is failing{why}; {callers} {MECHANISM_TEXT[self.mechanism]} {self.target}"
+
+
+MECHANISM_TEXT: dict[str, str] = {
+    "connection_refused": "get connection refused from",
+    "timeout": "time out calling",
+    "dns": "cannot resolve",
+    "connection_reset": "have connections reset by",
+    "pool_exhausted": "cannot get a pooled connection to",
+    "too_many_connections": "are refused for too many connections by",
+    "unavailable": "get 503/unavailable from",
+}
+
+_HOST = r"(?P<host>[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])(?::(?P<port>\d{2,5}))?"
+
+# Order matters: the first matching pattern decides the mechanism.
+_SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "pool_exhausted",
+        re.compile(
+            r"(?i)(?:connection is not available|pool (?:is )?exhausted|timeout waiting for (?:a )?"
+            r"connection|could not obtain (?:a )?connection|QueuePool limit)"
+            r"(?:.*?(?:to|for|pool|host)[ =:\"']+" + _HOST + r")?"
+        ),
+    ),
+    (
+        "too_many_connections",
+        re.compile(
+            r"(?i)(?:too many (?:clients|connections)|remaining connection slots are reserved)"
+            r"(?:.*?(?:to|host|server)[ =:\"']+" + _HOST + r")?"
+        ),
+    ),
+    (
+        "dns",
+        re.compile(
+            r"(?i)(?:getaddrinfo (?:ENOTFOUND|EAI_AGAIN) |no such host.*?lookup |"
+            r"could not translate host name \"?|Name or service not known.*?)" + _HOST
+        ),
+    ),
+    (
+        "connection_refused",
+        re.compile(
+            r"(?i)(?:dial tcp |connect ECONNREFUSED |connection to |connecting to |"
+            r"could not connect to (?:server )?(?:at )?\"?|failed to connect to |host=|upstream )"
+            + _HOST
+            + r".{0,80}?(?:connection refused|refused)"
+        ),
+    ),
+    (
+        "connection_refused",
+        re.compile(
+            r"(?i)(?:connection refused|ECONNREFUSED).{0,40}?(?:to|connecting to|host|upstream)[ =:\"']+"
+            + _HOST
+        ),
+    ),
+    (
+        "timeout",
+        re.compile(
+            r"(?i)(?:dial tcp |connect to |connection to |request to |calling |upstream |host=|GET |POST )"
+            r"(?:https?://)?" + _HOST + r"\S*.{0,80}?(?:timed? ?out|timeout|deadline exceeded|i/o timeout)"
+        ),
+    ),
+    (
+        "timeout",
+        re.compile(
+            r"(?i)(?:timed? ?out|timeout|deadline exceeded)[^\n]{0,40}?"
+            r"(?:to|connecting to|calling|host|upstream)[ =:\"']+(?:https?://)?" + _HOST
+        ),
+    ),
+    (
+        "connection_reset",
+        re.compile(
+            r"(?i)(?:connection reset by peer|ECONNRESET).{0,40}?(?:to|host|upstream)[ =:\"']+" + _HOST
+        ),
+    ),
+    (
+        "unavailable",
+        re.compile(
+            r"(?i)(?:upstream |calling |request to |from )(?:https?://)?"
+            + _HOST
+            + r"\S*.{0,60}?(?:503|service unavailable|UNAVAILABLE)"
+        ),
+    ),
+)
+
+_NOT_A_HOST = {"the", "server", "database", "host", "a", "localhost", "to", "for", "pool"}
+
+
+def parse_dependency_error(message: str) -> tuple[str, str | None] | None:
+    """``(mechanism, target or None)`` when a log line says a call to a dependency failed."""
+    for mechanism, pattern in _SIGNATURES:
+        m = pattern.search(message)
+        if m is None:
+            continue
+        host = m.groupdict().get("host")
+        target = normalize_target(host) if host and host.lower() not in _NOT_A_HOST else None
+        return mechanism, target
+    return None
+
+
+_IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+def normalize_target(host: str) -> str:
+    """``payments-db.abc.rds.amazonaws.com`` -> ``payments-db``; ``postgres.shop.svc`` -> ``postgres``."""
+    h = host.strip().strip("\"'").lower().rstrip(".")
+    if _IP.match(h):
+        return h
+    return h.split(".", 1)[0]
+
+
+def extract_signals(
+    lines: Iterable[LogLine], *, default_target: str | None = None, aliases: dict[str, str] | None = None
+) -> list[DependencySignal]:
+    """Aggregate failing-call lines per (caller, target, mechanism), most frequent first.
+
+    ``aliases`` maps IPs or hostnames to component names (e.g. a Service's cluster IP to its name). Lines
+    with a mechanism but no recognisable host are attributed to ``default_target`` when one is given.
+    """
+    table: dict[tuple[str, str, str], list[LogLine]] = {}
+    for line in lines:
+        parsed = parse_dependency_error(line.message)
+        if parsed is None:
+            continue
+        mechanism, target = parsed
+        if target is not None and aliases:
+            target = aliases.get(target, target)
+        target = target or default_target
+        if target is None or normalize_service(target) == normalize_service(line.service):
+            continue
+        table.setdefault((line.service, target, mechanism), []).append(line)
+    signals = [
+        DependencySignal(
+            caller=caller,
+            target=target,
+            mechanism=mechanism,
+            count=len(items),
+            first_seen=min(i.timestamp for i in items),
+            sample=min(items, key=lambda i: i.timestamp).message[:300],
+            source_tool=items[0].source_tool,
+        )
+        for (caller, target, mechanism), items in table.items()
+    ]
+    signals.sort(key=lambda s: (-s.count, s.first_seen))
+    return signals
+
+
+def build_chains(
+    signals: Sequence[DependencySignal],
+    *,
+    states: Iterable[TargetState] = (),
+    anomalies: Iterable[Anomaly] = (),
+) -> list[CausalChain]:
+    """One chain per failing target, strongest first."""
+    state_list = list(states)
+    anomaly_list = list(anomalies)
+    by_target: dict[str, list[DependencySignal]] = {}
+    for s in signals:
+        by_target.setdefault(normalize_service(s.target), []).append(s)
+    chains: list[CausalChain] = []
+    for key, sigs in by_target.items():
+        mech_counts: dict[str, int] = {}
+        for s in sigs:
+            mech_counts[s.mechanism] = mech_counts.get(s.mechanism, 0) + s.count
+        mechanism = max(mech_counts, key=lambda m: (mech_counts[m], m))
+        callers = tuple(sorted({s.caller for s in sigs}))
+        caller_keys = {normalize_service(c) for c in callers}
+        chains.append(
+            CausalChain(
+                target=sigs[0].target,
+                mechanism=mechanism,
+                callers=callers,
+                signals=tuple(sigs),
+                states=tuple(s for s in state_list if _same(s.target, key)),
+                target_anomalies=tuple(a for a in anomaly_list if _same(a.service, key)),
+                caller_anomalies=tuple(
+                    a for a in anomaly_list if normalize_service(a.service) in caller_keys
+                ),
+            )
+        )
+    chains.sort(key=lambda c: (-c.confidence, -sum(s.count for s in c.signals), c.target))
+    return chains
+
+
+_POD_SUFFIX = re.compile(r"^-(?:\d+|[a-z0-9]{6,10}(?:-[a-z0-9]{5})?)$")
+
+
+def _same(name: str, key: str) -> bool:
+    """Same component, allowing a pod name (``postgres-0``, ``payments-7d9f8b6c4-x2x9z``) for its workload."""
+    n = normalize_service(normalize_target(name))
+    return n == key or (n.startswith(key) and _POD_SUFFIX.match(n[len(key) :]) is not None)

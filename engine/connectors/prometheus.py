@@ -1,0 +1,297 @@
+"""Prometheus HTTP API connector: instant/range queries, alerts, rules and golden-signal discovery.
+
+Discovery finds a service's request counter, status label and latency histogram from the metric names and
+label values the server already has (``service``, ``job``, ``app``; ``code``/``status``/``status_code``;
+``le``), so a team does not have to write PromQL for the common case.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from engine.analyzers.metrics import MetricKind
+from engine.connectors import ToolFailure
+from engine.connectors.http import auth_header, build_client, request_json
+from engine.connectors.params import iso, limit, to_epoch, window
+from engine.facts import AlertFact, Observations, SeriesFact
+from engine.registry import ToolResult, connector, tool
+
+SOURCE = "Prometheus"
+SERVICE_LABELS = ("service", "job", "app", "app_kubernetes_io_name", "service_name", "container")
+STATUS_LABELS = ("code", "status", "status_code", "http_status", "response_code")
+MAX_POINTS_PER_SERIES = 11_000  # the server refuses more
+MAX_SERIES = 200
+
+_COUNTER = re.compile(r"(?:^|_)(?:http_)?(?:server_)?requests?(?:_seconds)?_(?:total|count)$")
+_HISTOGRAM = re.compile(r"(?:duration|latency)(?:_seconds|_ms|_milliseconds)?_bucket$")
+
+Labels = dict[str, str]
+RangeSeries = tuple[Labels, list[tuple[float, float]]]
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Where the golden signals live in this Prometheus: which metrics, and which label names the service."""
+
+    label: str
+    counter: str | None
+    status_label: str | None
+    histogram: str | None
+
+    def selector(self, services: list[str] | None, extra: str = "") -> str:
+        matchers = [extra] if extra else []
+        if services:
+            matchers.insert(0, f'{self.label}=~"{"|".join(re.escape(_escape(s)) for s in services)}"')
+        return "{" + ",".join(matchers) + "}"
+
+
+class PrometheusClient:
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    def _get(self, path: str, params: Any) -> Any:
+        body = request_json(self.http, "GET", path, source=SOURCE, params=params)
+        if not isinstance(body, dict) or body.get("status") != "success":
+            error = body.get("error", "unknown error") if isinstance(body, dict) else "unexpected answer"
+            raise ToolFailure(f"{SOURCE} query failed: {str(error)[:200]}")
+        return body.get("data")
+
+    def query(self, expr: str, at: float | None = None) -> list[tuple[Labels, float]]:
+        params: dict[str, Any] = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        data = self._get("/api/v1/query", params)
+        if data.get("resultType") == "scalar":
+            return [({}, float(data["result"][1]))]
+        return [(dict(r.get("metric", {})), float(r["value"][1])) for r in data.get("result", [])]
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[RangeSeries]:
+        step = max(step, (end - start) / MAX_POINTS_PER_SERIES, 0.001)
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        data = self._get("/api/v1/query_range", params)
+        out: list[RangeSeries] = []
+        for r in data.get("result", [])[:MAX_SERIES]:
+            points = [(float(t), float(v)) for t, v in r.get("values", [])]
+            out.append((dict(r.get("metric", {})), [(t, v) for t, v in points if not math.isnan(v)]))
+        return out
+
+    def alerts(self) -> list[dict[str, Any]]:
+        data = self._get("/api/v1/alerts", None)
+        return list(data.get("alerts", []))
+
+    def rules(self, kind: str = "alert") -> list[dict[str, Any]]:
+        data = self._get("/api/v1/rules", {"type": kind})
+        return [rule for group in data.get("groups", []) for rule in group.get("rules", [])]
+
+    def metric_names(self) -> list[str]:
+        return [str(n) for n in self._get("/api/v1/label/__name__/values", None)]
+
+    def label_values(self, label: str, match: str | None = None) -> list[str]:
+        params = {"match[]": match} if match else None
+        return [str(v) for v in self._get(f"/api/v1/label/{label}/values", params)]
+
+    def series(self, match: str, start: float | None = None, end: float | None = None) -> list[Labels]:
+        params: dict[str, Any] = {"match[]": match}
+        if start is not None and end is not None:
+            params.update(start=f"{start:.3f}", end=f"{end:.3f}")
+        return [dict(s) for s in self._get("/api/v1/series", params)]
+
+    def discover(self) -> Discovery | None:
+        """Find the request counter, its status label and the latency histogram, and the service label."""
+        names = self.metric_names()
+        counters = sorted((n for n in names if _COUNTER.search(n)), key=_preference)
+        histograms = sorted((n for n in names if _HISTOGRAM.search(n)), key=_preference)
+        for metric in [*counters, *histograms]:
+            keys = {k for s in self.series(metric)[:5000] for k in s}
+            label = next((k for k in SERVICE_LABELS if k in keys), None)
+            if label is None:
+                continue
+            counter = next((c for c in counters if c == metric or label in self._keys(c)), None)
+            histogram = next((h for h in histograms if h == metric or label in self._keys(h)), None)
+            status = None
+            if counter is not None:
+                counter_keys = keys if counter == metric else self._keys(counter)
+                status = next((k for k in STATUS_LABELS if k in counter_keys), None)
+            return Discovery(label, counter, status, histogram)
+        return None
+
+    def _keys(self, metric: str) -> set[str]:
+        return {k for s in self.series(metric)[:5000] for k in s}
+
+    def services(self, found: Discovery) -> list[str]:
+        metric = found.counter or found.histogram or ""
+        return self.label_values(found.label, metric)
+
+    def golden_signals(
+        self,
+        start: float,
+        end: float,
+        step: float,
+        *,
+        services: list[str] | None = None,
+        rate_window: float | None = None,
+    ) -> list[SeriesFact]:
+        """Request rate, error ratio and p50/p95/p99 latency per service (all services when None)."""
+        found = self.discover()
+        if found is None:
+            return []
+        win = rate_window or max(4 * step, 4.0)
+        w = f"{win:g}s"
+        by = f"sum by ({found.label})"
+        queries: list[tuple[MetricKind, str]] = []
+        if found.counter:
+            total = f"{by} (rate({found.counter}{found.selector(services)}[{w}]))"
+            queries.append((MetricKind.REQUEST_RATE, total))
+            if found.status_label:
+                only_5xx = found.selector(services, f'{found.status_label}=~"5.."')
+                errors = f"{by} (rate({found.counter}{only_5xx}[{w}]))"
+                queries.append((MetricKind.ERROR_RATIO, f"({errors} or ({total}) * 0) / {total}"))
+        if found.histogram:
+            by_le = f"sum by ({found.label}, le) (rate({found.histogram}{found.selector(services)}[{w}]))"
+            for q, kind in (
+                (0.5, MetricKind.LATENCY_P50),
+                (0.95, MetricKind.LATENCY_P95),
+                (0.99, MetricKind.LATENCY_P99),
+            ):
+                queries.append((kind, f"histogram_quantile({q}, {by_le})"))
+        facts: list[SeriesFact] = []
+        for kind, expr in queries:
+            for labels, points in self.query_range(expr, start, end, step):
+                name = labels.get(found.label)
+                if name and points:
+                    facts.append(
+                        SeriesFact(
+                            service=name,
+                            kind=kind.value,
+                            points=points,
+                            metric=expr,
+                            cite="[tool:query_prometheus_range]",
+                            smoothing_seconds=win,
+                        )
+                    )
+        return facts
+
+
+def _preference(name: str) -> tuple[int, str]:
+    return (0 if name.startswith("http_") else 1, name)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+@connector("prometheus")
+def connect(settings: Mapping[str, Any]) -> PrometheusClient:
+    url = settings.get("url")
+    if not isinstance(url, str) or not url:
+        raise ToolFailure("Prometheus is enabled but has no url")
+    return PrometheusClient(build_client(settings, base_url=url, headers=auth_header(settings.get("auth"))))
+
+
+def _step(params: Mapping[str, Any], start: float, end: float) -> float:
+    if "step" in params:
+        return max(float(params["step"]), 0.001)
+    return max(15.0, (end - start) / 1000.0)
+
+
+@tool("query_prometheus")
+def query_prometheus(client: PrometheusClient, params: dict[str, Any]) -> ToolResult:
+    expr = str(params.get("query", "")).strip()
+    if not expr:
+        raise ToolFailure("query_prometheus needs a query")
+    at = to_epoch(params["time"]) if "time" in params else None
+    rows = client.query(expr, at)[: limit(params, default=50, maximum=500)]
+    text = "\n".join(f"{_fmt_labels(labels)} {value:g}" for labels, value in rows) or "no data"
+    return ToolResult(text=text, data=rows)
+
+
+@tool("query_prometheus_range")
+def query_prometheus_range(client: PrometheusClient, params: dict[str, Any]) -> ToolResult:
+    """A PromQL range query, or a service's golden signals when only ``service`` is given."""
+    start, end = window(params)
+    step = _step(params, start, end)
+    obs = Observations()
+    expr = str(params.get("query", "")).strip()
+    service = str(params.get("service", "")).strip()
+    if expr:
+        result = client.query_range(expr, start, end, step)
+        kind = str(params.get("kind", MetricKind.GENERIC.value))
+        for labels, points in result:
+            name = service or next((labels[k] for k in SERVICE_LABELS if k in labels), _fmt_labels(labels))
+            obs.series.append(
+                SeriesFact(
+                    service=name, kind=kind, points=points, metric=expr, cite="[tool:query_prometheus_range]"
+                )
+            )
+    elif service:
+        rate_window = float(params["rate_window"]) if "rate_window" in params else None
+        wanted = None if service == "*" else [s.strip() for s in service.split(",") if s.strip()]
+        obs.series.extend(client.golden_signals(start, end, step, services=wanted, rate_window=rate_window))
+    else:
+        raise ToolFailure('query_prometheus_range needs a query or a service ("*" for all)')
+    return ToolResult(text=summarize_series(obs.series) or "no data", observations=obs)
+
+
+@tool("get_prometheus_alerts")
+def get_prometheus_alerts(client: PrometheusClient, params: dict[str, Any]) -> ToolResult:
+    obs = Observations()
+    lines: list[str] = []
+    for alert in client.alerts():
+        labels = alert.get("labels", {})
+        annotations = alert.get("annotations", {})
+        name = labels.get("alertname", "unnamed")
+        service = next((labels[k] for k in SERVICE_LABELS if k in labels), None)
+        active_at = _parse_time(alert.get("activeAt"))
+        summary = annotations.get("summary") or annotations.get("description") or ""
+        when = f" since {iso(active_at.timestamp())}" if active_at else ""
+        who = f" ({service})" if service else ""
+        line = f"{alert.get('state', 'firing')} {name}{who}{when}: {summary}".rstrip(": ")
+        lines.append(line)
+        obs.alerts.append(
+            AlertFact(
+                name=name,
+                state=str(alert.get("state", "firing")),
+                service=service,
+                severity=labels.get("severity"),
+                active_at=active_at,
+                summary=summary,
+                cite=f"[tool:get_prometheus_alerts] {line}",
+            )
+        )
+    return ToolResult(text="\n".join(lines) or "no active alerts", observations=obs)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or value.startswith("0001-"):
+        return None
+    try:
+        text = re.sub(r"(\.\d{6})\d+", r"\1", value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _fmt_labels(labels: Mapping[str, str]) -> str:
+    name = labels.get("__name__", "")
+    rest = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{rest}}}" if rest or not name else name
+
+
+def summarize_series(series: list[SeriesFact]) -> str:
+    lines = []
+    for s in series:
+        values = [v for _, v in s.points]
+        if not values:
+            continue
+        lines.append(
+            f"{s.service} {s.kind}: {len(values)} points {iso(s.points[0][0])}..{iso(s.points[-1][0])}, "
+            f"min {min(values):.4g}, max {max(values):.4g}, last {values[-1]:.4g}"
+        )
+    return "\n".join(lines)

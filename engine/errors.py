@@ -1,0 +1,24 @@
+"""The one exception type the engine raises to its caller."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ErrorCode = Literal[
+    "timeout",
+    "cancelled",
+    "data_source_unavailable",
+    "invalid_attachment",
+    "invalid_request",
+    "internal_error",
+]
+
+
+class EngineError(Exception):
+    """A typed failure. ``message`` names data sources, never credentials or internal addresses."""
+
+    def __init__(self, code: ErrorCode, message: str, *, tools_used: list[str] | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code: ErrorCode = code
+        self.message = message
+        self.tools_used: list[str] = list(tools_used or [])

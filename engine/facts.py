@@ -1,0 +1,236 @@
+"""Structured observations shared by parsers, connectors and analyzers.
+
+Every fact carries ``cites``: the evidence string (``[tool:x] ...`` / ``[attachment:y] ...``) for each field an
+analyzer may quote, so findings can cite the exact line that showed it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class ContainerFact:
+    name: str
+    init: bool = False
+    image: str | None = None
+    state: str | None = None  # running | waiting | terminated
+    reason: str | None = None
+    message: str | None = None
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    last_reason: str | None = None
+    last_exit_code: int | None = None
+    last_finished_at: datetime | None = None
+    last_message: str | None = None
+    restart_count: int = 0
+    ready: bool | None = None
+    memory_limit: str | None = None
+    memory_request: str | None = None
+    cpu_limit: str | None = None
+    command: list[str] = field(default_factory=list)
+    env_from_refs: list[tuple[str, str]] = field(default_factory=list)  # (ConfigMap|Secret, name)
+    env_key_refs: list[tuple[str, str, str, str]] = field(default_factory=list)  # (var, kind, name, key)
+    cites: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ConditionFact:
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    cite: str = ""
+
+
+@dataclass
+class PodFact:
+    name: str
+    namespace: str | None = None
+    phase: str | None = None
+    status_reason: str | None = None
+    status_message: str | None = None
+    node: str | None = None
+    owner_kind: str | None = None
+    owner_name: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    node_selector: dict[str, str] = field(default_factory=dict)
+    conditions: list[ConditionFact] = field(default_factory=list)
+    containers: list[ContainerFact] = field(default_factory=list)
+    volumes_claims: list[str] = field(default_factory=list)
+    created_at: datetime | None = None
+    cites: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass
+class EventFact:
+    type: str | None
+    reason: str
+    message: str
+    object_kind: str | None = None
+    object_name: str | None = None
+    namespace: str | None = None
+    count: int = 1
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    cite: str = ""
+
+
+@dataclass
+class NodeFact:
+    name: str
+    conditions: list[ConditionFact] = field(default_factory=list)
+    unschedulable: bool = False
+    taints: list[str] = field(default_factory=list)
+    cites: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class WorkloadFact:
+    """A Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob."""
+
+    kind: str
+    name: str
+    namespace: str | None = None
+    desired: int | None = None
+    updated: int | None = None
+    ready: int | None = None
+    available: int | None = None
+    unavailable: int | None = None
+    failed: int | None = None
+    succeeded: int | None = None
+    backoff_limit: int | None = None
+    active_deadline_seconds: int | None = None
+    images: list[str] = field(default_factory=list)
+    revision: str | None = None
+    created_at: datetime | None = None
+    owner_name: str | None = None
+    conditions: list[ConditionFact] = field(default_factory=list)
+    cites: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceFact:
+    name: str
+    namespace: str | None = None
+    selector: dict[str, str] = field(default_factory=dict)
+    endpoints: str | None = None  # "<none>" when no pod backs it
+    cites: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ClaimFact:
+    name: str
+    namespace: str | None = None
+    phase: str | None = None
+    storage_class: str | None = None
+    cite: str = ""
+
+
+@dataclass
+class UsageFact:
+    kind: str  # pod | node | container
+    name: str
+    cpu_millicores: int | None = None
+    memory_bytes: int | None = None
+    memory_percent: int | None = None
+    cite: str = ""
+
+
+@dataclass
+class LogDoc:
+    """Log text from one pod/container or attachment."""
+
+    label: str  # "[attachment:app.log]" or "[tool:get_pod_logs]"
+    lines: list[str]
+    pod: str | None = None
+    container: str | None = None
+    previous: bool = False
+
+
+@dataclass
+class SeriesFact:
+    """A metric time series for one service: request rate, error ratio, a latency quantile or a saturation."""
+
+    service: str
+    kind: str  # engine.analyzers.metrics.MetricKind value
+    points: list[tuple[float, float]]  # (unix seconds, value), ascending
+    metric: str = ""  # the query or metric name that produced it
+    cite: str = ""  # "[tool:query_prometheus_range]"
+    smoothing_seconds: float = 0.0  # rate()/period window that smears a step into a ramp
+
+
+@dataclass
+class AlertFact:
+    name: str
+    state: str  # firing | pending | resolved
+    service: str | None = None
+    severity: str | None = None
+    active_at: datetime | None = None
+    summary: str = ""
+    cite: str = ""
+
+
+@dataclass
+class ChangeFact:
+    """A deploy, rollout, merged PR, config edit or restart."""
+
+    timestamp: datetime
+    kind: str  # engine.analyzers.changes.ChangeKind value
+    service: str
+    description: str
+    ref: str = ""
+    touches: list[str] = field(default_factory=list)
+    cite: str = ""
+
+
+@dataclass
+class TargetStateFact:
+    """A dependency's own health as its source reports it (RDS status, pod readiness, EC2 state)."""
+
+    target: str
+    healthy: bool
+    description: str
+    timestamp: datetime | None = None
+    cite: str = ""
+
+
+@dataclass
+class Observations:
+    pods: list[PodFact] = field(default_factory=list)
+    events: list[EventFact] = field(default_factory=list)
+    nodes: list[NodeFact] = field(default_factory=list)
+    workloads: list[WorkloadFact] = field(default_factory=list)
+    services: list[ServiceFact] = field(default_factory=list)
+    claims: list[ClaimFact] = field(default_factory=list)
+    usage: list[UsageFact] = field(default_factory=list)
+    logs: list[LogDoc] = field(default_factory=list)
+    series: list[SeriesFact] = field(default_factory=list)
+    alerts: list[AlertFact] = field(default_factory=list)
+    changes: list[ChangeFact] = field(default_factory=list)
+    target_states: list[TargetStateFact] = field(default_factory=list)
+
+    def extend(self, other: Observations) -> None:
+        self.pods.extend(other.pods)
+        self.events.extend(other.events)
+        self.nodes.extend(other.nodes)
+        self.workloads.extend(other.workloads)
+        self.services.extend(other.services)
+        self.claims.extend(other.claims)
+        self.usage.extend(other.usage)
+        self.logs.extend(other.logs)
+        self.series.extend(other.series)
+        self.alerts.extend(other.alerts)
+        self.changes.extend(other.changes)
+        self.target_states.extend(other.target_states)
+
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.pods, self.events, self.nodes, self.workloads, self.services, self.claims, self.usage, self.logs,
+                self.series, self.alerts, self.changes, self.target_states,
+            )
+        )

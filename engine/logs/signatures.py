@@ -1,0 +1,279 @@
+"""Common failure signatures in log lines: what broke and, where the line says so, which host, variable or table."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HOST = r"(?:[A-Za-z][\w-]*(?:\.[\w-]+)*|\d{1,3}(?:\.\d{1,3}){3})"
+_TARGET = rf"(?<![\w.:-]){_HOST}:\d{{2,5}}\b"
+
+
+@dataclass(frozen=True)
+class Signature:
+    kind: str
+    role: str  # cause | symptom
+    weight: int
+    title: str  # formatted with the match's named groups plus {line}
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class SignatureMatch:
+    signature: Signature
+    groups: dict[str, str]
+
+    @property
+    def kind(self) -> str:
+        return self.signature.kind
+
+    def title(self) -> str:
+        values = {key: value for key, value in self.groups.items() if value}
+        try:
+            return self.signature.title.format_map(_Defaults(values))
+        except (KeyError, ValueError, IndexError):
+            return self.signature.title
+
+
+class _Defaults(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "a dependency" if key == "target" else "?"
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+SIGNATURES: tuple[Signature, ...] = (
+    Signature(
+        "missing_env",
+        "cause",
+        88,
+        "Required environment variable {var} is not set",
+        _re(
+            r"(?:environment variable|env var|env)\s+['\"`]?(?P<var>[A-Z][A-Z0-9_]{2,})['\"`]?\s+(?:is\s+)?"
+            r"(?:not set|missing|required|undefined|is empty|must be set)"
+            r"|(?:missing|required|undefined|unset)\s+(?:required\s+)?(?:environment variable|env var|env)s?[:\s]+['\"`]?(?P<var2>[A-Z][A-Z0-9_]{2,})"
+            r"|KeyError: ['\"](?P<var3>[A-Z][A-Z0-9_]{2,})['\"]"
+            r"|os\.environ\[['\"](?P<var4>[A-Z][A-Z0-9_]{2,})['\"]\]"
+        ),
+    ),
+    Signature(
+        "invalid_config",
+        "cause",
+        80,
+        "Invalid configuration: {line}",
+        _re(
+            r"(?:invalid|malformed|bad|could not parse|failed to parse|unable to parse|error parsing)\s+"
+            r"(?:value for\s+|config(?:uration)?|yaml|json|toml|setting|environment variable|env var|url|port|duration)"
+            r"|(?:missing|required)\s+(?:required\s+)?(?:config(?:uration)?|setting|property|option|key)\b"
+            r"|config(?:uration)? file\s+\S+\s+(?:not found|does not exist)"
+        ),
+    ),
+    Signature(
+        "dns_failure",
+        "cause",
+        76,
+        "DNS resolution fails for {host}",
+        _re(
+            r"(?:lookup|resolve|resolving)\s+(?P<host>[A-Za-z0-9_.-]+)(?:\s+on\s+\S+)?:\s*(?:no such host|server misbehaving|i/o timeout)"
+            r"|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)\s+(?P<host2>[A-Za-z0-9_.-]+)"
+            r"|(?:Name or service not known|Temporary failure in name resolution|nodename nor servname provided|UnknownHostException:?\s*(?P<host3>[A-Za-z0-9_.-]+)?)"
+        ),
+    ),
+    Signature(
+        "tls_error",
+        "cause",
+        84,
+        "TLS certificate problem: {detail}",
+        _re(
+            r"(?P<detail>x509: certificate (?:has expired|is not yet valid|signed by unknown authority|is valid for [^,;]+)"
+            r"|certificate verify failed(?:: [^)\]]+)?|certificate has expired|CERT_HAS_EXPIRED|SSL(?:Handshake)?Exception[^\n]{0,80}"
+            r"|tls: (?:failed to verify certificate|handshake failure|bad certificate)[^\n]{0,80}|PKIX path building failed|unable to get local issuer certificate)"
+        ),
+    ),
+    Signature(
+        "auth_failure",
+        "cause",
+        78,
+        "Authentication or permission failure: {detail}",
+        _re(
+            r"(?P<detail>password authentication failed for user \"?[\w.-]+\"?|Access denied for user [^\s]+"
+            r"|authentication failed|invalid credentials|invalid (?:api )?(?:key|token)|unauthorized|401 Unauthorized"
+            r"|403 Forbidden|AccessDenied(?:Exception)?|is not authorized to perform: \S+|permission denied(?! \(publickey)"
+            r"|NOAUTH Authentication required|WRONGPASS[^\n]{0,40}|SignatureDoesNotMatch|ExpiredToken)"
+        ),
+    ),
+    Signature(
+        "db_pool_exhausted",
+        "cause",
+        82,
+        "Database connection pool exhausted",
+        _re(
+            r"Connection is not available, request timed out|QueuePool limit of size \d+ overflow \d+ reached"
+            r"|(?:connection )?pool (?:is )?exhausted|timeout acquiring (?:a )?connection|Timed out fetching a new connection"
+            r"|Unable to acquire JDBC Connection|could not obtain connection from pool|too many clients in pool"
+        ),
+    ),
+    Signature(
+        "db_too_many_connections",
+        "cause",
+        82,
+        "Database refuses connections: too many connections",
+        _re(
+            r"too many connections|remaining connection slots are reserved|sorry, too many clients already"
+            r"|max_connections|ER_CON_COUNT_ERROR"
+        ),
+    ),
+    Signature(
+        "db_deadlock",
+        "cause",
+        72,
+        "Database deadlocks",
+        _re(r"deadlock detected|Deadlock found when trying to get lock|ER_LOCK_DEADLOCK|lock wait timeout exceeded"),
+    ),
+    Signature(
+        "db_schema",
+        "cause",
+        80,
+        "Database schema mismatch: {detail}",
+        _re(
+            r"(?P<detail>relation \"[\w.]+\" does not exist|column \"?[\w.]+\"? (?:of relation \"\w+\" )?does not exist"
+            r"|no such table: [\w.]+|Table '[\w.]+' doesn't exist|Unknown column '[\w.]+'|undefined_table|undefined_column"
+            r"|pending migrations?|migration[s]? (?:has|have) not been applied)"
+        ),
+    ),
+    Signature(
+        "db_unavailable",
+        "cause",
+        74,
+        "Database unavailable: {detail}",
+        _re(
+            r"(?P<detail>the database system is (?:shutting down|starting up|in recovery mode)|database \"[\w-]+\" does not exist"
+            r"|could not connect to server|Communications link failure|server closed the connection unexpectedly"
+            r"|terminating connection due to administrator command)"
+        ),
+    ),
+    Signature(
+        "disk_full",
+        "cause",
+        88,
+        "Disk full: no space left on device",
+        _re(r"No space left on device|ENOSPC|disk (?:is )?full|not enough (?:free )?disk space|DiskFull"),
+    ),
+    Signature(
+        "out_of_memory",
+        "cause",
+        80,
+        "Process runs out of memory: {detail}",
+        _re(
+            r"(?P<detail>java\.lang\.OutOfMemoryError(?:: [\w ]+)?|JavaScript heap out of memory|MemoryError\b"
+            r"|fatal error: runtime: out of memory|Cannot allocate memory|out of memory|OOM command not allowed)"
+        ),
+    ),
+    Signature(
+        "connection_refused",
+        "cause",
+        68,
+        "Connections to {target} are refused",
+        _re(
+            rf"(?P<target>{_TARGET})[^\n]{{0,80}}?(?:connection refused|ECONNREFUSED|refused)"
+            rf"|(?:ECONNREFUSED|refused)[^\n]{{0,40}}?(?P<target2>{_TARGET})"
+            r"|connection refused|ECONNREFUSED"
+        ),
+    ),
+    Signature(
+        "connection_timeout",
+        "cause",
+        62,
+        "Connections to {target} time out",
+        _re(
+            rf"(?P<target>{_TARGET})[^\n]{{0,60}}?(?:i/o timeout|timed out|timeout)"
+            rf"|ETIMEDOUT\s+(?P<target2>{_TARGET})|(?:connect|connection) timed out|context deadline exceeded"
+        ),
+    ),
+    Signature(
+        "connection_reset",
+        "cause",
+        55,
+        "Connections to {target} are reset",
+        _re(
+            rf"(?:read|write) tcp [\d.:]+->(?P<target>{_TARGET}): (?:read: )?connection reset by peer"
+            r"|ECONNRESET|connection reset by peer|broken pipe"
+        ),
+    ),
+    Signature(
+        "http_5xx",
+        "symptom",
+        40,
+        "HTTP 5xx responses",
+        _re(
+            r"\"\s*(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^\"]*\"\s+(?P<status>5\d\d)\b"
+            r"|\b(?:status(?:_code)?|code)[=:\" ]+(?P<status2>5\d\d)\b|HTTP/\d(?:\.\d)?\"?\s+(?P<status3>5\d\d)\b"
+            r"|upstream connect error|no healthy upstream|502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out"
+        ),
+    ),
+    Signature(
+        "panic",
+        "cause",
+        70,
+        "The process panics: {detail}",
+        re.compile(r"\bpanic: (?P<detail>.{1,160})|fatal error: (?P<detail2>.{1,160})|Segmentation fault|SIGSEGV"),
+    ),
+    Signature(
+        "exception",
+        "cause",
+        58,
+        "Unhandled {exc}: {detail}",
+        re.compile(
+            r"(?:^|\s|Caused by: )(?P<exc>(?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception))"
+            r"(?:: (?P<detail>.{1,200})|\s*$)"
+        ),
+    ),
+)
+
+_PREFILTER = re.compile(
+    r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
+    r"pkix|issuer|password|access|auth|invalid|unauthori|forbidden|denied|noauth|wrongpass|signature|token|connection|pool|"
+    r"jdbc|clients|max_conn|er_con|deadlock|lock wait|relation|column|table|undefined_|migration|database|server|link|"
+    r"space|enospc|disk|memory|heap|oom|refused|dial|connect|timeout|timedout|deadline|reset|broken pipe|http|status|code|"
+    r"upstream|bad gateway|unavailable|gateway|panic|fatal|segmentation|sigsegv|error|exception|keyerror",
+    re.IGNORECASE,
+)
+
+
+def match_signatures(line: str) -> list[SignatureMatch]:
+    """Every signature the line shows (a line can show a cause and its symptom)."""
+    text = line[:4096]
+    if not _PREFILTER.search(text):
+        return []
+    found: list[SignatureMatch] = []
+    for signature in SIGNATURES:
+        match = signature.pattern.search(text)
+        if not match:
+            continue
+        groups = _merge_groups({k: v for k, v in match.groupdict().items() if v})
+        groups["line"] = text.strip()[:160]
+        found.append(SignatureMatch(signature, groups))
+    return _prefer_specific(found)
+
+
+def _merge_groups(groups: dict[str, str]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for key, value in sorted(groups.items()):
+        base = key.rstrip("0123456789")
+        merged.setdefault(base, value)
+    if "host" in merged and "port" in merged and "target" not in merged:
+        merged["target"] = f"{merged['host']}:{merged['port']}"
+    return merged
+
+
+_GENERIC = {"exception", "panic", "connection_timeout", "connection_reset", "invalid_config"}
+
+
+def _prefer_specific(found: list[SignatureMatch]) -> list[SignatureMatch]:
+    """Drop generic matches (an exception wrapper, a timeout) when a specific signature explains the line."""
+    specific = [m for m in found if m.kind not in _GENERIC and m.signature.role == "cause"]
+    if not specific:
+        return found[:2]
+    return [m for m in found if m.kind not in _GENERIC][:2]

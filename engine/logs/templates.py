@@ -1,0 +1,90 @@
+"""Group log lines into templates (variable parts masked) and rank them by severity, frequency and novelty.
+
+Speed matters (a pasted log can be 1 MiB, a fetched one far more): each line costs one regex substitution
+and a dict update; everything else runs once per distinct template.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+MAX_LINE = 2048  # longer lines are templated on their head; evidence still quotes the original
+
+_MASK = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b"
+    r"|\b0x[0-9a-fA-F]+\b|\b[0-9a-f]{16,}\b"
+    r"|\b\d+(?:\.\d+)?"
+)
+_LEVEL = re.compile(
+    r"\b(FATAL|CRITICAL|CRIT|PANIC|EMERG|ALERT|SEVERE|ERROR|ERR|EXCEPTION|WARNING|WARN|INFO|NOTICE|DEBUG|TRACE)\b",
+    re.IGNORECASE,
+)
+_ERRORISH = re.compile(
+    r"Traceback \(most recent call last\)|^\s*(?:[\w.$]+(?:Error|Exception))(?::|$)|^panic:|\bfatal error:|"
+    r"^Caused by:|Exception in thread|\bfailed\b|\bfailure\b|\brefused\b|\btimed? ?out\b|\bunable to\b|\bcannot\b",
+    re.IGNORECASE,
+)
+SEVERITY = {"fatal": 5, "error": 4, "warn": 3, "info": 1, "debug": 0}
+_LEVEL_MAP = {
+    "fatal": "fatal", "critical": "fatal", "crit": "fatal", "panic": "fatal", "emerg": "fatal", "alert": "fatal",
+    "severe": "error", "error": "error", "err": "error", "exception": "error",
+    "warning": "warn", "warn": "warn", "info": "info", "notice": "info", "debug": "debug", "trace": "debug",
+}
+
+
+@dataclass
+class Template:
+    pattern: str
+    count: int
+    first_index: int
+    last_index: int
+    example: str  # the first line verbatim
+    last_example: str
+    severity: str = "info"
+    score: float = 0.0
+
+
+def level_of(line: str) -> str:
+    match = _LEVEL.search(line[:200])
+    if match:
+        return _LEVEL_MAP[match.group(1).lower()]
+    if _ERRORISH.search(line[:400]):
+        return "error"
+    return "info"
+
+
+def mask(line: str) -> str:
+    return _MASK.sub("<*>", line[:MAX_LINE].strip())
+
+
+def build_templates(lines: list[str]) -> tuple[list[Template], int]:
+    """Templates ranked best first, and the number of non-blank lines seen."""
+    index: dict[str, Template] = {}
+    seen = 0
+    sub = _MASK.sub
+    for position, line in enumerate(lines):
+        if not line or line.isspace():
+            continue
+        seen += 1
+        key = sub("<*>", line[:MAX_LINE].strip())
+        found = index.get(key)
+        if found is None:
+            index[key] = Template(key, 1, position, position, line, line)
+        else:
+            found.count += 1
+            found.last_index = position
+            found.last_example = line
+    templates = list(index.values())
+    total = max(seen, 1)
+    span = max(len(lines), 1)
+    for template in templates:
+        template.severity = level_of(template.example)
+        frequency = math.log10(1 + template.count)
+        novelty = 1.0 if template.first_index > span * 0.2 and template.count < total * 0.5 else 0.0
+        template.score = SEVERITY[template.severity] * 2 + frequency + novelty
+    templates.sort(key=lambda t: (-t.score, t.first_index))
+    return templates, seen

@@ -1,0 +1,141 @@
+"""Public request/report models of the investigation engine (API.md §4.1 and §4.6)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+OUTPUT_EXCERPT_LIMIT = 4096
+
+Priority = Literal["high", "medium", "low"]
+HypothesisStatus = Literal["supported", "refuted", "inconclusive"]
+
+
+class Attachment(BaseModel):
+    name: str
+    source: str | None = None
+    content: str
+
+
+class InvestigationContext(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    service: str | None = None
+    environment: str | None = None
+    namespace: str | None = None
+    severity: str | None = None
+    related_alert: str | None = None
+    time_window: str | None = None
+    hint: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+
+
+class AgentSettings(BaseModel):
+    """Team-config overrides for a built-in agent, or the definition of a custom one."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    enabled: bool = True
+    prompt: str | None = None
+    description: str | None = None
+    disable_default_tools: list[str] = Field(default_factory=list)
+    enable_extra_tools: list[str] = Field(default_factory=list)
+    max_turns: int | None = None
+    timeout: int | None = None
+    model: str | None = None
+
+
+class InvestigationRequest(BaseModel):
+    agent: str = "planner"
+    message: str
+    context: InvestigationContext = Field(default_factory=InvestigationContext)
+    data_sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    agents: dict[str, AgentSettings] = Field(default_factory=dict)
+    deadline: datetime | None = None
+    max_steps: int = 25
+    now: datetime | None = None
+    llm: dict[str, Any] | None = None
+
+    def enabled_sources(self) -> dict[str, dict[str, Any]]:
+        """Data sources that are present and not switched off."""
+        return {
+            name: settings
+            for name, settings in sorted(self.data_sources.items())
+            if isinstance(settings, dict) and settings.get("enabled", True) is not False
+        }
+
+    def reference_now(self) -> datetime:
+        return self.now if self.now is not None else datetime.now(UTC)
+
+
+class Progress(BaseModel):
+    current_step: str
+    steps_completed: int
+    steps_total: int
+
+
+class ToolCall(BaseModel):
+    seq: int
+    tool: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime
+    duration_ms: int
+    ok: bool
+    error: str | None = None
+    output_excerpt: str = ""
+
+
+class RootCause(BaseModel):
+    description: str
+    confidence: int = Field(ge=0, le=100)
+    evidence: list[str] = Field(default_factory=list)
+
+
+class TimelineEvent(BaseModel):
+    timestamp: datetime
+    event: str
+
+
+class Recommendation(BaseModel):
+    priority: Priority
+    action: str
+
+
+class Hypothesis(BaseModel):
+    description: str
+    status: HypothesisStatus
+    confidence: int = Field(ge=0, le=100)
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Report(BaseModel):
+    summary: str
+    root_cause: RootCause
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    affected_systems: list[str] = Field(default_factory=list)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    tools_used: list[str] = Field(default_factory=list)
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    demo_data: bool = False
+    skipped_attachments: list[dict[str, str]] = Field(default_factory=list)
+
+    def api_result(self) -> dict[str, Any]:
+        """The §4.1 ``result`` object."""
+        return {
+            "summary": self.summary,
+            "root_cause": self.root_cause.model_dump(),
+            "timeline": [
+                {"timestamp": format_timestamp(event.timestamp), "event": event.event} for event in self.timeline
+            ],
+            "affected_systems": list(self.affected_systems),
+            "recommendations": [rec.model_dump() for rec in self.recommendations],
+        }
+
+
+def format_timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

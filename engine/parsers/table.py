@@ -1,0 +1,182 @@
+"""``kubectl get`` / ``kubectl top`` tables (default and ``-o wide``, one or many blocks) -> facts."""
+
+from __future__ import annotations
+
+import re
+
+from engine.facts import (
+    ClaimFact,
+    ConditionFact,
+    ContainerFact,
+    EventFact,
+    NodeFact,
+    Observations,
+    PodFact,
+    UsageFact,
+    WorkloadFact,
+)
+from engine.parsers.common import Citer, millicores, quantity_bytes, to_int
+
+_HEADER_CELL = re.compile(r"[A-Z][A-Z0-9()%_/-]*(?: [A-Z][A-Z0-9()%_/-]*)*")
+_COUNT = re.compile(r"\bx?(\d+)\b")
+_WAITING_STATUSES = {
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+    "ContainerCreating",
+    "PodInitializing",
+}
+_TERMINATED_STATUSES = {"OOMKilled", "Error", "Completed", "ContainerCannotRun", "DeadlineExceeded", "StartError"}
+
+
+def is_header(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped.startswith(("NAME", "LAST SEEN", "NAMESPACE")):
+        return False
+    cells = re.split(r"\s{2,}", stripped)
+    return len(cells) >= 2 and all(_HEADER_CELL.fullmatch(cell) for cell in cells)
+
+
+def split_tables(text: str) -> list[tuple[list[str], list[str], list[int]]]:
+    """Blocks of (header names, rows, column starts)."""
+    tables: list[tuple[list[str], list[str], list[int]]] = []
+    for line in text.splitlines():
+        if is_header(line):
+            starts = [m.start() for m in re.finditer(r"(?:(?<=\s\s)|^)\S", line)]
+            names = [cell.strip() for cell in re.split(r"\s{2,}", line.strip())]
+            tables.append((names, [], starts))
+        elif line.strip() and tables:
+            tables[-1][1].append(line.rstrip())
+    return tables
+
+
+def cells(row: str, starts: list[int]) -> list[str]:
+    """Slice a row by the header's column starts, moving each cut to a whitespace boundary."""
+    cuts = []
+    for position in starts:
+        position = min(position, len(row))
+        while 0 < position < len(row) and not row[position - 1].isspace():
+            position += 1
+        cuts.append(position)
+    values = [row[a:b].strip() for a, b in zip(cuts, [*cuts[1:], len(row)], strict=True)]
+    if any(not v for v in values[:-1]) and len(re.split(r"\s{2,}", row.strip())) == len(starts):
+        values = [v.strip() for v in re.split(r"\s{2,}", row.strip())]
+    return values
+
+
+def observations_from_tables(text: str, citer: Citer) -> Observations:
+    obs = Observations()
+    for names, rows, starts in split_tables(text):
+        for row in rows:
+            record = dict(zip(names, cells(row, starts), strict=False))
+            _add_row(obs, names, record, row, citer)
+    return obs
+
+
+def _kind_name(value: str, default: str) -> tuple[str, str]:
+    kind, slash, name = value.partition("/")
+    return (kind, name) if slash else (default, value)
+
+
+def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str, citer: Citer) -> None:
+    cite = citer.quote(line)
+    namespace = row.get("NAMESPACE")
+    if "REASON" in names and ("OBJECT" in names or "LAST SEEN" in names):
+        kind, name = _kind_name(row.get("OBJECT") or row.get("NAME", ""), "")
+        count = to_int(row.get("COUNT") or "") or 1
+        obs.events.append(
+            EventFact(
+                type=row.get("TYPE"),
+                reason=row.get("REASON", ""),
+                message=row.get("MESSAGE", ""),
+                object_kind=kind.capitalize() if kind else row.get("KIND"),
+                object_name=name,
+                namespace=namespace,
+                count=count,
+                cite=cite,
+            )
+        )
+        return
+    kind, name = _kind_name(row.get("NAME", ""), "")
+    if "CPU(cores)" in names:
+        memory = row.get("MEMORY(bytes)")
+        percent = to_int(row.get("MEMORY%", "").rstrip("%")) if "MEMORY%" in names else None
+        obs.usage.append(
+            UsageFact(
+                "node" if "CPU%" in names else "pod",
+                name,
+                millicores(row.get("CPU(cores)")),
+                quantity_bytes(memory),
+                percent,
+                cite,
+            )
+        )
+    elif "RESTARTS" in names or (kind in ("pod", "") and "READY" in names and "STATUS" in names):
+        obs.pods.append(_pod_row(name, namespace, row, cite))
+    elif "ROLES" in names or kind == "node":
+        status = row.get("STATUS", "")
+        ready = "Ready" in status.split(",") and "NotReady" not in status
+        node = NodeFact(name=name, conditions=[ConditionFact("Ready", "True" if ready else "False", None, None, cite)])
+        node.unschedulable = "SchedulingDisabled" in status
+        node.cites["status"] = cite
+        obs.nodes.append(node)
+    elif "UP-TO-DATE" in names or kind in ("deployment", "deployment.apps"):
+        ready, _, desired = row.get("READY", "").partition("/")
+        fact = WorkloadFact(
+            kind="Deployment",
+            name=name,
+            namespace=namespace,
+            desired=to_int(desired),
+            ready=to_int(ready),
+            updated=to_int(row.get("UP-TO-DATE", "")),
+            available=to_int(row.get("AVAILABLE", "")),
+        )
+        fact.cites["replicas"] = cite
+        obs.workloads.append(fact)
+    elif "COMPLETIONS" in names:
+        done, _, wanted = row.get("COMPLETIONS", "").partition("/")
+        fact = WorkloadFact(
+            kind="Job", name=name, namespace=namespace, desired=to_int(wanted), succeeded=to_int(done)
+        )
+        status = row.get("STATUS")
+        if status == "Failed":
+            fact.conditions.append(ConditionFact("Failed", "True", None, None, cite))
+        fact.cites["replicas"] = cite
+        obs.workloads.append(fact)
+    elif "ACCESS MODES" in names or kind == "persistentvolumeclaim":
+        obs.claims.append(ClaimFact(name, namespace, row.get("STATUS"), row.get("STORAGECLASS"), cite))
+
+
+def _pod_row(name: str, namespace: str | None, row: dict[str, str], cite: str) -> PodFact:
+    status = row.get("STATUS", "")
+    restarts = to_int(row.get("RESTARTS", "")) or 0
+    ready_now, _, total = row.get("READY", "").partition("/")
+    init = status.startswith("Init:")
+    reason = status.removeprefix("Init:")
+    container = ContainerFact(name="?", init=init, restart_count=restarts)
+    container.ready = ready_now == total if total else None
+    if reason in _WAITING_STATUSES:
+        container.state, container.reason = "waiting", reason
+    elif reason in _TERMINATED_STATUSES:
+        container.state, container.reason = "terminated", reason
+        if reason == "OOMKilled":
+            container.last_reason = reason
+    container.cites = {"state": cite, "restarts": cite}
+    phase = status if status in ("Running", "Pending", "Succeeded", "Failed", "Unknown") else None
+    pod = PodFact(
+        name=name,
+        namespace=namespace,
+        phase=phase,
+        status_reason=status if status in ("Evicted", "NodeAffinity", "OutOfcpu", "OutOfmemory", "Shutdown") else None,
+        node=row.get("NODE") if row.get("NODE") not in (None, "<none>") else None,
+        containers=[container],
+        source=cite.split(" ", 1)[0],
+    )
+    pod.cites["row"] = cite
+    if pod.status_reason:
+        pod.cites["status"] = cite
+    return pod

@@ -1,0 +1,143 @@
+"""The tool registry: every tool name, the data source it needs, and (when implemented) the callable.
+
+``TOOL_CATALOG`` is the complete, static list config validation checks against. Implementations are added by
+connector modules with :func:`tool`; :func:`load_connectors` imports them on first use so ``import engine``
+stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from engine.facts import Observations
+
+# Tool name -> data-source key (team-config tool name) it needs; None = always available.
+_CATALOG: dict[str, str | None] = {
+    "think": None,
+    "read_attachment": None,
+    # Kubernetes
+    "list_pods": "kubernetes",
+    "describe_pod": "kubernetes",
+    "get_pod_logs": "kubernetes",
+    "get_pod_events": "kubernetes",
+    "describe_deployment": "kubernetes",
+    "get_deployment_history": "kubernetes",
+    "describe_service": "kubernetes",
+    "get_pod_resource_usage": "kubernetes",
+    "describe_node": "kubernetes",
+    "list_events": "kubernetes",
+    # Metrics
+    "query_prometheus": "prometheus",
+    "query_prometheus_range": "prometheus",
+    "get_prometheus_alerts": "prometheus",
+    "grafana_query": "grafana",
+    # Logs
+    "search_logs": "loki",
+    "get_logs_around_timestamp": "loki",
+    # AWS
+    "get_cloudwatch_logs": "cloudwatch",
+    "query_cloudwatch_insights": "cloudwatch",
+    "get_cloudwatch_metrics": "cloudwatch",
+    "describe_ec2_instance": "aws",
+    "get_rds_instance_status": "aws",
+    "describe_lambda_function": "aws",
+    "list_ecs_tasks": "aws",
+    # Code
+    "search_github_code": "github",
+    "read_github_file": "github",
+    "list_recent_commits": "github",
+    "list_pull_requests": "github",
+    "list_deployments": "github",
+    # Analysis over attachments and already-fetched data
+    "detect_anomalies": None,
+    "get_log_statistics": None,
+    "search_logs_by_pattern": None,
+    "extract_log_signatures": None,
+}
+
+TOOL_CATALOG: Mapping[str, str | None] = MappingProxyType(_CATALOG)
+
+# Modules that register tool implementations; a new data source adds its module here.
+CONNECTOR_MODULES: tuple[str, ...] = ("engine.connectors.kubernetes",)
+
+
+@dataclass
+class ToolResult:
+    """What a tool returns: text for the tool-call log and structured observations for the analyzers."""
+
+    text: str
+    observations: Observations = field(default_factory=Observations)
+    data: Any = None
+
+
+ToolFunc = Callable[[Any, dict[str, Any]], ToolResult]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    source: str | None
+    func: ToolFunc
+
+
+_IMPLEMENTATIONS: dict[str, ToolSpec] = {}
+_CONNECTOR_FACTORIES: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+
+
+def connector(source: str) -> Callable[[Callable[[Mapping[str, Any]], Any]], Callable[[Mapping[str, Any]], Any]]:
+    """Register the factory that builds a data source's client from its (secret-resolved) settings.
+
+    The factory runs once per investigation, lazily, before the source's first tool call.
+    """
+
+    def register(factory: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], Any]:
+        _CONNECTOR_FACTORIES[source] = factory
+        return factory
+
+    return register
+
+
+def connector_factory(source: str) -> Callable[[Mapping[str, Any]], Any] | None:
+    load_connectors()
+    return _CONNECTOR_FACTORIES.get(source)
+
+
+def tool(name: str) -> Callable[[ToolFunc], ToolFunc]:
+    """Register ``func`` as the implementation of catalog tool ``name``.
+
+    ``func(connector, params)`` receives the per-investigation connector of the tool's data source.
+    """
+    if name not in _CATALOG:
+        raise ValueError(f"Tool {name!r} is not in TOOL_CATALOG")
+
+    def register(func: ToolFunc) -> ToolFunc:
+        _IMPLEMENTATIONS[name] = ToolSpec(name=name, source=_CATALOG[name], func=func)
+        return func
+
+    return register
+
+
+def load_connectors() -> None:
+    for module in CONNECTOR_MODULES:
+        importlib.import_module(module)
+
+
+def implementation(name: str) -> ToolSpec | None:
+    load_connectors()
+    return _IMPLEMENTATIONS.get(name)
+
+
+def tools_available(tools: list[str], enabled_sources: Mapping[str, Any]) -> list[str]:
+    """Keep tools whose data source is enabled (or that need none), preserving order and dropping repeats."""
+    kept: list[str] = []
+    for name in tools:
+        if name in kept or name not in _CATALOG:
+            continue
+        source = _CATALOG[name]
+        if source is None or source in enabled_sources:
+            kept.append(name)
+    return kept

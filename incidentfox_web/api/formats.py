@@ -1,0 +1,53 @@
+"""Wire formats shared by every endpoint: output times, input times, query booleans, limits."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from incidentfox_web.api.errors import ApiError
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """UTC, whole seconds, ``Z``: ``2024-01-15T14:45:00Z``."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_input_time(value: str, *, field: str) -> datetime:
+    """ISO-8601 with ``Z`` or an offset; no offset means UTC; a bare date means midnight UTC."""
+    try:
+        if _DATE_ONLY.match(value):
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if "T" not in value and " " not in value:
+            raise ValueError(value)
+        parsed = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise ApiError.validation(field, "must be an ISO-8601 date or time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_query_bool(value: str | None, *, field: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise ApiError.validation(field, "must be true, false, 1 or 0")
+
+
+def parse_query_int(value: str | None, *, field: str, default: int, minimum: int, maximum: int | None) -> int:
+    if value is None:
+        return default
+    if not re.fullmatch(r"-?\d{1,12}", value):
+        raise ApiError.validation(field, "must be an integer")
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ApiError.validation(field, f"must be {bound}")
+    return number

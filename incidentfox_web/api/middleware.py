@@ -1,0 +1,53 @@
+"""Request ids: accepted from the client when well-formed, otherwise minted; echoed and logged everywhere."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from incidentfox_web.ids import new_id
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+def request_id_for(request: HttpRequest) -> str:
+    supplied = request.headers.get("X-Request-ID", "")
+    return supplied if _CLIENT_ID.match(supplied) else new_id("req_", 20)
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_for(request)
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = current_request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id.get()
+        return True
+
+
+def client_ip(request: HttpRequest, trusted_proxy_count: int) -> str:
+    """The socket peer, unless trusted proxies are configured: then the entry they appended."""
+    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    if trusted_proxy_count <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) >= trusted_proxy_count:
+        return forwarded[-trusted_proxy_count]
+    return remote

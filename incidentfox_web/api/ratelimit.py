@@ -1,0 +1,105 @@
+"""Fixed one-minute rate-limit windows in a store shared by every server process (API.md §3).
+
+The database store uses one atomic upsert per request; the Redis store one INCR+EXPIRE pipeline. If the store
+is unreachable, requests pass and a warning is logged: a limiter outage must not become an API outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+logger = logging.getLogger("incidentfox.ratelimit")
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    bucket: str
+    limit: int
+    count: int
+    reset: int  # Unix seconds when the window ends
+
+    @property
+    def allowed(self) -> bool:
+        return self.count <= self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+    def retry_after(self, now: float) -> int:
+        return max(1, math.ceil(self.reset - now))
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+
+
+class CounterStore(Protocol):
+    def increment(self, key: str, minute: int) -> int: ...
+
+
+class DatabaseStore:
+    _UPSERT = (
+        'INSERT INTO tenancy_ratelimitcounter ("key", "minute", "count") VALUES (%s, %s, 1) '
+        'ON CONFLICT ("key", "minute") DO UPDATE SET "count" = tenancy_ratelimitcounter."count" + 1 '
+        'RETURNING "count"'
+    )
+
+    def increment(self, key: str, minute: int) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(self._UPSERT, [key, minute])
+            (count,) = cursor.fetchone()
+            if random.random() < 0.005:
+                cursor.execute("DELETE FROM tenancy_ratelimitcounter WHERE minute < %s", [minute - 2])
+        return int(count)
+
+
+class RedisStore:
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    def increment(self, key: str, minute: int) -> int:
+        redis_key = f"ratelimit:{key}:{minute}"
+        pipe = self._client.pipeline()
+        pipe.incr(redis_key)
+        pipe.expire(redis_key, WINDOW_SECONDS * 2)
+        count, _ = pipe.execute()
+        return int(count)
+
+
+@cache
+def _store() -> CounterStore:
+    if settings.RATE_LIMIT_STORE == "redis" and settings.REDIS_URL:
+        return RedisStore(settings.REDIS_URL)
+    return DatabaseStore()
+
+
+def hit(*, bucket: str, key: str, limit: int, now: float | None = None) -> RateDecision | None:
+    """Count one request against ``bucket:key``. Returns None when the store is unavailable (fail open)."""
+    now = time.time() if now is None else now
+    minute = int(now // WINDOW_SECONDS)
+    reset = (minute + 1) * WINDOW_SECONDS
+    try:
+        count = _store().increment(f"{bucket}:{key}", minute)
+    except (DatabaseError, OSError, Exception) as exc:  # noqa: BLE001 - any store failure fails open
+        if isinstance(exc, DatabaseError) and connection.in_atomic_block:
+            raise
+        logger.warning("Rate-limit store unavailable; request allowed (%s)", type(exc).__name__)
+        return None
+    return RateDecision(bucket=bucket, limit=limit, count=count, reset=reset)

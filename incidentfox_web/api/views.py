@@ -1,0 +1,159 @@
+"""The base view every API endpoint uses, and the few framework-level endpoints (health, unknown routes).
+
+``ApiView.initial`` fixes the documented precedence: route 405 → 401 → 429 → 403; body errors (415 → 413 → 400)
+follow when the view reads ``request.data``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar, Literal
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from incidentfox_web.api import ratelimit
+from incidentfox_web.api.errors import ApiError, json_error_response
+from incidentfox_web.api.formats import parse_query_bool
+from incidentfox_web.api.middleware import client_ip
+from incidentfox_web.api.parsers import DEFAULT_MAX_BODY_BYTES
+from tenancy.audit import RequestMeta, audit_record
+from tenancy.models import DEFAULT_RATE_LIMITS, Node
+from tenancy.principal import Principal
+from tenancy.selectors import team_for_principal
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+Scope = Literal["team", "admin", "any"]
+
+
+class ApiView(APIView):
+    """Base for every authenticated endpoint. Subclasses set ``scope`` and may set ``rate_bucket``/``max_body_bytes``."""
+
+    scope: ClassVar[Scope] = "team"
+    rate_bucket: ClassVar[str | None] = None  # None: "read" for safe methods, "write" otherwise
+    max_body_bytes: ClassVar[int] = DEFAULT_MAX_BODY_BYTES
+    permission_classes: ClassVar = [AllowAny]  # permissions are checked in ``initial`` to keep the precedence
+
+    # -- the request pipeline ------------------------------------------------------------------------------
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
+        if request.method is None or request.method.lower() not in self.http_method_names or not hasattr(
+            self, request.method.lower()
+        ):
+            raise exceptions.MethodNotAllowed(request.method or "")
+        request._envelope = parse_query_bool(  # noqa: SLF001
+            request.query_params.get("envelope"), field="envelope", default=False
+        )
+        principal = self._authenticate(request)
+        self._throttle(request, bucket=self._bucket(request), key=principal.rate_key, limit=None, principal=principal)
+        self._authorize(request, principal)
+
+    def _authenticate(self, request: Request) -> Principal:
+        try:
+            user = request.user
+        except exceptions.AuthenticationFailed:
+            self._throttle_anonymous(request)
+            raise
+        if not isinstance(user, Principal):
+            self._throttle_anonymous(request)
+            raise exceptions.NotAuthenticated()
+        return user
+
+    def _bucket(self, request: Request) -> str:
+        if self.rate_bucket is not None:
+            return self.rate_bucket
+        return "read" if request.method in READ_METHODS else "write"
+
+    def _throttle_anonymous(self, request: Request) -> None:
+        ip = client_ip(request._request, settings.TRUSTED_PROXY_COUNT)  # noqa: SLF001
+        self._throttle(request, bucket=self._bucket(request), key=f"ip:{ip}", limit=None, principal=None)
+
+    def _throttle(
+        self, request: Request, *, bucket: str, key: str, limit: int | None, principal: Principal | None
+    ) -> None:
+        if limit is None:
+            limit = principal.org.rate_limit(bucket) if principal else DEFAULT_RATE_LIMITS.get(bucket, 100)
+        now = time.time()
+        decision = ratelimit.hit(bucket=bucket, key=key, limit=limit, now=now)
+        request._rate_decision = decision  # noqa: SLF001
+        if decision is not None and not decision.allowed:
+            retry_after = decision.retry_after(now)
+            message = "Too many investigation requests" if bucket == "trigger" else "Too many requests"
+            error = ApiError("rate_limited", message, 429, headers={"Retry-After": str(retry_after)})
+            error.retry_after = retry_after  # type: ignore[attr-defined]
+            raise error
+
+    def _authorize(self, request: Request, principal: Principal) -> None:
+        write = request.method not in READ_METHODS
+        if self.scope == "any":
+            return
+        if self.scope == "admin":
+            needed = "admin:write" if write else "admin:read"
+            if needed not in principal.permissions:
+                self._deny(request, principal, "Token does not have permission for this operation")
+            return
+        if not principal.can("team:read"):
+            self._deny(request, principal, "Token does not have permission for this operation")
+        if write and not principal.can("team:write"):
+            self._deny(request, principal, "Token does not have write permissions")
+
+    def _deny(self, request: Request, principal: Principal, message: str) -> None:
+        audit_record(
+            org=principal.org,
+            event_type="auth.denied",
+            meta=self.request_meta(request),
+            team_id=principal.team.node_id if principal.team else "",
+            target=request.path,
+            details={"method": request.method, "reason": message},
+        )
+        raise ApiError.forbidden(message)
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        decision = getattr(request, "_rate_decision", None)
+        if decision is not None:
+            for name, value in decision.headers().items():
+                response[name] = value
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None and isinstance(response.data, dict):
+            response.data["error"]["retry_after"] = retry_after
+        return response
+
+    # -- helpers for subclasses ------------------------------------------------------------------------------
+    @property
+    def principal(self) -> Principal:
+        user = self.request.user
+        assert isinstance(user, Principal)
+        return user
+
+    def selected_team(self) -> Node:
+        return team_for_principal(self.principal, self.request.headers.get("X-Team-Id"))
+
+    def request_meta(self, request: Request | None = None) -> RequestMeta:
+        request = request or self.request
+        user = request.user if hasattr(request, "_user") else None
+        actor = user.actor if isinstance(user, Principal) else "anonymous"
+        return RequestMeta(
+            actor=actor,
+            request_id=getattr(request, "request_id", ""),
+            ip_address=client_ip(request._request, settings.TRUSTED_PROXY_COUNT),  # noqa: SLF001
+        )
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness: no auth, no rate limit."""
+    return JsonResponse({"status": "ok"})
+
+
+def route_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    return json_error_response(request, "not_found", "Not found", 404)

@@ -1,0 +1,130 @@
+"""Shared fixtures: organisations, teams and the personas every authorization test uses.
+
+Personas: ``org_admin`` (org-admin token of org A), ``member`` (team token of team A), ``read_only_member``,
+``outsider`` (team token of another org's team). Each is an ``ApiCaller`` that sends its Bearer token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tenancy.audit import RequestMeta
+from tenancy.models import Node, NodeType, Organization, TokenKind
+from tenancy.services import api_token_issue, node_create, org_create
+
+
+@dataclass
+class ApiCaller:
+    """A test client that always sends one credential (or none) to /api/v1."""
+
+    client: Client
+    token: str | None
+    team: Node | None = None
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        merged = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        merged.update(headers or {})
+        return merged
+
+    def get(self, path: str, headers: dict[str, str] | None = None, **params: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", params, headers=self._headers(headers))
+
+    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        data = "" if body is None else json.dumps(body)
+        return self.client.post(
+            f"/api/v1{path}", data, content_type="application/json", headers=self._headers(headers)
+        )
+
+    def put(self, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+        return self.client.put(
+            f"/api/v1{path}", json.dumps(body), content_type="application/json", headers=self._headers(headers)
+        )
+
+    def patch(self, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+        return self.client.patch(
+            f"/api/v1{path}", json.dumps(body), content_type="application/json", headers=self._headers(headers)
+        )
+
+
+SYSTEM = RequestMeta.system()
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def org(db: None) -> Organization:
+    return org_create(org_id="org-acme", name="Acme")
+
+
+@pytest.fixture
+def team(org: Organization) -> Node:
+    return node_create(org=org, node_id="team-platform", name="Platform", node_type=NodeType.TEAM, meta=SYSTEM)
+
+
+@pytest.fixture
+def other_team(org: Organization) -> Node:
+    return node_create(org=org, node_id="team-payments", name="Payments", node_type=NodeType.TEAM, meta=SYSTEM)
+
+
+@pytest.fixture
+def other_org(db: None) -> Organization:
+    return org_create(org_id="org-globex", name="Globex")
+
+
+@pytest.fixture
+def outsider_team(other_org: Organization) -> Node:
+    return node_create(org=other_org, node_id="team-platform", name="Platform", node_type=NodeType.TEAM, meta=SYSTEM)
+
+
+@pytest.fixture
+def member(team: Node) -> ApiCaller:
+    issued = api_token_issue(org=team.org, kind=TokenKind.TEAM, team=team, label="member", meta=SYSTEM)
+    return ApiCaller(Client(), issued.plaintext, team)
+
+
+@pytest.fixture
+def read_only_member(team: Node) -> ApiCaller:
+    issued = api_token_issue(org=team.org, kind=TokenKind.TEAM, team=team, read_only=True, meta=SYSTEM)
+    return ApiCaller(Client(), issued.plaintext, team)
+
+
+@pytest.fixture
+def other_member(other_team: Node) -> ApiCaller:
+    issued = api_token_issue(org=other_team.org, kind=TokenKind.TEAM, team=other_team, meta=SYSTEM)
+    return ApiCaller(Client(), issued.plaintext, other_team)
+
+
+@pytest.fixture
+def org_admin(org: Organization) -> ApiCaller:
+    issued = api_token_issue(org=org, kind=TokenKind.ADMIN, label="admin", meta=SYSTEM)
+    return ApiCaller(Client(), issued.plaintext)
+
+
+@pytest.fixture
+def outsider(outsider_team: Node) -> ApiCaller:
+    issued = api_token_issue(org=outsider_team.org, kind=TokenKind.TEAM, team=outsider_team, meta=SYSTEM)
+    return ApiCaller(Client(), issued.plaintext, outsider_team)
+
+
+@pytest.fixture
+def outsider_admin(other_org: Organization) -> ApiCaller:
+    issued = api_token_issue(org=other_org, kind=TokenKind.ADMIN, meta=SYSTEM)
+    return ApiCaller(Client(), issued.plaintext)
+
+
+@pytest.fixture
+def anonymous(db: None) -> ApiCaller:
+    return ApiCaller(Client(), None)

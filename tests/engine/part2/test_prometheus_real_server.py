@@ -1,0 +1,83 @@
+"""The Prometheus connector and metric analyzer against a real Prometheus scraping a driven exporter."""
+
+import time
+
+import pytest
+
+from engine.analyzers.metrics import MetricKind, detect_onset, rank_services
+from engine.connectors.http import build_client
+from engine.connectors.prometheus import PrometheusClient, query_prometheus, query_prometheus_range
+
+from .prom_harness import Behaviour, Exporter, running_prometheus
+
+pytestmark = pytest.mark.slow
+
+SCRAPE = 1.0
+
+
+@pytest.fixture(scope="module")
+def incident():
+    """payments turns slow and failing after a steady baseline; search is noisy-busy but healthy."""
+    exporter = Exporter(
+        {
+            "payments": Behaviour(rate=40.0, latency=0.08),
+            "search": Behaviour(rate=200.0, latency=0.2),
+            "frontend": Behaviour(rate=60.0, latency=0.04),
+        }
+    )
+    exporter.start()
+    try:
+        with running_prometheus(exporter.port, scrape_interval="1s") as url:
+            started = time.time()
+            time.sleep(14)
+            onset = exporter.set("payments", Behaviour(rate=40.0, error_fraction=0.3, latency=2.0))
+            exporter.set("search", Behaviour(rate=230.0, latency=0.2))
+            time.sleep(10)
+            client = PrometheusClient(build_client({"timeout": 10}, base_url=url))
+            yield client, started, onset, time.time()
+    finally:
+        exporter.stop()
+
+
+def test_golden_signals_are_discovered_from_common_label_names(incident):
+    client, _, _, _ = incident
+    found = client.discover()
+    assert found is not None
+    assert (found.label, found.counter, found.status_label) == ("service", "http_requests_total", "code")
+    assert found.histogram == "http_request_duration_seconds_bucket"
+
+
+def test_the_injected_onset_is_found_within_two_scrape_intervals_on_the_right_service(incident):
+    client, started, onset, end = incident
+    result = query_prometheus_range(
+        client, {"service": "*", "start": started + 3, "end": end, "step": 1, "rate_window": 3}
+    )
+    series = result.observations.series
+    assert {s.service for s in series} == {"payments", "search", "frontend"}
+    anomalies = []
+    for s in series:
+        a = detect_onset(
+            s.points, service=s.service, kind=MetricKind(s.kind), smoothing_seconds=s.smoothing_seconds
+        )
+        if a is not None:
+            anomalies.append(a)
+    ranked = rank_services(anomalies)
+    assert ranked[0].service == "payments"
+    assert {d.service for d in ranked} == {"payments"}
+    assert abs(ranked[0].onset - onset) <= 2 * SCRAPE
+    kinds = {a.kind for a in ranked[0].anomalies}
+    assert {MetricKind.ERROR_RATIO, MetricKind.LATENCY_P99} <= kinds
+
+
+def test_instant_queries_return_labelled_values(incident):
+    client, _, _, _ = incident
+    result = query_prometheus(client, {"query": 'sum by (service) (http_requests_total{code="500"})'})
+    assert 'service="payments"' in result.text
+
+
+def test_a_bad_query_is_a_tool_failure_that_names_prometheus(incident):
+    from engine.connectors import ToolFailure
+
+    client, _, _, _ = incident
+    with pytest.raises(ToolFailure, match="Prometheus"):
+        client.query("sum(")
