@@ -6,10 +6,12 @@ secrets to ``var/dev.env``, which is loaded here without overriding real environ
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from incidentfox_web.env import (
@@ -56,6 +58,8 @@ INSTALLED_APPS = [
     "tenancy",
     "teamconfig",
     "investigations",
+    "mozilla_django_oidc",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "incidentfox_web.oidc.HtmxSessionRefresh",  # Web SSO: re-authenticates when the ID token is due (HTMX-aware)
 ]
 
 ROOT_URLCONF = "incidentfox_web.urls"
@@ -182,6 +187,40 @@ AUTH_PASSWORD_VALIDATORS = [
 # A local username/password login for development and the Django admin; switch off where SSO is mandatory.
 LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", True)
 
+# --- Web SSO (mozilla-django-oidc) -------------------------------------------------------------------------
+# One identity provider for browser sign-in, enabled by OIDC_RP_CLIENT_ID. Endpoints come from the environment
+# (the library does no discovery). Users are matched on (issuer, subject); the org is the one whose OIDC issuer
+# is OIDC_OP_ISSUER. Claims → memberships: see incidentfox_web/oidc.py.
+OIDC_RP_CLIENT_ID = env_optional_str("OIDC_RP_CLIENT_ID") or ""
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = (env_secret("OIDC_RP_CLIENT_SECRET") if OIDC_ENABLED else None) or ""
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER") if OIDC_ENABLED else ""
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT") if OIDC_ENABLED else ""
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT") if OIDC_ENABLED else ""
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT") if OIDC_ENABLED else ""
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT") if OIDC_ENABLED else ""
+OIDC_OP_LOGOUT_ENDPOINT = env_optional_str("OIDC_OP_LOGOUT_ENDPOINT") or ""  # RP-initiated logout, optional
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # sent as id_token_hint on logout
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile groups")
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1, maximum=60)
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env_int("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", 900, minimum=60)
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+# JSON: group → ["<node id>:<role>", ...], e.g. {"sre": ["team-platform:operator"], "sre-leads": ["sre:admin"]}.
+# Its shape is checked at start-up by the system check web.E001.
+try:
+    OIDC_GROUP_ROLES = json.loads(env_str("OIDC_GROUP_ROLES", "{}"))
+except json.JSONDecodeError:
+    raise ImproperlyConfigured("OIDC_GROUP_ROLES must be a JSON object.") from None
+OIDC_EXEMPT_URLS = ["web:login", "web:logout"]
+AUTHENTICATION_BACKENDS = ["incidentfox_web.oidc.SsoBackend", "incidentfox_web.oidc.LocalLoginBackend"]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGIN_REDIRECT_URL_FAILURE = "web:login"
+LOGOUT_REDIRECT_URL = "web:login"
+
 # --- I18N, static ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -230,6 +269,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVERS": [{"url": "/"}],
     "COMPONENT_SPLIT_REQUEST": True,
+    "AUTHENTICATION_WHITELIST": [
+        "incidentfox_web.api.authentication.TeamTokenAuthentication",
+        "incidentfox_web.api.authentication.AdminTokenAuthentication",
+        "incidentfox_web.api.authentication.OidcJwtAuthentication",
+        "incidentfox_web.api.authentication.BrowserSessionAuthentication",
+    ],
 }
 
 # --- Logging: one line per record, tagged with the request id ----------------------------------------------

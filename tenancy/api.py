@@ -14,9 +14,10 @@ from rest_framework.response import Response
 from incidentfox_web.api.errors import ApiError
 from incidentfox_web.api.formats import iso_z, parse_input_time, parse_query_int
 from incidentfox_web.api.inputs import optional_bool, optional_choice, optional_int, optional_str, required_str
-from incidentfox_web.api.schema import ERROR_RESPONSES, JSON_OBJECT
+from incidentfox_web.api.schema import ERROR_RESPONSES
 from incidentfox_web.api.views import ApiView
 from incidentfox_web.ids import is_slug
+from tenancy import schemas
 from tenancy.audit import audit_record
 from tenancy.models import DEFAULT_RATE_LIMITS, ApiToken, AuditEvent, Node, NodeType, Organization, TokenKind
 from tenancy.selectors import nodes_for_org, team_for_principal
@@ -50,7 +51,7 @@ def token_out(token: ApiToken) -> dict[str, Any]:
 class AuthMeView(ApiView):
     scope = "any"
 
-    @extend_schema(summary="Describe the calling credential", responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="Describe the calling credential", responses={200: schemas.AuthMeOut, **ERROR_RESPONSES})
     def get(self, request: Request) -> Response:
         principal = self.principal
         team_id: str | None = None
@@ -91,7 +92,7 @@ class AdminTeamsView(ApiView):
     @extend_schema(
         summary="List the org's nodes (parents first)",
         parameters=[OpenApiParameter("node_type", str, enum=["org", "group", "team"])],
-        responses={200: JSON_OBJECT, **ERROR_RESPONSES},
+        responses={200: schemas.NodeListOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
         node_type = request.query_params.get("node_type")
@@ -100,7 +101,7 @@ class AdminTeamsView(ApiView):
         nodes = nodes_for_org(self.principal.org, node_type)
         return Response({"teams": [node_out(n) for n in nodes], "total": len(nodes)})
 
-    @extend_schema(summary="Create a group or team", request=JSON_OBJECT, responses={201: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="Create a group or team", request=schemas.NodeCreateIn, responses={201: schemas.NodeOut, **ERROR_RESPONSES})
     def post(self, request: Request) -> Response:
         data = request.data
         team_id = required_str(data, "team_id", max_length=64)
@@ -132,13 +133,13 @@ class AdminTeamsView(ApiView):
 class AdminTeamTokensView(ApiView):
     scope = "admin"
 
-    @extend_schema(summary="List a team's tokens (no secrets)", responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="List a team's tokens (no secrets)", responses={200: schemas.TokenListOut, **ERROR_RESPONSES})
     def get(self, request: Request, team_id: str) -> Response:
         team = _team_in_org(self.principal.org, team_id)
         tokens = ApiToken.objects.filter(team=team).order_by("-issued_at", "-id")
         return Response({"tokens": [token_out(t) for t in tokens]})
 
-    @extend_schema(summary="Issue a team token", request=JSON_OBJECT, responses={201: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="Issue a team token", request=schemas.TokenIssueIn, responses={201: schemas.TokenIssuedOut, **ERROR_RESPONSES})
     def post(self, request: Request, team_id: str) -> Response:
         data = request.data
         label = optional_str(data, "label", max_length=100, default="") or ""
@@ -173,7 +174,7 @@ class AdminTeamTokensView(ApiView):
 class AdminTokenRevokeView(ApiView):
     scope = "admin"
 
-    @extend_schema(summary="Revoke a token of the org", request=JSON_OBJECT, responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="Revoke a token of the org", request=schemas.TokenRevokeIn, responses={200: schemas.TokenRevokeOut, **ERROR_RESPONSES})
     def post(self, request: Request) -> Response:
         raw = required_str(request.data, "token_id", max_length=200)
         token_id = raw.split(".", 1)[0]
@@ -187,7 +188,7 @@ class AdminTokenRevokeView(ApiView):
 class AdminAuditView(ApiView):
     scope = "admin"
 
-    @extend_schema(summary="The org's audit log, newest first", responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="The org's audit log, newest first", responses={200: schemas.AuditListOut, **ERROR_RESPONSES})
     def get(self, request: Request) -> Response:
         params = request.query_params
         limit = parse_query_int(params.get("limit"), field="limit", default=50, minimum=1, maximum=200)
@@ -316,11 +317,11 @@ def _apply_oidc(org: Organization, oidc: dict[str, Any]) -> None:
 class AdminSettingsView(ApiView):
     scope = "admin"
 
-    @extend_schema(summary="Read the org's settings", responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="Read the org's settings", responses={200: schemas.SettingsOut, **ERROR_RESPONSES})
     def get(self, request: Request) -> Response:
         return Response(settings_out(self.principal.org))
 
-    @extend_schema(summary="Merge-patch the org's settings", request=JSON_OBJECT, responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="Merge-patch the org's settings", request=schemas.SettingsPatchIn, responses={200: schemas.SettingsOut, **ERROR_RESPONSES})
     def patch(self, request: Request) -> Response:
         org = Organization.objects.get(pk=self.principal.org.pk)
         changed = _apply_settings_patch(org, request.data)

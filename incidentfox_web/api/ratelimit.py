@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -63,8 +62,6 @@ class DatabaseStore:
         with connection.cursor() as cursor:
             cursor.execute(self._UPSERT, [key, minute])
             (count,) = cursor.fetchone()
-            if random.random() < 0.005:
-                cursor.execute("DELETE FROM tenancy_ratelimitcounter WHERE minute < %s", [minute - 2])
         return int(count)
 
 
@@ -103,3 +100,12 @@ def hit(*, bucket: str, key: str, limit: int, now: float | None = None) -> RateD
         logger.warning("Rate-limit store unavailable; request allowed (%s)", type(exc).__name__)
         return None
     return RateDecision(bucket=bucket, limit=limit, count=count, reset=reset)
+
+
+def prune_database_counters(now: float | None = None) -> int:
+    """Delete finished windows of the database store; run periodically by the maintenance loop."""
+    from tenancy.models import RateLimitCounter
+
+    minute = int((time.time() if now is None else now) // WINDOW_SECONDS)
+    deleted, _ = RateLimitCounter.objects.filter(minute__lt=minute - 1).delete()
+    return deleted

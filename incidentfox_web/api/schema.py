@@ -71,17 +71,20 @@ class OidcJwtScheme(_BearerScheme):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": self.description}
 
 
-class RejectScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    target_class = "incidentfox_web.api.authentication.RejectUnrecognisedCredential"
-    name = "teamToken"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {"type": "http", "scheme": "bearer"}
-
-
 class SessionScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "incidentfox_web.api.authentication.BrowserSessionAuthentication"
     name = "cookieAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+def pagination_serializer() -> serializers.Serializer:  # type: ignore[type-arg]
+    return inline_serializer(
+        name="Pagination",
+        fields={
+            "total": serializers.IntegerField(),
+            "limit": serializers.IntegerField(),
+            "offset": serializers.IntegerField(),
+        },
+    )

@@ -1,0 +1,217 @@
+"""Django admin for operators and org admins. Org admins (staff with an org_admin membership) see only their orgs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from tenancy.audit import RequestMeta
+from tenancy.models import (
+    ApiToken,
+    AuditEvent,
+    Membership,
+    Node,
+    NodeType,
+    Organization,
+    Role,
+    TokenKind,
+)
+from tenancy.services import api_token_issue, api_token_revoke
+
+
+def admin_org_ids(request: HttpRequest) -> list[int] | None:
+    """Orgs the admin user may manage; None means all (superusers)."""
+    user = request.user
+    if user.is_superuser:
+        return None
+    return list(
+        Membership.objects.filter(user=user, role=Role.ORG_ADMIN, node__node_type=NodeType.ORG).values_list(
+            "node__org_id", flat=True
+        )
+    )
+
+
+def _meta(request: HttpRequest) -> RequestMeta:
+    user = request.user
+    return RequestMeta(
+        actor=getattr(user, "email", "") or user.get_username(),
+        request_id=getattr(request, "request_id", ""),
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+
+
+class OrgScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Scopes every queryset and permission to the user's orgs; ``org_lookup`` names the path to the org."""
+
+    org_lookup = "org"
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        ids = admin_org_ids(request)
+        return bool(request.user.is_active and request.user.is_staff and (ids is None or ids))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        ids = admin_org_ids(request)
+        return queryset if ids is None else queryset.filter(**{f"{self.org_lookup}__in": ids})
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        ids = admin_org_ids(request)
+        if ids is not None:
+            if db_field.related_model is Organization:
+                kwargs["queryset"] = Organization.objects.filter(pk__in=ids)
+            elif db_field.related_model is Node:
+                kwargs["queryset"] = Node.objects.filter(org_id__in=ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(OrgScopedAdmin):
+    org_lookup = "pk"
+    list_display = ("org_id", "name", "oidc_issuer", "created_at")
+    search_fields = ("org_id", "name")
+    readonly_fields = ("org_id", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser  # operators provision orgs (``manage.py orgs create``)
+
+
+@admin.register(Node)
+class NodeAdmin(OrgScopedAdmin):
+    list_display = ("node_id", "name", "node_type", "parent", "org", "created_at")
+    list_filter = ("node_type",)
+    search_fields = ("node_id", "name")
+    readonly_fields = ("path", "created_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # No re-parenting or renaming ids in v1: the path is fixed at creation.
+        return (*self.readonly_fields, "org", "node_id", "parent", "node_type") if obj else self.readonly_fields
+
+
+@admin.register(Membership)
+class MembershipAdmin(OrgScopedAdmin):
+    org_lookup = "node__org"
+    list_display = ("user", "node", "role", "source", "created_at")
+    list_filter = ("role", "source")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+
+class TokenIssueForm(forms.ModelForm):  # type: ignore[type-arg]
+    expires_in_days = forms.IntegerField(
+        min_value=1, max_value=3650, required=False, help_text="Empty: the org's default expiry (or none)."
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ("org", "kind", "team", "label", "read_only")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        team, org = data.get("team"), data.get("org")
+        if data.get("kind") == TokenKind.TEAM:
+            if team is None or not team.is_team:
+                self.add_error("team", "Team tokens need a team node.")
+            elif org is not None and team.org_id != org.pk:
+                self.add_error("team", "The team belongs to another organisation.")
+        return data
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(OrgScopedAdmin):
+    list_display = ("token_id", "label", "team", "kind", "scopes", "expires_at", "last_used_at", "status")
+    list_filter = ("kind",)
+    search_fields = ("token_id", "label")
+    actions = ("revoke_tokens",)
+    readonly_fields = (
+        "token_id", "kind", "org", "team", "read_only", "issued_at", "issued_by", "expires_at", "revoked_at",
+        "revoked_by", "last_used_at",
+    )
+
+    @admin.display(description="Scopes")
+    def scopes(self, token: ApiToken) -> str:
+        return ", ".join(token.permissions)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = TokenIssueForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields if obj else ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ("org", "kind", "team", "label", "read_only", "expires_in_days")
+        return ("label", *self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["label"])
+            return
+        data = form.cleaned_data
+        issued = api_token_issue(
+            org=data["org"],
+            kind=data["kind"],
+            team=data.get("team"),
+            label=data.get("label", ""),
+            read_only=data.get("read_only", False),
+            expires_in_days=data.get("expires_in_days"),
+            meta=_meta(request),
+        )
+        form.instance = obj = issued.token
+        # Kept on the request object only: never in the session or the messages framework.
+        request._issued_token_plaintext = issued.plaintext  # type: ignore[attr-defined]  # noqa: SLF001
+
+    def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
+        plaintext = getattr(request, "_issued_token_plaintext", None)
+        if plaintext is None:
+            return super().response_add(request, obj, post_url_continue)
+        response = TemplateResponse(
+            request,
+            "admin/tenancy/apitoken/issued.html",
+            {**self.admin_site.each_context(request), "token": obj, "plaintext": plaintext, "opts": self.opts},
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True).select_related("org", "team"):
+            api_token_revoke(token=token, meta=_meta(request))
+            count += 1
+        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(OrgScopedAdmin):
+    list_display = ("timestamp", "event_type", "actor", "team_id", "target", "ip_address")
+    list_filter = ("event_type",)
+    search_fields = ("actor", "target", "request_id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
