@@ -82,7 +82,7 @@ class Node(models.Model):
     node_id = models.CharField(max_length=64, validators=[_validate_slug])
     name = models.CharField(max_length=200)
     node_type = models.CharField(max_length=8, choices=NodeType.choices)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
     path = models.JSONField(default=list, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 

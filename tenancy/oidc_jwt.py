@@ -49,7 +49,7 @@ class JwksCache:
             self._sets.clear()
 
     def key_for(self, jwks_uri: str, kid: str | None) -> jwt.PyJWK:
-        now = time.monotonic()
+        now = time.time()
         with self._lock:
             entry = self._sets.get(jwks_uri)
         if entry is None or now - entry.fetched_at > JWKS_MAX_AGE:
@@ -83,7 +83,7 @@ class JwksCache:
             except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
                 continue
             keys[str(item.get("kid", f"#{index}"))] = key
-        entry = _KeySet(keys=keys, fetched_at=time.monotonic())
+        entry = _KeySet(keys=keys, fetched_at=time.time())
         with self._lock:
             self._sets[jwks_uri] = entry
         return entry
@@ -102,7 +102,7 @@ def _jwks_uri_for(org: Organization) -> str:
     if org.oidc_jwks_uri:
         return org.oidc_jwks_uri
     cached = _discovered.get(org.oidc_issuer)
-    if cached and time.monotonic() - cached[1] < JWKS_MAX_AGE:
+    if cached and time.time() - cached[1] < JWKS_MAX_AGE:
         return cached[0]
     url = org.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
     try:
@@ -111,7 +111,7 @@ def _jwks_uri_for(org: Organization) -> str:
         jwks_uri = response.json()["jwks_uri"]
     except (requests.RequestException, ValueError, KeyError, TypeError):
         raise JwtInvalid("discovery failed") from None
-    _discovered[org.oidc_issuer] = (str(jwks_uri), time.monotonic())
+    _discovered[org.oidc_issuer] = (str(jwks_uri), time.time())
     return str(jwks_uri)
 
 

@@ -55,6 +55,18 @@ SYSTEM = RequestMeta.system()
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limit_windows(settings: Any) -> None:
+    """The database store rolls back with each test; the Redis store (CI's second run) is cleared explicitly."""
+    if settings.RATE_LIMIT_STORE == "redis" and settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter("ratelimit:*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
 def _test_settings(settings: Any) -> None:
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -6,6 +6,9 @@ import contextvars
 import logging
 import re
 from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 from django.http import HttpRequest, HttpResponse
 
@@ -21,12 +24,21 @@ def request_id_for(request: HttpRequest) -> str:
 
 
 class RequestIdMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    """Works in both modes, so under ASGI it adds no thread hop of its own."""
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = request_id_for(request)
-        request.request_id = request_id  # type: ignore[attr-defined]
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
+        request_id = self._start(request)
         token = current_request_id.set(request_id)
         try:
             response = self.get_response(request)
@@ -34,6 +46,22 @@ class RequestIdMiddleware:
             current_request_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        request_id = self._start(request)
+        token = current_request_id.set(request_id)
+        try:
+            response: HttpResponse = await self.get_response(request)
+        finally:
+            current_request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+    @staticmethod
+    def _start(request: HttpRequest) -> str:
+        request_id = request_id_for(request)
+        request.request_id = request_id  # type: ignore[attr-defined]
+        return request_id
 
 
 class RequestIdLogFilter(logging.Filter):

@@ -1,0 +1,86 @@
+"""Engine benchmark: scenario accuracy and latency, log-analysis throughput, peak memory on a big request.
+
+Run: .venv/bin/python bench/engine_bench.py
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine import Attachment, InvestigationContext, InvestigationRequest, investigate
+from engine.analyzers import AnalysisContext
+from engine.analyzers.log_signatures import analyze_doc
+from engine.facts import LogDoc
+from tests.engine.scenario_loader import all_scenarios, load, problems
+
+
+def generated_log(lines: int) -> list[str]:
+    templates = (
+        "2024-01-15T14:{m:02d}:{s:02d}.{ms:03d}Z INFO  [exec-{t}] c.a.p.Api - GET /v1/charges/{n} 200 {ms}ms",
+        "2024-01-15T14:{m:02d}:{s:02d}.{ms:03d}Z DEBUG [pool-{t}] c.a.p.Cache - cache hit key=user:{n}",
+        "2024-01-15T14:{m:02d}:{s:02d}.{ms:03d}Z WARN  [exec-{t}] c.a.p.Api - slow request took {ms}ms",
+        "2024-01-15T14:{m:02d}:{s:02d}.{ms:03d}Z ERROR [exec-{t}] c.a.p.Db - Connection to payments-db:5432 "
+        "refused. Check that the hostname and port are correct.",
+    )
+    out = []
+    for i in range(lines):
+        template = templates[0 if i % 10 < 7 else (1 if i % 10 < 9 else (2 if i % 20 == 9 else 3))]
+        out.append(template.format(m=(i // 60000) % 60, s=(i // 1000) % 60, ms=i % 1000, t=i % 200, n=i))
+    return out
+
+
+def main() -> None:
+    latencies, correct = [], 0
+    paths = all_scenarios()
+    for path in paths:
+        scenario = load(path)
+        start = time.perf_counter()
+        report = investigate(scenario.request)
+        latencies.append(time.perf_counter() - start)
+        correct += not problems(scenario, report)
+    latencies.sort()
+    p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+    print(f"scenarios: {len(paths)}  accuracy: {correct}/{len(paths)} = {correct / len(paths):.1%}")
+    print(f"seconds per investigation: median {statistics.median(latencies):.4f}  p95 {p95:.4f}")
+
+    lines = generated_log(1_000_000)
+    ctx = AnalysisContext(now=datetime(2024, 1, 15, 15, tzinfo=UTC), window=timedelta(hours=6))
+    start = time.perf_counter()
+    findings = analyze_doc(LogDoc(label="[attachment:bench.log]", lines=lines), ctx)
+    elapsed = time.perf_counter() - start
+    print(
+        f"log analysis: {len(lines):,} lines in {elapsed:.2f} s = {len(lines) / elapsed:,.0f} lines/s "
+        f"({len(findings)} findings)"
+    )
+    del lines
+
+    chunk = "\n".join(generated_log(2_000))
+    per = (5 * 1024 * 1024) // 20
+    content = (chunk * (per // len(chunk) + 1))[:per]
+    attachments = [Attachment(name=f"part{i}.log", content=content) for i in range(20)]
+    request = InvestigationRequest(
+        message="payments errors", context=InvestigationContext(attachments=attachments)
+    )
+    tracemalloc.start()
+    start = time.perf_counter()
+    investigate(request)
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"20 attachments / 5 MiB: {elapsed:.2f} s, peak traced memory {peak / 2**20:.0f} MiB "
+        f"(process peak RSS {rss:.0f} MiB, including the 1M-line run above)"
+    )
+
+
+if __name__ == "__main__":
+    main()

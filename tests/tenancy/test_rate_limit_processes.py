@@ -1,0 +1,42 @@
+"""Two real server processes share one rate limit (API.md §3: the store is shared by every process)."""
+
+import time
+
+import httpx
+import pytest
+from django.db import connection
+
+from tenancy.models import NodeType, TokenKind
+from tenancy.services import api_token_issue, node_create, org_create
+from tests.conftest import SYSTEM
+from tests.support.servers import child_env, uvicorn_servers
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _wait_for_a_fresh_minute(needed_seconds: float = 20) -> None:
+    if 60 - time.time() % 60 < needed_seconds:
+        time.sleep(60 - time.time() % 60 + 0.2)
+
+
+def test_the_eleventh_trigger_in_a_minute_is_refused_whichever_process_serves_it():
+    if connection.vendor != "postgresql":
+        pytest.skip("multi-process test runs in the PostgreSQL pass (SQLite test databases are per-process)")
+    org = org_create(org_id="org-rl", name="RL")
+    team = node_create(org=org, node_id="team-rl", name="RL", node_type=NodeType.TEAM, meta=SYSTEM)
+    token = api_token_issue(org=org, kind=TokenKind.TEAM, team=team, meta=SYSTEM).plaintext
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"agent_name": "planner", "message": "checkout errors are up", "async": True}
+
+    with uvicorn_servers(2, env=child_env()) as urls:
+        _wait_for_a_fresh_minute()
+        statuses = []
+        for attempt in range(11):
+            url = urls[attempt % 2]
+            statuses.append(httpx.post(f"{url}/api/v1/agents/run", json=body, headers=headers, timeout=10).status_code)
+        twelfth = httpx.post(f"{urls[0]}/api/v1/agents/run", json=body, headers=headers, timeout=10)
+
+    assert statuses[:10] == [202] * 10
+    assert statuses[10] == 429
+    assert twelfth.status_code == 429
+    assert twelfth.json()["error"]["message"] == "Too many investigation requests"
