@@ -1,58 +1,105 @@
-"""A small closed-loop HTTP load generator on loopback: N concurrent clients for a fixed duration."""
+"""Loopback HTTP load for the bench scripts: wrk when installed (accurate), else a small asyncio client.
+
+Every run is bounded by its duration; targets are only ever 127.0.0.1.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
 import statistics
+import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 
 @dataclass
 class LoadResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
     requests: int
     errors: int
-    seconds: float
-    latencies_ms: list[float]
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
-
-    def percentile(self, pct: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))] if ordered else float("nan")
+    tool: str
+    latencies_ms: list[float] = field(default_factory=list)
 
     def line(self, label: str) -> str:
-        median = statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
         return (
-            f"{label:<28} {self.rps:8.0f} req/s   p50 {median:6.1f} ms   p99 {self.percentile(99):6.1f} ms"
-            f"   ({self.requests} requests, {self.errors} errors)"
+            f"{label:<32} {self.rps:8.0f} req/s   p50 {self.p50_ms:7.1f} ms   p99 {self.p99_ms:7.1f} ms"
+            f"   ({self.requests} requests, {self.errors} errors, {self.tool})"
         )
 
 
-async def _client(url: str, headers: dict[str, str], stop_at: float, result: LoadResult, expect: int) -> None:
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _wrk(url: str, concurrency: int, seconds: float, headers: dict[str, str]) -> LoadResult:
+    command = ["wrk", "-t2", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    latency = {
+        pct: _ms(value, unit) for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", output, re.M)
+    }
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    return LoadResult(rps, latency.get("50", 0.0), latency.get("99", 0.0), requests, errors, "wrk")
+
+
+async def _client(url: str, headers: dict[str, str], stop_at: float, samples: list[float], errors: list[int]) -> None:
     async with httpx.AsyncClient(headers=headers, timeout=10) as client:
         while time.monotonic() < stop_at:
             started = time.perf_counter()
             try:
-                response = await client.get(url)
-                ok = response.status_code == expect
+                ok = (await client.get(url)).is_success
             except httpx.HTTPError:
                 ok = False
-            result.latencies_ms.append((time.perf_counter() - started) * 1000)
-            result.requests += 1
-            result.errors += 0 if ok else 1
+            samples.append((time.perf_counter() - started) * 1000)
+            if not ok:
+                errors.append(1)
 
 
-def run_load(url: str, *, concurrency: int, seconds: float, headers: dict[str, str] | None = None, expect: int = 200) -> LoadResult:
-    result = LoadResult(requests=0, errors=0, seconds=seconds, latencies_ms=[])
+def _python(url: str, concurrency: int, seconds: float, headers: dict[str, str]) -> LoadResult:
+    samples: list[float] = []
+    errors: list[int] = []
 
     async def main() -> None:
         stop_at = time.monotonic() + seconds
-        await asyncio.gather(*(_client(url, headers or {}, stop_at, result, expect) for _ in range(concurrency)))
+        await asyncio.gather(*(_client(url, headers, stop_at, samples, errors) for _ in range(concurrency)))
 
     asyncio.run(main())
-    return result
+    ordered = sorted(samples) or [0.0]
+    return LoadResult(
+        rps=len(samples) / seconds,
+        p50_ms=statistics.median(ordered),
+        p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        requests=len(samples),
+        errors=len(errors),
+        tool="python client",
+        latencies_ms=samples,
+    )
+
+
+def run_load(url: str, *, concurrency: int, seconds: float, headers: dict[str, str] | None = None) -> LoadResult:
+    assert url.startswith(("http://127.0.0.1", "http://localhost")), "load only ever targets loopback"
+    if shutil.which("wrk"):
+        return _wrk(url, concurrency, seconds, headers or {})
+    return _python(url, concurrency, seconds, headers or {})
+
+
+def wait_until_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up within {timeout} s")

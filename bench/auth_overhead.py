@@ -1,7 +1,8 @@
 """Throughput of GET /api/v1/auth/me with a team token against the bare /health JSON view on the same server.
 
-Target (issue 3): the authenticated path keeps at least 70 % of the bare view's throughput.
-Uses the configured database (DATABASE_URL, default SQLite) and REDIS_URL when set, like a real deployment.
+Target (issue 3): the authenticated path keeps at least 70 % of the bare view's throughput. It uses the
+configured database (DATABASE_URL, default SQLite) and REDIS_URL when set, like a real deployment, and wrk
+when it is installed (`apt-get install wrk`), else a Python client.
 
     .venv/bin/python bench/auth_overhead.py [--seconds 10] [--concurrency 16]
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,20 +20,29 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "incidentfox_web.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
-import logging  # noqa: E402
-
 import django  # noqa: E402
 
 django.setup()
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 from django.core.management import call_command  # noqa: E402
 
-from bench._load import run_load  # noqa: E402
+from bench._load import run_load, wait_until_up  # noqa: E402
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import NodeType, Organization, TokenKind  # noqa: E402
 from tenancy.services import api_token_issue, node_create, org_create  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402
+
+BENCH_ORG = "bench-auth"
+
+
+def _bench_token() -> str:
+    Organization.objects.filter(org_id=BENCH_ORG).delete()
+    org = org_create(org_id=BENCH_ORG, name="Bench")
+    org.rate_limits = {"read": 100000}
+    org.save()
+    meta = RequestMeta.system()
+    team = node_create(org=org, node_id="bench", name="Bench", node_type=NodeType.TEAM, meta=meta)
+    return api_token_issue(org=org, kind=TokenKind.TEAM, team=team, meta=meta).plaintext
 
 
 def main() -> None:
@@ -41,33 +52,13 @@ def main() -> None:
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
-    Organization.objects.filter(org_id="bench-auth").delete()
-    org = org_create(org_id="bench-auth", name="Bench")
-    org.rate_limits = {"read": 100000}
-    org.save()
-    team = node_create(org=org, node_id="bench", name="Bench", node_type=NodeType.TEAM, meta=RequestMeta.system())
-    token = api_token_issue(org=org, kind=TokenKind.TEAM, team=team, meta=RequestMeta.system()).plaintext
-
-    import subprocess
-
+    token = _bench_token()
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "incidentfox_web.asgi:application", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
+    command = [sys.executable, "-m", "uvicorn", "incidentfox_web.asgi:application", "--port", str(port)]
+    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=os.environ.copy())
     try:
         base = f"http://127.0.0.1:{port}"
-        import time
-
-        import httpx
-
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_up(f"{base}/health")
         run_load(f"{base}/health", concurrency=4, seconds=1)  # warm-up
         bare = run_load(f"{base}/health", concurrency=args.concurrency, seconds=args.seconds)
         authed = run_load(
@@ -79,11 +70,11 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-        Organization.objects.filter(org_id="bench-auth").delete()
+        Organization.objects.filter(org_id=BENCH_ORG).delete()
 
     store = "redis" if os.environ.get("REDIS_URL") else "database"
     db = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
-    print(f"auth overhead: uvicorn x1, {db}, rate-limit store {store}, {args.concurrency} clients, {args.seconds:.0f} s each")
+    print(f"auth overhead: uvicorn x1 (ASGI), {db}, rate-limit store {store}, {args.concurrency} connections")
     print(bare.line("bare JSON view (/health)"))
     print(authed.line("GET /api/v1/auth/me (team)"))
     print(f"ratio authenticated/bare: {authed.rps / bare.rps:.2f} (target >= 0.70)")

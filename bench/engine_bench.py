@@ -66,9 +66,7 @@ def main() -> None:
     per = (5 * 1024 * 1024) // 20
     content = (chunk * (per // len(chunk) + 1))[:per]
     attachments = [Attachment(name=f"part{i}.log", content=content) for i in range(20)]
-    request = InvestigationRequest(
-        message="payments errors", context=InvestigationContext(attachments=attachments)
-    )
+    request = InvestigationRequest(message="payments errors", context=InvestigationContext(attachments=attachments))
     tracemalloc.start()
     start = time.perf_counter()
     investigate(request)

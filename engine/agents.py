@@ -28,7 +28,13 @@ _BUILTINS = (
     AgentSpec(
         "investigation_agent",
         "General investigator across every enabled data source",
-        ("get_pod_logs", "get_cloudwatch_metrics", "query_prometheus", "search_logs_by_pattern", "search_github_code"),
+        (
+            "get_pod_logs",
+            "get_cloudwatch_metrics",
+            "query_prometheus",
+            "search_logs_by_pattern",
+            "search_github_code",
+        ),
     ),
     AgentSpec(
         "k8s_agent",

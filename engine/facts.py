@@ -1,7 +1,7 @@
 """Structured observations shared by parsers, connectors and analyzers.
 
-Every fact carries ``cites``: the evidence string (``[tool:x] ...`` / ``[attachment:y] ...``) for each field an
-analyzer may quote, so findings can cite the exact line that showed it.
+Every fact carries ``cites``: the evidence string (``[tool:x] ...`` / ``[attachment:y] ...``) for each
+field an analyzer may quote, so findings can cite the exact line that showed it.
 """
 
 from __future__ import annotations
@@ -230,7 +230,17 @@ class Observations:
     def is_empty(self) -> bool:
         return not any(
             (
-                self.pods, self.events, self.nodes, self.workloads, self.services, self.claims, self.usage, self.logs,
-                self.series, self.alerts, self.changes, self.target_states,
+                self.pods,
+                self.events,
+                self.nodes,
+                self.workloads,
+                self.services,
+                self.claims,
+                self.usage,
+                self.logs,
+                self.series,
+                self.alerts,
+                self.changes,
+                self.target_states,
             )
         )

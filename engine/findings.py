@@ -13,7 +13,7 @@ Role = Literal["cause", "symptom", "context"]
 
 # Kubernetes generates name suffixes from an alphabet without vowels (k8s.io/apimachinery rand.String).
 _SAFE = "[bcdfghjklmnpqrstvwxz2-9]"
-_POD_SUFFIX = re.compile(rf"-(?:{_SAFE}{{6,10}}-{_SAFE}{{5}}|{_SAFE}{{5}}|\d+)$")
+_POD_SUFFIX = re.compile(rf"-(?:(?=[a-z0-9]*\d)[a-z0-9]{{6,10}}-[a-z0-9]{{5}}|{_SAFE}{{5}}|\d+)$")
 _RS_SUFFIX = re.compile(rf"-{_SAFE}{{6,10}}$")
 
 

@@ -62,7 +62,27 @@ _CATALOG: dict[str, str | None] = {
 TOOL_CATALOG: Mapping[str, str | None] = MappingProxyType(_CATALOG)
 
 # Modules that register tool implementations; a new data source adds its module here.
-CONNECTOR_MODULES: tuple[str, ...] = ("engine.connectors.kubernetes",)
+CONNECTOR_MODULES: tuple[str, ...] = (
+    "engine.connectors.kubernetes",
+    "engine.connectors.prometheus",
+    "engine.connectors.loki",
+    "engine.connectors.elasticsearch",
+    "engine.connectors.aws",
+    "engine.connectors.github",
+)
+
+# Other data sources that can serve a source's tools through the same client interface.
+# The demo source serves every source from recorded data (engine/demo).
+ALTERNATIVE_PROVIDERS: Mapping[str, tuple[str, ...]] = MappingProxyType({"loki": ("elasticsearch",)})
+DEMO_SOURCE = "demo"
+
+
+def provider_for(source: str, enabled_sources: Mapping[str, Any]) -> str | None:
+    """The enabled data source that serves ``source``'s tools: itself, an alternative, or the demo."""
+    for candidate in (source, *ALTERNATIVE_PROVIDERS.get(source, ())):
+        if candidate in enabled_sources:
+            return candidate
+    return DEMO_SOURCE if DEMO_SOURCE in enabled_sources else None
 
 
 @dataclass
@@ -88,7 +108,9 @@ _IMPLEMENTATIONS: dict[str, ToolSpec] = {}
 _CONNECTOR_FACTORIES: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
 
 
-def connector(source: str) -> Callable[[Callable[[Mapping[str, Any]], Any]], Callable[[Mapping[str, Any]], Any]]:
+def connector(
+    source: str,
+) -> Callable[[Callable[[Mapping[str, Any]], Any]], Callable[[Mapping[str, Any]], Any]]:
     """Register the factory that builds a data source's client from its (secret-resolved) settings.
 
     The factory runs once per investigation, lazily, before the source's first tool call.
@@ -138,6 +160,6 @@ def tools_available(tools: list[str], enabled_sources: Mapping[str, Any]) -> lis
         if name in kept or name not in _CATALOG:
             continue
         source = _CATALOG[name]
-        if source is None or source in enabled_sources:
+        if source is None or provider_for(source, enabled_sources) is not None:
             kept.append(name)
     return kept

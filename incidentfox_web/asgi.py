@@ -1,8 +1,41 @@
-"""ASGI entry point: the API serves sync runs under ASGI so waiting requests do not hold a worker thread."""
+"""ASGI entry point (uvicorn): one process serves two kinds of request.
+
+Most requests are short and synchronous (DRF views, pages). Django's own ASGI handler runs those with a new
+thread-sensitive executor and a dozen thread hops per request, which costs several milliseconds each; so they go to
+Django's WSGI handler on a fixed thread pool instead (a2wsgi). Only routes that *wait* — the synchronous mode of
+``POST /api/v1/agents/run`` — go through Django's ASGI handler, where the wait is an ``await`` on the event loop
+and holds no thread, so ten waiting runs do not delay anyone's status polls.
+"""
+
+from __future__ import annotations
 
 import os
+import re
+from typing import Any
 
+from a2wsgi import WSGIMiddleware
 from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "incidentfox_web.settings")
-application = get_asgi_application()
+
+WAITING_ROUTES = re.compile(r"^/api/v1/agents/run/?$")
+SYNC_THREADS = int(os.environ.get("WEB_THREADS", "16"))
+
+django_asgi = get_asgi_application()
+django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=SYNC_THREADS)  # type: ignore[arg-type]
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] == "http" and WAITING_ROUTES.match(scope.get("path", "")):
+        await django_asgi(scope, receive, send)
+    else:
+        await django_wsgi(scope, receive, send)

@@ -144,8 +144,17 @@ class ApiTokenAdmin(OrgScopedAdmin):
     search_fields = ("token_id", "label")
     actions = ("revoke_tokens",)
     readonly_fields = (
-        "token_id", "kind", "org", "team", "read_only", "issued_at", "issued_by", "expires_at", "revoked_at",
-        "revoked_by", "last_used_at",
+        "token_id",
+        "kind",
+        "org",
+        "team",
+        "read_only",
+        "issued_at",
+        "issued_by",
+        "expires_at",
+        "revoked_at",
+        "revoked_by",
+        "last_used_at",
     )
 
     @admin.display(description="Scopes")
@@ -181,7 +190,7 @@ class ApiTokenAdmin(OrgScopedAdmin):
         )
         form.instance = obj = issued.token
         # Kept on the request object only: never in the session or the messages framework.
-        request._issued_token_plaintext = issued.plaintext  # type: ignore[attr-defined]  # noqa: SLF001
+        request._issued_token_plaintext = issued.plaintext  # type: ignore[attr-defined]
 
     def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
         plaintext = getattr(request, "_issued_token_plaintext", None)

@@ -101,7 +101,11 @@ class AdminTeamsView(ApiView):
         nodes = nodes_for_org(self.principal.org, node_type)
         return Response({"teams": [node_out(n) for n in nodes], "total": len(nodes)})
 
-    @extend_schema(summary="Create a group or team", request=schemas.NodeCreateIn, responses={201: schemas.NodeOut, **ERROR_RESPONSES})
+    @extend_schema(
+        summary="Create a group or team",
+        request=schemas.NodeCreateIn,
+        responses={201: schemas.NodeOut, **ERROR_RESPONSES},
+    )
     def post(self, request: Request) -> Response:
         data = request.data
         team_id = required_str(data, "team_id", max_length=64)
@@ -133,13 +137,19 @@ class AdminTeamsView(ApiView):
 class AdminTeamTokensView(ApiView):
     scope = "admin"
 
-    @extend_schema(summary="List a team's tokens (no secrets)", responses={200: schemas.TokenListOut, **ERROR_RESPONSES})
+    @extend_schema(
+        summary="List a team's tokens (no secrets)", responses={200: schemas.TokenListOut, **ERROR_RESPONSES}
+    )
     def get(self, request: Request, team_id: str) -> Response:
         team = _team_in_org(self.principal.org, team_id)
         tokens = ApiToken.objects.filter(team=team).order_by("-issued_at", "-id")
         return Response({"tokens": [token_out(t) for t in tokens]})
 
-    @extend_schema(summary="Issue a team token", request=schemas.TokenIssueIn, responses={201: schemas.TokenIssuedOut, **ERROR_RESPONSES})
+    @extend_schema(
+        summary="Issue a team token",
+        request=schemas.TokenIssueIn,
+        responses={201: schemas.TokenIssuedOut, **ERROR_RESPONSES},
+    )
     def post(self, request: Request, team_id: str) -> Response:
         data = request.data
         label = optional_str(data, "label", max_length=100, default="") or ""
@@ -174,7 +184,11 @@ class AdminTeamTokensView(ApiView):
 class AdminTokenRevokeView(ApiView):
     scope = "admin"
 
-    @extend_schema(summary="Revoke a token of the org", request=schemas.TokenRevokeIn, responses={200: schemas.TokenRevokeOut, **ERROR_RESPONSES})
+    @extend_schema(
+        summary="Revoke a token of the org",
+        request=schemas.TokenRevokeIn,
+        responses={200: schemas.TokenRevokeOut, **ERROR_RESPONSES},
+    )
     def post(self, request: Request) -> Response:
         raw = required_str(request.data, "token_id", max_length=200)
         token_id = raw.split(".", 1)[0]
@@ -188,7 +202,9 @@ class AdminTokenRevokeView(ApiView):
 class AdminAuditView(ApiView):
     scope = "admin"
 
-    @extend_schema(summary="The org's audit log, newest first", responses={200: schemas.AuditListOut, **ERROR_RESPONSES})
+    @extend_schema(
+        summary="The org's audit log, newest first", responses={200: schemas.AuditListOut, **ERROR_RESPONSES}
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         limit = parse_query_int(params.get("limit"), field="limit", default=50, minimum=1, maximum=200)
@@ -258,7 +274,7 @@ def _apply_settings_patch(org: Organization, data: dict[str, Any]) -> list[str]:
     if "rate_limits" in data:
         limits = _object_or_none(data, "rate_limits")
         merged = dict(org.rate_limits)
-        for bucket, value in (limits or {b: None for b in DEFAULT_RATE_LIMITS}).items():
+        for bucket, value in (limits or dict.fromkeys(DEFAULT_RATE_LIMITS)).items():
             field = f"rate_limits.{bucket}"
             if bucket not in DEFAULT_RATE_LIMITS:
                 raise ApiError.validation(field, "unknown bucket; use read, write or trigger")
@@ -276,9 +292,11 @@ def _apply_settings_patch(org: Organization, data: dict[str, Any]) -> list[str]:
             if key != "default_expiry_days":
                 raise ApiError.validation(f"token_policy.{key}", "unknown field")
         if "default_expiry_days" in policy:
-            org.token_default_expiry_days = optional_int(
-                policy, "default_expiry_days", minimum=1, maximum=3650
-            ) if policy["default_expiry_days"] is not None else None
+            org.token_default_expiry_days = (
+                optional_int(policy, "default_expiry_days", minimum=1, maximum=3650)
+                if policy["default_expiry_days"] is not None
+                else None
+            )
             changed.append("token_policy.default_expiry_days")
     if "oidc" in data:
         oidc = _object_or_none(data, "oidc")
@@ -321,7 +339,11 @@ class AdminSettingsView(ApiView):
     def get(self, request: Request) -> Response:
         return Response(settings_out(self.principal.org))
 
-    @extend_schema(summary="Merge-patch the org's settings", request=schemas.SettingsPatchIn, responses={200: schemas.SettingsOut, **ERROR_RESPONSES})
+    @extend_schema(
+        summary="Merge-patch the org's settings",
+        request=schemas.SettingsPatchIn,
+        responses={200: schemas.SettingsOut, **ERROR_RESPONSES},
+    )
     def patch(self, request: Request) -> Response:
         org = Organization.objects.get(pk=self.principal.org.pk)
         changed = _apply_settings_patch(org, request.data)

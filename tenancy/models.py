@@ -97,6 +97,11 @@ class Node(models.Model):
     def __str__(self) -> str:
         return f"{self.org.org_id}/{self.node_id}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.path:
+            self.path = [*self.parent.path, self.node_id] if self.parent else [self.node_id]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
     @property
     def is_team(self) -> bool:
         return self.node_type == NodeType.TEAM
@@ -118,11 +123,6 @@ class Node(models.Model):
             raise ValidationError({"parent": "teams are leaves and cannot have children"})
         if len(self.parent.path) + 1 > MAX_TREE_DEPTH:
             raise ValidationError({"parent": f"the tree is at most {MAX_TREE_DEPTH} levels deep"})
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self.path:
-            self.path = [*self.parent.path, self.node_id] if self.parent else [self.node_id]
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class Role(models.TextChoices):
@@ -167,6 +167,9 @@ class OidcIdentity(models.Model):
             models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique_subject")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
+
 
 class TokenKind(models.TextChoices):
     TEAM = "team", "Team token"
@@ -179,7 +182,9 @@ TOKEN_PREFIX = {TokenKind.TEAM: "ift_", TokenKind.ADMIN: "ifa_"}
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> ApiTokenQuerySet:
         now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
 
 
 class ApiToken(models.Model):
@@ -263,3 +268,6 @@ class RateLimitCounter(models.Model):
     class Meta:
         constraints: ClassVar = [models.UniqueConstraint(fields=["key", "minute"], name="ratelimit_key_minute")]
         indexes: ClassVar = [models.Index(fields=["minute"], name="ratelimit_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.minute}: {self.count}"

@@ -184,4 +184,3 @@ def _principal_from_claims(org: Organization, claims: dict[str, Any]) -> Princip
         email=email,
         issuer=org.oidc_issuer,
     )
-

@@ -29,9 +29,27 @@ Analyzer = Callable[[Observations, AnalysisContext], list[Finding]]
 
 
 def all_analyzers() -> list[Analyzer]:
-    from engine.analyzers import kube_logs, nodes, pods, scheduling, workloads
+    from engine.analyzers import (
+        changes,
+        dependencies,
+        log_signatures,
+        metrics,
+        nodes,
+        pods,
+        scheduling,
+        workloads,
+    )
 
-    return [pods.analyze, scheduling.analyze, workloads.analyze, nodes.analyze, kube_logs.analyze]
+    return [
+        pods.analyze,
+        scheduling.analyze,
+        workloads.analyze,
+        nodes.analyze,
+        log_signatures.analyze,
+        metrics.analyze,
+        changes.analyze,
+        dependencies.analyze,
+    ]
 
 
 def run_analyzers(obs: Observations, ctx: AnalysisContext) -> list[Finding]:

@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from engine.analyzers import AnalysisContext
+from engine.analyzers.metrics import Anomaly, ServiceDeviation, call_graph, observed_anomalies, origin
+from engine.facts import Observations, WorkloadFact
+from engine.findings import Finding, workload_of
+from engine.models import Recommendation
+
 
 class ChangeKind(StrEnum):
     DEPLOY = "deploy"
@@ -126,3 +132,151 @@ def normalize_service(name: str) -> str:
 
 def format_ts(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- Analyzer over observations -------------------------------------------------------------------------
+
+CANDIDATE_MIN_SCORE = 0.25
+SIMULTANEOUS = 120.0
+
+
+def observed_changes(obs: Observations) -> list[Change]:
+    """Deploys, merged PRs and config edits from the sources, plus Kubernetes ReplicaSet rollouts."""
+    changes = [
+        Change(
+            timestamp=c.timestamp.timestamp(),
+            kind=_kind(c.kind),
+            service=c.service,
+            description=c.description,
+            source_tool=c.cite,
+            ref=c.ref,
+            touches=tuple(c.touches),
+        )
+        for c in obs.changes
+    ]
+    by_owner: dict[str, list[WorkloadFact]] = {}
+    for w in obs.workloads:
+        if w.kind == "ReplicaSet" and w.created_at is not None:
+            by_owner.setdefault(w.owner_name or workload_of(w.name), []).append(w)
+    for owner, sets in by_owner.items():
+        ordered = sorted(sets, key=lambda w: w.created_at or datetime.min.replace(tzinfo=UTC))
+        for previous, rs in zip([None, *ordered], ordered, strict=False):
+            if previous is None and len(ordered) > 1:
+                continue  # the oldest known revision is history, not a change
+            assert rs.created_at is not None
+            image = rs.images[0] if rs.images else rs.name
+            before = f" (was {previous.images[0]})" if previous is not None and previous.images else ""
+            cite = next(iter(rs.cites.values()), "")
+            changes.append(
+                Change(
+                    timestamp=rs.created_at.timestamp(),
+                    kind=ChangeKind.ROLLOUT,
+                    service=owner,
+                    description=f"{owner} rolled out {image}{before}",
+                    source_tool=cite,
+                    ref=image,
+                )
+            )
+    return changes
+
+
+def _kind(value: str) -> ChangeKind:
+    try:
+        return ChangeKind(value)
+    except ValueError:
+        return ChangeKind.CONFIG
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """The change that best explains the first anomaly becomes a cause; every change joins the timeline."""
+    changes = observed_changes(obs)
+    if not changes:
+        return []
+    first = origin(obs, ctx)
+    findings: list[Finding] = []
+    best: ScoredChange | None = None
+    if first is not None:
+        anomalies = observed_anomalies(obs, ctx)
+        # Services that moved together with the first one (within two minutes) are equally suspect.
+        together = {a.service for a, _ in anomalies if a.onset - first.onset <= SIMULTANEOUS}
+        affected = [first.service, *sorted(together - {first.service})]
+        scored = correlate_changes(changes, onset=first.onset, affected=affected, dependencies=call_graph(obs))
+        best = next((s for s in scored if s.score >= CANDIDATE_MIN_SCORE and s.relation != "unrelated"), None)
+        if best is not None:
+            changed = normalize_service(best.change.service)
+            owner = next((svc for svc in affected if normalize_service(svc) == changed), first.service)
+            if owner != first.service:
+                first = _deviation_of(owner, anomalies)
+            head = first.headline
+            evidence = [best.change.source_tool] if best.change.source_tool.startswith("[") else []
+            evidence += [line for a, line in anomalies if a.service == first.service][:2]
+            if len(evidence) >= 2:
+                others = sorted({a.service for a, _ in anomalies if a.service != first.service})
+                findings.append(
+                    Finding(
+                        kind="bad_change" if best.change.kind is not ChangeKind.CONFIG else "bad_config_change",
+                        subject=_subject(best.change),
+                        role="cause",
+                        title=f"{best.explain()}, then {head.describe()}",
+                        # Circumstantial: direct evidence on the same workload (a missing Secret) outranks it.
+                        weight=int(min(88, 60 + 30 * best.score)),
+                        evidence=evidence,
+                        workload=first.service,
+                        timestamp=datetime.fromtimestamp(best.change.timestamp, UTC),
+                        recommendations=_recommend(best.change, changes),
+                        affected=[first.service, *others],
+                        related=others,
+                    )
+                )
+    window_start = (ctx.now - ctx.window).timestamp()
+    for change in changes:
+        if (best is not None and change is best.change) or change.timestamp < window_start:
+            continue
+        if change.kind is ChangeKind.ROLLOUT:
+            continue  # ReplicaSet creations are on the timeline already
+        cite = change.source_tool
+        findings.append(
+            Finding(
+                kind="change",
+                subject=_subject(change),
+                role="context",
+                title=change.description,
+                weight=5,
+                evidence=[cite] if cite.startswith("[") else [],
+                workload=None,
+                timestamp=datetime.fromtimestamp(change.timestamp, UTC),
+            )
+        )
+    return findings
+
+
+def _recommend(change: Change, changes: list[Change]) -> list[Recommendation]:
+    earlier = [
+        c
+        for c in changes
+        if c.service == change.service and c.timestamp < change.timestamp and c.kind == change.kind and c.ref
+    ]
+    previous = max(earlier, key=lambda c: c.timestamp).ref if earlier else None
+    if change.kind is ChangeKind.CONFIG:
+        action = f"Revert the configuration change to {change.service} ({change.ref or change.description})"
+    elif previous:
+        action = f"Roll back {change.service} to {previous}"
+    else:
+        action = f"Roll back {change.service} to the release before {change.ref or 'this change'}"
+    return [
+        Recommendation(priority="high", action=action),
+        Recommendation(
+            priority="medium",
+            action=f"Diff {change.ref or 'the change'} against the previous release "
+            f"of {change.service} for the code path that now fails",
+        ),
+    ]
+
+
+def _subject(change: Change) -> str:
+    return f"change/{change.service}/{change.ref or int(change.timestamp)}"
+
+
+def _deviation_of(service: str, anomalies: list[tuple[Anomaly, str]]) -> ServiceDeviation:
+    mine = tuple(a for a, _ in anomalies if a.service == service)
+    return ServiceDeviation(service, min(a.onset for a in mine), max(a.strength for a in mine), mine)

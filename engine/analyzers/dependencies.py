@@ -10,9 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from engine.analyzers import AnalysisContext
 from engine.analyzers.changes import normalize_service
-from engine.analyzers.metrics import Anomaly
+from engine.analyzers.metrics import Anomaly, MetricKind, format_clock, observed_anomalies
+from engine.facts import Observations
+from engine.findings import Finding, workload_of
+from engine.models import Recommendation
+from engine.parsers.common import parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,9 @@ class CausalChain:
             score += 10
         if any(not s.healthy for s in self.states):
             score += 25
-        if self.target_anomalies:
+        if any(a.kind is MetricKind.SATURATION for a in self.target_anomalies):
+            score += 25  # the dependency's own resource is at its limit: direct evidence
+        elif self.target_anomalies:
             score += 15
         if self.caller_anomalies:
             score += 5
@@ -81,9 +89,10 @@ class CausalChain:
 
     def describe(self) -> str:
         callers = ", ".join(self.callers)
-        bad = [s.description for s in self.states if not s.healthy]
-        why = f": {bad[0]}" if bad else ""
-        return f"{self.target} is failing{why}; {callers} {MECHANISM_TEXT[self.mechanism]} {self.target}"
+        parts = [f"{callers} {MECHANISM_TEXT[self.mechanism]} {self.target}"]
+        parts += [s.description for s in self.states if not s.healthy][:1]
+        parts += [a.describe() for a in self.target_anomalies][:1]
+        return "; ".join(parts)
 
 
 MECHANISM_TEXT: dict[str, str] = {
@@ -94,6 +103,7 @@ MECHANISM_TEXT: dict[str, str] = {
     "pool_exhausted": "cannot get a pooled connection to",
     "too_many_connections": "are refused for too many connections by",
     "unavailable": "get 503/unavailable from",
+    "server_error": "get 5xx errors from",
 }
 
 _HOST = r"(?P<host>[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])(?::(?P<port>\d{2,5}))?"
@@ -134,8 +144,7 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "connection_refused",
         re.compile(
-            r"(?i)(?:connection refused|ECONNREFUSED).{0,40}?(?:to|connecting to|host|upstream)[ =:\"']+"
-            + _HOST
+            r"(?i)(?:connection refused|ECONNREFUSED).{0,40}?(?:to|connecting to|host|upstream)[ =:\"']+" + _HOST
         ),
     ),
     (
@@ -154,9 +163,7 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "connection_reset",
-        re.compile(
-            r"(?i)(?:connection reset by peer|ECONNRESET).{0,40}?(?:to|host|upstream)[ =:\"']+" + _HOST
-        ),
+        re.compile(r"(?i)(?:connection reset by peer|ECONNRESET).{0,40}?(?:to|host|upstream)[ =:\"']+" + _HOST),
     ),
     (
         "unavailable",
@@ -164,6 +171,14 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(?i)(?:upstream |calling |request to |from )(?:https?://)?"
             + _HOST
             + r"\S*.{0,60}?(?:503|service unavailable|UNAVAILABLE)"
+        ),
+    ),
+    (
+        "server_error",
+        re.compile(
+            r"(?i)(?:upstream |calling |request to |from )(?:https?://)?"
+            + _HOST
+            + r"\S*.{0,40}?(?:returned|responded|status|got) (?:with )?5\d\d\b"
         ),
     ),
 )
@@ -184,6 +199,7 @@ def parse_dependency_error(message: str) -> tuple[str, str | None] | None:
 
 
 _IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_INTERNAL_SUFFIXES = (".svc", ".cluster.local", ".internal", ".amazonaws.com", ".local", ".consul", ".lan")
 
 
 def normalize_target(host: str) -> str:
@@ -191,7 +207,10 @@ def normalize_target(host: str) -> str:
     h = host.strip().strip("\"'").lower().rstrip(".")
     if _IP.match(h):
         return h
-    return h.split(".", 1)[0]
+    labels = h.split(".")
+    if len(labels) <= 2 or h.endswith(_INTERNAL_SUFFIXES):
+        return labels[0]
+    return h  # an external host: its first label ("api") names nothing
 
 
 def extract_signals(
@@ -258,9 +277,7 @@ def build_chains(
                 signals=tuple(sigs),
                 states=tuple(s for s in state_list if _same(s.target, key)),
                 target_anomalies=tuple(a for a in anomaly_list if _same(a.service, key)),
-                caller_anomalies=tuple(
-                    a for a in anomaly_list if normalize_service(a.service) in caller_keys
-                ),
+                caller_anomalies=tuple(a for a in anomaly_list if normalize_service(a.service) in caller_keys),
             )
         )
     chains.sort(key=lambda c: (-c.confidence, -sum(s.count for s in c.signals), c.target))
@@ -274,3 +291,160 @@ def _same(name: str, key: str) -> bool:
     """Same component, allowing a pod name (``postgres-0``, ``payments-7d9f8b6c4-x2x9z``) for its workload."""
     n = normalize_service(normalize_target(name))
     return n == key or (n.startswith(key) and _POD_SUFFIX.match(n[len(key) :]) is not None)
+
+
+# --- Analyzer over observations -------------------------------------------------------------------------
+
+
+def log_lines(obs: Observations) -> list[LogLine]:
+    lines: list[LogLine] = []
+    for doc in obs.logs:
+        service = workload_of(doc.pod) if doc.pod else ""
+        if not service:
+            continue
+        for raw in doc.lines:
+            when = parse_timestamp(raw[:40])
+            if when is not None:
+                lines.append(LogLine(when.timestamp(), service, raw, doc.label))
+    return lines
+
+
+def log_signals(obs: Observations, default_target: str | None = None) -> list[DependencySignal]:
+    return extract_signals(log_lines(obs), default_target=default_target)
+
+
+def target_states(obs: Observations) -> list[TargetState]:
+    """What the sources say about components' own health: explicit states plus unready pods."""
+    states = [
+        TargetState(
+            s.target,
+            s.healthy,
+            s.description,
+            s.cite.split(" ", 1)[0].strip("[]").removeprefix("tool:"),
+            s.timestamp.timestamp() if s.timestamp else None,
+        )
+        for s in obs.target_states
+    ]
+    for pod in obs.pods:
+        waiting = next((c for c in pod.containers if c.reason and c.state in ("waiting", "terminated")), None)
+        not_ready = any(c.ready is False for c in pod.containers) or pod.phase in (
+            "Pending",
+            "Failed",
+            "Unknown",
+        )
+        if waiting is None and not not_ready:
+            continue
+        why = waiting.reason if waiting and waiting.reason else (pod.status_reason or f"phase {pod.phase}, not ready")
+        states.append(TargetState(pod.name, False, f"pod {pod.name} is {why}", POD_STATE_SOURCE))
+    return states
+
+
+def _state_cites(obs: Observations, chain: CausalChain) -> list[str]:
+    names = {s.target for s in chain.states if not s.healthy}
+    cites = [s.cite for s in obs.target_states if s.target in names and not s.healthy and s.cite]
+    for pod in obs.pods:
+        if pod.name in names:
+            cite = next(iter(pod.cites.values()), "")
+            for container in pod.containers:
+                cite = container.cites.get("reason") or container.cites.get("state") or cite
+            if cite:
+                cites.append(cite)
+    return cites
+
+
+_MECHANISM_TITLE = {
+    "pool_exhausted": "connection pool exhaustion",
+    "too_many_connections": "connection limit reached",
+    "connection_refused": "refusing connections",
+    "timeout": "not answering in time",
+    "dns": "name not resolving",
+    "connection_reset": "resetting connections",
+    "unavailable": "unavailable",
+    "server_error": "failing requests",
+}
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """Name the dependency the callers cannot reach, when logs, its state or its metrics agree."""
+    anomalies = observed_anomalies(obs, ctx)
+    saturated = sorted({a.service for a, _ in anomalies if a.kind is MetricKind.SATURATION})
+    default = saturated[0] if len(saturated) == 1 else None
+    signals = log_signals(obs, default_target=default)
+    if not signals:
+        return []
+    evidence_of = dict(anomalies)
+    chains = build_chains(signals, states=target_states(obs), anomalies=[a for a, _ in anomalies])
+    findings: list[Finding] = []
+    for chain in chains[:3]:
+        lines = [s.sample for s in chain.signals[:2]]
+        evidence = [f"{s.source_tool} {s.sample}" for s in chain.signals[:2] if s.source_tool]
+        evidence += _state_cites(obs, chain)[:2]
+        evidence += [evidence_of[a] for a in chain.target_anomalies[:2]]
+        if not lines or not evidence:
+            continue
+        count = sum(s.count for s in chain.signals)
+        mechanism = _MECHANISM_TITLE.get(chain.mechanism, chain.mechanism)
+        since = format_clock(min(s.first_seen for s in chain.signals))
+        title = f"{chain.target} {mechanism}: {chain.describe()} ({count} errors since {since})"
+        findings.append(
+            Finding(
+                kind=f"dependency_{chain.mechanism}",
+                subject=f"dependency/{chain.target}",
+                role="cause",
+                title=title,
+                weight=_weight(chain),
+                evidence=evidence[:5],
+                workload=chain.target,
+                timestamp=datetime.fromtimestamp(chain.first_seen, UTC),
+                recommendations=_recommend(chain),
+                affected=[chain.target, *chain.callers],
+                related=list(chain.callers),
+                count=count,
+            )
+        )
+    return findings
+
+
+def _recommend(chain: CausalChain) -> list[Recommendation]:
+    target = chain.target
+    if chain.mechanism in ("pool_exhausted", "too_many_connections"):
+        return [
+            Recommendation(
+                priority="high",
+                action=f"Find what holds {target} connections (long transactions, leaked "
+                f"connections on an error path) and restart the affected callers to free the pool",
+            ),
+            Recommendation(priority="medium", action=f"Compare the callers' pool size with {target}'s max_connections"),
+        ]
+    if chain.mechanism == "dns":
+        return [Recommendation(priority="high", action=f"Check that the name {target} resolves (Service/DNS record)")]
+    return [
+        Recommendation(
+            priority="high", action=f"Restore {target}: check why it is down or not ready and bring it back"
+        ),
+        Recommendation(
+            priority="medium",
+            action=f"Add timeouts and circuit breaking in {', '.join(chain.callers)} for calls to {target}",
+        ),
+    ]
+
+
+POD_STATE_SOURCE = "pods"
+SELF_EXPLAINED_REASONS = (
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "OOMKilled",
+    "Evicted",
+)
+
+
+def _weight(chain: CausalChain) -> int:
+    """A target pod that is itself broken has its own, more specific cause (a missing Secret, an OOM kill)
+    that the pod analyzers find; stay below those so they explain this chain instead of competing with it."""
+    for state in chain.states:
+        if state.source_tool == POD_STATE_SOURCE and any(r in state.description for r in SELF_EXPLAINED_REASONS):
+            return min(chain.confidence, 78)
+    return chain.confidence

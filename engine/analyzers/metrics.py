@@ -13,10 +13,16 @@ and recorded demo data. The method is deliberately simple and robust:
 from __future__ import annotations
 
 import math
+import operator
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from engine.analyzers import AnalysisContext
+from engine.facts import Observations, SeriesFact
+from engine.findings import Finding
 
 Point = tuple[float, float]
 """A sample: (unix seconds, value)."""
@@ -145,7 +151,7 @@ def format_value(kind: MetricKind, value: float) -> str:
         return f"{pct:.1f}%" if pct < 10 else f"{pct:.0f}%"
     if kind is MetricKind.REQUEST_RATE:
         return f"{value:.1f} req/s" if value < 100 else f"{value:.0f} req/s"
-    if abs(value) >= 100:
+    if abs(value) >= 10:
         return f"{value:.0f}"
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
@@ -189,8 +195,27 @@ def change_point(values: Sequence[float], min_size: int = 3) -> int | None:
     return best_i
 
 
+COARSE_POINTS = 1500
+
+
+def _coarse_change_point(values: Sequence[float], min_size: int) -> int | None:
+    """The change point on block means when the series is long; the onset search refines it locally."""
+    block = math.ceil(len(values) / COARSE_POINTS)
+    if block <= 1:
+        return change_point(values, min_size=min_size)
+    means = [math.fsum(values[i : i + block]) / len(values[i : i + block]) for i in range(0, len(values), block)]
+    split = change_point(means, min_size=max(1, math.ceil(min_size / block)))
+    return None if split is None else min(split * block, len(values) - min_size)
+
+
 def _clean(points: Iterable[Point]) -> list[Point]:
-    return sorted((t, v) for t, v in points if not (math.isnan(v) or math.isinf(v)))
+    pts = list(points)
+    if not all(map(math.isfinite, (p[1] for p in pts))):
+        pts = [p for p in pts if math.isfinite(p[1])]
+    times = [p[0] for p in pts]
+    if not all(map(operator.le, times, times[1:])):
+        pts.sort()
+    return pts
 
 
 def detect_onset(
@@ -212,7 +237,9 @@ def detect_onset(
     if len(pts) < 2 * sens.min_points + 2:
         return None
     values = [v for _, v in pts]
-    split = change_point(values, min_size=max(sens.min_points, 3))
+    if max(values) - min(values) <= max(sens.min_relative * abs(median(values)), sens.min_absolute):
+        return None  # no two levels in this range can differ by a reportable amount
+    split = _coarse_change_point(values, min_size=max(sens.min_points, 3))
     if split is None:
         return None
     before, after = values[:split], values[split:]
@@ -247,9 +274,7 @@ def detect_onset(
     )
 
 
-def _ramp_start(
-    pts: Sequence[Point], index: int, base: float, shift: float, noise: float, smoothing: float
-) -> int:
+def _ramp_start(pts: Sequence[Point], index: int, base: float, shift: float, noise: float, smoothing: float) -> int:
     """Walk back over the ramp a rate window draws in front of a step, at most ``smoothing`` seconds."""
     edge = base + math.copysign(max(noise, abs(shift) * 0.1), shift)
     limit_ts = pts[index][0] - smoothing
@@ -410,3 +435,99 @@ def _transitive_callees(calls: Mapping[str, Iterable[str]]) -> dict[str, set[str
             stack.extend(direct.get(svc, ()))
         closure[caller] = seen
     return closure
+
+
+# --- Analyzer over observations -------------------------------------------------------------------------
+
+_BY_FACT: dict[int, tuple[weakref.ref[SeriesFact], Anomaly | None]] = {}
+
+
+def _anomaly_of(fact: SeriesFact) -> Anomaly | None:
+    """Detection is the costly part, and the planner and the analyzers look at the same series facts."""
+    key = id(fact)
+    hit = _BY_FACT.get(key)
+    if hit is not None and hit[0]() is fact:
+        return hit[1]
+    try:
+        kind = MetricKind(fact.kind)
+    except ValueError:
+        kind = MetricKind.GENERIC
+    anomaly = detect_onset(
+        fact.points, service=fact.service, kind=kind, metric=fact.metric, smoothing_seconds=fact.smoothing_seconds
+    )
+    _BY_FACT[key] = (weakref.ref(fact, lambda _ref: _BY_FACT.pop(key, None)), anomaly)
+    return anomaly
+
+
+def observed_anomalies(obs: Observations, ctx: AnalysisContext) -> list[tuple[Anomaly, str]]:
+    """Every series' anomaly (with its evidence string) that began inside the investigation window."""
+    found: list[tuple[Anomaly, str]] = []
+    earliest = (ctx.now - ctx.window).timestamp()
+    for fact in obs.series:
+        anomaly = _anomaly_of(fact)
+        if anomaly is not None and anomaly.onset >= earliest:
+            found.append((anomaly, f"{fact.cite or '[tool:query_prometheus_range]'} {anomaly.describe()}"))
+    return found
+
+
+def origin(obs: Observations, ctx: AnalysisContext) -> ServiceDeviation | None:
+    """The service that deviated first (callees before near-simultaneous callers)."""
+    ranked = rank_services([a for a, _ in observed_anomalies(obs, ctx)], calls=call_graph(obs))
+    return ranked[0] if ranked else None
+
+
+def call_graph(obs: Observations) -> dict[str, list[str]]:
+    """caller -> callees, as far as the logs show who calls whom."""
+    from engine.analyzers.dependencies import log_signals
+
+    graph: dict[str, list[str]] = {}
+    for signal in log_signals(obs):
+        graph.setdefault(signal.caller, []).append(signal.target)
+    return graph
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """One symptom finding per deviating service, plus alerts, for the ranker and the timeline."""
+    findings: list[Finding] = []
+    evidence = dict(observed_anomalies(obs, ctx))
+    ranked = rank_services(list(evidence), calls=call_graph(obs))
+    later = [d.service for d in ranked]
+    for position, dev in enumerate(ranked):
+        head = dev.headline
+        first = min(dev.anomalies, key=lambda a: a.onset)
+        lines = [evidence[a] for a in sorted(dev.anomalies, key=lambda a: (-a.strength, a.onset))][:3]
+        title = head.describe()
+        if first is not head:
+            title += f" ({KIND_LABEL[first.kind]} first moved at {format_clock(first.onset)})"
+        findings.append(
+            Finding(
+                kind="metric_anomaly",
+                subject=f"service/{dev.service}",
+                role="symptom",
+                title=title,
+                weight=int(40 + 40 * dev.strength) - 5 * position,
+                evidence=lines,
+                workload=dev.service,
+                timestamp=datetime.fromtimestamp(first.onset, UTC),
+                affected=[dev.service],
+                related=later[:position],
+            )
+        )
+    for alert in obs.alerts:
+        if alert.active_at is None or ctx.is_stale(alert.active_at) or alert.state == "inactive":
+            continue
+        who = f" for {alert.service}" if alert.service else ""
+        findings.append(
+            Finding(
+                kind="alert",
+                subject=f"alert/{alert.name}",
+                role="context",
+                title=f"Alert {alert.name} {alert.state}{who}" + (f": {alert.summary}" if alert.summary else ""),
+                weight=10,
+                evidence=[alert.cite] if alert.cite else [],
+                workload=alert.service,
+                timestamp=alert.active_at,
+                affected=[alert.service] if alert.service else [],
+            )
+        )
+    return findings

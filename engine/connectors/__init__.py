@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class ToolFailure(Exception):
-    """A tool call failed; the message names the data source and never holds credentials or internal addresses.
+    """A tool call failed; the message names the data source, never credentials or internal addresses.
 
     The runner records the failed ToolCall and carries on with the other evidence.
     """

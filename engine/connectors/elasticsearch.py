@@ -14,7 +14,7 @@ import httpx
 
 from engine.connectors import ToolFailure
 from engine.connectors.http import build_client, request_json
-from engine.connectors.loki import MAX_LINES, LogRecord
+from engine.connectors.loki import ERROR_WORDS, MAX_LINES, LogRecord
 from engine.connectors.params import iso, to_epoch
 from engine.registry import connector
 
@@ -25,11 +25,14 @@ MESSAGE_FIELDS = ("message", "log", "msg", "error.message")
 
 
 class ElasticsearchClient:
-    def __init__(self, http: httpx.Client, *, index_pattern: str = "logs-*") -> None:
+    def __init__(self, http: httpx.Client, *, index_pattern: str = "logs-*", page_size: int = PAGE) -> None:
         self.http = http
         self.index_pattern = index_pattern
+        self.page_size = page_size
 
-    def _body(self, text: str | None, service: str | None, start: float, end: float, size: int) -> dict[str, Any]:
+    def _body(
+        self, text: str | None, service: str | None, start: float, end: float, size: int, errors: bool = False
+    ) -> dict[str, Any]:
         filters: list[dict[str, Any]] = [
             {"range": {"@timestamp": {"gte": iso(start), "lte": iso(end), "format": "strict_date_optional_time"}}}
         ]
@@ -46,6 +49,9 @@ class ElasticsearchClient:
         must: list[dict[str, Any]] = (
             [{"query_string": {"query": text, "default_operator": "AND"}}] if text else [{"match_all": {}}]
         )
+        if errors:
+            words = " OR ".join(f'"{w}"' for w in ERROR_WORDS)
+            filters.append({"query_string": {"query": words, "fields": ["message", "log.level", "error.message"]}})
         return {
             "size": size,
             "sort": [{"@timestamp": {"order": "desc"}}, {"_doc": {"order": "desc"}}],
@@ -54,18 +60,16 @@ class ElasticsearchClient:
         }
 
     def search(
-        self, *, text: str | None, service: str | None, start: float, end: float, limit: int
+        self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False
     ) -> list[LogRecord]:
         wanted = min(limit, MAX_LINES)
         records: list[LogRecord] = []
         search_after: list[Any] | None = None
         while len(records) < wanted:
-            body = self._body(text, service, start, end, min(PAGE, wanted - len(records)))
+            body = self._body(text, service, start, end, min(self.page_size, wanted - len(records)), errors)
             if search_after is not None:
                 body["search_after"] = search_after
-            answer = request_json(
-                self.http, "POST", f"/{self.index_pattern}/_search", source=SOURCE, json=body
-            )
+            answer = request_json(self.http, "POST", f"/{self.index_pattern}/_search", source=SOURCE, json=body)
             hits = answer.get("hits", {}).get("hits", []) if isinstance(answer, dict) else []
             if isinstance(answer, dict) and answer.get("timed_out"):
                 raise ToolFailure(f"{SOURCE} search timed out")

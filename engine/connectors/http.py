@@ -75,9 +75,7 @@ def request_json(
     if response.status_code >= 400:
         raise ToolFailure(f"{source} returned {response.status_code} {_reason(response)}".rstrip())
     if len(response.content) > MAX_RESPONSE_BYTES:
-        raise ToolFailure(
-            f"{source} returned a response larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB"
-        )
+        raise ToolFailure(f"{source} returned a response larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB")
     try:
         return response.json()
     except ValueError as exc:

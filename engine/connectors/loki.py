@@ -33,21 +33,42 @@ class LogRecord:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
+# Words that mark a failing line, for "show me the errors" searches across backends.
+ERROR_WORDS = (
+    "error",
+    "fail",
+    "refused",
+    "timeout",
+    "timed out",
+    "unavailable",
+    "exception",
+    "fatal",
+    "panic",
+    "exhausted",
+    "not available",
+    "reset by peer",
+)
+
+
 class LogSource(Protocol):
     def search(
-        self, *, text: str | None, service: str | None, start: float, end: float, limit: int
+        self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False
     ) -> list[LogRecord]: ...
 
 
 class LokiClient:
-    def __init__(self, http: httpx.Client, *, service_label: str = "app") -> None:
+    def __init__(self, http: httpx.Client, *, service_label: str = "app", page_size: int = PAGE) -> None:
         self.http = http
         self.service_label = service_label
+        self.page_size = page_size
 
-    def logql(self, text: str | None, service: str | None) -> str:
+    def logql(self, text: str | None, service: str | None, errors: bool = False) -> str:
         if text and text.lstrip().startswith("{"):
             return text
         selector = f'{{{self.service_label}="{_escape(service)}"}}' if service else f'{{{self.service_label}=~".+"}}'
+        if errors:
+            words = "|".join(ERROR_WORDS)
+            selector += f" |~ `(?i)({words})`"
         return f"{selector} |= `{text.replace('`', '')}`" if text else selector
 
     def query_range(self, query: str, start: float, end: float, max_lines: int) -> list[LogRecord]:
@@ -57,7 +78,7 @@ class LokiClient:
         start_ns = int(start * 1e9)
         seen: set[tuple[int, str]] = set()
         while len(records) < max_lines and end_ns > start_ns:
-            page = min(PAGE, max_lines - len(records))
+            page = min(self.page_size, max_lines - len(records))
             params = {
                 "query": query,
                 "start": str(start_ns),
@@ -90,9 +111,9 @@ class LokiClient:
         return records[:max_lines]
 
     def search(
-        self, *, text: str | None, service: str | None, start: float, end: float, limit: int
+        self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False
     ) -> list[LogRecord]:
-        return self.query_range(self.logql(text, service), start, end, limit)
+        return self.query_range(self.logql(text, service, errors), start, end, limit)
 
 
 def _escape(value: str) -> str:
@@ -138,6 +159,7 @@ def search_logs_tool(source: LogSource, params: Mapping[str, Any], tool_name: st
         start=start,
         end=end,
         limit=limit(params, default=500, maximum=MAX_LINES),
+        errors=bool(params.get("errors", False)),
     )
     return records_to_result(records, tool_name)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,8 +78,7 @@ class PrometheusClient:
         data = self._get("/api/v1/query_range", params)
         out: list[RangeSeries] = []
         for r in data.get("result", [])[:MAX_SERIES]:
-            points = [(float(t), float(v)) for t, v in r.get("values", [])]
-            out.append((dict(r.get("metric", {})), [(t, v) for t, v in points if not math.isnan(v)]))
+            out.append((dict(r.get("metric", {})), _points(r.get("values", []))))
         return out
 
     def alerts(self) -> list[dict[str, Any]]:
@@ -179,6 +178,18 @@ class PrometheusClient:
         return facts
 
 
+def _points(values: list[list[Any]]) -> list[tuple[float, float]]:
+    """``[[t, "v"], ...]`` as float pairs without NaN/Inf; map() keeps a 24 h x 15 s series cheap."""
+    if not values:
+        return []
+    times, raw = zip(*values, strict=True)
+    numbers = list(map(float, raw))
+    points = list(zip(map(float, times), numbers, strict=True))
+    if all(map(math.isfinite, numbers)):
+        return points
+    return [p for p in points if math.isfinite(p[1])]
+
+
 def _preference(name: str) -> tuple[int, str]:
     return (0 if name.startswith("http_") else 1, name)
 
@@ -203,6 +214,9 @@ def _step(params: Mapping[str, Any], start: float, end: float) -> float:
 
 @tool("query_prometheus")
 def query_prometheus(client: PrometheusClient, params: dict[str, Any]) -> ToolResult:
+    """An instant query; with ``start`` or ``service`` a range query (a service's golden signals)."""
+    if "start" in params or "service" in params:
+        return range_result(client, params, "query_prometheus")
     expr = str(params.get("query", "")).strip()
     if not expr:
         raise ToolFailure("query_prometheus needs a query")
@@ -215,6 +229,10 @@ def query_prometheus(client: PrometheusClient, params: dict[str, Any]) -> ToolRe
 @tool("query_prometheus_range")
 def query_prometheus_range(client: PrometheusClient, params: dict[str, Any]) -> ToolResult:
     """A PromQL range query, or a service's golden signals when only ``service`` is given."""
+    return range_result(client, params, "query_prometheus_range")
+
+
+def range_result(client: PrometheusClient, params: Mapping[str, Any], tool_name: str) -> ToolResult:
     start, end = window(params)
     step = _step(params, start, end)
     obs = Observations()
@@ -226,14 +244,13 @@ def query_prometheus_range(client: PrometheusClient, params: dict[str, Any]) -> 
         for labels, points in result:
             name = service or next((labels[k] for k in SERVICE_LABELS if k in labels), _fmt_labels(labels))
             obs.series.append(
-                SeriesFact(
-                    service=name, kind=kind, points=points, metric=expr, cite="[tool:query_prometheus_range]"
-                )
+                SeriesFact(service=name, kind=kind, points=points, metric=expr, cite="[tool:query_prometheus_range]")
             )
     elif service:
         rate_window = float(params["rate_window"]) if "rate_window" in params else None
         wanted = None if service == "*" else [s.strip() for s in service.split(",") if s.strip()]
-        obs.series.extend(client.golden_signals(start, end, step, services=wanted, rate_window=rate_window))
+        facts = client.golden_signals(start, end, step, services=wanted, rate_window=rate_window)
+        obs.series.extend(replace(f, cite=f"[tool:{tool_name}]") for f in facts)
     else:
         raise ToolFailure('query_prometheus_range needs a query or a service ("*" for all)')
     return ToolResult(text=summarize_series(obs.series) or "no data", observations=obs)

@@ -1,4 +1,5 @@
 """Common failure signatures in log lines: what broke and, where the line says so, which host, variable or table."""
+# ruff: noqa: E501  (regexes and user-facing messages read better unwrapped)
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class SignatureMatch:
         return self.signature.kind
 
     def title(self) -> str:
-        values = {key: value for key, value in self.groups.items() if value}
+        values = {key: value for key, value in self.groups.items() if value is not None}
         try:
             return self.signature.title.format_map(_Defaults(values))
         except (KeyError, ValueError, IndexError):
@@ -179,6 +180,7 @@ SIGNATURES: tuple[Signature, ...] = (
         _re(
             rf"(?P<target>{_TARGET})[^\n]{{0,80}}?(?:connection refused|ECONNREFUSED|refused)"
             rf"|(?:ECONNREFUSED|refused)[^\n]{{0,40}}?(?P<target2>{_TARGET})"
+            r"|server at \"(?P<host>[\w.-]+)\"[^\n]{0,40}?port (?P<port>\d+) failed: Connection refused"
             r"|connection refused|ECONNREFUSED"
         ),
     ),
@@ -224,10 +226,10 @@ SIGNATURES: tuple[Signature, ...] = (
         "exception",
         "cause",
         58,
-        "Unhandled {exc}: {detail}",
+        "Unhandled {exc}{detail}",
         re.compile(
-            r"(?:^|\s|Caused by: )(?P<exc>(?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception))"
-            r"(?:: (?P<detail>.{1,200})|\s*$)"
+            r"(?:^|\s|Caused by: )(?P<exc>(?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception)): (?P<detail>.{1,200})"
+            r"|(?:^|\s|Caused by: )(?P<exc2>(?:[a-z_][\w$]*\.)+[A-Z][\w$]*(?:Error|Exception))\s*$"
         ),
     ),
 )
@@ -253,6 +255,8 @@ def match_signatures(line: str) -> list[SignatureMatch]:
         if not match:
             continue
         groups = _merge_groups({k: v for k, v in match.groupdict().items() if v})
+        if signature.kind == "exception":
+            groups["detail"] = f": {groups['detail']}" if groups.get("detail") else ""
         groups["line"] = text.strip()[:160]
         found.append(SignatureMatch(signature, groups))
     return _prefer_specific(found)

@@ -12,27 +12,37 @@ from dataclasses import dataclass
 
 MAX_LINE = 2048  # longer lines are templated on their head; evidence still quotes the original
 
-_MASK = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
-    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b"
-    r"|\b0x[0-9a-fA-F]+\b|\b[0-9a-f]{16,}\b"
-    r"|\b\d+(?:\.\d+)?"
-)
+# Any run of hex characters holding a digit: numbers, timestamps, IPs, UUIDs, hashes, pod suffixes alike.
+# One simple character-class pattern keeps templating well above 100k lines/s.
+_MASK = re.compile(r"[0-9a-fA-F]*\d[0-9a-fA-F]*")
 _LEVEL = re.compile(
     r"\b(FATAL|CRITICAL|CRIT|PANIC|EMERG|ALERT|SEVERE|ERROR|ERR|EXCEPTION|WARNING|WARN|INFO|NOTICE|DEBUG|TRACE)\b",
     re.IGNORECASE,
 )
 _ERRORISH = re.compile(
     r"Traceback \(most recent call last\)|^\s*(?:[\w.$]+(?:Error|Exception))(?::|$)|^panic:|\bfatal error:|"
-    r"^Caused by:|Exception in thread|\bfailed\b|\bfailure\b|\brefused\b|\btimed? ?out\b|\bunable to\b|\bcannot\b",
+    r"^Caused by:|Exception in thread|\bfailed\b|\bfailure\b|\brefused\b|\btimed? ?out\b"
+    r"|\bunable to\b|\bcannot\b",
     re.IGNORECASE,
 )
 SEVERITY = {"fatal": 5, "error": 4, "warn": 3, "info": 1, "debug": 0}
 _LEVEL_MAP = {
-    "fatal": "fatal", "critical": "fatal", "crit": "fatal", "panic": "fatal", "emerg": "fatal", "alert": "fatal",
-    "severe": "error", "error": "error", "err": "error", "exception": "error",
-    "warning": "warn", "warn": "warn", "info": "info", "notice": "info", "debug": "debug", "trace": "debug",
+    "fatal": "fatal",
+    "critical": "fatal",
+    "crit": "fatal",
+    "panic": "fatal",
+    "emerg": "fatal",
+    "alert": "fatal",
+    "severe": "error",
+    "error": "error",
+    "err": "error",
+    "exception": "error",
+    "warning": "warn",
+    "warn": "warn",
+    "info": "info",
+    "notice": "info",
+    "debug": "debug",
+    "trace": "debug",
 }
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 EXCERPT_LIMIT = 300
 
-_ISO = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2}|UTC)?"
-)
+_ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2}|UTC)?")
 _QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)([a-zA-Z]*)$")
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
 _DECIMAL = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "": 1}
@@ -37,8 +36,9 @@ class Citer:
         wanted = [needle for needle in needles if needle]
         if not wanted:
             return None
+        escaped = [json.dumps(needle)[1:-1] for needle in wanted]  # the same text inside a JSON string
         for line in self._lines:
-            if all(needle in line for needle in wanted):
+            if all(needle in line or quoted in line for needle, quoted in zip(wanted, escaped, strict=True)):
                 return excerpt(line.strip(), around=wanted[-1])
         return None
 

@@ -39,7 +39,7 @@ class Entry:
 class Doc:
     entries: list[Entry] = field(default_factory=list)
     rows: dict[str, list[str]] = field(default_factory=dict)  # table sections: Events, Conditions
-    items: dict[tuple[str, ...], list[str]] = field(default_factory=list)  # type: ignore[assignment]
+    items: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
 
     def get(self, *path: str) -> Entry | None:
         return next((entry for entry in self.entries if entry.path == path), None)
@@ -128,11 +128,11 @@ def _kind_of(doc: Doc) -> str | None:
     keys = {entry.path[0] for entry in doc.entries}
     if "Containers" in keys and ("Node" in keys or "IP" in keys or "QoS Class" in keys):
         return "Pod"
-    if "Kubelet Version" in keys or "System Info" in keys or "Taints" in keys and "Capacity" in keys:
+    if "Kubelet Version" in keys or "System Info" in keys or ("Taints" in keys and "Capacity" in keys):
         return "Node"
     if "Schedule" in keys and "Concurrency Policy" in keys:
         return "CronJob"
-    if "Completions" in keys or "Backoff Limit" in keys or "Pods Statuses" in keys and "Parallelism" in keys:
+    if "Completions" in keys or "Backoff Limit" in keys or ("Pods Statuses" in keys and "Parallelism" in keys):
         return "Job"
     if "StrategyType" in keys or "RollingUpdateStrategy" in keys:
         return "Deployment"
@@ -273,7 +273,11 @@ def _container(doc: Doc, section: str, name: str, init: bool, citer: Citer) -> C
     fact.memory_request = doc.value(*base, "Requests", "memory")
     fact.cpu_limit = doc.value(*base, "Limits", "cpu")
     fact.command = [*doc.items.get((*base, "Command"), []), *doc.items.get((*base, "Args"), [])]
-    for probe_key, probe in (("Liveness", "livenessProbe"), ("Readiness", "readinessProbe"), ("Startup", "startupProbe")):
+    for probe_key, probe in (
+        ("Liveness", "livenessProbe"),
+        ("Readiness", "readinessProbe"),
+        ("Startup", "startupProbe"),
+    ):
         probe_entry = entry(probe_key)
         if probe_entry:
             fact.cites[probe] = citer.quote(probe_entry.line)
@@ -308,16 +312,22 @@ def _workload(doc: Doc, kind: str, name: str, namespace: str | None, citer: Cite
     replicas = doc.get("Replicas")
     if replicas:
         fact.cites["replicas"] = citer.quote(replicas.line)
-        numbers = dict(
-            (label, int(count)) for count, label in re.findall(r"(\d+) (desired|updated|total|available|unavailable|current)", replicas.value)
-        )
+        numbers = {
+            label: int(count)
+            for count, label in re.findall(
+                r"(\d+) (desired|updated|total|available|unavailable|current)", replicas.value
+            )
+        }
         fact.desired = numbers.get("desired") if "desired" in numbers else to_int(replicas.value)
         fact.updated = numbers.get("updated")
         fact.available = numbers.get("available")
         fact.unavailable = numbers.get("unavailable")
     statuses = doc.get("Pods Statuses") or doc.get("Pods Status")
     if statuses:
-        counts = dict((label, int(count)) for count, label in re.findall(r"(\d+) (Active|Succeeded|Failed|Running|Waiting)", statuses.value))
+        counts = {
+            label: int(count)
+            for count, label in re.findall(r"(\d+) (Active|Succeeded|Failed|Running|Waiting)", statuses.value)
+        }
         fact.failed = counts.get("Failed")
         fact.succeeded = counts.get("Succeeded")
         fact.cites["pods_statuses"] = citer.quote(statuses.line)

@@ -69,8 +69,9 @@ def detect_kind(content: str, hint: str) -> str:
             except ValueError:
                 pass
         return "json"
-    if "describe" in hint or re.search(r"^Name:\s+\S", head, re.MULTILINE) and re.search(
-        r"^(Namespace|Labels|Roles|Selector|CreationTimestamp):", head, re.MULTILINE
+    if "describe" in hint or (
+        re.search(r"^Name:\s+\S", head, re.MULTILINE)
+        and re.search(r"^(Namespace|Labels|Roles|Selector|CreationTimestamp):", head, re.MULTILINE)
     ):
         return "describe"
     if re.search(r"^(apiVersion|kind):\s", head, re.MULTILINE) or "-o yaml" in hint or "-oyaml" in hint:
@@ -126,7 +127,10 @@ def _message_lines(document: Any, depth: int = 0) -> list[str]:
             return [document["value"]]  # CloudWatch Insights cells
         message = next((document[k] for k in _MESSAGE_KEYS if isinstance(document.get(k), str)), None)
         if message is not None:
-            level = next((document[k] for k in ("level", "severity", "status") if isinstance(document.get(k), str)), None)
+            level = next(
+                (document[k] for k in ("level", "severity", "status") if isinstance(document.get(k), str)),
+                None,
+            )
             return [f"{level.upper()} {message}" if level and level.lower() not in message.lower() else message]
         for value in document.values():
             found.extend(_message_lines(value, depth + 1))

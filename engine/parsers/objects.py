@@ -95,7 +95,7 @@ def _container_spec_index(spec: Mapping[str, Any], key: str) -> dict[str, dict[s
 def pod_fact(obj: Mapping[str, Any], citer: Citer) -> PodFact:
     meta, spec, status = _d(obj.get("metadata")), _d(obj.get("spec")), _d(obj.get("status"))
     name = str(meta.get("name", "?"))
-    owner = next(iter(_l(meta.get("ownerReferences"))), {})
+    owner: Any = next(iter(_l(meta.get("ownerReferences"))), {})
     pod = PodFact(
         name=name,
         namespace=_s(meta.get("namespace")),
@@ -127,7 +127,9 @@ def pod_fact(obj: Mapping[str, Any], citer: Citer) -> PodFact:
         specs = _container_spec_index(spec, spec_key)
         statuses = {str(_d(s).get("name")): _d(s) for s in _l(status.get(status_key))}
         for cname in [*specs, *(n for n in statuses if n not in specs)]:
-            pod.containers.append(_container(pod.name, cname, is_init, specs.get(cname, {}), statuses.get(cname, {}), citer))
+            pod.containers.append(
+                _container(pod.name, cname, is_init, specs.get(cname, {}), statuses.get(cname, {}), citer)
+            )
     return pod
 
 
@@ -176,7 +178,9 @@ def _container(
     if fact.restart_count:
         fact.cites["restarts"] = citer.cite(f"{where}: restartCount {fact.restart_count}", "restartCount")
     if fact.memory_limit:
-        fact.cites["memory_limit"] = citer.cite(f"{where}: memory limit {fact.memory_limit}", "memory", fact.memory_limit)
+        fact.cites["memory_limit"] = citer.cite(
+            f"{where}: memory limit {fact.memory_limit}", "memory", fact.memory_limit
+        )
     for env_from in _l(spec.get("envFrom")):
         for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
             ref = _d(_d(env_from).get(key)).get("name")
@@ -225,10 +229,7 @@ def event_fact(obj: Mapping[str, Any], citer: Citer) -> EventFact:
 def node_fact(obj: Mapping[str, Any], citer: Citer) -> NodeFact:
     meta, spec, status = _d(obj.get("metadata")), _d(obj.get("spec")), _d(obj.get("status"))
     name = str(meta.get("name", "?"))
-    taints = [
-        f"{_d(t).get('key')}{'=' + str(_d(t).get('value')) if _d(t).get('value') else ''}:{_d(t).get('effect')}"
-        for t in _l(spec.get("taints"))
-    ]
+    taints = [_taint(_d(t)) for t in _l(spec.get("taints"))]
     return NodeFact(
         name=name,
         conditions=_conditions(status.get("conditions"), f"node {name}", citer),
@@ -237,13 +238,18 @@ def node_fact(obj: Mapping[str, Any], citer: Citer) -> NodeFact:
     )
 
 
+def _taint(taint: Mapping[str, Any]) -> str:
+    value = f"={taint['value']}" if taint.get("value") else ""
+    return f"{taint.get('key')}{value}:{taint.get('effect')}"
+
+
 def workload_fact(obj: Mapping[str, Any], citer: Citer) -> WorkloadFact:
     meta, spec, status = _d(obj.get("metadata")), _d(obj.get("spec")), _d(obj.get("status"))
     kind, name = str(obj.get("kind")), str(meta.get("name", "?"))
     template = _d(_d(spec.get("template")).get("spec"))
     if kind == "CronJob":
         template = _d(_d(_d(_d(spec.get("jobTemplate")).get("spec")).get("template")).get("spec"))
-    owner = next(iter(_l(meta.get("ownerReferences"))), {})
+    owner: Any = next(iter(_l(meta.get("ownerReferences"))), {})
     fact = WorkloadFact(
         kind=kind,
         name=name,

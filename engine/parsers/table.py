@@ -30,7 +30,14 @@ _WAITING_STATUSES = {
     "ContainerCreating",
     "PodInitializing",
 }
-_TERMINATED_STATUSES = {"OOMKilled", "Error", "Completed", "ContainerCannotRun", "DeadlineExceeded", "StartError"}
+_TERMINATED_STATUSES = {
+    "OOMKilled",
+    "Error",
+    "Completed",
+    "ContainerCannotRun",
+    "DeadlineExceeded",
+    "StartError",
+}
 
 
 def is_header(line: str) -> bool:
@@ -125,13 +132,13 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         node.cites["status"] = cite
         obs.nodes.append(node)
     elif "UP-TO-DATE" in names or kind in ("deployment", "deployment.apps"):
-        ready, _, desired = row.get("READY", "").partition("/")
+        ready_count, _, desired = row.get("READY", "").partition("/")
         fact = WorkloadFact(
             kind="Deployment",
             name=name,
             namespace=namespace,
             desired=to_int(desired),
-            ready=to_int(ready),
+            ready=to_int(ready_count),
             updated=to_int(row.get("UP-TO-DATE", "")),
             available=to_int(row.get("AVAILABLE", "")),
         )
@@ -139,11 +146,8 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         obs.workloads.append(fact)
     elif "COMPLETIONS" in names:
         done, _, wanted = row.get("COMPLETIONS", "").partition("/")
-        fact = WorkloadFact(
-            kind="Job", name=name, namespace=namespace, desired=to_int(wanted), succeeded=to_int(done)
-        )
-        status = row.get("STATUS")
-        if status == "Failed":
+        fact = WorkloadFact(kind="Job", name=name, namespace=namespace, desired=to_int(wanted), succeeded=to_int(done))
+        if row.get("STATUS") == "Failed":
             fact.conditions.append(ConditionFact("Failed", "True", None, None, cite))
         fact.cites["replicas"] = cite
         obs.workloads.append(fact)

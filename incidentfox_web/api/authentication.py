@@ -21,6 +21,7 @@ from tenancy.models import ApiToken, TokenKind
 from tenancy.oidc_jwt import JwtExpired, JwtInvalid, looks_like_jwt, verify_jwt
 from tenancy.principal import ADMIN_PERMISSIONS, TEAM_PERMISSIONS, Principal
 from tenancy.selectors import principal_for_user
+from tenancy.token_lookup import token_with_org_and_team
 from tenancy.tokens import parse_token, secret_matches
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -53,9 +54,7 @@ class _OpaqueTokenAuthentication(_BearerAuthentication):
         parsed = parse_token(credential)
         if parsed is None:
             raise InvalidCredential()
-        token = (
-            ApiToken.objects.select_related("org", "team").filter(token_id=parsed.token_id, kind=self.kind).first()
-        )
+        token = token_with_org_and_team(parsed.token_id, self.kind)
         matched = secret_matches(
             parsed.secret,
             digest=token.digest if token else None,
@@ -100,7 +99,9 @@ class TeamTokenAuthentication(_OpaqueTokenAuthentication):
     prefix = "ift_"
 
     def _principal(self, token: ApiToken) -> Principal:
-        return Principal(kind="team_token", org=token.org, permissions=frozenset(token.permissions), token=token, team=token.team)
+        return Principal(
+            kind="team_token", org=token.org, permissions=frozenset(token.permissions), token=token, team=token.team
+        )
 
 
 class AdminTokenAuthentication(_OpaqueTokenAuthentication):
@@ -149,10 +150,10 @@ class BrowserSessionAuthentication(SessionAuthentication):
 
 
 __all__ = [
+    "TEAM_PERMISSIONS",
     "AdminTokenAuthentication",
     "BrowserSessionAuthentication",
     "OidcJwtAuthentication",
     "RejectUnrecognisedCredential",
     "TeamTokenAuthentication",
-    "TEAM_PERMISSIONS",
 ]

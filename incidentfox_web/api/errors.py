@@ -37,7 +37,9 @@ class ApiError(exceptions.APIException):
         self.extra_headers = headers or {}
 
     @classmethod
-    def invalid_request(cls, message: str, *, field: str | None = None, details: dict[str, Any] | None = None) -> ApiError:
+    def invalid_request(
+        cls, message: str, *, field: str | None = None, details: dict[str, Any] | None = None
+    ) -> ApiError:
         return cls("invalid_request", message, 400, field=field, details=details)
 
     @classmethod
@@ -152,7 +154,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body = error_body("method_not_allowed", str(exc.detail), request_id)
         status_code = 405
     elif isinstance(exc, exceptions.UnsupportedMediaType):
-        body = error_body("unsupported_media_type", "Request body must be JSON (Content-Type: application/json)", request_id)
+        body = error_body(
+            "unsupported_media_type", "Request body must be JSON (Content-Type: application/json)", request_id
+        )
         status_code = 415
     elif isinstance(exc, exceptions.ParseError):
         body = error_body("invalid_request", str(exc.detail), request_id)
@@ -185,12 +189,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     response = Response(body, status=status_code, headers=headers)
     if request is not None:
-        request._api_error = True  # noqa: SLF001 - tells the envelope renderer never to wrap errors
+        request._api_error = True
     return response
 
 
 def json_error_response(request: HttpRequest, code: str, message: str, http_status: int) -> JsonResponse:
     """Errors raised outside DRF views (unknown routes, middleware) in the same body."""
     return JsonResponse(error_body(code, message, _request_id(request)), status=http_status)
-
-

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-
 from django.http import HttpRequest, HttpResponse
 
 from incidentfox_web.ids import new_id

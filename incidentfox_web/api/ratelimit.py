@@ -94,7 +94,7 @@ def hit(*, bucket: str, key: str, limit: int, now: float | None = None) -> RateD
     reset = (minute + 1) * WINDOW_SECONDS
     try:
         count = _store().increment(f"{bucket}:{key}", minute)
-    except (DatabaseError, OSError, Exception) as exc:  # noqa: BLE001 - any store failure fails open
+    except (DatabaseError, OSError, Exception) as exc:
         if isinstance(exc, DatabaseError) and connection.in_atomic_block:
             raise
         logger.warning("Rate-limit store unavailable; request allowed (%s)", type(exc).__name__)

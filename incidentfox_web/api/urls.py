@@ -10,9 +10,7 @@ from django.urls import URLPattern, re_path
 
 def api_route(route: str, view: Callable[..., Any], name: str) -> URLPattern:
     """``api_route("agents/status/<id>", ...)``: ``<name>`` segments match one path segment."""
-    pattern = "".join(
-        f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("<") else part for part in _split_params(route)
-    )
+    pattern = "".join(f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("<") else part for part in _split_params(route))
     return re_path(rf"^{pattern}/?$", view, name=name)
 
 

@@ -32,7 +32,10 @@ Scope = Literal["team", "admin", "any"]
 
 
 class ApiView(APIView):
-    """Base for every authenticated endpoint. Subclasses set ``scope`` and may set ``rate_bucket``/``max_body_bytes``."""
+    """Base for every authenticated endpoint.
+
+    Subclasses set ``scope`` and may set ``rate_bucket`` and ``max_body_bytes``.
+    """
 
     scope: ClassVar[Scope] = "team"
     rate_bucket: ClassVar[str | None] = None  # None: "read" for safe methods, "write" otherwise
@@ -43,13 +46,13 @@ class ApiView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.format_kwarg = self.get_format_suffix(**kwargs)
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
-        if request.method is None or request.method.lower() not in self.http_method_names or not hasattr(
-            self, request.method.lower()
+        if (
+            request.method is None
+            or request.method.lower() not in self.http_method_names
+            or not hasattr(self, request.method.lower())
         ):
             raise exceptions.MethodNotAllowed(request.method or "")
-        request._envelope = parse_query_bool(  # noqa: SLF001
-            request.query_params.get("envelope"), field="envelope", default=False
-        )
+        request._envelope = parse_query_bool(request.query_params.get("envelope"), field="envelope", default=False)
         principal = self._authenticate(request)
         self._throttle(request, bucket=self._bucket(request), key=principal.rate_key, limit=None, principal=principal)
         self._authorize(request, principal)
@@ -71,7 +74,7 @@ class ApiView(APIView):
         return "read" if request.method in READ_METHODS else "write"
 
     def _throttle_anonymous(self, request: Request) -> None:
-        ip = client_ip(request._request, settings.TRUSTED_PROXY_COUNT)  # noqa: SLF001
+        ip = client_ip(request._request, settings.TRUSTED_PROXY_COUNT)
         self._throttle(request, bucket=self._bucket(request), key=f"ip:{ip}", limit=None, principal=None)
 
     def _throttle(
@@ -81,7 +84,7 @@ class ApiView(APIView):
             limit = principal.org.rate_limit(bucket) if principal else DEFAULT_RATE_LIMITS.get(bucket, 100)
         now = time.time()
         decision = ratelimit.hit(bucket=bucket, key=key, limit=limit, now=now)
-        request._rate_decision = decision  # noqa: SLF001
+        request._rate_decision = decision
         if decision is not None and not decision.allowed:
             retry_after = decision.retry_after(now)
             message = "Too many investigation requests" if bucket == "trigger" else "Too many requests"
@@ -146,7 +149,7 @@ class ApiView(APIView):
         return RequestMeta(
             actor=actor,
             request_id=getattr(request, "request_id", ""),
-            ip_address=client_ip(request._request, settings.TRUSTED_PROXY_COUNT),  # noqa: SLF001
+            ip_address=client_ip(request._request, settings.TRUSTED_PROXY_COUNT),
         )
 
 

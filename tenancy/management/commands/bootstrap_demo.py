@@ -9,7 +9,9 @@ from tenancy.services import demo_bootstrap
 
 
 class Command(BaseCommand):
-    help = "First run only: create org 'demo', team 'demo/platform', tokens and a demo user, and print the secrets once."
+    help = (
+        "First run only: create org 'demo', team 'demo/platform', tokens and a demo user, and print the secrets once."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = demo_bootstrap()

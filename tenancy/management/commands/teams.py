@@ -13,7 +13,9 @@ from tenancy.services import NodeIdTaken, node_create
 
 
 class Command(BaseCommand):
-    help = "Manage the team tree: `teams create ORG/TEAM [--parent ORG/GROUP] [--name NAME] [--group]`, `teams list ORG`."
+    help = (
+        "Manage the team tree: `teams create ORG/TEAM [--parent ORG/GROUP] [--name NAME] [--group]`, `teams list ORG`."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

@@ -1,0 +1,65 @@
+"""Small helpers shared by the Kubernetes analyzers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.analyzers import AnalysisContext
+from engine.facts import ContainerFact, EventFact, LogDoc, PodFact
+from engine.findings import workload_of
+from engine.logs.templates import level_of
+from engine.models import Priority, Recommendation
+from engine.parsers.common import excerpt
+
+
+def rec(priority: Priority, action: str) -> Recommendation:
+    return Recommendation(priority=priority, action=action)
+
+
+def finding_time(event: EventFact | None) -> datetime | None:
+    return (event.first_seen or event.last_seen) if event is not None else None
+
+
+def events_for(name: str, events: list[EventFact], ctx: AnalysisContext) -> list[EventFact]:
+    return [e for e in events if e.object_name == name and not ctx.is_stale(e.last_seen)]
+
+
+def workload_name(pod: PodFact) -> str:
+    if pod.owner_kind == "ReplicaSet" and pod.owner_name:
+        return workload_of(pod.owner_name)
+    if pod.owner_name and pod.owner_kind not in ("Node", None):
+        return workload_of(pod.owner_name) if pod.owner_kind == "Job" else pod.owner_name
+    for label in ("app.kubernetes.io/name", "app", "k8s-app", "name"):
+        if pod.labels.get(label):
+            return pod.labels[label]
+    return workload_of(pod.name)
+
+
+def logs_for(pod: PodFact, container: ContainerFact | None, logs: list[LogDoc]) -> list[LogDoc]:
+    """The log documents that belong to a pod/container: by name, else an unattributed one that names it."""
+    workload = workload_name(pod)
+    exact = [
+        doc
+        for doc in logs
+        if doc.pod == pod.name
+        and (container is None or doc.container in (None, container.name) or container.name == "?")
+    ]
+    if exact:
+        return sorted(exact, key=lambda doc: not doc.previous)
+    loose = [doc for doc in logs if doc.pod is None and (pod.name in doc.label or workload in doc.label)]
+    if loose:
+        return sorted(loose, key=lambda doc: not doc.previous)
+    unattributed = [doc for doc in logs if doc.pod is None]
+    return unattributed if len(unattributed) == 1 else []
+
+
+def crash_log_lines(pod: PodFact, container: ContainerFact, logs: list[LogDoc], limit: int = 3) -> list[str]:
+    """The decisive last lines a crashing container printed (error-level lines preferred)."""
+    docs = logs_for(pod, container, logs)
+    if not docs:
+        return []
+    doc = docs[0]
+    tail = [line for line in doc.lines[-40:] if line.strip()]
+    errors = [line for line in tail if level_of(line) in ("error", "fatal")]
+    chosen = errors[-limit:] if errors else tail[-2:]
+    return [f"{doc.label} {excerpt(line.strip())}" for line in chosen]

@@ -1,0 +1,223 @@
+"""Log analysis: templates ranked by severity/frequency/novelty, then failure signatures per template."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from engine.analyzers import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import LogDoc, Observations
+from engine.findings import Finding, workload_of
+from engine.logs.signatures import SignatureMatch, match_signatures
+from engine.logs.templates import Template, build_templates
+from engine.models import Recommendation
+from engine.parsers.common import excerpt, parse_timestamp
+
+MAX_TEMPLATES_MATCHED = 5000
+_IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_BURST_MIN = 5
+
+
+@dataclass
+class _Group:
+    match: SignatureMatch
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+    first_line: str = ""
+    first_index: int = 0
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    findings: list[Finding] = []
+    for doc in obs.logs:
+        findings.extend(analyze_doc(doc, ctx))
+    return findings
+
+
+def doc_workload(doc: LogDoc, ctx: AnalysisContext) -> str | None:
+    if doc.pod:
+        return workload_of(doc.pod)
+    return ctx.service
+
+
+def analyze_doc(doc: LogDoc, ctx: AnalysisContext) -> list[Finding]:
+    templates, total = build_templates(doc.lines)
+    groups: dict[tuple[str, str], _Group] = {}
+    error_templates: list[Template] = []
+    for template in sorted(templates[:MAX_TEMPLATES_MATCHED], key=lambda t: t.first_index):
+        if template.severity in ("error", "fatal"):
+            error_templates.append(template)
+        for match in match_signatures(template.example):
+            key = (
+                match.kind,
+                match.groups.get("target") or match.groups.get("var") or match.groups.get("host") or "",
+            )
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _Group(match, first_line=template.example, first_index=template.first_index)
+            group.count += template.count
+            if len(group.examples) < 2 and template.example not in group.examples:
+                group.examples.append(template.example)
+    _fold_untargeted(groups)
+    workload = doc_workload(doc, ctx)
+    findings: list[Finding] = []
+    for (kind, subject_key), group in sorted(groups.items(), key=lambda item: item[1].first_index):
+        if kind == "http_5xx" and group.count < _BURST_MIN:
+            continue
+        findings.append(_finding(doc, group, kind, subject_key, workload, total))
+    if not findings and error_templates:
+        top = sorted(error_templates, key=lambda t: (-t.score, t.first_index))[0]
+        findings.append(
+            Finding(
+                kind="error_log_pattern",
+                subject=f"logs/{workload or doc.label}",
+                role="symptom",
+                title=f"Most significant error in the logs ({top.count}x): {excerpt(top.example.strip())[:160]}",
+                weight=30,
+                evidence=[f"{doc.label} {excerpt(top.example.strip())}"],
+                workload=workload,
+                timestamp=parse_timestamp(top.example[:64]),
+                recommendations=[
+                    rec("medium", "Trace where this error is raised; the logs show no known failure signature")
+                ],
+                affected=[workload] if workload else [],
+                count=top.count,
+            )
+        )
+    return findings
+
+
+def _fold_untargeted(groups: dict[tuple[str, str], _Group]) -> None:
+    """A bare "connection refused" belongs to the same kind's group that names the host, when there is one."""
+    for kind, key in sorted(k for k in groups if not k[1]):
+        targeted = sorted(k for k in groups if k[0] == kind and k[1])
+        if targeted:
+            bare = groups.pop((kind, key))
+            into = groups[targeted[0]]
+            into.count += bare.count
+            into.first_index = min(into.first_index, bare.first_index)
+
+
+def _finding(doc: LogDoc, group: _Group, kind: str, subject_key: str, workload: str | None, total: int) -> Finding:
+    match = group.match
+    target = match.groups.get("target") or match.groups.get("host")
+    target_host = target.rsplit(":", 1)[0] if target else None
+    related = []
+    if target_host and not _IP.match(target_host):
+        related.append(target_host.split(".")[0])
+    where = f"{workload}: " if workload else ""
+    evidence = [f"{doc.label} {excerpt(line.strip())}" for line in group.examples]
+    title = match.title()
+    if kind == "http_5xx":
+        title = f"HTTP 5xx burst: {group.count} of {total} log lines are 5xx responses"
+    elif group.count > 1:
+        title += f" ({group.count} log lines)"
+    weight = match.signature.weight + (4 if group.count >= 10 else 0)
+    if doc.previous:
+        weight += 4  # printed right before the container died
+    return Finding(
+        kind=kind,
+        subject=f"{workload or 'logs'}:{subject_key or kind}",
+        role=match.signature.role,  # type: ignore[arg-type]
+        title=where + title,
+        weight=min(weight, 95),
+        evidence=evidence,
+        workload=workload,
+        timestamp=parse_timestamp(group.first_line[:64]),
+        recommendations=recommend(kind, match.groups, workload, target_host),
+        affected=[s for s in (workload, *related) if s],
+        related=related,
+        count=group.count,
+    )
+
+
+def recommend(kind: str, groups: dict[str, str], workload: str | None, target: str | None) -> list[Recommendation]:
+    app = workload or "the service"
+    var = groups.get("var")
+    table = {
+        "missing_env": [
+            rec(
+                "high",
+                f"Set {var or 'the missing variable'} in {app}'s deployment "
+                f"(kubectl set env deployment/{app} {var or 'NAME'}=<value>, "
+                "or add it to its ConfigMap/Secret)",
+            ),
+            rec("low", "Validate required configuration in CI before deploying"),
+        ],
+        "invalid_config": [rec("high", f"Fix the invalid configuration value in {app}'s ConfigMap/env and redeploy")],
+        "dns_failure": [
+            rec(
+                "high",
+                f"Check that {target or 'the host'} is the right name and that its Service exists "
+                f"(kubectl get svc -A | grep {(target or 'name').split('.')[0]}); then check CoreDNS",
+            ),
+        ],
+        "tls_error": [
+            rec(
+                "high",
+                f"Renew or fix the certificate used between {app} and {target or 'its peer'} "
+                "(check expiry with openssl s_client -connect host:port)",
+            )
+        ],
+        "auth_failure": [
+            rec(
+                "high",
+                f"Fix {app}'s credentials: compare the Secret it uses with the current password/token "
+                "and rotate it in both places",
+            )
+        ],
+        "db_pool_exhausted": [
+            rec(
+                "high",
+                f"Find what holds connections in {app} (slow queries, leaked connections) and restart it to recover",
+            ),
+            rec("medium", "Raise the pool size only if the database has spare max_connections"),
+        ],
+        "db_too_many_connections": [
+            rec(
+                "high",
+                "Reduce connections to the database (pool sizes x replicas) or raise max_connections; "
+                "add a pooler such as PgBouncer",
+            ),
+        ],
+        "db_deadlock": [
+            rec("medium", f"Find the conflicting transactions in {app} and lock rows in a consistent order")
+        ],
+        "db_schema": [
+            rec(
+                "high",
+                f"Run the pending database migrations for {app}, or roll back to the version "
+                "that matches the current schema",
+            )
+        ],
+        "db_unavailable": [rec("high", f"Check the database {app} uses: is it running, in recovery or restarting?")],
+        "disk_full": [
+            rec("high", f"Free space on the volume {app} writes to (logs, temp files) or expand the PVC/disk")
+        ],
+        "out_of_memory": [rec("high", f"Raise {app}'s memory (heap/limit) and look for a leak or an unbounded cache")],
+        "connection_refused": [
+            rec(
+                "high",
+                f"Bring {target or 'the dependency'} back: check that it is running and listening "
+                f"(kubectl get pods,endpoints | grep {(target or 'name').split('.')[0]})",
+            ),
+        ],
+        "connection_timeout": [
+            rec(
+                "high",
+                f"Check the network path and health of {target or 'the dependency'} "
+                "(NetworkPolicy, security groups, its load)",
+            )
+        ],
+        "connection_reset": [rec("medium", f"Check {target or 'the peer'} for restarts or idle-timeout mismatches")],
+        "http_5xx": [rec("medium", f"Find the failing upstream behind {app}'s 5xx responses")],
+        "panic": [
+            rec(
+                "high",
+                f"Fix the crash in {app} (see the panic and stack trace) or roll back to the previous version",
+            )
+        ],
+        "exception": [rec("high", f"Fix the unhandled exception in {app} or roll back to the previous version")],
+    }
+    return table.get(kind, [rec("medium", f"Investigate {app}'s errors")])

@@ -1,0 +1,430 @@
+"""Container-level failures: crash loops, OOM kills, image pulls, config errors, probes, init containers, evictions."""
+# ruff: noqa: E501  (regexes and user-facing messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+
+from engine.analyzers import AnalysisContext
+from engine.analyzers.common import crash_log_lines, events_for, finding_time, rec, workload_name
+from engine.facts import ContainerFact, EventFact, Observations, PodFact
+from engine.findings import Finding
+from engine.parsers.common import quantity_bytes
+
+_MISSING_OBJECT = re.compile(r"(secret|configmap)s? \"?([\w.-]+)\"? not found", re.IGNORECASE)
+_MISSING_KEY = re.compile(r"couldn't find key ([\w.-]+) in (Secret|ConfigMap) ([\w.-]+)/([\w.-]+)", re.IGNORECASE)
+_BAD_COMMAND = re.compile(
+    r"executable file not found in \$PATH|no such file or directory|exec format error|permission denied"
+    r"|exec: \"[^\"]+\": (?:stat|executable)",
+    re.IGNORECASE,
+)
+_PULL_IMAGE = re.compile(r"(?:pull|pulling) image \\?\"([^\"\\]+)\\?\"", re.IGNORECASE)
+_PULL_REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("rate_limited", re.compile(r"toomanyrequests|rate limit|429 Too Many Requests", re.IGNORECASE)),
+    (
+        "unauthorized",
+        re.compile(
+            r"unauthorized|authentication required|denied|403 Forbidden|no basic auth credentials|forbidden",
+            re.IGNORECASE,
+        ),
+    ),
+    ("not_found", re.compile(r"not found|manifest unknown|does not exist|name unknown|404", re.IGNORECASE)),
+    (
+        "unreachable",
+        re.compile(r"i/o timeout|no such host|connection refused|TLS handshake timeout", re.IGNORECASE),
+    ),
+    ("invalid_name", re.compile(r"InvalidImageName|invalid reference format", re.IGNORECASE)),
+)
+_PULL_TITLES = {
+    "rate_limited": "the registry rate-limits pulls (429 Too Many Requests)",
+    "unauthorized": "the registry refuses the credentials (unauthorized / access denied)",
+    "not_found": "the image or tag does not exist in the registry",
+    "unreachable": "the registry cannot be reached from the node",
+    "invalid_name": "the image reference is malformed",
+}
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    findings: list[Finding] = []
+    for pod in obs.pods:
+        events = events_for(pod.name, obs.events, ctx)
+        findings.extend(_config_errors(pod, events))
+        findings.extend(_image_pull(pod, events))
+        for container in pod.containers:
+            findings.extend(_container(pod, container, obs, events))
+        findings.extend(_probes(pod, events))
+        findings.extend(_eviction(pod))
+    findings.extend(_orphan_pod_events(obs, ctx))
+    return findings
+
+
+def _container(pod: PodFact, c: ContainerFact, obs: Observations, events: list[EventFact]) -> list[Finding]:
+    findings: list[Finding] = []
+    workload = workload_name(pod)
+    what = f"{'init container' if c.init else 'container'} {c.name}" if c.name != "?" else "its container"
+    oom = c.last_reason == "OOMKilled" or c.reason == "OOMKilled"
+    cites = c.cites
+    if oom:
+        limit = f" (memory limit {c.memory_limit})" if c.memory_limit else ""
+        evidence = [
+            cites[k] for k in ("last_state", "state", "last_exit_code", "memory_limit", "restarts") if k in cites
+        ]
+        bigger = _double(c.memory_limit)
+        findings.append(
+            Finding(
+                kind="oom_killed",
+                subject=f"pod/{pod.name}",
+                role="cause",
+                title=f"{workload}: {what} is OOMKilled, using more memory than its limit{limit}",
+                weight=88 if c.memory_limit or c.last_exit_code == 137 else 80,
+                evidence=_dedupe(evidence),
+                workload=workload,
+                timestamp=c.last_finished_at or c.finished_at,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Raise the memory limit of {workload}"
+                        + (f" from {c.memory_limit} to {bigger}" if bigger else "")
+                        + f" (kubectl set resources deployment/{workload} -c {c.name} --limits=memory={bigger or '<more>'})",
+                    ),
+                    rec(
+                        "medium",
+                        f"Profile {workload}'s memory use for a leak or an unbounded cache before the next deploy",
+                    ),
+                ],
+                affected=[workload],
+            )
+        )
+    crashing = c.reason in ("CrashLoopBackOff", "Error") or (
+        c.restart_count >= 3 and c.last_reason in ("Error", "OOMKilled", "Completed", "ContainerCannotRun")
+    )
+    exit_code = c.last_exit_code if c.last_exit_code is not None else c.exit_code
+    if crashing:
+        log_lines = crash_log_lines(pod, c, obs.logs)
+        evidence = [
+            cites[k] for k in ("state", "last_state", "last_exit_code", "last_message", "restarts") if k in cites
+        ]
+        evidence += [e.cite for e in events if e.reason == "BackOff"][:1]
+        code = f" (exit code {exit_code})" if exit_code is not None else ""
+        role = "symptom"
+        title = f"{workload}: {what} is crash-looping{code}"
+        weight = 62
+        if c.init:
+            role, weight = "cause", 66
+            title = f"{workload}: {what if c.name != '?' else 'an init container'} fails{code}, so the application containers never start"
+        elif exit_code == 127 or (c.last_message and _BAD_COMMAND.search(c.last_message)):
+            role, weight = "cause", 85
+            title = f"{workload}: {what} cannot start its command{code}: the executable is missing or not runnable"
+        findings.append(
+            Finding(
+                kind="init_container_failure" if c.init else ("bad_command" if role == "cause" else "crash_loop"),
+                subject=f"pod/{pod.name}",
+                role=role,  # type: ignore[arg-type]
+                title=title,
+                weight=weight,
+                evidence=_dedupe(evidence + log_lines),
+                workload=workload,
+                timestamp=c.last_finished_at,
+                recommendations=[
+                    rec(
+                        "high" if role == "cause" else "medium",
+                        f"Read the crashing container's last output: kubectl logs {pod.name} -c {c.name} --previous"
+                        if c.name != "?"
+                        else f"Read the crashing container's last output: kubectl logs {pod.name} --previous",
+                    ),
+                ]
+                + (
+                    [
+                        rec(
+                            "high",
+                            f"Fix the container command/args of {workload} (kubectl get deployment {workload} -o yaml)",
+                        )
+                    ]
+                    if role == "cause" and not c.init
+                    else []
+                ),
+                affected=[workload],
+                count=c.restart_count or 1,
+            )
+        )
+    if (
+        c.reason in ("RunContainerError", "StartError", "ContainerCannotRun")
+        and c.message
+        and _BAD_COMMAND.search(c.message)
+    ):
+        findings.append(
+            Finding(
+                kind="bad_command",
+                subject=f"pod/{pod.name}",
+                role="cause",
+                title=f"{workload}: {what} cannot start: {c.message[:160]}",
+                weight=88,
+                evidence=_dedupe([cites[k] for k in ("state", "message") if k in cites]),
+                workload=workload,
+                recommendations=[rec("high", f"Fix the command/args or image entrypoint of {workload}")],
+                affected=[workload],
+            )
+        )
+    return findings
+
+
+def _config_errors(pod: PodFact, events: list[EventFact]) -> list[Finding]:
+    workload = workload_name(pod)
+    findings: list[Finding] = []
+    texts: list[tuple[str, str, EventFact | None]] = []
+    for c in pod.containers:
+        if c.reason in ("CreateContainerConfigError", "CreateContainerError") and c.message:
+            texts.append((c.message, c.cites.get("message", c.cites.get("state", "")), None))
+    for warning in events:
+        if warning.type == "Warning" and warning.reason in ("Failed", "FailedMount", "FailedCreatePodSandBox"):
+            texts.append((warning.message, warning.cite, warning))
+    seen: set[str] = set()
+    for message, cite, event in texts:
+        key_match = _MISSING_KEY.search(message)
+        obj_match = _MISSING_OBJECT.search(message)
+        if key_match:
+            key, kind, _ns, name = key_match.groups()
+            title = f"{workload}: key '{key}' is missing from {kind} '{name}', so the container cannot be created"
+            ident = f"key:{kind}:{name}:{key}"
+            action = f"Add key '{key}' to {kind} '{name}' (kubectl edit {kind.lower()} {name}) or fix the reference in {workload}"
+            finding_kind = "missing_key"
+        elif obj_match:
+            kind = "Secret" if obj_match.group(1).lower() == "secret" else "ConfigMap"
+            name = obj_match.group(2)
+            ident = f"obj:{kind}:{name}"
+            mount = "mounted by" if "MountVolume" in message else "referenced by"
+            title = f"{workload}: {kind} '{name}' {mount} the pod does not exist"
+            action = (
+                f"Create {kind} '{name}' in namespace {pod.namespace or '<namespace>'} "
+                f"(kubectl create {'secret generic' if kind == 'Secret' else 'configmap'} {name} ...) "
+                f"or fix the name referenced by {workload}"
+            )
+            finding_kind = "missing_secret" if kind == "Secret" else "missing_configmap"
+        else:
+            continue
+        if ident in seen:
+            continue
+        seen.add(ident)
+        evidence = [cite] if cite else []
+        if c_state := next(
+            (c.cites.get("state") for c in pod.containers if c.reason == "CreateContainerConfigError"), None
+        ):
+            evidence.append(c_state)
+        findings.append(
+            Finding(
+                kind=finding_kind,
+                subject=f"pod/{pod.name}",
+                role="cause",
+                title=title,
+                weight=92,
+                evidence=_dedupe(evidence),
+                workload=workload,
+                timestamp=finding_time(event),
+                recommendations=[
+                    rec("high", action),
+                    rec("low", f"Then restart the rollout: kubectl rollout restart deployment/{workload}"),
+                ],
+                affected=[workload],
+                related=[name],
+            )
+        )
+    return findings
+
+
+def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
+    workload = workload_name(pod)
+    waiting = [c for c in pod.containers if c.reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")]
+    pull_events = [
+        e
+        for e in events
+        if e.type == "Warning"
+        and ("pull" in e.message.lower() or e.reason in ("ErrImagePull", "InvalidImageName"))
+        and e.reason in ("Failed", "ErrImagePull", "InvalidImageName", "BackOff")
+    ]
+    if not waiting and not pull_events:
+        return []
+    detail_events = [e for e in pull_events if e.reason != "BackOff"] or pull_events
+    text = " ".join(e.message for e in detail_events) + " " + " ".join(c.message or "" for c in waiting)
+    reason = next((name for name, pattern in _PULL_REASONS if pattern.search(text)), None)
+    if any(c.reason == "InvalidImageName" for c in waiting):
+        reason = "invalid_name"
+    image_match = _PULL_IMAGE.search(text)
+    image = image_match.group(1) if image_match else next((c.image for c in waiting if c.image), None)
+    what = _PULL_TITLES.get(reason or "", "the image cannot be pulled")
+    evidence = [c.cites["state"] for c in waiting if "state" in c.cites]
+    evidence += [e.cite for e in detail_events[:2]]
+    actions = {
+        "not_found": f"Fix the image tag of {workload}: confirm {image or 'the image'} exists in the registry, or roll back "
+        f"(kubectl rollout undo deployment/{workload})",
+        "unauthorized": f"Fix the registry credentials: check the imagePullSecrets of {workload} and that the secret's token is valid",
+        "rate_limited": "Authenticate pulls or mirror the image to a private registry to avoid the registry's rate limit",
+        "unreachable": "Check node egress/DNS to the registry",
+        "invalid_name": f"Fix the malformed image reference in {workload}'s pod spec",
+    }
+    return [
+        Finding(
+            kind="image_pull",
+            subject=f"pod/{pod.name}",
+            role="cause",
+            title=f"{workload}: image {image or '?'} cannot be pulled: {what}",
+            weight=90 if reason else 78,
+            evidence=_dedupe(evidence),
+            workload=workload,
+            timestamp=finding_time(detail_events[0] if detail_events else None),
+            recommendations=[
+                rec(
+                    "high",
+                    actions.get(reason or "", f"Check that {image or 'the image'} can be pulled from the node"),
+                )
+            ],
+            affected=[workload],
+        )
+    ]
+
+
+def _probes(pod: PodFact, events: list[EventFact]) -> list[Finding]:
+    workload = workload_name(pod)
+    findings: list[Finding] = []
+    for probe, role, weight in (
+        ("Liveness", "cause", 66),
+        ("Readiness", "cause", 58),
+        ("Startup", "cause", 64),
+    ):
+        failing = [e for e in events if e.reason == "Unhealthy" and e.message.startswith(f"{probe} probe failed")]
+        if not failing:
+            continue
+        kills = (
+            [e for e in events if e.reason == "Killing" and "liveness" in e.message.lower()]
+            if probe != "Readiness"
+            else []
+        )
+        detail = failing[0].message.split(":", 1)[-1].strip()
+        probe_cite = next(
+            (c.cites.get(f"{probe.lower()}Probe") for c in pod.containers if c.cites.get(f"{probe.lower()}Probe")),
+            None,
+        )
+        evidence = [failing[0].cite, *(e.cite for e in kills[:1]), *([probe_cite] if probe_cite else [])]
+        findings.append(
+            Finding(
+                kind=f"{probe.lower()}_probe_failure",
+                subject=f"pod/{pod.name}",
+                role=role,  # type: ignore[arg-type]
+                title=f"{workload}: {probe.lower()} probe fails ({detail[:140]})"
+                + (", so the kubelet restarts the container" if kills else ""),
+                weight=weight + (8 if kills else 0),
+                evidence=_dedupe(evidence),
+                workload=workload,
+                timestamp=finding_time(failing[0]),
+                recommendations=[
+                    rec(
+                        "high" if role == "cause" else "medium",
+                        f"Check {workload}'s health endpoint directly (kubectl port-forward pod/{pod.name} and curl it); "
+                        "if it is just slow to start, raise initialDelaySeconds/timeoutSeconds or add a startupProbe",
+                    )
+                ],
+                affected=[workload],
+                count=sum(e.count for e in failing),
+            )
+        )
+    return findings
+
+
+def _eviction(pod: PodFact) -> list[Finding]:
+    if pod.status_reason != "Evicted":
+        return []
+    workload = workload_name(pod)
+    message = pod.status_message or "evicted"
+    resource = re.search(r"low on resource: ([\w-]+)", message)
+    return [
+        Finding(
+            kind="evicted",
+            subject=f"pod/{pod.name}",
+            role="symptom",
+            title=f"{workload}: pod {pod.name} was evicted"
+            + (f" because node {pod.node or ''} ran low on {resource.group(1)}" if resource else ""),
+            weight=58,
+            evidence=_dedupe([pod.cites[k] for k in ("status", "status_message") if k in pod.cites]),
+            workload=workload,
+            recommendations=[
+                rec(
+                    "medium",
+                    f"Set memory/ephemeral-storage requests and limits on {workload} so the scheduler accounts for it",
+                )
+            ],
+            affected=[workload],
+            related=[f"node/{pod.node}"] if pod.node else [],
+        )
+    ]
+
+
+def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """Config/pull events about pods we have no status for (an events-only attachment)."""
+    known = {pod.name for pod in obs.pods}
+    by_pod: dict[str, list[EventFact]] = {}
+    for event in obs.events:
+        if (
+            event.object_name and event.object_name not in known and (event.object_kind or "pod").lower() == "pod"
+        ) and not ctx.is_stale(event.last_seen):
+            by_pod.setdefault(event.object_name, []).append(event)
+    findings: list[Finding] = []
+    for name in sorted(by_pod):
+        pod = PodFact(name=name, namespace=by_pod[name][0].namespace)
+        events = by_pod[name]
+        findings.extend(_config_errors(pod, events))
+        findings.extend(_image_pull(pod, events))
+        findings.extend(_probes(pod, events))
+        backoff = [e for e in events if e.reason == "BackOff" and "restarting failed container" in e.message]
+        oom = [e for e in events if e.reason == "OOMKilling" or "OOMKilled" in e.message]
+        workload = workload_name(pod)
+        if oom:
+            findings.append(
+                Finding(
+                    "oom_killed",
+                    f"pod/{name}",
+                    "cause",
+                    f"{workload}: container is OOMKilled",
+                    78,
+                    [oom[0].cite],
+                    workload,
+                    finding_time(oom[0]),
+                    [rec("high", f"Raise the memory limit of {workload} or fix its memory growth")],
+                    [workload],
+                )
+            )
+        if backoff:
+            findings.append(
+                Finding(
+                    "crash_loop",
+                    f"pod/{name}",
+                    "symptom",
+                    f"{workload}: container is crash-looping",
+                    55,
+                    [backoff[0].cite],
+                    workload,
+                    finding_time(backoff[0]),
+                    [
+                        rec(
+                            "medium",
+                            f"Read the crashing container's last output: kubectl logs {name} --previous",
+                        )
+                    ],
+                    [workload],
+                    count=backoff[0].count,
+                )
+            )
+    return findings
+
+
+def _double(limit: str | None) -> str | None:
+    size = quantity_bytes(limit)
+    if not size:
+        return None
+    doubled = size * 2
+    for unit, factor in (("Gi", 2**30), ("Mi", 2**20)):
+        if doubled % factor == 0:
+            return f"{doubled // factor}{unit}"
+    return f"{doubled // 2**20}Mi"
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(item for item in items if item))

@@ -1,0 +1,114 @@
+"""Pods that cannot be scheduled: resources, selectors/affinity, taints, unbound PVCs, pod limits per node."""
+# ruff: noqa: E501  (regexes and user-facing messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+
+from engine.analyzers import AnalysisContext
+from engine.analyzers.common import finding_time, rec, workload_name
+from engine.facts import EventFact, Observations, PodFact
+from engine.findings import Finding, workload_of
+
+_INSUFFICIENT = re.compile(r"Insufficient ([\w./-]+)")
+_REASONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    (
+        "affinity",
+        re.compile(r"didn't match (?:Pod's )?node (?:affinity|selector)|node affinity/selector", re.I),
+        "no node matches its node selector/affinity",
+    ),
+    (
+        "taint",
+        re.compile(r"had (?:untolerated )?taint[s]? \{?([^}]*)\}?|that the pod didn't tolerate", re.I),
+        "the nodes carry taints it does not tolerate",
+    ),
+    (
+        "pvc",
+        re.compile(
+            r"unbound (?:immediate )?PersistentVolumeClaims|persistentvolumeclaim \"[\w.-]+\" not found|volume node affinity conflict",
+            re.I,
+        ),
+        "its PersistentVolumeClaim is not bound",
+    ),
+    ("pods", re.compile(r"Too many pods", re.I), "the nodes have reached their maximum pod count"),
+    ("ports", re.compile(r"didn't have free ports", re.I), "the requested host port is taken on every node"),
+    (
+        "anti_affinity",
+        re.compile(r"didn't match pod (?:anti-)?affinity rules", re.I),
+        "pod (anti-)affinity rules cannot be satisfied",
+    ),
+    ("unschedulable", re.compile(r"node\(s\) were unschedulable", re.I), "the nodes are cordoned"),
+)
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    findings: list[Finding] = []
+    pods = {pod.name: pod for pod in obs.pods}
+    reported: set[str] = set()
+    for event in obs.events:
+        if event.reason != "FailedScheduling" or ctx.is_stale(event.last_seen) or not event.object_name:
+            continue
+        if event.object_name in reported:
+            continue
+        pod = pods.get(event.object_name) or PodFact(name=event.object_name, namespace=event.namespace)
+        if pod.phase not in (None, "Pending"):
+            continue  # scheduled since; the event is history
+        reported.add(event.object_name)
+        findings.append(_finding(pod, event.message, event.cite, event, obs))
+    for pod in obs.pods:
+        if pod.name in reported:
+            continue
+        condition = next((c for c in pod.conditions if c.type == "PodScheduled" and c.status == "False"), None)
+        if condition and condition.message:
+            reported.add(pod.name)
+            findings.append(_finding(pod, condition.message, condition.cite, None, obs))
+    return findings
+
+
+def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs: Observations) -> Finding:
+    workload = workload_name(pod)
+    evidence = [cite]
+    resources = sorted(set(_INSUFFICIENT.findall(message)))
+    claim_names = pod.volumes_claims
+    if resources:
+        what = f"insufficient {', '.join(resources)} on the nodes"
+        action = (
+            f"Lower {workload}'s {'/'.join(resources)} requests or add capacity "
+            f"(scale the node group / cluster autoscaler max) so a node can fit it"
+        )
+        kind = "insufficient_resources"
+    else:
+        matched = next(((key, text) for key, pattern, text in _REASONS if pattern.search(message)), None)
+        key, what = matched if matched else ("other", "no node satisfies its constraints")
+        kind = f"unschedulable_{key}"
+        action = {
+            "affinity": f"Fix {workload}'s nodeSelector/affinity or label a node to match (kubectl get nodes --show-labels)",
+            "taint": f"Add a toleration for the taint to {workload} or remove the taint from a node (kubectl describe nodes | grep Taints)",
+            "pvc": "Bind the PersistentVolumeClaim: check its StorageClass and provisioner (kubectl describe pvc)",
+            "pods": "Add nodes or raise the kubelet's maxPods",
+            "ports": f"Drop hostPort from {workload} or run fewer replicas than nodes",
+            "anti_affinity": f"Relax {workload}'s pod anti-affinity or add nodes",
+            "unschedulable": "Uncordon a node (kubectl uncordon <node>) or add nodes",
+        }.get(key, "Check the scheduler's message and the nodes' capacity and labels")
+        if key == "pvc":
+            for claim in obs.claims:
+                if claim.phase == "Pending" and (not claim_names or claim.name in claim_names):
+                    evidence.append(claim.cite)
+                    what = f"PersistentVolumeClaim {claim.name} is Pending" + (
+                        f" (StorageClass {claim.storage_class})" if claim.storage_class else ""
+                    )
+                    break
+    nodes = re.search(r"0/(\d+) nodes are available", message)
+    scope = f" (0/{nodes.group(1)} nodes available)" if nodes else ""
+    return Finding(
+        kind=kind,
+        subject=f"pod/{pod.name}",
+        role="cause",
+        title=f"{workload}: pod {pod.name} cannot be scheduled: {what}{scope}",
+        weight=88,
+        evidence=[e for e in dict.fromkeys(evidence) if e],
+        workload=workload if workload else workload_of(pod.name),
+        timestamp=finding_time(event),
+        recommendations=[rec("high", action)],
+        affected=[workload],
+    )

@@ -1,0 +1,188 @@
+"""Plans for the telemetry sources: metrics first (when and where did things change), then logs, changes and
+dependency state around the service that moved first.
+
+The metrics step's follow-up runs the anomaly detector on what it fetched, so later steps look at the right
+service and time instead of everything everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from engine.analyzers import AnalysisContext
+from engine.analyzers.dependencies import log_signals
+from engine.analyzers.metrics import ServiceDeviation, observed_anomalies, origin
+from engine.connectors.params import iso
+from engine.plan import PlanContext, Step
+from engine.registry import ToolResult, tools_available
+
+DEFAULT_LOOKBACK = timedelta(hours=3)
+SIMULTANEOUS = 120.0
+MAX_SUSPECTS = 3
+MAX_POINTS = 11_000
+
+# Planner-only extras: when a specialist is enabled, the planner may also use its source's sibling tools.
+_EXTRAS: dict[str, tuple[str, ...]] = {
+    "query_prometheus": ("query_prometheus_range", "get_prometheus_alerts"),
+    "search_logs_by_pattern": ("search_logs", "get_logs_around_timestamp"),
+    "search_github_code": ("list_deployments", "list_pull_requests"),
+    "list_pull_requests": ("list_deployments",),
+    "get_cloudwatch_logs": ("get_cloudwatch_metrics", "get_rds_instance_status"),
+    "get_rds_instance_status": ("get_cloudwatch_metrics",),
+}
+
+
+def planner_extras(delegated: list[str], enabled_sources: Mapping[str, Any]) -> list[str]:
+    wanted = [extra for tool in delegated for extra in _EXTRAS.get(tool, ())]
+    return [t for t in tools_available(wanted, enabled_sources) if t not in delegated]
+
+
+def _lookback(plan: PlanContext) -> timedelta:
+    from engine.runner import _window
+
+    text = plan.request.context.time_window
+    return _window(text) if text else DEFAULT_LOOKBACK
+
+
+def _analysis_ctx(plan: PlanContext) -> AnalysisContext:
+    return AnalysisContext(
+        now=plan.request.reference_now(), window=_lookback(plan), service=plan.request.context.service
+    )
+
+
+def telemetry_playbook(plan: PlanContext) -> list[Step]:
+    tools = set(plan.tools)
+    now = plan.request.reference_now()
+    span = _lookback(plan)
+    start, end = now - span, now
+    window = {"start": iso(start.timestamp()), "end": iso(end.timestamp())}
+    service = plan.request.context.service
+    steps: list[Step] = []
+    if "get_prometheus_alerts" in tools:
+        steps.append(Step("Reading active Prometheus alerts", "get_prometheus_alerts", {}))
+    metrics_tool = next((t for t in ("query_prometheus_range", "query_prometheus") if t in tools), None)
+    if metrics_tool is not None:
+        step = max(15.0, span.total_seconds() / MAX_POINTS)
+        steps.append(
+            Step(
+                "Querying request rate, errors and latency of every service",
+                metrics_tool,
+                {"service": "*", **window, "step": step},
+                follow_up=lambda result: _after_metrics(plan, result),
+            )
+        )
+    elif service:
+        steps.extend(_around(plan, [service], None))
+    return steps
+
+
+def _after_metrics(plan: PlanContext, result: ToolResult) -> list[Step]:
+    ctx = _analysis_ctx(plan)
+    first = origin(result.observations, ctx)
+    suspects = [first.service] if first is not None else []
+    if first is not None:
+        # Services that moved within two minutes of the first one are suspects too (who calls whom is
+        # only known once the logs are in).
+        for anomaly, _ in sorted(observed_anomalies(result.observations, ctx), key=lambda item: item[0].onset):
+            if anomaly.onset - first.onset <= SIMULTANEOUS and anomaly.service not in suspects:
+                suspects.append(anomaly.service)
+    named = plan.request.context.service
+    if named and named not in suspects:
+        suspects.append(named)
+    return _around(plan, suspects[:MAX_SUSPECTS], first)
+
+
+def _around(plan: PlanContext, suspects: list[str], first: ServiceDeviation | None) -> list[Step]:
+    """Logs of every service, then changes and rollout history of the suspects."""
+    tools = set(plan.tools)
+    now = plan.request.reference_now()
+    end = now.timestamp()
+    start = (now - _lookback(plan)).timestamp()
+    onset = first.onset if first is not None else None
+    steps: list[Step] = []
+    if "search_logs" in tools:
+        log_start = max(start, onset - 15 * 60) if onset is not None else start
+        # Every service's errors at once: the callers' logs name the dependency that fails.
+        steps.append(
+            Step(
+                "Searching all services' logs for errors",
+                "search_logs",
+                {"errors": True, "start": iso(log_start), "end": iso(end), "limit": 1000},
+                follow_up=lambda result: _after_logs(plan, result),
+            )
+        )
+    change_window = {"start": iso((onset if onset is not None else end) - 6 * 3600), "end": iso(end)}
+    namespace = None
+    if "kubernetes" in plan.settings:
+        namespace = plan.request.context.namespace or plan.settings["kubernetes"].get("default_namespace") or "default"
+    for service in suspects:
+        repo = {"repo": _repo(plan, service), "service": service, **change_window}
+        if "list_deployments" in tools:
+            steps.append(Step(f"Listing recent deployments of {service}", "list_deployments", repo))
+        if "list_pull_requests" in tools:
+            steps.append(Step(f"Listing recently merged pull requests of {service}", "list_pull_requests", repo))
+        if "get_deployment_history" in tools and namespace is not None:
+            steps.append(
+                Step(
+                    f"Reading rollout history of {service}",
+                    "get_deployment_history",
+                    {"name": service, "namespace": namespace},
+                )
+            )
+    return steps
+
+
+def _repo(plan: PlanContext, service: str) -> str:
+    settings = plan.settings.get("github", {})
+    default = settings.get("default_repo")
+    return str(default) if default and not settings.get("default_org") else service
+
+
+def _after_logs(plan: PlanContext, result: ToolResult) -> list[Step]:
+    """Check the state of the dependency the logs say the service cannot reach."""
+    tools = set(plan.tools)
+    steps: list[Step] = []
+    targets: list[str] = []
+    for signal in log_signals(result.observations):
+        if signal.target not in targets:
+            targets.append(signal.target)
+    now = plan.request.reference_now()
+    end = now.timestamp()
+    start = (now - _lookback(plan)).timestamp()
+    for target in targets[:2]:
+        if "get_rds_instance_status" in tools and "aws" in plan.settings:
+            steps.append(
+                Step(
+                    f"Checking RDS instance {target}",
+                    "get_rds_instance_status",
+                    {"db_instance_identifier": target},
+                )
+            )
+        if "get_cloudwatch_metrics" in tools and "aws" in plan.settings:
+            steps.append(
+                Step(
+                    f"Reading {target} database connections",
+                    "get_cloudwatch_metrics",
+                    {
+                        "namespace": "AWS/RDS",
+                        "metric_name": "DatabaseConnections",
+                        "dimensions": {"DBInstanceIdentifier": target},
+                        "stat": "Maximum",
+                        "period": 60,
+                        "start": iso(start),
+                        "end": iso(end),
+                    },
+                )
+            )
+        if "list_pods" in tools and "kubernetes" in plan.settings:
+            namespace = plan.request.context.namespace or plan.settings["kubernetes"].get("default_namespace")
+            steps.append(
+                Step(
+                    f"Checking pods of {target}",
+                    "list_pods",
+                    {"namespace": namespace or "default", "label_selector": f"app={target}"},
+                )
+            )
+    return steps

@@ -1,0 +1,153 @@
+"""Assemble the Report (summary, root cause, hypotheses, timeline, recommendations) from ranked findings."""
+
+from __future__ import annotations
+
+from engine.analyzers import AnalysisContext
+from engine.facts import Observations
+from engine.findings import Finding
+from engine.models import Hypothesis, HypothesisStatus, Recommendation, Report, RootCause, TimelineEvent
+from engine.ranking import Scored
+
+MAX_HYPOTHESES = 6
+MAX_RECOMMENDATIONS = 6
+MAX_TIMELINE = 25
+_PRIORITY = {"high": 0, "medium": 1, "low": 2}
+
+
+def build_report(scored: list[Scored], obs: Observations, ctx: AnalysisContext) -> Report:
+    if not scored:
+        return _insufficient(obs)
+    root = scored[0]
+    f = root.finding
+    description = f.title if f.role == "cause" else f"{f.title}; the evidence does not show what causes it"
+    linked = [s for s in scored[1:] if s.finding in root.explains or s.finding in root.explained_by]
+    symptoms = [x for x in root.explains if x.role == "symptom"]
+    summary = f"{f.title}."
+    if symptoms:
+        summary += " This explains " + "; ".join(sorted({_short(x) for x in symptoms})[:3]) + "."
+    elif root.confidence < 50:
+        summary = f"Strongest lead, not confirmed: {f.title}."
+    return Report(
+        summary=summary,
+        root_cause=RootCause(description=description, confidence=root.confidence, evidence=list(f.evidence)),
+        timeline=_timeline(scored, obs, ctx),
+        affected_systems=_affected(root, linked, scored),
+        recommendations=_recommendations(root, linked),
+        hypotheses=_hypotheses(scored, obs),
+    )
+
+
+def _short(finding: Finding) -> str:
+    title = finding.title
+    return (
+        title.split(": ", 1)[1] if ": " in title and finding.workload and title.startswith(finding.workload) else title
+    )
+
+
+def _insufficient(obs: Observations) -> Report:
+    seen = "the provided data" if not obs.is_empty() else "no data could be collected"
+    return Report(
+        summary=f"No failure was found in {seen}; the evidence is insufficient to name a root cause.",
+        root_cause=RootCause(
+            description="Insufficient evidence: no failing pod, error signature or unhealthy resource was observed",
+            confidence=10,
+            evidence=[],
+        ),
+        recommendations=[
+            Recommendation(
+                priority="medium",
+                action="Attach the failing pod's `kubectl describe pod` output and "
+                "`kubectl logs --previous`, "
+                "or enable the Kubernetes data source",
+            )
+        ],
+    )
+
+
+def _recommendations(root: Scored, linked: list[Scored]) -> list[Recommendation]:
+    picked: list[Recommendation] = []
+    seen: set[str] = set()
+    for source in [root, *linked]:
+        for recommendation in source.finding.recommendations:
+            if recommendation.action not in seen:
+                seen.add(recommendation.action)
+                picked.append(recommendation)
+    picked = picked[:MAX_RECOMMENDATIONS]
+    return sorted(picked, key=lambda r: _PRIORITY[r.priority])
+
+
+def _affected(root: Scored, linked: list[Scored], scored: list[Scored]) -> list[str]:
+    systems: list[str] = []
+    for finding in [root.finding, *(s.finding for s in linked)]:
+        for name in [*finding.affected, *([finding.workload] if finding.workload else [])]:
+            if name and name not in systems:
+                systems.append(name)
+    return systems[:10]
+
+
+def _timeline(scored: list[Scored], obs: Observations, ctx: AnalysisContext) -> list[TimelineEvent]:
+    entries: dict[tuple[str, str], TimelineEvent] = {}
+    for item in scored:
+        f = item.finding
+        if f.timestamp is not None:
+            entries.setdefault((f.timestamp.isoformat(), f.title), TimelineEvent(timestamp=f.timestamp, event=f.title))
+    for event in obs.events:
+        when = event.first_seen or event.last_seen
+        if when is None or event.type != "Warning" or ctx.is_stale(event.last_seen):
+            continue
+        text = f"{event.reason} {event.object_kind or ''}/{event.object_name or ''}: {event.message}"[:240]
+        entries.setdefault((when.isoformat(), text), TimelineEvent(timestamp=when, event=text))
+    for workload in obs.workloads:
+        if workload.created_at and workload.kind == "ReplicaSet" and not ctx.is_stale(workload.created_at):
+            image = f" ({workload.images[0]})" if workload.images else ""
+            text = f"ReplicaSet {workload.name} created{image}"
+            entries.setdefault(
+                (workload.created_at.isoformat(), text),
+                TimelineEvent(timestamp=workload.created_at, event=text),
+            )
+    ordered = sorted(entries.values(), key=lambda e: (e.timestamp, e.event))
+    return ordered[-MAX_TIMELINE:]
+
+
+def _hypotheses(scored: list[Scored], obs: Observations) -> list[Hypothesis]:
+    root = scored[0]
+    hypotheses: list[Hypothesis] = []
+    for item in scored[:MAX_HYPOTHESES]:
+        f = item.finding
+        status: HypothesisStatus
+        if item is root:
+            status = "supported" if item.confidence >= 50 else "inconclusive"
+        elif f in root.explains or f in root.explained_by:
+            status = "supported"
+        else:
+            status = "inconclusive"
+        hypotheses.append(
+            Hypothesis(description=f.title, status=status, confidence=item.confidence, evidence=list(f.evidence)[:4])
+        )
+    hypotheses.extend(_refuted_oom(scored, obs))
+    return hypotheses
+
+
+def _refuted_oom(scored: list[Scored], obs: Observations) -> list[Hypothesis]:
+    """A crash loop with a plain non-137 exit code refutes the common 'it ran out of memory' guess."""
+    if any(s.finding.kind == "oom_killed" for s in scored):
+        return []
+    for pod in obs.pods:
+        for container in pod.containers:
+            code = container.last_exit_code
+            if (
+                container.restart_count
+                and code is not None
+                and code not in (137, 0)
+                and "last_exit_code" in container.cites
+            ):
+                return [
+                    Hypothesis(
+                        description=f"Container {container.name} of {pod.name} is killed for exceeding "
+                        "its memory limit",
+                        status="refuted",
+                        confidence=5,
+                        evidence=[container.cites["last_exit_code"]],
+                    )
+                ]
+    return []
