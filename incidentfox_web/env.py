@@ -23,7 +23,7 @@ def _raw(name: str) -> str | None:
     return None if value is None or value == "" else value
 
 
-def env_str(name: str, default: str | None | object = _UNSET) -> str:
+def env_str(name: str, default: str | object | None = _UNSET) -> str:
     value = _raw(name)
     if value is not None:
         return value
@@ -97,7 +97,9 @@ def env_secret_map(name: str) -> dict[str, str]:
     if (
         not isinstance(parsed, dict)
         or not parsed
-        or not all(isinstance(k, str) and k.isdigit() and isinstance(v, str) and len(v) >= 16 for k, v in parsed.items())
+        or not all(
+            isinstance(k, str) and k.isdigit() and isinstance(v, str) and len(v) >= 16 for k, v in parsed.items()
+        )
     ):
         raise ImproperlyConfigured(
             f"{name} must be a non-empty JSON object of numeric versions to secrets of at least 16 characters."

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -108,12 +109,13 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": BASE_DIR / "var" / "incidentfox.sqlite3",
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            "TEST": {"NAME": str(BASE_DIR / "var" / "test.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -128,6 +130,15 @@ else:
 RATE_LIMIT_STORE = "redis" if REDIS_URL else "database"
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted (0 = socket peer).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+
+# --- Secret references in team configuration (teamconfig/secrets.py) ------------------------------------------
+VAULT_ADDR = env_optional_str("VAULT_ADDR")  # HashiCorp Vault for vault:// references; unset = such references fail
+VAULT_TOKEN = env_secret("VAULT_TOKEN", required=False)
+VAULT_KV_MOUNT = env_str("VAULT_KV_MOUNT", "secret")
+
+# --- Outbound webhooks ---------------------------------------------------------------------------------------
+# Allow webhook URLs that resolve to private, loopback or link-local addresses (tests and closed networks only).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 
 # --- Background tasks -----------------------------------------------------------------------------------
 TASKS_BACKEND_NAME = env_str("TASKS_BACKEND", "database")
@@ -220,6 +231,10 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGIN_REDIRECT_URL_FAILURE = "web:login"
 LOGOUT_REDIRECT_URL = "web:login"
+if OIDC_OP_LOGOUT_ENDPOINT:
+    # Sign-out is a POST to us that redirects to the provider; CSP form-action also governs that redirect.
+    _logout = urlsplit(OIDC_OP_LOGOUT_ENDPOINT)
+    SECURE_CSP["form-action"] = [*SECURE_CSP["form-action"], f"{_logout.scheme}://{_logout.netloc}"]
 
 # --- I18N, static ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

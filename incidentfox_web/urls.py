@@ -2,12 +2,15 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from incidentfox_web.api.views import health, route_not_found
 
 api_v1 = [
     path("", include("tenancy.urls")),
+    path("", include("investigations.urls")),
+    path("", include("teamconfig.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -18,5 +21,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     re_path(r"^api/", route_not_found),
+    # Web app: the admin signs in through the app's login page (SSO and/or local), so one switch governs both.
+    path("admin/login/", RedirectView.as_view(pattern_name="web:login", query_string=True), name="admin-login"),
     path("admin/", admin.site.urls),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("", include("web.urls")),
 ]

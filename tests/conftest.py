@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from django.test import Client
 
-from tenancy.audit import RequestMeta
-from tenancy.models import Node, NodeType, Organization, TokenKind
-from tenancy.services import api_token_issue, node_create, org_create
+if TYPE_CHECKING:  # Django is imported lazily so the Django-free engine tests can run with ``-p no:django``.
+    from django.test import Client
+
+    from tenancy.audit import RequestMeta
+    from tenancy.models import Node, Organization
 
 
 @dataclass
@@ -36,9 +37,7 @@ class ApiCaller:
 
     def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         data = "" if body is None else json.dumps(body)
-        return self.client.post(
-            f"/api/v1{path}", data, content_type="application/json", headers=self._headers(headers)
-        )
+        return self.client.post(f"/api/v1{path}", data, content_type="application/json", headers=self._headers(headers))
 
     def put(self, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
         return self.client.put(
@@ -51,12 +50,28 @@ class ApiCaller:
         )
 
 
-SYSTEM = RequestMeta.system()
+def __getattr__(name: str) -> RequestMeta:
+    """``from tests.conftest import SYSTEM``: the system actor, built lazily (module ``__getattr__``)."""
+    if name == "SYSTEM":
+        from tenancy.audit import RequestMeta
+
+        return RequestMeta.system()
+    raise AttributeError(name)
+
+
+def _django_settings(request: pytest.FixtureRequest) -> Any:
+    """pytest-django's ``settings`` fixture, or None when the Django plugin is off (engine-only runs)."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        return None
+    return request.getfixturevalue("settings")
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limit_windows(settings: Any) -> None:
+def _fresh_rate_limit_windows(request: pytest.FixtureRequest) -> None:
     """The database store rolls back with each test; the Redis store (CI's second run) is cleared explicitly."""
+    settings = _django_settings(request)
+    if settings is None:
+        return
     if settings.RATE_LIMIT_STORE == "redis" and settings.REDIS_URL:
         import redis
 
@@ -66,8 +81,17 @@ def _fresh_rate_limit_windows(settings: Any) -> None:
             client.delete(*keys)
 
 
+def _system() -> RequestMeta:
+    from tenancy.audit import RequestMeta
+
+    return RequestMeta.system()
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings: Any) -> None:
+def _test_settings(request: pytest.FixtureRequest) -> None:
+    settings = _django_settings(request)
+    if settings is None:
+        return
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {
@@ -78,65 +102,110 @@ def _test_settings(settings: Any) -> None:
 
 @pytest.fixture
 def org(db: None) -> Organization:
+    from tenancy.services import org_create
+
     return org_create(org_id="org-acme", name="Acme")
 
 
 @pytest.fixture
 def team(org: Organization) -> Node:
-    return node_create(org=org, node_id="team-platform", name="Platform", node_type=NodeType.TEAM, meta=SYSTEM)
+    from tenancy.models import NodeType
+    from tenancy.services import node_create
+
+    return node_create(org=org, node_id="team-platform", name="Platform", node_type=NodeType.TEAM, meta=_system())
 
 
 @pytest.fixture
 def other_team(org: Organization) -> Node:
-    return node_create(org=org, node_id="team-payments", name="Payments", node_type=NodeType.TEAM, meta=SYSTEM)
+    from tenancy.models import NodeType
+    from tenancy.services import node_create
+
+    return node_create(org=org, node_id="team-payments", name="Payments", node_type=NodeType.TEAM, meta=_system())
 
 
 @pytest.fixture
 def other_org(db: None) -> Organization:
+    from tenancy.services import org_create
+
     return org_create(org_id="org-globex", name="Globex")
 
 
 @pytest.fixture
 def outsider_team(other_org: Organization) -> Node:
-    return node_create(org=other_org, node_id="team-platform", name="Platform", node_type=NodeType.TEAM, meta=SYSTEM)
+    from tenancy.models import NodeType
+    from tenancy.services import node_create
+
+    return node_create(org=other_org, node_id="team-platform", name="Platform", node_type=NodeType.TEAM, meta=_system())
 
 
 @pytest.fixture
 def member(team: Node) -> ApiCaller:
-    issued = api_token_issue(org=team.org, kind=TokenKind.TEAM, team=team, label="member", meta=SYSTEM)
+    from django.test import Client
+
+    from tenancy.models import TokenKind
+    from tenancy.services import api_token_issue
+
+    issued = api_token_issue(org=team.org, kind=TokenKind.TEAM, team=team, label="member", meta=_system())
     return ApiCaller(Client(), issued.plaintext, team)
 
 
 @pytest.fixture
 def read_only_member(team: Node) -> ApiCaller:
-    issued = api_token_issue(org=team.org, kind=TokenKind.TEAM, team=team, read_only=True, meta=SYSTEM)
+    from django.test import Client
+
+    from tenancy.models import TokenKind
+    from tenancy.services import api_token_issue
+
+    issued = api_token_issue(org=team.org, kind=TokenKind.TEAM, team=team, read_only=True, meta=_system())
     return ApiCaller(Client(), issued.plaintext, team)
 
 
 @pytest.fixture
 def other_member(other_team: Node) -> ApiCaller:
-    issued = api_token_issue(org=other_team.org, kind=TokenKind.TEAM, team=other_team, meta=SYSTEM)
+    from django.test import Client
+
+    from tenancy.models import TokenKind
+    from tenancy.services import api_token_issue
+
+    issued = api_token_issue(org=other_team.org, kind=TokenKind.TEAM, team=other_team, meta=_system())
     return ApiCaller(Client(), issued.plaintext, other_team)
 
 
 @pytest.fixture
 def org_admin(org: Organization) -> ApiCaller:
-    issued = api_token_issue(org=org, kind=TokenKind.ADMIN, label="admin", meta=SYSTEM)
+    from django.test import Client
+
+    from tenancy.models import TokenKind
+    from tenancy.services import api_token_issue
+
+    issued = api_token_issue(org=org, kind=TokenKind.ADMIN, label="admin", meta=_system())
     return ApiCaller(Client(), issued.plaintext)
 
 
 @pytest.fixture
 def outsider(outsider_team: Node) -> ApiCaller:
-    issued = api_token_issue(org=outsider_team.org, kind=TokenKind.TEAM, team=outsider_team, meta=SYSTEM)
+    from django.test import Client
+
+    from tenancy.models import TokenKind
+    from tenancy.services import api_token_issue
+
+    issued = api_token_issue(org=outsider_team.org, kind=TokenKind.TEAM, team=outsider_team, meta=_system())
     return ApiCaller(Client(), issued.plaintext, outsider_team)
 
 
 @pytest.fixture
 def outsider_admin(other_org: Organization) -> ApiCaller:
-    issued = api_token_issue(org=other_org, kind=TokenKind.ADMIN, meta=SYSTEM)
+    from django.test import Client
+
+    from tenancy.models import TokenKind
+    from tenancy.services import api_token_issue
+
+    issued = api_token_issue(org=other_org, kind=TokenKind.ADMIN, meta=_system())
     return ApiCaller(Client(), issued.plaintext)
 
 
 @pytest.fixture
 def anonymous(db: None) -> ApiCaller:
+    from django.test import Client
+
     return ApiCaller(Client(), None)

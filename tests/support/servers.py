@@ -46,8 +46,18 @@ def uvicorn_servers(count: int, *, env: dict[str, str], startup_timeout: float =
             port = free_port()
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", "incidentfox_web.asgi:application", "--host", "127.0.0.1",
-                     "--port", str(port), "--log-level", "warning"],
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "incidentfox_web.asgi:application",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--log-level",
+                        "warning",
+                    ],
                     cwd=ROOT,
                     env=env,
                     stdout=subprocess.DEVNULL,
@@ -59,7 +69,9 @@ def uvicorn_servers(count: int, *, env: dict[str, str], startup_timeout: float =
         for url, process in zip(urls, processes, strict=True):
             while True:
                 if process.poll() is not None:
-                    raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+                    raise RuntimeError(
+                        f"server exited: {process.stderr.read().decode()[-2000:] if process.stderr else ''}"
+                    )
                 try:
                     if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                         break

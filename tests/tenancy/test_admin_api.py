@@ -97,7 +97,14 @@ def test_issuing_a_token_shows_the_secret_once_with_no_store(org_admin, team):
     assert "token" not in listed[0]
     assert body["token"].split(".")[1] not in str(listed)
     assert set(listed[0]) == {
-        "token_id", "label", "permissions", "status", "issued_at", "issued_by", "expires_at", "revoked_at",
+        "token_id",
+        "label",
+        "permissions",
+        "status",
+        "issued_at",
+        "issued_by",
+        "expires_at",
+        "revoked_at",
         "last_used_at",
     }
 
@@ -107,7 +114,9 @@ def test_a_read_only_token_is_issued_with_only_team_read(org_admin, team):
     assert body["permissions"] == ["team:read"]
 
 
-@pytest.mark.parametrize("body", [{"expires_in_days": 0}, {"expires_in_days": 3651}, {"read_only": "yes"}, {"label": 5}])
+@pytest.mark.parametrize(
+    "body", [{"expires_in_days": 0}, {"expires_in_days": 3651}, {"read_only": "yes"}, {"label": 5}]
+)
 def test_bad_token_options_are_validation_errors(org_admin, team, body):
     assert _code(org_admin.post("/admin/teams/team-platform/tokens", body)) == "validation_error"
 
@@ -191,7 +200,9 @@ def test_settings_show_defaults_and_merge_patch_with_null_restoring_a_default(or
         "token_policy": {"default_expiry_days": None},
         "oidc": None,
     }
-    patched = org_admin.patch("/admin/settings", {"rate_limits": {"trigger": 3}, "token_policy": {"default_expiry_days": 30}})
+    patched = org_admin.patch(
+        "/admin/settings", {"rate_limits": {"trigger": 3}, "token_policy": {"default_expiry_days": 30}}
+    )
     assert patched.json()["rate_limits"] == {"read": 100, "write": 20, "trigger": 3}
     assert patched.json()["token_policy"] == {"default_expiry_days": 30}
     restored = org_admin.patch("/admin/settings", {"rate_limits": {"trigger": None}})

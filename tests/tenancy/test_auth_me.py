@@ -3,7 +3,15 @@ def test_team_token_sees_the_documented_team_shape(member):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {
-        "role", "auth_kind", "org_id", "team_node_id", "subject", "email", "can_write", "permissions", "token_id",
+        "role",
+        "auth_kind",
+        "org_id",
+        "team_node_id",
+        "subject",
+        "email",
+        "can_write",
+        "permissions",
+        "token_id",
         "expires_at",
     }
     assert body["role"] == "team"

@@ -69,7 +69,12 @@ def jwks(rsa_key):
 
 @pytest.fixture
 def oidc_org(org, team, other_team, jwks):
-    org.oidc_issuer, org.oidc_client_id, org.oidc_jwks_uri, org.oidc_admin_group = ISSUER, CLIENT_ID, jwks.url, "sre-admins"
+    org.oidc_issuer, org.oidc_client_id, org.oidc_jwks_uri, org.oidc_admin_group = (
+        ISSUER,
+        CLIENT_ID,
+        jwks.url,
+        "sre-admins",
+    )
     org.save()
     return org
 

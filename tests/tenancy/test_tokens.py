@@ -88,7 +88,7 @@ def test_malformed_credentials_get_401_without_a_database_lookup(anonymous, head
         response = anonymous.client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=header)
     assert response.status_code == 401
     assert _error(response)["message"] == "Invalid or expired token"
-    assert "error=\"invalid_token\"" in response.headers["WWW-Authenticate"]
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
 def test_no_credential_gets_authentication_required(anonymous):

@@ -1,0 +1,471 @@
+"""The documented config keys (API.md §5.7, §5.8): system defaults, where secrets live, and validation.
+
+Validation runs on the would-be effective config and raises :class:`ConfigInvalid` for the first problem,
+naming the dotted field (``mcp_servers[2].url`` inside arrays). Messages never contain submitted values.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from engine import BUILTIN_AGENTS, TOOL_CATALOG
+from teamconfig.errors import ConfigFieldRefused, ConfigInvalid
+from teamconfig.merge import merge_two
+from teamconfig.secrets import is_ciphertext, is_reference
+
+INJECTED_KEYS = ("team_name", "org_id", "team_node_id")
+ADMIN_ONLY_KEYS = ("approval_workflows",)
+CUSTOM_AGENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MAX_URL_LENGTH = 2048
+MAX_OVERRIDES_BYTES = 256 * 1024
+
+FieldKind = Literal["string", "url", "secret", "strings", "choice"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    kind: FieldKind
+    required: bool = False  # required in the effective config when the entry is enabled
+    default: str | None = None
+    choices: tuple[str, ...] = ()
+
+
+S, URL, SECRET, STRINGS = FieldSpec("string"), FieldSpec("url"), FieldSpec("secret"), FieldSpec("strings")
+
+TOOL_FIELDS: dict[str, dict[str, FieldSpec]] = {
+    "kubernetes": {
+        "kubeconfig": SECRET,
+        "default_namespace": FieldSpec("string", default="default"),
+        "default_context": S,
+    },
+    "aws": {
+        "region": FieldSpec("string", default="us-east-1"),
+        "assume_role": S,
+        "access_key_id": SECRET,
+        "secret_access_key": SECRET,
+    },
+    "cloudwatch": {"region": S, "log_groups": STRINGS},
+    "prometheus": {"url": FieldSpec("url", required=True), "auth": SECRET},
+    "loki": {"url": FieldSpec("url", required=True), "auth": SECRET},
+    "elasticsearch": {
+        "url": FieldSpec("url", required=True),
+        "api_key": SECRET,
+        "index_pattern": FieldSpec("string", default="logs-*"),
+    },
+    "datadog": {
+        "api_key": FieldSpec("secret", required=True),
+        "app_key": FieldSpec("secret", required=True),
+        "site": FieldSpec("string", default="datadoghq.com"),
+    },
+    "grafana": {
+        "url": FieldSpec("url", required=True),
+        "api_key": FieldSpec("secret", required=True),
+        "default_datasource": S,
+    },
+    "coralogix": {
+        "api_key": FieldSpec("secret", required=True),
+        "domain": FieldSpec("string", required=True),
+        "default_application": S,
+        "default_subsystem": S,
+    },
+    "github": {
+        "token": FieldSpec("secret", required=True),
+        "base_url": FieldSpec("url", default="https://api.github.com"),
+        "default_org": S,
+        "default_repo": S,
+    },
+    "demo": {"scenario": S},
+}
+# Names a string item of mcp_servers / a2a_agents may use: the documented integrations (not the demo source).
+KNOWN_INTEGRATIONS = frozenset(TOOL_FIELDS) - {"demo"}
+
+INTEGRATION_FIELDS: dict[str, dict[str, FieldSpec]] = {
+    "alertmanager": {"bearer_token": SECRET},
+    "pagerduty": {
+        "webhook_secret": SECRET,
+        "urgency_filter": FieldSpec("choice", default="all", choices=("all", "high")),
+    },
+    "incidentio": {
+        "webhook_secret": SECRET,
+        "severity_threshold": FieldSpec("choice", default="low", choices=("low", "medium", "high")),
+    },
+}
+LLM_FIELDS: dict[str, FieldSpec] = {
+    "provider": FieldSpec("choice", choices=("openai", "anthropic", "azure_openai", "openai_compatible", "none")),
+    "model": S,
+    "base_url": URL,
+    "api_key": SECRET,
+}
+AGENT_KEYS = frozenset(
+    {
+        "enabled",
+        "prompt",
+        "description",
+        "disable_default_tools",
+        "enable_extra_tools",
+        "model",
+        "max_turns",
+        "timeout",
+    }
+)
+KNOWN_FEATURE_FLAGS = {
+    "enable_auto_mitigation": False,
+    "enable_write_actions": False,
+    "require_approval": True,
+}
+
+
+def default_max_turns(agent: str) -> int:
+    return {"planner": 50, "investigation_agent": 25}.get(agent, 15)
+
+
+def _agent_defaults(name: str) -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "disable_default_tools": [],
+        "enable_extra_tools": [],
+        "max_turns": default_max_turns(name),
+        "timeout": 300,
+    }
+
+
+SYSTEM_DEFAULTS: dict[str, Any] = {
+    "slack_channel": None,
+    "slack_group_to_ping": None,
+    "mcp_servers": [],
+    "a2a_agents": [],
+    "agents": {name: _agent_defaults(name) for name in BUILTIN_AGENTS},
+    "tools": {},
+    "knowledge_source": {},
+    "feature_flags": dict(KNOWN_FEATURE_FLAGS),
+    "alerts": {"disabled": []},
+    "webhooks": {"investigation_complete": None},
+    "approval_workflows": {"config_changes": {"enabled": False, "approvers": []}, "actions": {}},
+    "integrations": {},
+    "llm": None,
+}
+
+
+def complete_defaults(merged: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill per-entry defaults for the tools, integrations and custom agents an effective config mentions."""
+    config = copy.deepcopy(dict(merged))
+    for section, defaults_for in (
+        ("tools", lambda name: _entry_defaults(TOOL_FIELDS.get(name, {}), {"enabled": False, "timeout": 30})),
+        (
+            "integrations",
+            lambda name: _entry_defaults(
+                INTEGRATION_FIELDS.get(name, {}), {"enabled": False, "auto_investigate": True}
+            ),
+        ),
+        ("agents", _agent_defaults),
+    ):
+        entries = config.get(section)
+        if isinstance(entries, dict):
+            for name, value in entries.items():
+                if isinstance(value, dict):
+                    entries[name] = merge_two(defaults_for(name), value)
+    return config
+
+
+def _entry_defaults(fields: Mapping[str, FieldSpec], base: dict[str, Any]) -> dict[str, Any]:
+    return {**base, **{name: spec.default for name, spec in fields.items() if spec.default is not None}}
+
+
+# -- where secrets live ------------------------------------------------------------------------------------
+def is_secret_path(path: tuple[str, ...]) -> bool:
+    """``path`` is a key path; ``"[]"`` stands for any array index."""
+    match path:
+        case ("tools", tool, field):
+            spec = TOOL_FIELDS.get(tool, {}).get(field)
+        case ("integrations", provider, field):
+            spec = INTEGRATION_FIELDS.get(provider, {}).get(field)
+        case ("llm", field):
+            spec = LLM_FIELDS.get(field)
+        case ("mcp_servers" | "a2a_agents", "[]", "auth"):
+            return True
+        case _:
+            return False
+    return spec is not None and spec.kind == "secret"
+
+
+# -- checks on the submitted patch itself ------------------------------------------------------------------
+def check_patch_keys(patch: Mapping[str, Any], *, admin: bool) -> None:
+    """Injected keys are immutable; ``approval_workflows`` is admin-only; keys may not contain ``.``."""
+    for key in INJECTED_KEYS:
+        if key in patch:
+            raise ConfigFieldRefused(key, f"{key} is immutable and cannot be changed")
+    if not admin:
+        for key in ADMIN_ONLY_KEYS:
+            if key in patch:
+                raise ConfigFieldRefused(key, f"{key} can only be changed by an org admin")
+    _check_key_names(patch, "")
+
+
+def _check_key_names(value: Any, prefix: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else key
+            if "." in key:
+                raise ConfigInvalid(path, "keys may not contain '.'")
+            if not key:
+                raise ConfigInvalid(path or "config", "keys may not be empty")
+            _check_key_names(item, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_key_names(item, f"{prefix}[{index}]")
+
+
+# -- validation of the effective config --------------------------------------------------------------------
+def validate_effective(config: Mapping[str, Any], *, allow_private_webhooks: bool) -> None:
+    _optional_string(config, "slack_channel", 255)
+    _optional_string(config, "slack_group_to_ping", 255)
+    _servers(config.get("mcp_servers"), "mcp_servers")
+    _servers(config.get("a2a_agents"), "a2a_agents")
+    _agents(config.get("agents"))
+    _tools(config.get("tools"))
+    _knowledge_sources(config.get("knowledge_source"))
+    _feature_flags(config.get("feature_flags"))
+    _alerts(config.get("alerts"))
+    _webhooks(config.get("webhooks"), allow_private=allow_private_webhooks)
+    _approval_workflows(config.get("approval_workflows"))
+    _integrations(config.get("integrations"))
+    _llm(config.get("llm"))
+
+
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigInvalid(field, "must be an object")
+    return value
+
+
+def _only_keys(value: Mapping[str, Any], allowed: Any, field: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise ConfigInvalid(f"{field}.{key}", "is not a known setting")
+
+
+def _string(value: Any, field: str, max_length: int = 2000) -> str:
+    if not isinstance(value, str):
+        raise ConfigInvalid(field, "must be a string")
+    if len(value) > max_length:
+        raise ConfigInvalid(field, f"must be at most {max_length} characters")
+    return value
+
+
+def _optional_string(config: Mapping[str, Any], key: str, max_length: int) -> None:
+    if config.get(key) is not None:
+        _string(config[key], key, max_length)
+
+
+def _bool(value: Any, field: str) -> None:
+    if not isinstance(value, bool):
+        raise ConfigInvalid(field, "must be a boolean")
+
+
+def _int(value: Any, field: str, minimum: int, maximum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigInvalid(field, "must be a positive integer")
+    if not minimum <= value <= maximum:
+        raise ConfigInvalid(field, f"must be between {minimum} and {maximum}")
+
+
+def _strings(value: Any, field: str, *, max_length: int = 2000) -> list[str]:
+    if not isinstance(value, list):
+        raise ConfigInvalid(field, "must be an array of strings")
+    for index, item in enumerate(value):
+        _string(item, f"{field}[{index}]", max_length)
+    return value
+
+
+def _url(value: Any, field: str, *, allow_private: bool = True) -> None:
+    _string(value, field, MAX_URL_LENGTH)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError:
+        raise ConfigInvalid(field, "must be an absolute http or https URL") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigInvalid(field, "must be an absolute http or https URL")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigInvalid(field, "must not contain user info")
+    if not allow_private:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return
+        if not address.is_global:
+            raise ConfigInvalid(field, "must not point at a private, loopback or reserved address")
+
+
+def _secret(value: Any, field: str) -> None:
+    if not (is_reference(value) or is_ciphertext(value)):
+        raise ConfigInvalid(field, 'must be a reference (vault://, env://, file:///) or an object {"secret": "..."}')
+
+
+def _fields(entry: Mapping[str, Any], specs: Mapping[str, FieldSpec], field: str) -> None:
+    for name, spec in specs.items():
+        value = entry.get(name)
+        path = f"{field}.{name}"
+        if value is None:
+            continue
+        if spec.kind == "string":
+            _string(value, path)
+        elif spec.kind == "url":
+            _url(value, path)
+        elif spec.kind == "secret":
+            _secret(value, path)
+        elif spec.kind == "strings":
+            _strings(value, path)
+        elif value not in spec.choices:
+            raise ConfigInvalid(path, f"must be one of {', '.join(spec.choices)}")
+
+
+def _required_when_enabled(entry: Mapping[str, Any], specs: Mapping[str, FieldSpec], field: str) -> None:
+    if entry.get("enabled") is not True:
+        return
+    for name, spec in specs.items():
+        if spec.required and entry.get(name) in (None, ""):
+            raise ConfigInvalid(f"{field}.{name}", "is required when the tool is enabled")
+
+
+def _servers(value: Any, field: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise ConfigInvalid(field, "must be an array")
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        path = f"{field}[{index}]"
+        if isinstance(item, str):
+            if item not in KNOWN_INTEGRATIONS:
+                raise ConfigInvalid(path, f"must be a known integration ({', '.join(sorted(KNOWN_INTEGRATIONS))})")
+            name = item
+        elif isinstance(item, dict):
+            _only_keys(item, ("name", "url", "auth"), path)
+            name = _string(item.get("name"), f"{path}.name", 64)
+            if not SERVER_NAME.match(name):
+                raise ConfigInvalid(f"{path}.name", "must be 1-64 letters, digits, '_', '.' or '-'")
+            _url(item.get("url"), f"{path}.url")
+            if item.get("auth") is not None:
+                _secret(item["auth"], f"{path}.auth")
+        else:
+            raise ConfigInvalid(path, "must be an integration name or an object {name, url, auth}")
+        if name in seen:
+            raise ConfigInvalid(path, "names must be unique")
+        seen.add(name)
+
+
+def _agents(value: Any) -> None:
+    agents = _object(value, "agents")
+    for name, settings in agents.items():
+        field = f"agents.{name}"
+        if name not in BUILTIN_AGENTS and not CUSTOM_AGENT_NAME.match(name):
+            raise ConfigInvalid(field, "custom agent names must match ^[a-z][a-z0-9_]{0,63}$")
+        entry = _object(settings, field)
+        _only_keys(entry, AGENT_KEYS, field)
+        _bool(entry.get("enabled", True), f"{field}.enabled")
+        if entry.get("prompt") is not None:
+            _string(entry["prompt"], f"{field}.prompt", 20000)
+        elif name not in BUILTIN_AGENTS:
+            raise ConfigInvalid(f"{field}.prompt", "is required for a custom agent")
+        if entry.get("description") is not None:
+            _string(entry["description"], f"{field}.description", 500)
+        if entry.get("model") is not None:
+            _string(entry["model"], f"{field}.model", 200)
+        for key in ("disable_default_tools", "enable_extra_tools"):
+            for index, tool in enumerate(_strings(entry.get(key, []), f"{field}.{key}", max_length=100)):
+                if tool not in TOOL_CATALOG:
+                    raise ConfigInvalid(f"{field}.{key}[{index}]", "is not a known tool")
+        if "max_turns" in entry:
+            _int(entry["max_turns"], f"{field}.max_turns", 1, 100)
+        if "timeout" in entry:
+            _int(entry["timeout"], f"{field}.timeout", 10, 1800)
+
+
+def _tools(value: Any) -> None:
+    tools = _object(value, "tools")
+    for name, settings in tools.items():
+        field = f"tools.{name}"
+        if name not in TOOL_FIELDS:
+            raise ConfigInvalid(field, f"is not a known tool ({', '.join(sorted(TOOL_FIELDS))})")
+        entry = _object(settings, field)
+        specs = TOOL_FIELDS[name]
+        _only_keys(entry, {"enabled", "timeout", *specs}, field)
+        _bool(entry.get("enabled", False), f"{field}.enabled")
+        _int(entry.get("timeout", 30), f"{field}.timeout", 1, 300)
+        _fields(entry, specs, field)
+        _required_when_enabled(entry, specs, field)
+
+
+def _knowledge_sources(value: Any) -> None:
+    for name, sources in _object(value, "knowledge_source").items():
+        _strings(sources, f"knowledge_source.{name}", max_length=MAX_URL_LENGTH)
+
+
+def _feature_flags(value: Any) -> None:
+    for name, flag in _object(value, "feature_flags").items():
+        _bool(flag, f"feature_flags.{name}")
+
+
+def _alerts(value: Any) -> None:
+    alerts = _object(value, "alerts")
+    _only_keys(alerts, ("disabled",), "alerts")
+    _strings(alerts.get("disabled", []), "alerts.disabled", max_length=500)
+
+
+def _webhooks(value: Any, *, allow_private: bool) -> None:
+    webhooks = _object(value, "webhooks")
+    _only_keys(webhooks, ("investigation_complete",), "webhooks")
+    url = webhooks.get("investigation_complete")
+    if url not in (None, ""):
+        _url(url, "webhooks.investigation_complete", allow_private=allow_private)
+
+
+def _approval_workflows(value: Any) -> None:
+    workflows = _object(value, "approval_workflows")
+    _only_keys(workflows, ("config_changes", "actions"), "approval_workflows")
+    changes = _object(workflows.get("config_changes", {}), "approval_workflows.config_changes")
+    _only_keys(changes, ("enabled", "approvers"), "approval_workflows.config_changes")
+    _bool(changes.get("enabled", False), "approval_workflows.config_changes.enabled")
+    _strings(changes.get("approvers", []), "approval_workflows.config_changes.approvers", max_length=255)
+    for name, action in _object(workflows.get("actions", {}), "approval_workflows.actions").items():
+        field = f"approval_workflows.actions.{name}"
+        entry = _object(action, field)
+        _only_keys(entry, ("required_approvers", "timeout_minutes", "notify_channel"), field)
+        if "required_approvers" in entry:
+            _int(entry["required_approvers"], f"{field}.required_approvers", 1, 10)
+        if "timeout_minutes" in entry:
+            _int(entry["timeout_minutes"], f"{field}.timeout_minutes", 1, 10080)
+        if entry.get("notify_channel") is not None:
+            _string(entry["notify_channel"], f"{field}.notify_channel", 255)
+
+
+def _integrations(value: Any) -> None:
+    for name, settings in _object(value, "integrations").items():
+        field = f"integrations.{name}"
+        if name not in INTEGRATION_FIELDS:
+            raise ConfigInvalid(field, f"is not a known integration ({', '.join(sorted(INTEGRATION_FIELDS))})")
+        entry = _object(settings, field)
+        specs = INTEGRATION_FIELDS[name]
+        _only_keys(entry, {"enabled", "auto_investigate", *specs}, field)
+        _bool(entry.get("enabled", False), f"{field}.enabled")
+        _bool(entry.get("auto_investigate", True), f"{field}.auto_investigate")
+        _fields(entry, specs, field)
+
+
+def _llm(value: Any) -> None:
+    if value is None:
+        return
+    llm = _object(value, "llm")
+    _only_keys(llm, LLM_FIELDS, "llm")
+    if llm.get("provider") is None:
+        raise ConfigInvalid("llm.provider", "is required when llm is set")
+    _fields(llm, LLM_FIELDS, "llm")

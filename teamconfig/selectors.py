@@ -1,0 +1,155 @@
+"""Reads of team configuration for the API, the investigations app and the webhooks app.
+
+A team's lineage is known from ``Node.path`` (root → team), so its effective config costs one query however
+deep the tree is: the ``NodeConfig`` rows of every node on the path.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion, NodeConfig
+from teamconfig.patching import build_effective, mask_document
+from teamconfig.schema import TOOL_FIELDS, is_secret_path
+from teamconfig.secrets import SecretResolver
+from tenancy.models import Node, Organization
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """What one investigation runs with: resolved secrets, so build it at run time and never log it."""
+
+    data_sources: dict[str, dict[str, Any]]  # enabled tools only, without "enabled", secrets resolved
+    agents: dict[str, dict[str, Any]]  # effective agents.<name> objects, built-in and custom
+    llm: dict[str, Any] | None  # None or {"provider": "none"} = deterministic mode
+    webhook_url: str | None  # effective webhooks.investigation_complete; "" and null → None
+    alerts_disabled: list[str]
+
+
+def lineage_configs(node: Node) -> dict[str, NodeConfig]:
+    """node id → stored ``NodeConfig`` for each node of the lineage that has one (one query)."""
+    rows = NodeConfig.objects.filter(org_id=node.org_id, node__node_id__in=node.path).select_related("node")
+    return {row.node.node_id: row for row in rows}
+
+
+def _effective_unmasked(team: Node) -> dict[str, Any]:
+    configs = lineage_configs(team)
+    return build_effective([configs[node_id].overrides for node_id in team.path if node_id in configs])
+
+
+def _injected(team: Node) -> dict[str, Any]:
+    # The root node's id is the org id (API.md §1.1), so no query for the organisation.
+    return {"team_name": team.name, "org_id": team.path[0], "team_node_id": team.node_id}
+
+
+def effective_config_for_team(team: Node) -> dict[str, Any]:
+    """The bare body of ``GET /config/me/effective``: merged, secrets masked, injected keys first."""
+    return {**_injected(team), **mask_document(_effective_unmasked(team))}
+
+
+def config_raw_for_team(team: Node) -> dict[str, Any]:
+    """``GET /config/me/raw``: each lineage node's masked overrides, root first, and the team's version."""
+    configs = lineage_configs(team)
+    own = configs.get(team.node_id)
+    return {
+        "lineage": list(team.path),
+        "version": own.version if own else 0,
+        "configs": {
+            node_id: mask_document(configs[node_id].overrides) if node_id in configs else {} for node_id in team.path
+        },
+    }
+
+
+def node_config(node: Node) -> tuple[int, dict[str, Any]]:
+    """A node's own version and masked overrides (``GET /admin/teams/{node_id}/config``)."""
+    row = NodeConfig.objects.filter(node=node).first()
+    return (row.version, mask_document(row.overrides)) if row else (0, {})
+
+
+def agent_settings_for_team(team: Node) -> dict[str, dict[str, Any]]:
+    """The effective ``agents`` object (built-ins with defaults, custom agents); no secret is resolved."""
+    return copy.deepcopy(_effective_unmasked(team)["agents"])
+
+
+def enabled_data_sources(effective: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Enabled tools' stored settings (secrets unresolved); ``cloudwatch`` borrows the ``aws`` credentials."""
+    tools = effective.get("tools", {})
+    sources = {
+        name: {key: value for key, value in settings.items() if key != "enabled"}
+        for name, settings in tools.items()
+        if isinstance(settings, dict) and settings.get("enabled") is True
+    }
+    aws = tools.get("aws")
+    if "cloudwatch" in sources and isinstance(aws, dict):
+        for key in ("region", "assume_role", "access_key_id", "secret_access_key"):
+            if aws.get(key) is not None and sources["cloudwatch"].get(key) is None:
+                sources["cloudwatch"][key] = aws[key]
+    return sources
+
+
+def _resolve_secrets(value: Any, path: tuple[str, ...], source: str, resolver: SecretResolver) -> Any:
+    if isinstance(value, str) and is_secret_path(path):
+        return resolver.resolve(value, source=source)
+    if isinstance(value, dict):
+        return {key: _resolve_secrets(item, (*path, key), source, resolver) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve_secrets(item, (*path, "[]"), source, resolver) for item in value]
+    return value
+
+
+def engine_settings_for_team(team: Node) -> EngineSettings:
+    """Everything the engine needs for one run, secrets decrypted or fetched now.
+
+    Raises ``teamconfig.secrets.SecretUnavailable(source)`` when a reference cannot be resolved.
+    """
+    effective = _effective_unmasked(team)
+    resolver = SecretResolver()
+    data_sources = {
+        # cloudwatch's borrowed aws fields are secrets of the aws tool's shape
+        name: _resolve_secrets(settings, ("tools", "aws" if name == "cloudwatch" else name), name, resolver)
+        for name, settings in enabled_data_sources(effective).items()
+        if name in TOOL_FIELDS
+    }
+    llm = effective.get("llm")
+    if isinstance(llm, dict):
+        llm = _resolve_secrets(llm, ("llm",), "llm", resolver)
+    webhook = effective.get("webhooks", {}).get("investigation_complete")
+    return EngineSettings(
+        data_sources=data_sources,
+        agents=copy.deepcopy(effective["agents"]),
+        llm=llm if isinstance(llm, dict) else None,
+        webhook_url=webhook or None,
+        alerts_disabled=list(effective.get("alerts", {}).get("disabled", [])),
+    )
+
+
+def integration_settings_for_team(team: Node, provider: str) -> dict[str, Any] | None:
+    """``integrations.<provider>`` with secrets resolved; None when absent or disabled (inbound webhooks)."""
+    settings = _effective_unmasked(team).get("integrations", {}).get(provider)
+    if not isinstance(settings, dict) or settings.get("enabled") is not True:
+        return None
+    resolved = _resolve_secrets(settings, ("integrations", provider), provider, SecretResolver())
+    assert isinstance(resolved, dict)
+    return resolved
+
+
+def config_history_for_node(node: Node, *, limit: int) -> list[ConfigVersion]:
+    return list(ConfigVersion.objects.filter(node=node).order_by("-version")[:limit])
+
+
+def change_requests_for_org(
+    org: Organization, *, status: str, node: Node | None = None, team_id: str | None = None
+) -> QuerySet[ChangeRequest]:
+    """Newest first; ``status`` is a ``ChangeStatus`` value or ``all``."""
+    requests = ChangeRequest.objects.filter(org=org).select_related("node")
+    if node is not None:
+        requests = requests.filter(node=node)
+    if team_id is not None:
+        requests = requests.filter(node__node_id=team_id)
+    if status != "all":
+        requests = requests.filter(status=ChangeStatus(status))
+    return requests.order_by("-requested_at", "-id")

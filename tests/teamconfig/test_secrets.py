@@ -1,0 +1,328 @@
+"""Secrets: encryption at rest with rotatable keys, references, masking, run-time resolution, Vault KV v2."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from teamconfig.models import NodeConfig
+from teamconfig.secrets import SECRET_MASK, SecretUnavailable, decrypt, encrypt, key_version_of
+from teamconfig.selectors import engine_settings_for_team, integration_settings_for_team
+from teamconfig.services import config_secrets_reencrypt
+from tenancy.models import Node
+from tests.conftest import ApiCaller
+from tests.teamconfig.conftest import admin_write
+
+VAULT_TOKEN = "hvs.test-token-0123456789"
+
+
+def stored(team: Node) -> dict[str, Any]:
+    return NodeConfig.objects.get(node=team).overrides
+
+
+@pytest.fixture
+def keys(settings: Any) -> Any:
+    settings.CONFIG_ENCRYPTION_KEYS = {"1": "first-key-material-0123456789"}
+    return settings
+
+
+def test_ciphertexts_carry_their_key_version_and_round_trip(keys: Any) -> None:
+    token = encrypt("s3cr3t")
+    assert token.startswith("enc:1:")
+    assert "s3cr3t" not in token
+    assert encrypt("s3cr3t") != token  # fresh nonce every time
+    assert decrypt(token) == "s3cr3t"
+
+
+def test_the_highest_key_version_encrypts_and_every_version_decrypts(keys: Any) -> None:
+    old = encrypt("value")
+    keys.CONFIG_ENCRYPTION_KEYS = {"1": "first-key-material-0123456789", "10": "tenth-key-material-0123456789"}
+    new = encrypt("value")
+    assert (key_version_of(old), key_version_of(new)) == ("1", "10")
+    assert decrypt(old) == decrypt(new) == "value"
+
+
+def test_a_tampered_ciphertext_or_removed_key_fails_without_revealing_anything(keys: Any) -> None:
+    token = encrypt("value")
+    with pytest.raises(ValueError, match="could not be decrypted"):
+        decrypt(token[:-4] + "AAAA")
+    keys.CONFIG_ENCRYPTION_KEYS = {"2": "second-key-material-0123456789"}
+    with pytest.raises(ValueError, match="could not be decrypted"):
+        decrypt(token)
+
+
+@pytest.mark.django_db
+def test_rotation_re_encrypts_stored_secrets_with_the_new_key(keys: Any, team: Node) -> None:
+    admin_write(team, {"tools": {"grafana": {"url": "https://g.acme.com", "api_key": {"secret": "glsa_1"}}}})
+    keys.CONFIG_ENCRYPTION_KEYS = {"1": "first-key-material-0123456789", "2": "second-key-material-0123456789"}
+    out = io.StringIO()
+    call_command("config_secrets_reencrypt", stdout=out)
+    assert out.getvalue().strip() == "Re-encrypted secrets in 1 row(s)."
+    assert config_secrets_reencrypt() == 0
+    ciphertext = stored(team)["tools"]["grafana"]["api_key"]
+    assert key_version_of(ciphertext) == "2"
+    keys.CONFIG_ENCRYPTION_KEYS = {"2": "second-key-material-0123456789"}
+    admin_write(team, {"tools": {"grafana": {"enabled": True}}})
+    assert engine_settings_for_team(team).data_sources["grafana"]["api_key"] == "glsa_1"
+    assert NodeConfig.objects.get(node=team).version == 2  # re-encryption is not a config change
+
+
+@pytest.mark.django_db
+def test_a_secret_given_as_object_is_stored_encrypted_and_shown_masked(
+    keys: Any, member: ApiCaller, team: Node
+) -> None:
+    response = member.put(
+        "/config/me",
+        {"tools": {"coralogix": {"enabled": True, "domain": "eu2.coralogix.com", "api_key": {"secret": "cx-123"}}}},
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["effective_config"]["tools"]["coralogix"]["api_key"] == SECRET_MASK
+    assert stored(team)["tools"]["coralogix"]["api_key"].startswith("enc:1:")
+    assert engine_settings_for_team(team).data_sources["coralogix"]["api_key"] == "cx-123"
+
+
+@pytest.mark.django_db
+def test_references_are_stored_and_shown_as_is(keys: Any, member: ApiCaller) -> None:
+    refs = {"kubeconfig": "file:///var/run/kubeconfig", "default_namespace": "payments"}
+    response = member.put(
+        "/config/me",
+        {"tools": {"kubernetes": refs}, "llm": {"provider": "openai", "api_key": "vault://llm/openai#key"}},
+    )
+    effective = response.json()["effective_config"]
+    assert effective["tools"]["kubernetes"]["kubeconfig"] == "file:///var/run/kubeconfig"
+    assert effective["llm"]["api_key"] == "vault://llm/openai#key"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ("plain-text-password", "tools.github.token"),
+        ({"secret": ""}, "tools.github.token.secret"),
+        ({"secret": "x" * 8193}, "tools.github.token.secret"),
+        ({"secret": "x", "extra": 1}, "tools.github.token"),
+        ("env://not a name", "tools.github.token"),
+        ("file://relative/path", "tools.github.token"),
+    ],
+)
+def test_a_secret_field_refuses_plain_strings_and_bad_objects(
+    keys: Any, member: ApiCaller, value: Any, field: str
+) -> None:
+    response = member.put("/config/me", {"tools": {"github": {"token": value}}})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("validation_error", field)
+    assert "plain-text-password" not in json.dumps(response.json())
+
+
+@pytest.mark.django_db
+def test_the_mask_keeps_the_current_secret_and_resending_it_is_not_a_change(
+    keys: Any, member: ApiCaller, team: Node
+) -> None:
+    member.put(
+        "/config/me",
+        {"tools": {"datadog": {"enabled": True, "api_key": {"secret": "dd-a"}, "app_key": {"secret": "dd-b"}}}},
+    )
+    before = stored(team)["tools"]["datadog"]
+    masked = member.get("/config/me/effective").json()["tools"]["datadog"]
+    again = member.put("/config/me", {"tools": {"datadog": {k: masked[k] for k in ("api_key", "app_key")}}})
+    assert again.json()["changed_fields"] == []
+    same = member.put("/config/me", {"tools": {"datadog": {"api_key": {"secret": "dd-a"}}}})
+    assert same.json()["changed_fields"] == []
+    assert stored(team)["tools"]["datadog"] == before
+    missing = member.put("/config/me", {"tools": {"loki": {"auth": SECRET_MASK}}})
+    assert missing.json()["error"]["field"] == "tools.loki.auth"
+
+
+@pytest.mark.django_db
+def test_restating_mcp_servers_with_a_masked_auth_keeps_that_servers_secret(
+    keys: Any, member: ApiCaller, team: Node
+) -> None:
+    runbooks = {"name": "runbooks", "url": "https://mcp.acme.com/runbooks", "auth": {"secret": "mcp-tok"}}
+    member.put("/config/me", {"mcp_servers": ["grafana", runbooks]})
+    shown = member.get("/config/me/effective").json()["mcp_servers"]
+    assert shown == ["grafana", {"name": "runbooks", "url": "https://mcp.acme.com/runbooks", "auth": SECRET_MASK}]
+    response = member.put("/config/me", {"mcp_servers": [*shown, "github"]})
+    assert response.json()["changed_fields"] == ["mcp_servers"]
+    assert decrypt(stored(team)["mcp_servers"][1]["auth"]) == "mcp-tok"
+
+
+@pytest.mark.django_db
+def test_a_diff_says_a_secret_changed_but_never_to_what(keys: Any, member: ApiCaller) -> None:
+    member.put("/config/me", {"integrations": {"alertmanager": {"enabled": True, "bearer_token": {"secret": "am-1"}}}})
+    member.put("/config/me", {"integrations": {"alertmanager": {"bearer_token": {"secret": "am-2"}}}})
+    diff = member.get("/config/me/audit").json()["history"][0]["diff"]
+    assert diff == {"integrations.alertmanager.bearer_token": {"old": SECRET_MASK, "new": SECRET_MASK}}
+
+
+@pytest.mark.django_db
+def test_incidentio_secrets_must_be_whsec_and_resolve_for_the_integrations_app(
+    keys: Any, member: ApiCaller, team: Node
+) -> None:
+    bad = member.put("/config/me", {"integrations": {"incidentio": {"webhook_secret": {"secret": "nope"}}}})
+    assert bad.json()["error"]["field"] == "integrations.incidentio.webhook_secret.secret"
+    member.put(
+        "/config/me", {"integrations": {"incidentio": {"enabled": True, "webhook_secret": {"secret": "whsec_abc"}}}}
+    )
+    settings = integration_settings_for_team(team, "incidentio")
+    assert settings == {
+        "enabled": True,
+        "auto_investigate": True,
+        "severity_threshold": "low",
+        "webhook_secret": "whsec_abc",
+    }
+    assert integration_settings_for_team(team, "pagerduty") is None
+
+
+# -- run-time resolution -------------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_env_and_file_references_resolve_at_run_time(
+    keys: Any, team: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret_file = tmp_path / "token"
+    secret_file.write_text("ghp_from_file\n")
+    monkeypatch.setenv("IF_TEST_PROM_AUTH", "Bearer prom")
+    admin_write(
+        team,
+        {
+            "tools": {
+                "github": {"enabled": True, "token": f"file://{secret_file}"},
+                "prometheus": {"enabled": True, "url": "https://prom.acme.com", "auth": "env://IF_TEST_PROM_AUTH"},
+            }
+        },
+    )
+    sources = engine_settings_for_team(team).data_sources
+    assert sources["github"]["token"] == "ghp_from_file"
+    assert sources["prometheus"]["auth"] == "Bearer prom"
+
+
+@pytest.mark.django_db
+def test_an_unresolvable_reference_names_the_source_only(
+    keys: Any, team: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IF_TEST_MISSING", raising=False)
+    admin_write(
+        team, {"tools": {"loki": {"enabled": True, "url": "https://loki.acme.com", "auth": "env://IF_TEST_MISSING"}}}
+    )
+    with pytest.raises(SecretUnavailable) as raised:
+        engine_settings_for_team(team)
+    assert raised.value.source == "loki"
+    assert "loki" in str(raised.value)
+    assert "IF_TEST_MISSING" not in str(raised.value)
+
+
+class _VaultHandler(BaseHTTPRequestHandler):
+    secrets: dict[str, dict[str, str]] = {
+        "/v1/secret/data/coralogix/api-key": {"value": "cx-from-vault"},
+        "/v1/secret/data/llm/openai": {"key": "sk-vault", "org": "acme"},
+    }
+
+    def do_GET(self) -> None:
+        data = self.secrets.get(self.path)
+        if self.headers.get("X-Vault-Token") != VAULT_TOKEN:
+            self._send(403, {"errors": ["permission denied"]})
+        elif data is None:
+            self._send(404, {"errors": []})
+        else:
+            self._send(200, {"data": {"data": data, "metadata": {"version": 3}}})
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def vault(settings: Any) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _VaultHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    address = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.VAULT_ADDR, settings.VAULT_TOKEN = address, VAULT_TOKEN
+    yield address
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.django_db
+def test_vault_references_are_read_through_the_kv_v2_api(keys: Any, vault: str, team: Node) -> None:
+    admin_write(
+        team,
+        {
+            "tools": {
+                "coralogix": {"enabled": True, "domain": "eu2.coralogix.com", "api_key": "vault://coralogix/api-key"}
+            },
+            "llm": {"provider": "openai", "api_key": "vault://llm/openai#key"},
+        },
+    )
+    settings = engine_settings_for_team(team)
+    assert settings.data_sources["coralogix"]["api_key"] == "cx-from-vault"
+    assert settings.llm == {"provider": "openai", "api_key": "sk-vault"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("reference", "token"),
+    [
+        ("vault://coralogix/api-key", "wrong-token"),
+        ("vault://nowhere/at-all", VAULT_TOKEN),
+        ("vault://llm/openai#nope", VAULT_TOKEN),
+    ],
+)
+def test_a_vault_failure_is_secret_unavailable_without_the_address(
+    keys: Any, vault: str, team: Node, reference: str, token: str
+) -> None:
+    from django.conf import settings
+
+    settings.VAULT_TOKEN = token
+    admin_write(team, {"tools": {"coralogix": {"enabled": True, "domain": "eu2.coralogix.com", "api_key": reference}}})
+    with pytest.raises(SecretUnavailable) as raised:
+        engine_settings_for_team(team)
+    message = str(raised.value)
+    assert "coralogix" in message
+    assert vault not in message
+    assert "127.0.0.1" not in message
+    assert token not in message
+
+
+@pytest.mark.django_db
+def test_a_vault_reference_without_vault_addr_is_a_clear_configuration_error(
+    keys: Any, team: Node, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.VAULT_ADDR = ""
+    admin_write(team, {"tools": {"github": {"enabled": True, "token": "vault://github/token"}}})
+    with pytest.raises(SecretUnavailable, match="VAULT_ADDR is not set"):
+        engine_settings_for_team(team)
+
+
+@pytest.mark.django_db
+def test_secret_objects_are_encrypted_in_undocumented_keys_but_refused_in_documented_non_secret_fields(
+    keys: Any, member: ApiCaller, team: Node
+) -> None:
+    refused = member.put("/config/me", {"slack_channel": {"secret": "hidden"}})
+    assert refused.json()["error"]["field"] == "slack_channel"
+    accepted = member.put("/config/me", {"custom_bot": {"password": {"secret": "hunter2"}}})
+    assert accepted.json()["effective_config"]["custom_bot"] == {"password": SECRET_MASK}
+    assert decrypt(stored(team)["custom_bot"]["password"]) == "hunter2"
+
+
+@pytest.mark.django_db
+def test_a_bad_config_change_also_undoes_a_rename_in_the_same_request(org_admin: ApiCaller, team: Node) -> None:
+    response = org_admin.put("/admin/teams/team-platform/config", {"team_name": "New", "slack_channel": 5})
+    assert response.status_code == 400
+    team.refresh_from_db()
+    assert team.name == "Platform"
