@@ -38,4 +38,4 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http" and WAITING_ROUTES.match(scope.get("path", "")):
         await django_asgi(scope, receive, send)
     else:
-        await django_wsgi(scope, receive, send)
+        await django_wsgi(scope, receive, send)  # type: ignore[arg-type]

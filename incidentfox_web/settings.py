@@ -108,7 +108,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "var" / "incidentfox.sqlite3",
+            "NAME": str(BASE_DIR / "var" / "incidentfox.sqlite3"),
             "CONN_MAX_AGE": 600,
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
@@ -176,7 +176,7 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF, CSP.NONCE],
@@ -234,7 +234,7 @@ LOGOUT_REDIRECT_URL = "web:login"
 if OIDC_OP_LOGOUT_ENDPOINT:
     # Sign-out is a POST to us that redirects to the provider; CSP form-action also governs that redirect.
     _logout = urlsplit(OIDC_OP_LOGOUT_ENDPOINT)
-    SECURE_CSP["form-action"] = [*SECURE_CSP["form-action"], f"{_logout.scheme}://{_logout.netloc}"]
+    SECURE_CSP = {**SECURE_CSP, "form-action": [CSP.SELF, f"{_logout.scheme}://{_logout.netloc}"]}
 
 # --- I18N, static ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,13 +1,13 @@
 """Top-level routes. Each app contributes its API routes under /api/v1; unknown /api paths get the JSON 404."""
 
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from incidentfox_web.api.views import health, route_not_found
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenancy.urls")),
     path("", include("investigations.urls")),
     path("", include("teamconfig.urls")),

@@ -29,11 +29,12 @@ def admin_org_ids(request: HttpRequest) -> list[int] | None:
     user = request.user
     if user.is_superuser:
         return None
-    return list(
-        Membership.objects.filter(user=user, role=Role.ORG_ADMIN, node__node_type=NodeType.ORG).values_list(
-            "node__org_id", flat=True
-        )
+    if not user.is_authenticated:
+        return []
+    org_ids = Membership.objects.filter(user_id=user.pk, role=Role.ORG_ADMIN, node__node_type=NodeType.ORG).values_list(
+        "node__org_id", flat=True
     )
+    return [int(org_id) for org_id in org_ids]
 
 
 def _meta(request: HttpRequest) -> RequestMeta:

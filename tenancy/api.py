@@ -107,7 +107,7 @@ class AdminTeamsView(ApiView):
         responses={201: schemas.NodeOut, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        data = request.data
+        data = self.body
         team_id = required_str(data, "team_id", max_length=64)
         name = required_str(data, "name", max_length=200)
         if not is_slug(team_id):
@@ -151,7 +151,7 @@ class AdminTeamTokensView(ApiView):
         responses={201: schemas.TokenIssuedOut, **ERROR_RESPONSES},
     )
     def post(self, request: Request, team_id: str) -> Response:
-        data = request.data
+        data = self.body
         label = optional_str(data, "label", max_length=100, default="") or ""
         days = optional_int(data, "expires_in_days", minimum=1, maximum=3650)
         read_only = optional_bool(data, "read_only", default=False)
@@ -190,7 +190,7 @@ class AdminTokenRevokeView(ApiView):
         responses={200: schemas.TokenRevokeOut, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        raw = required_str(request.data, "token_id", max_length=200)
+        raw = required_str(self.body, "token_id", max_length=200)
         token_id = raw.split(".", 1)[0]
         token = ApiToken.objects.filter(org=self.principal.org, token_id=token_id).select_related("org", "team").first()
         if token is None:
@@ -316,9 +316,10 @@ def _apply_oidc(org: Organization, oidc: dict[str, Any]) -> None:
             raise ApiError.validation(f"oidc.{key}", "unknown field")
     issuer = oidc.get("issuer", org.oidc_issuer or None)
     client_id = oidc.get("client_id", org.oidc_client_id or None)
-    for field, value in (("issuer", issuer), ("client_id", client_id)):
-        if not isinstance(value, str) or not value:
-            raise ApiError.validation(f"oidc.{field}", "is required when OIDC is enabled")
+    if not isinstance(issuer, str) or not issuer:
+        raise ApiError.validation("oidc.issuer", "is required when OIDC is enabled")
+    if not isinstance(client_id, str) or not client_id:
+        raise ApiError.validation("oidc.client_id", "is required when OIDC is enabled")
     if len(issuer) > 2048 or urlsplit(issuer).scheme != "https" or not urlsplit(issuer).hostname:
         raise ApiError.validation("oidc.issuer", "must be an https URL")
     jwks_uri = oidc.get("jwks_uri", org.oidc_jwks_uri or None)
@@ -346,7 +347,7 @@ class AdminSettingsView(ApiView):
     )
     def patch(self, request: Request) -> Response:
         org = Organization.objects.get(pk=self.principal.org.pk)
-        changed = _apply_settings_patch(org, request.data)
+        changed = _apply_settings_patch(org, self.body)
         if org.oidc_enabled and (
             Organization.objects.exclude(pk=org.pk)
             .filter(oidc_issuer=org.oidc_issuer, oidc_client_id=org.oidc_client_id)

@@ -43,16 +43,16 @@ class NodeCreateIn(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class TokenIssueIn(serializers.Serializer):  # type: ignore[type-arg]
-    label = serializers.CharField(max_length=100, required=False)
+    label = serializers.CharField(max_length=100, required=False)  # type: ignore[assignment]
     expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
-    read_only = serializers.BooleanField(default=False)
+    read_only = serializers.BooleanField(default=False)  # type: ignore[assignment]
 
 
 class TokenIssuedOut(serializers.Serializer):  # type: ignore[type-arg]
     token_id = serializers.CharField()
     token = serializers.CharField(help_text="The full secret token; shown only in this response")
     team_id = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     permissions = serializers.ListField(child=serializers.CharField())
     issued_at = serializers.DateTimeField()
     issued_by = serializers.CharField()
@@ -61,7 +61,7 @@ class TokenIssuedOut(serializers.Serializer):  # type: ignore[type-arg]
 
 class TokenOut(serializers.Serializer):  # type: ignore[type-arg]
     token_id = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     permissions = serializers.ListField(child=serializers.CharField())
     status = serializers.ChoiceField(["active", "expired", "revoked"])
     issued_at = serializers.DateTimeField()

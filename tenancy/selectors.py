@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import Any
 
 from incidentfox_web.api.errors import ApiError
 from tenancy.models import ROLE_RANK, Membership, Node, NodeType, Organization, Role
 from tenancy.principal import ADMIN_PERMISSIONS, Principal
 
 
-def team_roles_for_user(user: AbstractBaseUser, org: Organization) -> dict[str, str]:
+def team_roles_for_user(user: Any, org: Organization) -> dict[str, str]:
     """Each team the user may act for, with the strongest role that reaches it (memberships on groups inherit)."""
-    memberships = list(Membership.objects.filter(user=user, node__org=org).select_related("node"))
+    memberships = list(Membership.objects.filter(user_id=user.pk, node__org=org).select_related("node"))
     if not memberships:
         return {}
     granted = {m.node.node_id: m.role for m in memberships}
@@ -27,17 +27,17 @@ def team_roles_for_user(user: AbstractBaseUser, org: Organization) -> dict[str, 
     return roles
 
 
-def principal_for_user(user: AbstractBaseUser | AnonymousUser) -> Principal | None:
+def principal_for_user(user: Any) -> Principal | None:
     """The principal of a signed-in web user: their org (first membership) and the teams they can reach."""
     if not user.is_authenticated:
         return None
-    membership = Membership.objects.filter(user=user).select_related("node__org").order_by("id").first()
+    membership = Membership.objects.filter(user_id=user.pk).select_related("node__org").order_by("id").first()
     if membership is None:
         return None
     org = membership.node.org
     roles = team_roles_for_user(user, org)
     is_org_admin = Membership.objects.filter(
-        user=user, node__org=org, node__node_type=NodeType.ORG, role=Role.ORG_ADMIN
+        user_id=user.pk, node__org=org, node__node_type=NodeType.ORG, role=Role.ORG_ADMIN
     ).exists()
     permissions = {"team:read"}
     if any(ROLE_RANK[Role(role)] >= ROLE_RANK[Role.OPERATOR] for role in roles.values()):

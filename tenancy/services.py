@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -154,9 +153,7 @@ def demo_bootstrap(*, org_id: str = "demo", team_id: str = "platform") -> tuple[
     admin_token = api_token_issue(org=org, kind=TokenKind.ADMIN, label="demo", meta=meta)
     password = new_password()
     user_model = get_user_model()
-    user: AbstractUser = user_model.objects.create_user(  # type: ignore[attr-defined]
-        username="demo", email="demo@example.com", password=password, is_staff=True
-    )
+    user = user_model.objects.create_user(username="demo", email="demo@example.com", password=password, is_staff=True)
     root = Node.objects.get(org=org, node_type=NodeType.ORG)
     Membership.objects.create(user=user, node=root, role=Role.ORG_ADMIN)
     return team_token, admin_token, password

@@ -20,19 +20,22 @@ _MODELS: tuple[tuple[type[Model], str], ...] = ((ApiToken, "t"), (Organization, 
 
 @cache
 def _statement() -> tuple[str, list[tuple[type[Model], list[str], list[Any]]]]:
-    quote = connection.ops.quote_name
+    def quote(name: str) -> str:
+        return str(connection.ops.quote_name(name))
+
     columns: list[str] = []
     layout = []
     for model, alias in _MODELS:
         fields = list(model._meta.concrete_fields)
-        columns += [f"{alias}.{quote(field.column)}" for field in fields]
+        columns += [f"{alias}.{quote(str(field.column))}" for field in fields]
         converters = []
         for field in fields:
             col = field.get_col(alias)
             converters.append(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
         layout.append((model, [field.attname for field in fields], converters))
+    # Only identifiers from model metadata are interpolated; the two values are bound parameters.
     sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(ApiToken._meta.db_table)} t "
+        f"SELECT {', '.join(columns)} FROM {quote(ApiToken._meta.db_table)} t "  # noqa: S608
         f"INNER JOIN {quote(Organization._meta.db_table)} o ON o.{quote('id')} = t.{quote('org_id')} "
         f"LEFT OUTER JOIN {quote(Node._meta.db_table)} n ON n.{quote('id')} = t.{quote('team_id')} "
         f"WHERE t.{quote('token_id')} = %s AND t.{quote('kind')} = %s"
@@ -61,7 +64,8 @@ def token_with_org_and_team(token_id: str, kind: str) -> ApiToken | None:
                 values[index] = converter(values[index], None, connection)
         instances.append(model.from_db(connection.alias, attnames, values))
     token, org, team = instances
-    assert isinstance(token, ApiToken) and isinstance(org, Organization)
+    assert isinstance(token, ApiToken)
+    assert isinstance(org, Organization)
     token.org = org
     token.team = team  # type: ignore[assignment]
     if isinstance(team, Node):

@@ -7,7 +7,7 @@ by the browsable API and the web app.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.http import HttpRequest
@@ -29,7 +29,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 def bearer_credential(request: HttpRequest | Request) -> str | None:
     """The credential after ``Bearer`` (scheme case-insensitive); ``""`` when the header is malformed."""
-    header = request.META.get("HTTP_AUTHORIZATION")
+    header: str | None = request.META.get("HTTP_AUTHORIZATION")
     if header is None:
         return None
     scheme, _, credential = header.strip().partition(" ")
@@ -81,7 +81,7 @@ class _OpaqueTokenAuthentication(_BearerAuthentication):
         return self._principal(token), token
 
     @staticmethod
-    def _touch(token: ApiToken, now: timezone.datetime) -> None:
+    def _touch(token: ApiToken, now: datetime) -> None:
         """Write ``last_used_at`` at most once a minute, by one conditional UPDATE (no save, no signals)."""
         cutoff = now - LAST_USED_RESOLUTION
         if token.last_used_at is None or token.last_used_at < cutoff:

@@ -71,10 +71,11 @@ class RequestIdLogFilter(logging.Filter):
 
 def client_ip(request: HttpRequest, trusted_proxy_count: int) -> str:
     """The socket peer, unless trusted proxies are configured: then the entry they appended."""
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    remote = str(request.META.get("REMOTE_ADDR", "") or "unknown")
     if trusted_proxy_count <= 0:
         return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    forwarded = [part.strip() for part in header.split(",") if part.strip()]
     if len(forwarded) >= trusted_proxy_count:
-        return forwarded[-trusted_proxy_count]
+        return str(forwarded[-trusted_proxy_count])
     return remote

@@ -50,19 +50,19 @@ class _BearerScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-
         return {"type": "http", "scheme": "bearer", "description": self.description}
 
 
-class TeamTokenScheme(_BearerScheme):
+class TeamTokenScheme(_BearerScheme):  # type: ignore[no-untyped-call]
     target_class = "incidentfox_web.api.authentication.TeamTokenAuthentication"
     name = "teamToken"
     description = "Team token `ift_<12>.<40>`: one team's operations."
 
 
-class AdminTokenScheme(_BearerScheme):
+class AdminTokenScheme(_BearerScheme):  # type: ignore[no-untyped-call]
     target_class = "incidentfox_web.api.authentication.AdminTokenAuthentication"
     name = "adminToken"
     description = "Org-admin token `ifa_<12>.<40>`: everything in one org; pick a team with X-Team-Id."
 
 
-class OidcJwtScheme(_BearerScheme):
+class OidcJwtScheme(_BearerScheme):  # type: ignore[no-untyped-call]
     target_class = "incidentfox_web.api.authentication.OidcJwtAuthentication"
     name = "oidcJwt"
     description = "An OIDC JWT from the org's identity provider (RS*/PS256/ES256/ES384)."

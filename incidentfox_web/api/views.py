@@ -40,7 +40,7 @@ class ApiView(APIView):
     scope: ClassVar[Scope] = "team"
     rate_bucket: ClassVar[str | None] = None  # None: "read" for safe methods, "write" otherwise
     max_body_bytes: ClassVar[int] = DEFAULT_MAX_BODY_BYTES
-    permission_classes: ClassVar = [AllowAny]  # permissions are checked in ``initial`` to keep the precedence
+    permission_classes = [AllowAny]  # permissions are checked in ``initial`` to keep the precedence
 
     # -- the request pipeline ------------------------------------------------------------------------------
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -52,7 +52,9 @@ class ApiView(APIView):
             or not hasattr(self, request.method.lower())
         ):
             raise exceptions.MethodNotAllowed(request.method or "")
-        request._envelope = parse_query_bool(request.query_params.get("envelope"), field="envelope", default=False)
+        request._envelope = parse_query_bool(  # type: ignore[attr-defined]
+            request.query_params.get("envelope"), field="envelope", default=False
+        )
         principal = self._authenticate(request)
         self._throttle(request, bucket=self._bucket(request), key=principal.rate_key, limit=None, principal=principal)
         self._authorize(request, principal)
@@ -84,7 +86,7 @@ class ApiView(APIView):
             limit = principal.org.rate_limit(bucket) if principal else DEFAULT_RATE_LIMITS.get(bucket, 100)
         now = time.time()
         decision = ratelimit.hit(bucket=bucket, key=key, limit=limit, now=now)
-        request._rate_decision = decision
+        request._rate_decision = decision  # type: ignore[attr-defined]
         if decision is not None and not decision.allowed:
             retry_after = decision.retry_after(now)
             message = "Too many investigation requests" if bucket == "trigger" else "Too many requests"
@@ -138,6 +140,13 @@ class ApiView(APIView):
         user = self.request.user
         assert isinstance(user, Principal)
         return user
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The parsed JSON body; the parser guarantees an object (``{}`` when empty)."""
+        data = self.request.data
+        assert isinstance(data, dict)
+        return data
 
     def selected_team(self) -> Node:
         return team_for_principal(self.principal, self.request.headers.get("X-Team-Id"))
