@@ -1,0 +1,83 @@
+"""The Django admin for org admins: scoped to their org, one-time token display, revoke action."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from tenancy.models import ApiToken, Membership, Node, NodeType, Role, TokenKind
+from tenancy.services import api_token_issue
+from tests.conftest import SYSTEM
+
+
+@pytest.fixture
+def admin_client(org, team):
+    user = get_user_model().objects.create_user("alice", "alice@acme.com", "pw-0123456789", is_staff=True)
+    root = Node.objects.get(org=org, node_type=NodeType.ORG)
+    Membership.objects.create(user=user, node=root, role=Role.ORG_ADMIN)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_an_org_admin_sees_only_tokens_of_their_own_org(admin_client, member, outsider):
+    page = admin_client.get("/admin/tenancy/apitoken/").content.decode()
+    assert member.token.split(".")[0] in page
+    assert outsider.token.split(".")[0] not in page
+
+
+def test_another_orgs_token_page_is_not_reachable(admin_client, outsider):
+    token = ApiToken.objects.get(token_id=outsider.token.split(".")[0])
+    response = admin_client.get(f"/admin/tenancy/apitoken/{token.pk}/change/")
+    assert response.status_code == 302  # the admin redirects a missing object to the index
+    assert outsider.token.split(".")[1] not in response.content.decode()
+
+
+def test_issuing_a_token_in_the_admin_shows_it_once_and_keeps_it_out_of_the_session(admin_client, org, team):
+    response = admin_client.post(
+        "/admin/tenancy/apitoken/add/",
+        {"org": org.pk, "kind": TokenKind.TEAM, "team": team.pk, "label": "from-admin", "expires_in_days": "30"},
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    token = ApiToken.objects.get(label="from-admin")
+    html = response.content.decode()
+    plaintext = html.split('value="')[1].split('"')[0]
+    assert plaintext.startswith(token.token_id + ".")
+    secret = plaintext.split(".")[1]
+    assert token.expires_at is not None
+    session = admin_client.session
+    assert all(secret not in str(value) for value in session.values())
+    follow_up = admin_client.get("/admin/tenancy/apitoken/")
+    assert secret not in follow_up.content.decode()
+    assert secret not in str(follow_up.cookies)
+
+
+def test_the_admin_refuses_a_team_token_without_a_team(admin_client, org):
+    response = admin_client.post("/admin/tenancy/apitoken/add/", {"org": org.pk, "kind": TokenKind.TEAM, "label": "x"})
+    assert response.status_code == 200
+    assert "Team tokens need a team node." in response.content.decode()
+    assert not ApiToken.objects.filter(label="x").exists()
+
+
+def test_revoking_from_the_admin_list_takes_effect_at_once(admin_client, member, team):
+    token = ApiToken.objects.get(token_id=member.token.split(".")[0])
+    response = admin_client.post(
+        "/admin/tenancy/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]}, follow=True
+    )
+    assert "Revoked 1 token(s)." in response.content.decode()
+    assert member.get("/auth/me").status_code == 401
+
+
+def test_a_staff_user_without_an_org_admin_membership_sees_no_tenancy_models(org):
+    user = get_user_model().objects.create_user("bob", "bob@acme.com", "pw-0123456789", is_staff=True)
+    client = Client()
+    client.force_login(user)
+    assert client.get("/admin/tenancy/apitoken/").status_code == 403
+
+
+def test_tokens_issued_elsewhere_are_listed_with_scopes_and_status(admin_client, team):
+    issued = api_token_issue(org=team.org, kind=TokenKind.TEAM, team=team, read_only=True, meta=SYSTEM)
+    page = admin_client.get("/admin/tenancy/apitoken/").content.decode()
+    assert issued.token.token_id in page
+    assert "team:read" in page
+    assert "active" in page
