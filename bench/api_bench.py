@@ -35,7 +35,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from bench._load import run_load, wait_until_up  # noqa: E402
-from investigations.models import Investigation  # noqa: E402
+from investigations.models import Investigation, TeamInvestigationCount  # noqa: E402
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import Node, NodeType, Organization, TokenKind  # noqa: E402
 from tenancy.services import api_token_issue, node_create, org_create  # noqa: E402
@@ -64,6 +64,7 @@ def _fill_history(team: Node, rows: int) -> None:
     """Bulk-insert terminal investigations spread over a year (one INSERT ... SELECT generate_series)."""
     have = Investigation.objects.filter(team=team).count()
     if have >= rows:
+        TeamInvestigationCount.objects.update_or_create(team=team, defaults={"total": have})
         return
     with connection.cursor() as cursor:
         cursor.execute(
@@ -84,6 +85,7 @@ def _fill_history(team: Node, rows: int) -> None:
             [team.org_id, team.pk, have + 1, rows],
         )
         cursor.execute("VACUUM ANALYZE investigations_investigation")
+    TeamInvestigationCount.objects.update_or_create(team=team, defaults={"total": rows})
 
 
 def _percentile(samples: list[float], pct: float) -> float:

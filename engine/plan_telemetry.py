@@ -21,6 +21,9 @@ from engine.registry import ToolResult, tools_available
 DEFAULT_LOOKBACK = timedelta(hours=3)
 SIMULTANEOUS = 120.0
 MAX_SUSPECTS = 3
+# Every service gets the three signals that show trouble first; the suspects then get the other quantiles.
+SWEEP_SIGNALS = "request_rate,error_ratio,latency_p99,saturation"
+ZOOM_SIGNALS = "latency_p50,latency_p95"
 MAX_POINTS = 11_000
 
 # Planner-only extras: when a specialist is enabled, the planner may also use its source's sibling tools.
@@ -69,7 +72,7 @@ def telemetry_playbook(plan: PlanContext) -> list[Step]:
             Step(
                 "Querying request rate, errors and latency of every service",
                 metrics_tool,
-                {"service": "*", **window, "step": step},
+                {"service": "*", **window, "step": step, "signals": SWEEP_SIGNALS},
                 follow_up=lambda result: _after_metrics(plan, result),
             )
         )
@@ -91,7 +94,20 @@ def _after_metrics(plan: PlanContext, result: ToolResult) -> list[Step]:
     named = plan.request.context.service
     if named and named not in suspects:
         suspects.append(named)
-    return _around(plan, suspects[:MAX_SUSPECTS], first)
+    steps = _around(plan, suspects[:MAX_SUSPECTS], first)
+    if suspects and result.observations.series:
+        now = plan.request.reference_now()
+        span = _lookback(plan)
+        zoom = {
+            "service": ",".join(suspects[:MAX_SUSPECTS]),
+            "start": iso((now - span).timestamp()),
+            "end": iso(now.timestamp()),
+            "step": max(15.0, span.total_seconds() / MAX_POINTS),
+            "signals": ZOOM_SIGNALS,
+        }
+        tool = next(t for t in ("query_prometheus_range", "query_prometheus") if t in plan.tools)
+        steps.insert(0, Step("Querying p50/p95 latency of the suspects", tool, zoom))
+    return steps
 
 
 def _around(plan: PlanContext, suspects: list[str], first: ServiceDeviation | None) -> list[Step]:

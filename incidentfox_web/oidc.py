@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AbstractBaseUser, AbstractUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -50,7 +50,7 @@ class SsoRefused(Exception):
 
 @dataclass(frozen=True)
 class SsoSignIn:
-    user: AbstractUser
+    user: User
     org: Organization
     created: bool
     roles: dict[str, str]
@@ -133,7 +133,7 @@ def _username_for(issuer: str, subject: str) -> str:
     return "sso_" + base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]
 
 
-def _invited_user(org: Organization, issuer: str, email: str) -> AbstractUser | None:
+def _invited_user(org: Organization, issuer: str, email: str) -> User | None:
     """A pre-created user with a manual membership in the org and no identity at this issuer yet."""
     user_model = get_user_model()
     candidates = list(
@@ -143,10 +143,10 @@ def _invited_user(org: Organization, issuer: str, email: str) -> AbstractUser | 
         .exclude(oidc_identities__issuer=issuer)
         .distinct()[:2]
     )
-    return candidates[0] if len(candidates) == 1 else None  # type: ignore[return-value]
+    return candidates[0] if len(candidates) == 1 else None
 
 
-def _sync_claim_memberships(user: AbstractUser, org: Organization, roles: dict[str, str]) -> None:
+def _sync_claim_memberships(user: User, org: Organization, roles: dict[str, str]) -> None:
     existing = {m.node.node_id: m for m in Membership.objects.filter(user=user, node__org=org).select_related("node")}
     nodes = {n.node_id: n for n in Node.objects.filter(org=org, node_id__in=list(roles))}
     for node_id, membership in existing.items():
@@ -181,15 +181,13 @@ def sso_sign_in(*, issuer: str, client_id: str, claims: dict[str, Any], meta: Re
         if identity is not None:
             if identity.org_id != org.pk:
                 raise SsoRefused("This identity belongs to another organisation.")
-            user: AbstractUser = identity.user  # type: ignore[assignment]
+            user: User = identity.user
         else:
             invited = _invited_user(org, issuer, email) if email and verified else None
             if invited is not None:
                 user = invited
             else:
-                user = get_user_model().objects.create_user(  # type: ignore[attr-defined]
-                    username=_username_for(issuer, subject), email=email or ""
-                )
+                user = get_user_model().objects.create_user(username=_username_for(issuer, subject), email=email or "")
                 user.set_unusable_password()
                 created = True
             identity = OidcIdentity(user=user, org=org, issuer=issuer, subject=subject)
@@ -246,7 +244,7 @@ class SsoBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
             raise SuspiciousOperation("ID token authorised for another party")
         return payload
 
-    def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> AbstractUser | None:
+    def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> User | None:
         userinfo = self.get_userinfo(access_token, id_token, payload)
         if userinfo.get("sub") != payload.get("sub"):
             raise SuspiciousOperation("userinfo subject does not match the ID token")
@@ -270,7 +268,7 @@ class LocalLoginBackend(ModelBackend):
 
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
-    ) -> AbstractBaseUser | None:
+    ) -> User | None:
         if not settings.LOCAL_LOGIN_ENABLED:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)

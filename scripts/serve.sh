@@ -1,34 +1,34 @@
 #!/usr/bin/env bash
-# Serves the web app (ASGI, uvicorn) and the background worker together; Ctrl-C (or SIGTERM) stops both.
+# Serves the web app (uvicorn, ASGI), the background worker and the maintenance loop (sweeps stuck investigations,
+# prunes rate-limit windows) together. Ctrl-C or SIGTERM stops all three; if one exits, the others are stopped too.
 set -uo pipefail
 PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 
 if [ "${TASKS_BACKEND:-database}" = "rq" ]; then
-  worker=("$PY" manage.py rqworker default --with-scheduler)
+  worker=("$PY" manage.py rqworker default --with-scheduler --job-class django_tasks_rq.Job)
 else
-  worker=("$PY" manage.py db_worker --queue-name default)
+  worker=("$PY" manage.py db_worker --queue-name default --interval 0.2)
 fi
 
+pids=()
 "${worker[@]}" &
-worker_pid=$!
+pids+=($!)
+"$PY" manage.py sweep_investigations --loop --interval 5 &
+pids+=($!)
 "$PY" -m uvicorn incidentfox_web.asgi:application --host "$HOST" --port "$PORT" --no-server-header \
   --timeout-graceful-shutdown 5 &
-web_pid=$!
+pids+=($!)
 
 stop() {
   trap - INT TERM
-  kill -TERM "$web_pid" "$worker_pid" 2>/dev/null
-  wait "$web_pid" "$worker_pid" 2>/dev/null
-  exit 0
+  kill -TERM "${pids[@]}" 2>/dev/null
+  wait "${pids[@]}" 2>/dev/null
 }
-trap stop INT TERM
-echo "IncidentFox is serving on http://$HOST:$PORT (web pid $web_pid, worker pid $worker_pid). Ctrl-C stops both."
-# If either process exits on its own, stop the other one too.
-wait -n "$web_pid" "$worker_pid"
+trap 'stop; exit 0' INT TERM
+echo "IncidentFox is serving on http://$HOST:$PORT (worker, maintenance loop and web running). Ctrl-C stops them."
+wait -n "${pids[@]}"
 status=$?
-stop_status=$status
-kill -TERM "$web_pid" "$worker_pid" 2>/dev/null
-wait 2>/dev/null
-exit "$stop_status"
+stop
+exit "$status"

@@ -134,6 +134,10 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "connection_refused",
+        re.compile(r"(?i)connection refused.{0,80}?running on host \"?" + _HOST),  # libpq
+    ),
+    (
+        "connection_refused",
         re.compile(
             r"(?i)(?:dial tcp |connect ECONNREFUSED |connection to |connecting to |"
             r"could not connect to (?:server )?(?:at )?\"?|failed to connect to |host=|upstream )"

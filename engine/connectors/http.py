@@ -8,7 +8,9 @@ credentials, so they are safe to show in a report.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -80,6 +82,22 @@ def request_json(
         return response.json()
     except ValueError as exc:
         raise ToolFailure(f"{source} returned a response that is not JSON") from exc
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while decoding a large answer.
+
+    A day of 15 s samples for 50 services is millions of small lists and tuples; without the pause the
+    collector re-scans them again and again and decoding takes twice as long. Nothing decoded holds cycles.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _reason(response: httpx.Response) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +18,7 @@ import httpx
 
 from engine.analyzers.metrics import MetricKind
 from engine.connectors import ToolFailure
-from engine.connectors.http import auth_header, build_client, request_json
+from engine.connectors.http import auth_header, build_client, gc_paused, request_json
 from engine.connectors.params import iso, limit, to_epoch, window
 from engine.facts import AlertFact, Observations, SeriesFact
 from engine.registry import ToolResult, connector, tool
@@ -32,6 +32,15 @@ MAX_SERIES = 200
 _COUNTER = re.compile(r"(?:^|_)(?:http_)?(?:server_)?requests?(?:_seconds)?_(?:total|count)$")
 _HISTOGRAM = re.compile(r"(?:duration|latency)(?:_seconds|_ms|_milliseconds)?_bucket$")
 
+ALL_SIGNALS: frozenset[MetricKind] = frozenset(
+    {
+        MetricKind.REQUEST_RATE,
+        MetricKind.ERROR_RATIO,
+        MetricKind.LATENCY_P50,
+        MetricKind.LATENCY_P95,
+        MetricKind.LATENCY_P99,
+    }
+)
 Labels = dict[str, str]
 RangeSeries = tuple[Labels, list[tuple[float, float]]]
 
@@ -75,11 +84,11 @@ class PrometheusClient:
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[RangeSeries]:
         step = max(step, (end - start) / MAX_POINTS_PER_SERIES, 0.001)
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        data = self._get("/api/v1/query_range", params)
-        out: list[RangeSeries] = []
-        for r in data.get("result", [])[:MAX_SERIES]:
-            out.append((dict(r.get("metric", {})), _points(r.get("values", []))))
-        return out
+        with gc_paused():
+            data = self._get("/api/v1/query_range", params)
+            return [
+                (dict(r.get("metric", {})), _points(r.get("values", []))) for r in data.get("result", [])[:MAX_SERIES]
+            ]
 
     def alerts(self) -> list[dict[str, Any]]:
         data = self._get("/api/v1/alerts", None)
@@ -136,6 +145,7 @@ class PrometheusClient:
         *,
         services: list[str] | None = None,
         rate_window: float | None = None,
+        kinds: Collection[MetricKind] = ALL_SIGNALS,
     ) -> list[SeriesFact]:
         """Request rate, error ratio and p50/p95/p99 latency per service (all services when None)."""
         found = self.discover()
@@ -162,6 +172,8 @@ class PrometheusClient:
                 queries.append((kind, f"histogram_quantile({q}, {by_le})"))
         facts: list[SeriesFact] = []
         for kind, expr in queries:
+            if kind not in kinds:
+                continue
             for labels, points in self.query_range(expr, start, end, step):
                 name = labels.get(found.label)
                 if name and points:
@@ -176,6 +188,15 @@ class PrometheusClient:
                         )
                     )
         return facts
+
+
+def _kinds(raw: Any) -> frozenset[MetricKind]:
+    """``"request_rate,error_ratio,latency_p99"`` (or a list) as metric kinds; unknown names are an error."""
+    names = raw.split(",") if isinstance(raw, str) else list(raw)
+    try:
+        return frozenset(MetricKind(str(n).strip()) for n in names if str(n).strip())
+    except ValueError as exc:
+        raise ToolFailure(f"Unknown signal in {raw!r}") from exc
 
 
 def _points(values: list[list[Any]]) -> list[tuple[float, float]]:
@@ -249,7 +270,8 @@ def range_result(client: PrometheusClient, params: Mapping[str, Any], tool_name:
     elif service:
         rate_window = float(params["rate_window"]) if "rate_window" in params else None
         wanted = None if service == "*" else [s.strip() for s in service.split(",") if s.strip()]
-        facts = client.golden_signals(start, end, step, services=wanted, rate_window=rate_window)
+        kinds = _kinds(params.get("signals")) if params.get("signals") else ALL_SIGNALS
+        facts = client.golden_signals(start, end, step, services=wanted, rate_window=rate_window, kinds=kinds)
         obs.series.extend(replace(f, cite=f"[tool:{tool_name}]") for f in facts)
     else:
         raise ToolFailure('query_prometheus_range needs a query or a service ("*" for all)')

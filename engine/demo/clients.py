@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,12 +54,13 @@ class DemoPrometheus:
         *,
         services: list[str] | None = None,
         rate_window: float | None = None,
+        kinds: Collection[str] | None = None,
     ) -> list[SeriesFact]:
         first = math.ceil(start / step) * step
         times = [first + i * step for i in range(int((end - first) // step) + 1)]
         facts = []
         for signal in self.incident.signals:
-            if services and signal.service not in services:
+            if (services and signal.service not in services) or (kinds is not None and signal.kind not in kinds):
                 continue
             points = [(t, round(self._value(signal, t), 6)) for t in times]
             facts.append(

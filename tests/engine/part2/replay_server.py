@@ -51,8 +51,9 @@ def replay_server(routes: dict[tuple[str, str], Route]) -> Iterator[Replay]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            seen = Seen(self.command, parts.path, parse_qs(parts.query), dict(self.headers),
-                        json.loads(raw) if raw else None)
+            seen = Seen(
+                self.command, parts.path, parse_qs(parts.query), dict(self.headers), json.loads(raw) if raw else None
+            )
             replay.seen.append(seen)
             route = replay.routes.get((self.command, parts.path))
             status, payload, headers = route(seen) if route else (404, {"message": "Not Found"}, {})

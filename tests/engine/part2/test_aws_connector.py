@@ -5,7 +5,6 @@ import json
 import zipfile
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -17,6 +16,7 @@ from .prom_harness import free_port
 KEY_ID = "AKIAEXAMPLEKEY123456"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 NOW = datetime.now(UTC).replace(microsecond=0)
+RDS_HOST = "payments-db.c9akciq32.eu-west-1.rds.amazonaws.com"
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,13 @@ def moto_url():
 @pytest.fixture(scope="module")
 def aws(moto_url):
     connector = awsc.AwsConnector.from_settings(
-        {"region": "eu-west-1", "access_key_id": KEY_ID, "secret_access_key": SECRET, "timeout": 10,
-         "log_groups": ["/shop/payments"]},
+        {
+            "region": "eu-west-1",
+            "access_key_id": KEY_ID,
+            "secret_access_key": SECRET,
+            "timeout": 10,
+            "log_groups": ["/shop/payments"],
+        },
         endpoint_url=moto_url,
     )
     seed(connector)
@@ -50,9 +55,12 @@ def seed(c):
         logGroupName="/shop/payments",
         logStreamName="payments-1",
         logEvents=[
-            {"timestamp": int((base + timedelta(seconds=i)).timestamp() * 1000),
-             "message": "ERROR could not connect to server payments-db.c9akciq32.eu-west-1.rds.amazonaws.com:5432: Connection refused"
-             if i % 2 else "INFO charge ok"}
+            {
+                "timestamp": int((base + timedelta(seconds=i)).timestamp() * 1000),
+                "message": f"ERROR could not connect to server {RDS_HOST}:5432: Connection refused"
+                if i % 2
+                else "INFO charge ok",
+            }
             for i in range(30)
         ],
     )
@@ -60,32 +68,60 @@ def seed(c):
     cw.put_metric_data(
         Namespace="AWS/RDS",
         MetricData=[
-            {"MetricName": "DatabaseConnections", "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": "payments-db"}],
-             "Timestamp": NOW - timedelta(minutes=m), "Value": 20.0 if m < 5 else 6.0}
+            {
+                "MetricName": "DatabaseConnections",
+                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": "payments-db"}],
+                "Timestamp": NOW - timedelta(minutes=m),
+                "Value": 20.0 if m < 5 else 6.0,
+            }
             for m in range(1, 20)
         ],
     )
     rds = c.client("rds")
-    rds.create_db_instance(DBInstanceIdentifier="payments-db", DBInstanceClass="db.t3.micro", Engine="postgres",
-                           MasterUsername="app", MasterUserPassword="password123", AllocatedStorage=20)
+    rds.create_db_instance(
+        DBInstanceIdentifier="payments-db",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="app",
+        MasterUserPassword="password123",
+        AllocatedStorage=20,
+    )
     rds.stop_db_instance(DBInstanceIdentifier="payments-db")
     ec2 = c.client("ec2")
-    c.instance_id = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.small",
-                                      TagSpecifications=[{"ResourceType": "instance",
-                                                          "Tags": [{"Key": "Name", "Value": "worker-1"}]}])["Instances"][0]["InstanceId"]
+    c.instance_id = ec2.run_instances(
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.small",
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "worker-1"}]}],
+    )["Instances"][0]["InstanceId"]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("handler.py", "def handler(event, context):\n    return 1\n")
-    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
     role = c.client("iam").create_role(RoleName="lambda", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
-    c.client("lambda").create_function(FunctionName="receipts", Runtime="python3.12", Handler="handler.handler",
-                                       Role=role, Code={"ZipFile": buf.getvalue()})
+    c.client("lambda").create_function(
+        FunctionName="receipts",
+        Runtime="python3.12",
+        Handler="handler.handler",
+        Role=role,
+        Code={"ZipFile": buf.getvalue()},
+    )
     ecs = c.client("ecs")
     ecs.create_cluster(clusterName="shop")
     ecs.register_container_instance(
         cluster="shop", instanceIdentityDocument=json.dumps({"instanceId": c.instance_id, "region": "eu-west-1"})
     )
-    ecs.register_task_definition(family="inventory", containerDefinitions=[{"name": "app", "image": "inventory:1", "memory": 256}])
+    ecs.register_task_definition(
+        family="inventory", containerDefinitions=[{"name": "app", "image": "inventory:1", "memory": 256}]
+    )
     task = ecs.run_task(cluster="shop", taskDefinition="inventory", count=1, startedBy="test")["tasks"][0]
     ecs.stop_task(cluster="shop", task=task["taskArn"], reason="Essential container in task exited")
 
@@ -104,9 +140,17 @@ def test_cloudwatch_logs_are_filtered_and_attributed_to_the_log_groups_service(a
 
 
 def test_cloudwatch_metrics_become_a_saturation_series(aws):
-    result = awsc.get_cloudwatch_metrics(aws, {**WINDOW, "namespace": "AWS/RDS", "metric_name": "DatabaseConnections",
-                                               "dimensions": {"DBInstanceIdentifier": "payments-db"}, "period": 60,
-                                               "stat": "Maximum"})
+    result = awsc.get_cloudwatch_metrics(
+        aws,
+        {
+            **WINDOW,
+            "namespace": "AWS/RDS",
+            "metric_name": "DatabaseConnections",
+            "dimensions": {"DBInstanceIdentifier": "payments-db"},
+            "period": 60,
+            "stat": "Maximum",
+        },
+    )
     [series] = result.observations.series
     assert series.service == "payments-db"
     assert series.kind == "saturation"
@@ -139,8 +183,10 @@ def test_unknown_resources_fail_with_the_aws_error_code_only(aws):
 
 
 def test_an_unreachable_endpoint_is_reported_as_unreachable():
-    dead = awsc.AwsConnector.from_settings({"region": "eu-west-1", "access_key_id": KEY_ID, "secret_access_key": SECRET,
-                                            "timeout": 1}, endpoint_url="http://127.0.0.1:9")
+    dead = awsc.AwsConnector.from_settings(
+        {"region": "eu-west-1", "access_key_id": KEY_ID, "secret_access_key": SECRET, "timeout": 1},
+        endpoint_url="http://127.0.0.1:9",
+    )
     with pytest.raises(ToolFailure) as err:
         awsc.get_rds_instance_status(dead, {"db_instance_identifier": "payments-db"})
     assert err.value.unreachable

@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[3]
 def run_cli(*args):
     out = subprocess.run(
         [sys.executable, "-m", "engine", "investigate", *args, "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return json.loads(out.stdout)
 

@@ -40,7 +40,10 @@ def test_deployments_in_the_window_become_changes_with_their_status():
     [change] = result.observations.changes
     assert change.description == "payments v2.14.0 deployed to production"
     assert change.timestamp.isoformat() == "2024-01-15T14:29:00+00:00"
-    assert change.cite == "[tool:list_deployments] 2024-01-15T14:29:00Z deployment 1207 of v2.14.0 (9f2c4e1) to production: success"
+    assert (
+        change.cite
+        == "[tool:list_deployments] 2024-01-15T14:29:00Z deployment 1207 of v2.14.0 (9f2c4e1) to production: success"
+    )
     assert TOKEN not in result.text
 
 
@@ -61,7 +64,9 @@ def test_recent_commits_are_listed_with_their_first_line():
 
 def test_code_search_quotes_the_error_string_and_scopes_it_to_the_repo():
     with replay_server(ROUTES) as srv:
-        result = gh.search_github_code(client_for(srv.url), {"query": "Connection is not available", "repo": "payments"})
+        result = gh.search_github_code(
+            client_for(srv.url), {"query": "Connection is not available", "repo": "payments"}
+        )
         file = gh.read_github_file(client_for(srv.url), {"repo": "payments", "path": "internal/db/pool.go"})
     assert srv.seen[0].query["q"] == ['"Connection is not available" repo:acme/payments']
     assert result.text == "acme/payments/internal/db/pool.go"
@@ -69,7 +74,7 @@ def test_code_search_quotes_the_error_string_and_scopes_it_to_the_repo():
 
 
 def test_bad_credentials_fail_with_a_message_that_names_github_only():
-    with replay_server({("GET", "/repos/acme/payments/commits"): body(recorded("gh_error_401.json"), 401)}) as srv:
-        with pytest.raises(ToolFailure) as err:
-            gh.list_recent_commits(client_for(srv.url), {**WINDOW, "repo": "payments"})
+    routes = {("GET", "/repos/acme/payments/commits"): body(recorded("gh_error_401.json"), 401)}
+    with replay_server(routes) as srv, pytest.raises(ToolFailure) as err:
+        gh.list_recent_commits(client_for(srv.url), {**WINDOW, "repo": "payments"})
     assert err.value.message == "GitHub returned 401 Unauthorized: Bad credentials"

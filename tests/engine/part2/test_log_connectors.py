@@ -2,9 +2,8 @@
 
 import pytest
 
-from engine.connectors import ToolFailure
+from engine.connectors import ToolFailure, loki
 from engine.connectors import elasticsearch as es
-from engine.connectors import loki
 from engine.connectors.http import build_client
 
 from .replay_server import body, recorded, replay_server
@@ -14,14 +13,17 @@ WINDOW = {"start": "2024-01-15T14:00:00Z", "end": "2024-01-15T14:40:00Z"}
 
 
 def loki_pages(seen):
-    page = "loki_query_range_page1.json" if seen.query["end"] == ["1705329600000000000"] else "loki_query_range_page2.json"
+    page = (
+        "loki_query_range_page1.json" if seen.query["end"] == ["1705329600000000000"] else "loki_query_range_page2.json"
+    )
     return 200, recorded(page), {}
 
 
 def test_loki_search_pages_backwards_and_groups_lines_per_service():
     with replay_server({("GET", "/loki/api/v1/query_range"): loki_pages}) as srv:
-        client = loki.LokiClient(build_client({"timeout": 5}, base_url=srv.url, headers={"Authorization": f"Bearer {SECRET}"}),
-                                 page_size=3)
+        client = loki.LokiClient(
+            build_client({"timeout": 5}, base_url=srv.url, headers={"Authorization": f"Bearer {SECRET}"}), page_size=3
+        )
         result = loki.search_logs(client, {**WINDOW, "service": "checkout", "query": "refused", "limit": 10})
     queries = [s.query["query"][0] for s in srv.seen]
     assert queries == ['{app="checkout"} |= `refused`'] * 2
@@ -78,7 +80,10 @@ def test_elasticsearch_search_uses_time_range_query_string_and_search_after():
     assert srv.seen[0].headers["Authorization"] == f"ApiKey {SECRET}"
     lines = result.observations.logs[0].lines
     assert result.observations.logs[0].pod == "payments"
-    assert lines[-1] == "2024-01-15T14:31:07Z ERROR HikariPool-1 - Connection is not available, request timed out after 30000ms."
+    assert (
+        lines[-1]
+        == "2024-01-15T14:31:07Z ERROR HikariPool-1 - Connection is not available, request timed out after 30000ms."
+    )
     assert len(lines) == 3
 
 

@@ -31,10 +31,7 @@ def test_a_latency_step_is_found_at_the_first_slow_sample():
     assert anomaly is not None
     assert anomaly.onset == T0 + 200 * 15
     assert 0.11 < anomaly.baseline < 0.13
-    assert (
-        "payments p99 latency rose from 120 ms to 2.6 s" in anomaly.describe()
-        or "to 2." in anomaly.describe()
-    )
+    assert "payments p99 latency rose from 120 ms to 2.6 s" in anomaly.describe() or "to 2." in anomaly.describe()
 
 
 def test_the_description_quantifies_the_change_in_human_units():

@@ -56,9 +56,7 @@ def test_the_injected_onset_is_found_within_two_scrape_intervals_on_the_right_se
     assert {s.service for s in series} == {"payments", "search", "frontend"}
     anomalies = []
     for s in series:
-        a = detect_onset(
-            s.points, service=s.service, kind=MetricKind(s.kind), smoothing_seconds=s.smoothing_seconds
-        )
+        a = detect_onset(s.points, service=s.service, kind=MetricKind(s.kind), smoothing_seconds=s.smoothing_seconds)
         if a is not None:
             anomalies.append(a)
     ranked = rank_services(anomalies)

@@ -4,8 +4,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
+from teamconfig.services import config_update
+from tenancy.audit import RequestMeta
 from tenancy.services import demo_bootstrap
+
+# The demo team investigates the recorded demo environment (engine/demo) until real sources are configured.
+DEMO_TEAM_CONFIG = {
+    "tools": {"demo": {"enabled": True}},
+    "slack_channel": "#demo-incidents",
+}
 
 
 class Command(BaseCommand):
@@ -14,7 +23,12 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = demo_bootstrap()
+        with transaction.atomic():
+            result = demo_bootstrap()
+            if result is not None:
+                team = result[0].token.team
+                assert team is not None
+                config_update(node=team, patch=DEMO_TEAM_CONFIG, meta=RequestMeta.system(), admin=True)
         if result is None:
             self.stdout.write("Demo org already exists; its secrets were printed on the first run.")
             return
@@ -32,6 +46,10 @@ class Command(BaseCommand):
                     f" Web / Django admin login:   user 'demo', password '{password}'",
                     "",
                     f" Try: curl -H 'Authorization: Bearer {team_token.plaintext}' {base}/api/v1/auth/me",
+                    " Investigate the demo shop (recorded data), e.g.:",
+                    f"   curl -X POST {base}/api/v1/agents/run -H 'Authorization: Bearer {team_token.plaintext}' \\",
+                    "        -H 'Content-Type: application/json' \\",
+                    """        -d '{"agent_name": "planner", "message": "checkout errors are up"}'""",
                     f" API docs: {base}/api/docs/   Web app: {base}/",
                     "=" * 78,
                     "",

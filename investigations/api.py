@@ -1,0 +1,263 @@
+"""The Agent API (API.md §4): adapters from HTTP to one service or selector each.
+
+Sync runs wait without a busy thread: ``agent_run`` is an async Django view. It runs the ordinary DRF pipeline
+(authentication, rate limit, permissions, body limits, validation, ``investigation_start``) in a worker thread
+through ``sync_to_async``; for a sync run that pipeline returns a not-yet-rendered DRF ``Response``
+marked with the investigation to wait for. The async view then polls the row with ``asyncio.sleep``
+between cheap reads and fills in the body; Django renders the response afterwards, so the rate-limit
+headers, request id and optional envelope come from the same pipeline as every other endpoint. Under ASGI a
+waiting sync run costs a sleeping coroutine, not a busy server worker, and status polls are not delayed.
+(While the middleware stack still holds sync-only members, Django parks each request's own thread during the
+wait; that thread is idle and per request, so other requests are unaffected.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from incidentfox_web.api.errors import ApiError
+from incidentfox_web.api.formats import parse_input_time, parse_query_int
+from incidentfox_web.api.schema import ERROR_RESPONSES, JSON_OBJECT
+from incidentfox_web.api.views import ApiView
+from investigations.engine_bridge import describe_team_agents
+from investigations.models import ACTIVE_STATUSES, Investigation, Status
+from investigations.presenters import accepted_body, list_item, poll_url, status_body
+from investigations.run_input import parse_idempotency_key, parse_run_body
+from investigations.runner import timeout_message
+from investigations.selectors import (
+    HistoryFilters,
+    investigation_for_team,
+    investigation_history,
+    investigation_page,
+    investigation_total,
+)
+from investigations.services import (
+    AgentDisabled,
+    Idempotency,
+    IdempotencyKeyReused,
+    InvestigationFinished,
+    UnknownAgent,
+    investigation_cancel,
+    investigation_finish,
+    investigation_start,
+)
+from investigations.team_settings import TeamSettingsUnavailable, team_agent_settings, team_engine_settings
+
+RUN_MAX_BODY_BYTES = 6 * 1024 * 1024
+SYNC_GRACE = timedelta(seconds=5)
+SYNC_POLL_FIRST = 0.05
+SYNC_POLL_MAX = 0.5
+
+
+class AgentRunView(ApiView):
+    scope = "team"
+    rate_bucket = "trigger"
+    max_body_bytes = RUN_MAX_BODY_BYTES
+
+    @extend_schema(
+        summary="Start an investigation (sync: 200 with the final status body; async: 202)",
+        request=JSON_OBJECT,
+        parameters=[
+            OpenApiParameter("X-Team-Id", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
+        ],
+        responses={200: JSON_OBJECT, 202: JSON_OBJECT, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data
+        if not isinstance(data, dict):
+            raise ApiError.invalid_request("Request body must be a JSON object")
+        run = parse_run_body(data)
+        key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
+        team = self.selected_team()
+        idempotency = (
+            Idempotency.for_body(key=key, credential=self.principal.rate_key, body=data) if key is not None else None
+        )
+        try:
+            outcome = investigation_start(
+                team=team,
+                agent=run.agent,
+                message=run.message,
+                context=run.context,
+                attachments=run.attachments,
+                timeout_seconds=run.timeout_seconds,
+                max_turns=run.max_turns,
+                meta=self.request_meta(),
+                idempotency=idempotency,
+            )
+        except UnknownAgent as exc:
+            raise ApiError.invalid_request(
+                str(exc), field="agent_name", details={"available_agents": exc.available}
+            ) from exc
+        except AgentDisabled as exc:
+            raise ApiError.invalid_request(str(exc), field="agent_name") from exc
+        except IdempotencyKeyReused as exc:
+            raise ApiError.conflict(str(exc)) from exc
+
+        investigation = outcome.investigation
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        if run.run_async:
+            investigation.refresh_from_db(fields=["status"])
+            headers["Location"] = poll_url(investigation.id)
+            return Response(accepted_body(investigation), status=202, headers=headers)
+        response = Response(None, status=200, headers=headers)
+        response.awaiting_investigation = investigation.id  # type: ignore[attr-defined]
+        return response
+
+
+_run_pipeline = AgentRunView.as_view()
+
+
+@csrf_exempt
+async def agent_run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """``POST /agents/run``: the DRF pipeline in a thread, then (sync runs only) an asynchronous wait."""
+    response: Response = await sync_to_async(_run_pipeline)(request, *args, **kwargs)
+    investigation_id = getattr(response, "awaiting_investigation", None)
+    if investigation_id is not None:
+        response.data = await wait_for_terminal_body(investigation_id)
+    return response
+
+
+async def wait_for_terminal_body(investigation_id: str) -> dict[str, Any]:
+    """Poll until terminal; at the deadline mark the run failed/timeout by compare-and-set (API.md §4.1)."""
+    delay = SYNC_POLL_FIRST
+    while True:
+        investigation = await Investigation.objects.aget(pk=investigation_id)
+        if investigation.is_terminal:
+            return status_body(investigation)
+        now = timezone.now()
+        if now >= investigation.deadline_at:
+            await sync_to_async(investigation_finish)(
+                investigation_id=investigation_id,
+                status=Status.FAILED,
+                from_statuses=ACTIVE_STATUSES,
+                error_code="timeout",
+                error_message=timeout_message(investigation),
+            )
+            continue
+        remaining = (investigation.deadline_at - now).total_seconds()
+        await asyncio.sleep(min(delay, max(remaining, 0.01)))
+        delay = min(delay * 1.5, SYNC_POLL_MAX)
+
+
+class InvestigationStatusView(ApiView):
+    scope = "team"
+
+    @extend_schema(summary="An investigation's status", responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    def get(self, request: Request, investigation_id: str) -> Response:
+        investigation = investigation_for_team(team=self.selected_team(), investigation_id=investigation_id)
+        if investigation is None:
+            raise ApiError.not_found("Investigation not found")
+        return Response(status_body(investigation))
+
+
+class InvestigationCancelView(ApiView):
+    scope = "team"
+
+    @extend_schema(summary="Cancel an investigation", request=None, responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    def post(self, request: Request, investigation_id: str) -> Response:
+        team = self.selected_team()
+        investigation = investigation_for_team(team=team, investigation_id=investigation_id)
+        if investigation is None:
+            raise ApiError.not_found("Investigation not found")
+        try:
+            investigation = investigation_cancel(investigation=investigation, meta=self.request_meta())
+        except InvestigationFinished as exc:
+            raise ApiError.conflict(str(exc), details={"status": exc.status}) from exc
+        return Response(status_body(investigation))
+
+
+class InvestigationListView(ApiView):
+    scope = "team"
+
+    @extend_schema(
+        summary="The team's investigations, newest first",
+        parameters=[
+            OpenApiParameter("limit", int, required=False),
+            OpenApiParameter("offset", int, required=False),
+            OpenApiParameter("status", str, required=False, description="Comma-separated statuses"),
+            OpenApiParameter("agent", str, required=False),
+            OpenApiParameter("since", str, required=False),
+            OpenApiParameter("until", str, required=False),
+            OpenApiParameter("q", str, required=False),
+        ],
+        responses={200: JSON_OBJECT, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        limit = parse_query_int(params.get("limit"), field="limit", default=20, minimum=1, maximum=100)
+        offset = parse_query_int(params.get("offset"), field="offset", default=0, minimum=0, maximum=None)
+        filters = HistoryFilters(
+            statuses=_parse_statuses(params.get("status")),
+            agent=params.get("agent") or None,
+            since=parse_input_time(params["since"], field="since") if params.get("since") else None,
+            until=parse_input_time(params["until"], field="until") if params.get("until") else None,
+            q=_parse_q(params.get("q")),
+        )
+        team = self.selected_team()
+        rows = investigation_history(team=team, filters=filters)
+        total = investigation_total(team=team, filters=filters, rows=rows)
+        return Response(
+            {
+                "investigations": [list_item(row) for row in investigation_page(rows, limit=limit, offset=offset)],
+                "pagination": {"total": total, "limit": limit, "offset": offset},
+            }
+        )
+
+
+class AgentListView(ApiView):
+    scope = "team"
+
+    @extend_schema(
+        summary="The team's agents and the tools each can call",
+        responses={200: JSON_OBJECT, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        team = self.selected_team()
+        try:
+            resolved = team_engine_settings(team)
+            agents, data_sources = resolved.agents, resolved.data_sources
+        except TeamSettingsUnavailable:
+            agents, data_sources = team_agent_settings(team), {}
+        described = describe_team_agents(agents, data_sources)
+        return Response(
+            {
+                "agents": [
+                    {
+                        "name": info.name,
+                        "description": info.description,
+                        "enabled": info.enabled,
+                        "builtin": info.builtin,
+                        "tools": info.tools,
+                    }
+                    for info in described
+                ]
+            }
+        )
+
+
+def _parse_statuses(value: str | None) -> list[str]:
+    if not value:
+        return []
+    statuses = [part.strip() for part in value.split(",") if part.strip()]
+    known = {choice.value for choice in Status}
+    for status in statuses:
+        if status not in known:
+            raise ApiError.validation("status", f"must be a comma-separated list of {', '.join(sorted(known))}")
+    return statuses
+
+
+def _parse_q(value: str | None) -> str | None:
+    if value is not None and len(value) > 200:
+        raise ApiError.validation("q", "must be at most 200 characters")
+    return value or None

@@ -1,0 +1,153 @@
+"""The only module that talks to the engine. Everything crossing this line is plain data (dicts, lists, str).
+
+The engine package is imported lazily so the web app and its URLconf load even while the engine is being
+rebuilt; ``settings.INVESTIGATIONS_ENGINE_FUNCTION`` (a dotted path, default ``engine.investigate``) exists so
+real-process tests can slow a run down to kill or cancel it mid-way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class AgentDescription:
+    name: str
+    description: str
+    enabled: bool
+    builtin: bool
+    tools: list[str]
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    seq: int
+    tool: str
+    params: dict[str, Any]
+    started_at: datetime
+    duration_ms: int
+    ok: bool
+    error: str
+    output_excerpt: str
+
+
+@dataclass(frozen=True)
+class EngineOutcome:
+    result: dict[str, Any]
+    tools_used: list[str]
+    demo_data: bool
+
+
+@dataclass
+class EngineFailure(Exception):
+    """The engine's typed failure, as plain data: ``code`` is one of the engine's error codes."""
+
+    code: str
+    message: str
+    tools_used: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    agent: str
+    message: str
+    context: dict[str, Any]
+    attachments: list[dict[str, Any]]
+    data_sources: dict[str, dict[str, Any]]
+    agents: dict[str, dict[str, Any]]
+    llm: dict[str, Any] | None
+    deadline: datetime
+    max_steps: int
+
+
+ProgressCallback = Callable[[str, int, int], None]
+ToolCallCallback = Callable[[ToolCallRecord], None]
+
+
+def describe_team_agents(
+    agents: Mapping[str, Mapping[str, Any]], data_sources: Mapping[str, Mapping[str, Any]]
+) -> list[AgentDescription]:
+    """Built-in agents plus the team's custom ones, each with the tools it can call now (API.md §4.5)."""
+    from engine import AgentSettings, describe_agents
+
+    infos = describe_agents(
+        {name: AgentSettings.model_validate(dict(value)) for name, value in agents.items()}, data_sources
+    )
+    return [
+        AgentDescription(
+            name=info.name,
+            description=info.description,
+            enabled=info.enabled,
+            builtin=info.builtin,
+            tools=list(info.tools),
+        )
+        for info in infos
+    ]
+
+
+def run_engine(
+    run: EngineRun,
+    *,
+    on_progress: ProgressCallback,
+    on_tool_call: ToolCallCallback,
+    should_cancel: Callable[[], bool],
+) -> EngineOutcome:
+    """Run one investigation to its report; raises ``EngineFailure`` for every typed or unexpected failure."""
+    from engine import (
+        AgentSettings,
+        Attachment,
+        EngineError,
+        InvestigationContext,
+        InvestigationRequest,
+        Progress,
+        ToolCall,
+    )
+
+    investigate = import_string(getattr(settings, "INVESTIGATIONS_ENGINE_FUNCTION", "engine.investigate"))
+    request = InvestigationRequest(
+        agent=run.agent,
+        message=run.message,
+        context=InvestigationContext(
+            **run.context,
+            attachments=[Attachment(**item) for item in run.attachments],
+        ),
+        data_sources=run.data_sources,
+        agents={name: AgentSettings.model_validate(value) for name, value in run.agents.items()},
+        deadline=run.deadline,
+        max_steps=run.max_steps,
+        llm=run.llm,
+    )
+
+    def progress(update: Progress) -> None:
+        on_progress(update.current_step, update.steps_completed, update.steps_total)
+
+    def tool_call(call: ToolCall) -> None:
+        on_tool_call(
+            ToolCallRecord(
+                seq=call.seq,
+                tool=call.tool,
+                params=dict(call.params),
+                started_at=call.started_at,
+                duration_ms=call.duration_ms,
+                ok=call.ok,
+                error=call.error or "",
+                output_excerpt=call.output_excerpt,
+            )
+        )
+
+    try:
+        report = investigate(request, on_progress=progress, on_tool_call=tool_call, should_cancel=should_cancel)
+    except EngineError as exc:
+        raise EngineFailure(code=exc.code, message=exc.message, tools_used=list(exc.tools_used)) from exc
+    return EngineOutcome(
+        result=report.api_result(), tools_used=list(report.tools_used), demo_data=bool(report.demo_data)
+    )

@@ -1,0 +1,12 @@
+"""Thin task wrappers: ids in, a service call out. Investigation state lives on the row, not in the queue."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from investigations.runner import investigation_execute
+
+
+@task(queue_name="default")
+def run_investigation(investigation_id: str, attempt: int) -> None:
+    investigation_execute(investigation_id=investigation_id, attempt=attempt)

@@ -1,0 +1,121 @@
+"""The investigation result as the page shows it: confidence level, evidence linked to its tool call, charts.
+
+Result semantics are API.md §4.6. Evidence strings start with ``[tool:<name>]`` or ``[attachment:<name>]``;
+tool evidence links to the first call of that tool (preferring one that succeeded). Metric series recorded on
+a tool call (``series``: ``[{"title", "points": [[ts, value], ...], "onset": ts | null}]``) become charts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from web.charts import Chart, build_chart
+
+EVIDENCE_RE = re.compile(r"^\[(tool|attachment):([^\]]+)\]\s*(.*)$", re.DOTALL)
+PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass(frozen=True)
+class Confidence:
+    value: int
+    level: str  # high, medium, low
+
+    @property
+    def label(self) -> str:
+        return f"{self.level.capitalize()} confidence"
+
+
+@dataclass
+class EvidenceItem:
+    kind: str  # tool, attachment or other
+    source: str
+    text: str
+    call_anchor: str | None = None
+    charts: list[Chart] = field(default_factory=list)
+
+
+@dataclass
+class ResultView:
+    summary: str
+    root_cause: str
+    confidence: Confidence
+    evidence: list[EvidenceItem]
+    timeline: list[dict[str, str]]
+    affected_systems: list[str]
+    recommendations: list[dict[str, str]]
+
+
+def confidence_of(value: Any) -> Confidence:
+    number = max(0, min(100, int(value))) if isinstance(value, int | float) else 0
+    level = "high" if number >= 80 else "medium" if number >= 50 else "low"
+    return Confidence(value=number, level=level)
+
+
+def call_anchor(seq: int, attempt: int = 1) -> str:
+    return f"call-{attempt}-{seq}"
+
+
+def _charts_of(step: Any) -> list[Chart]:
+    charts = []
+    for series in getattr(step, "series", None) or []:
+        if not isinstance(series, dict):
+            continue
+        points = [(p[0], p[1]) for p in series.get("points", []) if isinstance(p, list | tuple) and len(p) == 2]
+        onset = series.get("onset")
+        chart = build_chart(
+            str(series.get("title", step.tool)), points, onset if isinstance(onset, int | float) else None
+        )
+        if chart is not None:
+            charts.append(chart)
+    return charts
+
+
+def _first_calls(steps: Iterable[Any]) -> dict[str, Any]:
+    """Tool name → the call evidence from it links to: the first successful call, else the first call."""
+    chosen: dict[str, Any] = {}
+    for step in steps:
+        current = chosen.get(step.tool)
+        if current is None or (not current.ok and step.ok):
+            chosen[step.tool] = step
+    return chosen
+
+
+def evidence_items(evidence: Sequence[Any], steps: Sequence[Any]) -> list[EvidenceItem]:
+    calls = _first_calls(steps)
+    items = []
+    for raw in evidence:
+        if not isinstance(raw, str):
+            continue
+        match = EVIDENCE_RE.match(raw)
+        if match is None:
+            items.append(EvidenceItem(kind="other", source="", text=raw))
+            continue
+        kind, source, text = match.group(1), match.group(2).strip(), match.group(3)
+        item = EvidenceItem(kind=kind, source=source, text=text)
+        step = calls.get(source) if kind == "tool" else None
+        if step is not None:
+            item.call_anchor = call_anchor(step.seq, step.attempt)
+            item.charts = _charts_of(step)
+        items.append(item)
+    return items
+
+
+def result_view(result: dict[str, Any] | None, steps: Sequence[Any]) -> ResultView | None:
+    if not isinstance(result, dict):
+        return None
+    root = result.get("root_cause") if isinstance(result.get("root_cause"), dict) else {}
+    assert isinstance(root, dict)
+    recommendations = [r for r in result.get("recommendations") or [] if isinstance(r, dict)]
+    recommendations.sort(key=lambda r: PRIORITY_ORDER.get(str(r.get("priority")), 3))
+    return ResultView(
+        summary=str(result.get("summary") or ""),
+        root_cause=str(root.get("description") or ""),
+        confidence=confidence_of(root.get("confidence")),
+        evidence=evidence_items(root.get("evidence") or [], steps),
+        timeline=[t for t in result.get("timeline") or [] if isinstance(t, dict)],
+        affected_systems=[s for s in result.get("affected_systems") or [] if isinstance(s, str)],
+        recommendations=recommendations,
+    )

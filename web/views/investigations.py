@@ -1,0 +1,160 @@
+"""Launching an investigation, its page, its live status card (HTMX-polled) and cancelling it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from incidentfox_web.oidc import is_htmx
+from investigations.engine_bridge import describe_team_agents
+from investigations.models import Investigation, InvestigationStep, Status, TriggerSource
+from investigations.services import (
+    AgentDisabled,
+    InvestigationFinished,
+    UnknownAgent,
+    investigation_cancel,
+    investigation_start,
+)
+from investigations.team_settings import team_agent_settings
+from teamconfig.selectors import effective_config_for_team
+from tenancy.models import Node
+from web.access import TeamChoice, access_of, get_for_principal_or_404, member_required, request_meta, team_or_404
+from web.forms import InvestigationForm
+from web.pages import render_page
+from web.results import call_anchor, result_view
+
+POLL_EVERY = "2s"
+
+
+def enabled_agents(team: Node) -> list[tuple[str, str]]:
+    return [(a.name, a.description) for a in describe_team_agents(team_agent_settings(team), {}) if a.enabled]
+
+
+def demo_examples(team: Node) -> list[Any]:
+    """The demo environment's recorded incidents, offered as one-click examples when the team uses it."""
+    tools = effective_config_for_team(team).get("tools") or {}
+    demo = tools.get("demo") if isinstance(tools, dict) else None
+    if not (isinstance(demo, dict) and demo.get("enabled") is True):
+        return []
+    from engine.demo import demo_incidents
+
+    return list(demo_incidents())
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def investigation_new(request: HttpRequest, team_id: str) -> HttpResponse:
+    team, choice = team_or_404(request, team_id)
+    if not choice.can_operate:
+        raise PermissionDenied("Viewers cannot start investigations")
+    agents = enabled_agents(team)
+    examples = demo_examples(team)
+    chosen = next((e for e in examples if e.name == request.GET.get("example")), None)
+    initial = {"message": chosen.message, "service": chosen.service, "namespace": chosen.namespace} if chosen else {}
+    form = InvestigationForm(request.POST or None, request.FILES or None, agents=agents, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = investigation_start(
+                team=team,
+                agent=form.cleaned_data["agent"],
+                message=form.cleaned_data["message"],
+                context=form.investigation_context(),
+                attachments=form.cleaned_data["attachments"],
+                timeout_seconds=None,
+                max_turns=None,
+                trigger_source=TriggerSource.WEB,
+                meta=request_meta(request),
+            )
+        except (UnknownAgent, AgentDisabled) as exc:
+            form.add_error("agent", str(exc))
+        else:
+            return redirect("web:investigation", investigation_id=outcome.investigation.pk)
+    context = {"form": form, "examples": examples}
+    return render_page(request, "web/investigation_new.html", context, team=choice, nav="new")
+
+
+def _investigation(request: HttpRequest, investigation_id: str) -> Investigation:
+    principal = access_of(request).principal
+    queryset = Investigation.objects.select_related("team").defer("context", "idempotency_fingerprint")
+    return get_for_principal_or_404(queryset, principal, pk=investigation_id)
+
+
+def _elapsed(investigation: Investigation) -> timedelta:
+    start = investigation.started_at or investigation.created_at
+    end = investigation.finished_at or timezone.now()
+    return max(end - start, timedelta(0))
+
+
+def card_context(investigation: Investigation, choice: TeamChoice | None) -> dict[str, Any]:
+    total = max(investigation.steps_total, investigation.steps_completed)
+    percent = round(100 * investigation.steps_completed / total) if total else 0
+    return {
+        "investigation": investigation,
+        "terminal": investigation.is_terminal,
+        "poll_every": POLL_EVERY,
+        "steps_total": total,
+        "percent": percent,
+        "elapsed_seconds": int(_elapsed(investigation).total_seconds()),
+        "can_cancel": bool(choice and choice.can_operate) and not investigation.is_terminal,
+    }
+
+
+def _steps(investigation: Investigation) -> list[InvestigationStep]:
+    return list(InvestigationStep.objects.filter(investigation=investigation).order_by("attempt", "seq"))
+
+
+def _result_context(investigation: Investigation) -> dict[str, Any]:
+    steps = _steps(investigation) if investigation.is_terminal else []
+    return {
+        "result": result_view(investigation.result, steps) if investigation.status == Status.COMPLETED else None,
+        "steps": [(call_anchor(s.seq, s.attempt), s) for s in steps],
+    }
+
+
+@member_required
+@require_GET
+def investigation_detail(request: HttpRequest, investigation_id: str) -> HttpResponse:
+    investigation = _investigation(request, investigation_id)
+    choice = access_of(request).team(investigation.team.node_id)
+    context = {**card_context(investigation, choice), **_result_context(investigation)}
+    return render_page(request, "web/investigation.html", context, team=choice, nav="history")
+
+
+def _card_response(request: HttpRequest, investigation: Investigation) -> HttpResponse:
+    choice = access_of(request).team(investigation.team.node_id)
+    context = card_context(investigation, choice)
+    if investigation.is_terminal:
+        # The poll that sees the end also fills in the result, out of band, so no reload is needed.
+        context.update(_result_context(investigation), oob_result=True)
+    return TemplateResponse(request, "web/investigation.html#card", context)
+
+
+@member_required
+@require_GET
+def investigation_card(request: HttpRequest, investigation_id: str) -> HttpResponse:
+    """The status card alone: polled by htmx while the run is active; a terminal card carries no trigger."""
+    return _card_response(request, _investigation(request, investigation_id))
+
+
+@member_required
+@require_POST
+def investigation_cancel_view(request: HttpRequest, investigation_id: str) -> HttpResponse:
+    investigation = _investigation(request, investigation_id)
+    choice = access_of(request).team(investigation.team.node_id)
+    if choice is None or not choice.can_operate:
+        raise PermissionDenied("Viewers cannot cancel investigations")
+    try:
+        investigation = investigation_cancel(investigation=investigation, meta=request_meta(request))
+    except InvestigationFinished as finished:
+        messages.info(request, str(finished))
+    if is_htmx(request):
+        return _card_response(request, investigation)
+    return redirect("web:investigation", investigation_id=investigation.pk)
