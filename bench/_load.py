@@ -45,10 +45,10 @@ def _wrk(url: str, concurrency: int, seconds: float, headers: dict[str, str]) ->
     latency = {
         pct: _ms(value, unit) for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", output, re.M)
     }
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = int(non_2xx.group(1)) if non_2xx else 0
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     return LoadResult(rps, latency.get("50", 0.0), latency.get("99", 0.0), requests, errors, "wrk")
 
 

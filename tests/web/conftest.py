@@ -26,7 +26,7 @@ def signed_in_client(node: Node, role: str, username: str, *, enforce_csrf: bool
     Membership.objects.create(user=user, node=node, role=role)
     client = Client(enforce_csrf_checks=enforce_csrf)
     client.force_login(user, backend=LOCAL_BACKEND)
-    client.user = user  # type: ignore[attr-defined]
+    client.user = user
     return client
 
 
