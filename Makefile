@@ -40,6 +40,13 @@ ci:
 
 bench: setup
 	$(PY) bench/auth_overhead.py
+	$(PY) bench/engine_bench.py
+	$(PY) bench/web_bench.py
+
+e2e: setup
+	scripts/install-test-deps.sh
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) -m pytest -m e2e tests/e2e
 
 lock: setup
 	$(PY) -m pip install --quiet -r requirements/requirements.in

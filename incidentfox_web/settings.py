@@ -141,6 +141,10 @@ VAULT_KV_MOUNT = env_str("VAULT_KV_MOUNT", "secret")
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 
 # --- Background tasks -----------------------------------------------------------------------------------
+# A worker renews its lease on a running investigation every HEARTBEAT seconds; the sweeper re-queues (once) or
+# fails a run whose lease is LEASE seconds old.
+INVESTIGATIONS_LEASE_SECONDS = env_int("INVESTIGATIONS_LEASE_SECONDS", 30, minimum=5, maximum=3600)
+INVESTIGATIONS_HEARTBEAT_SECONDS = env_int("INVESTIGATIONS_HEARTBEAT_SECONDS", 5, minimum=1, maximum=600)
 TASKS_BACKEND_NAME = env_str("TASKS_BACKEND", "database")
 if TASKS_BACKEND_NAME == "rq":
     if not REDIS_URL:
