@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tenancy",
     "teamconfig",
     "investigations",
+    "webhooks",
     "mozilla_django_oidc",
     "web",
 ]
@@ -116,6 +117,9 @@ else:
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A file (not shared-cache memory, whose table locks break the live-server + worker-thread tests),
+            # unique per test run so that concurrent runs on one machine never share it.
+            "TEST": {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
