@@ -5,7 +5,13 @@
 (b) queue pickup latency, 202 -> running (server timestamps created_at -> started_at), with the DB worker
     (target p50 < 0.5 s);
 (c) GET /agents/investigations?limit=20&offset=0 p95 with 1,000,000 investigations in the team (target < 100 ms;
-    PostgreSQL only; the rows are bulk-inserted once and kept for later runs).
+    PostgreSQL only; the rows are bulk-inserted once and kept for later runs);
+(d) status-poll p50/p99 while idle vs. while 10 sync runs wait (paced to ~2 s each by
+    tests/investigations/paced_engine.py, so the one worker keeps most of them waiting): the sync wait is an
+    async view on the event loop and must not delay the WSGI status view (target: p99 < 500 ms, p50 within 5x).
+
+The server and the worker run with ``tests.investigations.worker_settings`` (the real engine behind the paced
+steps; unpaced runs are the plain engine).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/incidentfox_bench .venv/bin/python bench/api_bench.py \
         [--seconds 10] [--worker-interval 0.1] [--rows 1000000]
@@ -14,10 +20,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -93,6 +101,51 @@ def _percentile(samples: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct))]
 
 
+def _timed_polls(client: httpx.Client, url: str, count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.text
+        time.sleep(0.02)
+    return samples
+
+
+def _polls_during_sync_runs(
+    client: httpx.Client, base: str, auth: dict[str, str], poll_url: str, runs: int, count: int
+) -> tuple[list[float], list[float], int]:
+    """Poll latencies (ms) idle, then while ``runs`` paced sync runs wait; and how many still waited at the end."""
+    _timed_polls(client, poll_url, 5)
+    idle = _timed_polls(client, poll_url, count)
+    before = Investigation.objects.count()
+    statuses: list[int] = []
+
+    def sync_run(n: int) -> None:
+        body = {
+            "agent_name": "planner",
+            "message": f"bench sync {n}",
+            "context": {"paced_steps": 8, "paced_seconds": 0.25},
+            "timeout_seconds": 300,
+        }
+        with httpx.Client(base_url=base, headers=auth, timeout=330) as own:
+            statuses.append(own.post("/api/v1/agents/run", json=body).status_code)
+
+    threads = [threading.Thread(target=sync_run, args=(n,), daemon=True) for n in range(runs)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while Investigation.objects.count() < before + runs and time.monotonic() < deadline:
+        time.sleep(0.05)
+    during = _timed_polls(client, poll_url, count)
+    waiting = sum(thread.is_alive() for thread in threads)
+    end = time.monotonic() + 330
+    for thread in threads:
+        thread.join(timeout=max(0.0, end - time.monotonic()))
+    assert statuses == [200] * runs, statuses
+    return idle, during, waiting
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
@@ -100,14 +153,17 @@ def main() -> None:
     parser.add_argument("--worker-interval", type=float, default=0.1)
     parser.add_argument("--pickups", type=int, default=30)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sync-runs", type=int, default=10)
+    parser.add_argument("--sync-polls", type=int, default=60)
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # (d) times single requests with httpx in this process
     _, token = _team(BENCH_ORG, keep=False)
     auth = {"Authorization": f"Bearer {token}"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "tests.investigations.worker_settings"}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -159,6 +215,9 @@ def main() -> None:
             bare = run_load(f"{base}/health", concurrency=args.pollers, seconds=args.seconds)
             polls = run_load(poll_url, concurrency=args.pollers, seconds=args.seconds, headers=auth)
 
+            # (d) status polls idle vs. while 10 sync runs wait.
+            sync_polls = _polls_during_sync_runs(client, base, auth, poll_url, args.sync_runs, args.sync_polls)
+
         # (c) history page with a large table.
         history = None
         if connection.vendor == "postgresql":
@@ -190,6 +249,12 @@ def main() -> None:
     print(
         f"(b) pickup 202->running over {len(pickups)} runs: p50 {statistics.median(pickups):.3f} s, "
         f"max {max(pickups):.3f} s (target p50 < 0.5 s)"
+    )
+    idle, during, waiting = sync_polls
+    print(
+        f"(d) GET /agents/status idle: p50 {_percentile(idle, 0.5):.1f} ms, p99 {_percentile(idle, 0.99):.1f} ms; "
+        f"during {args.sync_runs} waiting sync runs ({waiting} still waiting after the polls): "
+        f"p50 {_percentile(during, 0.5):.1f} ms, p99 {_percentile(during, 0.99):.1f} ms (target p99 < 500 ms)"
     )
     if history is not None:
         print(

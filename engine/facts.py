@@ -161,6 +161,7 @@ class SeriesFact:
     metric: str = ""  # the query or metric name that produced it
     cite: str = ""  # "[tool:query_prometheus_range]"
     smoothing_seconds: float = 0.0  # rate()/period window that smears a step into a ramp
+    anomaly_cite: str = ""  # "[tool:detect_anomalies]" once that tool examined this series in this run
 
 
 @dataclass

@@ -76,6 +76,25 @@ class Progress(BaseModel):
     steps_total: int
 
 
+class MetricSeries(BaseModel):
+    """A metric series a tool fetched (or examined), for a chart next to its evidence.
+
+    ``points`` are ``(unix seconds, value)``, ascending, downsampled to at most ``MAX_SERIES_POINTS``;
+    ``onset`` is the anomaly onset the metrics analyzer found in the full-resolution series, or None.
+    """
+
+    title: str
+    service: str = ""
+    kind: str = ""
+    unit: str = ""
+    points: list[tuple[float, float]] = Field(default_factory=list)
+    onset: float | None = None
+
+
+MAX_SERIES_PER_CALL = 6
+MAX_SERIES_POINTS = 240
+
+
 class ToolCall(BaseModel):
     seq: int
     tool: str
@@ -85,6 +104,7 @@ class ToolCall(BaseModel):
     ok: bool
     error: str | None = None
     output_excerpt: str = ""
+    series: list[MetricSeries] = Field(default_factory=list)
 
 
 class RootCause(BaseModel):

@@ -107,7 +107,16 @@ def _after_metrics(plan: PlanContext, result: ToolResult) -> list[Step]:
         }
         tool = next(t for t in ("query_prometheus_range", "query_prometheus") if t in plan.tools)
         steps.insert(0, Step("Querying p50/p95 latency of the suspects", tool, zoom))
+    if _detects_anomalies(plan) and result.observations.series:
+        # The metrics specialist states the onsets it found in what it fetched (the planner's follow-ups
+        # already run the same detector to pick suspects, so it does not spend a step on it).
+        zoomed = bool(steps) and steps[0].params.get("signals") == ZOOM_SIGNALS
+        steps.insert(1 if zoomed else 0, Step("Detecting anomalies in the fetched metrics", "detect_anomalies", {}))
     return steps
+
+
+def _detects_anomalies(plan: PlanContext) -> bool:
+    return "detect_anomalies" in plan.tools and plan.request.agent != "planner"
 
 
 def _around(plan: PlanContext, suspects: list[str], first: ServiceDeviation | None) -> list[Step]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from engine.facts import Observations
+from engine.facts import Observations, SeriesFact
 
 # Tool name -> data-source key (team-config tool name) it needs; None = always available.
 _CATALOG: dict[str, str | None] = {
@@ -69,6 +69,7 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "engine.connectors.elasticsearch",
     "engine.connectors.aws",
     "engine.connectors.github",
+    "engine.analysis_tools",  # tools over already-fetched data (detect_anomalies)
 )
 
 # Other data sources that can serve a source's tools through the same client interface.
@@ -92,6 +93,7 @@ class ToolResult:
     text: str
     observations: Observations = field(default_factory=Observations)
     data: Any = None
+    charted: list[SeriesFact] | None = None  # series to chart on the tool call; None: observations.series
 
 
 ToolFunc = Callable[[Any, dict[str, Any]], ToolResult]

@@ -10,16 +10,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.agents import BUILTIN_AGENTS, agent_tools, resolve_agent
+from engine.analysis_tools import RunData
 from engine.analyzers import AnalysisContext, run_analyzers
 from engine.connectors import ToolFailure
 from engine.errors import EngineError
 from engine.facts import Observations
-from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, Progress, Report, ToolCall
+from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, MetricSeries, Progress, Report, ToolCall
 from engine.parsers.detect import SkipAttachment, parse_attachment
 from engine.plan import PLAYBOOKS, PlanContext, Step
 from engine.ranking import rank
 from engine.registry import DEMO_SOURCE, ToolResult, connector_factory, implementation, provider_for
 from engine.report import build_report
+from engine.series import metric_series
 
 DEFAULT_WINDOW = timedelta(hours=6)
 SOURCE_NAMES = {
@@ -76,6 +78,7 @@ class _Run:
         ok: bool,
         error: str | None,
         output: str,
+        series: list[MetricSeries] | None = None,
     ) -> None:
         if tool not in self.tools_used:
             self.tools_used.append(tool)
@@ -88,6 +91,7 @@ class _Run:
             ok=ok,
             error=error,
             output_excerpt=output[:OUTPUT_EXCERPT_LIMIT],
+            series=series or [],
         )
         self.calls.append(call)
         if self.on_tool_call is not None:
@@ -140,14 +144,16 @@ class _Run:
             self.record(tool, params, started, clock, False, f"Tool {tool} is not available", "")
             return None
         try:
-            client = self._connector(spec.source) if spec.source else None
+            client = self._connector(spec.source) if spec.source else RunData(self.obs, analysis_context(self.request))
             result = spec.func(client, params)
         except ToolFailure as failure:
             if failure.unreachable and spec.source:
                 self.down[spec.source] = failure.message
             self.record(tool, params, started, clock, False, failure.message, "")
             return None
-        self.record(tool, params, started, clock, True, None, result.text)
+        charted = result.charted if result.charted is not None else result.observations.series
+        series = metric_series(charted, analysis_context(self.request))
+        self.record(tool, params, started, clock, True, None, result.text, series)
         return result
 
     def _connector(self, source: str) -> Any:
@@ -196,6 +202,16 @@ def _window(text: str | None) -> timedelta:
     amount, unit = int(match.group(1)), match.group(2)
     span = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
     return max(span, timedelta(hours=1))
+
+
+def analysis_context(request: InvestigationRequest) -> AnalysisContext:
+    """The window and focus the analyzers (and the charted onsets) use for this request."""
+    return AnalysisContext(
+        now=request.reference_now(),
+        window=_window(request.context.time_window),
+        service=request.context.service,
+        namespace=request.context.namespace,
+    )
 
 
 def investigate(
@@ -249,12 +265,7 @@ def _investigate(run: _Run) -> Report:
                 f"Attachment '{first['name']}' could not be read: {first['reason']}",
                 tools_used=run.tools_used,
             )
-    ctx = AnalysisContext(
-        now=request.reference_now(),
-        window=_window(request.context.time_window),
-        service=request.context.service,
-        namespace=request.context.namespace,
-    )
+    ctx = analysis_context(request)
     findings = run_analyzers(run.obs, ctx)
     scored = rank(findings, service=request.context.service, message=request.message)
     report = build_report(scored, run.obs, ctx)

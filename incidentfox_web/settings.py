@@ -315,5 +315,6 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},  # its request lines would log customer webhook URLs (tokens in queries)
     },
 }

@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenancy.urls")),
     path("", include("investigations.urls")),
     path("", include("teamconfig.urls")),
+    path("", include("webhooks.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -35,6 +35,8 @@ class ToolCallRecord:
     ok: bool
     error: str
     output_excerpt: str
+    # Metric series for charts: [{"title", "service", "kind", "unit", "points": [[ts, value]], "onset"}].
+    series: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ def run_engine(
                 ok=call.ok,
                 error=call.error or "",
                 output_excerpt=call.output_excerpt,
+                series=[item.model_dump(mode="json") for item in call.series],
             )
         )
 

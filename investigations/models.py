@@ -149,6 +149,9 @@ class InvestigationStep(models.Model):
     ok = models.BooleanField()
     error = models.CharField(max_length=ERROR_MESSAGE_MAX_CHARS, blank=True)
     output_excerpt = models.TextField(blank=True)
+    # Metric series the tool fetched, for the web page's charts (never in the API): at most 6 series of at
+    # most 240 points, ``[{"title", "service", "kind", "unit", "points": [[ts, value]], "onset": ts | null}]``.
+    series = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering: ClassVar = ["investigation", "attempt", "seq"]

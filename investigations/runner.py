@@ -123,6 +123,7 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
             ok=call.ok,
             error=call.error[:ERROR_MESSAGE_MAX_CHARS],
             output_excerpt=call.output_excerpt[:OUTPUT_EXCERPT_MAX_CHARS],
+            series=call.series,
         )
         if call.tool not in tools_used:
             tools_used.append(call.tool)

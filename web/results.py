@@ -2,7 +2,9 @@
 
 Result semantics are API.md §4.6. Evidence strings start with ``[tool:<name>]`` or ``[attachment:<name>]``;
 tool evidence links to the first call of that tool (preferring one that succeeded). Metric series recorded on
-a tool call (``series``: ``[{"title", "points": [[ts, value], ...], "onset": ts | null}]``) become charts.
+a tool call (``series``: ``[{"title", "points": [[ts, value], ...], "onset": ts | null}]``, stored by the runner
+from the engine's tool-call log) become charts next to the evidence: the series whose title starts the evidence
+text ("postgres saturation rose from ..."), or all of the call's series when none does.
 """
 
 from __future__ import annotations
@@ -58,11 +60,12 @@ def call_anchor(seq: int, attempt: int = 1) -> str:
     return f"call-{attempt}-{seq}"
 
 
-def _charts_of(step: Any) -> list[Chart]:
+def _charts_of(step: Any, text: str = "") -> list[Chart]:
+    """Charts of the step's series; when some series' title starts the evidence text, only those."""
+    candidates = [series for series in getattr(step, "series", None) or [] if isinstance(series, dict)]
+    named = [series for series in candidates if series.get("title") and text.startswith(str(series["title"]))]
     charts = []
-    for series in getattr(step, "series", None) or []:
-        if not isinstance(series, dict):
-            continue
+    for series in named or candidates:
         points = [(p[0], p[1]) for p in series.get("points", []) if isinstance(p, list | tuple) and len(p) == 2]
         onset = series.get("onset")
         chart = build_chart(
@@ -98,7 +101,7 @@ def evidence_items(evidence: Sequence[Any], steps: Sequence[Any]) -> list[Eviden
         step = calls.get(source) if kind == "tool" else None
         if step is not None:
             item.call_anchor = call_anchor(step.seq, step.attempt)
-            item.charts = _charts_of(step)
+            item.charts = _charts_of(step, text)
         items.append(item)
     return items
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.views import auth, config, history, investigations
+from web.views import auth, config, history, investigations, webhooks
 
 app_name = "web"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("teams/<slug:team_id>/history", history.history, name="history"),
     path("teams/<slug:team_id>/investigations/new", investigations.investigation_new, name="investigation_new"),
     path("teams/<slug:team_id>/config", config.config, name="config"),
+    path("teams/<slug:team_id>/webhooks", webhooks.webhooks_settings, name="webhooks"),
     path("investigations/<str:investigation_id>", investigations.investigation_detail, name="investigation"),
     path("investigations/<str:investigation_id>/card", investigations.investigation_card, name="investigation_card"),
     path(

@@ -442,6 +442,11 @@ def _transitive_callees(calls: Mapping[str, Iterable[str]]) -> dict[str, set[str
 _BY_FACT: dict[int, tuple[weakref.ref[SeriesFact], Anomaly | None]] = {}
 
 
+def anomaly_of(fact: SeriesFact) -> Anomaly | None:
+    """The anomaly the analyzer sees in ``fact`` (any onset time; callers apply the investigation window)."""
+    return _anomaly_of(fact)
+
+
 def _anomaly_of(fact: SeriesFact) -> Anomaly | None:
     """Detection is the costly part, and the planner and the analyzers look at the same series facts."""
     key = id(fact)
@@ -466,7 +471,8 @@ def observed_anomalies(obs: Observations, ctx: AnalysisContext) -> list[tuple[An
     for fact in obs.series:
         anomaly = _anomaly_of(fact)
         if anomaly is not None and anomaly.onset >= earliest:
-            found.append((anomaly, f"{fact.cite or '[tool:query_prometheus_range]'} {anomaly.describe()}"))
+            cite = fact.anomaly_cite or fact.cite or "[tool:query_prometheus_range]"
+            found.append((anomaly, f"{cite} {anomaly.describe()}"))
     return found
 
 

@@ -1,0 +1,146 @@
+"""The webhook endpoints (API.md §6.2, §6.4): adapters from HTTP to one service or selector each."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from incidentfox_web.api.errors import ApiError
+from incidentfox_web.api.formats import iso_z, parse_query_int
+from incidentfox_web.api.inputs import optional_str
+from incidentfox_web.api.schema import ERROR_RESPONSES
+from incidentfox_web.api.views import ApiView
+from webhooks.delivery import configured_url, webhook_test_send
+from webhooks.schemas import (
+    OUTCOMES,
+    WebhookDeliveryListOut,
+    WebhookSecretOut,
+    WebhookTestIn,
+    WebhookTestOut,
+)
+from webhooks.selectors import deliveries_for_team, delivery_body
+from webhooks.signing import SecretView, webhook_secret_get, webhook_secret_rotate
+
+MAX_URL_LENGTH = 2048
+TEAM_HEADER = OpenApiParameter("X-Team-Id", str, OpenApiParameter.HEADER, required=False)
+
+
+def _secret_body(view: SecretView) -> dict[str, str | None]:
+    return {
+        "secret": view.secret,
+        "created_at": iso_z(view.created_at),
+        "previous_secret_expires_at": iso_z(view.previous_secret_expires_at),
+    }
+
+
+class _WriteOnlyView(ApiView):
+    """Secrets are team:write even to read (API.md §2.4)."""
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        if not self.principal.can("team:write"):
+            self._deny(request, self.principal, "Token does not have write permissions")
+
+
+class WebhookSecretView(_WriteOnlyView):
+    scope = "team"
+
+    @extend_schema(
+        summary="The team's webhook signing secret",
+        parameters=[TEAM_HEADER],
+        responses={200: WebhookSecretOut, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        body = _secret_body(webhook_secret_get(team=self.selected_team()))
+        return Response(body, headers={"Cache-Control": "no-store"})
+
+
+class WebhookSecretRotateView(ApiView):
+    scope = "team"
+
+    @extend_schema(
+        summary="Rotate the signing secret; the previous one co-signs for 24 h",
+        parameters=[TEAM_HEADER],
+        request=None,
+        responses={200: WebhookSecretOut, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        view = webhook_secret_rotate(team=self.selected_team(), meta=self.request_meta())
+        return Response(_secret_body(view), headers={"Cache-Control": "no-store"})
+
+
+class WebhookDeliveryListView(ApiView):
+    scope = "team"
+
+    @extend_schema(
+        summary="Delivery attempts of the team's webhooks, newest first",
+        parameters=[
+            TEAM_HEADER,
+            OpenApiParameter("limit", int, required=False),
+            OpenApiParameter("offset", int, required=False),
+            OpenApiParameter("investigation_id", str, required=False),
+            OpenApiParameter("outcome", str, required=False, enum=OUTCOMES),
+        ],
+        responses={200: WebhookDeliveryListOut, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        limit = parse_query_int(params.get("limit"), field="limit", default=50, minimum=1, maximum=100)
+        offset = parse_query_int(params.get("offset"), field="offset", default=0, minimum=0, maximum=None)
+        outcome = params.get("outcome")
+        if outcome is not None and outcome not in OUTCOMES:
+            raise ApiError.validation("outcome", f"must be one of {', '.join(OUTCOMES)}")
+        rows = deliveries_for_team(
+            self.selected_team(), investigation_id=params.get("investigation_id"), outcome=outcome
+        )
+        return Response(
+            {
+                "deliveries": [delivery_body(row) for row in rows[offset : offset + limit]],
+                "pagination": {"total": rows.count(), "limit": limit, "offset": offset},
+            }
+        )
+
+
+def _checked_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError:
+        host = None
+    if parts.scheme not in ("http", "https") or not host or parts.username is not None or parts.password is not None:
+        raise ApiError.validation("url", "must be an absolute http or https URL without user info")
+    return value
+
+
+class WebhookTestView(ApiView):
+    scope = "team"
+
+    @extend_schema(
+        summary="Send one signed webhook.test event now (200 whatever the target answered)",
+        parameters=[TEAM_HEADER],
+        request=WebhookTestIn,
+        responses={200: WebhookTestOut, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        requested = optional_str(self.body, "url", max_length=MAX_URL_LENGTH)
+        team = self.selected_team()
+        url = _checked_url(requested) if requested else configured_url(team)
+        if url is None:
+            raise ApiError.invalid_request("No investigation_complete webhook URL configured")
+        sent = webhook_test_send(team=team, url=url)
+        delivery = sent.delivery
+        return Response(
+            {
+                "delivery_id": delivery.delivery_id,
+                "webhook_id": sent.webhook_id,
+                "url": sent.url,
+                "success": sent.success,
+                "response_status": delivery.response_status,
+                "duration_ms": delivery.duration_ms,
+                "error": delivery.error or None,
+            }
+        )

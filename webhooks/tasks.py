@@ -1,0 +1,12 @@
+"""Thin task wrapper: ids in, one delivery attempt out. Delivery state lives in ``WebhookDelivery`` rows."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from webhooks.delivery import webhook_attempt
+
+
+@task(queue_name="default")
+def deliver_webhook(webhook_id: str, attempt: int) -> None:
+    webhook_attempt(webhook_id=webhook_id, attempt=attempt)
