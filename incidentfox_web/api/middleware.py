@@ -18,7 +18,7 @@ current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("reques
 
 
 def request_id_for(request: HttpRequest) -> str:
-    supplied = request.headers.get("X-Request-ID", "")
+    supplied = request.META.get("HTTP_X_REQUEST_ID", "")  # META, not request.headers: cheaper on every request
     return supplied if _CLIENT_ID.match(supplied) else new_id("req_", 20)
 
 

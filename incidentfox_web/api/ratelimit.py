@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -19,6 +20,7 @@ from django.db import DatabaseError, connection
 logger = logging.getLogger("incidentfox.ratelimit")
 
 WINDOW_SECONDS = 60
+_SQLITE_WRITES = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,14 @@ class DatabaseStore:
     )
 
     def increment(self, key: str, minute: int) -> int:
+        if connection.vendor == "sqlite":
+            # SQLite admits one writer at a time and makes the others back off with sleeps of growing length;
+            # queueing this process's threads on a lock instead keeps the wait to the write itself.
+            with _SQLITE_WRITES:
+                return self._upsert(key, minute)
+        return self._upsert(key, minute)
+
+    def _upsert(self, key: str, minute: int) -> int:
         with connection.cursor() as cursor:
             cursor.execute(self._UPSERT, [key, minute])
             (count,) = cursor.fetchone()

@@ -43,6 +43,14 @@ class ApiView(APIView):
     permission_classes = [AllowAny]  # permissions are checked in ``initial`` to keep the precedence
 
     # -- the request pipeline ------------------------------------------------------------------------------
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
+        """JSON without parsing ``Accept`` for API clients; full negotiation only when a browser asks for HTML."""
+        accept = request.META.get("HTTP_ACCEPT", "")
+        if "html" not in accept and not force:
+            renderer = self.get_renderers()[0]
+            return renderer, renderer.media_type
+        return super().perform_content_negotiation(request, force)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.format_kwarg = self.get_format_suffix(**kwargs)
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
