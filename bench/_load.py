@@ -38,7 +38,7 @@ def _ms(value: str, unit: str) -> float:
 
 
 def _wrk(url: str, concurrency: int, seconds: float, headers: dict[str, str]) -> LoadResult:
-    command = ["wrk", "-t2", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency"]
+    command = ["wrk", f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout

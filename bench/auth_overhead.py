@@ -49,12 +49,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
     token = _bench_token()
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "incidentfox_web.asgi:application", "--port", str(port)]
+    command += ["--workers", str(args.workers)]
     server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=os.environ.copy())
     try:
         base = f"http://127.0.0.1:{port}"
@@ -74,7 +76,11 @@ def main() -> None:
 
     store = "redis" if os.environ.get("REDIS_URL") else "database"
     db = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
-    print(f"auth overhead: uvicorn x1 (ASGI), {db}, rate-limit store {store}, {args.concurrency} connections")
+    threads = os.environ.get("WEB_THREADS", "16")
+    print(
+        f"auth overhead: uvicorn x{args.workers} ({threads} threads each), {db}, rate-limit store {store}, "
+        f"{args.concurrency} connections"
+    )
     print(bare.line("bare JSON view (/health)"))
     print(authed.line("GET /api/v1/auth/me (team)"))
     print(f"ratio authenticated/bare: {authed.rps / bare.rps:.2f} (target >= 0.70)")

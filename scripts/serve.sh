@@ -18,7 +18,7 @@ pids+=($!)
 "$PY" manage.py sweep_investigations --loop --interval 5 &
 pids+=($!)
 "$PY" -m uvicorn incidentfox_web.asgi:application --host "$HOST" --port "$PORT" --no-server-header \
-  --timeout-graceful-shutdown 5 &
+  --workers "${WEB_WORKERS:-1}" --timeout-graceful-shutdown 5 &
 pids+=($!)
 
 stop() {
