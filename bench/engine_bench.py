@@ -19,6 +19,7 @@ from engine import Attachment, InvestigationContext, InvestigationRequest, inves
 from engine.analyzers import AnalysisContext
 from engine.analyzers.log_signatures import analyze_doc
 from engine.facts import LogDoc
+from tests.engine.part2 import test_telemetry_scenarios as part2
 from tests.engine.scenario_loader import all_scenarios, load, problems
 
 
@@ -46,9 +47,20 @@ def main() -> None:
         report = investigate(scenario.request)
         latencies.append(time.perf_counter() - start)
         correct += not problems(scenario, report)
+    part2_correct = 0
+    for path in part2.SCENARIOS:
+        data = part2.load_part2(path)
+        start = time.perf_counter()
+        report = investigate(part2.request_for(data))
+        latencies.append(time.perf_counter() - start)
+        part2_correct += not part2.scenario_problems(data, report)
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-    print(f"scenarios: {len(paths)}  accuracy: {correct}/{len(paths)} = {correct / len(paths):.1%}")
+    print(
+        f"scenarios (pods, logs, attachments): {len(paths)}  accuracy: {correct}/{len(paths)} = {correct / len(paths):.1%}"
+    )
+    total2 = len(part2.SCENARIOS)
+    print(f"scenarios (telemetry, deploys, dependencies): {total2}  accuracy: {part2_correct}/{total2}")
     print(f"seconds per investigation: median {statistics.median(latencies):.4f}  p95 {p95:.4f}")
 
     lines = generated_log(1_000_000)
