@@ -56,9 +56,8 @@ def main() -> None:
         part2_correct += not part2.scenario_problems(data, report)
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-    print(
-        f"scenarios (pods, logs, attachments): {len(paths)}  accuracy: {correct}/{len(paths)} = {correct / len(paths):.1%}"
-    )
+    total = len(paths)
+    print(f"scenarios (pods, logs, attachments): {total}  accuracy: {correct}/{total} = {correct / total:.1%}")
     total2 = len(part2.SCENARIOS)
     print(f"scenarios (telemetry, deploys, dependencies): {total2}  accuracy: {part2_correct}/{total2}")
     print(f"seconds per investigation: median {statistics.median(latencies):.4f}  p95 {p95:.4f}")
