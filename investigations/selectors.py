@@ -29,7 +29,14 @@ def investigation_for_team(*, team: Node, investigation_id: str) -> Investigatio
     """None for malformed ids, unknown ids and other teams' ids alike, so existence never leaks."""
     if not INVESTIGATION_ID_RE.match(investigation_id):
         return None
-    return Investigation.objects.for_team(team).select_related("org", "team").filter(pk=investigation_id).first()
+    # No join and no ORDER BY: the caller already holds the team (and its org), so attach them instead.
+    found = list(Investigation.objects.for_team(team).filter(pk=investigation_id)[:1])
+    if not found:
+        return None
+    investigation = found[0]
+    investigation.team = team
+    investigation.org = team.org
+    return investigation
 
 
 def investigation_history(*, team: Node, filters: HistoryFilters) -> InvestigationQuerySet:
