@@ -24,7 +24,9 @@ MAX_SUSPECTS = 3
 # Every service gets the three signals that show trouble first; the suspects then get the other quantiles.
 SWEEP_SIGNALS = "request_rate,error_ratio,latency_p99,saturation"
 ZOOM_SIGNALS = "latency_p50,latency_p95"
-MAX_POINTS = 11_000
+# Resolution of the sweeps: a 15 s step up to about six hours; longer windows get a coarser step so one sweep
+# stays near 1,500 points per series (a minute's resolution over 24 h is plenty to place an onset).
+MAX_POINTS = 1_500
 
 # Planner-only extras: when a specialist is enabled, the planner may also use its source's sibling tools.
 _EXTRAS: dict[str, tuple[str, ...]] = {

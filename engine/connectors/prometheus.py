@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ SOURCE = "Prometheus"
 SERVICE_LABELS = ("service", "job", "app", "app_kubernetes_io_name", "service_name", "container")
 STATUS_LABELS = ("code", "status", "status_code", "http_status", "response_code")
 MAX_POINTS_PER_SERIES = 11_000  # the server refuses more
+PARALLEL_QUERIES = 4
 MAX_SERIES = 200
 
 _COUNTER = re.compile(r"(?:^|_)(?:http_)?(?:server_)?requests?(?:_seconds)?_(?:total|count)$")
@@ -152,7 +154,7 @@ class PrometheusClient:
         if found is None:
             return []
         win = rate_window or max(4 * step, 4.0)
-        w = f"{win:g}s"
+        w = f"{math.ceil(win)}s"  # PromQL durations are whole numbers with a unit ("230.4s" is refused)
         by = f"sum by ({found.label})"
         queries: list[tuple[MetricKind, str]] = []
         if found.counter:
@@ -170,11 +172,14 @@ class PrometheusClient:
                 (0.99, MetricKind.LATENCY_P99),
             ):
                 queries.append((kind, f"histogram_quantile({q}, {by_le})"))
+        wanted = [(kind, expr) for kind, expr in queries if kind in kinds]
+        # The signals are independent queries: ask for them at once, so the sweep takes as long as the slowest one
+        # rather than their sum. Results are read back in query order, keeping the output deterministic.
+        with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL_QUERIES, len(wanted)))) as pool:
+            answers = list(pool.map(lambda item: self.query_range(item[1], start, end, step), wanted))
         facts: list[SeriesFact] = []
-        for kind, expr in queries:
-            if kind not in kinds:
-                continue
-            for labels, points in self.query_range(expr, start, end, step):
+        for (kind, expr), answer in zip(wanted, answers, strict=True):
+            for labels, points in answer:
                 name = labels.get(found.label)
                 if name and points:
                     facts.append(

@@ -79,3 +79,12 @@ def test_a_bad_query_is_a_tool_failure_that_names_prometheus(incident):
     client, _, _, _ = incident
     with pytest.raises(ToolFailure, match="Prometheus"):
         client.query("sum(")
+
+
+def test_a_fractional_step_still_sends_whole_second_rate_windows_prometheus_accepts(incident):
+    client, started, _, end = incident
+    # A long window's sweep step is fractional (24 h / 1,500 points = 57.6 s): the derived rate window must still
+    # be a PromQL duration Prometheus accepts (whole seconds), not "230.4s".
+    facts = client.golden_signals(started + 3, end, 1.7, services=["payments"])
+    assert {fact.kind for fact in facts} >= {MetricKind.REQUEST_RATE.value, MetricKind.LATENCY_P99.value}
+    assert all(fact.metric.count("[7s]") for fact in facts)
