@@ -292,6 +292,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVERS": [{"url": "/"}],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "InvestigationStatusEnum": "investigations.schemas.STATUSES",
+        "AcceptedStatusEnum": "investigations.schemas.ACCEPTED_STATUSES",
+        "PriorityEnum": "investigations.schemas.PRIORITIES",
+    },
     "AUTHENTICATION_WHITELIST": [
         "incidentfox_web.api.authentication.TeamTokenAuthentication",
         "incidentfox_web.api.authentication.AdminTokenAuthentication",

@@ -27,8 +27,9 @@ from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
 from incidentfox_web.api.formats import parse_input_time, parse_query_int
-from incidentfox_web.api.schema import ERROR_RESPONSES, JSON_OBJECT
+from incidentfox_web.api.schema import ERROR_RESPONSES
 from incidentfox_web.api.views import ApiView
+from investigations import schemas
 from investigations.engine_bridge import describe_team_agents
 from investigations.models import ACTIVE_STATUSES, Investigation, Status
 from investigations.presenters import accepted_body, list_item, poll_url, status_body
@@ -66,12 +67,12 @@ class AgentRunView(ApiView):
 
     @extend_schema(
         summary="Start an investigation (sync: 200 with the final status body; async: 202)",
-        request=JSON_OBJECT,
+        request=schemas.RunIn,
         parameters=[
             OpenApiParameter("X-Team-Id", str, OpenApiParameter.HEADER, required=False),
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
         ],
-        responses={200: JSON_OBJECT, 202: JSON_OBJECT, **ERROR_RESPONSES},
+        responses={200: schemas.StatusBody, 202: schemas.Accepted, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
         data = request.data
@@ -128,6 +129,12 @@ async def agent_run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResp
     return response
 
 
+# drf-spectacular documents DRF view classes only; the async wrapper runs exactly AgentRunView's pipeline, so the
+# schema describes that class (same permissions, body, errors) for the route served by ``agent_run``.
+agent_run.cls = AgentRunView  # type: ignore[attr-defined]
+agent_run.initkwargs = {}  # type: ignore[attr-defined]
+
+
 async def wait_for_terminal_body(investigation_id: str) -> dict[str, Any]:
     """Poll until terminal; at the deadline mark the run failed/timeout by compare-and-set (API.md §4.1)."""
     delay = SYNC_POLL_FIRST
@@ -153,7 +160,7 @@ async def wait_for_terminal_body(investigation_id: str) -> dict[str, Any]:
 class InvestigationStatusView(ApiView):
     scope = "team"
 
-    @extend_schema(summary="An investigation's status", responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="An investigation's status", responses={200: schemas.StatusBody, **ERROR_RESPONSES})
     def get(self, request: Request, investigation_id: str) -> Response:
         investigation = investigation_for_team(team=self.selected_team(), investigation_id=investigation_id)
         if investigation is None:
@@ -164,7 +171,9 @@ class InvestigationStatusView(ApiView):
 class InvestigationCancelView(ApiView):
     scope = "team"
 
-    @extend_schema(summary="Cancel an investigation", request=None, responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(
+        summary="Cancel an investigation", request=None, responses={200: schemas.StatusBody, **ERROR_RESPONSES}
+    )
     def post(self, request: Request, investigation_id: str) -> Response:
         team = self.selected_team()
         investigation = investigation_for_team(team=team, investigation_id=investigation_id)
@@ -191,7 +200,7 @@ class InvestigationListView(ApiView):
             OpenApiParameter("until", str, required=False),
             OpenApiParameter("q", str, required=False),
         ],
-        responses={200: JSON_OBJECT, **ERROR_RESPONSES},
+        responses={200: schemas.ListOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -220,7 +229,7 @@ class AgentListView(ApiView):
 
     @extend_schema(
         summary="The team's agents and the tools each can call",
-        responses={200: JSON_OBJECT, **ERROR_RESPONSES},
+        responses={200: schemas.AgentListOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
         team = self.selected_team()

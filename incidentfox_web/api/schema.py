@@ -79,12 +79,11 @@ class SessionScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
+class Pagination(serializers.Serializer):  # type: ignore[type-arg]
+    total = serializers.IntegerField(help_text="Every match, not only this page")
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+
+
 def pagination_serializer() -> serializers.Serializer:  # type: ignore[type-arg]
-    return inline_serializer(
-        name="Pagination",
-        fields={
-            "total": serializers.IntegerField(),
-            "limit": serializers.IntegerField(),
-            "offset": serializers.IntegerField(),
-        },
-    )
+    return Pagination()
