@@ -23,7 +23,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,11 +35,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import InvestigationContext, InvestigationRequest, investigate
+from tests.engine.part2.prom_harness import serve_prometheus
 
 SERVICES = [f"svc-{i:02d}" for i in range(50)]
 CULPRIT = "svc-17"
@@ -115,36 +113,6 @@ def write_openmetrics(path: str) -> tuple[int, int]:
     return series, series * len(times)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: str) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prometheus exited early: {Path(log).read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/-/ready", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"prometheus did not become ready in {READY_TIMEOUT:.0f} s")
-
-
 @contextmanager
 def real_prometheus(prometheus: str, promtool: str) -> Iterator[str]:
     """Generate, backfill and serve the data set; always stop the server and delete the temporary files."""
@@ -178,29 +146,14 @@ def real_prometheus(prometheus: str, promtool: str) -> Iterator[str]:
             f"prometheus: generated {series:,} series / {samples:,} samples in {generated:.1f} s, "
             f"backfilled with promtool in {time.perf_counter() - started:.1f} s"
         )
-        config = os.path.join(tmp, "prometheus.yml")
-        Path(config).write_text("global:\n  evaluation_interval: 1m\nscrape_configs: []\n")
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = os.path.join(tmp, "prometheus.log")
-        with open(log, "wb") as log_file:
-            proc = subprocess.Popen(
-                [
-                    prometheus,
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={data}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--storage.tsdb.retention.time=30d",
-                    "--log.level=warn",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=log_file,
-            )
-            try:
-                _wait_ready(url, proc, log)
-                yield url
-            finally:
-                _stop(proc)
+        with serve_prometheus(
+            prometheus,
+            config="global:\n  evaluation_interval: 1m\nscrape_configs: []\n",
+            data_dir=data,
+            extra_args=["--storage.tsdb.retention.time=30d"],
+            ready_timeout=READY_TIMEOUT,
+        ) as url:
+            yield url
 
 
 # --- the stand-in (only without the prometheus binary) ---------------------------------------------------------

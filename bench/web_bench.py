@@ -61,7 +61,7 @@ RESULT = {
 def seed(rows: int) -> tuple[Client, str, str, str]:
     Organization.objects.filter(org_id=BENCH_ORG).delete()
     meta = RequestMeta.system()
-    org = org_create(org_id=BENCH_ORG, name="Bench", meta=meta)
+    org = org_create(org_id=BENCH_ORG, name="Bench")
     team = node_create(org=org, node_id="bench-team", name="Bench team", node_type=NodeType.TEAM, meta=meta)
     user_model = get_user_model()
     user_model.objects.filter(username="web-bench").delete()

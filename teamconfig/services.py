@@ -9,7 +9,7 @@ re-planned against the new overrides, and after a few attempts the caller gets a
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +131,17 @@ def _audit_updated(node: Node, meta: RequestMeta, version: int, changed_fields: 
     )
 
 
+def _retrying[T](work: Callable[[], T]) -> T:
+    """Run ``work`` in a transaction; again when another writer moved the version first (``_VersionMoved``)."""
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return work()
+        except _VersionMoved:
+            continue
+    raise ConfigConflict("The configuration was changed concurrently; retry the request")
+
+
 def config_update(
     *, node: Node, patch: Mapping[str, Any], meta: RequestMeta, admin: bool
 ) -> ConfigApplied | ConfigChangeRequested:
@@ -140,32 +151,30 @@ def config_update(
     approval. Raises ``ConfigInvalid``, ``ConfigFieldRefused``, ``ConfigTooLarge`` or ``ConfigConflict``.
     """
     check_patch_keys(patch, admin=admin)
-    for _attempt in range(MAX_WRITE_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                row = _locked_config(node)
-                ancestors = ancestor_layers(node)
-                current = build_effective([*ancestors, row.overrides])
-                prepared = prepare_secret_inputs(patch, stored=row.overrides, effective=current)
-                plan = plan_change(
-                    ancestors=ancestors,
-                    stored=row.overrides,
-                    prepared_patch=prepared,
-                    allow_private_webhooks=_allow_private_webhooks(),
-                )
-                if not plan.diff:
-                    return ConfigApplied(node=node, version=row.version, changed_fields=[])
-                needs_approval, approvers = _approval(current)
-                if needs_approval and not admin:
-                    change_request = _change_request_create(node=node, row=row, prepared=prepared, plan=plan, meta=meta)
-                    return ConfigChangeRequested(change_request=change_request, approvers=approvers)
-                version = _write(row, plan, changed_by=meta.actor)
-                _audit_updated(node, meta, version, plan.changed_fields)
-                logger.info("config of %s/%s updated to v%s", node.path[0], node.node_id, version)
-                return ConfigApplied(node=node, version=version, changed_fields=plan.changed_fields)
-        except _VersionMoved:
-            continue
-    raise ConfigConflict("The configuration was changed concurrently; retry the request")
+
+    def apply() -> ConfigApplied | ConfigChangeRequested:
+        row = _locked_config(node)
+        ancestors = ancestor_layers(node)
+        current = build_effective([*ancestors, row.overrides])
+        prepared = prepare_secret_inputs(patch, stored=row.overrides, effective=current)
+        plan = plan_change(
+            ancestors=ancestors,
+            stored=row.overrides,
+            prepared_patch=prepared,
+            allow_private_webhooks=_allow_private_webhooks(),
+        )
+        if not plan.diff:
+            return ConfigApplied(node=node, version=row.version, changed_fields=[])
+        needs_approval, approvers = _approval(current)
+        if needs_approval and not admin:
+            change_request = _change_request_create(node=node, row=row, prepared=prepared, plan=plan, meta=meta)
+            return ConfigChangeRequested(change_request=change_request, approvers=approvers)
+        version = _write(row, plan, changed_by=meta.actor)
+        _audit_updated(node, meta, version, plan.changed_fields)
+        logger.info("config of %s/%s updated to v%s", node.path[0], node.node_id, version)
+        return ConfigApplied(node=node, version=version, changed_fields=plan.changed_fields)
+
+    return _retrying(apply)
 
 
 def _change_request_create(
@@ -207,63 +216,61 @@ def config_change_request_approve(
 
     If it no longer applies, raise ``ConfigConflict`` and leave the request pending.
     """
-    for _attempt in range(MAX_WRITE_ATTEMPTS):
+
+    def approve() -> ChangeRequestApproved:
+        cr = _pending_or_conflict(change_request)
+        node = cr.node
+        row = _locked_config(node)
         try:
-            with transaction.atomic():
-                cr = _pending_or_conflict(change_request)
-                node = cr.node
-                row = _locked_config(node)
-                try:
-                    plan = plan_change(
-                        ancestors=ancestor_layers(node),
-                        stored=row.overrides,
-                        prepared_patch=cr.patch,
-                        allow_private_webhooks=_allow_private_webhooks(),
-                    )
-                except ConfigInvalid as exc:
-                    raise ConfigConflict(
-                        "The change no longer applies to the current configuration",
-                        details={"field": exc.field, "error": exc.error},
-                    ) from None
-                except ConfigTooLarge as exc:
-                    raise ConfigConflict(exc.message) from None
-                version = row.version
-                if plan.diff:
-                    version = _write(
-                        row,
-                        plan,
-                        changed_by=cr.requested_by,
-                        approved_by=meta.actor,
-                        change_request_id=cr.change_request_id,
-                        reason=comment,
-                    )
-                    _audit_updated(node, meta, version, plan.changed_fields, cr.change_request_id)
-                now = timezone.now()
-                ChangeRequest.objects.filter(pk=cr.pk).update(
-                    status=ChangeStatus.APPROVED,
-                    reviewed_by=meta.actor,
-                    reviewed_at=now,
-                    comment=comment,
-                    applied_version=version if plan.diff else None,
-                )
-                cr.refresh_from_db()
-                audit_record(
-                    org=cr.org,
-                    event_type="config.change_approved",
-                    meta=meta,
-                    team_id=node.node_id,
-                    target=cr.change_request_id,
-                    details={
-                        "change_request_id": cr.change_request_id,
-                        "requested_by": cr.requested_by,
-                        "version": version,
-                        "changed_fields": plan.changed_fields,
-                    },
-                )
-                return ChangeRequestApproved(change_request=cr, version=version, changed_fields=plan.changed_fields)
-        except _VersionMoved:
-            continue
-    raise ConfigConflict("The configuration was changed concurrently; retry the request")
+            plan = plan_change(
+                ancestors=ancestor_layers(node),
+                stored=row.overrides,
+                prepared_patch=cr.patch,
+                allow_private_webhooks=_allow_private_webhooks(),
+            )
+        except ConfigInvalid as exc:
+            raise ConfigConflict(
+                "The change no longer applies to the current configuration",
+                details={"field": exc.field, "error": exc.error},
+            ) from None
+        except ConfigTooLarge as exc:
+            raise ConfigConflict(exc.message) from None
+        version = row.version
+        if plan.diff:
+            version = _write(
+                row,
+                plan,
+                changed_by=cr.requested_by,
+                approved_by=meta.actor,
+                change_request_id=cr.change_request_id,
+                reason=comment,
+            )
+            _audit_updated(node, meta, version, plan.changed_fields, cr.change_request_id)
+        now = timezone.now()
+        ChangeRequest.objects.filter(pk=cr.pk).update(
+            status=ChangeStatus.APPROVED,
+            reviewed_by=meta.actor,
+            reviewed_at=now,
+            comment=comment,
+            applied_version=version if plan.diff else None,
+        )
+        cr.refresh_from_db()
+        audit_record(
+            org=cr.org,
+            event_type="config.change_approved",
+            meta=meta,
+            team_id=node.node_id,
+            target=cr.change_request_id,
+            details={
+                "change_request_id": cr.change_request_id,
+                "requested_by": cr.requested_by,
+                "version": version,
+                "changed_fields": plan.changed_fields,
+            },
+        )
+        return ChangeRequestApproved(change_request=cr, version=version, changed_fields=plan.changed_fields)
+
+    return _retrying(approve)
 
 
 def config_change_request_reject(

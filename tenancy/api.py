@@ -120,8 +120,6 @@ class AdminTeamsView(ApiView):
             parent = Node.objects.filter(org=org, node_id=parent_id).first()
             if parent is None or parent.is_team:
                 raise ApiError.validation("parent_id", "must be the org or a group of this org")
-        if Node.objects.filter(org=org, node_id=team_id).exists():
-            raise ApiError.conflict(f"Node '{team_id}' already exists")
         try:
             node = node_create(
                 org=org, node_id=team_id, name=name, parent=parent, node_type=node_type, meta=self.request_meta()

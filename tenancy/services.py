@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from incidentfox_web.api.formats import iso_z
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import (
     TOKEN_PREFIX,
@@ -37,7 +38,8 @@ class IssuedToken:
 
 
 @transaction.atomic
-def org_create(*, org_id: str, name: str, meta: RequestMeta | None = None) -> Organization:
+def org_create(*, org_id: str, name: str) -> Organization:
+    """Operators provision organisations (no API creates them), so there is no actor to audit."""
     org = Organization(org_id=org_id, name=name)
     org.full_clean()
     org.save()
@@ -118,7 +120,7 @@ def api_token_issue(
         meta=meta,
         team_id=team.node_id if team else "",
         target=token_id,
-        details={"kind": kind, "label": label, "read_only": read_only, "expires_at": _iso(token.expires_at)},
+        details={"kind": kind, "label": label, "read_only": read_only, "expires_at": iso_z(token.expires_at)},
     )
     return IssuedToken(token=token, plaintext=f"{token_id}.{secret}")
 
@@ -147,7 +149,7 @@ def demo_bootstrap(*, org_id: str = "demo", team_id: str = "platform") -> tuple[
     if Organization.objects.filter(org_id=org_id).exists():
         return None
     meta = RequestMeta.system()
-    org = org_create(org_id=org_id, name="Demo", meta=meta)
+    org = org_create(org_id=org_id, name="Demo")
     team = node_create(org=org, node_id=team_id, name="Platform", node_type=NodeType.TEAM, meta=meta)
     team_token = api_token_issue(org=org, kind=TokenKind.TEAM, team=team, label="demo", meta=meta)
     admin_token = api_token_issue(org=org, kind=TokenKind.ADMIN, label="demo", meta=meta)
@@ -157,9 +159,3 @@ def demo_bootstrap(*, org_id: str = "demo", team_id: str = "platform") -> tuple[
     root = Node.objects.get(org=org, node_type=NodeType.ORG)
     Membership.objects.create(user=user, node=root, role=Role.ORG_ADMIN)
     return team_token, admin_token, password
-
-
-def _iso(value: object) -> str | None:
-    from incidentfox_web.api.formats import iso_z
-
-    return iso_z(value) if value is not None else None  # type: ignore[arg-type]

@@ -104,9 +104,9 @@ def hit(*, bucket: str, key: str, limit: int, now: float | None = None) -> RateD
     reset = (minute + 1) * WINDOW_SECONDS
     try:
         count = _store().increment(f"{bucket}:{key}", minute)
-    except (DatabaseError, OSError, Exception) as exc:
+    except Exception as exc:  # any store failure fails open
         if isinstance(exc, DatabaseError) and connection.in_atomic_block:
-            raise
+            raise  # inside a transaction the error must surface, or the transaction would be left broken
         logger.warning("Rate-limit store unavailable; request allowed (%s)", type(exc).__name__)
         return None
     return RateDecision(bucket=bucket, limit=limit, count=count, reset=reset)

@@ -26,7 +26,7 @@ ALICE = ACCOUNTS["alice"]
 @pytest.fixture
 def sso_org(e2e_settings: Any, oidc_provider: Any) -> Organization:
     meta = RequestMeta.system()
-    org = org_create(org_id="org-acme", name="Acme", meta=meta)
+    org = org_create(org_id="org-acme", name="Acme")
     Organization.objects.filter(pk=org.pk).update(
         oidc_issuer=oidc_provider.issuer, oidc_client_id=CLIENT_ID, allowed_email_domains=["acme.test"]
     )

@@ -1,30 +1,14 @@
 """The newcomer path: bootstrap the demo, then investigate the demo shop through the API with the printed token."""
 
-import re
-from io import StringIO
-
-from django.core.management import call_command
 from django.test import Client
 
 from investigations.models import InvestigationStep
+from tests.support.demo import bootstrap_demo_and_run
 
 
 # transactional: the run is enqueued on commit, as in production.
 def test_the_bootstrapped_demo_team_finds_the_bad_deploy_behind_checkout_errors(transactional_db):
-    out = StringIO()
-    call_command("bootstrap_demo", stdout=out)
-    token = re.search(r"Team token \(demo/platform\): (\S+)", out.getvalue()).group(1)
-
-    response = Client().post(
-        "/api/v1/agents/run",
-        {"agent_name": "planner", "message": "checkout errors are up"},
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert body["status"] == "completed", body
+    body, _ = bootstrap_demo_and_run("checkout errors are up")
     result = body["result"]
     assert "(demo data)" in result["summary"]
     assert result["root_cause"]["confidence"] >= 80
@@ -32,24 +16,9 @@ def test_the_bootstrapped_demo_team_finds_the_bad_deploy_behind_checkout_errors(
     assert all(e.startswith(("[tool:", "[attachment:")) for e in result["root_cause"]["evidence"])
 
 
-def _run_demo(message: str) -> tuple[dict, str]:
-    out = StringIO()
-    call_command("bootstrap_demo", stdout=out)
-    token = re.search(r"Team token \(demo/platform\): (\S+)", out.getvalue()).group(1)
-    response = Client().post(
-        "/api/v1/agents/run",
-        {"agent_name": "planner", "message": message},
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.content
-    return response.json(), token
-
-
 def test_the_metric_series_of_a_demo_run_are_stored_on_its_tool_call_but_never_returned_by_the_api(transactional_db):
-    body, token = _run_demo("payments is slow, checkout latency is high")
+    body, token = bootstrap_demo_and_run("payments is slow, checkout latency is high")
 
-    assert body["status"] == "completed", body
     step = InvestigationStep.objects.filter(investigation_id=body["investigation_id"], tool="query_prometheus_range")
     stored = step.order_by("seq").first().series
     assert 1 <= len(stored) <= 6

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from io import StringIO
 
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.test import Client
+
+from tests.support.demo import bootstrap_demo_and_run
 
 PAGE_LIMIT_BYTES = 100 * 1024
 
@@ -16,18 +16,7 @@ PAGE_LIMIT_BYTES = 100 * 1024
 def test_the_completed_demo_investigation_page_shows_the_metric_chart_with_the_onset_next_to_its_evidence(
     transactional_db: None,
 ) -> None:
-    out = StringIO()
-    call_command("bootstrap_demo", stdout=out)
-    token = re.search(r"Team token \(demo/platform\): (\S+)", out.getvalue()).group(1)
-    response = Client().post(
-        "/api/v1/agents/run",
-        {"agent_name": "planner", "message": "payments is slow, checkout latency is high"},
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert body["status"] == "completed", body
+    body, _ = bootstrap_demo_and_run("payments is slow, checkout latency is high")
 
     browser = Client()
     browser.force_login(get_user_model().objects.get(username="demo"))

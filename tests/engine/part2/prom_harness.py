@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+
+from tests.support.net import free_port
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -114,12 +115,6 @@ class Exporter:
             return "\n".join(lines) + "\n"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def prometheus_binary() -> str:
     path = shutil.which("prometheus")
     if path is None:
@@ -134,59 +129,72 @@ def prometheus_binary() -> str:
 
 
 @contextmanager
-def running_prometheus(exporter_port: int, *, scrape_interval: str = "1s") -> Iterator[str]:
-    """Start Prometheus with a temporary data dir on a free loopback port; always stop it."""
-    binary = prometheus_binary()
-    with tempfile.TemporaryDirectory(prefix="prom-test-") as tmp:
-        config = os.path.join(tmp, "prometheus.yml")
-        with open(config, "w") as fh:
-            fh.write(
-                "global:\n"
-                f"  scrape_interval: {scrape_interval}\n"
-                f"  evaluation_interval: {scrape_interval}\n"
-                "scrape_configs:\n"
-                "  - job_name: shop\n"
-                "    honor_labels: true\n"
-                "    static_configs:\n"
-                f"      - targets: ['127.0.0.1:{exporter_port}']\n"
-            )
+def serve_prometheus(
+    binary: str, *, config: str, data_dir: str, extra_args: Sequence[str] = (), ready_timeout: float = 20.0
+) -> Iterator[str]:
+    """Serve ``data_dir`` with Prometheus (``config`` is the YAML text) on a free loopback port; always stop it."""
+    with tempfile.TemporaryDirectory(prefix="prom-run-") as tmp:
+        config_path = os.path.join(tmp, "prometheus.yml")
+        log_path = os.path.join(tmp, "prometheus.log")
+        with open(config_path, "w") as fh:
+            fh.write(config)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={os.path.join(tmp, 'data')}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=warn",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            _wait_ready(url, proc)
-            yield url
-        finally:
-            proc.terminate()
+        with open(log_path, "wb") as log:  # a file, not a pipe: a chatty server can never block on a full pipe
+            proc = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={config_path}",
+                    f"--storage.tsdb.path={data_dir}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--log.level=warn",
+                    *extra_args,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-            if proc.stderr is not None:
-                proc.stderr.close()
+                _wait_ready(url, proc, log_path, ready_timeout)
+                yield url
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.time() + 20
-    while time.time() < deadline:
+@contextmanager
+def running_prometheus(exporter_port: int, *, scrape_interval: str = "1s") -> Iterator[str]:
+    """Prometheus scraping the test exporter, with a temporary data dir."""
+    config = (
+        "global:\n"
+        f"  scrape_interval: {scrape_interval}\n"
+        f"  evaluation_interval: {scrape_interval}\n"
+        "scrape_configs:\n"
+        "  - job_name: shop\n"
+        "    honor_labels: true\n"
+        "    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{exporter_port}']\n"
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="prom-test-") as tmp,
+        serve_prometheus(prometheus_binary(), config=config, data_dir=os.path.join(tmp, "data")) as url,
+    ):
+        yield url
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"prometheus exited early: {err[-2000:]}")
+            with open(log_path, errors="replace") as log:
+                raise RuntimeError(f"prometheus exited early: {log.read()[-2000:]}")
         try:
             if httpx.get(f"{url}/-/ready", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("prometheus did not become ready in 20 s")
+    raise RuntimeError(f"prometheus did not become ready in {timeout:.0f} s")

@@ -10,8 +10,7 @@ from moto.server import ThreadedMotoServer
 
 from engine.connectors import ToolFailure
 from engine.connectors import aws as awsc
-
-from .prom_harness import free_port
+from tests.support.net import free_port
 
 KEY_ID = "AKIAEXAMPLEKEY123456"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
