@@ -6,12 +6,14 @@ Every run is bounded by its duration; targets are only ever 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import statistics
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -25,10 +27,12 @@ class LoadResult:
     errors: int
     tool: str
     latencies_ms: list[float] = field(default_factory=list)
+    server_cpu_ms: float | None = None  # CPU the server process spent per request (Linux, one process)
 
     def line(self, label: str) -> str:
+        cpu = f"   server CPU {self.server_cpu_ms:.2f} ms/req" if self.server_cpu_ms is not None else ""
         return (
-            f"{label:<32} {self.rps:8.0f} req/s   p50 {self.p50_ms:7.1f} ms   p99 {self.p99_ms:7.1f} ms"
+            f"{label:<32} {self.rps:8.0f} req/s   p50 {self.p50_ms:7.1f} ms   p99 {self.p99_ms:7.1f} ms{cpu}"
             f"   ({self.requests} requests, {self.errors} errors, {self.tool})"
         )
 
@@ -86,11 +90,34 @@ def _python(url: str, concurrency: int, seconds: float, headers: dict[str, str])
     )
 
 
-def run_load(url: str, *, concurrency: int, seconds: float, headers: dict[str, str] | None = None) -> LoadResult:
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of one process so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(
+    url: str,
+    *,
+    concurrency: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+    server_pid: int | None = None,
+) -> LoadResult:
+    """Load ``url`` for ``seconds``; with ``server_pid`` (a single-process server) also measure its CPU per request."""
     assert url.startswith(("http://127.0.0.1", "http://localhost")), "load only ever targets loopback"
+    cpu_before = _cpu_seconds(server_pid) if server_pid else None
     if shutil.which("wrk"):
-        return _wrk(url, concurrency, seconds, headers or {})
-    return _python(url, concurrency, seconds, headers or {})
+        result = _wrk(url, concurrency, seconds, headers or {})
+    else:
+        result = _python(url, concurrency, seconds, headers or {})
+    cpu_after = _cpu_seconds(server_pid) if server_pid else None
+    if cpu_before is not None and cpu_after is not None and result.requests:
+        result.server_cpu_ms = (cpu_after - cpu_before) * 1000 / result.requests
+    return result
 
 
 def wait_until_up(url: str, timeout: float = 30) -> None:

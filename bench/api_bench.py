@@ -212,8 +212,10 @@ def main() -> None:
 
             # (a) status polls vs the bare view.
             run_load(f"{base}/health", concurrency=4, seconds=1)
-            bare = run_load(f"{base}/health", concurrency=args.pollers, seconds=args.seconds)
-            polls = run_load(poll_url, concurrency=args.pollers, seconds=args.seconds, headers=auth)
+            bare = run_load(f"{base}/health", concurrency=args.pollers, seconds=args.seconds, server_pid=server.pid)
+            polls = run_load(
+                poll_url, concurrency=args.pollers, seconds=args.seconds, headers=auth, server_pid=server.pid
+            )
 
             # (d) status polls idle vs. while 10 sync runs wait.
             sync_polls = _polls_during_sync_runs(client, base, auth, poll_url, args.sync_runs, args.sync_polls)

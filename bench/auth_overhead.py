@@ -62,12 +62,14 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/health")
         run_load(f"{base}/health", concurrency=4, seconds=1)  # warm-up
-        bare = run_load(f"{base}/health", concurrency=args.concurrency, seconds=args.seconds)
+        pid = server.pid if args.workers == 1 else None
+        bare = run_load(f"{base}/health", concurrency=args.concurrency, seconds=args.seconds, server_pid=pid)
         authed = run_load(
             f"{base}/api/v1/auth/me",
             concurrency=args.concurrency,
             seconds=args.seconds,
             headers={"Authorization": f"Bearer {token}"},
+            server_pid=pid,
         )
     finally:
         server.terminate()

@@ -2,9 +2,10 @@
 
 Most requests are short and synchronous (DRF views, pages). Django's own ASGI handler runs those with a new
 thread-sensitive executor and a dozen thread hops per request, which costs several milliseconds each; so they go to
-Django's WSGI handler on a fixed thread pool instead (a2wsgi). Only routes that *wait* — the synchronous mode of
-``POST /api/v1/agents/run`` — go through Django's ASGI handler, where the wait is an ``await`` on the event loop
-and holds no thread, so ten waiting runs do not delay anyone's status polls.
+Django's WSGI handler on a fixed pool of ``WEB_THREADS`` threads instead, one hop out and one back per request
+(``wsgi_bridge``). Only routes that *wait* — the synchronous mode of ``POST /api/v1/agents/run`` — go through
+Django's ASGI handler, where the wait is an ``await`` on the event loop and holds no thread, so ten waiting runs do
+not delay anyone's status polls.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import os
 import re
 from typing import Any
 
-from a2wsgi import WSGIMiddleware
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
+
+from incidentfox_web.wsgi_bridge import ThreadedWsgi
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "incidentfox_web.settings")
 
@@ -23,7 +25,7 @@ WAITING_ROUTES = re.compile(r"^/api/v1/agents/run/?$")
 SYNC_THREADS = int(os.environ.get("WEB_THREADS", "16"))
 
 django_asgi = get_asgi_application()
-django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=SYNC_THREADS)  # type: ignore[arg-type]
+django_wsgi = ThreadedWsgi(get_wsgi_application(), threads=SYNC_THREADS)
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -38,4 +40,4 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http" and WAITING_ROUTES.match(scope.get("path", "")):
         await django_asgi(scope, receive, send)
     else:
-        await django_wsgi(scope, receive, send)  # type: ignore[arg-type]
+        await django_wsgi(scope, receive, send)

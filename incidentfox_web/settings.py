@@ -132,6 +132,9 @@ else:
 
 # Rate-limit counters live in a store shared by every process: Redis when REDIS_URL is set, else the database.
 RATE_LIMIT_STORE = "redis" if REDIS_URL else "database"
+# Verified API tokens are kept in each process and confirmed against the shared credential epoch on every request
+# (tenancy/credential_cache.py); entries age out after this many seconds. 0 reads the token row on every request.
+CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 60, minimum=0, maximum=3600)
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted (0 = socket peer).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
 

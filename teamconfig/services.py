@@ -30,6 +30,7 @@ from teamconfig.patching import (
 from teamconfig.schema import check_patch_keys
 from teamconfig.secrets import current_key_version, decrypt, encrypt, is_ciphertext, key_version_of
 from tenancy.audit import RequestMeta, audit_record
+from tenancy.credential_cache import epoch_bump
 from tenancy.models import Node
 
 logger = logging.getLogger("incidentfox.teamconfig")
@@ -304,6 +305,7 @@ def node_rename(*, node: Node, name: str, meta: RequestMeta) -> bool:
     old = node.name
     with transaction.atomic():
         Node.objects.filter(pk=node.pk).update(name=name)
+        epoch_bump()  # an update() sends no save signal; cached tokens carry their team's name
         node.name = name
         audit_record(
             org=node.org,

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests judge correctness, not speed: a slow example on a busy CI machine must not fail the run.
+hypothesis_settings.register_profile("incidentfox", deadline=None)
+hypothesis_settings.load_profile("incidentfox")
 
 if TYPE_CHECKING:  # Django is imported lazily so the Django-free engine tests can run with ``-p no:django``.
     from django.test import Client
@@ -68,10 +73,14 @@ def _django_settings(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limit_windows(request: pytest.FixtureRequest) -> None:
-    """The database store rolls back with each test; the Redis store (CI's second run) is cleared explicitly."""
+    """The database store rolls back with each test; the Redis store (CI's second run) is cleared explicitly, and
+    so is this process's credential cache."""
     settings = _django_settings(request)
     if settings is None:
         return
+    from tenancy import credential_cache
+
+    credential_cache.clear()
     if settings.RATE_LIMIT_STORE == "redis" and settings.REDIS_URL:
         import redis
 

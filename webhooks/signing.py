@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from teamconfig.secrets import decrypt, encrypt
+from teamconfig.secrets import current_key_version, decrypt, encrypt, key_version_of
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import Node
 from webhooks.models import WebhookEndpoint
@@ -115,3 +115,26 @@ def signed_headers(*, signing_secrets: list[str], webhook_id: str, body: str, no
         "webhook-timestamp": str(int(timestamp.timestamp())),
         "webhook-signature": signatures,
     }
+
+
+def webhook_secrets_reencrypt() -> int:
+    """Re-encrypt every endpoint's signing secrets with the newest config key; returns the endpoints rewritten.
+
+    Run by ``manage.py config_secrets_reencrypt`` after a key is added, so the old key can then be removed without
+    breaking deliveries. The secrets themselves do not change: receivers notice nothing.
+    """
+    version = current_key_version()
+    rewritten = 0
+    for pk in WebhookEndpoint.objects.values_list("pk", flat=True):
+        with transaction.atomic():
+            endpoint = WebhookEndpoint.objects.select_for_update().get(pk=pk)
+            changed = []
+            for field in ("secret_ciphertext", "previous_secret_ciphertext"):
+                value = getattr(endpoint, field)
+                if value and key_version_of(value) != version:
+                    setattr(endpoint, field, encrypt(decrypt(value)))
+                    changed.append(field)
+            if changed:
+                endpoint.save(update_fields=changed)
+                rewritten += 1
+    return rewritten

@@ -16,6 +16,7 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.request import Request
 
 from incidentfox_web.api.errors import WWW_AUTHENTICATE, InvalidCredential, TokenExpired
+from tenancy import credential_cache
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import ApiToken, TokenKind
 from tenancy.oidc_jwt import JwtExpired, JwtInvalid, looks_like_jwt, verify_jwt
@@ -54,31 +55,44 @@ class _OpaqueTokenAuthentication(_BearerAuthentication):
         parsed = parse_token(credential)
         if parsed is None:
             raise InvalidCredential()
-        token = token_with_org_and_team(parsed.token_id, self.kind)
-        matched = secret_matches(
-            parsed.secret,
-            digest=token.digest if token else None,
-            pepper_version=token.pepper_version if token else None,
-        )
-        if token is None or not matched or token.revoked_at is not None:
+        epoch: int | None
+        cached = credential_cache.cached_token(parsed.token_id)
+        if cached is not None and cached.token.kind == self.kind:
+            token, epoch, from_cache = cached.token, cached.epoch, True
+        else:
+            found, epoch = token_with_org_and_team(parsed.token_id, self.kind)
+            if found is None or found.revoked_at is not None:
+                secret_matches(parsed.secret, digest=None, pepper_version=None)  # same work as a real check
+                raise InvalidCredential()
+            token, from_cache = found, False
+        if not secret_matches(parsed.secret, digest=token.digest, pepper_version=token.pepper_version):
             raise InvalidCredential()
         now = timezone.now()
         if token.expires_at is not None and token.expires_at <= now:
-            audit_record(
-                org=token.org,
-                event_type="auth.denied",
-                meta=RequestMeta(
-                    actor=token.token_id,
-                    request_id=getattr(request, "request_id", ""),
-                    ip_address=request.META.get("REMOTE_ADDR"),
-                ),
-                team_id=token.team.node_id if token.team else "",
-                target=token.token_id,
-                details={"reason": "token_expired"},
-            )
+            credential_cache.forget(token.token_id)
+            self._audit_expired_use(request, token)
             raise TokenExpired()
+        if not from_cache:
+            credential_cache.remember(token, epoch)
         self._touch(token, now)
-        return self._principal(token), token
+        principal = self._principal(token)
+        principal.token_epoch = epoch if from_cache else None
+        return principal, token
+
+    @staticmethod
+    def _audit_expired_use(request: Request, token: ApiToken) -> None:
+        audit_record(
+            org=token.org,
+            event_type="auth.denied",
+            meta=RequestMeta(
+                actor=token.token_id,
+                request_id=getattr(request, "request_id", ""),
+                ip_address=request.META.get("REMOTE_ADDR"),
+            ),
+            team_id=token.team.node_id if token.team else "",
+            target=token.token_id,
+            details={"reason": "token_expired"},
+        )
 
     @staticmethod
     def _touch(token: ApiToken, now: datetime) -> None:

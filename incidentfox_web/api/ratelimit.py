@@ -1,7 +1,10 @@
 """Fixed one-minute rate-limit windows in a store shared by every server process (API.md §3).
 
-The database store uses one atomic upsert per request; the Redis store one INCR+EXPIRE pipeline. If the store
-is unreachable, requests pass and a warning is logged: a limiter outage must not become an API outage.
+The database store uses one atomic upsert per request; the Redis store one server-side script (INCR, and EXPIRE
+on a window's first hit). The same round trip also returns the credential epoch, which is how a cached token is
+confirmed to be still valid without another query (``tenancy.credential_cache``). If the store is unreachable,
+requests pass and a warning is logged: a limiter outage must not become an API outage (cached tokens are then
+read again from the database, since their epoch cannot be confirmed).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class RateDecision:
     limit: int
     count: int
     reset: int  # Unix seconds when the window ends
+    credential_epoch: int | None = None  # read in the same round trip; None when the store holds none
 
     @property
     def allowed(self) -> bool:
@@ -50,17 +54,21 @@ class RateDecision:
 
 
 class CounterStore(Protocol):
-    def increment(self, key: str, minute: int) -> int: ...
+    def increment(self, key: str, minute: int) -> tuple[int, int | None]:
+        """The window's count after this hit, and the current credential epoch."""
+        ...
+
+    def publish_epoch(self, value: int) -> None: ...
 
 
 class DatabaseStore:
     _UPSERT = (
         'INSERT INTO tenancy_ratelimitcounter ("key", "minute", "count") VALUES (%s, %s, 1) '
         'ON CONFLICT ("key", "minute") DO UPDATE SET "count" = tenancy_ratelimitcounter."count" + 1 '
-        'RETURNING "count"'
+        'RETURNING "count", (SELECT "value" FROM tenancy_credentialepoch WHERE "id" = 1)'
     )
 
-    def increment(self, key: str, minute: int) -> int:
+    def increment(self, key: str, minute: int) -> tuple[int, int | None]:
         if connection.vendor == "sqlite":
             # SQLite admits one writer at a time and makes the others back off with sleeps of growing length;
             # queueing this process's threads on a lock instead keeps the wait to the write itself.
@@ -68,26 +76,44 @@ class DatabaseStore:
                 return self._upsert(key, minute)
         return self._upsert(key, minute)
 
-    def _upsert(self, key: str, minute: int) -> int:
+    def _upsert(self, key: str, minute: int) -> tuple[int, int | None]:
         with connection.cursor() as cursor:
             cursor.execute(self._UPSERT, [key, minute])
-            (count,) = cursor.fetchone()
-        return int(count)
+            count, epoch = cursor.fetchone()
+        return int(count), None if epoch is None else int(epoch)
+
+    def publish_epoch(self, value: int) -> None:
+        """Nothing to do: the epoch is read from its own table."""
 
 
 class RedisStore:
+    EPOCH_KEY = "credential-epoch"
+    _INCREMENT = """
+        local count = redis.call('INCR', KEYS[1])
+        if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+        return {count, redis.call('GET', KEYS[2])}
+    """
+    _RAISE_EPOCH = """
+        local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+        return 1
+    """
+
     def __init__(self, url: str) -> None:
         import redis
 
         self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._increment = self._client.register_script(self._INCREMENT)
+        self._raise_epoch = self._client.register_script(self._RAISE_EPOCH)
 
-    def increment(self, key: str, minute: int) -> int:
-        redis_key = f"ratelimit:{key}:{minute}"
-        pipe = self._client.pipeline()
-        pipe.incr(redis_key)
-        pipe.expire(redis_key, WINDOW_SECONDS * 2)
-        count, _ = pipe.execute()
-        return int(count)
+    def increment(self, key: str, minute: int) -> tuple[int, int | None]:
+        keys = [f"ratelimit:{key}:{minute}", self.EPOCH_KEY]
+        count, epoch = self._increment(keys=keys, args=[WINDOW_SECONDS * 2])
+        return int(count), None if epoch is None else int(epoch)
+
+    def publish_epoch(self, value: int) -> None:
+        """Raise the Redis copy to ``value``; it never goes down, so a late writer cannot restore an old stamp."""
+        self._raise_epoch(keys=[self.EPOCH_KEY], args=[value])
 
 
 @cache
@@ -103,13 +129,17 @@ def hit(*, bucket: str, key: str, limit: int, now: float | None = None) -> RateD
     minute = int(now // WINDOW_SECONDS)
     reset = (minute + 1) * WINDOW_SECONDS
     try:
-        count = _store().increment(f"{bucket}:{key}", minute)
+        count, epoch = _store().increment(f"{bucket}:{key}", minute)
     except Exception as exc:  # any store failure fails open
         if isinstance(exc, DatabaseError) and connection.in_atomic_block:
             raise  # inside a transaction the error must surface, or the transaction would be left broken
         logger.warning("Rate-limit store unavailable; request allowed (%s)", type(exc).__name__)
         return None
-    return RateDecision(bucket=bucket, limit=limit, count=count, reset=reset)
+    return RateDecision(bucket=bucket, limit=limit, count=count, reset=reset, credential_epoch=epoch)
+
+
+def publish_credential_epoch(value: int) -> None:
+    _store().publish_epoch(value)
 
 
 def prune_database_counters(now: float | None = None) -> int:

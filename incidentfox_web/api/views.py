@@ -7,6 +7,7 @@ follow when the view reads ``request.data``.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from incidentfox_web.api.errors import ApiError, json_error_response
 from incidentfox_web.api.formats import parse_query_bool
 from incidentfox_web.api.middleware import client_ip
 from incidentfox_web.api.parsers import DEFAULT_MAX_BODY_BYTES
+from tenancy import credential_cache
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import DEFAULT_RATE_LIMITS, Node
 from tenancy.principal import Principal
@@ -64,7 +66,16 @@ class ApiView(APIView):
             request.query_params.get("envelope"), field="envelope", default=False
         )
         principal = self._authenticate(request)
-        self._throttle(request, bucket=self._bucket(request), key=principal.rate_key, limit=None, principal=principal)
+        bucket = self._bucket(request)
+        decision = self._count(request, bucket=bucket, key=principal.rate_key, principal=principal)
+        if principal.token_epoch is not None and (
+            decision is None or decision.credential_epoch != principal.token_epoch
+        ):
+            principal = self._authenticate_from_database(request, principal)
+            if decision is not None:
+                decision = replace(decision, limit=principal.org.rate_limit(bucket))
+                request._rate_decision = decision  # type: ignore[attr-defined]
+        self._enforce(decision, bucket)
         self._authorize(request, principal)
 
     def _authenticate(self, request: Request) -> Principal:
@@ -78,6 +89,18 @@ class ApiView(APIView):
             raise exceptions.NotAuthenticated()
         return user
 
+    def _authenticate_from_database(self, request: Request, stale: Principal) -> Principal:
+        """The cached token's epoch moved (or could not be read): drop it and authenticate against the rows."""
+        assert stale.token is not None
+        credential_cache.forget(stale.token.token_id)
+        # DRF's own pass over the authenticators (a private method: DRF has no public way to authenticate again);
+        # it raises 401 if the token no longer passes.
+        request._authenticate()  # type: ignore[attr-defined]
+        user = request.user
+        assert isinstance(user, Principal)
+        assert user.token_epoch is None
+        return user
+
     def _bucket(self, request: Request) -> str:
         if self.rate_bucket is not None:
             return self.rate_bucket
@@ -85,22 +108,25 @@ class ApiView(APIView):
 
     def _throttle_anonymous(self, request: Request) -> None:
         ip = client_ip(request._request, settings.TRUSTED_PROXY_COUNT)
-        self._throttle(request, bucket=self._bucket(request), key=f"ip:{ip}", limit=None, principal=None)
+        bucket = self._bucket(request)
+        self._enforce(self._count(request, bucket=bucket, key=f"ip:{ip}", principal=None), bucket)
 
-    def _throttle(
-        self, request: Request, *, bucket: str, key: str, limit: int | None, principal: Principal | None
-    ) -> None:
-        if limit is None:
-            limit = principal.org.rate_limit(bucket) if principal else DEFAULT_RATE_LIMITS.get(bucket, 100)
-        now = time.time()
-        decision = ratelimit.hit(bucket=bucket, key=key, limit=limit, now=now)
+    def _count(
+        self, request: Request, *, bucket: str, key: str, principal: Principal | None
+    ) -> ratelimit.RateDecision | None:
+        limit = principal.org.rate_limit(bucket) if principal else DEFAULT_RATE_LIMITS.get(bucket, 100)
+        decision = ratelimit.hit(bucket=bucket, key=key, limit=limit)
         request._rate_decision = decision  # type: ignore[attr-defined]
-        if decision is not None and not decision.allowed:
-            retry_after = decision.retry_after(now)
-            message = "Too many investigation requests" if bucket == "trigger" else "Too many requests"
-            error = ApiError("rate_limited", message, 429, headers={"Retry-After": str(retry_after)})
-            error.retry_after = retry_after  # type: ignore[attr-defined]
-            raise error
+        return decision
+
+    def _enforce(self, decision: ratelimit.RateDecision | None, bucket: str) -> None:
+        if decision is None or decision.allowed:
+            return
+        retry_after = decision.retry_after(time.time())
+        message = "Too many investigation requests" if bucket == "trigger" else "Too many requests"
+        error = ApiError("rate_limited", message, 429, headers={"Retry-After": str(retry_after)})
+        error.retry_after = retry_after  # type: ignore[attr-defined]
+        raise error
 
     def _authorize(self, request: Request, principal: Principal) -> None:
         write = request.method not in READ_METHODS

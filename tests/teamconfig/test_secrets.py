@@ -65,7 +65,7 @@ def test_rotation_re_encrypts_stored_secrets_with_the_new_key(keys: Any, team: N
     keys.CONFIG_ENCRYPTION_KEYS = {"1": "first-key-material-0123456789", "2": "second-key-material-0123456789"}
     out = io.StringIO()
     call_command("config_secrets_reencrypt", stdout=out)
-    assert out.getvalue().strip() == "Re-encrypted secrets in 1 row(s)."
+    assert out.getvalue().strip() == "Re-encrypted secrets in 1 row(s) and 0 webhook endpoint(s)."
     assert config_secrets_reencrypt() == 0
     ciphertext = stored(team)["tools"]["grafana"]["api_key"]
     assert key_version_of(ciphertext) == "2"

@@ -1,4 +1,4 @@
-"""Two real server processes share one rate limit (API.md §3: the store is shared by every process)."""
+"""Two real server processes share one rate limit (API.md §3) and see one revocation at once (API.md §2.2)."""
 
 import time
 
@@ -40,3 +40,29 @@ def test_the_eleventh_trigger_in_a_minute_is_refused_whichever_process_serves_it
     assert statuses[10] == 429
     assert twelfth.status_code == 429
     assert twelfth.json()["error"]["message"] == "Too many investigation requests"
+
+
+def test_a_token_revoked_through_one_process_is_refused_by_the_other_on_its_next_request():
+    if connection.vendor != "postgresql":
+        pytest.skip("multi-process test runs in the PostgreSQL pass (SQLite test databases are per-process)")
+    org = org_create(org_id="org-revoke", name="Revoke")
+    team = node_create(org=org, node_id="team-revoke", name="Revoke", node_type=NodeType.TEAM, meta=SYSTEM)
+    issued = api_token_issue(org=org, kind=TokenKind.TEAM, team=team, meta=SYSTEM)
+    admin = api_token_issue(org=org, kind=TokenKind.ADMIN, meta=SYSTEM).plaintext
+    member = {"Authorization": f"Bearer {issued.plaintext}"}
+
+    with uvicorn_servers(2, env=child_env()) as urls:
+        for url in urls:  # both processes verify the token and keep it in their caches
+            for _ in range(2):
+                assert httpx.get(f"{url}/api/v1/auth/me", headers=member, timeout=10).status_code == 200
+        revoked = httpx.post(
+            f"{urls[0]}/api/v1/admin/tokens/revoke",
+            json={"token_id": issued.token.token_id},
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=10,
+        )
+        assert revoked.status_code == 200
+        after = [httpx.get(f"{url}/api/v1/auth/me", headers=member, timeout=10) for url in reversed(urls)]
+
+    assert [response.status_code for response in after] == [401, 401]
+    assert after[0].json()["error"]["code"] == "unauthorized"

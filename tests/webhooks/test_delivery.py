@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -103,6 +104,31 @@ def test_the_secret_is_stored_encrypted(team):
     row = WebhookEndpoint.objects.get(team=team)
     assert secret not in row.secret_ciphertext
     assert row.secret_ciphertext.startswith("enc:")
+
+
+def test_key_rotation_re_encrypts_signing_secrets_so_the_old_key_can_be_removed(
+    team, settings, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    from teamconfig.secrets import key_version_of
+    from webhooks.models import WebhookEndpoint
+
+    settings.CONFIG_ENCRYPTION_KEYS = {"1": "first-key-material-0123456789"}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = webhook_secret_get(team=team).secret
+        current = webhook_secret_rotate(team=team, meta=RequestMeta.system()).secret
+    settings.CONFIG_ENCRYPTION_KEYS = {"1": "first-key-material-0123456789", "2": "second-key-material-0123456789"}
+
+    out = io.StringIO()
+    call_command("config_secrets_reencrypt", stdout=out)
+
+    assert out.getvalue().strip() == "Re-encrypted secrets in 0 row(s) and 1 webhook endpoint(s)."
+    row = WebhookEndpoint.objects.get(team=team)
+    assert key_version_of(row.secret_ciphertext) == key_version_of(row.previous_secret_ciphertext) == "2"
+    settings.CONFIG_ENCRYPTION_KEYS = {"2": "second-key-material-0123456789"}
+    assert webhook_secret_get(team=team).secret == current
+    assert current != first
 
 
 @pytest.mark.parametrize("status", [Status.COMPLETED, Status.FAILED, Status.CANCELLED])

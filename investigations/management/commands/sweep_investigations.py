@@ -1,7 +1,8 @@
 """``manage.py sweep_investigations [--loop] [--interval 5]``: end or re-queue runs nobody is working on.
 
 With ``--loop`` it is the maintenance loop that ``make run`` starts beside the worker: it also prunes finished
-rate-limit windows of the database store.
+rate-limit windows of the database store and re-copies the credential epoch to Redis (in case a write of it
+failed when it moved; see ``tenancy.credential_cache``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db import close_old_connections
 
 from incidentfox_web.api.ratelimit import prune_database_counters
 from investigations.sweeper import investigations_sweep
+from tenancy.credential_cache import publish_epoch
 
 
 class Command(BaseCommand):
@@ -42,6 +44,7 @@ class Command(BaseCommand):
             try:
                 investigations_sweep()
                 prune_database_counters()
+                publish_epoch()
             except Exception as exc:  # a database hiccup must not end the loop
                 self.stderr.write(f"sweep failed: {exc.__class__.__name__}")
             stopping.wait(interval)
