@@ -9,6 +9,7 @@ read again from the database, since their epoch cannot be confirmed).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -86,8 +87,15 @@ class DatabaseStore:
         """Nothing to do: the epoch is read from its own table."""
 
 
+def redis_epoch_key() -> str:
+    """The Redis key of this deployment's credential epoch, named after its database, so deployments (or test and
+    bench databases) sharing one Redis never read each other's epoch."""
+    database = connection.settings_dict
+    identity = f"{connection.vendor}|{database.get('HOST')}|{database.get('PORT')}|{database.get('NAME')}"
+    return "credential-epoch:" + hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
 class RedisStore:
-    EPOCH_KEY = "credential-epoch"
     _INCREMENT = """
         local count = redis.call('INCR', KEYS[1])
         if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
@@ -103,17 +111,18 @@ class RedisStore:
         import redis
 
         self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.epoch_key = redis_epoch_key()
         self._increment = self._client.register_script(self._INCREMENT)
         self._raise_epoch = self._client.register_script(self._RAISE_EPOCH)
 
     def increment(self, key: str, minute: int) -> tuple[int, int | None]:
-        keys = [f"ratelimit:{key}:{minute}", self.EPOCH_KEY]
+        keys = [f"ratelimit:{key}:{minute}", self.epoch_key]
         count, epoch = self._increment(keys=keys, args=[WINDOW_SECONDS * 2])
         return int(count), None if epoch is None else int(epoch)
 
     def publish_epoch(self, value: int) -> None:
         """Raise the Redis copy to ``value``; it never goes down, so a late writer cannot restore an old stamp."""
-        self._raise_epoch(keys=[self.EPOCH_KEY], args=[value])
+        self._raise_epoch(keys=[self.epoch_key], args=[value])
 
 
 @cache

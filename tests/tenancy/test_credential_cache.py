@@ -26,7 +26,7 @@ def _epoch_row(db, settings):
     if not CredentialEpoch.objects.filter(pk=1).exists():
         credential_cache.epoch_bump()
     if settings.RATE_LIMIT_STORE == "redis":
-        redis.Redis.from_url(settings.REDIS_URL).delete(ratelimit.RedisStore.EPOCH_KEY)
+        redis.Redis.from_url(settings.REDIS_URL).delete(ratelimit.redis_epoch_key())
         credential_cache.publish_epoch()
 
 
@@ -143,7 +143,7 @@ def test_the_redis_copy_of_the_epoch_only_moves_forward():
     store = ratelimit.RedisStore(url)
     client = redis.Redis.from_url(url)
     try:
-        client.delete(store.EPOCH_KEY)
+        client.delete(store.epoch_key)
     except redis.exceptions.ConnectionError as exc:
         if os.environ.get("CI") == "true":
             raise
@@ -154,4 +154,12 @@ def test_the_redis_copy_of_the_epoch_only_moves_forward():
         store.publish_epoch(100)  # a late writer of an older value changes nothing
         assert store.increment("test:epoch", 1) == (2, 200)
     finally:
-        client.delete(store.EPOCH_KEY, "ratelimit:test:epoch:1")
+        client.delete(store.epoch_key, "ratelimit:test:epoch:1")
+
+
+def test_deployments_sharing_one_redis_keep_separate_epochs(monkeypatch):
+    from django.db import connection
+
+    ours = ratelimit.redis_epoch_key()
+    monkeypatch.setitem(connection.settings_dict, "NAME", "another_deployment")
+    assert ratelimit.redis_epoch_key() != ours
