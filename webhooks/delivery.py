@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -111,6 +112,7 @@ def webhook_event_queue(*, team: Node, event: dict[str, Any]) -> WebhookMessage 
             url=url,
             body=_encode(event),
             state=MessageState.SKIPPED if disabled else MessageState.PENDING,
+            queued_for=None if disabled else now,
         )
         if disabled:
             WebhookDelivery.objects.create(
@@ -148,11 +150,15 @@ def _start_attempt(message: WebhookMessage, attempt: int, now: datetime) -> Webh
         return None
 
 
-def _record(delivery: WebhookDelivery, result: EgressResult, outcome: Outcome, next_at: datetime | None) -> None:
+WORKER_LOST = "worker_lost: the attempt never finished"
+
+
+def _record(delivery: WebhookDelivery, result: EgressResult | None, outcome: Outcome, next_at: datetime | None) -> None:
+    """Write an attempt's outcome; ``result`` None means its worker died before it finished."""
     delivery.outcome = outcome
-    delivery.response_status = result.status
-    delivery.error = result.error[:300]
-    delivery.duration_ms = result.duration_ms
+    delivery.response_status = result.status if result else None
+    delivery.error = result.error[:300] if result else WORKER_LOST
+    delivery.duration_ms = result.duration_ms if result else None
     delivery.next_attempt_at = next_at
     delivery.save(update_fields=["outcome", "response_status", "error", "duration_ms", "next_attempt_at"])
 
@@ -179,20 +185,73 @@ def webhook_attempt(*, webhook_id: str, attempt: int) -> WebhookDelivery | None:
     result = _send(message, delivery)
     if result.success:
         _record(delivery, result, Outcome.SUCCESS, None)
-        WebhookMessage.objects.filter(pk=message.pk).update(state=MessageState.DELIVERED)
+        WebhookMessage.objects.filter(pk=message.pk).update(state=MessageState.DELIVERED, queued_for=None)
         WebhookEndpoint.objects.filter(team_id=message.team_id).update(consecutive_failures=0)
         return delivery
     delay = retry_delay_seconds(attempt, retry_after=result.retry_after_seconds) if result.retryable else None
+    _record_failure(message, delivery, result, retryable=result.retryable, delay=delay)
+    return delivery
+
+
+def _record_failure(
+    message: WebhookMessage,
+    delivery: WebhookDelivery,
+    result: EgressResult | None,
+    *,
+    retryable: bool,
+    delay: float | None,
+) -> None:
+    """A failed attempt: queue the next one after ``delay`` seconds, or end the message as failed (delay None)."""
     if delay is not None:
         next_at = timezone.now() + timedelta(seconds=delay)
+        next_attempt = delivery.attempt + 1
         with transaction.atomic():
             _record(delivery, result, Outcome.RETRYABLE_FAILURE, next_at)
-            transaction.on_commit(lambda: schedule_attempt(webhook_id, attempt + 1, at=next_at))
-        return delivery
-    _record(delivery, result, Outcome.RETRYABLE_FAILURE if result.retryable else Outcome.PERMANENT_FAILURE, None)
-    WebhookMessage.objects.filter(pk=message.pk).update(state=MessageState.FAILED)
+            WebhookMessage.objects.filter(pk=message.pk).update(queued_for=next_at)
+            transaction.on_commit(lambda: schedule_attempt(message.webhook_id, next_attempt, at=next_at))
+        return
+    _record(delivery, result, Outcome.RETRYABLE_FAILURE if retryable else Outcome.PERMANENT_FAILURE, None)
+    WebhookMessage.objects.filter(pk=message.pk).update(state=MessageState.FAILED, queued_for=None)
     _count_final_failure(message)
-    return delivery
+
+
+# -- recovery ---------------------------------------------------------------------------------------------------
+OVERDUE_AFTER = timedelta(minutes=10)  # far beyond queue pickup (~0.1 s) and an attempt (≤ egress timeouts)
+RECOVERY_BATCH = 200
+
+
+def webhooks_requeue_overdue(*, now: datetime | None = None) -> int:
+    """Re-queue pending messages whose next attempt should have started long ago; returns how many.
+
+    That happens when the queued task was lost or pruned, or the process died between commit and enqueue (the
+    message's ``queued_for`` passed), or a worker died mid-attempt (its delivery row is still ``sending``: it is
+    recorded as a retryable failure and the next attempt follows the usual schedule). A duplicate of a task that
+    was merely late is harmless: a second run of the same attempt fails to claim it.
+    """
+    now = now or timezone.now()
+    cutoff = now - OVERDUE_AFTER
+    overdue = (
+        WebhookMessage.objects.filter(state=MessageState.PENDING, queued_for__lt=cutoff)
+        .select_related("team", "team__org")
+        .order_by("queued_for")[:RECOVERY_BATCH]
+    )
+    requeued = 0
+    for message in overdue:
+        latest = message.deliveries.order_by("-attempt").first()
+        if latest is not None and latest.outcome == Outcome.SENDING:
+            if latest.attempted_at >= cutoff:
+                continue  # an attempt is under way
+            _record_failure(message, latest, None, retryable=True, delay=retry_delay_seconds(latest.attempt))
+            requeued += 1
+            continue
+        attempt = 1 if latest is None else latest.attempt + 1
+        with transaction.atomic():
+            WebhookMessage.objects.filter(pk=message.pk).update(queued_for=now)
+            transaction.on_commit(partial(schedule_attempt, message.webhook_id, attempt, at=None))
+        requeued += 1
+    if requeued:
+        logger.warning("re-queued %d overdue webhook attempt(s)", requeued)
+    return requeued
 
 
 # -- test sends -------------------------------------------------------------------------------------------------

@@ -56,6 +56,14 @@ class WebhookMessage(models.Model):
     body = models.TextField()
     state = models.CharField(max_length=16, choices=MessageState.choices, default=MessageState.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the next attempt of a pending message is due in the task queue; the maintenance loop re-queues it if it
+    # has not started well after that (a lost or pruned task, or a worker that died mid-attempt).
+    queued_for = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["queued_for"], name="webhook_message_pending_due", condition=Q(state="pending")),
+        ]
 
     def __str__(self) -> str:
         return self.webhook_id
