@@ -19,6 +19,7 @@ largest part of an authenticated request's own work, so each process keeps the r
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ class CachedToken:
 
 
 _entries: dict[str, CachedToken] = {}
+_writing = threading.Lock()
 
 
 def cached_token(token_id: str) -> CachedToken | None:
@@ -61,9 +63,11 @@ def remember(token: ApiToken, epoch: int | None) -> None:
     """Keep a token that just verified. Without a known epoch nothing is cached (nothing could invalidate it)."""
     if epoch is None or settings.CREDENTIAL_CACHE_SECONDS <= 0:
         return
-    if len(_entries) >= MAX_ENTRIES:
-        _entries.pop(next(iter(_entries), ""), None)  # the oldest insertion
-    _entries[token.token_id] = CachedToken(token=token, epoch=epoch, loaded_at=time.monotonic())
+    entry = CachedToken(token=token, epoch=epoch, loaded_at=time.monotonic())
+    with _writing:  # lookups stay lock-free; eviction iterates, so writers take turns
+        if len(_entries) >= MAX_ENTRIES:
+            _entries.pop(next(iter(_entries)), None)  # the oldest insertion
+        _entries[token.token_id] = entry
 
 
 def forget(token_id: str) -> None:

@@ -163,3 +163,14 @@ def test_deployments_sharing_one_redis_keep_separate_epochs(monkeypatch):
     ours = ratelimit.redis_epoch_key()
     monkeypatch.setitem(connection.settings_dict, "NAME", "another_deployment")
     assert ratelimit.redis_epoch_key() != ours
+
+
+def test_the_cache_holds_at_most_its_maximum_and_drops_the_oldest_entry(member, monkeypatch):
+    monkeypatch.setattr(credential_cache, "MAX_ENTRIES", 2)
+    tokens = [
+        api_token_issue(org=member.team.org, kind=TokenKind.TEAM, team=member.team, meta=SYSTEM).token for _ in range(3)
+    ]
+    for token in tokens:
+        credential_cache.remember(token, epoch=1)
+    assert credential_cache.cached_token(tokens[0].token_id) is None
+    assert [credential_cache.cached_token(t.token_id) is not None for t in tokens[1:]] == [True, True]
