@@ -47,6 +47,7 @@ from investigations.models import Investigation, TeamInvestigationCount  # noqa:
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import Node, NodeType, Organization, TokenKind  # noqa: E402
 from tenancy.services import api_token_issue, node_create, org_create  # noqa: E402
+from tests.support.polling import timed_polls  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402
 
 BENCH_ORG = "bench-agents"
@@ -101,23 +102,12 @@ def _percentile(samples: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct))]
 
 
-def _timed_polls(client: httpx.Client, url: str, count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.text
-        time.sleep(0.02)
-    return samples
-
-
 def _polls_during_sync_runs(
     client: httpx.Client, base: str, auth: dict[str, str], poll_url: str, runs: int, count: int
 ) -> tuple[list[float], list[float], int]:
     """Poll latencies (ms) idle, then while ``runs`` paced sync runs wait; and how many still waited at the end."""
-    _timed_polls(client, poll_url, 5)
-    idle = _timed_polls(client, poll_url, count)
+    timed_polls(client, poll_url, 5)
+    idle = timed_polls(client, poll_url, count)
     before = Investigation.objects.count()
     statuses: list[int] = []
 
@@ -137,7 +127,7 @@ def _polls_during_sync_runs(
     deadline = time.monotonic() + 30
     while Investigation.objects.count() < before + runs and time.monotonic() < deadline:
         time.sleep(0.05)
-    during = _timed_polls(client, poll_url, count)
+    during = timed_polls(client, poll_url, count)
     waiting = sum(thread.is_alive() for thread in threads)
     end = time.monotonic() + 330
     for thread in threads:

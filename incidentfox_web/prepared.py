@@ -23,6 +23,12 @@ def quote(name: str) -> str:
     return str(connection.ops.quote_name(name))
 
 
+def quoted_column(model: type[Model], alias: str, attname: str) -> str:
+    """``alias."column"`` for a concrete field given by attribute name (``team_id``, not ``team``)."""
+    field = next(field for field in model._meta.concrete_fields if field.attname == attname)
+    return f"{alias}.{quote(str(field.column))}"
+
+
 @dataclass(frozen=True)
 class ModelColumns[M: Model]:
     """Some columns of ``model`` under a table alias, and how to turn their values into an instance."""
@@ -45,8 +51,7 @@ class ModelColumns[M: Model]:
         return cls(model, alias, names, tuple(converters))
 
     def select_list(self) -> list[str]:
-        fields = {field.attname: field for field in self.model._meta.concrete_fields}
-        return [f"{self.alias}.{quote(str(fields[name].column))}" for name in self.attnames]
+        return [quoted_column(self.model, self.alias, name) for name in self.attnames]
 
     def instance(self, values: Sequence[Any]) -> M | None:
         """The instance for this model's slice of a row; None when an outer join found nothing."""
@@ -70,8 +75,7 @@ class PreparedGet[M: Model]:
     def _build(self) -> tuple[str, ModelColumns[M]]:
         if self._built is None:
             columns = ModelColumns.of(self._model, "t")
-            fields = {field.attname: field for field in self._model._meta.concrete_fields}
-            conditions = " AND ".join(f"t.{quote(str(fields[name].column))} = %s" for name in self._where)
+            conditions = " AND ".join(f"{quoted_column(self._model, 't', name)} = %s" for name in self._where)
             table = quote(self._model._meta.db_table)
             self._built = (f"SELECT {', '.join(columns.select_list())} FROM {table} t WHERE {conditions}", columns)  # noqa: S608
         return self._built

@@ -33,7 +33,6 @@ Message = dict[str, Any]
 class _Response:
     status: int = 500
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    started: bool = False
 
 
 class ThreadedWsgi:
@@ -73,11 +72,10 @@ class ThreadedWsgi:
 
     def _start(self, environ: dict[str, Any], response: _Response) -> tuple[_ClosingIterator, bytes, bool]:
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if exc_info is not None and response.started:
-                raise exc_info[1].with_traceback(exc_info[2])
+            # Nothing is sent before the application returns, so a later call (with ``exc_info``, PEP 3333)
+            # simply replaces the status and headers.
             response.status = int(status.split(" ", 1)[0])
             response.headers = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
-            response.started = True
             return _no_write
 
         iterable: Iterable[bytes] = self.wsgi_app(environ, start_response)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from django.db import connection
+
 from incidentfox_web.prepared import ModelColumns, quote
 from tenancy.models import ApiToken, CredentialEpoch, Node, Organization
 
@@ -41,8 +43,6 @@ def _statement() -> tuple[str, ModelColumns[ApiToken], ModelColumns[Organization
 
 def token_with_org_and_team(token_id: str, kind: str) -> tuple[ApiToken | None, int | None]:
     """The token row with ``org`` and ``team`` already attached (or None), and the credential epoch."""
-    from django.db import connection
-
     sql, token_columns, org_columns, team_columns = _statement()
     with connection.cursor() as cursor:
         cursor.execute(sql, [token_id, kind])

@@ -20,6 +20,7 @@ import pytest
 from investigations.models import Investigation
 from tests.conftest import ApiCaller
 from tests.investigations.test_real_workers import db_worker, postgres, spawn, wait_until  # noqa: F401
+from tests.support.polling import timed_polls
 from tests.support.servers import child_env, uvicorn_servers
 
 pytestmark = [pytest.mark.slow]
@@ -29,17 +30,6 @@ POLLS = 30
 PACED = {"paced_steps": 8, "paced_seconds": 0.25}  # ~2 s per run; one worker runs the ten in turn
 TERMINAL = {"completed", "failed", "cancelled"}
 P95_LIMIT_MS = 500.0
-
-
-def _poll_latencies(client: httpx.Client, url: str, count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.text
-        time.sleep(0.02)
-    return samples
 
 
 def _p95(samples: list[float]) -> float:
@@ -65,8 +55,8 @@ def test_ten_waiting_sync_runs_do_not_delay_status_polls_of_another_investigatio
         wait_until(
             lambda: client.get(poll_url).json()["status"] in TERMINAL, seconds=30, what="the polled run to finish"
         )
-        _poll_latencies(client, poll_url, 5)  # warm-up: connections, caches
-        idle = _poll_latencies(client, poll_url, POLLS)
+        timed_polls(client, poll_url, 5)  # warm-up: connections, caches
+        idle = timed_polls(client, poll_url, POLLS)
 
         before = Investigation.objects.count()
         answers: list[tuple[int, dict[str, Any]]] = []
@@ -86,7 +76,7 @@ def test_ten_waiting_sync_runs_do_not_delay_status_polls_of_another_investigatio
             wait_until(
                 lambda: Investigation.objects.count() >= before + SYNC_RUNS, seconds=30, what="ten sync runs stored"
             )
-            during = _poll_latencies(client, poll_url, POLLS)
+            during = timed_polls(client, poll_url, POLLS)
             still_waiting = sum(thread.is_alive() for thread in threads)
         finally:
             deadline = time.monotonic() + 90
