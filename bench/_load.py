@@ -41,11 +41,42 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def _wrk(url: str, concurrency: int, seconds: float, headers: dict[str, str]) -> LoadResult:
+def load_generator_cpus(server_pid: int | None) -> set[int] | None:
+    """The CPUs the load generator should keep to: those the (pinned) server does not run on.
+
+    A load generator on the server's own core takes CPU the server would otherwise spend on requests. None when
+    the server is not pinned (``WEB_CPU_AFFINITY=off``, one CPU, several processes) or nothing would be left.
+    """
+    if server_pid is None or not hasattr(os, "sched_getaffinity"):
+        return None
+    mine = os.sched_getaffinity(0)
+    try:
+        server = os.sched_getaffinity(server_pid)
+    except OSError:
+        return None
+    rest = mine - server
+    return rest if rest and server != mine else None
+
+
+def describe_placement(server_pid: int | None) -> str:
+    """One line for a bench header: where the server and the load generator run."""
+    cpus = load_generator_cpus(server_pid)
+    if cpus is None or server_pid is None:
+        return "server and load generator share all CPUs"
+    server = sorted(os.sched_getaffinity(server_pid))
+    return f"server on CPU {server}, load generator on CPU {sorted(cpus)} (WEB_CPU_AFFINITY)"
+
+
+def _wrk(
+    url: str, concurrency: int, seconds: float, headers: dict[str, str], cpus: set[int] | None = None
+) -> LoadResult:
     command = ["wrk", f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    output = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30, preexec_fn=pin
+    ).stdout
     latency = {
         pct: _ms(value, unit) for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", output, re.M)
     }
@@ -111,7 +142,7 @@ def run_load(
     assert url.startswith(("http://127.0.0.1", "http://localhost")), "load only ever targets loopback"
     cpu_before = _cpu_seconds(server_pid) if server_pid else None
     if shutil.which("wrk"):
-        result = _wrk(url, concurrency, seconds, headers or {})
+        result = _wrk(url, concurrency, seconds, headers or {}, load_generator_cpus(server_pid))
     else:
         result = _python(url, concurrency, seconds, headers or {})
     cpu_after = _cpu_seconds(server_pid) if server_pid else None

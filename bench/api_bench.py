@@ -42,7 +42,7 @@ import httpx  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench._load import run_load, wait_until_up  # noqa: E402
+from bench._load import describe_placement, run_load, wait_until_up  # noqa: E402
 from investigations.models import Investigation, TeamInvestigationCount  # noqa: E402
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import Node, NodeType, Organization, TokenKind  # noqa: E402
@@ -202,6 +202,7 @@ def main() -> None:
 
             # (a) status polls vs the bare view.
             run_load(f"{base}/health", concurrency=4, seconds=1)
+            placement = describe_placement(server.pid)
             bare = run_load(f"{base}/health", concurrency=args.pollers, seconds=args.seconds, server_pid=server.pid)
             polls = run_load(
                 poll_url, concurrency=args.pollers, seconds=args.seconds, headers=auth, server_pid=server.pid
@@ -234,10 +235,15 @@ def main() -> None:
             process.wait(timeout=15)
         Organization.objects.filter(org_id=BENCH_ORG).delete()
 
-    print(f"agent API bench: uvicorn x1 (ASGI), {connection.vendor}, db_worker --interval {args.worker_interval}")
+    print(
+        f"agent API bench: uvicorn x1 (ASGI), {connection.vendor}, db_worker --interval {args.worker_interval}; "
+        f"{placement}"
+    )
     print(bare.line("bare JSON view (/health)"))
     print(polls.line(f"GET /agents/status ({args.pollers} pollers)"))
     print(f"(a) ratio status/bare: {polls.rps / bare.rps:.2f} (target >= 0.60)")
+    if bare.server_cpu_ms and polls.server_cpu_ms:
+        print(f"    server CPU per request, bare/status: {bare.server_cpu_ms / polls.server_cpu_ms:.2f}")
     print(
         f"(b) pickup 202->running over {len(pickups)} runs: p50 {statistics.median(pickups):.3f} s, "
         f"max {max(pickups):.3f} s (target p50 < 0.5 s)"

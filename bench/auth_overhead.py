@@ -26,7 +26,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from bench._load import run_load, wait_until_up  # noqa: E402
+from bench._load import describe_placement, run_load, wait_until_up  # noqa: E402
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import NodeType, Organization, TokenKind  # noqa: E402
 from tenancy.services import api_token_issue, node_create, org_create  # noqa: E402
@@ -63,6 +63,7 @@ def main() -> None:
         wait_until_up(f"{base}/health")
         run_load(f"{base}/health", concurrency=4, seconds=1)  # warm-up
         pid = server.pid if args.workers == 1 else None
+        placement = describe_placement(pid)
         bare = run_load(f"{base}/health", concurrency=args.concurrency, seconds=args.seconds, server_pid=pid)
         authed = run_load(
             f"{base}/api/v1/auth/me",
@@ -81,11 +82,13 @@ def main() -> None:
     threads = os.environ.get("WEB_THREADS", "16")
     print(
         f"auth overhead: uvicorn x{args.workers} ({threads} threads each), {db}, rate-limit store {store}, "
-        f"{args.concurrency} connections"
+        f"{args.concurrency} connections; {placement}"
     )
     print(bare.line("bare JSON view (/health)"))
     print(authed.line("GET /api/v1/auth/me (team)"))
     print(f"ratio authenticated/bare: {authed.rps / bare.rps:.2f} (target >= 0.70)")
+    if bare.server_cpu_ms and authed.server_cpu_ms:
+        print(f"server CPU per request, bare/authenticated: {bare.server_cpu_ms / authed.server_cpu_ms:.2f}")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 
 Converter = Callable[[Any, Any, Any], Any]
+
+
+def statement_cursor() -> CursorWrapper:
+    """A cursor for a statement built once: prepared by the server on PostgreSQL (see ``incidentfox_web.db``),
+    Django's usual cursor elsewhere."""
+    prepared = getattr(connection, "statement_cursor", None)
+    cursor: CursorWrapper = prepared() if prepared is not None else connection.cursor()
+    return cursor
 
 
 def quote(name: str) -> str:
@@ -83,7 +92,7 @@ class PreparedGet[M: Model]:
     def __call__(self, *values: Any) -> M | None:
         assert len(values) == len(self._where)
         sql, columns = self._build()
-        with connection.cursor() as cursor:
+        with statement_cursor() as cursor:
             cursor.execute(sql, list(values))
             row = cursor.fetchone()
         return None if row is None else columns.instance(row)

@@ -104,6 +104,14 @@ TEMPLATES = [
 _database_url = env_optional_str("DATABASE_URL")
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with a health check that skips the SELECT 1 when the socket is quiet (see the module).
+        DATABASES["default"]["ENGINE"] = "incidentfox_web.db.postgresql"
+        # The fixed hot-path statements are prepared once per connection (psycopg prepares a server-bound
+        # statement from its 2nd run); the ORM binds on the client and never prepares. Turn off behind a pooler
+        # that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+        if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+            DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1
 else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES = {

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from django.db import connection
-
-from incidentfox_web.prepared import ModelColumns, quote
+from incidentfox_web.prepared import ModelColumns, quote, statement_cursor
 from tenancy.models import ApiToken, CredentialEpoch, Node, Organization
 
 _TOKEN = (
@@ -44,7 +42,7 @@ def _statement() -> tuple[str, ModelColumns[ApiToken], ModelColumns[Organization
 def token_with_org_and_team(token_id: str, kind: str) -> tuple[ApiToken | None, int | None]:
     """The token row with ``org`` and ``team`` already attached (or None), and the credential epoch."""
     sql, token_columns, org_columns, team_columns = _statement()
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(sql, [token_id, kind])
         row = cursor.fetchone()
     if row is None:
