@@ -6,10 +6,15 @@ on another core and moves its working set between caches; on a two-core machine 
 authenticated request about 1.6 ms of CPU instead of 0.8 ms. Keeping the whole process on one core makes each
 hand-off a local switch and loses nothing, since the process could not run Python on two cores anyway.
 
-With ``auto`` (the default) each web process claims the highest-numbered free CPU of those it may run on, by
+With ``auto`` each web process claims the highest-numbered free CPU of those it may run on, by
 holding an exclusive lock on a per-CPU file for its lifetime, so ``--workers N`` spreads N processes over N cores
 and a process that exits frees its core. When every allowed CPU is claimed, or only one is allowed, or the
-platform has no CPU affinity (macOS, Windows), the process runs unpinned. ``off`` never pins.
+platform has no CPU affinity (macOS, Windows), the process runs unpinned. ``off`` (the default) never pins.
+
+The claims are files in the temporary directory, so they only coordinate processes that share it: one host or
+one container. ``make run`` (``scripts/serve.sh``) turns ``auto`` on. Containers that share a machine's CPUs
+without sharing /tmp would all claim the same core, so there exclusive cores come from the orchestrator instead
+(for example Kubernetes' static CPU manager policy for guaranteed pods).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ _original: set[int] = set()
 
 
 def affinity_mode(raw: str | None) -> str:
-    mode = (raw or "auto").strip().lower()
+    mode = (raw or "off").strip().lower()
     if mode not in MODES:
         raise ImproperlyConfigured(f"WEB_CPU_AFFINITY must be one of {', '.join(MODES)}, got {raw!r}.")
     return mode

@@ -4,6 +4,8 @@
 set -uo pipefail
 PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
+# One host: the web processes share /tmp, so each can claim a CPU of its own (incidentfox_web/cpu_affinity.py).
+export WEB_CPU_AFFINITY=${WEB_CPU_AFFINITY:-auto}
 HOST=${HOST:-127.0.0.1}
 
 if [ "${TASKS_BACKEND:-database}" = "rq" ]; then

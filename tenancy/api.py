@@ -57,7 +57,7 @@ class AuthMeView(ApiView):
         team_id: str | None = None
         if principal.kind != "admin_token":
             try:
-                team_id = team_for_principal(principal, request.headers.get("X-Team-Id")).node_id
+                team_id = team_for_principal(principal, request.META.get("HTTP_X_TEAM_ID")).node_id
             except ApiError as exc:
                 if principal.kind == "team_token" or exc.status_code != 400:
                     raise

@@ -11,7 +11,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
-from incidentfox_web.ids import new_id
+from incidentfox_web.ids import request_id
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -19,7 +19,7 @@ current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("reques
 
 def request_id_for(request: HttpRequest) -> str:
     supplied = request.META.get("HTTP_X_REQUEST_ID", "")  # META, not request.headers: cheaper on every request
-    return supplied if _CLIENT_ID.match(supplied) else new_id("req_", 20)
+    return supplied if _CLIENT_ID.match(supplied) else request_id()
 
 
 class RequestIdMiddleware:

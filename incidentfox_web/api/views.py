@@ -183,7 +183,7 @@ class ApiView(APIView):
         return data
 
     def selected_team(self) -> Node:
-        return team_for_principal(self.principal, self.request.headers.get("X-Team-Id"))
+        return team_for_principal(self.principal, self.request.META.get("HTTP_X_TEAM_ID"))
 
     def request_meta(self, request: Request | None = None) -> RequestMeta:
         request = request or self.request

@@ -1,8 +1,12 @@
 """API.md §1: request ids, envelope, JSON-only bodies, size limits, routing and error precedence."""
 
 import json
+import os
+import re
 
 import pytest
+
+from incidentfox_web.ids import request_id
 
 
 def test_a_well_formed_client_request_id_is_echoed_in_header_and_error(anonymous):
@@ -17,6 +21,22 @@ def test_a_malformed_client_request_id_is_replaced_by_a_new_one(anonymous, suppl
     minted = response.headers["X-Request-ID"]
     assert minted.startswith("req_")
     assert len(minted) == 24
+
+
+def test_minted_request_ids_do_not_repeat_within_or_across_forked_processes():
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the forked child reports its first id and exits at once
+        os.write(write_end, request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(child, 0)
+    with os.fdopen(read_end) as pipe:
+        from_child = pipe.read()
+    here = {request_id() for _ in range(10_000)}
+    assert len(here) == 10_000
+    assert from_child not in here
+    assert all(re.fullmatch(r"req_[A-Za-z0-9]{20}", minted) for minted in [*list(here)[:100], from_child])
 
 
 def test_bodies_are_bare_by_default_and_wrapped_with_envelope_true(member):

@@ -94,8 +94,8 @@ def test_a_server_that_cannot_write_its_claim_runs_unpinned_instead_of_failing(t
 def test_an_unknown_mode_fails_at_start_up_with_the_variable_name():
     with pytest.raises(ImproperlyConfigured, match="WEB_CPU_AFFINITY"):
         affinity_mode("sometimes")
-    assert affinity_mode(None) == "auto"
-    assert affinity_mode(" OFF ") == "off"
+    assert affinity_mode(None) == "off"
+    assert affinity_mode(" AUTO ") == "auto"
 
 
 def _thread_cpus(pid: int) -> set[frozenset[int]]:
