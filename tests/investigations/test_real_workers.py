@@ -103,8 +103,13 @@ def test_fifty_runs_on_two_workers_each_run_exactly_once(spawn, team):
     runs = Investigation.objects.filter(pk__in=ids)
     assert set(runs.values_list("attempt", flat=True)) == {1}
     tasks = DBTaskResult.objects.filter(args_kwargs__args__0__in=ids)
+    # A worker marks its task SUCCESSFUL just after the task's own commit finished the investigation.
+    wait_until(
+        lambda: set(tasks.values_list("status", flat=True)) == {"SUCCESSFUL"},
+        seconds=10,
+        what="every task result marked successful",
+    )
     assert tasks.count() == 50
-    assert set(tasks.values_list("status", flat=True)) == {"SUCCESSFUL"}
     workers = {worker.split(":")[1] for worker in runs.values_list("worker_id", flat=True)}
     assert len(workers) == 2
 
