@@ -41,12 +41,9 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def load_generator_cpus(server_pid: int | None) -> set[int] | None:
-    """The CPUs the load generator should keep to: those the (pinned) server does not run on.
-
-    A load generator on the server's own core takes CPU the server would otherwise spend on requests. None when
-    the server is not pinned (``WEB_CPU_AFFINITY=off``, one CPU, several processes) or nothing would be left.
-    """
+def _placement(server_pid: int | None) -> tuple[set[int], set[int]] | None:
+    """(server's CPUs, the load generator's CPUs) when the server is pinned and CPUs are left for the load
+    generator; None when it is not (``WEB_CPU_AFFINITY=off``, one CPU, several processes)."""
     if server_pid is None or not hasattr(os, "sched_getaffinity"):
         return None
     mine = os.sched_getaffinity(0)
@@ -55,16 +52,23 @@ def load_generator_cpus(server_pid: int | None) -> set[int] | None:
     except OSError:
         return None
     rest = mine - server
-    return rest if rest and server != mine else None
+    return (server, rest) if rest and server != mine else None
+
+
+def load_generator_cpus(server_pid: int | None) -> set[int] | None:
+    """The CPUs the load generator keeps to: a load generator on the server's own core would take CPU the server
+    otherwise spends on requests."""
+    placement = _placement(server_pid)
+    return placement[1] if placement else None
 
 
 def describe_placement(server_pid: int | None) -> str:
     """One line for a bench header: where the server and the load generator run."""
-    cpus = load_generator_cpus(server_pid)
-    if cpus is None or server_pid is None:
+    placement = _placement(server_pid)
+    if placement is None:
         return "server and load generator share all CPUs"
-    server = sorted(os.sched_getaffinity(server_pid))
-    return f"server on CPU {server}, load generator on CPU {sorted(cpus)} (WEB_CPU_AFFINITY)"
+    server, rest = placement
+    return f"server on CPU {sorted(server)}, load generator on CPU {sorted(rest)} (WEB_CPU_AFFINITY)"
 
 
 def _wrk(

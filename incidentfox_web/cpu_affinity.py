@@ -31,7 +31,6 @@ logger = logging.getLogger("incidentfox.web")
 
 MODES = ("auto", "off")
 _held: list[IO[bytes]] = []  # claimed lock files stay open (and locked) for the life of the process
-_original: set[int] = set()
 
 
 def affinity_mode(raw: str | None) -> str:
@@ -64,21 +63,11 @@ def claim_cpu(mode: str, lock_dir: Path | None = None) -> int | None:
         except OSError:
             handle.close()
             continue
-        _original.update(allowed)
         _pin_all_threads({cpu})
         _held.append(handle)
         logger.info("Web process %d runs on CPU %d (WEB_CPU_AFFINITY=auto)", os.getpid(), cpu)
         return cpu
     return None
-
-
-def release() -> None:
-    """Give back the claimed CPU (tests; a process that exits releases it anyway)."""
-    while _held:
-        _held.pop().close()
-    if _original:
-        _pin_all_threads(set(_original))
-        _original.clear()
 
 
 def _pin_all_threads(cpus: set[int]) -> None:

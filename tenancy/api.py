@@ -20,7 +20,7 @@ from incidentfox_web.ids import is_slug
 from tenancy import schemas
 from tenancy.audit import audit_record
 from tenancy.models import DEFAULT_RATE_LIMITS, ApiToken, AuditEvent, Node, NodeType, Organization, TokenKind
-from tenancy.selectors import nodes_for_org, team_for_principal
+from tenancy.selectors import nodes_for_org
 from tenancy.services import NodeIdTaken, api_token_issue, api_token_revoke, node_create
 
 
@@ -57,7 +57,7 @@ class AuthMeView(ApiView):
         team_id: str | None = None
         if principal.kind != "admin_token":
             try:
-                team_id = team_for_principal(principal, request.META.get("HTTP_X_TEAM_ID")).node_id
+                team_id = self.selected_team().node_id
             except ApiError as exc:
                 if principal.kind == "team_token" or exc.status_code != 400:
                     raise

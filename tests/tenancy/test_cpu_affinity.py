@@ -12,13 +12,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from bench._load import wait_until_up
 from incidentfox_web.cpu_affinity import affinity_mode
-from tests.support.net import free_port
+from tests.support.servers import uvicorn_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAIM = """
@@ -106,18 +104,7 @@ def _thread_cpus(pid: int) -> set[frozenset[int]]:
 def test_two_uvicorn_servers_each_run_on_a_cpu_of_their_own(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path), "ALLOWED_HOSTS": "127.0.0.1", "WEB_CPU_AFFINITY": "auto"}
     env.pop("DATABASE_URL", None)  # /health needs no database
-    servers = []
-    try:
-        for _ in range(2):
-            port = free_port()
-            command = [sys.executable, "-m", "uvicorn", "incidentfox_web.asgi:application", "--port", str(port)]
-            servers.append(subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env))
-            wait_until_up(f"http://127.0.0.1:{port}/health")
-            assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
-        pinned = [_thread_cpus(server.pid) for server in servers]
-        assert all(len(cpus) == 1 and len(next(iter(cpus))) == 1 for cpus in pinned)  # every thread, one CPU
-        assert pinned[0] != pinned[1]
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
+    with uvicorn_processes(2, env=env) as servers:
+        pinned = [_thread_cpus(process.pid) for _, process in servers]
+    assert all(len(cpus) == 1 and len(next(iter(cpus))) == 1 for cpus in pinned)  # every thread, one CPU
+    assert pinned[0] != pinned[1]

@@ -90,16 +90,18 @@ def test_an_unreachable_store_lets_requests_through_and_logs_a_warning(member, s
     assert "Rate-limit store unavailable" in caplog.text
 
 
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
 @pytest.fixture
 def redis_store() -> ratelimit.RedisStore:
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    store = ratelimit.RedisStore(url)
+    store = ratelimit.RedisStore(REDIS_URL)
     try:
         store.increment(f"test:probe:{time.time_ns()}", 1)
     except redis.exceptions.ConnectionError as exc:
         if os.environ.get("CI") == "true":
             raise
-        pytest.skip(f"REDIS NOT REACHABLE at {url}: {exc} — the Redis store is untested in this run")
+        pytest.skip(f"REDIS NOT REACHABLE at {REDIS_URL}: {exc} — the Redis store is untested in this run")
     return store
 
 
@@ -112,10 +114,10 @@ def test_the_redis_store_counts_atomically_per_window(redis_store):
 
 def test_the_redis_store_gives_each_thread_its_own_connection_and_loses_no_count(redis_store):
     key = f"test:{time.time_ns()}"
-    connections = set()
+    connections = []  # kept alive, so no two can share an id
 
     def hits() -> None:
-        connections.add(id(redis_store._connection()))
+        connections.append(redis_store._connection())
         for _ in range(50):
             redis_store.increment(key, 1)
 
@@ -124,7 +126,7 @@ def test_the_redis_store_gives_each_thread_its_own_connection_and_loses_no_count
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(connections) == 4
+    assert len({id(connection) for connection in connections}) == 4
     assert redis_store.increment(key, 1)[0] == 201
 
 
@@ -134,7 +136,7 @@ def test_the_redis_store_reconnects_after_its_connection_is_killed(redis_store):
     connection = redis_store._connection()
     connection.send_command("CLIENT", "ID")
     client_id = connection.read_response()
-    redis.Redis.from_url(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").client_kill_filter(_id=client_id)
+    redis.Redis.from_url(REDIS_URL).client_kill_filter(_id=client_id)
     with pytest.raises(redis.exceptions.ConnectionError):
         redis_store.increment(key, 1)  # through ratelimit.hit this request fails open
     assert redis_store.increment(key, 1)[0] == 2
@@ -143,7 +145,7 @@ def test_the_redis_store_reconnects_after_its_connection_is_killed(redis_store):
 def test_the_redis_store_keeps_counting_after_redis_forgets_its_scripts(redis_store):
     key = f"test:{time.time_ns()}"
     redis_store.increment(key, 1)
-    redis.Redis.from_url(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").script_flush()
+    redis.Redis.from_url(REDIS_URL).script_flush()
     assert redis_store.increment(key, 1)[0] == 2
 
 
