@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "teamconfig",
     "investigations",
     "webhooks",
+    "alerts",
     "mozilla_django_oidc",
     "web",
 ]

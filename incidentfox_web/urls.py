@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("investigations.urls")),
     path("", include("teamconfig.urls")),
     path("", include("webhooks.urls")),
+    path("", include("alerts.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

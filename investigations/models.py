@@ -90,6 +90,8 @@ class Investigation(models.Model):
     idempotency_key = models.CharField(max_length=255, blank=True)
     idempotency_credential = models.CharField(max_length=512, blank=True)
     idempotency_fingerprint = models.CharField(max_length=64, blank=True)
+    # Inbound alert webhooks (API.md §7): the provider's alert fingerprint; one active run per team, source and alert.
+    alert_fingerprint = models.CharField(max_length=255, blank=True)
 
     objects = InvestigationQuerySet.as_manager()
 
@@ -110,6 +112,11 @@ class Investigation(models.Model):
                 fields=["team", "idempotency_credential", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="inv_unique_idempotency_key",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "trigger_source", "alert_fingerprint"],
+                condition=~Q(alert_fingerprint="") & Q(status__in=["pending", "running"]),
+                name="inv_one_active_run_per_alert",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=[choice.value for choice in Status]), name="inv_status_known"

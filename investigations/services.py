@@ -54,6 +54,14 @@ class IdempotencyKeyReused(Exception):
     """The key was used within 24 h by the same credential and team for a different body."""
 
 
+class AlertAlreadyInvestigated(Exception):
+    """The team already has a pending or running run for this alert from this source (API.md §7 ``duplicate``)."""
+
+    def __init__(self, investigation_id: str) -> None:
+        super().__init__(investigation_id)
+        self.investigation_id = investigation_id
+
+
 class InvestigationFinished(Exception):
     def __init__(self, status: str) -> None:
         super().__init__(f"Investigation is already {status}")
@@ -90,9 +98,15 @@ def investigation_start(
     trigger_source: str = TriggerSource.API,
     meta: RequestMeta,
     idempotency: Idempotency | None = None,
+    alert_fingerprint: str = "",
 ) -> StartOutcome:
-    """Store a pending run and queue it after commit; an idempotent repeat returns the original run."""
+    """Store a pending run and queue it after commit; an idempotent repeat returns the original run.
+
+    With ``alert_fingerprint`` the database admits one active run per team, source and alert; a second one raises
+    ``AlertAlreadyInvestigated`` (race-safe: the check is the unique index itself)."""
     agent_settings = _runnable_agent_settings(team, agent)
+    if alert_fingerprint:
+        _refuse_duplicate_alert(team, trigger_source, alert_fingerprint)
     if idempotency is not None:
         original = _idempotent_original(team, idempotency)
         if original is not None:
@@ -118,6 +132,7 @@ def investigation_start(
         investigation.idempotency_key = idempotency.key
         investigation.idempotency_credential = idempotency.credential
         investigation.idempotency_fingerprint = idempotency.fingerprint
+    investigation.alert_fingerprint = alert_fingerprint
     try:
         with transaction.atomic():
             investigation.save(force_insert=True)
@@ -133,6 +148,8 @@ def investigation_start(
             )
             transaction.on_commit(lambda: _enqueue(investigation.id, attempt=1))
     except IntegrityError:
+        if alert_fingerprint:  # a concurrent delivery of the same alert won the insert
+            _refuse_duplicate_alert(team, trigger_source, alert_fingerprint)
         # A concurrent request with the same idempotency key won the insert: answer as its replay.
         if idempotency is None:
             raise
@@ -141,6 +158,18 @@ def investigation_start(
             raise
         return StartOutcome(original, replayed=True)
     return StartOutcome(investigation, replayed=False)
+
+
+def _refuse_duplicate_alert(team: Node, trigger_source: str, alert_fingerprint: str) -> None:
+    active = (
+        Investigation.objects.filter(
+            team=team, trigger_source=trigger_source, alert_fingerprint=alert_fingerprint, status__in=ACTIVE_STATUSES
+        )
+        .values_list("id", flat=True)
+        .first()
+    )
+    if active is not None:
+        raise AlertAlreadyInvestigated(active)
 
 
 def investigation_cancel(*, investigation: Investigation, meta: RequestMeta) -> Investigation:

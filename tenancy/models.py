@@ -13,7 +13,7 @@ from django.utils import timezone
 from incidentfox_web.ids import SLUG_RE, new_id
 
 MAX_TREE_DEPTH = 10
-DEFAULT_RATE_LIMITS = {"read": 100, "write": 20, "trigger": 10}
+DEFAULT_RATE_LIMITS = {"read": 100, "write": 20, "trigger": 10, "integration": 60}
 
 
 def _validate_slug(value: str) -> None:

@@ -106,6 +106,7 @@ class RateLimits(serializers.Serializer):  # type: ignore[type-arg]
     read = serializers.IntegerField(min_value=1, max_value=100000)
     write = serializers.IntegerField(min_value=1, max_value=100000)
     trigger = serializers.IntegerField(min_value=1, max_value=100000)
+    integration = serializers.IntegerField(min_value=1, max_value=100000)
 
 
 class TokenPolicy(serializers.Serializer):  # type: ignore[type-arg]

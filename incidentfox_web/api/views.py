@@ -54,17 +54,7 @@ class ApiView(APIView):
         return super().perform_content_negotiation(request, force)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        self.format_kwarg = self.get_format_suffix(**kwargs)
-        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
-        if (
-            request.method is None
-            or request.method.lower() not in self.http_method_names
-            or not hasattr(self, request.method.lower())
-        ):
-            raise exceptions.MethodNotAllowed(request.method or "")
-        request._envelope = parse_query_bool(  # type: ignore[attr-defined]
-            request.query_params.get("envelope"), field="envelope", default=False
-        )
+        self._route_checks(request, **kwargs)
         principal = self._authenticate(request)
         bucket = self._bucket(request)
         decision = self._count(request, bucket=bucket, key=principal.rate_key, principal=principal)
@@ -77,6 +67,20 @@ class ApiView(APIView):
                 request._rate_decision = decision  # type: ignore[attr-defined]
         self._enforce(decision, bucket)
         self._authorize(request, principal)
+
+    def _route_checks(self, request: Request, **kwargs: Any) -> None:
+        """Renderer, 405 and the ``envelope`` flag: everything decided before the credential is looked at."""
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
+        if (
+            request.method is None
+            or request.method.lower() not in self.http_method_names
+            or not hasattr(self, request.method.lower())
+        ):
+            raise exceptions.MethodNotAllowed(request.method or "")
+        request._envelope = parse_query_bool(  # type: ignore[attr-defined]
+            request.query_params.get("envelope"), field="envelope", default=False
+        )
 
     def _authenticate(self, request: Request) -> Principal:
         try:

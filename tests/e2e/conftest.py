@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.support.servers import free_port
+from tests.support.tools import skip_or_fail, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,10 +56,7 @@ def require(condition: bool, what: str) -> None:
     """Skip loudly when a tool is missing; under CI=true fail instead, so CI never silently skips e2e."""
     if condition:
         return
-    message = f"E2E PREREQUISITE MISSING: {what}. Run scripts/install-test-deps.sh as root."
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    skip_or_fail(f"E2E PREREQUISITE MISSING: {what}. Run scripts/install-test-deps.sh as root.")
 
 
 @dataclass(frozen=True)
@@ -122,11 +120,7 @@ def oidc_provider(live_server: Any) -> Iterator[OidcProvider]:
             )
         yield OidcProvider(issuer=line.split()[1], client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=5)
 
 
 @pytest.fixture

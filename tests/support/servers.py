@@ -14,6 +14,7 @@ import httpx
 from django.db import connection
 
 from tests.support.net import free_port
+from tests.support.tools import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,9 +88,6 @@ def uvicorn_processes(
         yield list(zip(urls, processes, strict=True))
     finally:
         for process in processes:
-            process.terminate()
+            process.terminate()  # all at once, then wait for each
         for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)

@@ -196,14 +196,14 @@ def test_settings_show_defaults_and_merge_patch_with_null_restoring_a_default(or
     body = org_admin.get("/admin/settings").json()
     assert body == {
         "org_id": "org-acme",
-        "rate_limits": {"read": 100, "write": 20, "trigger": 10},
+        "rate_limits": {"read": 100, "write": 20, "trigger": 10, "integration": 60},
         "token_policy": {"default_expiry_days": None},
         "oidc": None,
     }
     patched = org_admin.patch(
         "/admin/settings", {"rate_limits": {"trigger": 3}, "token_policy": {"default_expiry_days": 30}}
     )
-    assert patched.json()["rate_limits"] == {"read": 100, "write": 20, "trigger": 3}
+    assert patched.json()["rate_limits"] == {"read": 100, "write": 20, "trigger": 3, "integration": 60}
     assert patched.json()["token_policy"] == {"default_expiry_days": 30}
     restored = org_admin.patch("/admin/settings", {"rate_limits": {"trigger": None}})
     assert restored.json()["rate_limits"]["trigger"] == 10

@@ -8,7 +8,6 @@ a real instrumented service would expose.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -19,9 +18,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-import pytest
 
 from tests.support.net import free_port
+from tests.support.tools import binary, stop
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -116,16 +115,11 @@ class Exporter:
 
 
 def prometheus_binary() -> str:
-    path = shutil.which("prometheus")
-    if path is None:
-        reason = (
-            "PROMETHEUS BINARY NOT FOUND: the real-Prometheus engine tests did not run. "
-            "Install it with scripts/install-prometheus.sh (Debian package 'prometheus')."
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
+    return binary(
+        "prometheus",
+        reason="PROMETHEUS BINARY NOT FOUND: the real-Prometheus engine tests did not run. "
+        "Install it with scripts/install-prometheus.sh (Debian package 'prometheus').",
+    )
 
 
 @contextmanager
@@ -157,12 +151,7 @@ def serve_prometheus(
                 _wait_ready(url, proc, log_path, ready_timeout)
                 yield url
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
+                stop(proc)
 
 
 @contextmanager

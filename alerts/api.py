@@ -1,0 +1,113 @@
+"""``POST /integrations/{provider}/{org_id}/{team_id}`` (API.md §7): an alert provider starts investigations.
+
+There is no API token here: the provider proves itself with the team's secret from ``integrations.<provider>``.
+The usual precedence holds (401 → 429 → 415 → 413 → 400). Two of the three providers sign the raw body, so the body
+is read before the proof is checked, up to ``VERIFY_MAX_BODY_BYTES``; a body beyond even that is refused with 413
+at once, alike for every team. An unknown org or team, a group, a disabled or absent integration and a bad secret
+all give the same 401 (counted by client IP, like every 401); then comes the ``integration`` rate limit per team
+and provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from alerts import schemas
+from alerts.providers import CREDENTIAL_HEADERS, PARSERS, VERIFIERS, PayloadInvalid, Provider
+from alerts.services import alerts_receive, integration_for
+from incidentfox_web.api import ratelimit
+from incidentfox_web.api.errors import WWW_AUTHENTICATE, ApiError, InvalidCredential
+from incidentfox_web.api.middleware import client_ip
+from incidentfox_web.api.parsers import DEFAULT_MAX_BODY_BYTES, parse_json_object, read_limited
+from incidentfox_web.api.schema import ERROR_RESPONSES
+from incidentfox_web.api.views import ApiView
+from tenancy.audit import RequestMeta
+from tenancy.models import Node
+
+BUCKET = "integration"
+VERIFY_MAX_BODY_BYTES = 4 * DEFAULT_MAX_BODY_BYTES  # read this much to check a signature, then 413 beyond 1 MiB
+
+
+class AlertWebhookView(ApiView):
+    provider: ClassVar[Provider]
+    rate_bucket = BUCKET
+    max_body_bytes = DEFAULT_MAX_BODY_BYTES
+    authentication_classes = []  # the provider's own proof, checked in ``initial``
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self._route_checks(request, **kwargs)
+        raw = read_limited(request._request, VERIFY_MAX_BODY_BYTES)
+        headers = {name.lower(): value for name, value in request._request.headers.items()}
+        found = integration_for(kwargs["org_id"], kwargs["team_id"], self.provider)
+        if found is None or not VERIFIERS[self.provider](found[1], raw, headers):
+            self._throttle_anonymous(request)
+            if not any(name in headers for name in CREDENTIAL_HEADERS[self.provider]):
+                raise exceptions.NotAuthenticated()
+            raise InvalidCredential()
+        team, integration = found
+        decision = ratelimit.hit(
+            bucket=BUCKET, key=f"{team.org.org_id}/{team.node_id}:{self.provider}", limit=team.org.rate_limit(BUCKET)
+        )
+        request._rate_decision = decision  # type: ignore[attr-defined]
+        self._enforce(decision, BUCKET)
+        media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            raise exceptions.UnsupportedMediaType(media_type)
+        if len(raw) > self.max_body_bytes:
+            raise ApiError.too_large(f"Request body exceeds {self.max_body_bytes} bytes")
+        self.team: Node = team
+        self.integration_settings: dict[str, Any] = integration
+        self.raw_body = raw
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return WWW_AUTHENTICATE  # keeps DRF from turning the 401s into 403s (this view has no authenticators)
+
+    @extend_schema(
+        summary="Receive an alert webhook; each accepted alert starts one async planner investigation",
+        description=(
+            "Authenticated by the team's `integrations.<provider>` secret instead of a token: Alertmanager sends "
+            "`Authorization: Bearer <bearer_token>`, PagerDuty signs with `X-PagerDuty-Signature: v1=<hex "
+            "HMAC-SHA256>`, incident.io with Standard Webhooks headers. Unknown teams, disabled integrations and "
+            "bad secrets all answer the same 401."
+        ),
+        auth=[],
+        request=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter("org_id", str, OpenApiParameter.PATH),
+            OpenApiParameter("team_id", str, OpenApiParameter.PATH),
+        ],
+        responses={202: schemas.AlertReceipt, **{code: ERROR_RESPONSES[code] for code in (400, 401, 413, 415, 429)}},
+    )
+    def post(self, request: Request, org_id: str, team_id: str) -> Response:
+        try:
+            alerts = PARSERS[self.provider](parse_json_object(self.raw_body))
+        except PayloadInvalid as exc:
+            raise ApiError.invalid_request(str(exc)) from None
+        meta = RequestMeta(
+            actor=f"integration:{self.provider}",
+            request_id=getattr(request, "request_id", ""),
+            ip_address=client_ip(request._request, settings.TRUSTED_PROXY_COUNT),
+        )
+        receipt = alerts_receive(
+            team=self.team, provider=self.provider, settings=self.integration_settings, alerts=alerts, meta=meta
+        )
+        return Response(receipt.body(), status=202)
+
+
+class AlertmanagerWebhookView(AlertWebhookView):
+    provider = "alertmanager"
+
+
+class PagerDutyWebhookView(AlertWebhookView):
+    provider = "pagerduty"
+
+
+class IncidentIoWebhookView(AlertWebhookView):
+    provider = "incidentio"

@@ -1,0 +1,128 @@
+"""Inbound alerts → investigations (API.md §7): which team an endpoint names, and what each alert of a payload does.
+
+Every alert is decided on its own: a payload can start some investigations and skip others, and each start commits
+on its own, so one failing alert never loses the others. Duplicates are refused by the database's unique index on
+active runs (``investigations.services.investigation_start``), so two deliveries of one alert racing each other
+start one run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerts.providers import SEVERITY_RANK, Alert, Provider
+from investigations.services import AgentDisabled, AlertAlreadyInvestigated, UnknownAgent, investigation_start
+from teamconfig.secrets import SecretUnavailable
+from teamconfig.selectors import effective_config_for_team, integration_settings_for_team
+from tenancy.audit import RequestMeta
+from tenancy.models import Node, NodeType
+
+logger = logging.getLogger("incidentfox.alerts")
+
+MAX_ALERTS_PER_PAYLOAD = 20
+ALERT_AGENT = "planner"
+
+
+@dataclass
+class Receipt:
+    """The 202 body: ``received``, the investigations started and the alerts skipped (each with its reason)."""
+
+    received: int
+    investigations: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    def skip(self, alert: Alert, reason: str, investigation_id: str | None = None) -> None:
+        item = {"fingerprint": alert.fingerprint, "reason": reason}
+        if investigation_id is not None:
+            item["investigation_id"] = investigation_id
+        self.skipped.append(item)
+
+    def body(self) -> dict[str, Any]:
+        return {"received": self.received, "investigations": self.investigations, "skipped": self.skipped}
+
+
+def integration_for(org_id: str, team_id: str, provider: Provider) -> tuple[Node, dict[str, Any]] | None:
+    """The team and its enabled ``integrations.<provider>`` settings (secrets resolved), or None: an unknown org or
+    team, a group, or an integration that is absent, disabled or whose secret cannot be read all look the same."""
+    team = (
+        Node.objects.select_related("org").filter(org__org_id=org_id, node_id=team_id, node_type=NodeType.TEAM).first()
+    )
+    if team is None:
+        return None
+    try:
+        settings = integration_settings_for_team(team, provider)
+    except SecretUnavailable as exc:
+        logger.warning("The %s integration secret of %s/%s cannot be read (%s)", provider, org_id, team_id, exc)
+        return None
+    return (team, settings) if settings is not None else None
+
+
+def _filtered(provider: Provider, settings: dict[str, Any], alert: Alert) -> bool:
+    if provider == "pagerduty":
+        return settings.get("urgency_filter") == "high" and alert.severity != "high"
+    if provider == "incidentio":
+        threshold = settings.get("severity_threshold")
+        floor = SEVERITY_RANK.get(threshold, 0) if isinstance(threshold, str) else 0  # type: ignore[call-overload]
+        return SEVERITY_RANK[alert.severity] < floor
+    return False
+
+
+def _disabled(disabled_names: list[Any], alert: Alert) -> bool:
+    return "*" in disabled_names or alert.name in disabled_names
+
+
+def _context(provider: Provider, alert: Alert) -> dict[str, Any]:
+    """The run's ``context`` in the keys of API.md §4.1, plus the alert's name and the raw alert."""
+    context: dict[str, Any] = {"source": provider, "related_alert": alert.fingerprint, "alert_name": alert.name}
+    if alert.service is not None:
+        context["service"] = alert.service
+    context["severity"] = alert.severity
+    context["alert"] = alert.raw
+    return context
+
+
+def alerts_receive(
+    *, team: Node, provider: Provider, settings: dict[str, Any], alerts: list[Alert], meta: RequestMeta
+) -> Receipt:
+    """Start one async ``planner`` investigation per alert that passes the team's rules; skip the rest."""
+    receipt = Receipt(received=len(alerts))
+    disabled_names = effective_config_for_team(team).get("alerts", {}).get("disabled", [])
+    auto_investigate = settings.get("auto_investigate", True) is not False
+    for index, alert in enumerate(alerts):
+        if index >= MAX_ALERTS_PER_PAYLOAD:
+            receipt.skip(alert, "limit")
+        elif alert.skip is not None:
+            receipt.skip(alert, alert.skip)
+        elif _disabled(disabled_names, alert):
+            receipt.skip(alert, "disabled")
+        elif not auto_investigate:
+            receipt.skip(alert, "auto_investigate_off")
+        elif _filtered(provider, settings, alert):
+            receipt.skip(alert, "filtered")
+        else:
+            _start(team, provider, alert, meta, receipt)
+    return receipt
+
+
+def _start(team: Node, provider: Provider, alert: Alert, meta: RequestMeta, receipt: Receipt) -> None:
+    try:
+        outcome = investigation_start(
+            team=team,
+            agent=ALERT_AGENT,
+            message=alert.message,
+            context=_context(provider, alert),
+            attachments=[],
+            timeout_seconds=None,  # the agent's configured timeout
+            max_turns=None,
+            trigger_source=provider,
+            meta=meta,
+            alert_fingerprint=alert.fingerprint,
+        )
+    except AlertAlreadyInvestigated as duplicate:
+        receipt.skip(alert, "duplicate", duplicate.investigation_id)
+    except (AgentDisabled, UnknownAgent):  # the team turned the planner off: alerts cannot start it either
+        receipt.skip(alert, "disabled")
+    else:
+        receipt.investigations.append({"fingerprint": alert.fingerprint, "investigation_id": outcome.investigation.id})
