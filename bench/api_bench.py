@@ -154,7 +154,12 @@ def main() -> None:
     auth = {"Authorization": f"Bearer {token}"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "tests.investigations.worker_settings"}
+    env = {
+        **os.environ,
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",  # the test worker settings plus /bench/drf-floor
+        "BENCH_BASE_SETTINGS": "tests.investigations.worker_settings",
+    }
     server = subprocess.Popen(
         [
             sys.executable,
@@ -205,6 +210,9 @@ def main() -> None:
             run_load(f"{base}/health", concurrency=4, seconds=1)
             placement = describe_placement(server.pid)
             bare = run_load(f"{base}/health", concurrency=args.pollers, seconds=args.seconds, server_pid=server.pid)
+            floor = run_load(
+                f"{base}/bench/drf-floor", concurrency=args.pollers, seconds=args.seconds, server_pid=server.pid
+            )
             polls = run_load(
                 poll_url, concurrency=args.pollers, seconds=args.seconds, headers=auth, server_pid=server.pid
             )
@@ -241,8 +249,12 @@ def main() -> None:
         f"{placement}"
     )
     print(bare.line("bare JSON view (/health)"))
+    print(floor.line("bare DRF view (no auth, no limit)"))
     print(polls.line(f"GET /agents/status ({args.pollers} pollers)"))
-    print(f"(a) ratio status/bare: {polls.rps / bare.rps:.2f} (target >= 0.60)")
+    print(
+        f"(a) ratio status/bare: {polls.rps / bare.rps:.2f} (target >= 0.60); DRF alone (bare DRF/bare): "
+        f"{floor.rps / bare.rps:.2f}; status/bare DRF: {polls.rps / floor.rps:.2f}"
+    )
     if bare.server_cpu_ms and polls.server_cpu_ms:
         print(f"    server CPU per request, bare/status: {bare.server_cpu_ms / polls.server_cpu_ms:.2f}")
     print(

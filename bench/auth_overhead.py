@@ -1,6 +1,8 @@
 """Throughput of GET /api/v1/auth/me with a team token against the bare /health JSON view on the same server.
 
-Target (issue 3): the authenticated path keeps at least 70 % of the bare view's throughput. It uses the
+Target (issue 3): the authenticated path keeps at least 70 % of the bare view's throughput. A third figure, a DRF
+view with no authentication or rate limit (``/bench/drf-floor``, served by ``bench.settings``), shows how much of
+the gap is the framework itself. It uses the
 configured database (DATABASE_URL, default SQLite) and REDIS_URL when set, like a real deployment, and wrk
 when it is installed (`apt-get install wrk`), else a Python client.
 
@@ -58,7 +60,8 @@ def main() -> None:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "incidentfox_web.asgi:application", "--port", str(port)]
     command += ["--workers", str(args.workers)]
-    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=os.environ.copy())
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}  # the app plus /bench/drf-floor
+    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/health")
@@ -66,6 +69,7 @@ def main() -> None:
         pid = server.pid if args.workers == 1 else None
         placement = describe_placement(pid)
         bare = run_load(f"{base}/health", concurrency=args.concurrency, seconds=args.seconds, server_pid=pid)
+        floor = run_load(f"{base}/bench/drf-floor", concurrency=args.concurrency, seconds=args.seconds, server_pid=pid)
         authed = run_load(
             f"{base}/api/v1/auth/me",
             concurrency=args.concurrency,
@@ -86,10 +90,18 @@ def main() -> None:
         f"{args.concurrency} connections; {placement}"
     )
     print(bare.line("bare JSON view (/health)"))
+    print(floor.line("bare DRF view (no auth, no limit)"))
     print(authed.line("GET /api/v1/auth/me (team)"))
     print(f"ratio authenticated/bare: {authed.rps / bare.rps:.2f} (target >= 0.70)")
-    if bare.server_cpu_ms and authed.server_cpu_ms:
-        print(f"server CPU per request, bare/authenticated: {bare.server_cpu_ms / authed.server_cpu_ms:.2f}")
+    print(
+        f"  of which DRF alone (bare DRF/bare): {floor.rps / bare.rps:.2f}; token check + shared rate limit on top "
+        f"of DRF (authenticated/bare DRF): {authed.rps / floor.rps:.2f}"
+    )
+    if bare.server_cpu_ms and authed.server_cpu_ms and floor.server_cpu_ms:
+        print(
+            f"server CPU per request, bare/authenticated: {bare.server_cpu_ms / authed.server_cpu_ms:.2f}; "
+            f"bare/bare DRF: {bare.server_cpu_ms / floor.server_cpu_ms:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -5,14 +5,21 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+import alerts.urls
+import investigations.urls
+import teamconfig.urls
+import tenancy.urls
+import webhooks.urls
 from incidentfox_web.api.views import health, route_not_found
 
+# The apps' API routes side by side in one list (not one include() each): resolving a request then walks one
+# level fewer, on every API request.
 api_v1: list[URLPattern | URLResolver] = [
-    path("", include("tenancy.urls")),
-    path("", include("investigations.urls")),
-    path("", include("teamconfig.urls")),
-    path("", include("webhooks.urls")),
-    path("", include("alerts.urls")),
+    *tenancy.urls.urlpatterns,
+    *investigations.urls.urlpatterns,
+    *teamconfig.urls.urlpatterns,
+    *webhooks.urls.urlpatterns,
+    *alerts.urls.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -39,7 +39,7 @@ def digest_secret(secret: str, pepper_version: str) -> str:
     if pepper is None:
         # A row whose pepper was retired can no longer verify; compare against something that never matches.
         return _DUMMY_DIGEST
-    return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(pepper.encode(), secret.encode(), hashlib.sha256).hex()  # one C call, same digest
 
 
 def secret_matches(secret: str, *, digest: str | None, pepper_version: str | None) -> bool:

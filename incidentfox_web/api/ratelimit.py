@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
+import hiredis
 from django.conf import settings
 from django.db import DatabaseError, connection
 
@@ -141,7 +142,8 @@ class RedisStore:
         # (empty script cache) needs no NOSCRIPT round trip.
         command = ("EVAL", self._INCREMENT, 2, f"ratelimit:{key}:{minute}", self.epoch_key, WINDOW_SECONDS * 2)
         try:
-            connection.send_command(*command, check_health=False)  # type: ignore[no-untyped-call]
+            # Packed by hiredis in one C call (the client's own packer walks the arguments in Python).
+            connection.send_packed_command([hiredis.pack_command(command)], check_health=False)  # type: ignore[no-untyped-call]
             count, epoch = connection.read_response()
         except BaseException:
             connection.disconnect()  # type: ignore[no-untyped-call]

@@ -78,9 +78,8 @@ class ApiView(APIView):
             or not hasattr(self, request.method.lower())
         ):
             raise exceptions.MethodNotAllowed(request.method or "")
-        request._envelope = parse_query_bool(  # type: ignore[attr-defined]
-            request.query_params.get("envelope"), field="envelope", default=False
-        )
+        envelope = request.query_params.get("envelope") if request.META.get("QUERY_STRING") else None
+        request._envelope = parse_query_bool(envelope, field="envelope", default=False)  # type: ignore[attr-defined]
 
     def _authenticate(self, request: Request) -> Principal:
         try:
