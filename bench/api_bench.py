@@ -84,12 +84,12 @@ def _fill_history(team: Node, rows: int) -> None:
                 timeout_seconds, max_turns, created_at, deadline_at, started_at, finished_at, duration_ms,
                 progress_step, steps_completed, steps_total, cancel_requested, result, error_code, error_message,
                 tools_used, demo_data, attempt, worker_id, idempotency_key, idempotency_credential,
-                idempotency_fingerprint)
+                idempotency_fingerprint, alert_fingerprint)
             SELECT 'inv_' || lpad(to_hex(g), 20, '0'), %s, %s, 'planner',
                    'Investigate high latency in payments service, run ' || g, '{}'::jsonb,
                    (ARRAY['completed','failed','cancelled'])[1 + g %% 3], 'api', 'bench', 300, 25,
                    now() - (g || ' seconds')::interval / 32, now(), now(), now(), 1000,
-                   '', 0, 0, false, '{"summary": "s"}'::jsonb, '', '', '[]'::jsonb, false, 1, '', '', '', ''
+                   '', 0, 0, false, '{"summary": "s"}'::jsonb, '', '', '[]'::jsonb, false, 1, '', '', '', '', ''
             FROM generate_series(%s, %s) AS g
             """,
             [team.org_id, team.pk, have + 1, rows],

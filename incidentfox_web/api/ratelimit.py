@@ -141,9 +141,10 @@ class RedisStore:
         # EVAL rather than EVALSHA: Redis keeps the compiled script by its hash either way, and a restarted Redis
         # (empty script cache) needs no NOSCRIPT round trip.
         command = ("EVAL", self._INCREMENT, 2, f"ratelimit:{key}:{minute}", self.epoch_key, WINDOW_SECONDS * 2)
+        # Packed by hiredis in one C call (the client's own packer walks the arguments in Python).
+        packed = hiredis.pack_command(command)  # type: ignore[arg-type]  # its stub types a 1-tuple
         try:
-            # Packed by hiredis in one C call (the client's own packer walks the arguments in Python).
-            connection.send_packed_command([hiredis.pack_command(command)], check_health=False)  # type: ignore[no-untyped-call]
+            connection.send_packed_command([packed], check_health=False)  # type: ignore[no-untyped-call]
             count, epoch = connection.read_response()
         except BaseException:
             connection.disconnect()  # type: ignore[no-untyped-call]
