@@ -45,9 +45,13 @@ def _short(finding: Finding) -> str:
 
 
 def _insufficient(obs: Observations) -> Report:
-    seen = "the provided data" if not obs.is_empty() else "no data could be collected"
+    summary = (
+        "No data could be collected, so no failure could be observed"
+        if obs.is_empty()
+        else "No failure was found in the provided data"
+    )
     return Report(
-        summary=f"No failure was found in {seen}; the evidence is insufficient to name a root cause.",
+        summary=f"{summary}; the evidence is insufficient to name a root cause.",
         root_cause=RootCause(
             description="Insufficient evidence: no failing pod, error signature or unhealthy resource was observed",
             confidence=10,

@@ -108,7 +108,9 @@ class AgentRunView(ApiView):
         investigation = outcome.investigation
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         if run.run_async:
-            investigation.refresh_from_db(fields=["status"])
+            if outcome.replayed:  # a replay answers with the original run's current status (API.md §4.1)
+                investigation.refresh_from_db(fields=["status"])
+            # A new run is answered as accepted: ``pending``, even if a fast worker has already moved it on.
             headers["Location"] = poll_url(investigation.id)
             return Response(accepted_body(investigation), status=202, headers=headers)
         response = Response(None, status=200, headers=headers)
