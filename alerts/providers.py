@@ -14,6 +14,7 @@ import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from standardwebhooks import Webhook
@@ -26,6 +27,8 @@ INCIDENT_IO_STARTS_ON = "public_incident.incident_created_v2"
 PAGERDUTY_STARTS_ON = "incident.triggered"
 MAX_FINGERPRINT_CHARS = 200  # context.related_alert's limit (API.md §4.1)
 MAX_SERVICE_CHARS = 200
+MAX_NAMESPACE_CHARS = 253  # context.namespace's limit
+MAX_HINT_CHARS = 2000  # context.hint's limit
 
 
 class PayloadInvalid(ValueError):
@@ -41,6 +44,9 @@ class Alert:
     severity: Severity
     raw: dict[str, Any]
     skip: str | None = None  # "resolved" | "ignored_event"
+    namespace: str | None = None  # the Kubernetes namespace the alert names, to scope the investigation
+    hint: str | None = None  # the provider's longer description, for the agent
+    started_at: datetime | None = None  # when the alert began firing, to size the investigation's time window
 
 
 def severity_of(label: object) -> Severity:
@@ -115,6 +121,22 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _instant(value: object) -> datetime | None:
+    """An RFC 3339 time as providers send it (Alertmanager uses nanoseconds); None when absent or unreadable."""
+    text = _text(value)
+    if not text or text.startswith("0001-"):  # Go's zero time: "not set"
+        return None
+    head, dot, rest = text.partition(".")
+    if dot:  # keep microseconds: Python's parser takes at most six fractional digits
+        digits = "".join(char for char in rest if char.isdigit())
+        text = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _fingerprint(value: object, fallback: dict[str, Any]) -> str:
     text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
     if not text:  # providers always send one; a hand-written payload may not: derive it from the content
@@ -146,6 +168,9 @@ def alerts_alertmanager(payload: dict[str, Any]) -> list[Alert]:
                 severity=severity_of(labels.get("severity")),
                 raw=item,
                 skip=None if item.get("status") == "firing" else "resolved",
+                namespace=_text(labels.get("namespace"))[:MAX_NAMESPACE_CHARS] or None,
+                hint=_text(annotations.get("description"))[:MAX_HINT_CHARS] or None,
+                started_at=_instant(item.get("startsAt")),
             )
         )
     return found
@@ -167,6 +192,7 @@ def alerts_pagerduty(payload: dict[str, Any]) -> list[Alert]:
             severity="high" if _text(data.get("urgency")).lower() == "high" else "low",
             raw=event,
             skip=None if event_type == PAGERDUTY_STARTS_ON else "ignored_event",
+            started_at=_instant(data.get("created_at")) or _instant(event.get("occurred_at")),
         )
     ]
 
@@ -189,6 +215,8 @@ def alerts_incidentio(payload: dict[str, Any]) -> list[Alert]:
             severity=severity_of(severity.get("name")),
             raw=payload,
             skip=None if event_type == INCIDENT_IO_STARTS_ON else "ignored_event",
+            hint=summary[:MAX_HINT_CHARS] or None,
+            started_at=_instant(incident.get("created_at")),
         )
     ]
 

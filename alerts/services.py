@@ -9,8 +9,12 @@ start one run.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from alerts.providers import SEVERITY_RANK, Alert, Provider
 from investigations.services import AgentDisabled, AlertAlreadyInvestigated, UnknownAgent, investigation_start
@@ -22,6 +26,9 @@ from tenancy.models import Node, NodeType
 logger = logging.getLogger("incidentfox.alerts")
 
 MAX_ALERTS_PER_PAYLOAD = 20
+WINDOW_MARGIN = timedelta(minutes=15)  # what led up to the alert is part of the investigation
+ENGINE_DEFAULT_LOOKBACK = timedelta(hours=6)  # engine/runner.py DEFAULT_WINDOW (a test keeps the two equal)
+MAX_WINDOW_MINUTES = 30 * 24 * 60  # context.time_window's limit
 ALERT_AGENT = "planner"
 
 
@@ -73,11 +80,29 @@ def _disabled(disabled_names: list[Any], alert: Alert) -> bool:
     return "*" in disabled_names or alert.name in disabled_names
 
 
-def _context(provider: Provider, alert: Alert) -> dict[str, Any]:
-    """The run's ``context`` in the keys of API.md §4.1, plus the alert's name and the raw alert."""
+def time_window_for(started_at: datetime | None, now: datetime) -> str | None:
+    """A ``context.time_window`` reaching back to the alert's start plus ``WINDOW_MARGIN`` (the lead-up), in whole
+    minutes, at most 30 days — only when that is longer than the engine's own look-back. A window is never
+    narrowed: a cause (a deploy, a slow leak) often precedes the alert's start by hours. None otherwise."""
+    if started_at is None:
+        return None
+    span = now - started_at + WINDOW_MARGIN
+    if span <= ENGINE_DEFAULT_LOOKBACK:
+        return None
+    return f"{min(math.ceil(span.total_seconds() / 60), MAX_WINDOW_MINUTES)}m"
+
+
+def _context(provider: Provider, alert: Alert, now: datetime) -> dict[str, Any]:
+    """The run's ``context`` in the keys of API.md §4.1 (so the engine scopes its queries to the alert's service,
+    namespace and time), plus the alert's name and the raw alert."""
     context: dict[str, Any] = {"source": provider, "related_alert": alert.fingerprint, "alert_name": alert.name}
-    if alert.service is not None:
-        context["service"] = alert.service
+    optional = {
+        "service": alert.service,
+        "namespace": alert.namespace,
+        "hint": alert.hint,
+        "time_window": time_window_for(alert.started_at, now),
+    }
+    context.update({key: value for key, value in optional.items() if value is not None})
     context["severity"] = alert.severity
     context["alert"] = alert.raw
     return context
@@ -112,7 +137,7 @@ def _start(team: Node, provider: Provider, alert: Alert, meta: RequestMeta, rece
             team=team,
             agent=ALERT_AGENT,
             message=alert.message,
-            context=_context(provider, alert),
+            context=_context(provider, alert, timezone.now()),
             attachments=[],
             timeout_seconds=None,  # the agent's configured timeout
             max_turns=None,

@@ -13,6 +13,8 @@ from django.db import connection
 from django.tasks import task_backends
 from django.test import Client
 
+from alerts.services import ENGINE_DEFAULT_LOOKBACK, time_window_for
+from engine.runner import DEFAULT_WINDOW
 from investigations.models import Investigation, Status
 from tenancy.audit import RequestMeta
 from tenancy.models import Node, NodeType, Organization
@@ -664,3 +666,26 @@ def test_every_response_has_a_request_id_and_no_response_reveals_a_secret(client
     for run in Investigation.objects.all():
         stored = json.dumps(run.context) + run.message
         assert not any(secret in stored for secret in (AM_TOKEN, PD_SECRET, IO_SECRET))
+
+
+def test_an_alert_run_is_scoped_to_the_alerts_namespace_and_description_and_reaches_back_to_its_start(
+    client: Client, wired: Node
+) -> None:
+    alert = am_alert("8888000000000001", summary="p99 above 2s")
+    alert["annotations"]["description"] = "payments-api p99 latency has been above 2s for 10 minutes."
+    alert["startsAt"] = (datetime.now(UTC) - timedelta(hours=8)).isoformat().replace("+00:00", ".123456789Z")
+    run_id = accepted(am_post(client, am_payload(alert)))["investigations"][0]["investigation_id"]
+
+    context = Investigation.objects.get(pk=run_id).context
+    assert context["namespace"] == "payments"
+    assert context["hint"] == "payments-api p99 latency has been above 2s for 10 minutes."
+    minutes = int(context["time_window"].removesuffix("m"))
+    assert 8 * 60 + 15 <= minutes <= 8 * 60 + 17  # since the alert began, plus 15 minutes of lead-up
+
+
+def test_a_recent_alert_keeps_the_engines_default_look_back() -> None:
+    now = datetime.now(UTC)
+    assert time_window_for(now - timedelta(minutes=5), now) is None
+    assert time_window_for(None, now) is None
+    assert time_window_for(now - timedelta(days=90), now) == f"{30 * 24 * 60}m"
+    assert ENGINE_DEFAULT_LOOKBACK == DEFAULT_WINDOW  # alerts only ever widen the engine's own window

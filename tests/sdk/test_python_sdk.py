@@ -23,6 +23,7 @@ from incidentfox import (
 from incidentfox.client import poll_delays
 
 from tests.conftest import ApiCaller
+from tests.support.clock import wait_for_a_fresh_minute
 
 # -- unit: the client's own rules -----------------------------------------------------------------------------
 
@@ -210,6 +211,7 @@ def test_the_real_servers_429_is_retried_after_its_retry_after(live_server: Any,
     org.save()
     sleeps: list[float] = []
     client = IncidentFoxClient(member.token or "", f"{live_server.url}/api/v1", max_retries=2, sleep=sleeps.append)
+    wait_for_a_fresh_minute(10)  # every attempt must land in the same one-minute window
     client.investigate("first", wait=False)
     with pytest.raises(RateLimitError) as raised:
         client.investigate("second", wait=False)

@@ -1,7 +1,5 @@
 """Two real server processes share one rate limit (API.md §3) and see one revocation at once (API.md §2.2)."""
 
-import time
-
 import httpx
 import pytest
 from django.db import connection
@@ -9,14 +7,10 @@ from django.db import connection
 from tenancy.models import NodeType, TokenKind
 from tenancy.services import api_token_issue, node_create, org_create
 from tests.conftest import SYSTEM
+from tests.support.clock import wait_for_a_fresh_minute
 from tests.support.servers import child_env, uvicorn_servers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _wait_for_a_fresh_minute(needed_seconds: float = 20) -> None:
-    if 60 - time.time() % 60 < needed_seconds:
-        time.sleep(60 - time.time() % 60 + 0.2)
 
 
 def test_the_eleventh_trigger_in_a_minute_is_refused_whichever_process_serves_it():
@@ -29,7 +23,7 @@ def test_the_eleventh_trigger_in_a_minute_is_refused_whichever_process_serves_it
     body = {"agent_name": "planner", "message": "checkout errors are up", "async": True}
 
     with uvicorn_servers(2, env=child_env()) as urls:
-        _wait_for_a_fresh_minute()
+        wait_for_a_fresh_minute(20)
         statuses = []
         for attempt in range(11):
             url = urls[attempt % 2]
