@@ -1,4 +1,5 @@
-"""Outbound webhook settings: the URL, the signing secret (shown once, right after rotation), test sends, deliveries.
+"""Outbound webhook settings: the URL, the signing secret (shown once, right after rotation), test sends, deliveries;
+and the inbound alert webhooks' URLs, for pasting into Alertmanager, PagerDuty or incident.io.
 
 The secret is rendered into the rotation's own response only: never put in the session or ``messages``.
 Team admins change the URL and rotate the secret (as they edit config); operators may send test events.
@@ -13,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
+from alerts.selectors import inbound_endpoints
 from teamconfig.errors import ConfigError
 from teamconfig.services import ConfigApplied, config_update
 from tenancy.models import Node
@@ -55,6 +57,7 @@ def _page(
         "form": (form or WebhookUrlForm(initial={"url": url or ""})) if choice.can_administer else None,
         "can_test": choice.can_operate,
         "can_rotate": choice.can_administer,
+        "inbound": [(endpoint, request.build_absolute_uri(endpoint.path)) for endpoint in inbound_endpoints(team)],
         **extra,
     }
     return render_page(request, "web/webhooks.html", context, team=choice, nav="webhooks", status=status)

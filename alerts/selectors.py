@@ -1,0 +1,48 @@
+"""What the web app shows about a team's inbound alert webhooks: each provider's URL, state and proof."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from alerts.providers import PROVIDERS, Provider
+from teamconfig.selectors import effective_config_for_team
+from tenancy.models import Node
+
+LABELS: dict[Provider, str] = {"alertmanager": "Alertmanager", "pagerduty": "PagerDuty", "incidentio": "incident.io"}
+PROOFS: dict[Provider, str] = {
+    "alertmanager": "Authorization: Bearer <integrations.alertmanager.bearer_token>",
+    "pagerduty": "X-PagerDuty-Signature signed with integrations.pagerduty.webhook_secret",
+    "incidentio": "Standard Webhooks headers signed with integrations.incidentio.webhook_secret (whsec_…)",
+}
+
+
+@dataclass(frozen=True)
+class InboundEndpoint:
+    provider: Provider
+    label: str
+    path: str  # absolute path; the page makes it a full URL for the request's host
+    enabled: bool
+    auto_investigate: bool
+    proof: str
+
+
+def inbound_endpoints(team: Node) -> list[InboundEndpoint]:
+    """One row per provider, from the team's effective config (secrets are never read here)."""
+    integrations = effective_config_for_team(team).get("integrations") or {}
+    rows = []
+    for provider in PROVIDERS:
+        entry = integrations.get(provider)
+        settings: dict[str, object] = entry if isinstance(entry, dict) else {}
+        rows.append(
+            InboundEndpoint(
+                provider=provider,
+                label=LABELS[provider],
+                path=reverse(f"integrations-{provider}", kwargs={"org_id": team.org.org_id, "team_id": team.node_id}),
+                enabled=settings.get("enabled") is True,
+                auto_investigate=settings.get("auto_investigate", True) is not False,
+                proof=PROOFS[provider],
+            )
+        )
+    return rows
