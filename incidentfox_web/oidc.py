@@ -31,8 +31,10 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.middleware import SessionRefresh
@@ -308,6 +310,17 @@ class HtmxSessionRefresh(SessionRefresh):  # type: ignore[misc]
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
         self.OIDC_RP_SCOPES = settings.OIDC_RP_SCOPES
 
+    def is_refreshable_url(self, request: HttpRequest) -> bool:
+        """The library's rule without its GET-only condition: an expired identity-provider session must not keep
+        acting through form posts (someone disabled at the provider could otherwise go on until the Django
+        session ends). Sign-in and sign-out stay exempt (``OIDC_EXEMPT_URLS``)."""
+        method = request.method
+        request.method = "GET"  # the library's check, minus its method test
+        try:
+            return bool(super().is_refreshable_url(request))
+        finally:
+            request.method = method
+
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         if not settings.OIDC_ENABLED or not self.is_refreshable_url(request):
             return None
@@ -315,6 +328,18 @@ class HtmxSessionRefresh(SessionRefresh):  # type: ignore[misc]
             return None
         if is_htmx(request):
             return reauthenticate_htmx(request, reverse("oidc_authentication_init"))
+        if request.method not in ("GET", "HEAD"):
+            # Not processed: the person signs in again, then lands back on the page the form was on.
+            return redirect(f"{reverse('oidc_authentication_init')}?next={quote(_referring_page(request))}")
         self._load_settings()
         response: HttpResponse | None = super().process_request(request)
         return response
+
+
+def _referring_page(request: HttpRequest) -> str:
+    """The same-site page a form was posted from (``Referer``), else the posted path."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+        parts = urlsplit(referer)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return request.path

@@ -132,3 +132,39 @@ def test_a_signed_in_user_without_any_team_sees_an_explanation(db):
     response = client.get("/")
     assert response.status_code == 403
     assert b"not in any team" in response.content
+
+
+def test_a_form_post_on_an_expired_sso_session_is_not_processed_and_sends_the_person_to_sign_in_again(
+    sso_settings, web_member, team_a_run
+):
+    _sso_session(web_member, expires_at=time.time() - 1)
+    page = f"/investigations/{team_a_run.pk}"
+    response = web_member.post(f"{page}/cancel", headers={"Referer": f"http://testserver{page}"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/oidc/authenticate/?next={page}"
+    team_a_run.refresh_from_db()
+    assert team_a_run.cancel_requested is False  # the cancel was not carried out
+
+
+def test_a_post_from_another_site_returns_to_the_posted_path_not_the_referer(sso_settings, web_member, team):
+    _sso_session(web_member, expires_at=time.time() - 1)
+    response = web_member.post(
+        "/teams/switch", {"team": "team-platform"}, headers={"Referer": "https://evil.example/x"}
+    )
+    assert response["Location"] == "/oidc/authenticate/?next=/teams/switch"
+
+
+def test_a_form_post_on_a_fresh_sso_session_goes_through(sso_settings, web_member, team_a_run):
+    _sso_session(web_member, expires_at=time.time() + 600)
+    response = web_member.post(f"/investigations/{team_a_run.pk}/cancel")
+    assert not response.get("Location", "").startswith("/oidc/")
+    team_a_run.refresh_from_db()
+    assert team_a_run.cancel_requested is True
+
+
+def test_signing_out_on_an_expired_sso_session_still_signs_out(sso_settings, web_member):
+    _sso_session(web_member, expires_at=time.time() - 1)
+    response = web_member.post("/logout/")
+    assert response.status_code == 302
+    assert not response["Location"].startswith("/oidc/")
+    assert "_auth_user_id" not in web_member.session
