@@ -38,7 +38,6 @@ VERIFY_MAX_BODY_BYTES = 4 * DEFAULT_MAX_BODY_BYTES  # read this much to check a 
 class AlertWebhookView(ApiView):
     provider: ClassVar[Provider]
     rate_bucket = BUCKET
-    max_body_bytes = DEFAULT_MAX_BODY_BYTES
     authentication_classes = []  # the provider's own proof, checked in ``initial``
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -46,7 +45,7 @@ class AlertWebhookView(ApiView):
         raw = read_limited(request._request, VERIFY_MAX_BODY_BYTES)
         headers = {name.lower(): value for name, value in request._request.headers.items()}
         found = integration_for(kwargs["org_id"], kwargs["team_id"], self.provider)
-        if found is None or not VERIFIERS[self.provider](found[1], raw, headers):
+        if found is None or not VERIFIERS[self.provider](found[1].settings, raw, headers):
             self._throttle_anonymous(request)
             if not any(name in headers for name in CREDENTIAL_HEADERS[self.provider]):
                 raise exceptions.NotAuthenticated()
@@ -63,7 +62,7 @@ class AlertWebhookView(ApiView):
         if len(raw) > self.max_body_bytes:
             raise ApiError.too_large(f"Request body exceeds {self.max_body_bytes} bytes")
         self.team: Node = team
-        self.integration_settings: dict[str, Any] = integration
+        self.integration = integration
         self.raw_body = raw
 
     def get_authenticate_header(self, request: Request) -> str:
@@ -96,7 +95,7 @@ class AlertWebhookView(ApiView):
             ip_address=client_ip(request._request, settings.TRUSTED_PROXY_COUNT),
         )
         receipt = alerts_receive(
-            team=self.team, provider=self.provider, settings=self.integration_settings, alerts=alerts, meta=meta
+            team=self.team, provider=self.provider, integration=self.integration, alerts=alerts, meta=meta
         )
         return Response(receipt.body(), status=202)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from alerts.providers import SEVERITY_RANK, Alert, Provider
 from investigations.services import AgentDisabled, AlertAlreadyInvestigated, UnknownAgent, investigation_start
 from teamconfig.secrets import SecretUnavailable
-from teamconfig.selectors import effective_config_for_team, integration_settings_for_team
+from teamconfig.selectors import InboundIntegration, inbound_integration_for_team
 from tenancy.audit import RequestMeta
 from tenancy.models import Node, NodeType
 
@@ -50,20 +50,21 @@ class Receipt:
         return {"received": self.received, "investigations": self.investigations, "skipped": self.skipped}
 
 
-def integration_for(org_id: str, team_id: str, provider: Provider) -> tuple[Node, dict[str, Any]] | None:
-    """The team and its enabled ``integrations.<provider>`` settings (secrets resolved), or None: an unknown org or
-    team, a group, or an integration that is absent, disabled or whose secret cannot be read all look the same."""
+def integration_for(org_id: str, team_id: str, provider: Provider) -> tuple[Node, InboundIntegration] | None:
+    """The team and its enabled ``integrations.<provider>`` (secrets resolved, with the team's alert rules), or
+    None: an unknown org or team, a group, or an integration that is absent, disabled or whose secret cannot be read
+    all look the same."""
     team = (
         Node.objects.select_related("org").filter(org__org_id=org_id, node_id=team_id, node_type=NodeType.TEAM).first()
     )
     if team is None:
         return None
     try:
-        settings = integration_settings_for_team(team, provider)
+        integration = inbound_integration_for_team(team, provider)
     except SecretUnavailable as exc:
         logger.warning("The %s integration secret of %s/%s cannot be read (%s)", provider, org_id, team_id, exc)
         return None
-    return (team, settings) if settings is not None else None
+    return (team, integration) if integration is not None else None
 
 
 def _filtered(provider: Provider, settings: dict[str, Any], alert: Alert) -> bool:
@@ -76,7 +77,7 @@ def _filtered(provider: Provider, settings: dict[str, Any], alert: Alert) -> boo
     return False
 
 
-def _disabled(disabled_names: list[Any], alert: Alert) -> bool:
+def _disabled(disabled_names: list[str], alert: Alert) -> bool:
     return "*" in disabled_names or alert.name in disabled_names
 
 
@@ -109,29 +110,31 @@ def _context(provider: Provider, alert: Alert, now: datetime) -> dict[str, Any]:
 
 
 def alerts_receive(
-    *, team: Node, provider: Provider, settings: dict[str, Any], alerts: list[Alert], meta: RequestMeta
+    *, team: Node, provider: Provider, integration: InboundIntegration, alerts: list[Alert], meta: RequestMeta
 ) -> Receipt:
     """Start one async ``planner`` investigation per alert that passes the team's rules; skip the rest."""
     receipt = Receipt(received=len(alerts))
-    disabled_names = effective_config_for_team(team).get("alerts", {}).get("disabled", [])
+    settings = integration.settings
     auto_investigate = settings.get("auto_investigate", True) is not False
     for index, alert in enumerate(alerts):
         if index >= MAX_ALERTS_PER_PAYLOAD:
             receipt.skip(alert, "limit")
         elif alert.skip is not None:
             receipt.skip(alert, alert.skip)
-        elif _disabled(disabled_names, alert):
+        elif _disabled(integration.alerts_disabled, alert):
             receipt.skip(alert, "disabled")
         elif not auto_investigate:
             receipt.skip(alert, "auto_investigate_off")
         elif _filtered(provider, settings, alert):
             receipt.skip(alert, "filtered")
         else:
-            _start(team, provider, alert, meta, receipt)
+            _start(team, provider, integration, alert, meta, receipt)
     return receipt
 
 
-def _start(team: Node, provider: Provider, alert: Alert, meta: RequestMeta, receipt: Receipt) -> None:
+def _start(
+    team: Node, provider: Provider, integration: InboundIntegration, alert: Alert, meta: RequestMeta, receipt: Receipt
+) -> None:
     try:
         outcome = investigation_start(
             team=team,
@@ -144,6 +147,7 @@ def _start(team: Node, provider: Provider, alert: Alert, meta: RequestMeta, rece
             trigger_source=provider,
             meta=meta,
             alert_fingerprint=alert.fingerprint,
+            team_agents=integration.agents,
         )
     except AlertAlreadyInvestigated as duplicate:
         receipt.skip(alert, "duplicate", duplicate.investigation_id)

@@ -99,12 +99,14 @@ def investigation_start(
     meta: RequestMeta,
     idempotency: Idempotency | None = None,
     alert_fingerprint: str = "",
+    team_agents: dict[str, dict[str, Any]] | None = None,
 ) -> StartOutcome:
     """Store a pending run and queue it after commit; an idempotent repeat returns the original run.
 
     With ``alert_fingerprint`` the database admits one active run per team, source and alert; a second one raises
-    ``AlertAlreadyInvestigated`` (race-safe: the check is the unique index itself)."""
-    agent_settings = _runnable_agent_settings(team, agent)
+    ``AlertAlreadyInvestigated`` (race-safe: the check is the unique index itself). ``team_agents`` is the team's
+    effective ``agents`` object when the caller has read it already (several runs from one request)."""
+    agent_settings = _runnable_agent_settings(team, agent, team_agents)
     if alert_fingerprint:
         _refuse_duplicate_alert(team, trigger_source, alert_fingerprint)
     if idempotency is not None:
@@ -292,8 +294,9 @@ def _count_one_more(team: Node) -> None:
         TeamInvestigationCount.objects.filter(team=team).update(total=F("total") + 1)
 
 
-def _runnable_agent_settings(team: Node, agent: str) -> dict[str, Any]:
-    agents = team_agent_settings(team)
+def _runnable_agent_settings(team: Node, agent: str, agents: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    if agents is None:
+        agents = team_agent_settings(team)
     described = describe_team_agents(agents, {})
     by_name = {info.name: info for info in described}
     if agent not in by_name:

@@ -127,14 +127,29 @@ def engine_settings_for_team(team: Node) -> EngineSettings:
     )
 
 
-def integration_settings_for_team(team: Node, provider: str) -> dict[str, Any] | None:
-    """``integrations.<provider>`` with secrets resolved; None when absent or disabled (inbound webhooks)."""
-    settings = _effective_unmasked(team).get("integrations", {}).get(provider)
+@dataclass(frozen=True)
+class InboundIntegration:
+    """What an inbound alert webhook needs from one read of the team's config."""
+
+    settings: dict[str, Any]  # integrations.<provider>, secrets resolved
+    alerts_disabled: list[str]
+    agents: dict[str, dict[str, Any]]  # effective agents.<name> objects, for starting the runs
+
+
+def inbound_integration_for_team(team: Node, provider: str) -> InboundIntegration | None:
+    """``integrations.<provider>`` (secrets resolved) with the rules its alerts follow; None when the integration is
+    absent or disabled. Raises ``SecretUnavailable`` when its secret cannot be read."""
+    effective = _effective_unmasked(team)
+    settings = effective.get("integrations", {}).get(provider)
     if not isinstance(settings, dict) or settings.get("enabled") is not True:
         return None
     resolved = _resolve_secrets(settings, ("integrations", provider), provider, SecretResolver())
     assert isinstance(resolved, dict)
-    return resolved
+    return InboundIntegration(
+        settings=resolved,
+        alerts_disabled=list(effective.get("alerts", {}).get("disabled", [])),
+        agents=copy.deepcopy(effective["agents"]),
+    )
 
 
 def config_history_for_node(node: Node, *, limit: int) -> list[ConfigVersion]:

@@ -135,9 +135,15 @@ def test_wait_polls_with_the_backoff_until_the_investigation_is_terminal() -> No
 
 
 def test_wait_gives_up_after_its_timeout_without_cancelling() -> None:
-    client = _client(lambda request: httpx.Response(200, json={"investigation_id": "inv_t", "status": "running"}))
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        return httpx.Response(200, json={"investigation_id": "inv_t", "status": "running"})
+
     with pytest.raises(WaitTimeout):
-        client.investigations.wait("inv_t", timeout=0)
+        _client(handler).investigations.wait("inv_t", timeout=0)
+    assert seen == ["GET /api/v1/agents/status/inv_t"]  # one look, and no cancel
 
 
 # -- integration: the live server --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from teamconfig.models import NodeConfig
 from teamconfig.secrets import SECRET_MASK, SecretUnavailable, decrypt, encrypt, key_version_of
-from teamconfig.selectors import engine_settings_for_team, integration_settings_for_team
+from teamconfig.selectors import engine_settings_for_team, inbound_integration_for_team
 from teamconfig.services import config_secrets_reencrypt
 from tenancy.models import Node
 from tests.conftest import ApiCaller
@@ -172,14 +172,15 @@ def test_incidentio_secrets_must_be_whsec_and_resolve_for_the_integrations_app(
     member.put(
         "/config/me", {"integrations": {"incidentio": {"enabled": True, "webhook_secret": {"secret": "whsec_abc"}}}}
     )
-    settings = integration_settings_for_team(team, "incidentio")
-    assert settings == {
+    inbound = inbound_integration_for_team(team, "incidentio")
+    assert inbound is not None
+    assert inbound.settings == {
         "enabled": True,
         "auto_investigate": True,
         "severity_threshold": "low",
         "webhook_secret": "whsec_abc",
     }
-    assert integration_settings_for_team(team, "pagerduty") is None
+    assert inbound_integration_for_team(team, "pagerduty") is None
 
 
 # -- run-time resolution -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ documented backoff (1 s, doubling up to 10 s), so no HTTP request stays open for
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -26,7 +26,7 @@ POLL_FIRST_SECONDS = 1.0
 POLL_MAX_SECONDS = 10.0
 
 
-def poll_delays() -> Any:
+def poll_delays() -> Iterator[float]:
     """1, 2, 4, 8, 10, 10, … seconds (API.md §4.2)."""
     delay = POLL_FIRST_SECONDS
     while True:
@@ -73,16 +73,16 @@ class IncidentFoxClient:
     ) -> Any:
         """One API call; returns the parsed body or raises the error's exception (retrying 429s)."""
         query = {name: value for name, value in (params or {}).items() if value is not None}
-        for attempt in range(self.max_retries + 1):
+        retries = 0
+        while True:
             response = self._http.request(method, path, json=json, params=query or None, headers=headers)
             if response.status_code < 400:
                 return response.json() if response.content else None
             error = error_from_response(response.status_code, _json_or_none(response), dict(response.headers))
-            if isinstance(error, RateLimitError) and attempt < self.max_retries:
-                self._sleep(float(error.retry_after or 1))
-                continue
-            raise error
-        raise AssertionError("unreachable")  # pragma: no cover
+            if not isinstance(error, RateLimitError) or retries >= self.max_retries:
+                raise error
+            retries += 1
+            self._sleep(float(error.retry_after or 1))
 
     def close(self) -> None:
         self._http.close()
