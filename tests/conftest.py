@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -88,6 +89,18 @@ def _fresh_rate_limit_windows(request: pytest.FixtureRequest) -> None:
         keys = list(client.scan_iter("ratelimit:*", count=1000))
         if keys:
             client.delete(*keys)
+
+
+@pytest.fixture
+def one_rate_window() -> Iterator[None]:
+    """Run the test at the start of a fresh one-minute rate-limit window, the clock ticking, so requests that must
+    share a window (counting up to a limit) never straddle a minute's edge however slow the machine is."""
+    import time
+
+    import time_machine
+
+    with time_machine.travel((time.time() // 60 + 1) * 60 + 0.1, tick=True):
+        yield
 
 
 def _system() -> RequestMeta:

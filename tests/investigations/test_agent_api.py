@@ -274,7 +274,7 @@ def test_a_malformed_idempotency_key_is_a_validation_error(member, run_body):
     assert response.json()["error"]["code"] == "validation_error"
 
 
-def test_the_eleventh_trigger_in_a_minute_is_rate_limited(member, run_body):
+def test_the_eleventh_trigger_in_a_minute_is_rate_limited(member, run_body, one_rate_window):
     statuses = [member.post("/agents/run", run_body).status_code for _ in range(11)]
 
     assert statuses == [202] * 10 + [429]

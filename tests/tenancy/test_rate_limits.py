@@ -48,7 +48,7 @@ def test_a_new_window_starts_at_the_next_unix_minute(member, org):
         assert member.get("/auth/me").status_code == 200
 
 
-def test_reads_and_writes_are_counted_in_separate_buckets(org_admin, org, team):
+def test_reads_and_writes_are_counted_in_separate_buckets(org_admin, org, team, one_rate_window):
     org.rate_limits = {"write": 1}
     org.save()
     assert org_admin.post("/admin/teams/team-platform/tokens", {}).status_code == 201
@@ -56,21 +56,21 @@ def test_reads_and_writes_are_counted_in_separate_buckets(org_admin, org, team):
     assert org_admin.get("/admin/teams").status_code == 200
 
 
-def test_each_credential_has_its_own_window(member, other_member, org):
+def test_each_credential_has_its_own_window(member, other_member, org, one_rate_window):
     _limit_reads(org, 1)
     assert member.get("/auth/me").status_code == 200
     assert member.get("/auth/me").status_code == 429
     assert other_member.get("/auth/me").status_code == 200
 
 
-def test_requests_without_a_valid_credential_are_counted_by_client_ip(anonymous):
+def test_requests_without_a_valid_credential_are_counted_by_client_ip(anonymous, one_rate_window):
     statuses = {anonymous.get("/auth/me").status_code for _ in range(100)}
     assert statuses == {401}
     refused = anonymous.get("/auth/me")
     assert refused.status_code == 429
 
 
-def test_a_forbidden_request_still_counts_against_the_limit(member, org):
+def test_a_forbidden_request_still_counts_against_the_limit(member, org, one_rate_window):
     _limit_reads(org, 1)
     assert member.get("/admin/teams").status_code == 403
     assert member.get("/admin/teams").status_code == 429  # 429 takes precedence over 403
