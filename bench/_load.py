@@ -155,6 +155,62 @@ def run_load(
     return result
 
 
+@dataclass(frozen=True)
+class Target:
+    label: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Comparison:
+    """Interleaved rounds against several URLs of one server: each round loads every target once, in turn.
+
+    On a shared machine the speed drifts by tens of percent within a minute; runs taken back to back would put
+    that drift into the ratio. Ratios are therefore taken within each round (same minute, same noise) and the
+    median over rounds is reported, with the spread, so a reader sees how firm a figure is.
+    """
+
+    rounds: dict[str, list[LoadResult]]
+
+    def median(self, label: str) -> LoadResult:
+        """A summary of the target's rounds: median throughput, latency and CPU per request; summed counts."""
+        results = self.rounds[label]
+        cpu = [r.server_cpu_ms for r in results if r.server_cpu_ms is not None]
+        return LoadResult(
+            rps=statistics.median(r.rps for r in results),
+            p50_ms=statistics.median(r.p50_ms for r in results),
+            p99_ms=statistics.median(r.p99_ms for r in results),
+            requests=sum(r.requests for r in results),
+            errors=sum(r.errors for r in results),
+            tool=f"{results[0].tool}, median of {len(results)} rounds",
+            server_cpu_ms=statistics.median(cpu) if cpu else None,
+        )
+
+    def ratios(self, label: str, baseline: str) -> list[float]:
+        """Throughput of ``label`` over ``baseline``, one per round."""
+        return [a.rps / b.rps for a, b in zip(self.rounds[label], self.rounds[baseline], strict=True) if b.rps]
+
+    def ratio_line(self, label: str, baseline: str) -> str:
+        """``0.55 (rounds 0.49–0.61)``: the median of the per-round ratios and their range."""
+        ratios = self.ratios(label, baseline)
+        return f"{statistics.median(ratios):.2f} (rounds {min(ratios):.2f}–{max(ratios):.2f})"
+
+
+def compare(
+    targets: list[Target], *, rounds: int, seconds: float, concurrency: int, server_pid: int | None = None
+) -> Comparison:
+    """Load every target for ``seconds`` in each of ``rounds`` rounds, interleaved (see ``Comparison``)."""
+    results: dict[str, list[LoadResult]] = {target.label: [] for target in targets}
+    for _ in range(rounds):
+        for target in targets:
+            result = run_load(
+                target.url, concurrency=concurrency, seconds=seconds, headers=target.headers, server_pid=server_pid
+            )
+            results[target.label].append(result)
+    return Comparison(results)
+
+
 def wait_until_up(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

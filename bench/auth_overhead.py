@@ -6,7 +6,10 @@ the gap is the framework itself. It uses the
 configured database (DATABASE_URL, default SQLite) and REDIS_URL when set, like a real deployment, and wrk
 when it is installed (`apt-get install wrk`), else a Python client.
 
-    .venv/bin/python bench/auth_overhead.py [--seconds 10] [--concurrency 16]
+    .venv/bin/python bench/auth_overhead.py [--seconds 4] [--rounds 5] [--concurrency 16]
+
+The three URLs are loaded in interleaved rounds and ratios are taken within each round, so the machine's drift
+over a minute does not end up in a ratio (see ``bench._load.Comparison``).
 """
 
 from __future__ import annotations
@@ -29,13 +32,16 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from bench._load import describe_placement, run_load, wait_until_up  # noqa: E402
+from bench._load import Target, compare, describe_placement, run_load, wait_until_up  # noqa: E402
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import NodeType, Organization, TokenKind  # noqa: E402
 from tenancy.services import api_token_issue, node_create, org_create  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402
 
 BENCH_ORG = "bench-auth"
+BARE = "bare JSON view (/health)"
+FLOOR = "bare DRF view (no auth, no limit)"
+AUTHED = "GET /api/v1/auth/me (team)"
 
 
 def _bench_token() -> str:
@@ -50,7 +56,8 @@ def _bench_token() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=4, help="length of one run of one URL")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (bare, DRF floor, auth/me)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
@@ -68,15 +75,12 @@ def main() -> None:
         run_load(f"{base}/health", concurrency=4, seconds=1)  # warm-up
         pid = server.pid if args.workers == 1 else None
         placement = describe_placement(pid)
-        bare = run_load(f"{base}/health", concurrency=args.concurrency, seconds=args.seconds, server_pid=pid)
-        floor = run_load(f"{base}/bench/drf-floor", concurrency=args.concurrency, seconds=args.seconds, server_pid=pid)
-        authed = run_load(
-            f"{base}/api/v1/auth/me",
-            concurrency=args.concurrency,
-            seconds=args.seconds,
-            headers={"Authorization": f"Bearer {token}"},
-            server_pid=pid,
-        )
+        targets = [
+            Target(BARE, f"{base}/health"),
+            Target(FLOOR, f"{base}/bench/drf-floor"),
+            Target(AUTHED, f"{base}/api/v1/auth/me", {"Authorization": f"Bearer {token}"}),
+        ]
+        runs = compare(targets, rounds=args.rounds, seconds=args.seconds, concurrency=args.concurrency, server_pid=pid)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -87,20 +91,22 @@ def main() -> None:
     threads = os.environ.get("WEB_THREADS", "16")
     print(
         f"auth overhead: uvicorn x{args.workers} ({threads} threads each), {db}, rate-limit store {store}, "
-        f"{args.concurrency} connections; {placement}"
+        f"{args.concurrency} connections, {args.rounds} interleaved rounds of {args.seconds:g} s; {placement}"
     )
-    print(bare.line("bare JSON view (/health)"))
-    print(floor.line("bare DRF view (no auth, no limit)"))
-    print(authed.line("GET /api/v1/auth/me (team)"))
-    print(f"ratio authenticated/bare: {authed.rps / bare.rps:.2f} (target >= 0.70)")
+    bare, floor, authed = (runs.median(label) for label in (BARE, FLOOR, AUTHED))
+    print(bare.line(BARE))
+    print(floor.line(FLOOR))
+    print(authed.line(AUTHED))
+    print(f"ratio authenticated/bare: {runs.ratio_line(AUTHED, BARE)} (target >= 0.70)")
     print(
-        f"  of which DRF alone (bare DRF/bare): {floor.rps / bare.rps:.2f}; token check + shared rate limit on top "
-        f"of DRF (authenticated/bare DRF): {authed.rps / floor.rps:.2f}"
+        f"  of which DRF alone (bare DRF/bare): {runs.ratio_line(FLOOR, BARE)}; token check + shared rate limit on "
+        f"top of DRF (authenticated/bare DRF): {runs.ratio_line(AUTHED, FLOOR)}"
     )
     if bare.server_cpu_ms and authed.server_cpu_ms and floor.server_cpu_ms:
         print(
-            f"server CPU per request, bare/authenticated: {bare.server_cpu_ms / authed.server_cpu_ms:.2f}; "
-            f"bare/bare DRF: {bare.server_cpu_ms / floor.server_cpu_ms:.2f}"
+            f"server CPU per request (medians), bare/authenticated: {bare.server_cpu_ms / authed.server_cpu_ms:.2f}; "
+            f"bare/bare DRF: {bare.server_cpu_ms / floor.server_cpu_ms:.2f}; added by the token check and the rate "
+            f"limit over bare: {authed.server_cpu_ms - bare.server_cpu_ms:.2f} ms"
         )
 
 

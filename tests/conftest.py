@@ -7,8 +7,8 @@ Personas: ``org_admin`` (org-admin token of org A), ``member`` (team token of te
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest

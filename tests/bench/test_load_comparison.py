@@ -1,0 +1,34 @@
+"""The benches' interleaved comparison: ratios are taken within a round, then the median over rounds."""
+
+from __future__ import annotations
+
+from bench._load import Comparison, LoadResult
+
+
+def _result(rps: float, cpu: float | None = None) -> LoadResult:
+    return LoadResult(rps=rps, p50_ms=1.0, p99_ms=2.0, requests=int(rps), errors=0, tool="wrk", server_cpu_ms=cpu)
+
+
+def test_ratios_are_taken_within_each_round_so_drift_between_rounds_cancels_out() -> None:
+    # The machine is twice as fast in the second round; within each round the ratio is the same.
+    runs = Comparison({"bare": [_result(1000), _result(2000)], "auth": [_result(500), _result(1000)]})
+
+    assert runs.ratios("auth", "bare") == [0.5, 0.5]
+    assert runs.ratio_line("auth", "bare") == "0.50 (rounds 0.50–0.50)"
+
+
+def test_the_ratio_line_reports_the_median_and_the_range_of_the_rounds() -> None:
+    runs = Comparison(
+        {"bare": [_result(1000), _result(1000), _result(1000)], "auth": [_result(400), _result(700), _result(550)]}
+    )
+
+    assert runs.ratio_line("auth", "bare") == "0.55 (rounds 0.40–0.70)"
+
+
+def test_the_summary_of_a_target_is_its_median_round_with_summed_counts() -> None:
+    runs = Comparison({"bare": [_result(900, 0.7), _result(1100, 0.5), _result(1000, 0.6)]})
+
+    summary = runs.median("bare")
+
+    assert (summary.rps, summary.server_cpu_ms, summary.requests) == (1000, 0.6, 3000)
+    assert summary.tool == "wrk, median of 3 rounds"
