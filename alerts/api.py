@@ -21,13 +21,14 @@ from rest_framework.response import Response
 
 from alerts import schemas
 from alerts.providers import CREDENTIAL_HEADERS, PARSERS, VERIFIERS, PayloadInvalid, Provider
-from alerts.services import alerts_receive, integration_for
+from alerts.services import alert_delivery_record, alerts_receive, integration_for
 from incidentfox_web.api import ratelimit
 from incidentfox_web.api.errors import WWW_AUTHENTICATE, ApiError, InvalidCredential
 from incidentfox_web.api.middleware import client_ip
 from incidentfox_web.api.parsers import DEFAULT_MAX_BODY_BYTES, parse_json_object, read_limited
 from incidentfox_web.api.schema import ERROR_RESPONSES
 from incidentfox_web.api.views import ApiView
+from teamconfig.selectors import InboundIntegration
 from tenancy.audit import RequestMeta
 from tenancy.models import Node
 
@@ -39,6 +40,9 @@ class AlertWebhookView(ApiView):
     provider: ClassVar[Provider]
     rate_bucket = BUCKET
     authentication_classes = []  # the provider's own proof, checked in ``initial``
+    team: Node | None = None  # set once the delivery has proved the team's secret
+    integration: InboundIntegration
+    raw_body: bytes
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self._route_checks(request, **kwargs)
@@ -50,7 +54,8 @@ class AlertWebhookView(ApiView):
             if not any(name in headers for name in CREDENTIAL_HEADERS[self.provider]):
                 raise exceptions.NotAuthenticated()
             raise InvalidCredential()
-        team, integration = found
+        team, self.integration = found
+        self.team = team  # from here on, errors are logged for the team (``handle_exception``)
         decision = ratelimit.hit(
             bucket=BUCKET, key=f"{team.org.org_id}/{team.node_id}:{self.provider}", limit=team.org.rate_limit(BUCKET)
         )
@@ -61,9 +66,22 @@ class AlertWebhookView(ApiView):
             raise exceptions.UnsupportedMediaType(media_type)
         if len(raw) > self.max_body_bytes:
             raise ApiError.too_large(f"Request body exceeds {self.max_body_bytes} bytes")
-        self.team: Node = team
-        self.integration = integration
         self.raw_body = raw
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Every error answered to a delivery that proved the team's secret goes into the team's delivery log."""
+        response = super().handle_exception(exc)
+        team = self.team
+        if team is not None:
+            error = response.data.get("error", {}) if isinstance(response.data, dict) else {}
+            alert_delivery_record(
+                team=team,
+                provider=self.provider,
+                status_code=response.status_code,
+                request_id=getattr(self.request, "request_id", ""),
+                error=str(error.get("message", "")),
+            )
+        return response
 
     def get_authenticate_header(self, request: Request) -> str:
         return WWW_AUTHENTICATE  # keeps DRF from turning the 401s into 403s (this view has no authenticators)
@@ -94,8 +112,13 @@ class AlertWebhookView(ApiView):
             request_id=getattr(request, "request_id", ""),
             ip_address=client_ip(request._request, settings.TRUSTED_PROXY_COUNT),
         )
+        team = self.team
+        assert team is not None  # ``initial`` refused the request otherwise
         receipt = alerts_receive(
-            team=self.team, provider=self.provider, integration=self.integration, alerts=alerts, meta=meta
+            team=team, provider=self.provider, integration=self.integration, alerts=alerts, meta=meta
+        )
+        alert_delivery_record(
+            team=team, provider=self.provider, status_code=202, request_id=meta.request_id, receipt=receipt
         )
         return Response(receipt.body(), status=202)
 

@@ -1,4 +1,5 @@
-"""What the web app shows about a team's inbound alert webhooks: each provider's URL, state and proof."""
+"""What the web app shows about a team's inbound alert webhooks: each provider's URL, state and proof, and the
+deliveries received lately."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from alerts.models import AlertDelivery
 from alerts.providers import PROVIDERS, Provider
 from teamconfig.selectors import effective_config_for_team
 from tenancy.models import Node
@@ -46,3 +48,8 @@ def inbound_endpoints(team: Node) -> list[InboundEndpoint]:
             )
         )
     return rows
+
+
+def recent_alert_deliveries(team: Node, limit: int) -> list[AlertDelivery]:
+    """The team's latest deliveries, newest first (one indexed query)."""
+    return list(AlertDelivery.objects.filter(team=team).order_by("-received_at", "-id")[:limit])

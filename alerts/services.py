@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from alerts.models import MAX_RECORDED_ALERTS, RETENTION, AlertDelivery
 from alerts.providers import SEVERITY_RANK, Alert, Provider
 from investigations.services import AgentDisabled, AlertAlreadyInvestigated, UnknownAgent, investigation_start
 from teamconfig.secrets import SecretUnavailable
@@ -34,17 +36,32 @@ ALERT_AGENT = "planner"
 
 @dataclass
 class Receipt:
-    """The 202 body: ``received``, the investigations started and the alerts skipped (each with its reason)."""
+    """The 202 body: ``received``, the investigations started and the alerts skipped (each with its reason); and
+    ``outcomes``, every alert's fate in order, with its name, for the delivery log."""
 
     received: int
     investigations: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    outcomes: list[dict[str, str]] = field(default_factory=list)
+
+    def start(self, alert: Alert, investigation_id: str) -> None:
+        self.investigations.append({"fingerprint": alert.fingerprint, "investigation_id": investigation_id})
+        self._note(alert, "started", investigation_id)
 
     def skip(self, alert: Alert, reason: str, investigation_id: str | None = None) -> None:
         item = {"fingerprint": alert.fingerprint, "reason": reason}
         if investigation_id is not None:
             item["investigation_id"] = investigation_id
         self.skipped.append(item)
+        self._note(alert, reason, investigation_id)
+
+    def _note(self, alert: Alert, outcome: str, investigation_id: str | None) -> None:
+        if len(self.outcomes) >= MAX_RECORDED_ALERTS:
+            return
+        entry = {"fingerprint": alert.fingerprint, "alert_name": alert.name, "outcome": outcome}
+        if investigation_id is not None:
+            entry["investigation_id"] = investigation_id
+        self.outcomes.append(entry)
 
     def body(self) -> dict[str, Any]:
         return {"received": self.received, "investigations": self.investigations, "skipped": self.skipped}
@@ -154,4 +171,41 @@ def _start(
     except (AgentDisabled, UnknownAgent):  # the team turned the planner off: alerts cannot start it either
         receipt.skip(alert, "disabled")
     else:
-        receipt.investigations.append({"fingerprint": alert.fingerprint, "investigation_id": outcome.investigation.id})
+        receipt.start(alert, outcome.investigation.id)
+
+
+def alert_delivery_record(
+    *,
+    team: Node,
+    provider: Provider,
+    status_code: int,
+    request_id: str,
+    receipt: Receipt | None = None,
+    error: str = "",
+) -> None:
+    """Log one delivery that proved the team's secret: its receipt (202) or the error it was answered with.
+
+    The log must never cost the delivery its answer: a failed write is logged and dropped, inside a savepoint so
+    a surrounding transaction stays usable.
+    """
+    try:
+        with transaction.atomic():
+            AlertDelivery.objects.create(
+                team=team,
+                provider=provider,
+                request_id=request_id[:128],
+                status_code=status_code,
+                error=error[:500],
+                received=receipt.received if receipt else 0,
+                started=len(receipt.investigations) if receipt else 0,
+                outcomes=receipt.outcomes if receipt else [],
+            )
+    except DatabaseError as exc:
+        logger.warning("Could not log the %s delivery to team %s (%s)", provider, team.pk, type(exc).__name__)
+
+
+def alert_deliveries_prune(now: datetime | None = None) -> int:
+    """Delete deliveries older than ``RETENTION``; run by the maintenance loop."""
+    cutoff = (now or timezone.now()) - RETENTION
+    deleted, _ = AlertDelivery.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

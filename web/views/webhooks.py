@@ -1,5 +1,6 @@
 """Outbound webhook settings: the URL, the signing secret (shown once, right after rotation), test sends, deliveries;
-and the inbound alert webhooks' URLs, for pasting into Alertmanager, PagerDuty or incident.io.
+and the inbound alert webhooks' URLs, for pasting into Alertmanager, PagerDuty or incident.io, with the alert
+deliveries received lately and what became of each alert.
 
 The secret is rendered into the rotation's own response only: never put in the session or ``messages``.
 Team admins change the URL and rotate the secret (as they edit config); operators may send test events.
@@ -14,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
-from alerts.selectors import inbound_endpoints
+from alerts.selectors import inbound_endpoints, recent_alert_deliveries
 from teamconfig.errors import ConfigError
 from teamconfig.services import ConfigApplied, config_update
 from tenancy.models import Node
@@ -58,6 +59,7 @@ def _page(
         "can_test": choice.can_operate,
         "can_rotate": choice.can_administer,
         "inbound": [(endpoint, request.build_absolute_uri(endpoint.path)) for endpoint in inbound_endpoints(team)],
+        "alert_deliveries": recent_alert_deliveries(team, RECENT_DELIVERIES),
         **extra,
     }
     return render_page(request, "web/webhooks.html", context, team=choice, nav="webhooks", status=status)
