@@ -19,6 +19,8 @@ from engine.plan import PlanContext, Step
 from engine.registry import ToolResult, tools_available
 
 DEFAULT_LOOKBACK = timedelta(hours=3)
+# The tools that sweep every service's golden signals, in order of preference (Grafana proxies a Prometheus).
+METRICS_TOOLS = ("query_prometheus_range", "query_prometheus", "grafana_query")
 SIMULTANEOUS = 120.0
 MAX_SUSPECTS = 3
 # Every service gets the three signals that show trouble first; the suspects then get the other quantiles.
@@ -67,7 +69,7 @@ def telemetry_playbook(plan: PlanContext) -> list[Step]:
     steps: list[Step] = []
     if "get_prometheus_alerts" in tools:
         steps.append(Step("Reading active Prometheus alerts", "get_prometheus_alerts", {}))
-    metrics_tool = next((t for t in ("query_prometheus_range", "query_prometheus") if t in tools), None)
+    metrics_tool = next((t for t in METRICS_TOOLS if t in tools), None)
     if metrics_tool is not None:
         step = max(15.0, span.total_seconds() / MAX_POINTS)
         steps.append(
@@ -107,7 +109,7 @@ def _after_metrics(plan: PlanContext, result: ToolResult) -> list[Step]:
             "step": max(15.0, span.total_seconds() / MAX_POINTS),
             "signals": ZOOM_SIGNALS,
         }
-        tool = next(t for t in ("query_prometheus_range", "query_prometheus") if t in plan.tools)
+        tool = next(t for t in METRICS_TOOLS if t in plan.tools)
         steps.insert(0, Step("Querying p50/p95 latency of the suspects", tool, zoom))
     if _detects_anomalies(plan) and result.observations.series:
         # The metrics specialist states the onsets it found in what it fetched (the planner's follow-ups

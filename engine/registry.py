@@ -65,6 +65,7 @@ TOOL_CATALOG: Mapping[str, str | None] = MappingProxyType(_CATALOG)
 CONNECTOR_MODULES: tuple[str, ...] = (
     "engine.connectors.kubernetes",
     "engine.connectors.prometheus",
+    "engine.connectors.grafana",
     "engine.connectors.loki",
     "engine.connectors.elasticsearch",
     "engine.connectors.aws",

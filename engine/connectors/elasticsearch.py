@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from engine.connectors import ToolFailure
-from engine.connectors.http import build_client, request_json
+from engine.connectors.http import build_client, request_json, required_setting
 from engine.connectors.loki import ERROR_WORDS, MAX_LINES, LogRecord
 from engine.connectors.params import iso, to_epoch
 from engine.registry import connector
@@ -114,9 +114,7 @@ def _record(doc: Mapping[str, Any]) -> LogRecord | None:
 
 @connector("elasticsearch")
 def connect(settings: Mapping[str, Any]) -> ElasticsearchClient:
-    url = settings.get("url")
-    if not isinstance(url, str) or not url:
-        raise ToolFailure("Elasticsearch is enabled but has no url")
+    url = required_setting(settings, "url", source="Elasticsearch")
     api_key = settings.get("api_key")
     headers = {"Authorization": f"ApiKey {api_key}"} if api_key else {}
     http = build_client(settings, base_url=url, headers=headers)

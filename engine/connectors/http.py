@@ -44,6 +44,14 @@ def auth_header(auth: str | None, *, scheme: str = "Bearer") -> dict[str, str]:
     return {"Authorization": f"{scheme} {value}"}
 
 
+def required_setting(settings: Mapping[str, Any], key: str, *, source: str) -> str:
+    """A non-empty string setting, or a ``ToolFailure`` saying the source is enabled without it."""
+    value = settings.get(key)
+    if not isinstance(value, str) or not value:
+        raise ToolFailure(f"{source} is enabled but has no {key}")
+    return value
+
+
 def build_client(
     settings: Mapping[str, Any], *, base_url: str, headers: Mapping[str, str] | None = None
 ) -> httpx.Client:

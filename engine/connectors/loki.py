@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import httpx
 
 from engine.connectors import ToolFailure
-from engine.connectors.http import auth_header, build_client, request_json
+from engine.connectors.http import auth_header, build_client, request_json, required_setting
 from engine.connectors.params import iso, limit, to_epoch, window
 from engine.facts import LogDoc, Observations
 from engine.registry import ToolResult, connector, tool
@@ -122,9 +122,7 @@ def _escape(value: str) -> str:
 
 @connector("loki")
 def connect(settings: Mapping[str, Any]) -> LokiClient:
-    url = settings.get("url")
-    if not isinstance(url, str) or not url:
-        raise ToolFailure("Loki is enabled but has no url")
+    url = required_setting(settings, "url", source="Loki")
     http = build_client(settings, base_url=url, headers=auth_header(settings.get("auth")))
     return LokiClient(http, service_label=str(settings.get("service_label", "app")))
 

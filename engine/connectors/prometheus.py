@@ -19,7 +19,7 @@ import httpx
 
 from engine.analyzers.metrics import MetricKind
 from engine.connectors import ToolFailure
-from engine.connectors.http import auth_header, build_client, gc_paused, request_json
+from engine.connectors.http import auth_header, build_client, gc_paused, request_json, required_setting
 from engine.connectors.params import iso, limit, to_epoch, window
 from engine.facts import AlertFact, Observations, SeriesFact
 from engine.registry import ToolResult, connector, tool
@@ -64,14 +64,19 @@ class Discovery:
 
 
 class PrometheusClient:
-    def __init__(self, http: httpx.Client) -> None:
+    """The Prometheus HTTP API at ``http``'s base URL plus ``prefix`` (a Grafana data source proxy, say);
+    ``source`` names the server in error messages."""
+
+    def __init__(self, http: httpx.Client, *, prefix: str = "", source: str = SOURCE) -> None:
         self.http = http
+        self.prefix = prefix
+        self.source = source
 
     def _get(self, path: str, params: Any) -> Any:
-        body = request_json(self.http, "GET", path, source=SOURCE, params=params)
+        body = request_json(self.http, "GET", self.prefix + path, source=self.source, params=params)
         if not isinstance(body, dict) or body.get("status") != "success":
             error = body.get("error", "unknown error") if isinstance(body, dict) else "unexpected answer"
-            raise ToolFailure(f"{SOURCE} query failed: {str(error)[:200]}")
+            raise ToolFailure(f"{self.source} query failed: {str(error)[:200]}")
         return body.get("data")
 
     def query(self, expr: str, at: float | None = None) -> list[tuple[Labels, float]]:
@@ -226,9 +231,7 @@ def _escape(value: str) -> str:
 
 @connector("prometheus")
 def connect(settings: Mapping[str, Any]) -> PrometheusClient:
-    url = settings.get("url")
-    if not isinstance(url, str) or not url:
-        raise ToolFailure("Prometheus is enabled but has no url")
+    url = required_setting(settings, "url", source=SOURCE)
     return PrometheusClient(build_client(settings, base_url=url, headers=auth_header(settings.get("auth"))))
 
 
@@ -241,11 +244,16 @@ def _step(params: Mapping[str, Any], start: float, end: float) -> float:
 @tool("query_prometheus")
 def query_prometheus(client: PrometheusClient, params: dict[str, Any]) -> ToolResult:
     """An instant query; with ``start`` or ``service`` a range query (a service's golden signals)."""
+    return query_result(client, params, "query_prometheus")
+
+
+def query_result(client: PrometheusClient, params: Mapping[str, Any], tool_name: str) -> ToolResult:
+    """An instant query; with ``start`` or ``service`` a range query (``range_result``)."""
     if "start" in params or "service" in params:
-        return range_result(client, params, "query_prometheus")
+        return range_result(client, params, tool_name)
     expr = str(params.get("query", "")).strip()
     if not expr:
-        raise ToolFailure("query_prometheus needs a query")
+        raise ToolFailure(f"{tool_name} needs a query")
     at = to_epoch(params["time"]) if "time" in params else None
     rows = client.query(expr, at)[: limit(params, default=50, maximum=500)]
     text = "\n".join(f"{_fmt_labels(labels)} {value:g}" for labels, value in rows) or "no data"
@@ -270,7 +278,7 @@ def range_result(client: PrometheusClient, params: Mapping[str, Any], tool_name:
         for labels, points in result:
             name = service or next((labels[k] for k in SERVICE_LABELS if k in labels), _fmt_labels(labels))
             obs.series.append(
-                SeriesFact(service=name, kind=kind, points=points, metric=expr, cite="[tool:query_prometheus_range]")
+                SeriesFact(service=name, kind=kind, points=points, metric=expr, cite=f"[tool:{tool_name}]")
             )
     elif service:
         rate_window = float(params["rate_window"]) if "rate_window" in params else None
@@ -279,7 +287,7 @@ def range_result(client: PrometheusClient, params: Mapping[str, Any], tool_name:
         facts = client.golden_signals(start, end, step, services=wanted, rate_window=rate_window, kinds=kinds)
         obs.series.extend(replace(f, cite=f"[tool:{tool_name}]") for f in facts)
     else:
-        raise ToolFailure('query_prometheus_range needs a query or a service ("*" for all)')
+        raise ToolFailure(f'{tool_name} needs a query or a service ("*" for all)')
     return ToolResult(text=summarize_series(obs.series) or "no data", observations=obs)
 
 

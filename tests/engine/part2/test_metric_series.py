@@ -7,8 +7,7 @@ discovery, range-query and alert endpoints the connector uses); the demo serves 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
@@ -20,44 +19,8 @@ from engine.facts import Observations, SeriesFact
 from engine.models import MAX_SERIES_PER_CALL, MAX_SERIES_POINTS
 from engine.series import downsample, metric_series
 
-from .replay_server import Route, Seen, replay_server
-
-NOW = datetime(2024, 1, 15, 15, 0, tzinfo=UTC)
-ONSET = (NOW - timedelta(minutes=20)).timestamp()
-SERVICES = ("frontend", "checkout", "payments")
-
-
-def _ok(data: Any) -> Route:
-    return lambda _seen: (200, {"status": "success", "data": data}, {})
-
-
-def _query_range(seen: Seen) -> tuple[int, Any, dict[str, str]]:
-    """payments' 5xx ratio jumps from 0.1% to 30% at ONSET; request rates stay steady everywhere."""
-    expr = seen.query["query"][0]
-    start, end, step = (float(seen.query[k][0]) for k in ("start", "end", "step"))
-    times = [start + i * step for i in range(int((end - start) // step) + 1)]
-    result = []
-    for service in SERVICES:
-        if 'code=~"5.."' in expr:
-            broken = service == "payments"
-            values = [0.3 if broken and t >= ONSET else 0.001 for t in times]
-        else:
-            values = [40.0 + (i % 5) * 0.1 for i in range(len(times))]
-        result.append(
-            {"metric": {"service": service}, "values": [[t, str(v)] for t, v in zip(times, values, strict=False)]}
-        )
-    return 200, {"status": "success", "data": {"resultType": "matrix", "result": result}}, {}
-
-
-def _prometheus_routes() -> dict[tuple[str, str], Route]:
-    series = [{"__name__": "http_requests_total", "service": s, "code": c} for s in SERVICES for c in ("200", "503")]
-    return {
-        ("GET", "/api/v1/label/__name__/values"): _ok(["http_requests_total", "up"]),
-        ("GET", "/api/v1/series"): _ok(series),
-        ("GET", "/api/v1/label/service/values"): _ok(list(SERVICES)),
-        ("GET", "/api/v1/alerts"): _ok({"alerts": []}),
-        ("GET", "/api/v1/query_range"): _query_range,
-    }
+from .prom_replay import NOW, ONSET, prometheus_routes
+from .replay_server import replay_server
 
 
 def _metric_calls(calls: list[ToolCall]) -> list[ToolCall]:
@@ -73,7 +36,7 @@ def _check_caps(call: ToolCall) -> None:
 
 
 def test_a_prometheus_backed_investigation_stores_the_series_with_the_onset_on_the_metric_tool_call() -> None:
-    with replay_server(_prometheus_routes()) as prom:
+    with replay_server(prometheus_routes()) as prom:
         request = InvestigationRequest(
             message="payments is failing",
             data_sources={"prometheus": {"url": prom.url}},

@@ -88,3 +88,34 @@ def test_a_fractional_step_still_sends_whole_second_rate_windows_prometheus_acce
     facts = client.golden_signals(started + 3, end, 1.7, services=["payments"])
     assert {fact.kind for fact in facts} >= {MetricKind.REQUEST_RATE.value, MetricKind.LATENCY_P99.value}
     assert all(fact.metric.count("[7s]") for fact in facts)
+
+
+def test_grafana_query_reads_the_same_prometheus_through_a_data_source_proxy(incident):
+    """A loopback Grafana stand-in forwards its data source proxy to the real Prometheus, as Grafana does."""
+    import httpx
+
+    from engine.connectors.grafana import connect, grafana_query
+
+    from .replay_server import replay_server
+
+    client, started, onset, end = incident
+    prometheus = str(client.http.base_url)
+    proxy = "/api/datasources/proxy/uid/prom"
+
+    def forward(seen):
+        upstream = httpx.get(prometheus + seen.path.removeprefix(proxy), params=seen.query, timeout=10)
+        return upstream.status_code, upstream.json(), {}
+
+    paths = ("query", "query_range", "series", "label/__name__/values", "label/service/values")
+    with replay_server({("GET", f"{proxy}/api/v1/{path}"): forward for path in paths}) as grafana:
+        through = connect({"url": grafana.url, "api_key": "glsa_x", "default_datasource": "prom"})
+        result = grafana_query(
+            through, {"service": "payments", "start": started + 3, "end": end, "step": 1, "rate_window": 3}
+        )
+
+    kinds = {fact.kind for fact in result.observations.series}
+    assert {MetricKind.ERROR_RATIO.value, MetricKind.LATENCY_P99.value} <= kinds
+    assert {fact.service for fact in result.observations.series} == {"payments"}
+    assert all(fact.cite == "[tool:grafana_query]" for fact in result.observations.series)
+    ratio = next(f for f in result.observations.series if f.kind == MetricKind.ERROR_RATIO.value)
+    assert max(value for t, value in ratio.points if t > onset + 4) > 0.2

@@ -1,0 +1,86 @@
+"""Grafana connector: PromQL through a Grafana Prometheus data source.
+
+Many teams reach their metrics only through Grafana (Grafana Cloud, or a Prometheus that is not exposed on its
+own). ``grafana_query`` sends PromQL through Grafana's data source proxy
+(``/api/datasources/proxy/uid/<uid>/api/v1/...``) with the team's service-account token, so everything the
+Prometheus connector does — instant and range queries, golden-signal discovery for one service or all of them —
+works the same through Grafana, and the planner sweeps a Grafana-only team's metrics as it would Prometheus'.
+
+The data source is the call's ``datasource`` parameter, else the team's ``default_datasource``, else Grafana's
+default Prometheus data source. Both settings are data source uids (what the proxy addresses). Looking up the
+default needs a token allowed to list data sources (``datasources:read``); a token that may only query
+(``datasources:query``, a Viewer) needs ``default_datasource`` set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from engine.connectors import ToolFailure
+from engine.connectors.http import auth_header, build_client, request_json, required_setting
+from engine.connectors.prometheus import PrometheusClient, query_result
+from engine.registry import ToolResult, connector, tool
+
+SOURCE = "Grafana"
+PROXY_PREFIX = "/api/datasources/proxy/uid/"
+_UID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")  # Grafana's uid alphabet and length
+
+
+class GrafanaClient:
+    def __init__(self, http: httpx.Client, *, default_datasource: str | None = None) -> None:
+        self.http = http
+        self.default_datasource = default_datasource
+        self._clients: dict[str, PrometheusClient] = {}
+
+    def prometheus(self, datasource: str | None = None) -> PrometheusClient:
+        """A Prometheus client for data source ``datasource`` (a uid), the default one when None."""
+        uid = datasource or self.default_datasource or self._default_prometheus_uid()
+        if not _UID.match(uid):
+            raise ToolFailure(f"{SOURCE} data source uid {uid[:60]!r} is not a uid (letters, digits, '.', '_', '-')")
+        if uid not in self._clients:
+            self._clients[uid] = PrometheusClient(
+                self.http, prefix=f"{PROXY_PREFIX}{uid}", source=f"{SOURCE} data source {uid}"
+            )
+        return self._clients[uid]
+
+    def _default_prometheus_uid(self) -> str:
+        listed = request_json(self.http, "GET", "/api/datasources", source=SOURCE)
+        if not isinstance(listed, list):
+            raise ToolFailure(f"{SOURCE} returned an unexpected data source list")
+        candidates = [d for d in listed if isinstance(d, dict) and d.get("type") == "prometheus" and d.get("uid")]
+        chosen = next((d for d in candidates if d.get("isDefault")), None)
+        if chosen is None and len(candidates) == 1:
+            chosen = candidates[0]
+        if chosen is None:
+            if not candidates:
+                raise ToolFailure(f"{SOURCE} has no Prometheus data source")
+            raise ToolFailure(
+                f"{SOURCE} has {len(candidates)} Prometheus data sources and none is the default: "
+                "set grafana.default_datasource to the uid of the one to query"
+            )
+        self.default_datasource = str(chosen["uid"])
+        return self.default_datasource
+
+
+@connector("grafana")
+def connect(settings: Mapping[str, Any]) -> GrafanaClient:
+    url = required_setting(settings, "url", source=SOURCE)
+    api_key = required_setting(settings, "api_key", source=SOURCE)
+    default = settings.get("default_datasource")
+    return GrafanaClient(
+        build_client(settings, base_url=url, headers=auth_header(api_key)),
+        default_datasource=default if isinstance(default, str) and default else None,
+    )
+
+
+@tool("grafana_query")
+def grafana_query(client: GrafanaClient, params: dict[str, Any]) -> ToolResult:
+    """PromQL through a Grafana Prometheus data source: an instant ``query``; with ``start`` or ``service`` a
+    range query or a service's golden signals (``service: "*"`` for all), as ``query_prometheus`` does."""
+    datasource = params.get("datasource")
+    prometheus = client.prometheus(str(datasource) if datasource else None)
+    return query_result(prometheus, params, "grafana_query")
