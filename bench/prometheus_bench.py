@@ -161,7 +161,8 @@ def real_prometheus(prometheus: str, promtool: str) -> Iterator[str]:
 
 def _series(kind: str, service: str, start: float, end: float, step: float) -> list[list[object]]:
     rng = random.Random(f"{kind}:{service}")
-    base = {"rate": 50 + rng.random() * 200, "errors": 0.002, "p50": 0.03, "p95": 0.09, "p99": 0.15}[kind]
+    rate = 50 + random.Random(f"rate:{service}").random() * 200
+    base = {"rate": rate, "errors": rate * 0.002, "p50": 0.03, "p95": 0.09, "p99": 0.15}[kind]  # errors: 5xx/s
     values = []
     t = start
     while t <= end:

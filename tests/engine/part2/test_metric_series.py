@@ -152,3 +152,30 @@ def test_the_planner_does_not_spend_a_step_on_detect_anomalies() -> None:
         )
     )
     assert "detect_anomalies" not in report.tools_used
+
+
+def test_the_error_ratio_is_divided_locally_so_prometheus_evaluates_the_request_rate_once() -> None:
+    from engine.connectors.http import build_client
+    from engine.connectors.prometheus import PrometheusClient
+
+    with replay_server(prometheus_routes()) as prom:
+        facts = PrometheusClient(build_client({}, base_url=prom.url)).golden_signals(
+            ONSET - 600, ONSET + 600, 60, services=["payments"]
+        )
+
+    sent = [seen.query["query"][0] for seen in prom.seen if seen.path == "/api/v1/query_range"]
+    assert len(sent) == 2  # the request rate and the 5xx rate; no PromQL division
+    assert not any(" / " in query for query in sent)
+    ratio = next(fact for fact in facts if (fact.service, fact.kind) == ("payments", "error_ratio"))
+    assert ratio.metric.endswith(') / sum by (service) (rate(http_requests_total{service=~"payments"}[240s]))')
+    before = [value for t, value in ratio.points if t < ONSET]
+    after = [value for t, value in ratio.points if t >= ONSET]
+    assert {round(v, 4) for v in before} <= {0.001}
+    assert min(after) > 0.29
+
+
+def test_a_service_without_5xx_has_a_zero_ratio_and_a_minute_without_traffic_has_none() -> None:
+    from engine.connectors.prometheus import _ratio
+
+    assert _ratio([], [(0.0, 10.0), (60.0, 12.0)]) == [(0.0, 0.0), (60.0, 0.0)]
+    assert _ratio([(0.0, 1.0), (60.0, 0.0)], [(0.0, 4.0), (60.0, 0.0), (120.0, 5.0)]) == [(0.0, 0.25), (120.0, 0.0)]
