@@ -69,19 +69,28 @@ class AlertWebhookView(ApiView):
         self.raw_body = raw
 
     def handle_exception(self, exc: Exception) -> Response:
-        """Every error answered to a delivery that proved the team's secret goes into the team's delivery log."""
+        """Every error answered to a delivery that proved the team's secret goes into the team's delivery log —
+        of the 429s only the first of each window, so a tool retrying in a storm cannot flood the log (or the
+        database) with one row per refusal."""
         response = super().handle_exception(exc)
         team = self.team
-        if team is not None:
+        if team is not None and not self._repeated_refusal(response):
             error = response.data.get("error", {}) if isinstance(response.data, dict) else {}
+            message = str(error.get("message", ""))
+            if response.status_code == 429:
+                message += " (later refusals in this minute are not listed)"
             alert_delivery_record(
                 team=team,
                 provider=self.provider,
                 status_code=response.status_code,
                 request_id=getattr(self.request, "request_id", ""),
-                error=str(error.get("message", "")),
+                error=message,
             )
         return response
+
+    def _repeated_refusal(self, response: Response) -> bool:
+        decision: ratelimit.RateDecision | None = getattr(self.request, "_rate_decision", None)
+        return response.status_code == 429 and decision is not None and decision.count > decision.limit + 1
 
     def get_authenticate_header(self, request: Request) -> str:
         return WWW_AUTHENTICATE  # keeps DRF from turning the 401s into 403s (this view has no authenticators)

@@ -96,17 +96,24 @@ def test_a_payload_the_team_sent_but_we_could_not_read_is_logged_with_the_error_
     assert (delivery.received, delivery.started, delivery.outcomes) == (0, 0, [])
 
 
-def test_a_rate_limited_delivery_is_logged_as_a_429(client: Client, org: Organization, wired: Node) -> None:
+def test_the_first_rate_limited_delivery_of_a_minute_is_logged_and_a_retry_storm_adds_no_rows(
+    client: Client, org: Organization, wired: Node
+) -> None:
     org.rate_limits = {"integration": 1}
     org.save()
-    with time_machine.travel(1_705_318_200.5, tick=False):
+    with time_machine.travel(1_705_318_200.5, tick=False) as clock:
         am_post(client, am_payload(am_alert("dddd000000000001")))
-        refused = am_post(client, am_payload(am_alert("dddd000000000002")))
+        refused = [am_post(client, am_payload(am_alert(f"dddd00000000001{n}"))) for n in range(5)]
+        clock.shift(60)
+        am_post(client, am_payload(am_alert("dddd000000000003")))
+        next_minute = [am_post(client, am_payload(am_alert("dddd000000000004"))) for _ in range(2)]
 
-    assert refused.status_code == 429
+    assert {response.status_code for response in refused + next_minute} == {429}
     assert list(AlertDelivery.objects.order_by("id").values_list("status_code", "error")) == [
         (202, ""),
-        (429, "Too many requests"),
+        (429, "Too many requests (later refusals in this minute are not listed)"),
+        (202, ""),
+        (429, "Too many requests (later refusals in this minute are not listed)"),
     ]
 
 
