@@ -56,11 +56,8 @@ class AlertWebhookView(ApiView):
             raise InvalidCredential()
         team, self.integration = found
         self.team = team  # from here on, errors are logged for the team (``handle_exception``)
-        decision = ratelimit.hit(
-            bucket=BUCKET, key=f"{team.org.org_id}/{team.node_id}:{self.provider}", limit=team.org.rate_limit(BUCKET)
-        )
-        request._rate_decision = decision  # type: ignore[attr-defined]
-        self._enforce(decision, BUCKET)
+        key = f"{team.org.org_id}/{team.node_id}:{self.provider}"
+        self._enforce(self._count(request, bucket=BUCKET, key=key, limit=team.org.rate_limit(BUCKET)), BUCKET)
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
         if media_type != "application/json":
             raise exceptions.UnsupportedMediaType(media_type)

@@ -36,35 +36,43 @@ ALERT_AGENT = "planner"
 
 @dataclass
 class Receipt:
-    """The 202 body: ``received``, the investigations started and the alerts skipped (each with its reason); and
-    ``outcomes``, every alert's fate in order, with its name, for the delivery log."""
+    """What became of each alert of one delivery, in order: one entry per alert with its ``fingerprint``,
+    ``alert_name``, ``outcome`` ("started" or the skip reason of API.md §7) and ``investigation_id`` when there is
+    one. The 202 body and the delivery log are both read from it."""
 
     received: int
-    investigations: list[dict[str, str]] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
     outcomes: list[dict[str, str]] = field(default_factory=list)
 
     def start(self, alert: Alert, investigation_id: str) -> None:
-        self.investigations.append({"fingerprint": alert.fingerprint, "investigation_id": investigation_id})
         self._note(alert, "started", investigation_id)
 
     def skip(self, alert: Alert, reason: str, investigation_id: str | None = None) -> None:
-        item = {"fingerprint": alert.fingerprint, "reason": reason}
-        if investigation_id is not None:
-            item["investigation_id"] = investigation_id
-        self.skipped.append(item)
         self._note(alert, reason, investigation_id)
 
     def _note(self, alert: Alert, outcome: str, investigation_id: str | None) -> None:
-        if len(self.outcomes) >= MAX_RECORDED_ALERTS:
-            return
         entry = {"fingerprint": alert.fingerprint, "alert_name": alert.name, "outcome": outcome}
         if investigation_id is not None:
             entry["investigation_id"] = investigation_id
         self.outcomes.append(entry)
 
+    @property
+    def started(self) -> list[dict[str, str]]:
+        return [entry for entry in self.outcomes if entry["outcome"] == "started"]
+
     def body(self) -> dict[str, Any]:
-        return {"received": self.received, "investigations": self.investigations, "skipped": self.skipped}
+        """``received``, the investigations started and the alerts skipped, each with its reason."""
+        skipped = []
+        for entry in self.outcomes:
+            if entry["outcome"] != "started":
+                item = {"fingerprint": entry["fingerprint"], "reason": entry["outcome"]}
+                if "investigation_id" in entry:
+                    item["investigation_id"] = entry["investigation_id"]
+                skipped.append(item)
+        investigations = [
+            {"fingerprint": entry["fingerprint"], "investigation_id": entry["investigation_id"]}
+            for entry in self.started
+        ]
+        return {"received": self.received, "investigations": investigations, "skipped": skipped}
 
 
 def integration_for(org_id: str, team_id: str, provider: Provider) -> tuple[Node, InboundIntegration] | None:
@@ -197,8 +205,8 @@ def alert_delivery_record(
                 status_code=status_code,
                 error=error[:500],
                 received=receipt.received if receipt else 0,
-                started=len(receipt.investigations) if receipt else 0,
-                outcomes=receipt.outcomes if receipt else [],
+                started=len(receipt.started) if receipt else 0,
+                outcomes=receipt.outcomes[:MAX_RECORDED_ALERTS] if receipt else [],
             )
     except DatabaseError as exc:
         logger.warning("Could not log the %s delivery to team %s (%s)", provider, team.pk, type(exc).__name__)

@@ -197,6 +197,35 @@ class Comparison:
         return f"{statistics.median(ratios):.2f} (rounds {min(ratios):.2f}–{max(ratios):.2f})"
 
 
+BARE = "bare JSON view (/health)"
+FLOOR = "bare DRF view (no auth, no limit)"
+
+
+def with_baselines(base: str, measured: Target) -> list[Target]:
+    """``measured`` after the two views every API figure is set against: the bare JSON view (``/health``) and a
+    DRF view with no authentication or rate limit (``/bench/drf-floor``, added by ``bench.settings``)."""
+    return [Target(BARE, f"{base}/health"), Target(FLOOR, f"{base}/bench/drf-floor"), measured]
+
+
+def baseline_report(runs: Comparison, measured: str, *, name: str, target: float) -> list[str]:
+    """The lines a bench prints for ``measured`` against the two baselines of ``with_baselines``."""
+    bare, floor, endpoint = (runs.median(label) for label in (BARE, FLOOR, measured))
+    lines = [
+        bare.line(BARE),
+        floor.line(FLOOR),
+        endpoint.line(measured),
+        f"ratio {name}/bare: {runs.ratio_line(measured, BARE)} (target >= {target:.2f}); DRF alone (bare DRF/bare): "
+        f"{runs.ratio_line(FLOOR, BARE)}; {name}/bare DRF: {runs.ratio_line(measured, FLOOR)}",
+    ]
+    if bare.server_cpu_ms and floor.server_cpu_ms and endpoint.server_cpu_ms:
+        lines.append(
+            f"server CPU per request (medians): bare {bare.server_cpu_ms:.2f} ms, bare DRF {floor.server_cpu_ms:.2f} "
+            f"ms, {name} {endpoint.server_cpu_ms:.2f} ms ({endpoint.server_cpu_ms - bare.server_cpu_ms:+.2f} ms over "
+            f"bare)"
+        )
+    return lines
+
+
 def compare(
     targets: list[Target], *, rounds: int, seconds: float, concurrency: int, server_pid: int | None = None
 ) -> Comparison:

@@ -43,7 +43,15 @@ import httpx  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench._load import Target, compare, describe_placement, run_load, wait_until_up  # noqa: E402
+from bench._load import (  # noqa: E402
+    Target,
+    baseline_report,
+    compare,
+    describe_placement,
+    run_load,
+    wait_until_up,
+    with_baselines,
+)
 from investigations.models import Investigation, TeamInvestigationCount  # noqa: E402
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import Node, NodeType, Organization, TokenKind  # noqa: E402
@@ -53,9 +61,6 @@ from tests.support.servers import free_port  # noqa: E402
 
 BENCH_ORG = "bench-agents"
 HISTORY_ORG = "bench-history"
-BARE = "bare JSON view (/health)"
-FLOOR = "bare DRF view (no auth, no limit)"
-POLLS = "GET /agents/status"
 
 
 def _team(org_id: str, *, keep: bool) -> tuple[Node, str]:
@@ -213,11 +218,8 @@ def main() -> None:
             # (a) status polls vs the bare view.
             run_load(f"{base}/health", concurrency=4, seconds=1)
             placement = describe_placement(server.pid)
-            targets = [
-                Target(BARE, f"{base}/health"),
-                Target(FLOOR, f"{base}/bench/drf-floor"),
-                Target(POLLS, poll_url, auth),
-            ]
+            polls = f"GET /agents/status ({args.pollers} pollers)"
+            targets = with_baselines(base, Target(polls, poll_url, auth))
             runs = compare(
                 targets, rounds=args.rounds, seconds=args.seconds, concurrency=args.pollers, server_pid=server.pid
             )
@@ -253,19 +255,9 @@ def main() -> None:
         f"agent API bench: uvicorn x1 (ASGI), {connection.vendor}, db_worker --interval {args.worker_interval}; "
         f"{placement}"
     )
-    bare, floor, polls = (runs.median(label) for label in (BARE, FLOOR, POLLS))
-    print(bare.line(BARE))
-    print(floor.line(FLOOR))
-    print(polls.line(f"{POLLS} ({args.pollers} pollers)"))
-    print(
-        f"(a) ratio status/bare: {runs.ratio_line(POLLS, BARE)} (target >= 0.60); DRF alone (bare DRF/bare): "
-        f"{runs.ratio_line(FLOOR, BARE)}; status/bare DRF: {runs.ratio_line(POLLS, FLOOR)}"
-    )
-    if bare.server_cpu_ms and polls.server_cpu_ms:
-        print(
-            f"    server CPU per request (medians), bare/status: {bare.server_cpu_ms / polls.server_cpu_ms:.2f}; "
-            f"added over bare: {polls.server_cpu_ms - bare.server_cpu_ms:.2f} ms"
-        )
+    print("(a) status polls:")
+    for line in baseline_report(runs, polls, name="status", target=0.60):
+        print(f"    {line}")
     print(
         f"(b) pickup 202->running over {len(pickups)} runs: p50 {statistics.median(pickups):.3f} s, "
         f"max {max(pickups):.3f} s (target p50 < 0.5 s)"

@@ -32,15 +32,21 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from bench._load import Target, compare, describe_placement, run_load, wait_until_up  # noqa: E402
+from bench._load import (  # noqa: E402
+    Target,
+    baseline_report,
+    compare,
+    describe_placement,
+    run_load,
+    wait_until_up,
+    with_baselines,
+)
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import NodeType, Organization, TokenKind  # noqa: E402
 from tenancy.services import api_token_issue, node_create, org_create  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402
 
 BENCH_ORG = "bench-auth"
-BARE = "bare JSON view (/health)"
-FLOOR = "bare DRF view (no auth, no limit)"
 AUTHED = "GET /api/v1/auth/me (team)"
 
 
@@ -75,11 +81,7 @@ def main() -> None:
         run_load(f"{base}/health", concurrency=4, seconds=1)  # warm-up
         pid = server.pid if args.workers == 1 else None
         placement = describe_placement(pid)
-        targets = [
-            Target(BARE, f"{base}/health"),
-            Target(FLOOR, f"{base}/bench/drf-floor"),
-            Target(AUTHED, f"{base}/api/v1/auth/me", {"Authorization": f"Bearer {token}"}),
-        ]
+        targets = with_baselines(base, Target(AUTHED, f"{base}/api/v1/auth/me", {"Authorization": f"Bearer {token}"}))
         runs = compare(targets, rounds=args.rounds, seconds=args.seconds, concurrency=args.concurrency, server_pid=pid)
     finally:
         server.terminate()
@@ -93,21 +95,8 @@ def main() -> None:
         f"auth overhead: uvicorn x{args.workers} ({threads} threads each), {db}, rate-limit store {store}, "
         f"{args.concurrency} connections, {args.rounds} interleaved rounds of {args.seconds:g} s; {placement}"
     )
-    bare, floor, authed = (runs.median(label) for label in (BARE, FLOOR, AUTHED))
-    print(bare.line(BARE))
-    print(floor.line(FLOOR))
-    print(authed.line(AUTHED))
-    print(f"ratio authenticated/bare: {runs.ratio_line(AUTHED, BARE)} (target >= 0.70)")
-    print(
-        f"  of which DRF alone (bare DRF/bare): {runs.ratio_line(FLOOR, BARE)}; token check + shared rate limit on "
-        f"top of DRF (authenticated/bare DRF): {runs.ratio_line(AUTHED, FLOOR)}"
-    )
-    if bare.server_cpu_ms and authed.server_cpu_ms and floor.server_cpu_ms:
-        print(
-            f"server CPU per request (medians), bare/authenticated: {bare.server_cpu_ms / authed.server_cpu_ms:.2f}; "
-            f"bare/bare DRF: {bare.server_cpu_ms / floor.server_cpu_ms:.2f}; added by the token check and the rate "
-            f"limit over bare: {authed.server_cpu_ms - bare.server_cpu_ms:.2f} ms"
-        )
+    for line in baseline_report(runs, AUTHED, name="authenticated", target=0.70):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -107,8 +107,6 @@ def investigation_start(
     ``AlertAlreadyInvestigated`` (race-safe: the check is the unique index itself). ``team_agents`` is the team's
     effective ``agents`` object when the caller has read it already (several runs from one request)."""
     agent_settings = _runnable_agent_settings(team, agent, team_agents)
-    if alert_fingerprint:
-        _refuse_duplicate_alert(team, trigger_source, alert_fingerprint)
     if idempotency is not None:
         original = _idempotent_original(team, idempotency)
         if original is not None:
@@ -150,7 +148,7 @@ def investigation_start(
             )
             transaction.on_commit(lambda: _enqueue(investigation.id, attempt=1))
     except IntegrityError:
-        if alert_fingerprint:  # a concurrent delivery of the same alert won the insert
+        if alert_fingerprint:  # the alert's run is already active (``inv_one_active_run_per_alert``)
             _refuse_duplicate_alert(team, trigger_source, alert_fingerprint)
         # A concurrent request with the same idempotency key won the insert: answer as its replay.
         if idempotency is None:

@@ -57,7 +57,7 @@ class ApiView(APIView):
         self._route_checks(request, **kwargs)
         principal = self._authenticate(request)
         bucket = self._bucket(request)
-        decision = self._count(request, bucket=bucket, key=principal.rate_key, principal=principal)
+        decision = self._count(request, bucket=bucket, key=principal.rate_key, limit=principal.org.rate_limit(bucket))
         if principal.token_epoch is not None and (
             decision is None or decision.credential_epoch != principal.token_epoch
         ):
@@ -112,12 +112,11 @@ class ApiView(APIView):
     def _throttle_anonymous(self, request: Request) -> None:
         ip = client_ip(request._request, settings.TRUSTED_PROXY_COUNT)
         bucket = self._bucket(request)
-        self._enforce(self._count(request, bucket=bucket, key=f"ip:{ip}", principal=None), bucket)
+        limit = DEFAULT_RATE_LIMITS.get(bucket, 100)
+        self._enforce(self._count(request, bucket=bucket, key=f"ip:{ip}", limit=limit), bucket)
 
-    def _count(
-        self, request: Request, *, bucket: str, key: str, principal: Principal | None
-    ) -> ratelimit.RateDecision | None:
-        limit = principal.org.rate_limit(bucket) if principal else DEFAULT_RATE_LIMITS.get(bucket, 100)
+    def _count(self, request: Request, *, bucket: str, key: str, limit: int) -> ratelimit.RateDecision | None:
+        """Count the request in ``bucket:key``; the decision also feeds the response's ``X-RateLimit-*`` headers."""
         decision = ratelimit.hit(bucket=bucket, key=key, limit=limit)
         request._rate_decision = decision  # type: ignore[attr-defined]
         return decision

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench._load import Comparison, LoadResult
+from bench._load import BARE, FLOOR, Comparison, LoadResult, Target, baseline_report, with_baselines
 
 
 def _result(rps: float, cpu: float | None = None) -> LoadResult:
@@ -32,3 +32,21 @@ def test_the_summary_of_a_target_is_its_median_round_with_summed_counts() -> Non
 
     assert (summary.rps, summary.server_cpu_ms, summary.requests) == (1000, 0.6, 3000)
     assert summary.tool == "wrk, median of 3 rounds"
+
+
+def test_a_bench_reports_its_endpoint_against_both_baselines_with_the_cpu_it_adds() -> None:
+    targets = with_baselines("http://127.0.0.1:9", Target("GET /x", "http://127.0.0.1:9/x"))
+    assert [target.url for target in targets] == [
+        "http://127.0.0.1:9/health",
+        "http://127.0.0.1:9/bench/drf-floor",
+        "http://127.0.0.1:9/x",
+    ]
+    runs = Comparison({BARE: [_result(1000, 0.5)], FLOOR: [_result(800, 0.6)], "GET /x": [_result(500, 1.0)]})
+
+    lines = baseline_report(runs, "GET /x", name="x", target=0.7)
+
+    assert lines[3] == (
+        "ratio x/bare: 0.50 (rounds 0.50–0.50) (target >= 0.70); DRF alone (bare DRF/bare): 0.80 (rounds 0.80–0.80); "
+        "x/bare DRF: 0.62 (rounds 0.62–0.62)"
+    )
+    assert lines[4].endswith("x 1.00 ms (+0.50 ms over bare)")
