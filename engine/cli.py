@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -34,6 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--prometheus-url")
     run.add_argument("--loki-url")
+    run.add_argument(
+        "--llm",
+        choices=("openai", "anthropic", "azure_openai", "openai_compatible"),
+        help="LLM mode with this provider; the key is read from INCIDENTFOX_LLM_API_KEY",
+    )
+    run.add_argument("--llm-model", help="the model (Azure: the deployment name)")
+    run.add_argument(
+        "--llm-base-url", help="the provider's API base URL (required for azure_openai, openai_compatible)"
+    )
     return parser
 
 
@@ -62,11 +72,16 @@ def main(argv: list[str] | None = None) -> int:
         sources["prometheus"] = {"url": args.prometheus_url}
     if args.loki_url:
         sources["loki"] = {"url": args.loki_url}
+    llm = None
+    if args.llm:
+        llm = {"provider": args.llm, "model": args.llm_model, "base_url": args.llm_base_url}
+        llm["api_key"] = os.environ.get("INCIDENTFOX_LLM_API_KEY")  # never a flag: it would show in `ps`
     request = InvestigationRequest(
         agent=args.agent,
         message=args.message,
         context=InvestigationContext(namespace=args.namespace, service=args.service, attachments=attachments),
         data_sources=sources,
+        llm=llm,
     )
     from engine.runner import investigate
 

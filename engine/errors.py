@@ -8,6 +8,7 @@ ErrorCode = Literal[
     "timeout",
     "cancelled",
     "data_source_unavailable",
+    "llm_unavailable",
     "invalid_attachment",
     "invalid_request",
     "internal_error",

@@ -15,6 +15,7 @@ from engine.analyzers import AnalysisContext, run_analyzers
 from engine.connectors import ToolFailure
 from engine.errors import EngineError
 from engine.facts import Observations
+from engine.llm import LlmSettings, llm_settings
 from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, MetricSeries, Progress, Report, ToolCall
 from engine.parsers.detect import SkipAttachment, parse_attachment
 from engine.plan import PLAYBOOKS, PlanContext, Step
@@ -60,14 +61,22 @@ class _Run:
         self.completed = 0
 
     def checkpoint(self, title: str, remaining: int) -> None:
+        self.check_stop()
+        if self.on_progress is not None:
+            total = self.completed + max(remaining, 1)
+            self.on_progress(Progress(current_step=title, steps_completed=self.completed, steps_total=total))
+
+    def check_stop(self) -> None:
+        """Raise if the investigation was cancelled or is past its deadline."""
         if self.should_cancel is not None and self.should_cancel():
             raise EngineError("cancelled", "Investigation was cancelled", tools_used=self.tools_used)
         deadline = self.request.deadline
         if deadline is not None and datetime.now(UTC) >= deadline:
             raise EngineError("timeout", "Investigation exceeded its deadline", tools_used=self.tools_used)
-        if self.on_progress is not None:
-            total = self.completed + max(remaining, 1)
-            self.on_progress(Progress(current_step=title, steps_completed=self.completed, steps_total=total))
+
+    def absorb(self, result: ToolResult) -> None:
+        """Keep a tool's observations for the analyzers."""
+        self.obs.extend(result.observations)
 
     def record(
         self,
@@ -133,7 +142,7 @@ class _Run:
             self.completed += 1
             budget -= 1
             if result is not None:
-                self.obs.extend(result.observations)
+                self.absorb(result)
                 if step.follow_up is not None:
                     queue.extend(step.follow_up(result))
 
@@ -221,11 +230,17 @@ def investigate(
     on_tool_call: Callable[[ToolCall], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> Report:
-    """Run one investigation in deterministic mode; raises :class:`EngineError` on typed failures."""
+    """Run one investigation; raises :class:`EngineError` on typed failures.
+
+    Deterministic mode unless the request carries LLM settings (``engine.llm``): then a model reviews the
+    deterministic draft, may call more tools, and writes the report.
+    """
     resolve_agent(request.agent, request.agents)
+    agent_settings = request.agents.get(request.agent)
+    llm = llm_settings(request.llm, model_override=agent_settings.model if agent_settings else None)
     run = _Run(request, on_progress, on_tool_call, should_cancel)
     try:
-        return _investigate(run)
+        return _investigate(run, llm)
     except EngineError:
         raise
     except Exception as exc:  # a bug must not leak internals; the caller records a typed failure
@@ -236,7 +251,7 @@ def investigate(
         ) from exc
 
 
-def _investigate(run: _Run) -> Report:
+def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     request = run.request
     sources = request.enabled_sources()
     tools = _effective_tools(request)
@@ -272,6 +287,10 @@ def _investigate(run: _Run) -> Report:
     report.tools_used = list(run.tools_used)
     report.tool_calls = list(run.calls)
     report.skipped_attachments = list(run.skipped)
+    if llm is not None:
+        from engine.llm.review import review_with_llm  # imports pydantic-ai only when a team uses LLM mode
+
+        report = review_with_llm(run, report, tools, llm)
     report.demo_data = "demo" in sources
     if report.demo_data and "(demo data)" not in report.summary:
         report.summary = f"{report.summary.rstrip()} (demo data)"

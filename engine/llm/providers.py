@@ -1,0 +1,56 @@
+"""Build the pydantic-ai model for a team's provider, on the vendor's official client.
+
+Each client gets the engine's own retry count and request timeout (bounded by the investigation's deadline), so
+"the provider still failed after retries" (``llm_unavailable``) means the same thing for every vendor.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.llm.settings import LlmSettings
+
+if TYPE_CHECKING:
+    from pydantic_ai.models import Model
+
+MAX_RETRIES = 2  # per model request, on connection errors, 408/409/429 and 5xx (the vendors' SDK rules)
+REQUEST_TIMEOUT_SECONDS = 90.0
+# Azure OpenAI's data-plane API version: the current generally available one.
+AZURE_API_VERSION = "2024-10-21"
+
+
+def build_model(settings: LlmSettings, *, timeout: float = REQUEST_TIMEOUT_SECONDS) -> Model:
+    """A model object for ``settings``; nothing is sent until the agent runs."""
+    timeout = max(1.0, min(timeout, REQUEST_TIMEOUT_SECONDS))
+    if settings.provider == "anthropic":
+        from anthropic import AsyncAnthropic
+        from pydantic_ai.models.anthropic import AnthropicModel
+        from pydantic_ai.providers.anthropic import AnthropicProvider
+
+        anthropic_client = AsyncAnthropic(
+            api_key=settings.api_key or "", base_url=settings.base_url, max_retries=MAX_RETRIES, timeout=timeout
+        )
+        return AnthropicModel(settings.model, provider=AnthropicProvider(anthropic_client=anthropic_client))
+
+    from openai import AsyncAzureOpenAI, AsyncOpenAI
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    client: AsyncOpenAI
+    if settings.provider == "azure_openai":
+        assert settings.base_url is not None  # llm_settings requires it
+        client = AsyncAzureOpenAI(
+            azure_endpoint=settings.base_url,
+            api_key=settings.api_key or "",
+            api_version=AZURE_API_VERSION,
+            max_retries=MAX_RETRIES,
+            timeout=timeout,
+        )
+    else:  # openai, openai_compatible (vLLM, Ollama, LiteLLM and other servers of the same API)
+        client = AsyncOpenAI(
+            api_key=settings.api_key or "not-needed",  # a local server may take none; the SDK insists on one
+            base_url=settings.base_url,
+            max_retries=MAX_RETRIES,
+            timeout=timeout,
+        )
+    return OpenAIChatModel(settings.model, provider=OpenAIProvider(openai_client=client))

@@ -1,0 +1,170 @@
+"""``review_with_llm``: the model reviews the deterministic draft, may call more tools, and writes the report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from engine.errors import EngineError
+from engine.llm.agent_thread import AgentThread
+from engine.llm.briefing import briefing, instructions
+from engine.llm.evidence import evidence_problems
+from engine.llm.providers import REQUEST_TIMEOUT_SECONDS, build_model
+from engine.llm.settings import LlmSettings
+from engine.models import (
+    Hypothesis,
+    InvestigationRequest,
+    Recommendation,
+    Report,
+    RootCause,
+    TimelineEvent,
+    ToolCall,
+)
+from engine.registry import ToolResult, implementation
+
+MAX_TOOL_OUTPUT_CHARS = 8000  # what one tool call hands back to the model
+OUTPUT_RETRIES = 2  # a report that breaks the evidence rule is sent back this many times
+EXTRA_MODEL_REQUESTS = 6  # model requests beyond one per budgeted tool call: the first look, the answer, slack
+NOT_OFFERED = frozenset({"think", "read_attachment"})  # attachments are already read; thinking needs no tool
+
+
+class Run(Protocol):
+    """What the review needs of the engine's run (``engine.runner._Run``)."""
+
+    request: InvestigationRequest
+    calls: list[ToolCall]
+    tools_used: list[str]
+    down: dict[str, str]
+    completed: int
+
+    def call(self, tool: str, params: dict[str, Any]) -> ToolResult | None: ...
+    def checkpoint(self, title: str, remaining: int) -> None: ...
+    def check_stop(self) -> None: ...
+    def absorb(self, result: ToolResult) -> None: ...
+
+
+class LlmReport(BaseModel):
+    """The report the model returns (the §4.1 result plus the hypotheses it weighed)."""
+
+    summary: str = Field(max_length=4000)
+    root_cause: RootCause
+    hypotheses: list[Hypothesis] = Field(default_factory=list, max_length=20)
+    timeline: list[TimelineEvent] = Field(default_factory=list, max_length=100)
+    affected_systems: list[str] = Field(default_factory=list, max_length=50)
+    recommendations: list[Recommendation] = Field(default_factory=list, max_length=20)
+
+
+def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: LlmSettings) -> Report:
+    """The final report written by the model; ``EngineError("llm_unavailable")`` if the provider fails."""
+    from pydantic_ai import Agent, ModelRetry, RunContext, Tool
+    from pydantic_ai.usage import UsageLimits
+
+    request = run.request
+    budget = max(request.max_steps - run.completed, 0)
+    offered = [name for name in tools if name not in NOT_OFFERED and implementation(name) is not None]
+    bridge: AgentThread[Any] = AgentThread()
+    attachments = {a.name for a in request.context.attachments}
+
+    def tool_for(name: str) -> Tool[None]:
+        spec = implementation(name)
+        doc = (spec.func.__doc__ or "").strip().split("\n\n")[0] if spec else ""
+
+        async def call(params: dict[str, Any]) -> str:
+            return await bridge.call_tool(name, params)
+
+        return Tool(call, takes_ctx=False, name=name, description=doc or f"The {name} tool")
+
+    agent_settings = request.agents.get(request.agent)
+    agent = Agent(
+        build_model(settings, timeout=_seconds_left(request)),
+        output_type=LlmReport,
+        instructions=instructions(agent_settings.prompt if agent_settings else None),
+        tools=[tool_for(name) for name in offered],  # past the budget, a call is answered "no budget left"
+        retries={"tools": 1, "output": OUTPUT_RETRIES},
+    )
+
+    @agent.output_validator
+    def follows_the_evidence_rule(ctx: RunContext[None], report: LlmReport) -> LlmReport:
+        lines = [*report.root_cause.evidence, *(line for h in report.hypotheses for line in h.evidence)]
+        problems = evidence_problems(lines, tools_used=run.tools_used, attachments=attachments)
+        if problems:
+            raise ModelRetry(
+                "Some evidence lines break the evidence rule; fix or drop them:\n- " + "\n- ".join(problems)
+            )
+        return report
+
+    spent = 0
+
+    def execute(name: str, params: dict[str, Any]) -> str:
+        nonlocal spent
+        if spent >= budget:
+            return "No tool calls are left in this investigation's step budget: write the final report now."
+        run.checkpoint(f"{settings.model}: {name}", budget - spent + 1)
+        spent += 1
+        run.completed += 1
+        result = run.call(name, params if isinstance(params, dict) else {})
+        if result is None:
+            return f"The call failed: {run.calls[-1].error}" if run.calls else "The call failed."
+        run.absorb(result)
+        text = result.text
+        return text if len(text) <= MAX_TOOL_OUTPUT_CHARS else text[:MAX_TOOL_OUTPUT_CHARS] + "\n(output cut)"
+
+    last_check = 0.0
+
+    def tick() -> None:
+        nonlocal last_check
+        if time.monotonic() - last_check >= 1.0:  # should_cancel may read a database row
+            last_check = time.monotonic()
+            run.check_stop()
+
+    run.checkpoint(f"Reviewing the findings with {settings.label}", max(budget, 1))
+    prompt = briefing(request, draft, run.calls)
+    limits = UsageLimits(request_limit=budget + EXTRA_MODEL_REQUESTS + OUTPUT_RETRIES)
+    try:
+        result = bridge.run(lambda: agent.run(prompt, usage_limits=limits), execute, tick)
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise EngineError("llm_unavailable", _failure_message(settings, exc), tools_used=run.tools_used) from exc
+    written: LlmReport = result.output
+    return draft.model_copy(
+        update={
+            "summary": written.summary,
+            "root_cause": written.root_cause,
+            "hypotheses": written.hypotheses,
+            "timeline": sorted(written.timeline, key=lambda event: _utc(event.timestamp)),
+            "affected_systems": written.affected_systems,
+            "recommendations": written.recommendations,
+            "tools_used": list(run.tools_used),
+            "tool_calls": list(run.calls),
+        }
+    )
+
+
+def _seconds_left(request: InvestigationRequest) -> float:
+    if request.deadline is None:
+        return REQUEST_TIMEOUT_SECONDS
+    return (request.deadline - datetime.now(UTC)).total_seconds()
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _failure_message(settings: LlmSettings, exc: Exception) -> str:
+    """Why the provider failed, naming the provider and model — never its address, the key or the payload."""
+    from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError, UnexpectedModelBehavior, UsageLimitExceeded
+
+    if isinstance(exc, ModelHTTPError):
+        return f"{settings.label} failed after retries (HTTP {exc.status_code})"
+    if isinstance(exc, UsageLimitExceeded):
+        return f"{settings.label} did not finish within its request budget"
+    if isinstance(exc, UnexpectedModelBehavior):
+        return f"{settings.label} did not return a valid report after {OUTPUT_RETRIES + 1} attempts"
+    if isinstance(exc, ModelAPIError):
+        return f"{settings.label} could not be reached after retries ({type(exc).__name__})"
+    return f"{settings.label} failed ({type(exc).__name__})"

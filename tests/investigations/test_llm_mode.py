@@ -1,0 +1,74 @@
+"""A team that configures ``llm`` gets its investigations written by that model (API.md §4.6, §5): the key is a
+config secret that reaches the provider resolved and is never echoed; a provider that keeps failing ends the run
+as failed with ``llm_unavailable``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from investigations.models import Investigation, InvestigationStep
+from tests.engine.llm.model_standin import API_KEY, Call, Fail, final, model_server, report
+
+CRASH_LOG = "2024-01-15T10:00:00Z INFO boot\n2024-01-15T10:00:01Z FATAL environment variable API_TOKEN is not set\n"
+RUN = {
+    "agent_name": "planner",
+    "message": "why does payments crash?",
+    "async": False,
+    "context": {"attachments": [{"name": "app.log", "content": CRASH_LOG}], "service": "payments"},
+}
+
+
+@pytest.fixture(autouse=True)
+def _encryption_key(settings: Any) -> None:
+    settings.CONFIG_ENCRYPTION_KEYS = {"1": "llm-test-key-material-0123456789abcdef"}
+
+
+def _configure(member: Any, url: str) -> Any:
+    llm = {"provider": "openai_compatible", "model": "gpt-incident", "base_url": f"{url}/v1"}
+    response = member.put("/config/me", {"llm": {**llm, "api_key": {"secret": API_KEY}}})
+    assert response.status_code == 200, response.content
+    assert API_KEY not in response.content.decode()
+    return response
+
+
+def test_a_run_is_written_by_the_teams_model_with_its_tool_calls_logged(member, transactional_db) -> None:
+    written = report(
+        "payments cannot start: API_TOKEN is missing from its environment",
+        ["[attachment:app.log] FATAL environment variable API_TOKEN is not set"],
+        confidence=91,
+    )
+    with model_server([[Call("detect_anomalies", {"params": {}})], final(written)]) as model:
+        _configure(member, model.url)
+        response = member.post("/agents/run", RUN)
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "completed"
+    assert body["result"]["root_cause"] == {
+        "description": "payments cannot start: API_TOKEN is missing from its environment",
+        "confidence": 91,
+        "evidence": ["[attachment:app.log] FATAL environment variable API_TOKEN is not set"],
+    }
+    assert body["tools_used"][:2] == ["read_attachment", "detect_anomalies"]
+    steps = InvestigationStep.objects.filter(investigation_id=body["investigation_id"]).order_by("seq")
+    assert [step.tool for step in steps][-1] == "detect_anomalies"
+    headers = {k.lower(): v for k, v in model.exchanges[0].seen.headers.items()}
+    assert headers["authorization"] == f"Bearer {API_KEY}"
+    assert API_KEY not in response.content.decode()
+    assert API_KEY not in str(Investigation.objects.get(pk=body["investigation_id"]).result)
+
+
+def test_a_provider_that_keeps_failing_ends_the_run_as_llm_unavailable(member, transactional_db) -> None:
+    with model_server([Fail(503)] * 3) as model:
+        _configure(member, model.url)
+        response = member.post("/agents/run", RUN)
+
+    body = response.json()
+    assert body["status"] == "failed"
+    assert body["error"] == {
+        "code": "llm_unavailable",
+        "message": "the OpenAI-compatible LLM server model gpt-incident failed after retries (HTTP 503)",
+    }
+    assert "read_attachment" in body["tools_used"]
