@@ -73,16 +73,21 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "engine.analysis_tools",  # tools over already-fetched data (detect_anomalies)
 )
 
-# Other data sources that can serve a source's tools through the same client interface.
-# The demo source serves every source from recorded data (engine/demo).
-ALTERNATIVE_PROVIDERS: Mapping[str, tuple[str, ...]] = MappingProxyType({"loki": ("elasticsearch",)})
+# Other data sources that can serve a source's tools through the same client interface, each with the setting it
+# needs to do so (None: any configuration of it serves). The demo source serves every source (engine/demo).
+ALTERNATIVE_PROVIDERS: Mapping[str, tuple[tuple[str, str | None], ...]] = MappingProxyType(
+    {"loki": (("elasticsearch", None), ("grafana", "logs_datasource"))}
+)
 DEMO_SOURCE = "demo"
 
 
 def provider_for(source: str, enabled_sources: Mapping[str, Any]) -> str | None:
     """The enabled data source that serves ``source``'s tools: itself, an alternative, or the demo."""
-    for candidate in (source, *ALTERNATIVE_PROVIDERS.get(source, ())):
-        if candidate in enabled_sources:
+    if source in enabled_sources:
+        return source
+    for candidate, needs in ALTERNATIVE_PROVIDERS.get(source, ()):
+        settings = enabled_sources.get(candidate)
+        if settings is not None and (needs is None or (isinstance(settings, Mapping) and settings.get(needs))):
             return candidate
     return DEMO_SOURCE if DEMO_SOURCE in enabled_sources else None
 

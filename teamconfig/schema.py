@@ -68,6 +68,8 @@ TOOL_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "url": FieldSpec("url", required=True),
         "api_key": FieldSpec("secret", required=True),
         "default_datasource": S,
+        "logs_datasource": S,
+        "logs_service_label": FieldSpec("string", default="app"),
     },
     "coralogix": {
         "api_key": FieldSpec("secret", required=True),

@@ -1,4 +1,4 @@
-"""Grafana connector: PromQL through a Grafana Prometheus data source.
+"""Grafana connector: PromQL through a Grafana Prometheus data source, LogQL through a Grafana Loki one.
 
 Many teams reach their metrics only through Grafana (Grafana Cloud, or a Prometheus that is not exposed on its
 own). ``grafana_query`` sends PromQL through Grafana's data source proxy
@@ -10,6 +10,11 @@ The data source is the call's ``datasource`` parameter, else the team's ``defaul
 default Prometheus data source. Both settings are data source uids (what the proxy addresses). Looking up the
 default needs a token allowed to list data sources (``datasources:read``); a token that may only query
 (``datasources:query``, a Viewer) needs ``default_datasource`` set.
+
+With ``logs_datasource`` (the uid of a Loki data source) Grafana also serves the log tools (``search_logs``,
+``get_logs_around_timestamp``) when the team has no Loki or Elasticsearch of its own: the same LogQL through
+``/api/datasources/proxy/uid/<uid>/loki/api/v1/query_range``. It is a setting rather than a lookup so that a
+metrics-only Grafana never costs a team a failing log search.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import httpx
 
 from engine.connectors import ToolFailure
 from engine.connectors.http import auth_header, build_client, request_json, required_setting
+from engine.connectors.loki import LogRecord, LokiClient
 from engine.connectors.prometheus import PrometheusClient, query_result
 from engine.registry import ToolResult, connector, tool
 
@@ -31,21 +37,49 @@ _UID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")  # Grafana's uid alphabet and lengt
 
 
 class GrafanaClient:
-    def __init__(self, http: httpx.Client, *, default_datasource: str | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        default_datasource: str | None = None,
+        logs_datasource: str | None = None,
+        logs_service_label: str = "app",
+    ) -> None:
         self.http = http
         self.default_datasource = default_datasource
+        self.logs_datasource = logs_datasource
+        self.logs_service_label = logs_service_label
         self._clients: dict[str, PrometheusClient] = {}
+        self._loki: LokiClient | None = None
 
     def prometheus(self, datasource: str | None = None) -> PrometheusClient:
         """A Prometheus client for data source ``datasource`` (a uid), the default one when None."""
-        uid = datasource or self.default_datasource or self._default_prometheus_uid()
-        if not _UID.match(uid):
-            raise ToolFailure(f"{SOURCE} data source uid {uid[:60]!r} is not a uid (letters, digits, '.', '_', '-')")
+        uid = _checked_uid(datasource or self.default_datasource or self._default_prometheus_uid())
         if uid not in self._clients:
             self._clients[uid] = PrometheusClient(
                 self.http, prefix=f"{PROXY_PREFIX}{uid}", source=f"{SOURCE} data source {uid}"
             )
         return self._clients[uid]
+
+    def loki(self) -> LokiClient:
+        """A Loki client for the ``logs_datasource`` data source."""
+        if not self.logs_datasource:
+            raise ToolFailure(f"{SOURCE} has no logs data source configured: set grafana.logs_datasource")
+        if self._loki is None:
+            uid = _checked_uid(self.logs_datasource)
+            self._loki = LokiClient(
+                self.http,
+                service_label=self.logs_service_label,
+                prefix=f"{PROXY_PREFIX}{uid}",
+                source=f"{SOURCE} data source {uid}",
+            )
+        return self._loki
+
+    def search(
+        self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False
+    ) -> list[LogRecord]:
+        """The log tools' interface (``loki.LogSource``), through the Loki data source."""
+        return self.loki().search(text=text, service=service, start=start, end=end, limit=limit, errors=errors)
 
     def _default_prometheus_uid(self) -> str:
         listed = request_json(self.http, "GET", "/api/datasources", source=SOURCE)
@@ -66,14 +100,26 @@ class GrafanaClient:
         return self.default_datasource
 
 
+def _checked_uid(uid: str) -> str:
+    if not _UID.match(uid):
+        raise ToolFailure(f"{SOURCE} data source uid {uid[:60]!r} is not a uid (letters, digits, '.', '_', '-')")
+    return uid
+
+
+def _text_setting(settings: Mapping[str, Any], key: str) -> str | None:
+    value = settings.get(key)
+    return value if isinstance(value, str) and value else None
+
+
 @connector("grafana")
 def connect(settings: Mapping[str, Any]) -> GrafanaClient:
     url = required_setting(settings, "url", source=SOURCE)
     api_key = required_setting(settings, "api_key", source=SOURCE)
-    default = settings.get("default_datasource")
     return GrafanaClient(
         build_client(settings, base_url=url, headers=auth_header(api_key)),
-        default_datasource=default if isinstance(default, str) and default else None,
+        default_datasource=_text_setting(settings, "default_datasource"),
+        logs_datasource=_text_setting(settings, "logs_datasource"),
+        logs_service_label=_text_setting(settings, "logs_service_label") or "app",
     )
 
 

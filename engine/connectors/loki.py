@@ -57,10 +57,20 @@ class LogSource(Protocol):
 
 
 class LokiClient:
-    def __init__(self, http: httpx.Client, *, service_label: str = "app", page_size: int = PAGE) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        service_label: str = "app",
+        page_size: int = PAGE,
+        prefix: str = "",
+        source: str = SOURCE,
+    ) -> None:
         self.http = http
         self.service_label = service_label
         self.page_size = page_size
+        self.prefix = prefix  # a path in front of Loki's API, e.g. Grafana's data source proxy
+        self.source = source  # how failures name it
 
     def logql(self, text: str | None, service: str | None, errors: bool = False) -> str:
         if text and text.lstrip().startswith("{"):
@@ -86,10 +96,11 @@ class LokiClient:
                 "limit": str(page),
                 "direction": "backward",
             }
-            body = request_json(self.http, "GET", "/loki/api/v1/query_range", source=SOURCE, params=params)
+            path = f"{self.prefix}/loki/api/v1/query_range"
+            body = request_json(self.http, "GET", path, source=self.source, params=params)
             data = body.get("data", {}) if isinstance(body, dict) else {}
             if data.get("resultType") not in (None, "streams"):
-                raise ToolFailure(f"{SOURCE} returned {data.get('resultType')} instead of log lines")
+                raise ToolFailure(f"{self.source} returned {data.get('resultType')} instead of log lines")
             batch: list[tuple[int, LogRecord]] = []
             for stream in data.get("result", []):
                 labels = dict(stream.get("stream", {}))

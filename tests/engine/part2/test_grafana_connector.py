@@ -15,9 +15,10 @@ from engine import InvestigationRequest, investigate
 from engine.connectors import ToolFailure
 from engine.connectors.grafana import GrafanaClient, connect, grafana_query
 from engine.connectors.http import auth_header, build_client
+from engine.connectors.loki import search_logs
 
 from .prom_replay import NOW, ONSET, ok, prometheus_routes
-from .replay_server import Replay, Route, Seen, replay_server
+from .replay_server import Replay, Route, Seen, recorded, replay_server
 
 API_KEY = "glsa_test0123456789abcdefABCDEF_0a1b2c3d"
 PROXY = "/api/datasources/proxy/uid/prom-main"
@@ -67,6 +68,7 @@ def test_a_grafana_only_team_gets_its_root_cause_from_metrics_read_through_the_d
     assert "payments" in report.root_cause.description
     assert any(line.startswith("[tool:grafana_query] payments error ratio") for line in report.root_cause.evidence)
     assert "grafana_query" in report.tools_used
+    assert "search_logs" not in report.tools_used  # no logs_datasource: Grafana serves metrics only
     assert {seen.path.startswith(f"{PROXY}/api/v1/") for seen in grafana.seen} == {True}
     assert {seen.headers.get("Authorization") for seen in grafana.seen} == {f"Bearer {API_KEY}"}
 
@@ -124,3 +126,39 @@ def test_grafana_settings_without_a_url_or_key_are_a_clear_failure() -> None:
         connect({"api_key": API_KEY})
     with pytest.raises(ToolFailure, match="no api_key"):
         connect({"url": "http://127.0.0.1:1"})
+
+
+LOKI_PROXY = "/api/datasources/proxy/uid/loki-main"
+
+
+def _grafana_with_logs() -> dict[tuple[str, str], Route]:
+    page = recorded("loki_query_range_page1.json")
+    routes = {**_grafana(), ("GET", f"{LOKI_PROXY}/loki/api/v1/query_range"): lambda _seen: (200, page, {})}
+    return {key: _signed_in(route) for key, route in routes.items()}
+
+
+def test_with_a_logs_datasource_grafana_serves_the_log_tools_through_its_loki_proxy() -> None:
+    with replay_server(_grafana_with_logs()) as grafana:
+        client = _client(grafana, logs_datasource="loki-main", logs_service_label="service_name")
+        result = search_logs(client, {"start": "2024-01-15T14:00:00Z", "end": "2024-01-15T14:40:00Z",
+                                      "service": "checkout", "query": "refused"})  # fmt: skip
+
+    [seen] = grafana.seen
+    assert seen.path == f"{LOKI_PROXY}/loki/api/v1/query_range"
+    assert seen.query["query"] == ['{service_name="checkout"} |= `refused`']
+    assert seen.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert {doc.pod for doc in result.observations.logs} == {"checkout", "payments"}
+
+
+def test_a_grafana_team_with_a_logs_datasource_gets_log_searches_in_its_investigations() -> None:
+    settings = {"url": "", "api_key": API_KEY, "default_datasource": "prom-main", "logs_datasource": "loki-main"}
+    with replay_server(_grafana_with_logs()) as grafana:
+        report = investigate(
+            InvestigationRequest(
+                message="payments is failing", data_sources={"grafana": {**settings, "url": grafana.url}}, now=NOW
+            )
+        )
+    searches = [call for call in report.tool_calls if call.tool == "search_logs"]
+    assert searches
+    assert all(call.ok for call in searches)
+    assert any(seen.path.startswith(f"{LOKI_PROXY}/loki/") for seen in grafana.seen)
