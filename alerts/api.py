@@ -1,4 +1,5 @@
 """``POST /integrations/{provider}/{org_id}/{team_id}`` (API.md §7): an alert provider starts investigations.
+``GET /integrations/deliveries``: the team's log of those deliveries (what each alert became).
 
 There is no API token here: the provider proves itself with the team's secret from ``integrations.<provider>``.
 The usual precedence holds (401 → 429 → 415 → 413 → 400). Two of the three providers sign the raw body, so the body
@@ -20,10 +21,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts import schemas
+from alerts.models import ProviderChoice
 from alerts.providers import CREDENTIAL_HEADERS, PARSERS, VERIFIERS, PayloadInvalid, Provider
+from alerts.selectors import alert_deliveries_for_team, alert_delivery_body
 from alerts.services import alert_delivery_record, alerts_receive, integration_for
 from incidentfox_web.api import ratelimit
 from incidentfox_web.api.errors import WWW_AUTHENTICATE, ApiError, InvalidCredential
+from incidentfox_web.api.formats import parse_query_int
 from incidentfox_web.api.middleware import client_ip
 from incidentfox_web.api.parsers import DEFAULT_MAX_BODY_BYTES, parse_json_object, read_limited
 from incidentfox_web.api.schema import ERROR_RESPONSES
@@ -139,3 +143,34 @@ class PagerDutyWebhookView(AlertWebhookView):
 
 class IncidentIoWebhookView(AlertWebhookView):
     provider = "incidentio"
+
+
+class AlertDeliveryListView(ApiView):
+    """The team's inbound alert deliveries, newest first: the answer each got and every alert's fate."""
+
+    scope = "team"
+
+    @extend_schema(
+        summary="Inbound alert deliveries of the team, newest first, with each alert's fate",
+        parameters=[
+            OpenApiParameter("X-Team-Id", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("limit", int, required=False, description="1-100, default 50"),
+            OpenApiParameter("offset", int, required=False),
+            OpenApiParameter("provider", str, required=False, enum=ProviderChoice.values),
+        ],
+        responses={200: schemas.AlertDeliveryListOut, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        limit = parse_query_int(params.get("limit"), field="limit", default=50, minimum=1, maximum=100)
+        offset = parse_query_int(params.get("offset"), field="offset", default=0, minimum=0, maximum=None)
+        provider = params.get("provider")
+        if provider is not None and provider not in ProviderChoice.values:
+            raise ApiError.validation("provider", f"must be one of {', '.join(ProviderChoice.values)}")
+        rows = alert_deliveries_for_team(self.selected_team(), provider=provider)
+        return Response(
+            {
+                "deliveries": [alert_delivery_body(row) for row in rows[offset : offset + limit]],
+                "pagination": {"total": rows.count(), "limit": limit, "offset": offset},
+            }
+        )

@@ -4,11 +4,14 @@ deliveries received lately."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from alerts.models import AlertDelivery
 from alerts.providers import PROVIDERS, Provider
+from incidentfox_web.api.formats import iso_z
 from teamconfig.selectors import effective_config_for_team
 from tenancy.models import Node
 
@@ -50,6 +53,28 @@ def inbound_endpoints(team: Node) -> list[InboundEndpoint]:
     return rows
 
 
+def alert_deliveries_for_team(team: Node, *, provider: str | None = None) -> QuerySet[AlertDelivery]:
+    """The team's logged deliveries, newest first (served by the team, -received_at index)."""
+    rows = AlertDelivery.objects.filter(team=team)
+    if provider is not None:
+        rows = rows.filter(provider=provider)
+    return rows.order_by("-received_at", "-id")
+
+
 def recent_alert_deliveries(team: Node, limit: int) -> list[AlertDelivery]:
     """The team's latest deliveries, newest first (one indexed query)."""
-    return list(AlertDelivery.objects.filter(team=team).order_by("-received_at", "-id")[:limit])
+    return list(alert_deliveries_for_team(team)[:limit])
+
+
+def alert_delivery_body(delivery: AlertDelivery) -> dict[str, Any]:
+    """A delivery as ``GET /integrations/deliveries`` shows it: names, fingerprints and outcomes, no payload."""
+    return {
+        "received_at": iso_z(delivery.received_at),
+        "provider": delivery.provider,
+        "request_id": delivery.request_id,
+        "status_code": delivery.status_code,
+        "error": delivery.error or None,
+        "received": delivery.received,
+        "started": delivery.started,
+        "alerts": list(delivery.outcomes),
+    }

@@ -2,6 +2,7 @@ from alerts import api
 from incidentfox_web.api.urls import api_route
 
 urlpatterns = [
+    api_route("integrations/deliveries", api.AlertDeliveryListView.as_view(), "integrations-deliveries"),
     api_route(
         "integrations/alertmanager/<org_id>/<team_id>",
         api.AlertmanagerWebhookView.as_view(),

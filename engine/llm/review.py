@@ -24,7 +24,7 @@ from engine.models import (
     TimelineEvent,
     ToolCall,
 )
-from engine.registry import ToolResult, implementation
+from engine.registry import TOOL_CATALOG, ToolResult, implementation
 
 MAX_TOOL_OUTPUT_CHARS = 8000  # what one tool call hands back to the model
 OUTPUT_RETRIES = 2  # a report that breaks the evidence rule is sent back this many times
@@ -103,6 +103,9 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
         nonlocal spent
         if spent >= budget:
             return "No tool calls are left in this investigation's step budget: write the final report now."
+        source = TOOL_CATALOG.get(name)
+        if source is not None and source in run.down:  # already failed to connect in this investigation
+            return f"{name} is unavailable in this investigation: {run.down[source]}"
         run.checkpoint(f"{settings.model}: {name}", budget - spent + 1)
         spent += 1
         run.completed += 1

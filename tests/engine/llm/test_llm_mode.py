@@ -221,3 +221,18 @@ def test_the_cli_runs_in_llm_mode_with_the_key_from_the_environment(tmp_path) ->
             check=True,
         )
     assert json.loads(done.stdout)["root_cause"]["description"] == "API_TOKEN is not set"
+
+
+def test_a_tool_whose_source_already_failed_is_not_called_again_for_the_model() -> None:
+    def after_refusal(exchange: Exchange) -> list[Call]:
+        assert "unavailable in this investigation" in exchange.tool_results[-1]
+        return final(report("API_TOKEN is not set", ["[attachment:app.log] API_TOKEN is not set"]))
+
+    script = [[Call("query_prometheus", {"params": {"query": "up"}})], after_refusal]
+    with model_server(script) as model:
+        result = investigate(_request(_llm(model.url), data_sources={"prometheus": {"url": "http://127.0.0.1:9"}}))
+    assert [(call.tool, call.ok) for call in result.tool_calls] == [
+        ("read_attachment", True),
+        ("get_prometheus_alerts", False),  # the planner's sweep found Prometheus unreachable
+    ]  # and the model's query_prometheus was answered without another attempt
+    assert len(model.exchanges) == 2
