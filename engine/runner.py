@@ -146,7 +146,12 @@ class _Run:
                 if step.follow_up is not None:
                     queue.extend(step.follow_up(result))
 
-    def call(self, tool: str, params: dict[str, Any]) -> ToolResult | None:
+    def call(self, tool: str, params: dict[str, Any], *, from_model: bool = False) -> ToolResult | None:
+        """Run a tool and log the call; a failure is logged and gives None.
+
+        ``from_model``: the parameters came from a language model, so a value the tool cannot use (a ValueError,
+        TypeError or KeyError from reading it) is that call's failure, reported back, not a failed investigation.
+        """
         spec = implementation(tool)
         started, clock = datetime.now(UTC), time.perf_counter()
         if spec is None:
@@ -159,6 +164,12 @@ class _Run:
             if failure.unreachable and spec.source:
                 self.down[spec.source] = failure.message
             self.record(tool, params, started, clock, False, failure.message, "")
+            return None
+        except (ValueError, TypeError, KeyError) as exc:
+            if not from_model:
+                raise
+            message = f"Invalid parameters for {tool} ({type(exc).__name__}: {str(exc)[:200]})"
+            self.record(tool, params, started, clock, False, message, "")
             return None
         charted = result.charted if result.charted is not None else result.observations.series
         series = metric_series(charted, analysis_context(self.request))

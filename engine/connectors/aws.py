@@ -164,6 +164,8 @@ def get_cloudwatch_logs(aws: AwsConnector, params: dict[str, Any]) -> ToolResult
     wanted = limit(params, default=500, maximum=MAX_LOG_EVENTS)
     records: list[LogRecord] = []
     for group in _groups(aws, params):
+        if len(records) >= wanted:  # an earlier group filled the limit (CloudWatch refuses limit=0)
+            break
         kwargs: dict[str, Any] = {"logGroupName": group, "startTime": _ms(start), "endTime": _ms(end)}
         if params.get("filter_pattern"):
             kwargs["filterPattern"] = str(params["filter_pattern"])

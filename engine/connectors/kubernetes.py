@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from engine.connectors import ToolFailure
+from engine.connectors.params import flag
 from engine.facts import LogDoc, Observations
 from engine.parsers.common import Citer
 from engine.parsers.objects import observations_from_objects
@@ -193,7 +194,7 @@ def list_events(client: KubernetesClient, params: dict[str, Any]) -> ToolResult:
 def get_pod_logs(client: KubernetesClient, params: dict[str, Any]) -> ToolResult:
     namespace, name = _namespace(client, params), _name(params)
     container = params.get("container") or None
-    previous = bool(params.get("previous"))
+    previous = flag(params, "previous")
     text = client.call(
         f"logs of pod {name}",
         client.core.read_namespaced_pod_log,

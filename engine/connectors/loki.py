@@ -15,7 +15,7 @@ import httpx
 
 from engine.connectors import ToolFailure
 from engine.connectors.http import auth_header, build_client, request_json, required_setting
-from engine.connectors.params import iso, limit, to_epoch, window
+from engine.connectors.params import flag, iso, limit, to_epoch, window
 from engine.facts import LogDoc, Observations
 from engine.registry import ToolResult, connector, tool
 
@@ -168,7 +168,7 @@ def search_logs_tool(source: LogSource, params: Mapping[str, Any], tool_name: st
         start=start,
         end=end,
         limit=limit(params, default=500, maximum=MAX_LINES),
-        errors=bool(params.get("errors", False)),
+        errors=flag(params, "errors"),
     )
     return records_to_result(records, tool_name)
 

@@ -9,6 +9,14 @@ from typing import Any
 from engine.connectors import ToolFailure
 
 
+def flag(params: Mapping[str, Any], key: str) -> bool:
+    """A yes/no parameter: true, 1, "true", "yes" and "1" are yes (``bool("false")`` would be yes too)."""
+    value = params.get(key, False)
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return value is True or value == 1
+
+
 def to_epoch(value: Any) -> float:
     """Seconds since the epoch from a datetime, an ISO-8601 string or a number."""
     if isinstance(value, datetime):

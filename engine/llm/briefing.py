@@ -27,7 +27,8 @@ Rules:
 - hypotheses: the causes you weighed, each supported, refuted or inconclusive, with its evidence.
 - timeline: ISO 8601 UTC timestamps taken from the evidence, oldest first.
 - recommendations: concrete next steps for the engineer, priority high, medium or low, most urgent first.
-- Tool parameters go in one JSON object `params` (for example {"service": "checkout", "start": "-1h"}).
+- Tool parameters go in one JSON object `params` (for example {"service": "checkout", "minutes": 60}); each tool's
+  description lists the keys it reads. Times are ISO 8601 or unix seconds.
 """
 
 

@@ -15,6 +15,7 @@ from engine.llm.briefing import briefing, instructions
 from engine.llm.evidence import evidence_problems
 from engine.llm.providers import REQUEST_TIMEOUT_SECONDS, build_model
 from engine.llm.settings import LlmSettings
+from engine.llm.tool_guide import describe_tool
 from engine.models import (
     Hypothesis,
     InvestigationRequest,
@@ -41,7 +42,7 @@ class Run(Protocol):
     down: dict[str, str]
     completed: int
 
-    def call(self, tool: str, params: dict[str, Any]) -> ToolResult | None: ...
+    def call(self, tool: str, params: dict[str, Any], *, from_model: bool = False) -> ToolResult | None: ...
     def checkpoint(self, title: str, remaining: int) -> None: ...
     def check_stop(self) -> None: ...
     def absorb(self, result: ToolResult) -> None: ...
@@ -76,7 +77,7 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
         async def call(params: dict[str, Any]) -> str:
             return await bridge.call_tool(name, params)
 
-        return Tool(call, takes_ctx=False, name=name, description=doc or f"The {name} tool")
+        return Tool(call, takes_ctx=False, name=name, description=describe_tool(name, fallback=doc or name))
 
     agent_settings = request.agents.get(request.agent)
     agent = Agent(
@@ -109,7 +110,9 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
         run.checkpoint(f"{settings.model}: {name}", budget - spent + 1)
         spent += 1
         run.completed += 1
-        result = run.call(name, params if isinstance(params, dict) else {})
+        if request.now is not None and not {"end", "now"} & params.keys():
+            params = {**params, "now": request.now.isoformat()}  # windows end at the request's reference time
+        result = run.call(name, params, from_model=True)
         if result is None:
             return f"The call failed: {run.calls[-1].error}" if run.calls else "The call failed."
         run.absorb(result)

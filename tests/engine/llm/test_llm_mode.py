@@ -236,3 +236,24 @@ def test_a_tool_whose_source_already_failed_is_not_called_again_for_the_model() 
         ("get_prometheus_alerts", False),  # the planner's sweep found Prometheus unreachable
     ]  # and the model's query_prometheus was answered without another attempt
     assert len(model.exchanges) == 2
+
+
+def test_a_parameter_the_tool_cannot_use_fails_that_call_and_the_model_is_told_why() -> None:
+    def told(exchange: Exchange) -> list[Call]:
+        assert "Invalid parameters for search_logs" in exchange.tool_results[-1]
+        return final(report("checkout", ["[tool:list_pods] pods"]))
+
+    with model_server([[Call("search_logs", {"params": {"minutes": "1h"}})], told]) as model:
+        result = investigate(_request(_llm(model.url), data_sources={"demo": {}}, attachments=[], message="checkout?"))
+    last = result.tool_calls[-1]
+    assert (last.tool, last.ok) == ("search_logs", False)
+    assert last.error == "Invalid parameters for search_logs (ValueError: could not convert string to float: '1h')"
+    assert len(model.exchanges) == 2
+
+
+def test_each_offered_tool_says_which_params_it_reads() -> None:
+    with model_server([final(report("x", ["[attachment:app.log] API_TOKEN is not set"]))]) as model:
+        investigate(_request(_llm(model.url), data_sources={"demo": {}}))
+    offered = {t["function"]["name"]: t["function"]["description"] for t in model.exchanges[0].seen.body["tools"]}
+    assert "params:" in offered["list_pods"]
+    assert "namespace" in offered["list_pods"]

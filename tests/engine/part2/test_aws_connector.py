@@ -138,6 +138,12 @@ def test_cloudwatch_logs_are_filtered_and_attributed_to_the_log_groups_service(a
     assert KEY_ID not in result.text
 
 
+def test_when_the_first_log_group_fills_the_limit_the_next_ones_are_not_asked(aws):
+    result = awsc.get_cloudwatch_logs(aws, {**WINDOW, "log_groups": ["/shop/payments", "/shop/unknown"], "limit": 5})
+    [doc] = result.observations.logs
+    assert len(doc.lines) == 5
+
+
 def test_cloudwatch_metrics_become_a_saturation_series(aws):
     result = awsc.get_cloudwatch_metrics(
         aws,

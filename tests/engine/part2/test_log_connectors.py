@@ -38,6 +38,14 @@ def test_loki_search_pages_backwards_and_groups_lines_per_service():
     assert SECRET not in result.text
 
 
+@pytest.mark.parametrize(("errors", "filtered"), [("false", False), (False, False), ("true", True), (True, True)])
+def test_the_errors_flag_is_read_as_a_yes_or_no_whatever_its_type(errors, filtered):
+    with replay_server({("GET", "/loki/api/v1/query_range"): loki_pages}) as srv:
+        client = loki.LokiClient(build_client({}, base_url=srv.url))
+        loki.search_logs(client, {**WINDOW, "service": "checkout", "errors": errors})
+    assert ("|~" in srv.seen[0].query["query"][0]) is filtered
+
+
 def test_loki_logs_around_a_timestamp_query_a_symmetric_window():
     with replay_server({("GET", "/loki/api/v1/query_range"): loki_pages}) as srv:
         client = loki.LokiClient(build_client({}, base_url=srv.url))
