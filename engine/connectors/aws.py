@@ -107,6 +107,7 @@ _NAMES = {
     "ec2": "EC2",
     "rds": "RDS",
     "lambda": "Lambda",
+    "ecs": "ECS",
 }
 
 

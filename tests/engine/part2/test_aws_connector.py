@@ -181,6 +181,11 @@ def test_ec2_lambda_and_ecs_describe_calls_report_state(aws):
     assert "STOPPED: Essential container in task exited" in ecs.text
 
 
+def test_an_ecs_failure_names_ecs(aws):
+    with pytest.raises(ToolFailure, match=r"^AWS ECS returned ClusterNotFoundException for list_tasks$"):
+        awsc.list_ecs_tasks(aws, {"cluster": "nope"})
+
+
 def test_unknown_resources_fail_with_the_aws_error_code_only(aws):
     with pytest.raises(ToolFailure) as err:
         awsc.get_rds_instance_status(aws, {"db_instance_identifier": "nope"})
