@@ -140,6 +140,7 @@ class Report(BaseModel):
     tools_used: list[str] = Field(default_factory=list)
     tool_calls: list[ToolCall] = Field(default_factory=list)
     demo_data: bool = False
+    written_by: str | None = None  # LLM mode: the provider and model that wrote the report; None: deterministic
     skipped_attachments: list[dict[str, str]] = Field(default_factory=list)
 
     def api_result(self) -> dict[str, Any]:

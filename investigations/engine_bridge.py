@@ -44,6 +44,7 @@ class EngineOutcome:
     result: dict[str, Any]
     tools_used: list[str]
     demo_data: bool
+    written_by: str = ""  # LLM mode: provider and model; "" for the deterministic engine
 
 
 @dataclass
@@ -152,5 +153,8 @@ def run_engine(
     except EngineError as exc:
         raise EngineFailure(code=exc.code, message=exc.message, tools_used=list(exc.tools_used)) from exc
     return EngineOutcome(
-        result=report.api_result(), tools_used=list(report.tools_used), demo_data=bool(report.demo_data)
+        result=report.api_result(),
+        tools_used=list(report.tools_used),
+        demo_data=bool(report.demo_data),
+        written_by=report.written_by or "",
     )

@@ -79,6 +79,8 @@ class Investigation(models.Model):
     error_message = models.CharField(max_length=ERROR_MESSAGE_MAX_CHARS, blank=True)
     tools_used = models.JSONField(default=list, blank=True)
     demo_data = models.BooleanField(default=False)
+    # LLM mode: "<provider> model <model>" that wrote the result; blank when the deterministic engine did.
+    written_by = models.CharField(max_length=200, blank=True, default="")
 
     # Worker bookkeeping: which attempt runs (at most two: a dead worker's run is re-queued once), who
     # holds it, and until when its lease is valid without a heartbeat.

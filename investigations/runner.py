@@ -176,6 +176,7 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
         result=outcome.result,
         tools_used=outcome.tools_used,
         demo_data=outcome.demo_data,
+        written_by=outcome.written_by,
     )
 
 

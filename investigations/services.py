@@ -221,6 +221,7 @@ def investigation_finish(
     error_message: str = "",
     tools_used: list[str] | None = None,
     demo_data: bool = False,
+    written_by: str = "",
 ) -> bool:
     """Write a terminal state by compare-and-set; True if this call made the change (then the event fires)."""
     assert status not in ACTIVE_STATUSES
@@ -237,6 +238,7 @@ def investigation_finish(
         "error_code": error_code,
         "error_message": error_message[:ERROR_MESSAGE_MAX_CHARS],
         "demo_data": demo_data,
+        "written_by": written_by[:200],
         "lease_expires_at": None,
     }
     if tools_used is not None:

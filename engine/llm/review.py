@@ -147,6 +147,7 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
             "recommendations": written.recommendations,
             "tools_used": list(run.tools_used),
             "tool_calls": list(run.calls),
+            "written_by": settings.label,
         }
     )
 

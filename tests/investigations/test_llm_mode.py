@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from investigations.models import Investigation, InvestigationStep
+from tenancy.models import Role
 from tests.engine.llm.model_standin import API_KEY, Call, Fail, final, model_server, report
+from tests.web.conftest import signed_in_client
 
 CRASH_LOG = "2024-01-15T10:00:00Z INFO boot\n2024-01-15T10:00:01Z FATAL environment variable API_TOKEN is not set\n"
 RUN = {
@@ -57,7 +59,11 @@ def test_a_run_is_written_by_the_teams_model_with_its_tool_calls_logged(member, 
     headers = {k.lower(): v for k, v in model.exchanges[0].seen.headers.items()}
     assert headers["authorization"] == f"Bearer {API_KEY}"
     assert API_KEY not in response.content.decode()
-    assert API_KEY not in str(Investigation.objects.get(pk=body["investigation_id"]).result)
+    investigation = Investigation.objects.get(pk=body["investigation_id"])
+    assert API_KEY not in str(investigation.result)
+    assert investigation.written_by == "the OpenAI-compatible LLM server model gpt-incident"
+    page = signed_in_client(member.team, Role.VIEWER, "viewer").get(f"/investigations/{investigation.pk}")
+    assert "Report written by the OpenAI-compatible LLM server model gpt-incident (LLM mode)." in page.content.decode()
 
 
 def test_a_provider_that_keeps_failing_ends_the_run_as_llm_unavailable(member, transactional_db) -> None:

@@ -89,6 +89,7 @@ def test_the_completed_page_reads_like_an_incident_write_up(web_member, team):
         "Roll back payments-api",
         "Tool calls",
         "DatabaseConnections max 20",
+        "Report written by the deterministic engine.",
     ):
         assert text in html, text
     assert '<meter id="confidence-meter" min="0" max="100" low="50" high="80" optimum="100" value="92">' in html
