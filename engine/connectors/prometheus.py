@@ -274,9 +274,12 @@ def query_prometheus(client: PrometheusClient, params: dict[str, Any]) -> ToolRe
     return query_result(client, params, "query_prometheus")
 
 
+RANGE_KEYS = frozenset({"start", "end", "minutes", "service"})  # any of them asks for series, not one value
+
+
 def query_result(client: PrometheusClient, params: Mapping[str, Any], tool_name: str) -> ToolResult:
-    """An instant query; with ``start`` or ``service`` a range query (``range_result``)."""
-    if "start" in params or "service" in params:
+    """An instant query; with a window (``start``, ``end``, ``minutes``) or ``service`` a range query."""
+    if RANGE_KEYS & params.keys():
         return range_result(client, params, tool_name)
     expr = str(params.get("query", "")).strip()
     if not expr:

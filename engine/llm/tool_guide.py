@@ -118,7 +118,7 @@ _GUIDE: dict[str, str] = {
             "query (string, PromQL, required)",
             f"time ({_TIME}, default: the current time)",
             "limit (integer, default 50, max 500)",
-            "start (time, turns the call into query_prometheus_range)",
+            "start (time, turns the call into query_prometheus_range, as end, minutes and service do)",
             "service (string, turns the call into query_prometheus_range)",
         ),
         {"query": 'sum by (service) (rate(http_requests_total{code=~"5.."}[5m]))'},
@@ -136,7 +136,7 @@ _GUIDE: dict[str, str] = {
         {"service": "checkout", "minutes": 120},
     ),
     "grafana_query": _entry(
-        "Runs PromQL via a Grafana Prometheus data source: instant, or range/golden signals given start or service.",
+        "Runs PromQL via a Grafana Prometheus data source: instant, or range/golden signals given window or service.",
         (
             "query (string, PromQL, required unless service)",
             'service (string, one, comma-separated or "*")',

@@ -162,3 +162,11 @@ def test_a_grafana_team_with_a_logs_datasource_gets_log_searches_in_its_investig
     assert searches
     assert all(call.ok for call in searches)
     assert any(seen.path.startswith(f"{LOKI_PROXY}/loki/") for seen in grafana.seen)
+
+
+def test_a_query_with_a_window_but_no_start_is_a_range_query() -> None:
+    with replay_server(_grafana()) as grafana:
+        result = grafana_query(_client(grafana, default_datasource="prom-main"), {"query": "up", "minutes": 30})
+
+    assert [seen.path for seen in grafana.seen] == [f"{PROXY}/api/v1/query_range"]
+    assert result.observations.series
