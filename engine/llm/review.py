@@ -14,6 +14,7 @@ from engine.llm.agent_thread import AgentThread
 from engine.llm.briefing import briefing, instructions
 from engine.llm.evidence import evidence_problems
 from engine.llm.providers import REQUEST_TIMEOUT_SECONDS, build_model
+from engine.llm.redact import redact
 from engine.llm.settings import LlmSettings
 from engine.llm.tool_guide import describe_tool
 from engine.models import (
@@ -114,9 +115,9 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
             params = {**params, "now": request.now.isoformat()}  # windows end at the request's reference time
         result = run.call(name, params, from_model=True)
         if result is None:
-            return f"The call failed: {run.calls[-1].error}" if run.calls else "The call failed."
+            return redact(f"The call failed: {run.calls[-1].error}") if run.calls else "The call failed."
         run.absorb(result)
-        text = result.text
+        text = redact(result.text)
         return text if len(text) <= MAX_TOOL_OUTPUT_CHARS else text[:MAX_TOOL_OUTPUT_CHARS] + "\n(output cut)"
 
     last_check = 0.0
@@ -128,7 +129,7 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
             run.check_stop()
 
     run.checkpoint(f"Reviewing the findings with {settings.label}", max(budget, 1))
-    prompt = briefing(request, draft, run.calls)
+    prompt = redact(briefing(request, draft, run.calls))
     limits = UsageLimits(request_limit=budget + EXTRA_MODEL_REQUESTS + OUTPUT_RETRIES)
     try:
         result = bridge.run(lambda: agent.run(prompt, usage_limits=limits), execute, tick)

@@ -257,3 +257,21 @@ def test_each_offered_tool_says_which_params_it_reads() -> None:
     offered = {t["function"]["name"]: t["function"]["description"] for t in model.exchanges[0].seen.body["tools"]}
     assert "params:" in offered["list_pods"]
     assert "namespace" in offered["list_pods"]
+
+
+def test_credentials_in_attachments_and_tool_outputs_never_reach_the_model() -> None:
+    leaky = CRASH_LOG + "2024-01-15T10:00:02Z ERROR dial postgres://payments:Sup3rS3cret@db:5432 refused\n"
+
+    def look(exchange: Exchange) -> list[Call]:
+        return [Call("list_pods", {"params": {"namespace": "shop"}})]
+
+    written = report("API_TOKEN is not set", ["[attachment:app.log] FATAL environment variable API_TOKEN is not set"])
+    with model_server([look, final(written)]) as model:
+        investigate(
+            _request(
+                _llm(model.url), data_sources={"demo": {}}, attachments=[Attachment(name="app.log", content=leaky)]
+            )
+        )
+    sent = "\n".join(str(exchange.seen.body) for exchange in model.exchanges)
+    assert "Sup3rS3cret" not in sent
+    assert "postgres://payments:[REDACTED:url_password]@db:5432" in sent
