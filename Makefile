@@ -41,6 +41,7 @@ ci:
 bench: setup
 	$(PY) bench/auth_overhead.py
 	$(PY) bench/engine_bench.py
+	$(PY) bench/llm_bench.py
 	$(PY) bench/web_bench.py
 
 e2e: setup

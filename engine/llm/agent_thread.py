@@ -34,7 +34,7 @@ class AgentThread[T]:
     the calling thread; ``tick()`` raises to stop the agent (cancelled, past the deadline)."""
 
     def __init__(self) -> None:
-        self._requests: queue.Queue[_ToolRequest] = queue.Queue()
+        self._requests: queue.Queue[_ToolRequest | None] = queue.Queue()  # None: the agent has finished
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[T] | None = None
         self._started = threading.Event()
@@ -61,6 +61,8 @@ class AgentThread[T]:
                 except queue.Empty:
                     tick()
                     continue
+                if request is None:
+                    break
                 try:
                     tick()
                     request.reply.set_result(execute(request.name, request.params))
@@ -86,6 +88,7 @@ class AgentThread[T]:
                 outcome.set_exception(exc)
         finally:
             self._started.set()
+            self._requests.put(None)  # wakes the calling thread at once
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 

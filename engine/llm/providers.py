@@ -6,6 +6,8 @@ Each client gets the engine's own retry count and request timeout (bounded by th
 
 from __future__ import annotations
 
+import ssl
+from functools import cache
 from typing import TYPE_CHECKING
 
 from engine.llm.settings import LlmSettings
@@ -19,20 +21,33 @@ REQUEST_TIMEOUT_SECONDS = 90.0
 AZURE_API_VERSION = "2024-10-21"
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """The SDKs' default TLS context, built once per process: loading the CA bundle takes ~40 ms, and each
+    investigation gets a client of its own (its event loop is its own)."""
+    import httpx2
+
+    return httpx2.create_ssl_context()
+
+
 def build_model(settings: LlmSettings, *, timeout: float = REQUEST_TIMEOUT_SECONDS) -> Model:
     """A model object for ``settings``; nothing is sent until the agent runs."""
     timeout = max(1.0, min(timeout, REQUEST_TIMEOUT_SECONDS))
     if settings.provider == "anthropic":
-        from anthropic import AsyncAnthropic
+        from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
         from pydantic_ai.models.anthropic import AnthropicModel
         from pydantic_ai.providers.anthropic import AnthropicProvider
 
         anthropic_client = AsyncAnthropic(
-            api_key=settings.api_key or "", base_url=settings.base_url, max_retries=MAX_RETRIES, timeout=timeout
+            api_key=settings.api_key or "",
+            base_url=settings.base_url,
+            max_retries=MAX_RETRIES,
+            timeout=timeout,
+            http_client=DefaultAsyncHttpxClient(verify=_tls()),
         )
         return AnthropicModel(settings.model, provider=AnthropicProvider(anthropic_client=anthropic_client))
 
-    from openai import AsyncAzureOpenAI, AsyncOpenAI
+    from openai import AsyncAzureOpenAI, AsyncOpenAI, DefaultAsyncHttpxClient
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
@@ -45,6 +60,7 @@ def build_model(settings: LlmSettings, *, timeout: float = REQUEST_TIMEOUT_SECON
             api_version=AZURE_API_VERSION,
             max_retries=MAX_RETRIES,
             timeout=timeout,
+            http_client=DefaultAsyncHttpxClient(verify=_tls()),
         )
     else:  # openai, openai_compatible (vLLM, Ollama, LiteLLM and other servers of the same API)
         client = AsyncOpenAI(
@@ -52,5 +68,6 @@ def build_model(settings: LlmSettings, *, timeout: float = REQUEST_TIMEOUT_SECON
             base_url=settings.base_url,
             max_retries=MAX_RETRIES,
             timeout=timeout,
+            http_client=DefaultAsyncHttpxClient(verify=_tls()),
         )
     return OpenAIChatModel(settings.model, provider=OpenAIProvider(openai_client=client))
