@@ -87,8 +87,10 @@ class GitHubClient:
         return out
 
     def deployments(
-        self, repo: str, since: float, until: float, environment: str | None = None
+        self, repo: str, since: float, until: float, environment: str | None = None, *, limit: int = 300
     ) -> list[dict[str, Any]]:
+        """Deployments in the window, newest first, each with its latest statuses; statuses are fetched (one
+        request each) only for the first ``limit``."""
         query: dict[str, Any] = {"per_page": PER_PAGE}
         if environment:
             query["environment"] = environment
@@ -99,6 +101,8 @@ class GitHubClient:
                 if created is not None and since <= created <= until:
                     statuses = self.get(f"/repos/{repo}/deployments/{dep['id']}/statuses", {"per_page": 10})
                     out.append({**dep, "statuses": statuses})
+                    if len(out) >= limit:
+                        return out
             created_all = [_ts(d.get("created_at")) for d in page]
             if not page or all(c is not None and c < since for c in created_all):
                 break
@@ -213,11 +217,13 @@ def list_pull_requests(client: GitHubClient, params: dict[str, Any]) -> ToolResu
 def list_deployments(client: GitHubClient, params: dict[str, Any]) -> ToolResult:
     repo = client.repo(params)
     start, end = window(params, default_minutes=24 * 60)
-    deployments = client.deployments(repo, start, end, params.get("environment"))
+    deployments = client.deployments(
+        repo, start, end, params.get("environment"), limit=limit(params, default=30, maximum=300)
+    )
     service = _service_of(repo, params)
     obs = Observations()
     lines = []
-    for dep in deployments[: limit(params, default=30, maximum=300)]:
+    for dep in deployments:
         created = _ts(dep.get("created_at"))
         assert created is not None
         statuses = dep.get("statuses") or []

@@ -162,7 +162,7 @@ class DemoGitHub:
         return repo.split("/", 1)[1]
 
     def deployments(
-        self, repo: str, since: float, until: float, environment: str | None = None
+        self, repo: str, since: float, until: float, environment: str | None = None, *, limit: int = 300
     ) -> list[dict[str, Any]]:
         service = self._service(repo)
         out = []
@@ -180,7 +180,7 @@ class DemoGitHub:
                         "statuses": [{"state": d.state, "created_at": _iso(created + 40)}],
                     }
                 )
-        return out
+        return out[:limit]
 
     def merged_pulls(self, repo: str, since: float, until: float) -> list[dict[str, Any]]:
         service = self._service(repo)

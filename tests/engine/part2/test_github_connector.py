@@ -47,6 +47,24 @@ def test_deployments_in_the_window_become_changes_with_their_status():
     assert TOKEN not in result.text
 
 
+def test_statuses_are_fetched_only_for_the_deployments_that_will_be_listed():
+    listed = [
+        {"id": 3000 + i, "ref": f"v{i}", "sha": "9f2c4e1aa", "environment": "production", "created_at": created}
+        for i, created in enumerate(["2024-01-15T14:30:00Z", "2024-01-15T14:20:00Z", "2024-01-15T14:10:00Z"])
+    ]
+    routes = {
+        ("GET", "/repos/acme/payments/deployments"): body(listed),
+        **{
+            ("GET", f"/repos/acme/payments/deployments/{d['id']}/statuses"): body([{"state": "success"}])
+            for d in listed
+        },
+    }
+    with replay_server(routes) as srv:
+        result = gh.list_deployments(client_for(srv.url), {**WINDOW, "repo": "payments", "limit": 2})
+    assert [c.ref for c in result.observations.changes] == ["v0", "v1"]
+    assert len([s for s in srv.seen if s.path.endswith("/statuses")]) == 2
+
+
 def test_merged_pull_requests_follow_pagination_and_skip_unmerged_and_old_ones():
     with replay_server(ROUTES) as srv:
         result = gh.list_pull_requests(client_for(srv.url), {**WINDOW, "repo": "acme/payments"})
