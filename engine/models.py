@@ -141,6 +141,7 @@ class Report(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     demo_data: bool = False
     written_by: str | None = None  # LLM mode: the provider and model that wrote the report; None: deterministic
+    llm_usage: dict[str, int] | None = None  # LLM mode: requests, input_tokens, output_tokens
     skipped_attachments: list[dict[str, str]] = Field(default_factory=list)
 
     def api_result(self) -> dict[str, Any]:

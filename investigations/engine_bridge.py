@@ -45,6 +45,7 @@ class EngineOutcome:
     tools_used: list[str]
     demo_data: bool
     written_by: str = ""  # LLM mode: provider and model; "" for the deterministic engine
+    llm_usage: dict[str, int] | None = None  # LLM mode: requests, input_tokens, output_tokens
 
 
 @dataclass
@@ -157,4 +158,5 @@ def run_engine(
         tools_used=list(report.tools_used),
         demo_data=bool(report.demo_data),
         written_by=report.written_by or "",
+        llm_usage=dict(report.llm_usage) if report.llm_usage else None,
     )

@@ -81,6 +81,7 @@ class Investigation(models.Model):
     demo_data = models.BooleanField(default=False)
     # LLM mode: "<provider> model <model>" that wrote the result; blank when the deterministic engine did.
     written_by = models.CharField(max_length=200, blank=True, default="")
+    llm_usage = models.JSONField(null=True, blank=True)  # LLM mode: {"requests", "input_tokens", "output_tokens"}
 
     # Worker bookkeeping: which attempt runs (at most two: a dead worker's run is re-queued once), who
     # holds it, and until when its lease is valid without a heartbeat.

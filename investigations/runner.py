@@ -177,6 +177,7 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
         tools_used=outcome.tools_used,
         demo_data=outcome.demo_data,
         written_by=outcome.written_by,
+        llm_usage=outcome.llm_usage,
     )
 
 

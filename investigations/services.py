@@ -222,6 +222,7 @@ def investigation_finish(
     tools_used: list[str] | None = None,
     demo_data: bool = False,
     written_by: str = "",
+    llm_usage: dict[str, int] | None = None,
 ) -> bool:
     """Write a terminal state by compare-and-set; True if this call made the change (then the event fires)."""
     assert status not in ACTIVE_STATUSES
@@ -239,6 +240,7 @@ def investigation_finish(
         "error_message": error_message[:ERROR_MESSAGE_MAX_CHARS],
         "demo_data": demo_data,
         "written_by": written_by[:200],
+        "llm_usage": llm_usage,
         "lease_expires_at": None,
     }
     if tools_used is not None:

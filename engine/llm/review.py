@@ -149,8 +149,18 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
             "tools_used": list(run.tools_used),
             "tool_calls": list(run.calls),
             "written_by": settings.label,
+            "llm_usage": _usage(result.usage),
         }
     )
+
+
+def _usage(usage: Any) -> dict[str, int]:
+    """What the run cost in the provider's units, for the team's own accounting."""
+    return {
+        "requests": int(usage.requests),
+        "input_tokens": int(usage.input_tokens or 0),
+        "output_tokens": int(usage.output_tokens or 0),
+    }
 
 
 def _seconds_left(request: InvestigationRequest) -> float:

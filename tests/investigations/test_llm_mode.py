@@ -63,7 +63,11 @@ def test_a_run_is_written_by_the_teams_model_with_its_tool_calls_logged(member, 
     assert API_KEY not in str(investigation.result)
     assert investigation.written_by == "the OpenAI-compatible LLM server model gpt-incident"
     page = signed_in_client(member.team, Role.VIEWER, "viewer").get(f"/investigations/{investigation.pk}")
-    assert "Report written by the OpenAI-compatible LLM server model gpt-incident (LLM mode)." in page.content.decode()
+    assert investigation.llm_usage == {"requests": 2, "input_tokens": 200, "output_tokens": 40}
+    assert (
+        "Report written by the OpenAI-compatible LLM server model gpt-incident (LLM mode: 2 model requests, "
+        "200 input and 40 output tokens)." in " ".join(page.content.decode().split())
+    )
 
 
 def test_a_provider_that_keeps_failing_ends_the_run_as_llm_unavailable(member, transactional_db) -> None:

@@ -56,6 +56,8 @@ def test_the_model_sees_the_draft_and_its_report_becomes_the_result() -> None:
     assert result.recommendations[0].action == "Add API_TOKEN to the payments Secret and restart"
     assert result.timeline[0].timestamp == datetime(2024, 1, 15, 10, 0, 1, tzinfo=UTC)
     assert result.tools_used == ["read_attachment"]
+    assert result.written_by == "the OpenAI-compatible LLM server model gpt-incident"
+    assert result.llm_usage == {"requests": 1, "input_tokens": 100, "output_tokens": 20}  # as the server reported
     [asked] = model.exchanges
     assert "why does payments crash?" in asked.user_text
     assert "API_TOKEN" in asked.user_text  # the deterministic draft and the attachment excerpt
