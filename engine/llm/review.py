@@ -34,6 +34,14 @@ EXTRA_MODEL_REQUESTS = 6  # model requests beyond one per budgeted tool call: th
 NOT_OFFERED = frozenset({"think", "read_attachment"})  # attachments are already read; thinking needs no tool
 
 
+class _EngineSide(Exception):
+    """A failure of the engine itself while it ran a tool for the model: not the provider's (``internal_error``)."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
 class Run(Protocol):
     """What the review needs of the engine's run (``engine.runner._Run``)."""
 
@@ -102,6 +110,14 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
     spent = 0
 
     def execute(name: str, params: dict[str, Any]) -> str:
+        try:
+            return run_tool(name, params)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise _EngineSide(exc) from exc
+
+    def run_tool(name: str, params: dict[str, Any]) -> str:
         nonlocal spent
         if spent >= budget:
             return "No tool calls are left in this investigation's step budget: write the final report now."
@@ -135,6 +151,8 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
         result = bridge.run(lambda: agent.run(prompt, usage_limits=limits), execute, tick)
     except EngineError:
         raise
+    except _EngineSide as side:
+        raise side.original from None  # the runner reports it as internal_error, like any engine bug
     except Exception as exc:
         raise EngineError("llm_unavailable", _failure_message(settings, exc), tools_used=run.tools_used) from exc
     written: LlmReport = result.output

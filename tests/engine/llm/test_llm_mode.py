@@ -277,3 +277,18 @@ def test_credentials_in_attachments_and_tool_outputs_never_reach_the_model() -> 
     sent = "\n".join(str(exchange.seen.body) for exchange in model.exchanges)
     assert "Sup3rS3cret" not in sent
     assert "postgres://payments:[REDACTED:url_password]@db:5432" in sent
+
+
+def test_a_bug_in_a_tool_the_model_called_is_an_internal_error_not_the_providers(monkeypatch) -> None:
+    from engine.registry import _IMPLEMENTATIONS, ToolSpec, load_connectors
+
+    def broken(client: Any, params: dict[str, Any]) -> Any:
+        raise AttributeError("'NoneType' object has no attribute 'items'")
+
+    load_connectors()  # describe_node is not in the planner's sweep, so only the model's call reaches it
+    monkeypatch.setitem(_IMPLEMENTATIONS, "describe_node", ToolSpec("describe_node", "kubernetes", broken))
+    script = [[Call("describe_node", {"params": {"name": "node-1"}})]]
+    with model_server(script) as model, pytest.raises(EngineError) as error:
+        investigate(_request(_llm(model.url), data_sources={"demo": {}}, attachments=[], message="checkout?"))
+    assert error.value.code == "internal_error"
+    assert len(model.exchanges) == 1  # the deterministic pass ran, the model asked for the tool
