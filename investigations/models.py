@@ -79,8 +79,9 @@ class Investigation(models.Model):
     error_message = models.CharField(max_length=ERROR_MESSAGE_MAX_CHARS, blank=True)
     tools_used = models.JSONField(default=list, blank=True)
     demo_data = models.BooleanField(default=False)
-    # LLM mode: "<provider> model <model>" that wrote the result; blank when the deterministic engine did.
-    written_by = models.CharField(max_length=200, blank=True, default="")
+    # LLM mode: "<provider> model <model>" that wrote the result; blank when the deterministic engine did. A database
+    # default too, so rows inserted by code that predates the column (a rolling deploy, bulk SQL) stay valid.
+    written_by = models.CharField(max_length=200, blank=True, default="", db_default="")
     llm_usage = models.JSONField(null=True, blank=True)  # LLM mode: {"requests", "input_tokens", "output_tokens"}
 
     # Worker bookkeeping: which attempt runs (at most two: a dead worker's run is re-queued once), who
