@@ -33,8 +33,10 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_secret("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-# Public base URL of the web app, used for links in webhooks and e-mails.
-PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Public base URL of the web app, used for links in webhooks and e-mails. Unset, it is where `make run` serves
+# (PORT, as scripts/serve.sh reads it).
+_LOCAL_URL = f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1, maximum=65535)}"
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", _LOCAL_URL).rstrip("/")
 
 # --- API tokens -----------------------------------------------------------------------------------------
 # Versioned HMAC peppers for API token digests, kept apart from SECRET_KEY so either can rotate alone.

@@ -75,3 +75,23 @@ def test_the_server_does_not_start_without_a_token_pepper(tmp_path):
     )
     assert result.returncode != 0
     assert "TOKEN_PEPPERS" in result.stderr
+
+
+def test_links_point_where_make_run_serves_unless_a_public_url_is_set():
+    import os
+    import subprocess
+    import sys
+
+    code = "import django; django.setup(); from django.conf import settings; print(settings.PUBLIC_BASE_URL)"
+    base = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_BASE_URL", "PORT")}
+    base["DJANGO_SETTINGS_MODULE"] = "incidentfox_web.settings"
+
+    def public_url(**extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code], env={**base, **extra}, capture_output=True, text=True, timeout=60
+        )
+        return done.stdout.strip()
+
+    assert public_url() == "http://127.0.0.1:8000"
+    assert public_url(PORT="8765") == "http://127.0.0.1:8765"
+    assert public_url(PORT="8765", PUBLIC_BASE_URL="https://fox.acme.com/") == "https://fox.acme.com"
