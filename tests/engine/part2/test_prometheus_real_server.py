@@ -13,6 +13,10 @@ from .prom_harness import Behaviour, Exporter, running_prometheus
 pytestmark = pytest.mark.slow
 
 SCRAPE = 1.0
+STEP = 1.0
+# The first scrape after the flip comes up to one scrape interval later, the query's evaluation points lie up to
+# one step after that, and the scrape loop's timing wanders by milliseconds on a busy machine.
+ONSET_TOLERANCE = SCRAPE + STEP + 0.25
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +51,10 @@ def test_golden_signals_are_discovered_from_common_label_names(incident):
     assert found.histogram == "http_request_duration_seconds_bucket"
 
 
-def test_the_injected_onset_is_found_within_two_scrape_intervals_on_the_right_service(incident):
+def test_the_injected_onset_is_found_within_a_scrape_interval_and_a_step_on_the_right_service(incident):
     client, started, onset, end = incident
     result = query_prometheus_range(
-        client, {"service": "*", "start": started + 3, "end": end, "step": 1, "rate_window": 3}
+        client, {"service": "*", "start": started + 3, "end": end, "step": STEP, "rate_window": 3}
     )
     series = result.observations.series
     assert {s.service for s in series} == {"payments", "search", "frontend"}
@@ -62,7 +66,7 @@ def test_the_injected_onset_is_found_within_two_scrape_intervals_on_the_right_se
     ranked = rank_services(anomalies)
     assert ranked[0].service == "payments"
     assert {d.service for d in ranked} == {"payments"}
-    assert abs(ranked[0].onset - onset) <= 2 * SCRAPE
+    assert abs(ranked[0].onset - onset) <= ONSET_TOLERANCE
     kinds = {a.kind for a in ranked[0].anomalies}
     assert {MetricKind.ERROR_RATIO, MetricKind.LATENCY_P99} <= kinds
 
