@@ -27,10 +27,10 @@ from alerts.selectors import alert_deliveries_for_team, alert_delivery_body
 from alerts.services import alert_delivery_record, alerts_receive, integration_for
 from incidentfox_web.api import ratelimit
 from incidentfox_web.api.errors import WWW_AUTHENTICATE, ApiError, InvalidCredential
-from incidentfox_web.api.formats import parse_query_int
+from incidentfox_web.api.formats import Page
 from incidentfox_web.api.middleware import client_ip
 from incidentfox_web.api.parsers import DEFAULT_MAX_BODY_BYTES, parse_json_object, read_limited
-from incidentfox_web.api.schema import ERROR_RESPONSES
+from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
 from teamconfig.selectors import InboundIntegration
 from tenancy.audit import RequestMeta
@@ -153,7 +153,7 @@ class AlertDeliveryListView(ApiView):
     @extend_schema(
         summary="Inbound alert deliveries of the team, newest first, with each alert's fate",
         parameters=[
-            OpenApiParameter("X-Team-Id", str, OpenApiParameter.HEADER, required=False),
+            TEAM_HEADER,
             OpenApiParameter("limit", int, required=False, description="1-100, default 50"),
             OpenApiParameter("offset", int, required=False),
             OpenApiParameter("provider", str, required=False, enum=ProviderChoice.values),
@@ -162,15 +162,14 @@ class AlertDeliveryListView(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        limit = parse_query_int(params.get("limit"), field="limit", default=50, minimum=1, maximum=100)
-        offset = parse_query_int(params.get("offset"), field="offset", default=0, minimum=0, maximum=None)
+        page = Page.from_query(params, default=50, maximum=100)
         provider = params.get("provider")
         if provider is not None and provider not in ProviderChoice.values:
             raise ApiError.validation("provider", f"must be one of {', '.join(ProviderChoice.values)}")
         rows = alert_deliveries_for_team(self.selected_team(), provider=provider)
         return Response(
             {
-                "deliveries": [alert_delivery_body(row) for row in rows[offset : offset + limit]],
-                "pagination": {"total": rows.count(), "limit": limit, "offset": offset},
+                "deliveries": [alert_delivery_body(row) for row in rows[page.rows]],
+                "pagination": page.pagination(rows.count()),
             }
         )

@@ -26,8 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
-from incidentfox_web.api.formats import parse_input_time, parse_query_int
-from incidentfox_web.api.schema import ERROR_RESPONSES
+from incidentfox_web.api.formats import Page, parse_input_time
+from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
 from investigations import schemas
 from investigations.engine_bridge import describe_team_agents
@@ -69,7 +69,7 @@ class AgentRunView(ApiView):
         summary="Start an investigation (sync: 200 with the final status body; async: 202)",
         request=schemas.RunIn,
         parameters=[
-            OpenApiParameter("X-Team-Id", str, OpenApiParameter.HEADER, required=False),
+            TEAM_HEADER,
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
         ],
         responses={200: schemas.StatusBody, 202: schemas.Accepted, **ERROR_RESPONSES},
@@ -206,8 +206,7 @@ class InvestigationListView(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        limit = parse_query_int(params.get("limit"), field="limit", default=20, minimum=1, maximum=100)
-        offset = parse_query_int(params.get("offset"), field="offset", default=0, minimum=0, maximum=None)
+        page = Page.from_query(params, default=20, maximum=100)
         filters = HistoryFilters(
             statuses=_parse_statuses(params.get("status")),
             agent=params.get("agent") or None,
@@ -220,8 +219,8 @@ class InvestigationListView(ApiView):
         total = investigation_total(team=team, filters=filters, rows=rows)
         return Response(
             {
-                "investigations": [list_item(row) for row in investigation_page(rows, limit=limit, offset=offset)],
-                "pagination": {"total": total, "limit": limit, "offset": offset},
+                "investigations": [list_item(row) for row in investigation_page(rows, page.rows)],
+                "pagination": page.pagination(total),
             }
         )
 

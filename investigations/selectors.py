@@ -57,14 +57,14 @@ def investigation_history(*, team: Node, filters: HistoryFilters) -> Investigati
     return rows
 
 
-def investigation_page(rows: InvestigationQuerySet, *, limit: int, offset: int) -> list[dict[str, Any]]:
+def investigation_page(rows: InvestigationQuerySet, window: slice) -> list[dict[str, Any]]:
     """Newest first, ties by id descending; only the columns the list shows."""
     page = (
         rows.order_by("-created_at", "-id")
         .annotate(message_head=Left("message", LIST_MESSAGE_CHARS + 1))
         .values("id", "status", "agent", "message_head", "created_at")
     )
-    return [dict(row) for row in page[offset : offset + limit]]
+    return [dict(row) for row in page[window]]
 
 
 def investigation_total(*, team: Node, filters: HistoryFilters, rows: InvestigationQuerySet) -> int:

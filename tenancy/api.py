@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
-from incidentfox_web.api.formats import iso_z, parse_input_time, parse_query_int
+from incidentfox_web.api.formats import Page, iso_z, parse_input_time
 from incidentfox_web.api.inputs import optional_bool, optional_choice, optional_int, optional_str, required_str
 from incidentfox_web.api.schema import ERROR_RESPONSES
 from incidentfox_web.api.views import ApiView
@@ -205,8 +205,7 @@ class AdminAuditView(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        limit = parse_query_int(params.get("limit"), field="limit", default=50, minimum=1, maximum=200)
-        offset = parse_query_int(params.get("offset"), field="offset", default=0, minimum=0, maximum=None)
+        page = Page.from_query(params, default=50, maximum=200)
         events = AuditEvent.objects.filter(org=self.principal.org)
         if params.get("event_type"):
             events = events.filter(event_type__in=[t.strip() for t in params["event_type"].split(",") if t.strip()])
@@ -219,7 +218,7 @@ class AdminAuditView(ApiView):
         if params.get("until"):
             events = events.filter(timestamp__lt=parse_input_time(params["until"], field="until"))
         total = events.count()
-        page = events.order_by("-timestamp", "-id")[offset : offset + limit]
+        shown = events.order_by("-timestamp", "-id")[page.rows]
         return Response(
             {
                 "events": [
@@ -234,9 +233,9 @@ class AdminAuditView(ApiView):
                         "request_id": e.request_id or None,
                         "ip_address": e.ip_address,
                     }
-                    for e in page
+                    for e in shown
                 ],
-                "pagination": {"total": total, "limit": limit, "offset": offset},
+                "pagination": page.pagination(total),
             }
         )
 

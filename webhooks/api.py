@@ -9,9 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
-from incidentfox_web.api.formats import iso_z, parse_query_int
+from incidentfox_web.api.formats import Page, iso_z
 from incidentfox_web.api.inputs import optional_str
-from incidentfox_web.api.schema import ERROR_RESPONSES
+from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
 from webhooks.delivery import configured_url, webhook_test_send
 from webhooks.schemas import (
@@ -25,7 +25,6 @@ from webhooks.selectors import deliveries_for_team, delivery_body
 from webhooks.signing import SecretView, webhook_secret_get, webhook_secret_rotate
 
 MAX_URL_LENGTH = 2048
-TEAM_HEADER = OpenApiParameter("X-Team-Id", str, OpenApiParameter.HEADER, required=False)
 
 
 def _secret_body(view: SecretView) -> dict[str, str | None]:
@@ -88,8 +87,7 @@ class WebhookDeliveryListView(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        limit = parse_query_int(params.get("limit"), field="limit", default=50, minimum=1, maximum=100)
-        offset = parse_query_int(params.get("offset"), field="offset", default=0, minimum=0, maximum=None)
+        page = Page.from_query(params, default=50, maximum=100)
         outcome = params.get("outcome")
         if outcome is not None and outcome not in OUTCOMES:
             raise ApiError.validation("outcome", f"must be one of {', '.join(OUTCOMES)}")
@@ -98,8 +96,8 @@ class WebhookDeliveryListView(ApiView):
         )
         return Response(
             {
-                "deliveries": [delivery_body(row) for row in rows[offset : offset + limit]],
-                "pagination": {"total": rows.count(), "limit": limit, "offset": offset},
+                "deliveries": [delivery_body(row) for row in rows[page.rows]],
+                "pagination": page.pagination(rows.count()),
             }
         )
 

@@ -1,8 +1,10 @@
-"""Wire formats shared by every endpoint: output times, input times, query booleans, limits."""
+"""Wire formats shared by every endpoint: output times, input times, query booleans, limits, list pages."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from incidentfox_web.api.errors import ApiError
@@ -51,3 +53,25 @@ def parse_query_int(value: str | None, *, field: str, default: int, minimum: int
         bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
         raise ApiError.validation(field, f"must be {bound}")
     return number
+
+
+@dataclass(frozen=True)
+class Page:
+    """A list endpoint's ``limit``/``offset`` query parameters, and the ``pagination`` object it answers with."""
+
+    limit: int
+    offset: int
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str], *, default: int, maximum: int) -> Page:
+        limit = parse_query_int(params.get("limit"), field="limit", default=default, minimum=1, maximum=maximum)
+        offset = parse_query_int(params.get("offset"), field="offset", default=0, minimum=0, maximum=None)
+        return cls(limit=limit, offset=offset)
+
+    @property
+    def rows(self) -> slice:
+        """The slice of the full, ordered result that this page shows."""
+        return slice(self.offset, self.offset + self.limit)
+
+    def pagination(self, total: int) -> dict[str, int]:
+        return {"total": total, "limit": self.limit, "offset": self.offset}

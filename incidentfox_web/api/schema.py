@@ -1,14 +1,17 @@
-"""OpenAPI pieces shared by every view: the error body, a free-form object, and the bearer credential kinds."""
+"""OpenAPI pieces shared by every view: the error body, a free-form object, the team header and the bearer
+credential kinds."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 JSON_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+# Team-scoped endpoints: which team an org-admin token or a user of several teams acts for.
+TEAM_HEADER = OpenApiParameter("X-Team-Id", str, OpenApiParameter.HEADER, required=False)
 
 ErrorBody = inline_serializer(
     name="Error",
