@@ -38,15 +38,15 @@ def request(url: str | None, *, demo: bool) -> InvestigationRequest:
     )
 
 
-def timed(runs: int, make_script: list[Turn] | None, *, demo: bool) -> list[float]:
+def timed(runs: int, script: list[Turn] | None, *, demo: bool) -> list[float]:
     times = []
     for _ in range(runs):
-        if make_script is None:
+        if script is None:
             started = time.perf_counter()
             investigate(request(None, demo=demo))
             times.append(time.perf_counter() - started)
             continue
-        with model_server(list(make_script)) as model:  # its shutdown is not timed
+        with model_server(script) as model:  # its shutdown is not timed
             started = time.perf_counter()
             investigate(request(model.url, demo=demo))
             times.append(time.perf_counter() - started)

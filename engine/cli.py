@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.llm.settings import PROVIDERS
 from engine.models import Attachment, InvestigationContext, InvestigationRequest, Report, format_timestamp
 
 MAX_ATTACHMENT_BYTES = 1024 * 1024
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--loki-url")
     run.add_argument(
         "--llm",
-        choices=("openai", "anthropic", "azure_openai", "openai_compatible"),
+        choices=PROVIDERS,
         help="LLM mode with this provider; the key is read from INCIDENTFOX_LLM_API_KEY",
     )
     run.add_argument("--llm-model", help="the model (Azure: the deployment name)")

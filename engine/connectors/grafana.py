@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from engine.connectors import ToolFailure
-from engine.connectors.http import auth_header, build_client, request_json, required_setting
+from engine.connectors.http import auth_header, build_client, optional_setting, request_json, required_setting
 from engine.connectors.loki import LogRecord, LokiClient
 from engine.connectors.prometheus import PrometheusClient, query_result
 from engine.registry import ToolResult, connector, tool
@@ -106,27 +106,22 @@ def _checked_uid(uid: str) -> str:
     return uid
 
 
-def _text_setting(settings: Mapping[str, Any], key: str) -> str | None:
-    value = settings.get(key)
-    return value if isinstance(value, str) and value else None
-
-
 @connector("grafana")
 def connect(settings: Mapping[str, Any]) -> GrafanaClient:
     url = required_setting(settings, "url", source=SOURCE)
     api_key = required_setting(settings, "api_key", source=SOURCE)
     return GrafanaClient(
         build_client(settings, base_url=url, headers=auth_header(api_key)),
-        default_datasource=_text_setting(settings, "default_datasource"),
-        logs_datasource=_text_setting(settings, "logs_datasource"),
-        logs_service_label=_text_setting(settings, "logs_service_label") or "app",
+        default_datasource=optional_setting(settings, "default_datasource"),
+        logs_datasource=optional_setting(settings, "logs_datasource"),
+        logs_service_label=optional_setting(settings, "logs_service_label") or "app",
     )
 
 
 @tool("grafana_query")
 def grafana_query(client: GrafanaClient, params: dict[str, Any]) -> ToolResult:
-    """PromQL through a Grafana Prometheus data source: an instant ``query``; with ``start`` or ``service`` a
-    range query or a service's golden signals (``service: "*"`` for all), as ``query_prometheus`` does."""
+    """PromQL through a Grafana Prometheus data source: an instant ``query``; with a window or ``service`` a range
+    query or a service's golden signals (``service: "*"`` for all), as ``query_prometheus`` does."""
     datasource = params.get("datasource")
     prometheus = client.prometheus(str(datasource) if datasource else None)
     return query_result(prometheus, params, "grafana_query")

@@ -52,6 +52,12 @@ def required_setting(settings: Mapping[str, Any], key: str, *, source: str) -> s
     return value
 
 
+def optional_setting(settings: Mapping[str, Any], key: str) -> str | None:
+    """A string setting, or None when it is absent or empty."""
+    value = settings.get(key)
+    return value if isinstance(value, str) and value else None
+
+
 def build_client(
     settings: Mapping[str, Any], *, base_url: str, headers: Mapping[str, str] | None = None
 ) -> httpx.Client:

@@ -270,7 +270,7 @@ def _step(params: Mapping[str, Any], start: float, end: float) -> float:
 
 @tool("query_prometheus")
 def query_prometheus(client: PrometheusClient, params: dict[str, Any]) -> ToolResult:
-    """An instant query; with ``start`` or ``service`` a range query (a service's golden signals)."""
+    """An instant query; with a window (``start``, ``end``, ``minutes``) or ``service`` a range query."""
     return query_result(client, params, "query_prometheus")
 
 

@@ -16,9 +16,8 @@ import queue
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
 TICK_SECONDS = 0.5  # how often the caller checks cancellation and the deadline while the model thinks
 
 
@@ -55,13 +54,13 @@ class AgentThread[T]:
         thread = threading.Thread(target=self._serve_agent, args=(main, outcome), name="llm-agent", daemon=True)
         thread.start()
         try:
-            while not outcome.done():
+            while True:
                 try:
                     request = self._requests.get(timeout=TICK_SECONDS)
                 except queue.Empty:
                     tick()
                     continue
-                if request is None:
+                if request is None:  # the agent finished (``outcome`` holds its result or its exception)
                     break
                 try:
                     tick()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ssl
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.llm.settings import LlmSettings
 
@@ -51,23 +51,18 @@ def build_model(settings: LlmSettings, *, timeout: float = REQUEST_TIMEOUT_SECON
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
+    sdk: dict[str, Any] = {
+        "max_retries": MAX_RETRIES,
+        "timeout": timeout,
+        "http_client": DefaultAsyncHttpxClient(verify=_tls()),
+    }
     client: AsyncOpenAI
     if settings.provider == "azure_openai":
         assert settings.base_url is not None  # llm_settings requires it
         client = AsyncAzureOpenAI(
-            azure_endpoint=settings.base_url,
-            api_key=settings.api_key or "",
-            api_version=AZURE_API_VERSION,
-            max_retries=MAX_RETRIES,
-            timeout=timeout,
-            http_client=DefaultAsyncHttpxClient(verify=_tls()),
+            azure_endpoint=settings.base_url, api_key=settings.api_key or "", api_version=AZURE_API_VERSION, **sdk
         )
     else:  # openai, openai_compatible (vLLM, Ollama, LiteLLM and other servers of the same API)
-        client = AsyncOpenAI(
-            api_key=settings.api_key or "not-needed",  # a local server may take none; the SDK insists on one
-            base_url=settings.base_url,
-            max_retries=MAX_RETRIES,
-            timeout=timeout,
-            http_client=DefaultAsyncHttpxClient(verify=_tls()),
-        )
+        # A local server may take no key; the SDK insists on one.
+        client = AsyncOpenAI(api_key=settings.api_key or "not-needed", base_url=settings.base_url, **sdk)
     return OpenAIChatModel(settings.model, provider=OpenAIProvider(openai_client=client))

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from engine.connectors.params import to_epoch
 from engine.errors import EngineError
 from engine.llm.agent_thread import AgentThread
 from engine.llm.briefing import briefing, instructions
@@ -80,13 +81,11 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
     attachments = {a.name for a in request.context.attachments}
 
     def tool_for(name: str) -> Tool[None]:
-        spec = implementation(name)
-        doc = (spec.func.__doc__ or "").strip().split("\n\n")[0] if spec else ""
-
         async def call(params: dict[str, Any]) -> str:
             return await bridge.call_tool(name, params)
 
-        return Tool(call, takes_ctx=False, name=name, description=describe_tool(name, fallback=doc or name))
+        # Every implemented tool has a guide entry (tests/engine/llm/test_tool_guide.py).
+        return Tool(call, takes_ctx=False, name=name, description=describe_tool(name, fallback=name))
 
     agent_settings = request.agents.get(request.agent)
     agent = Agent(
@@ -161,7 +160,7 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
             "summary": written.summary,
             "root_cause": written.root_cause,
             "hypotheses": written.hypotheses,
-            "timeline": sorted(written.timeline, key=lambda event: _utc(event.timestamp)),
+            "timeline": sorted(written.timeline, key=lambda event: to_epoch(event.timestamp)),
             "affected_systems": written.affected_systems,
             "recommendations": written.recommendations,
             "tools_used": list(run.tools_used),
@@ -185,10 +184,6 @@ def _seconds_left(request: InvestigationRequest) -> float:
     if request.deadline is None:
         return REQUEST_TIMEOUT_SECONDS
     return (request.deadline - datetime.now(UTC)).total_seconds()
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _failure_message(settings: LlmSettings, exc: Exception) -> str:

@@ -83,14 +83,14 @@ def report(description: str, evidence: list[str], **extra: Any) -> dict[str, Any
 @contextmanager
 def model_server(script: list[Turn], *, api_key: str = API_KEY) -> Iterator[ModelServer]:
     ids = itertools.count(1)
-    holder: list[ModelServer] = []
+    turns_left: list[Turn] = list(script)
+    exchanges: list[Exchange] = []
 
     def next_turn(exchange: Exchange) -> list[Call] | Fail:
-        server = holder[0]
-        server.exchanges.append(exchange)
-        if not server.script:
+        exchanges.append(exchange)
+        if not turns_left:
             return Fail(500, "the script has no more turns")
-        turn = server.script.pop(0)
+        turn = turns_left.pop(0)
         return turn(exchange) if callable(turn) else turn
 
     def openai(seen: Seen) -> tuple[int, Any, dict[str, str]]:
@@ -180,9 +180,7 @@ def model_server(script: list[Turn], *, api_key: str = API_KEY) -> Iterator[Mode
     azure = ("POST", "/openai/deployments/gpt-incident/chat/completions")
     routes[azure] = openai
     with replay_server(routes) as replay:
-        server = ModelServer(replay=replay, script=list(script))
-        holder.append(server)
-        yield server
+        yield ModelServer(replay=replay, script=turns_left, exchanges=exchanges)
 
 
 def _text(content: Any) -> str:

@@ -6,12 +6,18 @@ server speaking their wire protocols with a scripted model.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from engine import AgentSettings, Attachment, EngineError, InvestigationContext, InvestigationRequest, investigate
+from engine.registry import _IMPLEMENTATIONS, ToolSpec, load_connectors
 
 from .model_standin import API_KEY, Call, Exchange, Fail, final, model_server, report
 
@@ -177,8 +183,6 @@ def test_cancelling_while_the_model_thinks_stops_the_run_promptly() -> None:
 
     def slow_then_cancel(exchange: Exchange) -> list[Call]:
         cancelled["now"] = True
-        import time
-
         time.sleep(3)  # the engine notices the cancellation while this request is open
         return final(report("late", ["[attachment:app.log] late"]))
 
@@ -203,11 +207,6 @@ def test_the_step_budget_bounds_the_models_tool_calls() -> None:
 
 
 def test_the_cli_runs_in_llm_mode_with_the_key_from_the_environment(tmp_path) -> None:
-    import json
-    import os
-    import subprocess
-    import sys
-
     log = tmp_path / "app.log"
     log.write_text(CRASH_LOG)
     written = report("API_TOKEN is not set", ["[attachment:app.log] FATAL environment variable API_TOKEN is not set"])
@@ -280,8 +279,6 @@ def test_credentials_in_attachments_and_tool_outputs_never_reach_the_model() -> 
 
 
 def test_a_bug_in_a_tool_the_model_called_is_an_internal_error_not_the_providers(monkeypatch) -> None:
-    from engine.registry import _IMPLEMENTATIONS, ToolSpec, load_connectors
-
     def broken(client: Any, params: dict[str, Any]) -> Any:
         raise AttributeError("'NoneType' object has no attribute 'items'")
 
