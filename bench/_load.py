@@ -199,30 +199,40 @@ class Comparison:
 
 BARE = "bare JSON view (/health)"
 FLOOR = "bare DRF view (no auth, no limit)"
+LIMITED = "DRF + shared rate-limit count"
+LIMITED_READ = "DRF + limit count + 1 row read"
 
 
-def with_baselines(base: str, measured: Target) -> list[Target]:
-    """``measured`` after the two views every API figure is set against: the bare JSON view (``/health``) and a
-    DRF view with no authentication or rate limit (``/bench/drf-floor``, added by ``bench.settings``)."""
-    return [Target(BARE, f"{base}/health"), Target(FLOOR, f"{base}/bench/drf-floor"), measured]
+def with_baselines(base: str, measured: Target, *, read_floor_id: str | None = None) -> list[Target]:
+    """``measured`` after the views every API figure is set against: the bare JSON view (``/health``), then the
+    floors of ``bench.urls`` — DRF alone, DRF plus the shared rate-limit count every API response must make, and
+    (with ``read_floor_id``, an investigation id) that plus one row read."""
+    targets = [
+        Target(BARE, f"{base}/health"),
+        Target(FLOOR, f"{base}/bench/drf-floor"),
+        Target(LIMITED, f"{base}/bench/drf-floor-limited"),
+    ]
+    if read_floor_id is not None:
+        targets.append(Target(LIMITED_READ, f"{base}/bench/drf-floor-limited-read/{read_floor_id}"))
+    return [*targets, measured]
 
 
 def baseline_report(runs: Comparison, measured: str, *, name: str, target: float) -> list[str]:
-    """The lines a bench prints for ``measured`` against the two baselines of ``with_baselines``."""
-    bare, floor, endpoint = (runs.median(label) for label in (BARE, FLOOR, measured))
-    lines = [
-        bare.line(BARE),
-        floor.line(FLOOR),
-        endpoint.line(measured),
-        f"ratio {name}/bare: {runs.ratio_line(measured, BARE)} (target >= {target:.2f}); DRF alone (bare DRF/bare): "
-        f"{runs.ratio_line(FLOOR, BARE)}; {name}/bare DRF: {runs.ratio_line(measured, FLOOR)}",
-    ]
-    if bare.server_cpu_ms and floor.server_cpu_ms and endpoint.server_cpu_ms:
-        lines.append(
-            f"server CPU per request (medians): bare {bare.server_cpu_ms:.2f} ms, bare DRF {floor.server_cpu_ms:.2f} "
-            f"ms, {name} {endpoint.server_cpu_ms:.2f} ms ({endpoint.server_cpu_ms - bare.server_cpu_ms:+.2f} ms over "
-            f"bare)"
-        )
+    """The lines a bench prints for ``measured`` against the baselines of ``with_baselines``.
+
+    A floor's ratio to the bare view is a ceiling: no endpoint that must do the floor's work can keep more of the
+    bare view's throughput than the floor does, so it tells whether a target is reachable on this machine."""
+    floors = [label for label in runs.rounds if label not in (BARE, measured)]
+    summaries = {label: runs.median(label) for label in (BARE, *floors, measured)}
+    lines = [summary.line(label) for label, summary in summaries.items()]
+    lines.append(f"ratio {name}/bare: {runs.ratio_line(measured, BARE)} (target >= {target:.2f})")
+    ceilings = "; ".join(f"{label}: {runs.ratio_line(label, BARE)}" for label in floors)
+    lines.append(f"ceilings (floor/bare): {ceilings}")
+    cpu = {label: summary.server_cpu_ms for label, summary in summaries.items()}
+    if all(value is not None for value in cpu.values()):
+        per_request = ", ".join(f"{label} {value:.2f} ms" for label, value in cpu.items())
+        added = (cpu[measured] or 0) - (cpu[BARE] or 0)
+        lines.append(f"server CPU per request (medians): {per_request} ({name}: {added:+.2f} ms over bare)")
     return lines
 
 

@@ -1,7 +1,9 @@
 """Agent API figures (issue 6) against a real uvicorn server and db_worker on the configured database.
 
 (a) GET /agents/status/{id} throughput and p50/p99 with 50 concurrent pollers, beside the bare /health JSON view
-    on the same server (target ratio >= 0.6), in interleaved rounds with the ratio taken within each round;
+    on the same server (target ratio >= 0.6), in interleaved rounds with the ratio taken within each round; and
+    beside the floors of ``bench.urls`` (DRF alone; plus the shared rate-limit count; plus one read of the same
+    row), whose ratios to the bare view are ceilings no status poll can exceed on this machine;
 (b) queue pickup latency, 202 -> running (server timestamps created_at -> started_at), with the DB worker
     (target p50 < 0.5 s);
 (c) GET /agents/investigations?limit=20&offset=0 p95 with 1,000,000 investigations in the team (target < 100 ms;
@@ -148,7 +150,7 @@ def _polls_during_sync_runs(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=4, help="length of one (a) run of one URL")
-    parser.add_argument("--rounds", type=int, default=5, help="(a): interleaved rounds of bare, DRF floor, status")
+    parser.add_argument("--rounds", type=int, default=5, help="(a): interleaved rounds of bare, the floors, status")
     parser.add_argument("--pollers", type=int, default=50)
     parser.add_argument("--worker-interval", type=float, default=0.1)
     parser.add_argument("--pickups", type=int, default=30)
@@ -166,7 +168,7 @@ def main() -> None:
     env = {
         **os.environ,
         "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "bench.settings",  # the test worker settings plus /bench/drf-floor
+        "DJANGO_SETTINGS_MODULE": "bench.settings",  # the test worker settings plus the bench floors
         "BENCH_BASE_SETTINGS": "tests.investigations.worker_settings",
     }
     server = subprocess.Popen(
@@ -219,7 +221,7 @@ def main() -> None:
             run_load(f"{base}/health", concurrency=4, seconds=1)
             placement = describe_placement(server.pid)
             polls = f"GET /agents/status ({args.pollers} pollers)"
-            targets = with_baselines(base, Target(polls, poll_url, auth))
+            targets = with_baselines(base, Target(polls, poll_url, auth), read_floor_id=ids[0])
             runs = compare(
                 targets, rounds=args.rounds, seconds=args.seconds, concurrency=args.pollers, server_pid=server.pid
             )

@@ -1,14 +1,15 @@
 """Throughput of GET /api/v1/auth/me with a team token against the bare /health JSON view on the same server.
 
-Target (issue 3): the authenticated path keeps at least 70 % of the bare view's throughput. A third figure, a DRF
-view with no authentication or rate limit (``/bench/drf-floor``, served by ``bench.settings``), shows how much of
-the gap is the framework itself. It uses the
+Target (issue 3): the authenticated path keeps at least 70 % of the bare view's throughput. Two floors served by
+``bench.settings`` (see ``bench.urls``) show where the gap comes from: a DRF view with no authentication or rate
+limit (the framework itself), and the same view plus the shared rate-limit count API.md §3 requires of every API
+response. Their ratios to the bare view are ceilings for any endpoint that must do that work. It uses the
 configured database (DATABASE_URL, default SQLite) and REDIS_URL when set, like a real deployment, and wrk
 when it is installed (`apt-get install wrk`), else a Python client.
 
     .venv/bin/python bench/auth_overhead.py [--seconds 4] [--rounds 5] [--concurrency 16]
 
-The three URLs are loaded in interleaved rounds and ratios are taken within each round, so the machine's drift
+The four URLs are loaded in interleaved rounds and ratios are taken within each round, so the machine's drift
 over a minute does not end up in a ratio (see ``bench._load.Comparison``).
 """
 
@@ -63,7 +64,7 @@ def _bench_token() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=4, help="length of one run of one URL")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (bare, DRF floor, auth/me)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (bare, the floors, auth/me)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
@@ -73,7 +74,7 @@ def main() -> None:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "incidentfox_web.asgi:application", "--port", str(port)]
     command += ["--workers", str(args.workers)]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}  # the app plus /bench/drf-floor
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}  # the app plus the bench floors
     server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
