@@ -27,7 +27,7 @@ from alerts.selectors import alert_deliveries_for_team, alert_delivery_body
 from alerts.services import alert_delivery_record, alerts_receive, integration_for
 from incidentfox_web.api import ratelimit
 from incidentfox_web.api.errors import WWW_AUTHENTICATE, ApiError, InvalidCredential
-from incidentfox_web.api.formats import Page
+from incidentfox_web.api.formats import Page, parse_query_choice
 from incidentfox_web.api.middleware import client_ip
 from incidentfox_web.api.parsers import DEFAULT_MAX_BODY_BYTES, parse_json_object, read_limited
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
@@ -163,9 +163,7 @@ class AlertDeliveryListView(ApiView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         page = Page.from_query(params, default=50, maximum=100)
-        provider = params.get("provider")
-        if provider is not None and provider not in ProviderChoice.values:
-            raise ApiError.validation("provider", f"must be one of {', '.join(ProviderChoice.values)}")
+        provider = parse_query_choice(params.get("provider"), field="provider", choices=ProviderChoice.values)
         rows = alert_deliveries_for_team(self.selected_team(), provider=provider)
         return Response(
             {

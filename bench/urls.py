@@ -8,8 +8,8 @@ the contract requires, from what authentication and the endpoint itself add:
 - ``/bench/drf-floor-limited``: the same plus what API.md §3 requires of every API response: one atomic increment
   in the shared rate-limit store (Redis when ``REDIS_URL`` is set, else the database) and the ``X-RateLimit-*``
   headers of its answer.
-- ``/bench/drf-floor-limited-read/<investigation_id>``: the same plus one read of an investigation's row by id
-  through the prepared statement a status poll uses.
+- ``/bench/drf-floor-limited-read/<investigation_id>``: the same plus one read of an investigation's row by id,
+  through a prepared statement as a status poll reads it (by id alone: the floor has no team).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
-from incidentfox_web.api.formats import Page, iso_z
+from incidentfox_web.api.formats import Page, iso_z, parse_query_choice
 from incidentfox_web.api.inputs import optional_str
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
@@ -88,9 +88,7 @@ class WebhookDeliveryListView(ApiView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         page = Page.from_query(params, default=50, maximum=100)
-        outcome = params.get("outcome")
-        if outcome is not None and outcome not in OUTCOMES:
-            raise ApiError.validation("outcome", f"must be one of {', '.join(OUTCOMES)}")
+        outcome = parse_query_choice(params.get("outcome"), field="outcome", choices=OUTCOMES)
         rows = deliveries_for_team(
             self.selected_team(), investigation_id=params.get("investigation_id"), outcome=outcome
         )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from engine.errors import EngineError
 
 Provider = Literal["openai", "anthropic", "azure_openai", "openai_compatible"]
-PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "azure_openai", "openai_compatible")
+PROVIDERS: tuple[Provider, ...] = get_args(Provider)
 PROVIDER_NAMES: Mapping[str, str] = {
     "openai": "OpenAI",
     "anthropic": "Anthropic",

@@ -1,9 +1,10 @@
-"""Wire formats shared by every endpoint: output times, input times, query booleans, limits, list pages."""
+"""Wire formats shared by every endpoint: output times, input times, query booleans, choices and limits, list
+pages."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -41,6 +42,13 @@ def parse_query_bool(value: str | None, *, field: str, default: bool) -> bool:
     if value in ("false", "0"):
         return False
     raise ApiError.validation(field, "must be true, false, 1 or 0")
+
+
+def parse_query_choice(value: str | None, *, field: str, choices: Sequence[str]) -> str | None:
+    """An optional filter that must be one of ``choices``; None when absent."""
+    if value is not None and value not in choices:
+        raise ApiError.validation(field, f"must be one of {', '.join(choices)}")
+    return value
 
 
 def parse_query_int(value: str | None, *, field: str, default: int, minimum: int, maximum: int | None) -> int:

@@ -1,5 +1,9 @@
 """Settings parsers: strict, clear errors naming the variable; secrets from NAME or NAME_FILE."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -60,37 +64,32 @@ def test_a_valid_versioned_secret_map_is_returned(monkeypatch):
     assert env.env_secret_map("PEPPERS") == {"2": "0123456789abcdef-new", "1": "0123456789abcdef-old"}
 
 
-def test_the_server_does_not_start_without_a_token_pepper(tmp_path):
-    import os
-    import subprocess
-    import sys
+def _python(args: list[str], *, without: tuple[str, ...], **extra: str) -> subprocess.CompletedProcess[str]:
+    """A fresh Python process with this environment minus ``without`` plus ``extra``: settings are read at start."""
+    environment = {key: value for key, value in os.environ.items() if key not in without}
+    return subprocess.run(
+        [sys.executable, *args], env={**environment, **extra}, capture_output=True, text=True, timeout=60
+    )
 
-    environment = {
-        key: value for key, value in os.environ.items() if key not in ("TOKEN_PEPPERS", "TOKEN_PEPPERS_FILE")
-    }
-    environment["INCIDENTFOX_ENV_FILE"] = str(tmp_path / "none.env")
-    environment.update({"SECRET_KEY": "x" * 50, "CONFIG_ENCRYPTION_KEYS": '{"1": "0123456789abcdef0123"}'})
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"], capture_output=True, text=True, env=environment, timeout=60
+
+def test_the_server_does_not_start_without_a_token_pepper(tmp_path):
+    result = _python(
+        ["manage.py", "check"],
+        without=("TOKEN_PEPPERS", "TOKEN_PEPPERS_FILE"),
+        INCIDENTFOX_ENV_FILE=str(tmp_path / "none.env"),
+        SECRET_KEY="x" * 50,
+        CONFIG_ENCRYPTION_KEYS='{"1": "0123456789abcdef0123"}',
     )
     assert result.returncode != 0
     assert "TOKEN_PEPPERS" in result.stderr
 
 
 def test_links_point_where_make_run_serves_unless_a_public_url_is_set():
-    import os
-    import subprocess
-    import sys
-
     code = "import django; django.setup(); from django.conf import settings; print(settings.PUBLIC_BASE_URL)"
-    base = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_BASE_URL", "PORT")}
-    base["DJANGO_SETTINGS_MODULE"] = "incidentfox_web.settings"
 
     def public_url(**extra: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", code], env={**base, **extra}, capture_output=True, text=True, timeout=60
-        )
-        return done.stdout.strip()
+        settings = {"DJANGO_SETTINGS_MODULE": "incidentfox_web.settings", **extra}
+        return _python(["-c", code], without=("PUBLIC_BASE_URL", "PORT"), **settings).stdout.strip()
 
     assert public_url() == "http://127.0.0.1:8000"
     assert public_url(PORT="8765") == "http://127.0.0.1:8765"
