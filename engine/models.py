@@ -93,6 +93,7 @@ class MetricSeries(BaseModel):
 
 MAX_SERIES_PER_CALL = 6
 MAX_SERIES_POINTS = 240
+MAX_API_HYPOTHESES = 5  # API.md §4.6: at most 5 ranked alternatives in the result
 
 
 class ToolCall(BaseModel):
@@ -127,6 +128,7 @@ class Hypothesis(BaseModel):
     description: str
     status: HypothesisStatus
     confidence: int = Field(ge=0, le=100)
+    subject: str = ""  # what the hypothesis is about: "pod/checkout-7d9f", "deployment/payments", a component name
     evidence: list[str] = Field(default_factory=list)
 
 
@@ -154,6 +156,10 @@ class Report(BaseModel):
             ],
             "affected_systems": list(self.affected_systems),
             "recommendations": [rec.model_dump() for rec in self.recommendations],
+            "hypotheses": [
+                hypothesis.model_dump(include={"description", "confidence", "status", "subject", "evidence"})
+                for hypothesis in self.hypotheses[:MAX_API_HYPOTHESES]
+            ],
         }
 
 

@@ -126,7 +126,13 @@ def _hypotheses(scored: list[Scored], obs: Observations) -> list[Hypothesis]:
         else:
             status = "inconclusive"
         hypotheses.append(
-            Hypothesis(description=f.title, status=status, confidence=item.confidence, evidence=list(f.evidence)[:4])
+            Hypothesis(
+                description=f.title,
+                status=status,
+                confidence=item.confidence,
+                subject=f.subject,
+                evidence=list(f.evidence)[:4],
+            )
         )
     hypotheses.extend(_refuted_oom(scored, obs))
     return hypotheses
@@ -151,6 +157,7 @@ def _refuted_oom(scored: list[Scored], obs: Observations) -> list[Hypothesis]:
                         "its memory limit",
                         status="refuted",
                         confidence=5,
+                        subject=f"pod/{pod.name}",
                         evidence=[container.cites["last_exit_code"]],
                     )
                 ]

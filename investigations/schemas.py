@@ -73,12 +73,25 @@ class Recommendation(serializers.Serializer):  # type: ignore[type-arg]
     action = serializers.CharField()
 
 
+class Hypothesis(serializers.Serializer):  # type: ignore[type-arg]
+    description = serializers.CharField()
+    confidence = serializers.IntegerField(min_value=0, max_value=100)
+    status = serializers.ChoiceField(["supported", "refuted", "inconclusive"])
+    subject = serializers.CharField(help_text="What the hypothesis is about: pod/name, deployment/name, a component")
+    evidence = serializers.ListField(child=serializers.CharField(), help_text="Each starts [tool:x] or [attachment:y]")
+
+
 class Result(serializers.Serializer):  # type: ignore[type-arg]
     summary = serializers.CharField()
     root_cause = RootCause()
     timeline = TimelineEvent(many=True)
     affected_systems = serializers.ListField(child=serializers.CharField())
     recommendations = Recommendation(many=True)
+    hypotheses = Hypothesis(
+        many=True,
+        required=False,
+        help_text="Additive: the ranked alternatives weighed, most likely first, the root cause included (at most 5)",
+    )
 
 
 class ErrorInfo(serializers.Serializer):  # type: ignore[type-arg]

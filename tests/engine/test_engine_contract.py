@@ -88,9 +88,18 @@ def test_every_tool_call_is_logged_and_forwarded():
 
 def test_api_result_formats_timestamps_as_utc_seconds():
     result = investigate(_request(Attachment(name="a.log", content=CRASH_LOG))).api_result()
-    assert set(result) == {"summary", "root_cause", "timeline", "affected_systems", "recommendations"}
+    assert set(result) == {"summary", "root_cause", "timeline", "affected_systems", "recommendations", "hypotheses"}
     assert result["timeline"][0]["timestamp"] == "2024-01-15T10:00:01Z"
     assert "API_TOKEN" in result["root_cause"]["description"]
+
+
+def test_api_result_ranks_at_most_five_hypotheses_with_their_subject_root_cause_first():
+    result = investigate(_request(Attachment(name="a.log", content=CRASH_LOG))).api_result()
+    hypotheses = result["hypotheses"]
+    assert 1 <= len(hypotheses) <= 5
+    assert set(hypotheses[0]) == {"description", "confidence", "status", "subject", "evidence"}
+    assert hypotheses[0]["confidence"] == result["root_cause"]["confidence"]
+    assert all(line.startswith(("[tool:", "[attachment:")) for h in hypotheses for line in h["evidence"])
 
 
 @pytest.mark.parametrize(

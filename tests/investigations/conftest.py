@@ -19,7 +19,7 @@ STATUS_KEYS = {
     "failed": COMMON_KEYS | {"error", "tools_used", "started_at", "failed_at"},
     "cancelled": COMMON_KEYS | {"tools_used", "started_at", "cancelled_at"},
 }
-RESULT_KEYS = {"summary", "root_cause", "timeline", "affected_systems", "recommendations"}
+RESULT_KEYS = {"summary", "root_cause", "timeline", "affected_systems", "recommendations", "hypotheses"}
 
 
 def start(team: Node, message: str = "Investigate high latency in payments", **kwargs: Any) -> Investigation:
