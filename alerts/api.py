@@ -31,6 +31,7 @@ from incidentfox_web.api.formats import Page, parse_query_choice
 from incidentfox_web.api.middleware import client_ip
 from incidentfox_web.api.parsers import DEFAULT_MAX_BODY_BYTES, parse_json_object, read_limited
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
+from incidentfox_web.api.throttling import SharedRateThrottle
 from incidentfox_web.api.views import ApiView
 from teamconfig.selectors import InboundIntegration
 from tenancy.audit import RequestMeta
@@ -49,19 +50,22 @@ class AlertWebhookView(ApiView):
     raw_body: bytes
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        self._route_checks(request, **kwargs)
-        raw = read_limited(request._request, VERIFY_MAX_BODY_BYTES)
-        headers = {name.lower(): value for name, value in request._request.headers.items()}
+        self.route_checks(request, **kwargs)
+        raw = read_limited(request.stream, VERIFY_MAX_BODY_BYTES)
+        headers = {name.lower(): value for name, value in request.headers.items()}
         found = integration_for(kwargs["org_id"], kwargs["team_id"], self.provider)
+        throttle = SharedRateThrottle()
         if found is None or not VERIFIERS[self.provider](found[1].settings, raw, headers):
-            self._throttle_anonymous(request)
+            if not throttle.allow_request(request, self):  # by client IP, like every 401
+                self.throttled(request, throttle.wait())
             if not any(name in headers for name in CREDENTIAL_HEADERS[self.provider]):
                 raise exceptions.NotAuthenticated()
             raise InvalidCredential()
         team, self.integration = found
         self.team = team  # from here on, errors are logged for the team (``handle_exception``)
         key = f"{team.org.org_id}/{team.node_id}:{self.provider}"
-        self._enforce(self._count(request, bucket=BUCKET, key=key, limit=team.org.rate_limit(BUCKET)), BUCKET)
+        if not throttle.count(request, bucket=BUCKET, key=key, limit=team.org.rate_limit(BUCKET)):
+            self.throttled(request, throttle.wait())
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
         if media_type != "application/json":
             raise exceptions.UnsupportedMediaType(media_type)
@@ -90,7 +94,7 @@ class AlertWebhookView(ApiView):
         return response
 
     def _repeated_refusal(self, response: Response) -> bool:
-        decision: ratelimit.RateDecision | None = getattr(self.request, "_rate_decision", None)
+        decision: ratelimit.RateDecision | None = getattr(self.request, "rate_decision", None)
         return response.status_code == 429 and decision is not None and decision.count > decision.limit + 1
 
     def get_authenticate_header(self, request: Request) -> str:
@@ -120,7 +124,7 @@ class AlertWebhookView(ApiView):
         meta = RequestMeta(
             actor=f"integration:{self.provider}",
             request_id=getattr(request, "request_id", ""),
-            ip_address=client_ip(request._request, settings.TRUSTED_PROXY_COUNT),
+            ip_address=client_ip(request, settings.TRUSTED_PROXY_COUNT),
         )
         team = self.team
         assert team is not None  # ``initial`` refused the request otherwise
@@ -147,8 +151,6 @@ class IncidentIoWebhookView(AlertWebhookView):
 
 class AlertDeliveryListView(ApiView):
     """The team's inbound alert deliveries, newest first: the answer each got and every alert's fate."""
-
-    scope = "team"
 
     @extend_schema(
         summary="Inbound alert deliveries of the team, newest first, with each alert's fate",

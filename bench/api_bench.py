@@ -1,22 +1,19 @@
-"""Agent API figures (issue 6) against a real uvicorn server and db_worker on the configured database.
+"""Agent API figures against a real server started as ``make run`` serves it (``scripts/serve.sh``: 2 web
+processes, the background worker and the maintenance loop) on the configured database and Redis.
 
-(a) GET /agents/status/{id} throughput and p50/p99 with 50 concurrent pollers, beside the bare /health JSON view
-    on the same server (target ratio >= 0.6), in interleaved rounds with the ratio taken within each round; and
-    beside the floors of ``bench.urls`` (DRF alone; plus the shared rate-limit count; plus one read of the same
-    row), whose ratios to the bare view are ceilings no status poll can exceed on this machine;
-(b) queue pickup latency, 202 -> running (server timestamps created_at -> started_at), with the DB worker
-    (target p50 < 0.5 s);
-(c) GET /agents/investigations?limit=20&offset=0 p95 with 1,000,000 investigations in the team (target < 100 ms;
-    PostgreSQL only; the rows are bulk-inserted once and kept for later runs);
+(a) status polls: GET /agents/status/{id} at a fixed 200 polls/s, p50/p99 (budget p99 < 25 ms);
+(b) GET /auth/me with a team token: requests/s with 16 clients and server CPU per request (both web processes
+    and their parent, summed), beside the bare JSON view (/health, no DRF, no token, no rate limit) as reference;
+(c) queue pickup latency, 202 -> running (server timestamps created_at -> started_at) (target p50 < 0.5 s);
 (d) status-poll p50/p99 while idle vs. while 10 sync runs wait (paced to ~2 s each by
-    tests/investigations/paced_engine.py, so the one worker keeps most of them waiting): the sync wait is an
-    async view on the event loop and must not delay the WSGI status view (target: p99 < 500 ms, p50 within 5x).
+    tests/investigations/paced_engine.py): a waiting sync run holds no worker thread (target p99 < 500 ms);
+(e) GET /agents/investigations?limit=20&offset=0 p95 with 1,000,000 investigations in the team (target < 100 ms;
+    PostgreSQL only; the rows are bulk-inserted once and kept for later runs).
 
-The server and the worker run with ``tests.investigations.worker_settings`` (the real engine behind the paced
-steps; unpaced runs are the plain engine).
+The server runs with ``tests.investigations.worker_settings`` (the real engine behind the paced steps).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/incidentfox_bench .venv/bin/python bench/api_bench.py \
-        [--seconds 4] [--rounds 5] [--worker-interval 0.1] [--rows 1000000]
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/incidentfox_bench REDIS_URL=redis://127.0.0.1:6379/1 \
+        .venv/bin/python bench/api_bench.py [--seconds 10] [--rows 1000000]
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "incidentfox_web.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
-os.environ.setdefault("WEB_CPU_AFFINITY", "auto")  # the server runs as `make run` serves it
 
 import django  # noqa: E402
 
@@ -45,15 +42,7 @@ import httpx  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench._load import (  # noqa: E402
-    Target,
-    baseline_report,
-    compare,
-    describe_placement,
-    run_load,
-    wait_until_up,
-    with_baselines,
-)
+from bench._load import percentile, run_load, wait_until_up  # noqa: E402
 from investigations.models import Investigation, TeamInvestigationCount  # noqa: E402
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import Node, NodeType, Organization, TokenKind  # noqa: E402
@@ -63,6 +52,8 @@ from tests.support.servers import free_port  # noqa: E402
 
 BENCH_ORG = "bench-agents"
 HISTORY_ORG = "bench-history"
+WEB_PROCESSES = 2
+POLL_RATE = 200
 
 
 def _team(org_id: str, *, keep: bool) -> tuple[Node, str]:
@@ -108,11 +99,6 @@ def _fill_history(team: Node, rows: int) -> None:
     TeamInvestigationCount.objects.update_or_create(team=team, defaults={"total": rows})
 
 
-def _percentile(samples: list[float], pct: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct))]
-
-
 def _polls_during_sync_runs(
     client: httpx.Client, base: str, auth: dict[str, str], poll_url: str, runs: int, count: int
 ) -> tuple[list[float], list[float], int]:
@@ -147,12 +133,41 @@ def _polls_during_sync_runs(
     return idle, during, waiting
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _web_pids(serve_pid: int) -> list[int]:
+    """The web server's processes among those ``scripts/serve.sh`` started (not the worker or maintenance loop)."""
+    pids = []
+    for pid in _descendants(serve_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"manage.py" not in command:
+            pids.append(pid)
+    return pids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=4, help="length of one (a) run of one URL")
-    parser.add_argument("--rounds", type=int, default=5, help="(a): interleaved rounds of bare, the floors, status")
-    parser.add_argument("--pollers", type=int, default=50)
-    parser.add_argument("--worker-interval", type=float, default=0.1)
+    parser.add_argument("--seconds", type=float, default=10, help="length of each load run")
+    parser.add_argument("--concurrency", type=int, default=16, help="(b): clients loading as fast as answered")
     parser.add_argument("--pickups", type=int, default=30)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sync-runs", type=int, default=10)
@@ -160,40 +175,26 @@ def main() -> None:
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # (d) times single requests with httpx in this process
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     _, token = _team(BENCH_ORG, keep=False)
     auth = {"Authorization": f"Bearer {token}"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
+        "PY": sys.executable,
+        "PORT": str(port),
+        "WEB_WORKERS": str(WEB_PROCESSES),
         "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "bench.settings",  # the test worker settings plus the bench floors
-        "BENCH_BASE_SETTINGS": "tests.investigations.worker_settings",
+        "DJANGO_SETTINGS_MODULE": "tests.investigations.worker_settings",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "incidentfox_web.asgi:application",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", str(args.worker_interval)],
-        cwd=ROOT,
-        env=env,
-    )
+    serve = subprocess.Popen(["scripts/serve.sh"], cwd=ROOT, env=env, start_new_session=True)
     try:
         wait_until_up(f"{base}/health")
+        time.sleep(2)  # every web process up
+        web = _web_pids(serve.pid)
         with httpx.Client(base_url=base, headers=auth, timeout=30) as client:
-            # (b) pickup latency: spaced-out async runs, so each one meets an idle, polling worker.
+            # (c) pickup latency: spaced-out async runs, so each one meets an idle, polling worker.
             ids = []
             for _ in range(args.pickups):
                 response = client.post(
@@ -217,19 +218,22 @@ def main() -> None:
             ]
             poll_url = f"{base}/api/v1/agents/status/{ids[0]}"
 
-            # (a) status polls vs the bare view.
-            run_load(f"{base}/health", concurrency=4, seconds=1)
-            placement = describe_placement(server.pid)
-            polls = f"GET /agents/status ({args.pollers} pollers)"
-            targets = with_baselines(base, Target(polls, poll_url, auth), read_floor_id=ids[0])
-            runs = compare(
-                targets, rounds=args.rounds, seconds=args.seconds, concurrency=args.pollers, server_pid=server.pid
+            # (a) status polls at a fixed rate; (b) auth/me and the bare view as fast as answered.
+            run_load(f"{base}/health", seconds=1, concurrency=4)  # warm every process's connections
+            polls = run_load(poll_url, seconds=args.seconds, rate=POLL_RATE, headers=auth, server_pids=web)
+            me = run_load(
+                f"{base}/api/v1/auth/me",
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+                headers=auth,
+                server_pids=web,
             )
+            bare = run_load(f"{base}/health", seconds=args.seconds, concurrency=args.concurrency, server_pids=web)
 
             # (d) status polls idle vs. while 10 sync runs wait.
             sync_polls = _polls_during_sync_runs(client, base, auth, poll_url, args.sync_runs, args.sync_polls)
 
-        # (c) history page with a large table.
+        # (e) history page with a large table.
         history = None
         if connection.vendor == "postgresql":
             history_team, history_token = _team(HISTORY_ORG, keep=True)
@@ -245,38 +249,39 @@ def main() -> None:
                     assert response.status_code == 200
                     assert len(response.json()["investigations"]) == 20
                 total = response.json()["pagination"]["total"]
-                history = (_percentile(samples[20:], 0.5), _percentile(samples[20:], 0.95), total)
+                history = (percentile(samples[20:], 0.5), percentile(samples[20:], 0.95), total)
     finally:
-        for process in (server, worker):
-            process.terminate()
-        for process in (server, worker):
-            process.wait(timeout=15)
+        os.killpg(serve.pid, signal.SIGTERM)  # serve.sh's own process group: the web, worker and loop processes
+        serve.wait(timeout=30)
         Organization.objects.filter(org_id=BENCH_ORG).delete()
 
+    stores = f"{connection.vendor}, rate limits in {'Redis' if os.environ.get('REDIS_URL') else 'the database'}"
+    print(f"agent API bench: scripts/serve.sh, {WEB_PROCESSES} web processes, {stores}")
     print(
-        f"agent API bench: uvicorn x1 (ASGI), {connection.vendor}, db_worker --interval {args.worker_interval}; "
-        f"{placement}"
+        f"(a) GET /agents/status at {POLL_RATE}/s: p50 {polls.p50_ms:.1f} ms, p99 {polls.p99_ms:.1f} ms "
+        f"(budget p99 < 25 ms; {polls.requests} polls, {polls.errors} errors, "
+        f"server CPU {polls.server_cpu_ms or 0:.2f} ms/poll)"
     )
-    print("(a) status polls:")
-    for line in baseline_report(runs, polls, name="status", target=0.60):
-        print(f"    {line}")
+    print(f"(b) {args.concurrency} clients, as fast as answered:")
+    print(f"    {me.line('GET /auth/me (team token)')}")
+    print(f"    {bare.line('bare JSON view (/health)')}")
     print(
-        f"(b) pickup 202->running over {len(pickups)} runs: p50 {statistics.median(pickups):.3f} s, "
+        f"(c) pickup 202->running over {len(pickups)} runs: p50 {statistics.median(pickups):.3f} s, "
         f"max {max(pickups):.3f} s (target p50 < 0.5 s)"
     )
     idle, during, waiting = sync_polls
     print(
-        f"(d) GET /agents/status idle: p50 {_percentile(idle, 0.5):.1f} ms, p99 {_percentile(idle, 0.99):.1f} ms; "
+        f"(d) GET /agents/status idle: p50 {percentile(idle, 0.5):.1f} ms, p99 {percentile(idle, 0.99):.1f} ms; "
         f"during {args.sync_runs} waiting sync runs ({waiting} still waiting after the polls): "
-        f"p50 {_percentile(during, 0.5):.1f} ms, p99 {_percentile(during, 0.99):.1f} ms (target p99 < 500 ms)"
+        f"p50 {percentile(during, 0.5):.1f} ms, p99 {percentile(during, 0.99):.1f} ms (target p99 < 500 ms)"
     )
     if history is not None:
         print(
-            f"(c) GET /agents/investigations?limit=20 with {history[2]:,} rows: p50 {history[0]:.1f} ms, "
+            f"(e) GET /agents/investigations?limit=20 with {history[2]:,} rows: p50 {history[0]:.1f} ms, "
             f"p95 {history[1]:.1f} ms (target p95 < 100 ms)"
         )
     else:
-        print("(c) skipped: needs PostgreSQL (DATABASE_URL=postgres://...)")
+        print("(e) skipped: needs PostgreSQL (DATABASE_URL=postgresql://...)")
 
 
 if __name__ == "__main__":

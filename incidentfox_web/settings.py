@@ -106,23 +106,22 @@ TEMPLATES = [
 # --- Data stores ----------------------------------------------------------------------------------------
 _database_url = env_optional_str("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(_database_url)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's backend with a health check that skips the SELECT 1 when the socket is quiet (see the module).
-        DATABASES["default"]["ENGINE"] = "incidentfox_web.db.postgresql"
-        # The fixed hot-path statements are prepared once per connection (psycopg prepares a server-bound
-        # statement from its 2nd run); the ORM binds on the client and never prepares. Turn off behind a pooler
-        # that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
-        if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-            DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1
+        # Django's psycopg connection pool, one per process: requests borrow a connection for their duration
+        # (under ASGI each request runs its sync code on a thread of its own, so per-thread persistent
+        # connections would not be reused).
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0, maximum=100),
+            "max_size": env_int("DATABASE_POOL_MAX", 20, minimum=1, maximum=500),
+            "timeout": 10,
+        }
 else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(BASE_DIR / "var" / "incidentfox.sqlite3"),
-            "CONN_MAX_AGE": 600,
-            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
@@ -143,9 +142,6 @@ else:
 
 # Rate-limit counters live in a store shared by every process: Redis when REDIS_URL is set, else the database.
 RATE_LIMIT_STORE = "redis" if REDIS_URL else "database"
-# Verified API tokens are kept in each process and confirmed against the shared credential epoch on every request
-# (tenancy/credential_cache.py); entries age out after this many seconds. 0 reads the token row on every request.
-CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 60, minimum=0, maximum=3600)
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted (0 = socket peer).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
 
@@ -209,7 +205,9 @@ SECURE_CSP: dict[str, list[str]] = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
-DATA_UPLOAD_MAX_MEMORY_SIZE = 7 * 1024 * 1024  # the API enforces its own per-endpoint limits below this
+# No request body beyond this is read: larger ones are refused with 413 from their Content-Length, chunked ones as
+# they reach it (incidentfox_web/body_limit.py). The API enforces its own per-endpoint limits below this.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 7 * 1024 * 1024
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -280,7 +278,7 @@ REST_FRAMEWORK = {
         "incidentfox_web.api.authentication.RejectUnrecognisedCredential",
         "incidentfox_web.api.authentication.BrowserSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["incidentfox_web.api.permissions.TeamAccess"],
     "DEFAULT_RENDERER_CLASSES": [
         "incidentfox_web.api.renderers.ApiJSONRenderer",
         "incidentfox_web.api.renderers.ApiBrowsableRenderer",
@@ -289,7 +287,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "incidentfox_web.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": ["incidentfox_web.api.throttling.SharedRateThrottle"],
     "DEFAULT_VERSIONING_CLASS": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -61,7 +61,6 @@ SYNC_POLL_MAX = 0.5
 
 
 class AgentRunView(ApiView):
-    scope = "team"
     rate_bucket = "trigger"
     max_body_bytes = RUN_MAX_BODY_BYTES
 
@@ -160,8 +159,6 @@ async def wait_for_terminal_body(investigation_id: str) -> dict[str, Any]:
 
 
 class InvestigationStatusView(ApiView):
-    scope = "team"
-
     @extend_schema(summary="An investigation's status", responses={200: schemas.StatusBody, **ERROR_RESPONSES})
     def get(self, request: Request, investigation_id: str) -> Response:
         investigation = investigation_for_team(team=self.selected_team(), investigation_id=investigation_id)
@@ -171,8 +168,6 @@ class InvestigationStatusView(ApiView):
 
 
 class InvestigationCancelView(ApiView):
-    scope = "team"
-
     @extend_schema(
         summary="Cancel an investigation", request=None, responses={200: schemas.StatusBody, **ERROR_RESPONSES}
     )
@@ -189,8 +184,6 @@ class InvestigationCancelView(ApiView):
 
 
 class InvestigationListView(ApiView):
-    scope = "team"
-
     @extend_schema(
         summary="The team's investigations, newest first",
         parameters=[
@@ -226,8 +219,6 @@ class InvestigationListView(ApiView):
 
 
 class AgentListView(ApiView):
-    scope = "team"
-
     @extend_schema(
         summary="The team's agents and the tools each can call",
         responses={200: schemas.AgentListOut, **ERROR_RESPONSES},

@@ -177,8 +177,8 @@ class InvestigationStep(models.Model):
 class TeamInvestigationCount(models.Model):
     """How many investigations a team has: the unfiltered history total without counting millions of rows.
 
-    Kept in step by ``investigation_start`` in the same transaction as the insert. Investigations are never
-    deleted one by one; anything that starts deleting them must decrement this row in the same transaction.
+    Kept in step by ``investigation_start`` in the same transaction as the insert, and by a ``post_delete``
+    receiver (``investigations.signals``) in the deleting transaction.
     """
 
     team = models.OneToOneField(Node, on_delete=models.CASCADE, primary_key=True, related_name="investigation_count")

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.db.models.functions import Left
 
-from incidentfox_web.prepared import PreparedGet
 from investigations.models import Investigation, InvestigationQuerySet, TeamInvestigationCount
 from investigations.presenters import LIST_MESSAGE_CHARS
 from tenancy.models import Node
@@ -26,19 +25,14 @@ class HistoryFilters:
     q: str | None = None
 
 
-_investigation_of_team = PreparedGet(Investigation, "id", "org_id", "team_id")
-
-
 def investigation_for_team(*, team: Node, investigation_id: str) -> Investigation | None:
     """None for malformed ids, unknown ids and other teams' ids alike, so existence never leaks."""
     if not INVESTIGATION_ID_RE.match(investigation_id):
         return None
-    # The tenancy filter of ``for_team``, as a statement built once: this read serves every status poll.
-    investigation = _investigation_of_team(investigation_id, team.org_id, team.pk)
-    if investigation is None:
-        return None
-    investigation.team = team
-    investigation.org = team.org
+    investigation = Investigation.objects.for_team(team).filter(pk=investigation_id).first()
+    if investigation is not None:
+        investigation.team = team
+        investigation.org = team.org
     return investigation
 
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Serves the web app (uvicorn, ASGI), the background worker and the maintenance loop (sweeps stuck investigations,
-# prunes rate-limit windows) together. Ctrl-C or SIGTERM stops all three; if one exits, the others are stopped too.
+# Serves the web app, the background worker and the maintenance loop (sweeps stuck investigations, prunes
+# rate-limit windows) together. Ctrl-C or SIGTERM stops all three; if one exits, the others are stopped too.
+# The web app is Django's ASGI application under uvicorn, with WEB_WORKERS processes (uvicorn's own supervisor
+# restarts one that dies).
 set -uo pipefail
 PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
-# One host: the web processes share /tmp, so each can claim a CPU of its own (incidentfox_web/cpu_affinity.py).
-export WEB_CPU_AFFINITY=${WEB_CPU_AFFINITY:-auto}
 HOST=${HOST:-127.0.0.1}
 
 if [ "${TASKS_BACKEND:-database}" = "rq" ]; then
@@ -20,7 +20,7 @@ pids+=($!)
 "$PY" manage.py sweep_investigations --loop --interval 5 &
 pids+=($!)
 "$PY" -m uvicorn incidentfox_web.asgi:application --host "$HOST" --port "$PORT" --no-server-header \
-  --workers "${WEB_WORKERS:-1}" --timeout-graceful-shutdown 5 &
+  --workers "${WEB_WORKERS:-2}" --timeout-graceful-shutdown 5 &
 pids+=($!)
 
 stop() {

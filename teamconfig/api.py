@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from incidentfox_web.api.errors import ApiError
 from incidentfox_web.api.formats import iso_z, parse_query_bool, parse_query_int
 from incidentfox_web.api.inputs import optional_str
+from incidentfox_web.api.permissions import AdminAccess
 from incidentfox_web.api.schema import ERROR_RESPONSES, JSON_OBJECT
 from incidentfox_web.api.views import ApiView
 from incidentfox_web.ids import is_slug
@@ -197,7 +198,7 @@ class ConfigPendingView(ConfigApiView):
 
 
 class AdminChangesView(ConfigApiView):
-    scope = "admin"
+    permission_classes = [AdminAccess]
 
     @extend_schema(
         summary="The org's config change requests",
@@ -225,7 +226,7 @@ def _change_request_in_org(view: ApiView, change_request_id: str) -> ChangeReque
 
 
 class AdminChangeApproveView(ConfigApiView):
-    scope = "admin"
+    permission_classes = [AdminAccess]
 
     @extend_schema(
         summary="Approve and apply a held config change",
@@ -251,7 +252,7 @@ class AdminChangeApproveView(ConfigApiView):
 
 
 class AdminChangeRejectView(ConfigApiView):
-    scope = "admin"
+    permission_classes = [AdminAccess]
 
     @extend_schema(
         summary="Reject a held config change",
@@ -276,7 +277,7 @@ class AdminChangeRejectView(ConfigApiView):
 class AdminNodeConfigView(ConfigApiView):
     """Org and group defaults, and any team's overrides, with no approval step (API.md §5.6)."""
 
-    scope = "admin"
+    permission_classes = [AdminAccess]
 
     def _node(self, node_id: str) -> Node:
         node = Node.objects.filter(org=self.principal.org, node_id=node_id).first() if is_slug(node_id) else None

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from teamconfig.errors import ConfigConflict, ConfigInvalid, ConfigTooLarge
+from teamconfig.events import config_changed
 from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion, NodeConfig
 from teamconfig.patching import (
     ChangePlan,
@@ -30,7 +31,6 @@ from teamconfig.patching import (
 from teamconfig.schema import check_patch_keys
 from teamconfig.secrets import current_key_version, decrypt, encrypt, is_ciphertext, key_version_of
 from tenancy.audit import RequestMeta, audit_record
-from tenancy.credential_cache import epoch_bump
 from tenancy.models import Node
 
 logger = logging.getLogger("incidentfox.teamconfig")
@@ -172,6 +172,7 @@ def config_update(
             return ConfigChangeRequested(change_request=change_request, approvers=approvers)
         version = _write(row, plan, changed_by=meta.actor)
         _audit_updated(node, meta, version, plan.changed_fields)
+        config_changed.send(sender=Node, node=node, changed_fields=plan.changed_fields)
         logger.info("config of %s/%s updated to v%s", node.path[0], node.node_id, version)
         return ConfigApplied(node=node, version=version, changed_fields=plan.changed_fields)
 
@@ -247,6 +248,7 @@ def config_change_request_approve(
                 reason=comment,
             )
             _audit_updated(node, meta, version, plan.changed_fields, cr.change_request_id)
+            config_changed.send(sender=Node, node=node, changed_fields=plan.changed_fields)
         now = timezone.now()
         ChangeRequest.objects.filter(pk=cr.pk).update(
             status=ChangeStatus.APPROVED,
@@ -305,7 +307,6 @@ def node_rename(*, node: Node, name: str, meta: RequestMeta) -> bool:
     old = node.name
     with transaction.atomic():
         Node.objects.filter(pk=node.pk).update(name=name)
-        epoch_bump()  # an update() sends no save signal; cached tokens carry their team's name
         node.name = name
         audit_record(
             org=node.org,

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from incidentfox_web.api.errors import ApiError
 from incidentfox_web.api.formats import Page, iso_z, parse_input_time
 from incidentfox_web.api.inputs import optional_bool, optional_choice, optional_int, optional_str, required_str
+from incidentfox_web.api.permissions import AdminAccess, IsPrincipal
 from incidentfox_web.api.schema import ERROR_RESPONSES
 from incidentfox_web.api.views import ApiView
 from incidentfox_web.ids import is_slug
@@ -49,7 +50,7 @@ def token_out(token: ApiToken) -> dict[str, Any]:
 
 
 class AuthMeView(ApiView):
-    scope = "any"
+    permission_classes = [IsPrincipal]
 
     @extend_schema(summary="Describe the calling credential", responses={200: schemas.AuthMeOut, **ERROR_RESPONSES})
     def get(self, request: Request) -> Response:
@@ -87,7 +88,7 @@ def _team_in_org(org: Organization, team_id: str) -> Node:
 
 
 class AdminTeamsView(ApiView):
-    scope = "admin"
+    permission_classes = [AdminAccess]
 
     @extend_schema(
         summary="List the org's nodes (parents first)",
@@ -133,7 +134,7 @@ class AdminTeamsView(ApiView):
 
 
 class AdminTeamTokensView(ApiView):
-    scope = "admin"
+    permission_classes = [AdminAccess]
 
     @extend_schema(
         summary="List a team's tokens (no secrets)", responses={200: schemas.TokenListOut, **ERROR_RESPONSES}
@@ -180,7 +181,7 @@ class AdminTeamTokensView(ApiView):
 
 
 class AdminTokenRevokeView(ApiView):
-    scope = "admin"
+    permission_classes = [AdminAccess]
 
     @extend_schema(
         summary="Revoke a token of the org",
@@ -198,7 +199,7 @@ class AdminTokenRevokeView(ApiView):
 
 
 class AdminAuditView(ApiView):
-    scope = "admin"
+    permission_classes = [AdminAccess]
 
     @extend_schema(
         summary="The org's audit log, newest first", responses={200: schemas.AuditListOut, **ERROR_RESPONSES}
@@ -331,7 +332,7 @@ def _apply_oidc(org: Organization, oidc: dict[str, Any]) -> None:
 
 
 class AdminSettingsView(ApiView):
-    scope = "admin"
+    permission_classes = [AdminAccess]
 
     @extend_schema(summary="Read the org's settings", responses={200: schemas.SettingsOut, **ERROR_RESPONSES})
     def get(self, request: Request) -> Response:

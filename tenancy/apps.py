@@ -5,8 +5,3 @@ class TenancyConfig(AppConfig):
     name = "tenancy"
     verbose_name = "Organisations and access"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from tenancy.credential_cache import connect_signals
-
-        connect_signals()

@@ -271,18 +271,3 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.minute}: {self.count}"
-
-
-class CredentialEpoch(models.Model):
-    """One row whose value changes whenever a token, organisation or node changes (``tenancy.credential_cache``).
-
-    Each server process keeps verified tokens in memory, stamped with the epoch read in the same statement as the
-    token row; a cached token is trusted only while the shared epoch still equals its stamp. The value only
-    grows (the next value is at least the current time in microseconds), so it never returns to an old stamp.
-    """
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    value = models.BigIntegerField()
-
-    def __str__(self) -> str:
-        return f"credential epoch {self.value}"

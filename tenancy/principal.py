@@ -25,9 +25,6 @@ class Principal:
     email: str | None = None
     issuer: str | None = None
     user_id: int | None = None
-    # Set when the token came from this process's cache: the request must confirm that the shared credential
-    # epoch still equals this stamp before it is served (``ApiView.initial``).
-    token_epoch: int | None = None
 
     is_authenticated = True
     is_anonymous = False

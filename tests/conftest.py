@@ -74,14 +74,10 @@ def _django_settings(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limit_windows(request: pytest.FixtureRequest) -> None:
-    """The database store rolls back with each test; the Redis store (CI's second run) is cleared explicitly, and
-    so is this process's credential cache."""
+    """The database store rolls back with each test; the Redis store (CI's second run) is cleared explicitly."""
     settings = _django_settings(request)
     if settings is None:
         return
-    from tenancy import credential_cache
-
-    credential_cache.clear()
     if settings.RATE_LIMIT_STORE == "redis" and settings.REDIS_URL:
         import redis
 

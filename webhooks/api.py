@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from incidentfox_web.api.errors import ApiError
 from incidentfox_web.api.formats import Page, iso_z, parse_query_choice
 from incidentfox_web.api.inputs import optional_str
+from incidentfox_web.api.permissions import TeamWriteAccess
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
 from webhooks.delivery import configured_url, webhook_test_send
@@ -35,17 +36,8 @@ def _secret_body(view: SecretView) -> dict[str, str | None]:
     }
 
 
-class _WriteOnlyView(ApiView):
-    """Secrets are team:write even to read (API.md §2.4)."""
-
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        super().initial(request, *args, **kwargs)
-        if not self.principal.can("team:write"):
-            self._deny(request, self.principal, "Token does not have write permissions")
-
-
-class WebhookSecretView(_WriteOnlyView):
-    scope = "team"
+class WebhookSecretView(ApiView):
+    permission_classes = [TeamWriteAccess]  # secrets are team:write even to read (API.md §2.4)
 
     @extend_schema(
         summary="The team's webhook signing secret",
@@ -58,8 +50,6 @@ class WebhookSecretView(_WriteOnlyView):
 
 
 class WebhookSecretRotateView(ApiView):
-    scope = "team"
-
     @extend_schema(
         summary="Rotate the signing secret; the previous one co-signs for 24 h",
         parameters=[TEAM_HEADER],
@@ -72,8 +62,6 @@ class WebhookSecretRotateView(ApiView):
 
 
 class WebhookDeliveryListView(ApiView):
-    scope = "team"
-
     @extend_schema(
         summary="Delivery attempts of the team's webhooks, newest first",
         parameters=[
@@ -113,8 +101,6 @@ def _checked_url(value: str) -> str:
 
 
 class WebhookTestView(ApiView):
-    scope = "team"
-
     @extend_schema(
         summary="Send one signed webhook.test event now (200 whatever the target answered)",
         parameters=[TEAM_HEADER],

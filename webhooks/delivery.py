@@ -21,7 +21,7 @@ from django.utils import timezone
 from incidentfox_web.api.formats import iso_z
 from teamconfig.selectors import effective_config_for_team
 from tenancy.audit import RequestMeta, audit_record
-from tenancy.models import AuditEvent, Node
+from tenancy.models import Node
 from webhooks.egress import EgressResult, post_json
 from webhooks.models import MessageState, Outcome, WebhookDelivery, WebhookEndpoint, WebhookMessage, new_message_id
 from webhooks.schedule import retry_delay_seconds
@@ -52,25 +52,17 @@ def webhook_endpoint_enable(*, team: Node) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0, disabled_at=None, disabled_reason="")
 
 
-def _url_saved_since(team: Node, since: datetime) -> bool:
-    """Did a config write on the team's lineage change ``webhooks.*`` after ``since``? (re-saving re-enables)."""
-    events = AuditEvent.objects.filter(
-        org_id=team.org_id, event_type="config.updated", team_id__in=team.path, timestamp__gt=since
-    ).values_list("details", flat=True)
-    return any(
-        any(str(field).startswith("webhooks") for field in (details or {}).get("changed_fields", []))
-        for details in events
+def webhook_endpoints_enable_below(*, node: Node) -> int:
+    """Saving ``webhooks.*`` on a node re-enables the disabled endpoints of every team at or below it."""
+    disabled = WebhookEndpoint.objects.filter(org_id=node.org_id, disabled_at__isnull=False).select_related("team")
+    below = [endpoint.pk for endpoint in disabled if node.node_id in endpoint.team.path]
+    return WebhookEndpoint.objects.filter(pk__in=below).update(
+        consecutive_failures=0, disabled_at=None, disabled_reason=""
     )
 
 
 def endpoint_is_disabled(team: Node) -> bool:
-    endpoint = webhook_endpoint_for_team(team)
-    if endpoint.disabled_at is None:
-        return False
-    if _url_saved_since(team, endpoint.disabled_at):
-        webhook_endpoint_enable(team=team)
-        return False
-    return True
+    return webhook_endpoint_for_team(team).disabled_at is not None
 
 
 def _count_final_failure(message: WebhookMessage) -> None:

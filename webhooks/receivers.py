@@ -7,7 +7,7 @@ from typing import Any
 
 from investigations.models import Investigation
 from tenancy.models import Node
-from webhooks.delivery import webhook_event_queue
+from webhooks.delivery import webhook_endpoints_enable_below, webhook_event_queue
 
 logger = logging.getLogger("incidentfox.webhooks")
 
@@ -23,3 +23,9 @@ def on_investigation_finished(sender: Any, *, event: dict[str, Any], **kwargs: A
         webhook_event_queue(team=team, event=event)
     except Exception:
         logger.exception("could not queue the webhook for investigation %s", event.get("investigation_id"))
+
+
+def on_config_changed(sender: Any, *, node: Node, changed_fields: list[str], **kwargs: Any) -> None:
+    """Saving the webhook URL again (any ``webhooks.*`` field) re-enables the endpoints it governs."""
+    if any(field.startswith("webhooks") for field in changed_fields):
+        webhook_endpoints_enable_below(node=node)

@@ -16,13 +16,11 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.request import Request
 
 from incidentfox_web.api.errors import WWW_AUTHENTICATE, InvalidCredential, TokenExpired
-from tenancy import credential_cache
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import ApiToken, TokenKind
 from tenancy.oidc_jwt import JwtExpired, JwtInvalid, looks_like_jwt, verify_jwt
 from tenancy.principal import ADMIN_PERMISSIONS, TEAM_PERMISSIONS, Principal
 from tenancy.selectors import principal_for_user
-from tenancy.token_lookup import token_with_org_and_team
 from tenancy.tokens import parse_token, secret_matches
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -55,29 +53,22 @@ class _OpaqueTokenAuthentication(_BearerAuthentication):
         parsed = parse_token(credential)
         if parsed is None:
             raise InvalidCredential()
-        epoch: int | None
-        cached = credential_cache.cached_token(parsed.token_id)
-        if cached is not None and cached.token.kind == self.kind:
-            token, epoch, from_cache = cached.token, cached.epoch, True
-        else:
-            found, epoch = token_with_org_and_team(parsed.token_id, self.kind)
-            if found is None or found.revoked_at is not None:
-                secret_matches(parsed.secret, digest=None, pepper_version=None)  # same work as a real check
-                raise InvalidCredential()
-            token, from_cache = found, False
+        token = (
+            ApiToken.objects.select_related("org", "team")
+            .filter(token_id=parsed.token_id, kind=self.kind, revoked_at__isnull=True)
+            .first()
+        )
+        if token is None:
+            secret_matches(parsed.secret, digest=None, pepper_version=None)  # same work as a real check
+            raise InvalidCredential()
         if not secret_matches(parsed.secret, digest=token.digest, pepper_version=token.pepper_version):
             raise InvalidCredential()
         now = timezone.now()
         if token.expires_at is not None and token.expires_at <= now:
-            credential_cache.forget(token.token_id)
             self._audit_expired_use(request, token)
             raise TokenExpired()
-        if not from_cache:
-            credential_cache.remember(token, epoch)
         self._touch(token, now)
-        principal = self._principal(token)
-        principal.token_epoch = epoch if from_cache else None
-        return principal, token
+        return self._principal(token), token
 
     @staticmethod
     def _audit_expired_use(request: Request, token: ApiToken) -> None:

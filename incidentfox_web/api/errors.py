@@ -27,6 +27,7 @@ class ApiError(exceptions.APIException):
         field: str | None = None,
         details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail=message, code=code)
         self.status_code = http_status
@@ -35,6 +36,7 @@ class ApiError(exceptions.APIException):
         self.field = field
         self.details = details
         self.extra_headers = headers or {}
+        self.retry_after = retry_after
 
     @classmethod
     def invalid_request(
@@ -67,6 +69,10 @@ class ApiError(exceptions.APIException):
     @classmethod
     def conflict(cls, message: str, *, details: dict[str, Any] | None = None) -> ApiError:
         return cls("conflict", message, 409, details=details)
+
+    @classmethod
+    def rate_limited(cls, message: str, *, retry_after: int) -> ApiError:
+        return cls("rate_limited", message, 429, headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
 
     @classmethod
     def too_large(cls, message: str, *, field: str | None = None) -> ApiError:
@@ -134,7 +140,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = ApiError.forbidden()
 
     if isinstance(exc, ApiError):
-        body = error_body(exc.code, exc.message, request_id, field=exc.field, details=exc.details)
+        body = error_body(
+            exc.code, exc.message, request_id, field=exc.field, details=exc.details, retry_after=exc.retry_after
+        )
         headers.update(exc.extra_headers)
         status_code = exc.status_code
     elif isinstance(exc, exceptions.NotAuthenticated):

@@ -10,6 +10,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
 
 from incidentfox_web.ids import request_id
 
@@ -69,7 +70,7 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
-def client_ip(request: HttpRequest, trusted_proxy_count: int) -> str:
+def client_ip(request: HttpRequest | Request, trusted_proxy_count: int) -> str:
     """The socket peer, unless trusted proxies are configured: then the entry they appended."""
     remote = str(request.META.get("REMOTE_ADDR", "") or "unknown")
     if trusted_proxy_count <= 0:

@@ -64,9 +64,9 @@ def test_the_admin_refuses_a_team_token_without_a_team(admin_client, org):
 def test_revoking_from_the_admin_list_takes_effect_at_once(
     admin_client, member, team, django_capture_on_commit_callbacks
 ):
-    assert member.get("/auth/me").status_code == 200  # this process now holds the verified token in its cache
+    assert member.get("/auth/me").status_code == 200
     token = ApiToken.objects.get(token_id=member.token.split(".")[0])
-    with django_capture_on_commit_callbacks(execute=True):  # with Redis, its copy of the epoch moves on commit
+    with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             "/admin/tenancy/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]}, follow=True
         )

@@ -43,7 +43,7 @@ def test_an_expired_token_with_a_wrong_secret_is_only_unauthorized(team, anonymo
 
 def test_revoked_token_is_rejected_with_401_on_the_next_request(member, django_capture_on_commit_callbacks):
     assert member.get("/auth/me").status_code == 200
-    with django_capture_on_commit_callbacks(execute=True):  # with Redis, its copy of the epoch moves on commit
+    with django_capture_on_commit_callbacks(execute=True):
         api_token_revoke(token=ApiToken.objects.get(token_id=member.token.split(".")[0]), meta=SYSTEM)
     response = member.get("/auth/me")
     assert response.status_code == 401

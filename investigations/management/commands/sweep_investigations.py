@@ -1,9 +1,8 @@
 """``manage.py sweep_investigations [--loop] [--interval 5]``: end or re-queue runs nobody is working on.
 
 With ``--loop`` it is the maintenance loop that ``make run`` starts beside the worker: it also prunes finished
-rate-limit windows of the database store and inbound alert deliveries past their retention, re-copies the
-credential epoch to Redis (in case a write of it failed when it moved; see ``tenancy.credential_cache``) and
-re-queues webhook attempts whose task was lost.
+rate-limit windows of the database store and inbound alert deliveries past their retention, and re-queues
+webhook attempts whose task was lost.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from django.db import close_old_connections
 from alerts.services import alert_deliveries_prune
 from incidentfox_web.api.ratelimit import prune_database_counters
 from investigations.sweeper import investigations_sweep
-from tenancy.credential_cache import publish_epoch
 from webhooks.delivery import webhooks_requeue_overdue
 
 
@@ -48,7 +46,6 @@ class Command(BaseCommand):
                 investigations_sweep()
                 prune_database_counters()
                 alert_deliveries_prune()
-                publish_epoch()
                 webhooks_requeue_overdue()
             except Exception as exc:  # a database hiccup must not end the loop
                 self.stderr.write(f"sweep failed: {exc.__class__.__name__}")

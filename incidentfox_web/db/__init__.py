@@ -1,1 +1,0 @@
-"""Database backends: Django's own, with small changes documented in each module."""
