@@ -132,9 +132,9 @@ def _instant(value: object) -> datetime | None:
         text = f"{head}.{digits[:6]}{rest[len(digits) :]}"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves it past year 1 or 9999
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _fingerprint(value: object, fallback: dict[str, Any]) -> str:

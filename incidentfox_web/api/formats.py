@@ -29,9 +29,11 @@ def parse_input_time(value: str, *, field: str) -> datetime:
         if "T" not in value and " " not in value:
             raise ValueError(value)
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
         raise ApiError.validation(field, "must be an ISO-8601 date or time") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # an offset that moves the time past year 1 or 9999
+        raise ApiError.validation(field, "must be between years 1 and 9999 in UTC") from None
 
 
 def parse_query_bool(value: str | None, *, field: str, default: bool) -> bool:
