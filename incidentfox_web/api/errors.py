@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -158,6 +159,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, exceptions.PermissionDenied):
         body = error_body("forbidden", str(exc.detail), request_id)
         status_code = 403
+    elif isinstance(exc, exceptions.Throttled):  # the framework's own views (schema, docs); ApiView raises ApiError
+        retry_after = max(1, math.ceil(exc.wait or 1))
+        body = error_body("rate_limited", "Too many requests", request_id, retry_after=retry_after)
+        headers["Retry-After"] = str(retry_after)
+        status_code = 429
     elif isinstance(exc, exceptions.MethodNotAllowed):
         body = error_body("method_not_allowed", str(exc.detail), request_id)
         status_code = 405

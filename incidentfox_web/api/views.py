@@ -29,11 +29,9 @@ from tenancy.selectors import team_for_principal
 
 
 class ApiView(APIView):
-    """Base for every authenticated endpoint.
-
-    Subclasses set ``permission_classes`` (default ``TeamAccess``) and may set ``rate_bucket`` and
-    ``max_body_bytes``.
-    """
+    # The base of every authenticated endpoint (a comment, not a docstring: drf-spectacular would print a base
+    # class's docstring as every operation's description). Subclasses set ``permission_classes`` (default
+    # ``TeamAccess``) and may set ``rate_bucket`` and ``max_body_bytes``.
 
     rate_bucket: ClassVar[str | None] = None  # None: "read" for safe methods, "write" otherwise
     max_body_bytes: ClassVar[int] = DEFAULT_MAX_BODY_BYTES
