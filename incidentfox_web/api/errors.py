@@ -160,7 +160,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body = error_body("forbidden", str(exc.detail), request_id)
         status_code = 403
     elif isinstance(exc, exceptions.Throttled):  # the framework's own views (schema, docs); ApiView raises ApiError
-        retry_after = max(1, math.ceil(exc.wait or 1))
+        retry_after = max(1, math.ceil(getattr(exc, "wait", None) or 1))  # set by DRF; not in the stubs
         body = error_body("rate_limited", "Too many requests", request_id, retry_after=retry_after)
         headers["Retry-After"] = str(retry_after)
         status_code = 429
