@@ -4,7 +4,9 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-deps
+# Locks are installed with uv (pinned; installed into the venv by pip first): about ten times faster than pip here.
+UV_VERSION := 0.13.8
+INSTALL := $(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
@@ -16,11 +18,13 @@ setup-dev: setup $(DEV)
 
 $(RUNTIME): requirements/runtime.lock
 	@test -x $(PY) || { PYBIN=$$(scripts/find-python.sh) && echo "Creating .venv with $$PYBIN" && $$PYBIN -m venv $(VENV); }
-	$(PIP) -r requirements/runtime.lock
+	@$(VENV)/bin/uv --version 2>/dev/null | grep -qF "uv $(UV_VERSION)" || \
+	  $(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(INSTALL) -r requirements/runtime.lock
 	@touch $@
 
 $(DEV): $(RUNTIME) requirements/dev.lock
-	$(PIP) -r requirements/dev.lock
+	$(INSTALL) -r requirements/dev.lock
 	@touch $@
 
 var/dev.env: | $(RUNTIME)
