@@ -20,7 +20,7 @@ pids+=($!)
 "$PY" manage.py sweep_investigations --loop --interval 5 &
 pids+=($!)
 "$PY" -m uvicorn incidentfox_web.asgi:application --host "$HOST" --port "$PORT" --no-server-header \
-  --workers "${WEB_WORKERS:-2}" --timeout-graceful-shutdown 5 &
+  --workers "${WEB_WORKERS:-2}" --lifespan off --timeout-graceful-shutdown 5 &
 pids+=($!)
 
 stop() {
