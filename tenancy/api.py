@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
 from incidentfox_web.api.formats import Page, iso_z, parse_input_time
-from incidentfox_web.api.inputs import optional_bool, optional_choice, optional_int, optional_str, required_str
+from incidentfox_web.api.inputs import optional_int
 from incidentfox_web.api.permissions import AdminAccess, IsPrincipal
 from incidentfox_web.api.schema import ERROR_RESPONSES
 from incidentfox_web.api.views import ApiView
@@ -108,14 +108,10 @@ class AdminTeamsView(ApiView):
         responses={201: schemas.NodeOut, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        data = self.body
-        team_id = required_str(data, "team_id", max_length=64)
-        name = required_str(data, "name", max_length=200)
-        if not is_slug(team_id):
-            raise ApiError.validation("team_id", "must be a slug: lowercase letters, digits and inner hyphens")
-        node_type = optional_choice(data, "node_type", ("team", "group"), default="team")
+        data = self.validated(schemas.NodeCreateIn)
+        team_id, name, node_type = data["team_id"], data["name"], data["node_type"] or "team"
         org = self.principal.org
-        parent_id = optional_str(data, "parent_id", max_length=64)
+        parent_id = data.get("parent_id")
         parent = None
         if parent_id is not None:
             parent = Node.objects.filter(org=org, node_id=parent_id).first()
@@ -150,10 +146,10 @@ class AdminTeamTokensView(ApiView):
         responses={201: schemas.TokenIssuedOut, **ERROR_RESPONSES},
     )
     def post(self, request: Request, team_id: str) -> Response:
-        data = self.body
-        label = optional_str(data, "label", max_length=100, default="") or ""
-        days = optional_int(data, "expires_in_days", minimum=1, maximum=3650)
-        read_only = optional_bool(data, "read_only", default=False)
+        data = self.validated(schemas.TokenIssueIn)
+        label = data.get("label") or ""
+        days = data.get("expires_in_days")
+        read_only = bool(data.get("read_only"))
         team = _team_in_org(self.principal.org, team_id)
         if not team.is_team:
             raise ApiError.invalid_request("Tokens can only be issued for team nodes", field="team_id")
@@ -189,8 +185,7 @@ class AdminTokenRevokeView(ApiView):
         responses={200: schemas.TokenRevokeOut, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        raw = required_str(self.body, "token_id", max_length=200)
-        token_id = raw.split(".", 1)[0]
+        token_id = self.validated(schemas.TokenRevokeIn)["token_id"].split(".", 1)[0]
         token = ApiToken.objects.filter(org=self.principal.org, token_id=token_id).select_related("org", "team").first()
         if token is None:
             raise ApiError.not_found("Token not found")

@@ -1,11 +1,13 @@
-"""OpenAPI documentation of the tenancy endpoints' bodies. Views validate input themselves (documented error
-codes); these serializers describe the shapes for drf-spectacular and the generated docs."""
+"""The tenancy endpoints' bodies: the ``*In`` serializers validate requests, and drf-spectacular documents the
+same classes, so each shape is defined once."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
+from incidentfox_web.api.fields import JsonBooleanField, JsonCharField, JsonChoiceField, JsonIntegerField
 from incidentfox_web.api.schema import pagination_serializer
+from incidentfox_web.ids import is_slug
 
 
 class AuthMeOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -35,17 +37,26 @@ class NodeListOut(serializers.Serializer):  # type: ignore[type-arg]
     total = serializers.IntegerField()
 
 
+def slug_validator(value: str) -> None:
+    if not is_slug(value):
+        raise serializers.ValidationError("must be a slug: lowercase letters, digits and inner hyphens")
+
+
 class NodeCreateIn(serializers.Serializer):  # type: ignore[type-arg]
-    team_id = serializers.RegexField(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-    name = serializers.CharField(max_length=200)
-    parent_id = serializers.CharField(required=False, help_text="The org or a group; defaults to the root")
-    node_type = serializers.ChoiceField(["team", "group"], default="team")
+    team_id = JsonCharField(
+        max_length=64, help_text="A slug: lowercase letters, digits and inner hyphens", validators=[slug_validator]
+    )
+    name = JsonCharField(max_length=200)
+    parent_id = JsonCharField(
+        max_length=64, required=False, allow_null=True, help_text="The org or a group; defaults to the root"
+    )
+    node_type = JsonChoiceField(["team", "group"], default="team", allow_null=True)
 
 
 class TokenIssueIn(serializers.Serializer):  # type: ignore[type-arg]
-    label = serializers.CharField(max_length=100, required=False)  # type: ignore[assignment]
-    expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
-    read_only = serializers.BooleanField(default=False)  # type: ignore[assignment]
+    label = JsonCharField(max_length=100, required=False, allow_null=True, allow_blank=True)  # type: ignore[assignment]
+    expires_in_days = JsonIntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
+    read_only = JsonBooleanField(default=False, allow_null=True)  # type: ignore[assignment]
 
 
 class TokenIssuedOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -76,7 +87,9 @@ class TokenListOut(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class TokenRevokeIn(serializers.Serializer):  # type: ignore[type-arg]
-    token_id = serializers.CharField(help_text="A token id, or a full token (only the part before the dot is used)")
+    token_id = JsonCharField(
+        max_length=200, help_text="A token id, or a full token (only the part before the dot is used)"
+    )
 
 
 class TokenRevokeOut(serializers.Serializer):  # type: ignore[type-arg]

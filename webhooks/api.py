@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
 from incidentfox_web.api.formats import Page, iso_z, parse_query_choice
-from incidentfox_web.api.inputs import optional_str
 from incidentfox_web.api.permissions import TeamWriteAccess
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
@@ -24,8 +23,6 @@ from webhooks.schemas import (
 )
 from webhooks.selectors import deliveries_for_team, delivery_body
 from webhooks.signing import SecretView, webhook_secret_get, webhook_secret_rotate
-
-MAX_URL_LENGTH = 2048
 
 
 def _secret_body(view: SecretView) -> dict[str, str | None]:
@@ -108,7 +105,7 @@ class WebhookTestView(ApiView):
         responses={200: WebhookTestOut, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        requested = optional_str(self.body, "url", max_length=MAX_URL_LENGTH)
+        requested = self.validated(WebhookTestIn).get("url")
         team = self.selected_team()
         url = _checked_url(requested) if requested else configured_url(team)
         if url is None:

@@ -1,8 +1,11 @@
-"""OpenAPI documentation of the webhook endpoints' bodies (views validate input themselves)."""
+"""The webhook endpoints' bodies: ``WebhookTestIn`` validates requests, and drf-spectacular documents the same
+classes."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
+
+from incidentfox_web.api.fields import JsonCharField
 
 OUTCOMES = ["sending", "success", "retryable_failure", "permanent_failure", "skipped"]
 
@@ -42,7 +45,13 @@ class WebhookDeliveryListOut(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class WebhookTestIn(serializers.Serializer):  # type: ignore[type-arg]
-    url = serializers.URLField(required=False, help_text="Defaults to the configured investigation_complete URL")
+    url = JsonCharField(
+        max_length=2048,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="An absolute http(s) URL; defaults to the configured investigation_complete URL",
+    )
 
 
 class WebhookTestOut(serializers.Serializer):  # type: ignore[type-arg]

@@ -14,6 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from incidentfox_web.api.errors import ApiError, json_error_response
@@ -112,6 +113,14 @@ class ApiView(APIView):
         user = self.request.user
         assert isinstance(user, Principal)
         return user
+
+    def validated(self, serializer_class: type[Serializer[Any]], data: Any = None) -> dict[str, Any]:
+        """The request body (or ``data``) validated by ``serializer_class``: the class drf-spectacular documents
+        as the request body. Errors go through the exception handler (``field is required`` / ``validation_error``)."""
+        serializer = serializer_class(data=self.body if data is None else data)
+        serializer.is_valid(raise_exception=True)
+        validated: dict[str, Any] = serializer.validated_data
+        return validated
 
     @property
     def body(self) -> dict[str, Any]:
