@@ -12,10 +12,12 @@ from typing import Any, ClassVar, Never
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSetMixin
 
 from incidentfox_web.api.errors import ApiError, json_error_response
 from incidentfox_web.api.formats import parse_query_bool
@@ -141,6 +143,11 @@ class ApiView(APIView):
             request_id=getattr(request, "request_id", ""),
             ip_address=client_ip(request, settings.TRUSTED_PROXY_COUNT),
         )
+
+
+class ApiViewSet(ViewSetMixin, ApiView, GenericAPIView):  # type: ignore[type-arg]
+    """A resource's endpoints as one DRF viewset, through ``ApiView``'s pipeline; registered on an ``ApiRouter``
+    where the contract's paths fit one, else bound to its paths explicitly."""
 
 
 def health(request: HttpRequest) -> JsonResponse:
