@@ -69,7 +69,7 @@ class ApiView(APIView):
         if method not in self.http_method_names or not hasattr(self, method):
             raise exceptions.MethodNotAllowed(request.method or "")
         envelope = request.query_params.get("envelope") if request.META.get("QUERY_STRING") else None
-        request._envelope = parse_query_bool(envelope, field="envelope", default=False)  # type: ignore[attr-defined]
+        request.envelope = parse_query_bool(envelope, field="envelope", default=False)  # type: ignore[attr-defined]
 
     @staticmethod
     def check_query_params(request: Request) -> None:
