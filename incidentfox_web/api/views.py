@@ -150,7 +150,7 @@ class ApiViewSet(ViewSetMixin, ApiView, GenericAPIView):  # type: ignore[type-ar
     where the contract's paths fit one, else bound to its paths explicitly."""
 
 
-def health(request: HttpRequest) -> JsonResponse:
+async def health(request: HttpRequest) -> JsonResponse:
     """Liveness: no auth, no rate limit."""
     return JsonResponse({"status": "ok"})
 
