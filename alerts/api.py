@@ -157,8 +157,9 @@ class AlertDeliveryPages(ApiPagination):
 
 
 class AlertDeliveryViewSet(ApiViewSet):
-    """The team's inbound alert deliveries, newest first: the answer each got and every alert's fate
-    (``integrations/deliveries`` on the router)."""
+    """The team's inbound alert deliveries, newest first: the answer each got and every alert's fate."""
+
+    # ``integrations/deliveries`` on the router (``alerts.urls``).
 
     pagination_class = AlertDeliveryPages
 

@@ -165,8 +165,9 @@ class InvestigationPages(ApiPagination):
 
 
 class InvestigationViewSet(ApiViewSet):
-    """The team's investigations: the history list, one investigation's status, and cancelling it (API.md §4).
-    Bound to the contract's paths in ``investigations.urls`` (list and status live under different prefixes)."""
+    """The team's investigations: the history list, one investigation's status, and cancelling it."""
+
+    # Bound to the contract's paths in ``investigations.urls``: list and status live under different prefixes.
 
     pagination_class = InvestigationPages
     filters: HistoryFilters

@@ -89,7 +89,9 @@ def _team_in_org(org: Organization, team_id: str) -> Node:
 
 
 class AdminTeamViewSet(ApiViewSet):
-    """The org's nodes, and each team's tokens (API.md §2.5): ``admin/teams`` on the router."""
+    """The org's nodes, and each team's tokens."""
+
+    # ``admin/teams`` on the router (``tenancy.urls``).
 
     permission_classes = [AdminAccess]
     lookup_field = "team_id"
@@ -177,7 +179,9 @@ class AdminTeamViewSet(ApiViewSet):
 
 
 class AdminTokenViewSet(ApiViewSet):
-    """The org's tokens (API.md §2.5): ``admin/tokens`` on the router."""
+    """The org's tokens."""
+
+    # ``admin/tokens`` on the router (``tenancy.urls``).
 
     permission_classes = [AdminAccess]
 

@@ -66,7 +66,9 @@ class DeliveryPages(ApiPagination):
 
 
 class WebhookDeliveryViewSet(ApiViewSet):
-    """The team's outbound delivery log (API.md §6.4): ``webhooks/deliveries`` on the router."""
+    """The team's outbound webhook delivery log."""
+
+    # ``webhooks/deliveries`` on the router (``webhooks.urls``).
 
     pagination_class = DeliveryPages
 
