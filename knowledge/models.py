@@ -53,6 +53,7 @@ class KnowledgeDocument(models.Model):
     helpful_count = models.PositiveIntegerField(default=0)
     unhelpful_count = models.PositiveIntegerField(default=0)
     source_investigation_id = models.CharField(max_length=24, blank=True)  # postmortems: the investigation
+    occurred_at = models.DateTimeField(null=True, blank=True)  # postmortems: when the incident happened
     created_by = models.CharField(max_length=255)
     updated_by = models.CharField(max_length=255)
     created_at = models.DateTimeField(default=timezone.now)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from knowledge.models import QueryKind
-from knowledge.selectors import Passage, passages_for_team
+from knowledge.selectors import Passage, documents_for_team, passages_for_team
 from knowledge.services import query_record
 from tenancy.models import Node
 
@@ -28,11 +28,15 @@ def engine_passage(passage: Passage) -> dict[str, Any]:
         "type": passage.doc_type,
         "tags": list(passage.tags),
         "remediation": list(passage.remediation),
-        "date": passage.updated_at.date().isoformat(),
+        "date": (passage.occurred_at or passage.updated_at).date().isoformat(),
     }
 
 
-def investigation_retriever(*, team: Node, investigation_id: str) -> Retriever:
+def investigation_retriever(*, team: Node, investigation_id: str) -> Retriever | None:
+    """The team's retriever, or None when the team reads no documents (the engine then skips ``kb_retrieve``)."""
+    if not documents_for_team(team).exists():
+        return None
+
     def retrieve(query: str, service: str | None, top_k: int) -> list[dict[str, Any]]:
         passages = passages_for_team(team=team, query=query, service=service, top_k=top_k)
         query_record(

@@ -28,6 +28,7 @@ class Passage:
     tags: list[str]
     remediation: list[str]
     updated_at: datetime
+    occurred_at: datetime | None
     source_investigation_id: str
 
     def as_result(self) -> dict[str, Any]:
@@ -107,6 +108,7 @@ def passages_for_team(*, team: Node, query: str, service: str | None, top_k: int
                 tags=list(candidate.tags),
                 remediation=list(document.remediation),
                 updated_at=document.updated_at,
+                occurred_at=document.occurred_at,
                 source_investigation_id=document.source_investigation_id,
             )
         )

@@ -35,7 +35,6 @@ class TeachIn(serializers.Serializer):  # type: ignore[type-arg]
         help_text="Admin only: a group or the org above the team, whose teams all read the document",
     )
 
-
     def validate_content(self, value: str) -> str:
         if not value.strip():
             raise serializers.ValidationError("This field may not be blank.", code="blank")

@@ -28,6 +28,7 @@ class DocumentInput:
     service: str = ""
     tags: Sequence[str] = ()
     source_investigation_id: str = ""
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def _assign(document: KnowledgeDocument, *, data: DocumentInput, meta: RequestMe
     document.content = data.content
     document.remediation = remediation_steps(data.content)
     document.source_investigation_id = data.source_investigation_id or document.source_investigation_id
+    document.occurred_at = data.occurred_at or document.occurred_at
     document.updated_by = meta.actor
     document.updated_at = now
 
