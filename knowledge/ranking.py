@@ -14,10 +14,11 @@ One passage per document (its best), most relevant first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from knowledge.markdown import expanded_words, query_terms, stem
+from knowledge.markdown import query_terms, stem
 
 SAME_SERVICE = 1.3
 OTHER_SERVICE = 0.8
@@ -45,14 +46,16 @@ class Ranked:
     score: float
 
 
-def _stems(words: Iterable[str]) -> set[str]:
-    return {stem(word) for word in words}
+def term_patterns(terms: Sequence[str]) -> list[re.Pattern[str]]:
+    """One pattern per query term: a word starting with the term's stem ('restarting' finds 'restarts')."""
+    return [re.compile(rf"(?<![a-z0-9]){re.escape(stem(term))}") for term in terms]
 
 
-def term_share(terms: Sequence[str], words: set[str]) -> float:
-    if not terms:
+def term_share(patterns: Sequence[re.Pattern[str]], text: str) -> float:
+    """The share of query terms found in ``text`` (lower case)."""
+    if not patterns:
         return 0.0
-    return sum(1 for term in terms if stem(term) in words) / len(terms)
+    return sum(1 for pattern in patterns if pattern.search(text)) / len(patterns)
 
 
 def feedback_factor(*, helpful: int, unhelpful: int) -> float:
@@ -69,15 +72,17 @@ def rank_candidates(candidates: Sequence[Candidate], *, query: str, service: str
     terms = query_terms(query)
     if not candidates or not terms:
         return []
+    patterns = term_patterns(terms)
     best_text = max(c.text_score for c in candidates) or 1.0
     best: dict[str, Ranked] = {}
     for candidate in candidates:
-        passage_words = _stems(expanded_words(f"{candidate.heading} {candidate.keywords} {candidate.text}"))
-        name_words = _stems(expanded_words(f"{candidate.title} {candidate.keywords}"))
+        # keywords hold the service, the tags and the title's split names (CamelCase alert names in words)
+        name = f"{candidate.title} {candidate.keywords}".lower()
+        passage = f"{name} {candidate.heading} {candidate.text}".lower()
         base = (
             0.4 * max(candidate.text_score, 0.0) / best_text
-            + 0.35 * term_share(terms, passage_words)
-            + 0.25 * term_share(terms, name_words)
+            + 0.35 * term_share(patterns, passage)
+            + 0.25 * term_share(patterns, name)
         )
         score = (
             base

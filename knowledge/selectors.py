@@ -73,7 +73,11 @@ def passages_for_team(*, team: Node, query: str, service: str | None, top_k: int
     if not hits:
         return []
     scores = {hit.chunk_id: hit.text_score for hit in hits}
-    chunks = KnowledgeChunk.objects.filter(pk__in=scores).select_related("document")
+    chunks = (
+        KnowledgeChunk.objects.filter(pk__in=scores)
+        .select_related("document")
+        .defer("search_vector", "document__content")
+    )
     by_id = {chunk.pk: chunk for chunk in chunks}
     candidates = [
         Candidate(

@@ -4,6 +4,7 @@ runbook that answers is ranked first in at least 90 % of them (on SQLite FTS5 an
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from knowledge.selectors import passages_for_team
 from tests.knowledge.corpus import QUERIES, load_runbooks, teach_corpus
@@ -19,8 +20,12 @@ def test_the_corpus_has_at_least_50_runbooks_each_with_its_source() -> None:
     assert len({book.name for book in books}) == len(books)
 
 
-def test_the_right_runbook_is_first_for_at_least_90_percent_of_30_queries(team) -> None:
+@pytest.mark.parametrize("analyzed", [False, True], ids=["fresh-index", "analyzed-index"])
+def test_the_right_runbook_is_first_for_at_least_90_percent_of_30_queries(team, analyzed) -> None:
     teach_corpus(team)
+    if analyzed and connection.vendor == "postgresql":  # with statistics, the search drops the commonest terms
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE knowledge_knowledgechunk")
     names = {book.name for book in load_runbooks()}
     assert len(QUERIES) >= 30
     assert {expected for _, expected in QUERIES} <= names
