@@ -130,6 +130,17 @@ def queries_for_investigation(team: Node, investigation_id: str) -> list[Knowled
     )
 
 
+def matches_for_investigation(team: Node, investigation_id: str) -> list[dict[str, Any]]:
+    """The documents an investigation's retrievals found, best score first, each with the query that found it."""
+    best: dict[str, dict[str, Any]] = {}
+    for query in queries_for_investigation(team, investigation_id):
+        for result in query.results:
+            current = best.get(result["document_id"])
+            if current is None or result["score"] > current["score"]:
+                best[result["document_id"]] = {**result, "query": query.query}
+    return sorted(best.values(), key=lambda match: (-match["score"], match["document_id"]))
+
+
 def tree_stats(team: Node) -> dict[str, Any]:
     """Documents per node of the team's lineage and per type, with chunk counts."""
     nodes = lineage(team)
