@@ -164,13 +164,11 @@ def run_engine(
         assert knowledge is not None
         return [KnowledgePassage.model_validate(item) for item in knowledge(query, service, top_k)]
 
+    # ``knowledge`` only when the team has a knowledge base, so stand-in engine functions need not know it.
+    extra = {"knowledge": retrieve} if knowledge is not None else {}
     try:
         report = investigate(
-            request,
-            on_progress=progress,
-            on_tool_call=tool_call,
-            should_cancel=should_cancel,
-            knowledge=retrieve if knowledge is not None else None,
+            request, on_progress=progress, on_tool_call=tool_call, should_cancel=should_cancel, **extra
         )
     except EngineError as exc:
         raise EngineFailure(code=exc.code, message=exc.message, tools_used=list(exc.tools_used)) from exc
