@@ -172,6 +172,7 @@ class StatusView(ApiView):
 
 class DocumentListView(ApiView):
     @extend_schema(
+        operation_id="kb_documents_list",
         summary="The documents the team reads (its own and those above it), newest first",
         parameters=[
             TEAM_HEADER,

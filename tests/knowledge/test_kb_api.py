@@ -204,3 +204,26 @@ def test_deleting_a_document_removes_it_from_search(member) -> None:
 
     assert response.status_code == 204
     assert member.post("/kb/retrieve", {"query": "crash looping"}).json()["results"] == []
+
+
+def test_the_openapi_schema_documents_every_knowledge_endpoint(anonymous) -> None:
+    import json
+
+    response = anonymous.client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    schema = json.loads(response.content)
+    paths = schema["paths"]
+
+    teach = paths["/api/v1/kb/teach/"]["post"]
+    body = teach["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert {"content", "type", "title", "service", "tags", "key", "node_id"} <= set(
+        schema["components"]["schemas"][body]["properties"]
+    )
+    assert {"200", "201", "400", "401", "403", "429"} <= set(teach["responses"])
+    assert "200" in paths["/api/v1/kb/retrieve/"]["post"]["responses"]
+    assert "200" in paths["/api/v1/kb/answer/"]["post"]["responses"]
+    assert "204" in paths["/api/v1/kb/feedback/"]["post"]["responses"]
+    assert "get" in paths["/api/v1/kb/tree/stats/"]
+    assert "get" in paths["/api/v1/kb/status/"]
+    assert {"get", "delete"} <= set(paths["/api/v1/kb/documents/{document_id}/"])
+    postmortem = paths["/api/v1/agents/status/{investigation_id}/postmortem/"]["post"]
+    assert {"save"} <= {parameter["name"] for parameter in postmortem["parameters"]}
