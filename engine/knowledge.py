@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from engine.connectors import ToolFailure
 from engine.models import InvestigationRequest, Recommendation, Report
 from engine.registry import ToolResult, tool
 
@@ -122,7 +123,10 @@ def kb_retrieve(retriever: KnowledgeRetriever, params: dict[str, Any]) -> ToolRe
     query = str(params["query"])
     service = params.get("service") or None
     top_k = max(1, min(int(params.get("top_k", TOP_K)), 10))
-    passages = list(retriever(query, str(service) if service else None, top_k))
+    try:
+        passages = list(retriever(query, str(service) if service else None, top_k))
+    except Exception as exc:  # the knowledge base is an aid: its failure is this call's, not the investigation's
+        raise ToolFailure(f"The knowledge base could not be searched ({type(exc).__name__})") from exc
     lines = [f"{p.document_id} [{p.type}] {p.title} (score {p.score:.2f}): {_excerpt(p.passage)}" for p in passages]
     return ToolResult(text="\n".join(lines) or "No matching documents", data=passages)
 
