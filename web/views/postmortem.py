@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from investigations.engine_bridge import EngineFailure
 from investigations.models import Investigation
+from investigations.team_settings import TeamSettingsUnavailable
 from investigations.postmortem import (
     Postmortem,
     PostmortemUnavailable,
@@ -41,6 +42,9 @@ def _write(investigation: Investigation, request: HttpRequest) -> Postmortem:
     """The team's model's rewrite in LLM mode; the deterministic draft if the model cannot be reached."""
     try:
         return postmortem_write(investigation=investigation)
+    except TeamSettingsUnavailable as exc:
+        messages.warning(request, f"The team's model settings could not be read ({exc}); this is the data's draft.")
+        return postmortem_draft(investigation=investigation)
     except EngineFailure as failure:
         messages.warning(
             request, f"The team's model could not write the draft ({failure.message}); this is the data's."
