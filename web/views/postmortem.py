@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods
 
 from investigations.engine_bridge import EngineFailure
 from investigations.models import Investigation
-from investigations.team_settings import TeamSettingsUnavailable
 from investigations.postmortem import (
     Postmortem,
     PostmortemUnavailable,
@@ -23,6 +22,7 @@ from investigations.postmortem import (
     postmortem_save,
     postmortem_write,
 )
+from investigations.team_settings import TeamSettingsUnavailable
 from knowledge.models import KnowledgeDocument
 from knowledge.serializers import MAX_CONTENT_CHARS
 from web.access import access_of, get_for_principal_or_404, member_required, request_meta
