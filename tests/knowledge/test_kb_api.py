@@ -227,3 +227,38 @@ def test_the_openapi_schema_documents_every_knowledge_endpoint(anonymous) -> Non
     assert {"get", "delete"} <= set(paths["/api/v1/kb/documents/{document_id}/"])
     postmortem = paths["/api/v1/agents/status/{investigation_id}/postmortem/"]["post"]
     assert {"save"} <= {parameter["name"] for parameter in postmortem["parameters"]}
+
+
+@pytest.mark.parametrize("documents", [1, 20])
+def test_listing_documents_costs_the_same_queries_for_1_and_20_rows(member, team, documents) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(documents):
+        teach(team, f"# Runbook {n}\n\nText {n}.", key=f"k{n}")
+    member.get("/kb/documents")  # warm the credential cache, as every later request finds it
+
+    with CaptureQueriesContext(connection) as queries:
+        response = member.get("/kb/documents", limit=20)
+
+    assert len(response.json()["documents"]) == documents
+    assert len(queries) <= 6, [q["sql"] for q in queries]
+
+
+def test_the_knowledge_page_costs_the_same_queries_for_1_and_20_documents(team) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tenancy.models import Role
+    from tests.web.conftest import signed_in_client
+
+    client = signed_in_client(team, Role.OPERATOR, "kbreader")
+    client.get(f"/teams/{team.node_id}/knowledge")  # the first visit also stores the team in the session
+    counts = []
+    for total in (1, 20):
+        for n in range(total - KnowledgeDocument.objects.count()):
+            teach(team, f"# Runbook {total}-{n}\n\nText.", key=f"p{total}-{n}")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/teams/{team.node_id}/knowledge").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
