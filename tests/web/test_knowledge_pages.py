@@ -185,3 +185,15 @@ def test_a_viewer_cannot_save_a_postmortem_and_an_outsider_gets_404(web_viewer, 
     assert web_viewer.get(url).status_code == 200
     assert web_viewer.post(url, {"markdown": "# x"}).status_code == 403
     assert web_outsider.get(url).status_code == 404
+
+
+def test_the_document_list_pages_by_50(web_member, team) -> None:
+    for n in range(51):
+        teach(team, f"# Runbook {n:02d}\n\nText.", key=f"k{n}")
+
+    first = web_member.get(f"/teams/{team.node_id}/knowledge").content.decode()
+    second = web_member.get(f"/teams/{team.node_id}/knowledge", {"page": 2}).content.decode()
+
+    assert "Page 1 of 2" in first
+    assert first.count("/knowledge/kb_") == 50
+    assert second.count("/knowledge/kb_") == 1

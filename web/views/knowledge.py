@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -32,7 +33,7 @@ from tenancy.models import Node
 from web.access import TeamChoice, access_of, member_required, request_meta, team_or_404
 from web.pages import render_page
 
-LISTED = 200
+PAGE_SIZE = 50
 UPLOAD_MAX_BYTES = 512 * 1024
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -116,7 +117,7 @@ def knowledge(request: HttpRequest, team_id: str) -> HttpResponse:
     q = (request.GET.get("q") or "").strip()[:500]
     context: dict[str, Any] = {
         "team": team,
-        "documents": list(documents_for_team(team)[:LISTED]),
+        "documents": Paginator(documents_for_team(team), PAGE_SIZE).get_page(request.GET.get("page")),
         "q": q,
         "form": form if choice.can_operate else None,
     }
