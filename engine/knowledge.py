@@ -135,7 +135,7 @@ def consult_knowledge(run: KnowledgeRun, report: Report) -> Report:
     """Retrieve for the alert, the subject and the top hypothesis; cite what explains the finding."""
     request = run.request
     subject = request.context.service or (report.affected_systems[0] if report.affected_systems else None)
-    alert = request.context.related_alert
+    alert = _alert_name(request)
     has_finding = bool(report.hypotheses)
     queries: list[tuple[str, str]] = []
     if alert:
@@ -164,6 +164,14 @@ def consult_knowledge(run: KnowledgeRun, report: Report) -> Report:
     return report.model_copy(
         update={"root_cause": root, "recommendations": _with_runbook_steps(report.recommendations, cited)}
     )
+
+
+def _alert_name(request: InvestigationRequest) -> str | None:
+    """The alert's name: inbound alert webhooks put it in ``context.alert_name`` (``related_alert`` then holds the
+    provider's fingerprint); API callers name it in ``related_alert``."""
+    extra = request.context.model_extra or {}
+    name = extra.get("alert_name")
+    return str(name) if isinstance(name, str) and name.strip() else request.context.related_alert
 
 
 def _citation(

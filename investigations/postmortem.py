@@ -152,7 +152,7 @@ def _impact(context: dict[str, Any], affected: list[str], timeline: list[dict[st
 def _detection(investigation: Investigation, context: dict[str, Any]) -> dict[str, Any]:
     alerting = investigation.trigger_source not in (TriggerSource.API, TriggerSource.WEB)
     return {
-        "alert": context.get("related_alert"),
+        "alert": context.get("alert_name") or context.get("related_alert"),  # webhooks: name + fingerprint
         "trigger_source": investigation.trigger_source,
         "started_by": investigation.requested_by,
         "investigation_started_at": iso_z(investigation.created_at),

@@ -32,13 +32,14 @@ POSTMORTEM = KnowledgePassage(
 )
 
 
-def _request(alert: str | None = "OrdersApiHighLatency") -> InvestigationRequest:
+def _request(alert: str | None = "OrdersApiHighLatency", **extra: str) -> InvestigationRequest:
     return InvestigationRequest(
         message="orders api p99 latency spiking",
         context=InvestigationContext(
             service="orders-api",
             related_alert=alert,
             attachments=[Attachment(name="orders.log", content=ORDERS_LOG)],
+            **extra,
         ),
     )
 
@@ -113,3 +114,13 @@ def test_a_failing_knowledge_base_is_a_failed_tool_call_not_a_failed_investigati
     assert all(not call.ok for call in calls)
     assert calls[0].error == "The knowledge base could not be searched (ConnectionError)"
     assert report.root_cause.confidence >= 50
+
+
+def test_an_alert_webhooks_alert_name_is_searched_rather_than_its_fingerprint() -> None:
+    request = _request(alert="3f2a9c1d7b6e8f00", alert_name="OrdersApiHighLatency")
+    seen: list[tuple[str, str | None, int]] = []
+
+    report = investigate(request, knowledge=_retriever(ALERT_RUNBOOK, seen=seen))
+
+    assert seen[0][0] == "OrdersApiHighLatency"
+    assert any("the runbook of alert OrdersApiHighLatency" in line for line in report.root_cause.evidence)
