@@ -1,6 +1,6 @@
 """Full-text candidates from the database's own engine: PostgreSQL ``tsvector`` ranking or SQLite FTS5 BM25.
 
-Both return the best-matching chunks of the given nodes with a raw text score (higher is better); the
+Both return the best-matching chunks of a team's lineage with a raw text score (higher is better); the
 blended ranking (term coverage, service, feedback) is ``knowledge.ranking``'s job. Terms are ORed, so a query
 phrased the way an engineer or an alert would still finds a runbook that uses only some of its words.
 """
@@ -8,15 +8,15 @@ phrased the way an engineer or an alert would still finds a runbook that uses on
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.contrib.postgres.search import SearchVector
+from django.db import connection
+from django.db.models import QuerySet
 
 from knowledge.markdown import query_terms
 from knowledge.models import KnowledgeChunk
+from tenancy.models import Node
 
 SEARCH_CONFIG = "english"
 CANDIDATES = 60
@@ -33,13 +33,14 @@ def backend_name() -> str:
     return "postgresql" if connection.vendor == "postgresql" else "sqlite_fts5"
 
 
-def search_chunks(*, node_ids: Sequence[int], query: str, limit: int = CANDIDATES) -> list[Hit]:
+def search_chunks(*, team: Node, query: str, limit: int = CANDIDATES) -> list[Hit]:
+    """The best-matching chunks of the team's lineage (its node and every node above it)."""
     terms = query_terms(query)
-    if not terms or not node_ids:
+    if not terms:
         return []
     if connection.vendor == "postgresql":
-        return _postgres(node_ids, terms, limit)
-    return _sqlite(node_ids, terms, limit)
+        return _postgres(team, terms, limit)
+    return _sqlite(team, terms, limit)
 
 
 def index_chunks(chunks: QuerySet[KnowledgeChunk]) -> None:
@@ -53,20 +54,15 @@ def index_chunks(chunks: QuerySet[KnowledgeChunk]) -> None:
     )
 
 
-def _postgres(node_ids: Sequence[int], terms: list[str], limit: int) -> list[Hit]:
-    query = SearchQuery(" | ".join(_selective_terms(terms)), search_type="raw", config=SEARCH_CONFIG)
-    rows = (
-        KnowledgeChunk.objects.filter(node_id__in=node_ids, search_vector=query)
-        .annotate(rank=SearchRank(F("search_vector"), query, weights=[0.1, 0.2, 0.4, 1.0]))
-        .order_by("-rank", "id")
-        .values_list("id", "rank")[:limit]
-    )
-    # PostgreSQL's cost estimate for a GIN lookup of an ORed tsquery is pessimistic: it scans and matches every
-    # chunk of the table even when the index finds a few percent of them (10,000 documents: 55 ms vs 11 ms).
-    # SET LOCAL confines the hint to this one statement's transaction.
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        return [Hit(chunk_id=chunk_id, text_score=float(rank)) for chunk_id, rank in rows]
+def _postgres(team: Node, terms: list[str], limit: int) -> list[Hit]:
+    """One statement: ``kb_search`` (migration 0003) resolves the lineage, matches through the GIN index and
+    ranks with ``ts_rank`` (title and keyword words weigh more than body text)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT chunk_id, score FROM kb_search(to_tsquery(%s::regconfig, %s), %s, %s, %s)",
+            [SEARCH_CONFIG, " | ".join(_selective_terms(terms)), team.org_id, list(team.path), limit],
+        )
+        return [Hit(chunk_id=int(row[0]), text_score=float(row[1])) for row in cursor.fetchall()]
 
 
 def _selective_terms(terms: list[str]) -> list[str]:
@@ -94,16 +90,17 @@ _TERM_FREQUENCIES = (
 )
 
 
-def _sqlite(node_ids: Sequence[int], terms: list[str], limit: int) -> list[Hit]:
+def _sqlite(team: Node, terms: list[str], limit: int) -> list[Hit]:
     match = " OR ".join(f'"{term}"' for term in terms)  # terms are [a-z0-9] only: no FTS5 syntax can leak in
     with connection.cursor() as cursor:
-        cursor.execute(_SQLITE_SEARCH, [match, json.dumps(list(node_ids)), limit])
+        cursor.execute(_SQLITE_SEARCH, [match, team.org_id, json.dumps(list(team.path)), limit])
         return [Hit(chunk_id=int(row[0]), text_score=float(row[1])) for row in cursor.fetchall()]
 
 
 _SQLITE_SEARCH = (
     "SELECT c.id, -bm25(knowledge_chunk_fts, 4.0, 4.0, 1.0) AS score "
     "FROM knowledge_chunk_fts JOIN knowledge_knowledgechunk c ON c.id = knowledge_chunk_fts.rowid "
-    "WHERE knowledge_chunk_fts MATCH %s AND c.node_id IN (SELECT value FROM json_each(%s)) "
-    "ORDER BY score DESC, c.id LIMIT %s"
+    "WHERE knowledge_chunk_fts MATCH %s AND c.node_id IN ("
+    "  SELECT n.id FROM tenancy_node n WHERE n.org_id = %s AND n.node_id IN (SELECT value FROM json_each(%s))"
+    ") ORDER BY score DESC, c.id LIMIT %s"
 )

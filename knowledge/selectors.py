@@ -68,8 +68,7 @@ def document_for_team(team: Node, document_id: str) -> KnowledgeDocument | None:
 
 def passages_for_team(*, team: Node, query: str, service: str | None, top_k: int) -> list[Passage]:
     """The best passage of each of the ``top_k`` most relevant documents the team can read."""
-    node_ids = [node.pk for node in lineage(team)]
-    hits = search_chunks(node_ids=node_ids, query=query)
+    hits = search_chunks(team=team, query=query)
     if not hits:
         return []
     scores = {hit.chunk_id: hit.text_score for hit in hits}
