@@ -92,7 +92,7 @@ def _fill(team: Node, wanted: int) -> None:
                         [],
                     )
                 else:
-                    book = books[n % len(books)]
+                    book = books[(n // 3 * 2 + n % 3) % len(books)]  # every runbook in turn, notes between
                     content, doc_type, tags = (
                         book.content.replace("the pod", f"the {service} pod"),
                         "runbook",
@@ -136,9 +136,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rebuild", action="store_true", help="delete the bench documents and create them again")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     team = _team()
+    if args.rebuild:
+        KnowledgeDocument.objects.filter(node=team).delete()
     _fill(team, args.documents)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
