@@ -197,3 +197,19 @@ def test_the_document_list_pages_by_50(web_member, team) -> None:
     assert "Page 1 of 2" in first
     assert first.count("/knowledge/kb_") == 50
     assert second.count("/knowledge/kb_") == 1
+
+
+def test_an_org_admin_edits_a_document_shared_from_the_org(web_org_admin, team, root) -> None:
+    document = teach(root, CRASHLOOP_RUNBOOK).document
+
+    page = web_org_admin.get(f"/teams/{team.node_id}/knowledge/{document.document_id}")
+    response = web_org_admin.post(
+        f"/teams/{team.node_id}/knowledge/{document.document_id}",
+        {"doc_type": "runbook", "title": "KubePodCrashLooping", "content": CRASHLOOP_RUNBOOK + "\nOwned by SRE.\n"},
+    )
+
+    assert 'id="kb-edit"' in page.content.decode()
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert document.version == 2
+    assert document.node_id == root.pk
