@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from incidentfox_web.api.errors import ApiError
 from investigations.engine_bridge import EngineFailure, write_with_team_model
 from investigations.team_settings import TeamSettingsUnavailable, team_engine_settings
 from knowledge.markdown import expanded_words, query_terms, stem
@@ -29,6 +28,10 @@ INSTRUCTIONS = (
     "not in them."
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+class AnswerUnavailable(Exception):
+    """The team's model could not write the answer (its settings or the provider failed); names the model."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def _written_by_model(team: Node, question: str, sources: list[Passage]) -> tupl
     try:
         llm = team_engine_settings(team).llm
     except TeamSettingsUnavailable as exc:
-        raise ApiError("llm_unavailable", str(exc), 503) from exc
+        raise AnswerUnavailable(str(exc)) from exc
     if not llm:
         return None
     numbered = "\n\n".join(
@@ -93,5 +96,5 @@ def _written_by_model(team: Node, question: str, sources: list[Passage]) -> tupl
             llm, instructions=INSTRUCTIONS, prompt=f"Question: {question}\n\nPassages:\n\n{numbered}"
         )
     except EngineFailure as failure:
-        raise ApiError("llm_unavailable", failure.message, 503) from failure
+        raise AnswerUnavailable(failure.message) from failure
     return (written.markdown, written.written_by) if written is not None else None

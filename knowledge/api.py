@@ -17,7 +17,7 @@ from incidentfox_web.api.formats import Page, parse_query_choice
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
 from knowledge import serializers as s
-from knowledge.answer import answer_question
+from knowledge.answer import AnswerUnavailable, answer_question
 from knowledge.models import KnowledgeDocument, QueryKind
 from knowledge.selectors import (
     document_for_team,
@@ -121,9 +121,12 @@ class AnswerView(KnowledgeReadPostView):
     def post(self, request: Request) -> Response:
         data = s.validated(s.AnswerIn, self.body)
         team = self.selected_team()
-        answered = answer_question(
-            team=team, question=data["question"], service=data["service"] or None, actor=self.principal.actor
-        )
+        try:
+            answered = answer_question(
+                team=team, question=data["question"], service=data["service"] or None, actor=self.principal.actor
+            )
+        except AnswerUnavailable as exc:
+            raise ApiError("llm_unavailable", str(exc), 503) from exc
         body: dict[str, Any] = {
             "query_id": answered.query_id,
             "answer": answered.answer,

@@ -213,3 +213,16 @@ def test_an_org_admin_edits_a_document_shared_from_the_org(web_org_admin, team, 
     document.refresh_from_db()
     assert document.version == 2
     assert document.node_id == root.pk
+
+
+def test_asking_a_question_shows_the_answer_with_numbered_sources(web_viewer, team) -> None:
+    document = teach(team, CRASHLOOP_RUNBOOK).document
+
+    page = web_viewer.get(f"/teams/{team.node_id}/knowledge", {"ask": "What does KubePodCrashLooping mean?"})
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="kb-answer"' in body
+    assert "restarts repeatedly" in body
+    assert "[1]" in body
+    assert f"/knowledge/{document.document_id}" in body

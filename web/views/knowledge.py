@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from knowledge.answer import AnswerUnavailable, answer_question
 from knowledge.models import DocType, KnowledgeDocument, QueryKind
 from knowledge.selectors import document_for_team, documents_for_team, passages_for_team, query_for_team
 from knowledge.serializers import MAX_CONTENT_CHARS
@@ -121,6 +122,15 @@ def knowledge(request: HttpRequest, team_id: str) -> HttpResponse:
         "q": q,
         "form": form if choice.can_operate else None,
     }
+    question = (request.GET.get("ask") or "").strip()[:2000]
+    if question:
+        context["question"] = question
+        try:
+            context["answered"] = answer_question(
+                team=team, question=question, service=None, actor=access_of(request).principal.actor
+            )
+        except AnswerUnavailable as exc:
+            context["answer_error"] = str(exc)
     if q:
         passages = passages_for_team(team=team, query=q, service=None, top_k=10)
         query = query_record(
