@@ -2,6 +2,7 @@
 
 from engine.agents import BUILTIN_AGENTS, AgentInfo, describe_agents
 from engine.errors import EngineError
+from engine.knowledge import KnowledgePassage, KnowledgeRetriever
 from engine.models import (
     AgentSettings,
     Attachment,
@@ -29,6 +30,8 @@ __all__ = [
     "Hypothesis",
     "InvestigationContext",
     "InvestigationRequest",
+    "KnowledgePassage",
+    "KnowledgeRetriever",
     "MetricSeries",
     "Progress",
     "Recommendation",

@@ -57,6 +57,8 @@ _CATALOG: dict[str, str | None] = {
     "get_log_statistics": None,
     "search_logs_by_pattern": None,
     "extract_log_signatures": None,
+    # The team's knowledge base, through the retriever the caller passes in (engine/knowledge.py)
+    "kb_retrieve": "knowledge",
 }
 
 TOOL_CATALOG: Mapping[str, str | None] = MappingProxyType(_CATALOG)
@@ -71,6 +73,7 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "engine.connectors.aws",
     "engine.connectors.github",
     "engine.analysis_tools",  # tools over already-fetched data (detect_anomalies)
+    "engine.knowledge",  # kb_retrieve over the caller's knowledge base
 )
 
 # Other data sources that can serve a source's tools through the same client interface, each with the setting it

@@ -15,6 +15,7 @@ from engine.analyzers import AnalysisContext, run_analyzers
 from engine.connectors import ToolFailure
 from engine.errors import EngineError
 from engine.facts import Observations
+from engine.knowledge import KNOWLEDGE_SOURCE, KnowledgeRetriever, consult_knowledge
 from engine.llm import LlmSettings, llm_settings
 from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, MetricSeries, Progress, Report, ToolCall
 from engine.parsers.detect import SkipAttachment, parse_attachment
@@ -47,8 +48,10 @@ class _Run:
         on_progress: Callable[[Progress], None] | None,
         on_tool_call: Callable[[ToolCall], None] | None,
         should_cancel: Callable[[], bool] | None,
+        knowledge: KnowledgeRetriever | None = None,
     ) -> None:
         self.request = request
+        self.knowledge = knowledge  # the team's knowledge base (kb_retrieve), when the caller has one
         self.on_progress = on_progress
         self.on_tool_call = on_tool_call
         self.should_cancel = should_cancel
@@ -177,6 +180,10 @@ class _Run:
         return result
 
     def _connector(self, source: str) -> Any:
+        if source == KNOWLEDGE_SOURCE:
+            if self.knowledge is None:
+                raise ToolFailure("No knowledge base is connected", unreachable=True)
+            return self.knowledge
         if source not in self.connectors:
             sources = self.request.enabled_sources()
             provider = provider_for(source, sources)
@@ -240,6 +247,7 @@ def investigate(
     on_progress: Callable[[Progress], None] | None = None,
     on_tool_call: Callable[[ToolCall], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    knowledge: KnowledgeRetriever | None = None,
 ) -> Report:
     """Run one investigation; raises :class:`EngineError` on typed failures.
 
@@ -249,7 +257,7 @@ def investigate(
     resolve_agent(request.agent, request.agents)
     agent_settings = request.agents.get(request.agent)
     llm = llm_settings(request.llm, model_override=agent_settings.model if agent_settings else None)
-    run = _Run(request, on_progress, on_tool_call, should_cancel)
+    run = _Run(request, on_progress, on_tool_call, should_cancel, knowledge)
     try:
         return _investigate(run, llm)
     except EngineError:
@@ -295,6 +303,8 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     findings = run_analyzers(run.obs, ctx)
     scored = rank(findings, service=request.context.service, message=request.message)
     report = build_report(scored, run.obs, ctx)
+    if run.knowledge is not None:  # runbooks and postmortems that explain the finding (engine/knowledge.py)
+        report = consult_knowledge(run, report)
     report.tools_used = list(run.tools_used)
     report.tool_calls = list(run.calls)
     report.skipped_attachments = list(run.skipped)

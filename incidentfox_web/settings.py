@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # full-text search of the knowledge base on PostgreSQL; inert on SQLite
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "investigations",
     "webhooks",
     "alerts",
+    "knowledge",
     "mozilla_django_oidc",
     "web",
 ]

@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 import alerts.urls
 import investigations.urls
+import knowledge.urls
 import teamconfig.urls
 import tenancy.urls
 import webhooks.urls
@@ -23,6 +24,7 @@ api_v1: list[URLPattern | URLResolver] = [
     *teamconfig.urls.urlpatterns,
     *webhooks.urls.urlpatterns,
     *alerts.urls.urlpatterns,
+    *knowledge.urls.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

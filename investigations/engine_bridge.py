@@ -75,6 +75,15 @@ class EngineRun:
 
 ProgressCallback = Callable[[str, int, int], None]
 ToolCallCallback = Callable[[ToolCallRecord], None]
+# The team's knowledge base: (query, service, top_k) → passages as plain dicts with the keys of
+# ``engine.KnowledgePassage`` (document_id, title, passage, score, heading, service, type, tags, remediation, date).
+KnowledgeCallback = Callable[[str, str | None, int], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class WrittenText:
+    markdown: str
+    written_by: str
 
 
 def describe_team_agents(
@@ -104,6 +113,7 @@ def run_engine(
     on_progress: ProgressCallback,
     on_tool_call: ToolCallCallback,
     should_cancel: Callable[[], bool],
+    knowledge: KnowledgeCallback | None = None,
 ) -> EngineOutcome:
     """Run one investigation to its report; raises ``EngineFailure`` for every typed or unexpected failure."""
     from engine import (
@@ -112,6 +122,7 @@ def run_engine(
         EngineError,
         InvestigationContext,
         InvestigationRequest,
+        KnowledgePassage,
         Progress,
         ToolCall,
     )
@@ -149,8 +160,16 @@ def run_engine(
             )
         )
 
+    def retrieve(query: str, service: str | None, top_k: int) -> list[KnowledgePassage]:
+        assert knowledge is not None
+        return [KnowledgePassage.model_validate(item) for item in knowledge(query, service, top_k)]
+
+    # ``knowledge`` only when the team has a knowledge base, so stand-in engine functions need not know it.
+    extra = {"knowledge": retrieve} if knowledge is not None else {}
     try:
-        report = investigate(request, on_progress=progress, on_tool_call=tool_call, should_cancel=should_cancel)
+        report = investigate(
+            request, on_progress=progress, on_tool_call=tool_call, should_cancel=should_cancel, **extra
+        )
     except EngineError as exc:
         raise EngineFailure(code=exc.code, message=exc.message, tools_used=list(exc.tools_used)) from exc
     return EngineOutcome(
@@ -160,3 +179,16 @@ def run_engine(
         written_by=report.written_by or "",
         llm_usage=dict(report.llm_usage) if report.llm_usage else None,
     )
+
+
+def write_with_team_model(llm: Mapping[str, Any] | None, *, instructions: str, prompt: str) -> WrittenText | None:
+    """The team's model rewrites ``prompt`` as Markdown; None in deterministic mode. Raises ``EngineFailure``
+    (``llm_unavailable``) when the provider fails."""
+    from engine import EngineError
+    from engine.llm.writer import write_markdown
+
+    try:
+        written = write_markdown(llm, instructions=instructions, prompt=prompt)
+    except EngineError as exc:
+        raise EngineFailure(code=exc.code, message=exc.message) from exc
+    return WrittenText(markdown=written.markdown, written_by=written.written_by) if written is not None else None

@@ -29,6 +29,7 @@ from investigations.models import (
 )
 from investigations.services import investigation_finish
 from investigations.team_settings import TeamSettingsUnavailable, team_engine_settings
+from knowledge.retrieval import investigation_retriever
 
 logger = logging.getLogger("incidentfox.investigations")
 
@@ -150,6 +151,7 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
             on_progress=on_progress,
             on_tool_call=on_tool_call,
             should_cancel=should_cancel,
+            knowledge=investigation_retriever(team=investigation.team, investigation_id=investigation_id),
         )
     except EngineFailure as failure:
         _record_failure(investigation, attempt, failure, tools_used)

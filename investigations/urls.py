@@ -1,5 +1,5 @@
 from incidentfox_web.api.urls import api_route
-from investigations import api
+from investigations import api, postmortem_api
 
 # The contract puts the history list and one investigation's status under different prefixes, so the viewset is
 # bound to its paths here rather than registered on a router.
@@ -11,4 +11,7 @@ urlpatterns = [
     api_route("agents/investigations", investigations.as_view({"get": "list"}), "agents-investigations"),
     api_route("agents/status/<investigation_id>", investigations.as_view({"get": "retrieve"}), "agents-status"),
     api_route("agents/status/<investigation_id>/cancel", investigations.as_view({"post": "cancel"}), "agents-cancel"),
+    api_route(
+        "agents/status/<investigation_id>/postmortem", postmortem_api.PostmortemView.as_view(), "agents-postmortem"
+    ),
 ]

@@ -199,15 +199,29 @@ def is_secret_path(path: tuple[str, ...]) -> bool:
 
 # -- checks on the submitted patch itself ------------------------------------------------------------------
 def check_patch_keys(patch: Mapping[str, Any], *, admin: bool) -> None:
-    """Injected keys are immutable; ``approval_workflows`` is admin-only; keys may not contain ``.``."""
+    """Injected keys are immutable; ``approval_workflows`` is admin-only; keys may not contain ``.``;
+    ``knowledge_source`` sources cannot be set yet (nothing imports them)."""
     for key in INJECTED_KEYS:
         if key in patch:
             raise ConfigFieldRefused(key, f"{key} is immutable and cannot be changed")
+    _refuse_knowledge_sources(patch.get("knowledge_source"))
     if not admin:
         for key in ADMIN_ONLY_KEYS:
             if key in patch:
                 raise ConfigFieldRefused(key, f"{key} can only be changed by an org admin")
     _check_key_names(patch, "")
+
+
+def _refuse_knowledge_sources(value: Any) -> None:
+    """Importing documents from a knowledge source is not built yet, so a source would be stored and never read:
+    refuse it rather than accept it silently. ``{}`` and ``null`` (clearing) stay allowed."""
+    if isinstance(value, dict):
+        for name, sources in value.items():
+            if sources not in (None, []):
+                raise ConfigInvalid(
+                    f"knowledge_source.{name}",
+                    "not supported yet: teach documents with POST /api/v1/kb/teach or on the team's Knowledge page",
+                )
 
 
 def _check_key_names(value: Any, prefix: str) -> None:

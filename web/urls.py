@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.views import auth, config, history, investigations, webhooks
+from web.views import auth, config, history, investigations, knowledge, postmortem, webhooks
 
 app_name = "web"
 
@@ -16,7 +16,20 @@ urlpatterns = [
     path("teams/<slug:team_id>/investigations/new", investigations.investigation_new, name="investigation_new"),
     path("teams/<slug:team_id>/config", config.config, name="config"),
     path("teams/<slug:team_id>/webhooks", webhooks.webhooks_settings, name="webhooks"),
+    path("teams/<slug:team_id>/knowledge", knowledge.knowledge, name="knowledge"),
+    path("teams/<slug:team_id>/knowledge/feedback", knowledge.knowledge_feedback, name="knowledge_feedback"),
+    path(
+        "teams/<slug:team_id>/knowledge/<str:document_id>",
+        knowledge.knowledge_document,
+        name="knowledge_document",
+    ),
+    path(
+        "teams/<slug:team_id>/knowledge/<str:document_id>/export",
+        knowledge.knowledge_export,
+        name="knowledge_export",
+    ),
     path("investigations/<str:investigation_id>", investigations.investigation_detail, name="investigation"),
+    path("investigations/<str:investigation_id>/postmortem", postmortem.postmortem_editor, name="postmortem"),
     path("investigations/<str:investigation_id>/card", investigations.investigation_card, name="investigation_card"),
     path(
         "investigations/<str:investigation_id>/cancel",

@@ -299,6 +299,16 @@ _GUIDE: dict[str, str] = {
         ),
         {"service": "checkout", "signals": "error_ratio,latency_p99"},
     ),
+    # The team's knowledge base
+    "kb_retrieve": _entry(
+        "Lists the team's runbooks, notes and postmortems most relevant to a query, one passage each.",
+        (
+            "query (string, required, an alert name, a symptom or a question)",
+            "service (string, optional, prefers documents about this service)",
+            "top_k (integer, default 3, max 10)",
+        ),
+        {"query": "KubePodCrashLooping", "service": "checkout"},
+    ),
 }
 
 TOOL_GUIDE: Mapping[str, str] = MappingProxyType(_GUIDE)

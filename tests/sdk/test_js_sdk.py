@@ -21,7 +21,6 @@ from django.utils import timezone
 from tenancy.models import ApiToken, Node, Organization, TokenKind
 from tests.conftest import SYSTEM, ApiCaller
 from tests.support.clock import wait_for_a_fresh_minute
-from tests.support.tools import binary, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = ROOT / "sdk" / "js"
@@ -67,19 +66,6 @@ function view(inv) {
 const out = {};
 """
 EPILOGUE = "\nconsole.log(JSON.stringify(out));\n"
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    path = binary(
-        "node",
-        reason="NODE NOT FOUND: the JavaScript SDK tests did not run. Install Node.js 18 or newer (Debian 'nodejs').",
-    )
-    version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    match = re.match(r"v(\d+)\.", version)
-    if match is None or int(match.group(1)) < 18:
-        skip_or_fail(f"NODE TOO OLD: the JavaScript SDK needs Node.js 18 or newer, found {version!r}.")
-    return path
 
 
 def run_scenario(node: str, tmp_path: Path, body: str, **env: str) -> dict[str, Any]:

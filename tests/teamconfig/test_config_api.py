@@ -45,14 +45,24 @@ def test_effective_config_has_injected_keys_and_documented_defaults(member: ApiC
     assert body["webhooks"] == {"investigation_complete": None}
 
 
-def test_adding_knowledge_source_google_keeps_the_existing_confluence(member: ApiCaller, team: Node) -> None:
-    admin_write(team.parent, {"knowledge_source": {"confluence": ["https://acme.atlassian.net/wiki/spaces/SRE"]}})
-    response = member.put("/config/me", {"knowledge_source": {"google": ["https://docs.google.com/d/runbook"]}})
+def test_adding_a_nested_key_keeps_the_inherited_siblings(member: ApiCaller, team: Node) -> None:
+    admin_write(team.parent, {"runbook_links": {"confluence": ["https://acme.atlassian.net/wiki/spaces/SRE"]}})
+    response = member.put("/config/me", {"runbook_links": {"google": ["https://docs.google.com/d/runbook"]}})
     assert response.status_code == 200
-    assert response.json()["effective_config"]["knowledge_source"] == {
+    assert response.json()["effective_config"]["runbook_links"] == {
         "confluence": ["https://acme.atlassian.net/wiki/spaces/SRE"],
         "google": ["https://docs.google.com/d/runbook"],
     }
+
+
+def test_a_knowledge_source_is_refused_as_not_supported_yet(member: ApiCaller) -> None:
+    response = member.put("/config/me", {"knowledge_source": {"confluence": ["https://acme.atlassian.net/wiki"]}})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"]["field"] == "knowledge_source.confluence"
+    assert error["details"]["error"].startswith("not supported yet")
+    assert member.put("/config/me", {"knowledge_source": {}}).status_code == 200
 
 
 def test_a_write_returns_version_sorted_changed_fields_and_the_effective_config(member: ApiCaller) -> None:

@@ -24,6 +24,7 @@ from investigations.services import (
     investigation_start,
 )
 from investigations.team_settings import team_agent_settings
+from knowledge.selectors import matches_for_investigation
 from teamconfig.selectors import effective_config_for_team
 from tenancy.models import Node
 from web.access import TeamChoice, access_of, get_for_principal_or_404, member_required, request_meta, team_or_404
@@ -116,6 +117,10 @@ def _result_context(investigation: Investigation) -> dict[str, Any]:
     return {
         "result": result_view(investigation.result, steps) if investigation.status == Status.COMPLETED else None,
         "steps": [(call_anchor(s.seq, s.attempt), s) for s in steps],
+        # The team's runbooks and postmortems this run's kb_retrieve calls found (shown under the result).
+        "kb_matches": matches_for_investigation(investigation.team, investigation.pk)
+        if investigation.is_terminal
+        else [],
     }
 
 

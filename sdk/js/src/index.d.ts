@@ -262,6 +262,88 @@ export declare class Investigations {
   /** Rejects with ConflictError (409) when the investigation has already finished. */
   cancel(investigationId: string): Promise<Investigation>;
   wait(investigationId: string, options?: WaitOptions): Promise<Investigation>;
+  /** Rejects with ConflictError (409) unless the investigation completed. */
+  postmortem(investigationId: string, options?: { save?: boolean; markdown?: string }): Promise<Postmortem>;
+}
+
+export type DocumentType = "runbook" | "note" | "postmortem";
+
+export interface Postmortem {
+  investigation_id: string;
+  title: string;
+  markdown: string;
+  sections: Record<string, unknown>;
+  written_by: string | null;
+  document_id?: string;
+}
+
+export interface TeachOptions {
+  content: string;
+  type?: DocumentType;
+  title?: string;
+  service?: string;
+  tags?: string[];
+  key?: string;
+  nodeId?: string;
+}
+
+export interface Taught {
+  document_id: string;
+  version: number;
+  title: string;
+  type: DocumentType;
+  node_id: string;
+  changed: boolean;
+}
+
+export interface Passage {
+  document_id: string;
+  title: string;
+  passage: string;
+  score: number;
+  service: string | null;
+  type: DocumentType;
+}
+
+export interface Retrieved {
+  query_id: string;
+  results: Passage[];
+}
+
+export interface Answered {
+  query_id: string;
+  answer: string;
+  sources: Passage[];
+  written_by: string | null;
+}
+
+export interface KnowledgeDocument {
+  document_id: string;
+  title: string;
+  type: DocumentType;
+  service: string | null;
+  tags: string[];
+  key: string;
+  node_id: string;
+  version: number;
+  remediation: string[];
+  content?: string;
+  [field: string]: unknown;
+}
+
+export declare class Knowledge {
+  teach(options: TeachOptions): Promise<Taught>;
+  retrieve(options: { query: string; service?: string; topK?: number }): Promise<Retrieved>;
+  answer(options: { question: string; service?: string; includeSources?: boolean }): Promise<Answered>;
+  feedback(options: { queryId: string; helpful: boolean; comment?: string }): Promise<void>;
+  documents(options?: { limit?: number; offset?: number; type?: DocumentType; service?: string; q?: string }): Promise<{
+    documents: KnowledgeDocument[];
+    pagination: { total: number; limit: number; offset: number };
+  }>;
+  get(documentId: string): Promise<KnowledgeDocument>;
+  delete(documentId: string): Promise<void>;
+  treeStats(): Promise<Record<string, unknown>>;
+  status(): Promise<Record<string, unknown>>;
 }
 
 export declare class Config {
@@ -279,6 +361,7 @@ export declare class IncidentFoxClient {
   readonly timeoutMs: number;
   readonly investigations: Investigations;
   readonly config: Config;
+  readonly knowledge: Knowledge;
   investigate(options: InvestigateOptions): Promise<Investigation>;
   investigate(message: string, options?: Omit<InvestigateOptions, "message">): Promise<Investigation>;
   agents(): Promise<Agent[]>;

@@ -159,6 +159,7 @@ export class IncidentFoxClient {
     Object.defineProperty(this, "_sleep", { value: sleep, enumerable: false });
     this.investigations = new Investigations(this);
     this.config = new Config(this);
+    this.knowledge = new Knowledge(this);
   }
 
   /**
@@ -314,6 +315,17 @@ class Investigations {
   }
 
   /**
+   * `POST /agents/status/{id}/postmortem`: a blameless draft (`markdown`, `sections`) of a completed investigation
+   * (ConflictError otherwise). With `save`, store it, or the edited `markdown`, in the knowledge base.
+   */
+  async postmortem(investigationId, { save = false, markdown } = {}) {
+    return this.#client.request("POST", `/agents/status/${encodeURIComponent(investigationId)}/postmortem`, {
+      query: save ? { save: true } : undefined,
+      body: markdown === undefined ? undefined : { markdown },
+    });
+  }
+
+  /**
    * Poll until completed, failed or cancelled: 1 s, doubling up to 10 s. With `timeoutMs`, reject with
    * WaitTimeoutError once that much time has passed (the investigation keeps running on the server).
    */
@@ -374,4 +386,66 @@ class Config {
   async update(patch) {
     return this.#client.request("PUT", "/config/me", { body: patch });
   }
+}
+
+/** The team's knowledge base (API.md §10): runbooks, notes and postmortems, inherited down the org tree. */
+class Knowledge {
+  #client;
+
+  constructor(client) {
+    this.#client = client;
+  }
+
+  /** `POST /kb/teach`: create a document; the same `key` updates it. `nodeId` (org admins) shares it from above. */
+  async teach({ content, type = "runbook", title, service, tags, key, nodeId } = {}) {
+    return this.#client.request("POST", "/kb/teach", {
+      body: dropUndefined({ content, type, title, service, tags, key, node_id: nodeId }),
+    });
+  }
+
+  /** `POST /kb/retrieve`: `{query_id, results}`, the best passage of each of the `topK` most relevant documents. */
+  async retrieve({ query, service, topK } = {}) {
+    return this.#client.request("POST", "/kb/retrieve", { body: dropUndefined({ query, service, top_k: topK }) });
+  }
+
+  /** `POST /kb/answer`: an answer citing its sources as [1], [2], …; the team's model writes it in LLM mode. */
+  async answer({ question, service, includeSources } = {}) {
+    return this.#client.request("POST", "/kb/answer", {
+      body: dropUndefined({ question, service, include_sources: includeSources }),
+    });
+  }
+
+  /** `POST /kb/feedback` (204): whether a retrieval or answer helped; it feeds the ranking. */
+  async feedback({ queryId, helpful, comment } = {}) {
+    await this.#client.request("POST", "/kb/feedback", { body: dropUndefined({ query_id: queryId, helpful, comment }) });
+  }
+
+  /** `GET /kb/documents`: `{documents, pagination}`. */
+  async documents({ limit, offset, type, service, q } = {}) {
+    return this.#client.request("GET", "/kb/documents", { query: { limit, offset, type, service, q } });
+  }
+
+  /** `GET /kb/documents/{id}`: one document with its content. */
+  async get(documentId) {
+    return this.#client.request("GET", `/kb/documents/${encodeURIComponent(documentId)}`);
+  }
+
+  /** `DELETE /kb/documents/{id}` (204). */
+  async delete(documentId) {
+    await this.#client.request("DELETE", `/kb/documents/${encodeURIComponent(documentId)}`);
+  }
+
+  /** `GET /kb/tree/stats`: documents per node of the team's lineage and per type. */
+  async treeStats() {
+    return this.#client.request("GET", "/kb/tree/stats");
+  }
+
+  /** `GET /kb/status`: the search index's engine, counts and state. */
+  async status() {
+    return this.#client.request("GET", "/kb/status");
+  }
+}
+
+function dropUndefined(object) {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
 }

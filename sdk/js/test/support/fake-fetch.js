@@ -3,7 +3,8 @@
 
 /**
  * `fakeFetch(step, step, …)`: each call to the returned `fetch` consumes the next step. A step is
- * `{status, body, headers, raw}` (body is JSON-encoded unless `raw` is given), an Error to reject with, or a
+ * `{status, body, headers, raw}` (body is JSON-encoded unless `raw` is given; `raw: null` answers without a body,
+ * as a 204 does), an Error to reject with, or a
  * function `(call) => step`. The last step repeats when the script runs out. `fetch.calls` records each request.
  */
 export function fakeFetch(...steps) {
@@ -22,7 +23,7 @@ export function fakeFetch(...steps) {
     if (typeof step === "function") step = await step(call);
     if (step instanceof Error) throw step;
     const { status = 200, body = {}, headers: responseHeaders = {}, raw } = step;
-    return new Response(raw ?? JSON.stringify(body), {
+    return new Response(raw === null ? null : (raw ?? JSON.stringify(body)), {
       status,
       headers: { "Content-Type": raw === undefined ? "application/json" : "text/html", ...responseHeaders },
     });

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from incidentfox.errors import RateLimitError, WaitTimeout, error_from_response
+from incidentfox.knowledge import Knowledge
 from incidentfox.models import ConfigChange, Investigation, InvestigationPage, Record
 
 __version__ = "0.1.0"
@@ -60,6 +61,7 @@ class IncidentFoxClient:
         self._sleep = sleep
         self.investigations = Investigations(self)
         self.config = Config(self)
+        self.knowledge = Knowledge(self)
 
     # -- plumbing ----------------------------------------------------------------------------------------------
     def request(
@@ -157,6 +159,14 @@ class Investigations:
     def cancel(self, investigation_id: str) -> Investigation:
         """Cancel at once if pending; a running one stops at its next step (``cancel_requested``)."""
         return Investigation(self._client.request("POST", f"/agents/status/{investigation_id}/cancel"))
+
+    def postmortem(self, investigation_id: str, *, save: bool = False, markdown: str | None = None) -> Record:
+        """A blameless postmortem draft of a completed investigation (``markdown`` and ``sections``). With
+        ``save``, store it (or the edited ``markdown``) in the knowledge base; ``document_id`` names it."""
+        body = {"markdown": markdown} if markdown is not None else None
+        params = {"save": "true"} if save else None
+        path = f"/agents/status/{investigation_id}/postmortem"
+        return Record(self._client.request("POST", path, json=body, params=params))
 
     def wait(self, investigation_id: str, timeout: float | None = None) -> Investigation:
         """Poll until completed, failed or cancelled (1 s, doubling up to 10 s). With ``timeout`` (seconds),
