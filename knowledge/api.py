@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
 from incidentfox_web.api.formats import Page, parse_query_choice
+from incidentfox_web.api.permissions import TeamReadAccess
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
 from knowledge import serializers as s
@@ -30,15 +31,12 @@ from knowledge.selectors import (
 )
 from knowledge.services import DocumentInput, document_delete, document_teach, feedback_record, query_record
 from tenancy.models import Node
-from tenancy.principal import Principal
 
 
 class KnowledgeReadPostView(ApiView):
     """A POST that only reads (retrieve, answer): ``team:read`` is enough, so read-only tokens can search."""
 
-    def _authorize(self, request: Request, principal: Principal) -> None:
-        if not principal.can("team:read"):
-            self._deny(request, principal, "Token does not have permission for this operation")
+    permission_classes = [TeamReadAccess]
 
 
 def _teach_node(view: ApiView, team: Node, node_id: str) -> Node:

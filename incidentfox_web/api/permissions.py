@@ -39,6 +39,16 @@ class TeamAccess(IsPrincipal):
         return True
 
 
+class TeamReadAccess(IsPrincipal):
+    """``team:read`` whatever the method: a POST that only reads (knowledge retrieval) is open to read-only tokens."""
+
+    message = NO_PERMISSION
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        principal = request.user
+        return isinstance(principal, Principal) and principal.can("team:read")
+
+
 class TeamWriteAccess(TeamAccess):
     """``team:write`` even to read (webhook secrets)."""
 
