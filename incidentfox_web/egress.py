@@ -241,6 +241,17 @@ def policy_for(purpose: Purpose) -> EgressPolicy:
     )
 
 
+def literal_refused(url: str, *, purpose: Purpose) -> bool:
+    """Whether ``url``'s host is an IP address (in any form :func:`parse_ip_literal` reads) the policy refuses:
+    the write-time check of a URL, before any name is resolved."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    address = parse_ip_literal(host)
+    return address is not None and not policy_for(purpose).allows(host, address)
+
+
 def _lookup(host: str, port: int) -> list[str]:
     """The host's addresses, asked once per request; the connection then uses one of these, never a new answer."""
     try:

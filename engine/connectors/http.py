@@ -138,19 +138,24 @@ def request_json(
     try:
         with client.stream(method, path, params=params, json=json, headers=headers) as response:
             content = _read_capped(response, source=source)
-    except httpx.TimeoutException as exc:
-        raise ToolFailure(f"{source} did not answer in time", unreachable=True) from exc
     except httpx.HTTPError as exc:
-        refusal = egress_refusal(exc)
-        if refusal is not None:
-            raise ToolFailure(f"{source} URL {refusal}", unreachable=True) from None
-        raise ToolFailure(f"Unable to connect to {source}", unreachable=True) from exc
-    if response.status_code >= 400:
+        raise transport_failure(exc, source=source) from exc
+    if response.status_code >= 300:  # a redirect is not followed: it is the source's answer, and not data
         raise ToolFailure(f"{source} returned {response.status_code} {_reason(response, content)}".rstrip())
     try:
         return jsonlib.loads(content)
     except ValueError as exc:
         raise ToolFailure(f"{source} returned a response that is not JSON") from exc
+
+
+def transport_failure(exc: httpx.HTTPError, *, source: str) -> ToolFailure:
+    """The ``ToolFailure`` for a request that got no answer: a timeout, an egress refusal or a network error."""
+    if isinstance(exc, httpx.TimeoutException):
+        return ToolFailure(f"{source} did not answer in time", unreachable=True)
+    refusal = egress_refusal(exc)
+    if refusal is not None:
+        return ToolFailure(f"{source} URL {refusal}", unreachable=True)
+    return ToolFailure(f"Unable to connect to {source}", unreachable=True)
 
 
 def _read_capped(response: httpx.Response, *, source: str) -> bytes:
