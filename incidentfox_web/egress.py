@@ -69,23 +69,31 @@ class EgressRefused(Exception):
     """The URL may not be called: bad scheme, no host, an unresolvable name or a refused address."""
 
 
-class EgressRefusedError(httpx.TransportError):
-    """What :class:`PinnedTransport` raises for a refused request. ``egress_refusal`` says why in words a user can
-    read next to the source's name ("Prometheus URL resolves to a refused address"); ``reason`` is the code."""
+class _Refusal:
+    """``reason`` is the code (``blocked_address``); ``egress_refusal`` says why in words a user can read next to
+    the source's name ("Prometheus URL resolves to a refused address")."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(_REFUSALS.get(reason, reason))
+    reason: str
+    egress_refusal: str
+
+    def _describe(self, reason: str) -> str:
         self.reason = reason
         self.egress_refusal = _REFUSALS.get(reason, reason)
+        return self.egress_refusal
 
 
-class AsyncEgressRefusedError(httpx2.TransportError):
+class EgressRefusedError(_Refusal, httpx.TransportError):
+    """What :class:`PinnedTransport` raises for a refused request."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self._describe(reason))
+
+
+class AsyncEgressRefusedError(_Refusal, httpx2.TransportError):
     """The same refusal, for the LLM SDKs' ``httpx2`` clients."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(_REFUSALS.get(reason, reason))
-        self.reason = reason
-        self.egress_refusal = _REFUSALS.get(reason, reason)
+        super().__init__(self._describe(reason))
 
 
 @dataclass(frozen=True)
@@ -298,6 +306,15 @@ def _pin(scheme: str, host: str, port: int | None, userinfo: bytes, policy: Egre
     return _Pin(address=str(addresses[0]), sni=host if scheme == "https" and not literal else None)
 
 
+def _pin_request(request: httpx.Request | httpx2.Request, policy: EgressPolicy) -> None:
+    """Point ``request`` at its vetted address, keeping the name for the Host header (set already) and TLS."""
+    url = request.url
+    pin = _pin(url.scheme, url.host, url.port, url.userinfo, policy)
+    request.url = url.copy_with(host=pin.address)
+    if pin.sni:
+        request.extensions = {**request.extensions, "sni_hostname": pin.sni}
+
+
 class PinnedTransport(httpx.BaseTransport):
     """An ``httpx`` transport that vets and pins every request under ``policy`` (see the module docstring)."""
 
@@ -306,14 +323,10 @@ class PinnedTransport(httpx.BaseTransport):
         self._inner = httpx.HTTPTransport(verify=verify, retries=0)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
         try:
-            pin = _pin(url.scheme, url.host, url.port, url.userinfo, self._policy)
+            _pin_request(request, self._policy)
         except EgressRefused as exc:
             raise EgressRefusedError(str(exc)) from None
-        request.url = url.copy_with(host=pin.address)
-        if pin.sni:
-            request.extensions = {**request.extensions, "sni_hostname": pin.sni}
         return self._inner.handle_request(request)
 
     def close(self) -> None:
@@ -328,14 +341,10 @@ class AsyncPinnedTransport(httpx2.AsyncBaseTransport):
         self._inner = httpx2.AsyncHTTPTransport(verify=verify, retries=0)  # type: ignore[arg-type]
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        url = request.url
         try:
-            pin = _pin(url.scheme, url.host, url.port, url.userinfo, self._policy)
+            _pin_request(request, self._policy)
         except EgressRefused as exc:
             raise AsyncEgressRefusedError(str(exc)) from None
-        request.url = url.copy_with(host=pin.address)
-        if pin.sni:
-            request.extensions = {**request.extensions, "sni_hostname": pin.sni}
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
