@@ -56,14 +56,15 @@ def _server_side_key(value: Any) -> str | None:
     return None
 
 
-def _kubeconfig_document(kubeconfig: str) -> dict[str, Any]:
-    """The kubeconfig given as content (never a path on the server), without file or command references."""
+def _kubeconfig_document(kubeconfig: str, *, server_side: bool) -> dict[str, Any]:
+    """The kubeconfig given as content (never a path on the server), without file or command references unless
+    ``server_side`` (the operator's own run: the CLI, or a single-tenant install allowing ambient credentials)."""
     if "\n" not in kubeconfig and "clusters:" not in kubeconfig:
         raise ToolFailure("Kubernetes kubeconfig must be the file's content, not a path", unreachable=True)
     document = yaml.safe_load(kubeconfig)
     if not isinstance(document, dict):
         raise ToolFailure("Kubernetes configuration is invalid (not a kubeconfig)", unreachable=True)
-    key = _server_side_key(document)
+    key = None if server_side else _server_side_key(document)
     if key is not None:
         raise ToolFailure(f"Kubernetes kubeconfig may not use '{key}' (it reads the server's files)", unreachable=True)
     return document
@@ -81,12 +82,12 @@ class KubernetesClient:
         configuration = client.Configuration()
         kubeconfig = settings.get("kubeconfig")
         context = settings.get("default_context") or None
+        ambient = settings.get("ambient_credentials") is True
         try:
             if isinstance(kubeconfig, str) and kubeconfig:
-                config.load_kube_config_from_dict(
-                    _kubeconfig_document(kubeconfig), context=context, client_configuration=configuration
-                )
-            elif settings.get("ambient_credentials") is True:
+                document = _kubeconfig_document(kubeconfig, server_side=ambient)
+                config.load_kube_config_from_dict(document, context=context, client_configuration=configuration)
+            elif ambient:
                 config.load_incluster_config(client_configuration=configuration)
             else:
                 raise ToolFailure("Kubernetes is enabled but has no kubeconfig", unreachable=True)
