@@ -53,10 +53,13 @@ def reference_problem(value: str, *, org_id: str, rules: ReferenceRules) -> str 
     The message names the rule, never the referenced name or path.
     """
     if value.startswith("env://"):
+        name = value.removeprefix("env://")
         if not rules.env_prefix:
             return "env:// references are turned off on this deployment"
-        if not value.removeprefix("env://").startswith(rules.env_prefix):
+        if not name.startswith(rules.env_prefix):
             return f"env:// names must start with {rules.env_prefix}"
+        if name in _deployment_names():
+            return "env:// may not name one of the deployment's own settings"
         return None
     if value.startswith("vault://"):
         if not rules.vault_template:
@@ -70,6 +73,13 @@ def reference_problem(value: str, *, org_id: str, rules: ReferenceRules) -> str 
     if value.startswith("file://"):
         return "file:// references are not supported"
     return "the value is not a supported reference"
+
+
+def _deployment_names() -> frozenset[str]:
+    """The deployment's own settings and the environment variables they come from (``NAME`` and ``NAME_FILE``),
+    refused even under a prefix an operator chose too broadly (``INCIDENTFOX_``)."""
+    names = {name for name in dir(settings) if name.isupper()}
+    return frozenset(names | {f"{name}_FILE" for name in names} | {"INCIDENTFOX_ENV_FILE", "DJANGO_SETTINGS_MODULE"})
 
 
 def may_write_references(*, admin: bool, rules: ReferenceRules) -> bool:

@@ -149,3 +149,18 @@ def test_the_vault_address_itself_goes_through_the_egress_policy(
     assert vault.requests == []
     settings.EGRESS_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # an operator's Vault agent on loopback, allowed by name
     assert engine_settings_for_team(team).data_sources["prometheus"]["auth"] == "acme-prom-token"
+
+
+@pytest.mark.django_db
+def test_a_broad_env_prefix_still_never_reaches_the_deployments_own_settings(
+    org_admin: ApiCaller, team: Node, settings: Any
+) -> None:
+    settings.TEAM_SECRET_ENV_PREFIX = "INCIDENTFOX_"
+    settings.INCIDENTFOX_SIGNING_KEY = "a deployment setting under the prefix"
+    path = f"/admin/teams/{team.node_id}/config"
+    own_setting = "env:// may not name one of the deployment's own settings"
+    for name in ("INCIDENTFOX_ENV_FILE", "INCIDENTFOX_SIGNING_KEY", "INCIDENTFOX_SIGNING_KEY_FILE"):
+        response = org_admin.put(path, _prometheus(f"env://{name}"))
+        assert response.status_code == 400, name
+        assert response.json()["error"]["details"]["error"] == own_setting
+    assert org_admin.put(path, _prometheus("env://INCIDENTFOX_PROM")).status_code == 200
