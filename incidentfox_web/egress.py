@@ -2,11 +2,12 @@
 
 Data sources (the engine's connectors get their transport from here), Vault, OIDC discovery and JWKS, the LLM
 ``base_url`` and outbound webhooks all go through :class:`PinnedTransport` (or its async twin for the LLM SDKs).
-Each request's host is resolved once and every address vetted against :func:`policy_for`; the connection then
-goes to the first vetted address while the ``Host`` header and TLS SNI/certificate check keep the original name,
-so a DNS answer that changes between the check and the connect (rebinding) cannot move the request. Every hop of a
-redirect is a new request through the transport, so a redirect can never reach a refused address; the clients
-built here do not follow redirects at all. Proxies from the environment are ignored.
+Each host is resolved once per transport (one investigation's connector, one delivery) and every address vetted
+against :func:`policy_for`; the connection then goes to the first vetted address while the ``Host`` header and TLS
+SNI/certificate check keep the original name, so a DNS answer that changes between the check and the connect
+(rebinding) cannot move the request. Every hop of a redirect is a new request through the transport, so a redirect
+can never reach a refused address; the clients built here do not follow redirects at all. Proxies from the
+environment are ignored.
 
 The rules, in order (the operator's settings in capitals):
 
@@ -306,10 +307,30 @@ def _pin(scheme: str, host: str, port: int | None, userinfo: bytes, policy: Egre
     return _Pin(address=str(addresses[0]), sni=host if scheme == "https" and not literal else None)
 
 
-def _pin_request(request: httpx.Request | httpx2.Request, policy: EgressPolicy) -> None:
-    """Point ``request`` at its vetted address, keeping the name for the Host header (set already) and TLS."""
+class _Pins:
+    """The vetted address of each (scheme, host, port) a transport has called: asked once for the transport's life
+    (one investigation's connector, one delivery), so a later DNS answer cannot move it and the lookup is not
+    repeated for every query of a run."""
+
+    def __init__(self, policy: EgressPolicy) -> None:
+        self.policy = policy
+        self._pins: dict[tuple[str, str, int | None], _Pin] = {}
+
+    def apply(self, request: httpx.Request | httpx2.Request) -> None:
+        """Point ``request`` at its vetted address, keeping the name for the Host header (set already) and TLS."""
+        url = request.url
+        if url.userinfo:
+            raise EgressRefused(INVALID_URL)
+        key = (url.scheme, url.host, url.port)
+        pin = self._pins.get(key)
+        if pin is None:
+            pin = _pin(url.scheme, url.host, url.port, url.userinfo, self.policy)
+            self._pins[key] = pin
+        _point(request, pin)
+
+
+def _point(request: httpx.Request | httpx2.Request, pin: _Pin) -> None:
     url = request.url
-    pin = _pin(url.scheme, url.host, url.port, url.userinfo, policy)
     request.url = url.copy_with(host=pin.address)
     if pin.sni:
         request.extensions = {**request.extensions, "sni_hostname": pin.sni}
@@ -319,12 +340,12 @@ class PinnedTransport(httpx.BaseTransport):
     """An ``httpx`` transport that vets and pins every request under ``policy`` (see the module docstring)."""
 
     def __init__(self, policy: EgressPolicy, *, verify: bool | str = True) -> None:
-        self._policy = policy
+        self._pins = _Pins(policy)
         self._inner = httpx.HTTPTransport(verify=verify, retries=0)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            _pin_request(request, self._policy)
+            self._pins.apply(request)
         except EgressRefused as exc:
             raise EgressRefusedError(str(exc)) from None
         return self._inner.handle_request(request)
@@ -337,12 +358,12 @@ class AsyncPinnedTransport(httpx2.AsyncBaseTransport):
     """The same vetting and pinning for the ``httpx2`` clients of the LLM vendors' SDKs."""
 
     def __init__(self, policy: EgressPolicy, *, verify: object = True) -> None:
-        self._policy = policy
+        self._pins = _Pins(policy)
         self._inner = httpx2.AsyncHTTPTransport(verify=verify, retries=0)  # type: ignore[arg-type]
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         try:
-            _pin_request(request, self._policy)
+            self._pins.apply(request)
         except EgressRefused as exc:
             raise AsyncEgressRefusedError(str(exc)) from None
         return await self._inner.handle_async_request(request)

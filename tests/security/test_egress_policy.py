@@ -160,19 +160,24 @@ def test_a_redirect_is_never_followed_to_a_refused_address(no_loopback: Any) -> 
 def test_an_answer_that_changes_between_check_and_connect_cannot_move_the_request(
     no_loopback: Any, receiver: CountingServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """DNS rebinding: the name is resolved once per request and the connection goes to the vetted address."""
+    """DNS rebinding: the name is resolved once for the run's connector and every request goes to that address."""
     no_loopback.EGRESS_ALLOW_LOOPBACK = True
     asked: list[str] = []
 
+    answers = iter([["127.0.0.1"], ["169.254.169.254"]])
+
     def lookup(host: str, port: int) -> list[str]:
         asked.append(host)
-        return ["127.0.0.1"]
+        return next(answers)
 
     monkeypatch.setattr(egress, "_lookup", lookup)
     receiver.reply_json(200, {"status": "success", "data": {"alerts": []}})
-    _prometheus(f"http://prometheus.rebind.test:{receiver.port}").alerts()
+    client = _prometheus(f"http://prometheus.rebind.test:{receiver.port}")
+    client.alerts()
+    client.alerts()  # a second query of the same run: the vetted address, not a new answer
     assert asked == ["prometheus.rebind.test"]
-    assert receiver.requests[0][2]["host"] == f"prometheus.rebind.test:{receiver.port}"
+    assert len(receiver.requests) == 2
+    assert {request[2]["host"] for request in receiver.requests} == {f"prometheus.rebind.test:{receiver.port}"}
 
 
 def test_kubernetes_api_server_urls_go_through_the_same_policy(no_loopback: Any, receiver: CountingServer) -> None:
