@@ -287,11 +287,6 @@ def resolve_vetted(host: str, port: int, *, policy: EgressPolicy) -> list[IpAddr
     return addresses
 
 
-def refusal_text(reason: str) -> str:
-    """``resolves to a refused address`` and the like, for a message naming the source."""
-    return _REFUSALS.get(reason, reason)
-
-
 # -- pinned transports -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Pin:
@@ -464,13 +459,12 @@ class TenantEgress:
     def async_transport(self) -> AsyncPinnedTransport:
         return AsyncPinnedTransport(self._llm)
 
-    def refusal(self, url: str) -> str | None:
+    def pin(self, url: str) -> tuple[str, str | None]:
         try:
-            parts = urlsplit(url)
-            host, port = parts.hostname, parts.port
-            _pin(parts.scheme, host or "", port, b"" if parts.username is None else b"x", self._data_sources)
-        except ValueError:
-            return refusal_text(INVALID_URL)
+            parts = httpx.URL(url)
+            pin = _pin(parts.scheme, parts.host, parts.port, parts.userinfo, self._data_sources)
+        except httpx.InvalidURL:
+            raise EgressRefusedError(INVALID_URL) from None
         except EgressRefused as exc:
-            return refusal_text(str(exc))
-        return None
+            raise EgressRefusedError(str(exc)) from None
+        return str(parts.copy_with(host=pin.address)), pin.sni

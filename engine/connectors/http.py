@@ -40,9 +40,10 @@ class Egress(Protocol):
         """The same for the LLM vendors' async SDK clients (an ``httpx2.AsyncBaseTransport``)."""
         ...
 
-    def refusal(self, url: str) -> str | None:
-        """Why ``url`` may not be called (same words as ``egress_refusal``), or None; for clients that cannot
-        take a transport (the Kubernetes client)."""
+    def pin(self, url: str) -> tuple[str, str | None]:
+        """For clients that cannot take a transport (the Kubernetes client): ``url`` with its host replaced by the
+        vetted address, and the name TLS must check (None for http or a literal IP). Raises an exception carrying
+        ``egress_refusal`` when the URL is refused."""
         ...
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from engine.connectors import ToolFailure
-from engine.connectors.http import current_egress
+from engine.connectors.http import current_egress, egress_refusal
 from engine.connectors.params import flag
 from engine.facts import LogDoc, Observations
 from engine.parsers.common import Citer
@@ -70,6 +70,23 @@ def _kubeconfig_document(kubeconfig: str, *, server_side: bool) -> dict[str, Any
     return document
 
 
+def _pin_api_server(configuration: Any) -> None:
+    """Send the client to the API server's vetted address (the caller's egress policy), TLS checking the name."""
+    egress = current_egress()
+    if egress is None:
+        return
+    try:
+        host, tls_name = egress.pin(str(configuration.host))
+    except Exception as exc:
+        refusal = egress_refusal(exc)
+        if refusal is None:
+            raise
+        raise ToolFailure(f"Kubernetes API server URL {refusal}", unreachable=True) from None
+    configuration.host = host
+    if tls_name:
+        configuration.tls_server_name = tls_name
+
+
 class KubernetesClient:
     """Credentials come only from the kubeconfig content in the settings; the server's own service account (in-
     cluster mode) only when the caller marks the settings ``ambient_credentials`` (an operator's choice)."""
@@ -93,10 +110,7 @@ class KubernetesClient:
                 raise ToolFailure("Kubernetes is enabled but has no kubeconfig", unreachable=True)
         except (config.ConfigException, OSError, yaml.YAMLError, TypeError, ValueError, KeyError) as exc:
             raise ToolFailure(f"Kubernetes configuration is invalid ({type(exc).__name__})", unreachable=True) from None
-        egress = current_egress()
-        refusal = egress.refusal(str(configuration.host)) if egress is not None else None
-        if refusal is not None:
-            raise ToolFailure(f"Kubernetes API server URL {refusal}", unreachable=True)
+        _pin_api_server(configuration)
         configuration.retries = 0
         self.api = client.ApiClient(configuration)
         self.core = client.CoreV1Api(self.api)

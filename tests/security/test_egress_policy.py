@@ -180,21 +180,37 @@ def test_an_answer_that_changes_between_check_and_connect_cannot_move_the_reques
     assert {request[2]["host"] for request in receiver.requests} == {f"prometheus.rebind.test:{receiver.port}"}
 
 
-def test_kubernetes_api_server_urls_go_through_the_same_policy(no_loopback: Any, receiver: CountingServer) -> None:
-    kubeconfig = f"""
+def _kubeconfig(server: str) -> str:
+    return f"""
 apiVersion: v1
 kind: Config
-clusters: [{{name: c, cluster: {{server: "{receiver.url()}"}}}}]
+clusters: [{{name: c, cluster: {{server: "{server}"}}}}]
 users: [{{name: u, user: {{token: abc}}}}]
 contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
 current-context: x
 """
+
+
+def test_kubernetes_api_server_urls_go_through_the_same_policy(no_loopback: Any, receiver: CountingServer) -> None:
     factory = connector_factory("kubernetes")
     assert factory is not None
     with using_egress(TenantEgress()), pytest.raises(ToolFailure) as raised:
-        factory({"kubeconfig": kubeconfig})
+        factory({"kubeconfig": _kubeconfig(receiver.url("localhost"))})
     assert raised.value.message == "Kubernetes API server URL resolves to a refused address"
-    assert receiver.requests == []
+    assert receiver.connections == 0
+
+
+def test_the_kubernetes_client_is_pinned_to_the_vetted_address_with_the_name_kept_for_tls(
+    no_loopback: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_loopback.EGRESS_ALLOW_LOOPBACK = True
+    monkeypatch.setattr(egress, "_lookup", lambda host, port: ["127.0.0.1"])
+    factory = connector_factory("kubernetes")
+    assert factory is not None
+    with using_egress(TenantEgress()):
+        client = factory({"kubeconfig": _kubeconfig("https://k8s.acme.test:6443")})
+    assert client.api.configuration.host == "https://127.0.0.1:6443"
+    assert client.api.configuration.tls_server_name == "k8s.acme.test"
 
 
 # -- the HTTP helper -----------------------------------------------------------------------------------------
