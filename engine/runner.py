@@ -107,9 +107,7 @@ class _Run:
             ok=ok,
             error=mask.text(error) if error is not None else None,
             output_excerpt=mask.text(output)[:OUTPUT_EXCERPT_LIMIT],
-            series=[item.model_copy(update=mask.data(item.model_dump(include={"title", "service"}))) for item in series]
-            if series and mask
-            else series or [],
+            series=[item.model_copy(update={"title": mask.text(item.title)}) for item in series or []],
         )
         self.calls.append(call)
         if self.on_tool_call is not None:
