@@ -62,10 +62,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sources = {}
     if args.kubeconfig:
+        try:
+            kubeconfig = Path(args.kubeconfig).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as exc:
+            print(f"error: cannot read kubeconfig: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+            return 2
         sources["kubernetes"] = {
-            "kubeconfig": args.kubeconfig,
+            "kubeconfig": kubeconfig,
             "default_namespace": args.namespace,
             "default_context": args.kube_context,
+            "ambient_credentials": True,  # the operator's own machine: exec plugins and cert files are theirs
         }
     if args.demo is not None:
         sources["demo"] = {"scenario": args.demo} if args.demo else {}

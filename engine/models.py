@@ -57,6 +57,8 @@ class InvestigationRequest(BaseModel):
     max_steps: int = 25
     now: datetime | None = None
     llm: dict[str, Any] | None = None
+    # Every secret value resolved for this run: masked in tool outputs, errors and the report; never serialised.
+    secrets: list[str] = Field(default_factory=list, repr=False, exclude=True)
 
     def enabled_sources(self) -> dict[str, dict[str, Any]]:
         """Data sources that are present and not switched off."""

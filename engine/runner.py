@@ -6,6 +6,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,10 +14,12 @@ from engine.agents import BUILTIN_AGENTS, agent_tools, resolve_agent
 from engine.analysis_tools import RunData
 from engine.analyzers import AnalysisContext, run_analyzers
 from engine.connectors import ToolFailure
+from engine.connectors.http import Egress, using_egress
 from engine.errors import EngineError
 from engine.facts import Observations
 from engine.knowledge import KNOWLEDGE_SOURCE, KnowledgeRetriever, consult_knowledge
 from engine.llm import LlmSettings, llm_settings
+from engine.masking import SecretMasker
 from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, MetricSeries, Progress, Report, ToolCall
 from engine.parsers.detect import SkipAttachment, parse_attachment
 from engine.plan import PLAYBOOKS, PlanContext, Step
@@ -49,9 +52,12 @@ class _Run:
         on_tool_call: Callable[[ToolCall], None] | None,
         should_cancel: Callable[[], bool] | None,
         knowledge: KnowledgeRetriever | None = None,
+        egress: Egress | None = None,
     ) -> None:
         self.request = request
         self.knowledge = knowledge  # the team's knowledge base (kb_retrieve), when the caller has one
+        self.egress = egress
+        self.masker = SecretMasker(request.secrets)
         self.on_progress = on_progress
         self.on_tool_call = on_tool_call
         self.should_cancel = should_cancel
@@ -94,16 +100,17 @@ class _Run:
     ) -> None:
         if tool not in self.tools_used:
             self.tools_used.append(tool)
+        mask = self.masker
         call = ToolCall(
             seq=len(self.calls) + 1,
             tool=tool,
-            params=params,
+            params=mask.data(params),
             started_at=started,
             duration_ms=int((time.perf_counter() - clock) * 1000),
             ok=ok,
-            error=error,
-            output_excerpt=output[:OUTPUT_EXCERPT_LIMIT],
-            series=series or [],
+            error=mask.text(error) if error is not None else None,
+            output_excerpt=mask.text(output)[:OUTPUT_EXCERPT_LIMIT],
+            series=[item.model_copy(update={"title": mask.text(item.title)}) for item in series or []],
         )
         self.calls.append(call)
         if self.on_tool_call is not None:
@@ -174,6 +181,8 @@ class _Run:
             message = f"Invalid parameters for {tool} ({type(exc).__name__}: {str(exc)[:200]})"
             self.record(tool, params, started, clock, False, message, "")
             return None
+        if self.masker:  # what the tool returned may echo a credential; nothing after this sees it
+            result = replace(result, text=self.masker.text(result.text))
         charted = result.charted if result.charted is not None else result.observations.series
         series = metric_series(charted, analysis_context(self.request))
         self.record(tool, params, started, clock, True, None, result.text, series)
@@ -198,8 +207,15 @@ class _Run:
             settings = sources[provider]
             if provider == "cloudwatch" and "aws" in sources:
                 settings = {**settings, "aws": sources["aws"]}  # cloudwatch uses the aws credentials
-            self.connectors[source] = factory(settings)
+            with using_egress(self.egress):
+                self.connectors[source] = factory(settings)
         return self.connectors[source]
+
+    def mask_report(self, report: Report) -> Report:
+        """The report with every known secret masked (evidence quotes what the tools returned)."""
+        if not self.masker:
+            return report
+        return Report.model_validate(self.masker.data(report.model_dump()))
 
 
 def _source_of(tool: str) -> str | None:
@@ -248,16 +264,18 @@ def investigate(
     on_tool_call: Callable[[ToolCall], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     knowledge: KnowledgeRetriever | None = None,
+    egress: Egress | None = None,
 ) -> Report:
     """Run one investigation; raises :class:`EngineError` on typed failures.
 
     Deterministic mode unless the request carries LLM settings (``engine.llm``): then a model reviews the
-    deterministic draft, may call more tools, and writes the report.
+    deterministic draft, may call more tools, and writes the report. ``egress`` supplies the transport for every
+    call to a URL in the team's settings (data sources, the LLM ``base_url``); None connects directly.
     """
     resolve_agent(request.agent, request.agents)
     agent_settings = request.agents.get(request.agent)
     llm = llm_settings(request.llm, model_override=agent_settings.model if agent_settings else None)
-    run = _Run(request, on_progress, on_tool_call, should_cancel, knowledge)
+    run = _Run(request, on_progress, on_tool_call, should_cancel, knowledge=knowledge, egress=egress)
     try:
         return _investigate(run, llm)
     except EngineError:
@@ -308,10 +326,11 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     report.tools_used = list(run.tools_used)
     report.tool_calls = list(run.calls)
     report.skipped_attachments = list(run.skipped)
+    report = run.mask_report(report)
     if llm is not None:
         from engine.llm.review import review_with_llm  # imports pydantic-ai only when a team uses LLM mode
 
-        report = review_with_llm(run, report, tools, llm)
+        report = run.mask_report(review_with_llm(run, report, tools, llm))
     report.demo_data = "demo" in sources
     if report.demo_data and "(demo data)" not in report.summary:
         report.summary = f"{report.summary.rstrip()} (demo data)"

@@ -147,14 +147,40 @@ RATE_LIMIT_STORE = "redis" if REDIS_URL else "database"
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted (0 = socket peer).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
 
-# --- Secret references in team configuration (teamconfig/secrets.py) ------------------------------------------
+# --- Secret references in team configuration (teamconfig/references.py, README "Security model") -----------------
 VAULT_ADDR = env_optional_str("VAULT_ADDR")  # HashiCorp Vault for vault:// references; unset = such references fail
 VAULT_TOKEN = env_secret("VAULT_TOKEN", required=False)
 VAULT_KV_MOUNT = env_str("VAULT_KV_MOUNT", "secret")
+# vault:// paths an org's config may name: under this prefix, {org_id} filled in; "" turns vault:// off.
+VAULT_ORG_PATH_TEMPLATE = env_str("VAULT_ORG_PATH_TEMPLATE", "incidentfox/{org_id}/")
+# Per-org Vault tokens, a JSON object {"org_id": "token"}; an org without one reads with VAULT_TOKEN.
+try:
+    VAULT_ORG_TOKENS: dict[str, str] = json.loads(env_secret("VAULT_ORG_TOKENS", required=False) or "{}")
+except json.JSONDecodeError:
+    raise ImproperlyConfigured("VAULT_ORG_TOKENS must be a JSON object of org ids to Vault tokens.") from None
+if not isinstance(VAULT_ORG_TOKENS, dict) or not all(isinstance(v, str) for v in VAULT_ORG_TOKENS.values()):
+    raise ImproperlyConfigured("VAULT_ORG_TOKENS must be a JSON object of org ids to Vault tokens.")
+# env:// names a config may use start with this prefix ("" turns env:// off); never the deployment's own settings.
+TEAM_SECRET_ENV_PREFIX = env_str("TEAM_SECRET_ENV_PREFIX", "INCIDENTFOX_TEAM_SECRET_")
+# Who may write vault:// and env:// references: org_admins (default) or teams too.
+SECRET_REFERENCE_WRITERS = env_str("SECRET_REFERENCE_WRITERS", "org_admins")
+if SECRET_REFERENCE_WRITERS not in ("org_admins", "teams"):
+    raise ImproperlyConfigured("SECRET_REFERENCE_WRITERS must be org_admins or teams.")
 
-# --- Outbound webhooks ---------------------------------------------------------------------------------------
-# Allow webhook URLs that resolve to private, loopback or link-local addresses (tests and closed networks only).
+# --- Egress: every outbound call to a URL a tenant chose (incidentfox_web/egress.py) -------------------------
+# CIDRs or host names. ALLOWED, when set, is the only place private addresses may be reached (and may name
+# loopback or one of the deployment's own addresses explicitly); DENIED is never reached, whatever else says.
+EGRESS_ALLOWED_NETWORKS = env_list("EGRESS_ALLOWED_NETWORKS")
+EGRESS_DENIED_NETWORKS = env_list("EGRESS_DENIED_NETWORKS")
+# The deployment's own addresses besides those its host name resolves to (a load balancer's, a NAT's).
+EGRESS_DEPLOYMENT_ADDRESSES = env_list("EGRESS_DEPLOYMENT_ADDRESSES")
+# Tests and single-machine development only: let tenant URLs reach loopback (127.0.0.0/8, ::1).
+EGRESS_ALLOW_LOOPBACK = env_bool("EGRESS_ALLOW_LOOPBACK", False)
+# Outbound webhooks reach public addresses only unless this lets them reach private ranges too (closed networks).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# Single-tenant installs only: a team without explicit credentials runs Kubernetes with the server's in-cluster
+# service account and AWS with boto3's default chain (the server's own identity).
+ALLOW_AMBIENT_CLOUD_CREDENTIALS = env_bool("ALLOW_AMBIENT_CLOUD_CREDENTIALS", False)
 
 # --- Background tasks -----------------------------------------------------------------------------------
 # A worker renews its lease on a running investigation every HEARTBEAT seconds; the sweeper re-queues (once) or

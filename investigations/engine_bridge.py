@@ -15,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from incidentfox_web.egress import TenantEgress
+
 
 @dataclass(frozen=True)
 class AgentDescription:
@@ -71,6 +73,7 @@ class EngineRun:
     llm: dict[str, Any] | None
     deadline: datetime
     max_steps: int
+    secrets: list[str] = field(default_factory=list, repr=False)  # resolved values: masked in all tool output
 
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -140,6 +143,7 @@ def run_engine(
         deadline=run.deadline,
         max_steps=run.max_steps,
         llm=run.llm,
+        secrets=run.secrets,
     )
 
     def progress(update: Progress) -> None:
@@ -168,7 +172,12 @@ def run_engine(
     extra = {"knowledge": retrieve} if knowledge is not None else {}
     try:
         report = investigate(
-            request, on_progress=progress, on_tool_call=tool_call, should_cancel=should_cancel, **extra
+            request,
+            on_progress=progress,
+            on_tool_call=tool_call,
+            should_cancel=should_cancel,
+            egress=TenantEgress(),
+            **extra,
         )
     except EngineError as exc:
         raise EngineFailure(code=exc.code, message=exc.message, tools_used=list(exc.tools_used)) from exc

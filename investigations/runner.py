@@ -34,7 +34,9 @@ from knowledge.retrieval import investigation_retriever
 logger = logging.getLogger("incidentfox.investigations")
 
 # error.code values the API documents (§4.2); any other engine code is reported as internal_error.
-API_ERROR_CODES = frozenset({"timeout", "data_source_unavailable", "llm_unavailable", "invalid_attachment"})
+API_ERROR_CODES = frozenset(
+    {"timeout", "data_source_unavailable", "llm_unavailable", "invalid_attachment", "configuration_error"}
+)
 
 
 def lease_seconds() -> int:
@@ -95,7 +97,7 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
             status=Status.FAILED,
             from_statuses=(Status.RUNNING,),
             attempt=attempt,
-            error_code="data_source_unavailable",
+            error_code=exc.code,
             error_message=str(exc),
             tools_used=[],
         )
@@ -145,6 +147,7 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
                 data_sources=team_settings.data_sources,
                 agents=team_settings.agents,
                 llm=team_settings.llm,
+                secrets=team_settings.secrets,
                 deadline=investigation.deadline_at,
                 max_steps=investigation.max_turns,
             ),

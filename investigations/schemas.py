@@ -94,7 +94,9 @@ class Result(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class ErrorInfo(serializers.Serializer):  # type: ignore[type-arg]
-    code = serializers.CharField(help_text="timeout, data_source_unavailable, llm_unavailable, invalid_attachment, …")
+    code = serializers.CharField(
+        help_text="timeout, data_source_unavailable, llm_unavailable, invalid_attachment, configuration_error, …"
+    )
     message = serializers.CharField()
 
 

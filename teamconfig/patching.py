@@ -12,6 +12,7 @@ from typing import Any
 
 from teamconfig.errors import ConfigInvalid, ConfigTooLarge
 from teamconfig.merge import apply_merge_patch, leaf_diff, merge_layers
+from teamconfig.references import ReferenceRules, may_write_references, reference_problem
 from teamconfig.schema import (
     MAX_OVERRIDES_BYTES,
     SYSTEM_DEFAULTS,
@@ -30,6 +31,17 @@ from teamconfig.secrets import (
 )
 
 _KEEP = object()  # "********": leave the current value alone
+KUBECONFIG_PATH = ("tools", "kubernetes", "kubeconfig")
+
+
+@dataclass(frozen=True)
+class ReferenceWrite:
+    """Who writes and under which rules: a new reference must pass ``reference_problem`` for ``org_id``, and
+    only writers the rules allow may write one at all."""
+
+    org_id: str
+    admin: bool
+    rules: ReferenceRules
 
 
 def build_effective(layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -59,14 +71,15 @@ def mask_diff(diff: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]
 
 # -- secret inputs -------------------------------------------------------------------------------------------
 def prepare_secret_inputs(
-    patch: Mapping[str, Any], *, stored: Mapping[str, Any], effective: Mapping[str, Any]
+    patch: Mapping[str, Any], *, stored: Mapping[str, Any], effective: Mapping[str, Any], writer: ReferenceWrite
 ) -> dict[str, Any]:
-    """Encrypt ``{"secret": v}``, resolve ``********`` to "keep", refuse plain strings in secret fields.
+    """Encrypt ``{"secret": v}``, resolve ``********`` to "keep", refuse plain strings in secret fields and
+    references the writer may not write (restating the current value is not a write).
 
     ``stored`` is the node's own overrides and ``effective`` its current effective config (both unmasked).
     Sending the same plaintext again keeps the stored ciphertext, so it is not counted as a change.
     """
-    prepared = _prepare(dict(patch), (), "", stored, effective)
+    prepared = _prepare(dict(patch), (), "", stored, effective, writer)
     assert isinstance(prepared, dict)
     return prepared
 
@@ -75,14 +88,14 @@ def _child(value: Any, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
-def _prepare(value: Any, path: tuple[str, ...], field: str, stored: Any, effective: Any) -> Any:
+def _prepare(value: Any, path: tuple[str, ...], field: str, stored: Any, effective: Any, writer: ReferenceWrite) -> Any:
     free_form = bool(path) and path[0] not in SYSTEM_DEFAULTS  # undocumented top-level keys may hold secrets too
     if (
         is_secret_path(path)
         or (free_form and _is_secret_input(value))
         or (value == SECRET_MASK and is_ciphertext(effective))
     ):
-        return _secret_input(value, path, field, stored, effective)
+        return _secret_input(value, path, field, stored, effective, writer)
     if isinstance(value, dict):
         prepared: dict[str, Any] = {}
         for key, item in value.items():
@@ -92,6 +105,7 @@ def _prepare(value: Any, path: tuple[str, ...], field: str, stored: Any, effecti
                 f"{field}.{key}" if field else key,
                 _child(stored, key),
                 _child(effective, key),
+                writer,
             )
             if result is not _KEEP:
                 prepared[key] = result
@@ -106,7 +120,7 @@ def _prepare(value: Any, path: tuple[str, ...], field: str, stored: Any, effecti
         items = []
         for index, item in enumerate(value):
             match = current.get(item.get("name")) if isinstance(item, dict) else None
-            result = _prepare(item, (*path, "[]"), f"{field}[{index}]", match, match)
+            result = _prepare(item, (*path, "[]"), f"{field}[{index}]", match, match, writer)
             items.append(item if result is _KEEP else result)
         return items
     return value
@@ -116,7 +130,19 @@ def _is_secret_input(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secret"} and isinstance(value["secret"], str)
 
 
-def _secret_input(value: Any, path: tuple[str, ...], field: str, stored: Any, effective: Any) -> Any:
+def _check_reference(value: str, field: str, effective: Any, writer: ReferenceWrite) -> None:
+    if value == effective:
+        return  # the current value restated: nothing new is written
+    if not may_write_references(admin=writer.admin, rules=writer.rules):
+        raise ConfigInvalid(field, 'only org admins may write secret references; send {"secret": "..."}')
+    problem = reference_problem(value, org_id=writer.org_id, rules=writer.rules)
+    if problem is not None:
+        raise ConfigInvalid(field, problem)
+
+
+def _secret_input(
+    value: Any, path: tuple[str, ...], field: str, stored: Any, effective: Any, writer: ReferenceWrite
+) -> Any:
     if value is None:
         return None
     if value == SECRET_MASK:
@@ -124,6 +150,7 @@ def _secret_input(value: Any, path: tuple[str, ...], field: str, stored: Any, ef
             raise ConfigInvalid(field, "there is no current secret to keep")
         return effective if "[]" in path else _KEEP
     if is_reference(value):
+        _check_reference(value, field, effective, writer)
         return value
     if _is_secret_input(value):
         plaintext = value["secret"]
@@ -133,10 +160,12 @@ def _secret_input(value: Any, path: tuple[str, ...], field: str, stored: Any, ef
             raise ConfigInvalid(f"{field}.secret", f"must be at most {MAX_SECRET_LENGTH} characters")
         if path == ("integrations", "incidentio", "webhook_secret") and not plaintext.startswith("whsec_"):
             raise ConfigInvalid(f"{field}.secret", "must be an incident.io signing secret (whsec_...)")
+        if path == KUBECONFIG_PATH and "\n" not in plaintext and "clusters:" not in plaintext:
+            raise ConfigInvalid(f"{field}.secret", "must be the kubeconfig's content, not a path on the server")
         if is_ciphertext(stored) and _decrypts_to(stored, plaintext):
             return stored
         return encrypt(plaintext)
-    raise ConfigInvalid(field, 'must be a reference (vault://, env://, file:///) or an object {"secret": "..."}')
+    raise ConfigInvalid(field, 'must be a reference (vault://, env://) or an object {"secret": "..."}')
 
 
 def _decrypts_to(ciphertext: str, plaintext: str) -> bool:

@@ -7,7 +7,6 @@ naming the dotted field (``mcp_servers[2].url`` inside arrays). Messages never c
 from __future__ import annotations
 
 import copy
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from engine import BUILTIN_AGENTS, TOOL_CATALOG
+from incidentfox_web.egress import is_public, parse_ip_literal
 from teamconfig.errors import ConfigFieldRefused, ConfigInvalid
 from teamconfig.merge import merge_two
 from teamconfig.secrets import is_ciphertext, is_reference
@@ -48,6 +48,7 @@ TOOL_FIELDS: dict[str, dict[str, FieldSpec]] = {
     "aws": {
         "region": FieldSpec("string", default="us-east-1"),
         "assume_role": S,
+        "external_id": S,
         "access_key_id": SECRET,
         "secret_access_key": SECRET,
     },
@@ -313,17 +314,14 @@ def _url(value: Any, field: str, *, allow_private: bool = True) -> None:
     if parts.username is not None or parts.password is not None:
         raise ConfigInvalid(field, "must not contain user info")
     if not allow_private:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return
-        if not address.is_global:
+        address = parse_ip_literal(host)  # every form the send-time check reads: 2130706433, 0x7f000001, 127.1 ...
+        if address is not None and not is_public(address):
             raise ConfigInvalid(field, "must not point at a private, loopback or reserved address")
 
 
 def _secret(value: Any, field: str) -> None:
     if not (is_reference(value) or is_ciphertext(value)):
-        raise ConfigInvalid(field, 'must be a reference (vault://, env://, file:///) or an object {"secret": "..."}')
+        raise ConfigInvalid(field, 'must be a reference (vault://, env://) or an object {"secret": "..."}')
 
 
 def _fields(entry: Mapping[str, Any], specs: Mapping[str, FieldSpec], field: str) -> None:

@@ -1,7 +1,8 @@
 """Secrets in team config: encryption at rest, references, masking of values, and run-time resolution.
 
-A stored secret is either a reference (``vault://path#key``, ``env://NAME``, ``file:///path``), shown as is,
-or a ciphertext ``enc:<key version>:<base64url(nonce + AES-GCM ciphertext)>``, always shown as ``********``.
+A stored secret is either a reference (``vault://path#key``, ``env://NAME``), shown as is and resolved only
+inside the operator's rules (``teamconfig.references``), or a ciphertext
+``enc:<key version>:<base64url(nonce + AES-GCM ciphertext)>``, always shown as ``********``.
 Keys come from ``settings.CONFIG_ENCRYPTION_KEYS`` (``{"2": "...", "1": "..."}``): the highest version
 encrypts and every version decrypts, so keys rotate without rewriting rows (see ``config_secrets_reencrypt``).
 """
@@ -13,18 +14,19 @@ import json
 import os
 import re
 import secrets as random_bytes
-import urllib.error
 import urllib.parse
-import urllib.request
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+
+from incidentfox_web.egress import EgressRefusedError, egress_client
+from teamconfig.references import reference_problem, reference_rules
 
 SECRET_MASK = "********"
 CIPHERTEXT_PREFIX = "enc:"
@@ -43,6 +45,14 @@ class SecretUnavailable(Exception):
         self.source = source
 
 
+class SecretNotAllowed(SecretUnavailable):
+    """A reference outside the operator's rules: a ``configuration_error`` naming the source, never resolved."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        Exception.__init__(self, f"Credentials for '{source}' are not allowed: {reason}")
+        self.source = source
+
+
 class EncryptionNotConfigured(Exception):
     """No usable key in ``CONFIG_ENCRYPTION_KEYS``."""
 
@@ -53,7 +63,8 @@ def is_ciphertext(value: object) -> bool:
 
 
 def is_reference(value: object) -> bool:
-    """``vault://path[#key]``, ``env://NAME`` or ``file:///absolute/path``."""
+    """``vault://path[#key]`` or ``env://NAME`` (and ``file:///path``, recognised only so that values stored before
+    it was removed are shown as is and reported; it never resolves)."""
     if not isinstance(value, str):
         return False
     if value.startswith("vault://"):
@@ -125,36 +136,47 @@ def _setting(name: str, default: str = "") -> str:
     return str(value or "")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+def _vault_token(org_id: str) -> str:
+    """The org's own Vault token from ``VAULT_ORG_TOKENS`` when it has one, else ``VAULT_TOKEN``."""
+    tokens = getattr(settings, "VAULT_ORG_TOKENS", None) or {}
+    token = tokens.get(org_id) if isinstance(tokens, dict) else None
+    return str(token) if token else _setting("VAULT_TOKEN")
 
 
 class SecretResolver:
-    """Turns stored secret values into plaintext for one run; reads each Vault path at most once."""
+    """Turns one org's stored secret values into plaintext for one run; reads each Vault path at most once.
 
-    def __init__(self) -> None:
+    A reference outside the operator's rules (``teamconfig.references``) raises :class:`SecretNotAllowed` and
+    is never resolved. Every value resolved is kept in ``resolved`` so the run can mask it in tool output.
+    """
+
+    def __init__(self, *, org_id: str) -> None:
+        self.org_id = org_id
+        self.rules = reference_rules()
+        self.resolved: list[str] = []
         self._vault_cache: dict[str, dict[str, Any]] = {}
 
     def resolve(self, value: str, *, source: str) -> str:
+        plaintext = self._resolve(value, source=source)
+        if plaintext not in self.resolved:
+            self.resolved.append(plaintext)
+        return plaintext
+
+    def _resolve(self, value: str, *, source: str) -> str:
         if is_ciphertext(value):
             try:
                 return decrypt(value)
             except (ValueError, EncryptionNotConfigured):
                 raise SecretUnavailable(source, "the stored secret could not be decrypted") from None
+        problem = reference_problem(value, org_id=self.org_id, rules=self.rules)
+        if problem is not None:
+            raise SecretNotAllowed(source, problem)
         if value.startswith("env://"):
             resolved = os.environ.get(value.removeprefix("env://"))
             if resolved is None:
                 raise SecretUnavailable(source, "the referenced environment variable is not set")
             return resolved
-        if value.startswith("file://"):
-            try:
-                return Path(value.removeprefix("file://")).read_text(encoding="utf-8").rstrip("\r\n")
-            except (OSError, UnicodeError):
-                raise SecretUnavailable(source, "the referenced file could not be read") from None
-        if value.startswith("vault://"):
-            return self._vault(value.removeprefix("vault://"), source=source)
-        raise SecretUnavailable(source, "the value is not a secret reference")
+        return self._vault(value.removeprefix("vault://"), source=source)
 
     def _vault(self, reference: str, *, source: str) -> str:
         address = _setting("VAULT_ADDR")
@@ -180,15 +202,20 @@ class SecretResolver:
         url = f"{address.rstrip('/')}/v1/{urllib.parse.quote(mount)}/data/{urllib.parse.quote(path.strip('/'))}"
         if not url.startswith(("http://", "https://")):
             raise SecretUnavailable(source, "VAULT_ADDR must be an http(s) URL")
-        request = urllib.request.Request(url, headers={"X-Vault-Token": _setting("VAULT_TOKEN")})  # noqa: S310
-        opener = urllib.request.build_opener(_NoRedirect)
+        headers = {"X-Vault-Token": _vault_token(self.org_id)}
         try:
-            with opener.open(request, timeout=VAULT_TIMEOUT_SECONDS) as response:
-                body = json.loads(response.read(1024 * 1024))
-        except urllib.error.HTTPError as exc:
-            raise SecretUnavailable(source, f"Vault answered HTTP {exc.code}") from None
-        except (OSError, ValueError):
+            with egress_client("vault", timeout=VAULT_TIMEOUT_SECONDS) as client:
+                response = client.get(url, headers=headers)
+        except EgressRefusedError as exc:
+            raise SecretUnavailable(source, f"the Vault address {exc.egress_refusal}") from None
+        except httpx.HTTPError:
             raise SecretUnavailable(source, "Vault could not be reached") from None
+        if response.status_code != 200:
+            raise SecretUnavailable(source, f"Vault answered HTTP {response.status_code}")
+        try:
+            body = json.loads(response.content[: 1024 * 1024])
+        except ValueError:
+            raise SecretUnavailable(source, "Vault returned no KV v2 data") from None
         data = body.get("data", {}).get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
             raise SecretUnavailable(source, "Vault returned no KV v2 data")

@@ -7,15 +7,17 @@ deep the tree is: the ``NodeConfig`` rows of every node on the path.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db.models import QuerySet
 
 from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion, NodeConfig
 from teamconfig.patching import build_effective, mask_document
+from teamconfig.references import reference_problem, reference_rules
 from teamconfig.schema import TOOL_FIELDS, is_secret_path
-from teamconfig.secrets import SecretResolver
+from teamconfig.secrets import SecretResolver, is_reference
 from tenancy.models import Node, Organization
 
 
@@ -28,6 +30,7 @@ class EngineSettings:
     llm: dict[str, Any] | None  # None or {"provider": "none"} = deterministic mode
     webhook_url: str | None  # effective webhooks.investigation_complete; "" and null → None
     alerts_disabled: list[str]
+    secrets: list[str] = field(default_factory=list, repr=False)  # every value resolved, to mask in tool output
 
 
 def lineage_configs(node: Node) -> dict[str, NodeConfig]:
@@ -85,7 +88,7 @@ def enabled_data_sources(effective: dict[str, Any]) -> dict[str, dict[str, Any]]
     }
     aws = tools.get("aws")
     if "cloudwatch" in sources and isinstance(aws, dict):
-        for key in ("region", "assume_role", "access_key_id", "secret_access_key"):
+        for key in ("region", "assume_role", "external_id", "access_key_id", "secret_access_key"):
             if aws.get(key) is not None and sources["cloudwatch"].get(key) is None:
                 sources["cloudwatch"][key] = aws[key]
     return sources
@@ -101,19 +104,32 @@ def _resolve_secrets(value: Any, path: tuple[str, ...], source: str, resolver: S
     return value
 
 
+AMBIENT_SOURCES = frozenset({"kubernetes", "aws", "cloudwatch"})
+
+
+def _ambient_allowed() -> bool:
+    return bool(getattr(django_settings, "ALLOW_AMBIENT_CLOUD_CREDENTIALS", False))
+
+
 def engine_settings_for_team(team: Node) -> EngineSettings:
     """Everything the engine needs for one run, secrets decrypted or fetched now.
 
-    Raises ``teamconfig.secrets.SecretUnavailable(source)`` when a reference cannot be resolved.
+    Raises ``teamconfig.secrets.SecretUnavailable(source)`` when a reference cannot be resolved, and its subclass
+    ``SecretNotAllowed`` when a reference is outside the operator's rules. Kubernetes and AWS get the
+    ``ambient_credentials`` mark (the server's own identity may serve them) only from the operator's
+    ``ALLOW_AMBIENT_CLOUD_CREDENTIALS``, whatever the config says.
     """
     effective = _effective_unmasked(team)
-    resolver = SecretResolver()
+    resolver = SecretResolver(org_id=team.path[0])
+    ambient = _ambient_allowed()
     data_sources = {
         # cloudwatch's borrowed aws fields are secrets of the aws tool's shape
         name: _resolve_secrets(settings, ("tools", "aws" if name == "cloudwatch" else name), name, resolver)
         for name, settings in enabled_data_sources(effective).items()
         if name in TOOL_FIELDS
     }
+    for name in AMBIENT_SOURCES & set(data_sources):
+        data_sources[name]["ambient_credentials"] = ambient
     llm = effective.get("llm")
     if isinstance(llm, dict):
         llm = _resolve_secrets(llm, ("llm",), "llm", resolver)
@@ -124,6 +140,7 @@ def engine_settings_for_team(team: Node) -> EngineSettings:
         llm=llm if isinstance(llm, dict) else None,
         webhook_url=webhook or None,
         alerts_disabled=list(effective.get("alerts", {}).get("disabled", [])),
+        secrets=list(resolver.resolved),
     )
 
 
@@ -143,7 +160,7 @@ def inbound_integration_for_team(team: Node, provider: str) -> InboundIntegratio
     settings = effective.get("integrations", {}).get(provider)
     if not isinstance(settings, dict) or settings.get("enabled") is not True:
         return None
-    resolved = _resolve_secrets(settings, ("integrations", provider), provider, SecretResolver())
+    resolved = _resolve_secrets(settings, ("integrations", provider), provider, SecretResolver(org_id=team.path[0]))
     assert isinstance(resolved, dict)
     return InboundIntegration(
         settings=resolved,
@@ -168,3 +185,44 @@ def change_requests_for_org(
     if status != "all":
         requests = requests.filter(status=ChangeStatus(status))
     return requests.order_by("-requested_at", "-id")
+
+
+@dataclass(frozen=True)
+class ReferenceFinding:
+    """A stored reference the operator's rules no longer allow (``manage.py config_references_check``)."""
+
+    org_id: str
+    node_id: str
+    where: str  # "config" or the change request id
+    field: str
+    reference: str
+    problem: str
+
+
+def _references(value: Any, field: str) -> list[tuple[str, str]]:
+    if isinstance(value, str) and is_reference(value):
+        return [(field, value)]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _references(item, f"{field}.{key}" if field else key)]
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value) for found in _references(item, f"{field}[{index}]")]
+    return []
+
+
+def stored_reference_problems() -> list[ReferenceFinding]:
+    """Every reference in stored overrides and pending change requests that breaks the operator's rules."""
+    rules = reference_rules()
+    stored = [
+        (row.node.path[0], row.node.node_id, "config", row.overrides)
+        for row in NodeConfig.objects.select_related("node").order_by("org_id", "node__node_id")
+    ] + [
+        (cr.node.path[0], cr.node.node_id, cr.change_request_id, cr.patch)
+        for cr in ChangeRequest.objects.filter(status=ChangeStatus.PENDING).select_related("node").order_by("id")
+    ]
+    findings = []
+    for org_id, node_id, where, document in stored:
+        for field_path, reference in _references(document, ""):
+            problem = reference_problem(reference, org_id=org_id, rules=rules)
+            if problem is not None:
+                findings.append(ReferenceFinding(org_id, node_id, where, field_path, reference, problem))
+    return findings

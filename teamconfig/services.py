@@ -22,12 +22,14 @@ from teamconfig.events import config_changed
 from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion, NodeConfig
 from teamconfig.patching import (
     ChangePlan,
+    ReferenceWrite,
     build_effective,
     mask_diff,
     mask_document,
     plan_change,
     prepare_secret_inputs,
 )
+from teamconfig.references import reference_rules
 from teamconfig.schema import check_patch_keys
 from teamconfig.secrets import current_key_version, decrypt, encrypt, is_ciphertext, key_version_of
 from tenancy.audit import RequestMeta, audit_record
@@ -157,7 +159,8 @@ def config_update(
         row = _locked_config(node)
         ancestors = ancestor_layers(node)
         current = build_effective([*ancestors, row.overrides])
-        prepared = prepare_secret_inputs(patch, stored=row.overrides, effective=current)
+        writer = ReferenceWrite(org_id=node.path[0], admin=admin, rules=reference_rules())
+        prepared = prepare_secret_inputs(patch, stored=row.overrides, effective=current, writer=writer)
         plan = plan_change(
             ancestors=ancestors,
             stored=row.overrides,

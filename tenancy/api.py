@@ -18,6 +18,7 @@ from incidentfox_web.api.inputs import optional_int
 from incidentfox_web.api.permissions import AdminAccess, IsPrincipal
 from incidentfox_web.api.schema import ERROR_RESPONSES
 from incidentfox_web.api.views import ApiView, ApiViewSet
+from incidentfox_web.egress import literal_refused
 from incidentfox_web.ids import is_slug
 from tenancy import schemas
 from tenancy.audit import audit_record
@@ -322,9 +323,13 @@ def _apply_oidc(org: Organization, oidc: dict[str, Any]) -> None:
         raise ApiError.validation("oidc.client_id", "is required when OIDC is enabled")
     if len(issuer) > 2048 or urlsplit(issuer).scheme != "https" or not urlsplit(issuer).hostname:
         raise ApiError.validation("oidc.issuer", "must be an https URL")
+    if literal_refused(issuer, purpose="oidc"):
+        raise ApiError.validation("oidc.issuer", "must not point at a loopback, link-local or refused address")
     jwks_uri = oidc.get("jwks_uri", org.oidc_jwks_uri or None)
     if jwks_uri is not None and (not isinstance(jwks_uri, str) or urlsplit(jwks_uri).scheme != "https"):
         raise ApiError.validation("oidc.jwks_uri", "must be an https URL or null")
+    if jwks_uri is not None and literal_refused(jwks_uri, purpose="oidc"):
+        raise ApiError.validation("oidc.jwks_uri", "must not point at a loopback, link-local or refused address")
     for field, default in (("teams_claim", "teams"), ("admin_group", "")):
         value = oidc.get(field, getattr(org, f"oidc_{field}"))
         if value is not None and (not isinstance(value, str) or len(value) > 255):

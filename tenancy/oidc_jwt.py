@@ -8,9 +8,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import jwt
-import requests
 
+from incidentfox_web.egress import egress_client
 from tenancy.models import Node, NodeType, Organization
 from tenancy.principal import ADMIN_PERMISSIONS, TEAM_PERMISSIONS, Principal
 
@@ -70,10 +71,8 @@ class JwksCache:
 
     def _fetch(self, jwks_uri: str) -> _KeySet:
         try:
-            response = requests.get(jwks_uri, timeout=HTTP_TIMEOUT, allow_redirects=False)
-            response.raise_for_status()
-            document = response.json()
-        except (requests.RequestException, ValueError) as exc:
+            document = _get_json(jwks_uri)
+        except (httpx.HTTPError, ValueError) as exc:
             logger.warning("Could not fetch the identity provider's signing keys (%s)", type(exc).__name__)
             raise JwtInvalid("signing keys unavailable") from None
         keys: dict[str, jwt.PyJWK] = {}
@@ -93,6 +92,15 @@ jwks_cache = JwksCache()
 _discovered: dict[str, tuple[str, float]] = {}
 
 
+def _get_json(url: str) -> Any:
+    """GET an org's discovery document or key set through the egress policy (the issuer is an org admin's
+    choice and discovery can be triggered by an unauthenticated request); redirects are not followed."""
+    with egress_client("oidc", timeout=HTTP_TIMEOUT) as client:
+        response = client.get(url)
+        response.raise_for_status()
+        return response.json()
+
+
 def looks_like_jwt(credential: str) -> bool:
     parts = credential.split(".")
     return len(parts) == 3 and all(parts[:2]) and all(p.replace("-", "").replace("_", "").isalnum() for p in parts if p)
@@ -106,10 +114,8 @@ def _jwks_uri_for(org: Organization) -> str:
         return cached[0]
     url = org.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
     try:
-        response = requests.get(url, timeout=HTTP_TIMEOUT, allow_redirects=False)
-        response.raise_for_status()
-        jwks_uri = response.json()["jwks_uri"]
-    except (requests.RequestException, ValueError, KeyError, TypeError):
+        jwks_uri = _get_json(url)["jwks_uri"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
         raise JwtInvalid("discovery failed") from None
     _discovered[org.oidc_issuer] = (str(jwks_uri), time.time())
     return str(jwks_uri)

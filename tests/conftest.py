@@ -111,6 +111,8 @@ def _test_settings(request: pytest.FixtureRequest) -> None:
     if settings is None:
         return
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+    # Data sources, LLMs and identity providers in tests are loopback servers; egress tests switch this off.
+    settings.EGRESS_ALLOW_LOOPBACK = True
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {
         **settings.STORAGES,

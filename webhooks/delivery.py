@@ -19,10 +19,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from incidentfox_web.api.formats import iso_z
+from incidentfox_web.egress import EgressResult, post_json
 from teamconfig.selectors import effective_config_for_team
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import Node
-from webhooks.egress import EgressResult, post_json
 from webhooks.models import MessageState, Outcome, WebhookDelivery, WebhookEndpoint, WebhookMessage, new_message_id
 from webhooks.schedule import retry_delay_seconds
 from webhooks.signing import active_secrets, signed_headers, webhook_endpoint_for_team

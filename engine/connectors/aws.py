@@ -1,9 +1,11 @@
 """AWS connector through boto3: CloudWatch Logs (filter and Insights), CloudWatch metrics, and
 EC2/RDS/Lambda/ECS describe calls.
 
-Credentials come from the resolved team config (``aws``: region, assume_role, access_key_id,
+Credentials come from the resolved team config (``aws``: region, assume_role, external_id, access_key_id,
 secret_access_key; ``cloudwatch``: region, log_groups, using the aws credentials). They are handed to boto3
-and never appear in tool params, texts or errors.
+and never appear in tool params, texts or errors. Without explicit keys, the only way in is a role assumed with
+an external id (the server's identity asks for it, as AWS's cross-account pattern intends); boto3's default
+chain (the server's own identity) serves a team only when the caller marks the settings ``ambient_credentials``.
 """
 
 from __future__ import annotations
@@ -64,14 +66,19 @@ class AwsConnector:
     ) -> AwsConnector:
         creds = credentials if credentials is not None else settings
         region = str(settings.get("region") or creds.get("region") or "us-east-1")
+        keys = bool(creds.get("access_key_id") and creds.get("secret_access_key"))
+        role = creds.get("assume_role")
+        external_id = creds.get("external_id") or None
+        ambient = settings.get("ambient_credentials") is True or creds.get("ambient_credentials") is True
+        if not keys and not ambient and not (role and external_id):
+            raise ToolFailure("AWS needs an access key or a role to assume with an external id", unreachable=True)
         session = boto3.session.Session(
-            aws_access_key_id=creds.get("access_key_id") or None,
-            aws_secret_access_key=creds.get("secret_access_key") or None,
+            aws_access_key_id=creds.get("access_key_id") if keys else None,
+            aws_secret_access_key=creds.get("secret_access_key") if keys else None,
             region_name=region,
         )
-        role = creds.get("assume_role")
         if role:
-            session = _assumed(session, str(role), region, endpoint_url)
+            session = _assumed(session, str(role), region, endpoint_url, external_id=external_id)
         groups = settings.get("log_groups")
         return cls(
             session,
@@ -111,10 +118,11 @@ _NAMES = {
 }
 
 
-def _assumed(session: Any, role: str, region: str, endpoint_url: str | None) -> Any:
+def _assumed(session: Any, role: str, region: str, endpoint_url: str | None, *, external_id: str | None) -> Any:
+    extra = {"ExternalId": external_id} if external_id else {}
     try:
         sts = session.client("sts", region_name=region, endpoint_url=endpoint_url)
-        creds = sts.assume_role(RoleArn=role, RoleSessionName="incidentfox-investigation")["Credentials"]
+        creds = sts.assume_role(RoleArn=role, RoleSessionName="incidentfox-investigation", **extra)["Credentials"]
     except (ClientError, BotoCoreError) as exc:
         raise ToolFailure("AWS could not assume the configured role") from exc
     return boto3.session.Session(

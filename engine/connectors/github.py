@@ -16,7 +16,7 @@ import httpx
 
 from engine.analyzers.changes import ChangeKind
 from engine.connectors import ToolFailure
-from engine.connectors.http import build_client, request_json
+from engine.connectors.http import build_client, request_json, transport_failure
 from engine.connectors.params import iso, limit, window
 from engine.facts import ChangeFact, Observations
 from engine.registry import ToolResult, connector, tool
@@ -53,10 +53,8 @@ class GitHubClient:
                 return
             try:
                 response = self.http.get(url, params=query)
-            except httpx.TimeoutException as exc:
-                raise ToolFailure(f"{SOURCE} did not answer in time", unreachable=True) from exc
             except httpx.HTTPError as exc:
-                raise ToolFailure(f"Unable to connect to {SOURCE}", unreachable=True) from exc
+                raise transport_failure(exc, source=SOURCE) from exc
             if response.status_code >= 400:
                 raise ToolFailure(_error(response))
             yield response.json()

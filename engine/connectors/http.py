@@ -1,7 +1,10 @@
 """Shared pieces for connectors that speak HTTP: client construction, auth headers and error mapping.
 
 Connectors take an ``httpx.Client`` from their caller (the factory builds one from settings; tests build one
-pointed at loopback). Error messages name the data source and the HTTP status, never the URL's host or
+pointed at loopback). The transport under every client comes from the caller too: the runner installs the
+caller's :class:`Egress` (``using_egress``) while a connector is built, so a web deployment vets and pins every
+address a tenant's URL resolves to, and a refusal becomes a ``ToolFailure`` naming the source ("Prometheus URL
+resolves to a refused address"). Error messages name the data source and the HTTP status, never the URL's host or
 credentials, so they are safe to show in a report.
 """
 
@@ -9,9 +12,12 @@ from __future__ import annotations
 
 import base64
 import gc
+import json as jsonlib
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import httpx
 
@@ -20,6 +26,48 @@ from engine.connectors import ToolFailure
 DEFAULT_TIMEOUT = 30.0
 MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 USER_AGENT = "IncidentFox-engine/0.1"
+
+
+class Egress(Protocol):
+    """What the caller provides for outbound calls to the URLs in a team's settings."""
+
+    def transport(self) -> httpx.BaseTransport:
+        """A transport that vets and pins each request; it raises an ``httpx.TransportError`` carrying an
+        ``egress_refusal`` attribute ("resolves to a refused address") for a refused one."""
+        ...
+
+    def async_transport(self) -> Any:
+        """The same for the LLM vendors' async SDK clients (an ``httpx2.AsyncBaseTransport``)."""
+        ...
+
+    def pin(self, url: str) -> tuple[str, str | None]:
+        """For clients that cannot take a transport (the Kubernetes client): ``url`` with its host replaced by the
+        vetted address, and the name TLS must check (None for http or a literal IP). Raises an exception carrying
+        ``egress_refusal`` when the URL is refused."""
+        ...
+
+
+_egress: ContextVar[Egress | None] = ContextVar("incidentfox_engine_egress", default=None)
+
+
+@contextmanager
+def using_egress(egress: Egress | None) -> Iterator[None]:
+    """Connectors built inside this block take their transport from ``egress`` (None: direct connections)."""
+    token = _egress.set(egress)
+    try:
+        yield
+    finally:
+        _egress.reset(token)
+
+
+def current_egress() -> Egress | None:
+    return _egress.get()
+
+
+def egress_refusal(exc: BaseException) -> str | None:
+    """The refusal an egress transport raised, or None for an ordinary network error."""
+    refusal = getattr(exc, "egress_refusal", None)
+    return refusal if isinstance(refusal, str) else None
 
 
 def timeout_from(settings: Mapping[str, Any]) -> float:
@@ -61,13 +109,16 @@ def optional_setting(settings: Mapping[str, Any], key: str) -> str | None:
 def build_client(
     settings: Mapping[str, Any], *, base_url: str, headers: Mapping[str, str] | None = None
 ) -> httpx.Client:
-    """A client with explicit connect/read timeouts, no redirects and a fixed User-Agent."""
+    """A client with explicit connect/read timeouts, no redirects, a fixed User-Agent and the caller's egress."""
     timeout = timeout_from(settings)
+    egress = current_egress()
     return httpx.Client(
         base_url=base_url.rstrip("/"),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         follow_redirects=False,
+        transport=egress.transport() if egress is not None else None,
+        trust_env=egress is None,
     )
 
 
@@ -81,21 +132,47 @@ def request_json(
     json: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> Any:
-    """Send one request and decode JSON, turning every failure into a ``ToolFailure`` naming ``source``."""
+    """Send one request and decode JSON, turning every failure into a ``ToolFailure`` naming ``source``.
+
+    The body is read as it arrives and reading stops at ``MAX_RESPONSE_BYTES`` (after decompression).
+    """
     try:
-        response = client.request(method, path, params=params, json=json, headers=headers)
-    except httpx.TimeoutException as exc:
-        raise ToolFailure(f"{source} did not answer in time", unreachable=True) from exc
+        with client.stream(method, path, params=params, json=json, headers=headers) as response:
+            content = _read_capped(response, source=source)
     except httpx.HTTPError as exc:
-        raise ToolFailure(f"Unable to connect to {source}", unreachable=True) from exc
-    if response.status_code >= 400:
-        raise ToolFailure(f"{source} returned {response.status_code} {_reason(response)}".rstrip())
-    if len(response.content) > MAX_RESPONSE_BYTES:
-        raise ToolFailure(f"{source} returned a response larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB")
+        raise transport_failure(exc, source=source) from exc
+    if response.status_code >= 300:  # a redirect is not followed: it is the source's answer, and not data
+        raise ToolFailure(f"{source} returned {response.status_code} {_reason(response, content)}".rstrip())
     try:
-        return response.json()
+        return jsonlib.loads(content)
     except ValueError as exc:
         raise ToolFailure(f"{source} returned a response that is not JSON") from exc
+
+
+def transport_failure(exc: httpx.HTTPError, *, source: str) -> ToolFailure:
+    """The ``ToolFailure`` for a request that got no answer: a timeout, an egress refusal or a network error."""
+    if isinstance(exc, httpx.TimeoutException):
+        return ToolFailure(f"{source} did not answer in time", unreachable=True)
+    refusal = egress_refusal(exc)
+    if refusal is not None:
+        return ToolFailure(f"{source} URL {refusal}", unreachable=True)
+    return ToolFailure(f"Unable to connect to {source}", unreachable=True)
+
+
+def _read_capped(response: httpx.Response, *, source: str) -> bytes:
+    chunks: list[bytes] = []
+    received = 0
+    for chunk in response.iter_bytes():
+        received += len(chunk)
+        if received > MAX_RESPONSE_BYTES:
+            raise ToolFailure(f"{source} returned a response larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
 
 
 @contextmanager
@@ -104,19 +181,27 @@ def gc_paused() -> Iterator[None]:
 
     A day of 15 s samples for 50 services is millions of small lists and tuples; without the pause the
     collector re-scans them again and again and decoding takes twice as long. Nothing decoded holds cycles.
+    The pause is shared by every thread: the first one in switches the collector off (if it was on), the last
+    one out switches it back on, so one thread never re-enables it under another still decoding.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
-def _reason(response: httpx.Response) -> str:
+def _reason(response: httpx.Response, content: bytes) -> str:
     try:
-        body = response.json()
+        body = jsonlib.loads(content)
     except ValueError:
         return response.reason_phrase
     if isinstance(body, dict):

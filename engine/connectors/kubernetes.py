@@ -8,13 +8,13 @@ name Kubernetes, never the API server address.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 from engine.connectors import ToolFailure
+from engine.connectors.http import current_egress, egress_refusal
 from engine.connectors.params import flag
 from engine.facts import LogDoc, Observations
 from engine.parsers.common import Citer
@@ -26,7 +26,71 @@ LOG_TAIL_LINES = 500
 MAX_PODS = 500
 
 
+# kubeconfig keys that read a file on the server or run a command there: a tenant's kubeconfig may not use them.
+_SERVER_SIDE_KEYS = frozenset(
+    {
+        "exec",
+        "auth-provider",
+        "tokenFile",
+        "token-file",
+        "client-certificate",
+        "client-key",
+        "certificate-authority",
+    }
+)
+
+
+def _server_side_key(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _SERVER_SIDE_KEYS:
+                return str(key)
+            found = _server_side_key(item)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _server_side_key(item)
+            if found:
+                return found
+    return None
+
+
+def _kubeconfig_document(kubeconfig: str, *, server_side: bool) -> dict[str, Any]:
+    """The kubeconfig given as content (never a path on the server), without file or command references unless
+    ``server_side`` (the operator's own run: the CLI, or a single-tenant install allowing ambient credentials)."""
+    if "\n" not in kubeconfig and "clusters:" not in kubeconfig:
+        raise ToolFailure("Kubernetes kubeconfig must be the file's content, not a path", unreachable=True)
+    document = yaml.safe_load(kubeconfig)
+    if not isinstance(document, dict):
+        raise ToolFailure("Kubernetes configuration is invalid (not a kubeconfig)", unreachable=True)
+    key = None if server_side else _server_side_key(document)
+    if key is not None:
+        raise ToolFailure(f"Kubernetes kubeconfig may not use '{key}' (it reads the server's files)", unreachable=True)
+    return document
+
+
+def _pin_api_server(configuration: Any) -> None:
+    """Send the client to the API server's vetted address (the caller's egress policy), TLS checking the name."""
+    egress = current_egress()
+    if egress is None:
+        return
+    try:
+        host, tls_name = egress.pin(str(configuration.host))
+    except Exception as exc:
+        refusal = egress_refusal(exc)
+        if refusal is None:
+            raise
+        raise ToolFailure(f"Kubernetes API server URL {refusal}", unreachable=True) from None
+    configuration.host = host
+    if tls_name:
+        configuration.tls_server_name = tls_name
+
+
 class KubernetesClient:
+    """Credentials come only from the kubeconfig content in the settings; the server's own service account (in-
+    cluster mode) only when the caller marks the settings ``ambient_credentials`` (an operator's choice)."""
+
     def __init__(self, settings: Mapping[str, Any]) -> None:
         from kubernetes import client, config
 
@@ -35,21 +99,18 @@ class KubernetesClient:
         configuration = client.Configuration()
         kubeconfig = settings.get("kubeconfig")
         context = settings.get("default_context") or None
+        ambient = settings.get("ambient_credentials") is True
         try:
-            if isinstance(kubeconfig, str) and ("\n" in kubeconfig or "clusters:" in kubeconfig):
-                config.load_kube_config_from_dict(
-                    yaml.safe_load(kubeconfig), context=context, client_configuration=configuration
-                )
-            elif isinstance(kubeconfig, str) and kubeconfig:
-                config.load_kube_config(
-                    config_file=os.path.expanduser(kubeconfig),
-                    context=context,
-                    client_configuration=configuration,
-                )
-            else:
+            if isinstance(kubeconfig, str) and kubeconfig:
+                document = _kubeconfig_document(kubeconfig, server_side=ambient)
+                config.load_kube_config_from_dict(document, context=context, client_configuration=configuration)
+            elif ambient:
                 config.load_incluster_config(client_configuration=configuration)
+            else:
+                raise ToolFailure("Kubernetes is enabled but has no kubeconfig", unreachable=True)
         except (config.ConfigException, OSError, yaml.YAMLError, TypeError, ValueError, KeyError) as exc:
             raise ToolFailure(f"Kubernetes configuration is invalid ({type(exc).__name__})", unreachable=True) from None
+        _pin_api_server(configuration)
         configuration.retries = 0
         self.api = client.ApiClient(configuration)
         self.core = client.CoreV1Api(self.api)

@@ -30,9 +30,14 @@ def _tls() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
-def build_model(settings: LlmSettings, *, timeout: float = REQUEST_TIMEOUT_SECONDS) -> Model:
-    """A model object for ``settings``; nothing is sent until the agent runs."""
+def build_model(settings: LlmSettings, *, timeout: float = REQUEST_TIMEOUT_SECONDS, transport: Any = None) -> Model:
+    """A model object for ``settings``; nothing is sent until the agent runs.
+
+    ``transport`` (an ``httpx2.AsyncBaseTransport``, the caller's egress policy) carries every request when given;
+    it then owns TLS, so the SDK's default context is not used.
+    """
     timeout = max(1.0, min(timeout, REQUEST_TIMEOUT_SECONDS))
+    http_options: dict[str, Any] = {"transport": transport} if transport is not None else {"verify": _tls()}
     if settings.provider == "anthropic":
         from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
         from pydantic_ai.models.anthropic import AnthropicModel
@@ -43,7 +48,7 @@ def build_model(settings: LlmSettings, *, timeout: float = REQUEST_TIMEOUT_SECON
             base_url=settings.base_url,
             max_retries=MAX_RETRIES,
             timeout=timeout,
-            http_client=DefaultAsyncHttpxClient(verify=_tls()),
+            http_client=DefaultAsyncHttpxClient(**http_options),
         )
         return AnthropicModel(settings.model, provider=AnthropicProvider(anthropic_client=anthropic_client))
 
@@ -54,7 +59,7 @@ def build_model(settings: LlmSettings, *, timeout: float = REQUEST_TIMEOUT_SECON
     sdk: dict[str, Any] = {
         "max_retries": MAX_RETRIES,
         "timeout": timeout,
-        "http_client": DefaultAsyncHttpxClient(verify=_tls()),
+        "http_client": DefaultAsyncHttpxClient(**http_options),
     }
     client: AsyncOpenAI
     if settings.provider == "azure_openai":

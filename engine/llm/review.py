@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from engine.connectors.http import Egress, egress_refusal
 from engine.connectors.params import to_epoch
 from engine.errors import EngineError
 from engine.llm.agent_thread import AgentThread
@@ -51,6 +52,7 @@ class Run(Protocol):
     tools_used: list[str]
     down: dict[str, str]
     completed: int
+    egress: Egress | None
 
     def call(self, tool: str, params: dict[str, Any], *, from_model: bool = False) -> ToolResult | None: ...
     def checkpoint(self, title: str, remaining: int) -> None: ...
@@ -89,7 +91,11 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
 
     agent_settings = request.agents.get(request.agent)
     agent = Agent(
-        build_model(settings, timeout=_seconds_left(request)),
+        build_model(
+            settings,
+            timeout=_seconds_left(request),
+            transport=run.egress.async_transport() if run.egress is not None else None,
+        ),
         output_type=LlmReport,
         instructions=instructions(agent_settings.prompt if agent_settings else None),
         tools=[tool_for(name) for name in offered],  # past the budget, a call is answered "no budget left"
@@ -190,6 +196,14 @@ def _failure_message(settings: LlmSettings, exc: Exception) -> str:
     """Why the provider failed, naming the provider and model — never its address, the key or the payload."""
     from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError, UnexpectedModelBehavior, UsageLimitExceeded
 
+    cause: BaseException | None = exc
+    for _depth in range(8):  # the SDK wraps the egress transport's refusal in its own connection error
+        if cause is None:
+            break
+        refusal = egress_refusal(cause)
+        if refusal is not None:
+            return f"{settings.label} base_url {refusal}"
+        cause = cause.__cause__ or cause.__context__
     if isinstance(exc, ModelHTTPError):
         return f"{settings.label} failed after retries (HTTP {exc.status_code})"
     if isinstance(exc, UsageLimitExceeded):

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from engine import EngineError, InvestigationContext, InvestigationRequest, investigate
+from engine.connectors import ToolFailure
+from engine.connectors.kubernetes import connect
 
 NS = "payments"
 CRASHING = "payments-api-7d9f8b6c5d-x2x7q"
@@ -243,3 +245,20 @@ def test_an_unreachable_cluster_is_data_source_unavailable():
         investigate(_request("http://127.0.0.1:9"))
     assert error.value.code == "data_source_unavailable"
     assert "127.0.0.1" not in error.value.message
+
+
+def test_the_cli_reads_the_operators_kubeconfig_file_itself(api_server, tmp_path, capsys):
+    """Tenants give kubeconfig content; the CLI is the operator's own tool and reads a file path for them."""
+    from engine.cli import main
+
+    path = tmp_path / "config"
+    path.write_text(_kubeconfig(api_server))
+    assert main(["investigate", "payments is failing", "--kubeconfig", str(path), "--namespace", NS, "--json"]) == 0
+    assert "STRIPE_WEBHOOK_SECRET" in capsys.readouterr().out
+
+
+def test_a_kubeconfig_path_is_refused_without_reading_the_file(tmp_path):
+    path = tmp_path / "config"
+    path.write_text("not read")
+    with pytest.raises(ToolFailure, match="must be the file's content, not a path"):
+        connect({"kubeconfig": str(path)})

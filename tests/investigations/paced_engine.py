@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from engine import EngineError, InvestigationRequest, KnowledgeRetriever, Progress, Report, ToolCall
 from engine import investigate as real_investigate
@@ -22,6 +23,7 @@ def investigate(
     on_tool_call: Callable[[ToolCall], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     knowledge: KnowledgeRetriever | None = None,
+    egress: Any = None,
 ) -> Report:
     extra = request.context.model_extra or {}
     steps = int(extra.get("paced_steps", 0))
@@ -35,5 +37,10 @@ def investigate(
             on_progress(Progress(current_step=f"Paced step {step + 1}", steps_completed=step, steps_total=steps))
         time.sleep(pause)
     return real_investigate(
-        request, on_progress=on_progress, on_tool_call=on_tool_call, should_cancel=should_cancel, knowledge=knowledge
+        request,
+        on_progress=on_progress,
+        on_tool_call=on_tool_call,
+        should_cancel=should_cancel,
+        knowledge=knowledge,
+        egress=egress,
     )

@@ -107,12 +107,12 @@ def test_engine_settings_carry_enabled_sources_agents_llm_webhook_and_alerts(
                 "k8s_agent": {"enabled": False},
                 "ci_agent": {"prompt": "Check CI", "enable_extra_tools": ["list_pull_requests"]},
             },
-            "llm": {"provider": "openai", "model": "gpt-4o", "api_key": "env://IF_TEST_LLM_KEY"},
+            "llm": {"provider": "openai", "model": "gpt-4o", "api_key": "env://INCIDENTFOX_TEAM_SECRET_LLM_KEY"},
             "webhooks": {"investigation_complete": "https://hooks.acme.com/if"},
             "alerts": {"disabled": ["Watchdog"]},
         },
     )
-    monkeypatch.setenv("IF_TEST_LLM_KEY", "sk-live-123")
+    monkeypatch.setenv("INCIDENTFOX_TEAM_SECRET_LLM_KEY", "sk-live-123")
     settings = engine_settings_for_team(tree.team)
     assert settings.data_sources == {"demo": {"timeout": 30, "scenario": "db-pool"}}
     assert settings.agents["k8s_agent"]["enabled"] is False

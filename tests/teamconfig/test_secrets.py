@@ -7,7 +7,6 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from tests.conftest import ApiCaller
 from tests.teamconfig.conftest import admin_write
 
 VAULT_TOKEN = "hvs.test-token-0123456789"
+ORG_VAULT = "vault://incidentfox/org-acme/"  # the default VAULT_ORG_PATH_TEMPLATE for the org of the fixtures
 
 
 def stored(team: Node) -> dict[str, Any]:
@@ -90,15 +90,19 @@ def test_a_secret_given_as_object_is_stored_encrypted_and_shown_masked(
 
 
 @pytest.mark.django_db
-def test_references_are_stored_and_shown_as_is(keys: Any, member: ApiCaller) -> None:
-    refs = {"kubeconfig": "file:///var/run/kubeconfig", "default_namespace": "payments"}
+def test_references_are_stored_and_shown_as_is(keys: Any, member: ApiCaller, settings: Any) -> None:
+    settings.SECRET_REFERENCE_WRITERS = "teams"
+    refs = {"kubeconfig": "vault://incidentfox/org-acme/kubeconfig", "default_namespace": "payments"}
     response = member.put(
         "/config/me",
-        {"tools": {"kubernetes": refs}, "llm": {"provider": "openai", "api_key": "vault://llm/openai#key"}},
+        {
+            "tools": {"kubernetes": refs},
+            "llm": {"provider": "openai", "api_key": "vault://incidentfox/org-acme/llm#key"},
+        },
     )
     effective = response.json()["effective_config"]
-    assert effective["tools"]["kubernetes"]["kubeconfig"] == "file:///var/run/kubeconfig"
-    assert effective["llm"]["api_key"] == "vault://llm/openai#key"
+    assert effective["tools"]["kubernetes"]["kubeconfig"] == "vault://incidentfox/org-acme/kubeconfig"
+    assert effective["llm"]["api_key"] == "vault://incidentfox/org-acme/llm#key"
 
 
 @pytest.mark.django_db
@@ -111,6 +115,8 @@ def test_references_are_stored_and_shown_as_is(keys: Any, member: ApiCaller) -> 
         ({"secret": "x", "extra": 1}, "tools.github.token"),
         ("env://not a name", "tools.github.token"),
         ("file://relative/path", "tools.github.token"),
+        ("file:///etc/passwd", "tools.github.token"),
+        ("env://INCIDENTFOX_TEAM_SECRET_GITHUB", "tools.github.token"),  # teams may not write references
     ],
 )
 def test_a_secret_field_refuses_plain_strings_and_bad_objects(
@@ -185,45 +191,45 @@ def test_incidentio_secrets_must_be_whsec_and_resolve_for_the_integrations_app(
 
 # -- run-time resolution -------------------------------------------------------------------------------------
 @pytest.mark.django_db
-def test_env_and_file_references_resolve_at_run_time(
-    keys: Any, team: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_env_references_under_the_operators_prefix_resolve_at_run_time(
+    keys: Any, team: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    secret_file = tmp_path / "token"
-    secret_file.write_text("ghp_from_file\n")
-    monkeypatch.setenv("IF_TEST_PROM_AUTH", "Bearer prom")
+    monkeypatch.setenv("INCIDENTFOX_TEAM_SECRET_PROM_AUTH", "Bearer prom")
     admin_write(
         team,
         {
             "tools": {
-                "github": {"enabled": True, "token": f"file://{secret_file}"},
-                "prometheus": {"enabled": True, "url": "https://prom.acme.com", "auth": "env://IF_TEST_PROM_AUTH"},
+                "prometheus": {
+                    "enabled": True,
+                    "url": "https://prom.acme.com",
+                    "auth": "env://INCIDENTFOX_TEAM_SECRET_PROM_AUTH",
+                },
             }
         },
     )
-    sources = engine_settings_for_team(team).data_sources
-    assert sources["github"]["token"] == "ghp_from_file"
-    assert sources["prometheus"]["auth"] == "Bearer prom"
+    resolved = engine_settings_for_team(team)
+    assert resolved.data_sources["prometheus"]["auth"] == "Bearer prom"
+    assert resolved.secrets == ["Bearer prom"]
 
 
 @pytest.mark.django_db
 def test_an_unresolvable_reference_names_the_source_only(
     keys: Any, team: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("IF_TEST_MISSING", raising=False)
-    admin_write(
-        team, {"tools": {"loki": {"enabled": True, "url": "https://loki.acme.com", "auth": "env://IF_TEST_MISSING"}}}
-    )
+    monkeypatch.delenv("INCIDENTFOX_TEAM_SECRET_MISSING", raising=False)
+    auth = "env://INCIDENTFOX_TEAM_SECRET_MISSING"
+    admin_write(team, {"tools": {"loki": {"enabled": True, "url": "https://loki.acme.com", "auth": auth}}})
     with pytest.raises(SecretUnavailable) as raised:
         engine_settings_for_team(team)
     assert raised.value.source == "loki"
     assert "loki" in str(raised.value)
-    assert "IF_TEST_MISSING" not in str(raised.value)
+    assert "SECRET_MISSING" not in str(raised.value)
 
 
 class _VaultHandler(BaseHTTPRequestHandler):
     secrets: dict[str, dict[str, str]] = {
-        "/v1/secret/data/coralogix/api-key": {"value": "cx-from-vault"},
-        "/v1/secret/data/llm/openai": {"key": "sk-vault", "org": "acme"},
+        "/v1/secret/data/incidentfox/org-acme/coralogix/api-key": {"value": "cx-from-vault"},
+        "/v1/secret/data/incidentfox/org-acme/llm/openai": {"key": "sk-vault", "org": "acme"},
     }
 
     def do_GET(self) -> None:
@@ -265,9 +271,13 @@ def test_vault_references_are_read_through_the_kv_v2_api(keys: Any, vault: str, 
         team,
         {
             "tools": {
-                "coralogix": {"enabled": True, "domain": "eu2.coralogix.com", "api_key": "vault://coralogix/api-key"}
+                "coralogix": {
+                    "enabled": True,
+                    "domain": "eu2.coralogix.com",
+                    "api_key": f"{ORG_VAULT}coralogix/api-key",
+                }
             },
-            "llm": {"provider": "openai", "api_key": "vault://llm/openai#key"},
+            "llm": {"provider": "openai", "api_key": f"{ORG_VAULT}llm/openai#key"},
         },
     )
     settings = engine_settings_for_team(team)
@@ -279,9 +289,9 @@ def test_vault_references_are_read_through_the_kv_v2_api(keys: Any, vault: str, 
 @pytest.mark.parametrize(
     ("reference", "token"),
     [
-        ("vault://coralogix/api-key", "wrong-token"),
-        ("vault://nowhere/at-all", VAULT_TOKEN),
-        ("vault://llm/openai#nope", VAULT_TOKEN),
+        (f"{ORG_VAULT}coralogix/api-key", "wrong-token"),
+        (f"{ORG_VAULT}nowhere/at-all", VAULT_TOKEN),
+        (f"{ORG_VAULT}llm/openai#nope", VAULT_TOKEN),
     ],
 )
 def test_a_vault_failure_is_secret_unavailable_without_the_address(
@@ -305,7 +315,7 @@ def test_a_vault_reference_without_vault_addr_is_a_clear_configuration_error(
     keys: Any, team: Node, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.VAULT_ADDR = ""
-    admin_write(team, {"tools": {"github": {"enabled": True, "token": "vault://github/token"}}})
+    admin_write(team, {"tools": {"github": {"enabled": True, "token": f"{ORG_VAULT}github/token"}}})
     with pytest.raises(SecretUnavailable, match="VAULT_ADDR is not set"):
         engine_settings_for_team(team)
 

@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
+from incidentfox_web import egress
 from tests.webhooks.conftest import Reply
-from webhooks import egress
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +46,7 @@ def test_public_addresses_are_public(address):
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.5", "169.254.169.254", "[::1]", "[fc00::1]"])
 def test_literal_private_targets_are_refused_as_blocked_address(settings, address):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.EGRESS_ALLOW_LOOPBACK = False
     result = egress.post_json(f"http://{address}:9/hook", b"{}", {})
     assert result.error == "blocked_address"
     assert not result.retryable
@@ -54,6 +55,7 @@ def test_literal_private_targets_are_refused_as_blocked_address(settings, addres
 
 def test_a_loopback_receiver_is_refused_when_private_targets_are_not_allowed(settings, receiver):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.EGRESS_ALLOW_LOOPBACK = False
     result = egress.post_json(receiver.url, b"{}", {})
     assert result.error == "blocked_address"
     assert receiver.requests == []
@@ -61,6 +63,7 @@ def test_a_loopback_receiver_is_refused_when_private_targets_are_not_allowed(set
 
 def test_a_hostname_resolving_to_loopback_is_refused(settings, receiver):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.EGRESS_ALLOW_LOOPBACK = False
     result = egress.post_json(f"http://localhost:{receiver.port}/hook", b"{}", {})
     assert result.error == "blocked_address"
     assert receiver.requests == []
@@ -68,6 +71,7 @@ def test_a_hostname_resolving_to_loopback_is_refused(settings, receiver):
 
 def test_one_private_address_among_public_ones_refuses_the_host(settings, monkeypatch):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.EGRESS_ALLOW_LOOPBACK = False
     monkeypatch.setattr(egress, "_lookup", lambda host, port: ["93.184.216.34", "10.0.0.7"])
     assert egress.post_json("https://hooks.example.com/x", b"{}", {}).error == "blocked_address"
 
@@ -97,28 +101,17 @@ def test_https_sends_sni_for_the_original_name(settings, monkeypatch):
     monkeypatch.setattr(egress, "_lookup", lambda host, port: ["93.184.216.34"])
     seen: dict = {}
 
-    class Recorder:
-        def __init__(self, **kwargs):
-            seen["client"] = kwargs
+    def record(transport, request):
+        seen["url"], seen["extensions"], seen["host"] = str(request.url), request.extensions, request.headers["host"]
+        raise egress.httpx.ConnectError("stop here")
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def stream(self, method, url, **kwargs):
-            seen["url"], seen["kwargs"] = url, kwargs
-            raise egress.httpx.ConnectError("stop here")
-
-    monkeypatch.setattr(egress.httpx, "Client", Recorder)
+    monkeypatch.setattr(egress.httpx.HTTPTransport, "handle_request", record)
+    monkeypatch.setenv("HTTPS_PROXY", "http://198.51.100.1:3128")  # ignored: proxies from the environment are
     result = egress.post_json("https://hooks.example.com/in?x=1", b"{}", {})
     assert result.retryable
-    assert seen["url"] == "https://93.184.216.34:443/in?x=1"
-    assert seen["kwargs"]["extensions"] == {"sni_hostname": "hooks.example.com"}
-    assert seen["kwargs"]["headers"]["Host"] == "hooks.example.com"
-    assert seen["client"]["follow_redirects"] is False
-    assert seen["client"]["trust_env"] is False
+    assert seen["url"] == "https://93.184.216.34/in?x=1"
+    assert seen["extensions"]["sni_hostname"] == "hooks.example.com"
+    assert seen["host"] == "hooks.example.com"
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/x", "http://user:pw@example.com/", "/relative", "http://"])

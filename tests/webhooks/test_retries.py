@@ -143,7 +143,7 @@ def test_other_4xx_and_3xx_are_permanent_and_redirects_are_not_followed(
 
 
 def test_a_timeout_is_retried(team, configured, deferred_tasks, django_capture_on_commit_callbacks, monkeypatch):
-    import webhooks.egress as egress
+    import incidentfox_web.egress as egress
 
     monkeypatch.setattr(egress, "TOTAL_SECONDS", 0.5)
     message = queue_event(team, django_capture_on_commit_callbacks)

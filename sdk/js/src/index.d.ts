@@ -68,7 +68,7 @@ export interface Progress {
 }
 
 export interface InvestigationErrorInfo {
-  code: "timeout" | "data_source_unavailable" | "llm_unavailable" | "invalid_attachment" | "internal_error" | string;
+  code: "timeout" | "data_source_unavailable" | "llm_unavailable" | "invalid_attachment" | "configuration_error" | "internal_error" | string;
   message: string;
 }
 
