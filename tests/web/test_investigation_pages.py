@@ -130,7 +130,7 @@ def test_the_new_investigation_form_lists_each_agent_with_its_description(web_me
     html = web_member.get(f"/teams/{team.node_id}/investigations/new").content.decode()
     assert 'value="planner"' in html
     assert 'value="k8s_agent"' in html
-    assert "At most 1 MiB each, 5 MiB in total" in html
+    assert "At most 4 MiB each, 16 MiB in total" in html
     assert 'enctype="multipart/form-data"' in html
 
 
@@ -174,7 +174,7 @@ def test_launching_stores_context_and_attachments_and_opens_the_investigation(we
         ({"message": "   "}, "Describe the incident."),
         ({"time_window": "31d"}, "at most 30d"),
         ({"agent": "db_agent"}, "Select a valid choice"),
-        ({"paste_content": "x" * (ATTACHMENT_MAX_BYTES + 1)}, "Pasted output is larger than 1 MiB"),
+        ({"paste_content": "x" * (ATTACHMENT_MAX_BYTES + 1)}, "Pasted output is larger than 4 MiB"),
     ],
 )
 def test_invalid_launch_input_is_shown_next_to_the_field(web_member, team, queued_only, fields, error):
@@ -190,7 +190,7 @@ def test_an_oversized_upload_is_refused_with_the_limit_shown(web_member, team, q
     response = web_member.post(
         f"/teams/{team.node_id}/investigations/new", {"agent": "planner", "message": "m", "uploads": [big]}
     )
-    assert "big.log is larger than 1 MiB" in response.content.decode()
+    assert "big.log is larger than 4 MiB" in response.content.decode()
     assert not Investigation.objects.exists()
 
 
