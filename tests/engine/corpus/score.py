@@ -30,7 +30,7 @@ import yaml
 CORPUS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = CORPUS_DIR.parents[2]
 if str(REPO_ROOT) not in sys.path:  # run as a script: make the repository's packages importable
-    sys.path.insert(0, str(REPO_ROOT))
+    sys.path.append(str(REPO_ROOT))
 
 from engine import Attachment, InvestigationContext, InvestigationRequest, investigate  # noqa: E402
 
