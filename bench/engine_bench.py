@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import Attachment, InvestigationContext, InvestigationRequest, investigate
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.log_signatures import analyze_doc
 from engine.facts import LogDoc
 from tests.engine.part2 import test_telemetry_scenarios as part2

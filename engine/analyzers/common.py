@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.facts import ContainerFact, EventFact, LogDoc, PodFact
 from engine.findings import workload_of
 from engine.logs.templates import level_of

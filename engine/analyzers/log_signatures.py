@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.facts import LogDoc, Observations
 from engine.findings import Finding, workload_of
-from engine.logs.signatures import SignatureMatch, match_signatures
-from engine.logs.templates import Template, build_templates
+from engine.logs.index import DocSignals, LogIndex
+from engine.logs.signatures import SignatureMatch
 from engine.models import Recommendation
 from engine.parsers.common import excerpt, parse_timestamp
 
-MAX_TEMPLATES_MATCHED = 5000
 _IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _BURST_MIN = 5
 
@@ -29,9 +28,10 @@ class _Group:
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
     findings: list[Finding] = []
     for doc in obs.logs:
-        findings.extend(analyze_doc(doc, ctx))
+        findings.extend(analyze_doc(index.of(doc), ctx))
     return findings
 
 
@@ -41,14 +41,11 @@ def doc_workload(doc: LogDoc, ctx: AnalysisContext) -> str | None:
     return ctx.service
 
 
-def analyze_doc(doc: LogDoc, ctx: AnalysisContext) -> list[Finding]:
-    templates, total = build_templates(doc.lines)
+def analyze_doc(signals: DocSignals, ctx: AnalysisContext) -> list[Finding]:
+    doc = signals.doc
     groups: dict[tuple[str, str], _Group] = {}
-    error_templates: list[Template] = []
-    for template in sorted(templates[:MAX_TEMPLATES_MATCHED], key=lambda t: t.first_index):
-        if template.severity in ("error", "fatal"):
-            error_templates.append(template)
-        for match in match_signatures(template.example):
+    for template, matches in signals.matches:
+        for match in matches:
             key = (
                 match.kind,
                 match.groups.get("target") or match.groups.get("var") or match.groups.get("host") or "",
@@ -65,27 +62,31 @@ def analyze_doc(doc: LogDoc, ctx: AnalysisContext) -> list[Finding]:
     for (kind, subject_key), group in sorted(groups.items(), key=lambda item: item[1].first_index):
         if kind == "http_5xx" and group.count < _BURST_MIN:
             continue
-        findings.append(_finding(doc, group, kind, subject_key, workload, total))
-    if not findings and error_templates:
-        top = sorted(error_templates, key=lambda t: (-t.score, t.first_index))[0]
+        findings.append(_finding(doc, group, kind, subject_key, workload, signals.total))
+    if not any(f.role == "cause" for f in findings) and signals.decisive:
+        best = signals.decisive[0]
+        line = excerpt(best.line)
         findings.append(
             Finding(
                 kind="error_log_pattern",
                 subject=f"logs/{workload or doc.label}",
                 role="symptom",
-                title=f"Most significant error in the logs ({top.count}x): {excerpt(top.example.strip())[:160]}",
-                weight=30,
-                evidence=[f"{doc.label} {excerpt(top.example.strip())}"],
+                title=(f"{workload} logs " if workload else "The logs show ") + f"'{_clip(line)}'",
+                weight=44 if best.score >= 6 else 30,
+                evidence=[f"{doc.label} {line}"],
                 workload=workload,
-                timestamp=parse_timestamp(top.example[:64]),
+                timestamp=parse_timestamp(best.line[:64]),
                 recommendations=[
-                    rec("medium", "Trace where this error is raised; the logs show no known failure signature")
+                    rec("medium", "Trace where this error is raised; it matches no known failure signature")
                 ],
                 affected=[workload] if workload else [],
-                count=top.count,
             )
         )
     return findings
+
+
+def _clip(line: str, limit: int = 180) -> str:
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _fold_untargeted(groups: dict[tuple[str, str], _Group]) -> None:

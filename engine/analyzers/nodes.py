@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import finding_time, rec
 from engine.facts import Observations
 from engine.findings import Finding

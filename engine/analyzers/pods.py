@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import crash_log_lines, events_for, finding_time, rec, workload_name
 from engine.facts import ContainerFact, EventFact, Observations, PodFact
 from engine.findings import Finding

@@ -105,6 +105,10 @@ def observations_from_describe(text: str, citer: Citer) -> Observations:
         elif kind == "Service":
             endpoints = doc.get("Endpoints")
             service = ServiceFact(name=name, namespace=namespace, endpoints=endpoints.value if endpoints else None)
+            selector = doc.get("Selector")
+            if selector and selector.value not in ("", "<none>"):
+                service.selector = dict(item.partition("=")[::2] for item in selector.value.split(",") if "=" in item)
+                service.cites["selector"] = citer.quote(selector.line)
             if endpoints:
                 service.cites["endpoints"] = citer.quote(endpoints.line)
             obs.services.append(service)

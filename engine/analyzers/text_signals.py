@@ -1,0 +1,102 @@
+"""Decisive control-plane messages wherever they are printed: events, describe output, YAML status, logs.
+
+The rules (``engine.knowledge.messages``) are what the API server, scheduler, kubelet, controllers and the
+tools around them print; this analyzer finds them in every text the investigation read and attributes each to
+the object it is about (the event's object, else an object the line names, else the question's subject).
+"""
+# ruff: noqa: E501  (patterns and messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import Observations
+from engine.findings import Finding, workload_of
+from engine.knowledge.messages import MessageRule, match_rules, render
+from engine.parsers.common import excerpt, parse_timestamp
+
+_PREFILTER = re.compile(
+    r"denied|webhook|PodSecurity|forbidden|service account|quota|usage per|terminated|metrics|missing request|storageclass"
+    r"|storage class|provision|Multi-Attach|AttachVolume|MountVolume|volume node affinity|<error:|not found|network not ready"
+    r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge",
+    re.IGNORECASE,
+)
+MAX_LINES_SCANNED = 200_000
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    names = _known_names(obs)
+    found: dict[tuple[str, str], Finding] = {}
+    scanned = 0
+    sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
+    sources += [(doc.label, doc.lines) for doc in obs.logs]
+    for label, lines in sources:
+        described: str | None = None  # the object a describe block is about ("Name:" opens each block)
+        for line in lines:
+            scanned += 1
+            if scanned > MAX_LINES_SCANNED:
+                break
+            if line.startswith("Name:"):
+                described = workload_of(line.split(":", 1)[1].strip()) or None
+            if len(line) < 12 or not _PREFILTER.search(line):
+                continue
+            for rule, groups in match_rules(line[:4096]):
+                _add(found, rule, groups, f"{label} {excerpt(line.strip())}", line, names, ctx, described)
+    for event in obs.events:
+        if event.cite.startswith("[tool:") and _PREFILTER.search(event.message):
+            owner = workload_of(event.object_name) if event.object_name else None
+            for rule, groups in match_rules(event.message):
+                _add(found, rule, groups, event.cite, event.message, names, ctx, owner)
+    return list(found.values())
+
+
+def _add(
+    found: dict[tuple[str, str], Finding],
+    rule: MessageRule,
+    groups: dict[str, str],
+    cite: str,
+    line: str,
+    names: list[str],
+    ctx: AnalysisContext,
+    owner: str | None = None,
+) -> None:
+    what = render(rule.title, groups)
+    if what is None:
+        return
+    key = (rule.kind, what)
+    existing = found.get(key)
+    if existing is not None:
+        existing.count += 1
+        if cite not in existing.evidence and len(existing.evidence) < 3:
+            existing.evidence.append(cite)
+        return
+    workload = _owner_in(line, names) or owner or ctx.service
+    action = render(rule.action, groups) or rule.action.split("{")[0].rstrip()
+    found[key] = Finding(
+        kind=rule.kind,
+        subject=f"{workload or 'cluster'}:{rule.kind}",
+        role=rule.role,
+        title=f"{workload}: {what}" if workload else what[:1].upper() + what[1:],
+        weight=rule.weight,
+        evidence=[cite],
+        workload=workload,
+        timestamp=parse_timestamp(line[:64]),
+        recommendations=[rec("high", action)],
+        affected=[workload] if workload else [],
+        related=[v for k, v in groups.items() if k in ("service", "account", "storageclass", "hook")],
+    )
+
+
+def _known_names(obs: Observations) -> list[str]:
+    names = {workload_of(p.name) for p in obs.pods} | {w.name for w in obs.workloads}
+    names |= {r.name for r in obs.resources if r.kind not in ("Event", "NetworkPolicy")}
+    return sorted((n for n in names if n and len(n) >= 3 and n != "?"), key=len, reverse=True)
+
+
+def _owner_in(line: str, names: list[str]) -> str | None:
+    for name in names:
+        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line):
+            return workload_of(name)
+    return None

@@ -1,0 +1,301 @@
+"""What Kubernetes and the tools around it print when something is refused or broken, and what it means.
+
+Each rule is a message documented by the component that prints it (the API server's admission and RBAC
+errors, the scheduler, the kubelet, controllers, the HPA, storage provisioners, ingress controllers,
+cert-manager, the container runtime). A rule names the concrete thing (which webhook, which verb on which
+resource, which StorageClass) from the message itself; the title never carries a placeholder.
+"""
+# ruff: noqa: E501  (documented messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from engine.findings import Role
+
+
+@dataclass(frozen=True)
+class MessageRule:
+    kind: str
+    role: Role
+    weight: int
+    title: str  # str.format over the named groups; every field the title uses is a required group
+    action: str
+    pattern: re.Pattern[str]
+
+
+def _r(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+RULES: tuple[MessageRule, ...] = (
+    MessageRule(
+        "admission_denied",
+        "cause",
+        90,
+        "the admission webhook {hook} denies the request: {detail}",
+        "Fix the object so it satisfies the policy of webhook {hook} (or, if the policy is wrong, change the policy/constraint)",
+        _r(r"admission webhook \\?\"(?P<hook>[^\"\\]+)\\?\" denied the request:\s*(?P<detail>[^\n]{3,240})"),
+    ),
+    MessageRule(
+        "admission_webhook_unreachable",
+        "cause",
+        86,
+        "the admission webhook {hook} cannot be called, so the API server refuses the request: {detail}",
+        "Bring the webhook's backing service back (or set its failurePolicy/namespaceSelector so it does not block {hook})",
+        _r(r"failed calling webhook \\?\"(?P<hook>[^\"\\]+)\\?\":\s*(?P<detail>[^\n]{3,200})"),
+    ),
+    MessageRule(
+        "pod_security_violation",
+        "cause",
+        88,
+        "the namespace's Pod Security level {level} forbids the pod: {detail}",
+        "Make the pod spec meet Pod Security '{level}' (securityContext) or relabel the namespace if that level is wrong",
+        _r(r"violates PodSecurity \\?\"(?P<level>[\w:.-]+)\\?\":\s*(?P<detail>[^\n]{3,200})"),
+    ),
+    MessageRule(
+        "rbac_forbidden",
+        "cause",
+        88,
+        "RBAC forbids it: {user} cannot {verb} {resource}{where}",
+        "Grant {user} '{verb}' on {resource} with a Role/ClusterRole and a RoleBinding (kubectl auth can-i {verb} {resource} --as={user})",
+        _r(
+            r"(?:is forbidden: )?User \\?\"(?P<user>[^\"\\]+)\\?\" cannot (?P<verb>\w+) resource \\?\"(?P<resource>[\w./-]+)\\?\""
+            r"(?: in API group \\?\"[^\"\\]*\\?\")?(?P<where>(?: in the namespace \\?\"[\w.-]+\\?\"| at the cluster scope))?"
+        ),
+    ),
+    MessageRule(
+        "service_account_missing",
+        "cause",
+        88,
+        "the ServiceAccount {account} does not exist, so the pods cannot be created",
+        "Create ServiceAccount {account} or fix serviceAccountName in the pod template",
+        _r(
+            r"error looking up service account [\w.-]+/(?P<account>[\w.-]+): serviceaccount \\?\"[\w.-]+\\?\" not found"
+        ),
+    ),
+    MessageRule(
+        "quota_exceeded",
+        "cause",
+        88,
+        "namespace quota {quota} is exhausted: requested {requested}, used {used}, limited {limited}",
+        "Raise ResourceQuota {quota} or lower the requests/limits of the new pods (kubectl describe quota {quota})",
+        _r(
+            r"exceeded quota: (?P<quota>[\w.-]+), requested: (?P<requested>[\w.=,/ -]+?), used: (?P<used>[\w.=,/ -]+?), limited: (?P<limited>[\w.=/-]+(?:,[\w.=/-]+)*)"
+        ),
+    ),
+    MessageRule(
+        "quota_requires_limits",
+        "cause",
+        86,
+        "namespace quota {quota} requires every pod to set {what}, and this pod does not",
+        "Set {what} on every container (or add a LimitRange with defaults)",
+        _r(r"failed quota: (?P<quota>[\w.-]+): must specify (?P<what>[\w.,]+)"),
+    ),
+    MessageRule(
+        "limitrange_violation",
+        "cause",
+        86,
+        "a LimitRange refuses the pod: {detail}",
+        "Bring the container's requests/limits inside the namespace's LimitRange (kubectl describe limitrange)",
+        _r(
+            r"(?P<detail>(?:maximum|minimum) (?:cpu|memory|ephemeral-storage|storage) usage per (?:Container|Pod|PersistentVolumeClaim) is [\w.]+, but (?:limit|request) is [\w.]+)"
+        ),
+    ),
+    MessageRule(
+        "namespace_terminating",
+        "cause",
+        84,
+        "namespace {namespace} is being deleted, so nothing new can be created in it",
+        "Wait for namespace {namespace} to finish terminating (check finalizers: kubectl get ns {namespace} -o yaml) or deploy elsewhere",
+        _r(r"unable to create new content in namespace (?P<namespace>[\w.-]+) because it is being terminated"),
+    ),
+    MessageRule(
+        "hpa_metrics_unavailable",
+        "cause",
+        86,
+        "the HPA cannot read {metric} metrics: the resource metrics API (metrics.k8s.io) is not served, usually because metrics-server is not installed or not running",
+        "Install or fix metrics-server (kubectl get apiservice v1beta1.metrics.k8s.io; kubectl -n kube-system get deploy metrics-server)",
+        _r(
+            r"unable to get metrics for resource (?P<metric>\w+): unable to fetch metrics from resource metrics API: (?:the server could not find the requested resource|the server is currently unable to handle the request|[^\n]*metrics\.k8s\.io)"
+        ),
+    ),
+    MessageRule(
+        "hpa_missing_request",
+        "cause",
+        84,
+        "the HPA cannot compute {metric} utilization because the pods set no {metric} request",
+        "Set resources.requests.{metric} on every container of the scaled workload",
+        _r(r"missing request for (?P<metric>cpu|memory)"),
+    ),
+    MessageRule(
+        "hpa_custom_metric_missing",
+        "cause",
+        82,
+        "the HPA cannot read its external/custom metric: {detail}",
+        "Check the metrics adapter (prometheus-adapter / KEDA metrics server) and that the metric name and selector exist",
+        _r(
+            r"(?P<detail>unable to get (?:external|custom) metric [^\n]{3,200}|no metrics returned from (?:external|custom) metrics API[^\n]{0,120})"
+        ),
+    ),
+    MessageRule(
+        "storageclass_missing",
+        "cause",
+        90,
+        "StorageClass {storageclass} does not exist, so the PersistentVolumeClaim cannot be provisioned",
+        "Create StorageClass {storageclass} or set the claim's storageClassName to an existing class (kubectl get storageclass)",
+        _r(r"storageclass\.storage\.k8s\.io \\?\"(?P<storageclass>[\w.-]+)\\?\" not found"),
+    ),
+    MessageRule(
+        "no_storageclass",
+        "cause",
+        84,
+        "the PersistentVolumeClaim names no StorageClass and no PersistentVolume matches it",
+        "Set storageClassName on the claim (or mark a default StorageClass), or create a matching PersistentVolume",
+        _r(r"no persistent volumes available for this claim and no storage class is set"),
+    ),
+    MessageRule(
+        "provisioning_failed",
+        "cause",
+        86,
+        "the volume cannot be provisioned with StorageClass {storageclass}: {detail}",
+        "Fix the provisioner error for StorageClass {storageclass} (kubectl describe pvc; the CSI controller's logs)",
+        _r(
+            r"failed to provision volume with StorageClass \\?\"(?P<storageclass>[\w.-]+)\\?\":\s*(?P<detail>[^\n]{3,200})"
+        ),
+    ),
+    MessageRule(
+        "volume_multi_attach",
+        "cause",
+        86,
+        "volume {volume} is still attached to another node (ReadWriteOnce), so the new pod cannot mount it",
+        "Let the old pod/node release the volume (delete the old pod, or the stale VolumeAttachment) or use a RWX volume",
+        _r(r"Multi-Attach error for volume \\?\"(?P<volume>[\w.-]+)\\?\""),
+    ),
+    MessageRule(
+        "volume_attach_failed",
+        "cause",
+        84,
+        "volume {volume} cannot be attached: {detail}",
+        "Fix the attach error for volume {volume} (cloud disk state, zone, CSI driver logs)",
+        _r(r"AttachVolume\.Attach failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*:\s*(?P<detail>[^\n]{3,200})"),
+    ),
+    MessageRule(
+        "volume_mount_failed",
+        "cause",
+        80,
+        "volume {volume} cannot be mounted: {detail}",
+        "Fix the mount error for volume {volume} (kubectl describe pod; the node's kubelet/CSI logs)",
+        _r(
+            r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,200})"
+        ),
+    ),
+    MessageRule(
+        "volume_zone_conflict",
+        "cause",
+        86,
+        "the pod's PersistentVolume is in another zone than the nodes that can run it (volume node affinity conflict)",
+        "Schedule the pod in the volume's zone (node affinity) or recreate the volume with WaitForFirstConsumer binding",
+        _r(r"volume node affinity conflict"),
+    ),
+    MessageRule(
+        "ingress_backend_missing",
+        "cause",
+        86,
+        "the Ingress routes to Service {service}, which does not exist",
+        "Create Service {service} or point the Ingress backend at the existing Service (kubectl get svc)",
+        _r(
+            r"<error: (?:services|endpoints) \\?\"(?P<service>[\w.-]+)\\?\" not found>|[Ss]ervice \\?\"[\w.-]+/(?P<service2>[\w.-]+)\\?\" (?:not found|does not exist)"
+        ),
+    ),
+    MessageRule(
+        "cni_not_ready",
+        "cause",
+        86,
+        "the node's network plugin (CNI) is not ready, so pods there get no network: {detail}",
+        "Fix the CNI on the node (its DaemonSet pod, e.g. calico/cilium/aws-node, and /etc/cni/net.d)",
+        _r(
+            r"(?P<detail>(?:container runtime network not ready|NetworkPluginNotReady)[^\n]{0,160}|cni plugin not initialized|failed to (?:setup|set up) network for sandbox[^\n]{0,160})"
+        ),
+    ),
+    MessageRule(
+        "pleg_unhealthy",
+        "cause",
+        80,
+        "the kubelet's pod lifecycle loop is stalled (PLEG is not healthy): the container runtime on the node is overloaded or hung",
+        "Check the container runtime on the node (systemctl status containerd; crictl ps), its load and disk",
+        _r(r"PLEG is not healthy"),
+    ),
+    MessageRule(
+        "exec_format_error",
+        "cause",
+        88,
+        "the image's binary is built for another CPU architecture (exec format error)",
+        "Build/pull the image for the node's architecture (multi-arch manifest) or schedule on matching nodes (kubernetes.io/arch)",
+        _r(r"exec format error"),
+    ),
+    MessageRule(
+        "executable_missing",
+        "cause",
+        90,
+        "the container's command {binary} does not exist in the image",
+        "Fix the command/entrypoint: {binary} is not in the image's PATH (check the Dockerfile or use the full path)",
+        _r(
+            r"exec: \\?\"(?P<binary>[^\"\\]+)\\?\": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)"
+        ),
+    ),
+    MessageRule(
+        "pdb_blocks_eviction",
+        "cause",
+        84,
+        "the PodDisruptionBudget allows no disruption, so the eviction (drain) is refused",
+        "Scale the workload up or relax the PodDisruptionBudget (kubectl get pdb -A) so one pod may be evicted",
+        _r(r"Cannot evict pod as it would violate the pod's disruption budget"),
+    ),
+    MessageRule(
+        "certificate_expired",
+        "cause",
+        88,
+        "a TLS certificate has expired: {detail}",
+        "Renew the certificate (cert-manager: kubectl describe certificate; or replace the Secret) and restart what caches it",
+        _r(r"(?P<detail>x509: certificate has expired or is not yet valid[^\n]{0,120})"),
+    ),
+    MessageRule(
+        "acme_failed",
+        "cause",
+        82,
+        "cert-manager cannot get the certificate issued: {detail}",
+        "Fix the issuer/challenge (kubectl describe certificaterequest,order,challenge) - DNS/HTTP01 reachability or issuer credentials",
+        _r(
+            r"(?P<detail>(?:Failed to (?:finalize Order|create Order|wait for order resource)|Error presenting challenge|Waiting for (?:HTTP-01|DNS-01) challenge propagation)[^\n]{0,160})"
+        ),
+    ),
+)
+
+
+def match_rules(line: str) -> list[tuple[MessageRule, dict[str, str]]]:
+    found: list[tuple[MessageRule, dict[str, str]]] = []
+    for rule in RULES:
+        match = rule.pattern.search(line)
+        if match is None:
+            continue
+        groups: dict[str, str] = {}
+        for key, value in match.groupdict().items():
+            base = key.rstrip("0123456789")
+            if value and base not in groups:
+                groups[base] = value.strip().rstrip('.,;\\"')
+        if rule.kind == "rbac_forbidden":
+            where = groups.get("where", "")
+            ns = re.search(r"namespace \\?\"([\w.-]+)", where)
+            groups["where"] = f" in namespace {ns.group(1)}" if ns else (" cluster-wide" if where else "")
+        found.append((rule, groups))
+    return found
+
+
+def render(template: str, groups: dict[str, str]) -> str | None:
+    """The template filled from the match; None when a field it needs is missing (never a placeholder)."""
+    try:
+        return template.format_map(dict(groups))
+    except (KeyError, IndexError, ValueError):
+        return None
