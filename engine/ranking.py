@@ -108,7 +108,7 @@ def rank(
         if focus:
             if focus.covers(f) or any(focus.covers(x) for x in item.explains):
                 item.score += FOCUS_BONUS
-            else:
+            elif f.workload or f.affected:  # a finding about no object in particular is neither
                 item.score -= OFF_FOCUS_PENALTY
     scored.sort(key=lambda s: (-s.score, s.finding.role != "cause", s.finding.kind, s.finding.subject))
     for index, item in enumerate(scored):

@@ -55,7 +55,7 @@ def build_report(scored: list[Scored], obs: Observations, ctx: AnalysisContext, 
     f = root.finding
     description = f.title if f.role == "cause" else f"{f.title}; the evidence does not show what causes it"
     linked = [s for s in scored[1:] if s.finding in root.explains or s.finding in root.explained_by]
-    symptoms = [x for x in root.explains if x.role == "symptom"]
+    symptoms = [x for x in root.explains if not set(x.evidence) <= set(f.evidence)]
     summary = _sentence(f.title)
     explained = _unique_phrases([_short(x) for x in symptoms], exclude=f.title)
     if explained:
@@ -102,7 +102,7 @@ def _also_noticed(scored: list[Scored], root: Scored, focus: Focus | None) -> st
 def _short(finding: Finding) -> str:
     """A finding's title without its workload prefix, as a clause: "its container is crash-looping"."""
     title = finding.title
-    if ": " in title and finding.workload and title.startswith(finding.workload):
+    if finding.workload and title.startswith(f"{finding.workload}: "):
         return title.split(": ", 1)[1]
     return title[:1].lower() + title[1:] if title[:2] != title[:2].upper() else title
 

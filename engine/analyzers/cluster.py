@@ -361,7 +361,7 @@ def _disruption_budgets(obs: Observations) -> list[Finding]:
                 title=f"PodDisruptionBudget {pdb.name} allows 0 disruptions"
                 + (f" (minAvailable/maxUnavailable {rule})" if rule not in (None, "N/A") else "")
                 + ", so evictions and node drains are refused",
-                weight=82,
+                weight=88,
                 evidence=[pdb.quote(pdb.name, fallback=f"PodDisruptionBudget {pdb.name} disruptionsAllowed 0")],
                 workload=workload_of(pdb.name),
                 recommendations=[

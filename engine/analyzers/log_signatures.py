@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import rec
+from engine.analyzers.common import observed_names, rec
 from engine.facts import LogDoc, Observations
 from engine.findings import Finding, workload_of
 from engine.logs.index import DocSignals, LogIndex
@@ -29,19 +29,29 @@ class _Group:
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
+    names = observed_names(obs)
     findings: list[Finding] = []
     for doc in obs.logs:
-        findings.extend(analyze_doc(index.of(doc), ctx))
+        findings.extend(analyze_doc(index.of(doc), ctx, doc_workload(doc, ctx, names)))
     return findings
 
 
-def doc_workload(doc: LogDoc, ctx: AnalysisContext) -> str | None:
+def doc_workload(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:
+    """Whose log this is: the pod it came from, else an observed object its attachment name names, else the
+    subject the question names."""
     if doc.pod:
         return workload_of(doc.pod)
-    return ctx.service
+    label = doc.label.lower()
+    for name in names or []:
+        if name.lower() in label:
+            return workload_of(name)
+    if ctx.service:
+        return ctx.service
+    subject = ctx.question.subject if ctx.question else None
+    return workload_of(subject.name) if subject else None
 
 
-def analyze_doc(signals: DocSignals, ctx: AnalysisContext) -> list[Finding]:
+def analyze_doc(signals: DocSignals, ctx: AnalysisContext, workload: str | None = None) -> list[Finding]:
     doc = signals.doc
     groups: dict[tuple[str, str], _Group] = {}
     for template, matches in signals.matches:
@@ -57,7 +67,6 @@ def analyze_doc(signals: DocSignals, ctx: AnalysisContext) -> list[Finding]:
             if len(group.examples) < 2 and template.example not in group.examples:
                 group.examples.append(template.example)
     _fold_untargeted(groups)
-    workload = doc_workload(doc, ctx)
     findings: list[Finding] = []
     for (kind, subject_key), group in sorted(groups.items(), key=lambda item: item[1].first_index):
         if kind == "http_5xx" and group.count < _BURST_MIN:

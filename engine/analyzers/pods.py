@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import crash_log_lines, events_for, finding_time, rec, workload_name
+from engine.analyzers.common import crash_log_lines, events_for, finding_time, logs_for, rec, workload_name
 from engine.facts import ContainerFact, EventFact, Observations, PodFact
 from engine.findings import Finding
-from engine.parsers.common import quantity_bytes
+from engine.logs.index import LogIndex
+from engine.logs.reader import line_score
+from engine.parsers.common import excerpt, quantity_bytes
 
 _MISSING_OBJECT = re.compile(r"(secret|configmap)s? \"?([\w.-]+)\"? not found", re.IGNORECASE)
 _MISSING_KEY = re.compile(r"couldn't find key ([\w.-]+) in (Secret|ConfigMap) ([\w.-]+)/([\w.-]+)", re.IGNORECASE)
@@ -36,6 +38,7 @@ _PULL_REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("invalid_name", re.compile(r"InvalidImageName|invalid reference format", re.IGNORECASE)),
 )
 _PULL_TITLES = {
+    "": "the image cannot be pulled",
     "rate_limited": "the registry rate-limits pulls (429 Too Many Requests)",
     "unauthorized": "the registry refuses the credentials (unauthorized / access denied)",
     "not_found": "the image or tag does not exist in the registry",
@@ -46,19 +49,22 @@ _PULL_TITLES = {
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings: list[Finding] = []
+    index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
     for pod in obs.pods:
         events = events_for(pod.name, obs.events, ctx)
         findings.extend(_config_errors(pod, events))
         findings.extend(_image_pull(pod, events))
         for container in pod.containers:
-            findings.extend(_container(pod, container, obs, events))
+            findings.extend(_container(pod, container, obs, events, index))
         findings.extend(_probes(pod, events))
         findings.extend(_eviction(pod))
     findings.extend(_orphan_pod_events(obs, ctx))
     return findings
 
 
-def _container(pod: PodFact, c: ContainerFact, obs: Observations, events: list[EventFact]) -> list[Finding]:
+def _container(
+    pod: PodFact, c: ContainerFact, obs: Observations, events: list[EventFact], index: LogIndex
+) -> list[Finding]:
     findings: list[Finding] = []
     workload = workload_name(pod)
     what = f"{'init container' if c.init else 'container'} {c.name}" if c.name != "?" else "its container"
@@ -100,21 +106,28 @@ def _container(pod: PodFact, c: ContainerFact, obs: Observations, events: list[E
     )
     exit_code = c.last_exit_code if c.last_exit_code is not None else c.exit_code
     if crashing:
-        log_lines = crash_log_lines(pod, c, obs.logs)
+        decisive = _decisive_line(pod, c, obs, index)
+        log_lines = [decisive[0]] if decisive else crash_log_lines(pod, c, obs.logs)
         evidence = [
             cites[k] for k in ("state", "last_state", "last_exit_code", "last_message", "restarts") if k in cites
         ]
         evidence += [e.cite for e in events if e.reason == "BackOff"][:1]
         code = f" (exit code {exit_code})" if exit_code is not None else ""
+        said = f": {_clip(decisive[1])}" if decisive else ""
         role = "symptom"
-        title = f"{workload}: {what} is crash-looping{code}"
+        title = f"{workload}: {what} is crash-looping{code}{said}"
         weight = 62
+        if decisive and decisive[2] >= STRONG_LINE:
+            role, weight = "cause", 76  # the container says why it exits; that line is the cause seen
         if c.init:
-            role, weight = "cause", 66
-            title = f"{workload}: {what if c.name != '?' else 'an init container'} fails{code}, so the application containers never start"
+            role, weight = "cause", 70 if decisive else 66
+            name = what if c.name != "?" else "an init container"
+            title = f"{workload}: {name} fails{code}{said}, so the application containers never start"
         elif exit_code == 127 or (c.last_message and _BAD_COMMAND.search(c.last_message)):
             role, weight = "cause", 85
-            title = f"{workload}: {what} cannot start its command{code}: the executable is missing or not runnable"
+            title = f"{workload}: {what} cannot start its command{code}: " + (
+                _clip(c.last_message) if c.last_message else "the executable is missing or not runnable"
+            )
         findings.append(
             Finding(
                 kind="init_container_failure" if c.init else ("bad_command" if role == "cause" else "crash_loop"),
@@ -250,7 +263,7 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
         reason = "invalid_name"
     image_match = _PULL_IMAGE.search(text)
     image = image_match.group(1) if image_match else next((c.image for c in waiting if c.image), None)
-    what = _PULL_TITLES.get(reason or "", "the image cannot be pulled")
+    what = _PULL_TITLES[reason or ""]
     evidence = [c.cites["state"] for c in waiting if "state" in c.cites]
     evidence += [e.cite for e in detail_events[:2]]
     actions = {
@@ -266,7 +279,7 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
             kind="image_pull",
             subject=f"pod/{pod.name}",
             role="cause",
-            title=f"{workload}: image {image or '?'} cannot be pulled: {what}",
+            title=f"{workload}: image {image} cannot be pulled: {what}" if image else f"{workload}: {what}",
             weight=90 if reason else 78,
             evidence=_dedupe(evidence),
             workload=workload,
@@ -413,6 +426,28 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
                 )
             )
     return findings
+
+
+STRONG_LINE = 6.0  # a line scoring this high (error level + a reason, an exception with its message) says why
+
+
+def _decisive_line(pod: PodFact, c: ContainerFact, obs: Observations, index: LogIndex) -> tuple[str, str, float] | None:
+    """(evidence, line, score) for the line the container printed that best says why it exits, if any."""
+    best: tuple[str, str, float] | None = None
+    for doc in logs_for(pod, c, obs.logs):
+        for candidate in index.of(doc).decisive[:1]:
+            if best is None or candidate.score > best[2]:
+                best = (f"{doc.label} {excerpt(candidate.line)}", candidate.line, candidate.score)
+    if best is None and c.last_message and "last_message" in c.cites:
+        score = line_score(c.last_message)
+        if score > 0:
+            best = (c.cites["last_message"], c.last_message.strip().splitlines()[-1], score + 2)
+    return best
+
+
+def _clip(line: str, limit: int = 200) -> str:
+    line = line.strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _double(limit: str | None) -> str | None:

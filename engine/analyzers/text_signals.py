@@ -11,23 +11,24 @@ from __future__ import annotations
 import re
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import rec
+from engine.analyzers.common import observed_names, rec
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
-from engine.knowledge.messages import MessageRule, match_rules, render
+from engine.knowledge.messages import MessageRule, first_of_each_family, match_rules, render
 from engine.parsers.common import excerpt, parse_timestamp
 
 _PREFILTER = re.compile(
     r"denied|webhook|PodSecurity|forbidden|service account|quota|usage per|terminated|metrics|missing request|storageclass"
     r"|storage class|provision|Multi-Attach|AttachVolume|MountVolume|volume node affinity|<error:|not found|network not ready"
-    r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge",
+    r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge|pull|ephemeral|EmptyDir"
+    r"|expired|certificate",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    names = _known_names(obs)
+    names = _known_names(obs, ctx)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
     sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
@@ -42,7 +43,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 described = workload_of(line.split(":", 1)[1].strip()) or None
             if len(line) < 12 or not _PREFILTER.search(line):
                 continue
-            for rule, groups in match_rules(line[:4096]):
+            for rule, groups in first_of_each_family(match_rules(line[:4096])):
                 _add(found, rule, groups, f"{label} {excerpt(line.strip())}", line, names, ctx, described)
     for event in obs.events:
         if event.cite.startswith("[tool:") and _PREFILTER.search(event.message):
@@ -89,10 +90,9 @@ def _add(
     )
 
 
-def _known_names(obs: Observations) -> list[str]:
-    names = {workload_of(p.name) for p in obs.pods} | {w.name for w in obs.workloads}
-    names |= {r.name for r in obs.resources if r.kind not in ("Event", "NetworkPolicy")}
-    return sorted((n for n in names if n and len(n) >= 3 and n != "?"), key=len, reverse=True)
+def _known_names(obs: Observations, ctx: AnalysisContext) -> list[str]:
+    subjects = [s.name for s in ctx.question.subjects] if ctx.question else []
+    return [*subjects, *observed_names(obs)]
 
 
 def _owner_in(line: str, names: list[str]) -> str | None:

@@ -23,13 +23,80 @@ class MessageRule:
     title: str  # str.format over the named groups; every field the title uses is a required group
     action: str
     pattern: re.Pattern[str]
+    family: str = ""  # rules of one family explain the same line in different ways: the first match wins
 
 
 def _r(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+_PULL = r"(?:Failed to pull image|[Ee]rror (?:response from daemon|pulling image)|pulling image)\s*\\?\"?(?P<image>[^\"\\\s]+)\\?\"?[^\n]*?"
+
 RULES: tuple[MessageRule, ...] = (
+    MessageRule(
+        "image_rate_limited",
+        "cause",
+        92,
+        "image {image} cannot be pulled: the registry rate-limits pulls (429 toomanyrequests)",
+        "Authenticate image pulls (imagePullSecrets with a registry account) or mirror {image} to a registry you control",
+        _r(_PULL + r"(?:toomanyrequests|429 Too Many Requests|pull rate limit)"),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_registry_dns",
+        "cause",
+        92,
+        "image {image} cannot be pulled: the node cannot resolve the registry host {host} (no such host)",
+        "Fix the registry host name in the image reference or the nodes' DNS for {host}",
+        _r(_PULL + r"lookup (?P<host>[\w.-]+)(?: on [\d.:]+)?: no such host"),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_unauthorized",
+        "cause",
+        92,
+        "image {image} cannot be pulled: the registry refuses the pull without valid credentials ({detail})",
+        "Add or fix the imagePullSecrets of the workload (a secret with a valid token for the registry of {image})",
+        _r(
+            _PULL
+            + r"(?P<detail>pull access denied|unauthorized|authentication required|no basic auth credentials|403 Forbidden|insufficient_scope|access denied)"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_not_found",
+        "cause",
+        92,
+        "image {image} cannot be pulled: that image or tag does not exist in the registry ({detail})",
+        "Fix the image tag of the workload ({image} does not exist) or push it; roll back if a deploy introduced it",
+        _r(
+            _PULL
+            + r"(?P<detail>manifest unknown|manifest for [^\s]+ not found|not found|name unknown|repository does not exist)"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_registry_unreachable",
+        "cause",
+        88,
+        "image {image} cannot be pulled: the registry cannot be reached from the node ({detail})",
+        "Check the nodes' egress to the registry of {image} (proxy, firewall, NAT)",
+        _r(
+            _PULL
+            + r"(?P<detail>i/o timeout|connection refused|TLS handshake timeout|context deadline exceeded|no route to host)"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
+        "ephemeral_storage_exceeded",
+        "cause",
+        90,
+        "the pod was evicted for using more ephemeral storage than its limit: {detail}",
+        "Raise the ephemeral-storage limit, or write large/temporary data to a volume (emptyDir with sizeLimit, a PVC) instead of the container filesystem",
+        _r(
+            r"(?P<detail>(?:Pod ephemeral local storage usage exceeds the total limit of containers [\w.]+|Container [\w.-]+ exceeded its local ephemeral storage limit \\?\"?[\w.]+\\?\"?|Usage of EmptyDir volume \\?\"?[\w.-]+\\?\"? exceeds the limit \\?\"?[\w.]+))"
+        ),
+    ),
     MessageRule(
         "admission_denied",
         "cause",
@@ -259,7 +326,9 @@ RULES: tuple[MessageRule, ...] = (
         88,
         "a TLS certificate has expired: {detail}",
         "Renew the certificate (cert-manager: kubectl describe certificate; or replace the Secret) and restart what caches it",
-        _r(r"(?P<detail>x509: certificate has expired or is not yet valid[^\n]{0,120})"),
+        _r(
+            r"(?P<detail>x509: certificate has expired or is not yet valid[^\n]{0,120}|(?:client |serving )?certificate (?:in [^\s]+ )?(?:is|has) expired[^\n]{0,80}|certificate [^\n]{0,60}? is expired[^\n]{0,60})"
+        ),
     ),
     MessageRule(
         "acme_failed",
@@ -291,6 +360,20 @@ def match_rules(line: str) -> list[tuple[MessageRule, dict[str, str]]]:
             groups["where"] = f" in namespace {ns.group(1)}" if ns else (" cluster-wide" if where else "")
         found.append((rule, groups))
     return found
+
+
+def first_of_each_family(
+    found: list[tuple[MessageRule, dict[str, str]]],
+) -> list[tuple[MessageRule, dict[str, str]]]:
+    """One explanation per family for a line (a 429 pull failure is not also an "image not found")."""
+    kept: list[tuple[MessageRule, dict[str, str]]] = []
+    families: set[str] = set()
+    for rule, groups in found:
+        if rule.family and rule.family in families:
+            continue
+        families.add(rule.family)
+        kept.append((rule, groups))
+    return kept
 
 
 def render(template: str, groups: dict[str, str]) -> str | None:

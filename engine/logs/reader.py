@@ -20,6 +20,14 @@ _FRAME = re.compile(
     r"^\s*(?:at [\w$.<>/]+\(|at [\w$.]+ \(|File \"[^\"]+\", line \d+|\.\.\. \d+ more|goroutine \d+ \[|[\w/.-]+\.go:\d+ \+0x"
     r"|\w+\.py:\d+:? in |#\d+ 0x[0-9a-f]+|^\s+\^+\s*$|Traceback \(most recent call last\)|^\s*[\w/.-]+\(\S*\)$)"
 )
+_SPECIFIC = re.compile(
+    r"refused|denied|forbidden|not found|no such|expired|invalid|unknown|syntax|timed? ?out|no space|out of memory|"
+    r"[\w.]+(?:Error|Exception):|\b[45]\d\d\b|:\d{2,5}\b",
+    re.IGNORECASE,
+)
+_TIMESTAMP = re.compile(
+    r"^\W*\d{2,4}[-/]\d{2}[-/]\d{2}[T ]?[\d:.,]*\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?\s*|\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
+)
 _CONFIG_DUMP = re.compile(r"^\s*[\w.\-\[\]]+\s*[=:]\s*[^\s=:]+\s*$")  # key=value, key: value and nothing else
 _EXCEPTION = re.compile(
     r"(?:^|\s|Caused by: )((?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Failure|Fault)):\s*(\S.{2,})"
@@ -33,6 +41,14 @@ _REASON = re.compile(
     r"|expired|timed? ?out|deadline exceeded|no route to host|unreachable|does not exist|doesn't exist|missing"
     r"|required|must be|is not set|exceeded|out of memory|too many|no space|killed|panic|fatal|abort|segmentation"
     r"|exit(?:ed)? (?:code|status|with)|\[emerg\]|\[crit\]|\[alert\]|FATAL:|ERROR:|SEVERE",
+    re.IGNORECASE,
+)
+# Lines that announce the exit without saying why ("giving up", "exiting", "Fatal errors found in configuration"):
+# a person reads past them to the specific error printed just before.
+_WRAP_UP = re.compile(
+    r"\b(?:giving up|exiting|shutting down|shut down|aborting|stopping|terminating|exit(?:ed)? (?:with )?(?:code|status)|"
+    r"failed with exit code|errors? found in (?:the )?configuration|cannot start without|will not start|startup failed|"
+    r"application run failed|unable to start|failed to start)\b",
     re.IGNORECASE,
 )
 _CHATTER = re.compile(
@@ -71,6 +87,8 @@ def decisive_lines(lines: list[str], templates: list[Template] | None = None, li
         elif repeats > 20:
             score -= 1.5
         if _CHATTER.search(stripped):
+            score -= 2.5
+        if _WRAP_UP.search(stripped) and not _SPECIFIC.search(_TIMESTAMP.sub("", stripped)):
             score -= 2.5
         found.append(Candidate(stripped, index, score))
     found.sort(key=lambda c: (-c.score, -c.index))
