@@ -103,8 +103,8 @@ def _short(finding: Finding) -> str:
     """A finding's title without its workload prefix, as a clause: "its container is crash-looping"."""
     title = finding.title
     if finding.workload and title.startswith(f"{finding.workload}: "):
-        return title.split(": ", 1)[1]
-    return title[:1].lower() + title[1:] if title[:2] != title[:2].upper() else title
+        title = title.split(": ", 1)[1]
+    return _lower_first(title)
 
 
 def _sentence(text: str) -> str:

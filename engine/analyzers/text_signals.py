@@ -18,7 +18,7 @@ from engine.knowledge.messages import MessageRule, first_of_each_family, match_r
 from engine.parsers.common import excerpt, parse_timestamp
 
 _PREFILTER = re.compile(
-    r"denied|webhook|PodSecurity|forbidden|service account|quota|usage per|terminated|metrics|missing request|storageclass"
+    r"denied|webhook|AdmissionPolicy|PodSecurity|forbidden|service account|quota|usage per|terminated|metrics|missing request|storageclass"
     r"|storage class|provision|Multi-Attach|AttachVolume|MountVolume|volume node affinity|<error:|not found|network not ready"
     r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge|pull|ephemeral|EmptyDir"
     r"|expired|certificate",

@@ -106,6 +106,16 @@ RULES: tuple[MessageRule, ...] = (
         _r(r"admission webhook \\?\"(?P<hook>[^\"\\]+)\\?\" denied the request:\s*(?P<detail>[^\n]{3,240})"),
     ),
     MessageRule(
+        "admission_policy_denied",
+        "cause",
+        90,
+        "the ValidatingAdmissionPolicy {policy} denies the request: {detail}",
+        "Change the object to satisfy ValidatingAdmissionPolicy {policy} (or its binding's parameters if the policy is wrong)",
+        _r(
+            r"ValidatingAdmissionPolicy '(?P<policy>[^']+)'(?: with binding '[^']+')? denied request:\s*(?P<detail>[^\n]{3,240})"
+        ),
+    ),
+    MessageRule(
         "admission_webhook_unreachable",
         "cause",
         86,
