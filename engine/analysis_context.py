@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: the question and log index modules import nothing from here at run time
+    from engine.focus import Focus
     from engine.logs.index import LogIndex
     from engine.question import Question
 
@@ -37,6 +38,7 @@ class AnalysisContext:
     namespace: str | None = None
     question: Question | None = None
     logs: LogIndex | None = field(default=None, compare=False)  # templates and signatures, computed once per run
+    focus: Focus | None = field(default=None, compare=False)  # the subject resolved against the observations
 
     def is_stale(self, when: datetime | None) -> bool:
         return when is not None and when < self.now - self.window

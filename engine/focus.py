@@ -21,6 +21,15 @@ from engine.question import LABEL_KINDS, Question, Subject
 class Focus:
     names: set[str] = field(default_factory=set)
     label: str | None = None  # how the report names the subject: "job nightly-export", "cart"
+    subject: Subject | None = None  # the first subject that matched something observed
+
+    def owner(self) -> str | None:
+        """The grouping name findings about the subject carry: a node or claim by its name, else its workload."""
+        if self.subject is None:
+            return None
+        if self.subject.kind in ("node", "persistentvolumeclaim"):
+            return self.subject.name
+        return workload_of(self.subject.name)
 
     def __bool__(self) -> bool:
         return bool(self.names)
@@ -41,6 +50,7 @@ def resolve_focus(question: Question, obs: Observations) -> Focus:
             focus.names |= names
             if focus.label is None:
                 focus.label = f"{subject.kind} {subject.name}" if subject.kind else subject.name
+                focus.subject = subject
     return focus
 
 
@@ -63,6 +73,8 @@ def _expand(subject: Subject, obs: Observations) -> set[str]:
     if subject.kind == "node":
         names |= {p.name for p in obs.pods if p.node == subject.name}
         return names
+    if subject.kind == "persistentvolumeclaim" and "-" in name:
+        names.add(name.split("-", 1)[1])  # a StatefulSet claim is <template>-<pod>: data-loki-ingester-1
     for pod in obs.pods:
         owner = (pod.owner_name or "").lower()
         workload = workload_name(pod).lower()

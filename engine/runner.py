@@ -15,7 +15,7 @@ from engine.analyzers import run_analyzers
 from engine.connectors import ToolFailure
 from engine.errors import EngineError
 from engine.facts import Observations
-from engine.focus import resolve_focus
+from engine.focus import Focus, resolve_focus
 from engine.llm import LlmSettings, llm_settings
 from engine.logs.index import LogIndex
 from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, MetricSeries, Progress, Report, ToolCall
@@ -218,7 +218,11 @@ def _summarize(kind: str, obs: Observations) -> str:
 
 
 def analysis_context(
-    request: InvestigationRequest, *, question: Question | None = None, logs: LogIndex | None = None
+    request: InvestigationRequest,
+    *,
+    question: Question | None = None,
+    logs: LogIndex | None = None,
+    focus: Focus | None = None,
 ) -> AnalysisContext:
     """The window and focus the analyzers (and the charted onsets) use for this request."""
     return AnalysisContext(
@@ -228,6 +232,7 @@ def analysis_context(
         namespace=request.context.namespace,
         question=question,
         logs=logs,
+        focus=focus,
     )
 
 
@@ -281,10 +286,10 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
             tools_used=run.tools_used,
         )
     question = parse_question(request)
-    logs = LogIndex.build(run.obs.logs)
-    ctx = analysis_context(request, question=question, logs=logs)
-    findings = run_analyzers(run.obs, ctx)
     focus = resolve_focus(question, run.obs)
+    logs = LogIndex.build(run.obs.logs)
+    ctx = analysis_context(request, question=question, logs=logs, focus=focus)
+    findings = run_analyzers(run.obs, ctx)
     scored = rank(findings, service=request.context.service, message=request.message, focus=focus)
     report = answer(question, scored, run.obs, ctx, focus)
     report.tools_used = list(run.tools_used)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import observed_names, rec
+from engine.analyzers.common import observed_names, rec, workload_name
 from engine.facts import LogDoc, Observations
 from engine.findings import Finding, workload_of
 from engine.logs.index import DocSignals, LogIndex
@@ -31,8 +31,9 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
     names = observed_names(obs)
     findings: list[Finding] = []
+    fallback = failing_workload(obs)
     for doc in obs.logs:
-        findings.extend(analyze_doc(index.of(doc), ctx, doc_workload(doc, ctx, names)))
+        findings.extend(analyze_doc(index.of(doc), ctx, doc_workload(doc, ctx, names) or fallback))
     return findings
 
 
@@ -42,13 +43,34 @@ def doc_workload(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = No
     if doc.pod:
         return workload_of(doc.pod)
     label = doc.label.lower()
+    focus_names = sorted(ctx.focus.names, key=len, reverse=True) if ctx.focus else []
+    for name in focus_names:
+        if len(name) >= 3 and name in label:
+            return name if ctx.focus and ctx.focus.owner() == name else workload_of(name)
     for name in names or []:
         if name.lower() in label:
             return workload_of(name)
     if ctx.service:
         return ctx.service
-    subject = ctx.question.subject if ctx.question else None
-    return workload_of(subject.name) if subject else None
+    owner = ctx.focus.owner() if ctx.focus else None
+    if owner:
+        return owner
+    words = ctx.question.words if ctx.question else frozenset()
+    named = [name for name in names or [] if name.lower() in words]
+    return workload_of(named[0]) if named else None
+
+
+def failing_workload(obs: Observations) -> str | None:
+    """The one workload whose pods fail, when exactly one does: an unattributed log most likely is its log."""
+    failing = {
+        workload_name(pod)
+        for pod in obs.pods
+        if any(c.restart_count or c.reason in _FAILING for c in pod.containers) or pod.phase == "Failed"
+    }
+    return failing.pop() if len(failing) == 1 else None
+
+
+_FAILING = {"CrashLoopBackOff", "Error", "OOMKilled", "RunContainerError", "CreateContainerError", "StartError"}
 
 
 def analyze_doc(signals: DocSignals, ctx: AnalysisContext, workload: str | None = None) -> list[Finding]:

@@ -21,7 +21,8 @@ _PREFILTER = re.compile(
     r"denied|webhook|AdmissionPolicy|PodSecurity|forbidden|service account|quota|usage per|terminated|metrics|missing request|storageclass"
     r"|storage class|provision|Multi-Attach|AttachVolume|MountVolume|volume node affinity|<error:|not found|network not ready"
     r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge|pull|ephemeral|EmptyDir"
-    r"|expired|certificate",
+    r"|expired|certificate|permission denied|pull policy|Preempted|suspend|forbidden|no matches for kind|not applied"
+    r"|topology spread|plugin/loop",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -73,7 +74,7 @@ def _add(
         if cite not in existing.evidence and len(existing.evidence) < 3:
             existing.evidence.append(cite)
         return
-    workload = _owner_in(line, names) or owner or ctx.service
+    workload = _owner_in(line, names, _node_names(ctx)) or owner or ctx.service
     action = render(rule.action, groups) or rule.action.split("{")[0].rstrip()
     found[key] = Finding(
         kind=rule.kind,
@@ -90,13 +91,20 @@ def _add(
     )
 
 
+def _node_names(ctx: AnalysisContext) -> frozenset[str]:
+    subject = ctx.focus.subject if ctx.focus else None
+    return frozenset([subject.name]) if subject is not None and subject.kind == "node" else frozenset()
+
+
 def _known_names(obs: Observations, ctx: AnalysisContext) -> list[str]:
-    subjects = [s.name for s in ctx.question.subjects] if ctx.question else []
-    return [*subjects, *observed_names(obs)]
+    """The subject first, then what the person named in the question, then every observed object."""
+    owner = ctx.focus.owner() if ctx.focus else None
+    asked = sorted((w for w in ctx.question.words if "-" in w), key=len, reverse=True) if ctx.question else []
+    return [*([owner] if owner else []), *asked, *observed_names(obs)]
 
 
-def _owner_in(line: str, names: list[str]) -> str | None:
+def _owner_in(line: str, names: list[str], nodes: frozenset[str] = frozenset()) -> str | None:
     for name in names:
         if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line):
-            return workload_of(name)
+            return name if name in nodes else workload_of(name)
     return None

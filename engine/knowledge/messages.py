@@ -135,11 +135,11 @@ RULES: tuple[MessageRule, ...] = (
         "rbac_forbidden",
         "cause",
         88,
-        "RBAC forbids it: {user} cannot {verb} {resource}{where}",
+        "RBAC forbids it: {user} cannot {verb} {resource}{group}{where}",
         "Grant {user} '{verb}' on {resource} with a Role/ClusterRole and a RoleBinding (kubectl auth can-i {verb} {resource} --as={user})",
         _r(
             r"(?:is forbidden: )?User \\?\"(?P<user>[^\"\\]+)\\?\" cannot (?P<verb>\w+) resource \\?\"(?P<resource>[\w./-]+)\\?\""
-            r"(?: in API group \\?\"[^\"\\]*\\?\")?(?P<where>(?: in the namespace \\?\"[\w.-]+\\?\"| at the cluster scope))?"
+            r"(?: in API group \\?\"(?P<group>[^\"\\]*)\\?\")?(?P<where>(?: in the namespace \\?\"[\w.-]+\\?\"| at the cluster scope))?"
         ),
     ),
     MessageRule(
@@ -323,6 +323,78 @@ RULES: tuple[MessageRule, ...] = (
         ),
     ),
     MessageRule(
+        "entrypoint_not_executable",
+        "cause",
+        92,
+        "the container's entrypoint {path} is not executable (permission denied), so the runtime cannot start it",
+        "Make {path} executable in the image (chmod +x in the Dockerfile, or defaultMode 0755 if it is mounted from a ConfigMap)",
+        _r(r"exec:? \\?\"?(?P<path>/[\w./-]+)\\?\"?: permission denied"),
+    ),
+    MessageRule(
+        "image_never_pull",
+        "cause",
+        90,
+        "image {image} is not present on the node and the pull policy is Never, so it is never pulled",
+        "Load the image onto the node (kind load docker-image / minikube image load) or set imagePullPolicy IfNotPresent with a pullable registry",
+        _r(r"Container image \\?\"(?P<image>[^\"\\]+)\\?\" is not present with pull policy of Never"),
+    ),
+    MessageRule(
+        "preempted",
+        "cause",
+        84,
+        "the pod was preempted (evicted to make room) by a higher-priority pod{by}",
+        "Give the workload a PriorityClass that matches its importance, or reserve capacity (more nodes, quotas per priority) for the higher-priority workload",
+        _r(r"Preempted by (?:a pod on node \S+|pod \S+|(?P<by>[\w./-]+(?: on node \S+)?))"),
+    ),
+    MessageRule(
+        "job_suspended",
+        "cause",
+        86,
+        "the Job is suspended (spec.suspend: true), so it creates no pods",
+        'Resume it when intended: kubectl patch job <name> -p \'{{"spec":{{"suspend":false}}}}\' (and check what suspended it, e.g. a queue controller)',
+        _r(r"\bJob suspended\b|^\s*Suspend:\s+true\s*$"),
+    ),
+    MessageRule(
+        "statefulset_forbidden_update",
+        "cause",
+        88,
+        "the StatefulSet cannot be updated in place: only replicas, template, updateStrategy, ordinals and a few other fields may change, so a change to volumeClaimTemplates (storage size) is forbidden",
+        "Resize the existing PVCs directly (if the StorageClass allows expansion) and recreate the StatefulSet with --cascade=orphan to change volumeClaimTemplates",
+        _r(r"updates to statefulset spec for fields other than [^\n]{0,200}are forbidden"),
+    ),
+    MessageRule(
+        "crd_missing",
+        "cause",
+        88,
+        "the API server does not know kind {kind} ({group}): its CustomResourceDefinition is not installed",
+        "Install the CRD (the operator that provides {kind}, e.g. its Helm chart with CRDs) before syncing objects of that kind",
+        _r(r"no matches for kind \\?\"(?P<kind>\w+)\\?\" in version \\?\"(?P<group>[\w./-]+)\\?\""),
+    ),
+    MessageRule(
+        "k8sgpt_netpol_unused",
+        "cause",
+        82,
+        "NetworkPolicy {policy} selects no pods, so it protects nothing (its podSelector matches no pod labels)",
+        "Fix the podSelector of NetworkPolicy {policy} to the labels the pods really carry (kubectl get pods --show-labels)",
+        _r(r"Network policy is not applied to any pods: (?P<policy>[\w.-]+)"),
+    ),
+    MessageRule(
+        "topology_spread_unsatisfiable",
+        "cause",
+        86,
+        "the pod cannot be scheduled: its topology spread constraint (maxSkew, whenUnsatisfiable: DoNotSchedule) cannot be met with the nodes available in each zone",
+        "Add capacity in the zone that lacks it, or relax the topologySpreadConstraints (maxSkew or whenUnsatisfiable: ScheduleAnyway)",
+        _r(r"didn't match pod topology spread constraints"),
+    ),
+    MessageRule(
+        "coredns_loop",
+        "cause",
+        90,
+        "CoreDNS detected a forwarding loop and stopped: it forwards to the node's /etc/resolv.conf, which points at a local resolver (such as systemd-resolved on 127.0.0.53) that sends queries back to CoreDNS",
+        "Point CoreDNS's forward at a real upstream (forward . 1.1.1.1 or the VPC resolver) or give the kubelet --resolv-conf=/run/systemd/resolve/resolv.conf",
+        _r(r"plugin/loop: Loop \([^)]*\) detected"),
+    ),
+    MessageRule(
         "pdb_blocks_eviction",
         "cause",
         84,
@@ -364,10 +436,14 @@ def match_rules(line: str) -> list[tuple[MessageRule, dict[str, str]]]:
             base = key.rstrip("0123456789")
             if value and base not in groups:
                 groups[base] = value.strip().rstrip('.,;\\"')
+        if rule.kind == "preempted":
+            groups["by"] = f" ({groups['by']})" if groups.get("by") else ""
         if rule.kind == "rbac_forbidden":
             where = groups.get("where", "")
             ns = re.search(r"namespace \\?\"([\w.-]+)", where)
             groups["where"] = f" in namespace {ns.group(1)}" if ns else (" cluster-wide" if where else "")
+            group = groups.get("group", "")
+            groups["group"] = f" in API group {group}" if group else ""
         found.append((rule, groups))
     return found
 

@@ -38,7 +38,9 @@ class SignatureMatch:
 
 class _Defaults(dict[str, str]):
     def __missing__(self, key: str) -> str:
-        return "a dependency" if key == "target" else "?"
+        if key == "target":
+            return "a dependency"
+        return self.get("line", "the line quoted in the evidence")
 
 
 def _re(pattern: str) -> re.Pattern[str]:
@@ -81,7 +83,7 @@ SIGNATURES: tuple[Signature, ...] = (
             r"|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)\s+(?P<host2>[A-Za-z0-9_.-]+)"
             r"|(?:Name or service not known|Temporary failure in name resolution|nodename nor servname provided|UnknownHostException:?\s*(?P<host3>[A-Za-z0-9_.-]+)?)"
             r"|can't (?:find|resolve) '?(?P<host4>[A-Za-z0-9_.-]+)'?(?::\s*(?:NXDOMAIN|SERVFAIL|No answer))?|bad address '(?P<host5>[A-Za-z0-9_.-]+)'"
-            r"|NXDOMAIN|getaddrinfo failed for (?P<host6>[A-Za-z0-9_.-]+)"
+            r"|NXDOMAIN|getaddrinfo failed for (?P<host6>[A-Za-z0-9_.-]+)|could not translate host name \"(?P<host7>[A-Za-z0-9_.-]+)\""
         ),
     ),
     Signature(
@@ -229,7 +231,7 @@ SIGNATURES: tuple[Signature, ...] = (
             r"(?P<detail>unknown directive \\?\"[\w.-]+\\?\"[^\n]{0,60}|unknown keyword '[\w.-]+'[^\n]{0,80}|"
             r"(?:unknown|unrecognized|invalid) (?:configuration )?(?:option|parameter|setting|field|key) ['\"`]?[\w.-]+['\"`]?[^\n]{0,60}|"
             r"\[emerg\][^\n]{0,160}|Could not parse SQLAlchemy URL from string '[^']*'|invalid port number in database URL|"
-            r"field \w+ not found in type [\w.]+)"
+            r"field \w+ not found in type [\w.]+|\w+: Cannot find field|unknown field \"?[\w.]+\"?)"
         ),
     ),
     Signature(
@@ -355,8 +357,11 @@ SIGNATURES: tuple[Signature, ...] = (
         "panic",
         "cause",
         70,
-        "The process panics: {detail}",
-        re.compile(r"\bpanic: (?P<detail>.{1,160})|fatal error: (?P<detail2>.{1,160})|Segmentation fault|SIGSEGV"),
+        "The process crashes: {detail}",
+        re.compile(
+            r"\bpanic: (?P<detail>.{1,160})|fatal error: (?P<detail2>.{1,160})|thread '[^']+' panicked at (?P<detail3>.{1,160})"
+            r"|(?P<detail4>Segmentation fault[^\n]{0,80}|SIGSEGV[^\n]{0,80}|Fatal Python error: [^\n]{1,120})"
+        ),
     ),
     Signature(
         "exception",
@@ -371,7 +376,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
