@@ -52,9 +52,9 @@ def _throttling(obs: Observations) -> list[Finding]:
             in_ratio_query = False
         exposition = _EXPOSITION.match(stripped)
         if exposition:
-            pod = re.search(r'pod="([\w.-]+)"', exposition.group(2))
-            if pod:
-                periods.setdefault(pod.group(1), {})[exposition.group(1)] = (
+            pod_label = re.search(r'pod="([\w.-]+)"', exposition.group(2))
+            if pod_label:
+                periods.setdefault(pod_label.group(1), {})[exposition.group(1)] = (
                     float(exposition.group(3)),
                     f"{label} {excerpt(stripped)}",
                 )
@@ -77,13 +77,13 @@ def _throttling(obs: Observations) -> list[Finding]:
         worst = max(entries)
         limit = _cpu_limit(obs, workload)
         limit_text = f" of {limit}" if limit else ""
-        share = f"{worst[0]:.0%} of CFS periods throttled" if worst[0] <= 1.0 else "usage pinned at the limit"
+        how = f"{worst[0]:.0%} of CFS periods throttled" if worst[0] <= 1.0 else "usage pinned at the limit"
         findings.append(
             Finding(
                 kind="cpu_throttling",
                 subject=f"deployment/{workload}",
                 role="cause",
-                title=f"{workload}: the containers are CPU-throttled by their CPU limit{limit_text} ({share}), so requests queue and latency rises",
+                title=f"{workload}: the containers are CPU-throttled by their CPU limit{limit_text} ({how}), so requests queue and latency rises",
                 weight=84,
                 evidence=[cite for _, cite, _ in sorted(entries, reverse=True)[:2]],
                 workload=workload,
