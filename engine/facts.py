@@ -33,6 +33,7 @@ class ContainerFact:
     memory_limit: str | None = None
     memory_request: str | None = None
     cpu_limit: str | None = None
+    ports: list[int] = field(default_factory=list)  # declared containerPorts
     command: list[str] = field(default_factory=list)
     env_from_refs: list[tuple[str, str]] = field(default_factory=list)  # (ConfigMap|Secret, name)
     env_key_refs: list[tuple[str, str, str, str]] = field(default_factory=list)  # (var, kind, name, key)

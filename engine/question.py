@@ -174,6 +174,7 @@ class Question:
     until: datetime | None = None
     alert: str | None = None  # alertname, when the question is an alert
     words: frozenset[str] = frozenset()  # name-like words of the message, to match against observed objects
+    named: str | None = None  # the object the person names, even if nothing observed carries that name
 
     @property
     def subject(self) -> Subject | None:
@@ -206,7 +207,31 @@ def parse_question(request: InvestigationRequest) -> Question:
         intent = "log_summary"
     alert = _alert_name(text)
     words = frozenset(w.lower() for w in re.findall(_NAME, text.lower()) if len(w) >= 3 and w not in _NOT_NAMES)
-    return Question(intent, tuple(subjects), terms, since, until, alert, words)
+    return Question(intent, tuple(subjects), terms, since, until, alert, words, _named(subjects, request.message))
+
+
+_PHRASES = {
+    "read-only",
+    "e-mail",
+    "crash-loop",
+    "crash-looping",
+    "re-run",
+    "re-deploy",
+    "follow-up",
+    "built-in",
+    "on-call",
+}
+
+
+def _named(subjects: list[Subject], message: str) -> str | None:
+    """What the question is about by name: a subject it states, else its first Kubernetes-like name (``rules-engine``)."""
+    stated = [s for s in subjects if not s.guessed] or subjects
+    if stated:
+        return stated[0].name
+    for word in re.findall(r"(?<![\w./:-])[a-z][a-z0-9]*(?:-[a-z0-9]+)+(?![\w/:-])", message.lower()):
+        if word not in _PHRASES and not re.fullmatch(r"[a-z]+-(?:\d+[smhd]|ish|like|based|side|wide)", word):
+            return word
+    return None
 
 
 def _intent(message: str) -> Intent:

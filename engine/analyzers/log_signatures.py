@@ -57,7 +57,10 @@ def doc_workload(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = No
         return owner
     words = ctx.question.words if ctx.question else frozenset()
     named = [name for name in names or [] if name.lower() in words]
-    return workload_of(named[0]) if named else None
+    if named:
+        return workload_of(named[0])
+    asked = ctx.question.named if ctx.question else None
+    return workload_of(asked) if asked else None
 
 
 def failing_workload(obs: Observations) -> str | None:

@@ -56,7 +56,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         findings.extend(_image_pull(pod, events))
         for container in pod.containers:
             findings.extend(_container(pod, container, obs, events, index))
-        findings.extend(_probes(pod, events))
+        findings.extend(_probes(pod, events, _pod_lines(pod, obs)))
         findings.extend(_eviction(pod))
     findings.extend(_orphan_pod_events(obs, ctx))
     return findings
@@ -295,7 +295,53 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
     ]
 
 
-def _probes(pod: PodFact, events: list[EventFact]) -> list[Finding]:
+_PROBE_PORT = re.compile(r"(?:dial tcp\s+|https?://)\[?[\w.:-]*?\]?:(\d{2,5})\b")
+_LOOPBACK_LISTEN = re.compile(
+    r"(?:listen\w*|bound|binding|serving|running|started)\b[^\n]{0,40}?(?:on|at|to)?\s*(?:https?://)?(127\.0\.0\.1|localhost|\[::1\]):(\d{2,5})",
+    re.IGNORECASE,
+)
+
+
+_LISTEN = re.compile(
+    r"\blisten(?:ing|s)?\b[^\n]{0,30}?(?:on|at|addr)?[\"':= ]*(?:(?:0\.0\.0\.0|\*|\[::\]|::|[\w.-]+)?:)(\d{2,5})\b",
+    re.IGNORECASE,
+)
+
+
+def _pod_lines(pod: PodFact, obs: Observations) -> list[tuple[str, str]]:
+    return [(doc.label, line) for doc in logs_for(pod, None, obs.logs) for line in doc.lines[:2000]]
+
+
+def _probe_detail(pod: PodFact, message: str, lines: list[tuple[str, str]]) -> tuple[str, list[str]]:
+    """Why the probe cannot connect, when the output says: the app listens on loopback only, or elsewhere."""
+    port_match = _PROBE_PORT.search(message)
+    refused = "refused" in message or "connection reset" in message
+    if not port_match or not refused:
+        return "", []
+    port = int(port_match.group(1))
+    for label, line in lines:
+        loopback = _LOOPBACK_LISTEN.search(line)
+        if loopback:
+            return (
+                f"; the app listens only on {loopback.group(1)}:{loopback.group(2)} (loopback), which the kubelet cannot reach — it must bind 0.0.0.0",
+                [f"{label} {excerpt(line.strip())}"],
+            )
+    for label, line in lines:
+        listening = _LISTEN.search(line)
+        if listening and int(listening.group(1)) != port:
+            return (
+                f"; the probe targets port {port} but the app listens on port {listening.group(1)}",
+                [f"{label} {excerpt(line.strip())}"],
+            )
+    declared = sorted({p for c in pod.containers for p in c.ports})
+    if declared and port not in declared:
+        cite = next((c.cites["ports"] for c in pod.containers if "ports" in c.cites), "")
+        listed = ", ".join(str(p) for p in declared)
+        return f"; the probe targets port {port} but the container listens on port {listed}", [cite] if cite else []
+    return "", []
+
+
+def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]]) -> list[Finding]:
     workload = workload_name(pod)
     findings: list[Finding] = []
     for probe, role, weight in (
@@ -317,14 +363,17 @@ def _probes(pod: PodFact, events: list[EventFact]) -> list[Finding]:
             None,
         )
         evidence = [failing[0].cite, *(e.cite for e in kills[:1]), *([probe_cite] if probe_cite else [])]
+        why, why_cites = _probe_detail(pod, failing[0].message, lines)
+        evidence += why_cites
         findings.append(
             Finding(
                 kind=f"{probe.lower()}_probe_failure",
                 subject=f"pod/{pod.name}",
                 role=role,  # type: ignore[arg-type]
                 title=f"{workload}: {probe.lower()} probe fails ({detail[:140]})"
-                + (", so the kubelet restarts the container" if kills else ""),
-                weight=weight + (8 if kills else 0),
+                + (", so the kubelet restarts the container" if kills else "")
+                + why,
+                weight=weight + (8 if kills else 0) + (20 if why else 0),
                 evidence=_dedupe(evidence),
                 workload=workload,
                 timestamp=finding_time(failing[0]),
@@ -385,7 +434,7 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
         events = by_pod[name]
         findings.extend(_config_errors(pod, events))
         findings.extend(_image_pull(pod, events))
-        findings.extend(_probes(pod, events))
+        findings.extend(_probes(pod, events, []))
         backoff = [e for e in events if e.reason == "BackOff" and "restarting failed container" in e.message]
         oom = [e for e in events if e.reason == "OOMKilling" or "OOMKilled" in e.message]
         workload = workload_name(pod)

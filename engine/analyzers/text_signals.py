@@ -74,7 +74,10 @@ def _add(
         if cite not in existing.evidence and len(existing.evidence) < 3:
             existing.evidence.append(cite)
         return
-    workload = _owner_in(line, names, _node_names(ctx)) or owner or ctx.service
+    asked = ctx.question.named if ctx.question else None
+    workload = (
+        _owner_in(line, names, _node_names(ctx)) or owner or ctx.service or (workload_of(asked) if asked else None)
+    )
     action = render(rule.action, groups) or rule.action.split("{")[0].rstrip()
     found[key] = Finding(
         kind=rule.kind,

@@ -276,6 +276,11 @@ def _container(doc: Doc, section: str, name: str, init: bool, citer: Citer) -> C
         fact.cites["memory_limit"] = citer.quote(memory.line)
     fact.memory_request = doc.value(*base, "Requests", "memory")
     fact.cpu_limit = doc.value(*base, "Limits", "cpu")
+    for key in ("Port", "Ports"):
+        port_entry = entry(key)
+        if port_entry:
+            fact.ports += [int(p) for p in re.findall(r"(\d+)/(?:TCP|UDP|SCTP)", port_entry.value)]
+            fact.cites["ports"] = citer.quote(port_entry.line)
     fact.command = [*doc.items.get((*base, "Command"), []), *doc.items.get((*base, "Args"), [])]
     for probe_key, probe in (
         ("Liveness", "livenessProbe"),

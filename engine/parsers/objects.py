@@ -207,6 +207,7 @@ def _container(
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         if probe in spec:
             fact.cites[probe] = citer.cite(f"{where}: {probe} {spec[probe]}", probe)
+    fact.ports = [p for p in (to_int(_d(port).get("containerPort")) for port in _l(spec.get("ports"))) if p]
     return fact
 
 
