@@ -68,7 +68,10 @@ def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
             root_cause=RootCause(description=f"Log search for {shown}: no matching lines", confidence=60, evidence=[]),
         )
     times = [t for t in (parse_timestamp(line[:64]) for _, line in hits) if t is not None]
-    span = f", from {_clock(min(times))} to {_clock(max(times))}" if times else ""
+    span = ""
+    if times:
+        first, last = min(times), max(times)
+        span = f", at {_clock(first)}" if first == last else f", from {_clock(first)} to {_clock(last)}"
     quoted = "; ".join(f"'{_clip(line)}'" for _, line in hits[:MAX_QUOTED])
     more = f" (and {len(hits) - MAX_QUOTED} more)" if len(hits) > MAX_QUOTED else ""
     count = f"{len(hits)} line{'s' if len(hits) != 1 else ''}"
@@ -76,7 +79,7 @@ def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
     return Report(
         summary=f"Found {count} containing {shown} in the logs{where}: {quoted}{more}.",
         root_cause=RootCause(
-            description=f"Log search for {shown}: {count} match{'es' if len(hits) != 1 else ''}",
+            description=f"Log search for {shown}: {len(hits)} matching line{'s' if len(hits) != 1 else ''}",
             confidence=90,
             evidence=[f"{label} {excerpt(line)}" for label, line in hits[:MAX_QUOTED]],
         ),
@@ -106,7 +109,7 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
                 continue
             matches = match_signatures(template.example)
             key = matches[0].title() if matches and matches[0].kind not in ("exception", "panic") else template.pattern
-            group = groups.setdefault(key, _Group(title=_clip(template.example.strip(), 160)))
+            group = groups.setdefault(key, _Group(title=_clip(template.example.strip(), 320)))
             group.count += len(lines)
             group.severity = max(group.severity, 2 if template.severity in ("error", "fatal") else 1)
             for line in lines:

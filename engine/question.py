@@ -130,6 +130,7 @@ _NOT_NAMES = {
 _QUOTED = re.compile(r"[\"'`\u201c\u2018]([^\"'`\u201d\u2019]{2,120})[\"'`\u201d\u2019]")
 _SEARCH = re.compile(
     r"\b(?:find|search|grep|look(?:ing)? for|occurrences? of|lines? (?:containing|with|mentioning|matching)|mentions? of"
+    r"|log(?:ged|s)? anything (?:about|with|mentioning)|any (?:log )?lines? (?:about|with|mentioning)"
     r"|show (?:me )?(?:all |the )?(?:log )?lines)\b",
     re.IGNORECASE,
 )
@@ -228,7 +229,8 @@ def _named(subjects: list[Subject], message: str) -> str | None:
     stated = [s for s in subjects if not s.guessed] or subjects
     if stated:
         return stated[0].name
-    for word in re.findall(r"(?<![\w./:-])[a-z][a-z0-9]*(?:-[a-z0-9]+)+(?![\w/:-])", message.lower()):
+    words: list[str] = re.findall(r"(?<![\w./:-])[a-z][a-z0-9]*(?:-[a-z0-9]+)+(?![\w/:-])", message.lower())
+    for word in words:
         if word not in _PHRASES and not re.fullmatch(r"[a-z]+-(?:\d+[smhd]|ish|like|based|side|wide)", word):
             return word
     return None

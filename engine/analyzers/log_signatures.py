@@ -144,6 +144,10 @@ def _finding(doc: LogDoc, group: _Group, kind: str, subject_key: str, workload: 
     where = f"{workload}: " if workload else ""
     evidence = [f"{doc.label} {excerpt(line.strip())}" for line in group.examples]
     title = match.title()
+    if kind in ("connection_timeout", "connection_refused") and target and target.endswith(":53"):
+        verb = "time out" if kind == "connection_timeout" else "are refused"
+        kind = "dns_failure"  # port 53 is DNS: queries to the resolver fail, so every name lookup fails
+        title = f"DNS queries to the resolver {target} {verb}, so name lookups fail"
     if kind == "http_5xx":
         title = f"HTTP 5xx burst: {group.count} of {total} log lines are 5xx responses"
     elif group.count > 1:

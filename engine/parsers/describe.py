@@ -219,6 +219,11 @@ def _pod(doc: Doc, name: str, namespace: str | None, citer: Citer) -> PodFact:
         key, _, value = label.partition("=")
         if value:
             pod.labels[key.strip()] = value.strip()
+    selectors = doc.value("Node-Selectors")
+    for item in [selectors or "", *doc.items.get(("Node-Selectors",), [])]:
+        key, _, value = item.partition("=")
+        if value and key.strip() != "<none>":
+            pod.node_selector[key.strip()] = value.strip()
     for entry in doc.entries:
         if entry.path[-1] == "ClaimName" and entry.path[0] == "Volumes":
             pod.volumes_claims.append(entry.value)

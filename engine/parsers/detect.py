@@ -116,6 +116,9 @@ def detect_kind(content: str, hint: str) -> str:
         return "describe"
     if re.search(r"^(apiVersion|kind):\s", head, re.MULTILINE) or "-o yaml" in hint or "-oyaml" in hint:
         return "yaml"
+    first = next((line for line in head.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    if re.match(r"^(?:- )?[A-Za-z_][\w.-]*:\s*$", first):
+        return "yaml"  # a block mapping (a spec excerpt, a values file): structured, not log text
     if any(is_header(line) for line in head.splitlines()[:5]) or hint.startswith("kubectl top"):
         return "table"
     return "logs"
