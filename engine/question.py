@@ -226,7 +226,7 @@ _PHRASES = {
 
 def _named(subjects: list[Subject], message: str) -> str | None:
     """What the question is about by name: a subject it states, else its first Kubernetes-like name (``rules-engine``)."""
-    stated = [s for s in subjects if not s.guessed] or subjects
+    stated = [s for s in subjects if not s.guessed] or [s for s in subjects if re.search(r"[-\d]", s.name)]
     if stated:
         return stated[0].name
     words: list[str] = re.findall(r"(?<![\w./:-])[a-z][a-z0-9]*(?:-[a-z0-9]+)+(?![\w/:-])", message.lower())

@@ -70,7 +70,31 @@ def _container(
     what = f"{'init container' if c.init else 'container'} {c.name}" if c.name != "?" else "its container"
     oom = c.last_reason == "OOMKilled" or c.reason == "OOMKilled"
     cites = c.cites
-    if oom:
+    spec_seen = c.name != "?" and (c.image is not None or bool(c.command))  # the container's spec was read
+    if oom and spec_seen and not c.memory_limit and not c.memory_request:
+        findings.append(
+            Finding(
+                kind="system_oom",
+                subject=f"pod/{pod.name}",
+                role="cause",
+                title=f"{workload}: {what} is OOMKilled although it sets no memory limit: the node ran out of memory and the kernel "
+                "killed it (a pod without memory requests/limits, BestEffort, is the first the OOM killer picks)",
+                weight=86,
+                evidence=_dedupe(
+                    [cites[k] for k in ("last_state", "state", "last_exit_code", "restarts") if k in cites]
+                ),
+                workload=workload,
+                timestamp=c.last_finished_at or c.finished_at,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Set memory requests and limits on {workload} (so it is Burstable/Guaranteed and the scheduler accounts for it) and find what filled the node's memory",
+                    ),
+                ],
+                affected=[workload],
+            )
+        )
+    elif oom:
         limit = f" (memory limit {c.memory_limit})" if c.memory_limit else ""
         evidence = [
             cites[k] for k in ("last_state", "state", "last_exit_code", "memory_limit", "restarts") if k in cites
@@ -112,7 +136,7 @@ def _container(
             cites[k] for k in ("state", "last_state", "last_exit_code", "last_message", "restarts") if k in cites
         ]
         evidence += [e.cite for e in events if e.reason == "BackOff"][:1]
-        code = f" (exit code {exit_code})" if exit_code is not None else ""
+        code = f" (exit code {exit_code}{_EXIT_MEANING.get(exit_code, '')})" if exit_code is not None else ""
         said = f": {_clip(decisive[1])}" if decisive else ""
         role = "symptom"
         title = f"{workload}: {what} is crash-looping{code}{said}"
@@ -477,6 +501,16 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
     return findings
 
 
+# What an exit code says by itself (128 + signal number for a signal; shells' own codes below 128).
+_EXIT_MEANING = {
+    126: ": the command is not executable",
+    127: ": command not found",
+    124: ": a timeout command gave up",
+    134: ": aborted (SIGABRT)",
+    137: ": killed with SIGKILL",
+    139: ": segmentation fault (SIGSEGV)",
+    143: ": terminated (SIGTERM)",
+}
 STRONG_LINE = 6.0  # a line scoring this high (error level + a reason, an exception with its message) says why
 
 

@@ -21,14 +21,15 @@ _FRAME = re.compile(
     r"|\w+\.py:\d+:? in |#\d+ 0x[0-9a-f]+|^\s+\^+\s*$|Traceback \(most recent call last\)|^\s*[\w/.-]+\(\S*\)$)"
 )
 _SPECIFIC = re.compile(
-    r"refused|denied|forbidden|not found|no such|expired|invalid|unknown|syntax|timed? ?out|no space|out of memory|"
+    r"refused|denied|forbidden|not found|no such|expired|unknown|syntax|timed? ?out|no space|out of memory|must be|got \d|"
     r"[\w.]+(?:Error|Exception):|\b[45]\d\d\b|:\d{2,5}\b",
     re.IGNORECASE,
 )
 _TIMESTAMP = re.compile(
     r"^\W*\d{2,4}[-/]\d{2}[-/]\d{2}[T ]?[\d:.,]*\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?\s*|\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
 )
-_CONFIG_DUMP = re.compile(r"^\s*[\w.\-\[\]]+\s*[=:]\s*[^\s=:]+\s*$")  # key=value, key: value and nothing else
+# key=value, "Exit Code:    137", "max_connections: 200" and nothing else: a setting printed, not an event
+_CONFIG_DUMP = re.compile(r"^\s*[\w.\-\[\]]+(?: [A-Za-z][\w-]*){0,3}\s*[=:]\s*[^\s=:]+\s*$")
 _EXCEPTION = re.compile(
     r"(?:^|\s|Caused by: )((?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Failure|Fault)):\s*(\S.{2,})"
 )
