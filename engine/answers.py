@@ -148,23 +148,58 @@ def health_check(question: Question, obs: Observations, focus: Focus, scored: li
     problems = [s for s in scored if s.finding.weight >= 50 and (not focus or focus.covers(s.finding))]
     if problems:
         return None
-    subject = focus.label or "the service"
+    subject = focus.label or question.named or "the service"
     pods = [p for p in obs.pods if not focus or p.name in focus.names]
     ready = [p for p in pods if p.phase in ("Running", None) and all(c.ready is not False for c in p.containers)]
-    facts = []
+    facts: list[str] = []
+    evidence = [p.cites.get("row", "") for p in pods[:3]]
     if pods:
         facts.append(f"{len(ready)} of {len(pods)} pods Running and Ready, no restarts")
+    for fact, cite in _healthy_objects(obs):
+        facts.append(fact)
+        evidence.append(cite)
     if obs.logs:
         facts.append("no errors in the logs read")
-    evidence = [p.cites.get("row", "") for p in pods[:3]]
     return Report(
-        summary=f"{subject} looks healthy: " + (", ".join(facts) if facts else "no failure was found") + ".",
+        summary=f"{subject} looks healthy: " + ("; ".join(facts) if facts else "no failure was found") + ".",
         root_cause=RootCause(
             description=f"No problem found: {subject} is healthy in the data provided",
-            confidence=70 if pods else 45,
-            evidence=[e for e in evidence if e],
+            confidence=70 if len(facts) > 1 else 45,
+            evidence=[e for e in evidence if e][:5],
         ),
     )
+
+
+def _healthy_objects(obs: Observations) -> list[tuple[str, str]]:
+    """What the objects and tool documents read say about their own health, in their own terms."""
+    found: list[tuple[str, str]] = []
+    for resource in obs.resources:
+        status = resource.raw.get("status") if isinstance(resource.raw.get("status"), dict) else {}
+        conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+        ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+        if ready and ready.get("status") == "True" and resource.kind not in ("Pod", "Node"):
+            renew = status.get("renewalTime")
+            expires = status.get("notAfter")
+            extra = f", renews automatically at {renew}" if renew else ""
+            extra += f" (expires {expires})" if expires else ""
+            found.append(
+                (
+                    f"{resource.kind} {resource.name} is Ready{extra}",
+                    resource.quote("Ready", fallback=f"{resource.kind} {resource.name} Ready"),
+                )
+            )
+    for document in obs.documents:
+        data = document.data if isinstance(document.data, dict) else {}
+        if "alarms" in data and not data.get("alarms") and not data.get("partitions"):
+            nodes = data.get("running_nodes") or data.get("nodes") or []
+            count = f", {len(nodes)} nodes running" if isinstance(nodes, list) and nodes else ""
+            found.append(
+                (
+                    f"RabbitMQ reports no alarms and no partitions{count}",
+                    document.quote("alarms", fallback="alarms: []"),
+                )
+            )
+    return found
 
 
 def _template_lines(doc: LogDoc, pattern: str) -> list[str]:

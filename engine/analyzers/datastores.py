@@ -304,6 +304,7 @@ class _Span:
     service: str
     start: float  # seconds
     duration: float  # seconds
+    peer: str | None = None  # for a client span: the service it calls (peer.service, server.address, URL host)
 
 
 def _traces(document: DocumentFact) -> list[Finding]:
@@ -318,31 +319,43 @@ def _traces(document: DocumentFact) -> list[Finding]:
     for span in spans:
         if span.parent:
             children[span.parent] = children.get(span.parent, 0.0) + span.duration
-    total = max(span.duration for span in spans)
-    selfish = max(spans, key=lambda s: (s.duration - children.get(s.span_id, 0.0), s.duration))
-    own = selfish.duration - children.get(selfish.span_id, 0.0)
-    if total <= 0 or own <= 0:
+    roots = [span for span in spans if not span.parent or span.parent not in {s.span_id for s in spans}]
+    total = sum(span.duration for span in roots) or max(span.duration for span in spans)
+    for span in spans:  # a client call nobody answered in this trace: its time is spent waiting on the peer
+        if span.peer and span.span_id not in children:
+            span.service = span.peer
+    own_by_service: dict[str, float] = {}
+    spans_by_service: dict[str, list[tuple[float, _Span]]] = {}
+    for span in spans:
+        own = max(span.duration - children.get(span.span_id, 0.0), 0.0)
+        own_by_service[span.service] = own_by_service.get(span.service, 0.0) + own
+        spans_by_service.setdefault(span.service, []).append((own, span))
+    if total <= 0 or not own_by_service:
         return []
+    service = max(own_by_service, key=lambda name: (own_by_service[name], name))
+    own = own_by_service[service]
+    ranked = sorted(spans_by_service[service], key=lambda item: (-item[0], item[1].name))
+    top = ranked[0][1]
+    calls = sum(1 for _, span in spans_by_service[service] if span.name == top.name)
+    repeated = f", called {calls} times: retried" if calls > 1 else ""
     share = min(own / total, 1.0)
     return [
         Finding(
             kind="trace_dominant_span",
-            subject=f"service:{selfish.service}",
+            subject=f"service:{service}",
             role="cause",
-            title=f"{selfish.service}: the slow requests spend most of their time in span '{selfish.name}' of service {selfish.service} "
-            f"({own * 1000:.0f} ms of {total * 1000:.0f} ms, {share:.0%})",
+            title=f"{service}: the slow requests spend most of their time in service {service}, in span '{top.name}'"
+            f" ({own * 1000:.0f} ms of {total * 1000:.0f} ms, {share:.0%}{repeated})",
             weight=84 if share >= 0.5 else 70,
-            evidence=[
-                document.quote(selfish.name, fallback=f"span {selfish.name} ({selfish.service}): {own * 1000:.0f} ms")
-            ],
-            workload=selfish.service,
+            evidence=[document.quote(top.name, fallback=f"span {top.name} ({service}): {own * 1000:.0f} ms")],
+            workload=service,
             recommendations=[
                 rec(
                     "high",
-                    f"Look at what '{selfish.name}' waits on in {selfish.service} (its queries, downstream calls, locks, pool) during the slow period",
+                    f"Look at what '{top.name}' waits on in {service} (its queries, downstream calls, retries, locks, pool) during the slow period",
                 ),
             ],
-            affected=[selfish.service],
+            affected=[service],
         )
     ]
 
@@ -376,6 +389,19 @@ def _attribute(attributes: Any, key: str) -> str | None:
     return None
 
 
+_PEER_KEYS = ("peer.service", "server.address", "net.peer.name", "http.host", "rpc.service")
+
+
+def _peer(attributes: Any) -> str | None:
+    for key in _PEER_KEYS:
+        value = _attribute(attributes, key)
+        if value:
+            return value.split(":")[0]
+    url = _attribute(attributes, "url.full") or _attribute(attributes, "http.url")
+    match = re.match(r"https?://([^/:]+)", url or "")
+    return match.group(1) if match else None
+
+
 def _otlp_spans(data: Any) -> Iterator[_Span]:
     batches = _l(_d(data).get("batches")) or _l(_d(data).get("resourceSpans")) if isinstance(data, dict) else []
     for batch in batches:
@@ -392,6 +418,7 @@ def _otlp_spans(data: Any) -> Iterator[_Span]:
                     service,
                     start / 1e9,
                     max(end - start, 0) / 1e9,
+                    _peer(span.get("attributes")) if "CLIENT" in str(span.get("kind", "")) else None,
                 )
 
 

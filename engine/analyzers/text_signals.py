@@ -22,7 +22,8 @@ _PREFILTER = re.compile(
     r"|storage class|provision|Multi-Attach|AttachVolume|MountVolume|volume node affinity|<error:|not found|network not ready"
     r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge|pull|ephemeral|EmptyDir"
     r"|expired|certificate|permission denied|pull policy|Preempted|suspend|forbidden|no matches for kind|not applied"
-    r"|topology spread|plugin/loop",
+    r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
+    r"|serviceaccount/token|in-cluster",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000

@@ -395,6 +395,60 @@ RULES: tuple[MessageRule, ...] = (
         _r(r"plugin/loop: Loop \([^)]*\) detected"),
     ),
     MessageRule(
+        "ingress_tls_secret_missing",
+        "cause",
+        86,
+        "the Ingress TLS Secret {secret} does not exist, so the controller serves its default (fake) certificate",
+        "Create Secret {secret} (or fix the Ingress spec.tls secretName to the Secret that exists; kubectl get secrets)",
+        _r(
+            r"(?:local SSL certificate|secret) \\?\"?(?:[\w-]+/)?(?P<secret>[\w.-]+)\\?\"? (?:was not found|not found|does not exist)"
+        ),
+    ),
+    MessageRule(
+        "runtimeclass_missing",
+        "cause",
+        90,
+        "RuntimeClass {name} does not exist, so the pod cannot be created",
+        "Install the runtime and its RuntimeClass {name} (kubectl get runtimeclass) or remove runtimeClassName from the pod spec",
+        _r(
+            r"RuntimeClass \\?\"(?P<name>[\w.-]+)\\?\" not found|runtimeclass\.node\.k8s\.io \\?\"(?P<name2>[\w.-]+)\\?\" not found"
+        ),
+    ),
+    MessageRule(
+        "kubelet_swap",
+        "cause",
+        88,
+        "the kubelet refuses to run because swap is enabled on the node",
+        "Disable swap on the node (swapoff -a and remove it from /etc/fstab) or configure the kubelet's memorySwap/failSwapOn deliberately",
+        _r(r"running with swap on is not supported|failSwapOn|swap is enabled"),
+    ),
+    MessageRule(
+        "conntrack_full",
+        "cause",
+        88,
+        "the node's connection-tracking table is full (nf_conntrack: table full), so new connections are dropped",
+        "Raise net.netfilter.nf_conntrack_max on the node and find the pod opening connections at a high rate",
+        _r(r"nf_conntrack: table full, dropping packet"),
+    ),
+    MessageRule(
+        "fsgroup_chown_slow",
+        "cause",
+        84,
+        "the kubelet changes the ownership of every file on the volume (fsGroup) before starting the pod, which takes very long on a volume with many files",
+        "Set securityContext.fsGroupChangePolicy: OnRootMismatch so the recursive chown runs only when needed",
+        _r(r"Setting volume ownership for [^\n]{0,200}is taking longer than expected|consider using OnRootMismatch"),
+    ),
+    MessageRule(
+        "sa_token_not_mounted",
+        "cause",
+        86,
+        "the service account token is not mounted in the pod (automountServiceAccountToken: false), so the in-cluster client cannot authenticate",
+        "Set automountServiceAccountToken: true on the pod or its ServiceAccount (or mount a projected token) for workloads that call the API",
+        _r(
+            r"/var/run/secrets/kubernetes\.io/serviceaccount/token: no such file or directory|unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined"
+        ),
+    ),
+    MessageRule(
         "pdb_blocks_eviction",
         "cause",
         84,

@@ -311,6 +311,32 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "kafka_poll_interval",
+        "cause",
+        84,
+        "The Kafka consumer is removed from its group: processing between two polls takes longer than max.poll.interval.ms, so the group rebalances",
+        _re(
+            r"max\.poll\.interval\.ms|consumer poll timeout has expired|leaving group|Member \S+ sending LeaveGroup request|CommitFailedException"
+        ),
+    ),
+    Signature(
+        "unexpanded_env",
+        "cause",
+        88,
+        "An environment variable reference {ref} was not expanded: Kubernetes expands $(VAR) only for variables defined earlier in the container's env list",
+        _re(r"(?P<ref>\$\([A-Z][A-Z0-9_]*\))"),
+    ),
+    Signature(
+        "missing_runtime",
+        "cause",
+        88,
+        "The runtime the application needs is not in the image: {detail}",
+        _re(
+            r"(?P<detail>The framework '[\w.]+', version '[\d.]+'[^\n]{0,40} (?:was not found|could not be found)|You must install or update \.NET to run this application"
+            r"|has been compiled by a more recent version of the Java Runtime \(class file version [\d.]+\)[^\n]{0,100}|GLIBC_[\d.]+' not found[^\n]{0,60})"
+        ),
+    ),
+    Signature(
         "connection_refused",
         "cause",
         68,
@@ -376,7 +402,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
