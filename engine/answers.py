@@ -174,8 +174,10 @@ def _healthy_objects(obs: Observations) -> list[tuple[str, str]]:
     """What the objects and tool documents read say about their own health, in their own terms."""
     found: list[tuple[str, str]] = []
     for resource in obs.resources:
-        status = resource.raw.get("status") if isinstance(resource.raw.get("status"), dict) else {}
-        conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+        raw_status = resource.raw.get("status")
+        status: dict[str, object] = raw_status if isinstance(raw_status, dict) else {}
+        raw_conditions = status.get("conditions")
+        conditions = [c for c in raw_conditions if isinstance(c, dict)] if isinstance(raw_conditions, list) else []
         ready = next((c for c in conditions if c.get("type") == "Ready"), None)
         if ready and ready.get("status") == "True" and resource.kind not in ("Pod", "Node"):
             renew = status.get("renewalTime")
