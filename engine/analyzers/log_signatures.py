@@ -32,35 +32,37 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     names = observed_names(obs)
     findings: list[Finding] = []
     fallback = failing_workload(obs)
+    nodes = {node.name for node in obs.nodes}
     for doc in obs.logs:
-        findings.extend(analyze_doc(index.of(doc), ctx, doc_workload(doc, ctx, names) or fallback))
+        shown = doc_source(doc, ctx, names) or fallback
+        workload = shown if shown is None or shown in nodes else workload_of(shown)
+        findings.extend(analyze_doc(index.of(doc), ctx, workload, shown))
     return findings
 
 
-def doc_workload(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:
-    """Whose log this is: the pod it came from, else an observed object its attachment name names, else the
-    subject the question names."""
+def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:
+    """Whose log this is, by name: the pod it came from, else an observed object its attachment name names, else
+    the subject the question names."""
     if doc.pod:
-        return workload_of(doc.pod)
+        return doc.pod
     label = doc.label.lower()
     focus_names = sorted(ctx.focus.names, key=len, reverse=True) if ctx.focus else []
     for name in focus_names:
         if len(name) >= 3 and name in label:
-            return name if ctx.focus and ctx.focus.owner() == name else workload_of(name)
+            return name
     for name in names or []:
         if name.lower() in label:
-            return workload_of(name)
+            return name
     if ctx.service:
         return ctx.service
-    owner = ctx.focus.owner() if ctx.focus else None
-    if owner:
-        return owner
+    subject = ctx.focus.subject if ctx.focus else None
+    if subject is not None:
+        return subject.name
     words = ctx.question.words if ctx.question else frozenset()
     named = [name for name in names or [] if name.lower() in words]
     if named:
-        return workload_of(named[0])
-    asked = ctx.question.named if ctx.question else None
-    return workload_of(asked) if asked else None
+        return named[0]
+    return ctx.question.named if ctx.question else None
 
 
 def failing_workload(obs: Observations) -> str | None:
@@ -76,8 +78,12 @@ def failing_workload(obs: Observations) -> str | None:
 _FAILING = {"CrashLoopBackOff", "Error", "OOMKilled", "RunContainerError", "CreateContainerError", "StartError"}
 
 
-def analyze_doc(signals: DocSignals, ctx: AnalysisContext, workload: str | None = None) -> list[Finding]:
+def analyze_doc(
+    signals: DocSignals, ctx: AnalysisContext, workload: str | None = None, shown: str | None = None
+) -> list[Finding]:
+    """Findings from one log; ``workload`` groups them, ``shown`` is how titles name the source (pod, node)."""
     doc = signals.doc
+    shown = shown or workload
     groups: dict[tuple[str, str], _Group] = {}
     for template, matches in signals.matches:
         for match in matches:
@@ -96,7 +102,7 @@ def analyze_doc(signals: DocSignals, ctx: AnalysisContext, workload: str | None 
     for (kind, subject_key), group in sorted(groups.items(), key=lambda item: item[1].first_index):
         if kind == "http_5xx" and group.count < _BURST_MIN:
             continue
-        findings.append(_finding(doc, group, kind, subject_key, workload, signals.total))
+        findings.append(_finding(doc, group, kind, subject_key, workload, signals.total, shown))
     if not any(f.role == "cause" for f in findings) and signals.decisive:
         best = signals.decisive[0]
         line = excerpt(best.line)
@@ -105,7 +111,7 @@ def analyze_doc(signals: DocSignals, ctx: AnalysisContext, workload: str | None 
                 kind="error_log_pattern",
                 subject=f"logs/{workload or doc.label}",
                 role="symptom",
-                title=(f"{workload} logs " if workload else "The logs show ") + f"'{_clip(line)}'",
+                title=(f"{shown} logs " if shown else "The logs show ") + f"'{_clip(line)}'",
                 weight=44 if best.score >= 6 else 30,
                 evidence=[f"{doc.label} {line}"],
                 workload=workload,
@@ -134,14 +140,16 @@ def _fold_untargeted(groups: dict[tuple[str, str], _Group]) -> None:
             into.first_index = min(into.first_index, bare.first_index)
 
 
-def _finding(doc: LogDoc, group: _Group, kind: str, subject_key: str, workload: str | None, total: int) -> Finding:
+def _finding(
+    doc: LogDoc, group: _Group, kind: str, subject_key: str, workload: str | None, total: int, shown: str | None
+) -> Finding:
     match = group.match
     target = match.groups.get("target") or match.groups.get("host")
     target_host = target.rsplit(":", 1)[0] if target else None
     related = []
     if target_host and not _IP.match(target_host):
         related.append(target_host.split(".")[0])
-    where = f"{workload}: " if workload else ""
+    where = f"{shown or workload}: " if shown or workload else ""
     evidence = [f"{doc.label} {excerpt(line.strip())}" for line in group.examples]
     title = match.title()
     if kind in ("connection_timeout", "connection_refused") and target and target.endswith(":53"):

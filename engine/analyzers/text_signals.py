@@ -31,6 +31,7 @@ MAX_LINES_SCANNED = 200_000
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     names = _known_names(obs, ctx)
+    nodes = _node_names(obs, ctx)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
     sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
@@ -42,16 +43,16 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             if scanned > MAX_LINES_SCANNED:
                 break
             if line.startswith("Name:"):
-                described = workload_of(line.split(":", 1)[1].strip()) or None
+                described = line.split(":", 1)[1].strip().split("/")[-1] or None
             if len(line) < 12 or not _PREFILTER.search(line):
                 continue
             for rule, groups in first_of_each_family(match_rules(line[:4096])):
-                _add(found, rule, groups, f"{label} {excerpt(line.strip())}", line, names, ctx, described)
+                _add(found, rule, groups, f"{label} {excerpt(line.strip())}", line, names, ctx, nodes, described)
     for event in obs.events:
         if event.cite.startswith("[tool:") and _PREFILTER.search(event.message):
-            owner = workload_of(event.object_name) if event.object_name else None
+            owner = event.object_name or None
             for rule, groups in match_rules(event.message):
-                _add(found, rule, groups, event.cite, event.message, names, ctx, owner)
+                _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, owner)
     return list(found.values())
 
 
@@ -63,6 +64,7 @@ def _add(
     line: str,
     names: list[str],
     ctx: AnalysisContext,
+    nodes: frozenset[str],
     owner: str | None = None,
 ) -> None:
     what = render(rule.title, groups)
@@ -76,15 +78,14 @@ def _add(
             existing.evidence.append(cite)
         return
     asked = ctx.question.named if ctx.question else None
-    workload = (
-        _owner_in(line, names, _node_names(ctx)) or owner or ctx.service or (workload_of(asked) if asked else None)
-    )
+    shown = _owner_in(line, names) or owner or ctx.service or asked  # the object as the input names it
+    workload = shown if shown is None or shown in nodes else workload_of(shown)
     action = render(rule.action, groups) or rule.action.split("{")[0].rstrip()
     found[key] = Finding(
         kind=rule.kind,
         subject=f"{workload or 'cluster'}:{rule.kind}",
         role=rule.role,
-        title=f"{workload}: {what}" if workload else what[:1].upper() + what[1:],
+        title=f"{shown}: {what}" if shown else what[:1].upper() + what[1:],
         weight=rule.weight,
         evidence=[cite],
         workload=workload,
@@ -95,9 +96,11 @@ def _add(
     )
 
 
-def _node_names(ctx: AnalysisContext) -> frozenset[str]:
+def _node_names(obs: Observations, ctx: AnalysisContext) -> frozenset[str]:
+    """Nodes are named as they are (``worker-07``), never cut to a workload name."""
     subject = ctx.focus.subject if ctx.focus else None
-    return frozenset([subject.name]) if subject is not None and subject.kind == "node" else frozenset()
+    focused = {subject.name} if subject is not None and subject.kind == "node" else set()
+    return frozenset({node.name for node in obs.nodes} | focused)
 
 
 def _known_names(obs: Observations, ctx: AnalysisContext) -> list[str]:
@@ -107,8 +110,8 @@ def _known_names(obs: Observations, ctx: AnalysisContext) -> list[str]:
     return [*([owner] if owner else []), *asked, *observed_names(obs)]
 
 
-def _owner_in(line: str, names: list[str], nodes: frozenset[str] = frozenset()) -> str | None:
+def _owner_in(line: str, names: list[str]) -> str | None:
     for name in names:
         if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line):
-            return name if name in nodes else workload_of(name)
+            return name
     return None

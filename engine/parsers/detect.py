@@ -111,7 +111,12 @@ def detect_kind(content: str, hint: str) -> str:
         return "json"
     if "describe" in hint or (
         re.search(r"^Name:\s+\S", head, re.MULTILINE)
-        and re.search(r"^(Namespace|Labels|Roles|Selector|CreationTimestamp):", head, re.MULTILINE)
+        and re.search(
+            r"^(Namespace|Labels|Roles|Selector|CreationTimestamp|Containers|Init Containers|Status|Node|Controlled By|"
+            r"Conditions|Events|Spec|Rules|Reference|Volumes|Taints|Capacity):",
+            head,
+            re.MULTILINE,
+        )
     ):
         return "describe"
     if re.search(r"^(apiVersion|kind):\s", head, re.MULTILINE) or "-o yaml" in hint or "-oyaml" in hint:
