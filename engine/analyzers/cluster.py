@@ -28,7 +28,125 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _disruption_budgets(obs)
     findings += _applications(obs)
     findings += _not_ready_conditions(obs)
+    findings += _daemonsets(obs)
+    findings += _scaled_to_zero(obs, ctx)
     return findings
+
+
+# --- DaemonSets that skip nodes ----------------------------------------------------------------------------
+
+_TAINT_LINE = re.compile(r"^\s*Taints:\s+([\w./-]+)(?:=([\w.-]*))?:(NoSchedule|NoExecute)")
+_TOLERATION_KEY = re.compile(r"\"key\"\s*:\s*\"([\w./-]+)\"")
+
+
+def _daemonsets(obs: Observations) -> list[Finding]:
+    if not obs.nodes:
+        return []
+    findings: list[Finding] = []
+    for ds in _of_kind(obs, "DaemonSet"):
+        desired = _int(_d(ds.raw.get("row")).get("DESIRED")) or _int(
+            _d(ds.raw.get("status")).get("desiredNumberScheduled")
+        )
+        total = len(obs.nodes)
+        if desired is None or desired >= total:
+            continue
+        taints: list[tuple[str, str]] = []  # (taint, evidence)
+        tolerated: set[str] = set()
+        sources = [(t.label, t.lines) for t in obs.texts] + [(doc.label, doc.lines) for doc in obs.logs]
+        for label, lines in sources:
+            for line in lines:
+                match = _TAINT_LINE.match(line)
+                if match and not any(match.group(1) == t[0].split("=")[0] for t in taints):
+                    value = f"={match.group(2)}" if match.group(2) else ""
+                    taints.append((f"{match.group(1)}{value}:{match.group(3)}", f"{label} {line.strip()}"))
+                if '"effect"' in line and '"key"' in line:
+                    tolerated |= set(_TOLERATION_KEY.findall(line))
+        for node in obs.nodes:
+            for taint in node.taints:
+                if not any(taint.split("=")[0].split(":")[0] == t[0].split("=")[0] for t in taints):
+                    taints.append((taint, node.cites.get("taints", node.cites.get("status", ""))))
+        untolerated = [t for t in taints if t[0].split("=")[0].split(":")[0] not in tolerated]
+        why = (
+            f": the other nodes carry taint {', '.join(t[0] for t in untolerated[:2])}, which its pods do not tolerate"
+            if untolerated
+            else ": its nodeSelector/affinity or taints exclude the other nodes"
+        )
+        findings.append(
+            Finding(
+                kind="daemonset_missing_nodes",
+                subject=f"daemonset/{ds.name}",
+                role="cause",
+                title=f"{ds.name}: DaemonSet {ds.name} runs on {desired} of {total} nodes{why}",
+                weight=84 if untolerated else 70,
+                evidence=[ds.quote(ds.name), *[t[1] for t in untolerated[:1] if t[1]]],
+                workload=ds.name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Add a toleration for {untolerated[0][0]} to DaemonSet {ds.name}"
+                        if untolerated
+                        else f"Compare DaemonSet {ds.name}'s nodeSelector/affinity/tolerations with the nodes it skips",
+                    ),
+                ],
+                affected=[ds.name],
+            )
+        )
+    return findings
+
+
+# --- Workloads scaled to zero ------------------------------------------------------------------------------
+
+_SCALED_DOWN = re.compile(r"Scaled down replica set ([\w.-]+) to 0(?: from (\d+))?")
+_AUDIT_USER = re.compile(r"\"username\"\s*:\s*\"([^\"]+)\"")
+
+
+def _scaled_to_zero(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    findings: list[Finding] = []
+    for workload in obs.workloads:
+        if workload.kind not in ("Deployment", "StatefulSet") or workload.desired != 0:
+            continue
+        evidence = [workload.cites.get("replicas", "")]
+        detail = ""
+        for event in obs.events:
+            match = _SCALED_DOWN.search(event.message)
+            if match and workload_of(match.group(1)) == workload.name:
+                detail = f" (scaled down from {match.group(2)})" if match.group(2) else ""
+                evidence.append(event.cite)
+                break
+        actor = _audit_actor(obs, workload.name)
+        if actor:
+            detail += f"; the audit log shows {actor[0]} changed it"
+            evidence.append(actor[1])
+        findings.append(
+            Finding(
+                kind="scaled_to_zero",
+                subject=f"{workload.kind.lower()}/{workload.name}",
+                role="cause",
+                title=f"{workload.name}: {workload.kind} {workload.name} is scaled to 0 replicas{detail}, so no pod serves it",
+                weight=66 + (14 if actor else 0),
+                evidence=[e for e in evidence if e],
+                workload=workload.name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Scale it back (kubectl scale {workload.kind.lower()}/{workload.name} --replicas=<n>) and stop whatever scaled it down",
+                    )
+                ],
+                affected=[workload.name],
+            )
+        )
+    return findings
+
+
+def _audit_actor(obs: Observations, name: str) -> tuple[str, str] | None:
+    """Who changed the object, from Kubernetes audit events (audit.k8s.io) that name it."""
+    for doc in obs.logs:
+        for line in doc.lines:
+            if "audit.k8s.io" in line and f'"{name}"' in line and re.search(r'"verb"\s*:\s*"(?:update|patch)"', line):
+                user = _AUDIT_USER.search(line)
+                if user:
+                    return user.group(1), f"{doc.label} {line.strip()[:300]}"
+    return None
 
 
 def _d(value: Any) -> dict[str, Any]:

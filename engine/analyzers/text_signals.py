@@ -23,7 +23,7 @@ _PREFILTER = re.compile(
     r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge|pull|ephemeral|EmptyDir"
     r"|expired|certificate|permission denied|pull policy|Preempted|suspend|forbidden|no matches for kind|not applied"
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
-    r"|serviceaccount/token|in-cluster",
+    r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000

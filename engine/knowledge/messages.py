@@ -358,9 +358,11 @@ RULES: tuple[MessageRule, ...] = (
         "statefulset_forbidden_update",
         "cause",
         88,
-        "the StatefulSet cannot be updated in place: only replicas, template, updateStrategy, ordinals and a few other fields may change, so a change to volumeClaimTemplates (storage size) is forbidden",
+        "the StatefulSet{sts} cannot be updated in place: only replicas, template, updateStrategy, ordinals and a few other fields may change, so a change to volumeClaimTemplates (storage size) is forbidden",
         "Resize the existing PVCs directly (if the StorageClass allows expansion) and recreate the StatefulSet with --cascade=orphan to change volumeClaimTemplates",
-        _r(r"updates to statefulset spec for fields other than [^\n]{0,200}are forbidden"),
+        _r(
+            r"(?:StatefulSet\.apps \\?\"(?P<sts>[\w.-]+)\\?\" is invalid: spec: Forbidden: )?updates to statefulset spec for fields other than [^\n]{0,200}are forbidden"
+        ),
     ),
     MessageRule(
         "crd_missing",
@@ -449,6 +451,30 @@ RULES: tuple[MessageRule, ...] = (
         ),
     ),
     MessageRule(
+        "cronjob_forbid_blocked",
+        "cause",
+        88,
+        "the CronJob skips every scheduled run because the previous Job is still running and concurrencyPolicy is Forbid: that Job is stuck",
+        "Find why the running Job hangs (its pod's logs), delete it so runs resume, and set activeDeadlineSeconds on the jobTemplate",
+        _r(r"Not starting job because prior execution is (?:still )?running and concurrency policy is Forbid"),
+    ),
+    MessageRule(
+        "job_deadline",
+        "cause",
+        76,
+        "the Job was terminated because it ran longer than its activeDeadlineSeconds (DeadlineExceeded)",
+        "Raise activeDeadlineSeconds if the work legitimately takes longer, or find what made this run slow",
+        _r(r"Job was active longer than specified deadline"),
+    ),
+    MessageRule(
+        "namespace_finalizers",
+        "cause",
+        88,
+        "the namespace cannot finish deleting: objects in it still carry finalizer {finalizer}, which no running controller removes",
+        "Bring back the controller that owns {finalizer} (so it cleans up), or remove that finalizer from the remaining objects by hand",
+        _r(r"(?:Some content in the namespace has finalizers remaining|finalizers remaining): (?P<finalizer>[\w./-]+)"),
+    ),
+    MessageRule(
         "pdb_blocks_eviction",
         "cause",
         84,
@@ -490,6 +516,8 @@ def match_rules(line: str) -> list[tuple[MessageRule, dict[str, str]]]:
             base = key.rstrip("0123456789")
             if value and base not in groups:
                 groups[base] = value.strip().rstrip('.,;\\"')
+        if rule.kind == "statefulset_forbidden_update":
+            groups["sts"] = f" {groups['sts']}" if groups.get("sts") else ""
         if rule.kind == "preempted":
             groups["by"] = f" ({groups['by']})" if groups.get("by") else ""
         if rule.kind == "rbac_forbidden":
