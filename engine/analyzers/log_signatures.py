@@ -102,7 +102,11 @@ def analyze_doc(
     for (kind, subject_key), group in sorted(groups.items(), key=lambda item: item[1].first_index):
         if kind == "http_5xx" and group.count < _BURST_MIN:
             continue
-        findings.append(_finding(doc, group, kind, subject_key, workload, signals.total, shown))
+        about = _subject_named_in(group.examples, ctx)  # a line naming the subject is about it, whoever logged it
+        if about and about != workload:
+            findings.append(_finding(doc, group, kind, subject_key, about, signals.total, about))
+        else:
+            findings.append(_finding(doc, group, kind, subject_key, workload, signals.total, shown))
     if not any(f.role == "cause" for f in findings) and signals.decisive:
         best = signals.decisive[0]
         line = excerpt(best.line)
@@ -123,6 +127,14 @@ def analyze_doc(
             )
         )
     return findings
+
+
+def _subject_named_in(lines: list[str], ctx: AnalysisContext) -> str | None:
+    name = ctx.focus.owner() if ctx.focus else None
+    name = name or (ctx.question.named if ctx.question else None)
+    if name and len(name) >= 4 and any(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w])", line) for line in lines):
+        return name
+    return None
 
 
 def _clip(line: str, limit: int = 180) -> str:

@@ -8,6 +8,7 @@ the object it is about (the event's object, else an object the line names, else 
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from engine.analysis_context import AnalysisContext
@@ -23,7 +24,8 @@ _PREFILTER = re.compile(
     r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge|pull|ephemeral|EmptyDir"
     r"|expired|certificate|permission denied|pull policy|Preempted|suspend|forbidden|no matches for kind|not applied"
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
-    r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers",
+    r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
+    r"|RESOURCE_POOL|SkuNotAvailable",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -32,6 +34,7 @@ MAX_LINES_SCANNED = 200_000
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     names = _known_names(obs, ctx)
     nodes = _node_names(obs, ctx)
+    candidates = _existing(obs)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
     sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
@@ -47,12 +50,23 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             if len(line) < 12 or not _PREFILTER.search(line):
                 continue
             for rule, groups in first_of_each_family(match_rules(line[:4096])):
-                _add(found, rule, groups, f"{label} {excerpt(line.strip())}", line, names, ctx, nodes, described)
+                _add(
+                    found,
+                    rule,
+                    groups,
+                    f"{label} {excerpt(line.strip())}",
+                    line,
+                    names,
+                    ctx,
+                    nodes,
+                    candidates,
+                    described,
+                )
     for event in obs.events:
         if event.cite.startswith("[tool:") and _PREFILTER.search(event.message):
             owner = event.object_name or None
             for rule, groups in match_rules(event.message):
-                _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, owner)
+                _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner)
     return list(found.values())
 
 
@@ -65,11 +79,15 @@ def _add(
     names: list[str],
     ctx: AnalysisContext,
     nodes: frozenset[str],
+    candidates: dict[str, set[str]],
     owner: str | None = None,
 ) -> None:
     what = render(rule.title, groups)
     if what is None:
         return
+    meant = _probably_meant(rule.kind, groups, candidates)
+    if meant:
+        what += f"; the existing {meant[0]} '{meant[1]}' is probably what was meant"
     key = (rule.kind, what)
     existing = found.get(key)
     if existing is not None:
@@ -115,3 +133,33 @@ def _owner_in(line: str, names: list[str]) -> str | None:
         if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line):
             return name
     return None
+
+
+_MEANT = {"namespace_missing": "namespace", "gitops_path_missing": "path", "ingress_tls_secret_missing": "secret"}
+_KIND_OF_GROUP = {"namespace": "Namespace", "secret": "Secret"}
+_PATH_TOKEN = re.compile(r"(?<![\w/.-])[\w.-]+(?:/[\w.-]+)+(?![\w/.-])")
+
+
+def _existing(obs: Observations) -> dict[str, set[str]]:
+    """Names that exist, by kind, to tell what a wrong name was probably meant to be."""
+    found: dict[str, set[str]] = {"namespace": set(), "secret": set(), "path": set()}
+    for resource in obs.resources:
+        if resource.kind == "Namespace":
+            found["namespace"].add(resource.name)
+        elif resource.kind == "Secret":
+            found["secret"].add(resource.name)
+    for lines in [t.lines for t in obs.texts] + [d.lines for d in obs.logs]:
+        for line in lines[:5000]:
+            if "/" in line and len(line) < 300 and not line.lstrip().startswith(("$", "#", ">")):
+                found["path"] |= {t for t in _PATH_TOKEN.findall(line) if "://" not in t and not t.startswith("/")}
+    return found
+
+
+def _probably_meant(kind: str, groups: dict[str, str], candidates: dict[str, set[str]]) -> tuple[str, str] | None:
+    group = _MEANT.get(kind)
+    wrong = groups.get(group or "")
+    if not group or not wrong:
+        return None
+    pool = sorted(candidates.get(group, set()) - {wrong})
+    close = difflib.get_close_matches(wrong, pool, n=1, cutoff=0.8 if group == "path" else 0.6)
+    return (group, close[0]) if close else None

@@ -475,6 +475,42 @@ RULES: tuple[MessageRule, ...] = (
         _r(r"(?:Some content in the namespace has finalizers remaining|finalizers remaining): (?P<finalizer>[\w./-]+)"),
     ),
     MessageRule(
+        "gitops_path_missing",
+        "cause",
+        88,
+        "the GitOps application cannot render: its source path {path} does not exist in the repository",
+        "Fix the application's source path ({path}) to the directory that exists in the repository",
+        _r(
+            r"(?P<path>[\w.-]+(?:/[\w.-]+)+): app path does not exist|path [\"']?(?P<path2>[\w.-]+(?:/[\w.-]+)+)[\"']? (?:does not exist|not found) in (?:the )?repo"
+        ),
+    ),
+    MessageRule(
+        "namespace_missing",
+        "cause",
+        86,
+        "namespace {namespace} does not exist, so nothing can be created in it",
+        "Create namespace {namespace} (or enable CreateNamespace=true in Argo CD) or fix the destination namespace",
+        _r(r"namespaces? \\?\"(?P<namespace>[\w.-]+)\\?\" not found"),
+    ),
+    MessageRule(
+        "crd_missing_api",
+        "cause",
+        88,
+        "the API server does not know {group}/{kind}: its CustomResourceDefinition is not installed",
+        "Install the CRD for {kind} (the operator or chart that provides {group}) before syncing objects of that kind",
+        _r(r"could not find (?P<group>[\w.-]+\.[\w.-]+)/(?P<kind>[A-Z]\w+) for requested resource"),
+    ),
+    MessageRule(
+        "cloud_capacity",
+        "cause",
+        86,
+        "the cloud provider has no capacity for the requested instances: {detail}",
+        "Allow more instance types/zones in the node pool (Karpenter NodePool requirements / ASG mixed instances) or use capacity reservations",
+        _r(
+            r"(?P<detail>InsufficientInstanceCapacity[^\n]{0,200}|insufficient capacity[^\n]{0,160}|ZONE_RESOURCE_POOL_EXHAUSTED[^\n]{0,160}|SkuNotAvailable[^\n]{0,160})"
+        ),
+    ),
+    MessageRule(
         "pdb_blocks_eviction",
         "cause",
         84,

@@ -112,6 +112,11 @@ _COMMAND_KINDS = {
     "certificate": "Certificate",
     "certificates": "Certificate",
     "endpoints": "Endpoints",
+    "secret": "Secret",
+    "secrets": "Secret",
+    "configmap": "ConfigMap",
+    "configmaps": "ConfigMap",
+    "cm": "ConfigMap",
     "ep": "Endpoints",
 }
 
@@ -223,6 +228,8 @@ _PREFIX_KINDS = {
     "storageclass": "StorageClass",
     "persistentvolume": "PersistentVolume",
     "application": "Application",
+    "secret": "Secret",
+    "configmap": "ConfigMap",
 }
 
 
