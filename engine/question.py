@@ -144,7 +144,9 @@ _SUMMARY = re.compile(
 )
 _HEALTH = re.compile(
     r"^\s*(?:is|are|does|do)\b.*\b(?:healthy|ok|okay|fine|working|up|running (?:fine|well|ok)|in good shape|alright|ready)\b"
-    r"|\bhealth ?check\b|\bcheck (?:the )?health\b|\bhow healthy\b|\bhealth of\b|\bis (?:everything|all) (?:ok|fine|healthy)\b",
+    r"|\bhealth ?check\b|\bcheck (?:the )?health\b|\bhow healthy\b|\bhealth of\b|\bis (?:everything|all) (?:ok|fine|healthy)\b"
+    r"|\b(?:is|are)\b[^.?!]{0,80}\bhealthy\b|\bdo (?:we|i) need to (?:do|fix|worry)\b|\bshould (?:we|i) (?:worry|be worried)\b"
+    r"|\bsomething (?:we|i) need to fix\b|\bgoing to handle it\b",
     re.IGNORECASE,
 )
 _SINCE = re.compile(
@@ -176,6 +178,7 @@ class Question:
     alert: str | None = None  # alertname, when the question is an alert
     words: frozenset[str] = frozenset()  # name-like words of the message, to match against observed objects
     named: str | None = None  # the object the person names, even if nothing observed carries that name
+    managed_platform: bool = False  # the question says the cluster is a managed one (EKS, GKE, AKS...)
 
     @property
     def subject(self) -> Subject | None:
@@ -208,7 +211,11 @@ def parse_question(request: InvestigationRequest) -> Question:
         intent = "log_summary"
     alert = _alert_name(text)
     words = frozenset(w.lower() for w in re.findall(_NAME, text.lower()) if len(w) >= 3 and w not in _NOT_NAMES)
-    return Question(intent, tuple(subjects), terms, since, until, alert, words, _named(subjects, request.message))
+    managed = re.search(
+        r"\b(?:eks|gke|aks|managed (?:kubernetes|control plane|cluster)|autopilot|fargate)\b", text, re.I
+    )
+    named = _named(subjects, request.message)
+    return Question(intent, tuple(subjects), terms, since, until, alert, words, named, managed is not None)
 
 
 _PHRASES = {

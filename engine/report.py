@@ -7,7 +7,7 @@ from engine.answers import health_check, log_search, log_summary
 from engine.facts import Observations
 from engine.findings import Finding
 from engine.focus import Focus
-from engine.knowledge.alerts import HEARTBEATS, MEANINGS
+from engine.knowledge.alerts import HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
 from engine.models import Hypothesis, HypothesisStatus, Recommendation, Report, RootCause, TimelineEvent
 from engine.question import Question
 from engine.ranking import Scored
@@ -22,6 +22,8 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
     """The report that answers the question asked: an RCA, a health verdict, a log search or an error summary."""
     if question.alert in HEARTBEATS:
         return _heartbeat(question.alert)
+    if question.alert in MANAGED_CONTROL_PLANE and question.managed_platform:
+        return _managed_control_plane(question.alert)
     if question.intent == "log_search" and obs.logs:
         return log_search(question, obs, focus)
     if question.intent == "log_summary" and obs.logs and ctx.logs is not None:
@@ -85,6 +87,26 @@ def _heartbeat(alert: str) -> Report:
         ),
         recommendations=[
             Recommendation(priority="low", action=f"Route {alert} to a heartbeat/null receiver instead of paging"),
+        ],
+    )
+
+
+def _managed_control_plane(alert: str) -> Report:
+    component = MANAGED_CONTROL_PLANE[alert]
+    return Report(
+        summary=f"Not an incident: on a managed control plane (EKS, GKE, AKS) Prometheus cannot scrape the {component} "
+        f"targets the provider runs for you, so {alert} fires although the component works (pods still schedule). "
+        f"Disable the rule and its scrape target ({component}.enabled=false in kube-prometheus-stack).",
+        root_cause=RootCause(
+            description=f"Not an incident: {alert} is a false positive on a managed control plane whose {component} "
+            "metrics are not exposed to the cluster's Prometheus",
+            confidence=80,
+            evidence=[],
+        ),
+        recommendations=[
+            Recommendation(
+                priority="medium", action=f"Set {component}.enabled=false in the kube-prometheus-stack values"
+            ),
         ],
     )
 

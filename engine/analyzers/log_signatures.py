@@ -129,6 +129,22 @@ def analyze_doc(
     return findings
 
 
+_PEERED = {"tls_error", "auth_failure", "broker_auth_refused", "cloud_access_denied", "grpc_unavailable"}
+_PEER = re.compile(
+    r"(?:dial tcp |connect(?:ing)? to |host[=: ]+|server[=: ]+|broker[=: ]+|https?://|tls://|ssl://|amqps?://|mqtts?://)"
+    r"\[?(?P<peer>[a-z][\w-]*(?:\.[\w-]+)+(?::\d{2,5})?)",
+    re.IGNORECASE,
+)
+
+
+def _peer_in(lines: list[str]) -> str | None:
+    for line in lines:
+        match = _PEER.search(line)
+        if match:
+            return match.group("peer")
+    return None
+
+
 def _subject_named_in(lines: list[str], ctx: AnalysisContext) -> str | None:
     name = ctx.focus.owner() if ctx.focus else None
     name = name or (ctx.question.named if ctx.question else None)
@@ -170,9 +186,15 @@ def _finding(
         title = f"DNS queries to the resolver {target} {verb}, so name lookups fail"
     if kind == "http_5xx":
         title = f"HTTP 5xx burst: {group.count} of {total} log lines are 5xx responses"
-    elif group.count > 1:
+    peer = None
+    if kind in _PEERED and not target:  # the line before often says which peer it was talking to
+        earlier = doc.lines[max(0, group.first_index - 20) : group.first_index + 1]
+        peer = _peer_in(group.examples) or _peer_in(list(reversed(earlier)))
+    if peer and peer not in title:
+        title += f" (talking to {peer})"
+    if kind != "http_5xx" and group.count > 1:
         title += f" ({group.count} log lines)"
-    weight = match.signature.weight + (4 if group.count >= 10 else 0)
+    weight = match.signature.weight + (4 if group.count >= 10 else 0) + (6 if peer else 0)
     if doc.previous:
         weight += 4  # printed right before the container died
     return Finding(

@@ -54,3 +54,14 @@ MEANINGS = {
     "etcdNoLeader": "an etcd member has no leader",
     "CoreDNSDown": "CoreDNS has disappeared from Prometheus target discovery",
 }
+
+# Control-plane alerts that fire on managed Kubernetes (EKS, GKE, AKS) because the provider does not expose the
+# scheduler/controller-manager metrics: the runbooks say to disable those rules there, not to fix anything.
+MANAGED_CONTROL_PLANE = {
+    "KubeSchedulerDown": "kubeScheduler",
+    "KubeControllerManagerDown": "kubeControllerManager",
+    "KubeProxyDown": "kubeProxy",
+    "etcdMembersDown": "kubeEtcd",
+    "etcdInsufficientMembers": "kubeEtcd",
+}
+MANAGED_PLATFORMS = ("eks", "gke", "aks", "managed", "autopilot", "fargate", "openshift dedicated", "digitalocean")

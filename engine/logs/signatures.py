@@ -337,6 +337,15 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "config_value_invalid",
+        "cause",
+        86,
+        "Setting {var} is rejected: {line}",
+        re.compile(
+            r"\b(?P<var>[A-Z][A-Z0-9_]{2,}) (?:must be|must not be|is required|cannot be empty|is empty|is too short|is invalid|has an invalid)\b"
+        ),
+    ),
+    Signature(
         "connection_refused",
         "cause",
         68,
@@ -402,7 +411,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
