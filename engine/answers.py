@@ -148,7 +148,7 @@ def health_check(question: Question, obs: Observations, focus: Focus, scored: li
     problems = [s for s in scored if s.finding.weight >= 50 and (not focus or focus.covers(s.finding))]
     if problems:
         return None
-    subject = focus.label or question.named or "the service"
+    subject = focus.label or question.named or (f"namespace {question.namespace}" if question.namespace else "it")
     pods = [p for p in obs.pods if not focus or p.name in focus.names]
     ready = [p for p in pods if p.phase in ("Running", None) and all(c.ready is not False for c in p.containers)]
     facts: list[str] = []
@@ -161,7 +161,9 @@ def health_check(question: Question, obs: Observations, focus: Focus, scored: li
     if obs.logs:
         facts.append("no errors in the logs read")
     return Report(
-        summary=f"{subject} looks healthy: " + ("; ".join(facts) if facts else "no failure was found") + ".",
+        summary=f"{subject[:1].upper() + subject[1:]} looks healthy: "
+        + ("; ".join(facts) if facts else "no failure was found")
+        + ".",
         root_cause=RootCause(
             description=f"No problem found: {subject} is healthy in the data provided",
             confidence=70 if len(facts) > 1 else 45,

@@ -179,6 +179,7 @@ class Question:
     words: frozenset[str] = frozenset()  # name-like words of the message, to match against observed objects
     named: str | None = None  # the object the person names, even if nothing observed carries that name
     managed_platform: bool = False  # the question says the cluster is a managed one (EKS, GKE, AKS...)
+    namespace: str | None = None  # context.namespace
 
     @property
     def subject(self) -> Subject | None:
@@ -215,7 +216,9 @@ def parse_question(request: InvestigationRequest) -> Question:
         r"\b(?:eks|gke|aks|managed (?:kubernetes|control plane|cluster)|autopilot|fargate)\b", text, re.I
     )
     named = _named(subjects, request.message)
-    return Question(intent, tuple(subjects), terms, since, until, alert, words, named, managed is not None)
+    return Question(
+        intent, tuple(subjects), terms, since, until, alert, words, named, managed is not None, ctx.namespace
+    )
 
 
 _PHRASES = {

@@ -190,14 +190,47 @@ def _allows_dns(rule: dict[str, Any]) -> bool:
     return any(str(_d(p).get("port")) in ("53", "dns", "dns-tcp") for p in ports)
 
 
+def _allows_dns_udp(rule: dict[str, Any]) -> bool:
+    ports = _l(rule.get("ports"))
+    if not ports:
+        return True
+    return any(
+        str(_d(p).get("port")) in ("53", "dns") and str(_d(p).get("protocol", "TCP")).upper() == "UDP" for p in ports
+    )
+
+
 def _network_policies(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    described = [p for p in _of_kind(obs, "NetworkPolicy") if p.raw.get("described")]
     policies = [p for p in _of_kind(obs, "NetworkPolicy") if isinstance(p.raw.get("spec"), dict)]
-    if not policies:
+    if not policies and not described:
         return []
     findings: list[Finding] = []
+    findings += _namespace_selector_mismatch(described, obs)
     egress = [p for p in policies if "Egress" in [str(t) for t in _l(p.raw["spec"].get("policyTypes"))]]
     if egress:
         allowing = [p for p in egress if any(_allows_dns(_d(rule)) for rule in _l(p.raw["spec"].get("egress")))]
+        tcp_only = [
+            p for p in allowing if not any(_allows_dns_udp(_d(rule)) for rule in _l(p.raw["spec"].get("egress")))
+        ]
+        if allowing and len(tcp_only) == len(allowing):
+            policy = tcp_only[0]
+            selected = _policy_target(policy, obs) or ctx.service
+            findings.append(
+                Finding(
+                    kind="netpol_dns_tcp_only",
+                    subject=f"networkpolicy/{policy.name}",
+                    role="cause",
+                    title=f"{selected + ': ' if selected else ''}NetworkPolicy {policy.name} allows DNS (port 53) only over TCP, "
+                    "but DNS queries use UDP first, so name lookups time out",
+                    weight=90,
+                    evidence=[policy.quote("53", fallback=f"NetworkPolicy {policy.name} egress port 53/TCP")],
+                    workload=selected,
+                    recommendations=[
+                        rec("high", f"Add port 53 with protocol UDP next to TCP in NetworkPolicy {policy.name}")
+                    ],
+                    affected=[selected] if selected else [],
+                )
+            )
         if not allowing:
             deny = next((p for p in egress if not _l(p.raw["spec"].get("egress"))), egress[0])
             others = [p for p in egress if p is not deny and _l(p.raw["spec"].get("egress"))]
@@ -293,6 +326,12 @@ def _namespace_selector_mismatch(policies: list[ResourceFact], obs: Observations
 
 
 def _namespace_selectors(policy: ResourceFact) -> Iterable[tuple[dict[str, str], str]]:
+    if policy.raw.get("described"):  # kubectl describe networkpolicy: "NamespaceSelector: team=observability"
+        for path, value, _line in _l(policy.raw.get("entries")):
+            if path and path[-1] == "NamespaceSelector" and "=" in str(value):
+                labels = dict(item.strip().partition("=")[::2] for item in str(value).split(",") if "=" in item)
+                yield labels, str(value).split(",")[0].strip()
+        return
     spec = _d(policy.raw.get("spec"))
     for rule in [*_l(spec.get("ingress")), *_l(spec.get("egress"))]:
         for peer in [*_l(_d(rule).get("from")), *_l(_d(rule).get("to"))]:

@@ -17,6 +17,7 @@ from engine.facts import (
     NodeFact,
     Observations,
     PodFact,
+    ResourceFact,
     ServiceFact,
     WorkloadFact,
 )
@@ -125,7 +126,24 @@ def observations_from_describe(text: str, citer: Citer) -> Observations:
             )
         elif kind:
             obs.workloads.append(_workload(doc, kind, name, namespace, citer))
+        else:
+            other = _other_kind(doc)
+            if other:
+                raw = {"described": True, "entries": [[list(e.path), e.value, e.line] for e in doc.entries]}
+                obs.resources.append(ResourceFact(other, name, namespace, raw, citer.label, lines))
     return obs
+
+
+def _other_kind(doc: Doc) -> str | None:
+    """Kinds this parser reads only as searchable entries (their analyzers read the entries)."""
+    paths = {entry.path[-1] for entry in doc.entries}
+    if "PodSelector" in paths or "Policy Types" in paths:
+        return "NetworkPolicy"
+    if "Min replicas" in paths and "Max replicas" in paths:
+        return "HorizontalPodAutoscaler"
+    if "Rules" in paths and ("Ingress Class" in paths or "Default backend" in paths):
+        return "Ingress"
+    return None
 
 
 def _kind_of(doc: Doc) -> str | None:
