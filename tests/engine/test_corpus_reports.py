@@ -20,7 +20,7 @@ SCENARIOS = all_scenarios()
 _PLACEHOLDER = re.compile(
     r"\b(?:image|container|pod|secret|configmap|key|host|variable|service|node|job|deployment|target) \?(?=\s|$|[.,:;])"
 )
-_UNFILLED = re.compile(r"\{[a-z_]+\}")
+_UNFILLED = re.compile(r"\{[a-z_]+\}|: \?(?:\s|$)")
 _DEBRIS = re.compile(r"(?:This explains|explains why) (?:Most|The logs show|It )|\bNone\b(?= [a-z])|[a-z]\.\. [A-Z]")
 
 
