@@ -140,6 +140,13 @@ def _scaled_to_zero(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
 
 def _audit_actor(obs: Observations, name: str) -> tuple[str, str] | None:
     """Who changed the object, from Kubernetes audit events (audit.k8s.io) that name it."""
+    for document in obs.documents:
+        events = document.data if isinstance(document.data, list) else [document.data]
+        for event in events:
+            ref, user = _d(_d(event).get("objectRef")), _d(_d(event).get("user"))
+            if ref.get("name") == name and _d(event).get("verb") in ("update", "patch") and user.get("username"):
+                username = str(user["username"])
+                return username, document.quote(username, fallback=f"audit: {username} {_d(event).get('verb')} {name}")
     for doc in obs.logs:
         for line in doc.lines:
             if "audit.k8s.io" in line and f'"{name}"' in line and re.search(r'"verb"\s*:\s*"(?:update|patch)"', line):

@@ -43,7 +43,7 @@ _PULL_TITLES = {
     "unauthorized": "the registry refuses the credentials (unauthorized / access denied)",
     "not_found": "the image or tag does not exist in the registry",
     "unreachable": "the registry cannot be reached from the node",
-    "invalid_name": "the image reference is malformed",
+    "invalid_name": "the image reference is malformed (InvalidImageName: repository names must be lowercase, with no spaces or invalid characters)",
 }
 
 
@@ -332,6 +332,21 @@ _LISTEN = re.compile(
 )
 
 
+_PROBE_TIMING = re.compile(r"period=(\d+)s\b.*#failure=(\d+)")
+
+
+def _startup_budget(probe_line: str) -> str:
+    """A startup probe gives the app failureThreshold x periodSeconds to start; say how little that is."""
+    timing = _PROBE_TIMING.search(probe_line)
+    if not timing:
+        return ""
+    period, failures = int(timing.group(1)), int(timing.group(2))
+    return (
+        f"; the startup probe allows only {period * failures}s to start (failureThreshold {failures} x period {period}s), "
+        "too short for the app to warm up, so the kubelet restarts it before it is ready"
+    )
+
+
 def _pod_lines(pod: PodFact, obs: Observations) -> list[tuple[str, str]]:
     return [(doc.label, line) for doc in logs_for(pod, None, obs.logs) for line in doc.lines[:2000]]
 
@@ -388,6 +403,8 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]])
         )
         evidence = [failing[0].cite, *(e.cite for e in kills[:1]), *([probe_cite] if probe_cite else [])]
         why, why_cites = _probe_detail(pod, failing[0].message, lines)
+        if probe == "Startup" and not why and probe_cite:
+            why = _startup_budget(probe_cite)
         evidence += why_cites
         findings.append(
             Finding(

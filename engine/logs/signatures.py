@@ -307,7 +307,7 @@ SIGNATURES: tuple[Signature, ...] = (
         84,
         "The message broker refuses the login: {detail}",
         _re(
-            r"(?P<detail>ACCESS_REFUSED - Login was refused[^\n]{0,80}|SASL authentication failed[^\n]{0,80}|Authentication failed during authentication due to invalid credentials with SASL mechanism \w+)"
+            r"(?P<detail>ACCESS_REFUSED - Login was refused[^\n]{0,80}|NOT_ALLOWED - access to vhost '[^']+' refused for user '[^']+'|SASL authentication failed[^\n]{0,80}|Authentication failed during authentication due to invalid credentials with SASL mechanism \w+)"
         ),
     ),
     Signature(

@@ -189,6 +189,9 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         node.unschedulable = "SchedulingDisabled" in status
         node.cites["status"] = cite
         obs.nodes.append(node)
+    elif "NODE SELECTOR" in names and "DESIRED" in names:
+        raw = {"row": dict(row)}
+        obs.resources.append(ResourceFact("DaemonSet", name, namespace, raw, citer.label, [line]))
     elif "UP-TO-DATE" in names or kind in ("deployment", "deployment.apps"):
         ready_count, _, desired = row.get("READY", "").partition("/")
         fact = WorkloadFact(
