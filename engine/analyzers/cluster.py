@@ -150,9 +150,9 @@ def _audit_actor(obs: Observations, name: str) -> tuple[str, str] | None:
     for doc in obs.logs:
         for line in doc.lines:
             if "audit.k8s.io" in line and f'"{name}"' in line and re.search(r'"verb"\s*:\s*"(?:update|patch)"', line):
-                user = _AUDIT_USER.search(line)
-                if user:
-                    return user.group(1), f"{doc.label} {line.strip()[:300]}"
+                found = _AUDIT_USER.search(line)
+                if found:
+                    return found.group(1), f"{doc.label} {line.strip()[:300]}"
     return None
 
 
