@@ -37,7 +37,33 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         shown = doc_source(doc, ctx, names) or fallback
         workload = shown if shown is None or shown in nodes else workload_of(shown)
         findings.extend(analyze_doc(index.of(doc), ctx, workload, shown))
+    _other_namespace_services(findings, obs, ctx)
     return findings
+
+
+def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: AnalysisContext) -> None:
+    """A short name resolves only in the pod's own namespace: name the namespace the Service really is in."""
+    where: dict[str, tuple[str, str]] = {}
+    for service in obs.services:
+        if service.namespace:
+            where.setdefault(service.name, (service.namespace, next(iter(service.cites.values()), "")))
+    for resource in obs.resources:
+        if resource.kind == "Service" and resource.namespace:
+            where.setdefault(resource.name, (resource.namespace, resource.quote(resource.name)))
+    for finding in findings:
+        host = finding.subject.rsplit(":", 1)[-1]
+        if finding.kind != "dns_failure" or "." in host or host not in where:
+            continue
+        namespace, cite = where[host]
+        if ctx.namespace and namespace == ctx.namespace:
+            continue
+        finding.title = (
+            f"{finding.title.split(': ', 1)[0]}: DNS resolution fails for the short name {host}: a short name resolves only in "
+            f"the pod's own namespace, and Service {host} is in namespace {namespace} (use {host}.{namespace})"
+        )
+        finding.weight = max(finding.weight, 90)
+        if cite:
+            finding.evidence.append(cite)
 
 
 def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:

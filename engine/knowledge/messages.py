@@ -52,6 +52,18 @@ RULES: tuple[MessageRule, ...] = (
         "image_pull",
     ),
     MessageRule(
+        "image_wrong_platform",
+        "cause",
+        94,
+        "image {image} cannot be pulled on this node: it has no build for the node's platform/architecture ({detail})",
+        "Publish a multi-arch image (docker buildx --platform linux/amd64,linux/arm64) or keep the workload off nodes of that architecture (nodeSelector kubernetes.io/arch)",
+        _r(
+            _PULL
+            + r"(?P<detail>no match for platform in manifest[^\n]{0,60}|no matching manifest for [\w/]+ in the manifest list entries)"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
         "image_unauthorized",
         "cause",
         92,
