@@ -57,9 +57,10 @@ def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: A
         namespace, cite = where[host]
         if ctx.namespace and namespace == ctx.namespace:
             continue
+        prefix = finding.title.split(": ", 1)[0]
         finding.title = (
-            f"{finding.title.split(': ', 1)[0]}: DNS resolution fails for the short name {host}: a short name resolves only in "
-            f"the pod's own namespace, and Service {host} is in namespace {namespace} (use {host}.{namespace})"
+            f"{prefix}: DNS resolution fails for the short name {host}: a short name resolves only in the pod's own "
+            f"namespace, and Service {host} is in namespace {namespace} (use {host}.{namespace})"
         )
         finding.weight = max(finding.weight, 90)
         if cite:
