@@ -89,15 +89,23 @@ def _add(
     if meant:
         what += f"; the existing {meant[0]} '{meant[1]}' is probably what was meant"
     key = (rule.kind, what)
+    asked = ctx.question.named if ctx.question else None
+    shown = _owner_in(line, names) or owner or ctx.service or asked  # the object as the input names it
+    workload = shown if shown is None or shown in nodes else workload_of(shown)
     existing = found.get(key)
     if existing is not None:
         existing.count += 1
         if cite not in existing.evidence and len(existing.evidence) < 3:
             existing.evidence.append(cite)
+        subject = (ctx.focus.owner() if ctx.focus else None) or asked
+        if subject and shown == subject and existing.workload != workload:  # the same message, seen on the subject
+            existing.title = f"{shown}: {what}"
+            existing.workload, existing.affected, existing.subject = (
+                workload,
+                [workload or shown],
+                f"{workload}:{rule.kind}",
+            )
         return
-    asked = ctx.question.named if ctx.question else None
-    shown = _owner_in(line, names) or owner or ctx.service or asked  # the object as the input names it
-    workload = shown if shown is None or shown in nodes else workload_of(shown)
     action = render(rule.action, groups) or rule.action.split("{")[0].rstrip()
     found[key] = Finding(
         kind=rule.kind,
