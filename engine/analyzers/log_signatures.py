@@ -156,7 +156,7 @@ def analyze_doc(
     return findings
 
 
-_PEERED = {"tls_error", "auth_failure", "broker_auth_refused", "cloud_access_denied", "grpc_unavailable"}
+_PEERED = {"dns_failure", "tls_error", "auth_failure", "broker_auth_refused", "cloud_access_denied", "grpc_unavailable"}
 _PEER = re.compile(
     r"(?:dial tcp |connect(?:ing)? to |host[=: ]+|server[=: ]+|broker[=: ]+|https?://|tls://|ssl://|amqps?://|mqtts?://)"
     r"\[?(?P<peer>[a-z][\w-]*(?:\.[\w-]+)+(?::\d{2,5})?)",
@@ -214,10 +214,12 @@ def _finding(
     if kind == "http_5xx":
         title = f"HTTP 5xx burst: {group.count} of {total} log lines are 5xx responses"
     peer = None
-    if kind in _PEERED and not target:  # the line before often says which peer it was talking to
+    if kind in _PEERED and not target and not match.groups.get("host"):  # the line before often names the peer
         earlier = doc.lines[max(0, group.first_index - 20) : group.first_index + 1]
         peer = _peer_in(group.examples) or _peer_in(list(reversed(earlier)))
-    if peer and peer not in title:
+    if peer and kind == "dns_failure":
+        title = f"DNS resolution fails for {peer.rsplit(':', 1)[0]}"
+    elif peer and peer not in title:
         title += f" (talking to {peer})"
     if kind != "http_5xx" and group.count > 1:
         title += f" ({group.count} log lines)"

@@ -40,6 +40,8 @@ class _Defaults(dict[str, str]):
     def __missing__(self, key: str) -> str:
         if key == "target":
             return "a dependency"
+        if key == "host":
+            return "a host name"
         return self.get("line", "the line quoted in the evidence")
 
 
@@ -332,7 +334,7 @@ SIGNATURES: tuple[Signature, ...] = (
         88,
         "The runtime the application needs is not in the image: {detail}",
         _re(
-            r"(?P<detail>The framework '[\w.]+', version '[\d.]+'[^\n]{0,40} (?:was not found|could not be found)|You must install or update \.NET to run this application"
+            r"(?P<detail>The framework '[\w.]+', version '[\d.]+'[^\n]{0,40} (?:was not found|could not be found)|Framework: '[\w.]+', version '[\d.]+'[^\n]{0,20}"
             r"|has been compiled by a more recent version of the Java Runtime \(class file version [\d.]+\)[^\n]{0,100}|GLIBC_[\d.]+' not found[^\n]{0,60})"
         ),
     ),
