@@ -29,7 +29,60 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _applications(obs)
     findings += _not_ready_conditions(obs)
     findings += _daemonsets(obs)
+    findings += _binding_namespace_mismatch(obs)
     findings += _scaled_to_zero(obs, ctx)
+    return findings
+
+
+# --- RBAC bindings that name the ServiceAccount in another namespace ---------------------------------------
+
+_SA_DENIED = re.compile(r"system:serviceaccount:(?P<ns>[\w.-]+):(?P<name>[\w.-]+)\\?\"? cannot (?P<verb>\w+)")
+
+
+def _binding_namespace_mismatch(obs: Observations) -> list[Finding]:
+    bindings = _of_kind(obs, "ClusterRoleBinding", "RoleBinding")
+    if not bindings:
+        return []
+    denied: dict[tuple[str, str], str] = {}
+    for doc in obs.logs:
+        for line in doc.lines:
+            match = _SA_DENIED.search(line)
+            if match:
+                denied.setdefault((match.group("ns"), match.group("name")), f"{doc.label} {line.strip()[:300]}")
+    findings: list[Finding] = []
+    for (namespace, name), cite in sorted(denied.items()):
+        for binding in bindings:
+            for subject in _l(binding.raw.get("subjects")):
+                subject = _d(subject)
+                other = str(subject.get("namespace", ""))
+                if (
+                    subject.get("kind") == "ServiceAccount"
+                    and subject.get("name") == name
+                    and other
+                    and other != namespace
+                ):
+                    findings.append(
+                        Finding(
+                            kind="rbac_binding_wrong_namespace",
+                            subject=f"{binding.kind.lower()}/{binding.name}",
+                            role="cause",
+                            title=f"{name}: {binding.kind} {binding.name} grants its role to ServiceAccount {name} in namespace "
+                            f"{other}, but the pods run as {name} in namespace {namespace}, so the API refuses them (a subject is name and namespace)",
+                            weight=92,
+                            evidence=[
+                                cite,
+                                binding.quote(other, fallback=f"{binding.kind} {binding.name} subject {other}/{name}"),
+                            ],
+                            workload=name,
+                            recommendations=[
+                                rec(
+                                    "high",
+                                    f"Change the subject of {binding.kind} {binding.name} to namespace {namespace} (or add one for it)",
+                                )
+                            ],
+                            affected=[name],
+                        )
+                    )
     return findings
 
 
