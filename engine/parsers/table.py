@@ -216,11 +216,14 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         obs.claims.append(ClaimFact(name, namespace, row.get("STATUS"), row.get("STORAGECLASS"), cite))
     else:
         resource_kind = _PREFIX_KINDS.get(kind.split(".")[0], "") if kind else table_kind(names, hint)
+        if not resource_kind and set(names) <= {"NAME", "STATUS", "AGE", "LABELS"} and row.get("STATUS") in _NS_PHASES:
+            resource_kind = "Namespace"  # kubectl get ns: only namespaces print Active/Terminating with no other column
         if resource_kind and name:
             raw = {"row": dict(row), "labels": _labels(row.get("LABELS", ""))}
             obs.resources.append(ResourceFact(resource_kind, name, namespace, raw, citer.label, [line]))
 
 
+_NS_PHASES = ("Active", "Terminating")
 _PREFIX_KINDS = {
     "service": "Service",
     "ingress": "Ingress",
