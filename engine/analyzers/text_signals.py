@@ -13,7 +13,7 @@ import re
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import observed_names, rec
-from engine.facts import Observations
+from engine.facts import LogDoc, Observations
 from engine.findings import Finding, workload_of
 from engine.knowledge.messages import MessageRule, first_of_each_family, match_rules, render
 from engine.parsers.common import excerpt, parse_timestamp
@@ -38,7 +38,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
     sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
-    sources += [(doc.label, doc.lines) for doc in obs.logs]
+    sources += [(doc.label, _distinct_lines(doc, ctx)) for doc in obs.logs]
     for label, lines in sources:
         described: str | None = None  # the object a describe block is about ("Name:" opens each block)
         for line in lines:
@@ -122,6 +122,14 @@ def _add(
     )
 
 
+def _distinct_lines(doc: LogDoc, ctx: AnalysisContext) -> list[str]:
+    """A log's distinct lines (one example per template, in order): a message repeated 10,000 times is read once."""
+    if ctx.logs is None:
+        return doc.lines
+    templates = sorted(ctx.logs.of(doc).templates, key=lambda t: t.first_index)
+    return [t.example for t in templates]
+
+
 def _node_names(obs: Observations, ctx: AnalysisContext) -> frozenset[str]:
     """Nodes are named as they are (``worker-07``), never cut to a workload name."""
     subject = ctx.focus.subject if ctx.focus else None
@@ -156,7 +164,7 @@ def _existing(obs: Observations) -> dict[str, set[str]]:
             found["namespace"].add(resource.name)
         elif resource.kind == "Secret":
             found["secret"].add(resource.name)
-    for lines in [t.lines for t in obs.texts] + [d.lines for d in obs.logs]:
+    for lines in [t.lines for t in obs.texts] + [d.lines[:2000] for d in obs.logs]:
         for line in lines[:5000]:
             if "/" in line and len(line) < 300 and not line.lstrip().startswith(("$", "#", ">")):
                 found["path"] |= {t for t in _PATH_TOKEN.findall(line) if "://" not in t and not t.startswith("/")}
