@@ -47,11 +47,25 @@ def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: A
     for service in obs.services:
         if service.namespace:
             where.setdefault(service.name, (service.namespace, next(iter(service.cites.values()), "")))
+    aliases: dict[str, tuple[str, str]] = {}
     for resource in obs.resources:
         if resource.kind == "Service" and resource.namespace:
             where.setdefault(resource.name, (resource.namespace, resource.quote(resource.name)))
+        row = resource.raw.get("row") if isinstance(resource.raw.get("row"), dict) else {}
+        if resource.kind == "Service" and row.get("TYPE") == "ExternalName" and row.get("EXTERNAL-IP"):
+            aliases[resource.name] = (str(row["EXTERNAL-IP"]), resource.quote(resource.name))
     for finding in findings:
         host = finding.subject.rsplit(":", 1)[-1]
+        if finding.kind == "dns_failure" and host in aliases:
+            target, cite = aliases[host]
+            prefix = finding.title.split(": ", 1)[0]
+            finding.title = (
+                f"{prefix}: DNS resolution fails for {host}: Service {host} is an ExternalName alias for {target}, "
+                "and that name does not resolve (NXDOMAIN)"
+            )
+            finding.weight = max(finding.weight, 90)
+            finding.evidence.append(cite)
+            continue
         if finding.kind != "dns_failure" or "." in host or host not in where:
             continue
         namespace, cite = where[host]

@@ -523,6 +523,16 @@ RULES: tuple[MessageRule, ...] = (
         ),
     ),
     MessageRule(
+        "keda_scaler_failed",
+        "cause",
+        86,
+        "KEDA cannot read its {scaler} trigger ({detail}), so it cannot scale the workload, which stays at its minimum replicas",
+        "Fix the credentials/connection of the ScaledObject's {scaler} trigger (its TriggerAuthentication and the Secret it references)",
+        _r(
+            r"error (?:inspecting|getting metric for|connecting to) (?P<scaler>[\w-]+)(?: scaler)?:\s*(?P<detail>[^\n]{3,200})"
+        ),
+    ),
+    MessageRule(
         "pdb_blocks_eviction",
         "cause",
         84,
