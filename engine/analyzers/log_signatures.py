@@ -51,7 +51,8 @@ def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: A
     for resource in obs.resources:
         if resource.kind == "Service" and resource.namespace:
             where.setdefault(resource.name, (resource.namespace, resource.quote(resource.name)))
-        row = resource.raw.get("row") if isinstance(resource.raw.get("row"), dict) else {}
+        raw_row = resource.raw.get("row")
+        row: dict[str, str] = raw_row if isinstance(raw_row, dict) else {}
         if resource.kind == "Service" and row.get("TYPE") == "ExternalName" and row.get("EXTERNAL-IP"):
             aliases[resource.name] = (str(row["EXTERNAL-IP"]), resource.quote(resource.name))
     for finding in findings:
