@@ -533,6 +533,14 @@ RULES: tuple[MessageRule, ...] = (
         ),
     ),
     MessageRule(
+        "run_as_root_refused",
+        "cause",
+        90,
+        "the pod requires runAsNonRoot but the image runs as root (user 0), so the kubelet refuses to start it",
+        "Set securityContext.runAsUser to a non-zero UID (and runAsGroup/fsGroup), or build the image with a non-root USER",
+        _r(r"container has runAsNonRoot and image (?:will run as root|has non-numeric user)"),
+    ),
+    MessageRule(
         "pdb_blocks_eviction",
         "cause",
         84,

@@ -304,6 +304,13 @@ SIGNATURES: tuple[Signature, ...] = (
         _re(r"(?P<detail>code = (?:Unavailable|DeadlineExceeded) desc = [^\n]{3,120})"),
     ),
     Signature(
+        "broker_vhost_permission",
+        "cause",
+        86,
+        "The message broker denies access: user {user} has no permission on vhost {vhost} (NOT_ALLOWED - access refused)",
+        _re(r"NOT_ALLOWED - access to vhost '(?P<vhost>[^']+)' refused for user '(?P<user>[^']+)'"),
+    ),
+    Signature(
         "broker_auth_refused",
         "cause",
         84,
