@@ -30,7 +30,56 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _not_ready_conditions(obs)
     findings += _daemonsets(obs)
     findings += _binding_namespace_mismatch(obs)
+    findings += _vpa_and_hpa(obs)
     findings += _scaled_to_zero(obs, ctx)
+    return findings
+
+
+# --- VPA and HPA on the same resource ----------------------------------------------------------------------
+
+
+def _vpa_and_hpa(obs: Observations) -> list[Finding]:
+    """The VPA docs: do not use a VPA in Auto/Recreate mode with an HPA on CPU or memory for the same workload."""
+    findings: list[Finding] = []
+    hpas = {
+        str(_d(h.raw.get("row")).get("REFERENCE", "")).split("/")[-1] or h.name: h
+        for h in _of_kind(obs, "HorizontalPodAutoscaler")
+    }
+    for hpa in _of_kind(obs, "HorizontalPodAutoscaler"):
+        target = str(_d(_d(hpa.raw.get("spec")).get("scaleTargetRef")).get("name", ""))
+        if target:
+            hpas[target] = hpa
+    for vpa in _of_kind(obs, "VerticalPodAutoscaler"):
+        mode = str(
+            _d(vpa.raw.get("row")).get("MODE")
+            or _d(_d(vpa.raw.get("spec")).get("updatePolicy")).get("updateMode", "Auto")
+        )
+        target = str(_d(_d(vpa.raw.get("spec")).get("targetRef")).get("name", "")) or vpa.name
+        paired = hpas.get(target)
+        if paired is None or mode in ("Off", "Initial"):
+            continue
+        metric = str(_d(paired.raw.get("row")).get("TARGETS", "")) or "cpu/memory"
+        if not re.search(r"cpu|memory|%", metric, re.I) and "row" in paired.raw:
+            continue
+        findings.append(
+            Finding(
+                kind="vpa_hpa_conflict",
+                subject=f"verticalpodautoscaler/{vpa.name}",
+                role="cause",
+                title=f"{target}: a VPA in {mode} mode and an HPA on CPU ({metric.strip()}) both manage {target}: the VPA keeps "
+                "changing the CPU requests the HPA computes utilization against, so replicas swing and pods are evicted",
+                weight=88,
+                evidence=[vpa.quote(vpa.name), paired.quote(paired.name)],
+                workload=target,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Set the VPA of {target} to updateMode Off (recommendations only), or scale the HPA on a custom/external metric instead of CPU",
+                    )
+                ],
+                affected=[target],
+            )
+        )
     return findings
 
 
@@ -523,6 +572,27 @@ def _autoscalers(obs: Observations) -> list[Finding]:
                     affected=[workload],
                 )
             )
+        slow = _slow_scale_up(spec)
+        if slow and maximum and current and current < maximum:
+            findings.append(
+                Finding(
+                    kind="hpa_scale_up_slow",
+                    subject=f"horizontalpodautoscaler/{hpa.name}",
+                    role="cause",
+                    title=f"{workload}: the HPA {hpa.name} may add only {slow} (behavior.scaleUp policy), so it lags behind "
+                    f"load: {current} of at most {maximum} replicas",
+                    weight=80,
+                    evidence=[hpa.quote("scaleUp", fallback=f"HPA {hpa.name} behavior.scaleUp: {slow}")],
+                    workload=workload,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Loosen behavior.scaleUp of HPA {hpa.name}: a larger value, a shorter periodSeconds, selectPolicy Max",
+                        )
+                    ],
+                    affected=[workload],
+                )
+            )
         for condition in _l(status.get("conditions")):
             condition = _d(condition)
             if condition.get("type") in ("AbleToScale", "ScalingActive") and condition.get("status") == "False":
@@ -543,6 +613,20 @@ def _autoscalers(obs: Observations) -> list[Finding]:
                     )
                 )
     return findings
+
+
+def _slow_scale_up(spec: dict[str, Any]) -> str | None:
+    """'1 pod every 300s' when the scale-up policies allow at most a couple of pods per minute or more."""
+    scale_up = _d(_d(spec.get("behavior")).get("scaleUp"))
+    policies = [_d(p) for p in _l(scale_up.get("policies"))]
+    pods = [p for p in policies if p.get("type") == "Pods" and _int(p.get("value")) and _int(p.get("periodSeconds"))]
+    if not pods or (scale_up.get("selectPolicy") != "Min" and len(pods) != len(policies)):
+        return None
+    slowest = min(pods, key=lambda p: (_int(p.get("value")) or 0) / max(_int(p.get("periodSeconds")) or 1, 1))
+    value, period = _int(slowest.get("value")) or 0, _int(slowest.get("periodSeconds")) or 0
+    if value > 2 or period < 60:
+        return None
+    return f"{value} pod{'s' if value != 1 else ''} every {period}s"
 
 
 def _over_target(targets: str) -> bool:

@@ -25,7 +25,7 @@ _PREFILTER = re.compile(
     r"|expired|certificate|permission denied|pull policy|Preempted|suspend|forbidden|no matches for kind|not applied"
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
-    r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot",
+    r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000

@@ -541,6 +541,14 @@ RULES: tuple[MessageRule, ...] = (
         _r(r"container has runAsNonRoot and image (?:will run as root|has non-numeric user)"),
     ),
     MessageRule(
+        "hpa_scale_up_limited",
+        "cause",
+        84,
+        "the HPA wants more replicas but its scale-up behavior policy limits how fast it may add them (ScaleUpLimit)",
+        "Loosen spec.behavior.scaleUp of the HPA (a larger Pods/Percent value, a shorter periodSeconds, selectPolicy Max)",
+        _r(r"ScaleUpLimit|the desired replica count is increasing faster than the maximum scale rate"),
+    ),
+    MessageRule(
         "pdb_blocks_eviction",
         "cause",
         84,

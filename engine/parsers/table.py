@@ -79,6 +79,7 @@ def cells(row: str, starts: list[int]) -> list[str]:
 _GET_KIND = re.compile(r"\bget\s+(?:-\S+\s+)*([a-z.]+)")
 _HEADER_KINDS = (
     ({"REFERENCE", "MINPODS", "MAXPODS"}, "HorizontalPodAutoscaler"),
+    ({"MODE", "PROVIDED"}, "VerticalPodAutoscaler"),
     ({"MIN AVAILABLE", "ALLOWED DISRUPTIONS"}, "PodDisruptionBudget"),
     ({"MAX UNAVAILABLE", "ALLOWED DISRUPTIONS"}, "PodDisruptionBudget"),
     ({"TYPE", "CLUSTER-IP"}, "Service"),
@@ -228,6 +229,7 @@ _PREFIX_KINDS = {
     "service": "Service",
     "ingress": "Ingress",
     "horizontalpodautoscaler": "HorizontalPodAutoscaler",
+    "verticalpodautoscaler": "VerticalPodAutoscaler",
     "poddisruptionbudget": "PodDisruptionBudget",
     "networkpolicy": "NetworkPolicy",
     "namespace": "Namespace",
