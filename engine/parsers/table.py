@@ -18,7 +18,8 @@ from engine.facts import (
 )
 from engine.parsers.common import Citer, millicores, quantity_bytes, to_int
 
-_HEADER_CELL = re.compile(r"[A-Z][A-Z0-9()%_/-]*(?:\((?:cores|bytes)\))?(?: [A-Z][A-Z0-9()%_/-]*)*")  # kubectl top: CPU(cores)
+# Upper-case header cells; kubectl top adds a unit in lower case: CPU(cores), MEMORY(bytes)
+_HEADER_CELL = re.compile(r"[A-Z][A-Z0-9()%_/-]*(?:\((?:cores|bytes)\))?(?: [A-Z][A-Z0-9()%_/-]*)*")
 _COUNT = re.compile(r"\bx?(\d+)\b")
 _WAITING_STATUSES = {
     "CrashLoopBackOff",
