@@ -33,7 +33,10 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
         if healthy is not None:
             return healthy
         report = build_report(scored, obs, ctx, focus)
-        report.summary = f"No, {focus.label or 'it'} is not healthy: {_lower_first(report.summary)}"
+        who = focus.label or question.named
+        report.summary = (
+            f"No, {who} is not healthy: {_lower_first(report.summary)}" if who else f"Not healthy: {report.summary}"
+        )
         return report
     report = build_report(scored, obs, ctx, focus)
     meaning = MEANINGS.get(question.alert or "")

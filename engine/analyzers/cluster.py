@@ -31,7 +31,42 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _daemonsets(obs)
     findings += _binding_namespace_mismatch(obs)
     findings += _vpa_and_hpa(obs)
+    findings += _suspended(obs)
     findings += _scaled_to_zero(obs, ctx)
+    return findings
+
+
+# --- Suspended reconcilers ---------------------------------------------------------------------------------
+
+
+def _suspended(obs: Observations) -> list[Finding]:
+    """A suspended Flux object (or CronJob) is not reconciled: what was merged since is not applied."""
+    findings: list[Finding] = []
+    for resource in obs.resources:
+        row = _d(resource.raw.get("row"))
+        flag = row.get("SUSPENDED", row.get("SUSPEND"))
+        if str(flag) != "True" or resource.kind in ("CronJob",):
+            continue
+        revision = f" (it stays at revision {row['REVISION']})" if row.get("REVISION") else ""
+        findings.append(
+            Finding(
+                kind="reconciliation_suspended",
+                subject=f"{resource.kind.lower()}/{resource.name}",
+                role="cause",
+                title=f"{resource.name}: {resource.kind} {resource.name} is suspended, so it is not reconciled and changes "
+                f"merged since are never applied{revision}",
+                weight=78,
+                evidence=[resource.quote(resource.name, "True")],
+                workload=resource.name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Resume it when intended (flux resume {resource.kind.lower()} {resource.name}) and check who suspended it and why",
+                    )
+                ],
+                affected=[resource.name],
+            )
+        )
     return findings
 
 

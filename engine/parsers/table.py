@@ -220,12 +220,21 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         resource_kind = _PREFIX_KINDS.get(kind.split(".")[0], "") if kind else table_kind(names, hint)
         if not resource_kind and set(names) <= {"NAME", "STATUS", "AGE", "LABELS"} and row.get("STATUS") in _NS_PHASES:
             resource_kind = "Namespace"  # kubectl get ns: only namespaces print Active/Terminating with no other column
+        if not resource_kind and ("SUSPENDED" in names or "SUSPEND" in names):
+            flux = re.search(r"\bflux\s+get\s+(\w+)", hint)
+            resource_kind = _FLUX_KINDS.get(flux.group(1).rstrip("s"), "Object") if flux else "Object"
         if resource_kind and name:
             raw = {"row": dict(row), "labels": _labels(row.get("LABELS", ""))}
             obs.resources.append(ResourceFact(resource_kind, name, namespace, raw, citer.label, [line]))
 
 
 _NS_PHASES = ("Active", "Terminating")
+_FLUX_KINDS = {
+    "kustomization": "Kustomization",
+    "helmrelease": "HelmRelease",
+    "source": "GitRepository",
+    "image": "ImagePolicy",
+}
 _PREFIX_KINDS = {
     "service": "Service",
     "ingress": "Ingress",
