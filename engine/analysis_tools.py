@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.metrics import anomaly_of
 from engine.connectors import ToolFailure
 from engine.facts import Observations, SeriesFact

@@ -12,7 +12,7 @@ from engine.errors import EngineError
 from engine.llm.settings import PROVIDERS
 from engine.models import Attachment, InvestigationContext, InvestigationRequest, Report, format_timestamp
 
-MAX_ATTACHMENT_BYTES = 1024 * 1024
+MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
 
 
 def build_parser() -> argparse.ArgumentParser:

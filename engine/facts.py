@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from engine.parsers.common import quote_line
 
 
 @dataclass
@@ -30,6 +33,7 @@ class ContainerFact:
     memory_limit: str | None = None
     memory_request: str | None = None
     cpu_limit: str | None = None
+    ports: list[int] = field(default_factory=list)  # declared containerPorts
     command: list[str] = field(default_factory=list)
     env_from_refs: list[tuple[str, str]] = field(default_factory=list)  # (ConfigMap|Secret, name)
     env_key_refs: list[tuple[str, str, str, str]] = field(default_factory=list)  # (var, kind, name, key)
@@ -200,6 +204,44 @@ class TargetStateFact:
 
 
 @dataclass
+class TextDoc:
+    """The lines of one attachment or tool output as read (a describe, a table, flattened JSON), for analyzers
+    that look for decisive messages wherever they are printed."""
+
+    label: str
+    lines: list[str]
+    kind: str = ""  # describe | table | structured | kubernetes-objects
+
+
+@dataclass
+class ResourceFact:
+    """Any Kubernetes API object as parsed from ``-o yaml/json`` (NetworkPolicy, HPA, Ingress, Application...)."""
+
+    kind: str
+    name: str
+    namespace: str | None
+    raw: dict[str, Any]
+    label: str  # the source's evidence label, "[attachment:x.yaml]"
+    lines: list[str] = field(default_factory=list)  # the source's raw lines, to quote verbatim
+
+    def quote(self, *needles: str, fallback: str = "") -> str:
+        """The first source line holding every needle, as evidence; else the fallback paraphrase."""
+        return quote_line(self.label, self.lines, needles, fallback or f"{self.kind} {self.name}")
+
+
+@dataclass
+class DocumentFact:
+    """A JSON/YAML document that is not a Kubernetes object: a broker's status, a trace search, an alert."""
+
+    label: str
+    data: Any
+    lines: list[str] = field(default_factory=list)
+
+    def quote(self, *needles: str, fallback: str = "") -> str:
+        return quote_line(self.label, self.lines, needles, fallback or "document")
+
+
+@dataclass
 class Observations:
     pods: list[PodFact] = field(default_factory=list)
     events: list[EventFact] = field(default_factory=list)
@@ -213,6 +255,9 @@ class Observations:
     alerts: list[AlertFact] = field(default_factory=list)
     changes: list[ChangeFact] = field(default_factory=list)
     target_states: list[TargetStateFact] = field(default_factory=list)
+    texts: list[TextDoc] = field(default_factory=list)
+    resources: list[ResourceFact] = field(default_factory=list)
+    documents: list[DocumentFact] = field(default_factory=list)
 
     def extend(self, other: Observations) -> None:
         self.pods.extend(other.pods)
@@ -227,6 +272,9 @@ class Observations:
         self.alerts.extend(other.alerts)
         self.changes.extend(other.changes)
         self.target_states.extend(other.target_states)
+        self.texts.extend(other.texts)
+        self.resources.extend(other.resources)
+        self.documents.extend(other.documents)
 
     def is_empty(self) -> bool:
         return not any(
@@ -243,5 +291,8 @@ class Observations:
                 self.alerts,
                 self.changes,
                 self.target_states,
+                self.texts,
+                self.resources,
+                self.documents,
             )
         )

@@ -7,13 +7,10 @@ appended to ``PLAYBOOKS``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 from engine.analyzers.common import workload_name
 from engine.facts import PodFact
-from engine.models import InvestigationRequest
+from engine.plan_steps import PlanContext, Playbook, Step
+from engine.plan_telemetry import telemetry_playbook
 from engine.registry import ToolResult
 
 K8S_TOOLS = {
@@ -29,24 +26,6 @@ K8S_TOOLS = {
     "list_events",
 }
 MAX_PODS_DESCRIBED = 3
-
-
-@dataclass
-class Step:
-    title: str
-    tool: str
-    params: dict[str, Any]
-    follow_up: Callable[[ToolResult], list[Step]] | None = None
-
-
-@dataclass
-class PlanContext:
-    request: InvestigationRequest
-    tools: list[str]
-    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-Playbook = Callable[[PlanContext], list[Step]]
 
 
 def kubernetes_playbook(plan: PlanContext) -> list[Step]:
@@ -162,13 +141,4 @@ def _after_list(result: ToolResult, tools: set[str], namespace: str, service: st
     return steps
 
 
-PLAYBOOKS: list[Playbook] = [kubernetes_playbook]
-
-
-def _telemetry_playbook(plan: PlanContext) -> list[Step]:
-    from engine.plan_telemetry import telemetry_playbook  # imports plan.Step; loaded after this module
-
-    return telemetry_playbook(plan)
-
-
-PLAYBOOKS.append(_telemetry_playbook)
+PLAYBOOKS: tuple[Playbook, ...] = (kubernetes_playbook, telemetry_playbook)

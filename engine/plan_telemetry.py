@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext, parse_window
 from engine.analyzers.dependencies import log_signals
 from engine.analyzers.metrics import ServiceDeviation, observed_anomalies, origin
 from engine.connectors.params import iso
-from engine.plan import PlanContext, Step
+from engine.plan_steps import PlanContext, Step
 from engine.registry import ToolResult, tools_available
 
 DEFAULT_LOOKBACK = timedelta(hours=3)
@@ -47,10 +47,8 @@ def planner_extras(delegated: list[str], enabled_sources: Mapping[str, Any]) -> 
 
 
 def _lookback(plan: PlanContext) -> timedelta:
-    from engine.runner import _window
-
     text = plan.request.context.time_window
-    return _window(text) if text else DEFAULT_LOOKBACK
+    return parse_window(text) if text else DEFAULT_LOOKBACK
 
 
 def _analysis_ctx(plan: PlanContext) -> AnalysisContext:

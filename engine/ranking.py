@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.findings import Finding
+from engine.focus import Focus
 
 GENERIC_KINDS = {
     "exception",
@@ -74,7 +75,13 @@ def explains(cause: Finding, other: Finding, single_workload: bool) -> bool:
     return same or cross
 
 
-def rank(findings: list[Finding], *, service: str | None = None, message: str = "") -> list[Scored]:
+FOCUS_BONUS = 25  # about the subject the question names (or explains it)
+OFF_FOCUS_PENALTY = 22  # about something else: "also noticed", unless nothing is found about the subject
+
+
+def rank(
+    findings: list[Finding], *, service: str | None = None, message: str = "", focus: Focus | None = None
+) -> list[Scored]:
     findings = merge_duplicates(findings)
     workloads = {f.workload for f in findings if f.workload}
     single = len(workloads) <= 1
@@ -98,6 +105,11 @@ def rank(findings: list[Finding], *, service: str | None = None, message: str = 
             item.score += 5
         if f.role == "symptom":
             item.score -= 15
+        if focus:
+            if focus.covers(f) or any(focus.covers(x) for x in item.explains):
+                item.score += FOCUS_BONUS
+            elif f.workload or f.affected:  # a finding about no object in particular is neither
+                item.score -= OFF_FOCUS_PENALTY
     scored.sort(key=lambda s: (-s.score, s.finding.role != "cause", s.finding.kind, s.finding.subject))
     for index, item in enumerate(scored):
         item.confidence = confidence(item, scored[index + 1 :] if index == 0 else [])

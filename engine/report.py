@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
+from engine.answers import health_check, log_search, log_summary
+from engine.expertise.alerts import HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
 from engine.facts import Observations
 from engine.findings import Finding
+from engine.focus import Focus
 from engine.models import Hypothesis, HypothesisStatus, Recommendation, Report, RootCause, TimelineEvent
+from engine.question import Question
 from engine.ranking import Scored
 
 MAX_HYPOTHESES = 6
@@ -14,19 +18,58 @@ MAX_TIMELINE = 25
 _PRIORITY = {"high": 0, "medium": 1, "low": 2}
 
 
-def build_report(scored: list[Scored], obs: Observations, ctx: AnalysisContext) -> Report:
+def answer(question: Question, scored: list[Scored], obs: Observations, ctx: AnalysisContext, focus: Focus) -> Report:
+    """The report that answers the question asked: an RCA, a health verdict, a log search or an error summary."""
+    if question.alert in HEARTBEATS:
+        return _heartbeat(question.alert)
+    if question.alert in MANAGED_CONTROL_PLANE and question.managed_platform:
+        return _managed_control_plane(question.alert)
+    if question.intent == "log_search" and obs.logs:
+        return log_search(question, obs, focus)
+    if question.intent == "log_summary" and obs.logs and ctx.logs is not None:
+        return log_summary(question, obs, focus, ctx.logs)
+    if question.intent == "health":
+        healthy = health_check(question, obs, focus, scored)
+        if healthy is not None:
+            return healthy
+        report = build_report(scored, obs, ctx, focus)
+        who = focus.label or question.named
+        report.summary = (
+            f"No, {who} is not healthy: {_lower_first(report.summary)}" if who else f"Not healthy: {report.summary}"
+        )
+        return report
+    report = build_report(scored, obs, ctx, focus)
+    meaning = MEANINGS.get(question.alert or "")
+    if meaning and report.root_cause.confidence >= 50:
+        report.summary += f" (The alert {question.alert} means {meaning}.)"
+    return report
+
+
+def note_skipped(report: Report, skipped: list[dict[str, str]]) -> None:
+    """Say in the summary which attachments could not be read, so nobody thinks they were."""
+    if not skipped:
+        return
+    names = ", ".join(f"{item['name']} ({item['reason']})" for item in skipped[:5])
+    report.summary = f"{report.summary.rstrip()} Not read: {names}."
+
+
+def build_report(scored: list[Scored], obs: Observations, ctx: AnalysisContext, focus: Focus | None = None) -> Report:
     if not scored:
         return _insufficient(obs)
     root = scored[0]
     f = root.finding
     description = f.title if f.role == "cause" else f"{f.title}; the evidence does not show what causes it"
     linked = [s for s in scored[1:] if s.finding in root.explains or s.finding in root.explained_by]
-    symptoms = [x for x in root.explains if x.role == "symptom"]
-    summary = f"{f.title}."
-    if symptoms:
-        summary += " This explains " + "; ".join(sorted({_short(x) for x in symptoms})[:3]) + "."
+    symptoms = [x for x in root.explains if not set(x.evidence) <= set(f.evidence)]
+    summary = _sentence(f.title)
+    explained = _unique_phrases([_short(x) for x in symptoms], exclude=f.title)
+    if explained:
+        summary += " It explains why " + _join(explained[:3]) + "."
     elif root.confidence < 50:
-        summary = f"Strongest lead, not confirmed: {f.title}."
+        summary = f"Strongest lead, not confirmed: {_sentence(f.title)}"
+    noticed = _also_noticed(scored, root, focus)
+    if noticed:
+        summary += f" Also noticed, unrelated to {focus.label if focus and focus.label else 'this'}: {noticed}."
     return Report(
         summary=summary,
         root_cause=RootCause(description=description, confidence=root.confidence, evidence=list(f.evidence)),
@@ -37,11 +80,78 @@ def build_report(scored: list[Scored], obs: Observations, ctx: AnalysisContext) 
     )
 
 
-def _short(finding: Finding) -> str:
-    title = finding.title
-    return (
-        title.split(": ", 1)[1] if ": " in title and finding.workload and title.startswith(finding.workload) else title
+def _heartbeat(alert: str) -> Report:
+    return Report(
+        summary=f"Not an incident: {HEARTBEATS[alert]}.",
+        root_cause=RootCause(
+            description=f"Not an incident: {alert} is an always-firing heartbeat alert, working as intended",
+            confidence=90,
+            evidence=[],
+        ),
+        recommendations=[
+            Recommendation(priority="low", action=f"Route {alert} to a heartbeat/null receiver instead of paging"),
+        ],
     )
+
+
+def _managed_control_plane(alert: str) -> Report:
+    component = MANAGED_CONTROL_PLANE[alert]
+    return Report(
+        summary=f"Not an incident: on a managed control plane (EKS, GKE, AKS) Prometheus cannot scrape the {component} "
+        f"targets the provider runs for you, so {alert} fires although the component works (pods still schedule). "
+        f"Disable the rule and its scrape target ({component}.enabled=false in kube-prometheus-stack).",
+        root_cause=RootCause(
+            description=f"Not an incident: {alert} is a false positive on a managed control plane whose {component} "
+            "metrics are not exposed to the cluster's Prometheus",
+            confidence=80,
+            evidence=[],
+        ),
+        recommendations=[
+            Recommendation(
+                priority="medium", action=f"Set {component}.enabled=false in the kube-prometheus-stack values"
+            ),
+        ],
+    )
+
+
+def _also_noticed(scored: list[Scored], root: Scored, focus: Focus | None) -> str:
+    if not focus:
+        return ""
+    for item in scored[1:]:
+        f = item.finding
+        if f.role == "cause" and f.weight >= 70 and not focus.covers(f) and f not in root.explains:
+            return _lower_first(f.title.rstrip("."))
+    return ""
+
+
+def _short(finding: Finding) -> str:
+    """A finding's title without its workload prefix, as a clause: "its container is crash-looping"."""
+    title = finding.title
+    if finding.workload and title.startswith(f"{finding.workload}: "):
+        title = title.split(": ", 1)[1]
+    return _lower_first(title)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _unique_phrases(phrases: list[str], exclude: str) -> list[str]:
+    seen: list[str] = []
+    for phrase in phrases:
+        phrase = phrase.strip().rstrip(".")
+        if phrase and phrase not in seen and phrase.lower() not in exclude.lower():
+            seen.append(phrase)
+    return sorted(seen)
 
 
 def _insufficient(obs: Observations) -> Report:

@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.agents import BUILTIN_AGENTS, agent_tools, resolve_agent
+from engine.analysis_context import AnalysisContext, parse_window
 from engine.analysis_tools import RunData
-from engine.analyzers import AnalysisContext, run_analyzers
+from engine.analyzers import run_analyzers
 from engine.connectors import ToolFailure
 from engine.connectors.http import Egress, using_egress
 from engine.errors import EngineError
 from engine.facts import Observations
+from engine.focus import Focus, resolve_focus
 from engine.knowledge import KNOWLEDGE_SOURCE, KnowledgeRetriever, consult_knowledge
 from engine.llm import LlmSettings, llm_settings
+from engine.logs.index import LogIndex
 from engine.masking import SecretMasker
 from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, MetricSeries, Progress, Report, ToolCall
 from engine.parsers.detect import SkipAttachment, parse_attachment
-from engine.plan import PLAYBOOKS, PlanContext, Step
+from engine.plan import PLAYBOOKS
+from engine.plan_steps import PlanContext, Step
+from engine.plan_telemetry import planner_extras
+from engine.question import Question, parse_question
 from engine.ranking import rank
-from engine.registry import DEMO_SOURCE, ToolResult, connector_factory, implementation, provider_for
-from engine.report import build_report
+from engine.registry import DEMO_SOURCE, TOOL_CATALOG, ToolResult, connector_factory, implementation, provider_for
+from engine.report import answer, note_skipped
 from engine.series import metric_series
 
-DEFAULT_WINDOW = timedelta(hours=6)
 SOURCE_NAMES = {
     "kubernetes": "Kubernetes",
     "prometheus": "Prometheus",
@@ -219,8 +223,6 @@ class _Run:
 
 
 def _source_of(tool: str) -> str | None:
-    from engine.registry import TOOL_CATALOG
-
     return TOOL_CATALOG.get(tool)
 
 
@@ -238,22 +240,22 @@ def _summarize(kind: str, obs: Observations) -> str:
     return f"{kind}: " + json.dumps({k: v for k, v in counts.items() if v}, sort_keys=True)
 
 
-def _window(text: str | None) -> timedelta:
-    match = re.fullmatch(r"([1-9]\d*)([mhd])", text or "")
-    if not match:
-        return DEFAULT_WINDOW
-    amount, unit = int(match.group(1)), match.group(2)
-    span = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
-    return max(span, timedelta(hours=1))
-
-
-def analysis_context(request: InvestigationRequest) -> AnalysisContext:
+def analysis_context(
+    request: InvestigationRequest,
+    *,
+    question: Question | None = None,
+    logs: LogIndex | None = None,
+    focus: Focus | None = None,
+) -> AnalysisContext:
     """The window and focus the analyzers (and the charted onsets) use for this request."""
     return AnalysisContext(
         now=request.reference_now(),
-        window=_window(request.context.time_window),
+        window=parse_window(request.context.time_window),
         service=request.context.service,
         namespace=request.context.namespace,
+        question=question,
+        logs=logs,
+        focus=focus,
     )
 
 
@@ -302,30 +304,26 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     for playbook in PLAYBOOKS:
         run.run_steps(playbook(plan))
     run.checkpoint("Analyzing findings", 1)
-    if run.obs.is_empty():
-        if run.down:
-            source = sorted(run.down)[0]
-            raise EngineError(
-                "data_source_unavailable",
-                f"Unable to connect to {SOURCE_NAMES.get(source, source)}",
-                tools_used=run.tools_used,
-            )
-        if run.skipped and len(run.skipped) == len(request.context.attachments):
-            first = run.skipped[0]
-            raise EngineError(
-                "invalid_attachment",
-                f"Attachment '{first['name']}' could not be read: {first['reason']}",
-                tools_used=run.tools_used,
-            )
-    ctx = analysis_context(request)
+    if run.obs.is_empty() and run.down:
+        source = sorted(run.down)[0]
+        raise EngineError(
+            "data_source_unavailable",
+            f"Unable to connect to {SOURCE_NAMES.get(source, source)}",
+            tools_used=run.tools_used,
+        )
+    question = parse_question(request)
+    focus = resolve_focus(question, run.obs)
+    logs = LogIndex.build(run.obs.logs)
+    ctx = analysis_context(request, question=question, logs=logs, focus=focus)
     findings = run_analyzers(run.obs, ctx)
-    scored = rank(findings, service=request.context.service, message=request.message)
-    report = build_report(scored, run.obs, ctx)
+    scored = rank(findings, service=request.context.service, message=request.message, focus=focus)
+    report = answer(question, scored, run.obs, ctx, focus)
     if run.knowledge is not None:  # runbooks and postmortems that explain the finding (engine/knowledge.py)
         report = consult_knowledge(run, report)
     report.tools_used = list(run.tools_used)
     report.tool_calls = list(run.calls)
     report.skipped_attachments = list(run.skipped)
+    note_skipped(report, run.skipped)
     report = run.mask_report(report)
     if llm is not None:
         from engine.llm.review import review_with_llm  # imports pydantic-ai only when a team uses LLM mode
@@ -353,7 +351,5 @@ def _effective_tools(request: InvestigationRequest) -> list[str]:
     # The planner asks the Kubernetes specialist for the wider sweep (events, nodes, deployments) when it can.
     if "list_pods" in delegated:
         delegated += [t for t in ("list_events", "describe_deployment", "describe_node") if t not in delegated]
-    from engine.plan_telemetry import planner_extras
-
     delegated += planner_extras(delegated, request.enabled_sources())
     return delegated

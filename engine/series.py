@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.metrics import KIND_LABEL, MetricKind, anomaly_of
 from engine.facts import SeriesFact
 from engine.models import MAX_SERIES_PER_CALL, MAX_SERIES_POINTS, MetricSeries

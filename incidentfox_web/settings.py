@@ -235,7 +235,9 @@ SECURE_CSP: dict[str, list[str]] = {
 }
 # No request body beyond this is read: larger ones are refused with 413 from their Content-Length, chunked ones as
 # they reach it (incidentfox_web/body_limit.py). The API enforces its own per-endpoint limits below this.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 7 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = (
+    24 * 1024 * 1024
+)  # the largest per-endpoint limit: POST /agents/run (investigations/api.py)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

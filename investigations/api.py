@@ -54,7 +54,7 @@ from investigations.services import (
 )
 from investigations.team_settings import TeamSettingsUnavailable, team_agent_settings, team_engine_settings
 
-RUN_MAX_BODY_BYTES = 6 * 1024 * 1024
+RUN_MAX_BODY_BYTES = 24 * 1024 * 1024  # 16 MiB of attachments plus JSON escaping; run_input names the field beyond
 SYNC_GRACE = timedelta(seconds=5)
 SYNC_POLL_FIRST = 0.05
 SYNC_POLL_MAX = 0.5

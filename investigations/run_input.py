@@ -11,9 +11,9 @@ from incidentfox_web.api.inputs import optional_bool, optional_int, required_str
 
 MAX_MESSAGE_CHARS = 20000
 MAX_AGENT_NAME_CHARS = 100
-MAX_ATTACHMENTS = 20
-MAX_ATTACHMENT_BYTES = 1024 * 1024
-MAX_ATTACHMENTS_TOTAL_BYTES = 5 * 1024 * 1024
+MAX_ATTACHMENTS = 50  # API.md §9: real incidents bring many outputs (pods, events, describes, logs of each container)
+MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
+MAX_ATTACHMENTS_TOTAL_BYTES = 16 * 1024 * 1024
 MAX_TIME_WINDOW_MINUTES = 30 * 24 * 60
 CONTEXT_STRING_LIMITS = {"service": 200, "namespace": 253, "related_alert": 200, "hint": 2000}
 CONTEXT_CHOICES = {"environment": ("prod", "staging", "dev"), "severity": ("high", "medium", "low")}
@@ -78,12 +78,14 @@ def _check_attachment_sizes(raw: object) -> None:
         size = len(content.encode("utf-8", errors="surrogatepass"))
         if size > MAX_ATTACHMENT_BYTES:
             name = item.get("name") if isinstance(item.get("name"), str) else f"#{index}"
+            limit = MAX_ATTACHMENT_BYTES // 2**20
             raise ApiError.too_large(
-                f"Attachment '{name}' is larger than 1 MiB", field=f"context.attachments[{index}].content"
+                f"Attachment '{name}' is larger than {limit} MiB", field=f"context.attachments[{index}].content"
             )
         total += size
     if total > MAX_ATTACHMENTS_TOTAL_BYTES:
-        raise ApiError.too_large("Attachments are larger than 5 MiB in total", field="context.attachments")
+        limit = MAX_ATTACHMENTS_TOTAL_BYTES // 2**20
+        raise ApiError.too_large(f"Attachments are larger than {limit} MiB in total", field="context.attachments")
 
 
 def _check_context(context: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ PRIORITIES = ["high", "medium", "low"]
 class AttachmentIn(serializers.Serializer):  # type: ignore[type-arg]
     name = serializers.CharField(max_length=255)
     source = serializers.CharField(max_length=2000, required=False, help_text="The command or query that produced it")  # type: ignore[assignment]
-    content = serializers.CharField(help_text="Text, at most 1 MiB (UTF-8); 20 items and 5 MiB in total")
+    content = serializers.CharField(help_text="Text, at most 4 MiB (UTF-8); 50 items and 16 MiB in total (413 beyond)")
 
 
 class ContextIn(serializers.Serializer):  # type: ignore[type-arg]

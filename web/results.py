@@ -40,6 +40,17 @@ class EvidenceItem:
 
 
 @dataclass
+class Alternative:
+    """A hypothesis the engine considered besides the root cause (API.md §4.6 ``hypotheses``)."""
+
+    description: str
+    subject: str
+    status: str
+    confidence: Confidence
+    evidence: EvidenceItem | None
+
+
+@dataclass
 class ResultView:
     summary: str
     root_cause: str
@@ -48,6 +59,7 @@ class ResultView:
     timeline: list[dict[str, str]]
     affected_systems: list[str]
     recommendations: list[dict[str, str]]
+    alternatives: list[Alternative] = field(default_factory=list)
 
 
 def confidence_of(value: Any) -> Confidence:
@@ -121,4 +133,28 @@ def result_view(result: dict[str, Any] | None, steps: Sequence[Any]) -> ResultVi
         timeline=[t for t in result.get("timeline") or [] if isinstance(t, dict)],
         affected_systems=[s for s in result.get("affected_systems") or [] if isinstance(s, str)],
         recommendations=recommendations,
+        alternatives=alternatives(result.get("hypotheses"), str(root.get("description") or ""), steps),
     )
+
+
+def alternatives(raw: Any, root_cause: str, steps: Sequence[Any]) -> list[Alternative]:
+    """The ranked hypotheses other than the root cause itself ("also considered"), each with one evidence line."""
+    found: list[Alternative] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("description"), str):
+            continue
+        description = item["description"]
+        if description and root_cause.startswith(description):
+            continue  # the root cause, already shown above
+        evidence = [line for line in item.get("evidence") or [] if isinstance(line, str)]
+        first = evidence_items(evidence[:1], steps)
+        found.append(
+            Alternative(
+                description=description,
+                subject=str(item.get("subject") or ""),
+                status=str(item.get("status") or ""),
+                confidence=confidence_of(item.get("confidence")),
+                evidence=first[0] if first else None,
+            )
+        )
+    return found

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.metrics import Anomaly, ServiceDeviation, call_graph, observed_anomalies, origin
 from engine.facts import Observations, WorkloadFact
 from engine.findings import Finding, workload_of

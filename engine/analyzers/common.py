@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.analyzers import AnalysisContext
-from engine.facts import ContainerFact, EventFact, LogDoc, PodFact
+from engine.analysis_context import AnalysisContext
+from engine.facts import ContainerFact, EventFact, LogDoc, Observations, PodFact
 from engine.findings import workload_of
 from engine.logs.templates import level_of
 from engine.models import Priority, Recommendation
@@ -63,3 +63,12 @@ def crash_log_lines(pod: PodFact, container: ContainerFact, logs: list[LogDoc], 
     errors = [line for line in tail if level_of(line) in ("error", "fatal")]
     chosen = errors[-limit:] if errors else tail[-2:]
     return [f"{doc.label} {excerpt(line.strip())}" for line in chosen]
+
+
+def observed_names(obs: Observations) -> list[str]:
+    """Names of observed pods, workloads, nodes and other objects, longest first (so a line naming
+    ``api-gateway`` is attributed to it, not to ``api``)."""
+    names = {p.name for p in obs.pods} | {workload_name(p) for p in obs.pods} | {w.name for w in obs.workloads}
+    names |= {n.name for n in obs.nodes} | {s.name for s in obs.services}
+    names |= {r.name for r in obs.resources if r.kind not in ("Event", "NetworkPolicy", "Namespace")}
+    return sorted((n for n in names if n and len(n) >= 3 and n != "?"), key=len, reverse=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.changes import normalize_service
 from engine.analyzers.metrics import Anomaly, MetricKind, format_clock, observed_anomalies
 from engine.facts import Observations

@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from engine.analyzers import AnalysisContext
-from engine.analyzers.common import rec
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import observed_names, rec, workload_name
 from engine.facts import LogDoc, Observations
 from engine.findings import Finding, workload_of
-from engine.logs.signatures import SignatureMatch, match_signatures
-from engine.logs.templates import Template, build_templates
+from engine.logs.index import DocSignals, LogIndex
+from engine.logs.signatures import SignatureMatch
 from engine.models import Recommendation
 from engine.parsers.common import excerpt, parse_timestamp
 
-MAX_TEMPLATES_MATCHED = 5000
 _IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _BURST_MIN = 5
 
@@ -29,26 +28,107 @@ class _Group:
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
+    names = observed_names(obs)
     findings: list[Finding] = []
+    fallback = failing_workload(obs)
+    nodes = {node.name for node in obs.nodes}
     for doc in obs.logs:
-        findings.extend(analyze_doc(doc, ctx))
+        shown = doc_source(doc, ctx, names) or fallback
+        workload = shown if shown is None or shown in nodes else workload_of(shown)
+        findings.extend(analyze_doc(index.of(doc), ctx, workload, shown))
+    _other_namespace_services(findings, obs, ctx)
     return findings
 
 
-def doc_workload(doc: LogDoc, ctx: AnalysisContext) -> str | None:
+def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: AnalysisContext) -> None:
+    """A short name resolves only in the pod's own namespace: name the namespace the Service really is in."""
+    where: dict[str, tuple[str, str]] = {}
+    for service in obs.services:
+        if service.namespace:
+            where.setdefault(service.name, (service.namespace, next(iter(service.cites.values()), "")))
+    aliases: dict[str, tuple[str, str]] = {}
+    for resource in obs.resources:
+        if resource.kind == "Service" and resource.namespace:
+            where.setdefault(resource.name, (resource.namespace, resource.quote(resource.name)))
+        raw_row = resource.raw.get("row")
+        row: dict[str, str] = raw_row if isinstance(raw_row, dict) else {}
+        if resource.kind == "Service" and row.get("TYPE") == "ExternalName" and row.get("EXTERNAL-IP"):
+            aliases[resource.name] = (str(row["EXTERNAL-IP"]), resource.quote(resource.name))
+    for finding in findings:
+        host = finding.subject.rsplit(":", 1)[-1]
+        if finding.kind == "dns_failure" and host in aliases:
+            target, cite = aliases[host]
+            prefix = finding.title.split(": ", 1)[0]
+            finding.title = (
+                f"{prefix}: DNS resolution fails for {host}: Service {host} is an ExternalName alias for {target}, "
+                "and that name does not resolve (NXDOMAIN)"
+            )
+            finding.weight = max(finding.weight, 90)
+            finding.evidence.append(cite)
+            continue
+        if finding.kind != "dns_failure" or "." in host or host not in where:
+            continue
+        namespace, cite = where[host]
+        if ctx.namespace and namespace == ctx.namespace:
+            continue
+        prefix = finding.title.split(": ", 1)[0]
+        finding.title = (
+            f"{prefix}: DNS resolution fails for the short name {host}: a short name resolves only in the pod's own "
+            f"namespace, and Service {host} is in namespace {namespace} (use {host}.{namespace})"
+        )
+        finding.weight = max(finding.weight, 90)
+        if cite:
+            finding.evidence.append(cite)
+
+
+def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:
+    """Whose log this is, by name: the pod it came from, else an observed object its attachment name names, else
+    the subject the question names."""
     if doc.pod:
-        return workload_of(doc.pod)
-    return ctx.service
+        return doc.pod
+    label = doc.label.lower()
+    focus_names = sorted(ctx.focus.names, key=len, reverse=True) if ctx.focus else []
+    for name in focus_names:
+        if len(name) >= 3 and name in label:
+            return name
+    for name in names or []:
+        if name.lower() in label:
+            return name
+    if ctx.service:
+        return ctx.service
+    subject = ctx.focus.subject if ctx.focus else None
+    if subject is not None:
+        return subject.name
+    words = ctx.question.words if ctx.question else frozenset()
+    named = [name for name in names or [] if name.lower() in words]
+    if named:
+        return named[0]
+    return ctx.question.named if ctx.question else None
 
 
-def analyze_doc(doc: LogDoc, ctx: AnalysisContext) -> list[Finding]:
-    templates, total = build_templates(doc.lines)
+def failing_workload(obs: Observations) -> str | None:
+    """The one workload whose pods fail, when exactly one does: an unattributed log most likely is its log."""
+    failing = {
+        workload_name(pod)
+        for pod in obs.pods
+        if any(c.restart_count or c.reason in _FAILING for c in pod.containers) or pod.phase == "Failed"
+    }
+    return failing.pop() if len(failing) == 1 else None
+
+
+_FAILING = {"CrashLoopBackOff", "Error", "OOMKilled", "RunContainerError", "CreateContainerError", "StartError"}
+
+
+def analyze_doc(
+    signals: DocSignals, ctx: AnalysisContext, workload: str | None = None, shown: str | None = None
+) -> list[Finding]:
+    """Findings from one log; ``workload`` groups them, ``shown`` is how titles name the source (pod, node)."""
+    doc = signals.doc
+    shown = shown or workload
     groups: dict[tuple[str, str], _Group] = {}
-    error_templates: list[Template] = []
-    for template in sorted(templates[:MAX_TEMPLATES_MATCHED], key=lambda t: t.first_index):
-        if template.severity in ("error", "fatal"):
-            error_templates.append(template)
-        for match in match_signatures(template.example):
+    for template, matches in signals.matches:
+        for match in matches:
             key = (
                 match.kind,
                 match.groups.get("target") or match.groups.get("var") or match.groups.get("host") or "",
@@ -60,32 +140,63 @@ def analyze_doc(doc: LogDoc, ctx: AnalysisContext) -> list[Finding]:
             if len(group.examples) < 2 and template.example not in group.examples:
                 group.examples.append(template.example)
     _fold_untargeted(groups)
-    workload = doc_workload(doc, ctx)
     findings: list[Finding] = []
     for (kind, subject_key), group in sorted(groups.items(), key=lambda item: item[1].first_index):
         if kind == "http_5xx" and group.count < _BURST_MIN:
             continue
-        findings.append(_finding(doc, group, kind, subject_key, workload, total))
-    if not findings and error_templates:
-        top = sorted(error_templates, key=lambda t: (-t.score, t.first_index))[0]
+        about = _subject_named_in(group.examples, ctx)  # a line naming the subject is about it, whoever logged it
+        if about and about != workload:
+            findings.append(_finding(doc, group, kind, subject_key, about, signals.total, about))
+        else:
+            findings.append(_finding(doc, group, kind, subject_key, workload, signals.total, shown))
+    if not any(f.role == "cause" for f in findings) and signals.decisive:
+        best = signals.decisive[0]
+        line = excerpt(best.line)
         findings.append(
             Finding(
                 kind="error_log_pattern",
                 subject=f"logs/{workload or doc.label}",
                 role="symptom",
-                title=f"Most significant error in the logs ({top.count}x): {excerpt(top.example.strip())[:160]}",
-                weight=30,
-                evidence=[f"{doc.label} {excerpt(top.example.strip())}"],
+                title=(f"{shown} logs " if shown else "The logs show ") + f"'{_clip(line)}'",
+                weight=44 if best.score >= 6 else 30,
+                evidence=[f"{doc.label} {line}"],
                 workload=workload,
-                timestamp=parse_timestamp(top.example[:64]),
+                timestamp=parse_timestamp(best.line[:64]),
                 recommendations=[
-                    rec("medium", "Trace where this error is raised; the logs show no known failure signature")
+                    rec("medium", "Trace where this error is raised; it matches no known failure signature")
                 ],
                 affected=[workload] if workload else [],
-                count=top.count,
             )
         )
     return findings
+
+
+_PEERED = {"dns_failure", "tls_error", "auth_failure", "broker_auth_refused", "cloud_access_denied", "grpc_unavailable"}
+_PEER = re.compile(
+    r"(?:dial tcp |connect(?:ing)? to |host[=: ]+|server[=: ]+|broker[=: ]+|https?://|tls://|ssl://|amqps?://|mqtts?://)"
+    r"\[?(?P<peer>[a-z][\w-]*(?:\.[\w-]+)+(?::\d{2,5})?)",
+    re.IGNORECASE,
+)
+
+
+def _peer_in(lines: list[str]) -> str | None:
+    for line in lines:
+        match = _PEER.search(line)
+        if match:
+            return match.group("peer")
+    return None
+
+
+def _subject_named_in(lines: list[str], ctx: AnalysisContext) -> str | None:
+    name = ctx.focus.owner() if ctx.focus else None
+    name = name or (ctx.question.named if ctx.question else None)
+    if name and len(name) >= 4 and any(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w])", line) for line in lines):
+        return name
+    return None
+
+
+def _clip(line: str, limit: int = 180) -> str:
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _fold_untargeted(groups: dict[tuple[str, str], _Group]) -> None:
@@ -99,21 +210,35 @@ def _fold_untargeted(groups: dict[tuple[str, str], _Group]) -> None:
             into.first_index = min(into.first_index, bare.first_index)
 
 
-def _finding(doc: LogDoc, group: _Group, kind: str, subject_key: str, workload: str | None, total: int) -> Finding:
+def _finding(
+    doc: LogDoc, group: _Group, kind: str, subject_key: str, workload: str | None, total: int, shown: str | None
+) -> Finding:
     match = group.match
     target = match.groups.get("target") or match.groups.get("host")
     target_host = target.rsplit(":", 1)[0] if target else None
     related = []
     if target_host and not _IP.match(target_host):
         related.append(target_host.split(".")[0])
-    where = f"{workload}: " if workload else ""
+    where = f"{shown or workload}: " if shown or workload else ""
     evidence = [f"{doc.label} {excerpt(line.strip())}" for line in group.examples]
     title = match.title()
+    if kind in ("connection_timeout", "connection_refused") and target and target.endswith(":53"):
+        verb = "time out" if kind == "connection_timeout" else "are refused"
+        kind = "dns_failure"  # port 53 is DNS: queries to the resolver fail, so every name lookup fails
+        title = f"DNS queries to the resolver {target} {verb}, so name lookups fail"
     if kind == "http_5xx":
         title = f"HTTP 5xx burst: {group.count} of {total} log lines are 5xx responses"
-    elif group.count > 1:
+    peer = None
+    if kind in _PEERED and not target and not match.groups.get("host"):  # the line before often names the peer
+        earlier = doc.lines[max(0, group.first_index - 20) : group.first_index + 1]
+        peer = _peer_in(group.examples) or _peer_in(list(reversed(earlier)))
+    if peer and kind == "dns_failure":
+        title = f"DNS resolution fails for {peer.rsplit(':', 1)[0]}"
+    elif peer and peer not in title:
+        title += f" (talking to {peer})"
+    if kind != "http_5xx" and group.count > 1:
         title += f" ({group.count} log lines)"
-    weight = match.signature.weight + (4 if group.count >= 10 else 0)
+    weight = match.signature.weight + (4 if group.count >= 10 else 0) + (6 if peer else 0)
     if doc.previous:
         weight += 4  # printed right before the container died
     return Finding(

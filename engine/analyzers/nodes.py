@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import finding_time, rec
-from engine.facts import Observations
+from engine.facts import Observations, UsageFact
 from engine.findings import Finding
 
 _PRESSURE = {
@@ -42,15 +42,18 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         for condition in node.conditions:
             if condition.type in _PRESSURE and condition.status == "True":
                 what, action = _PRESSURE[condition.type]
+                users = _top_memory(obs) if condition.type == "MemoryPressure" else []
+                named = ", ".join(f"{u.name} ({(u.memory_bytes or 0) // 2**20}Mi)" for u in users)
+                heaviest = f"; the biggest memory users are {named}" if users else ""
                 findings.append(
                     Finding(
                         kind="node_pressure",
                         subject=f"node/{node.name}",
                         role="cause",
                         title=f"Node {node.name} is under {what} pressure ({condition.type}), "
-                        "so the kubelet evicts pods",
+                        f"so the kubelet evicts pods{heaviest}",
                         weight=80,
-                        evidence=[condition.cite],
+                        evidence=[condition.cite, *(u.cite for u in users[:1])],
                         workload=f"node/{node.name}",
                         recommendations=[rec("high", action)],
                         affected=[f"node/{node.name}"],
@@ -112,3 +115,9 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _top_memory(obs: Observations) -> list[UsageFact]:
+    """The pods `kubectl top` shows using the most memory (what a person checks on a node under memory pressure)."""
+    pods = [u for u in obs.usage if u.kind == "pod" and u.memory_bytes]
+    return sorted(pods, key=lambda u: -(u.memory_bytes or 0))[:2]

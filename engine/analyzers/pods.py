@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 
-from engine.analyzers import AnalysisContext
-from engine.analyzers.common import crash_log_lines, events_for, finding_time, rec, workload_name
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import crash_log_lines, events_for, finding_time, logs_for, rec, workload_name
 from engine.facts import ContainerFact, EventFact, Observations, PodFact
 from engine.findings import Finding
-from engine.parsers.common import quantity_bytes
+from engine.logs.index import LogIndex
+from engine.logs.reader import line_score
+from engine.parsers.common import excerpt, quantity_bytes
 
 _MISSING_OBJECT = re.compile(r"(secret|configmap)s? \"?([\w.-]+)\"? not found", re.IGNORECASE)
 _MISSING_KEY = re.compile(r"couldn't find key ([\w.-]+) in (Secret|ConfigMap) ([\w.-]+)/([\w.-]+)", re.IGNORECASE)
@@ -36,35 +38,63 @@ _PULL_REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("invalid_name", re.compile(r"InvalidImageName|invalid reference format", re.IGNORECASE)),
 )
 _PULL_TITLES = {
+    "": "the image cannot be pulled",
     "rate_limited": "the registry rate-limits pulls (429 Too Many Requests)",
     "unauthorized": "the registry refuses the credentials (unauthorized / access denied)",
     "not_found": "the image or tag does not exist in the registry",
     "unreachable": "the registry cannot be reached from the node",
-    "invalid_name": "the image reference is malformed",
+    "invalid_name": "the image reference is malformed (InvalidImageName: repository names must be lowercase, with no spaces or invalid characters)",
 }
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings: list[Finding] = []
+    index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
     for pod in obs.pods:
         events = events_for(pod.name, obs.events, ctx)
         findings.extend(_config_errors(pod, events))
         findings.extend(_image_pull(pod, events))
         for container in pod.containers:
-            findings.extend(_container(pod, container, obs, events))
-        findings.extend(_probes(pod, events))
+            findings.extend(_container(pod, container, obs, events, index))
+        findings.extend(_probes(pod, events, _pod_lines(pod, obs)))
         findings.extend(_eviction(pod))
     findings.extend(_orphan_pod_events(obs, ctx))
     return findings
 
 
-def _container(pod: PodFact, c: ContainerFact, obs: Observations, events: list[EventFact]) -> list[Finding]:
+def _container(
+    pod: PodFact, c: ContainerFact, obs: Observations, events: list[EventFact], index: LogIndex
+) -> list[Finding]:
     findings: list[Finding] = []
     workload = workload_name(pod)
     what = f"{'init container' if c.init else 'container'} {c.name}" if c.name != "?" else "its container"
     oom = c.last_reason == "OOMKilled" or c.reason == "OOMKilled"
     cites = c.cites
-    if oom:
+    spec_seen = c.name != "?" and (c.image is not None or bool(c.command))  # the container's spec was read
+    if oom and spec_seen and not c.memory_limit and not c.memory_request:
+        findings.append(
+            Finding(
+                kind="system_oom",
+                subject=f"pod/{pod.name}",
+                role="cause",
+                title=f"{workload}: {what} is OOMKilled although it sets no memory limit: the node ran out of memory and the kernel "
+                "killed it (a pod without memory requests/limits, BestEffort, is the first the OOM killer picks)",
+                weight=86,
+                evidence=_dedupe(
+                    [cites[k] for k in ("last_state", "state", "last_exit_code", "restarts") if k in cites]
+                ),
+                workload=workload,
+                timestamp=c.last_finished_at or c.finished_at,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Set memory requests and limits on {workload} (so it is Burstable/Guaranteed and the scheduler accounts for it) and find what filled the node's memory",
+                    ),
+                ],
+                affected=[workload],
+            )
+        )
+    elif oom:
         limit = f" (memory limit {c.memory_limit})" if c.memory_limit else ""
         evidence = [
             cites[k] for k in ("last_state", "state", "last_exit_code", "memory_limit", "restarts") if k in cites
@@ -100,21 +130,28 @@ def _container(pod: PodFact, c: ContainerFact, obs: Observations, events: list[E
     )
     exit_code = c.last_exit_code if c.last_exit_code is not None else c.exit_code
     if crashing:
-        log_lines = crash_log_lines(pod, c, obs.logs)
+        decisive = _decisive_line(pod, c, obs, index)
+        log_lines = [decisive[0]] if decisive else crash_log_lines(pod, c, obs.logs)
         evidence = [
             cites[k] for k in ("state", "last_state", "last_exit_code", "last_message", "restarts") if k in cites
         ]
         evidence += [e.cite for e in events if e.reason == "BackOff"][:1]
-        code = f" (exit code {exit_code})" if exit_code is not None else ""
+        code = f" (exit code {exit_code}{_EXIT_MEANING.get(exit_code, '')})" if exit_code is not None else ""
+        said = f": {_clip(decisive[1])}" if decisive else ""
         role = "symptom"
-        title = f"{workload}: {what} is crash-looping{code}"
+        title = f"{workload}: {what} is crash-looping{code}{said}"
         weight = 62
+        if decisive and decisive[2] >= STRONG_LINE:
+            role, weight = "cause", 76  # the container says why it exits; that line is the cause seen
         if c.init:
-            role, weight = "cause", 66
-            title = f"{workload}: {what if c.name != '?' else 'an init container'} fails{code}, so the application containers never start"
+            role, weight = "cause", 70 if decisive else 66
+            name = what if c.name != "?" else "an init container"
+            title = f"{workload}: {name} fails{code}{said}, so the application containers never start"
         elif exit_code == 127 or (c.last_message and _BAD_COMMAND.search(c.last_message)):
             role, weight = "cause", 85
-            title = f"{workload}: {what} cannot start its command{code}: the executable is missing or not runnable"
+            title = f"{workload}: {what} cannot start its command{code}: " + (
+                _clip(c.last_message) if c.last_message else "the executable is missing or not runnable"
+            )
         findings.append(
             Finding(
                 kind="init_container_failure" if c.init else ("bad_command" if role == "cause" else "crash_loop"),
@@ -250,7 +287,7 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
         reason = "invalid_name"
     image_match = _PULL_IMAGE.search(text)
     image = image_match.group(1) if image_match else next((c.image for c in waiting if c.image), None)
-    what = _PULL_TITLES.get(reason or "", "the image cannot be pulled")
+    what = _PULL_TITLES[reason or ""]
     evidence = [c.cites["state"] for c in waiting if "state" in c.cites]
     evidence += [e.cite for e in detail_events[:2]]
     actions = {
@@ -266,7 +303,7 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
             kind="image_pull",
             subject=f"pod/{pod.name}",
             role="cause",
-            title=f"{workload}: image {image or '?'} cannot be pulled: {what}",
+            title=f"{workload}: image {image} cannot be pulled: {what}" if image else f"{workload}: {what}",
             weight=90 if reason else 78,
             evidence=_dedupe(evidence),
             workload=workload,
@@ -282,7 +319,68 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
     ]
 
 
-def _probes(pod: PodFact, events: list[EventFact]) -> list[Finding]:
+_PROBE_PORT = re.compile(r"(?:dial tcp\s+|https?://)\[?[\w.:-]*?\]?:(\d{2,5})\b")
+_LOOPBACK_LISTEN = re.compile(
+    r"(?:listen\w*|bound|binding|serving|running|started)\b[^\n]{0,40}?(?:on|at|to)?\s*(?:https?://)?(127\.0\.0\.1|localhost|\[::1\]):(\d{2,5})",
+    re.IGNORECASE,
+)
+
+
+_LISTEN = re.compile(
+    r"\blisten(?:ing|s)?\b[^\n]{0,30}?(?:on|at|addr)?[\"':= ]*(?:(?:0\.0\.0\.0|\*|\[::\]|::|[\w.-]+)?:)(\d{2,5})\b",
+    re.IGNORECASE,
+)
+
+
+_PROBE_TIMING = re.compile(r"period=(\d+)s\b.*#failure=(\d+)")
+
+
+def _startup_budget(probe_line: str) -> str:
+    """A startup probe gives the app failureThreshold x periodSeconds to start; say how little that is."""
+    timing = _PROBE_TIMING.search(probe_line)
+    if not timing:
+        return ""
+    period, failures = int(timing.group(1)), int(timing.group(2))
+    return (
+        f"; the startup probe allows only {period * failures}s to start (failureThreshold {failures} x period {period}s), "
+        "too short for the app to warm up, so the kubelet restarts it before it is ready"
+    )
+
+
+def _pod_lines(pod: PodFact, obs: Observations) -> list[tuple[str, str]]:
+    return [(doc.label, line) for doc in logs_for(pod, None, obs.logs) for line in doc.lines[:2000]]
+
+
+def _probe_detail(pod: PodFact, message: str, lines: list[tuple[str, str]]) -> tuple[str, list[str]]:
+    """Why the probe cannot connect, when the output says: the app listens on loopback only, or elsewhere."""
+    port_match = _PROBE_PORT.search(message)
+    refused = "refused" in message or "connection reset" in message
+    if not port_match or not refused:
+        return "", []
+    port = int(port_match.group(1))
+    for label, line in lines:
+        loopback = _LOOPBACK_LISTEN.search(line)
+        if loopback:
+            return (
+                f"; the app listens only on {loopback.group(1)}:{loopback.group(2)} (loopback), which the kubelet cannot reach — it must bind 0.0.0.0",
+                [f"{label} {excerpt(line.strip())}"],
+            )
+    for label, line in lines:
+        listening = _LISTEN.search(line)
+        if listening and int(listening.group(1)) != port:
+            return (
+                f"; the probe targets port {port} but the app listens on port {listening.group(1)}",
+                [f"{label} {excerpt(line.strip())}"],
+            )
+    declared = sorted({p for c in pod.containers for p in c.ports})
+    if declared and port not in declared:
+        cite = next((c.cites["ports"] for c in pod.containers if "ports" in c.cites), "")
+        listed = ", ".join(str(p) for p in declared)
+        return f"; the probe targets port {port} but the container listens on port {listed}", [cite] if cite else []
+    return "", []
+
+
+def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]]) -> list[Finding]:
     workload = workload_name(pod)
     findings: list[Finding] = []
     for probe, role, weight in (
@@ -304,14 +402,19 @@ def _probes(pod: PodFact, events: list[EventFact]) -> list[Finding]:
             None,
         )
         evidence = [failing[0].cite, *(e.cite for e in kills[:1]), *([probe_cite] if probe_cite else [])]
+        why, why_cites = _probe_detail(pod, failing[0].message, lines)
+        if probe == "Startup" and not why and probe_cite:
+            why = _startup_budget(probe_cite)
+        evidence += why_cites
         findings.append(
             Finding(
                 kind=f"{probe.lower()}_probe_failure",
                 subject=f"pod/{pod.name}",
                 role=role,  # type: ignore[arg-type]
                 title=f"{workload}: {probe.lower()} probe fails ({detail[:140]})"
-                + (", so the kubelet restarts the container" if kills else ""),
-                weight=weight + (8 if kills else 0),
+                + (", so the kubelet restarts the container" if kills else "")
+                + why,
+                weight=weight + (8 if kills else 0) + (20 if why else 0),
                 evidence=_dedupe(evidence),
                 workload=workload,
                 timestamp=finding_time(failing[0]),
@@ -372,7 +475,7 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
         events = by_pod[name]
         findings.extend(_config_errors(pod, events))
         findings.extend(_image_pull(pod, events))
-        findings.extend(_probes(pod, events))
+        findings.extend(_probes(pod, events, []))
         backoff = [e for e in events if e.reason == "BackOff" and "restarting failed container" in e.message]
         oom = [e for e in events if e.reason == "OOMKilling" or "OOMKilled" in e.message]
         workload = workload_name(pod)
@@ -413,6 +516,38 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
                 )
             )
     return findings
+
+
+# What an exit code says by itself (128 + signal number for a signal; shells' own codes below 128).
+_EXIT_MEANING = {
+    126: ": the command is not executable",
+    127: ": command not found",
+    124: ": a timeout command gave up",
+    134: ": aborted (SIGABRT)",
+    137: ": killed with SIGKILL",
+    139: ": segmentation fault (SIGSEGV)",
+    143: ": terminated (SIGTERM)",
+}
+STRONG_LINE = 6.0  # a line scoring this high (error level + a reason, an exception with its message) says why
+
+
+def _decisive_line(pod: PodFact, c: ContainerFact, obs: Observations, index: LogIndex) -> tuple[str, str, float] | None:
+    """(evidence, line, score) for the line the container printed that best says why it exits, if any."""
+    best: tuple[str, str, float] | None = None
+    for doc in logs_for(pod, c, obs.logs):
+        for candidate in index.of(doc).decisive[:1]:
+            if best is None or candidate.score > best[2]:
+                best = (f"{doc.label} {excerpt(candidate.line)}", candidate.line, candidate.score)
+    if best is None and c.last_message and "last_message" in c.cites:
+        score = line_score(c.last_message)
+        if score > 0:
+            best = (c.cites["last_message"], c.last_message.strip().splitlines()[-1], score + 2)
+    return best
+
+
+def _clip(line: str, limit: int = 200) -> str:
+    line = line.strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _double(limit: str | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import finding_time, rec, workload_name
 from engine.facts import EventFact, Observations, PodFact
 from engine.findings import Finding, workload_of
@@ -81,6 +81,10 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         matched = next(((key, text) for key, pattern, text in _REASONS if pattern.search(message)), None)
         key, what = matched if matched else ("other", "no node satisfies its constraints")
         kind = f"unschedulable_{key}"
+        selector = pod.node_selector or _template_selector(workload, obs)
+        if key == "affinity" and selector:
+            wanted = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
+            what = f"no node has the label(s) its nodeSelector requires ({wanted})"
         action = {
             "affinity": f"Fix {workload}'s nodeSelector/affinity or label a node to match (kubectl get nodes --show-labels)",
             "taint": f"Add a toleration for the taint to {workload} or remove the taint from a node (kubectl describe nodes | grep Taints)",
@@ -112,3 +116,44 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         recommendations=[rec("high", action)],
         affected=[workload],
     )
+
+
+def _template_selector(workload: str, obs: Observations) -> dict[str, str]:
+    """The nodeSelector of the workload's pod template, when its manifest was read."""
+    for resource in obs.resources:
+        if resource.name == workload and resource.kind in (
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "Job",
+            "ReplicaSet",
+        ):
+            spec = resource.raw.get("spec")
+            template = spec.get("template") if isinstance(spec, dict) else None
+            pod_spec = template.get("spec") if isinstance(template, dict) else None
+            selector = pod_spec.get("nodeSelector") if isinstance(pod_spec, dict) else None
+            if isinstance(selector, dict):
+                return {str(k): str(v) for k, v in selector.items()}
+    for document in obs.documents:  # a pasted spec excerpt without kind/metadata
+        found = _find_key(document.data, "nodeSelector")
+        if isinstance(found, dict) and found:
+            return {str(k): str(v) for k, v in found.items()}
+    return {}
+
+
+def _find_key(data: object, key: str, depth: int = 0) -> object:
+    if depth > 6:
+        return None
+    if isinstance(data, dict):
+        if key in data:
+            return data[key]
+        for value in data.values():
+            found = _find_key(value, key, depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for item in data:
+            found = _find_key(item, key, depth + 1)
+            if found is not None:
+                return found
+    return None

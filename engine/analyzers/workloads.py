@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from engine.analyzers import AnalysisContext
+from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import finding_time, rec
 from engine.facts import EventFact, Observations, WorkloadFact
 from engine.findings import Finding, workload_of

@@ -38,7 +38,11 @@ class SignatureMatch:
 
 class _Defaults(dict[str, str]):
     def __missing__(self, key: str) -> str:
-        return "a dependency" if key == "target" else "?"
+        if key == "target":
+            return "a dependency"
+        if key == "host":
+            return "a host name"
+        return self.get("line", "the line quoted in the evidence")
 
 
 def _re(pattern: str) -> re.Pattern[str]:
@@ -80,6 +84,8 @@ SIGNATURES: tuple[Signature, ...] = (
             r"(?:lookup|resolve|resolving)\s+(?P<host>[A-Za-z0-9_.-]+)(?:\s+on\s+\S+)?:\s*(?:no such host|server misbehaving|i/o timeout)"
             r"|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)\s+(?P<host2>[A-Za-z0-9_.-]+)"
             r"|(?:Name or service not known|Temporary failure in name resolution|nodename nor servname provided|UnknownHostException:?\s*(?P<host3>[A-Za-z0-9_.-]+)?)"
+            r"|can't (?:find|resolve) '?(?P<host4>[A-Za-z0-9_.-]+)'?(?::\s*(?:NXDOMAIN|SERVFAIL|No answer))?|bad address '(?P<host5>[A-Za-z0-9_.-]+)'"
+            r"|NXDOMAIN|getaddrinfo failed for (?P<host6>[A-Za-z0-9_.-]+)|could not translate host name \"(?P<host7>[A-Za-z0-9_.-]+)\""
         ),
     ),
     Signature(
@@ -123,7 +129,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "Database refuses connections: too many connections",
         _re(
             r"too many connections|remaining connection slots are reserved|sorry, too many clients already"
-            r"|max_connections|ER_CON_COUNT_ERROR"
+            r"|max_connections (?:reached|exceeded|limit)|ER_CON_COUNT_ERROR"
         ),
     ),
     Signature(
@@ -173,6 +179,182 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "cloud_access_denied",
+        "cause",
+        88,
+        "The cloud API refuses the call: {detail}",
+        _re(
+            r"(?P<detail>An error occurred \((?:AccessDenied|AccessDeniedException|UnauthorizedOperation|Forbidden|InvalidAccessKeyId|ExpiredToken)\) when calling the \w+ operation[^\n]{0,160}?(?:is not authorized to perform: [\w:*-]+|$)"
+            r"|is not authorized to perform: [\w:*-]+(?: on resource: \S+)?"
+            r"|Permission '[\w.]+' denied on (?:resource|project) [^\n]{0,80}|does not have [\w.]+ access to [^\n]{0,80}"
+            r"|AuthorizationFailed[^\n]{0,60}does not have authorization to perform action '[^']+'"
+            r"|AccessDenied: Access Denied|status code: 403, request id)"
+        ),
+    ),
+    Signature(
+        "es_read_only",
+        "cause",
+        88,
+        "Elasticsearch refuses writes: the index is read-only because the disk passed the flood-stage watermark ({detail})",
+        _re(
+            r"(?P<detail>cluster_block_exception|flood[ -]stage disk watermark \[[^\]]+\] exceeded|index\.blocks\.read_only_allow_delete|"
+            r"blocked by: \[FORBIDDEN/12/index read-only / allow delete \(api\)\])"
+        ),
+    ),
+    Signature(
+        "redis_maxmemory",
+        "cause",
+        86,
+        "Redis is full: it reached maxmemory and its eviction policy refuses writes (OOM command not allowed when used memory > 'maxmemory')",
+        _re(r"OOM command not allowed when used memory > 'maxmemory'"),
+    ),
+    Signature(
+        "kafka_not_enough_replicas",
+        "cause",
+        82,
+        "Kafka refuses writes: fewer in-sync replicas than min.insync.replicas (NotEnoughReplicas)",
+        _re(r"NotEnoughReplicas(?:Exception|AfterAppend)?|NOT_ENOUGH_REPLICAS"),
+    ),
+    Signature(
+        "unknown_flag",
+        "cause",
+        88,
+        "The program rejects its command-line flag {flag}: flag provided but not defined",
+        _re(
+            r"flag provided but not defined: (?P<flag>-{1,2}[\w.-]+)|unknown (?:flag|shorthand flag): '?(?P<flag2>-{1,2}[\w.-]+)'?|unrecognized arguments: (?P<flag3>\S+)"
+        ),
+    ),
+    Signature(
+        "config_unknown_directive",
+        "cause",
+        88,
+        "The configuration is rejected: {detail}",
+        _re(
+            r"(?P<detail>unknown directive \\?\"[\w.-]+\\?\"[^\n]{0,60}|unknown keyword '[\w.-]+'[^\n]{0,80}|"
+            r"(?:unknown|unrecognized|invalid) (?:configuration )?(?:option|parameter|setting|field|key) ['\"`]?[\w.-]+['\"`]?[^\n]{0,60}|"
+            r"\[emerg\][^\n]{0,160}|Could not parse SQLAlchemy URL from string '[^']*'|invalid port number in database URL|"
+            r"field \w+ not found in type [\w.]+|\w+: Cannot find field|unknown field \"?[\w.]+\"?)"
+        ),
+    ),
+    Signature(
+        "shell_error",
+        "cause",
+        86,
+        "The container's shell script has a syntax error: {detail}",
+        _re(
+            r"(?P<detail>(?:[\w./-]+: )?(?:line \d+: )?syntax error(?: near unexpected token [^\n]{1,20}| at line \d+[^\n]{0,60}|: unexpected end of file)"
+            r"|bad interpreter: No such file or directory|/bin/(?:ba)?sh\^M: bad interpreter)"
+        ),
+    ),
+    Signature(
+        "command_not_found",
+        "cause",
+        86,
+        "The container's command {cmd} is not found in the image (command not found)",
+        _re(r"^(?:[\w./-]+: )?(?:line \d+: |\d+: )?(?P<cmd>[\w./-]+): (?:command )?not found\s*$"),
+    ),
+    Signature(
+        "missing_module",
+        "cause",
+        86,
+        "A module/class the program needs is missing from the image: {detail}",
+        _re(
+            r"(?P<detail>ModuleNotFoundError: No module named '[\w.]+'|ImportError: cannot import name '[\w.]+'[^\n]{0,60}|Error: Cannot find module '[^']+'"
+            r"|java\.lang\.(?:ClassNotFoundException|NoClassDefFoundError): [\w./$]+|error while loading shared libraries: [\w.+-]+: cannot open shared object file)"
+        ),
+    ),
+    Signature(
+        "port_in_use",
+        "cause",
+        84,
+        "The process cannot listen: address already in use ({detail})",
+        _re(
+            r"(?P<detail>(?:bind|listen)[^\n]{0,40}address already in use|EADDRINUSE[^\n]{0,40}|Address already in use)"
+        ),
+    ),
+    Signature(
+        "resource_limit_files",
+        "cause",
+        80,
+        "The process runs out of file descriptors (too many open files)",
+        _re(r"too many open files|EMFILE"),
+    ),
+    Signature(
+        "read_only_filesystem",
+        "cause",
+        82,
+        "The process cannot write: read-only file system ({detail})",
+        _re(r"(?P<detail>Read-only file system[^\n]{0,60}|EROFS[^\n]{0,60})"),
+    ),
+    Signature(
+        "xds_unavailable",
+        "cause",
+        84,
+        "The proxy cannot get its configuration from the control plane (xDS): {detail}",
+        _re(
+            r"(?P<detail>StreamAggregatedResources gRPC config stream (?:to \S+ )?closed[^\n]{0,80}|xds_cluster[^\n]{0,100}|gRPC config stream[^\n]{0,80}closed[^\n]{0,60}|"
+            r"(?:xDS|XDS) (?:client|stream)[^\n]{0,40}(?:unavailable|failed|closed|error)[^\n]{0,60})"
+        ),
+    ),
+    Signature(
+        "grpc_unavailable",
+        "cause",
+        66,
+        "A gRPC dependency is unavailable: {detail}",
+        _re(r"(?P<detail>code = (?:Unavailable|DeadlineExceeded) desc = [^\n]{3,120})"),
+    ),
+    Signature(
+        "broker_vhost_permission",
+        "cause",
+        86,
+        "The message broker denies access: user {user} has no permission on vhost {vhost} (NOT_ALLOWED - access refused)",
+        _re(r"NOT_ALLOWED - access to vhost '(?P<vhost>[^']+)' refused for user '(?P<user>[^']+)'"),
+    ),
+    Signature(
+        "broker_auth_refused",
+        "cause",
+        84,
+        "The message broker refuses the login: {detail}",
+        _re(
+            r"(?P<detail>ACCESS_REFUSED - Login was refused[^\n]{0,80}|NOT_ALLOWED - access to vhost '[^']+' refused for user '[^']+'|SASL authentication failed[^\n]{0,80}|Authentication failed during authentication due to invalid credentials with SASL mechanism \w+)"
+        ),
+    ),
+    Signature(
+        "kafka_poll_interval",
+        "cause",
+        84,
+        "The Kafka consumer is removed from its group: processing between two polls takes longer than max.poll.interval.ms, so the group rebalances",
+        _re(
+            r"max\.poll\.interval\.ms|consumer poll timeout has expired|leaving group|Member \S+ sending LeaveGroup request|CommitFailedException"
+        ),
+    ),
+    Signature(
+        "unexpanded_env",
+        "cause",
+        88,
+        "An environment variable reference {ref} was not expanded: Kubernetes expands $(VAR) only for variables defined earlier in the container's env list",
+        _re(r"(?P<ref>\$\([A-Z][A-Z0-9_]*\))"),
+    ),
+    Signature(
+        "missing_runtime",
+        "cause",
+        88,
+        "The runtime the application needs is not in the image: {detail}",
+        _re(
+            r"(?P<detail>The framework '[\w.]+', version '[\d.]+'[^\n]{0,40} (?:was not found|could not be found)|Framework: '[\w.]+', version '[\d.]+'[^\n]{0,20}"
+            r"|has been compiled by a more recent version of the Java Runtime \(class file version [\d.]+\)[^\n]{0,100}|GLIBC_[\d.]+' not found[^\n]{0,60})"
+        ),
+    ),
+    Signature(
+        "config_value_invalid",
+        "cause",
+        86,
+        "Setting {var} is rejected: {line}",
+        re.compile(
+            r"\b(?P<var>[A-Z][A-Z0-9_]{2,}) (?:must be|must not be|is required|cannot be empty|is empty|is too short|is invalid|has an invalid)\b"
+        ),
+    ),
+    Signature(
         "connection_refused",
         "cause",
         68,
@@ -219,8 +401,11 @@ SIGNATURES: tuple[Signature, ...] = (
         "panic",
         "cause",
         70,
-        "The process panics: {detail}",
-        re.compile(r"\bpanic: (?P<detail>.{1,160})|fatal error: (?P<detail2>.{1,160})|Segmentation fault|SIGSEGV"),
+        "The process crashes: {detail}",
+        re.compile(
+            r"\bpanic: (?P<detail>.{1,160})|fatal error: (?P<detail2>.{1,160})|thread '[^']+' panicked at (?P<detail3>.{1,160})"
+            r"|(?P<detail4>Segmentation fault[^\n]{0,80}|SIGSEGV[^\n]{0,80}|Fatal Python error: [^\n]{1,120})"
+        ),
     ),
     Signature(
         "exception",
@@ -235,6 +420,9 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
+    r"must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
+    r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
     r"pkix|issuer|password|access|auth|invalid|unauthori|forbidden|denied|noauth|wrongpass|signature|token|connection|pool|"
     r"jdbc|clients|max_conn|er_con|deadlock|lock wait|relation|column|table|undefined_|migration|database|server|link|"

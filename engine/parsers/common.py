@@ -45,6 +45,21 @@ class Citer:
     def quote(self, line: str) -> str:
         return f"{self.label} {excerpt(line.strip())}"
 
+    @property
+    def lines(self) -> list[str]:
+        """The source's raw lines (empty for tool output, which is cited by paraphrase)."""
+        return self._lines or []
+
+
+def quote_line(label: str, lines: list[str], needles: tuple[str, ...], fallback: str) -> str:
+    """Evidence: the first of ``lines`` holding every needle, verbatim; else the fallback paraphrase."""
+    wanted = [needle for needle in needles if needle]
+    if wanted:
+        for line in lines:
+            if all(needle in line for needle in wanted):
+                return f"{label} {excerpt(line.strip(), around=wanted[-1])}"
+    return f"{label} {excerpt(fallback)}"
+
 
 def excerpt(text: str, around: str | None = None) -> str:
     """At most EXCERPT_LIMIT characters of ``text``, a verbatim window around ``around`` when cut."""

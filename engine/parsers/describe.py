@@ -17,6 +17,7 @@ from engine.facts import (
     NodeFact,
     Observations,
     PodFact,
+    ResourceFact,
     ServiceFact,
     WorkloadFact,
 )
@@ -105,6 +106,10 @@ def observations_from_describe(text: str, citer: Citer) -> Observations:
         elif kind == "Service":
             endpoints = doc.get("Endpoints")
             service = ServiceFact(name=name, namespace=namespace, endpoints=endpoints.value if endpoints else None)
+            selector = doc.get("Selector")
+            if selector and selector.value not in ("", "<none>"):
+                service.selector = dict(item.partition("=")[::2] for item in selector.value.split(",") if "=" in item)
+                service.cites["selector"] = citer.quote(selector.line)
             if endpoints:
                 service.cites["endpoints"] = citer.quote(endpoints.line)
             obs.services.append(service)
@@ -121,7 +126,24 @@ def observations_from_describe(text: str, citer: Citer) -> Observations:
             )
         elif kind:
             obs.workloads.append(_workload(doc, kind, name, namespace, citer))
+        else:
+            other = _other_kind(doc)
+            if other:
+                raw = {"described": True, "entries": [[list(e.path), e.value, e.line] for e in doc.entries]}
+                obs.resources.append(ResourceFact(other, name, namespace, raw, citer.label, lines))
     return obs
+
+
+def _other_kind(doc: Doc) -> str | None:
+    """Kinds this parser reads only as searchable entries (their analyzers read the entries)."""
+    paths = {entry.path[-1] for entry in doc.entries}
+    if "PodSelector" in paths or "Policy Types" in paths:
+        return "NetworkPolicy"
+    if "Min replicas" in paths and "Max replicas" in paths:
+        return "HorizontalPodAutoscaler"
+    if "Rules" in paths and ("Ingress Class" in paths or "Default backend" in paths):
+        return "Ingress"
+    return None
 
 
 def _kind_of(doc: Doc) -> str | None:
@@ -215,6 +237,11 @@ def _pod(doc: Doc, name: str, namespace: str | None, citer: Citer) -> PodFact:
         key, _, value = label.partition("=")
         if value:
             pod.labels[key.strip()] = value.strip()
+    selectors = doc.value("Node-Selectors")
+    for item in [selectors or "", *doc.items.get(("Node-Selectors",), [])]:
+        key, _, value = item.partition("=")
+        if value and key.strip() != "<none>":
+            pod.node_selector[key.strip()] = value.strip()
     for entry in doc.entries:
         if entry.path[-1] == "ClaimName" and entry.path[0] == "Volumes":
             pod.volumes_claims.append(entry.value)
@@ -272,6 +299,11 @@ def _container(doc: Doc, section: str, name: str, init: bool, citer: Citer) -> C
         fact.cites["memory_limit"] = citer.quote(memory.line)
     fact.memory_request = doc.value(*base, "Requests", "memory")
     fact.cpu_limit = doc.value(*base, "Limits", "cpu")
+    for key in ("Port", "Ports"):
+        port_entry = entry(key)
+        if port_entry:
+            fact.ports += [int(p) for p in re.findall(r"(\d+)/(?:TCP|UDP|SCTP)", port_entry.value)]
+            fact.cites["ports"] = citer.quote(port_entry.line)
     fact.command = [*doc.items.get((*base, "Command"), []), *doc.items.get((*base, "Args"), [])]
     for probe_key, probe in (
         ("Liveness", "livenessProbe"),

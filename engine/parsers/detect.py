@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from engine.facts import LogDoc, Observations
+from engine.facts import DocumentFact, LogDoc, Observations, TextDoc
 from engine.models import Attachment
 from engine.parsers.common import Citer
 from engine.parsers.describe import observations_from_describe
@@ -18,6 +18,9 @@ from engine.parsers.table import is_header, observations_from_tables
 
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MESSAGE_KEYS = ("message", "msg", "log", "@message", "line", "error", "text")
+_PROMPT = re.compile(
+    r"^\s*(?:[\w@.:~/-]*[$#%>]\s+)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl)\b.*)$"
+)
 _LOGS_POD = re.compile(r"kubectl\s+(?:-n\s+\S+\s+)?logs\s+(?:(?:-\S+|--\S+)\s+)*(?:pod/)?([a-z0-9][a-z0-9.-]*)")
 
 
@@ -36,24 +39,61 @@ class ParsedAttachment:
 
 
 def parse_attachment(attachment: Attachment) -> ParsedAttachment:
+    """Parse any text: Kubernetes output into facts, other JSON/YAML flattened, the rest read as logs.
+
+    Only empty or binary content is refused (``SkipAttachment``); nothing else fails the investigation.
+    A paste holding several commands and their output (``$ kubectl get pods`` ... ``$ kubectl logs ...``) is
+    read one command at a time, each with its command line as the source hint.
+    """
     content = attachment.content
     if not content.strip():
         raise SkipAttachment("empty attachment")
     if _looks_binary(content):
         raise SkipAttachment("binary content, not text")
     label = f"[attachment:{attachment.name}]"
-    citer = Citer(label, content)
     hint = (attachment.source or "").lower()
+    segments = _segments(content, hint)
+    if len(segments) == 1:
+        return _parse_one(segments[0][1], segments[0][0], label)
+    obs = Observations()
+    kinds: list[str] = []
+    for segment_hint, text in segments:
+        parsed = _parse_one(text, segment_hint, label)
+        obs.extend(parsed.observations)
+        if parsed.kind not in kinds:
+            kinds.append(parsed.kind)
+    return ParsedAttachment("+".join(kinds), obs)
+
+
+def _segments(content: str, hint: str) -> list[tuple[str, str]]:
+    """Split a paste at shell prompts that run a command (``$ kubectl ...``); one segment without prompts."""
+    parts: list[tuple[str, list[str]]] = [(hint, [])]
+    for line in content.splitlines():
+        prompt = _PROMPT.match(line)
+        if prompt:
+            parts.append((prompt.group(1).lower(), []))
+        else:
+            parts[-1][1].append(line)
+    found = [(h, "\n".join(lines)) for h, lines in parts if any(x.strip() for x in lines)]
+    return found or [(hint, content)]
+
+
+def _parse_one(content: str, hint: str, label: str) -> ParsedAttachment:
+    citer = Citer(label, content)
     kind = detect_kind(content, hint)
+    parsed: ParsedAttachment | None = None
     if kind == "json":
-        return _parse_json(content, citer)
-    if kind == "yaml":
-        return _parse_yaml(content, citer)
-    if kind == "describe":
-        return ParsedAttachment("describe", observations_from_describe(content, citer))
-    if kind == "table":
-        return ParsedAttachment("table", observations_from_tables(content, citer))
-    return ParsedAttachment("logs", Observations(logs=[_log_doc(label, content.splitlines(), hint)]))
+        parsed = _parse_json(content, citer)
+    elif kind == "yaml":
+        parsed = _parse_yaml(content, citer)
+    elif kind == "describe":
+        parsed = ParsedAttachment("describe", observations_from_describe(content, citer))
+    elif kind == "table":
+        parsed = ParsedAttachment("table", observations_from_tables(content, citer, hint))
+    if parsed is None:  # logs, or JSON/YAML too malformed to load: read as text
+        return ParsedAttachment("logs", Observations(logs=[_log_doc(label, content.splitlines(), hint)]))
+    parsed.observations.texts.append(TextDoc(label, citer.lines, parsed.kind))
+    return parsed
 
 
 def detect_kind(content: str, hint: str) -> str:
@@ -71,11 +111,19 @@ def detect_kind(content: str, hint: str) -> str:
         return "json"
     if "describe" in hint or (
         re.search(r"^Name:\s+\S", head, re.MULTILINE)
-        and re.search(r"^(Namespace|Labels|Roles|Selector|CreationTimestamp):", head, re.MULTILINE)
+        and re.search(
+            r"^(Namespace|Labels|Roles|Selector|CreationTimestamp|Containers|Init Containers|Status|Node|Controlled By|"
+            r"Conditions|Events|Spec|Rules|Reference|Volumes|Taints|Capacity):",
+            head,
+            re.MULTILINE,
+        )
     ):
         return "describe"
     if re.search(r"^(apiVersion|kind):\s", head, re.MULTILINE) or "-o yaml" in hint or "-oyaml" in hint:
         return "yaml"
+    first = next((line for line in head.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    if re.match(r"^(?:- )?[A-Za-z_][\w.-]*:\s*$", first):
+        return "yaml"  # a block mapping (a spec excerpt, a values file): structured, not log text
     if any(is_header(line) for line in head.splitlines()[:5]) or hint.startswith("kubectl top"):
         return "table"
     return "logs"
@@ -90,28 +138,55 @@ def _looks_binary(content: str) -> bool:
     return (controls + replacement) > max(8, len(sample) // 20)
 
 
-def _parse_json(content: str, citer: Citer) -> ParsedAttachment:
+def _parse_json(content: str, citer: Citer) -> ParsedAttachment | None:
     try:
         document = json.loads(content)
-    except ValueError as exc:
-        raise SkipAttachment(f"malformed JSON: {exc}") from None
-    if any(True for _ in iter_objects(document)):
-        return ParsedAttachment("kubernetes-objects", observations_from_objects(document, citer))
-    lines = list(_message_lines(document))
-    if not lines:
-        raise SkipAttachment("JSON without Kubernetes objects or log messages")
-    return ParsedAttachment("query-results", Observations(logs=[LogDoc(citer.label, lines)]))
+    except ValueError:
+        return None
+    return _parse_structured(document, citer)
 
 
-def _parse_yaml(content: str, citer: Citer) -> ParsedAttachment:
+def _parse_yaml(content: str, citer: Citer) -> ParsedAttachment | None:
     try:
         documents = [doc for doc in yaml.load_all(content, Loader=_YAML_LOADER) if doc is not None]
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or "invalid syntax"
-        raise SkipAttachment(f"malformed YAML: {problem}") from None
-    if not any(True for _ in iter_objects(documents)):
-        raise SkipAttachment("YAML without Kubernetes objects")
-    return ParsedAttachment("kubernetes-objects", observations_from_objects(documents, citer))
+    except yaml.YAMLError:
+        return None
+    if not documents or all(isinstance(doc, str) for doc in documents):
+        return None  # plain text that happens to be valid YAML
+    return _parse_structured(documents[0] if len(documents) == 1 else documents, citer)
+
+
+def _parse_structured(document: Any, citer: Citer) -> ParsedAttachment:
+    if any(True for _ in iter_objects(document)):
+        return ParsedAttachment("kubernetes-objects", observations_from_objects(document, citer))
+    obs = Observations(documents=[DocumentFact(citer.label, document, citer.lines)])
+    lines = _message_lines(document)
+    if lines:
+        obs.logs.append(LogDoc(citer.label, lines))
+    flat = flatten(document)
+    if not lines:
+        obs.logs.append(LogDoc(citer.label, flat))  # searchable and read for error messages like any text
+    return ParsedAttachment("query-results" if lines else "structured", obs)
+
+
+MAX_FLAT_LINES = 50_000
+
+
+def flatten(document: Any) -> list[str]:
+    """``{"a": {"b": [1, {"c": "x"}]}}`` -> ``["a.b[0]: 1", "a.b[1].c: x"]``: any document, searchable."""
+    out: list[str] = []
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack and len(out) < MAX_FLAT_LINES:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key in reversed(list(value)):
+                stack.append((f"{path}.{key}" if path else str(key), value[key]))
+        elif isinstance(value, list):
+            for index in range(len(value) - 1, -1, -1):
+                stack.append((f"{path}[{index}]", value[index]))
+        else:
+            out.append(f"{path}: {value}" if path else str(value))
+    return out
 
 
 def _message_lines(document: Any, depth: int = 0) -> list[str]:

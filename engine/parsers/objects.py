@@ -16,6 +16,7 @@ from engine.facts import (
     NodeFact,
     Observations,
     PodFact,
+    ResourceFact,
     ServiceFact,
     UsageFact,
     WorkloadFact,
@@ -57,6 +58,17 @@ def observations_from_objects(document: Any, citer: Citer) -> Observations:
     obs = Observations()
     for obj in iter_objects(document):
         kind = str(obj.get("kind", ""))
+        meta = _d(obj.get("metadata"))
+        obs.resources.append(
+            ResourceFact(
+                kind=kind,
+                name=str(meta.get("name", "?")),
+                namespace=_s(meta.get("namespace")),
+                raw=obj,
+                label=citer.label,
+                lines=citer.lines,
+            )
+        )
         if kind == "Pod":
             obs.pods.append(pod_fact(obj, citer))
         elif kind == "Event":
@@ -195,6 +207,7 @@ def _container(
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         if probe in spec:
             fact.cites[probe] = citer.cite(f"{where}: {probe} {spec[probe]}", probe)
+    fact.ports = [p for p in (to_int(_d(port).get("containerPort")) for port in _l(spec.get("ports"))) if p]
     return fact
 
 

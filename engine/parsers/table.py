@@ -12,12 +12,14 @@ from engine.facts import (
     NodeFact,
     Observations,
     PodFact,
+    ResourceFact,
     UsageFact,
     WorkloadFact,
 )
 from engine.parsers.common import Citer, millicores, quantity_bytes, to_int
 
-_HEADER_CELL = re.compile(r"[A-Z][A-Z0-9()%_/-]*(?: [A-Z][A-Z0-9()%_/-]*)*")
+# Upper-case header cells; kubectl top adds a unit in lower case: CPU(cores), MEMORY(bytes)
+_HEADER_CELL = re.compile(r"[A-Z][A-Z0-9()%_/-]*(?:\((?:cores|bytes)\))?(?: [A-Z][A-Z0-9()%_/-]*)*")
 _COUNT = re.compile(r"\bx?(\d+)\b")
 _WAITING_STATUSES = {
     "CrashLoopBackOff",
@@ -75,12 +77,68 @@ def cells(row: str, starts: list[int]) -> list[str]:
     return values
 
 
-def observations_from_tables(text: str, citer: Citer) -> Observations:
+_GET_KIND = re.compile(r"\bget\s+(?:-\S+\s+)*([a-z.]+)")
+_HEADER_KINDS = (
+    ({"REFERENCE", "MINPODS", "MAXPODS"}, "HorizontalPodAutoscaler"),
+    ({"MODE", "PROVIDED"}, "VerticalPodAutoscaler"),
+    ({"MIN AVAILABLE", "ALLOWED DISRUPTIONS"}, "PodDisruptionBudget"),
+    ({"MAX UNAVAILABLE", "ALLOWED DISRUPTIONS"}, "PodDisruptionBudget"),
+    ({"TYPE", "CLUSTER-IP"}, "Service"),
+    ({"CLASS", "HOSTS", "ADDRESS"}, "Ingress"),
+    ({"PROVISIONER", "RECLAIMPOLICY"}, "StorageClass"),
+    ({"POD-SELECTOR"}, "NetworkPolicy"),
+    ({"SYNC STATUS", "HEALTH STATUS"}, "Application"),
+    ({"DESIRED", "CURRENT", "NODE SELECTOR"}, "DaemonSet"),
+)
+_COMMAND_KINDS = {
+    "ns": "Namespace",
+    "namespace": "Namespace",
+    "namespaces": "Namespace",
+    "svc": "Service",
+    "service": "Service",
+    "services": "Service",
+    "hpa": "HorizontalPodAutoscaler",
+    "pdb": "PodDisruptionBudget",
+    "ing": "Ingress",
+    "ingress": "Ingress",
+    "netpol": "NetworkPolicy",
+    "networkpolicy": "NetworkPolicy",
+    "sc": "StorageClass",
+    "storageclass": "StorageClass",
+    "pv": "PersistentVolume",
+    "applications": "Application",
+    "application": "Application",
+    "app": "Application",
+    "apps": "Application",
+    "scaledobject": "ScaledObject",
+    "certificate": "Certificate",
+    "certificates": "Certificate",
+    "endpoints": "Endpoints",
+    "secret": "Secret",
+    "secrets": "Secret",
+    "configmap": "ConfigMap",
+    "configmaps": "ConfigMap",
+    "cm": "ConfigMap",
+    "ep": "Endpoints",
+}
+
+
+def table_kind(names: list[str], hint: str) -> str:
+    """The kind of a table's rows from its header, else from the ``kubectl get <kind>`` that printed it."""
+    columns = set(names)
+    for wanted, kind in _HEADER_KINDS:
+        if wanted <= columns:
+            return kind
+    match = _GET_KIND.search(hint)
+    return _COMMAND_KINDS.get(match.group(1).split(".")[0], "") if match else ""
+
+
+def observations_from_tables(text: str, citer: Citer, hint: str = "") -> Observations:
     obs = Observations()
     for names, rows, starts in split_tables(text):
         for row in rows:
             record = dict(zip(names, cells(row, starts), strict=False))
-            _add_row(obs, names, record, row, citer)
+            _add_row(obs, names, record, row, citer, hint)
     return obs
 
 
@@ -89,7 +147,7 @@ def _kind_name(value: str, default: str) -> tuple[str, str]:
     return (kind, name) if slash else (default, value)
 
 
-def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str, citer: Citer) -> None:
+def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str, citer: Citer, hint: str) -> None:
     cite = citer.quote(line)
     namespace = row.get("NAMESPACE")
     if "REASON" in names and ("OBJECT" in names or "LAST SEEN" in names):
@@ -123,7 +181,9 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
             )
         )
     elif "RESTARTS" in names or (kind in ("pod", "") and "READY" in names and "STATUS" in names):
-        obs.pods.append(_pod_row(name, namespace, row, cite))
+        pod = _pod_row(name, namespace, row, cite)
+        pod.labels = _labels(row.get("LABELS", ""))
+        obs.pods.append(pod)
     elif "ROLES" in names or kind == "node":
         status = row.get("STATUS", "")
         ready = "Ready" in status.split(",") and "NotReady" not in status
@@ -131,6 +191,9 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         node.unschedulable = "SchedulingDisabled" in status
         node.cites["status"] = cite
         obs.nodes.append(node)
+    elif "NODE SELECTOR" in names and "DESIRED" in names:
+        raw = {"row": dict(row)}
+        obs.resources.append(ResourceFact("DaemonSet", name, namespace, raw, citer.label, [line]))
     elif "UP-TO-DATE" in names or kind in ("deployment", "deployment.apps"):
         ready_count, _, desired = row.get("READY", "").partition("/")
         fact = WorkloadFact(
@@ -151,8 +214,46 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
             fact.conditions.append(ConditionFact("Failed", "True", None, None, cite))
         fact.cites["replicas"] = cite
         obs.workloads.append(fact)
-    elif "ACCESS MODES" in names or kind == "persistentvolumeclaim":
+    elif ("ACCESS MODES" in names and "CLAIM" not in names) or kind == "persistentvolumeclaim":
         obs.claims.append(ClaimFact(name, namespace, row.get("STATUS"), row.get("STORAGECLASS"), cite))
+    else:
+        resource_kind = _PREFIX_KINDS.get(kind.split(".")[0], "") if kind else table_kind(names, hint)
+        if not resource_kind and set(names) <= {"NAME", "STATUS", "AGE", "LABELS"} and row.get("STATUS") in _NS_PHASES:
+            resource_kind = "Namespace"  # kubectl get ns: only namespaces print Active/Terminating with no other column
+        if not resource_kind and ("SUSPENDED" in names or "SUSPEND" in names):
+            flux = re.search(r"\bflux\s+get\s+(\w+)", hint)
+            resource_kind = _FLUX_KINDS.get(flux.group(1).rstrip("s"), "Object") if flux else "Object"
+        if resource_kind and name:
+            raw = {"row": dict(row), "labels": _labels(row.get("LABELS", ""))}
+            obs.resources.append(ResourceFact(resource_kind, name, namespace, raw, citer.label, [line]))
+
+
+_NS_PHASES = ("Active", "Terminating")
+_FLUX_KINDS = {
+    "kustomization": "Kustomization",
+    "helmrelease": "HelmRelease",
+    "source": "GitRepository",
+    "image": "ImagePolicy",
+}
+_PREFIX_KINDS = {
+    "service": "Service",
+    "ingress": "Ingress",
+    "horizontalpodautoscaler": "HorizontalPodAutoscaler",
+    "verticalpodautoscaler": "VerticalPodAutoscaler",
+    "poddisruptionbudget": "PodDisruptionBudget",
+    "networkpolicy": "NetworkPolicy",
+    "namespace": "Namespace",
+    "storageclass": "StorageClass",
+    "persistentvolume": "PersistentVolume",
+    "application": "Application",
+    "secret": "Secret",
+    "configmap": "ConfigMap",
+}
+
+
+def _labels(text: str) -> dict[str, str]:
+    pairs = (item.partition("=") for item in text.split(",") if "=" in item)
+    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 def _pod_row(name: str, namespace: str | None, row: dict[str, str], cite: str) -> PodFact:

@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from alerts.services import ENGINE_DEFAULT_LOOKBACK, time_window_for
-from engine.runner import DEFAULT_WINDOW
+from engine.analysis_context import DEFAULT_WINDOW
 from investigations.models import Investigation, Status
 from tenancy.audit import RequestMeta
 from tenancy.models import Node, NodeType, Organization

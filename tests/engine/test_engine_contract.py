@@ -102,15 +102,7 @@ def test_api_result_ranks_at_most_five_hypotheses_with_their_subject_root_cause_
     assert all(line.startswith(("[tool:", "[attachment:")) for h in hypotheses for line in h["evidence"])
 
 
-@pytest.mark.parametrize(
-    ("content", "reason"),
-    [
-        ("", "empty"),
-        ("\x00\x01\x02binary\x00" * 50, "binary"),
-        ('{"kind": "Pod", "metadata": {', "malformed JSON"),
-        ("apiVersion: v1\nkind: Pod\nmetadata: [unclosed\n", "malformed YAML"),
-    ],
-)
+@pytest.mark.parametrize(("content", "reason"), [("", "empty"), ("\x00\x01\x02binary\x00" * 50, "binary")])
 def test_unusable_attachment_is_recorded_as_skipped(content, reason):
     good = Attachment(name="good.log", content=CRASH_LOG)
     report = investigate(_request(Attachment(name="bad", content=content), good))
@@ -119,10 +111,30 @@ def test_unusable_attachment_is_recorded_as_skipped(content, reason):
     assert "API_TOKEN" in report.root_cause.description
 
 
-def test_only_unusable_attachments_is_an_invalid_attachment_error():
-    with pytest.raises(EngineError) as error:
-        investigate(_request(Attachment(name="bad.json", content="{not json")))
-    assert error.value.code == "invalid_attachment"
+@pytest.mark.parametrize(
+    "content",
+    ['{"kind": "Pod", "metadata": {', "apiVersion: v1\nkind: Pod\nmetadata: [unclosed\n"],
+)
+def test_malformed_json_or_yaml_is_read_as_text_not_refused(content):
+    good = Attachment(name="good.log", content=CRASH_LOG)
+    report = investigate(_request(Attachment(name="bad", content=content), good))
+    assert report.skipped_attachments == []
+    assert "read_attachment" in report.tools_used
+    assert "API_TOKEN" in report.root_cause.description
+
+
+def test_only_unusable_attachments_give_an_honest_report_naming_them():
+    report = investigate(_request(Attachment(name="blob.bin", content="\x00\x01" * 100)))
+    assert report.skipped_attachments[0]["name"] == "blob.bin"
+    assert "blob.bin" in report.summary
+    assert report.root_cause.confidence < 50
+
+
+def test_a_json_document_that_is_not_kubernetes_is_read_not_refused():
+    status = '{"cluster_name": "rabbit@prod", "partitions": [], "alarms": [], "listeners": [{"port": 5672}]}'
+    report = investigate(_request(Attachment(name="status.json", content=status)))
+    assert report.skipped_attachments == []
+    assert report.tools_used == ["read_attachment"]
 
 
 def test_a_one_mebibyte_single_line_log_is_analyzed_without_crashing():

@@ -148,7 +148,7 @@ def test_attachments_are_stored_apart_and_never_returned(member, run_body):
             "context.service",
         ),
         (
-            {"agent_name": "planner", "message": "x", "context": {"attachments": [{"name": "a", "content": "b"}] * 21}},
+            {"agent_name": "planner", "message": "x", "context": {"attachments": [{"name": "a", "content": "b"}] * 51}},
             "validation_error",
             "context.attachments",
         ),
@@ -179,8 +179,8 @@ def test_unknown_agent_lists_the_available_agents(member):
     assert "k8s_agent" in error["details"]["available_agents"]
 
 
-def test_an_attachment_over_one_mebibyte_is_413_naming_it(member):
-    big = {"name": "huge.log", "content": "x" * (1024 * 1024 + 1)}
+def test_an_attachment_over_four_mebibytes_is_413_naming_it(member):
+    big = {"name": "huge.log", "content": "x" * (4 * 1024 * 1024 + 1)}
     body = {"agent_name": "planner", "message": "x", "context": {"attachments": [{"name": "ok", "content": "y"}, big]}}
 
     response = member.post("/agents/run", body)
@@ -191,8 +191,8 @@ def test_an_attachment_over_one_mebibyte_is_413_naming_it(member):
     assert "huge.log" in response.json()["error"]["message"]
 
 
-def test_attachments_over_five_mebibytes_in_total_are_413(member):
-    chunk = "x" * (900 * 1024)
+def test_attachments_over_sixteen_mebibytes_in_total_are_413(member):
+    chunk = "x" * (3 * 1024 * 1024)
     attachments = [{"name": f"part{i}.log", "content": chunk} for i in range(6)]
 
     response = member.post(

@@ -98,6 +98,52 @@ def test_the_completed_page_reads_like_an_incident_write_up(web_member, team):
     assert '<span class="tag">attachment</span> app.log' in html
 
 
+def test_the_completed_page_shows_the_alternatives_the_engine_also_considered(web_member, team):
+    result = {
+        **COMPLETED_RESULT,
+        "hypotheses": [
+            {
+                "description": "v2.14.0 stopped releasing connections on a retry path",
+                "confidence": 92,
+                "status": "supported",
+                "subject": "deployment/payments-api",
+                "evidence": ["[attachment:app.log] 14:31:07Z ERROR HikariPool-1 - Connection is not available"],
+            },
+            {
+                "description": "payments-db is overloaded by a slow query",
+                "confidence": 34,
+                "status": "inconclusive",
+                "subject": "db:payments-db",
+                "evidence": ["[attachment:pg.log] LOG:  duration: 1200.512 ms  statement: SELECT"],
+            },
+            {
+                "description": "payments-api is killed for exceeding its memory limit",
+                "confidence": 5,
+                "status": "refuted",
+                "subject": "pod/payments-api-7d9f8b6c5d-x2x7q",
+                "evidence": [],
+            },
+        ],
+    }
+    run = make_investigation(team, status=Status.COMPLETED, result=result)
+    html = web_member.get(f"/investigations/{run.pk}").content.decode()
+    section = html.split('id="alternatives-heading"', 1)[1].split("</section>", 1)[0]
+    assert "Also considered" in section
+    assert "payments-db is overloaded by a slow query" in section
+    assert "34%" in section
+    assert "pg.log" in section
+    assert "duration: 1200.512 ms" in section
+    assert "ruled out" in section
+    assert "exceeding its memory limit" in section
+    assert "stopped releasing connections" not in section  # the root cause is not repeated as an alternative
+
+
+def test_a_result_without_hypotheses_shows_no_alternatives_section(web_member, team):
+    run = make_investigation(team, status=Status.COMPLETED, result=COMPLETED_RESULT)
+    html = web_member.get(f"/investigations/{run.pk}").content.decode()
+    assert "Also considered" not in html
+
+
 def test_a_failed_run_shows_its_error(web_member, team):
     run = make_investigation(
         team, status=Status.FAILED, error_code="timeout", error_message="exceeded its 300 s timeout"
@@ -130,7 +176,7 @@ def test_the_new_investigation_form_lists_each_agent_with_its_description(web_me
     html = web_member.get(f"/teams/{team.node_id}/investigations/new").content.decode()
     assert 'value="planner"' in html
     assert 'value="k8s_agent"' in html
-    assert "At most 1 MiB each, 5 MiB in total" in html
+    assert "At most 4 MiB each, 16 MiB in total" in html
     assert 'enctype="multipart/form-data"' in html
 
 
@@ -174,7 +220,7 @@ def test_launching_stores_context_and_attachments_and_opens_the_investigation(we
         ({"message": "   "}, "Describe the incident."),
         ({"time_window": "31d"}, "at most 30d"),
         ({"agent": "db_agent"}, "Select a valid choice"),
-        ({"paste_content": "x" * (ATTACHMENT_MAX_BYTES + 1)}, "Pasted output is larger than 1 MiB"),
+        ({"paste_content": "x" * (ATTACHMENT_MAX_BYTES + 1)}, "Pasted output is larger than 4 MiB"),
     ],
 )
 def test_invalid_launch_input_is_shown_next_to_the_field(web_member, team, queued_only, fields, error):
@@ -190,7 +236,7 @@ def test_an_oversized_upload_is_refused_with_the_limit_shown(web_member, team, q
     response = web_member.post(
         f"/teams/{team.node_id}/investigations/new", {"agent": "planner", "message": "m", "uploads": [big]}
     )
-    assert "big.log is larger than 1 MiB" in response.content.decode()
+    assert "big.log is larger than 4 MiB" in response.content.decode()
     assert not Investigation.objects.exists()
 
 

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 
 from engine import InvestigationContext, InvestigationRequest, ToolCall, investigate
+from engine.analysis_context import AnalysisContext
 from engine.analysis_tools import RunData, detect_anomalies
-from engine.analyzers import AnalysisContext
 from engine.connectors import ToolFailure
 from engine.facts import Observations, SeriesFact
 from engine.models import MAX_SERIES_PER_CALL, MAX_SERIES_POINTS

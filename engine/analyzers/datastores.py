@@ -1,0 +1,444 @@
+"""Tools around the cluster, read from what they print: message brokers and datastores (RabbitMQ status,
+Kafka topic descriptions, Redis/Sentinel INFO, PostgreSQL replication), tracing backends (Jaeger and Tempo
+JSON: which span dominates a slow request and which service owns it).
+"""
+# ruff: noqa: E501  (user-facing messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import DocumentFact, Observations
+from engine.findings import Finding
+from engine.parsers.common import excerpt
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    findings: list[Finding] = []
+    for document in obs.documents:
+        findings += _rabbitmq(document)
+        findings += _traces(document)
+        findings += _replication(document)
+    findings += _kafka(obs)
+    findings += _redis(obs)
+    return findings
+
+
+def _d(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _l(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text_lines(obs: Observations) -> Iterator[tuple[str, str]]:
+    for doc in obs.logs:
+        for line in doc.lines:
+            yield doc.label, line
+    for text in obs.texts:
+        for line in text.lines:
+            yield text.label, line
+
+
+# --- RabbitMQ ----------------------------------------------------------------------------------------------
+
+
+def _rabbitmq(document: DocumentFact) -> list[Finding]:
+    data = _d(document.data)
+    if "alarms" not in data and "partitions" not in data:
+        return []
+    findings: list[Finding] = []
+    for alarm in _l(data.get("alarms")):
+        alarm = _d(alarm) if isinstance(alarm, dict) else {"resource": str(alarm)}
+        resource = str(alarm.get("resource") or alarm.get("type") or "resource")
+        node = str(alarm.get("node") or data.get("node") or "the node")
+        limit = data.get("vm_memory_high_watermark_limit") if "memory" in resource else data.get("disk_free_limit")
+        detail = f" (limit {limit} bytes)" if limit else ""
+        findings.append(
+            Finding(
+                kind="rabbitmq_alarm",
+                subject=f"rabbitmq:{node}",
+                role="cause",
+                title=f"RabbitMQ node {node} has raised its {resource} alarm ({'vm_memory_high_watermark' if resource == 'memory' else 'disk_free_limit'} reached{detail}), so it blocks every publishing connection until the alarm clears",
+                weight=90,
+                evidence=[document.quote('"resource"', resource, fallback=f"alarms: {resource} on {node}")],
+                workload=node.split("@")[-1].split(".")[0] if "@" in node else node,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Drain what fills {resource} on {node} (a queue without consumers, large messages) and add consumers; raise the watermark only with headroom",
+                    ),
+                ],
+                affected=[node],
+            )
+        )
+    for partition in _l(data.get("partitions")):
+        findings.append(
+            Finding(
+                kind="rabbitmq_partition",
+                subject="rabbitmq:cluster",
+                role="cause",
+                title=f"RabbitMQ cluster is partitioned (network partition seen by {partition})",
+                weight=88,
+                evidence=[document.quote("partitions", fallback=f"partitions: {partition}")],
+                recommendations=[
+                    rec("high", "Heal the partition: restart the minority nodes per the partition handling strategy")
+                ],
+            )
+        )
+    return findings
+
+
+# --- Kafka -------------------------------------------------------------------------------------------------
+
+_KAFKA_PARTITION = re.compile(
+    r"Topic:\s*(?P<topic>\S+)\s+Partition:\s*(?P<partition>\d+)\s+Leader:\s*(?P<leader>-?\d+|none)\s+Replicas:\s*(?P<replicas>[\d,]+)\s+Isr:\s*(?P<isr>[\d,]*)"
+)
+_MIN_ISR = re.compile(r"Topic:\s*(?P<topic>\S+).*min\.insync\.replicas=(?P<min>\d+)")
+
+
+@dataclass
+class _TopicState:
+    under: int = 0
+    offline: int = 0
+    replicas: int = 0
+    smallest_isr: int = 99
+    missing: set[str] | None = None
+    cite: str = ""
+
+
+def _kafka(obs: Observations) -> list[Finding]:
+    topics: dict[str, _TopicState] = {}
+    min_isr: dict[str, int] = {}
+    for label, line in _text_lines(obs):
+        if "Topic:" not in line:
+            continue
+        setting = _MIN_ISR.search(line)
+        if setting:
+            min_isr[setting.group("topic")] = int(setting.group("min"))
+        match = _KAFKA_PARTITION.search(line)
+        if not match:
+            continue
+        replicas = [r for r in match.group("replicas").split(",") if r]
+        isr = [r for r in match.group("isr").split(",") if r]
+        state = topics.setdefault(match.group("topic"), _TopicState(missing=set()))
+        state.replicas = max(state.replicas, len(replicas))
+        if match.group("leader") in ("-1", "none"):
+            state.offline += 1
+        if len(isr) < len(replicas):
+            state.under += 1
+            state.smallest_isr = min(state.smallest_isr, len(isr))
+            assert state.missing is not None
+            state.missing |= set(replicas) - set(isr)
+            if not state.cite:
+                state.cite = f"{label} {excerpt(line.strip())}"
+    findings: list[Finding] = []
+    for topic, state in sorted(topics.items(), key=lambda item: (-item[1].under, item[0])):
+        if not state.under or topic.startswith("__"):
+            continue
+        brokers = ", ".join(sorted(state.missing or set()))
+        floor = min_isr.get(topic)
+        below = floor is not None and state.smallest_isr < floor
+        title = (
+            f"Kafka topic {topic} has {state.under} under-replicated partition(s): brokers {brokers} are out of the in-sync replicas (ISR)"
+            + (
+                f", so the ISR ({state.smallest_isr}) is below min.insync.replicas={floor} and producers with acks=all are refused (NotEnoughReplicas)"
+                if below
+                else ""
+            )
+        )
+        findings.append(
+            Finding(
+                kind="kafka_under_replicated",
+                subject=f"kafka:{topic}",
+                role="cause",
+                title=title,
+                weight=88 if below else 80,
+                evidence=[state.cite],
+                workload=topic,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Bring brokers {brokers} back (their pods/logs: disk, crash, scheduling) so they rejoin the ISR of {topic}",
+                    ),
+                ],
+                affected=[topic],
+                related=[f"broker-{b}" for b in sorted(state.missing or set())],
+            )
+        )
+        break  # the most affected topic; the others have the same cause
+    return findings
+
+
+# --- Redis / Sentinel --------------------------------------------------------------------------------------
+
+_REDIS = (
+    (
+        re.compile(r"master_link_status:down"),
+        "redis_replica_link_down",
+        "a Redis replica has lost its link to the master (master_link_status:down)",
+    ),
+    (
+        re.compile(r"[+-]odown master (?P<name>\S+)"),
+        "redis_master_down",
+        "Sentinel considers master {name} objectively down (+odown)",
+    ),
+    (
+        re.compile(r"-failover-abort-no-good-(?:slave|replica)\s+master (?P<name>\S+)"),
+        "redis_failover_failed",
+        "Sentinel cannot fail over master {name}: no replica is good enough to promote",
+    ),
+    (
+        re.compile(r"NOQUORUM|-noquorum|not enough (?:sentinels|quorum)", re.I),
+        "redis_no_quorum",
+        "Redis Sentinel has no quorum, so no failover can be authorised",
+    ),
+    (
+        re.compile(r"READONLY You can't write against a read only replica"),
+        "redis_readonly",
+        "clients write to a Redis replica (READONLY): they still point at the old master after a failover",
+    ),
+)
+
+
+def _redis(obs: Observations) -> list[Finding]:
+    found: dict[str, Finding] = {}
+    for label, line in _text_lines(obs):
+        if "master" not in line and "QUORUM" not in line.upper() and "READONLY" not in line:
+            continue
+        for pattern, kind, template in _REDIS:
+            match = pattern.search(line)
+            if not match or kind in found:
+                continue
+            title = (
+                template.format(**{k: v for k, v in match.groupdict().items() if v}) if "{" in template else template
+            )
+            if "{" in title:
+                continue
+            found[kind] = Finding(
+                kind=kind,
+                subject=f"redis:{kind}",
+                role="cause",
+                title=title[:1].upper() + title[1:],
+                weight=82,
+                evidence=[f"{label} {excerpt(line.strip())}"],
+                recommendations=[
+                    rec(
+                        "high",
+                        "Check the Redis master and replicas (INFO replication, SENTINEL masters) and point clients at the current master",
+                    )
+                ],
+            )
+    return list(found.values())
+
+
+# --- PostgreSQL replication --------------------------------------------------------------------------------
+
+
+def _replication(document: DocumentFact) -> list[Finding]:
+    rows = [r for r in _walk_dicts(document.data) if "replay_lag" in r or "replay_lsn" in r or "replication_lag" in r]
+    findings: list[Finding] = []
+    for row in rows:
+        lag = row.get("replay_lag") or row.get("replication_lag")
+        state = str(row.get("state", "streaming"))
+        seconds = _seconds(lag)
+        if state != "streaming" or (seconds is not None and seconds >= 30):
+            name = str(row.get("application_name") or row.get("client_addr") or "a standby")
+            findings.append(
+                Finding(
+                    kind="postgres_replication_lag",
+                    subject=f"postgres:{name}",
+                    role="cause",
+                    title=f"PostgreSQL standby {name} lags the primary (replay_lag {lag}, state {state})",
+                    weight=80,
+                    evidence=[document.quote(name, fallback=f"{name}: replay_lag {lag}, state {state}")],
+                    workload=name,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Find what slows replay on {name} (I/O, long queries on the standby, network) and check WAL retention",
+                        )
+                    ],
+                )
+            )
+    return findings[:2]
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = re.match(r"(?:(\d+) days? )?(\d+):(\d+):(\d+(?:\.\d+)?)", value)
+        if match:
+            days, hours, minutes, seconds = match.groups()
+            return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return None
+
+
+def _walk_dicts(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if depth > 8:
+        return
+    if isinstance(data, dict):
+        yield data
+        for value in data.values():
+            yield from _walk_dicts(value, depth + 1)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _walk_dicts(item, depth + 1)
+
+
+# --- Traces (Jaeger, Tempo/OTLP) ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Span:
+    span_id: str
+    parent: str | None
+    name: str
+    service: str
+    start: float  # seconds
+    duration: float  # seconds
+    peer: str | None = None  # for a client span: the service it calls (peer.service, server.address, URL host)
+
+
+def _traces(document: DocumentFact) -> list[Finding]:
+    spans = (
+        list(_jaeger_spans(document.data))
+        or list(_otlp_spans(document.data))
+        or list(_tempo_search_spans(document.data))
+    )
+    if not spans:
+        return []
+    children: dict[str, float] = {}
+    for span in spans:
+        if span.parent:
+            children[span.parent] = children.get(span.parent, 0.0) + span.duration
+    roots = [span for span in spans if not span.parent or span.parent not in {s.span_id for s in spans}]
+    total = sum(span.duration for span in roots) or max(span.duration for span in spans)
+    for span in spans:  # a client call nobody answered in this trace: its time is spent waiting on the peer
+        if span.peer and span.span_id not in children:
+            span.service = span.peer
+    own_by_service: dict[str, float] = {}
+    spans_by_service: dict[str, list[tuple[float, _Span]]] = {}
+    for span in spans:
+        own = max(span.duration - children.get(span.span_id, 0.0), 0.0)
+        own_by_service[span.service] = own_by_service.get(span.service, 0.0) + own
+        spans_by_service.setdefault(span.service, []).append((own, span))
+    if total <= 0 or not own_by_service:
+        return []
+    service = max(own_by_service, key=lambda name: (own_by_service[name], name))
+    own = own_by_service[service]
+    ranked = sorted(spans_by_service[service], key=lambda item: (-item[0], item[1].name))
+    top = ranked[0][1]
+    calls = sum(1 for _, span in spans_by_service[service] if span.name == top.name)
+    repeated = f", called {calls} times: retried" if calls > 1 else ""
+    share = min(own / total, 1.0)
+    return [
+        Finding(
+            kind="trace_dominant_span",
+            subject=f"service:{service}",
+            role="cause",
+            title=f"{service}: the slow requests spend most of their time in service {service}, in span '{top.name}'"
+            f" ({own * 1000:.0f} ms of {total * 1000:.0f} ms, {share:.0%}{repeated})",
+            weight=84 if share >= 0.5 else 70,
+            evidence=[document.quote(top.name, fallback=f"span {top.name} ({service}): {own * 1000:.0f} ms")],
+            workload=service,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Look at what '{top.name}' waits on in {service} (its queries, downstream calls, retries, locks, pool) during the slow period",
+                ),
+            ],
+            affected=[service],
+        )
+    ]
+
+
+def _jaeger_spans(data: Any) -> Iterator[_Span]:
+    for trace in _l(_d(data).get("data")) if isinstance(data, dict) else []:
+        trace = _d(trace)
+        processes = {k: str(_d(v).get("serviceName", k)) for k, v in _d(trace.get("processes")).items()}
+        for span in _l(trace.get("spans")):
+            span = _d(span)
+            parent = next(
+                (str(_d(r).get("spanID")) for r in _l(span.get("references")) if _d(r).get("refType") == "CHILD_OF"),
+                None,
+            )
+            yield _Span(
+                str(span.get("spanID")),
+                parent,
+                str(span.get("operationName", "?")),
+                processes.get(str(span.get("processID")), str(span.get("processID", "?"))),
+                float(span.get("startTime", 0)) / 1e6,
+                float(span.get("duration", 0)) / 1e6,
+            )
+
+
+def _attribute(attributes: Any, key: str) -> str | None:
+    for attribute in _l(attributes):
+        attribute = _d(attribute)
+        if attribute.get("key") == key:
+            value = _d(attribute.get("value"))
+            return str(value.get("stringValue") or next(iter(value.values()), "")) if value else None
+    return None
+
+
+_PEER_KEYS = ("peer.service", "server.address", "net.peer.name", "http.host", "rpc.service")
+
+
+def _peer(attributes: Any) -> str | None:
+    for key in _PEER_KEYS:
+        value = _attribute(attributes, key)
+        if value:
+            return value.split(":")[0]
+    url = _attribute(attributes, "url.full") or _attribute(attributes, "http.url")
+    match = re.match(r"https?://([^/:]+)", url or "")
+    return match.group(1) if match else None
+
+
+def _otlp_spans(data: Any) -> Iterator[_Span]:
+    batches = _l(_d(data).get("batches")) or _l(_d(data).get("resourceSpans")) if isinstance(data, dict) else []
+    for batch in batches:
+        batch = _d(batch)
+        service = _attribute(_d(batch.get("resource")).get("attributes"), "service.name") or "?"
+        for scope in [*_l(batch.get("scopeSpans")), *_l(batch.get("instrumentationLibrarySpans"))]:
+            for span in _l(_d(scope).get("spans")):
+                span = _d(span)
+                start, end = int(span.get("startTimeUnixNano", 0) or 0), int(span.get("endTimeUnixNano", 0) or 0)
+                yield _Span(
+                    str(span.get("spanId")),
+                    str(span.get("parentSpanId")) if span.get("parentSpanId") else None,
+                    str(span.get("name", "?")),
+                    service,
+                    start / 1e9,
+                    max(end - start, 0) / 1e9,
+                    _peer(span.get("attributes")) if "CLIENT" in str(span.get("kind", "")) else None,
+                )
+
+
+def _tempo_search_spans(data: Any) -> Iterator[_Span]:
+    for trace in _l(_d(data).get("traces")) if isinstance(data, dict) else []:
+        trace = _d(trace)
+        root = str(trace.get("rootServiceName", "?"))
+        total = float(trace.get("durationMs", 0) or 0) / 1000
+        root_id = f"root-{trace.get('traceID')}"
+        yield _Span(root_id, None, str(trace.get("rootTraceName", "?")), root, 0.0, total)
+        for span_set in _l(trace.get("spanSets")) or ([trace.get("spanSet")] if trace.get("spanSet") else []):
+            for span in _l(_d(span_set).get("spans")):
+                span = _d(span)
+                service = _attribute(span.get("attributes"), "service.name") or root
+                yield _Span(
+                    str(span.get("spanID")),
+                    root_id,
+                    str(span.get("name", "?")),
+                    service,
+                    0.0,
+                    int(span.get("durationNanos", 0) or 0) / 1e9,
+                )
+        return  # the first (slowest-listed) trace is the example

@@ -1,0 +1,181 @@
+"""Decisive control-plane messages wherever they are printed: events, describe output, YAML status, logs.
+
+The rules (``engine.expertise.messages``) are what the API server, scheduler, kubelet, controllers and the
+tools around them print; this analyzer finds them in every text the investigation read and attributes each to
+the object it is about (the event's object, else an object the line names, else the question's subject).
+"""
+# ruff: noqa: E501  (patterns and messages read better unwrapped)
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import observed_names, rec
+from engine.expertise.messages import MessageRule, first_of_each_family, match_rules, render
+from engine.facts import LogDoc, Observations
+from engine.findings import Finding, workload_of
+from engine.parsers.common import excerpt, parse_timestamp
+
+_PREFILTER = re.compile(
+    r"denied|webhook|AdmissionPolicy|PodSecurity|forbidden|service account|quota|usage per|terminated|metrics|missing request|storageclass"
+    r"|storage class|provision|Multi-Attach|AttachVolume|MountVolume|volume node affinity|<error:|not found|network not ready"
+    r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge|pull|ephemeral|EmptyDir"
+    r"|expired|certificate|permission denied|pull policy|Preempted|suspend|forbidden|no matches for kind|not applied"
+    r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
+    r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
+    r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale",
+    re.IGNORECASE,
+)
+MAX_LINES_SCANNED = 200_000
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    names = _known_names(obs, ctx)
+    nodes = _node_names(obs, ctx)
+    candidates = _existing(obs)
+    found: dict[tuple[str, str], Finding] = {}
+    scanned = 0
+    sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
+    sources += [(doc.label, _distinct_lines(doc, ctx)) for doc in obs.logs]
+    for label, lines in sources:
+        described: str | None = None  # the object a describe block is about ("Name:" opens each block)
+        for line in lines:
+            scanned += 1
+            if scanned > MAX_LINES_SCANNED:
+                break
+            if line.startswith("Name:"):
+                described = line.split(":", 1)[1].strip().split("/")[-1] or None
+            if len(line) < 12 or not _PREFILTER.search(line):
+                continue
+            for rule, groups in first_of_each_family(match_rules(line[:4096])):
+                _add(
+                    found,
+                    rule,
+                    groups,
+                    f"{label} {excerpt(line.strip())}",
+                    line,
+                    names,
+                    ctx,
+                    nodes,
+                    candidates,
+                    described,
+                )
+    for event in obs.events:
+        if event.cite.startswith("[tool:") and _PREFILTER.search(event.message):
+            owner = event.object_name or None
+            for rule, groups in match_rules(event.message):
+                _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner)
+    return list(found.values())
+
+
+def _add(
+    found: dict[tuple[str, str], Finding],
+    rule: MessageRule,
+    groups: dict[str, str],
+    cite: str,
+    line: str,
+    names: list[str],
+    ctx: AnalysisContext,
+    nodes: frozenset[str],
+    candidates: dict[str, set[str]],
+    owner: str | None = None,
+) -> None:
+    what = render(rule.title, groups)
+    if what is None:
+        return
+    meant = _probably_meant(rule.kind, groups, candidates)
+    if meant:
+        what += f"; the existing {meant[0]} '{meant[1]}' is probably what was meant"
+    key = (rule.kind, what)
+    asked = ctx.question.named if ctx.question else None
+    shown = _owner_in(line, names) or owner or ctx.service or asked  # the object as the input names it
+    workload = shown if shown is None or shown in nodes else workload_of(shown)
+    existing = found.get(key)
+    if existing is not None:
+        existing.count += 1
+        if cite not in existing.evidence and len(existing.evidence) < 3:
+            existing.evidence.append(cite)
+        subject = (ctx.focus.owner() if ctx.focus else None) or asked
+        if subject and shown == subject and existing.workload != workload:  # the same message, seen on the subject
+            existing.title = f"{shown}: {what}"
+            existing.workload, existing.affected, existing.subject = (
+                workload,
+                [workload or shown],
+                f"{workload}:{rule.kind}",
+            )
+        return
+    action = render(rule.action, groups) or rule.action.split("{")[0].rstrip()
+    found[key] = Finding(
+        kind=rule.kind,
+        subject=f"{workload or 'cluster'}:{rule.kind}",
+        role=rule.role,
+        title=f"{shown}: {what}" if shown else what[:1].upper() + what[1:],
+        weight=rule.weight,
+        evidence=[cite],
+        workload=workload,
+        timestamp=parse_timestamp(line[:64]),
+        recommendations=[rec("high", action)],
+        affected=[workload] if workload else [],
+        related=[v for k, v in groups.items() if k in ("service", "account", "storageclass", "hook")],
+    )
+
+
+def _distinct_lines(doc: LogDoc, ctx: AnalysisContext) -> list[str]:
+    """A log's distinct lines (one example per template, in order): a message repeated 10,000 times is read once."""
+    if ctx.logs is None:
+        return doc.lines
+    templates = sorted(ctx.logs.of(doc).templates, key=lambda t: t.first_index)
+    return [t.example for t in templates]
+
+
+def _node_names(obs: Observations, ctx: AnalysisContext) -> frozenset[str]:
+    """Nodes are named as they are (``worker-07``), never cut to a workload name."""
+    subject = ctx.focus.subject if ctx.focus else None
+    focused = {subject.name} if subject is not None and subject.kind == "node" else set()
+    return frozenset({node.name for node in obs.nodes} | focused)
+
+
+def _known_names(obs: Observations, ctx: AnalysisContext) -> list[str]:
+    """The subject first, then what the person named in the question, then every observed object."""
+    owner = ctx.focus.owner() if ctx.focus else None
+    asked = sorted((w for w in ctx.question.words if "-" in w), key=len, reverse=True) if ctx.question else []
+    return [*([owner] if owner else []), *asked, *observed_names(obs)]
+
+
+def _owner_in(line: str, names: list[str]) -> str | None:
+    for name in names:
+        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line):
+            return name
+    return None
+
+
+_MEANT = {"namespace_missing": "namespace", "gitops_path_missing": "path", "ingress_tls_secret_missing": "secret"}
+_KIND_OF_GROUP = {"namespace": "Namespace", "secret": "Secret"}
+_PATH_TOKEN = re.compile(r"(?<![\w/.-])[\w.-]+(?:/[\w.-]+)+(?![\w/.-])")
+
+
+def _existing(obs: Observations) -> dict[str, set[str]]:
+    """Names that exist, by kind, to tell what a wrong name was probably meant to be."""
+    found: dict[str, set[str]] = {"namespace": set(), "secret": set(), "path": set()}
+    for resource in obs.resources:
+        if resource.kind == "Namespace":
+            found["namespace"].add(resource.name)
+        elif resource.kind == "Secret":
+            found["secret"].add(resource.name)
+    for lines in [t.lines for t in obs.texts] + [d.lines[:2000] for d in obs.logs]:
+        for line in lines[:5000]:
+            if "/" in line and len(line) < 300 and not line.lstrip().startswith(("$", "#", ">")):
+                found["path"] |= {t for t in _PATH_TOKEN.findall(line) if "://" not in t and not t.startswith("/")}
+    return found
+
+
+def _probably_meant(kind: str, groups: dict[str, str], candidates: dict[str, set[str]]) -> tuple[str, str] | None:
+    group = _MEANT.get(kind)
+    wrong = groups.get(group or "")
+    if not group or not wrong:
+        return None
+    pool = sorted(candidates.get(group, set()) - {wrong})
+    close = difflib.get_close_matches(wrong, pool, n=1, cutoff=0.8 if group == "path" else 0.6)
+    return (group, close[0]) if close else None

@@ -1,0 +1,231 @@
+"""Answers to questions that are not "why is it broken": a log search, an error summary, a health check.
+
+Same result shape as a root-cause report: ``summary`` is the answer, ``root_cause`` says what the main problem
+is (or that there is none), the evidence quotes the lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from engine.facts import LogDoc, Observations
+from engine.focus import Focus
+from engine.logs.index import LogIndex
+from engine.logs.signatures import match_signatures
+from engine.logs.templates import level_of, mask
+from engine.models import Recommendation, Report, RootCause, TimelineEvent
+from engine.parsers.common import excerpt, parse_timestamp
+from engine.question import Question
+from engine.ranking import Scored
+
+MAX_QUOTED = 5
+MAX_GROUPS = 5
+
+
+def _docs(obs: Observations, focus: Focus) -> list[LogDoc]:
+    """The subject's logs when they can be told apart, else every log read."""
+    if focus:
+        mine = [doc for doc in obs.logs if doc.pod and any(doc.pod.startswith(name) for name in focus.names)]
+        if mine:
+            return mine
+    return list(obs.logs)
+
+
+def _in_time(line: str, question: Question) -> bool:
+    if question.since is None and question.until is None:
+        return True
+    when = parse_timestamp(line[:64])
+    if when is None:
+        return question.since is None  # an undated line cannot be shown to be inside a time filter
+    if question.since is not None and when < question.since:
+        return False
+    return not (question.until is not None and when > question.until)
+
+
+def _where(focus: Focus) -> str:
+    return f" of {focus.label}" if focus.label else ""
+
+
+def _period(question: Question) -> str:
+    if question.since is None:
+        return ""
+    return f" since {question.since.strftime('%Y-%m-%d %H:%M')} UTC"
+
+
+def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
+    terms = [t.lower() for t in question.terms]
+    hits: list[tuple[str, str]] = []
+    for doc in _docs(obs, focus):
+        for line in doc.lines:
+            lowered = line.lower()
+            if any(term in lowered for term in terms) and _in_time(line, question):
+                hits.append((doc.label, line.strip()))
+    shown = " or ".join(f"'{t}'" for t in question.terms)
+    if not hits:
+        return Report(
+            summary=f"No log line{_where(focus)} contains {shown}{_period(question)}.",
+            root_cause=RootCause(description=f"Log search for {shown}: no matching lines", confidence=60, evidence=[]),
+        )
+    times = [t for t in (parse_timestamp(line[:64]) for _, line in hits) if t is not None]
+    span = ""
+    if times:
+        first, last = min(times), max(times)
+        span = f", at {_clock(first)}" if first == last else f", from {_clock(first)} to {_clock(last)}"
+    quoted = "; ".join(f"'{_clip(line)}'" for _, line in hits[:MAX_QUOTED])
+    more = f" (and {len(hits) - MAX_QUOTED} more)" if len(hits) > MAX_QUOTED else ""
+    count = f"{len(hits)} line{'s' if len(hits) != 1 else ''}"
+    where = f"{_where(focus)}{_period(question)}{span}"
+    return Report(
+        summary=f"Found {count} containing {shown} in the logs{where}: {quoted}{more}.",
+        root_cause=RootCause(
+            description=f"Log search for {shown}: {len(hits)} matching line{'s' if len(hits) != 1 else ''}",
+            confidence=90,
+            evidence=[f"{label} {excerpt(line)}" for label, line in hits[:MAX_QUOTED]],
+        ),
+        timeline=[TimelineEvent(timestamp=t, event=_clip(line, 200)) for t, (_, line) in _dated(hits)][:25],
+    )
+
+
+@dataclass
+class _Group:
+    title: str
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    examples: list[str] = field(default_factory=list)
+    severity: int = 0
+
+
+def log_summary(question: Question, obs: Observations, focus: Focus, index: LogIndex) -> Report:
+    groups: dict[str, _Group] = {}
+    for doc in _docs(obs, focus):
+        signals = index.of(doc)
+        for template in signals.templates:
+            if template.severity not in ("error", "fatal", "warn"):
+                continue
+            lines = [line for line in _template_lines(doc, template.pattern) if _in_time(line, question)]
+            if not lines:
+                continue
+            matches = match_signatures(template.example)
+            key = matches[0].title() if matches and matches[0].kind not in ("exception", "panic") else template.pattern
+            group = groups.setdefault(key, _Group(title=_clip(template.example.strip(), 320)))
+            group.count += len(lines)
+            group.severity = max(group.severity, 2 if template.severity in ("error", "fatal") else 1)
+            for line in lines:
+                when = parse_timestamp(line[:64])
+                if when is not None:
+                    group.first = when if group.first is None or when < group.first else group.first
+                    group.last = when if group.last is None or when > group.last else group.last
+            if len(group.examples) < 2:
+                group.examples.append(f"{doc.label} {excerpt(lines[0].strip())}")
+    errors = sorted(
+        [g for g in groups.values() if g.severity == 2] or list(groups.values()),
+        key=lambda g: (-g.count, g.first.isoformat() if g.first else ""),
+    )
+    if not errors:
+        return Report(
+            summary=f"No errors were logged{_where(focus)}{_period(question)}.",
+            root_cause=RootCause(description="No errors in the logs read", confidence=60, evidence=[]),
+        )
+    total = sum(g.count for g in errors)
+    parts = [f"{g.title} ({g.count}x{_seen(g)})" for g in errors[:MAX_GROUPS]]
+    top = errors[0]
+    return Report(
+        summary=f"{total} error line{'s' if total != 1 else ''} logged{_where(focus)}{_period(question)}, "
+        f"in {len(errors)} group{'s' if len(errors) != 1 else ''}: " + "; ".join(parts) + ".",
+        root_cause=RootCause(
+            description=f"Most frequent error{_period(question)}: {top.title} ({top.count}x)",
+            confidence=70,
+            evidence=[line for g in errors[:3] for line in g.examples[:1]],
+        ),
+        recommendations=[Recommendation(priority="medium", action=f"Start with the most frequent error: {top.title}")],
+    )
+
+
+def health_check(question: Question, obs: Observations, focus: Focus, scored: list[Scored]) -> Report | None:
+    """The verdict when nothing is wrong with the subject; None when a problem was found (the RCA answers)."""
+    problems = [s for s in scored if s.finding.weight >= 50 and (not focus or focus.covers(s.finding))]
+    if problems:
+        return None
+    subject = focus.label or question.named or (f"namespace {question.namespace}" if question.namespace else "it")
+    pods = [p for p in obs.pods if not focus or p.name in focus.names]
+    ready = [p for p in pods if p.phase in ("Running", None) and all(c.ready is not False for c in p.containers)]
+    facts: list[str] = []
+    evidence = [p.cites.get("row", "") for p in pods[:3]]
+    if pods:
+        facts.append(f"{len(ready)} of {len(pods)} pods Running and Ready, no restarts")
+    for fact, cite in _healthy_objects(obs):
+        facts.append(fact)
+        evidence.append(cite)
+    if obs.logs:
+        facts.append("no errors in the logs read")
+    return Report(
+        summary=f"{subject[:1].upper() + subject[1:]} looks healthy: "
+        + ("; ".join(facts) if facts else "no failure was found")
+        + ".",
+        root_cause=RootCause(
+            description=f"No problem found: {subject} is healthy in the data provided",
+            confidence=70 if len(facts) > 1 else 45,
+            evidence=[e for e in evidence if e][:5],
+        ),
+    )
+
+
+def _healthy_objects(obs: Observations) -> list[tuple[str, str]]:
+    """What the objects and tool documents read say about their own health, in their own terms."""
+    found: list[tuple[str, str]] = []
+    for resource in obs.resources:
+        raw_status = resource.raw.get("status")
+        status: dict[str, object] = raw_status if isinstance(raw_status, dict) else {}
+        raw_conditions = status.get("conditions")
+        conditions = [c for c in raw_conditions if isinstance(c, dict)] if isinstance(raw_conditions, list) else []
+        ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+        if ready and ready.get("status") == "True" and resource.kind not in ("Pod", "Node"):
+            renew = status.get("renewalTime")
+            expires = status.get("notAfter")
+            extra = f", renews automatically at {renew}" if renew else ""
+            extra += f" (expires {expires})" if expires else ""
+            found.append(
+                (
+                    f"{resource.kind} {resource.name} is Ready{extra}",
+                    resource.quote("Ready", fallback=f"{resource.kind} {resource.name} Ready"),
+                )
+            )
+    for document in obs.documents:
+        data = document.data if isinstance(document.data, dict) else {}
+        if "alarms" in data and not data.get("alarms") and not data.get("partitions"):
+            nodes = data.get("running_nodes") or data.get("nodes") or []
+            count = f", {len(nodes)} nodes running" if isinstance(nodes, list) and nodes else ""
+            found.append(
+                (
+                    f"RabbitMQ reports no alarms and no partitions{count}",
+                    document.quote("alarms", fallback="alarms: []"),
+                )
+            )
+    return found
+
+
+def _template_lines(doc: LogDoc, pattern: str) -> list[str]:
+    return [line for line in doc.lines if line.strip() and mask(line) == pattern and level_of(line) != "info"]
+
+
+def _seen(group: _Group) -> str:
+    if group.first is None or group.last is None:
+        return ""
+    if group.first == group.last:
+        return f", at {_clock(group.first)}"
+    return f", first {_clock(group.first)}, last {_clock(group.last)}"
+
+
+def _clock(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _clip(line: str, limit: int = 180) -> str:
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def _dated(hits: list[tuple[str, str]]) -> list[tuple[datetime, tuple[str, str]]]:
+    found = [(parse_timestamp(line[:64]), (label, line)) for label, line in hits]
+    return sorted(((t, h) for t, h in found if t is not None), key=lambda item: item[0])

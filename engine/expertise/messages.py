@@ -1,0 +1,626 @@
+"""What Kubernetes and the tools around it print when something is refused or broken, and what it means.
+
+Each rule is a message documented by the component that prints it (the API server's admission and RBAC
+errors, the scheduler, the kubelet, controllers, the HPA, storage provisioners, ingress controllers,
+cert-manager, the container runtime). A rule names the concrete thing (which webhook, which verb on which
+resource, which StorageClass) from the message itself; the title never carries a placeholder.
+"""
+# ruff: noqa: E501  (documented messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from engine.findings import Role
+
+
+@dataclass(frozen=True)
+class MessageRule:
+    kind: str
+    role: Role
+    weight: int
+    title: str  # str.format over the named groups; every field the title uses is a required group
+    action: str
+    pattern: re.Pattern[str]
+    family: str = ""  # rules of one family explain the same line in different ways: the first match wins
+
+
+def _r(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_PULL = r"(?:Failed to pull image|[Ee]rror (?:response from daemon|pulling image)|pulling image)\s*\\?\"?(?P<image>[^\"\\\s]+)\\?\"?[^\n]*?"
+
+RULES: tuple[MessageRule, ...] = (
+    MessageRule(
+        "image_rate_limited",
+        "cause",
+        92,
+        "image {image} cannot be pulled: the registry rate-limits pulls (429 toomanyrequests)",
+        "Authenticate image pulls (imagePullSecrets with a registry account) or mirror {image} to a registry you control",
+        _r(_PULL + r"(?:toomanyrequests|429 Too Many Requests|pull rate limit)"),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_registry_dns",
+        "cause",
+        92,
+        "image {image} cannot be pulled: the node cannot resolve the registry host {host} (no such host)",
+        "Fix the registry host name in the image reference or the nodes' DNS for {host}",
+        _r(_PULL + r"lookup (?P<host>[\w.-]+)(?: on [\d.:]+)?: no such host"),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_wrong_platform",
+        "cause",
+        94,
+        "image {image} cannot be pulled on this node: it has no build for the node's platform/architecture ({detail})",
+        "Publish a multi-arch image (docker buildx --platform linux/amd64,linux/arm64) or keep the workload off nodes of that architecture (nodeSelector kubernetes.io/arch)",
+        _r(
+            _PULL
+            + r"(?P<detail>no match for platform in manifest[^\n]{0,60}|no matching manifest for [\w/]+ in the manifest list entries)"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_unauthorized",
+        "cause",
+        92,
+        "image {image} cannot be pulled: the registry refuses the pull without valid credentials ({detail})",
+        "Add or fix the imagePullSecrets of the workload (a secret with a valid token for the registry of {image})",
+        _r(
+            _PULL
+            + r"(?P<detail>pull access denied|unauthorized|authentication required|no basic auth credentials|403 Forbidden|insufficient_scope|access denied)"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_not_found",
+        "cause",
+        92,
+        "image {image} cannot be pulled: that image or tag does not exist in the registry ({detail})",
+        "Fix the image tag of the workload ({image} does not exist) or push it; roll back if a deploy introduced it",
+        _r(
+            _PULL
+            + r"(?P<detail>manifest unknown|manifest for [^\s]+ not found|not found|name unknown|repository does not exist)"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_registry_unreachable",
+        "cause",
+        88,
+        "image {image} cannot be pulled: the registry cannot be reached from the node ({detail})",
+        "Check the nodes' egress to the registry of {image} (proxy, firewall, NAT)",
+        _r(
+            _PULL
+            + r"(?P<detail>i/o timeout|connection refused|TLS handshake timeout|context deadline exceeded|no route to host)"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
+        "ephemeral_storage_exceeded",
+        "cause",
+        90,
+        "the pod was evicted for using more ephemeral storage than its limit: {detail}",
+        "Raise the ephemeral-storage limit, or write large/temporary data to a volume (emptyDir with sizeLimit, a PVC) instead of the container filesystem",
+        _r(
+            r"(?P<detail>(?:Pod ephemeral local storage usage exceeds the total limit of containers [\w.]+|Container [\w.-]+ exceeded its local ephemeral storage limit \\?\"?[\w.]+\\?\"?|Usage of EmptyDir volume \\?\"?[\w.-]+\\?\"? exceeds the limit \\?\"?[\w.]+))"
+        ),
+    ),
+    MessageRule(
+        "admission_denied",
+        "cause",
+        90,
+        "the admission webhook {hook} denies the request: {detail}",
+        "Fix the object so it satisfies the policy of webhook {hook} (or, if the policy is wrong, change the policy/constraint)",
+        _r(r"admission webhook \\?\"(?P<hook>[^\"\\]+)\\?\" denied the request:\s*(?P<detail>[^\n]{3,240})"),
+    ),
+    MessageRule(
+        "admission_policy_denied",
+        "cause",
+        90,
+        "the ValidatingAdmissionPolicy {policy} denies the request: {detail}",
+        "Change the object to satisfy ValidatingAdmissionPolicy {policy} (or its binding's parameters if the policy is wrong)",
+        _r(
+            r"ValidatingAdmissionPolicy '(?P<policy>[^']+)'(?: with binding '[^']+')? denied request:\s*(?P<detail>[^\n]{3,240})"
+        ),
+    ),
+    MessageRule(
+        "admission_webhook_unreachable",
+        "cause",
+        86,
+        "the admission webhook {hook} cannot be called, so the API server refuses the request: {detail}",
+        "Bring the webhook's backing service back (or set its failurePolicy/namespaceSelector so it does not block {hook})",
+        _r(r"failed calling webhook \\?\"(?P<hook>[^\"\\]+)\\?\":\s*(?P<detail>[^\n]{3,200})"),
+    ),
+    MessageRule(
+        "pod_security_violation",
+        "cause",
+        88,
+        "the namespace's Pod Security level {level} forbids the pod: {detail}",
+        "Make the pod spec meet Pod Security '{level}' (securityContext) or relabel the namespace if that level is wrong",
+        _r(r"violates PodSecurity \\?\"(?P<level>[\w:.-]+)\\?\":\s*(?P<detail>[^\n]{3,200})"),
+    ),
+    MessageRule(
+        "rbac_forbidden",
+        "cause",
+        88,
+        "RBAC forbids it: {user} cannot {verb} {resource}{group}{where}",
+        "Grant {user} '{verb}' on {resource} with a Role/ClusterRole and a RoleBinding (kubectl auth can-i {verb} {resource} --as={user})",
+        _r(
+            r"(?:is forbidden: )?User \\?\"(?P<user>[^\"\\]+)\\?\" cannot (?P<verb>\w+) resource \\?\"(?P<resource>[\w./-]+)\\?\""
+            r"(?: in API group \\?\"(?P<group>[^\"\\]*)\\?\")?(?P<where>(?: in the namespace \\?\"[\w.-]+\\?\"| at the cluster scope))?"
+        ),
+    ),
+    MessageRule(
+        "service_account_missing",
+        "cause",
+        88,
+        "the ServiceAccount {account} does not exist, so the pods cannot be created",
+        "Create ServiceAccount {account} or fix serviceAccountName in the pod template",
+        _r(
+            r"error looking up service account [\w.-]+/(?P<account>[\w.-]+): serviceaccount \\?\"[\w.-]+\\?\" not found"
+        ),
+    ),
+    MessageRule(
+        "quota_exceeded",
+        "cause",
+        88,
+        "namespace quota {quota} is exhausted: requested {requested}, used {used}, limited {limited}",
+        "Raise ResourceQuota {quota} or lower the requests/limits of the new pods (kubectl describe quota {quota})",
+        _r(
+            r"exceeded quota: (?P<quota>[\w.-]+), requested: (?P<requested>[\w.=,/ -]+?), used: (?P<used>[\w.=,/ -]+?), limited: (?P<limited>[\w.=/-]+(?:,[\w.=/-]+)*)"
+        ),
+    ),
+    MessageRule(
+        "quota_requires_limits",
+        "cause",
+        86,
+        "namespace quota {quota} requires every pod to set {what}, and this pod does not",
+        "Set {what} on every container (or add a LimitRange with defaults)",
+        _r(r"failed quota: (?P<quota>[\w.-]+): must specify (?P<what>[\w.,]+)"),
+    ),
+    MessageRule(
+        "limitrange_violation",
+        "cause",
+        86,
+        "a LimitRange refuses the pod: {detail}",
+        "Bring the container's requests/limits inside the namespace's LimitRange (kubectl describe limitrange)",
+        _r(
+            r"(?P<detail>(?:maximum|minimum) (?:cpu|memory|ephemeral-storage|storage) usage per (?:Container|Pod|PersistentVolumeClaim) is [\w.]+, but (?:limit|request) is [\w.]+)"
+        ),
+    ),
+    MessageRule(
+        "namespace_terminating",
+        "cause",
+        84,
+        "namespace {namespace} is being deleted, so nothing new can be created in it",
+        "Wait for namespace {namespace} to finish terminating (check finalizers: kubectl get ns {namespace} -o yaml) or deploy elsewhere",
+        _r(r"unable to create new content in namespace (?P<namespace>[\w.-]+) because it is being terminated"),
+    ),
+    MessageRule(
+        "hpa_metrics_unavailable",
+        "cause",
+        86,
+        "the HPA cannot read {metric} metrics: the resource metrics API (metrics.k8s.io) is not served, usually because metrics-server is not installed or not running",
+        "Install or fix metrics-server (kubectl get apiservice v1beta1.metrics.k8s.io; kubectl -n kube-system get deploy metrics-server)",
+        _r(
+            r"unable to get metrics for resource (?P<metric>\w+): unable to fetch metrics from resource metrics API: (?:the server could not find the requested resource|the server is currently unable to handle the request|[^\n]*metrics\.k8s\.io)"
+        ),
+    ),
+    MessageRule(
+        "hpa_missing_request",
+        "cause",
+        84,
+        "the HPA cannot compute {metric} utilization because the pods set no {metric} request",
+        "Set resources.requests.{metric} on every container of the scaled workload",
+        _r(r"missing request for (?P<metric>cpu|memory)"),
+    ),
+    MessageRule(
+        "hpa_custom_metric_missing",
+        "cause",
+        82,
+        "the HPA cannot read its external/custom metric: {detail}",
+        "Check the metrics adapter (prometheus-adapter / KEDA metrics server) and that the metric name and selector exist",
+        _r(
+            r"(?P<detail>unable to get (?:external|custom) metric [^\n]{3,200}|no metrics returned from (?:external|custom) metrics API[^\n]{0,120})"
+        ),
+    ),
+    MessageRule(
+        "storageclass_missing",
+        "cause",
+        90,
+        "StorageClass {storageclass} does not exist, so the PersistentVolumeClaim cannot be provisioned",
+        "Create StorageClass {storageclass} or set the claim's storageClassName to an existing class (kubectl get storageclass)",
+        _r(r"storageclass\.storage\.k8s\.io \\?\"(?P<storageclass>[\w.-]+)\\?\" not found"),
+    ),
+    MessageRule(
+        "no_storageclass",
+        "cause",
+        84,
+        "the PersistentVolumeClaim names no StorageClass and no PersistentVolume matches it",
+        "Set storageClassName on the claim (or mark a default StorageClass), or create a matching PersistentVolume",
+        _r(r"no persistent volumes available for this claim and no storage class is set"),
+    ),
+    MessageRule(
+        "provisioning_failed",
+        "cause",
+        86,
+        "the volume cannot be provisioned with StorageClass {storageclass}: {detail}",
+        "Fix the provisioner error for StorageClass {storageclass} (kubectl describe pvc; the CSI controller's logs)",
+        _r(
+            r"failed to provision volume with StorageClass \\?\"(?P<storageclass>[\w.-]+)\\?\":\s*(?P<detail>[^\n]{3,200})"
+        ),
+    ),
+    MessageRule(
+        "volume_multi_attach",
+        "cause",
+        86,
+        "volume {volume} is still attached to another node (ReadWriteOnce), so the new pod cannot mount it",
+        "Let the old pod/node release the volume (delete the old pod, or the stale VolumeAttachment) or use a RWX volume",
+        _r(r"Multi-Attach error for volume \\?\"(?P<volume>[\w.-]+)\\?\""),
+    ),
+    MessageRule(
+        "volume_attach_failed",
+        "cause",
+        84,
+        "volume {volume} cannot be attached: {detail}",
+        "Fix the attach error for volume {volume} (cloud disk state, zone, CSI driver logs)",
+        _r(r"AttachVolume\.Attach failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*:\s*(?P<detail>[^\n]{3,200})"),
+    ),
+    MessageRule(
+        "volume_mount_failed",
+        "cause",
+        80,
+        "volume {volume} cannot be mounted: {detail}",
+        "Fix the mount error for volume {volume} (kubectl describe pod; the node's kubelet/CSI logs)",
+        _r(
+            r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,200})"
+        ),
+    ),
+    MessageRule(
+        "volume_zone_conflict",
+        "cause",
+        86,
+        "the pod's PersistentVolume is in another zone than the nodes that can run it (volume node affinity conflict)",
+        "Schedule the pod in the volume's zone (node affinity) or recreate the volume with WaitForFirstConsumer binding",
+        _r(r"volume node affinity conflict"),
+    ),
+    MessageRule(
+        "ingress_backend_missing",
+        "cause",
+        86,
+        "the Ingress routes to Service {service}, which does not exist",
+        "Create Service {service} or point the Ingress backend at the existing Service (kubectl get svc)",
+        _r(
+            r"<error: (?:services|endpoints) \\?\"(?P<service>[\w.-]+)\\?\" not found>|[Ss]ervice \\?\"[\w.-]+/(?P<service2>[\w.-]+)\\?\" (?:not found|does not exist)"
+        ),
+    ),
+    MessageRule(
+        "cni_not_ready",
+        "cause",
+        86,
+        "the node's network plugin (CNI) is not ready, so pods there get no network: {detail}",
+        "Fix the CNI on the node (its DaemonSet pod, e.g. calico/cilium/aws-node, and /etc/cni/net.d)",
+        _r(
+            r"(?P<detail>(?:container runtime network not ready|NetworkPluginNotReady)[^\n]{0,160}|cni plugin not initialized|failed to (?:setup|set up) network for sandbox[^\n]{0,160})"
+        ),
+    ),
+    MessageRule(
+        "pleg_unhealthy",
+        "cause",
+        80,
+        "the kubelet's pod lifecycle loop is stalled (PLEG is not healthy): the container runtime on the node is overloaded or hung",
+        "Check the container runtime on the node (systemctl status containerd; crictl ps), its load and disk",
+        _r(r"PLEG is not healthy"),
+    ),
+    MessageRule(
+        "exec_format_error",
+        "cause",
+        88,
+        "the image's binary is built for another CPU architecture (exec format error)",
+        "Build/pull the image for the node's architecture (multi-arch manifest) or schedule on matching nodes (kubernetes.io/arch)",
+        _r(r"exec format error"),
+    ),
+    MessageRule(
+        "executable_missing",
+        "cause",
+        90,
+        "the container's command {binary} does not exist in the image",
+        "Fix the command/entrypoint: {binary} is not in the image's PATH (check the Dockerfile or use the full path)",
+        _r(
+            r"exec: \\?\"(?P<binary>[^\"\\]+)\\?\": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)"
+        ),
+    ),
+    MessageRule(
+        "entrypoint_not_executable",
+        "cause",
+        92,
+        "the container's entrypoint {path} is not executable (permission denied), so the runtime cannot start it",
+        "Make {path} executable in the image (chmod +x in the Dockerfile, or defaultMode 0755 if it is mounted from a ConfigMap)",
+        _r(r"exec:? \\?\"?(?P<path>/[\w./-]+)\\?\"?: permission denied"),
+    ),
+    MessageRule(
+        "image_never_pull",
+        "cause",
+        90,
+        "image {image} is not present on the node and the pull policy is Never, so it is never pulled",
+        "Load the image onto the node (kind load docker-image / minikube image load) or set imagePullPolicy IfNotPresent with a pullable registry",
+        _r(r"Container image \\?\"(?P<image>[^\"\\]+)\\?\" is not present with pull policy of Never"),
+    ),
+    MessageRule(
+        "preempted",
+        "cause",
+        84,
+        "the pod was preempted (evicted to make room) by a higher-priority pod{by}",
+        "Give the workload a PriorityClass that matches its importance, or reserve capacity (more nodes, quotas per priority) for the higher-priority workload",
+        _r(r"Preempted by (?:a pod on node \S+|pod \S+|(?P<by>[\w./-]+(?: on node \S+)?))"),
+    ),
+    MessageRule(
+        "job_suspended",
+        "cause",
+        86,
+        "the Job is suspended (spec.suspend: true), so it creates no pods",
+        'Resume it when intended: kubectl patch job <name> -p \'{{"spec":{{"suspend":false}}}}\' (and check what suspended it, e.g. a queue controller)',
+        _r(r"\bJob suspended\b|^\s*Suspend:\s+true\s*$"),
+    ),
+    MessageRule(
+        "statefulset_forbidden_update",
+        "cause",
+        88,
+        "the StatefulSet{sts} cannot be updated in place: only replicas, template, updateStrategy, ordinals and a few other fields may change, so a change to volumeClaimTemplates (storage size) is forbidden",
+        "Resize the existing PVCs directly (if the StorageClass allows expansion) and recreate the StatefulSet with --cascade=orphan to change volumeClaimTemplates",
+        _r(
+            r"(?:StatefulSet\.apps \\?\"(?P<sts>[\w.-]+)\\?\" is invalid: spec: Forbidden: )?updates to statefulset spec for fields other than [^\n]{0,200}are forbidden"
+        ),
+    ),
+    MessageRule(
+        "crd_missing",
+        "cause",
+        88,
+        "the API server does not know kind {kind} ({group}): its CustomResourceDefinition is not installed",
+        "Install the CRD (the operator that provides {kind}, e.g. its Helm chart with CRDs) before syncing objects of that kind",
+        _r(r"no matches for kind \\?\"(?P<kind>\w+)\\?\" in version \\?\"(?P<group>[\w./-]+)\\?\""),
+    ),
+    MessageRule(
+        "k8sgpt_netpol_unused",
+        "cause",
+        82,
+        "NetworkPolicy {policy} selects no pods, so it protects nothing (its podSelector matches no pod labels)",
+        "Fix the podSelector of NetworkPolicy {policy} to the labels the pods really carry (kubectl get pods --show-labels)",
+        _r(r"Network policy is not applied to any pods: (?P<policy>[\w.-]+)"),
+    ),
+    MessageRule(
+        "topology_spread_unsatisfiable",
+        "cause",
+        86,
+        "the pod cannot be scheduled: its topology spread constraint (maxSkew, whenUnsatisfiable: DoNotSchedule) cannot be met with the nodes available in each zone",
+        "Add capacity in the zone that lacks it, or relax the topologySpreadConstraints (maxSkew or whenUnsatisfiable: ScheduleAnyway)",
+        _r(r"didn't match pod topology spread constraints"),
+    ),
+    MessageRule(
+        "coredns_loop",
+        "cause",
+        90,
+        "CoreDNS detected a forwarding loop and stopped: it forwards to the node's /etc/resolv.conf, which points at a local resolver (such as systemd-resolved on 127.0.0.53) that sends queries back to CoreDNS",
+        "Point CoreDNS's forward at a real upstream (forward . 1.1.1.1 or the VPC resolver) or give the kubelet --resolv-conf=/run/systemd/resolve/resolv.conf",
+        _r(r"plugin/loop: Loop \([^)]*\) detected"),
+    ),
+    MessageRule(
+        "ingress_tls_secret_missing",
+        "cause",
+        86,
+        "the Ingress TLS Secret {secret} does not exist, so the controller serves its default (fake) certificate",
+        "Create Secret {secret} (or fix the Ingress spec.tls secretName to the Secret that exists; kubectl get secrets)",
+        _r(
+            r"(?:local SSL certificate|secret) \\?\"?(?:[\w-]+/)?(?P<secret>[\w.-]+)\\?\"? (?:was not found|not found|does not exist)"
+        ),
+    ),
+    MessageRule(
+        "runtimeclass_missing",
+        "cause",
+        90,
+        "RuntimeClass {name} does not exist, so the pod cannot be created",
+        "Install the runtime and its RuntimeClass {name} (kubectl get runtimeclass) or remove runtimeClassName from the pod spec",
+        _r(
+            r"RuntimeClass \\?\"(?P<name>[\w.-]+)\\?\" not found|runtimeclass\.node\.k8s\.io \\?\"(?P<name2>[\w.-]+)\\?\" not found"
+        ),
+    ),
+    MessageRule(
+        "kubelet_swap",
+        "cause",
+        88,
+        "the kubelet refuses to run because swap is enabled on the node",
+        "Disable swap on the node (swapoff -a and remove it from /etc/fstab) or configure the kubelet's memorySwap/failSwapOn deliberately",
+        _r(r"running with swap on is not supported|failSwapOn|swap is enabled"),
+    ),
+    MessageRule(
+        "conntrack_full",
+        "cause",
+        88,
+        "the node's connection-tracking table is full (nf_conntrack: table full), so new connections are dropped",
+        "Raise net.netfilter.nf_conntrack_max on the node and find the pod opening connections at a high rate",
+        _r(r"nf_conntrack: table full, dropping packet"),
+    ),
+    MessageRule(
+        "fsgroup_chown_slow",
+        "cause",
+        84,
+        "the kubelet changes the ownership of every file on the volume (fsGroup) before starting the pod, which takes very long on a volume with many files",
+        "Set securityContext.fsGroupChangePolicy: OnRootMismatch so the recursive chown runs only when needed",
+        _r(r"Setting volume ownership for [^\n]{0,200}is taking longer than expected|consider using OnRootMismatch"),
+    ),
+    MessageRule(
+        "sa_token_not_mounted",
+        "cause",
+        86,
+        "the service account token is not mounted in the pod (automountServiceAccountToken: false), so the in-cluster client cannot authenticate",
+        "Set automountServiceAccountToken: true on the pod or its ServiceAccount (or mount a projected token) for workloads that call the API",
+        _r(
+            r"/var/run/secrets/kubernetes\.io/serviceaccount/token: no such file or directory|unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined"
+        ),
+    ),
+    MessageRule(
+        "cronjob_forbid_blocked",
+        "cause",
+        88,
+        "the CronJob skips every scheduled run because the previous Job is still running and concurrencyPolicy is Forbid: that Job is stuck",
+        "Find why the running Job hangs (its pod's logs), delete it so runs resume, and set activeDeadlineSeconds on the jobTemplate",
+        _r(r"Not starting job because prior execution is (?:still )?running and concurrency policy is Forbid"),
+    ),
+    MessageRule(
+        "job_deadline",
+        "cause",
+        76,
+        "the Job was terminated because it ran longer than its activeDeadlineSeconds (DeadlineExceeded)",
+        "Raise activeDeadlineSeconds if the work legitimately takes longer, or find what made this run slow",
+        _r(r"Job was active longer than specified deadline"),
+    ),
+    MessageRule(
+        "namespace_finalizers",
+        "cause",
+        88,
+        "the namespace cannot finish deleting: objects in it still carry finalizer {finalizer}, which no running controller removes",
+        "Bring back the controller that owns {finalizer} (so it cleans up), or remove that finalizer from the remaining objects by hand",
+        _r(r"(?:Some content in the namespace has finalizers remaining|finalizers remaining): (?P<finalizer>[\w./-]+)"),
+    ),
+    MessageRule(
+        "gitops_path_missing",
+        "cause",
+        88,
+        "the GitOps application cannot render: its source path {path} does not exist in the repository",
+        "Fix the application's source path ({path}) to the directory that exists in the repository",
+        _r(
+            r"(?P<path>[\w.-]+(?:/[\w.-]+)+): app path does not exist|path [\"']?(?P<path2>[\w.-]+(?:/[\w.-]+)+)[\"']? (?:does not exist|not found) in (?:the )?repo"
+        ),
+    ),
+    MessageRule(
+        "namespace_missing",
+        "cause",
+        86,
+        "namespace {namespace} does not exist, so nothing can be created in it",
+        "Create namespace {namespace} (or enable CreateNamespace=true in Argo CD) or fix the destination namespace",
+        _r(r"namespaces? \\?\"(?P<namespace>[\w.-]+)\\?\" not found"),
+    ),
+    MessageRule(
+        "crd_missing_api",
+        "cause",
+        88,
+        "the API server does not know {group}/{kind}: its CustomResourceDefinition is not installed",
+        "Install the CRD for {kind} (the operator or chart that provides {group}) before syncing objects of that kind",
+        _r(r"could not find (?P<group>[\w.-]+\.[\w.-]+)/(?P<kind>[A-Z]\w+) for requested resource"),
+    ),
+    MessageRule(
+        "cloud_capacity",
+        "cause",
+        86,
+        "the cloud provider has no capacity for the requested instances: {detail}",
+        "Allow more instance types/zones in the node pool (Karpenter NodePool requirements / ASG mixed instances) or use capacity reservations",
+        _r(
+            r"(?P<detail>InsufficientInstanceCapacity[^\n]{0,200}|insufficient capacity[^\n]{0,160}|ZONE_RESOURCE_POOL_EXHAUSTED[^\n]{0,160}|SkuNotAvailable[^\n]{0,160})"
+        ),
+    ),
+    MessageRule(
+        "keda_scaler_failed",
+        "cause",
+        86,
+        "KEDA cannot read its {scaler} trigger ({detail}), so it cannot scale the workload, which stays at its minimum replicas",
+        "Fix the credentials/connection of the ScaledObject's {scaler} trigger (its TriggerAuthentication and the Secret it references)",
+        _r(
+            r"error (?:inspecting|getting metric for|connecting to) (?P<scaler>[\w-]+)(?: scaler)?:\s*(?P<detail>[^\n]{3,200})"
+        ),
+    ),
+    MessageRule(
+        "run_as_root_refused",
+        "cause",
+        90,
+        "the pod requires runAsNonRoot but the image runs as root (user 0), so the kubelet refuses to start it",
+        "Set securityContext.runAsUser to a non-zero UID (and runAsGroup/fsGroup), or build the image with a non-root USER",
+        _r(r"container has runAsNonRoot and image (?:will run as root|has non-numeric user)"),
+    ),
+    MessageRule(
+        "hpa_scale_up_limited",
+        "cause",
+        84,
+        "the HPA wants more replicas but its scale-up behavior policy limits how fast it may add them (ScaleUpLimit)",
+        "Loosen spec.behavior.scaleUp of the HPA (a larger Pods/Percent value, a shorter periodSeconds, selectPolicy Max)",
+        _r(r"ScaleUpLimit|the desired replica count is increasing faster than the maximum scale rate"),
+    ),
+    MessageRule(
+        "pdb_blocks_eviction",
+        "cause",
+        84,
+        "the PodDisruptionBudget allows no disruption, so the eviction (drain) is refused",
+        "Scale the workload up or relax the PodDisruptionBudget (kubectl get pdb -A) so one pod may be evicted",
+        _r(r"Cannot evict pod as it would violate the pod's disruption budget"),
+    ),
+    MessageRule(
+        "certificate_expired",
+        "cause",
+        88,
+        "a TLS certificate has expired: {detail}",
+        "Renew the certificate (cert-manager: kubectl describe certificate; or replace the Secret) and restart what caches it",
+        _r(
+            r"(?P<detail>x509: certificate has expired or is not yet valid[^\n]{0,120}|(?:client |serving )?certificate (?:in [^\s]+ )?(?:is|has) expired[^\n]{0,80}|certificate [^\n]{0,60}? is expired[^\n]{0,60})"
+        ),
+    ),
+    MessageRule(
+        "acme_failed",
+        "cause",
+        82,
+        "cert-manager cannot get the certificate issued: {detail}",
+        "Fix the issuer/challenge (kubectl describe certificaterequest,order,challenge) - DNS/HTTP01 reachability or issuer credentials",
+        _r(
+            r"(?P<detail>(?:Failed to (?:finalize Order|create Order|wait for order resource)|Error presenting challenge|Waiting for (?:HTTP-01|DNS-01) challenge propagation)[^\n]{0,160})"
+        ),
+    ),
+)
+
+
+def match_rules(line: str) -> list[tuple[MessageRule, dict[str, str]]]:
+    found: list[tuple[MessageRule, dict[str, str]]] = []
+    for rule in RULES:
+        match = rule.pattern.search(line)
+        if match is None:
+            continue
+        groups: dict[str, str] = {}
+        for key, value in match.groupdict().items():
+            base = key.rstrip("0123456789")
+            if value and base not in groups:
+                groups[base] = value.strip().rstrip('.,;\\"')
+        if rule.kind == "statefulset_forbidden_update":
+            groups["sts"] = f" {groups['sts']}" if groups.get("sts") else ""
+        if rule.kind == "preempted":
+            groups["by"] = f" ({groups['by']})" if groups.get("by") else ""
+        if rule.kind == "rbac_forbidden":
+            where = groups.get("where", "")
+            ns = re.search(r"namespace \\?\"([\w.-]+)", where)
+            groups["where"] = f" in namespace {ns.group(1)}" if ns else (" cluster-wide" if where else "")
+            group = groups.get("group", "")
+            groups["group"] = f" in API group {group}" if group else ""
+        found.append((rule, groups))
+    return found
+
+
+def first_of_each_family(
+    found: list[tuple[MessageRule, dict[str, str]]],
+) -> list[tuple[MessageRule, dict[str, str]]]:
+    """One explanation per family for a line (a 429 pull failure is not also an "image not found")."""
+    kept: list[tuple[MessageRule, dict[str, str]]] = []
+    families: set[str] = set()
+    for rule, groups in found:
+        if rule.family and rule.family in families:
+            continue
+        families.add(rule.family)
+        kept.append((rule, groups))
+    return kept
+
+
+def render(template: str, groups: dict[str, str]) -> str | None:
+    """The template filled from the match; None when a field it needs is missing (never a placeholder)."""
+    try:
+        return template.format_map(dict(groups))
+    except (KeyError, IndexError, ValueError):
+        return None

@@ -1,0 +1,130 @@
+"""The subject of the investigation, resolved against what was observed.
+
+The question names a subject (``job nightly-export``, ``pod api-7d9f-x2x7q``, an alert's ``deployment=orders``
+label, ``context.service``); this module finds every observed object that belongs to it: a job's pods, a
+deployment's ReplicaSets and pods, a node's pods, a pod's workload. Findings about those objects are *in focus*;
+the ranker investigates them (and what explains them) first, and everything else is "also noticed".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.analyzers.common import workload_name
+from engine.facts import Observations
+from engine.findings import Finding, workload_of
+from engine.question import LABEL_KINDS, Question, Subject
+
+
+@dataclass
+class Focus:
+    names: set[str] = field(default_factory=set)
+    label: str | None = None  # how the report names the subject: "job nightly-export", "cart"
+    subject: Subject | None = None  # the first subject that matched something observed
+
+    def owner(self) -> str | None:
+        """The grouping name findings about the subject carry: a node or claim by its name, else its workload."""
+        if self.subject is None:
+            return None
+        if self.subject.kind in ("node", "persistentvolumeclaim"):
+            return self.subject.name
+        return workload_of(self.subject.name)
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def covers(self, finding: Finding) -> bool:
+        return any(_belongs(candidate, self.names) for candidate in _candidates(finding))
+
+
+def resolve_focus(question: Question, obs: Observations) -> Focus:
+    known = _observed_names(obs)
+    subjects = [s for s in question.subjects if not s.guessed or _seen(s.name, known)] or _alert_subjects(obs)
+    if not subjects:
+        subjects = [Subject(None, word) for word in sorted(question.words) if word in known]
+    focus = Focus()
+    for subject in subjects:
+        names = _expand(subject, obs)
+        if names:
+            focus.names |= names
+            if focus.label is None:
+                focus.label = f"{subject.kind} {subject.name}" if subject.kind else subject.name
+                focus.subject = subject
+    return focus
+
+
+def _seen(name: str, known: set[str]) -> bool:
+    return name in known or any(n.startswith(f"{name}-") for n in known)
+
+
+def _observed_names(obs: Observations) -> set[str]:
+    names = {p.name for p in obs.pods} | {workload_name(p) for p in obs.pods}
+    names |= {w.name for w in obs.workloads} | {s.name for s in obs.services} | {n.name for n in obs.nodes}
+    names |= {r.name for r in obs.resources if r.kind not in ("Event", "Namespace")}
+    names |= {doc.pod for doc in obs.logs if doc.pod}
+    return {n.lower() for n in names if n and n != "?"}
+
+
+def _expand(subject: Subject, obs: Observations) -> set[str]:
+    """The subject's own name plus the observed objects that belong to it."""
+    name = subject.name.lower()
+    names = {name}
+    if subject.kind == "node":
+        names |= {p.name for p in obs.pods if p.node == subject.name}
+        return names
+    if subject.kind == "persistentvolumeclaim" and "-" in name:
+        names.add(name.split("-", 1)[1])  # a StatefulSet claim is <template>-<pod>: data-loki-ingester-1
+    for pod in obs.pods:
+        owner = (pod.owner_name or "").lower()
+        workload = workload_name(pod).lower()
+        if pod.name == name:
+            names |= {workload, owner} - {""}
+        elif name in (workload, owner) or pod.name.startswith(f"{name}-") or owner.startswith(f"{name}-"):
+            names.add(pod.name)
+    for fact in obs.workloads:
+        if fact.owner_name and fact.owner_name.lower() == name:
+            names.add(fact.name)
+    if name not in _observed_names(obs) and subject.kind is None:
+        related = {n for n in _observed_names(obs) if n.startswith(f"{name}-") or name.startswith(f"{n}-")}
+        names |= related
+    return names
+
+
+def _alert_subjects(obs: Observations) -> list[Subject]:
+    subjects: list[Subject] = []
+    for document in obs.documents:
+        for labels in _alert_labels(document.data):
+            for key, kind in LABEL_KINDS.items():
+                value = labels.get(key)
+                if isinstance(value, str) and value and kind is not None:
+                    subject = Subject(kind, value.lower(), labels.get("namespace"))
+                    if subject not in subjects:
+                        subjects.append(subject)
+    return subjects
+
+
+def _alert_labels(data: Any) -> list[dict[str, Any]]:
+    if not isinstance(data, dict):
+        return []
+    alerts = data.get("alerts")
+    if isinstance(data.get("data"), dict):
+        alerts = data["data"].get("alerts", alerts)
+    found = [a.get("labels") for a in alerts if isinstance(a, dict)] if isinstance(alerts, list) else []
+    if isinstance(data.get("labels"), dict):
+        found.append(data["labels"])
+    return [labels for labels in found if isinstance(labels, dict)]
+
+
+def _candidates(finding: Finding) -> list[str]:
+    subject = finding.subject
+    name = subject.split("/", 1)[1] if "/" in subject else subject.split(":", 1)[0]
+    found = [name, finding.workload or "", *finding.affected, *finding.related]
+    return [c.lower() for c in found if c]
+
+
+def _belongs(candidate: str, names: set[str]) -> bool:
+    if candidate in names:
+        return True
+    base = workload_of(candidate)
+    return any(base == workload_of(name) or name.startswith(f"{candidate}-") for name in names)

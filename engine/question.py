@@ -1,0 +1,366 @@
+"""What the user asks: the intent (RCA, health check, log search, log summary), the subject, a time filter.
+
+Read from the message, ``context`` (service, namespace, related alert) and alert text pasted into the message
+(Alertmanager labels ``pod="x"``, kube-prometheus descriptions ``Pod ns/name ...``). Pure text rules: the same
+question always reads the same way.
+"""
+# ruff: noqa: E501  (patterns and messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from engine.models import InvestigationRequest
+
+Intent = Literal["rca", "health", "log_search", "log_summary"]
+
+KIND_ALIASES = {
+    "pod": "pod",
+    "pods": "pod",
+    "deployment": "deployment",
+    "deploy": "deployment",
+    "deployments": "deployment",
+    "job": "job",
+    "jobs": "job",
+    "cronjob": "cronjob",
+    "cron job": "cronjob",
+    "statefulset": "statefulset",
+    "sts": "statefulset",
+    "daemonset": "daemonset",
+    "ds": "daemonset",
+    "replicaset": "replicaset",
+    "rs": "replicaset",
+    "node": "node",
+    "service": "service",
+    "svc": "service",
+    "ingress": "ingress",
+    "hpa": "horizontalpodautoscaler",
+    "horizontalpodautoscaler": "horizontalpodautoscaler",
+    "scaledobject": "scaledobject",
+    "pvc": "persistentvolumeclaim",
+    "persistentvolumeclaim": "persistentvolumeclaim",
+    "application": "application",
+    "kustomization": "kustomization",
+    "helmrelease": "helmrelease",
+    "certificate": "certificate",
+    "networkpolicy": "networkpolicy",
+    "pdb": "poddisruptionbudget",
+    "poddisruptionbudget": "poddisruptionbudget",
+    "namespace": "namespace",
+}
+# Alertmanager / kube-state-metrics label names that name an object.
+LABEL_KINDS = {
+    "pod": "pod",
+    "deployment": "deployment",
+    "job_name": "job",
+    "cronjob": "cronjob",
+    "statefulset": "statefulset",
+    "daemonset": "daemonset",
+    "replicaset": "replicaset",
+    "node": "node",
+    "horizontalpodautoscaler": "horizontalpodautoscaler",
+    "persistentvolumeclaim": "persistentvolumeclaim",
+    "service": None,
+    "container": None,
+}
+_NAME = r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?"
+_KIND_WORDS = "|".join(sorted((re.escape(k) for k in KIND_ALIASES), key=len, reverse=True))
+_KIND_THEN_NAME = re.compile(
+    rf"\b({_KIND_WORDS})(?:/|\s+(?:named\s+|called\s+)?)[`'\"]?({_NAME}(?:/{_NAME})?)[`'\"]?", re.IGNORECASE
+)
+_NAME_THEN_KIND = re.compile(rf"[`'\"]?\b({_NAME})[`'\"]?\s+({_KIND_WORDS})\b", re.IGNORECASE)
+_DESCRIPTION = re.compile(
+    rf"\b(Pod|Deployment|StatefulSet|DaemonSet|Job|CronJob|HPA|PersistentVolumeClaim|ReplicaSet)\s+({_NAME})/({_NAME})"
+)
+_LABEL = re.compile(r"\b([a-z_]+)\s*[=:]\s*[\"']?([A-Za-z0-9][\w.:/-]*)[\"']?")
+_NOT_NAMES = {
+    "is",
+    "the",
+    "a",
+    "an",
+    "my",
+    "our",
+    "this",
+    "that",
+    "in",
+    "on",
+    "of",
+    "and",
+    "or",
+    "to",
+    "for",
+    "with",
+    "not",
+    "are",
+    "was",
+    "has",
+    "have",
+    "keeps",
+    "stuck",
+    "failing",
+    "crashing",
+    "pending",
+    "ready",
+    "running",
+    "healthy",
+    "some",
+    "all",
+    "every",
+    "each",
+    "new",
+    "old",
+    "its",
+    "their",
+    "which",
+    "what",
+    "why",
+    "any",
+    "one",
+    "two",
+    "k8s",
+    "kubernetes",
+    "default",
+    "same",
+    "whole",
+    "cluster",
+}
+_QUOTED = re.compile(r"[\"'`\u201c\u2018]([^\"'`\u201d\u2019]{2,120})[\"'`\u201d\u2019]")
+_SEARCH = re.compile(
+    r"\b(?:find|search|grep|look(?:ing)? for|occurrences? of|lines? (?:containing|with|mentioning|matching)|mentions? of"
+    r"|log(?:ged|s)? anything (?:about|with|mentioning)|any (?:log )?lines? (?:about|with|mentioning)"
+    r"|show (?:me )?(?:all |the )?(?:log )?lines)\b",
+    re.IGNORECASE,
+)
+_SEARCH_FOR = re.compile(
+    r"\b(?:search|grep|look)\w*\s+(?:the\s+)?(?:logs?\s+)?(?:of\s+[\w.-]+\s+)?for\s+([\w./:-]{3,80})", re.IGNORECASE
+)
+_SUMMARY = re.compile(
+    r"\bsummar(?:y|ise|ize|ising|izing)\b|\bwhat (?:errors?|went wrong|problems?)\b.*\blog|\b(?:list|group|overview of|count)\b.*\berrors?\b"
+    r"|\berrors?\b.*\b(?:since|logged|between)\b|\bwhich errors\b",
+    re.IGNORECASE,
+)
+_HEALTH = re.compile(
+    r"^\s*(?:is|are|does|do)\b.*\b(?:healthy|ok|okay|fine|working|up|running (?:fine|well|ok)|in good shape|alright|ready)\b"
+    r"|\bhealth ?check\b|\bcheck (?:the )?health\b|\bhow healthy\b|\bhealth of\b|\bis (?:everything|all) (?:ok|fine|healthy)\b"
+    r"|\b(?:is|are)\b[^.?!]{0,80}\bhealthy\b|\bdo (?:we|i) need to (?:do|fix|worry)\b|\bshould (?:we|i) (?:worry|be worried)\b"
+    r"|\bsomething (?:we|i) need to fix\b|\bgoing to handle it\b",
+    re.IGNORECASE,
+)
+_SINCE = re.compile(
+    r"\b(?:since|after|from)\s+((?:\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?Z?)?)"
+    r"|(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?(?:,?\s+(?:at\s+)?\d{1,2}:\d{2})?)"
+    r"|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?:\s+\d{4})?)"
+    r"|(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?)|yesterday|today)",
+    re.IGNORECASE,
+)
+_LAST = re.compile(r"\b(?:in|over|during) the (?:last|past) (\d+)\s*(minute|min|hour|h|day|d)s?\b", re.IGNORECASE)
+_UNTIL = re.compile(r"\b(?:until|before|till)\s+(\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?Z?)?)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str | None  # "pod", "deployment", "job", "node", ... ; None when only a name is known (context.service)
+    name: str
+    namespace: str | None = None
+    guessed: bool = False  # read from free text ("pod foo"): kept only if something observed has that name
+
+
+@dataclass(frozen=True)
+class Question:
+    intent: Intent = "rca"
+    subjects: tuple[Subject, ...] = ()
+    terms: tuple[str, ...] = ()  # log search terms
+    since: datetime | None = None
+    until: datetime | None = None
+    alert: str | None = None  # alertname, when the question is an alert
+    words: frozenset[str] = frozenset()  # name-like words of the message, to match against observed objects
+    named: str | None = None  # the object the person names, even if nothing observed carries that name
+    managed_platform: bool = False  # the question says the cluster is a managed one (EKS, GKE, AKS...)
+    namespace: str | None = None  # context.namespace
+
+    @property
+    def subject(self) -> Subject | None:
+        return self.subjects[0] if self.subjects else None
+
+
+def parse_question(request: InvestigationRequest) -> Question:
+    ctx = request.context
+    extra = ctx.model_extra or {}
+    raw_labels = extra.get("labels")
+    labels: dict[str, object] = raw_labels if isinstance(raw_labels, dict) else {}
+    label_text = " ".join(f'{key}="{value}"' for key, value in labels.items() if isinstance(value, str))
+    alert_name = extra.get("alert_name") if isinstance(extra.get("alert_name"), str) else ""
+    parts = (
+        request.message,
+        ctx.related_alert or "",
+        ctx.hint or "",
+        label_text,
+        f"alertname={alert_name}" if alert_name else "",
+    )
+    text = " ".join(part for part in parts if part)
+    now = request.reference_now()
+    subjects = _subjects(text, ctx.service, ctx.namespace)
+    intent = _intent(request.message)
+    terms = _terms(request.message) if intent == "log_search" else ()
+    if intent == "log_search" and not terms:
+        intent = "log_summary"
+    since, until = _time_filter(request.message, now)
+    if intent == "rca" and since is not None and re.search(r"\berrors?\b|\blogged\b", request.message, re.I):
+        intent = "log_summary"
+    alert = _alert_name(text)
+    words = frozenset(w.lower() for w in re.findall(_NAME, text.lower()) if len(w) >= 3 and w not in _NOT_NAMES)
+    managed = re.search(
+        r"\b(?:eks|gke|aks|managed (?:kubernetes|control plane|cluster)|autopilot|fargate)\b", text, re.I
+    )
+    named = _named(subjects, request.message)
+    return Question(
+        intent, tuple(subjects), terms, since, until, alert, words, named, managed is not None, ctx.namespace
+    )
+
+
+_PHRASES = {
+    "read-only",
+    "e-mail",
+    "crash-loop",
+    "crash-looping",
+    "re-run",
+    "re-deploy",
+    "follow-up",
+    "built-in",
+    "on-call",
+}
+
+
+def _named(subjects: list[Subject], message: str) -> str | None:
+    """What the question is about by name: a subject it states, else its first Kubernetes-like name (``rules-engine``)."""
+    stated = [s for s in subjects if not s.guessed] or [s for s in subjects if re.search(r"[-\d]", s.name)]
+    if stated:
+        return stated[0].name
+    words: list[str] = re.findall(r"(?<![\w./:-])[a-z][a-z0-9]*(?:-[a-z0-9]+)+(?![\w/:-])", message.lower())
+    for word in words:
+        if word not in _PHRASES and not re.fullmatch(r"[a-z]+-(?:\d+[smhd]|ish|like|based|side|wide)", word):
+            return word
+    return None
+
+
+def _intent(message: str) -> Intent:
+    mentions_logs = re.search(r"\blog(?:s|ged)?\b", message, re.IGNORECASE) is not None
+    if (_QUOTED.search(message) and _SEARCH.search(message)) or (_SEARCH_FOR.search(message) and mentions_logs):
+        return "log_search"
+    if _SUMMARY.search(message):
+        return "log_summary"
+    if _HEALTH.search(message):
+        return "health"
+    return "rca"
+
+
+def _terms(message: str) -> tuple[str, ...]:
+    quoted = [m.strip() for m in _QUOTED.findall(message) if m.strip()]
+    if quoted:
+        return tuple(dict.fromkeys(quoted))
+    match = _SEARCH_FOR.search(message)
+    return (match.group(1).strip(".,?"),) if match else ()
+
+
+def _subjects(text: str, service: str | None, namespace: str | None) -> list[Subject]:
+    found: list[Subject] = []
+
+    def add(kind: str | None, name: str, ns: str | None = None, guessed: bool = False) -> None:
+        name = name.strip().strip(".,:;)(").lower()
+        if not name or name in _NOT_NAMES or len(name) < 2 or name.isdigit():
+            return
+        if any(s.name == name and (s.kind == kind or kind is None) for s in found):
+            return
+        found.append(Subject(kind, name, ns or namespace, guessed))
+
+    for match in _DESCRIPTION.finditer(text):
+        kind = KIND_ALIASES.get(match.group(1).lower(), match.group(1).lower())
+        add(kind, match.group(3), match.group(2))
+    for key, value in _LABEL.findall(text):
+        if key in LABEL_KINDS and value:
+            add(LABEL_KINDS[key], value)
+    for match in _KIND_THEN_NAME.finditer(text):
+        kind = KIND_ALIASES[match.group(1).lower()]
+        name = match.group(2)
+        ns = None
+        if "/" in name:
+            ns, name = name.split("/", 1)
+        if kind == "namespace" or (match.group(1).lower().endswith("s") and match.group(1).lower() != "ds"):
+            continue  # "pods were evicted", "jobs have": a plural is not followed by a name
+        add(kind, name, ns, guessed=True)
+    for match in _NAME_THEN_KIND.finditer(text):
+        kind = KIND_ALIASES[match.group(2).lower()]
+        if kind != "namespace":
+            add(kind, match.group(1), guessed=True)
+    if service:
+        add(None, service)
+    return found
+
+
+def _alert_name(text: str) -> str | None:
+    match = re.search(r"\balertname\s*[=:]\s*[\"']?([A-Za-z][\w]+)", text)
+    if match:
+        return match.group(1)
+    match = re.search(
+        r"\b((?:Kube|Node|Prometheus|Alertmanager|Etcd|CoreDNS|Target|Watchdog|InfoInhibitor)[A-Za-z]*)\b", text
+    )
+    return match.group(1) if match else None
+
+
+def _time_filter(message: str, now: datetime) -> tuple[datetime | None, datetime | None]:
+    since: datetime | None = None
+    last = _LAST.search(message)
+    if last:
+        amount, unit = int(last.group(1)), last.group(2).lower()[0]
+        since = now - {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
+    match = _SINCE.search(message)
+    if since is None and match:
+        since = _parse_when(match.group(1), now)
+    until_match = _UNTIL.search(message)
+    until = _parse_when(until_match.group(1), now) if until_match else None
+    return since, until
+
+
+def _parse_when(text: str, now: datetime) -> datetime | None:
+    lowered = text.lower().strip()
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if lowered == "today":
+        return midnight
+    if lowered == "yesterday":
+        return midnight - timedelta(days=1)
+    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text, flags=re.I).replace(" at ", " ").replace(",", " ")
+    value = _parse_date(cleaned.strip(), midnight)
+    if value is None:
+        return None
+    if value > now + timedelta(days=1) and not re.search(r"\d{4}", text):
+        value = value.replace(year=value.year - 1)  # "since June 12" in January means last June
+    return value
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _parse_date(text: str, midnight: datetime) -> datetime | None:
+    """ISO dates, "June 12 [2026] [14:00]", "12 June [2026]" and "14:00" (today), all UTC."""
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?Z?", text, re.I)
+    clock = re.search(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    try:
+        if iso:
+            year, month, day, hour, minute, second = iso.groups()
+            return datetime(
+                int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), tzinfo=UTC
+            )
+        words = text.lower().split()
+        month = next((i + 1 for w in words for i, m in enumerate(_MONTHS) if w.startswith(m)), None)
+        numbers = [int(w) for w in words if w.isdigit()]
+        hour, minute = (int(clock.group(1)), int(clock.group(2))) if clock else (0, 0)
+        if month is None:
+            return midnight.replace(hour=hour, minute=minute) if clock else None
+        day = next((n for n in numbers if 1 <= n <= 31), 1)
+        year = next((n for n in numbers if n > 1900), midnight.year)
+        return datetime(year, month, day, hour, minute, tzinfo=UTC)
+    except ValueError:
+        return None
