@@ -40,6 +40,17 @@ class EvidenceItem:
 
 
 @dataclass
+class Alternative:
+    """A hypothesis the investigation weighed besides the root cause, with its strongest evidence line."""
+
+    description: str
+    confidence: Confidence
+    status: str  # supported, refuted, inconclusive
+    subject: str
+    evidence: EvidenceItem | None
+
+
+@dataclass
 class ResultView:
     summary: str
     root_cause: str
@@ -48,6 +59,7 @@ class ResultView:
     timeline: list[dict[str, str]]
     affected_systems: list[str]
     recommendations: list[dict[str, str]]
+    alternatives: list[Alternative] = field(default_factory=list)
 
 
 def confidence_of(value: Any) -> Confidence:
@@ -106,6 +118,29 @@ def evidence_items(evidence: Sequence[Any], steps: Sequence[Any]) -> list[Eviden
     return items
 
 
+def alternatives_of(hypotheses: Sequence[Any], root_cause: str, steps: Sequence[Any]) -> list[Alternative]:
+    """The ranked hypotheses (API.md §4.6) other than the root cause itself, most likely first."""
+    shown = []
+    for raw in hypotheses:
+        if not isinstance(raw, dict) or not raw.get("description"):
+            continue
+        description = str(raw["description"])
+        if description.strip() == root_cause.strip():
+            continue
+        evidence = evidence_items([e for e in raw.get("evidence") or [] if isinstance(e, str)][:1], steps)
+        shown.append(
+            Alternative(
+                description=description,
+                confidence=confidence_of(raw.get("confidence")),
+                status=str(raw.get("status") or "inconclusive"),
+                subject=str(raw.get("subject") or ""),
+                evidence=evidence[0] if evidence else None,
+            )
+        )
+    shown.sort(key=lambda alternative: -alternative.confidence.value)
+    return shown
+
+
 def result_view(result: dict[str, Any] | None, steps: Sequence[Any]) -> ResultView | None:
     if not isinstance(result, dict):
         return None
@@ -113,12 +148,14 @@ def result_view(result: dict[str, Any] | None, steps: Sequence[Any]) -> ResultVi
     assert isinstance(root, dict)
     recommendations = [r for r in result.get("recommendations") or [] if isinstance(r, dict)]
     recommendations.sort(key=lambda r: PRIORITY_ORDER.get(str(r.get("priority")), 3))
+    root_cause = str(root.get("description") or "")
     return ResultView(
         summary=str(result.get("summary") or ""),
-        root_cause=str(root.get("description") or ""),
+        root_cause=root_cause,
         confidence=confidence_of(root.get("confidence")),
         evidence=evidence_items(root.get("evidence") or [], steps),
         timeline=[t for t in result.get("timeline") or [] if isinstance(t, dict)],
         affected_systems=[s for s in result.get("affected_systems") or [] if isinstance(s, str)],
         recommendations=recommendations,
+        alternatives=alternatives_of(result.get("hypotheses") or [], root_cause, steps),
     )

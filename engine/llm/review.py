@@ -153,7 +153,12 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
     except _EngineSide as side:
         raise side.original from None  # the runner reports it as internal_error, like any engine bug
     except Exception as exc:
-        raise EngineError("llm_unavailable", _failure_message(settings, exc), tools_used=run.tools_used) from exc
+        raise EngineError(
+            "llm_unavailable",
+            _failure_message(settings, exc),
+            tools_used=run.tools_used,
+            draft=draft.api_result(),
+        ) from exc
     written: LlmReport = result.output
     return draft.model_copy(
         update={

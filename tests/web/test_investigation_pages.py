@@ -93,7 +93,7 @@ def test_the_completed_page_reads_like_an_incident_write_up(web_member, team):
     ):
         assert text in html, text
     assert '<meter id="confidence-meter" min="0" max="100" low="50" high="80" optimum="100" value="92">' in html
-    assert '<a href="#call-1-1">get_cloudwatch_metrics</a>' in html
+    assert '<a href="#call-1-1" class="evidence-link">get_cloudwatch_metrics</a>' in html
     assert 'id="call-1-1"' in html
     assert '<span class="tag">attachment</span> app.log' in html
 

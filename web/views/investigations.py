@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidentfox_web.oidc import is_htmx
 from investigations.engine_bridge import describe_team_agents
-from investigations.models import Investigation, InvestigationStep, Status, TriggerSource
+from investigations.models import Investigation, InvestigationAttachments, InvestigationStep, Status, TriggerSource
 from investigations.services import (
     AgentDisabled,
     InvestigationFinished,
@@ -105,6 +105,7 @@ def card_context(investigation: Investigation, choice: TeamChoice | None) -> dic
         "percent": percent,
         "elapsed_seconds": int(_elapsed(investigation).total_seconds()),
         "can_cancel": bool(choice and choice.can_operate) and not investigation.is_terminal,
+        "can_rerun": bool(choice and choice.can_operate) and investigation.is_terminal,
     }
 
 
@@ -112,10 +113,17 @@ def _steps(investigation: Investigation) -> list[InvestigationStep]:
     return list(InvestigationStep.objects.filter(investigation=investigation).order_by("attempt", "seq"))
 
 
+def _shows_draft(investigation: Investigation) -> bool:
+    """A run whose model failed keeps the deterministic draft; the page shows it under the failure."""
+    return investigation.status == Status.FAILED and investigation.error_code == "llm_unavailable"
+
+
 def _result_context(investigation: Investigation) -> dict[str, Any]:
     steps = _steps(investigation) if investigation.is_terminal else []
+    shown = investigation.status == Status.COMPLETED or _shows_draft(investigation)
     return {
-        "result": result_view(investigation.result, steps) if investigation.status == Status.COMPLETED else None,
+        "result": result_view(investigation.result, steps) if shown else None,
+        "draft": _shows_draft(investigation) and investigation.result is not None,
         "steps": [(call_anchor(s.seq, s.attempt), s) for s in steps],
         # The team's runbooks and postmortems this run's kb_retrieve calls found (shown under the result).
         "kb_matches": matches_for_investigation(investigation.team, investigation.pk)
@@ -163,3 +171,32 @@ def investigation_cancel_view(request: HttpRequest, investigation_id: str) -> Ht
     if is_htmx(request):
         return _card_response(request, investigation)
     return redirect("web:investigation", investigation_id=investigation.pk)
+
+
+@member_required
+@require_POST
+def investigation_rerun(request: HttpRequest, investigation_id: str) -> HttpResponse:
+    """Start the same question again (same agent, context and attachments), optionally without the team's model."""
+    investigation = _investigation(request, investigation_id)
+    choice = access_of(request).team(investigation.team.node_id)
+    if choice is None or not choice.can_operate:
+        raise PermissionDenied("Viewers cannot start investigations")
+    source = Investigation.objects.only("context").get(pk=investigation.pk)
+    attachments = InvestigationAttachments.objects.filter(investigation=investigation).values_list("items", flat=True)
+    try:
+        outcome = investigation_start(
+            team=investigation.team,
+            agent=investigation.agent,
+            message=investigation.message,
+            context=dict(source.context),
+            attachments=list(attachments.first() or []),
+            timeout_seconds=investigation.timeout_seconds,
+            max_turns=investigation.max_turns,
+            trigger_source=TriggerSource.WEB,
+            meta=request_meta(request),
+            without_llm=request.POST.get("without_llm") == "1",
+        )
+    except (UnknownAgent, AgentDisabled) as exc:
+        messages.error(request, str(exc))
+        return redirect("web:investigation", investigation_id=investigation.pk)
+    return redirect("web:investigation", investigation_id=outcome.investigation.pk)
