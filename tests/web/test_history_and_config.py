@@ -142,5 +142,5 @@ def test_invalid_config_edits_are_shown_inline(web_team_admin, configured, overr
     response = web_team_admin.post(f"/teams/{configured.node_id}/config", {"overrides": overrides})
     assert response.status_code == 400
     html = response.content.decode()
-    field_error = html.split('class="error" role="alert" id="id_overrides_error">')[1].split("</span>")[0]
+    field_error = html.split('class="error" id="id_overrides_error">')[1].split("</span>")[0]
     assert error in field_error
