@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -243,7 +244,7 @@ class ApiTokenAdmin(OrgScopedAdmin):
                 {
                     **self.admin_site.each_context(request),
                     "tokens": list(live),
-                    "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                    "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                     "opts": self.opts,
                     "title": "Revoke tokens?",
                 },
