@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.db.models.functions import Left
 
 from incidentfox_web.prepared import PreparedGet
@@ -24,6 +25,9 @@ class HistoryFilters:
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+    # The web app's search: ``q`` also matches the root cause, affected systems, agent, id and trigger source
+    # (the API's ``q`` is documented as a substring of ``message`` only).
+    q_everywhere: bool = False
 
 
 _investigation_of_team = PreparedGet(Investigation, "id", "org_id", "team_id")
@@ -53,8 +57,20 @@ def investigation_history(*, team: Node, filters: HistoryFilters) -> Investigati
     if filters.until is not None:
         rows = rows.filter(created_at__lt=filters.until)
     if filters.q:
-        rows = rows.filter(message__icontains=filters.q)
+        rows = rows.filter(_search(filters.q) if filters.q_everywhere else Q(message__icontains=filters.q))
     return rows
+
+
+def _search(q: str) -> Q:
+    term = q.strip()
+    return (
+        Q(message__icontains=term)
+        | Q(result__root_cause__description__icontains=term)
+        | Q(result__affected_systems__icontains=term)
+        | Q(agent__icontains=term)
+        | Q(id__iexact=term)
+        | Q(trigger_source__iexact=term)
+    )
 
 
 def investigation_page(rows: InvestigationQuerySet, window: slice) -> list[dict[str, Any]]:
@@ -69,7 +85,7 @@ def investigation_page(rows: InvestigationQuerySet, window: slice) -> list[dict[
 
 def investigation_total(*, team: Node, filters: HistoryFilters, rows: InvestigationQuerySet) -> int:
     """Every match; the unfiltered total comes from the team's counter row instead of counting the table."""
-    if filters == HistoryFilters(statuses=[]):
+    if filters in (HistoryFilters(statuses=[]), HistoryFilters(statuses=[], q_everywhere=True)):
         counted = TeamInvestigationCount.objects.filter(team=team).values_list("total", flat=True).first()
         if counted is not None:
             return counted

@@ -33,6 +33,8 @@ from web.pages import render_page
 from web.results import call_anchor, result_view
 
 POLL_EVERY = "2s"
+# A pending run nobody has picked up for this long gets "no worker seems to be running" on its card.
+NO_WORKER_AFTER = timedelta(seconds=20)
 
 
 def enabled_agents(team: Node) -> list[tuple[str, str]]:
@@ -94,10 +96,22 @@ def _elapsed(investigation: Investigation) -> timedelta:
     return max(end - start, timedelta(0))
 
 
+def _live_steps(investigation: Investigation) -> list[InvestigationStep]:
+    """The current attempt's tool calls so far, shown on the card while the run is active."""
+    if investigation.status != Status.RUNNING:
+        return []
+    rows = InvestigationStep.objects.filter(investigation=investigation, attempt=investigation.attempt)
+    return list(rows.defer("output_excerpt", "series").order_by("seq"))
+
+
 def card_context(investigation: Investigation, choice: TeamChoice | None) -> dict[str, Any]:
     total = max(investigation.steps_total, investigation.steps_completed)
     percent = round(100 * investigation.steps_completed / total) if total else 0
+    waiting = timezone.now() - investigation.created_at
     return {
+        "live_steps": _live_steps(investigation),
+        "no_worker": investigation.status == Status.PENDING and waiting >= NO_WORKER_AFTER,
+        "no_worker_after": int(NO_WORKER_AFTER.total_seconds()),
         "investigation": investigation,
         "terminal": investigation.is_terminal,
         "poll_every": POLL_EVERY,
