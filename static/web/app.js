@@ -58,3 +58,20 @@
     if (out) { out.textContent = point.getAttribute("data-point"); }
   });
 })();
+
+/* Narrow screens: the main navigation collapses behind a Menu button (it stays open without JavaScript). */
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".nav-toggle");
+    var nav = document.getElementById("main-nav");
+    if (!toggle || !nav) { return; }
+    toggle.hidden = false;
+    document.documentElement.classList.add("nav-collapsible");
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("nav-open", open);
+    });
+  });
+})();
