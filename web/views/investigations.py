@@ -26,13 +26,14 @@ from investigations.services import (
 from investigations.team_settings import team_agent_settings
 from knowledge.selectors import matches_for_investigation
 from teamconfig.selectors import effective_config_for_team
-from tenancy.models import Node
+from tenancy.models import TOKEN_PREFIX, ApiToken, Node
 from web.access import TeamChoice, access_of, get_for_principal_or_404, member_required, request_meta, team_or_404
 from web.forms import InvestigationForm
 from web.pages import render_page
 from web.results import call_anchor, result_view
 
 POLL_EVERY = "2s"
+TOKEN_ID_PREFIXES = tuple(TOKEN_PREFIX.values())
 # A pending run nobody has picked up for this long gets "no worker seems to be running" on its card.
 NO_WORKER_AFTER = timedelta(seconds=20)
 
@@ -82,6 +83,17 @@ def investigation_new(request: HttpRequest, team_id: str) -> HttpResponse:
             return redirect("web:investigation", investigation_id=outcome.investigation.pk)
     context = {"form": form, "examples": examples}
     return render_page(request, "web/investigation_new.html", context, team=choice, nav="new")
+
+
+def started_by(investigation: Investigation) -> str:
+    """Who started the run as a person reads it: an API token's label (and id) rather than the bare token id."""
+    actor = investigation.requested_by
+    if actor.startswith(TOKEN_ID_PREFIXES):
+        label = ApiToken.objects.filter(token_id=actor, org_id=investigation.org_id).values_list("label", flat=True)
+        found = label.first()
+        if found:
+            return f"token “{found}” ({actor})"
+    return actor
 
 
 def _investigation(request: HttpRequest, investigation_id: str) -> Investigation:
@@ -151,7 +163,11 @@ def _result_context(investigation: Investigation) -> dict[str, Any]:
 def investigation_detail(request: HttpRequest, investigation_id: str) -> HttpResponse:
     investigation = _investigation(request, investigation_id)
     choice = access_of(request).team(investigation.team.node_id)
-    context = {**card_context(investigation, choice), **_result_context(investigation)}
+    context = {
+        **card_context(investigation, choice),
+        **_result_context(investigation),
+        "started_by": started_by(investigation),
+    }
     return render_page(request, "web/investigation.html", context, team=choice, nav="history")
 
 
