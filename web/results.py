@@ -30,6 +30,12 @@ class Confidence:
         return f"{self.level.capitalize()} confidence"
 
 
+@dataclass(frozen=True)
+class LogLine:
+    text: str
+    decisive: bool
+
+
 @dataclass
 class EvidenceItem:
     kind: str  # tool, attachment or other
@@ -37,6 +43,26 @@ class EvidenceItem:
     text: str
     call_anchor: str | None = None
     charts: list[Chart] = field(default_factory=list)
+    log_context: list[LogLine] = field(default_factory=list)  # the decisive line among its neighbours
+
+
+LOG_NEIGHBOURS = 3
+WORD_RE = re.compile(r"[A-Za-z0-9_.:/-]{3,}")
+
+
+def log_context(output: str, evidence: str) -> list[LogLine]:
+    """The output line the evidence quotes (most shared words, at least half of the evidence's), with up to
+    ``LOG_NEIGHBOURS`` lines either side; empty when no line clearly matches or the output is a single line."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    wanted = set(WORD_RE.findall(evidence))
+    if len(lines) < 2 or not wanted:
+        return []
+    scores = [len(wanted & set(WORD_RE.findall(line))) for line in lines]
+    best = max(range(len(lines)), key=lambda index: scores[index])
+    if scores[best] * 2 < len(wanted):
+        return []
+    start, end = max(0, best - LOG_NEIGHBOURS), min(len(lines), best + LOG_NEIGHBOURS + 1)
+    return [LogLine(text=lines[index][:500], decisive=index == best) for index in range(start, end)]
 
 
 @dataclass
@@ -81,7 +107,10 @@ def _charts_of(step: Any, text: str = "") -> list[Chart]:
         points = [(p[0], p[1]) for p in series.get("points", []) if isinstance(p, list | tuple) and len(p) == 2]
         onset = series.get("onset")
         chart = build_chart(
-            str(series.get("title", step.tool)), points, onset if isinstance(onset, int | float) else None
+            str(series.get("title", step.tool)),
+            points,
+            onset if isinstance(onset, int | float) else None,
+            unit=str(series.get("unit") or ""),
         )
         if chart is not None:
             charts.append(chart)
@@ -114,6 +143,8 @@ def evidence_items(evidence: Sequence[Any], steps: Sequence[Any]) -> list[Eviden
         if step is not None:
             item.call_anchor = call_anchor(step.seq, step.attempt)
             item.charts = _charts_of(step, text)
+            if not item.charts:
+                item.log_context = log_context(str(getattr(step, "output_excerpt", "") or ""), text)
         items.append(item)
     return items
 
