@@ -175,6 +175,15 @@ def test_config_errors_in_view_unknown_keys_refused_webhook_forms_and_a_phone_wi
     assert "did you mean 'slack_channel'" in summary.inner_text()
     screenshot("09-unknown-key-refused")
 
+    # The common settings have forms, and each save shows up in the version history with its diff.
+    page.get_by_label("Slack channel").fill("#payments-oncall")
+    page.get_by_role("button", name="Save Slack settings").click()
+    page.get_by_text(re.compile(r"Saved as version \d+")).wait_for()
+    history = page.locator("section[aria-labelledby=history-heading]")
+    assert '"#payments-oncall"' in history.locator(".diff-new").first.inner_text()
+    screenshot("09b-config-history-with-diff")
+    accessible(page)
+
     # Switch the Alertmanager integration on with a form, not JSON.
     page.get_by_role("link", name="Webhooks", exact=True).click()
     page.get_by_role("heading", name="Inbound: alert webhooks").wait_for()

@@ -102,6 +102,7 @@ def configured(team):
 def test_config_shows_each_effective_value_with_its_level_and_masks_secrets(web_viewer, configured):
     html = web_viewer.get(f"/teams/{configured.node_id}/config").content.decode()
     assert "ghp_topsecretvalue" not in html
+    html = html.split('id="effective-heading"')[1].split('id="history-heading"')[0]  # the effective table
     assert "&quot;********&quot;" in html
     row = html.split("<code>slack_channel</code>")[1].split("</tr>")[0]
     assert "org-acme" in row
@@ -144,3 +145,17 @@ def test_invalid_config_edits_are_shown_inline(web_team_admin, configured, overr
     html = response.content.decode()
     field_error = html.split('class="error" id="id_overrides_error">')[1].split("</span>")[0]
     assert error in field_error
+
+
+def test_the_config_page_lists_versions_with_their_diffs_and_saves_a_section_form(web_team_admin, configured):
+    response = web_team_admin.post(
+        f"/teams/{configured.node_id}/config",
+        {"section": "slack", "slack-slack_channel": "#payments-oncall", "slack-slack_group_to_ping": ""},
+    )
+    assert response.status_code == 302
+    html = web_team_admin.get(f"/teams/{configured.node_id}/config").content.decode()
+    history = html.split('id="history-heading"')[1]
+    assert "Version" in history
+    assert "<code>slack_channel</code>" in history
+    assert "&quot;#payments-oncall&quot;" in history
+    assert "ghp_topsecretvalue" not in html
