@@ -9,6 +9,7 @@ text ("postgres saturation rose from ..."), or all of the call's series when non
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -115,6 +116,22 @@ def _charts_of(step: Any, text: str = "") -> list[Chart]:
         if chart is not None:
             charts.append(chart)
     return charts
+
+
+def distinct_calls(steps: Sequence[Any]) -> list[tuple[Any, int]]:
+    """Each call once with how often it ran: a repeat of the same tool with the same parameters and the same
+    outcome is folded into the first (evidence links point at first calls, so they stay valid)."""
+    seen: dict[str, int] = {}
+    shown: list[tuple[Any, int]] = []
+    for step in steps:
+        key = json.dumps([step.tool, step.params, step.ok, step.output_excerpt], sort_keys=True, default=str)
+        if key in seen:
+            first, count = shown[seen[key]]
+            shown[seen[key]] = (first, count + 1)
+            continue
+        seen[key] = len(shown)
+        shown.append((step, 1))
+    return shown
 
 
 def _first_calls(steps: Iterable[Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from web.charts import build_chart
-from web.results import confidence_of, evidence_items
+from web.results import confidence_of, distinct_calls, evidence_items
 
 T0 = 1_700_000_000
 
@@ -121,3 +121,19 @@ def test_log_evidence_shows_the_quoted_line_highlighted_among_its_neighbours():
     )
     assert [line.decisive for line in item.log_context] == [False, False, True, False]
     assert "TypeError" in item.log_context[2].text
+
+
+def test_a_repeated_identical_call_is_listed_once_with_its_count():
+    calls = [
+        SimpleNamespace(
+            seq=1, attempt=1, tool="list_deployments", params={"service": "checkout"}, ok=True, output_excerpt="v1.8.0"
+        ),
+        SimpleNamespace(seq=2, attempt=1, tool="search_logs", params={"q": "error"}, ok=True, output_excerpt="x"),
+        SimpleNamespace(
+            seq=3, attempt=1, tool="list_deployments", params={"service": "checkout"}, ok=True, output_excerpt="v1.8.0"
+        ),
+        SimpleNamespace(
+            seq=4, attempt=1, tool="list_deployments", params={"service": "payments"}, ok=True, output_excerpt="v2"
+        ),
+    ]
+    assert [(call.seq, repeats) for call, repeats in distinct_calls(calls)] == [(1, 2), (2, 1), (4, 1)]

@@ -30,7 +30,7 @@ from tenancy.models import TOKEN_PREFIX, ApiToken, Node
 from web.access import TeamChoice, access_of, get_for_principal_or_404, member_required, request_meta, team_or_404
 from web.forms import InvestigationForm
 from web.pages import render_page
-from web.results import call_anchor, result_view
+from web.results import call_anchor, distinct_calls, result_view
 
 POLL_EVERY = "2s"
 TOKEN_ID_PREFIXES = tuple(TOKEN_PREFIX.values())
@@ -150,7 +150,7 @@ def _result_context(investigation: Investigation) -> dict[str, Any]:
     return {
         "result": result_view(investigation.result, steps) if shown else None,
         "draft": _shows_draft(investigation) and investigation.result is not None,
-        "steps": [(call_anchor(s.seq, s.attempt), s) for s in steps],
+        "steps": [(call_anchor(s.seq, s.attempt), s, repeats) for s, repeats in distinct_calls(steps)],
         # The team's runbooks and postmortems this run's kb_retrieve calls found (shown under the result).
         "kb_matches": matches_for_investigation(investigation.team, investigation.pk)
         if investigation.is_terminal
