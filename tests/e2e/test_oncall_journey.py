@@ -145,6 +145,11 @@ def test_the_model_fails_and_the_engineer_still_gets_the_draft_steps_alternative
     screenshot("07-history-by-id")
     accessible(page)
 
+    # The remaining pages pass the same accessibility check: the postmortem editor, a document-less 404.
+    for path in (f"/investigations/{rerun_id}/postmortem", "/teams/team-platform/no-such-page"):
+        page.goto(f"{base}{path}")
+        accessible(page)
+
 
 def test_config_errors_in_view_unknown_keys_refused_webhook_forms_and_a_phone_without_sideways_scroll(
     sso_org, encryption_key, page, browser, screenshot, accessible, live_server
@@ -157,7 +162,7 @@ def test_config_errors_in_view_unknown_keys_refused_webhook_forms_and_a_phone_wi
     page.get_by_role("link", name="Config", exact=True).click()
     editor = page.get_by_label("This team's overrides (JSON)")
     editor.fill('{"slack_channel": "#sre",')
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     summary = page.locator("#error-summary")
     summary.wait_for()
     assert "Not valid JSON" in summary.inner_text()
@@ -169,7 +174,7 @@ def test_config_errors_in_view_unknown_keys_refused_webhook_forms_and_a_phone_wi
     accessible(page)
 
     editor.fill('{"slack_chanel": "#sre"}')
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.locator("#error-summary").wait_for()
     assert "slack_chanel" in summary.inner_text()
     assert "did you mean 'slack_channel'" in summary.inner_text()
@@ -200,6 +205,14 @@ def test_config_errors_in_view_unknown_keys_refused_webhook_forms_and_a_phone_wi
     assert effective["integrations"]["alertmanager"]["enabled"] is True
     screenshot("10-webhooks-integration-form")
     accessible(page)
+
+    signed_out = browser.new_context()
+    try:
+        login = signed_out.new_page()
+        login.goto(f"{base}/login/")
+        accessible(login)
+    finally:
+        signed_out.close()
 
     # The same engineer on a phone: collapsed nav, message box first, nothing wider than the screen.
     phone = browser.new_context(viewport=PHONE, storage_state=page.context.storage_state())
