@@ -109,3 +109,10 @@ def test_tokens_issued_elsewhere_are_listed_with_scopes_and_status(admin_client,
     assert issued.token.token_id in page
     assert "team:read" in page
     assert "active" in page
+
+
+def test_the_admin_is_titled_incidentfox_and_names_api_tokens_properly(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert "IncidentFox administration" in html
+    assert "Django administration" not in html
+    assert "API tokens" in html
