@@ -18,7 +18,11 @@ from engine.parsers.table import is_header, observations_from_tables
 
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MESSAGE_KEYS = ("message", "msg", "log", "@message", "line", "error", "text")
-_LOGS_POD = re.compile(r"kubectl\s+(?:-n\s+\S+\s+)?logs\s+(?:(?:-\S+|--\S+)\s+)*(?:pod/)?([a-z0-9][a-z0-9.-]*)")
+# ``kubectl logs [flags] [<kind>/]<name>``: a workload prefix (deploy/checkout) names the workload, never "deploy".
+_LOGS_POD = re.compile(
+    r"kubectl\s+(?:-n\s+\S+\s+)?logs\s+(?:(?:-\S+|--\S+)\s+)*"
+    r"(?:(?:pods?|po|deploy(?:ments?)?|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|jobs?)/)?([a-z0-9][a-z0-9.-]*)"
+)
 
 
 class SkipAttachment(Exception):
