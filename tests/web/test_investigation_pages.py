@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from investigations.models import Investigation, InvestigationAttachments, InvestigationStep, Status, TriggerSource
 from tests.web.conftest import make_investigation
@@ -200,3 +202,10 @@ def test_a_binary_upload_is_refused(web_member, team, queued_only):
         f"/teams/{team.node_id}/investigations/new", {"agent": "planner", "message": "m", "uploads": [binary]}
     )
     assert "core.bin is not a UTF-8 text file" in response.content.decode()
+
+
+def test_a_run_nobody_picked_up_says_no_worker_seems_to_be_running(web_member, team):
+    fresh = make_investigation(team, status=Status.PENDING)
+    stale = make_investigation(team, status=Status.PENDING, created_at=timezone.now() - timedelta(seconds=45))
+    assert "No worker seems to be running" not in htmx(web_member, f"/investigations/{fresh.pk}/card").content.decode()
+    assert "No worker seems to be running" in htmx(web_member, f"/investigations/{stale.pk}/card").content.decode()
