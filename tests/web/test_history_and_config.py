@@ -154,6 +154,8 @@ def test_the_config_page_lists_versions_with_their_diffs_and_saves_a_section_for
     )
     assert response.status_code == 302
     html = web_team_admin.get(f"/teams/{configured.node_id}/config").content.decode()
+    assert "<title>Config · Platform · IncidentFox</title>" in html
+    assert html.count('id="history-heading"') == 1
     history = html.split('id="history-heading"')[1]
     assert "Version" in history
     assert "<code>slack_channel</code>" in history

@@ -209,3 +209,20 @@ def test_a_run_nobody_picked_up_says_no_worker_seems_to_be_running(web_member, t
     stale = make_investigation(team, status=Status.PENDING, created_at=timezone.now() - timedelta(seconds=45))
     assert "No worker seems to be running" not in htmx(web_member, f"/investigations/{fresh.pk}/card").content.decode()
     assert "No worker seems to be running" in htmx(web_member, f"/investigations/{stale.pk}/card").content.decode()
+
+
+def test_run_without_the_model_starts_the_same_question_again_and_viewers_cannot(web_member, web_viewer, team):
+    failed = make_investigation(
+        team,
+        status=Status.FAILED,
+        message="checkout errors since the deploy",
+        error_code="llm_unavailable",
+        context={"service": "checkout"},
+    )
+    assert web_viewer.post(f"/investigations/{failed.pk}/rerun", {"without_llm": "1"}).status_code == 403
+    response = web_member.post(f"/investigations/{failed.pk}/rerun", {"without_llm": "1"})
+    rerun = Investigation.objects.exclude(pk=failed.pk).get(message="checkout errors since the deploy")
+    assert response["Location"] == f"/investigations/{rerun.pk}"
+    assert rerun.without_llm
+    assert rerun.context == {"service": "checkout"}
+    assert rerun.trigger_source == TriggerSource.WEB

@@ -187,13 +187,19 @@ def investigation_card(request: HttpRequest, investigation_id: str) -> HttpRespo
     return _card_response(request, _investigation(request, investigation_id))
 
 
-@member_required
-@require_POST
-def investigation_cancel_view(request: HttpRequest, investigation_id: str) -> HttpResponse:
+def _operated(request: HttpRequest, investigation_id: str, *, refusal: str) -> Investigation:
+    """The run, if the user may operate its team (else 403 with ``refusal``; another team's run is a 404)."""
     investigation = _investigation(request, investigation_id)
     choice = access_of(request).team(investigation.team.node_id)
     if choice is None or not choice.can_operate:
-        raise PermissionDenied("Viewers cannot cancel investigations")
+        raise PermissionDenied(refusal)
+    return investigation
+
+
+@member_required
+@require_POST
+def investigation_cancel_view(request: HttpRequest, investigation_id: str) -> HttpResponse:
+    investigation = _operated(request, investigation_id, refusal="Viewers cannot cancel investigations")
     try:
         investigation = investigation_cancel(investigation=investigation, meta=request_meta(request))
     except InvestigationFinished as finished:
@@ -207,10 +213,7 @@ def investigation_cancel_view(request: HttpRequest, investigation_id: str) -> Ht
 @require_POST
 def investigation_rerun(request: HttpRequest, investigation_id: str) -> HttpResponse:
     """Start the same question again (same agent, context and attachments), optionally without the team's model."""
-    investigation = _investigation(request, investigation_id)
-    choice = access_of(request).team(investigation.team.node_id)
-    if choice is None or not choice.can_operate:
-        raise PermissionDenied("Viewers cannot start investigations")
+    investigation = _operated(request, investigation_id, refusal="Viewers cannot start investigations")
     source = Investigation.objects.only("context").get(pk=investigation.pk)
     attachments = InvestigationAttachments.objects.filter(investigation=investigation).values_list("items", flat=True)
     try:
