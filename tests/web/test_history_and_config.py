@@ -161,3 +161,54 @@ def test_the_config_page_lists_versions_with_their_diffs_and_saves_a_section_for
     assert "<code>slack_channel</code>" in history
     assert "&quot;#payments-oncall&quot;" in history
     assert "ghp_topsecretvalue" not in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["connection pool", "PAYMENTS-DB", "metrics_agent", "alertmanager"],
+)
+def test_history_search_matches_root_cause_affected_systems_agent_and_trigger(web_member, team, query):
+    result = {
+        "summary": "s",
+        "root_cause": {"description": "Connection pool exhausted on the primary", "confidence": 90, "evidence": []},
+        "affected_systems": ["payments-api", "payments-db"],
+    }
+    found = make_investigation(
+        team,
+        status=Status.COMPLETED,
+        message="latency alert",
+        agent="metrics_agent",
+        trigger_source="alertmanager",
+        result=result,
+    )
+    make_investigation(team, status=Status.COMPLETED, message="unrelated", result={"root_cause": {"description": "x"}})
+    html = web_member.get(f"/teams/{team.node_id}/history", {"q": query}).content.decode()
+    assert "1 investigation<" in html
+    assert f'href="/investigations/{found.pk}"' in html
+
+
+def test_history_search_by_id_finds_exactly_that_run(web_member, team):
+    runs = [make_investigation(team, status=Status.COMPLETED, message=f"run {i}") for i in range(3)]
+    html = web_member.get(f"/teams/{team.node_id}/history", {"q": runs[1].pk}).content.decode()
+    assert "1 investigation<" in html
+    assert f'href="/investigations/{runs[1].pk}"' in html
+
+
+def test_the_dashboard_lists_a_running_item_once_with_root_cause_duration_and_trigger_for_recent(web_member, team):
+    make_investigation(team, status=Status.RUNNING, message="still going zebra")
+    make_investigation(
+        team,
+        status=Status.COMPLETED,
+        message="done one",
+        duration_ms=75_000,
+        result={"root_cause": {"description": "Disk full on node-7"}},
+    )
+    response = web_member.get(f"/teams/{team.node_id}/")
+    html = response.content.decode()
+    assert html.count("still going zebra") == 1
+    recent = html.split('id="recent-heading"')[1]
+    assert "Disk full on node-7" in recent
+    assert "1 min 15 s" in recent
+    assert 'hx-trigger="every 5s"' in html
+    lists = web_member.get(f"/teams/{team.node_id}/", headers={"HX-Request": "true"}).content.decode()
+    assert lists.lstrip().startswith('<div id="dashboard-lists"')
