@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 ErrorCode = Literal[
     "timeout",
@@ -18,8 +18,17 @@ ErrorCode = Literal[
 class EngineError(Exception):
     """A typed failure. ``message`` names data sources, never credentials or internal addresses."""
 
-    def __init__(self, code: ErrorCode, message: str, *, tools_used: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        tools_used: list[str] | None = None,
+        draft: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code: ErrorCode = code
         self.message = message
         self.tools_used: list[str] = list(tools_used or [])
+        # ``llm_unavailable``: the deterministic draft (an API result) the model could not review, if one exists.
+        self.draft: dict[str, Any] | None = draft

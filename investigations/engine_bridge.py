@@ -57,6 +57,7 @@ class EngineFailure(Exception):
     code: str
     message: str
     tools_used: list[str] = field(default_factory=list)
+    draft: dict[str, Any] | None = None  # llm_unavailable: the deterministic draft the model could not review
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -180,7 +181,9 @@ def run_engine(
             **extra,
         )
     except EngineError as exc:
-        raise EngineFailure(code=exc.code, message=exc.message, tools_used=list(exc.tools_used)) from exc
+        raise EngineFailure(
+            code=exc.code, message=exc.message, tools_used=list(exc.tools_used), draft=getattr(exc, "draft", None)
+        ) from exc
     return EngineOutcome(
         result=report.api_result(),
         tools_used=list(report.tools_used),

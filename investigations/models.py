@@ -74,6 +74,8 @@ class Investigation(models.Model):
     steps_total = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
 
+    # Completed: the report (API.md §4.6). Failed with llm_unavailable: the deterministic draft the team's model
+    # could not review, shown on the page under the failure; the API never returns a failed run's result.
     result = models.JSONField(null=True, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.CharField(max_length=ERROR_MESSAGE_MAX_CHARS, blank=True)
@@ -83,6 +85,9 @@ class Investigation(models.Model):
     # default too, so rows inserted by code that predates the column (a rolling deploy, bulk SQL) stay valid.
     written_by = models.CharField(max_length=200, blank=True, default="", db_default="")
     llm_usage = models.JSONField(null=True, blank=True)  # LLM mode: {"requests", "input_tokens", "output_tokens"}
+    # Started from the web app's "run without the model": the engine runs deterministically despite the team's llm.
+    without_llm = models.BooleanField(default=False, db_default=False)
+    cancelled_by = models.CharField(max_length=255, blank=True, default="", db_default="")  # who asked to cancel
 
     # Worker bookkeeping: which attempt runs (at most two: a dead worker's run is re-queued once), who
     # holds it, and until when its lease is valid without a heartbeat.

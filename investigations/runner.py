@@ -146,7 +146,7 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
                 attachments=list(attachments.first() or []),
                 data_sources=team_settings.data_sources,
                 agents=team_settings.agents,
-                llm=team_settings.llm,
+                llm=None if investigation.without_llm else team_settings.llm,
                 secrets=team_settings.secrets,
                 deadline=investigation.deadline_at,
                 max_steps=investigation.max_turns,
@@ -207,6 +207,8 @@ def _record_failure(investigation: Investigation, attempt: int, failure: EngineF
         error_code=code,
         error_message=message,
         tools_used=tools_used,
+        # The deterministic draft the model could not review: the page shows it beneath the failure.
+        result=failure.draft if code == "llm_unavailable" else None,
     )
 
 

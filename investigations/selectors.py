@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Left
 
 from investigations.models import Investigation, InvestigationQuerySet, TeamInvestigationCount
@@ -24,6 +24,9 @@ class HistoryFilters:
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+    # The web app's search: ``q`` also matches the root cause, affected systems, agent, id and trigger source
+    # (the API's ``q`` is documented as a substring of ``message`` only).
+    q_everywhere: bool = False
 
 
 def investigation_for_team(*, team: Node, investigation_id: str) -> Investigation | None:
@@ -48,8 +51,20 @@ def investigation_history(*, team: Node, filters: HistoryFilters) -> Investigati
     if filters.until is not None:
         rows = rows.filter(created_at__lt=filters.until)
     if filters.q:
-        rows = rows.filter(message__icontains=filters.q)
+        rows = rows.filter(_search(filters.q) if filters.q_everywhere else Q(message__icontains=filters.q))
     return rows
+
+
+def _search(q: str) -> Q:
+    term = q.strip()
+    return (
+        Q(message__icontains=term)
+        | Q(result__root_cause__description__icontains=term)
+        | Q(result__affected_systems__icontains=term)
+        | Q(agent__icontains=term)
+        | Q(id__iexact=term)
+        | Q(trigger_source__iexact=term)
+    )
 
 
 def history_page_rows(rows: InvestigationQuerySet) -> QuerySet[Any, Any]:
@@ -63,7 +78,7 @@ def history_page_rows(rows: InvestigationQuerySet) -> QuerySet[Any, Any]:
 
 def investigation_total(*, team: Node, filters: HistoryFilters, rows: QuerySet[Investigation, Any]) -> int:
     """Every match; the unfiltered total comes from the team's counter row instead of counting the table."""
-    if filters == HistoryFilters(statuses=[]):
+    if filters in (HistoryFilters(statuses=[]), HistoryFilters(statuses=[], q_everywhere=True)):
         counted = TeamInvestigationCount.objects.filter(team=team).values_list("total", flat=True).first()
         if counted is not None:
             return counted

@@ -100,12 +100,14 @@ def investigation_start(
     idempotency: Idempotency | None = None,
     alert_fingerprint: str = "",
     team_agents: dict[str, dict[str, Any]] | None = None,
+    without_llm: bool = False,
 ) -> StartOutcome:
     """Store a pending run and queue it after commit; an idempotent repeat returns the original run.
 
     With ``alert_fingerprint`` the database admits one active run per team, source and alert; a second one raises
     ``AlertAlreadyInvestigated`` (race-safe: the check is the unique index itself). ``team_agents`` is the team's
-    effective ``agents`` object when the caller has read it already (several runs from one request)."""
+    effective ``agents`` object when the caller has read it already (several runs from one request). ``without_llm``
+    runs the deterministic engine even when the team configured a model (the web app's "run without the model")."""
     agent_settings = _runnable_agent_settings(team, agent, team_agents)
     if idempotency is not None:
         original = _idempotent_original(team, idempotency)
@@ -127,6 +129,7 @@ def investigation_start(
         max_turns=turns,
         created_at=now,
         deadline_at=now + timedelta(seconds=timeout),
+        without_llm=without_llm,
     )
     if idempotency is not None:
         investigation.idempotency_key = idempotency.key
@@ -183,12 +186,14 @@ def investigation_cancel(*, investigation: Investigation, meta: RequestMeta) -> 
         cancelled_now = investigation_finish(
             investigation_id=investigation.id, status=Status.CANCELLED, from_statuses=(Status.PENDING,)
         )
+        if cancelled_now:
+            Investigation.objects.filter(pk=investigation.pk).update(cancelled_by=meta.actor[:255])
     else:
         cancelled_now = False
     flagged_now = (
         not cancelled_now
         and Investigation.objects.filter(pk=investigation.pk, status=Status.RUNNING, cancel_requested=False).update(
-            cancel_requested=True
+            cancel_requested=True, cancelled_by=meta.actor[:255]
         )
         == 1
     )

@@ -7,6 +7,7 @@ naming the dotted field (``mcp_servers[2].url`` inside arrays). Messages never c
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -240,7 +241,11 @@ def _check_key_names(value: Any, prefix: str) -> None:
 
 
 # -- validation of the effective config --------------------------------------------------------------------
+TOP_LEVEL_KEYS = frozenset({*SYSTEM_DEFAULTS, *INJECTED_KEYS})
+
+
 def validate_effective(config: Mapping[str, Any], *, allow_private_webhooks: bool) -> None:
+    _only_keys(config, TOP_LEVEL_KEYS, "")
     _optional_string(config, "slack_channel", 255)
     _optional_string(config, "slack_group_to_ping", 255)
     _servers(config.get("mcp_servers"), "mcp_servers")
@@ -262,10 +267,16 @@ def _object(value: Any, field: str) -> dict[str, Any]:
     return value
 
 
+def unknown_key_error(key: str, allowed: Any) -> str:
+    """``is not a known setting``, with the nearest valid key when one is close enough to be a typo."""
+    nearest = difflib.get_close_matches(key, sorted(str(name) for name in allowed), n=1, cutoff=0.6)
+    return f"is not a known setting; did you mean '{nearest[0]}'?" if nearest else "is not a known setting"
+
+
 def _only_keys(value: Mapping[str, Any], allowed: Any, field: str) -> None:
     for key in value:
         if key not in allowed:
-            raise ConfigInvalid(f"{field}.{key}", "is not a known setting")
+            raise ConfigInvalid(f"{field}.{key}" if field else key, unknown_key_error(key, allowed))
 
 
 def _string(value: Any, field: str, max_length: int = 2000) -> str:
@@ -409,7 +420,8 @@ def _tools(value: Any) -> None:
     for name, settings in tools.items():
         field = f"tools.{name}"
         if name not in TOOL_FIELDS:
-            raise ConfigInvalid(field, f"is not a known tool ({', '.join(sorted(TOOL_FIELDS))})")
+            known = ", ".join(sorted(TOOL_FIELDS))
+            raise ConfigInvalid(field, f"{unknown_key_error(name, TOOL_FIELDS)} (known: {known})")
         entry = _object(settings, field)
         specs = TOOL_FIELDS[name]
         _only_keys(entry, {"enabled", "timeout", *specs}, field)
@@ -466,7 +478,8 @@ def _integrations(value: Any) -> None:
     for name, settings in _object(value, "integrations").items():
         field = f"integrations.{name}"
         if name not in INTEGRATION_FIELDS:
-            raise ConfigInvalid(field, f"is not a known integration ({', '.join(sorted(INTEGRATION_FIELDS))})")
+            known = ", ".join(sorted(INTEGRATION_FIELDS))
+            raise ConfigInvalid(field, f"{unknown_key_error(name, INTEGRATION_FIELDS)} (known: {known})")
         entry = _object(settings, field)
         specs = INTEGRATION_FIELDS[name]
         _only_keys(entry, {"enabled", "auto_investigate", *specs}, field)

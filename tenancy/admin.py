@@ -6,9 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
 from tenancy.audit import RequestMeta
 from tenancy.models import (
@@ -22,6 +25,11 @@ from tenancy.models import (
     TokenKind,
 )
 from tenancy.services import api_token_issue, api_token_revoke
+from tenancy.token_handoff import handoff_put, handoff_take
+
+admin.site.site_header = "IncidentFox administration"
+admin.site.site_title = "IncidentFox admin"
+admin.site.index_title = "Organisations, teams, members and API tokens"
 
 
 def admin_org_ids(request: HttpRequest) -> list[int] | None:
@@ -189,29 +197,64 @@ class ApiTokenAdmin(OrgScopedAdmin):
             expires_in_days=data.get("expires_in_days"),
             meta=_meta(request),
         )
-        form.instance = obj = issued.token
-        # Kept on the request object only: never in the session or the messages framework.
-        request._issued_token_plaintext = issued.plaintext  # type: ignore[attr-defined]
+        form.instance = issued.token
+        obj.pk = issued.token.pk
+        # Post/redirect/get: the secret crosses the redirect encrypted in the session and is shown once.
+        handoff_put(request.session, token_id=issued.token.token_id, plaintext=issued.plaintext)
+        request._issued_token_id = issued.token.token_id  # type: ignore[attr-defined]
 
     def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
-        plaintext = getattr(request, "_issued_token_plaintext", None)
-        if plaintext is None:
+        token_id = getattr(request, "_issued_token_id", None)
+        if token_id is None:
             return super().response_add(request, obj, post_url_continue)
+        return HttpResponseRedirect(reverse("admin:tenancy_apitoken_issued", args=[token_id]))
+
+    def get_urls(self) -> list[URLPattern]:
+        issued = path(
+            "issued/<str:token_id>/", self.admin_site.admin_view(self.issued_view), name="tenancy_apitoken_issued"
+        )
+        return [issued, *super().get_urls()]
+
+    def issued_view(self, request: HttpRequest, token_id: str) -> HttpResponse:
+        """The one-time page: the secret if this session issued it moments ago, else a note that it is gone."""
+        token = get_object_or_404(self.get_queryset(request).select_related("team"), token_id=token_id)
+        plaintext = handoff_take(request.session, token_id=token.token_id)
         response = TemplateResponse(
             request,
             "admin/tenancy/apitoken/issued.html",
-            {**self.admin_site.each_context(request), "token": obj, "plaintext": plaintext, "opts": self.opts},
+            {**self.admin_site.each_context(request), "token": token, "plaintext": plaintext, "opts": self.opts},
         )
         response["Cache-Control"] = "no-store"
         return response
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "team" and field is not None:  # teams only: never the org root or a grouping node
+            field.queryset = field.queryset.filter(node_type=NodeType.TEAM).select_related("org")
+        return field
+
     @admin.action(description="Revoke selected tokens")
-    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> HttpResponse | None:
+        """Asks first (listing the tokens by label); revokes on the confirming POST."""
+        live = queryset.filter(revoked_at__isnull=True).select_related("org", "team")
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/tenancy/apitoken/revoke_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "tokens": list(live),
+                    "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                    "opts": self.opts,
+                    "title": "Revoke tokens?",
+                },
+            )
         count = 0
-        for token in queryset.filter(revoked_at__isnull=True).select_related("org", "team"):
+        for token in live:
             api_token_revoke(token=token, meta=_meta(request))
             count += 1
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+        return None
 
 
 @admin.register(AuditEvent)

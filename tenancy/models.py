@@ -210,6 +210,8 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-issued_at", "-id"]
         indexes: ClassVar = [models.Index(fields=["team", "-issued_at"], name="token_team_issued")]
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
 
     def __str__(self) -> str:
         return self.token_id

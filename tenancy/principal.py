@@ -29,6 +29,12 @@ class Principal:
     is_authenticated = True
     is_anonymous = False
 
+    def __str__(self) -> str:
+        """Who is calling, as a person reads it (the browsable API's header): email, or the token's label and id."""
+        if self.token is not None:
+            return f"{self.token.label} ({self.token.token_id})" if self.token.label else self.token.token_id
+        return self.email or self.subject or self.kind
+
     @property
     def is_admin(self) -> bool:
         return "admin:read" in self.permissions

@@ -12,11 +12,64 @@ INJECTED_KEYS = ("team_name", "org_id", "team_node_id")
 MISSING = object()
 
 
+# What each top-level setting does (API.md §5.7), shown next to its rows on the config page.
+SECTION_DESCRIPTIONS: dict[str, str] = {
+    "team_name": "The team's display name (set by admins, read-only here).",
+    "org_id": "The organisation this team belongs to (read-only).",
+    "team_node_id": "The team's id in the org tree (read-only).",
+    "slack_channel": "Slack channel where investigation summaries are posted.",
+    "slack_group_to_ping": "Slack group mentioned on high-severity results.",
+    "mcp_servers": "MCP servers the agents may call: known integration names or {name, url, auth}.",
+    "a2a_agents": "Remote agents (A2A) the planner may delegate to.",
+    "agents": "Built-in agents (enable, prompt, tools, max_turns, timeout) and the team's custom agents.",
+    "tools": "Data sources the investigation reads: Kubernetes, Prometheus, Loki, logs, cloud, GitHub, the demo.",
+    "knowledge_source": "Not supported yet: teach documents on the Knowledge page.",
+    "feature_flags": "Switches for write actions, auto-mitigation and approvals.",
+    "alerts": "Alert names in alerts.disabled start no investigation.",
+    "webhooks": "webhooks.investigation_complete: the URL that receives signed investigation events.",
+    "approval_workflows": "Whether config changes need an org admin's approval, and per-action approvals.",
+    "integrations": "Inbound alert webhooks (Alertmanager, PagerDuty, incident.io) and their secrets.",
+    "llm": "The team's model (provider, model, base_url, api_key); empty: the built-in deterministic engine.",
+}
+
+
 @dataclass(frozen=True)
 class ConfigRow:
     path: str
     value: str  # compact JSON, secrets already masked by the selector
     source: str  # "injected", "default" or the node id whose overrides set it
+
+    @property
+    def section(self) -> str:
+        return self.path.split(".", 1)[0].split("[", 1)[0]
+
+    @property
+    def description(self) -> str:
+        return SECTION_DESCRIPTIONS.get(self.section, "")
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    path: str
+    old: str
+    new: str
+
+
+def diff_lines(diff: Any) -> list[DiffLine]:
+    """A stored dotted-path diff (``{path: {"old", "new"}}``, secrets masked) as lines for the page."""
+    if not isinstance(diff, dict):
+        return []
+    lines = []
+    for path, change in sorted(diff.items()):
+        change = change if isinstance(change, dict) else {}
+        lines.append(
+            DiffLine(
+                path=str(path),
+                old=json.dumps(change.get("old"), ensure_ascii=False),
+                new=json.dumps(change.get("new"), ensure_ascii=False),
+            )
+        )
+    return lines
 
 
 def _lookup(document: Any, parts: list[str]) -> Any:

@@ -159,7 +159,12 @@ class InvestigationForm(forms.Form):
 class HistoryFilterForm(forms.Form):
     """History filters from the query string. Invalid values are reported, not silently dropped."""
 
-    q = forms.CharField(max_length=HISTORY_Q_MAX_CHARS, required=False, label="Search")
+    q = forms.CharField(
+        max_length=HISTORY_Q_MAX_CHARS,
+        required=False,
+        label="Search",
+        help_text="Matches the message, root cause, affected systems, agent, id (inv_…) and trigger source.",
+    )
     status = forms.MultipleChoiceField(required=False, choices=Status.choices, widget=forms.CheckboxSelectMultiple)
     agent = forms.ChoiceField(required=False)
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))

@@ -9,6 +9,7 @@ text ("postgres saturation rose from ..."), or all of the call's series when non
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,12 @@ class Confidence:
         return f"{self.level.capitalize()} confidence"
 
 
+@dataclass(frozen=True)
+class LogLine:
+    text: str
+    decisive: bool
+
+
 @dataclass
 class EvidenceItem:
     kind: str  # tool, attachment or other
@@ -37,16 +44,36 @@ class EvidenceItem:
     text: str
     call_anchor: str | None = None
     charts: list[Chart] = field(default_factory=list)
+    log_context: list[LogLine] = field(default_factory=list)  # the decisive line among its neighbours
+
+
+LOG_NEIGHBOURS = 3
+WORD_RE = re.compile(r"[A-Za-z0-9_.:/-]{3,}")
+
+
+def log_context(output: str, evidence: str) -> list[LogLine]:
+    """The output line the evidence quotes (most shared words, at least half of the evidence's), with up to
+    ``LOG_NEIGHBOURS`` lines either side; empty when no line clearly matches or the output is a single line."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    wanted = set(WORD_RE.findall(evidence))
+    if len(lines) < 2 or not wanted:
+        return []
+    scores = [len(wanted & set(WORD_RE.findall(line))) for line in lines]
+    best = max(range(len(lines)), key=lambda index: scores[index])
+    if scores[best] * 2 < len(wanted):
+        return []
+    start, end = max(0, best - LOG_NEIGHBOURS), min(len(lines), best + LOG_NEIGHBOURS + 1)
+    return [LogLine(text=lines[index][:500], decisive=index == best) for index in range(start, end)]
 
 
 @dataclass
 class Alternative:
-    """A hypothesis the engine considered besides the root cause (API.md §4.6 ``hypotheses``)."""
+    """A hypothesis the investigation weighed besides the root cause, with its strongest evidence line."""
 
     description: str
-    subject: str
-    status: str
     confidence: Confidence
+    status: str  # supported, refuted, inconclusive
+    subject: str
     evidence: EvidenceItem | None
 
 
@@ -81,11 +108,30 @@ def _charts_of(step: Any, text: str = "") -> list[Chart]:
         points = [(p[0], p[1]) for p in series.get("points", []) if isinstance(p, list | tuple) and len(p) == 2]
         onset = series.get("onset")
         chart = build_chart(
-            str(series.get("title", step.tool)), points, onset if isinstance(onset, int | float) else None
+            str(series.get("title", step.tool)),
+            points,
+            onset if isinstance(onset, int | float) else None,
+            unit=str(series.get("unit") or ""),
         )
         if chart is not None:
             charts.append(chart)
     return charts
+
+
+def distinct_calls(steps: Sequence[Any]) -> list[tuple[Any, int]]:
+    """Each call once with how often it ran: a repeat of the same tool with the same parameters and the same
+    outcome is folded into the first (evidence links point at first calls, so they stay valid)."""
+    seen: dict[str, int] = {}
+    shown: list[tuple[Any, int]] = []
+    for step in steps:
+        key = json.dumps([step.tool, step.params, step.ok, step.output_excerpt], sort_keys=True, default=str)
+        if key in seen:
+            first, count = shown[seen[key]]
+            shown[seen[key]] = (first, count + 1)
+            continue
+        seen[key] = len(shown)
+        shown.append((step, 1))
+    return shown
 
 
 def _first_calls(steps: Iterable[Any]) -> dict[str, Any]:
@@ -114,8 +160,33 @@ def evidence_items(evidence: Sequence[Any], steps: Sequence[Any]) -> list[Eviden
         if step is not None:
             item.call_anchor = call_anchor(step.seq, step.attempt)
             item.charts = _charts_of(step, text)
+            if not item.charts:
+                item.log_context = log_context(str(getattr(step, "output_excerpt", "") or ""), text)
         items.append(item)
     return items
+
+
+def alternatives_of(hypotheses: Sequence[Any], root_cause: str, steps: Sequence[Any]) -> list[Alternative]:
+    """The ranked hypotheses (API.md §4.6) other than the root cause itself, most likely first."""
+    shown = []
+    for raw in hypotheses:
+        if not isinstance(raw, dict) or not raw.get("description"):
+            continue
+        description = str(raw["description"])
+        if description.strip() == root_cause.strip():
+            continue
+        evidence = evidence_items([e for e in raw.get("evidence") or [] if isinstance(e, str)][:1], steps)
+        shown.append(
+            Alternative(
+                description=description,
+                confidence=confidence_of(raw.get("confidence")),
+                status=str(raw.get("status") or "inconclusive"),
+                subject=str(raw.get("subject") or ""),
+                evidence=evidence[0] if evidence else None,
+            )
+        )
+    shown.sort(key=lambda alternative: -alternative.confidence.value)
+    return shown
 
 
 def result_view(result: dict[str, Any] | None, steps: Sequence[Any]) -> ResultView | None:
@@ -125,36 +196,14 @@ def result_view(result: dict[str, Any] | None, steps: Sequence[Any]) -> ResultVi
     assert isinstance(root, dict)
     recommendations = [r for r in result.get("recommendations") or [] if isinstance(r, dict)]
     recommendations.sort(key=lambda r: PRIORITY_ORDER.get(str(r.get("priority")), 3))
+    root_cause = str(root.get("description") or "")
     return ResultView(
         summary=str(result.get("summary") or ""),
-        root_cause=str(root.get("description") or ""),
+        root_cause=root_cause,
         confidence=confidence_of(root.get("confidence")),
         evidence=evidence_items(root.get("evidence") or [], steps),
         timeline=[t for t in result.get("timeline") or [] if isinstance(t, dict)],
         affected_systems=[s for s in result.get("affected_systems") or [] if isinstance(s, str)],
         recommendations=recommendations,
-        alternatives=alternatives(result.get("hypotheses"), str(root.get("description") or ""), steps),
+        alternatives=alternatives_of(result.get("hypotheses") or [], root_cause, steps),
     )
-
-
-def alternatives(raw: Any, root_cause: str, steps: Sequence[Any]) -> list[Alternative]:
-    """The ranked hypotheses other than the root cause itself ("also considered"), each with one evidence line."""
-    found: list[Alternative] = []
-    for item in raw if isinstance(raw, list) else []:
-        if not isinstance(item, dict) or not isinstance(item.get("description"), str):
-            continue
-        description = item["description"]
-        if description and root_cause.startswith(description):
-            continue  # the root cause, already shown above
-        evidence = [line for line in item.get("evidence") or [] if isinstance(line, str)]
-        first = evidence_items(evidence[:1], steps)
-        found.append(
-            Alternative(
-                description=description,
-                subject=str(item.get("subject") or ""),
-                status=str(item.get("status") or ""),
-                confidence=confidence_of(item.get("confidence")),
-                evidence=first[0] if first else None,
-            )
-        )
-    return found

@@ -31,6 +31,7 @@ urlpatterns = [
     path("investigations/<str:investigation_id>", investigations.investigation_detail, name="investigation"),
     path("investigations/<str:investigation_id>/postmortem", postmortem.postmortem_editor, name="postmortem"),
     path("investigations/<str:investigation_id>/card", investigations.investigation_card, name="investigation_card"),
+    path("investigations/<str:investigation_id>/rerun", investigations.investigation_rerun, name="investigation_rerun"),
     path(
         "investigations/<str:investigation_id>/cancel",
         investigations.investigation_cancel_view,

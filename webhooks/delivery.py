@@ -265,9 +265,8 @@ def webhook_test_send(*, team: Node, url: str) -> TestSend:
     delivery = _start_attempt(message, 1, now)
     assert delivery is not None
     result = _send(message, delivery)
+    # A test is never retried, so a failed one is final whatever the target answered.
     outcome = Outcome.SUCCESS if result.success else Outcome.PERMANENT_FAILURE
-    if not result.success and result.retryable:
-        outcome = Outcome.RETRYABLE_FAILURE
     _record(delivery, result, outcome, None)
     message.state = MessageState.DELIVERED if result.success else MessageState.FAILED
     message.save(update_fields=["state"])

@@ -129,7 +129,7 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
         source = TOOL_CATALOG.get(name)
         if source is not None and source in run.down:  # already failed to connect in this investigation
             return f"{name} is unavailable in this investigation: {run.down[source]}"
-        run.checkpoint(f"{settings.model}: {name}", budget - spent + 1)
+        run.checkpoint(f"The team's model calls {name}", 2)  # this call, then its write-up: no jump to the budget
         spent += 1
         run.completed += 1
         if request.now is not None and not {"end", "now"} & params.keys():
@@ -149,7 +149,7 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
             last_check = time.monotonic()
             run.check_stop()
 
-    run.checkpoint(f"Reviewing the findings with {settings.label}", max(budget, 1))
+    run.checkpoint(f"Reviewing the findings with {settings.label}", 1)
     prompt = redact(briefing(request, draft, run.calls))
     limits = UsageLimits(request_limit=budget + EXTRA_MODEL_REQUESTS + OUTPUT_RETRIES)
     try:
@@ -159,7 +159,12 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
     except _EngineSide as side:
         raise side.original from None  # the runner reports it as internal_error, like any engine bug
     except Exception as exc:
-        raise EngineError("llm_unavailable", _failure_message(settings, exc), tools_used=run.tools_used) from exc
+        raise EngineError(
+            "llm_unavailable",
+            _failure_message(settings, exc),
+            tools_used=run.tools_used,
+            draft=draft.api_result(),
+        ) from exc
     written: LlmReport = result.output
     return draft.model_copy(
         update={

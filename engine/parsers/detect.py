@@ -21,7 +21,11 @@ _MESSAGE_KEYS = ("message", "msg", "log", "@message", "line", "error", "text")
 _PROMPT = re.compile(
     r"^\s*(?:[\w@.:~/-]*[$#%>]\s+)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl)\b.*)$"
 )
-_LOGS_POD = re.compile(r"kubectl\s+(?:-n\s+\S+\s+)?logs\s+(?:(?:-\S+|--\S+)\s+)*(?:pod/)?([a-z0-9][a-z0-9.-]*)")
+# ``kubectl logs [flags] [<kind>/]<name>``: a workload prefix (deploy/checkout) names the workload, never "deploy".
+_LOGS_POD = re.compile(
+    r"kubectl\s+(?:-n\s+\S+\s+)?logs\s+(?:(?:-\S+|--\S+)\s+)*"
+    r"(?:(?:pods?|po|deploy(?:ments?)?|statefulsets?|sts|daemonsets?|ds|replicasets?|rs|jobs?)/)?([a-z0-9][a-z0-9.-]*)"
+)
 
 
 class SkipAttachment(Exception):

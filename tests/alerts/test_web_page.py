@@ -40,7 +40,7 @@ def test_a_viewer_sees_each_providers_url_and_which_integrations_are_on(viewer: 
     assert ">On<" in rows["alertmanager"]
     assert "auto_investigate" not in rows["alertmanager"]
     assert ">On<" in rows["pagerduty"]
-    assert "auto_investigate: false" in rows["pagerduty"]
+    assert "accepted and logged but start no investigation" in rows["pagerduty"]
     assert ">Off<" in rows["incidentio"]
     assert AM_TOKEN not in page
     assert PD_SECRET not in page
@@ -49,7 +49,8 @@ def test_a_viewer_sees_each_providers_url_and_which_integrations_are_on(viewer: 
 @pytest.mark.django_db
 def test_the_listed_url_is_the_one_the_api_serves(viewer: Client, team: Node, client: Any) -> None:
     configure(team, {"integrations": {"alertmanager": {"enabled": True, "bearer_token": {"secret": AM_TOKEN}}}})
-    listed = _row(viewer.get(PAGE).content.decode(), "alertmanager").split("<code>", 1)[1].split("</code>", 1)[0]
+    row = _row(viewer.get(PAGE).content.decode(), "alertmanager")
+    listed = row.split('id="inbound-alertmanager-url">', 1)[1].split("</code>", 1)[0]
 
     response = client.post(
         listed.removeprefix("http://testserver"),
@@ -63,4 +64,4 @@ def test_the_listed_url_is_the_one_the_api_serves(viewer: Client, team: Node, cl
 
 
 def _row(page: str, provider: str) -> str:
-    return page.split(f'id="inbound-{provider}"', 1)[1].split("</tr>", 1)[0]
+    return page.split(f'id="inbound-{provider}"', 1)[1].split("</article>", 1)[0]

@@ -220,3 +220,37 @@ def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.2) -> 
             return
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+AXE = ROOT / ".tools" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_BLOCKING = ("serious", "critical")
+
+
+@dataclass
+class AccessibilityCheck:
+    """Runs axe-core (npm, installed by scripts/install-axe.sh) in the page as Chromium rendered it."""
+
+    checked: list[str]
+
+    def __call__(self, page: Any) -> None:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            # Evaluated through the DevTools protocol: the page's CSP (script-src 'self' + nonce) stays in force.
+            page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
+        found = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".map(v => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map(n => n.target)}))"
+        )
+        blocking = [violation for violation in found if violation["impact"] in AXE_BLOCKING]
+        self.checked.append(page.url)
+        assert blocking == [], f"axe found serious or critical violations on {page.url}: {blocking}"
+
+
+@pytest.fixture
+def accessible() -> AccessibilityCheck:
+    require(AXE.exists(), f"axe-core not installed in {AXE.parent} (scripts/install-axe.sh)")
+    return AccessibilityCheck(checked=[])
+
+
+def horizontal_overflow(page: Any) -> int:
+    """How many CSS pixels the page is wider than the viewport (0: no horizontal scroll)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))

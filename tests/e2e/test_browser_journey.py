@@ -115,10 +115,12 @@ def test_an_engineer_signs_in_investigates_finds_history_cancels_and_signs_out(
     task_worker.STEP_DELAY_SECONDS = 2.0
     running_id = launch(page, "checkout errors again, cancel me")
     card.locator(".badge", has_text="Running").wait_for(timeout=20_000)
+    page.once("dialog", lambda dialog: dialog.accept())  # "Cancel this investigation?"
     page.get_by_role("button", name="Cancel investigation").click()
     card.get_by_text("cancelling").wait_for()
     card.locator(".badge", has_text="Cancelled").wait_for(timeout=30_000)
     assert Investigation.objects.get(pk=running_id).status == Status.CANCELLED
+    assert card.get_by_text(re.compile(r"Cancelled by alice@acme\.test")).is_visible()
     screenshot("08-cancelled")
 
     # Sign out of the app and of the identity provider.

@@ -82,3 +82,31 @@ def test_a_provider_that_keeps_failing_ends_the_run_as_llm_unavailable(member, t
         "message": "the OpenAI-compatible LLM server model gpt-incident failed after retries (HTTP 503)",
     }
     assert "read_attachment" in body["tools_used"]
+    investigation = Investigation.objects.get(pk=body["investigation_id"])
+    assert "result" not in body  # the contract's failed body; the draft is kept for the web page only
+    assert investigation.result is not None
+    assert "API_TOKEN" in investigation.result["root_cause"]["description"]
+
+
+def test_a_run_started_without_the_model_never_calls_the_provider(member, transactional_db) -> None:
+    from investigations.services import investigation_start
+    from tenancy.audit import RequestMeta
+
+    with model_server([Fail(503)] * 3) as model:
+        _configure(member, model.url)
+        outcome = investigation_start(
+            team=member.team,
+            agent="planner",
+            message=RUN["message"],
+            context={"service": "payments"},
+            attachments=RUN["context"]["attachments"],
+            timeout_seconds=None,
+            max_turns=None,
+            meta=RequestMeta.system(),
+            without_llm=True,
+        )
+        assert model.exchanges == []  # the immediate task backend ran it on commit
+
+    investigation = Investigation.objects.get(pk=outcome.investigation.pk)
+    assert investigation.status == "completed"
+    assert investigation.written_by == ""

@@ -23,15 +23,18 @@ pytestmark = pytest.mark.django_db
 
 def test_each_level_overrides_the_one_above_and_objects_merge_across_all_four(tree: Tree) -> None:
     admin_write(tree.root, {"slack_channel": "#org", "feature_flags": {"enable_write_actions": True}})
-    admin_write(tree.division, {"slack_channel": "#eng", "runbook_links": {"confluence": ["https://wiki/eng"]}})
-    admin_write(tree.group, {"slack_group_to_ping": "@payments", "runbook_links": {"notion": ["https://n/p"]}})
+    admin_write(
+        tree.division, {"slack_channel": "#eng", "tools": {"prometheus": {"url": "https://prom.eng.example.com"}}}
+    )
+    admin_write(tree.group, {"slack_group_to_ping": "@payments", "tools": {"prometheus": {"enabled": True}}})
     admin_write(tree.team, {"slack_channel": "#checkout"})
     effective = effective_config_for_team(tree.team)
     assert effective["slack_channel"] == "#checkout"
     assert effective["slack_group_to_ping"] == "@payments"
     assert effective["feature_flags"]["enable_write_actions"] is True
     assert effective["feature_flags"]["require_approval"] is True
-    assert effective["runbook_links"] == {"confluence": ["https://wiki/eng"], "notion": ["https://n/p"]}
+    prometheus = effective["tools"]["prometheus"]
+    assert (prometheus["url"], prometheus["enabled"]) == ("https://prom.eng.example.com", True)
 
 
 def test_arrays_are_replaced_by_the_lower_level_never_concatenated(tree: Tree) -> None:

@@ -321,14 +321,15 @@ def test_a_vault_reference_without_vault_addr_is_a_clear_configuration_error(
 
 
 @pytest.mark.django_db
-def test_secret_objects_are_encrypted_in_undocumented_keys_but_refused_in_documented_non_secret_fields(
+def test_secret_objects_are_refused_in_documented_non_secret_fields_and_unknown_keys(
     keys: Any, member: ApiCaller, team: Node
 ) -> None:
     refused = member.put("/config/me", {"slack_channel": {"secret": "hidden"}})
     assert refused.json()["error"]["field"] == "slack_channel"
-    accepted = member.put("/config/me", {"custom_bot": {"password": {"secret": "hunter2"}}})
-    assert accepted.json()["effective_config"]["custom_bot"] == {"password": SECRET_MASK}
-    assert decrypt(stored(team)["custom_bot"]["password"]) == "hunter2"
+    unknown = member.put("/config/me", {"custom_bot": {"password": {"secret": "hunter2"}}})
+    assert unknown.json()["error"]["details"] == {"field": "custom_bot", "error": "is not a known setting"}
+    assert "hunter2" not in unknown.content.decode()
+    assert not NodeConfig.objects.filter(node=team).exists() or "custom_bot" not in stored(team)
 
 
 @pytest.mark.django_db

@@ -34,24 +34,40 @@ def test_another_orgs_token_page_is_not_reachable(admin_client, outsider):
     assert outsider.token.split(".")[1] not in response.content.decode()
 
 
-def test_issuing_a_token_in_the_admin_shows_it_once_and_keeps_it_out_of_the_session(admin_client, org, team):
+def test_issuing_a_token_redirects_to_a_page_that_shows_the_secret_once_with_its_expiry(admin_client, org, team):
     response = admin_client.post(
         "/admin/tenancy/apitoken/add/",
         {"org": org.pk, "kind": TokenKind.TEAM, "team": team.pk, "label": "from-admin", "expires_in_days": "30"},
     )
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
     token = ApiToken.objects.get(label="from-admin")
-    html = response.content.decode()
+    assert response.status_code == 302  # post/redirect/get: reloading the result never re-submits the form
+    assert response["Location"] == f"/admin/tenancy/apitoken/issued/{token.token_id}/"
+    session = admin_client.session
+    page = admin_client.get(response["Location"])
+    assert "no-store" in page["Cache-Control"]
+    html = page.content.decode()
     plaintext = re.search(r'id="issued-token"[^>]*value="([^"]+)"', html).group(1)
     assert plaintext.startswith(token.token_id + ".")
     secret = plaintext.split(".")[1]
+    assert all(secret not in str(value) for value in session.values())  # only sealed while in the session
     assert token.expires_at is not None
-    session = admin_client.session
-    assert all(secret not in str(value) for value in session.values())
+    assert token.expires_at.strftime("%Y-%m-%d") in html
+    assert "never" not in html
+    again = admin_client.get(response["Location"]).content.decode()
+    assert secret not in again
+    assert "already been shown" in again
+    assert ApiToken.objects.filter(label="from-admin").count() == 1
     follow_up = admin_client.get("/admin/tenancy/apitoken/")
     assert secret not in follow_up.content.decode()
     assert secret not in str(follow_up.cookies)
+
+
+def test_the_token_form_offers_only_teams_never_the_org_root(admin_client, org, team):
+    html = admin_client.get("/admin/tenancy/apitoken/add/").content.decode()
+    options = re.search(r'<select name="team"[^>]*>(.*?)</select>', html, re.DOTALL).group(1)
+    root = Node.objects.get(org=org, node_type=NodeType.ORG)
+    assert f'value="{team.pk}"' in options
+    assert f'value="{root.pk}"' not in options
 
 
 def test_the_admin_refuses_a_team_token_without_a_team(admin_client, org):
@@ -67,8 +83,14 @@ def test_revoking_from_the_admin_list_takes_effect_at_once(
     assert member.get("/auth/me").status_code == 200
     token = ApiToken.objects.get(token_id=member.token.split(".")[0])
     with django_capture_on_commit_callbacks(execute=True):
+        selected = {"action": "revoke_tokens", "_selected_action": [token.pk]}
+        asked = admin_client.post("/admin/tenancy/apitoken/", selected)
+        assert "Revoke 1 token?" in asked.content.decode()
+        assert member.get("/auth/me").status_code == 200  # nothing is revoked until the admin confirms
         response = admin_client.post(
-            "/admin/tenancy/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]}, follow=True
+            "/admin/tenancy/apitoken/",
+            {"action": "revoke_tokens", "_selected_action": [token.pk], "confirmed": "yes"},
+            follow=True,
         )
     assert "Revoked 1 token(s)." in response.content.decode()
     assert member.get("/auth/me").status_code == 401
@@ -87,3 +109,10 @@ def test_tokens_issued_elsewhere_are_listed_with_scopes_and_status(admin_client,
     assert issued.token.token_id in page
     assert "team:read" in page
     assert "active" in page
+
+
+def test_the_admin_is_titled_incidentfox_and_names_api_tokens_properly(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert "IncidentFox administration" in html
+    assert "Django administration" not in html
+    assert "API tokens" in html

@@ -32,5 +32,5 @@ def test_the_completed_demo_investigation_page_shows_the_metric_chart_with_the_o
     assert re.search(r'class="onset">onset \d\d:\d\d UTC<', evidence)
     # Only the series the evidence names is drawn next to it, not every series of the sweep.
     assert evidence.count("<svg") == len(
-        re.findall(r"\[?tool\]?</span> <a href=\"#call-1-\d+\">query_prometheus_range", evidence)
+        re.findall(r"tool\]?</span> <a href=\"#call-1-\d+\" class=\"evidence-link\">query_prometheus_range", evidence)
     )

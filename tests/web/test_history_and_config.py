@@ -102,6 +102,7 @@ def configured(team):
 def test_config_shows_each_effective_value_with_its_level_and_masks_secrets(web_viewer, configured):
     html = web_viewer.get(f"/teams/{configured.node_id}/config").content.decode()
     assert "ghp_topsecretvalue" not in html
+    html = html.split('id="effective-heading"')[1].split('id="history-heading"')[0]  # the effective table
     assert "&quot;********&quot;" in html
     row = html.split("<code>slack_channel</code>")[1].split("</tr>")[0]
     assert "org-acme" in row
@@ -142,5 +143,72 @@ def test_invalid_config_edits_are_shown_inline(web_team_admin, configured, overr
     response = web_team_admin.post(f"/teams/{configured.node_id}/config", {"overrides": overrides})
     assert response.status_code == 400
     html = response.content.decode()
-    field_error = html.split('class="error" role="alert" id="id_overrides_error">')[1].split("</span>")[0]
+    field_error = html.split('class="error" id="id_overrides_error">')[1].split("</span>")[0]
     assert error in field_error
+
+
+def test_the_config_page_lists_versions_with_their_diffs_and_saves_a_section_form(web_team_admin, configured):
+    response = web_team_admin.post(
+        f"/teams/{configured.node_id}/config",
+        {"section": "slack", "slack-slack_channel": "#payments-oncall", "slack-slack_group_to_ping": ""},
+    )
+    assert response.status_code == 302
+    html = web_team_admin.get(f"/teams/{configured.node_id}/config").content.decode()
+    assert "<title>Config · Platform · IncidentFox</title>" in html
+    assert html.count('id="history-heading"') == 1
+    history = html.split('id="history-heading"')[1]
+    assert "Version" in history
+    assert "<code>slack_channel</code>" in history
+    assert "&quot;#payments-oncall&quot;" in history
+    assert "ghp_topsecretvalue" not in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["connection pool", "PAYMENTS-DB", "metrics_agent", "alertmanager"],
+)
+def test_history_search_matches_root_cause_affected_systems_agent_and_trigger(web_member, team, query):
+    result = {
+        "summary": "s",
+        "root_cause": {"description": "Connection pool exhausted on the primary", "confidence": 90, "evidence": []},
+        "affected_systems": ["payments-api", "payments-db"],
+    }
+    found = make_investigation(
+        team,
+        status=Status.COMPLETED,
+        message="latency alert",
+        agent="metrics_agent",
+        trigger_source="alertmanager",
+        result=result,
+    )
+    make_investigation(team, status=Status.COMPLETED, message="unrelated", result={"root_cause": {"description": "x"}})
+    html = web_member.get(f"/teams/{team.node_id}/history", {"q": query}).content.decode()
+    assert "1 investigation<" in html
+    assert f'href="/investigations/{found.pk}"' in html
+
+
+def test_history_search_by_id_finds_exactly_that_run(web_member, team):
+    runs = [make_investigation(team, status=Status.COMPLETED, message=f"run {i}") for i in range(3)]
+    html = web_member.get(f"/teams/{team.node_id}/history", {"q": runs[1].pk}).content.decode()
+    assert "1 investigation<" in html
+    assert f'href="/investigations/{runs[1].pk}"' in html
+
+
+def test_the_dashboard_lists_a_running_item_once_with_root_cause_duration_and_trigger_for_recent(web_member, team):
+    make_investigation(team, status=Status.RUNNING, message="still going zebra")
+    make_investigation(
+        team,
+        status=Status.COMPLETED,
+        message="done one",
+        duration_ms=75_000,
+        result={"root_cause": {"description": "Disk full on node-7"}},
+    )
+    response = web_member.get(f"/teams/{team.node_id}/")
+    html = response.content.decode()
+    assert html.count("still going zebra") == 1
+    recent = html.split('id="recent-heading"')[1]
+    assert "Disk full on node-7" in recent
+    assert "1 min 15 s" in recent
+    assert 'hx-trigger="every 5s"' in html
+    lists = web_member.get(f"/teams/{team.node_id}/", headers={"HX-Request": "true"}).content.decode()
+    assert lists.lstrip().startswith('<div id="dashboard-lists"')

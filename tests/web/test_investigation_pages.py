@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from investigations.models import Investigation, InvestigationAttachments, InvestigationStep, Status, TriggerSource
 from tests.web.conftest import make_investigation
@@ -93,7 +95,7 @@ def test_the_completed_page_reads_like_an_incident_write_up(web_member, team):
     ):
         assert text in html, text
     assert '<meter id="confidence-meter" min="0" max="100" low="50" high="80" optimum="100" value="92">' in html
-    assert '<a href="#call-1-1">get_cloudwatch_metrics</a>' in html
+    assert '<a href="#call-1-1" class="evidence-link">get_cloudwatch_metrics</a>' in html
     assert 'id="call-1-1"' in html
     assert '<span class="tag">attachment</span> app.log' in html
 
@@ -246,3 +248,27 @@ def test_a_binary_upload_is_refused(web_member, team, queued_only):
         f"/teams/{team.node_id}/investigations/new", {"agent": "planner", "message": "m", "uploads": [binary]}
     )
     assert "core.bin is not a UTF-8 text file" in response.content.decode()
+
+
+def test_a_run_nobody_picked_up_says_no_worker_seems_to_be_running(web_member, team):
+    fresh = make_investigation(team, status=Status.PENDING)
+    stale = make_investigation(team, status=Status.PENDING, created_at=timezone.now() - timedelta(seconds=45))
+    assert "No worker seems to be running" not in htmx(web_member, f"/investigations/{fresh.pk}/card").content.decode()
+    assert "No worker seems to be running" in htmx(web_member, f"/investigations/{stale.pk}/card").content.decode()
+
+
+def test_run_without_the_model_starts_the_same_question_again_and_viewers_cannot(web_member, web_viewer, team):
+    failed = make_investigation(
+        team,
+        status=Status.FAILED,
+        message="checkout errors since the deploy",
+        error_code="llm_unavailable",
+        context={"service": "checkout"},
+    )
+    assert web_viewer.post(f"/investigations/{failed.pk}/rerun", {"without_llm": "1"}).status_code == 403
+    response = web_member.post(f"/investigations/{failed.pk}/rerun", {"without_llm": "1"})
+    rerun = Investigation.objects.exclude(pk=failed.pk).get(message="checkout errors since the deploy")
+    assert response["Location"] == f"/investigations/{rerun.pk}"
+    assert rerun.without_llm
+    assert rerun.context == {"service": "checkout"}
+    assert rerun.trigger_source == TriggerSource.WEB

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import template
 from django.http import QueryDict
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
 
 from web.charts import Chart
 
@@ -30,8 +35,49 @@ def duration(seconds: Any) -> str:
 
 
 @register.filter
+def ms_to_seconds(milliseconds: Any) -> int:
+    try:
+        return max(0, int(milliseconds) // 1000)
+    except (TypeError, ValueError):
+        return 0
+
+
+RELATIVE_FOR = timedelta(days=7)
+
+
+@register.simple_tag
+def timestamp(value: datetime | None) -> SafeString:
+    """One format everywhere: relative ("5 minutes ago") within a week, else the date; the exact UTC time on hover."""
+    if value is None:
+        return format_html("{}", "—")
+    absolute = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    age = timezone.now() - value
+    if timedelta(0) <= age < RELATIVE_FOR:
+        shown = "just now" if age < timedelta(minutes=1) else f"{timesince(value).split(',')[0]} ago"
+    else:
+        shown = absolute[:16] + " UTC"
+    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), absolute, shown)
+
+
+@register.filter
 def json_compact(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+PARAMS_SUMMARY_CHARS = 80
+
+
+@register.filter
+def params_summary(params: Any) -> str:
+    """``key=value`` pairs of a tool call's parameters on one short line (long values cut)."""
+    if not isinstance(params, dict) or not params:
+        return ""
+    parts = []
+    for key, value in params.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        parts.append(f"{key}={text if len(text) <= 30 else text[:29] + '…'}")
+    line = ", ".join(parts)
+    return line if len(line) <= PARAMS_SUMMARY_CHARS else line[: PARAMS_SUMMARY_CHARS - 1] + "…"
 
 
 @register.inclusion_tag("web/_chart.html")

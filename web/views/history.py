@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import ceil
 
+from django.db.models.fields.json import KT
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
@@ -28,12 +29,20 @@ LIST_FIELDS = (
     "trigger_source",
     "steps_completed",
     "steps_total",
+    "duration_ms",
+    "requested_by",
 )
 DASHBOARD_RECENT = 10
+DASHBOARD_REFRESH = "5s"
 
 
 def _listed(queryset: InvestigationQuerySet) -> InvestigationQuerySet:
-    return queryset.only(*LIST_FIELDS).order_by("-created_at", "-id")
+    """The listed columns plus the root cause's description (read from the result inside the database)."""
+    return (
+        queryset.only(*LIST_FIELDS)
+        .annotate(root_cause=KT("result__root_cause__description"))
+        .order_by("-created_at", "-id")
+    )
 
 
 def _active(team_runs: InvestigationQuerySet) -> list[Investigation]:
@@ -47,12 +56,18 @@ def _active(team_runs: InvestigationQuerySet) -> list[Investigation]:
 def dashboard(request: HttpRequest, team_id: str) -> HttpResponse:
     team, choice = team_or_404(request, team_id)
     team_runs = Investigation.objects.for_team(team)
+    finished = team_runs.exclude(status__in=ACTIVE_STATUSES)  # a running item is listed once, under In progress
     context = {
         "team": team,
         "active": _active(team_runs),
-        "recent": list(_listed(team_runs)[:DASHBOARD_RECENT]),
+        "recent": list(_listed(finished)[:DASHBOARD_RECENT]),
+        "refresh_every": DASHBOARD_REFRESH,
     }
-    return render_page(request, "web/dashboard.html", context, team=choice, nav="dashboard")
+    # The page re-fetches its own lists every few seconds (htmx), so a run that starts or ends elsewhere shows up.
+    template = "web/dashboard.html#lists" if is_htmx(request) else "web/dashboard.html"
+    response = render_page(request, template, context, team=choice, nav="dashboard")
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @dataclass(frozen=True)
@@ -88,7 +103,12 @@ def history(request: HttpRequest, team_id: str) -> HttpResponse:
         data = form.cleaned_data
         since, until = form.created_range()
         filters = HistoryFilters(
-            statuses=list(data["status"]), agent=data["agent"] or None, since=since, until=until, q=data["q"] or None
+            statuses=list(data["status"]),
+            agent=data["agent"] or None,
+            since=since,
+            until=until,
+            q=data["q"] or None,
+            q_everywhere=True,
         )
         rows = investigation_history(team=team, filters=filters)
         total = investigation_total(team=team, filters=filters, rows=rows)

@@ -1,0 +1,44 @@
+"""Dead ends answered properly: the branded 404 with a way back, the API's JSON 404 for unknown POSTs (not a CSRF
+page), who started a run by token label, and the caller's name instead of an internal repr."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from investigations.models import Status
+from tenancy.models import ApiToken
+from tenancy.principal import Principal
+from tests.web.conftest import make_investigation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_unknown_page_is_the_branded_404_with_a_way_back(web_member):
+    response = web_member.get("/teams/team-platform/no-such-page")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Page not found</h1>" in html
+    assert 'href="/"' in html
+    assert "web/app.css" in html
+
+
+def test_an_unknown_api_post_with_a_session_cookie_is_the_json_404_not_a_csrf_page(web_member):
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.cookies = web_member.cookies
+    response = csrf_client.post("/api/v1/no/such/route", {"x": 1}, content_type="application/json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_run_started_with_a_token_names_the_tokens_label(web_member, team, member):
+    token = ApiToken.objects.get(token_id=member.token.split(".")[0])
+    run = make_investigation(team, status=Status.PENDING, requested_by=token.token_id)
+    html = web_member.get(f"/investigations/{run.pk}").content.decode()
+    assert f"token “member” ({token.token_id})" in html
+
+
+def test_the_caller_reads_as_a_token_label_not_an_internal_repr(member):
+    token = ApiToken.objects.get(token_id=member.token.split(".")[0])
+    principal = Principal(kind="team_token", org=token.org, permissions=frozenset(), token=token)
+    assert str(principal) == f"member ({token.token_id})"
