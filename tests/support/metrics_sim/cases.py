@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-from tests.support.metrics_sim.conventions import istio, otel
+from tests.support.metrics_sim.conventions import istio, micrometer, otel, red
 from tests.support.metrics_sim.faults import TARGET_KINDS, Fault, FaultKind
 from tests.support.metrics_sim.latent import Sim, simulate
 from tests.support.metrics_sim.series import Builder, Family
@@ -19,6 +19,8 @@ Renderer = Callable[[Sim, Builder, random.Random], None]
 CONVENTIONS: dict[str, Renderer] = {
     "istio": istio.render,
     "otel": otel.render,
+    "micrometer": micrometer.render,
+    "red": red.render,
 }
 BASELINE_S = 3600  # data before the onset
 _NAMESPACES = ("shop", "prod", "payments", "storefront", "platform", "checkout-prod", "apps", "retail")

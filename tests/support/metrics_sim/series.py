@@ -259,7 +259,7 @@ class Builder:
             sum_row.append(sums)
         width = max(1, int(window_s // DT))
         for q in quantiles:
-            row = window_quantile(q, counts, p50, p99, width)
+            row = window_quantile(q, counts, p50, p99, width, target.cells)
             self._add(fam, name, {**labels, "quantile": _le(q)}, target, row)
         self._add(fam, f"{name}_sum", labels, target, sum_row)
         self._add(fam, f"{name}_count", labels, target, count_row)
@@ -296,31 +296,38 @@ def cumulative(
 
 
 def window_quantile(
-    q: float, counts: Sequence[float], p50: Sequence[float], p99: Sequence[float], width: int
+    q: float, counts: Sequence[float], p50: Sequence[float], p99: Sequence[float], width: int, at: Sequence[int]
 ) -> list[float]:
-    """The ``q`` quantile of the observations of the last ``width`` cells (a mixture of log-normals); NaN when
-    the window saw nothing, as client libraries report."""
-    out: list[float] = []
-    for i in range(len(counts)):
+    """Per cell (computed at the cells in ``at``, NaN elsewhere): the ``q`` quantile of the observations of the
+    last ``width`` cells, a mixture of log-normals (grouped in up to six sub-windows); NaN when the window saw
+    nothing, as client libraries report."""
+    out = [math.nan] * len(counts)
+    for i in at:
         lo = max(0, i - width + 1)
-        cells = [k for k in range(lo, i + 1) if counts[k] > 0]
-        if not cells:
-            out.append(math.nan)
+        step = max(1, (i + 1 - lo) // 6)
+        groups: list[tuple[float, float, float]] = []  # weight, p50, p99
+        for g in range(lo, i + 1, step):
+            cells = [k for k in range(g, min(i + 1, g + step)) if counts[k] > 0]
+            if cells:
+                w = sum(counts[k] for k in cells)
+                groups.append((w, sum(p50[k] for k in cells) / len(cells), sum(p99[k] for k in cells) / len(cells)))
+        if not groups:
             continue
-        m50 = [p50[k] for k in cells]
-        m99 = [p99[k] for k in cells]
-        if max(m50) < min(m50) * 1.03 and max(m99) < min(m99) * 1.03:
-            out.append(lognormal_quantile(q, sum(m50) / len(m50), sum(m99) / len(m99)))
+        weight = sum(g[0] for g in groups)
+        lo50, hi50 = min(g[1] for g in groups), max(g[1] for g in groups)
+        lo99, hi99 = min(g[2] for g in groups), max(g[2] for g in groups)
+        if hi50 < lo50 * 1.15 and hi99 < lo99 * 1.15:
+            out[i] = lognormal_quantile(
+                q, sum(g[0] * g[1] for g in groups) / weight, sum(g[0] * g[2] for g in groups) / weight
+            )
             continue
-        weight = sum(counts[k] for k in cells)
-        a, b = math.log(min(m50) / 20), math.log(max(m99) * 20)
-        for _ in range(40):
+        a, b = math.log(lo50 / 20), math.log(hi99 * 20)
+        for _ in range(25):
             mid = (a + b) / 2
             x = math.exp(mid)
-            cdf = sum(counts[k] * lognormal_cdf(x, p50[k], p99[k]) for k in cells) / weight
-            if cdf < q:
+            if sum(g[0] * lognormal_cdf(x, g[1], g[2]) for g in groups) / weight < q:
                 a = mid
             else:
                 b = mid
-        out.append(math.exp((a + b) / 2))
+        out[i] = math.exp((a + b) / 2)
     return out
