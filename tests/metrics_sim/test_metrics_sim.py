@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from tests.support.metrics_sim.blind import blind_specs
 from tests.support.metrics_sim.cases import CONVENTIONS, build_case, dev_case, dev_specs
+from tests.support.metrics_sim.faults import FaultKind
 from tests.support.metrics_sim.fixtures import sim_prometheus  # noqa: F401  (the fixture)
 from tests.support.metrics_sim.scoring import components_named, score
 
@@ -147,3 +149,13 @@ def test_dev_cases_name_the_component_each_convention_labels():
     case = dev_case("istio", 0)
     assert case.convention == "istio"
     assert len(case.components) >= 10
+
+
+def test_the_splits_cover_every_convention_and_fault_kind_with_disjoint_seeds():
+    dev, blind = dev_specs(), blind_specs()
+    assert len(dev) >= 40
+    assert len(blind) >= 60
+    every = {(c, k) for c in CONVENTIONS for k in FaultKind}
+    assert {(s.convention, s.fault_kind) for s in dev} == every
+    assert {(s.convention, s.fault_kind) for s in blind} == every
+    assert not {s.seed for s in dev} & {s.seed for s in blind}
