@@ -57,7 +57,7 @@ def detect_anomalies(data: RunData, params: dict[str, Any]) -> ToolResult:
     earliest = (data.ctx.now - data.ctx.window).timestamp()
     found = []
     for fact in examined:
-        anomaly = anomaly_of(fact)
+        anomaly = anomaly_of(fact, data.ctx)
         if anomaly is not None and anomaly.onset >= earliest:
             fact.anomaly_cite = DETECT_CITE
             found.append(anomaly)

@@ -162,6 +162,18 @@ class SeriesFact:
     cite: str = ""  # "[tool:query_prometheus_range]"
     smoothing_seconds: float = 0.0  # rate()/period window that smears a step into a ramp
     anomaly_cite: str = ""  # "[tool:detect_anomalies]" once that tool examined this series in this run
+    family: str = ""  # the metric family it was derived from ("container_cpu_usage_seconds_total")
+    signal: str = ""  # what it measures in words ("CPU usage", "p95 latency"); empty: the kind's words
+    direction: str = ""  # which way is trouble ("up", "down", "both"); empty: the kind's default
+
+
+@dataclass(frozen=True)
+class CallEdgeFact:
+    """One component calls another, as metric labels (a mesh, a service graph) or the team's config show."""
+
+    caller: str
+    callee: str
+    cite: str = ""
 
 
 @dataclass
@@ -213,6 +225,7 @@ class Observations:
     alerts: list[AlertFact] = field(default_factory=list)
     changes: list[ChangeFact] = field(default_factory=list)
     target_states: list[TargetStateFact] = field(default_factory=list)
+    edges: list[CallEdgeFact] = field(default_factory=list)
 
     def extend(self, other: Observations) -> None:
         self.pods.extend(other.pods)
@@ -227,6 +240,7 @@ class Observations:
         self.alerts.extend(other.alerts)
         self.changes.extend(other.changes)
         self.target_states.extend(other.target_states)
+        self.edges.extend(other.edges)
 
     def is_empty(self) -> bool:
         return not any(

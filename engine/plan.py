@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.analyzers import AnalysisContext
 from engine.analyzers.common import workload_name
 from engine.facts import PodFact
 from engine.models import InvestigationRequest
@@ -44,6 +45,7 @@ class PlanContext:
     request: InvestigationRequest
     tools: list[str]
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    analysis: AnalysisContext | None = None  # the run's window, incident start and memo of computed results
 
 
 Playbook = Callable[[PlanContext], list[Step]]

@@ -15,6 +15,7 @@ from engine.analyzers import AnalysisContext, run_analyzers
 from engine.connectors import ToolFailure
 from engine.errors import EngineError
 from engine.facts import Observations
+from engine.incident_time import incident_start
 from engine.llm import LlmSettings, llm_settings
 from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, MetricSeries, Progress, Report, ToolCall
 from engine.parsers.detect import SkipAttachment, parse_attachment
@@ -59,6 +60,7 @@ class _Run:
         self.connectors: dict[str, Any] = {}
         self.down: dict[str, str] = {}  # source -> failure message
         self.completed = 0
+        self.ctx = analysis_context(request)  # one per run: it carries the run's memo of computed anomalies
 
     def checkpoint(self, title: str, remaining: int) -> None:
         self.check_stop()
@@ -158,7 +160,7 @@ class _Run:
             self.record(tool, params, started, clock, False, f"Tool {tool} is not available", "")
             return None
         try:
-            client = self._connector(spec.source) if spec.source else RunData(self.obs, analysis_context(self.request))
+            client = self._connector(spec.source) if spec.source else RunData(self.obs, self.ctx)
             result = spec.func(client, params)
         except ToolFailure as failure:
             if failure.unreachable and spec.source:
@@ -172,7 +174,7 @@ class _Run:
             self.record(tool, params, started, clock, False, message, "")
             return None
         charted = result.charted if result.charted is not None else result.observations.series
-        series = metric_series(charted, analysis_context(self.request))
+        series = metric_series(charted, self.ctx)
         self.record(tool, params, started, clock, True, None, result.text, series)
         return result
 
@@ -231,6 +233,7 @@ def analysis_context(request: InvestigationRequest) -> AnalysisContext:
         window=_window(request.context.time_window),
         service=request.context.service,
         namespace=request.context.namespace,
+        anchor=incident_start(request),
     )
 
 
@@ -272,7 +275,7 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
         from engine.demo import demo_plan_settings  # the demo stands in for every source
 
         plan_settings = demo_plan_settings(sources)
-    plan = PlanContext(request=request, tools=tools, settings=plan_settings)
+    plan = PlanContext(request=request, tools=tools, settings=plan_settings, analysis=run.ctx)
     for playbook in PLAYBOOKS:
         run.run_steps(playbook(plan))
     run.checkpoint("Analyzing findings", 1)
@@ -291,7 +294,7 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
                 f"Attachment '{first['name']}' could not be read: {first['reason']}",
                 tools_used=run.tools_used,
             )
-    ctx = analysis_context(request)
+    ctx = run.ctx
     findings = run_analyzers(run.obs, ctx)
     scored = rank(findings, service=request.context.service, message=request.message)
     report = build_report(scored, run.obs, ctx)

@@ -24,6 +24,15 @@ UNITS: dict[MetricKind, str] = {
     MetricKind.LATENCY_P95: "s",
     MetricKind.LATENCY_P99: "s",
     MetricKind.SATURATION: "",
+    MetricKind.ERROR_RATE: "errors/s",
+    MetricKind.CPU: "cores",
+    MetricKind.MEMORY: "bytes",
+    MetricKind.NETWORK: "",
+    MetricKind.DISK: "",
+    MetricKind.CONNECTIONS: "",
+    MetricKind.QUEUE: "",
+    MetricKind.RESTARTS: "",
+    MetricKind.AVAILABILITY: "",
     MetricKind.GENERIC: "",
 }
 
@@ -42,7 +51,7 @@ def title_of(fact: SeriesFact) -> str:
 
 def onset_of(fact: SeriesFact, ctx: AnalysisContext) -> float | None:
     """The analyzer's onset for this series when it falls inside the investigation window, else None."""
-    anomaly = anomaly_of(fact)
+    anomaly = anomaly_of(fact, ctx)
     if anomaly is None or anomaly.onset < (ctx.now - ctx.window).timestamp():
         return None
     return anomaly.onset

@@ -7,9 +7,10 @@ order they run in (the order only matters for ties, which the ranker breaks dete
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from engine.analyzers.memo import RunMemo
 from engine.facts import Observations
 from engine.findings import Finding
 
@@ -20,6 +21,8 @@ class AnalysisContext:
     window: timedelta  # events older than now - window are treated as history, not as the incident
     service: str | None = None
     namespace: str | None = None
+    anchor: datetime | None = None  # when the question or its alert says the incident started
+    memo: RunMemo = field(default_factory=RunMemo, compare=False, repr=False)  # this investigation's results
 
     def is_stale(self, when: datetime | None) -> bool:
         return when is not None and when < self.now - self.window
@@ -33,7 +36,7 @@ def all_analyzers() -> list[Analyzer]:
         changes,
         dependencies,
         log_signatures,
-        metrics,
+        metric_findings,
         nodes,
         pods,
         scheduling,
@@ -46,7 +49,7 @@ def all_analyzers() -> list[Analyzer]:
         workloads.analyze,
         nodes.analyze,
         log_signatures.analyze,
-        metrics.analyze,
+        metric_findings.analyze,
         changes.analyze,
         dependencies.analyze,
     ]
