@@ -169,6 +169,7 @@ class Family:
     quantiles: tuple[str, ...] = ()  # summary quantile label values to read
     unit: str = ""
     relevance: float = 0.0
+    host_owners: dict[str, str] = field(default_factory=dict)  # host -> component, for host-level families
 
     @property
     def sample_name(self) -> str:
@@ -221,7 +222,8 @@ def classify_name(name: str, shape: Shape, help_text: str = "", unit: str = "") 
             return (Signal(MetricKind.CPU, "CPU usage"),)
         return (Signal(MetricKind.GENERIC, "rate", direction="both"),)
     # Gauges.
-    if _AVAILABILITY.search(n) and not _RATIO.search(n.replace("unavailable", "")):
+    resource = _MEMORY.search(n) or _DISK.search(n)  # "MemAvailable" is memory, not availability
+    if _AVAILABILITY.search(n) and not resource and not _RATIO.search(n.replace("unavailable", "")):
         down = "unavailable" not in n
         return (Signal(MetricKind.AVAILABILITY, "availability", direction="down" if down else "up"),)
     if _LATENCY.search(n) and not _SIZE.search(n) and "start_time" not in n:

@@ -138,9 +138,11 @@ def sweep(client: PromApi, start: float, end: float, step: float, options: Sweep
     step = max(step, interval)
     edges = _edges(families, label_sets, options.dependencies)
     workloads = _workloads(families, label_sets)
+    owners = _host_owners(families, label_sets)
     planned: list[tuple[Family, str, Callable[[list[RangeSeries]], list[SeriesFact]]]] = []
     skipped = 0
     for family in families:
+        family.host_owners = owners if family.component_label == "instance" else {}
         jobs = _queries(family, window, options.namespace if _has_namespace(family, label_sets) else None, workloads)
         if len(planned) + len(jobs) > options.max_queries:
             skipped += 1
@@ -239,6 +241,24 @@ def _host_component(peer: str) -> str:
     return host.split(".", 1)[0] if host else ""
 
 
+def _host_owners(families: Sequence[Family], label_sets: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """host -> the one component whose series come from that host (so a host's node metrics are that component's).
+
+    An application scraped as ``job=<service>, instance=<host>:8080`` and node-exporter as ``job=node,
+    instance=<host>:9100`` share the host: the machine's CPU and memory are the service's."""
+    by_name = {f.sample_name: f for f in families}
+    owners: dict[str, set[str]] = {}
+    for labels in label_sets:
+        family = by_name.get(labels.get("__name__", ""))
+        if family is None or family.component_label == "instance" or "instance" not in labels:
+            continue
+        value = labels.get(family.component_label, "")
+        if value not in NOT_A_COMPONENT:
+            host = component_name("instance", labels["instance"])
+            owners.setdefault(host, set()).add(component_name(family.component_label, value))
+    return {host: next(iter(names)) for host, names in owners.items() if len(names) == 1}
+
+
 def _workloads(families: Sequence[Family], label_sets: Sequence[Mapping[str, str]]) -> list[str]:
     """Every workload name behind a pod label, longest first (the order a regex alternation needs)."""
     names = {
@@ -334,6 +354,7 @@ def _by_component(answer: Iterable[RangeSeries], label: str, how: str, family: F
         if raw in NOT_A_COMPONENT or not points:
             continue
         name = raw if label == COMPONENT else component_name(source_label, raw)
+        name = family.host_owners.get(name, name)
         into = merged.setdefault(name, {})
         for t, v in points:
             if t not in into:
