@@ -19,11 +19,15 @@ Options: --limit N (first N cases), --convention NAME, --fault KIND, --no-baro, 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 import traceback
 from collections import defaultdict
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +38,8 @@ from tests.support.metrics_sim import baro
 from tests.support.metrics_sim.blind import blind_cases
 from tests.support.metrics_sim.cases import Case, CaseSpec, build_case, dev_cases
 from tests.support.metrics_sim.faults import FaultKind
-from tests.support.metrics_sim.loading import LoadedCase, serve_case
-from tests.support.metrics_sim.prometheus import find_binaries
+from tests.support.metrics_sim.loading import LoadedCase, prepare_tsdb, serve_case, serve_prepared
+from tests.support.metrics_sim.prometheus import Binaries, find_binaries
 from tests.support.metrics_sim.scoring import score
 
 BARO_BASELINE_S = 3600.0  # BARO reads up to an hour before the anomaly time (all the data there is)
@@ -119,34 +123,24 @@ def bench(args: argparse.Namespace) -> None:
         cases = cases[: args.limit]
     print(f"split={args.split}: {len(cases)} cases")
     outcomes: list[Outcome] = []
-    for case in cases:
-        started = time.perf_counter()
-        with serve_case(case, binaries=binaries) as loaded:
-            load = time.perf_counter() - started
-            e1 = e3 = None
-            e_time: float | None = None
-            e_named: str | None = None
-            description = ""
-            if not args.no_engine:
-                try:
-                    e1, e3, e_time, e_named, description = run_engine(loaded)
-                except Exception:  # a crash is a miss, and is shown
-                    e1 = e3 = False
-                    description = "ENGINE ERROR: " + traceback.format_exc(limit=3).replace("\n", " | ")
-            b1 = b3 = None
-            b_named = None
-            if not args.no_baro:
-                b1, b3, b_named = run_baro(loaded)
-        outcomes.append(Outcome(case, e1, e3, e_time, e_named, b1, b3, b_named, load))
-        mark = {True: "Y", False: "-", None: " "}
-        timing = f"{e_time:5.2f}s" if e_time is not None else "   -  "
-        print(
-            f"{case.id:<44} truth={case.root_cause:<22} engine {mark[e1]}{mark[e3]} {timing} "
-            f"named={e_named!s:<22} BARO {mark[b1]}{mark[b3]} named={b_named!s:<22} load={load:4.1f}s",
-            flush=True,
-        )
-        if args.verbose:
-            print(f"    Q: {case.question}\n    A: {description[:400]}")
+    # A worker process generates and backfills the next cases while this one investigates the current case.
+    with (
+        tempfile.TemporaryDirectory(prefix="metrics-rca-bench-") as root,
+        ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool,
+    ):
+        futures: dict[int, Future[str]] = {}
+
+        def ahead(k: int) -> None:
+            if k < len(cases) and k not in futures:
+                futures[k] = pool.submit(prepare_tsdb, cases[k].spec, f"{root}/{k}", binaries.promtool)
+
+        for index, case in enumerate(cases):
+            ahead(index)
+            ahead(index + 1)
+            started = time.perf_counter()
+            data_dir = futures.pop(index).result()
+            outcomes.append(_one(case, data_dir, binaries, args, started))
+            shutil.rmtree(f"{root}/{index}", ignore_errors=True)
     _table("by fault kind", outcomes, "fault")
     _table("by convention", outcomes, "convention")
     times = sorted(o.engine_seconds for o in outcomes if o.engine_seconds is not None)
@@ -156,6 +150,36 @@ def bench(args: argparse.Namespace) -> None:
             f"\nengine time per investigation: median {statistics.median(times):.2f} s, p95 {p95:.2f} s "
             f"(n={len(times)})"
         )
+
+
+def _one(case: Case, data_dir: str, binaries: Binaries, args: argparse.Namespace, started: float) -> Outcome:
+    """Serve one prepared case, run the engine and BARO on it, print a line."""
+    with serve_prepared(case, data_dir, binaries=binaries) as loaded:
+        load = time.perf_counter() - started
+        e1 = e3 = None
+        e_time: float | None = None
+        e_named: str | None = None
+        description = ""
+        if not args.no_engine:
+            try:
+                e1, e3, e_time, e_named, description = run_engine(loaded)
+            except Exception:  # a crash is a miss, and is shown
+                e1 = e3 = False
+                description = "ENGINE ERROR: " + traceback.format_exc(limit=3).replace("\n", " | ")
+        b1 = b3 = None
+        b_named = None
+        if not args.no_baro:
+            b1, b3, b_named = run_baro(loaded)
+    mark = {True: "Y", False: "-", None: " "}
+    timing = f"{e_time:5.2f}s" if e_time is not None else "   -  "
+    print(
+        f"{case.id:<44} truth={case.root_cause:<22} engine {mark[e1]}{mark[e3]} {timing} "
+        f"named={e_named!s:<22} BARO {mark[b1]}{mark[b3]} named={b_named!s:<22} wait={load:4.1f}s",
+        flush=True,
+    )
+    if args.verbose:
+        print(f"    Q: {case.question}\n    A: {description[:400]}")
+    return Outcome(case, e1, e3, e_time, e_named, b1, b3, b_named, load)
 
 
 def scale(args: argparse.Namespace) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.support.metrics_sim import prometheus
-from tests.support.metrics_sim.cases import Case
+from tests.support.metrics_sim.cases import Case, CaseSpec, build_case
 
 
 @dataclass(frozen=True)
@@ -26,4 +27,21 @@ class LoadedCase:
 def serve_case(case: Case, *, binaries: prometheus.Binaries | None = None) -> Iterator[LoadedCase]:
     """Generate ``case``'s data, backfill it into a fresh TSDB and serve it; always stops the server."""
     with prometheus.loaded(case.families(), binaries=binaries) as url:
+        yield LoadedCase(case, url)
+
+
+def prepare_tsdb(spec: CaseSpec, work_dir: str, promtool: str) -> str:
+    """Build ``spec``'s case and backfill its data into ``<work_dir>/tsdb`` (for a worker process that prepares
+    the next case while the current one is investigated); returns the TSDB path."""
+    work = Path(work_dir)
+    data = work / "tsdb"
+    data.mkdir(parents=True)
+    prometheus.backfill(build_case(spec).families(), data, promtool=promtool, work_dir=work)
+    return str(data)
+
+
+@contextmanager
+def serve_prepared(case: Case, data_dir: str, *, binaries: prometheus.Binaries) -> Iterator[LoadedCase]:
+    """Serve a TSDB ``prepare_tsdb`` built; always stops the server."""
+    with prometheus.serve(Path(data_dir), prometheus=binaries.prometheus) as url:
         yield LoadedCase(case, url)

@@ -28,6 +28,8 @@ def render(sim: Sim, b: Builder, rng: random.Random) -> None:
     ksm = b.target("kube-state-metrics")
     ksm_instance = f"10.{rng.randint(0, 63)}.{rng.randint(0, 255)}.{rng.randint(2, 254)}:8080"
     fractions = {name: pod_fractions(st, n) for name, st in sim.states.items()}
+    plain = [c.name for c in sim.topology.components if c.kind == "service"]
+    unmeshed = rng.choice(plain) if plain and rng.random() < 0.3 else None
     images = {
         c.name: f"registry.example.com/{ns}/{c.name}:{rng.randint(1, 9)}.{rng.randint(0, 40)}.{rng.randint(0, 9)}"
         for c in sim.topology.components
@@ -57,7 +59,7 @@ def render(sim: Sim, b: Builder, rng: random.Random) -> None:
                 unit="seconds",
                 integer=False,
             )
-            if comp.kind != "batch":
+            if comp.kind != "batch" and comp.name != unmeshed:
                 b.counter(
                     "container_cpu_usage_seconds", help_cpu, proxy, exists, proxy_cpu, unit="seconds", integer=False
                 )
@@ -184,7 +186,7 @@ def render(sim: Sim, b: Builder, rng: random.Random) -> None:
                 ksm.only(pod.alive),
                 [st.mem_limit] * n,
             )
-    _istio(sim, b, rng, fractions)
+    _istio(sim, b, rng, fractions, unmeshed)
 
 
 def _workload_labels(ns: str, source: str, source_ns: str, dest: str) -> dict[str, str]:
@@ -197,7 +199,10 @@ def _workload_labels(ns: str, source: str, source_ns: str, dest: str) -> dict[st
     }
 
 
-def _istio(sim: Sim, b: Builder, rng: random.Random, fractions: dict[str, dict[str, list[float]]]) -> None:
+def _istio(
+    sim: Sim, b: Builder, rng: random.Random, fractions: dict[str, dict[str, list[float]]], unmeshed: str | None
+) -> None:
+    """Istio's metrics; ``unmeshed`` runs without a sidecar: no envoy reports for it, its callers' envoys still do."""
     ns = sim.topology.namespace
     n = sim.cells
     topo = sim.topology
@@ -213,20 +218,21 @@ def _istio(sim: Sim, b: Builder, rng: random.Random, fractions: dict[str, dict[s
         labels = _workload_labels(ns, caller, caller_ns, callee)
         if caller == GATEWAY:
             rps = list(dest.rps)
-            err, p50, p99 = dest.err, dest.p50, dest.p99
+            err = dest.err
             refused = [0.0] * n
             caller_pods: list[tuple[str, list[float], str, Pod | None]] = [
                 (p, [0.5] * n, "istio-system", None) for p in gateway_pods
             ]
         else:
             es = sim.edges[(caller, callee)]
-            rps, err, p50, p99, refused = es.rps, es.err, es.p50, es.p99, es.refused
+            rps, err, refused = es.rps, es.err, es.refused
             cst = sim.states[caller]
             caller_pods = [(p.name, fractions[caller][p.name], ns, p) for p in cst.pods]
         # Callee side: what its envoy served (it never sees refused connections).
         callee_pods = [(p, fractions[callee][p.name]) for p in dest.pods]
         if tcp:
-            _tcp(b, labels, rps, refused, caller_pods)
+            if caller != unmeshed:
+                _tcp(b, labels, rps, refused, caller_pods)
             continue
         protocol = "grpc" if topo.component(callee).grpc else "http"
         timeout = [dest.timeout_share[i] for i in range(n)]
@@ -238,7 +244,7 @@ def _istio(sim: Sim, b: Builder, rng: random.Random, fractions: dict[str, dict[s
             [a / max(1e-9, d) for a, d in zip(rps, dest.rps, strict=True)] if caller != GATEWAY else [1.0] * n
         )
         shape_dst = b.shape(("istio-dst", callee), dest.p50, dest.p99, ISTIO_LES, 1000.0)
-        for pod, frac in callee_pods:
+        for pod, frac in callee_pods if callee != unmeshed else []:
             tgt = b.target(f"envoy:{pod.name}").only(serving(pod))
             base = {
                 **labels,
@@ -264,9 +270,9 @@ def _istio(sim: Sim, b: Builder, rng: random.Random, fractions: dict[str, dict[s
                         resets=pod.restarts,
                         unit="milliseconds",
                     )
-        # Caller side: what its envoy saw, including refused connections (503 UF) and timeouts (504 UT).
-        shape_src = b.shape(("istio-src", caller, callee), p50, p99, ISTIO_LES, 1000.0)
-        for pod_name, frac, pod_ns, src_pod in caller_pods:
+        # Caller side: what its envoy saw, including refused connections (503 UF) and timeouts (504 UT). Like many
+        # meshes, this one keeps duration histograms from the destination reporter only (cardinality).
+        for pod_name, frac, pod_ns, src_pod in caller_pods if caller != unmeshed else []:
             tgt = b.target(f"envoy:{pod_name}")
             if src_pod is not None:
                 tgt = tgt.only(serving(src_pod))
@@ -293,17 +299,6 @@ def _istio(sim: Sim, b: Builder, rng: random.Random, fractions: dict[str, dict[s
                 r = [x * f for x, f in zip(rate, frac, strict=True)]
                 lab = {**base, "response_code": code, "response_flags": flags}
                 b.counter("istio_requests", "", lab, tgt, r, resets=resets)
-                if code == "200":
-                    b.histogram(
-                        "istio_request_duration_milliseconds",
-                        "",
-                        lab,
-                        tgt,
-                        count_rate=r,
-                        shape=shape_src,
-                        resets=resets,
-                        unit="milliseconds",
-                    )
 
 
 def _tcp(

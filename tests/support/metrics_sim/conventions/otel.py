@@ -11,7 +11,7 @@ import uuid
 
 from tests.support.metrics_sim.conventions.common import pod_fractions, restart_counts, scaled, serving
 from tests.support.metrics_sim.latent import Pod, Sim
-from tests.support.metrics_sim.series import Builder
+from tests.support.metrics_sim.series import Builder, Target
 
 HTTP_LES = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 RPC_LES = (5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0, 10000.0)
@@ -163,28 +163,8 @@ def _sdk(sim: Sim, b: Builder, rng: random.Random, name: str, grpc: bool, pod: P
                         resets=pod.restarts,
                         unit="seconds",
                     )
-    cpu = list(st.cpu) if comp.kind == "batch" else scaled(st.cpu, share)
-    for state, part in (("user", 0.8), ("system", 0.2)):
-        b.counter(
-            "process_cpu_time_seconds",
-            "Total CPU seconds broken down by different states.",
-            {**res, "state": state},
-            tgt,
-            scaled(cpu, part),
-            resets=pod.restarts,
-            unit="seconds",
-            integer=False,
-        )
-    b.gauge(
-        "process_cpu_utilization_ratio",
-        "Difference in process.cpu.time since the last measurement, divided by the "
-        "elapsed time and number of CPUs available to the process.",
-        res,
-        tgt,
-        [c / 4 for c in cpu],
-        unit="ratio",
-    )
-    b.gauge("process_memory_usage_bytes", "The amount of physical memory in use.", res, tgt, pod.mem, unit="bytes")
+    if random.Random(f"{sim.seed}:{name}:runtime").random() >= 0.15:  # some SDKs lack runtime instrumentation
+        _process(b, res, tgt, pod, list(st.cpu) if comp.kind == "batch" else scaled(st.cpu, share))
     for e in sim.topology.callees(name):
         if sim.topology.component(e.callee).kind != "datastore":
             continue
@@ -211,6 +191,31 @@ def _sdk(sim: Sim, b: Builder, rng: random.Random, name: str, grpc: bool, pod: P
             tgt,
             scaled(st.pool_pending, share),
         )
+
+
+def _process(b: Builder, res: dict[str, str], tgt: Target, pod: Pod, cpu: list[float]) -> None:
+    """OpenTelemetry runtime instrumentation: process CPU and memory."""
+    for state, part in (("user", 0.8), ("system", 0.2)):
+        b.counter(
+            "process_cpu_time_seconds",
+            "Total CPU seconds broken down by different states.",
+            {**res, "state": state},
+            tgt,
+            scaled(cpu, part),
+            resets=pod.restarts,
+            unit="seconds",
+            integer=False,
+        )
+    b.gauge(
+        "process_cpu_utilization_ratio",
+        "Difference in process.cpu.time since the last measurement, divided by the "
+        "elapsed time and number of CPUs available to the process.",
+        res,
+        tgt,
+        [c / 4 for c in cpu],
+        unit="ratio",
+    )
+    b.gauge("process_memory_usage_bytes", "The amount of physical memory in use.", res, tgt, pod.mem, unit="bytes")
 
 
 def _service_graph(sim: Sim, b: Builder) -> None:

@@ -84,6 +84,8 @@ def _service(
             b.gauge(
                 "work_queue_depth", "Jobs waiting in the work queue.", {**res, "queue": f"{name}-jobs"}, tgt, st.queue
             )
+    if random.Random(f"{sim.seed}:{name}:process").random() < 0.15:
+        return  # a client library without the process collector (only its host's node-exporter shows resources)
     cpu = list(st.cpu) if comp.kind == "batch" else scaled(st.cpu, share)
     b.counter(
         "process_cpu_seconds",
