@@ -15,7 +15,7 @@ resources (CPU, memory, disk, network, restarts) before latency and errors.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.analyzers.metrics import MetricKind, Sensitivity, detect_onset, median
@@ -24,6 +24,8 @@ from engine.facts import CallEdgeFact, SeriesFact
 MAD_TO_SIGMA = 1.4826
 MIN_BASELINE_POINTS = 8
 MIN_SCORE = 6.0  # robust sigmas a component's strongest signal must reach to count as changed
+ONSET_SIGMAS = 4.0  # the onset is the first persistent crossing of this many robust sigmas...
+ONSET_SHARE = 0.15  # ... or of this share of the peak, whichever is higher (a wobble before a jump is not it)
 SMOOTH = 3  # running median width over the incident window
 HORIZON = 30 * 60.0  # how long after the stated start the deviation is searched
 BASELINE = 60 * 60.0  # how much history before the start is the baseline
@@ -188,7 +190,7 @@ def deviation(fact: SeriesFact, anchor: float, *, end: float | None = None) -> D
         return None
     if sign == 0 and center > 0 and after[peak_at][1] <= DRIED_UP * center:
         kind, sign = MetricKind.AVAILABILITY, -1  # traffic did not just move, it stopped
-    threshold = min(max(3.0, 0.25 * score), 12.0)
+    threshold = min(score, max(ONSET_SIGMAS, ONSET_SHARE * score))
     crossing = [i for i, s in enumerate(smooth) if s >= threshold]
     onset_at = next((i for i in crossing if trouble[i] >= threshold), crossing[0])
     onset = after[onset_at][0]
@@ -201,11 +203,12 @@ def rank_components(
     *,
     edges: Iterable[CallEdgeFact] = (),
     end: float | None = None,
+    measure: Callable[[SeriesFact], Deviation | None] | None = None,
 ) -> Ranking:
-    """Components that changed after ``anchor``, likeliest origin first."""
+    """Components that changed after ``anchor``, likeliest origin first (``measure``: a memoised ``deviation``)."""
     by_component: dict[str, list[Deviation]] = {}
     for fact in facts:
-        found = deviation(fact, anchor, end=end)
+        found = measure(fact) if measure is not None else deviation(fact, anchor, end=end)
         if found is not None:
             by_component.setdefault(fact.service, []).append(found)
     changed = []
@@ -219,7 +222,8 @@ def rank_components(
     if len(ordered) >= 2:
         first, second = ordered[0], ordered[1]
         independent = first.name not in second.explained_by and second.name not in first.explained_by
-        ambiguous = independent and second.score >= CLOSE * first.score and not first.explains
+        together = abs(first.onset - second.onset) <= SIMULTANEOUS
+        ambiguous = independent and together and second.score >= CLOSE * first.score and not first.explains
     return Ranking(ordered, anchor, graph, ambiguous)
 
 
@@ -281,7 +285,9 @@ def _order(changed: list[ComponentChange], graph: Mapping[str, set[str]], anchor
         return (-score, comp.name)
 
     ordered = sorted(changed, key=key)
-    return ordered if graph else _resource_first(ordered)
+    if ordered and any(ordered[0].name == a or ordered[0].name in b for a, b in graph.items()):
+        return ordered  # the graph places the leader
+    return _resource_first(ordered)
 
 
 def _resource_first(ordered: list[ComponentChange]) -> list[ComponentChange]:

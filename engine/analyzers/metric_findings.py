@@ -10,6 +10,7 @@ alike and do not explain each other are reported as ambiguous, naming both; noth
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from engine.analyzers import AnalysisContext
@@ -19,11 +20,12 @@ from engine.analyzers.components import (
     Deviation,
     Ranking,
     anchor_from_onsets,
+    deviation,
     rank_components,
 )
 from engine.analyzers.dependency_logs import log_call_graph
 from engine.analyzers.metrics import MetricKind, format_clock
-from engine.facts import CallEdgeFact, Observations
+from engine.facts import CallEdgeFact, Observations, SeriesFact
 from engine.findings import Finding, Role
 from engine.models import Recommendation
 
@@ -34,23 +36,36 @@ EVIDENCE_LINES = 3
 def ranking(obs: Observations, ctx: AnalysisContext) -> Ranking | None:
     """This investigation's component ranking, computed once for what has been fetched so far."""
     what = f"components:{len(obs.series)}:{len(obs.edges)}"
-    return ctx.memo.get(what, obs, lambda: _rank(obs, ctx))
+    return ctx.memo.get(what, obs, lambda: rank_series(obs.series, obs, ctx))
 
 
-def _rank(obs: Observations, ctx: AnalysisContext) -> Ranking | None:
-    if not obs.series:
+def rank_series(series: Sequence[SeriesFact], obs: Observations, ctx: AnalysisContext) -> Ranking | None:
+    """Rank the components of ``series``, anchored on the stated start, else on the strongest early onsets."""
+    if not series:
         return None
     now = ctx.now.timestamp()
     if ctx.anchor is not None:
         anchor: float | None = ctx.anchor.timestamp()
     else:
-        anchor = anchor_from_onsets(obs.series, now - ctx.window.total_seconds())
+        anchor = anchor_from_onsets(series, now - ctx.window.total_seconds())
     if anchor is None:
         return None
     edges = list(obs.edges)
     for caller, callees in log_call_graph(obs).items():
         edges += [CallEdgeFact(caller, callee) for callee in callees]
-    return rank_components(obs.series, anchor, edges=edges, end=now)
+    return rank_components(series, anchor, edges=edges, end=now, measure=lambda f: measured(f, anchor, ctx))
+
+
+def measured(fact: SeriesFact, anchor: float, ctx: AnalysisContext) -> Deviation | None:
+    """``deviation`` once per series and anchor in this investigation (the charts and the ranking share it)."""
+    end = ctx.now.timestamp()
+    return ctx.memo.get(f"deviation@{anchor:.0f}", fact, lambda: deviation(fact, anchor, end=end))
+
+
+def statement(comp: ComponentChange, dev: Deviation) -> str:
+    """What changed, as the evidence and the ``detect_anomalies`` output both say it."""
+    source = f" ({dev.fact.family})" if dev.fact.family else ""
+    return f"{comp.name} {describe(dev)}{source}"
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -68,7 +83,7 @@ def _component_findings(found: Ranking) -> list[Finding]:
     weight = _lead_weight(lead, comps)
     # Where it started is not why: a latency or error change alone stays a lead to confirm (a symptom to the
     # ranker, which caps its confidence), and so does a tie between two components.
-    role: Role = "cause" if _is_own_cause(lead) and not found.ambiguous else "symptom"
+    role: Role = "symptom"
     findings = [
         Finding(
             kind="metric_origin",
@@ -81,7 +96,8 @@ def _component_findings(found: Ranking) -> list[Finding]:
             timestamp=_when(lead.onset),
             recommendations=_recommend(lead),
             affected=[lead.name, *lead.explains],
-            related=_followers(found, lead),
+            # ``related``: the components that may be why this one changed (a cause there explains it).
+            related=[],
         )
     ]
     for position, comp in enumerate(comps[1:], start=1):
@@ -96,7 +112,7 @@ def _component_findings(found: Ranking) -> list[Finding]:
                 workload=comp.name,
                 timestamp=_when(comp.onset),
                 affected=[comp.name],
-                related=[lead.name] if comp.name in _followers(found, lead) else [],
+                related=[c.name for c in comps[:position]],  # the components ranked before it
             )
         )
     return findings
@@ -157,9 +173,8 @@ def _component_title(comp: ComponentChange) -> str:
 def _evidence(comp: ComponentChange) -> list[str]:
     lines = []
     for dev in comp.deviations[:EVIDENCE_LINES]:
-        source = f" ({dev.fact.family})" if dev.fact.family else ""
         cite = dev.fact.anomaly_cite or dev.fact.cite or "[tool:query_prometheus_range]"
-        lines.append(f"{cite} {comp.name} {describe(dev)}{source}")
+        lines.append(f"{cite} {statement(comp, dev)}")
     return lines
 
 

@@ -470,10 +470,15 @@ def _is_number(text: str) -> bool:
     return True
 
 
+_RS_HASH = re.compile(r"-[bcdfghjklmnpqrstvwxz2-9]{6,10}$")  # Kubernetes' vowel-free name alphabet
+
+
 def component_name(label: str, value: str) -> str:
     """The component a label value names: a pod's workload, a host without its port, else the value."""
     if label in POD_LABELS:
-        return workload_of(value)
+        name = workload_of(value)
+        # A Deployment's pod is <workload>-<ReplicaSet hash>-<suffix>; the hash need not contain a digit.
+        return _RS_HASH.sub("", name) if name != value else name
     if label == "instance" and re.fullmatch(r"[^:/]+:\d+", value):
         return value.rsplit(":", 1)[0]
     return value

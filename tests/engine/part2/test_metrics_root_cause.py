@@ -25,7 +25,7 @@ def test_the_injected_component_is_named_first_on_a_stranger_prometheus(sim_prom
     loaded = sim_prometheus(convention, 0)
     case = loaded.case
     report = investigate(InvestigationRequest(message=case.question, now=case.now, data_sources=loaded.data_sources))
-    result = score(report, case.components, case.root_cause)
+    result = score(report, case.root_cause, case.components)
     assert result.top3, report.root_cause.description
     assert result.top1, report.root_cause.description
     sweep = next(c for c in report.tool_calls if c.tool == "query_prometheus_range")
