@@ -15,11 +15,7 @@ def _escape(value: str) -> str:
 
 
 def _value(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if v == int(v) and abs(v) < 1e15:
-        return str(int(v))
-    return repr(float(f"{v:.10g}"))
+    return "NaN" if math.isnan(v) else f"{v:.10g}"
 
 
 def write(families: Iterable[Family], out: TextIO) -> tuple[int, int]:
@@ -33,7 +29,11 @@ def write(families: Iterable[Family], out: TextIO) -> tuple[int, int]:
         for s in fam.series:
             labels = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(s.labels.items()) if v != "")
             head = f"{s.name}{{{labels}}} " if labels else f"{s.name} "
-            out.write("".join(f"{head}{_value(v)} {t:.3f}\n" for t, v in zip(s.times, s.values, strict=True)))
+            if any(math.isnan(v) for v in s.values):
+                lines = [f"{head}{_value(v)} {t:.3f}\n" for t, v in zip(s.times, s.values, strict=True)]
+            else:
+                lines = [f"{head}{v:.10g} {t:.3f}\n" for t, v in zip(s.times, s.values, strict=True)]
+            out.write("".join(lines))
             series += 1
             samples += len(s.times)
     out.write("# EOF\n")
