@@ -6,6 +6,7 @@ series lives on the caller's pod."""
 from __future__ import annotations
 
 import random
+import zlib
 
 from tests.support.metrics_sim.conventions.common import (
     place_pods,
@@ -170,7 +171,7 @@ def render(sim: Sim, b: Builder, rng: random.Random) -> None:
                 "namespace": ns,
                 "pod": pod.name,
                 "container": comp.name,
-                "uid": f"{abs(hash((sim.seed, pod.name))) % 10**12:012x}",
+                "uid": f"{zlib.crc32(f'{sim.seed}:{pod.name}'.encode()):08x}-{pod.ip.replace('.', '')}",
             }
             b.counter_values(
                 "kube_pod_container_status_restarts",

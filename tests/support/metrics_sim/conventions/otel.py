@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+import zlib
 
 from tests.support.metrics_sim.conventions.common import pod_fractions, restart_counts, scaled, serving
 from tests.support.metrics_sim.latent import Pod, Sim
@@ -39,7 +40,7 @@ def render(sim: Sim, b: Builder, rng: random.Random) -> None:
                 "k8s_namespace_name": ns,
                 "k8s_pod_name": pod.name,
                 owner: comp.name,
-                "k8s_node_name": f"node-{abs(hash(pod.name)) % 7}",
+                "k8s_node_name": f"node-{zlib.crc32(pod.name.encode()) % 7}",
             }
             cpu = list(st.cpu) if comp.kind == "batch" else scaled(st.cpu, share)
             b.counter(
