@@ -5,7 +5,8 @@ Given the anomaly time (the time the question states, as the engine gets it): pe
 (median and interquartile range) is fitted on the samples before it; the column's score is the largest absolute
 scaled value at or after it. Components are ranked by their best column.
 
-Columns, from the Prometheus HTTP API over [anomaly - 1 h, now] at the scrape interval:
+Columns, from the Prometheus HTTP API over [anomaly - 1 h, now] at the scrape interval (types from names: the
+metadata API is empty for backfilled data):
 - counters (``*_total``, histogram/summary ``_count``): ``rate(m[4 x interval])``;
 - histograms: p50 and p90 from the summed bucket rates (``histogram_quantile``'s linear interpolation), and the
   mean (rate of ``_sum`` / rate of ``_count``);
