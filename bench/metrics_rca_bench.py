@@ -55,6 +55,8 @@ class Outcome:
     baro_top1: bool | None
     baro_top3: bool | None
     baro_named: str | None
+    rcaeval_top1: bool | None  # BARO as RCAEval's baro() scores (signed, constant columns dropped)
+    rcaeval_top3: bool | None
     load_seconds: float
 
 
@@ -77,7 +79,8 @@ def run_engine(loaded: LoadedCase) -> tuple[bool, bool, float, str | None, str]:
     return result.top1, result.top3, elapsed, result.named, description
 
 
-def run_baro(loaded: LoadedCase) -> tuple[bool, bool, str | None]:
+def run_baro(loaded: LoadedCase) -> tuple[bool, bool, str | None, bool, bool]:
+    """BARO as the brief defines it (|z|), then as RCAEval's function scores it, on the same columns."""
     case = loaded.case
     anomaly = case.stated.timestamp()
     times, cols = baro.columns(
@@ -88,7 +91,14 @@ def run_baro(loaded: LoadedCase) -> tuple[bool, bool, str | None]:
         interval=case.spec.interval,
     )
     ranked = [r.component for r in baro.rank(times, cols, anomaly)]
-    return bool(ranked) and ranked[0] == case.root_cause, case.root_cause in ranked[:3], ranked[0] if ranked else None
+    signed = [r.component for r in baro.rank(times, cols, anomaly, rcaeval=True)]
+    return (
+        bool(ranked) and ranked[0] == case.root_cause,
+        case.root_cause in ranked[:3],
+        ranked[0] if ranked else None,
+        bool(signed) and signed[0] == case.root_cause,
+        case.root_cause in signed[:3],
+    )
 
 
 def _pct(values: list[bool | None]) -> str:
@@ -103,12 +113,16 @@ def _table(title: str, outcomes: list[Outcome], key: str) -> None:
     for o in outcomes:
         groups[getattr(o.case.spec, key) if key != "fault" else o.case.fault.kind.value].append(o)
     groups["ALL"] = outcomes
-    print(f"\n{title:<20} {'n':>3}  {'engine top1':>11} {'top3':>7}   {'BARO top1':>9} {'top3':>7}")
+    print(
+        f"\n{title:<20} {'n':>3}  {'engine top1':>11} {'top3':>7}   {'BARO top1':>9} {'top3':>7}   "
+        f"{'BARO(RCAEval) top1':>18} {'top3':>7}"
+    )
     for name, group in sorted(groups.items(), key=lambda kv: (kv[0] == "ALL", kv[0])):
         print(
             f"{name:<20} {len(group):>3}  {_pct([o.engine_top1 for o in group]):>11} "
             f"{_pct([o.engine_top3 for o in group]):>7}   {_pct([o.baro_top1 for o in group]):>9} "
-            f"{_pct([o.baro_top3 for o in group]):>7}"
+            f"{_pct([o.baro_top3 for o in group]):>7}   {_pct([o.rcaeval_top1 for o in group]):>18} "
+            f"{_pct([o.rcaeval_top3 for o in group]):>7}"
         )
 
 
@@ -166,10 +180,10 @@ def _one(case: Case, data_dir: str, binaries: Binaries, args: argparse.Namespace
             except Exception:  # a crash is a miss, and is shown
                 e1 = e3 = False
                 description = "ENGINE ERROR: " + traceback.format_exc(limit=3).replace("\n", " | ")
-        b1 = b3 = None
+        b1 = b3 = r1 = r3 = None
         b_named = None
         if not args.no_baro:
-            b1, b3, b_named = run_baro(loaded)
+            b1, b3, b_named, r1, r3 = run_baro(loaded)
     mark = {True: "Y", False: "-", None: " "}
     timing = f"{e_time:5.2f}s" if e_time is not None else "   -  "
     print(
@@ -179,7 +193,7 @@ def _one(case: Case, data_dir: str, binaries: Binaries, args: argparse.Namespace
     )
     if args.verbose:
         print(f"    Q: {case.question}\n    A: {description[:400]}")
-    return Outcome(case, e1, e3, e_time, e_named, b1, b3, b_named, load)
+    return Outcome(case, e1, e3, e_time, e_named, b1, b3, b_named, r1, r3, load)
 
 
 def scale(args: argparse.Namespace) -> None:

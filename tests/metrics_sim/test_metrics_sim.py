@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from tests.support.metrics_sim import baro
 from tests.support.metrics_sim.blind import blind_specs
 from tests.support.metrics_sim.cases import CONVENTIONS, build_case, dev_case, dev_specs
 from tests.support.metrics_sim.faults import FaultKind
@@ -159,3 +160,15 @@ def test_the_splits_cover_every_convention_and_fault_kind_with_disjoint_seeds():
     assert {(s.convention, s.fault_kind) for s in dev} == every
     assert {(s.convention, s.fault_kind) for s in blind} == every
     assert not {s.seed for s in dev} & {s.seed for s in blind}
+
+
+def test_baro_ranks_the_component_whose_metric_left_its_baseline_first():
+    times = [float(t) for t in range(20)]
+    flat = [1.0, 1.1, 0.9, 1.0] * 5
+    cols = {
+        ("db", "cpu"): [*flat[:10], 9.0, 9.5, 9.0, 9.2, 9.1, 9.0, 9.3, 9.2, 9.0, 9.1],
+        ("api", "latency"): [*flat[:10], 2.0, 2.1, 2.0, 2.2, 2.0, 2.1, 2.0, 2.0, 2.1, 2.0],
+        ("cache", "hits"): [*flat[:10], -20.0, *flat[11:]],  # a fall: counts with |z|, not in RCAEval's signed max
+    }
+    assert [r.component for r in baro.rank(times, cols, anomaly=10.0)] == ["cache", "db", "api"]
+    assert [r.component for r in baro.rank(times, cols, anomaly=10.0, rcaeval=True)][:2] == ["db", "api"]

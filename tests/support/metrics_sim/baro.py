@@ -3,7 +3,8 @@ Change Point Detection"), its root-cause ranking step, over data read back from 
 
 Given the anomaly time (the time the question states, as the engine gets it): per metric column, a RobustScaler
 (median and interquartile range) is fitted on the samples before it; the column's score is the largest absolute
-scaled value at or after it. Components are ranked by their best column.
+scaled value at or after it. Components are ranked by their best column. ``rank(..., rcaeval=True)`` is the
+variant RCAEval's ``baro`` function computes: columns constant in either window dropped, largest signed value.
 
 Columns, from the Prometheus HTTP API over [anomaly - 1 h, now] at the scrape interval (types from names: the
 metadata API is empty for backfilled data):
@@ -211,8 +212,14 @@ def columns(
     return times, out
 
 
-def rank(times: Sequence[float], cols: dict[tuple[str, str], list[float]], anomaly: float) -> list[Ranked]:
-    """BARO's ranking: components by their best robust-scaled deviation after ``anomaly``."""
+def rank(
+    times: Sequence[float], cols: dict[tuple[str, str], list[float]], anomaly: float, *, rcaeval: bool = False
+) -> list[Ranked]:
+    """BARO's ranking: components by their best robust-scaled deviation after ``anomaly``.
+
+    By default a column scores its largest *absolute* scaled value. With ``rcaeval``, as RCAEval's ``baro``
+    function does: columns constant before or after the anomaly are dropped, and the score is the largest *signed*
+    scaled value (a drop does not count)."""
     best: dict[str, Ranked] = {}
     split = next((k for k, t in enumerate(times) if t >= anomaly), len(times))
     for (comp, col), values in cols.items():
@@ -220,11 +227,14 @@ def rank(times: Sequence[float], cols: dict[tuple[str, str], list[float]], anoma
         after = [v for v in values[split:] if not math.isnan(v)]
         if len(before) < 4 or not after:
             continue
+        if rcaeval and (max(before) == min(before) or max(after) == min(after)):
+            continue
         median = statistics.median(before)
         q = statistics.quantiles(before, n=4, method="inclusive")
         iqr = q[2] - q[0]
         scale = iqr if iqr >= _EPS10 else 1.0  # as sklearn's RobustScaler: a zero-spread column stays unscaled
-        score = max(abs(v - median) / scale for v in after)
+        deviations = [(v - median) / scale for v in after]
+        score = max(deviations) if rcaeval else max(abs(d) for d in deviations)
         if comp not in best or score > best[comp].score:
             best[comp] = Ranked(comp, score, col)
     return sorted(best.values(), key=lambda r: -r.score)
