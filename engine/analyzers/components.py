@@ -32,7 +32,8 @@ BASELINE = 60 * 60.0  # how much history before the start is the baseline
 EARLY = 5 * 60.0  # a stated start is approximate (an alert fires minutes late): search this long before it too
 SIMULTANEOUS = 45.0  # onsets closer than this are the same moment at scrape resolution
 CLOSE = 0.85  # a runner-up scoring above this share of the leader makes the answer ambiguous
-SCORE_CAP = 1000.0
+SCORE_CAP = 100_000.0
+FROM_FLAT = 50.0  # the score of a change from a constant baseline (an error count from zero, a queue from empty)
 
 # How directly a kind of signal points at the component it is measured on (a caller's latency includes its
 # callees' latency; its CPU does not).
@@ -60,7 +61,8 @@ DRIED_UP = 0.1  # a volume that falls below this share of its baseline: the comp
 EXPLAINS = 0.7  # a callee explains a caller's change when its own change is at least this share as strong
 DEMOTE = 0.5  # how much an explained component's score counts against unexplained ones
 LATE = 0.6  # the same for a component whose change began well after the strong changes
-LATE_AFTER = 90.0  # ... later than this (onsets at scrape resolution jitter by a step or two)
+LATE_PER_MINUTE = 0.1
+COMPARABLE = 0.85
 PRECEDES = 30.0  # a change this much earlier (two 15 s samples) comes first in time
 PRECEDES_WITHIN = 300.0
 PRECEDES_SHARE = 0.35
@@ -113,6 +115,14 @@ class Deviation:
         # A volume that may move either way (traffic, bytes) is more often an effect than a cause.
         volume = VOLUME_FACTOR if _direction(self.fact, self.kind) == 0 and not self.dried_up else 1.0
         return OWN_WEIGHT[self.kind] * volume * math.log1p(min(self.score, SCORE_CAP))
+
+    @property
+    def own(self) -> bool:
+        """A change a callee's slowness cannot cause here: this component's CPU, memory, disk, restarts, lost
+        packets, or it stopped reporting."""
+        if self.stopped or self.kind in OWN_RESOURCES:
+            return True
+        return self.kind is MetricKind.NETWORK and _direction(self.fact, self.kind) > 0
 
     @property
     def label(self) -> str:
@@ -186,6 +196,8 @@ def deviation(fact: SeriesFact, anchor: float, *, end: float | None = None) -> D
     if horizon_end - stopped_at > max(4 * spacing, 120.0) and stopped_at < horizon_end:
         # It reported after the start, then stopped (a crash, an outage): that is the change.
         return Deviation(fact, MetricKind.AVAILABILITY, 50.0, stopped_at + spacing, center, math.nan, stopped=True)
+    if max(baseline) == min(baseline):
+        score = min(score, FROM_FLAT)  # any change from a constant is "infinitely" many sigmas: count it as many
     if score < MIN_SCORE / 2:
         return None
     if sign == 0 and center > 0 and after[peak_at][1] <= DRIED_UP * center:
@@ -194,7 +206,10 @@ def deviation(fact: SeriesFact, anchor: float, *, end: float | None = None) -> D
     crossing = [i for i, s in enumerate(smooth) if s >= threshold]
     onset_at = next((i for i in crossing if trouble[i] >= threshold), crossing[0])
     onset = after[onset_at][0]
-    return Deviation(fact, kind, min(score, SCORE_CAP), onset, center, after[peak_at][1], dried_up=kind != _kind(fact))
+    level = after[peak_at][1]
+    # It stopped serving: its traffic dried up, or its health gauge (``up``, ready replicas) fell to nothing.
+    dried_up = kind is MetricKind.AVAILABILITY and center > 0 and level <= DRIED_UP * center
+    return Deviation(fact, kind, min(score, SCORE_CAP), onset, center, level, dried_up=dried_up)
 
 
 def rank_components(
@@ -249,7 +264,7 @@ def downstream(graph: Mapping[str, set[str]], start: str) -> set[str]:
 def _order(changed: list[ComponentChange], graph: Mapping[str, set[str]], anchor: float) -> list[ComponentChange]:
     by_name = {c.name: c for c in changed}
     for comp in changed:
-        if comp.head.kind in OWN_RESOURCES or comp.head.stopped:
+        if comp.head.own:
             continue  # a callee's slowness does not fill this component's memory, disk or CPU
         below = downstream(graph, comp.name) if graph else set()
         for callee in sorted(below & by_name.keys()):
@@ -270,14 +285,16 @@ def _order(changed: list[ComponentChange], graph: Mapping[str, set[str]], anchor
     top = max((c.score for c in changed), default=0.0)
     # The strong changes say when the incident began.
     leaders = [c for c in changed if c.score >= 0.7 * top and c.onset >= anchor - EARLY + EDGE]
-    earliest = min((c.onset for c in leaders), default=anchor)
 
     def key(comp: ComponentChange) -> tuple[float, str]:
         score = comp.score
         if comp.explained_by:
             score *= DEMOTE
-        if comp.onset - earliest > LATE_AFTER:
-            score *= LATE
+        # Near-equal changes are told apart by who moved first: each minute after the earliest comparable change
+        # costs a tenth (at most 1 - LATE). A clearly stronger change is not outranked by an earlier weak one.
+        rivals = [c.onset for c in leaders if c.onset < comp.onset and c.score >= COMPARABLE * comp.score]
+        if rivals:
+            score *= 1.0 - min(1.0 - LATE, LATE_PER_MINUTE * (comp.onset - min(rivals)) / 60.0)
         if comp.onset < anchor - EARLY + EDGE:
             score *= EDGE_FACTOR  # already moving when the search began: likely a condition older than this
         if not graph and comp.head.kind in RESOURCE_KINDS:
@@ -285,23 +302,25 @@ def _order(changed: list[ComponentChange], graph: Mapping[str, set[str]], anchor
         return (-score, comp.name)
 
     ordered = sorted(changed, key=key)
-    if ordered and any(ordered[0].name == a or ordered[0].name in b for a, b in graph.items()):
-        return ordered  # the graph places the leader
-    return _resource_first(ordered)
+    nodes = set(graph) | {callee for callees in graph.values() for callee in callees}
+    return _resource_first(ordered, nodes)
 
 
-def _resource_first(ordered: list[ComponentChange]) -> list[ComponentChange]:
+def _resource_first(ordered: list[ComponentChange], nodes: set[str]) -> list[ComponentChange]:
     """A component whose own resources changed shortly before the leader's latency or errors is the likelier
-    origin (saturation of a dependency comes before its callers' symptoms), unless a callee explains it too."""
+    origin (saturation of a dependency comes before its callers' symptoms) when the call graph cannot tell: it
+    is unknown, or knows one of the two not at all."""
     if len(ordered) < 2:
         return ordered
     leader = ordered[0]
-    if leader.head.kind in RESOURCE_KINDS:
-        return ordered
+    if leader.head.own:
+        return ordered  # its own resource changed: nothing upstream of it needs to explain that
     for comp in ordered[1:]:
         gap = leader.onset - comp.onset
+        unknown = leader.name not in nodes or comp.name not in nodes
         if (
-            comp.head.kind in RESOURCE_KINDS
+            unknown
+            and comp.head.kind in RESOURCE_KINDS
             and PRECEDES <= gap <= PRECEDES_WITHIN
             and comp.score >= PRECEDES_SHARE * leader.score
         ):
