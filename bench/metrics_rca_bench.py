@@ -13,7 +13,8 @@ Run:
   .venv/bin/python bench/metrics_rca_bench.py                  # the blind split (held out: never tune on it)
   .venv/bin/python bench/metrics_rca_bench.py --split dev      # the development split
   .venv/bin/python bench/metrics_rca_bench.py --scale          # one 50-component case, 1 h at 15 s: engine time
-Options: --limit N (first N cases), --convention NAME, --fault KIND, --no-baro, --no-engine, --verbose.
+Options: --limit N (first N cases), --convention NAME, --fault KIND, --no-baro, --no-engine, --verbose,
+--cache-dir DIR (keep and reuse the backfilled TSDBs), --prepare-only (with --cache-dir: backfill, run nothing).
 """
 
 from __future__ import annotations
@@ -137,24 +138,34 @@ def bench(args: argparse.Namespace) -> None:
         cases = cases[: args.limit]
     print(f"split={args.split}: {len(cases)} cases")
     outcomes: list[Outcome] = []
-    # A worker process generates and backfills the next cases while this one investigates the current case.
+    if args.prepare_only and not args.cache_dir:
+        raise SystemExit("--prepare-only needs --cache-dir")
+    # A worker process generates and backfills the next cases while this one investigates the current case. With
+    # --cache-dir the prepared TSDBs are kept (and reused: a case's data depend only on its spec).
     with (
-        tempfile.TemporaryDirectory(prefix="metrics-rca-bench-") as root,
+        tempfile.TemporaryDirectory(prefix="metrics-rca-bench-") as tmp,
         ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool,
     ):
+        root = args.cache_dir or tmp
         futures: dict[int, Future[str]] = {}
 
         def ahead(k: int) -> None:
             if k < len(cases) and k not in futures:
-                futures[k] = pool.submit(prepare_tsdb, cases[k].spec, f"{root}/{k}", binaries.promtool)
+                futures[k] = pool.submit(prepare_tsdb, cases[k].spec, f"{root}/{cases[k].id}", binaries.promtool)
 
         for index, case in enumerate(cases):
             ahead(index)
             ahead(index + 1)
             started = time.perf_counter()
             data_dir = futures.pop(index).result()
+            if args.prepare_only:
+                print(f"prepared {case.id} in {time.perf_counter() - started:.1f} s", flush=True)
+                continue
             outcomes.append(_one(case, data_dir, binaries, args, started))
-            shutil.rmtree(f"{root}/{index}", ignore_errors=True)
+            if not args.cache_dir:
+                shutil.rmtree(f"{root}/{case.id}", ignore_errors=True)
+    if args.prepare_only:
+        return
     _table("by fault kind", outcomes, "fault")
     _table("by convention", outcomes, "convention")
     times = sorted(o.engine_seconds for o in outcomes if o.engine_seconds is not None)
@@ -226,6 +237,8 @@ def main() -> None:
     parser.add_argument("--no-baro", action="store_true")
     parser.add_argument("--no-engine", action="store_true")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--cache-dir", help="keep prepared TSDBs here and reuse them on the next run")
+    parser.add_argument("--prepare-only", action="store_true", help="only generate and backfill (needs --cache-dir)")
     args = parser.parse_args()
     if args.scale:
         scale(args)

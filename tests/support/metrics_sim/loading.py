@@ -3,6 +3,7 @@ labels a real system would have, never a case id)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,11 +33,19 @@ def serve_case(case: Case, *, binaries: prometheus.Binaries | None = None) -> It
 
 def prepare_tsdb(spec: CaseSpec, work_dir: str, promtool: str) -> str:
     """Build ``spec``'s case and backfill its data into ``<work_dir>/tsdb`` (for a worker process that prepares
-    the next case while the current one is investigated); returns the TSDB path."""
+    the next case while the current one is investigated, or a cache of prepared cases); returns the TSDB path.
+    A TSDB already complete there (its ``.complete`` marker written) is reused: a case's data depend only on its
+    spec."""
     work = Path(work_dir)
     data = work / "tsdb"
+    marker = work / ".complete"
+    if marker.exists():
+        return str(data)
+    if data.exists():
+        shutil.rmtree(data)
     data.mkdir(parents=True)
     prometheus.backfill(build_case(spec).families(), data, promtool=promtool, work_dir=work)
+    marker.write_text(repr(spec))
     return str(data)
 
 
