@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.support.metrics_sim import baro
+from tests.support.metrics_sim import baro, prometheus
 from tests.support.metrics_sim.blind import blind_specs
-from tests.support.metrics_sim.cases import CONVENTIONS, build_case, dev_case, dev_specs
+from tests.support.metrics_sim.cases import CONVENTIONS, CaseSpec, build_case, dev_case, dev_specs
 from tests.support.metrics_sim.faults import FaultKind
 from tests.support.metrics_sim.fixtures import sim_prometheus  # noqa: F401  (the fixture)
+from tests.support.metrics_sim.loading import prepare_tsdb, serve_prepared
 from tests.support.metrics_sim.scoring import components_named, score
+from tests.support.tools import binary
 
 pytestmark = pytest.mark.slow
 
@@ -172,3 +174,23 @@ def test_baro_ranks_the_component_whose_metric_left_its_baseline_first():
     }
     assert [r.component for r in baro.rank(times, cols, anomaly=10.0)] == ["cache", "db", "api"]
     assert [r.component for r in baro.rank(times, cols, anomaly=10.0, rcaeval=True)][:2] == ["db", "api"]
+
+
+def test_a_prepared_case_is_served_again_from_its_cache(tmp_path):
+    bins = prometheus.Binaries(
+        binary("prometheus", reason="prometheus missing: run scripts/install-prometheus.sh"),
+        binary("promtool", reason="promtool missing: run scripts/install-prometheus.sh"),
+    )
+    spec = CaseSpec("cache-test", "red", FaultKind.ERROR_INJECTION, 10, 60.0, baseline_s=900)
+    case = build_case(spec)
+    first = prepare_tsdb(spec, str(tmp_path / case.id), bins.promtool)
+    block_files = sorted(p.name for p in (tmp_path / case.id / "tsdb").iterdir())
+    assert prepare_tsdb(spec, str(tmp_path / case.id), bins.promtool) == first  # reused, not rebuilt
+    assert sorted(p.name for p in (tmp_path / case.id / "tsdb").iterdir()) == block_files
+    end = case.now.timestamp()
+    with serve_prepared(case, first, binaries=bins) as loaded:
+        errors = _get(
+            loaded.url, "/api/v1/query", query='sum by (job) (rate(requests_total{code!="200"}[4m]))', time=end
+        )["result"]
+    worst = max(errors, key=lambda s: float(s["value"][1]))
+    assert worst["metric"]["job"] == case.root_cause
