@@ -190,6 +190,8 @@ _MECHANISM_TITLE = {
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     """Name the dependency the callers cannot reach, when logs, its state or its metrics agree."""
+    if not obs.logs:
+        return []  # the chain starts from callers' log lines
     anomalies = observed_anomalies(obs, ctx)
     saturated = sorted({a.service for a, _ in anomalies if a.kind is MetricKind.SATURATION})
     default = saturated[0] if len(saturated) == 1 else None

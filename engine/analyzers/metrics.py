@@ -12,6 +12,8 @@ and recorded demo data. The method is deliberately simple and robust:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -401,6 +403,41 @@ def quantile_series(q: float, bucket_series: Mapping[float, Sequence[Point]]) ->
         value = histogram_quantile(q, by_time[t])
         if not math.isnan(value):
             out.append((t, value))
+    return out
+
+
+def quantiles_over_time(
+    by_time: Mapping[float, Sequence[tuple[float, float]]], qs: Sequence[float]
+) -> list[list[Point]]:
+    """Several quantiles at once from ``{t: [(le, rate of cumulative count), ...]}``: one sort per timestamp.
+
+    The same interpolation as :func:`histogram_quantile` (and Prometheus); timestamps with no observations,
+    or without a +Inf bucket, are left out."""
+    out: list[list[Point]] = [[] for _ in qs]
+    for t in sorted(by_time):
+        ordered = sorted(by_time[t])
+        if not ordered or not math.isinf(ordered[-1][0]):
+            continue
+        les = [le for le, _ in ordered]
+        counts = list(itertools.accumulate((c for _, c in ordered), max))
+        total = counts[-1]
+        if total <= 0:
+            continue
+        for k, q in enumerate(qs):
+            rank = q * total
+            i = bisect.bisect_left(counts, rank)
+            if i >= len(les) - 1:
+                value = les[-2] if len(les) > 1 else math.nan  # in the +Inf bucket: the highest finite bound
+            else:
+                lower, below = (les[i - 1], counts[i - 1]) if i > 0 else (0.0, 0.0)
+                if i == 0 and les[0] <= 0:
+                    value = les[0]
+                elif counts[i] == below:
+                    value = les[i]
+                else:
+                    value = lower + (les[i] - lower) * (rank - below) / (counts[i] - below)
+            if not math.isnan(value):
+                out[k].append((t, value))
     return out
 
 

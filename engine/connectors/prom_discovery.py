@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from engine.analyzers.metrics import MetricKind
+from engine.analyzers.metrics import MetricKind, quantiles_over_time
 from engine.connectors import ToolFailure
 from engine.connectors.prom_catalog import (
     NOT_A_COMPONENT,
@@ -299,11 +299,11 @@ def _queries(
     sel = _selector(family, namespace)
     jobs: list[tuple[str, Callable[[list[RangeSeries]], list[SeriesFact]]]] = []
     if family.shape is Shape.HISTOGRAM:
+        # One query for the buckets' rates, every quantile from it here: Prometheus would compute the costly
+        # sum of bucket rates once per histogram_quantile otherwise.
         inner, by = _grouped(family, f"rate({sel}[{w}])", workloads)
-        for signal in family.signals:
-            q = {MetricKind.LATENCY_P50: 0.5, MetricKind.LATENCY_P95: 0.95, MetricKind.LATENCY_P99: 0.99}[signal.kind]
-            expr = f"histogram_quantile({q}, sum by ({by}, le) ({inner}))"
-            jobs.append((expr, _plain(family, signal, by, expr, "max", smoothed=True)))
+        expr = f"sum by ({by}, le) ({inner})"
+        jobs.append((expr, _histogram(family, by, expr)))
         return jobs
     if family.shape is Shape.SUMMARY:
         quantiles = "|".join(_re(q) for q in family.quantiles)
@@ -376,6 +376,35 @@ def _plain(
             _fact(family, signal, name, points, expr, smoothed)
             for name, points in _by_component(answer, by, how, family).items()
         ]
+
+    return convert
+
+
+QUANTILE_OF = {MetricKind.LATENCY_P50: 0.5, MetricKind.LATENCY_P95: 0.95, MetricKind.LATENCY_P99: 0.99}
+
+
+def _histogram(family: Family, by: str, expr: str) -> Callable[[list[RangeSeries]], list[SeriesFact]]:
+    """Each latency quantile per component from the per-bucket rates (Prometheus' ``histogram_quantile``)."""
+    signals = [s for s in family.signals if s.kind in QUANTILE_OF]
+
+    def convert(answer: list[RangeSeries]) -> list[SeriesFact]:
+        buckets: dict[str, dict[float, list[tuple[float, float]]]] = {}
+        for labels, points in answer:
+            raw, le = labels.get(by, ""), labels.get("le")
+            if raw in NOT_A_COMPONENT or le is None:
+                continue
+            name = raw if by == COMPONENT else component_name(family.component_label, raw)
+            name = family.host_owners.get(name, name)
+            at = buckets.setdefault(name, {})
+            for t, v in points:
+                at.setdefault(t, []).append((float(le), v))
+        facts: list[SeriesFact] = []
+        for name, by_time in buckets.items():
+            series = quantiles_over_time(by_time, [QUANTILE_OF[s.kind] for s in signals])
+            for signal, points in zip(signals, series, strict=True):
+                query = f"histogram_quantile({QUANTILE_OF[signal.kind]}, {expr})"
+                facts.append(_fact(family, signal, name, points, query, smoothed=True))
+        return facts
 
     return convert
 
