@@ -83,7 +83,7 @@ def _component_findings(found: Ranking) -> list[Finding]:
     weight = _lead_weight(lead, comps)
     # Where it started is not why: a latency or error change alone stays a lead to confirm (a symptom to the
     # ranker, which caps its confidence), and so does a tie between two components.
-    role: Role = "symptom"
+    role: Role = "cause" if _is_own_cause(lead) and not found.ambiguous else "symptom"
     findings = [
         Finding(
             kind="metric_origin",
@@ -126,7 +126,7 @@ def _lead_weight(lead: ComponentChange, comps: list[ComponentChange]) -> int:
         weight += 12
     if len(comps) == 1 or comps[1].score < 0.6 * lead.score:
         weight += 4
-    return min(weight, 75)
+    return min(weight, 66)
 
 
 def _is_own_cause(comp: ComponentChange) -> bool:
