@@ -30,6 +30,9 @@ from engine.findings import Finding, Role
 from engine.models import Recommendation
 
 MAX_COMPONENTS = 8
+# The next components stay this far below the lead, more than the ranker's bonus for a component the question
+# names (often the entry service where the alert fired, a symptom).
+FOLLOWER_GAP = 12
 EVIDENCE_LINES = 3
 
 
@@ -107,7 +110,7 @@ def _component_findings(found: Ranking) -> list[Finding]:
                 subject=f"service/{comp.name}",
                 role="symptom",
                 title=_component_title(comp),
-                weight=max(15, min(weight - 5, 55) - 4 * (position - 1)),
+                weight=max(10, min(weight - FOLLOWER_GAP, 55) - 4 * (position - 1)),
                 evidence=_evidence(comp),
                 workload=comp.name,
                 timestamp=_when(comp.onset),
