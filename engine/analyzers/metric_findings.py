@@ -137,15 +137,6 @@ def _is_own_cause(comp: ComponentChange) -> bool:
     return comp.head.kind in RESOURCE_KINDS or comp.head.stopped
 
 
-def _followers(found: Ranking, lead: ComponentChange) -> list[str]:
-    """The components the lead accounts for: its callers (graph), else those that changed after it."""
-    if found.ambiguous:
-        return list(lead.explains)
-    if found.graph:
-        return list(lead.explains)
-    return [c.name for c in found.components[1:] if c.onset >= lead.onset]
-
-
 def _lead_title(found: Ranking, lead: ComponentChange) -> str:
     head = lead.head
     title = f"{lead.name}: {describe(head)}"

@@ -167,7 +167,6 @@ class Family:
     peer_label: str | None = None  # client-side metric: the label naming the callee
     exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # label -> values to leave out
     quantiles: tuple[str, ...] = ()  # summary quantile label values to read
-    unit: str = ""
     relevance: float = 0.0
     host_owners: dict[str, str] = field(default_factory=dict)  # host -> component, for host-level families
 
