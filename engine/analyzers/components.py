@@ -31,6 +31,8 @@ HORIZON = 30 * 60.0  # how long after the stated start the deviation is searched
 BASELINE = 60 * 60.0  # how much history before the start is the baseline
 EARLY = 5 * 60.0  # a stated start is approximate (an alert fires minutes late): search this long before it too
 SIMULTANEOUS = 45.0  # onsets closer than this are the same moment at scrape resolution
+CANDIDATE_ONSETS = 12  # the strongest onsets considered as the incident's start when none is stated
+FOLLOW_WITHIN = 300.0  # changes that follow a start within this long support it
 CLOSE = 0.85  # a runner-up scoring above this share of the leader makes the answer ambiguous
 SCORE_CAP = 100_000.0
 FROM_FLAT = 50.0  # the score of a change from a constant baseline (an error count from zero, a queue from empty)
@@ -329,18 +331,27 @@ def _resource_first(ordered: list[ComponentChange], nodes: set[str]) -> list[Com
 
 
 def anchor_from_onsets(facts: Sequence[SeriesFact], earliest: float) -> float | None:
-    """Without a stated start: the earliest onset among the strongest changes after ``earliest``."""
+    """Without a stated start: when most of the strong changes after ``earliest`` began.
+
+    An incident moves many series within minutes of each other (the origin, then its callers), while a batch job
+    or a lone blip moves a few; so each strong onset is weighed by the changes that follow it within five minutes
+    and the best supported one wins (the earlier one on a tie)."""
     onsets: list[tuple[float, float]] = []
     for fact in facts:
         kind = _kind(fact)
-        found = detect_onset(fact.points, kind=kind, sensitivity=_loose(kind), smoothing_seconds=fact.smoothing_seconds)
+        found = detect_onset(
+            fact.points, kind=kind, sensitivity=_loose(kind), smoothing_seconds=fact.smoothing_seconds
+        )
         if found is not None and found.onset >= earliest:
-            onsets.append((found.sigmas, found.onset))
+            onsets.append((found.onset, math.log1p(min(found.sigmas, SCORE_CAP))))
     if not onsets:
         return None
-    onsets.sort(reverse=True)
-    strongest = onsets[: max(3, len(onsets) // 10)]
-    return min(t for _, t in strongest)
+    candidates = sorted(onsets, key=lambda o: -o[1])[:CANDIDATE_ONSETS]
+
+    def support(at: float) -> float:
+        return sum(weight for t, weight in onsets if at - SIMULTANEOUS <= t <= at + FOLLOW_WITHIN)
+
+    return min(candidates, key=lambda c: (-support(c[0]), c[0]))[0]
 
 
 def _loose(kind: MetricKind) -> Sensitivity:
