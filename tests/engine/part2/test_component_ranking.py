@@ -5,7 +5,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from engine.analyzers import AnalysisContext
-from engine.analyzers.components import deviation, rank_components
+from engine.analyzers.components import anchor_from_onsets, deviation, rank_components
 from engine.analyzers.memo import RunMemo
 from engine.analyzers.metric_findings import analyze
 from engine.facts import CallEdgeFact, Observations, SeriesFact
@@ -120,3 +120,15 @@ def test_nothing_changed_gives_no_metric_finding():
     obs = Observations(series=[series("orders", "error_ratio", 0.01), series("billing", "latency_p95", 0.2)])
     ctx = AnalysisContext(now=ANCHOR + timedelta(minutes=20), window=timedelta(hours=6), anchor=ANCHOR, memo=RunMemo())
     assert analyze(obs, ctx) == []
+
+
+def test_without_a_stated_start_the_incident_begins_where_most_changes_follow():
+    blip = series("nightly-etl", "cpu", 0.5, 3.0, at=-2400)  # a batch job forty minutes earlier
+    incident = [
+        series("inventory", "cpu", 0.2, 0.95, at=0),
+        series("checkout", "latency_p95", 0.08, 0.5, at=30),
+        series("frontend", "latency_p95", 0.1, 0.6, at=45),
+    ]
+    start = anchor_from_onsets([blip, *incident], T0 - 3 * 3600)
+    assert start is not None
+    assert abs(start - T0) <= 2 * STEP
