@@ -91,13 +91,16 @@ class PrometheusClient:
             return [({}, float(data["result"][1]))]
         return [(dict(r.get("metric", {})), float(r["value"][1])) for r in data.get("result", [])]
 
-    def query_range(self, expr: str, start: float, end: float, step: float) -> list[RangeSeries]:
+    def query_range(
+        self, expr: str, start: float, end: float, step: float, *, max_series: int = MAX_SERIES
+    ) -> list[RangeSeries]:
+        """A range query's series, at most ``max_series`` of them (a sweep's bucket query needs them all)."""
         step = max(step, (end - start) / MAX_POINTS_PER_SERIES, 0.001)
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
         with gc_paused():
             data = self._get("/api/v1/query_range", params)
             return [
-                (dict(r.get("metric", {})), _points(r.get("values", []))) for r in data.get("result", [])[:MAX_SERIES]
+                (dict(r.get("metric", {})), _points(r.get("values", []))) for r in data.get("result", [])[:max_series]
             ]
 
     def alerts(self) -> list[dict[str, Any]]:
