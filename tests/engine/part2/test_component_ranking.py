@@ -8,6 +8,7 @@ from engine.analyzers import AnalysisContext
 from engine.analyzers.components import anchor_from_onsets, deviation, rank_components
 from engine.analyzers.memo import RunMemo
 from engine.analyzers.metric_findings import analyze
+from engine.connectors.prom_discovery import SweepOptions, sweep
 from engine.facts import CallEdgeFact, Observations, SeriesFact
 
 ANCHOR = datetime(2026, 3, 2, 7, 43, tzinfo=UTC)
@@ -132,3 +133,48 @@ def test_without_a_stated_start_the_incident_begins_where_most_changes_follow():
     start = anchor_from_onsets([blip, *incident], T0 - 3 * 3600)
     assert start is not None
     assert abs(start - T0) <= 2 * STEP
+
+
+class _ManyBucketsPrometheus:
+    """A Prometheus HTTP API stand-in with one latency histogram for 60 services (300 bucket series)."""
+
+    LES = ("0.1", "0.25", "0.5", "1", "+Inf")
+
+    def __init__(self) -> None:
+        self.asked_max_series: list[int] = []
+
+    def metric_names(self, start=None, end=None):
+        return ["http_request_duration_seconds_bucket"]
+
+    def metadata(self):
+        return {}
+
+    def series_of(self, matches, start, end):
+        return [
+            {"__name__": "http_request_duration_seconds_bucket", "service": f"svc-{i:02d}", "le": le}
+            for i in range(60)
+            for le in self.LES
+        ]
+
+    def query(self, expr, at=None):
+        return [({}, 40.0)]  # 40 samples in ten minutes: a 15 s scrape interval
+
+    def query_range(self, expr, start, end, step, *, max_series=200):
+        self.asked_max_series.append(max_series)
+        cumulative = dict(zip(self.LES, (0.0, 10.0, 50.0, 90.0, 100.0), strict=True))  # p50 = 0.5 s
+        times = [start + k * step for k in range(int((end - start) // step) + 1)]
+        rows = [
+            ({"service": f"svc-{i:02d}", "le": le}, [(t, cumulative[le]) for t in times])
+            for i in range(60)
+            for le in self.LES
+        ]
+        return rows[:max_series]
+
+
+def test_a_histogram_with_hundreds_of_bucket_series_gives_every_component_its_quantiles():
+    client = _ManyBucketsPrometheus()
+    found = sweep(client, T0 - 3600, T0, 15.0, SweepOptions())
+    p50 = {f.service: f.points[-1][1] for f in found.facts if f.kind == "latency_p50"}
+    assert len(p50) == 60
+    assert set(p50.values()) == {0.5}
+    assert min(client.asked_max_series) >= 300
