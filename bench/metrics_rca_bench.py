@@ -32,6 +32,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import InvestigationContext, InvestigationRequest, investigate
@@ -214,6 +216,12 @@ def scale(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     with serve_case(case, binaries=find_binaries()) as loaded:
         span = (case.now.timestamp() - case.start) / 60
+        series = httpx.get(
+            f"{loaded.url}/api/v1/series",
+            params={"match[]": '{__name__=~".+"}', "start": case.start, "end": case.now.timestamp()},
+            timeout=120,
+        ).json()["data"]
+        print(f"scale: {len(series):,} series")
         print(
             f"scale: {case.convention}, {len(case.components)} components, {span:.0f} min of data at 15 s, "
             f"loaded in {time.perf_counter() - started:.1f} s"
