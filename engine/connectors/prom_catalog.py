@@ -181,13 +181,14 @@ class Family:
 def classify_name(name: str, shape: Shape, help_text: str = "", unit: str = "") -> tuple[Signal, ...]:
     """The signals a family carries, from its name (and metadata help/unit when present)."""
     n = name.lower()
-    words = f"{n} {help_text.lower()} {unit.lower()}"
+    timed = unit.lower() in ("s", "seconds", "ms", "milliseconds")
+    latency = bool(_LATENCY.search(n) or _LATENCY.search(help_text.lower().strip()) or timed)
     if _SKIP.search(n):
         return ()
     if shape is Shape.RESTART_GAUGE:
         return (Signal(MetricKind.RESTARTS, "restarts"),)
     if shape in (Shape.HISTOGRAM, Shape.SUMMARY):
-        if _LATENCY.search(words) and not _SIZE.search(n):
+        if latency and not _SIZE.search(n):
             return (
                 Signal(MetricKind.LATENCY_P50, "p50 latency"),
                 Signal(MetricKind.LATENCY_P95, "p95 latency"),
