@@ -118,7 +118,47 @@ def _component_findings(found: Ranking) -> list[Finding]:
                 related=[c.name for c in comps[:position]],  # the components ranked before it
             )
         )
+    findings += _silent_dependencies(found, weight - FOLLOWER_GAP + 2)
     return findings
+
+
+LATENCY_KINDS = frozenset({MetricKind.LATENCY_P50, MetricKind.LATENCY_P95, MetricKind.LATENCY_P99})
+
+
+def _silent_dependencies(found: Ranking, weight: int) -> list[Finding]:
+    """A lead that only got slower may be waiting on a dependency no latency metric covers (a database seen only
+    through TCP counters): a dependency of the lead that calls nothing, shows no change of its own, and whose
+    every caller changed is named as the next hypothesis, never as the lead."""
+    lead = found.components[0]
+    if lead.head.kind not in LATENCY_KINDS or lead.explained_by or found.ambiguous:
+        return []
+    changed = {c.name for c in found.components}
+    callers: dict[str, set[str]] = {}
+    for caller, callees in found.graph.items():
+        for callee in callees:
+            callers.setdefault(callee, set()).add(caller)
+    silent = [
+        c
+        for c in sorted(found.graph.get(lead.name, ()))
+        if c not in changed and not found.graph.get(c) and callers.get(c, set()) <= changed
+    ]
+    if len(silent) != 1:
+        return []  # none, or several equally likely: no basis to name one
+    callee = silent[0]
+    return [
+        Finding(
+            kind="metric_silent_dependency",
+            subject=f"service/{callee}",
+            role="symptom",
+            title=f"{callee}: every caller of it got slower ({lead.name}: {describe(lead.head)}) while its own "
+            "metrics show no change (a slow network path, or a dependency no latency metric covers)",
+            weight=max(10, weight),
+            evidence=_evidence(lead)[:1],
+            workload=callee,
+            timestamp=_when(lead.onset),
+            affected=[callee, *sorted(callers[callee])],
+        )
+    ]
 
 
 def _lead_weight(lead: ComponentChange, comps: list[ComponentChange]) -> int:

@@ -76,6 +76,8 @@ EDGE_LABELS: tuple[tuple[str, str], ...] = (
     ("deployment", "dst_deployment"),  # Linkerd proxy metrics
 )
 # A label on a client-side metric naming the component it calls (the metric's component is the caller).
+# A label on a client-side metric naming the component it calls: the metric then measures the callee as its
+# callers see it (and the network path to it), so the callee is the series' component and the pair is a call.
 PEER_LABELS = (
     "peer_service",
     "net_peer_name",
@@ -86,8 +88,6 @@ PEER_LABELS = (
     "target_service",
     "remote_service",
     "dependency",
-    "db_name",
-    "rpc_service",
 )
 
 STATUS_LABELS = (
@@ -164,7 +164,6 @@ class Family:
     status_label: str | None = None
     error_values: tuple[str, ...] = ()
     edge: tuple[str, str] | None = None  # (caller label, callee label) when the series are calls between two
-    peer_label: str | None = None  # client-side metric: the label naming the callee
     exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # label -> values to leave out
     quantiles: tuple[str, ...] = ()  # summary quantile label values to read
     relevance: float = 0.0
@@ -382,12 +381,14 @@ def _describe(
             if key != "__name__":
                 values.setdefault(key, set()).add(value)
     edge = next(((a, b) for a, b in EDGE_LABELS if a in values and b in values), None)
+    peer = next((p for p in PEER_LABELS if p in values), None)
+    if edge is None and peer is not None and not (preferred and preferred in values):
+        caller = choose_component_label({k: v for k, v in values.items() if k != peer})
+        edge = (caller, peer) if caller is not None else None
     label = choose_component_label(values, preferred=preferred, edge=edge)
     if label is None:
         return None
     family = Family(name=name, shape=shape, signals=signals, component_label=label, edge=edge)
-    if edge is None:
-        family.peer_label = next((p for p in PEER_LABELS if p in values and p != label), None)
     exclude: dict[str, tuple[str, ...]] = {}
     for key in (label, "container", "container_name"):
         bad = tuple(sorted(v for v in values.get(key, ()) if v in NOT_A_COMPONENT))
@@ -479,6 +480,9 @@ def component_name(label: str, value: str) -> str:
         name = workload_of(value)
         # A Deployment's pod is <workload>-<ReplicaSet hash>-<suffix>; the hash need not contain a digit.
         return _RS_HASH.sub("", name) if name != value else name
+    if label in PEER_LABELS:  # "http://payments.shop.svc:8080/api" -> "payments"
+        host = value.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+        return host.split(".", 1)[0] if host and not host.replace(".", "").isdigit() else value
     if label == "instance" and re.fullmatch(r"[^:/]+:\d+", value):
         return value.rsplit(":", 1)[0]
     return value

@@ -202,33 +202,18 @@ def _scrape_interval(client: PromApi, families: Sequence[Family], end: float, st
 def _edges(
     families: Sequence[Family], label_sets: Sequence[Mapping[str, str]], declared: Mapping[str, Sequence[str]]
 ) -> list[CallEdgeFact]:
-    """caller -> callee pairs from edge labels (mesh, service graph) and client metrics' peer labels."""
-    known: set[str] = set()
+    """caller -> callee pairs from edge labels (mesh, service graph, client metrics' peer labels)."""
     by_name = {f.sample_name: f for f in families}
-    for labels in label_sets:
-        family = by_name.get(labels.get("__name__", ""))
-        if family is not None and labels.get(family.component_label, "") not in NOT_A_COMPONENT:
-            known.add(component_name(family.component_label, labels[family.component_label]))
     seen: dict[tuple[str, str], str] = {}
     for labels in label_sets:
         family = by_name.get(labels.get("__name__", ""))
-        if family is None:
+        if family is None or family.edge is None:
             continue
-        if family.edge is not None:
-            src_label, dst_label = family.edge
-            src, dst = labels.get(src_label, ""), labels.get(dst_label, "")
-            if src in NOT_A_COMPONENT or dst in NOT_A_COMPONENT:
-                continue
-            pair = (component_name(src_label, src), component_name(dst_label, dst))
-        elif family.peer_label is not None:
-            peer = labels.get(family.peer_label, "")
-            own = labels.get(family.component_label, "")
-            callee = _host_component(peer)
-            if own in NOT_A_COMPONENT or callee not in known:
-                continue
-            pair = (component_name(family.component_label, own), callee)
-        else:
+        src_label, dst_label = family.edge
+        src, dst = labels.get(src_label, ""), labels.get(dst_label, "")
+        if src in NOT_A_COMPONENT or dst in NOT_A_COMPONENT:
             continue
+        pair = (component_name(src_label, src), component_name(dst_label, dst))
         if pair[0] != pair[1]:
             seen.setdefault(pair, family.name)
     for caller, callees in declared.items():
@@ -238,11 +223,6 @@ def _edges(
         CallEdgeFact(caller=a, callee=b, cite=f"[tool:query_prometheus_range] {a} calls {b} ({source})")
         for (a, b), source in sorted(seen.items())
     ]
-
-
-def _host_component(peer: str) -> str:
-    host = peer.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
-    return host.split(".", 1)[0] if host else ""
 
 
 def _host_owners(families: Sequence[Family], label_sets: Sequence[Mapping[str, str]]) -> dict[str, str]:
