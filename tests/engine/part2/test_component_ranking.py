@@ -178,3 +178,20 @@ def test_a_histogram_with_hundreds_of_bucket_series_gives_every_component_its_qu
     assert len(p50) == 60
     assert set(p50.values()) == {0.5}
     assert min(client.asked_max_series) >= 300
+
+
+def test_a_lead_that_only_got_slower_names_its_one_silent_dependency_next():
+    obs = Observations(
+        series=[
+            series("checkout", "latency_p95", 0.08, 0.8, at=0),
+            series("storefront", "latency_p95", 0.1, 0.8, at=30),
+            series("cart-cache", "network", 1000.0, signal="network traffic"),  # steady: no latency metric at all
+        ],
+        edges=[CallEdgeFact("storefront", "checkout"), CallEdgeFact("checkout", "ledger-db")],
+    )
+    ctx = AnalysisContext(now=ANCHOR + timedelta(minutes=20), window=timedelta(hours=6), anchor=ANCHOR, memo=RunMemo())
+    findings = analyze(obs, ctx)
+    assert findings[0].subject == "service/checkout"
+    silent = [f for f in findings if f.kind == "metric_silent_dependency"]
+    assert [f.subject for f in silent] == ["service/ledger-db"]
+    assert silent[0].weight < findings[0].weight

@@ -12,7 +12,14 @@ import pytest
 
 from engine import InvestigationRequest, investigate
 from engine.analyzers.metrics import MetricKind
-from engine.connectors.prom_catalog import Shape, choose_component_label, classify_name, families_from, is_error_value
+from engine.connectors.prom_catalog import (
+    Shape,
+    choose_component_label,
+    classify_name,
+    component_name,
+    families_from,
+    is_error_value,
+)
 from engine.incident_time import parse_incident_time
 from tests.support.metrics_sim.fixtures import sim_prometheus  # noqa: F401 - the fixture
 from tests.support.metrics_sim.scoring import score
@@ -125,3 +132,20 @@ def test_status_values_that_mean_failure_are_recognised_per_label():
 )
 def test_the_incident_start_is_read_from_the_question(text, expected):
     assert parse_incident_time(text, datetime(2026, 5, 3, 9, 0, tzinfo=UTC)) == expected
+
+
+def test_a_client_metric_with_a_peer_label_counts_for_the_callee_and_is_a_call():
+    series = [
+        {"__name__": "http_client_requests_seconds_count", "application": a, "client_name": b, "outcome": o}
+        for a, b, o in [
+            ("web", "cart", "SUCCESS"),
+            ("cart", "payments", "SERVER_ERROR"),
+            ("web", "payments", "SUCCESS"),
+        ]
+    ]
+    [family] = families_from([s["__name__"] for s in series], series)
+    assert family.component_label == "client_name"
+    assert family.edge == ("application", "client_name")
+    assert family.error_values == ("SERVER_ERROR",)
+    assert component_name("server_address", "payments.shop.svc.cluster.local") == "payments"
+    assert component_name("upstream", "http://inventory:8080/reserve") == "inventory"
