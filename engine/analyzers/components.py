@@ -339,9 +339,7 @@ def anchor_from_onsets(facts: Sequence[SeriesFact], earliest: float) -> float | 
     onsets: list[tuple[float, float]] = []
     for fact in facts:
         kind = _kind(fact)
-        found = detect_onset(
-            fact.points, kind=kind, sensitivity=_loose(kind), smoothing_seconds=fact.smoothing_seconds
-        )
+        found = detect_onset(fact.points, kind=kind, sensitivity=_loose(kind), smoothing_seconds=fact.smoothing_seconds)
         if found is not None and found.onset >= earliest:
             onsets.append((found.onset, math.log1p(min(found.sigmas, SCORE_CAP))))
     if not onsets:
