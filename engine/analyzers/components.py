@@ -320,10 +320,11 @@ def _resource_first(ordered: list[ComponentChange], nodes: set[str]) -> list[Com
     for comp in ordered[1:]:
         gap = leader.onset - comp.onset
         unknown = leader.name not in nodes or comp.name not in nodes
+        went_down = comp.head.stopped or comp.head.dried_up  # as direct as evidence gets: no need to be earlier
         if (
             unknown
             and comp.head.kind in RESOURCE_KINDS
-            and PRECEDES <= gap <= PRECEDES_WITHIN
+            and (-SIMULTANEOUS if went_down else PRECEDES) <= gap <= PRECEDES_WITHIN
             and comp.score >= PRECEDES_SHARE * leader.score
         ):
             return [comp, *(c for c in ordered if c is not comp)]

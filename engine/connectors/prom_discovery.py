@@ -234,7 +234,9 @@ def _host_owners(families: Sequence[Family], label_sets: Sequence[Mapping[str, s
     owners: dict[str, set[str]] = {}
     for labels in label_sets:
         family = by_name.get(labels.get("__name__", ""))
-        if family is None or family.component_label == "instance" or "instance" not in labels:
+        if family is None or family.component_label == "instance" or family.edge is not None:
+            continue  # an edge family's component is the far end of a call, not the scraped host
+        if "instance" not in labels:
             continue
         value = labels.get(family.component_label, "")
         if value not in NOT_A_COMPONENT:
