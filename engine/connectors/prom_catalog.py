@@ -323,8 +323,21 @@ def families_from(
                     )
                     if traffic is not None:
                         families.append(traffic)
+    families = _without_server_twins(families)
     families.sort(key=lambda f: (-f.relevance, f.name))
     return families
+
+
+def _without_server_twins(families: list[Family]) -> list[Family]:
+    """Of a call's two timings (a service graph's ``..._server_seconds`` and ``..._client_seconds``) keep the
+    client's: it holds the server's time plus the network's, and reading both doubles the costliest query."""
+    by_name = {f.name: f for f in families}
+    twins = {
+        f.name
+        for f in families
+        if f.edge is not None and "_server_" in f.name and f.name.replace("_server_", "_client_", 1) in by_name
+    }
+    return [f for f in families if f.name not in twins]
 
 
 def _has_no_counter_for(families: Sequence[Family], present: set[str], base: str) -> bool:
