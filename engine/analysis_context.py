@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from engine.run_memo import RunMemo
+
 if TYPE_CHECKING:  # types only: the question and log index modules import nothing from here at run time
     from engine.focus import Focus
     from engine.logs.index import LogIndex
@@ -36,6 +38,8 @@ class AnalysisContext:
     window: timedelta  # events older than now - window are treated as history, not as the incident
     service: str | None = None
     namespace: str | None = None
+    anchor: datetime | None = None  # when the question or its alert says the incident started
+    memo: RunMemo = field(default_factory=RunMemo, compare=False, repr=False)  # this investigation's results
     question: Question | None = None
     logs: LogIndex | None = field(default=None, compare=False)  # templates and signatures, computed once per run
     focus: Focus | None = field(default=None, compare=False)  # the subject resolved against the observations

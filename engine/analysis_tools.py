@@ -1,8 +1,8 @@
 """Tools that analyze data this investigation already fetched (no data source of their own).
 
 The runner hands them a :class:`RunData` (the run's observations and the analysis window) instead of a
-connector. ``detect_anomalies`` runs the metrics analyzer's onset detection over the metric series fetched so
-far and reports every onset inside the window; the series it examined are charted on its tool call, and the
+connector. ``detect_anomalies`` runs the metrics analyzer's component ranking over the metric series fetched so
+far and reports every change it found; the series it examined are charted on its tool call, and the
 anomalies it reported are cited as ``[tool:detect_anomalies]`` in the findings.
 """
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.metrics import anomaly_of
+from engine.analyzers.metric_findings import rank_series, ranking, statement
 from engine.connectors import ToolFailure
 from engine.facts import Observations, SeriesFact
 from engine.registry import ToolResult, tool
@@ -54,18 +54,17 @@ def detect_anomalies(data: RunData, params: dict[str, Any]) -> ToolResult:
     ]
     if not examined:
         raise ToolFailure("detect_anomalies found no metric series fetched in this investigation to analyze")
-    earliest = (data.ctx.now - data.ctx.window).timestamp()
-    found = []
-    for fact in examined:
-        anomaly = anomaly_of(fact)
-        if anomaly is not None and anomaly.onset >= earliest:
-            fact.anomaly_cite = DETECT_CITE
-            found.append(anomaly)
-    found.sort(key=lambda a: (a.onset, a.service, a.kind.value))
-    lines = [f"{a.describe()} (onset {_iso(a.onset)}, {min(a.sigmas, 999.0):.1f} robust sigmas)" for a in found]
-    steady = len(examined) - len(found)
+    everything = len(examined) == len(data.obs.series)
+    found = ranking(data.obs, data.ctx) if everything else rank_series(examined, data.obs, data.ctx)
+    changes = [(comp, dev) for comp in (found.components if found else []) for dev in comp.deviations]
+    changes.sort(key=lambda item: (item[1].onset, item[0].name, item[1].kind.value))
+    lines = []
+    for comp, dev in changes:
+        dev.fact.anomaly_cite = DETECT_CITE
+        lines.append(f"{statement(comp, dev)} (onset {_iso(dev.onset)}, {min(dev.score, 999.0):.1f} robust sigmas)")
+    steady = len(examined) - len(changes)
     lines.append(
-        f"{len(found)} anomalous of {len(examined)} series examined"
+        f"{len(changes)} anomalous of {len(examined)} series examined"
         + (f"; {steady} steady within the window" if steady else "")
     )
     return ToolResult(text="\n".join(lines), charted=examined)

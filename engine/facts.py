@@ -166,6 +166,18 @@ class SeriesFact:
     cite: str = ""  # "[tool:query_prometheus_range]"
     smoothing_seconds: float = 0.0  # rate()/period window that smears a step into a ramp
     anomaly_cite: str = ""  # "[tool:detect_anomalies]" once that tool examined this series in this run
+    family: str = ""  # the metric family it was derived from ("container_cpu_usage_seconds_total")
+    signal: str = ""  # what it measures in words ("CPU usage", "p95 latency"); empty: the kind's words
+    direction: str = ""  # which way is trouble ("up", "down", "both"); empty: the kind's default
+
+
+@dataclass(frozen=True)
+class CallEdgeFact:
+    """One component calls another, as metric labels (a mesh, a service graph) or the team's config show."""
+
+    caller: str
+    callee: str
+    cite: str = ""
 
 
 @dataclass
@@ -258,6 +270,7 @@ class Observations:
     texts: list[TextDoc] = field(default_factory=list)
     resources: list[ResourceFact] = field(default_factory=list)
     documents: list[DocumentFact] = field(default_factory=list)
+    edges: list[CallEdgeFact] = field(default_factory=list)
 
     def extend(self, other: Observations) -> None:
         self.pods.extend(other.pods)
@@ -275,6 +288,7 @@ class Observations:
         self.texts.extend(other.texts)
         self.resources.extend(other.resources)
         self.documents.extend(other.documents)
+        self.edges.extend(other.edges)
 
     def is_empty(self) -> bool:
         return not any(

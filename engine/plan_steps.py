@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.analysis_context import AnalysisContext
 from engine.models import InvestigationRequest
 from engine.registry import ToolResult
 
@@ -23,6 +24,7 @@ class PlanContext:
     request: InvestigationRequest
     tools: list[str]
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    analysis: AnalysisContext | None = None  # the run's window, incident start and memo of computed results
 
 
 Playbook = Callable[[PlanContext], list[Step]]

@@ -12,20 +12,21 @@ from datetime import timedelta
 from typing import Any
 
 from engine.analysis_context import AnalysisContext, parse_window
-from engine.analyzers.dependencies import log_signals
-from engine.analyzers.metrics import ServiceDeviation, observed_anomalies, origin
+from engine.analyzers.dependency_logs import log_signals
+from engine.analyzers.metric_findings import ranking
 from engine.connectors.params import iso
 from engine.plan_steps import PlanContext, Step
 from engine.registry import ToolResult, tools_available
 
 DEFAULT_LOOKBACK = timedelta(hours=3)
+BASELINE = timedelta(minutes=65)  # read before a stated incident start
+AFTER_START = timedelta(minutes=30)  # read after it
 # The tools that sweep every service's golden signals, in order of preference (Grafana proxies a Prometheus).
 METRICS_TOOLS = ("query_prometheus_range", "query_prometheus", "grafana_query")
 SIMULTANEOUS = 120.0
 MAX_SUSPECTS = 3
-# Every service gets the three signals that show trouble first; the suspects then get the other quantiles.
+# Without discovery (a stand-in that only knows golden signals), these are the signals every service gets.
 SWEEP_SIGNALS = "request_rate,error_ratio,latency_p99,saturation"
-ZOOM_SIGNALS = "latency_p50,latency_p95"
 # Resolution of the sweeps: a 15 s step up to about six hours; longer windows get a coarser step so one sweep
 # stays near 1,500 points per series (a minute's resolution over 24 h is plenty to place an onset).
 MAX_POINTS = 1_500
@@ -52,17 +53,32 @@ def _lookback(plan: PlanContext) -> timedelta:
 
 
 def _analysis_ctx(plan: PlanContext) -> AnalysisContext:
+    if plan.analysis is not None:
+        return plan.analysis
     return AnalysisContext(
         now=plan.request.reference_now(), window=_lookback(plan), service=plan.request.context.service
     )
 
 
+def sweep_window(plan: PlanContext) -> tuple[float, float]:
+    """The window the metrics are read over: around the stated start of the incident, else the lookback to now.
+
+    With a stated start, the hour before it is the baseline and the half hour after it shows what changed
+    (clipped to now); everything after that only adds noise and query cost.
+    """
+    now = plan.request.reference_now().timestamp()
+    anchor = plan.analysis.anchor if plan.analysis is not None else None
+    if anchor is not None and anchor.timestamp() <= now:
+        start = anchor.timestamp() - BASELINE.total_seconds()
+        return start, min(now, anchor.timestamp() + AFTER_START.total_seconds())
+    return now - _lookback(plan).total_seconds(), now
+
+
 def telemetry_playbook(plan: PlanContext) -> list[Step]:
     tools = set(plan.tools)
-    now = plan.request.reference_now()
-    span = _lookback(plan)
-    start, end = now - span, now
-    window = {"start": iso(start.timestamp()), "end": iso(end.timestamp())}
+    start_ts, end_ts = sweep_window(plan)
+    span = timedelta(seconds=end_ts - start_ts)
+    window = {"start": iso(start_ts), "end": iso(end_ts)}
     service = plan.request.context.service
     steps: list[Step] = []
     if "get_prometheus_alerts" in tools:
@@ -70,11 +86,15 @@ def telemetry_playbook(plan: PlanContext) -> list[Step]:
     metrics_tool = next((t for t in METRICS_TOOLS if t in tools), None)
     if metrics_tool is not None:
         step = max(15.0, span.total_seconds() / MAX_POINTS)
+        params: dict[str, Any] = {"service": "*", **window, "step": step, "signals": SWEEP_SIGNALS}
+        params["discover"] = True  # every metric family the server holds, not only the request counter
+        if plan.request.context.namespace:
+            params["namespace"] = plan.request.context.namespace
         steps.append(
             Step(
-                "Querying request rate, errors and latency of every service",
+                "Discovering the metrics and reading every component's signals",
                 metrics_tool,
-                {"service": "*", **window, "step": step, "signals": SWEEP_SIGNALS},
+                params,
                 follow_up=lambda result: _after_metrics(plan, result),
             )
         )
@@ -85,35 +105,17 @@ def telemetry_playbook(plan: PlanContext) -> list[Step]:
 
 def _after_metrics(plan: PlanContext, result: ToolResult) -> list[Step]:
     ctx = _analysis_ctx(plan)
-    first = origin(result.observations, ctx)
-    suspects = [first.service] if first is not None else []
-    if first is not None:
-        # Services that moved within two minutes of the first one are suspects too (who calls whom is
-        # only known once the logs are in).
-        for anomaly, _ in sorted(observed_anomalies(result.observations, ctx), key=lambda item: item[0].onset):
-            if anomaly.onset - first.onset <= SIMULTANEOUS and anomaly.service not in suspects:
-                suspects.append(anomaly.service)
+    found = ranking(result.observations, ctx)
+    leaders = found.components[:MAX_SUSPECTS] if found is not None else []
+    suspects = [c.name for c in leaders]
     named = plan.request.context.service
     if named and named not in suspects:
         suspects.append(named)
-    steps = _around(plan, suspects[:MAX_SUSPECTS], first)
-    if suspects and result.observations.series:
-        now = plan.request.reference_now()
-        span = _lookback(plan)
-        zoom = {
-            "service": ",".join(suspects[:MAX_SUSPECTS]),
-            "start": iso((now - span).timestamp()),
-            "end": iso(now.timestamp()),
-            "step": max(15.0, span.total_seconds() / MAX_POINTS),
-            "signals": ZOOM_SIGNALS,
-        }
-        tool = next(t for t in METRICS_TOOLS if t in plan.tools)
-        steps.insert(0, Step("Querying p50/p95 latency of the suspects", tool, zoom))
+    steps = _around(plan, suspects[:MAX_SUSPECTS], leaders[0].onset if leaders else None)
     if _detects_anomalies(plan) and result.observations.series:
         # The metrics specialist states the onsets it found in what it fetched (the planner's follow-ups
         # already run the same detector to pick suspects, so it does not spend a step on it).
-        zoomed = bool(steps) and steps[0].params.get("signals") == ZOOM_SIGNALS
-        steps.insert(1 if zoomed else 0, Step("Detecting anomalies in the fetched metrics", "detect_anomalies", {}))
+        steps.insert(0, Step("Detecting anomalies in the fetched metrics", "detect_anomalies", {}))
     return steps
 
 
@@ -121,13 +123,12 @@ def _detects_anomalies(plan: PlanContext) -> bool:
     return "detect_anomalies" in plan.tools and plan.request.agent != "planner"
 
 
-def _around(plan: PlanContext, suspects: list[str], first: ServiceDeviation | None) -> list[Step]:
+def _around(plan: PlanContext, suspects: list[str], onset: float | None) -> list[Step]:
     """Logs of every service, then changes and rollout history of the suspects."""
     tools = set(plan.tools)
     now = plan.request.reference_now()
     end = now.timestamp()
     start = (now - _lookback(plan)).timestamp()
-    onset = first.onset if first is not None else None
     steps: list[Step] = []
     if "search_logs" in tools:
         log_start = max(start, onset - 15 * 60) if onset is not None else start

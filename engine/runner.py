@@ -18,6 +18,7 @@ from engine.connectors.http import Egress, using_egress
 from engine.errors import EngineError
 from engine.facts import Observations
 from engine.focus import Focus, resolve_focus
+from engine.incident_time import incident_start
 from engine.knowledge import KNOWLEDGE_SOURCE, KnowledgeRetriever, consult_knowledge
 from engine.llm import LlmSettings, llm_settings
 from engine.logs.index import LogIndex
@@ -72,6 +73,7 @@ class _Run:
         self.connectors: dict[str, Any] = {}
         self.down: dict[str, str] = {}  # source -> failure message
         self.completed = 0
+        self.ctx = analysis_context(request)  # one per run: it carries the run's memo of computed anomalies
 
     def checkpoint(self, title: str, remaining: int) -> None:
         self.check_stop()
@@ -172,7 +174,7 @@ class _Run:
             self.record(tool, params, started, clock, False, f"Tool {tool} is not available", "")
             return None
         try:
-            client = self._connector(spec.source) if spec.source else RunData(self.obs, analysis_context(self.request))
+            client = self._connector(spec.source) if spec.source else RunData(self.obs, self.ctx)
             result = spec.func(client, params)
         except ToolFailure as failure:
             if failure.unreachable and spec.source:
@@ -188,7 +190,7 @@ class _Run:
         if self.masker:  # what the tool returned may echo a credential; nothing after this sees it
             result = replace(result, text=self.masker.text(result.text))
         charted = result.charted if result.charted is not None else result.observations.series
-        series = metric_series(charted, analysis_context(self.request))
+        series = metric_series(charted, self.ctx)
         self.record(tool, params, started, clock, True, None, result.text, series)
         return result
 
@@ -253,6 +255,7 @@ def analysis_context(
         window=parse_window(request.context.time_window),
         service=request.context.service,
         namespace=request.context.namespace,
+        anchor=incident_start(request),
         question=question,
         logs=logs,
         focus=focus,
@@ -300,7 +303,7 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
         from engine.demo import demo_plan_settings  # the demo stands in for every source
 
         plan_settings = demo_plan_settings(sources)
-    plan = PlanContext(request=request, tools=tools, settings=plan_settings)
+    plan = PlanContext(request=request, tools=tools, settings=plan_settings, analysis=run.ctx)
     for playbook in PLAYBOOKS:
         run.run_steps(playbook(plan))
     run.checkpoint("Analyzing findings", 1)
@@ -314,7 +317,7 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     question = parse_question(request)
     focus = resolve_focus(question, run.obs)
     logs = LogIndex.build(run.obs.logs)
-    ctx = analysis_context(request, question=question, logs=logs, focus=focus)
+    ctx = replace(run.ctx, question=question, logs=logs, focus=focus)  # the run's memo and incident time stay
     findings = run_analyzers(run.obs, ctx)
     scored = rank(findings, service=request.context.service, message=request.message, focus=focus)
     report = answer(question, scored, run.obs, ctx, focus)

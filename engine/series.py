@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers.metric_findings import measured
 from engine.analyzers.metrics import KIND_LABEL, MetricKind, anomaly_of
 from engine.facts import SeriesFact
 from engine.models import MAX_SERIES_PER_CALL, MAX_SERIES_POINTS, MetricSeries
@@ -24,6 +25,15 @@ UNITS: dict[MetricKind, str] = {
     MetricKind.LATENCY_P95: "s",
     MetricKind.LATENCY_P99: "s",
     MetricKind.SATURATION: "",
+    MetricKind.ERROR_RATE: "errors/s",
+    MetricKind.CPU: "cores",
+    MetricKind.MEMORY: "bytes",
+    MetricKind.NETWORK: "",
+    MetricKind.DISK: "",
+    MetricKind.CONNECTIONS: "",
+    MetricKind.QUEUE: "",
+    MetricKind.RESTARTS: "",
+    MetricKind.AVAILABILITY: "",
     MetricKind.GENERIC: "",
 }
 
@@ -37,15 +47,28 @@ def _kind(fact: SeriesFact) -> MetricKind:
 
 def title_of(fact: SeriesFact) -> str:
     """``"postgres saturation"``: the same words the analyzer's evidence starts with."""
-    return f"{fact.service} {KIND_LABEL[_kind(fact)]}".strip()
+    return f"{fact.service} {fact.signal or KIND_LABEL[_kind(fact)]}".strip()
 
 
 def onset_of(fact: SeriesFact, ctx: AnalysisContext) -> float | None:
-    """The analyzer's onset for this series when it falls inside the investigation window, else None."""
-    anomaly = anomaly_of(fact)
+    """The analyzer's onset for this series when it falls inside the investigation window, else None.
+
+    With a stated incident start it is the anchored change (``metric_findings.measured``), else the onset
+    detector's."""
+    if ctx.anchor is not None:
+        change = measured(fact, ctx.anchor.timestamp(), ctx)
+        return change.onset if change is not None else None
+    anomaly = anomaly_of(fact, ctx)
     if anomaly is None or anomaly.onset < (ctx.now - ctx.window).timestamp():
         return None
     return anomaly.onset
+
+
+def _strength(fact: SeriesFact, ctx: AnalysisContext) -> float:
+    if ctx.anchor is None:
+        return 0.0
+    change = measured(fact, ctx.anchor.timestamp(), ctx)
+    return change.weighted if change is not None else 0.0
 
 
 def downsample(points: Sequence[tuple[float, float]], limit: int = MAX_SERIES_POINTS) -> list[tuple[float, float]]:
@@ -66,9 +89,10 @@ def metric_series(facts: Sequence[SeriesFact], ctx: AnalysisContext) -> list[Met
     if not facts:
         return []
     onsets = [onset_of(fact, ctx) for fact in facts]
+    strength = [_strength(fact, ctx) for fact in facts]  # with a stated start: the strongest changes first
     order = sorted(
         range(len(facts)),
-        key=lambda i: (0, onsets[i], i) if onsets[i] is not None else (1, 0.0, i),
+        key=lambda i: (0, -strength[i], onsets[i], i) if onsets[i] is not None else (1, 0.0, 0.0, i),
     )
     out: list[MetricSeries] = []
     for i in order:

@@ -15,7 +15,7 @@ from engine.analyzers import (
     datastores,
     dependencies,
     log_signatures,
-    metrics,
+    metric_findings,
     nodes,
     pods,
     resources,
@@ -38,7 +38,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     resources.analyze,
     text_signals.analyze,
     log_signatures.analyze,
-    metrics.analyze,
+    metric_findings.analyze,
     changes.analyze,
     dependencies.analyze,
 )

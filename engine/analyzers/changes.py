@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.metrics import Anomaly, ServiceDeviation, call_graph, observed_anomalies, origin
+from engine.analyzers.names import normalize_service
 from engine.facts import Observations, WorkloadFact
 from engine.findings import Finding, workload_of
 from engine.models import Recommendation
@@ -118,16 +119,6 @@ def _relation(change: Change, affected: set[str], deps: set[str]) -> str:
     if names & deps:
         return "dependency"
     return "unrelated"
-
-
-def normalize_service(name: str) -> str:
-    """Compare ``payments``, ``payments-api`` and ``Payments`` as one service."""
-    n = name.strip().lower()
-    for suffix in ("-api", "-service", "-svc", "-deployment", "-app"):
-        if n.endswith(suffix) and len(n) > len(suffix):
-            n = n[: -len(suffix)]
-            break
-    return n
 
 
 def format_ts(ts: float) -> str:

@@ -12,17 +12,18 @@ and recorded demo data. The method is deliberately simple and robust:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import operator
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers.dependency_logs import log_call_graph
 from engine.facts import Observations, SeriesFact
-from engine.findings import Finding
 
 Point = tuple[float, float]
 """A sample: (unix seconds, value)."""
@@ -37,6 +38,15 @@ class MetricKind(StrEnum):
     LATENCY_P95 = "latency_p95"
     LATENCY_P99 = "latency_p99"
     SATURATION = "saturation"
+    ERROR_RATE = "error_rate"
+    CPU = "cpu"
+    MEMORY = "memory"
+    NETWORK = "network"
+    DISK = "disk"
+    CONNECTIONS = "connections"
+    QUEUE = "queue"
+    RESTARTS = "restarts"
+    AVAILABILITY = "availability"
     GENERIC = "generic"
 
 
@@ -58,6 +68,15 @@ SENSITIVITY: dict[MetricKind, Sensitivity] = {
     MetricKind.LATENCY_P95: Sensitivity(sigmas=4.0, min_relative=0.5, min_absolute=0.05),
     MetricKind.LATENCY_P99: Sensitivity(sigmas=4.0, min_relative=0.5, min_absolute=0.05),
     MetricKind.SATURATION: Sensitivity(sigmas=4.0, min_relative=0.25, min_absolute=0.0),
+    MetricKind.ERROR_RATE: Sensitivity(sigmas=4.0, min_relative=1.0, min_absolute=0.05),
+    MetricKind.CPU: Sensitivity(sigmas=4.0, min_relative=0.25),
+    MetricKind.MEMORY: Sensitivity(sigmas=4.0, min_relative=0.15),
+    MetricKind.NETWORK: Sensitivity(sigmas=4.0, min_relative=0.5, direction="both"),
+    MetricKind.DISK: Sensitivity(sigmas=4.0, min_relative=0.25, direction="both"),
+    MetricKind.CONNECTIONS: Sensitivity(sigmas=4.0, min_relative=0.25),
+    MetricKind.QUEUE: Sensitivity(sigmas=4.0, min_relative=0.5, min_absolute=1.0),
+    MetricKind.RESTARTS: Sensitivity(sigmas=3.0, min_relative=0.0, min_absolute=0.5),
+    MetricKind.AVAILABILITY: Sensitivity(sigmas=3.0, min_relative=0.2, direction="both"),
     MetricKind.GENERIC: Sensitivity(),
 }
 
@@ -68,6 +87,15 @@ KIND_LABEL: dict[MetricKind, str] = {
     MetricKind.LATENCY_P95: "p95 latency",
     MetricKind.LATENCY_P99: "p99 latency",
     MetricKind.SATURATION: "saturation",
+    MetricKind.ERROR_RATE: "error rate",
+    MetricKind.CPU: "CPU usage",
+    MetricKind.MEMORY: "memory usage",
+    MetricKind.NETWORK: "network traffic",
+    MetricKind.DISK: "disk usage",
+    MetricKind.CONNECTIONS: "connections",
+    MetricKind.QUEUE: "queue depth",
+    MetricKind.RESTARTS: "restarts",
+    MetricKind.AVAILABILITY: "availability",
     MetricKind.GENERIC: "value",
 }
 
@@ -79,6 +107,15 @@ KIND_WEIGHT: dict[MetricKind, float] = {
     MetricKind.LATENCY_P50: 0.8,
     MetricKind.SATURATION: 0.8,
     MetricKind.REQUEST_RATE: 0.6,
+    MetricKind.ERROR_RATE: 0.9,
+    MetricKind.CPU: 0.8,
+    MetricKind.MEMORY: 0.8,
+    MetricKind.NETWORK: 0.7,
+    MetricKind.DISK: 0.8,
+    MetricKind.CONNECTIONS: 0.8,
+    MetricKind.QUEUE: 0.8,
+    MetricKind.RESTARTS: 0.9,
+    MetricKind.AVAILABILITY: 0.9,
     MetricKind.GENERIC: 0.6,
 }
 
@@ -369,6 +406,41 @@ def quantile_series(q: float, bucket_series: Mapping[float, Sequence[Point]]) ->
     return out
 
 
+def quantiles_over_time(
+    by_time: Mapping[float, Sequence[tuple[float, float]]], qs: Sequence[float]
+) -> list[list[Point]]:
+    """Several quantiles at once from ``{t: [(le, rate of cumulative count), ...]}``: one sort per timestamp.
+
+    The same interpolation as :func:`histogram_quantile` (and Prometheus); timestamps with no observations,
+    or without a +Inf bucket, are left out."""
+    out: list[list[Point]] = [[] for _ in qs]
+    for t in sorted(by_time):
+        ordered = sorted(by_time[t])
+        if not ordered or not math.isinf(ordered[-1][0]):
+            continue
+        les = [le for le, _ in ordered]
+        counts = list(itertools.accumulate((c for _, c in ordered), max))
+        total = counts[-1]
+        if total <= 0:
+            continue
+        for k, q in enumerate(qs):
+            rank = q * total
+            i = bisect.bisect_left(counts, rank)
+            if i >= len(les) - 1:
+                value = les[-2] if len(les) > 1 else math.nan  # in the +Inf bucket: the highest finite bound
+            else:
+                lower, below = (les[i - 1], counts[i - 1]) if i > 0 else (0.0, 0.0)
+                if i == 0 and les[0] <= 0:
+                    value = les[0]
+                elif counts[i] == below:
+                    value = les[i]
+                else:
+                    value = lower + (les[i] - lower) * (rank - below) / (counts[i] - below)
+            if not math.isnan(value):
+                out[k].append((t, value))
+    return out
+
+
 def ratio_series(numerator: Sequence[Point], denominator: Sequence[Point]) -> list[Point]:
     """Pointwise numerator/denominator on shared timestamps; 0 where there is no traffic."""
     den = dict(denominator)
@@ -439,29 +511,23 @@ def _transitive_callees(calls: Mapping[str, Iterable[str]]) -> dict[str, set[str
 
 # --- Analyzer over observations -------------------------------------------------------------------------
 
-_BY_FACT: dict[int, tuple[weakref.ref[SeriesFact], Anomaly | None]] = {}
+
+def anomaly_of(fact: SeriesFact, ctx: AnalysisContext) -> Anomaly | None:
+    """The anomaly the analyzer sees in ``fact`` (any onset time; callers apply the investigation window).
+
+    Detection is the costly part, and the planner, the charts and the analyzers look at the same series facts:
+    it runs once per fact per investigation (``ctx.memo``)."""
+    return ctx.memo.get("anomaly", fact, lambda: _detect(fact))
 
 
-def anomaly_of(fact: SeriesFact) -> Anomaly | None:
-    """The anomaly the analyzer sees in ``fact`` (any onset time; callers apply the investigation window)."""
-    return _anomaly_of(fact)
-
-
-def _anomaly_of(fact: SeriesFact) -> Anomaly | None:
-    """Detection is the costly part, and the planner and the analyzers look at the same series facts."""
-    key = id(fact)
-    hit = _BY_FACT.get(key)
-    if hit is not None and hit[0]() is fact:
-        return hit[1]
+def _detect(fact: SeriesFact) -> Anomaly | None:
     try:
         kind = MetricKind(fact.kind)
     except ValueError:
         kind = MetricKind.GENERIC
-    anomaly = detect_onset(
+    return detect_onset(
         fact.points, service=fact.service, kind=kind, metric=fact.metric, smoothing_seconds=fact.smoothing_seconds
     )
-    _BY_FACT[key] = (weakref.ref(fact, lambda _ref: _BY_FACT.pop(key, None)), anomaly)
-    return anomaly
 
 
 def observed_anomalies(obs: Observations, ctx: AnalysisContext) -> list[tuple[Anomaly, str]]:
@@ -469,7 +535,7 @@ def observed_anomalies(obs: Observations, ctx: AnalysisContext) -> list[tuple[An
     found: list[tuple[Anomaly, str]] = []
     earliest = (ctx.now - ctx.window).timestamp()
     for fact in obs.series:
-        anomaly = _anomaly_of(fact)
+        anomaly = anomaly_of(fact, ctx)
         if anomaly is not None and anomaly.onset >= earliest:
             cite = fact.anomaly_cite or fact.cite or "[tool:query_prometheus_range]"
             found.append((anomaly, f"{cite} {anomaly.describe()}"))
@@ -483,57 +549,9 @@ def origin(obs: Observations, ctx: AnalysisContext) -> ServiceDeviation | None:
 
 
 def call_graph(obs: Observations) -> dict[str, list[str]]:
-    """caller -> callees, as far as the logs show who calls whom."""
-    from engine.analyzers.dependencies import log_signals
-
-    graph: dict[str, list[str]] = {}
-    for signal in log_signals(obs):
-        graph.setdefault(signal.caller, []).append(signal.target)
+    """caller -> callees, as far as the logs and the metrics' labels show who calls whom."""
+    graph = log_call_graph(obs)
+    for edge in obs.edges:
+        if edge.callee not in graph.setdefault(edge.caller, []):
+            graph[edge.caller].append(edge.callee)
     return graph
-
-
-def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    """One symptom finding per deviating service, plus alerts, for the ranker and the timeline."""
-    findings: list[Finding] = []
-    evidence = dict(observed_anomalies(obs, ctx))
-    ranked = rank_services(list(evidence), calls=call_graph(obs))
-    later = [d.service for d in ranked]
-    for position, dev in enumerate(ranked):
-        head = dev.headline
-        first = min(dev.anomalies, key=lambda a: a.onset)
-        lines = [evidence[a] for a in sorted(dev.anomalies, key=lambda a: (-a.strength, a.onset))][:3]
-        title = head.describe()
-        if first is not head:
-            title += f" ({KIND_LABEL[first.kind]} first moved at {format_clock(first.onset)})"
-        findings.append(
-            Finding(
-                kind="metric_anomaly",
-                subject=f"service/{dev.service}",
-                role="symptom",
-                title=title,
-                weight=int(40 + 40 * dev.strength) - 5 * position,
-                evidence=lines,
-                workload=dev.service,
-                timestamp=datetime.fromtimestamp(first.onset, UTC),
-                affected=[dev.service],
-                related=later[:position],
-            )
-        )
-    for alert in obs.alerts:
-        if alert.active_at is None or ctx.is_stale(alert.active_at) or alert.state == "inactive":
-            continue
-        who = f" for {alert.service}" if alert.service else ""
-        findings.append(
-            Finding(
-                kind="alert",
-                subject=f"alert/{alert.name}",
-                role="context",
-                title=f"Alert {alert.name} {alert.state}{who}" + (f": {alert.summary}" if alert.summary else ""),
-                weight=10,
-                evidence=[alert.cite] if alert.cite else [],
-                workload=alert.service,
-                timestamp=alert.active_at,
-                affected=[alert.service] if alert.service else [],
-            )
-        )
-    return findings

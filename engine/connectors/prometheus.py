@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +20,8 @@ import httpx
 from engine.analyzers.metrics import MetricKind
 from engine.connectors import ToolFailure
 from engine.connectors.http import auth_header, build_client, gc_paused, request_json, required_setting
-from engine.connectors.params import iso, limit, to_epoch, window
+from engine.connectors.params import flag, iso, limit, to_epoch, window
+from engine.connectors.prom_discovery import Sweep, SweepOptions, sweep
 from engine.facts import AlertFact, Observations, SeriesFact
 from engine.registry import ToolResult, connector, tool
 
@@ -72,6 +73,7 @@ class PrometheusClient:
         self.http = http
         self.prefix = prefix
         self.source = source
+        self.settings: dict[str, Any] = {}  # the data source settings: discovery hints and budgets
 
     def _get(self, path: str, params: Any) -> Any:
         body = request_json(self.http, "GET", self.prefix + path, source=self.source, params=params)
@@ -89,13 +91,16 @@ class PrometheusClient:
             return [({}, float(data["result"][1]))]
         return [(dict(r.get("metric", {})), float(r["value"][1])) for r in data.get("result", [])]
 
-    def query_range(self, expr: str, start: float, end: float, step: float) -> list[RangeSeries]:
+    def query_range(
+        self, expr: str, start: float, end: float, step: float, *, max_series: int = MAX_SERIES
+    ) -> list[RangeSeries]:
+        """A range query's series, at most ``max_series`` of them (a sweep's bucket query needs them all)."""
         step = max(step, (end - start) / MAX_POINTS_PER_SERIES, 0.001)
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
         with gc_paused():
             data = self._get("/api/v1/query_range", params)
             return [
-                (dict(r.get("metric", {})), _points(r.get("values", []))) for r in data.get("result", [])[:MAX_SERIES]
+                (dict(r.get("metric", {})), _points(r.get("values", []))) for r in data.get("result", [])[:max_series]
             ]
 
     def alerts(self) -> list[dict[str, Any]]:
@@ -106,8 +111,24 @@ class PrometheusClient:
         data = self._get("/api/v1/rules", {"type": kind})
         return [rule for group in data.get("groups", []) for rule in group.get("rules", [])]
 
-    def metric_names(self) -> list[str]:
-        return [str(n) for n in self._get("/api/v1/label/__name__/values", None)]
+    def metric_names(self, start: float | None = None, end: float | None = None) -> list[str]:
+        params = {"start": f"{start:.3f}", "end": f"{end:.3f}"} if start is not None and end is not None else None
+        return [str(n) for n in self._get("/api/v1/label/__name__/values", params)]
+
+    def series_of(self, matches: Sequence[str], start: float, end: float) -> list[Labels]:
+        """Label sets of the series any of ``matches`` selects in ``[start, end]`` (one request)."""
+        params = [("match[]", m) for m in matches] + [("start", f"{start:.3f}"), ("end", f"{end:.3f}")]
+        with gc_paused():
+            return [dict(s) for s in self._get("/api/v1/series", params)]
+
+    def metadata(self) -> dict[str, dict[str, str]]:
+        """Type, help and unit per metric family, as the server's scrape targets declared them (may be empty)."""
+        data = self._get("/api/v1/metadata", None) or {}
+        return {str(name): dict(entries[0]) for name, entries in data.items() if entries}
+
+    def sweep(self, start: float, end: float, step: float, options: SweepOptions) -> Sweep:
+        """Every component's signals, discovered from what this server holds (``prom_discovery``)."""
+        return sweep(self, start, end, step, options)
 
     def label_values(self, label: str, match: str | None = None) -> list[str]:
         params = {"match[]": match} if match else None
@@ -259,7 +280,9 @@ def _escape(value: str) -> str:
 @connector("prometheus")
 def connect(settings: Mapping[str, Any]) -> PrometheusClient:
     url = required_setting(settings, "url", source=SOURCE)
-    return PrometheusClient(build_client(settings, base_url=url, headers=auth_header(settings.get("auth"))))
+    client = PrometheusClient(build_client(settings, base_url=url, headers=auth_header(settings.get("auth"))))
+    client.settings = dict(settings)
+    return client
 
 
 def _step(params: Mapping[str, Any], start: float, end: float) -> float:
@@ -310,6 +333,12 @@ def range_result(client: PrometheusClient, params: Mapping[str, Any], tool_name:
             obs.series.append(
                 SeriesFact(service=name, kind=kind, points=points, metric=expr, cite=f"[tool:{tool_name}]")
             )
+    elif service == "*" and flag(params, "discover"):
+        options = SweepOptions.from_settings(client.settings, namespace=params.get("namespace") or None)
+        found = client.sweep(start, end, step, options)
+        obs.series.extend(replace(f, cite=f"[tool:{tool_name}]") for f in found.facts)
+        obs.edges.extend(found.edges)
+        return ToolResult(text=found.describe() + "\n" + summarize_series(obs.series), observations=obs)
     elif service:
         rate_window = float(params["rate_window"]) if "rate_window" in params else None
         wanted = None if service == "*" else [s.strip() for s in service.split(",") if s.strip()]

@@ -16,6 +16,7 @@ from typing import Any
 from engine.analyzers.metrics import MetricKind
 from engine.connectors import ToolFailure
 from engine.connectors.loki import ERROR_WORDS, LogRecord
+from engine.connectors.prom_discovery import Sweep, SweepOptions
 from engine.demo.shop import NAMESPACE, ORG, Incident, PodSpec, Signal
 from engine.facts import SeriesFact
 
@@ -34,6 +35,7 @@ class DemoPrometheus:
     def __init__(self, incident: Incident, now: float) -> None:
         self.incident = incident
         self.now = now
+        self.settings: dict[str, Any] = {}
 
     def _value(self, signal: Signal, t: float) -> float:
         level = signal.baseline
@@ -74,6 +76,12 @@ class DemoPrometheus:
                 )
             )
         return facts
+
+    def sweep(self, start: float, end: float, step: float, options: SweepOptions) -> Sweep:
+        """The discovery sweep of a real server, over the recorded golden signals (the demo has no others)."""
+        facts = self.golden_signals(start, end, step)
+        window = max(4 * step, 60.0)
+        return Sweep(facts=facts, edges=[], families=[], queries=[], interval=step, rate_window=window)
 
     def query(self, expr: str, at: float | None = None) -> list[tuple[dict[str, str], float]]:
         t = at if at is not None else self.now

@@ -1,14 +1,8 @@
 """Change correlation and dependency chains as pure functions."""
 
 from engine.analyzers.changes import Change, ChangeKind, correlate_changes, normalize_service
-from engine.analyzers.dependencies import (
-    LogLine,
-    TargetState,
-    build_chains,
-    extract_signals,
-    normalize_target,
-    parse_dependency_error,
-)
+from engine.analyzers.dependencies import TargetState, build_chains
+from engine.analyzers.dependency_logs import LogLine, extract_signals, normalize_target, parse_dependency_error
 from engine.analyzers.metrics import Anomaly, MetricKind
 
 ONSET = 1_705_329_120.0  # 14:32Z
