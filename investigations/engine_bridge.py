@@ -160,3 +160,13 @@ def run_engine(
         written_by=report.written_by or "",
         llm_usage=dict(report.llm_usage) if report.llm_usage else None,
     )
+
+
+def tool_source(tool: str) -> str:
+    """The data source a tool reads (its catalog entry), for metrics labels: ``analysis`` for tools that read
+    no source, ``other`` for tools outside the catalog (a team's MCP tools), so the label's values stay bounded."""
+    from engine import TOOL_CATALOG
+
+    if tool not in TOOL_CATALOG:
+        return "other"
+    return TOOL_CATALOG[tool] or "analysis"
