@@ -70,10 +70,10 @@ def spawn(postgres: None) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
 
 
 def db_worker(
-    spawn: Callable[..., subprocess.Popen[bytes]], *, queue: str = "investigations", concurrency: int = 1
+    spawn: Callable[..., subprocess.Popen[bytes]], *, queue: str = "investigations", concurrency: int = 1, **env: str
 ) -> subprocess.Popen[bytes]:
     """A ``run_worker`` process on the database backend running ``concurrency`` tasks of ``queue`` at once."""
-    return spawn("run_worker", "--queue", queue, "--concurrency", str(concurrency), "--interval", "0.1")
+    return spawn("run_worker", "--queue", queue, "--concurrency", str(concurrency), "--interval", "0.1", **env)
 
 
 def wait_until(predicate: Callable[[], bool], *, seconds: float, what: str) -> None:
