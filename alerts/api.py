@@ -27,12 +27,13 @@ from alerts.selectors import alert_deliveries_for_team, alert_delivery_body
 from alerts.services import alert_delivery_record, alerts_receive, integration_for
 from incidentfox_web.api import ratelimit
 from incidentfox_web.api.errors import WWW_AUTHENTICATE, ApiError, InvalidCredential
-from incidentfox_web.api.formats import Page, parse_query_choice
+from incidentfox_web.api.formats import parse_query_choice
 from incidentfox_web.api.middleware import client_ip
+from incidentfox_web.api.pagination import ApiPagination
 from incidentfox_web.api.parsers import DEFAULT_MAX_BODY_BYTES, parse_json_object, read_limited
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
 from incidentfox_web.api.throttling import SharedRateThrottle
-from incidentfox_web.api.views import ApiView
+from incidentfox_web.api.views import ApiView, ApiViewSet
 from teamconfig.selectors import InboundIntegration
 from tenancy.audit import RequestMeta
 from tenancy.models import Node
@@ -149,27 +150,27 @@ class IncidentIoWebhookView(AlertWebhookView):
     provider = "incidentio"
 
 
-class AlertDeliveryListView(ApiView):
+class AlertDeliveryPages(ApiPagination):
+    items_key = "deliveries"
+    default_limit = 50
+    max_limit = 100
+
+
+class AlertDeliveryViewSet(ApiViewSet):
     """The team's inbound alert deliveries, newest first: the answer each got and every alert's fate."""
+
+    # ``integrations/deliveries`` on the router (``alerts.urls``).
+
+    pagination_class = AlertDeliveryPages
 
     @extend_schema(
         summary="Inbound alert deliveries of the team, newest first, with each alert's fate",
-        parameters=[
-            TEAM_HEADER,
-            OpenApiParameter("limit", int, required=False, description="1-100, default 50"),
-            OpenApiParameter("offset", int, required=False),
-            OpenApiParameter("provider", str, required=False, enum=ProviderChoice.values),
-        ],
-        responses={200: schemas.AlertDeliveryListOut, **ERROR_RESPONSES},
+        parameters=[TEAM_HEADER, OpenApiParameter("provider", str, required=False, enum=ProviderChoice.values)],
+        responses={200: schemas.AlertDeliveryOut(many=True), **ERROR_RESPONSES},
     )
-    def get(self, request: Request) -> Response:
-        params = request.query_params
-        page = Page.from_query(params, default=50, maximum=100)
-        provider = parse_query_choice(params.get("provider"), field="provider", choices=ProviderChoice.values)
-        rows = alert_deliveries_for_team(self.selected_team(), provider=provider)
-        return Response(
-            {
-                "deliveries": [alert_delivery_body(row) for row in rows[page.rows]],
-                "pagination": page.pagination(rows.count()),
-            }
+    def list(self, request: Request) -> Response:
+        provider = parse_query_choice(
+            request.query_params.get("provider"), field="provider", choices=ProviderChoice.values
         )
+        page = self.paginate_queryset(alert_deliveries_for_team(self.selected_team(), provider=provider))
+        return self.get_paginated_response([alert_delivery_body(row) for row in page or []])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from alerts.models import ProviderChoice
-from incidentfox_web.api.schema import Pagination
 
 
 class StartedInvestigation(serializers.Serializer):  # type: ignore[type-arg]
@@ -45,8 +44,3 @@ class AlertDeliveryOut(serializers.Serializer):  # type: ignore[type-arg]
     received = serializers.IntegerField(help_text="Alerts in the payload")
     started = serializers.IntegerField(help_text="Investigations they started")
     alerts = AlertOutcomeOut(many=True, help_text="Each alert's fate (at most the first 100 of a delivery)")
-
-
-class AlertDeliveryListOut(serializers.Serializer):  # type: ignore[type-arg]
-    deliveries = AlertDeliveryOut(many=True)
-    pagination = Pagination()

@@ -1,8 +1,12 @@
 from alerts import api
+from incidentfox_web.api.routers import ApiRouter
 from incidentfox_web.api.urls import api_route
 
+router = ApiRouter()
+router.register("integrations/deliveries", api.AlertDeliveryViewSet, basename="integrations-deliveries")
+
 urlpatterns = [
-    api_route("integrations/deliveries", api.AlertDeliveryListView.as_view(), "integrations-deliveries"),
+    *router.urls,
     api_route(
         "integrations/alertmanager/<org_id>/<team_id>",
         api.AlertmanagerWebhookView.as_view(),

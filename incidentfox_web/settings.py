@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "incidentfox_web.api.middleware.RequestIdMiddleware",
     "ops.middleware.AccessLogMiddleware",  # one access line per request, with its request id (uvicorn's is off)
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",  # async: the whole middleware stack runs on the event loop
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -182,12 +182,8 @@ else:
 # HTTPS=false is for local development over plain http only (make run sets it in var/dev.env).
 HTTPS = env_bool("HTTPS", True)
 SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
-SECURE_REDIRECT_EXEMPT = [
-    r"^api/",
-    r"^health$",
-    r"^ready$",
-    r"^metrics$",
-]  # the API answers over TLS at the proxy and never redirects
+# The API answers over TLS at the proxy and never redirects; probes and scrapes reach the pod over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^api/", r"^health$", r"^ready$", r"^metrics$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
@@ -272,7 +268,7 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # --- REST API -------------------------------------------------------------------------------------------

@@ -6,9 +6,8 @@ through ``sync_to_async``; for a sync run that pipeline returns a not-yet-render
 marked with the investigation to wait for. The async view then polls the row with ``asyncio.sleep``
 between cheap reads and fills in the body; Django renders the response afterwards, so the rate-limit
 headers, request id and optional envelope come from the same pipeline as every other endpoint. Under ASGI a
-waiting sync run costs a sleeping coroutine, not a busy server worker, and status polls are not delayed.
-(While the middleware stack still holds sync-only members, Django parks each request's own thread during the
-wait; that thread is idle and per request, so other requests are unaffected.)
+waiting sync run costs a sleeping coroutine, not a thread: every middleware is async-capable, so nothing below
+the event loop waits with it, and status polls are not delayed.
 """
 
 from __future__ import annotations
@@ -26,9 +25,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
-from incidentfox_web.api.formats import Page, parse_input_time
+from incidentfox_web.api.formats import parse_input_time
+from incidentfox_web.api.pagination import ApiPagination
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
-from incidentfox_web.api.views import ApiView
+from incidentfox_web.api.views import ApiView, ApiViewSet
 from investigations import schemas
 from investigations.engine_bridge import describe_team_agents
 from investigations.models import ACTIVE_STATUSES, Investigation, Status
@@ -37,9 +37,9 @@ from investigations.run_input import parse_idempotency_key, parse_run_body
 from investigations.runner import timeout_message
 from investigations.selectors import (
     HistoryFilters,
+    history_page_rows,
     investigation_for_team,
     investigation_history,
-    investigation_page,
     investigation_total,
 )
 from investigations.services import (
@@ -158,64 +158,68 @@ async def wait_for_terminal_body(investigation_id: str) -> dict[str, Any]:
         delay = min(delay * 1.5, SYNC_POLL_MAX)
 
 
-class InvestigationStatusView(ApiView):
+class InvestigationPages(ApiPagination):
+    items_key = "investigations"
+    default_limit = 20
+    max_limit = 100
+
+
+class InvestigationViewSet(ApiViewSet):
+    """The team's investigations: the history list, one investigation's status, and cancelling it."""
+
+    # Bound to the contract's paths in ``investigations.urls``: list and status live under different prefixes.
+
+    pagination_class = InvestigationPages
+    filters: HistoryFilters
+
     @extend_schema(summary="An investigation's status", responses={200: schemas.StatusBody, **ERROR_RESPONSES})
-    def get(self, request: Request, investigation_id: str) -> Response:
-        investigation = investigation_for_team(team=self.selected_team(), investigation_id=investigation_id)
-        if investigation is None:
-            raise ApiError.not_found("Investigation not found")
-        return Response(status_body(investigation))
+    def retrieve(self, request: Request, investigation_id: str) -> Response:
+        return Response(status_body(self._investigation(investigation_id)))
 
-
-class InvestigationCancelView(ApiView):
     @extend_schema(
         summary="Cancel an investigation", request=None, responses={200: schemas.StatusBody, **ERROR_RESPONSES}
     )
-    def post(self, request: Request, investigation_id: str) -> Response:
-        team = self.selected_team()
-        investigation = investigation_for_team(team=team, investigation_id=investigation_id)
-        if investigation is None:
-            raise ApiError.not_found("Investigation not found")
+    def cancel(self, request: Request, investigation_id: str) -> Response:
+        investigation = self._investigation(investigation_id)
         try:
             investigation = investigation_cancel(investigation=investigation, meta=self.request_meta())
         except InvestigationFinished as exc:
             raise ApiError.conflict(str(exc), details={"status": exc.status}) from exc
         return Response(status_body(investigation))
 
-
-class InvestigationListView(ApiView):
     @extend_schema(
         summary="The team's investigations, newest first",
         parameters=[
-            OpenApiParameter("limit", int, required=False),
-            OpenApiParameter("offset", int, required=False),
             OpenApiParameter("status", str, required=False, description="Comma-separated statuses"),
             OpenApiParameter("agent", str, required=False),
             OpenApiParameter("since", str, required=False),
             OpenApiParameter("until", str, required=False),
             OpenApiParameter("q", str, required=False),
         ],
-        responses={200: schemas.ListOut, **ERROR_RESPONSES},
+        responses={200: schemas.InvestigationSummary(many=True), **ERROR_RESPONSES},
     )
-    def get(self, request: Request) -> Response:
+    def list(self, request: Request) -> Response:
         params = request.query_params
-        page = Page.from_query(params, default=20, maximum=100)
-        filters = HistoryFilters(
+        self.filters = HistoryFilters(
             statuses=_parse_statuses(params.get("status")),
             agent=params.get("agent") or None,
             since=parse_input_time(params["since"], field="since") if params.get("since") else None,
             until=parse_input_time(params["until"], field="until") if params.get("until") else None,
             q=_parse_q(params.get("q")),
         )
-        team = self.selected_team()
-        rows = investigation_history(team=team, filters=filters)
-        total = investigation_total(team=team, filters=filters, rows=rows)
-        return Response(
-            {
-                "investigations": [list_item(row) for row in investigation_page(rows, page.rows)],
-                "pagination": page.pagination(total),
-            }
-        )
+        rows = investigation_history(team=self.selected_team(), filters=self.filters)
+        page = self.paginate_queryset(history_page_rows(rows))
+        return self.get_paginated_response([list_item(row) for row in page or []])
+
+    def total(self, rows: Any) -> int:
+        """Every match (``ApiPagination``): the unfiltered total comes from the team's counter."""
+        return investigation_total(team=self.selected_team(), filters=self.filters, rows=rows)
+
+    def _investigation(self, investigation_id: str) -> Investigation:
+        investigation = investigation_for_team(team=self.selected_team(), investigation_id=investigation_id)
+        if investigation is None:
+            raise ApiError.not_found("Investigation not found")
+        return investigation
 
 
 class AgentListView(ApiView):

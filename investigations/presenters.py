@@ -74,7 +74,7 @@ def status_body(investigation: Investigation, *, now: datetime | None = None) ->
 
 
 def list_item(row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` comes from ``investigation_page`` (a values() row with ``message_head``)."""
+    """``row`` comes from ``history_page_rows`` (a values() row with ``message_head``)."""
     head: str = row["message_head"]
     message = head[:LIST_MESSAGE_CHARS] + "..." if len(head) > LIST_MESSAGE_CHARS else head
     return {

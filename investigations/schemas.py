@@ -1,11 +1,10 @@
-"""OpenAPI documentation of the Agent API bodies (API.md §4). The views validate input themselves, with the
-documented error codes; these serializers describe the shapes for drf-spectacular and the generated docs."""
+"""OpenAPI documentation of the Agent API bodies (API.md §4). The run body is validated by ``run_input`` (its
+attachment limits answer 413 with a field, which a serializer cannot); these serializers describe the shapes for
+drf-spectacular and the generated docs."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
-
-from incidentfox_web.api.schema import pagination_serializer
 
 STATUSES = ["pending", "running", "completed", "failed", "cancelled"]
 ACCEPTED_STATUSES = ["pending", "running"]
@@ -121,17 +120,12 @@ class StatusBody(serializers.Serializer):  # type: ignore[type-arg]
     cancelled_at = serializers.DateTimeField(required=False, help_text="cancelled")
 
 
-class ListItem(serializers.Serializer):  # type: ignore[type-arg]
+class InvestigationSummary(serializers.Serializer):  # type: ignore[type-arg]
     investigation_id = serializers.CharField()
     status = serializers.ChoiceField(STATUSES)
     agent = serializers.CharField()
     message = serializers.CharField(help_text="First 100 characters, then ...")
     created_at = serializers.DateTimeField()
-
-
-class ListOut(serializers.Serializer):  # type: ignore[type-arg]
-    investigations = ListItem(many=True)
-    pagination = pagination_serializer()
 
 
 class AgentOut(serializers.Serializer):  # type: ignore[type-arg]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
 from django.db.models.functions import Left
 
 from investigations.models import Investigation, InvestigationQuerySet, TeamInvestigationCount
@@ -51,17 +52,16 @@ def investigation_history(*, team: Node, filters: HistoryFilters) -> Investigati
     return rows
 
 
-def investigation_page(rows: InvestigationQuerySet, window: slice) -> list[dict[str, Any]]:
-    """Newest first, ties by id descending; only the columns the list shows."""
-    page = (
+def history_page_rows(rows: InvestigationQuerySet) -> QuerySet[Any, Any]:
+    """Newest first, ties by id descending; only the columns the list shows (slice it for a page)."""
+    return (
         rows.order_by("-created_at", "-id")
         .annotate(message_head=Left("message", LIST_MESSAGE_CHARS + 1))
         .values("id", "status", "agent", "message_head", "created_at")
     )
-    return [dict(row) for row in page[window]]
 
 
-def investigation_total(*, team: Node, filters: HistoryFilters, rows: InvestigationQuerySet) -> int:
+def investigation_total(*, team: Node, filters: HistoryFilters, rows: QuerySet[Investigation, Any]) -> int:
     """Every match; the unfiltered total comes from the team's counter row instead of counting the table."""
     if filters == HistoryFilters(statuses=[]):
         counted = TeamInvestigationCount.objects.filter(team=team).values_list("total", flat=True).first()

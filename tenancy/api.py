@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,7 +17,7 @@ from incidentfox_web.api.formats import Page, iso_z, parse_input_time
 from incidentfox_web.api.inputs import optional_int
 from incidentfox_web.api.permissions import AdminAccess, IsPrincipal
 from incidentfox_web.api.schema import ERROR_RESPONSES
-from incidentfox_web.api.views import ApiView
+from incidentfox_web.api.views import ApiView, ApiViewSet
 from incidentfox_web.ids import is_slug
 from tenancy import schemas
 from tenancy.audit import audit_record
@@ -87,15 +88,21 @@ def _team_in_org(org: Organization, team_id: str) -> Node:
     return node
 
 
-class AdminTeamsView(ApiView):
+class AdminTeamViewSet(ApiViewSet):
+    """The org's nodes, and each team's tokens."""
+
+    # ``admin/teams`` on the router (``tenancy.urls``).
+
     permission_classes = [AdminAccess]
+    lookup_field = "team_id"
+    lookup_value_regex = "[^/]+"
 
     @extend_schema(
         summary="List the org's nodes (parents first)",
         parameters=[OpenApiParameter("node_type", str, enum=["org", "group", "team"])],
         responses={200: schemas.NodeListOut, **ERROR_RESPONSES},
     )
-    def get(self, request: Request) -> Response:
+    def list(self, request: Request) -> Response:
         node_type = request.query_params.get("node_type")
         if node_type is not None and node_type not in NodeType.values:
             raise ApiError.validation("node_type", "must be org, group or team")
@@ -107,7 +114,7 @@ class AdminTeamsView(ApiView):
         request=schemas.NodeCreateIn,
         responses={201: schemas.NodeOut, **ERROR_RESPONSES},
     )
-    def post(self, request: Request) -> Response:
+    def create(self, request: Request) -> Response:
         data = self.validated(schemas.NodeCreateIn)
         team_id, name, node_type = data["team_id"], data["name"], data["node_type"] or "team"
         org = self.principal.org
@@ -128,14 +135,11 @@ class AdminTeamsView(ApiView):
             raise ApiError.validation("parent_id" if field == "parent" else field, messages[0]) from None
         return Response(node_out(node), status=201)
 
-
-class AdminTeamTokensView(ApiView):
-    permission_classes = [AdminAccess]
-
     @extend_schema(
         summary="List a team's tokens (no secrets)", responses={200: schemas.TokenListOut, **ERROR_RESPONSES}
     )
-    def get(self, request: Request, team_id: str) -> Response:
+    @action(detail=True, methods=["get"], url_path="tokens")
+    def tokens(self, request: Request, team_id: str) -> Response:
         team = _team_in_org(self.principal.org, team_id)
         tokens = ApiToken.objects.filter(team=team).order_by("-issued_at", "-id")
         return Response({"tokens": [token_out(t) for t in tokens]})
@@ -145,11 +149,9 @@ class AdminTeamTokensView(ApiView):
         request=schemas.TokenIssueIn,
         responses={201: schemas.TokenIssuedOut, **ERROR_RESPONSES},
     )
-    def post(self, request: Request, team_id: str) -> Response:
+    @tokens.mapping.post
+    def token_issue(self, request: Request, team_id: str) -> Response:
         data = self.validated(schemas.TokenIssueIn)
-        label = data.get("label") or ""
-        days = data.get("expires_in_days")
-        read_only = bool(data.get("read_only"))
         team = _team_in_org(self.principal.org, team_id)
         if not team.is_team:
             raise ApiError.invalid_request("Tokens can only be issued for team nodes", field="team_id")
@@ -157,9 +159,9 @@ class AdminTeamTokensView(ApiView):
             org=self.principal.org,
             kind=TokenKind.TEAM,
             team=team,
-            label=label,
-            read_only=read_only,
-            expires_in_days=days,
+            label=data.get("label") or "",
+            read_only=bool(data.get("read_only")),
+            expires_in_days=data.get("expires_in_days"),
             meta=self.request_meta(),
         )
         token = issued.token
@@ -176,7 +178,11 @@ class AdminTeamTokensView(ApiView):
         return Response(body, status=201, headers={"Cache-Control": "no-store"})
 
 
-class AdminTokenRevokeView(ApiView):
+class AdminTokenViewSet(ApiViewSet):
+    """The org's tokens."""
+
+    # ``admin/tokens`` on the router (``tenancy.urls``).
+
     permission_classes = [AdminAccess]
 
     @extend_schema(
@@ -184,7 +190,8 @@ class AdminTokenRevokeView(ApiView):
         request=schemas.TokenRevokeIn,
         responses={200: schemas.TokenRevokeOut, **ERROR_RESPONSES},
     )
-    def post(self, request: Request) -> Response:
+    @action(detail=False, methods=["post"])
+    def revoke(self, request: Request) -> Response:
         token_id = self.validated(schemas.TokenRevokeIn)["token_id"].split(".", 1)[0]
         token = ApiToken.objects.filter(org=self.principal.org, token_id=token_id).select_related("org", "team").first()
         if token is None:

@@ -9,14 +9,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
-from incidentfox_web.api.formats import Page, iso_z, parse_query_choice
+from incidentfox_web.api.formats import iso_z, parse_query_choice
+from incidentfox_web.api.pagination import ApiPagination
 from incidentfox_web.api.permissions import TeamWriteAccess
 from incidentfox_web.api.schema import ERROR_RESPONSES, TEAM_HEADER
-from incidentfox_web.api.views import ApiView
+from incidentfox_web.api.views import ApiView, ApiViewSet
 from webhooks.delivery import configured_url, webhook_test_send
 from webhooks.schemas import (
     OUTCOMES,
-    WebhookDeliveryListOut,
+    WebhookDeliveryOut,
     WebhookSecretOut,
     WebhookTestIn,
     WebhookTestOut,
@@ -58,31 +59,36 @@ class WebhookSecretRotateView(ApiView):
         return Response(_secret_body(view), headers={"Cache-Control": "no-store"})
 
 
-class WebhookDeliveryListView(ApiView):
+class DeliveryPages(ApiPagination):
+    items_key = "deliveries"
+    default_limit = 50
+    max_limit = 100
+
+
+class WebhookDeliveryViewSet(ApiViewSet):
+    """The team's outbound webhook delivery log."""
+
+    # ``webhooks/deliveries`` on the router (``webhooks.urls``).
+
+    pagination_class = DeliveryPages
+
     @extend_schema(
         summary="Delivery attempts of the team's webhooks, newest first",
         parameters=[
             TEAM_HEADER,
-            OpenApiParameter("limit", int, required=False),
-            OpenApiParameter("offset", int, required=False),
             OpenApiParameter("investigation_id", str, required=False),
             OpenApiParameter("outcome", str, required=False, enum=OUTCOMES),
         ],
-        responses={200: WebhookDeliveryListOut, **ERROR_RESPONSES},
+        responses={200: WebhookDeliveryOut(many=True), **ERROR_RESPONSES},
     )
-    def get(self, request: Request) -> Response:
+    def list(self, request: Request) -> Response:
         params = request.query_params
-        page = Page.from_query(params, default=50, maximum=100)
         outcome = parse_query_choice(params.get("outcome"), field="outcome", choices=OUTCOMES)
         rows = deliveries_for_team(
             self.selected_team(), investigation_id=params.get("investigation_id"), outcome=outcome
         )
-        return Response(
-            {
-                "deliveries": [delivery_body(row) for row in rows[page.rows]],
-                "pagination": page.pagination(rows.count()),
-            }
-        )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response([delivery_body(row) for row in page or []])
 
 
 def _checked_url(value: str) -> str:

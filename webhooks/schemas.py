@@ -33,17 +33,6 @@ class WebhookDeliveryOut(serializers.Serializer):  # type: ignore[type-arg]
     next_attempt_at = serializers.DateTimeField(allow_null=True)
 
 
-class WebhookDeliveryPaginationOut(serializers.Serializer):  # type: ignore[type-arg]
-    total = serializers.IntegerField()
-    limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
-
-
-class WebhookDeliveryListOut(serializers.Serializer):  # type: ignore[type-arg]
-    deliveries = WebhookDeliveryOut(many=True)
-    pagination = WebhookDeliveryPaginationOut()
-
-
 class WebhookTestIn(serializers.Serializer):  # type: ignore[type-arg]
     url = JsonCharField(
         max_length=2048,

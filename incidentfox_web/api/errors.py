@@ -203,7 +203,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     response = Response(body, status=status_code, headers=headers)
     if request is not None:
-        request._api_error = True
+        request.api_error = True  # the renderer never wraps an error in the envelope
     return response
 
 

@@ -82,13 +82,14 @@ class DatabaseStore:
 
 
 class RedisStore:
-    """One round trip per request: ``INCR`` and, on the window's first hit, ``EXPIRE`` in one MULTI/EXEC."""
+    """One round trip per request: ``INCR``, and ``EXPIRE ... NX`` (which sets the window's lifetime only on its
+    first hit), pipelined. Each command is atomic on its own, so no MULTI/EXEC is needed for an exact count."""
 
     def __init__(self, url: str) -> None:
         self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
     def increment(self, key: str, minute: int) -> int:
-        pipeline = self._client.pipeline(transaction=True)
+        pipeline = self._client.pipeline(transaction=False)
         name = f"ratelimit:{key}:{minute}"
         pipeline.incr(name)
         pipeline.expire(name, WINDOW_SECONDS * 2, nx=True)

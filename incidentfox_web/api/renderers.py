@@ -18,7 +18,7 @@ class ApiJSONRenderer(JSONRenderer):
         self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
     ) -> bytes:
         request = (renderer_context or {}).get("request")
-        if request is not None and getattr(request, "_envelope", False) and not getattr(request, "_api_error", False):
+        if request is not None and getattr(request, "envelope", False) and not getattr(request, "api_error", False):
             data = {
                 "data": data,
                 "meta": {"request_id": getattr(request, "request_id", ""), "timestamp": iso_z(timezone.now())},

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from investigations.events import investigation_finished
-from investigations.models import Investigation, Status
+from investigations.models import Investigation, Status, TeamInvestigationCount
 from investigations.runner import investigation_claim, investigation_execute
 from investigations.services import investigation_finish
 from investigations.sweeper import investigations_sweep
@@ -38,6 +38,18 @@ def test_history_lists_the_team_newest_first_with_exact_keys(member, team):
     assert [item["investigation_id"] for item in body["investigations"]] == [runs[2].id, runs[1].id]
     assert set(body["investigations"][0]) == {"investigation_id", "status", "agent", "message", "created_at"}
     assert body["investigations"][0]["created_at"] == "2024-01-15T14:47:00Z"
+
+
+def test_the_history_total_stays_right_when_investigations_are_deleted(member, team, other_team):
+    runs = _make_history(team, 4)
+    start(other_team)
+    runs[0].delete()
+    Investigation.objects.filter(pk__in=[runs[1].pk, runs[2].pk]).delete()
+
+    body = member.get("/agents/investigations").json()
+
+    assert body["pagination"]["total"] == 1 == len(body["investigations"])
+    assert TeamInvestigationCount.objects.get(team=other_team).total == 1
 
 
 def test_history_breaks_created_at_ties_by_id_descending(member, team):

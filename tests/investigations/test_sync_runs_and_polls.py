@@ -1,8 +1,9 @@
 """Issue 6: ten simultaneous sync runs must not delay status polls (real uvicorn + a worker on PostgreSQL).
 
 The sync wait of ``POST /api/v1/agents/run`` is an async view on the event loop; status polls are synchronous
-views on threads of their own (Django's ASGI handler, ``incidentfox_web/asgi.py``). Ten sync runs paced to take seconds each (one
-worker runs them one after another, so most wait for a long time) must leave poll latency near its idle level.
+views on threads of their own (Django's ASGI handler, ``incidentfox_web/asgi.py``). Ten sync runs paced to take
+seconds each (one worker runs them one after another, so most wait for a long time) must leave poll latency near
+its idle level.
 """
 
 from __future__ import annotations

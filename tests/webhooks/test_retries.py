@@ -10,7 +10,9 @@ from django.tasks import default_task_backend
 from django.utils import timezone
 
 from ops.queues import TASK_QUEUES
+from teamconfig.services import config_update
 from tenancy.models import AuditEvent
+from tests.conftest import SYSTEM
 from tests.webhooks.conftest import Reply, set_webhook_url
 from webhooks import schedule
 from webhooks.delivery import webhook_attempt, webhook_event_queue, webhook_test_send
@@ -239,4 +241,21 @@ def test_a_failed_test_does_not_re_enable(team, configured, deferred_tasks, djan
     disable(team, configured, django_capture_on_commit_callbacks)
     configured.reply(Reply(500))
     assert not webhook_test_send(team=team, url=configured.url).success
+    assert WebhookEndpoint.objects.get(team=team).disabled_at is not None
+
+
+def test_saving_the_url_on_a_group_re_enables_the_teams_below_it_whatever_the_audit_log_holds(
+    team, configured, deferred_tasks, django_capture_on_commit_callbacks
+):
+    disable(team, configured, django_capture_on_commit_callbacks)
+    AuditEvent.objects.all().delete()  # the state lives on the endpoint, not in the log
+    set_webhook_url(team.parent, configured.url + "?group=1")
+    assert WebhookEndpoint.objects.get(team=team).disabled_at is None
+
+
+def test_saving_other_settings_leaves_a_disabled_endpoint_disabled(
+    team, configured, deferred_tasks, django_capture_on_commit_callbacks
+):
+    disable(team, configured, django_capture_on_commit_callbacks)
+    config_update(node=team, patch={"agents": {"planner": {"max_turns": 7}}}, meta=SYSTEM, admin=True)
     assert WebhookEndpoint.objects.get(team=team).disabled_at is not None
