@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.OperatorEndpointHost",  # /health, /ready, /metrics answer probes that address the pod by IP
     "incidentfox_web.api.middleware.RequestIdMiddleware",
     "ops.middleware.AccessLogMiddleware",  # one access line per request, with its request id (uvicorn's is off)
     "django.middleware.security.SecurityMiddleware",

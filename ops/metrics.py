@@ -26,6 +26,11 @@ from prometheus_client import (
 from prometheus_client.registry import Collector
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Gauges read from the queues at scrape time (ops/queue_stats.py).
+QUEUE_DEPTH = "incidentfox_queue_depth"
+QUEUE_OLDEST_AGE = "incidentfox_queue_oldest_age_seconds"
+WORKER_HEARTBEAT_AGE = "incidentfox_worker_heartbeat_age_seconds"
+SCRAPE_TIME_METRICS = (QUEUE_DEPTH, QUEUE_OLDEST_AGE, WORKER_HEARTBEAT_AGE)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 INVESTIGATIONS_STARTED = Counter(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from ops.metrics import HTTP_DURATION, HTTP_REQUESTS, refresh_process_metrics
@@ -65,3 +66,28 @@ def _record(request: HttpRequest, response: HttpResponseBase, started: float) ->
             "duration_ms": round(elapsed * 1000, 1),
         },
     )
+
+
+OPERATOR_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+
+class OperatorEndpointHost:
+    """Probes and scrapers address a pod by its IP, a Host that ``ALLOWED_HOSTS`` rightly refuses. For the
+    operator endpoints alone (which build no URL from the Host header) the Host is replaced by the first allowed
+    host, so liveness, readiness and metrics answer whatever address they are reached at. First in MIDDLEWARE."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        allowed = [host for host in settings.ALLOWED_HOSTS if host and "*" not in host]
+        self.host = allowed[0].lstrip(".") if allowed else "localhost"
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.path in OPERATOR_PATHS:
+            request.META["HTTP_HOST"] = self.host
+        return self.get_response(request)

@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ops.heartbeat import freshest_beat
+from ops.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE, WORKER_HEARTBEAT_AGE
 from ops.queues import TASK_QUEUES
 
 
@@ -78,14 +79,14 @@ class QueueCollector(Collector):
     """Registered on the scrape registry only: each scrape reads the queues once."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        depth = GaugeMetricFamily("incidentfox_queue_depth", "Tasks waiting to run, by queue.", labels=["queue"])
+        depth = GaugeMetricFamily(QUEUE_DEPTH, "Tasks waiting to run, by queue.", labels=["queue"])
         age = GaugeMetricFamily(
-            "incidentfox_queue_oldest_age_seconds",
+            QUEUE_OLDEST_AGE,
             "How long the oldest runnable task has waited, by queue (0 when empty).",
             labels=["queue"],
         )
         beat = GaugeMetricFamily(
-            "incidentfox_worker_heartbeat_age_seconds",
+            WORKER_HEARTBEAT_AGE,
             "Seconds since a worker of the queue last reported alive (absent when none ever did).",
             labels=["queue"],
         )

@@ -192,3 +192,14 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_probes_addressed_by_pod_ip_are_answered_but_other_paths_keep_the_host_check(settings):
+    settings.ALLOWED_HOSTS = ["incidentfox.example.com"]
+    settings.TASKS_BACKEND_NAME = "database"
+    beat_all()
+    client = Client(HTTP_HOST="10.42.0.17:8000")
+
+    assert client.get("/health").status_code == 200
+    assert client.get("/ready").status_code == 200
+    assert client.get("/api/v1/auth/me").status_code == 400
