@@ -7,6 +7,7 @@ and every subprocess is killed in teardown.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -56,16 +57,21 @@ def spawn(postgres: None) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
             "LOG_LEVEL": "WARNING",
             **env,
         }
+        # A session of its own: teardown kills the whole group, including workers RQ's pool forked.
         process = subprocess.Popen(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
         )
         processes.append(process)
         return process
 
     yield _spawn
     for process in processes:
-        if process.poll() is None:
-            process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
 

@@ -6,6 +6,7 @@ investigation; one org cannot occupy every investigation slot (``INVESTIGATIONS_
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -15,14 +16,18 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
+from django_rq import get_queue
 
 from investigations.models import Investigation, Status
+from ops.queues import TASK_QUEUES
 from tenancy.audit import RequestMeta
 from tenancy.models import Node, TokenKind
 from tenancy.services import api_token_issue
 from tests.investigations.conftest import start
 from tests.investigations.test_real_workers import db_worker, postgres, spawn, wait_until  # noqa: F401
 from tests.support.servers import child_env, uvicorn_servers
+from tests.support.tools import skip_or_fail
 from tests.webhooks.conftest import set_webhook_url
 from webhooks.delivery import webhook_event_queue
 from webhooks.models import Outcome, WebhookDelivery
@@ -68,24 +73,41 @@ def silent_receiver() -> Iterator[SilentReceiver]:
     receiver.close()
 
 
+def _use_rq(settings: Any) -> dict[str, str]:
+    """Point this process at RQ on Redis (emptied queues); returns the environment for the child processes."""
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(redis_url).ping()
+    except redis.RedisError:
+        skip_or_fail(f"RQ FAIRNESS TEST NOT RUN: no Redis at {redis_url}")
+    settings.TASKS_BACKEND_NAME = "rq"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+    settings.RQ_QUEUES = {queue: {"URL": redis_url, "DEFAULT_TIMEOUT": 3600} for queue in TASK_QUEUES}
+    for queue in TASK_QUEUES:
+        get_queue(queue).empty()
+    return {"TASKS_BACKEND": "rq", "REDIS_URL": redis_url}
+
+
+@pytest.mark.parametrize("backend", ["database", "rq"])
 def test_a_receiver_that_never_answers_delays_no_other_orgs_sync_investigation(
     spawn: Callable[..., Popen[bytes]],  # noqa: F811
     team: Node,
     outsider_team: Node,
     silent_receiver: SilentReceiver,
     settings: Any,
+    backend: str,
 ) -> None:
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True  # the receiver is on loopback
-    worker_env = {"WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true"}
-    db_worker(spawn, queue="investigations", concurrency=2)
-    db_worker(spawn, queue="webhooks", concurrency=2, **worker_env)
+    backend_env = _use_rq(settings) if backend == "rq" else {}
+    db_worker(spawn, queue="investigations", concurrency=2, **backend_env)
+    db_worker(spawn, queue="webhooks", concurrency=2, WEBHOOKS_ALLOW_PRIVATE_TARGETS="true", **backend_env)
     set_webhook_url(team, silent_receiver.url)
     for n in range(STUCK_EVENTS):
         webhook_event_queue(team=team, event={"event": "investigation_complete", "investigation_id": f"inv_{n:020d}"})
     token = api_token_issue(
         org=outsider_team.org, kind=TokenKind.TEAM, team=outsider_team, label="other org", meta=RequestMeta.system()
     ).plaintext
-    env = child_env(DJANGO_SETTINGS_MODULE="tests.investigations.worker_settings", LOG_LEVEL="WARNING")
+    env = child_env(DJANGO_SETTINGS_MODULE="tests.investigations.worker_settings", LOG_LEVEL="WARNING", **backend_env)
 
     with uvicorn_servers(1, env=env) as [base], httpx.Client(base_url=base, timeout=60) as client:
         wait_until(lambda: len(silent_receiver.accepted) >= 2, seconds=30, what="both webhook threads to hang")
@@ -99,7 +121,7 @@ def test_a_receiver_that_never_answers_delays_no_other_orgs_sync_investigation(
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "completed"
-    print(f"\nsync investigation of another org while {STUCK_EVENTS} deliveries hang: {elapsed:.2f} s")
+    print(f"\n{backend}: another org's sync investigation while {STUCK_EVENTS} deliveries hang: {elapsed:.2f} s")
     assert elapsed < SYNC_RUN_BOUND_SECONDS
     # Meanwhile the stuck deliveries are being tried and retried, not dropped.
     wait_until(
