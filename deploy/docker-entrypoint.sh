@@ -8,7 +8,7 @@
 #   anything else            run as given (e.g. `manage.py orgs create ...`)
 set -eu
 # Metrics files belong to this container's processes only; start from an empty directory.
-rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+mkdir -p "${PROMETHEUS_MULTIPROC_DIR:?}" && find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -type f -delete
 case "${1:-web}" in
   web)
     exec uvicorn incidentfox_web.asgi:application --host 0.0.0.0 --port "${PORT:-8000}" \

@@ -18,7 +18,8 @@ PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-var/prometheus}
-rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+# Metrics of a previous run must not add up with this one's: drop the library's files (only those) at start.
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -type f -delete
 
 # supervise NAME COMMAND...: run COMMAND until this subshell gets SIGTERM, restarting it with backoff.
 supervise() {

@@ -111,6 +111,8 @@ def test_a_receiver_that_never_answers_delays_no_other_orgs_sync_investigation(
 
     with uvicorn_servers(1, env=env) as [base], httpx.Client(base_url=base, timeout=60) as client:
         wait_until(lambda: len(silent_receiver.accepted) >= 2, seconds=30, what="both webhook threads to hang")
+        ready = client.get("/ready")
+        assert ready.status_code == 200, ready.text  # a worker of each queue is reporting alive
         began = time.monotonic()
         response = client.post(
             "/api/v1/agents/run",

@@ -33,7 +33,7 @@ def served(postgres: None, tmp_path: Path) -> Iterator[str]:  # noqa: F811
     """serve.sh on a free port, in its own process group (killed whole in teardown); yields its base URL."""
     port = free_port()
     env = child_env(
-        DJANGO_SETTINGS_MODULE="tests.investigations.worker_settings",
+        DJANGO_SETTINGS_MODULE="tests.ops.serve_settings",
         PY=sys.executable,
         PORT=str(port),
         WEB_WORKERS="1",
