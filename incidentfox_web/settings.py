@@ -342,9 +342,16 @@ LOGGING = {
 # --- Operations: workers, per-org fairness, readiness, metrics, log format (ops/) -------------------------------
 # Tasks one `manage.py run_worker` process runs at once: threads (database backend) or forked workers (RQ).
 INVESTIGATION_WORKER_CONCURRENCY = env_int(
-    "INVESTIGATION_WORKER_CONCURRENCY", max(4, 2 * (os.cpu_count() or 1)), minimum=1, maximum=256
+    "INVESTIGATION_WORKER_CONCURRENCY", min(32, max(4, 2 * (os.cpu_count() or 1))), minimum=1, maximum=256
 )
 WEBHOOK_WORKER_CONCURRENCY = env_int("WEBHOOK_WORKER_CONCURRENCY", 4, minimum=1, maximum=256)
+# A running task holds up to two pooled connections (its thread and its lease heartbeat), and the worker's own
+# heartbeat one more: the PostgreSQL pool is never smaller than the busiest worker process needs.
+if "pool" in DATABASES["default"].get("OPTIONS", {}):
+    _pool = DATABASES["default"]["OPTIONS"]["pool"]
+    _pool["max_size"] = max(
+        _pool["max_size"], 2 * max(INVESTIGATION_WORKER_CONCURRENCY, WEBHOOK_WORKER_CONCURRENCY) + 2
+    )
 # Investigations one org may have running at once, across every worker; further starts wait on the queue (re-tried
 # every INVESTIGATIONS_ORG_CAP_RETRY_SECONDS). Keep it below the total slots (workers x concurrency).
 INVESTIGATIONS_MAX_RUNNING_PER_ORG = env_int(
