@@ -78,7 +78,7 @@ def investigation_claim(*, investigation_id: str, attempt: int, worker_id: str, 
                 org_id = pending.values_list("org_id", flat=True).first()
                 if org_id is None:
                     return False
-                list(Organization.objects.select_for_update().filter(pk=org_id).values_list("pk", flat=True))
+                _lock_org(org_id)
                 if Investigation.objects.filter(org_id=org_id, status=Status.RUNNING).count() >= org_cap:
                     raise OrgAtCapacity(org_id)
             return (
@@ -97,6 +97,11 @@ def investigation_claim(*, investigation_id: str, attempt: int, worker_id: str, 
         ).update(worker_id=worker_id, lease_expires_at=lease_until)
         == 1
     )
+
+
+def _lock_org(org_id: int) -> None:
+    """Hold the org's row until the transaction ends, so claims of one org are counted one at a time."""
+    Organization.objects.select_for_update().filter(pk=org_id).values_list("pk", flat=True).first()
 
 
 def investigation_execute(*, investigation_id: str, attempt: int) -> None:
