@@ -63,6 +63,8 @@ class _OpaqueTokenAuthentication(_BearerAuthentication):
             raise InvalidCredential()
         if not secret_matches(parsed.secret, digest=token.digest, pepper_version=token.pepper_version):
             raise InvalidCredential()
+        if token.team is not None:
+            token.team.org = token.org  # the same row: team-scoped reads need no query for it
         now = timezone.now()
         if token.expires_at is not None and token.expires_at <= now:
             self._audit_expired_use(request, token)
