@@ -10,7 +10,7 @@ INSTALL := $(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck check ci bench e2e setup setup-dev lock clean-venv
+.PHONY: run test lint typecheck check ci bench e2e setup setup-dev lock clean-venv deploy-check
 
 setup: $(RUNTIME) var/dev.env
 
@@ -64,3 +64,7 @@ e2e: setup-dev
 
 lock:
 	scripts/lock.sh
+
+# Lints the Dockerfile, validates compose.yaml and the rendered Kubernetes manifests (no container runtime needed).
+deploy-check: setup-dev
+	VENV=$(VENV) scripts/check-deploy.sh

@@ -20,6 +20,7 @@ from django.utils import timezone
 from alerts.models import MAX_RECORDED_ALERTS, RETENTION, AlertDelivery
 from alerts.providers import SEVERITY_RANK, Alert, Provider
 from investigations.services import AgentDisabled, AlertAlreadyInvestigated, UnknownAgent, investigation_start
+from ops.metrics import INBOUND_ALERTS
 from teamconfig.secrets import SecretUnavailable
 from teamconfig.selectors import InboundIntegration, inbound_integration_for_team
 from tenancy.audit import RequestMeta
@@ -154,6 +155,8 @@ def alerts_receive(
             receipt.skip(alert, "filtered")
         else:
             _start(team, provider, integration, alert, meta, receipt)
+    for entry in receipt.outcomes:
+        INBOUND_ALERTS.labels(provider=provider, outcome=entry["outcome"]).inc()
     return receipt
 
 

@@ -1,5 +1,5 @@
 """Agent API figures against a real server started as ``make run`` serves it (``scripts/serve.sh``: 2 web
-processes, the background worker and the maintenance loop) on the configured database and Redis.
+processes, the investigation and webhook workers and the maintenance loop) on the configured database and Redis.
 
 (a) status polls: GET /agents/status/{id} at a fixed 200 polls/s, p50/p99 (budget p99 < 25 ms);
 (b) GET /auth/me with a team token: requests/s with 16 clients and server CPU per request (both web processes
@@ -152,14 +152,15 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _web_pids(serve_pid: int) -> list[int]:
-    """The web server's processes among those ``scripts/serve.sh`` started (not the worker or maintenance loop)."""
+    """The web server's processes among those ``scripts/serve.sh`` started (not the workers, the maintenance loop,
+    serve.sh's supervising subshells or their back-off sleeps)."""
     pids = []
     for pid in _descendants(serve_pid):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if b"manage.py" not in command:
+        if b"manage.py" not in command and b"serve.sh" not in command and not command.startswith(b"sleep"):
             pids.append(pid)
     return pids
 

@@ -25,6 +25,7 @@ from incidentfox_web.env import (
     env_str,
     load_env_file,
 )
+from ops.queues import TASK_QUEUES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_env_file(Path(os.environ.get("INCIDENTFOX_ENV_FILE", str(BASE_DIR / "var" / "dev.env"))))
@@ -67,10 +68,13 @@ INSTALLED_APPS = [
     "knowledge",
     "mozilla_django_oidc",
     "web",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.OperatorEndpointHost",  # /health, /ready, /metrics answer probes that address the pod by IP
     "incidentfox_web.api.middleware.RequestIdMiddleware",
+    "ops.middleware.AccessLogMiddleware",  # one access line per request, with its request id (uvicorn's is off)
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",  # async: the whole middleware stack runs on the event loop
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -116,7 +120,7 @@ if _database_url:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0, maximum=100),
             "max_size": env_int("DATABASE_POOL_MAX", 20, minimum=1, maximum=500),
-            "timeout": 10,
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1, maximum=120),
         }
 else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
@@ -188,28 +192,27 @@ ALLOW_AMBIENT_CLOUD_CREDENTIALS = env_bool("ALLOW_AMBIENT_CLOUD_CREDENTIALS", Fa
 INVESTIGATIONS_LEASE_SECONDS = env_int("INVESTIGATIONS_LEASE_SECONDS", 30, minimum=5, maximum=3600)
 INVESTIGATIONS_HEARTBEAT_SECONDS = env_int("INVESTIGATIONS_HEARTBEAT_SECONDS", 5, minimum=1, maximum=600)
 TASKS_BACKEND_NAME = env_str("TASKS_BACKEND", "database")
+# Investigations and webhook deliveries run on queues of their own (ops/queues.py), each with its own workers.
+_TASK_QUEUES = list(TASK_QUEUES)
 if TASKS_BACKEND_NAME == "rq":
     if not REDIS_URL:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL.")
     INSTALLED_APPS += ["django_rq"]
-    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": _TASK_QUEUES}}
+    RQ_QUEUES = {queue: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600} for queue in _TASK_QUEUES}
 elif TASKS_BACKEND_NAME == "immediate":
-    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": _TASK_QUEUES}}
 elif TASKS_BACKEND_NAME == "database":
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": _TASK_QUEUES}}
 else:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured("TASKS_BACKEND must be one of database, rq, immediate.")
 
 # --- Security -------------------------------------------------------------------------------------------
 # HTTPS=false is for local development over plain http only (make run sets it in var/dev.env).
 HTTPS = env_bool("HTTPS", True)
 SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
-SECURE_REDIRECT_EXEMPT = [r"^api/", r"^health$"]  # the API answers over TLS at the proxy and never redirects
+# The API answers over TLS at the proxy and never redirects; probes and scrapes reach the pod over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^api/", r"^health$", r"^ready$", r"^metrics$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
@@ -365,3 +368,51 @@ LOGGING = {
         "httpx": {"level": "WARNING"},  # its request lines would log customer webhook URLs (tokens in queries)
     },
 }
+
+# --- Operations: workers, per-org fairness, readiness, metrics, log format (ops/) -------------------------------
+# Tasks one `manage.py run_worker` process runs at once: threads (database backend) or forked workers (RQ).
+INVESTIGATION_WORKER_CONCURRENCY = env_int(
+    "INVESTIGATION_WORKER_CONCURRENCY", min(32, max(4, 2 * (os.cpu_count() or 1))), minimum=1, maximum=256
+)
+WEBHOOK_WORKER_CONCURRENCY = env_int("WEBHOOK_WORKER_CONCURRENCY", 4, minimum=1, maximum=256)
+# A running task holds up to two pooled connections (its thread and its lease heartbeat), and the worker's own
+# heartbeat one more: the PostgreSQL pool is never smaller than the busiest worker process needs.
+if "pool" in DATABASES["default"].get("OPTIONS", {}):
+    _pool = DATABASES["default"]["OPTIONS"]["pool"]
+    _pool["max_size"] = max(
+        _pool["max_size"], 2 * max(INVESTIGATION_WORKER_CONCURRENCY, WEBHOOK_WORKER_CONCURRENCY) + 2
+    )
+# Investigations one org may have running at once, across every worker; further starts wait on the queue (re-tried
+# every INVESTIGATIONS_ORG_CAP_RETRY_SECONDS). Keep it below the total slots (workers x concurrency).
+INVESTIGATIONS_MAX_RUNNING_PER_ORG = env_int(
+    "INVESTIGATIONS_MAX_RUNNING_PER_ORG", max(1, INVESTIGATION_WORKER_CONCURRENCY // 2), minimum=1, maximum=10000
+)
+INVESTIGATIONS_ORG_CAP_RETRY_SECONDS = env_int("INVESTIGATIONS_ORG_CAP_RETRY_SECONDS", 1, minimum=1, maximum=60)
+# A worker process beats every WORKER_HEARTBEAT_SECONDS; one silent for WORKER_HEARTBEAT_MAX_AGE_SECONDS is gone
+# (readiness fails without a live worker per queue; the maintenance loop fails the task rows it left running).
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1, maximum=300)
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 30, minimum=2, maximum=3600)
+# /ready requires a live worker for each queue; switch off where the web tier must stay in service without them.
+READY_REQUIRES_WORKERS = env_bool("READY_REQUIRES_WORKERS", True)
+# /metrics on the web port answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it answers 404 there.
+METRICS_TOKEN = env_secret("METRICS_TOKEN", required=False)
+# A worker process also serves its host's metrics on this port (0 = off): for pods without a web server.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+# text: one line per record; json: one JSON object per record (python-json-logger), request id included.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json.")
+LOGGING["formatters"]["json"] = {  # type: ignore[index]
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "line"  # type: ignore[index]
+# uvicorn's own records go through the same handler (its start-up lines before Django loads keep uvicorn's format);
+# its access log is replaced by ops.middleware.AccessLogMiddleware, which knows the request id.
+LOGGING["loggers"].update(  # type: ignore[attr-defined]
+    {
+        "uvicorn": {"handlers": [], "propagate": True},
+        "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
+    }
+)

@@ -15,6 +15,7 @@ import teamconfig.urls
 import tenancy.urls
 import webhooks.urls
 from incidentfox_web.api.views import health, route_not_found
+from ops import views as ops_views
 
 # The apps' API routes side by side in one list (not one include() each): resolving a request then walks one
 # level fewer, on every API request.
@@ -30,6 +31,8 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("ready", ops_views.ready, name="ready"),  # readiness: database, Redis, worker heartbeats
+    path("metrics", ops_views.metrics, name="metrics"),  # Prometheus, behind METRICS_TOKEN
     re_path(r"^api/v1/health/?$", health, name="api-health"),
     path("api/v1/", include(api_v1)),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

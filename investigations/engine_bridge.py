@@ -204,3 +204,13 @@ def write_with_team_model(llm: Mapping[str, Any] | None, *, instructions: str, p
     except EngineError as exc:
         raise EngineFailure(code=exc.code, message=exc.message) from exc
     return WrittenText(markdown=written.markdown, written_by=written.written_by) if written is not None else None
+
+
+def tool_source(tool: str) -> str:
+    """The data source a tool reads (its catalog entry), for metrics labels: ``analysis`` for tools that read
+    no source, ``other`` for tools outside the catalog (a team's MCP tools), so the label's values stay bounded."""
+    from engine import TOOL_CATALOG
+
+    if tool not in TOOL_CATALOG:
+        return "other"
+    return TOOL_CATALOG[tool] or "analysis"

@@ -15,10 +15,10 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from investigations.engine_bridge import EngineFailure, EngineRun, ToolCallRecord, run_engine
+from investigations.engine_bridge import EngineFailure, EngineRun, ToolCallRecord, run_engine, tool_source
 from investigations.models import (
     ERROR_MESSAGE_MAX_CHARS,
     OUTPUT_EXCERPT_MAX_CHARS,
@@ -27,9 +27,15 @@ from investigations.models import (
     InvestigationStep,
     Status,
 )
-from investigations.services import investigation_finish
+from investigations.services import (
+    investigation_enqueue_later,
+    investigation_finish,
+    investigations_can_wait_for_capacity,
+)
 from investigations.team_settings import TeamSettingsUnavailable, team_engine_settings
 from knowledge.retrieval import investigation_retriever
+from ops.metrics import INVESTIGATIONS_DEFERRED, TOOL_CALL_DURATION, TOOL_CALL_FAILURES
+from tenancy.models import Organization
 
 logger = logging.getLogger("incidentfox.investigations")
 
@@ -55,23 +61,39 @@ def timeout_message(investigation: Investigation) -> str:
     return f"Investigation exceeded its {investigation.timeout_seconds} s timeout"
 
 
-def investigation_claim(*, investigation_id: str, attempt: int, worker_id: str) -> bool:
-    """Take the run for this attempt; False if another worker has it or it is no longer runnable."""
+class OrgAtCapacity(Exception):
+    """The run's org already has its cap of investigations running; the run stays pending."""
+
+
+def investigation_claim(*, investigation_id: str, attempt: int, worker_id: str, org_cap: int | None = None) -> bool:
+    """Take the run for this attempt; False if another worker has it or it is no longer runnable.
+
+    With ``org_cap`` a first attempt is taken only while its org has fewer running investigations, else
+    ``OrgAtCapacity``; the org row is locked for the check, so concurrent claims of one org never overshoot."""
     now = timezone.now()
     lease_until = now + timedelta(seconds=lease_seconds())
     if attempt == 1:
-        return (
-            Investigation.objects.filter(
-                pk=investigation_id, status=Status.PENDING, attempt=0, deadline_at__gt=now
-            ).update(
-                status=Status.RUNNING,
-                attempt=1,
-                worker_id=worker_id,
-                started_at=now,
-                lease_expires_at=lease_until,
-            )
-            == 1
+        pending = Investigation.objects.filter(
+            pk=investigation_id, status=Status.PENDING, attempt=0, deadline_at__gt=now
         )
+        with transaction.atomic():
+            if org_cap is not None:
+                org_id = pending.values_list("org_id", flat=True).first()
+                if org_id is None:
+                    return False
+                _lock_org(org_id)
+                if Investigation.objects.filter(org_id=org_id, status=Status.RUNNING).count() >= org_cap:
+                    raise OrgAtCapacity(org_id)
+            return (
+                pending.update(
+                    status=Status.RUNNING,
+                    attempt=1,
+                    worker_id=worker_id,
+                    started_at=now,
+                    lease_expires_at=lease_until,
+                )
+                == 1
+            )
     return (
         Investigation.objects.filter(
             pk=investigation_id, status=Status.RUNNING, attempt=attempt, worker_id="", deadline_at__gt=now
@@ -80,10 +102,26 @@ def investigation_claim(*, investigation_id: str, attempt: int, worker_id: str) 
     )
 
 
+def _lock_org(org_id: int) -> None:
+    """Hold the org's row until the transaction ends, so claims of one org are counted one at a time."""
+    Organization.objects.select_for_update().filter(pk=org_id).values_list("pk", flat=True).first()
+
+
 def investigation_execute(*, investigation_id: str, attempt: int) -> None:
     """Run one claimed attempt to its terminal state. A duplicate delivery of the task is a no-op."""
     worker_id = worker_identity()
-    if not investigation_claim(investigation_id=investigation_id, attempt=attempt, worker_id=worker_id):
+    org_cap = settings.INVESTIGATIONS_MAX_RUNNING_PER_ORG if investigations_can_wait_for_capacity() else None
+    try:
+        claimed = investigation_claim(
+            investigation_id=investigation_id, attempt=attempt, worker_id=worker_id, org_cap=org_cap
+        )
+    except OrgAtCapacity:
+        INVESTIGATIONS_DEFERRED.inc()
+        investigation_enqueue_later(
+            investigation_id=investigation_id, seconds=settings.INVESTIGATIONS_ORG_CAP_RETRY_SECONDS
+        )
+        return
+    if not claimed:
         logger.info("Investigation %s attempt %s was not claimable; skipping", investigation_id, attempt)
         return
     investigation = Investigation.objects.select_related("team", "team__org").get(pk=investigation_id)
@@ -115,6 +153,10 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
         )
 
     def on_tool_call(call: ToolCallRecord) -> None:
+        source = tool_source(call.tool)
+        TOOL_CALL_DURATION.labels(source=source).observe(max(0, call.duration_ms) / 1000)
+        if not call.ok:
+            TOOL_CALL_FAILURES.labels(source=source).inc()
         InvestigationStep.objects.create(
             investigation=investigation,
             attempt=attempt,

@@ -29,6 +29,7 @@ from investigations.models import (
     TriggerSource,
 )
 from investigations.team_settings import team_agent_settings
+from ops.metrics import INVESTIGATION_DURATION, INVESTIGATIONS_FINISHED, INVESTIGATIONS_STARTED
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import Node
 
@@ -150,6 +151,7 @@ def investigation_start(
                 details={"agent": agent, "trigger_source": trigger_source, "timeout": timeout},
             )
             transaction.on_commit(lambda: _enqueue(investigation.id, attempt=1))
+            transaction.on_commit(INVESTIGATIONS_STARTED.labels(agent=agent, trigger=trigger_source).inc)
     except IntegrityError:
         if alert_fingerprint:  # the alert's run is already active (``inv_one_active_run_per_alert``)
             _refuse_duplicate_alert(team, trigger_source, alert_fingerprint)
@@ -235,7 +237,7 @@ def investigation_finish(
     rows = Investigation.objects.filter(pk=investigation_id, status__in=from_statuses)
     if attempt is not None:
         rows = rows.filter(attempt=attempt)
-    started_at = rows.values_list("started_at", flat=True).first()
+    started_at, agent = rows.values_list("started_at", "agent").first() or (None, "")
     changes: dict[str, Any] = {
         "status": status,
         "finished_at": now,
@@ -253,8 +255,16 @@ def investigation_finish(
     with transaction.atomic():
         changed = rows.update(**changes) == 1
         if changed:
-            transaction.on_commit(lambda: _announce_finished(investigation_id))
+            duration_ms = changes["duration_ms"]
+            transaction.on_commit(lambda: _finished(investigation_id, agent, status, duration_ms))
     return changed
+
+
+def _finished(investigation_id: str, agent: str, status: Status, duration_ms: int | None) -> None:
+    INVESTIGATIONS_FINISHED.labels(agent=agent, status=str(status)).inc()
+    if duration_ms is not None:
+        INVESTIGATION_DURATION.labels(agent=agent, status=str(status)).observe(duration_ms / 1000)
+    _announce_finished(investigation_id)
 
 
 def _announce_finished(investigation_id: str) -> None:
@@ -266,6 +276,23 @@ def _enqueue(investigation_id: str, *, attempt: int) -> None:
     from investigations.tasks import run_investigation
 
     run_investigation.enqueue(investigation_id, attempt)
+
+
+def investigation_enqueue_later(*, investigation_id: str, seconds: float) -> bool:
+    """Queue a pending run's first attempt again after ``seconds`` (its org was at its cap of running
+    investigations); False when the task backend cannot defer a task."""
+    from investigations.tasks import run_investigation
+
+    if not run_investigation.get_backend().supports_defer:
+        return False
+    run_investigation.using(run_after=timezone.now() + timedelta(seconds=seconds)).enqueue(investigation_id, 1)
+    return True
+
+
+def investigations_can_wait_for_capacity() -> bool:
+    from investigations.tasks import run_investigation
+
+    return bool(run_investigation.get_backend().supports_defer)
 
 
 def investigation_requeue(*, investigation: Investigation, lease_seconds: int) -> bool:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from ops.queues import TASK_QUEUES
+
 # Property tests judge correctness, not speed: a slow example on a busy CI machine must not fail the run.
 hypothesis_settings.register_profile("incidentfox", deadline=None)
 hypothesis_settings.load_profile("incidentfox")
@@ -113,7 +115,7 @@ def _test_settings(request: pytest.FixtureRequest) -> None:
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
     # Data sources, LLMs and identity providers in tests are loopback servers; egress tests switch this off.
     settings.EGRESS_ALLOW_LOOPBACK = True
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": TASK_QUEUES}}
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

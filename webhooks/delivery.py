@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from incidentfox_web.api.formats import iso_z
 from incidentfox_web.egress import EgressResult, post_json
+from ops.metrics import WEBHOOK_DELIVERIES
 from teamconfig.selectors import effective_config_for_team
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import Node
@@ -153,6 +154,7 @@ def _record(delivery: WebhookDelivery, result: EgressResult | None, outcome: Out
     delivery.duration_ms = result.duration_ms if result else None
     delivery.next_attempt_at = next_at
     delivery.save(update_fields=["outcome", "response_status", "error", "duration_ms", "next_attempt_at"])
+    WEBHOOK_DELIVERIES.labels(outcome=str(outcome)).inc()
 
 
 def _send(message: WebhookMessage, delivery: WebhookDelivery) -> EgressResult:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.tasks import task
 
+from ops.queues import WEBHOOKS_QUEUE
 from webhooks.delivery import webhook_attempt
 
 
-@task(queue_name="default")
+@task(queue_name=WEBHOOKS_QUEUE)
 def deliver_webhook(webhook_id: str, attempt: int) -> None:
     webhook_attempt(webhook_id=webhook_id, attempt=attempt)

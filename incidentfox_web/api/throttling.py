@@ -16,6 +16,7 @@ from rest_framework.throttling import BaseThrottle
 
 from incidentfox_web.api import ratelimit
 from incidentfox_web.api.middleware import client_ip
+from ops.metrics import RATE_LIMITED
 from tenancy.models import DEFAULT_RATE_LIMITS
 from tenancy.principal import Principal
 
@@ -49,7 +50,10 @@ class SharedRateThrottle(BaseThrottle):
     def count(self, request: Request, *, bucket: str, key: str, limit: int) -> bool:
         self.decision = ratelimit.hit(bucket=bucket, key=key, limit=limit)
         request.rate_decision = self.decision  # type: ignore[attr-defined]
-        return self.decision is None or self.decision.allowed
+        allowed = self.decision is None or self.decision.allowed
+        if not allowed:
+            RATE_LIMITED.labels(bucket=bucket).inc()
+        return allowed
 
     def wait(self) -> float | None:
         return None if self.decision is None else self.decision.retry_after(time.time())

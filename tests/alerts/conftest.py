@@ -17,6 +17,7 @@ import pytest
 from django.test import Client
 from standardwebhooks.webhooks import Webhook
 
+from ops.queues import TASK_QUEUES
 from teamconfig.services import ConfigApplied, config_update
 from tenancy.audit import RequestMeta
 from tenancy.models import Node
@@ -32,7 +33,7 @@ SECRETS = (AM_TOKEN, PD_SECRET, IO_SECRET, IO_SECRET.removeprefix("whsec_"))
 @pytest.fixture(autouse=True)
 def _alert_settings(_test_settings: None, settings: Any) -> None:
     settings.CONFIG_ENCRYPTION_KEYS = {"1": "alerts-test-key-material-0123456789"}
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": TASK_QUEUES}}
 
 
 def configure(node: Node, patch: dict[str, Any]) -> None:

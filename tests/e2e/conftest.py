@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from ops.queues import TASK_QUEUES
 from tests.support.servers import free_port
 from tests.support.tools import skip_or_fail, stop
 
@@ -185,11 +186,11 @@ def task_worker(settings: Any) -> Iterator[Any]:
 
     from tests.e2e import slow_engine
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
     settings.INVESTIGATIONS_ENGINE_FUNCTION = "tests.e2e.slow_engine.investigate"
     slow_engine.STEP_DELAY_SECONDS = 0.4
     worker = Worker(
-        queue_names=["default"],
+        queue_names=list(TASK_QUEUES),
         interval=0.2,
         batch=False,
         backend_name="default",

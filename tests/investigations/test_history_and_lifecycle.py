@@ -13,6 +13,7 @@ from investigations.models import Investigation, Status, TeamInvestigationCount
 from investigations.runner import investigation_claim, investigation_execute
 from investigations.services import investigation_finish
 from investigations.sweeper import investigations_sweep
+from ops.queues import TASK_QUEUES
 from tests.investigations.conftest import start
 
 pytestmark = pytest.mark.django_db
@@ -234,7 +235,9 @@ def test_anything_active_a_minute_after_its_deadline_is_an_internal_error(team):
 
 
 def test_sync_wait_marks_the_run_timed_out_at_its_deadline(member, transactional_db, settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # queued; no worker runs it here
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}
+    }  # queued; no worker runs it here
 
     with time_machine.travel(datetime.now(UTC), tick=True) as traveller:
         jump = threading.Timer(0.5, traveller.shift, args=(timedelta(seconds=15),))

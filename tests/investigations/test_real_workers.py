@@ -1,12 +1,13 @@
 """Real worker processes on PostgreSQL: exactly-once execution, SIGKILL recovery, cancellation, timeouts, RQ.
 
-Each test commits its rows (``transactional_db``) and starts ``manage.py db_worker`` (or ``rqworker``)
+Each test commits its rows (``transactional_db``) and starts ``manage.py run_worker`` processes
 subprocesses with ``tests.investigations.worker_settings`` against the test database. Every wait is bounded
 and every subprocess is killed in teardown.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from django.db import connection
 
 from investigations.models import Investigation, Status
 from investigations.sweeper import investigations_sweep
+from ops.queues import TASK_QUEUES
 from tests.investigations.conftest import STATUS_KEYS, start
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +41,7 @@ def postgres(transactional_db: None, settings: Any) -> None:
             "REAL-PROCESS TESTS SKIPPED: set DATABASE_URL=postgres://... (SQLite cannot share the test database "
             "with worker processes reliably)"
         )
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
     settings.INVESTIGATIONS_LEASE_SECONDS = 2
 
 
@@ -55,21 +57,29 @@ def spawn(postgres: None) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
             "LOG_LEVEL": "WARNING",
             **env,
         }
+        # A session of its own: teardown kills the whole group, including workers RQ's pool forked.
         process = subprocess.Popen(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
         )
         processes.append(process)
         return process
 
     yield _spawn
     for process in processes:
-        if process.poll() is None:
-            process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
 
-def db_worker(spawn: Callable[..., subprocess.Popen[bytes]], worker_id: str) -> subprocess.Popen[bytes]:
-    return spawn("db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1", "--worker-id", worker_id)
+def db_worker(
+    spawn: Callable[..., subprocess.Popen[bytes]], *, queue: str = "investigations", concurrency: int = 1, **env: str
+) -> subprocess.Popen[bytes]:
+    """A ``run_worker`` process on the database backend running ``concurrency`` tasks of ``queue`` at once."""
+    return spawn("run_worker", "--queue", queue, "--concurrency", str(concurrency), "--interval", "0.1", **env)
 
 
 def wait_until(predicate: Callable[[], bool], *, seconds: float, what: str) -> None:
@@ -88,8 +98,8 @@ def status_of(investigation_id: str) -> str:
 def test_fifty_runs_on_two_workers_each_run_exactly_once(spawn, team):
     from django_tasks_db.models import DBTaskResult
 
-    db_worker(spawn, "worker-a")
-    db_worker(spawn, "worker-b")
+    db_worker(spawn)
+    db_worker(spawn)
     ids = [
         start(team, message=f"incident {n}", context={"paced_steps": 1, "paced_seconds": 0.05}).id for n in range(50)
     ]
@@ -115,7 +125,7 @@ def test_fifty_runs_on_two_workers_each_run_exactly_once(spawn, team):
 
 
 def test_a_worker_killed_mid_run_leaves_nothing_stuck(spawn, team):
-    victim = db_worker(spawn, "victim")
+    victim = db_worker(spawn)
     investigation = start(team, context={"paced_steps": 8, "paced_seconds": 0.4})
     wait_until(
         lambda: Investigation.objects.filter(
@@ -127,7 +137,7 @@ def test_a_worker_killed_mid_run_leaves_nothing_stuck(spawn, team):
 
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
-    db_worker(spawn, "survivor")
+    db_worker(spawn)
     time.sleep(2.5)  # the dead worker's lease runs out
     assert investigations_sweep().requeued == [investigation.id]
 
@@ -137,7 +147,7 @@ def test_a_worker_killed_mid_run_leaves_nothing_stuck(spawn, team):
 
 
 def test_cancel_while_running_stops_at_the_next_step(spawn, member, team):
-    db_worker(spawn, "worker")
+    db_worker(spawn)
     investigation = start(team, context={"paced_steps": 50, "paced_seconds": 0.2})
     wait_until(lambda: status_of(investigation.id) == Status.RUNNING, seconds=20, what="the run to start")
 
@@ -155,7 +165,7 @@ def test_cancel_while_pending_never_runs(spawn, member, team):
     investigation = start(team)
     assert member.post(f"/agents/status/{investigation.id}/cancel").json()["status"] == "cancelled"
 
-    db_worker(spawn, "worker")
+    db_worker(spawn)
     time.sleep(1.5)
 
     investigation.refresh_from_db()
@@ -164,7 +174,7 @@ def test_cancel_while_pending_never_runs(spawn, member, team):
 
 
 def test_a_run_past_its_deadline_fails_with_timeout(spawn, member, team):
-    db_worker(spawn, "worker")
+    db_worker(spawn)
     warm_up = start(team, message="warm-up").id  # the worker is up and polling once this completes
     wait_until(lambda: status_of(warm_up) == Status.COMPLETED, seconds=30, what="the worker to start")
     investigation = start(team, timeout_seconds=3, context={"paced_steps": 50, "paced_seconds": 0.2})
@@ -184,9 +194,9 @@ def test_the_rq_backend_runs_investigations_selected_by_settings_only(spawn, tea
         redis.Redis.from_url(redis_url).ping()
     except Exception:
         pytest.skip(f"RQ TEST SKIPPED: no Redis at {redis_url}")
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    settings.RQ_QUEUES = {"default": {"URL": redis_url, "DEFAULT_TIMEOUT": 3600}}
-    spawn("rqworker", "default", "--job-class", "django_tasks_rq.Job", TASKS_BACKEND="rq", REDIS_URL=redis_url)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+    settings.RQ_QUEUES = {queue: {"URL": redis_url, "DEFAULT_TIMEOUT": 3600} for queue in TASK_QUEUES}
+    spawn("run_worker", "--queue", "investigations", "--concurrency", "2", TASKS_BACKEND="rq", REDIS_URL=redis_url)
 
     ids = [start(team, message=f"via rq {n}").id for n in range(3)]
 
@@ -203,7 +213,7 @@ def test_the_documented_polling_snippet_returns_a_completed_async_run(spawn, mem
     from tests.support.servers import free_port
 
     port = free_port()
-    spawn("db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1")
+    db_worker(spawn)
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "incidentfox_web.asgi:application", "--port", str(port)],
         cwd=ROOT,

@@ -1,4 +1,4 @@
-"""Issue 6: ten simultaneous sync runs must not delay status polls (real uvicorn + db_worker on PostgreSQL).
+"""Issue 6: ten simultaneous sync runs must not delay status polls (real uvicorn + a worker on PostgreSQL).
 
 The sync wait of ``POST /api/v1/agents/run`` is an async view on the event loop; status polls are synchronous
 views on threads of their own (Django's ASGI handler, ``incidentfox_web/asgi.py``). Ten sync runs paced to take
@@ -45,7 +45,7 @@ def test_ten_waiting_sync_runs_do_not_delay_status_polls_of_another_investigatio
     org = member.team.org
     org.rate_limits = {"read": 1_000_000, "write": 1_000_000, "trigger": 1_000_000}
     org.save()
-    db_worker(spawn, "sync-poll-worker")
+    db_worker(spawn)
     env = child_env(DJANGO_SETTINGS_MODULE="tests.investigations.worker_settings", LOG_LEVEL="WARNING")
     headers = {"Authorization": f"Bearer {member.token}"}
     with uvicorn_servers(1, env=env) as [base], httpx.Client(base_url=base, headers=headers, timeout=10) as client:

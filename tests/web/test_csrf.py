@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from investigations.models import Status
+from ops.queues import TASK_QUEUES
 from tenancy.models import Role
 from tests.web.conftest import make_investigation, signed_in_client
 
@@ -38,7 +39,7 @@ def test_every_signed_in_form_refuses_a_post_without_the_csrf_token(strict_admin
 
 
 def test_every_signed_in_form_accepts_a_post_with_the_token_from_its_page(strict_admin, team, settings):
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": TASK_QUEUES}}
     run = make_investigation(team, status=Status.RUNNING)
     for url, data in _posts(team, run.pk):
         page = strict_admin.get(f"/teams/{team.node_id}/config").content.decode()

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from investigations.models import Investigation, InvestigationAttachments, InvestigationStep, Status, TriggerSource
+from ops.queues import TASK_QUEUES
 from tests.web.conftest import make_investigation
 from web.forms import ATTACHMENT_MAX_BYTES
 
@@ -185,7 +186,7 @@ def test_the_new_investigation_form_lists_each_agent_with_its_description(web_me
 @pytest.fixture
 def queued_only(settings):
     """Keep started runs pending: nothing executes them in these page tests."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": TASK_QUEUES}}
 
 
 def test_launching_stores_context_and_attachments_and_opens_the_investigation(web_member, team, queued_only):

@@ -9,6 +9,7 @@ import time_machine
 from django.tasks import default_task_backend
 from django.utils import timezone
 
+from ops.queues import TASK_QUEUES
 from teamconfig.services import config_update
 from tenancy.models import AuditEvent
 from tests.conftest import SYSTEM
@@ -25,7 +26,7 @@ EVENT = {"event": "investigation_complete", "investigation_id": "inv_AAAAAAAAAAA
 @pytest.fixture
 def deferred_tasks(settings):
     """A backend that records enqueued tasks (with run_after) instead of running them."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": TASK_QUEUES}}
     return default_task_backend
 
 

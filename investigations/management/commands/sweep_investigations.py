@@ -1,8 +1,9 @@
 """``manage.py sweep_investigations [--loop] [--interval 5]``: end or re-queue runs nobody is working on.
 
 With ``--loop`` it is the maintenance loop that ``make run`` starts beside the worker: it also prunes finished
-rate-limit windows of the database store and inbound alert deliveries past their retention, and re-queues
-webhook attempts whose task was lost.
+rate-limit windows of the database store and inbound alert deliveries past their retention, re-queues
+webhook attempts whose task was lost, fails task-queue rows a dead worker left running, prunes old worker
+heartbeats and forgets the metrics of processes that are gone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from django.db import close_old_connections
 from alerts.services import alert_deliveries_prune
 from incidentfox_web.api.ratelimit import prune_database_counters
 from investigations.sweeper import investigations_sweep
+from ops.heartbeat import worker_heartbeats_prune
+from ops.metrics import forget_dead_processes, refresh_process_metrics
+from ops.reconcile import task_rows_reconcile
 from webhooks.delivery import webhooks_requeue_overdue
 
 
@@ -47,6 +51,10 @@ class Command(BaseCommand):
                 prune_database_counters()
                 alert_deliveries_prune()
                 webhooks_requeue_overdue()
+                task_rows_reconcile()
+                worker_heartbeats_prune()
+                forget_dead_processes()
+                refresh_process_metrics("maintenance", min_interval=0)
             except Exception as exc:  # a database hiccup must not end the loop
                 self.stderr.write(f"sweep failed: {exc.__class__.__name__}")
             stopping.wait(interval)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """Running it in production: worker processes and their heartbeats, readiness, metrics, access logs."""
+
+    name = "ops"
+    default_auto_field = "django.db.models.BigAutoField"
