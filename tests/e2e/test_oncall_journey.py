@@ -124,7 +124,7 @@ def test_the_model_fails_and_the_engineer_still_gets_the_draft_steps_alternative
     wait_until(lambda: Investigation.objects.get(pk=started.pk).is_terminal, timeout=60)
 
     # History search by the root cause's words and by the id.
-    root_cause = str(rerun.result["root_cause"]["description"])
+    root_cause = str((rerun.result or {})["root_cause"]["description"])
     words = " ".join(root_cause.split()[:3])
     page.get_by_role("link", name="History", exact=True).click()
     page.get_by_label("Search").fill(words)

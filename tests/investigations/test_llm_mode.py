@@ -14,11 +14,12 @@ from tests.engine.llm.model_standin import API_KEY, Call, Fail, final, model_ser
 from tests.web.conftest import signed_in_client
 
 CRASH_LOG = "2024-01-15T10:00:00Z INFO boot\n2024-01-15T10:00:01Z FATAL environment variable API_TOKEN is not set\n"
+ATTACHMENTS = [{"name": "app.log", "content": CRASH_LOG}]
 RUN = {
     "agent_name": "planner",
     "message": "why does payments crash?",
     "async": False,
-    "context": {"attachments": [{"name": "app.log", "content": CRASH_LOG}], "service": "payments"},
+    "context": {"attachments": ATTACHMENTS, "service": "payments"},
 }
 
 
@@ -99,7 +100,7 @@ def test_a_run_started_without_the_model_never_calls_the_provider(member, transa
             agent="planner",
             message=RUN["message"],
             context={"service": "payments"},
-            attachments=RUN["context"]["attachments"],
+            attachments=ATTACHMENTS,
             timeout_seconds=None,
             max_turns=None,
             meta=RequestMeta.system(),
