@@ -14,6 +14,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from engine import BUILTIN_AGENTS, TOOL_CATALOG
+from engine.registry import is_implemented
 from incidentfox_web.egress import is_public, parse_ip_literal
 from teamconfig.errors import ConfigFieldRefused, ConfigInvalid
 from teamconfig.merge import merge_two
@@ -198,14 +199,64 @@ def is_secret_path(path: tuple[str, ...]) -> bool:
     return spec is not None and spec.kind == "secret"
 
 
+# Keys nothing reads yet, each with what to do instead. A patch giving one a value other than unset (null, [], {}) or
+# its system default is refused with "not supported yet"; stored configs keep loading. Every other documented key
+# has a reader (teamconfig/readers.py), which tests/teamconfig/test_config_readers.py checks against this schema.
+NOT_SUPPORTED: dict[str, str] = {
+    "slack_channel": "Slack notifications are not built yet; use webhooks.investigation_complete",
+    "slack_group_to_ping": "Slack notifications are not built yet; use webhooks.investigation_complete",
+    "mcp_servers": "MCP servers are not offered to agents yet",
+    "a2a_agents": "agent-to-agent delegation is not built yet",
+    "knowledge_source.*": "teach documents with POST /api/v1/kb/teach or on the team's Knowledge page",
+    "feature_flags.*": "no feature reads this flag yet",
+    "approval_workflows.actions.*": "no action runs through an approval workflow yet",
+    "tools.datadog": "the Datadog data source is not built yet",
+    "tools.coralogix": "the Coralogix data source is not built yet",
+}
+
+
+def documented_keys() -> list[str]:
+    """Every key the schema accepts, dotted, down to one entry (``tools.prometheus``, ``agents.*.prompt``);
+    ``*`` stands for a name the user chooses. Derived from the tables above, so a new field shows up here."""
+    keys: list[str] = []
+    for key, default in SYSTEM_DEFAULTS.items():
+        if key == "agents":
+            keys += [f"agents.*.{field}" for field in sorted(AGENT_KEYS)]
+        elif key == "tools":
+            keys += [f"tools.{name}" for name in TOOL_FIELDS]
+        elif key == "integrations":
+            keys += [f"integrations.{name}" for name in INTEGRATION_FIELDS]
+        elif key == "feature_flags":
+            keys += [*(f"feature_flags.{name}" for name in KNOWN_FEATURE_FLAGS), "feature_flags.*"]
+        elif key == "knowledge_source":
+            keys.append("knowledge_source.*")
+        elif key == "approval_workflows":
+            keys += ["approval_workflows.config_changes", "approval_workflows.actions.*"]
+        elif isinstance(default, dict):
+            keys += [f"{key}.{name}" for name in default]
+        else:
+            keys.append(key)
+    return keys
+
+
+def not_supported_reason(key: str) -> str | None:
+    """Why ``key`` (a documented key) is refused, or None when something reads it."""
+    parts = key.split(".")
+    for pattern, reason in NOT_SUPPORTED.items():
+        expected = pattern.split(".")
+        if len(expected) == len(parts) and all(e in ("*", k) for e, k in zip(expected, parts, strict=True)):
+            return reason
+    return None
+
+
 # -- checks on the submitted patch itself ------------------------------------------------------------------
 def check_patch_keys(patch: Mapping[str, Any], *, admin: bool) -> None:
-    """Injected keys are immutable; ``approval_workflows`` is admin-only; keys may not contain ``.``;
-    ``knowledge_source`` sources cannot be set yet (nothing imports them)."""
+    """Injected keys are immutable; ``approval_workflows`` is admin-only; keys may not contain ``.``; keys nothing
+    reads yet (:data:`NOT_SUPPORTED`) cannot be given a value."""
     for key in INJECTED_KEYS:
         if key in patch:
             raise ConfigFieldRefused(key, f"{key} is immutable and cannot be changed")
-    _refuse_knowledge_sources(patch.get("knowledge_source"))
+    _refuse_not_supported(patch)
     if not admin:
         for key in ADMIN_ONLY_KEYS:
             if key in patch:
@@ -213,16 +264,34 @@ def check_patch_keys(patch: Mapping[str, Any], *, admin: bool) -> None:
     _check_key_names(patch, "")
 
 
-def _refuse_knowledge_sources(value: Any) -> None:
-    """Importing documents from a knowledge source is not built yet, so a source would be stored and never read:
-    refuse it rather than accept it silently. ``{}`` and ``null`` (clearing) stay allowed."""
-    if isinstance(value, dict):
-        for name, sources in value.items():
-            if sources not in (None, []):
-                raise ConfigInvalid(
-                    f"knowledge_source.{name}",
-                    "not supported yet: teach documents with POST /api/v1/kb/teach or on the team's Knowledge page",
-                )
+def _refuse_not_supported(patch: Mapping[str, Any]) -> None:
+    for pattern, reason in NOT_SUPPORTED.items():
+        for path, value in _values_at(patch, pattern.split("."), ()):
+            if value in (None, [], {}) or value == _default_at(path):
+                continue
+            raise ConfigInvalid(".".join(path), f"not supported yet: {reason}")
+
+
+def _values_at(value: Any, pattern: list[str], path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
+    if not pattern:
+        return [(path, value)]
+    if not isinstance(value, Mapping):
+        return []
+    head, rest = pattern[0], pattern[1:]
+    names = list(value) if head == "*" else [head] if head in value else []
+    return [found for name in names for found in _values_at(value[name], rest, (*path, name))]
+
+
+def _default_at(path: tuple[str, ...]) -> Any:
+    value: Any = SYSTEM_DEFAULTS
+    for name in path:
+        if not isinstance(value, dict) or name not in value:
+            return _NO_DEFAULT
+        value = value[name]
+    return value
+
+
+_NO_DEFAULT = object()
 
 
 def _check_key_names(value: Any, prefix: str) -> None:
@@ -398,6 +467,8 @@ def _agents(value: Any) -> None:
             for index, tool in enumerate(_strings(entry.get(key, []), f"{field}.{key}", max_length=100)):
                 if tool not in TOOL_CATALOG:
                     raise ConfigInvalid(f"{field}.{key}[{index}]", "is not a known tool")
+                if key == "enable_extra_tools" and not is_implemented(tool):
+                    raise ConfigInvalid(f"{field}.{key}[{index}]", "not supported yet: this tool is not built yet")
         if "max_turns" in entry:
             _int(entry["max_turns"], f"{field}.max_turns", 1, 100)
         if "timeout" in entry:

@@ -13,8 +13,10 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.db.models import QuerySet
 
+from engine.registry import served_sources
 from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion, NodeConfig
 from teamconfig.patching import build_effective, mask_document
+from teamconfig.readers import reads, reads_lazily
 from teamconfig.references import reference_problem, reference_rules
 from teamconfig.schema import TOOL_FIELDS, is_secret_path
 from teamconfig.secrets import SecretResolver, is_reference
@@ -73,6 +75,7 @@ def node_config(node: Node) -> tuple[int, dict[str, Any]]:
     return (row.version, mask_document(row.overrides)) if row else (0, {})
 
 
+@reads("agents")
 def agent_settings_for_team(team: Node) -> dict[str, dict[str, Any]]:
     """The effective ``agents`` object (built-ins with defaults, custom agents); no secret is resolved."""
     return copy.deepcopy(_effective_unmasked(team)["agents"])
@@ -104,6 +107,9 @@ def _resolve_secrets(value: Any, path: tuple[str, ...], source: str, resolver: S
     return value
 
 
+# The engine reads a data source's settings only through a registered connector (or the demo source).
+reads_lazily("teamconfig.selectors.engine_settings_for_team", lambda: [f"tools.{name}" for name in served_sources()])
+
 AMBIENT_SOURCES = frozenset({"kubernetes", "aws", "cloudwatch"})
 
 
@@ -111,6 +117,7 @@ def _ambient_allowed() -> bool:
     return bool(getattr(django_settings, "ALLOW_AMBIENT_CLOUD_CREDENTIALS", False))
 
 
+@reads("llm", "webhooks.investigation_complete", "alerts.disabled", "agents")
 def engine_settings_for_team(team: Node) -> EngineSettings:
     """Everything the engine needs for one run, secrets decrypted or fetched now.
 
