@@ -100,7 +100,10 @@ INTEGRATION_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "webhook_secret": SECRET,
         "severity_threshold": FieldSpec("choice", default="low", choices=("low", "medium", "high")),
     },
+    # Outbound only: the bot that posts each investigation to slack_channel (webhooks/slack.py).
+    "slack": {"bot_token": FieldSpec("secret", required=True)},
 }
+OUTBOUND_INTEGRATIONS = frozenset({"slack"})  # no alerts come in, so no auto_investigate
 LLM_FIELDS: dict[str, FieldSpec] = {
     "provider": FieldSpec("choice", choices=("openai", "anthropic", "azure_openai", "openai_compatible", "none")),
     "model": S,
@@ -165,7 +168,8 @@ def complete_defaults(merged: Mapping[str, Any]) -> dict[str, Any]:
         (
             "integrations",
             lambda name: _entry_defaults(
-                INTEGRATION_FIELDS.get(name, {}), {"enabled": False, "auto_investigate": True}
+                INTEGRATION_FIELDS.get(name, {}),
+                {"enabled": False} if name in OUTBOUND_INTEGRATIONS else {"enabled": False, "auto_investigate": True},
             ),
         ),
         ("agents", _agent_defaults),
@@ -203,8 +207,6 @@ def is_secret_path(path: tuple[str, ...]) -> bool:
 # its system default is refused with "not supported yet"; stored configs keep loading. Every other documented key
 # has a reader (teamconfig/readers.py), which tests/teamconfig/test_config_readers.py checks against this schema.
 NOT_SUPPORTED: dict[str, str] = {
-    "slack_channel": "Slack notifications are not built yet; use webhooks.investigation_complete",
-    "slack_group_to_ping": "Slack notifications are not built yet; use webhooks.investigation_complete",
     "mcp_servers": "MCP servers are not offered to agents yet",
     "a2a_agents": "agent-to-agent delegation is not built yet",
     "knowledge_source.*": "teach documents with POST /api/v1/kb/teach or on the team's Knowledge page",
@@ -312,6 +314,7 @@ def _check_key_names(value: Any, prefix: str) -> None:
 def validate_effective(config: Mapping[str, Any], *, allow_private_webhooks: bool) -> None:
     _optional_string(config, "slack_channel", 255)
     _optional_string(config, "slack_group_to_ping", 255)
+    _slack_needs_its_bot(config)
     _servers(config.get("mcp_servers"), "mcp_servers")
     _servers(config.get("a2a_agents"), "a2a_agents")
     _agents(config.get("agents"))
@@ -323,6 +326,15 @@ def validate_effective(config: Mapping[str, Any], *, allow_private_webhooks: boo
     _approval_workflows(config.get("approval_workflows"))
     _integrations(config.get("integrations"))
     _llm(config.get("llm"))
+
+
+def _slack_needs_its_bot(config: Mapping[str, Any]) -> None:
+    """A channel with no bot to post to it would be a setting nothing acts on."""
+    slack = (config.get("integrations") or {}).get("slack") if isinstance(config.get("integrations"), dict) else None
+    enabled = isinstance(slack, dict) and slack.get("enabled") is True
+    for key in ("slack_channel", "slack_group_to_ping"):
+        if config.get(key) and not enabled:
+            raise ConfigInvalid(key, "needs integrations.slack enabled with a bot_token to post with")
 
 
 def _object(value: Any, field: str) -> dict[str, Any]:
@@ -540,10 +552,12 @@ def _integrations(value: Any) -> None:
             raise ConfigInvalid(field, f"is not a known integration ({', '.join(sorted(INTEGRATION_FIELDS))})")
         entry = _object(settings, field)
         specs = INTEGRATION_FIELDS[name]
-        _only_keys(entry, {"enabled", "auto_investigate", *specs}, field)
+        inbound = () if name in OUTBOUND_INTEGRATIONS else ("auto_investigate",)
+        _only_keys(entry, {"enabled", *inbound, *specs}, field)
         _bool(entry.get("enabled", False), f"{field}.enabled")
         _bool(entry.get("auto_investigate", True), f"{field}.auto_investigate")
         _fields(entry, specs, field)
+        _required_when_enabled(entry, specs, field)
 
 
 def _llm(value: Any) -> None:

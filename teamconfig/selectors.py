@@ -176,6 +176,41 @@ def inbound_integration_for_team(team: Node, provider: str) -> InboundIntegratio
     )
 
 
+@dataclass(frozen=True)
+class SlackTarget:
+    """Where a team's investigations are posted: ``slack_channel`` through the ``integrations.slack`` bot."""
+
+    channel: str
+    group_to_ping: str | None
+    bot_token: str = field(repr=False)
+
+
+def _slack_settings(effective: dict[str, Any]) -> dict[str, Any] | None:
+    settings = effective.get("integrations", {}).get("slack")
+    if not effective.get("slack_channel") or not isinstance(settings, dict) or settings.get("enabled") is not True:
+        return None
+    return settings
+
+
+def slack_configured_for_team(team: Node) -> bool:
+    """The team posts its investigations to Slack (no secret is read)."""
+    return _slack_settings(_effective_unmasked(team)) is not None
+
+
+@reads("slack_channel", "slack_group_to_ping", "integrations.slack")
+def slack_target_for_team(team: Node) -> SlackTarget | None:
+    """None when the team has no channel or the Slack integration is off. Raises ``SecretUnavailable`` when the bot
+    token cannot be read."""
+    effective = _effective_unmasked(team)
+    settings = _slack_settings(effective)
+    channel = effective.get("slack_channel")
+    if settings is None:
+        return None
+    resolved = _resolve_secrets(settings, ("integrations", "slack"), "slack", SecretResolver(org_id=team.path[0]))
+    group = effective.get("slack_group_to_ping") or None
+    return SlackTarget(channel=str(channel), group_to_ping=group, bot_token=resolved["bot_token"])
+
+
 def config_history_for_node(node: Node, *, limit: int) -> list[ConfigVersion]:
     return list(ConfigVersion.objects.filter(node=node).order_by("-version")[:limit])
 
