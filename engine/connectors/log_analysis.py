@@ -33,7 +33,7 @@ def _fetch(source: LogSource, params: Mapping[str, Any], *, errors: bool = False
         service=str(service) if service else None,
         start=start,
         end=end,
-        limit=limit(params, default=1000, maximum=MAX_LINES),
+        limit=limit(params, default=500, maximum=MAX_LINES),
         errors=errors or flag(params, "errors"),
     )
 
@@ -45,7 +45,7 @@ def _with_text(result: ToolResult, text: str) -> ToolResult:
 @tool("search_logs_by_pattern")
 def search_logs_by_pattern(source: LogSource, params: dict[str, Any]) -> ToolResult:
     """Lines in the window matching a regular expression (case-insensitive), oldest first per service."""
-    pattern = str(params.get("pattern") or params.get("query") or "").strip()
+    pattern = str(params.get("pattern") or "").strip()
     if not pattern:
         raise ToolFailure("search_logs_by_pattern needs a pattern")
     if len(pattern) > MAX_PATTERN:
