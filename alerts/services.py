@@ -18,9 +18,10 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from alerts.models import MAX_RECORDED_ALERTS, RETENTION, AlertDelivery
-from alerts.providers import SEVERITY_RANK, Alert, Provider
+from alerts.providers import PROVIDERS, SEVERITY_RANK, Alert, Provider
 from investigations.services import AgentDisabled, AlertAlreadyInvestigated, UnknownAgent, investigation_start
 from ops.metrics import INBOUND_ALERTS
+from teamconfig.readers import reads
 from teamconfig.secrets import SecretUnavailable
 from teamconfig.selectors import InboundIntegration, inbound_integration_for_team
 from tenancy.audit import RequestMeta
@@ -76,6 +77,7 @@ class Receipt:
         return {"received": self.received, "investigations": investigations, "skipped": skipped}
 
 
+@reads(*(f"integrations.{provider}" for provider in PROVIDERS))
 def integration_for(org_id: str, team_id: str, provider: Provider) -> tuple[Node, InboundIntegration] | None:
     """The team and its enabled ``integrations.<provider>`` (secrets resolved, with the team's alert rules), or
     None: an unknown org or team, a group, or an integration that is absent, disabled or whose secret cannot be read

@@ -54,14 +54,16 @@ _CATALOG: dict[str, str | None] = {
     "list_deployments": "github",
     # Analysis over attachments and already-fetched data
     "detect_anomalies": None,
-    "get_log_statistics": None,
-    "search_logs_by_pattern": None,
-    "extract_log_signatures": None,
+    "get_log_statistics": "loki",  # these three read the team's log source (engine/connectors/log_analysis.py)
+    "search_logs_by_pattern": "loki",
+    "extract_log_signatures": "loki",
     # The team's knowledge base, through the retriever the caller passes in (engine/knowledge.py)
     "kb_retrieve": "knowledge",
 }
 
 TOOL_CATALOG: Mapping[str, str | None] = MappingProxyType(_CATALOG)
+# Tools the runner itself carries out (no registered implementation).
+RUNNER_TOOLS = frozenset({"think", "read_attachment"})
 
 # Modules that register tool implementations; a new data source adds its module here.
 CONNECTOR_MODULES: tuple[str, ...] = (
@@ -69,6 +71,7 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "engine.connectors.prometheus",
     "engine.connectors.grafana",
     "engine.connectors.loki",
+    "engine.connectors.log_analysis",
     "engine.connectors.elasticsearch",
     "engine.connectors.aws",
     "engine.connectors.github",
@@ -159,16 +162,26 @@ def load_connectors() -> None:
         importlib.import_module(module)
 
 
+def served_sources() -> list[str]:
+    """Data sources whose settings the engine reads: those with a registered connector, and the demo source."""
+    load_connectors()
+    return [*_CONNECTOR_FACTORIES, DEMO_SOURCE]
+
+
 def implementation(name: str) -> ToolSpec | None:
     load_connectors()
     return _IMPLEMENTATIONS.get(name)
 
 
+def is_implemented(name: str) -> bool:
+    return name in RUNNER_TOOLS or implementation(name) is not None
+
+
 def tools_available(tools: list[str], enabled_sources: Mapping[str, Any]) -> list[str]:
-    """Keep tools whose data source is enabled (or that need none), preserving order and dropping repeats."""
+    """Keep implemented tools whose data source is enabled (or that need none), in order, dropping repeats."""
     kept: list[str] = []
     for name in tools:
-        if name in kept or name not in _CATALOG:
+        if name in kept or not is_implemented(name):
             continue
         source = _CATALOG[name]
         if source is None or provider_for(source, enabled_sources) is not None:

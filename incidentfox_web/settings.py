@@ -182,6 +182,8 @@ EGRESS_DEPLOYMENT_ADDRESSES = env_list("EGRESS_DEPLOYMENT_ADDRESSES")
 EGRESS_ALLOW_LOOPBACK = env_bool("EGRESS_ALLOW_LOOPBACK", False)
 # Outbound webhooks reach public addresses only unless this lets them reach private ranges too (closed networks).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# Slack Web API base: Slack's own, not configurable by tenants or the environment (tests point it at a loopback server).
+SLACK_API_BASE_URL = "https://slack.com/api/"
 # Single-tenant installs only: a team without explicit credentials runs Kubernetes with the server's in-cluster
 # service account and AWS with boto3's default chain (the server's own identity).
 ALLOW_AMBIENT_CLOUD_CREDENTIALS = env_bool("ALLOW_AMBIENT_CLOUD_CREDENTIALS", False)

@@ -15,6 +15,10 @@ from incidentfox_web.api.formats import iso_z
 from investigations.models import Investigation, Status
 
 investigation_finished = Signal()
+# Fired after commit when a run is queued (``investigation_id=``) and when its progress step changes in the worker
+# (``investigation_id=``); receivers must not raise into the caller.
+investigation_started = Signal()
+investigation_progressed = Signal()
 
 
 def finished_event(investigation: Investigation) -> dict[str, Any]:

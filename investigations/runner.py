@@ -19,6 +19,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from investigations.engine_bridge import EngineFailure, EngineRun, ToolCallRecord, run_engine, tool_source
+from investigations.events import investigation_progressed
 from investigations.models import (
     ERROR_MESSAGE_MAX_CHARS,
     OUTPUT_EXCERPT_MAX_CHARS,
@@ -151,6 +152,7 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
             steps_total=max(total, completed),
             lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()),
         )
+        investigation_progressed.send_robust(sender=Investigation, investigation_id=investigation_id)
 
     def on_tool_call(call: ToolCallRecord) -> None:
         source = tool_source(call.tool)

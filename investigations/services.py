@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from investigations.engine_bridge import describe_team_agents
-from investigations.events import finished_event, investigation_finished
+from investigations.events import finished_event, investigation_finished, investigation_started
 from investigations.models import (
     ACTIVE_STATUSES,
     ERROR_MESSAGE_MAX_CHARS,
@@ -149,6 +149,9 @@ def investigation_start(
                 team_id=team.node_id,
                 target=investigation.id,
                 details={"agent": agent, "trigger_source": trigger_source, "timeout": timeout},
+            )
+            transaction.on_commit(
+                lambda: investigation_started.send_robust(sender=Investigation, investigation_id=investigation.id)
             )
             transaction.on_commit(lambda: _enqueue(investigation.id, attempt=1))
             transaction.on_commit(INVESTIGATIONS_STARTED.labels(agent=agent, trigger=trigger_source).inc)

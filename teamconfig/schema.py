@@ -15,6 +15,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from engine import BUILTIN_AGENTS, TOOL_CATALOG
+from engine.registry import is_implemented
 from incidentfox_web.egress import is_public, parse_ip_literal
 from teamconfig.errors import ConfigFieldRefused, ConfigInvalid
 from teamconfig.merge import merge_two
@@ -100,7 +101,10 @@ INTEGRATION_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "webhook_secret": SECRET,
         "severity_threshold": FieldSpec("choice", default="low", choices=("low", "medium", "high")),
     },
+    # Outbound only: the bot that posts each investigation to slack_channel (webhooks/slack.py).
+    "slack": {"bot_token": FieldSpec("secret", required=True)},
 }
+OUTBOUND_INTEGRATIONS = frozenset({"slack"})  # no alerts come in, so no auto_investigate
 LLM_FIELDS: dict[str, FieldSpec] = {
     "provider": FieldSpec("choice", choices=("openai", "anthropic", "azure_openai", "openai_compatible", "none")),
     "model": S,
@@ -165,7 +169,8 @@ def complete_defaults(merged: Mapping[str, Any]) -> dict[str, Any]:
         (
             "integrations",
             lambda name: _entry_defaults(
-                INTEGRATION_FIELDS.get(name, {}), {"enabled": False, "auto_investigate": True}
+                INTEGRATION_FIELDS.get(name, {}),
+                {"enabled": False} if name in OUTBOUND_INTEGRATIONS else {"enabled": False, "auto_investigate": True},
             ),
         ),
         ("agents", _agent_defaults),
@@ -199,14 +204,62 @@ def is_secret_path(path: tuple[str, ...]) -> bool:
     return spec is not None and spec.kind == "secret"
 
 
+# Keys nothing reads yet, each with what to do instead. A patch giving one a value other than unset (null, [], {}) or
+# its system default is refused with "not supported yet"; stored configs keep loading. Every other documented key
+# has a reader (teamconfig/readers.py), which tests/teamconfig/test_config_readers.py checks against this schema.
+NOT_SUPPORTED: dict[str, str] = {
+    "mcp_servers": "MCP servers are not offered to agents yet",
+    "a2a_agents": "agent-to-agent delegation is not built yet",
+    "knowledge_source.*": "teach documents with POST /api/v1/kb/teach or on the team's Knowledge page",
+    "feature_flags.*": "no feature reads this flag yet",
+    "approval_workflows.actions.*": "no action runs through an approval workflow yet",
+    "tools.datadog": "the Datadog data source is not built yet",
+    "tools.coralogix": "the Coralogix data source is not built yet",
+}
+
+
+def documented_keys() -> list[str]:
+    """Every key the schema accepts, dotted, down to one entry (``tools.prometheus``, ``agents.*.prompt``);
+    ``*`` stands for a name the user chooses. Derived from the tables above, so a new field shows up here."""
+    keys: list[str] = []
+    for key, default in SYSTEM_DEFAULTS.items():
+        if key == "agents":
+            keys += [f"agents.*.{field}" for field in sorted(AGENT_KEYS)]
+        elif key == "tools":
+            keys += [f"tools.{name}" for name in TOOL_FIELDS]
+        elif key == "integrations":
+            keys += [f"integrations.{name}" for name in INTEGRATION_FIELDS]
+        elif key == "feature_flags":
+            keys += [*(f"feature_flags.{name}" for name in KNOWN_FEATURE_FLAGS), "feature_flags.*"]
+        elif key == "knowledge_source":
+            keys.append("knowledge_source.*")
+        elif key == "approval_workflows":
+            keys += ["approval_workflows.config_changes", "approval_workflows.actions.*"]
+        elif isinstance(default, dict):
+            keys += [f"{key}.{name}" for name in default]
+        else:
+            keys.append(key)
+    return keys
+
+
+def not_supported_reason(key: str) -> str | None:
+    """Why ``key`` (a documented key) is refused, or None when something reads it."""
+    parts = key.split(".")
+    for pattern, reason in NOT_SUPPORTED.items():
+        expected = pattern.split(".")
+        if len(expected) == len(parts) and all(e in ("*", k) for e, k in zip(expected, parts, strict=True)):
+            return reason
+    return None
+
+
 # -- checks on the submitted patch itself ------------------------------------------------------------------
 def check_patch_keys(patch: Mapping[str, Any], *, admin: bool) -> None:
-    """Injected keys are immutable; ``approval_workflows`` is admin-only; keys may not contain ``.``;
-    ``knowledge_source`` sources cannot be set yet (nothing imports them)."""
+    """Injected keys are immutable; ``approval_workflows`` is admin-only; keys may not contain ``.``; keys nothing
+    reads yet (:data:`NOT_SUPPORTED`) cannot be given a value."""
     for key in INJECTED_KEYS:
         if key in patch:
             raise ConfigFieldRefused(key, f"{key} is immutable and cannot be changed")
-    _refuse_knowledge_sources(patch.get("knowledge_source"))
+    _refuse_not_supported(patch)
     if not admin:
         for key in ADMIN_ONLY_KEYS:
             if key in patch:
@@ -214,16 +267,34 @@ def check_patch_keys(patch: Mapping[str, Any], *, admin: bool) -> None:
     _check_key_names(patch, "")
 
 
-def _refuse_knowledge_sources(value: Any) -> None:
-    """Importing documents from a knowledge source is not built yet, so a source would be stored and never read:
-    refuse it rather than accept it silently. ``{}`` and ``null`` (clearing) stay allowed."""
-    if isinstance(value, dict):
-        for name, sources in value.items():
-            if sources not in (None, []):
-                raise ConfigInvalid(
-                    f"knowledge_source.{name}",
-                    "not supported yet: teach documents with POST /api/v1/kb/teach or on the team's Knowledge page",
-                )
+def _refuse_not_supported(patch: Mapping[str, Any]) -> None:
+    for pattern, reason in NOT_SUPPORTED.items():
+        for path, value in _values_at(patch, pattern.split("."), ()):
+            if value in (None, [], {}) or value == _default_at(path):
+                continue
+            raise ConfigInvalid(".".join(path), f"not supported yet: {reason}")
+
+
+def _values_at(value: Any, pattern: list[str], path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
+    if not pattern:
+        return [(path, value)]
+    if not isinstance(value, Mapping):
+        return []
+    head, rest = pattern[0], pattern[1:]
+    names = list(value) if head == "*" else [head] if head in value else []
+    return [found for name in names for found in _values_at(value[name], rest, (*path, name))]
+
+
+def _default_at(path: tuple[str, ...]) -> Any:
+    value: Any = SYSTEM_DEFAULTS
+    for name in path:
+        if not isinstance(value, dict) or name not in value:
+            return _NO_DEFAULT
+        value = value[name]
+    return value
+
+
+_NO_DEFAULT = object()
 
 
 def _check_key_names(value: Any, prefix: str) -> None:
@@ -248,6 +319,7 @@ def validate_effective(config: Mapping[str, Any], *, allow_private_webhooks: boo
     _only_keys(config, TOP_LEVEL_KEYS, "")
     _optional_string(config, "slack_channel", 255)
     _optional_string(config, "slack_group_to_ping", 255)
+    _slack_needs_its_bot(config)
     _servers(config.get("mcp_servers"), "mcp_servers")
     _servers(config.get("a2a_agents"), "a2a_agents")
     _agents(config.get("agents"))
@@ -259,6 +331,15 @@ def validate_effective(config: Mapping[str, Any], *, allow_private_webhooks: boo
     _approval_workflows(config.get("approval_workflows"))
     _integrations(config.get("integrations"))
     _llm(config.get("llm"))
+
+
+def _slack_needs_its_bot(config: Mapping[str, Any]) -> None:
+    """A channel with no bot to post to it would be a setting nothing acts on."""
+    slack = (config.get("integrations") or {}).get("slack") if isinstance(config.get("integrations"), dict) else None
+    enabled = isinstance(slack, dict) and slack.get("enabled") is True
+    for key in ("slack_channel", "slack_group_to_ping"):
+        if config.get(key) and not enabled:
+            raise ConfigInvalid(key, "needs integrations.slack enabled with a bot_token to post with")
 
 
 def _object(value: Any, field: str) -> dict[str, Any]:
@@ -409,6 +490,8 @@ def _agents(value: Any) -> None:
             for index, tool in enumerate(_strings(entry.get(key, []), f"{field}.{key}", max_length=100)):
                 if tool not in TOOL_CATALOG:
                     raise ConfigInvalid(f"{field}.{key}[{index}]", "is not a known tool")
+                if key == "enable_extra_tools" and not is_implemented(tool):
+                    raise ConfigInvalid(f"{field}.{key}[{index}]", "not supported yet: this tool is not built yet")
         if "max_turns" in entry:
             _int(entry["max_turns"], f"{field}.max_turns", 1, 100)
         if "timeout" in entry:
@@ -482,10 +565,12 @@ def _integrations(value: Any) -> None:
             raise ConfigInvalid(field, f"{unknown_key_error(name, INTEGRATION_FIELDS)} (known: {known})")
         entry = _object(settings, field)
         specs = INTEGRATION_FIELDS[name]
-        _only_keys(entry, {"enabled", "auto_investigate", *specs}, field)
+        inbound = () if name in OUTBOUND_INTEGRATIONS else ("auto_investigate",)
+        _only_keys(entry, {"enabled", *inbound, *specs}, field)
         _bool(entry.get("enabled", False), f"{field}.enabled")
         _bool(entry.get("auto_investigate", True), f"{field}.auto_investigate")
         _fields(entry, specs, field)
+        _required_when_enabled(entry, specs, field)
 
 
 def _llm(value: Any) -> None:

@@ -13,8 +13,10 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.db.models import QuerySet
 
+from engine.registry import served_sources
 from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion, NodeConfig
 from teamconfig.patching import build_effective, mask_document
+from teamconfig.readers import reads, reads_lazily
 from teamconfig.references import reference_problem, reference_rules
 from teamconfig.schema import TOOL_FIELDS, is_secret_path
 from teamconfig.secrets import SecretResolver, is_reference
@@ -73,6 +75,7 @@ def node_config(node: Node) -> tuple[int, dict[str, Any]]:
     return (row.version, mask_document(row.overrides)) if row else (0, {})
 
 
+@reads("agents")
 def agent_settings_for_team(team: Node) -> dict[str, dict[str, Any]]:
     """The effective ``agents`` object (built-ins with defaults, custom agents); no secret is resolved."""
     return copy.deepcopy(_effective_unmasked(team)["agents"])
@@ -104,6 +107,9 @@ def _resolve_secrets(value: Any, path: tuple[str, ...], source: str, resolver: S
     return value
 
 
+# The engine reads a data source's settings only through a registered connector (or the demo source).
+reads_lazily("teamconfig.selectors.engine_settings_for_team", lambda: [f"tools.{name}" for name in served_sources()])
+
 AMBIENT_SOURCES = frozenset({"kubernetes", "aws", "cloudwatch"})
 
 
@@ -111,6 +117,7 @@ def _ambient_allowed() -> bool:
     return bool(getattr(django_settings, "ALLOW_AMBIENT_CLOUD_CREDENTIALS", False))
 
 
+@reads("llm", "webhooks.investigation_complete", "alerts.disabled", "agents")
 def engine_settings_for_team(team: Node) -> EngineSettings:
     """Everything the engine needs for one run, secrets decrypted or fetched now.
 
@@ -167,6 +174,41 @@ def inbound_integration_for_team(team: Node, provider: str) -> InboundIntegratio
         alerts_disabled=list(effective.get("alerts", {}).get("disabled", [])),
         agents=copy.deepcopy(effective["agents"]),
     )
+
+
+@dataclass(frozen=True)
+class SlackTarget:
+    """Where a team's investigations are posted: ``slack_channel`` through the ``integrations.slack`` bot."""
+
+    channel: str
+    group_to_ping: str | None
+    bot_token: str = field(repr=False)
+
+
+def _slack_settings(effective: dict[str, Any]) -> dict[str, Any] | None:
+    settings = effective.get("integrations", {}).get("slack")
+    if not effective.get("slack_channel") or not isinstance(settings, dict) or settings.get("enabled") is not True:
+        return None
+    return settings
+
+
+def slack_configured_for_team(team: Node) -> bool:
+    """The team posts its investigations to Slack (no secret is read)."""
+    return _slack_settings(_effective_unmasked(team)) is not None
+
+
+@reads("slack_channel", "slack_group_to_ping", "integrations.slack")
+def slack_target_for_team(team: Node) -> SlackTarget | None:
+    """None when the team has no channel or the Slack integration is off. Raises ``SecretUnavailable`` when the bot
+    token cannot be read."""
+    effective = _effective_unmasked(team)
+    settings = _slack_settings(effective)
+    channel = effective.get("slack_channel")
+    if settings is None:
+        return None
+    resolved = _resolve_secrets(settings, ("integrations", "slack"), "slack", SecretResolver(org_id=team.path[0]))
+    group = effective.get("slack_group_to_ping") or None
+    return SlackTarget(channel=str(channel), group_to_ping=group, bot_token=resolved["bot_token"])
 
 
 def config_history_for_node(node: Node, *, limit: int) -> list[ConfigVersion]:

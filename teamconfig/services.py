@@ -29,6 +29,7 @@ from teamconfig.patching import (
     plan_change,
     prepare_secret_inputs,
 )
+from teamconfig.readers import reads
 from teamconfig.references import reference_rules
 from teamconfig.schema import check_patch_keys
 from teamconfig.secrets import current_key_version, decrypt, encrypt, is_ciphertext, key_version_of
@@ -83,6 +84,7 @@ def ancestor_layers(node: Node) -> list[dict[str, Any]]:
     return [rows[node_id] for node_id in node.path[:-1] if node_id in rows]
 
 
+@reads("approval_workflows.config_changes")
 def _approval(effective: Mapping[str, Any]) -> tuple[bool, list[str]]:
     changes = effective.get("approval_workflows", {}).get("config_changes", {})
     return changes.get("enabled") is True, list(changes.get("approvers", []))

@@ -106,3 +106,19 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return self.delivery_id
+
+
+class SlackMessage(models.Model):
+    """The one Slack message of an investigation: posted when it starts, then updated in place (``ts``)."""
+
+    investigation = models.OneToOneField(
+        "investigations.Investigation", on_delete=models.CASCADE, related_name="slack_message"
+    )
+    channel = models.CharField(max_length=255)
+    ts = models.CharField(max_length=64, blank=True, default="")  # Slack's message id in the channel
+    final = models.BooleanField(default=False)  # the terminal state is shown; nothing updates it again
+    updated_at = models.DateTimeField()
+    last_error = models.CharField(max_length=200, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.investigation_id} in {self.channel}"

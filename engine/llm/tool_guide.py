@@ -172,6 +172,28 @@ _GUIDE: dict[str, str] = {
         ),
         {"timestamp": "2024-01-15T10:00:00Z", "service": "checkout", "window_seconds": 120},
     ),
+    "search_logs_by_pattern": _entry(
+        "Returns the window's log lines matching a regular expression (case-insensitive), per service.",
+        ("pattern (string, a regular expression, required)", *_LOG_FILTERS, *_window(60)),
+        {"pattern": "timeout|refused", "service": "checkout", "minutes": 30},
+    ),
+    "get_log_statistics": _entry(
+        "Summarises the window's log lines: counts per service and level, and the most telling line patterns.",
+        (_LOG_QUERY, *_LOG_FILTERS, *_window(60)),
+        {"service": "checkout", "minutes": 30},
+    ),
+    "extract_log_signatures": _entry(
+        "Counts known failure signatures (connection refused, OOM, pool exhausted ...) in the window's failing lines.",
+        (
+            _LOG_QUERY,
+            "service (string, optional)",
+            "errors (boolean, default true here)",
+            "all_lines (boolean, default false, true reads every line, not only failing ones)",
+            "limit (integer, default 500, max 5000)",
+            *_window(60),
+        ),
+        {"service": "checkout", "minutes": 30},
+    ),
     # AWS
     "get_cloudwatch_logs": _entry(
         "Returns CloudWatch Logs events of log groups in a time window, as '<ISO time> <message>' lines.",

@@ -180,7 +180,7 @@ def test_the_tool_catalog_names_every_documented_tool_and_its_source():
     for spec in BUILTIN_AGENTS.values():
         assert set(spec.default_tools) <= set(TOOL_CATALOG)
     assert TOOL_CATALOG["list_pods"] == "kubernetes"
-    assert TOOL_CATALOG["extract_log_signatures"] is None
+    assert TOOL_CATALOG["extract_log_signatures"] == "loki"  # reads the team's log source
     assert TOOL_CATALOG["query_prometheus_range"] == "prometheus"
 
 

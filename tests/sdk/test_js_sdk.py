@@ -224,7 +224,7 @@ const other = (token, options = {}) => new IncidentFoxClient({ token, baseUrl: b
 out.unknownToken = await capture(other(env.IF_UNKNOWN_TOKEN).investigations.list());
 out.malformedToken = await capture(other("not-a-token").config.getEffective());
 out.expiredToken = await capture(other(env.IF_EXPIRED_TOKEN).investigations.list());
-out.readOnlyWrite = await capture(other(env.IF_READ_ONLY_TOKEN).config.update({ slack_channel: "#nope" }));
+out.readOnlyWrite = await capture(other(env.IF_READ_ONLY_TOKEN).config.update({ escalation_channel: "#nope" }));
 out.foreignTeam = await capture(other(env.IF_TOKEN, { teamId: "team-payments" }).investigations.list());
 out.ownTeam = await capture(other(env.IF_TOKEN, { teamId: "team-platform" }).investigations.list());
 out.theirInvestigation = await capture(client.investigations.get(env.IF_THEIRS));
@@ -275,8 +275,8 @@ def test_the_js_sdk_reads_the_effective_config_and_updates_it_applied_or_held_fo
         tmp_path,
         """
 out.effective = await client.config.getEffective();
-out.applied = await client.config.update({ slack_channel: "#sdk-test" });
-out.noop = await client.config.update({ slack_channel: "#sdk-test" });
+out.applied = await client.config.update({ escalation_channel: "#sdk-test" });
+out.noop = await client.config.update({ escalation_channel: "#sdk-test" });
 out.raw = await client.config.getRaw();
 
 const admin = (options = {}) => new IncidentFoxClient({ token: env.IF_ADMIN_TOKEN, baseUrl: base, ...options });
@@ -286,7 +286,7 @@ out.adminEffective = await asAdmin.config.getEffective();
 out.enabledApprovals = await asAdmin.request("PUT", "/admin/teams/team-platform/config", {
   body: { approval_workflows: { config_changes: { enabled: true, approvers: ["admin@acme.com"] } } },
 });
-out.pending = await client.config.update({ mcp_servers: ["grafana"] });
+out.pending = await client.config.update({ alerts: { disabled: ["Watchdog"] } });
 out.afterPending = await client.config.getEffective();
 """,
         **server_env(live_server, member.token),
@@ -301,18 +301,18 @@ out.afterPending = await client.config.getEffective();
         "Platform",
     )
     applied = out["applied"]
-    assert applied["changed_fields"] == ["slack_channel"]
+    assert applied["changed_fields"] == ["escalation_channel"]
     assert isinstance(applied["version"], int)
     assert applied["version"] >= 1
-    assert applied["effective_config"]["slack_channel"] == "#sdk-test"
+    assert applied["effective_config"]["escalation_channel"] == "#sdk-test"
     assert out["noop"]["changed_fields"] == []
     assert out["noop"]["version"] == applied["version"]
     assert out["raw"]["version"] == applied["version"]
-    assert out["raw"]["configs"]["team-platform"]["slack_channel"] == "#sdk-test"
+    assert out["raw"]["configs"]["team-platform"]["escalation_channel"] == "#sdk-test"
 
     no_team = assert_api_error(out["adminWithoutTeam"], "InvalidRequestError", "invalid_request", 400)
     assert no_team["message"] == "X-Team-Id header is required"
-    assert out["adminEffective"]["slack_channel"] == "#sdk-test"
+    assert out["adminEffective"]["escalation_channel"] == "#sdk-test"
     assert out["enabledApprovals"]["changed_fields"] == [
         "approval_workflows.config_changes.approvers",
         "approval_workflows.config_changes.enabled",
@@ -322,9 +322,9 @@ out.afterPending = await client.config.getEffective();
     assert pending["status"] == "pending_approval"
     assert re.match(r"^cr_[A-Za-z0-9]{16}$", pending["change_request_id"])
     assert pending["approvers"] == ["admin@acme.com"]
-    assert pending["changes"]["mcp_servers"]["new"] == ["grafana"]
+    assert pending["changes"]["alerts.disabled"]["new"] == ["Watchdog"]
     assert "version" not in pending
-    assert out["afterPending"]["mcp_servers"] == [], "nothing is applied while the change waits for approval"
+    assert out["afterPending"]["alerts"]["disabled"] == [], "nothing is applied while the change waits for approval"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -201,12 +201,12 @@ def test_another_teams_investigation_and_a_bad_token_raise_not_found_and_authent
 def test_config_reads_with_attributes_and_keys_and_updates_report_version_and_changed_fields(
     sdk: IncidentFoxClient,
 ) -> None:
-    change = sdk.config.update({"slack_channel": "#sdk-incidents"})
+    change = sdk.config.update({"escalation_channel": "#sdk-incidents"})
     assert change.applied
-    assert change.changed_fields == ["slack_channel"]
+    assert change.changed_fields == ["escalation_channel"]
     assert change.version == 1
     effective = sdk.config.get_effective()
-    assert effective.slack_channel == effective["slack_channel"] == "#sdk-incidents"
+    assert effective.escalation_channel == effective["escalation_channel"] == "#sdk-incidents"
     assert isinstance(effective.mcp_servers, list)
 
 

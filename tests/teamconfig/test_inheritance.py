@@ -22,27 +22,36 @@ pytestmark = pytest.mark.django_db
 
 
 def test_each_level_overrides_the_one_above_and_objects_merge_across_all_four(tree: Tree) -> None:
-    admin_write(tree.root, {"slack_channel": "#org", "feature_flags": {"enable_write_actions": True}})
     admin_write(
-        tree.division, {"slack_channel": "#eng", "tools": {"prometheus": {"url": "https://prom.eng.example.com"}}}
+        tree.root,
+        {"webhooks": {"investigation_complete": "https://hooks.example.com/org"}, "alerts": {"disabled": ["Watchdog"]}},
     )
-    admin_write(tree.group, {"slack_group_to_ping": "@payments", "tools": {"prometheus": {"enabled": True}}})
-    admin_write(tree.team, {"slack_channel": "#checkout"})
+    admin_write(
+        tree.division,
+        {
+            "webhooks": {"investigation_complete": "https://hooks.example.com/eng"},
+            "tools": {"prometheus": {"url": "https://prom.eng.example.com"}},
+        },
+    )
+    admin_write(
+        tree.group,
+        {"alerts": {"disabled": ["Watchdog", "InfoInhibitor"]}, "tools": {"prometheus": {"enabled": True}}},
+    )
+    admin_write(tree.team, {"webhooks": {"investigation_complete": "https://hooks.example.com/checkout"}})
     effective = effective_config_for_team(tree.team)
-    assert effective["slack_channel"] == "#checkout"
-    assert effective["slack_group_to_ping"] == "@payments"
-    assert effective["feature_flags"]["enable_write_actions"] is True
+    assert effective["webhooks"]["investigation_complete"] == "https://hooks.example.com/checkout"
+    assert effective["alerts"]["disabled"] == ["Watchdog", "InfoInhibitor"]
     assert effective["feature_flags"]["require_approval"] is True
     prometheus = effective["tools"]["prometheus"]
     assert (prometheus["url"], prometheus["enabled"]) == ("https://prom.eng.example.com", True)
 
 
 def test_arrays_are_replaced_by_the_lower_level_never_concatenated(tree: Tree) -> None:
-    admin_write(tree.root, {"mcp_servers": ["grafana", "aws"], "alerts": {"disabled": ["Watchdog"]}})
-    admin_write(tree.group, {"mcp_servers": ["github"]})
+    admin_write(tree.root, {"service_owners": ["grafana", "aws"], "alerts": {"disabled": ["Watchdog"]}})
+    admin_write(tree.group, {"service_owners": ["github"]})
     admin_write(tree.team, {"alerts": {"disabled": []}})
     effective = effective_config_for_team(tree.team)
-    assert effective["mcp_servers"] == ["github"]
+    assert effective["service_owners"] == ["github"]
     assert effective["alerts"] == {"disabled": []}
 
 
@@ -68,21 +77,21 @@ def test_explicit_off_values_switch_off_inherited_ones(tree: Tree) -> None:
 
 def test_a_value_changed_at_the_org_reaches_every_descendant_without_writing_to_them(tree: Tree) -> None:
     sibling = node_create(org=tree.org, node_id="team-ledger", name="Ledger", parent=tree.group, meta=SYSTEM)
-    admin_write(tree.root, {"slack_channel": "#v1"})
-    admin_write(tree.root, {"slack_channel": "#v2"})
+    admin_write(tree.root, {"escalation_channel": "#v1"})
+    admin_write(tree.root, {"escalation_channel": "#v2"})
     for team in (tree.team, sibling):
-        assert effective_config_for_team(team)["slack_channel"] == "#v2"
+        assert effective_config_for_team(team)["escalation_channel"] == "#v2"
     assert not NodeConfig.objects.filter(node__in=[tree.team, sibling, tree.group, tree.division]).exists()
 
 
 def test_raw_lists_all_four_lineage_levels_root_first(tree: Tree) -> None:
-    admin_write(tree.group, {"slack_channel": "#g"})
+    admin_write(tree.group, {"escalation_channel": "#g"})
     raw = config_raw_for_team(tree.team)
     assert raw["lineage"] == ["org-acme", "engineering", "payments-group", "team-checkout"]
     assert raw["configs"] == {
         "org-acme": {},
         "engineering": {},
-        "payments-group": {"slack_channel": "#g"},
+        "payments-group": {"escalation_channel": "#g"},
         "team-checkout": {},
     }
     assert raw["version"] == 0
@@ -130,7 +139,7 @@ def test_engine_settings_carry_enabled_sources_agents_llm_webhook_and_alerts(
 def _chain(org_root: Node, depth: int) -> Node:
     """A team ``depth`` levels deep (root = level 1), each level with overrides."""
     parent = org_root
-    admin_write(org_root, {"feature_flags": {"level1": True}})
+    admin_write(org_root, {"rollout_flags": {"level1": True}})
     for level in range(2, depth):
         parent = node_create(
             org=org_root.org,
@@ -140,9 +149,9 @@ def _chain(org_root: Node, depth: int) -> Node:
             node_type=NodeType.GROUP,
             meta=SYSTEM,
         )
-        admin_write(parent, {"feature_flags": {f"level{level}": True}})
+        admin_write(parent, {"rollout_flags": {f"level{level}": True}})
     team = node_create(org=org_root.org, node_id=f"t{depth}", name=f"T{depth}", parent=parent, meta=SYSTEM)
-    admin_write(team, {"feature_flags": {f"level{depth}": True}})
+    admin_write(team, {"rollout_flags": {f"level{depth}": True}})
     return team
 
 
@@ -153,7 +162,7 @@ def test_effective_config_costs_one_query_at_any_depth_up_to_eight(
     team = Node.objects.get(pk=_chain(tree.root, depth).pk)  # fresh instance: nothing cached
     with django_assert_max_num_queries(1):
         effective = effective_config_for_team(team)
-    assert all(effective["feature_flags"][f"level{level}"] for level in range(1, depth + 1))
+    assert all(effective["rollout_flags"][f"level{level}"] for level in range(1, depth + 1))
 
 
 def test_the_effective_endpoint_makes_the_same_number_of_queries_at_depth_two_and_eight(tree: Tree) -> None:

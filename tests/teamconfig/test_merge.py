@@ -101,8 +101,8 @@ def test_a_later_scalar_replaces_an_object_and_a_later_object_does_not_revive_it
 
 
 def test_arrays_replace_and_never_concatenate() -> None:
-    assert merge_layers([{"mcp_servers": ["grafana", "aws"]}, {"mcp_servers": ["github"]}]) == {
-        "mcp_servers": ["github"]
+    assert merge_layers([{"service_owners": ["grafana", "aws"]}, {"service_owners": ["github"]}]) == {
+        "service_owners": ["github"]
     }
 
 
@@ -160,8 +160,8 @@ def test_keys_the_patch_does_not_mention_are_kept(stored: dict, patch: dict) -> 
 
 
 def test_null_deletes_the_key_and_drops_the_emptied_parent() -> None:
-    stored = {"agents": {"investigation_agent": {"prompt": "p"}}, "slack_channel": "#a"}
-    assert apply_merge_patch(stored, {"agents": {"investigation_agent": {"prompt": None}}}) == {"slack_channel": "#a"}
+    stored = {"agents": {"investigation_agent": {"prompt": "p"}}, "channel": "#a"}
+    assert apply_merge_patch(stored, {"agents": {"investigation_agent": {"prompt": None}}}) == {"channel": "#a"}
 
 
 def test_deleting_a_missing_key_is_a_no_op() -> None:
@@ -182,13 +182,13 @@ def test_the_diff_of_a_document_with_itself_is_empty_and_otherwise_lists_every_c
 
 def test_the_diff_names_dotted_leaves_and_counts_an_array_as_one_leaf() -> None:
     old = {
-        "mcp_servers": ["grafana", "aws"],
+        "service_owners": ["grafana", "aws"],
         "agents": {"investigation_agent": {"prompt": "p", "timeout": 300}},
     }
-    new = {"mcp_servers": ["grafana", "aws", "github"], "agents": {"investigation_agent": {"timeout": 300}}}
+    new = {"service_owners": ["grafana", "aws", "github"], "agents": {"investigation_agent": {"timeout": 300}}}
     assert leaf_diff(old, new) == {
         "agents.investigation_agent.prompt": {"old": "p", "new": None},
-        "mcp_servers": {"old": ["grafana", "aws"], "new": ["grafana", "aws", "github"]},
+        "service_owners": {"old": ["grafana", "aws"], "new": ["grafana", "aws", "github"]},
     }
 
 

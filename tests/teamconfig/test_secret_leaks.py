@@ -19,13 +19,11 @@ from tests.conftest import ApiCaller
 pytestmark = pytest.mark.django_db
 
 SECRETS = {
-    "datadog_api": "LEAK-dd-api-7f3a91",
-    "datadog_app": "LEAK-dd-app-22c0e4",
-    "mcp": "LEAK-mcp-auth-0b9d11",
+    "grafana_api": "LEAK-grafana-api-7f3a91",
+    "loki": "LEAK-loki-auth-22c0e4",
     "llm": "LEAK-llm-key-5e6f70",
     "alertmanager": "LEAK-am-bearer-91ab3c",
     "github": "LEAK-gh-token-44d2aa",
-    "a2a": "LEAK-a2a-auth-c3e8f1",
     "held": "LEAK-held-in-cr-77aa01",
     "rejected": "LEAK-rejected-cr-18bc62",
     "plain": "LEAK-plain-string-0f0f0f",
@@ -52,15 +50,13 @@ def test_secrets_written_through_every_path_never_leak(
                 "/config/me",
                 {
                     "tools": {
-                        "datadog": {
+                        "grafana": {
                             "enabled": True,
-                            "api_key": {"secret": SECRETS["datadog_api"]},
-                            "app_key": {"secret": SECRETS["datadog_app"]},
-                        }
+                            "url": "https://grafana.acme.com",
+                            "api_key": {"secret": SECRETS["grafana_api"]},
+                        },
+                        "loki": {"enabled": True, "url": "https://loki.acme.com", "auth": {"secret": SECRETS["loki"]}},
                     },
-                    "mcp_servers": [
-                        {"name": "runbooks", "url": "https://mcp.acme.com", "auth": {"secret": SECRETS["mcp"]}}
-                    ],
                     "llm": {"provider": "openai", "api_key": {"secret": SECRETS["llm"]}},
                     "integrations": {
                         "alertmanager": {"enabled": True, "bearer_token": {"secret": SECRETS["alertmanager"]}}
@@ -74,14 +70,13 @@ def test_secrets_written_through_every_path_never_leak(
                 "/admin/teams/org-acme/config",
                 {
                     "tools": {"github": {"enabled": True, "token": {"secret": SECRETS["github"]}}},
-                    "a2a_agents": [{"name": "peer", "url": "https://a2a.acme.com", "auth": {"secret": SECRETS["a2a"]}}],
                     "approval_workflows": {"config_changes": {"enabled": True, "approvers": ["admin@acme.com"]}},
                 },
             )
         )
         # 3. held for approval, then approved; another held, then rejected
         held = member.put("/config/me", {"llm": {"api_key": {"secret": SECRETS["held"]}}})
-        rejected = member.put("/config/me", {"tools": {"datadog": {"api_key": {"secret": SECRETS["rejected"]}}}})
+        rejected = member.put("/config/me", {"tools": {"grafana": {"api_key": {"secret": SECRETS["rejected"]}}}})
         responses += [held, rejected]
         assert (held.status_code, rejected.status_code) == (202, 202)
         responses.append(org_admin.post(f"/admin/changes/{held.json()['change_request_id']}/approve"))

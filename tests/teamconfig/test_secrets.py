@@ -81,12 +81,12 @@ def test_a_secret_given_as_object_is_stored_encrypted_and_shown_masked(
 ) -> None:
     response = member.put(
         "/config/me",
-        {"tools": {"coralogix": {"enabled": True, "domain": "eu2.coralogix.com", "api_key": {"secret": "cx-123"}}}},
+        {"tools": {"grafana": {"enabled": True, "url": "https://grafana.acme.com", "api_key": {"secret": "gf-123"}}}},
     )
     assert response.status_code == 200, response.json()
-    assert response.json()["effective_config"]["tools"]["coralogix"]["api_key"] == SECRET_MASK
-    assert stored(team)["tools"]["coralogix"]["api_key"].startswith("enc:1:")
-    assert engine_settings_for_team(team).data_sources["coralogix"]["api_key"] == "cx-123"
+    assert response.json()["effective_config"]["tools"]["grafana"]["api_key"] == SECRET_MASK
+    assert stored(team)["tools"]["grafana"]["api_key"].startswith("enc:1:")
+    assert engine_settings_for_team(team).data_sources["grafana"]["api_key"] == "gf-123"
 
 
 @pytest.mark.django_db
@@ -135,30 +135,17 @@ def test_the_mask_keeps_the_current_secret_and_resending_it_is_not_a_change(
 ) -> None:
     member.put(
         "/config/me",
-        {"tools": {"datadog": {"enabled": True, "api_key": {"secret": "dd-a"}, "app_key": {"secret": "dd-b"}}}},
+        {"tools": {"aws": {"access_key_id": {"secret": "ak-a"}, "secret_access_key": {"secret": "sk-b"}}}},
     )
-    before = stored(team)["tools"]["datadog"]
-    masked = member.get("/config/me/effective").json()["tools"]["datadog"]
-    again = member.put("/config/me", {"tools": {"datadog": {k: masked[k] for k in ("api_key", "app_key")}}})
+    before = stored(team)["tools"]["aws"]
+    masked = member.get("/config/me/effective").json()["tools"]["aws"]
+    again = member.put("/config/me", {"tools": {"aws": {k: masked[k] for k in ("access_key_id", "secret_access_key")}}})
     assert again.json()["changed_fields"] == []
-    same = member.put("/config/me", {"tools": {"datadog": {"api_key": {"secret": "dd-a"}}}})
+    same = member.put("/config/me", {"tools": {"aws": {"access_key_id": {"secret": "ak-a"}}}})
     assert same.json()["changed_fields"] == []
-    assert stored(team)["tools"]["datadog"] == before
+    assert stored(team)["tools"]["aws"] == before
     missing = member.put("/config/me", {"tools": {"loki": {"auth": SECRET_MASK}}})
     assert missing.json()["error"]["field"] == "tools.loki.auth"
-
-
-@pytest.mark.django_db
-def test_restating_mcp_servers_with_a_masked_auth_keeps_that_servers_secret(
-    keys: Any, member: ApiCaller, team: Node
-) -> None:
-    runbooks = {"name": "runbooks", "url": "https://mcp.acme.com/runbooks", "auth": {"secret": "mcp-tok"}}
-    member.put("/config/me", {"mcp_servers": ["grafana", runbooks]})
-    shown = member.get("/config/me/effective").json()["mcp_servers"]
-    assert shown == ["grafana", {"name": "runbooks", "url": "https://mcp.acme.com/runbooks", "auth": SECRET_MASK}]
-    response = member.put("/config/me", {"mcp_servers": [*shown, "github"]})
-    assert response.json()["changed_fields"] == ["mcp_servers"]
-    assert decrypt(stored(team)["mcp_servers"][1]["auth"]) == "mcp-tok"
 
 
 @pytest.mark.django_db
@@ -228,7 +215,7 @@ def test_an_unresolvable_reference_names_the_source_only(
 
 class _VaultHandler(BaseHTTPRequestHandler):
     secrets: dict[str, dict[str, str]] = {
-        "/v1/secret/data/incidentfox/org-acme/coralogix/api-key": {"value": "cx-from-vault"},
+        "/v1/secret/data/incidentfox/org-acme/grafana/api-key": {"value": "gf-from-vault"},
         "/v1/secret/data/incidentfox/org-acme/llm/openai": {"key": "sk-vault", "org": "acme"},
     }
 
@@ -271,17 +258,17 @@ def test_vault_references_are_read_through_the_kv_v2_api(keys: Any, vault: str, 
         team,
         {
             "tools": {
-                "coralogix": {
+                "grafana": {
                     "enabled": True,
-                    "domain": "eu2.coralogix.com",
-                    "api_key": f"{ORG_VAULT}coralogix/api-key",
+                    "url": "https://grafana.acme.com",
+                    "api_key": f"{ORG_VAULT}grafana/api-key",
                 }
             },
             "llm": {"provider": "openai", "api_key": f"{ORG_VAULT}llm/openai#key"},
         },
     )
     settings = engine_settings_for_team(team)
-    assert settings.data_sources["coralogix"]["api_key"] == "cx-from-vault"
+    assert settings.data_sources["grafana"]["api_key"] == "gf-from-vault"
     assert settings.llm == {"provider": "openai", "api_key": "sk-vault"}
 
 
@@ -289,7 +276,7 @@ def test_vault_references_are_read_through_the_kv_v2_api(keys: Any, vault: str, 
 @pytest.mark.parametrize(
     ("reference", "token"),
     [
-        (f"{ORG_VAULT}coralogix/api-key", "wrong-token"),
+        (f"{ORG_VAULT}grafana/api-key", "wrong-token"),
         (f"{ORG_VAULT}nowhere/at-all", VAULT_TOKEN),
         (f"{ORG_VAULT}llm/openai#nope", VAULT_TOKEN),
     ],
@@ -300,11 +287,12 @@ def test_a_vault_failure_is_secret_unavailable_without_the_address(
     from django.conf import settings
 
     settings.VAULT_TOKEN = token
-    admin_write(team, {"tools": {"coralogix": {"enabled": True, "domain": "eu2.coralogix.com", "api_key": reference}}})
+    grafana = {"enabled": True, "url": "https://grafana.acme.com", "api_key": reference}
+    admin_write(team, {"tools": {"grafana": grafana}})
     with pytest.raises(SecretUnavailable) as raised:
         engine_settings_for_team(team)
     message = str(raised.value)
-    assert "coralogix" in message
+    assert "grafana" in message
     assert vault not in message
     assert "127.0.0.1" not in message
     assert token not in message

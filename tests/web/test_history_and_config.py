@@ -89,7 +89,7 @@ def test_home_opens_the_last_used_team(web_org_admin, team, other_team):
 
 @pytest.fixture
 def configured(team):
-    config_update(node=team.parent, patch={"slack_channel": "#org-wide"}, meta=SYSTEM, admin=True)
+    config_update(node=team.parent, patch={"escalation_channel": "#org-wide"}, meta=SYSTEM, admin=True)
     config_update(
         node=team,
         patch={"tools": {"github": {"enabled": True, "token": {"secret": "ghp_topsecretvalue"}}}},
@@ -104,7 +104,7 @@ def test_config_shows_each_effective_value_with_its_level_and_masks_secrets(web_
     assert "ghp_topsecretvalue" not in html
     html = html.split('id="effective-heading"')[1].split('id="history-heading"')[0]  # the effective table
     assert "&quot;********&quot;" in html
-    row = html.split("<code>slack_channel</code>")[1].split("</tr>")[0]
+    row = html.split("<code>escalation_channel</code>")[1].split("</tr>")[0]
     assert "org-acme" in row
     row = html.split("<code>tools.github.token</code>")[1].split("</tr>")[0]
     assert "team-platform" in row
@@ -120,11 +120,11 @@ def test_a_viewer_cannot_post_config_changes(web_viewer, configured):
 def test_a_team_admin_edits_overrides_and_secrets_stay_unchanged_when_masked(web_team_admin, configured):
     page = web_team_admin.get(f"/teams/{configured.node_id}/config").content.decode()
     assert "ghp_topsecretvalue" not in page
-    new = {"tools": {"github": {"enabled": True, "token": "********"}}, "slack_channel": "#platform"}
+    new = {"tools": {"github": {"enabled": True, "token": "********"}}, "escalation_channel": "#platform"}
     response = web_team_admin.post(f"/teams/{configured.node_id}/config", {"overrides": json.dumps(new)})
     assert response.status_code == 302
     html = web_team_admin.get(response["Location"]).content.decode()
-    assert "Saved as version 2. Changed: slack_channel." in html
+    assert "Saved as version 2. Changed: escalation_channel." in html
     from teamconfig.selectors import engine_settings_for_team
 
     assert engine_settings_for_team(configured).data_sources["github"]["token"] == "ghp_topsecretvalue"

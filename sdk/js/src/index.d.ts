@@ -236,9 +236,9 @@ export interface Me {
 // Client
 
 export interface ClientOptions {
-  /** A team token (`ift_…`), an org-admin token (`ifa_…`) or an OIDC JWT. */
-  token: string;
-  /** Default `https://api.incidentfox.ai/api/v1`. */
+  /** A team token (`ift_…`), an org-admin token (`ifa_…`) or an OIDC JWT. Default: INCIDENTFOX_API_KEY, then INCIDENTFOX_TOKEN. */
+  token?: string;
+  /** Default: INCIDENTFOX_BASE_URL, else `https://api.incidentfox.ai/api/v1`. */
   baseUrl?: string;
   /** Sent as `X-Team-Id`: needed by org-admin tokens and by OIDC users with several teams. */
   teamId?: string;
@@ -354,7 +354,7 @@ export declare class Config {
 }
 
 export declare class IncidentFoxClient {
-  constructor(options: ClientOptions);
+  constructor(options?: ClientOptions);
   readonly baseUrl: string;
   readonly teamId: string | null;
   readonly maxRetries: number;

@@ -122,11 +122,17 @@ function queryString(params) {
   return text ? `?${text}` : "";
 }
 
+/** An environment variable's non-empty value under Node; undefined elsewhere (browsers have no process). */
+function envValue(name) {
+  const value = globalThis.process?.env?.[name];
+  return value ? value : undefined;
+}
+
 export class IncidentFoxClient {
   /**
    * @param {object} options
-   * @param {string} options.token a team token (`ift_…`), an org-admin token (`ifa_…`) or an OIDC JWT
-   * @param {string} [options.baseUrl]
+   * @param {string} [options.token] defaults to INCIDENTFOX_API_KEY (or INCIDENTFOX_TOKEN); a team token (`ift_…`), an org-admin token (`ifa_…`) or an OIDC JWT
+   * @param {string} [options.baseUrl] defaults to INCIDENTFOX_BASE_URL, else the hosted API
    * @param {string} [options.teamId] sent as `X-Team-Id` (needed by org-admin tokens and multi-team OIDC users)
    * @param {number} [options.maxRetries] retries of a 429 (and of network failures of GETs)
    * @param {number} [options.timeoutMs] per request
@@ -134,15 +140,15 @@ export class IncidentFoxClient {
    * @param {(ms: number) => Promise<void>} [options.sleep] for tests
    */
   constructor({
-    token,
-    baseUrl = DEFAULT_BASE_URL,
+    token = envValue("INCIDENTFOX_API_KEY") ?? envValue("INCIDENTFOX_TOKEN"),
+    baseUrl = envValue("INCIDENTFOX_BASE_URL") ?? DEFAULT_BASE_URL,
     teamId,
     maxRetries = 3,
     timeoutMs = 30000,
     fetch = globalThis.fetch,
     sleep = defaultSleep,
   } = {}) {
-    if (typeof token !== "string" || !token) throw new TypeError("IncidentFoxClient: `token` is required");
+    if (typeof token !== "string" || !token) throw new TypeError("IncidentFoxClient: `token` is required (or set INCIDENTFOX_API_KEY)");
     if (typeof fetch !== "function") {
       throw new TypeError("IncidentFoxClient: no global fetch (Node ≥ 18 needed); pass `fetch`");
     }

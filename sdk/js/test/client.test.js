@@ -38,7 +38,36 @@ describe("requests", () => {
   });
 
   test("the constructor refuses a missing token", () => {
-    assert.throws(() => new IncidentFoxClient({}), TypeError);
+    const saved = [process.env.INCIDENTFOX_API_KEY, process.env.INCIDENTFOX_TOKEN];
+    delete process.env.INCIDENTFOX_API_KEY;
+    delete process.env.INCIDENTFOX_TOKEN;
+    try {
+      assert.throws(() => new IncidentFoxClient({}), TypeError);
+    } finally {
+      if (saved[0] !== undefined) process.env.INCIDENTFOX_API_KEY = saved[0];
+      if (saved[1] !== undefined) process.env.INCIDENTFOX_TOKEN = saved[1];
+    }
+  });
+
+  test("token and baseUrl default to INCIDENTFOX_API_KEY (or INCIDENTFOX_TOKEN) and INCIDENTFOX_BASE_URL", async () => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.INCIDENTFOX_API_KEY;
+      process.env.INCIDENTFOX_TOKEN = "ift_from_token_var";
+      process.env.INCIDENTFOX_BASE_URL = `${BASE}/`;
+      const fetch = fakeFetch({ body: {} }, { body: {} });
+      await new IncidentFoxClient({ fetch, sleep: fakeSleep() }).config.getEffective();
+      assert.equal(fetch.calls[0].headers.authorization, "Bearer ift_from_token_var");
+      assert.equal(fetch.calls[0].url.href, `${BASE}/config/me/effective`);
+      process.env.INCIDENTFOX_API_KEY = "ift_from_api_key_var";
+      await new IncidentFoxClient({ fetch, sleep: fakeSleep() }).config.getEffective();
+      assert.equal(fetch.calls[1].headers.authorization, "Bearer ift_from_api_key_var", "the API key wins");
+    } finally {
+      for (const name of ["INCIDENTFOX_API_KEY", "INCIDENTFOX_TOKEN", "INCIDENTFOX_BASE_URL"]) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+    }
   });
 
   test("the token is not an enumerable field, so logging the client does not print it", () => {

@@ -13,7 +13,6 @@ from tenancy.services import demo_bootstrap
 # The demo team investigates the recorded demo environment (engine/demo) until real sources are configured.
 DEMO_TEAM_CONFIG = {
     "tools": {"demo": {"enabled": True}},
-    "slack_channel": "#demo-incidents",
 }
 
 

@@ -19,6 +19,7 @@ from incidentfox.errors import (
     WaitTimeout,
 )
 from incidentfox.models import ConfigChange, Investigation, InvestigationPage, Record
+from incidentfox.webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -42,5 +43,7 @@ __all__ = [
     "UnsupportedMediaTypeError",
     "ValidationError",
     "WaitTimeout",
+    "WebhookVerificationError",
     "__version__",
+    "verify_webhook",
 ]

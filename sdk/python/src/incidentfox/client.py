@@ -11,13 +11,14 @@ documented backoff (1 s, doubling up to 10 s), so no HTTP request stays open for
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
 
-from incidentfox.errors import RateLimitError, WaitTimeout, error_from_response
+from incidentfox.errors import IncidentFoxError, RateLimitError, WaitTimeout, error_from_response
 from incidentfox.knowledge import Knowledge
 from incidentfox.models import ConfigChange, Investigation, InvestigationPage, Record
 
@@ -38,8 +39,8 @@ def poll_delays() -> Iterator[float]:
 class IncidentFoxClient:
     def __init__(
         self,
-        token: str,
-        base_url: str = DEFAULT_BASE_URL,
+        token: str | None = None,
+        base_url: str | None = None,
         *,
         team_id: str | None = None,
         max_retries: int = 3,
@@ -47,8 +48,17 @@ class IncidentFoxClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """``team_id`` selects a team for OIDC and org-admin credentials (``X-Team-Id``); ``transport`` and
-        ``sleep`` exist for tests."""
+        """``token`` defaults to ``INCIDENTFOX_API_KEY`` (or ``INCIDENTFOX_TOKEN``) and ``base_url`` to
+        ``INCIDENTFOX_BASE_URL`` (else the hosted API). ``team_id`` selects a team for OIDC and org-admin credentials
+        (``X-Team-Id``); ``transport`` and ``sleep`` exist for tests."""
+        token = token or os.environ.get("INCIDENTFOX_API_KEY") or os.environ.get("INCIDENTFOX_TOKEN")
+        if not token:
+            raise IncidentFoxError(
+                "No API token: pass token=... or set INCIDENTFOX_API_KEY (or INCIDENTFOX_TOKEN)",
+                code="missing_token",
+                status=0,
+            )
+        base_url = base_url or os.environ.get("INCIDENTFOX_BASE_URL") or DEFAULT_BASE_URL
         headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
