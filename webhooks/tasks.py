@@ -14,6 +14,6 @@ def deliver_webhook(webhook_id: str, attempt: int) -> None:
     webhook_attempt(webhook_id=webhook_id, attempt=attempt)
 
 
-@task(queue_name="default")
+@task(queue_name=WEBHOOKS_QUEUE)  # outbound notification: never on the investigations queue
 def sync_slack_message(investigation_id: str) -> None:
     slack_sync(investigation_id=investigation_id)
