@@ -28,6 +28,7 @@ SDK_ENTRY = SDK_DIR / "src" / "index.js"
 NODE_TIMEOUT_SECONDS = 120
 REQUEST_ID = re.compile(r"^req_[A-Za-z0-9]{20}$")
 UNKNOWN_TOKEN = "ift_AAAAAAAAAAAA." + "b" * 40
+SDK_TEST_HOOK = {"investigation_complete": "https://hooks.example.com/sdk-test"}
 
 # Shared by every scenario: the SDK, the live server's address and credentials (from the environment), and
 # ``capture``, which turns a promise into JSON: the value, or the error's class lineage and fields.
@@ -224,7 +225,7 @@ const other = (token, options = {}) => new IncidentFoxClient({ token, baseUrl: b
 out.unknownToken = await capture(other(env.IF_UNKNOWN_TOKEN).investigations.list());
 out.malformedToken = await capture(other("not-a-token").config.getEffective());
 out.expiredToken = await capture(other(env.IF_EXPIRED_TOKEN).investigations.list());
-out.readOnlyWrite = await capture(other(env.IF_READ_ONLY_TOKEN).config.update({ escalation_channel: "#nope" }));
+out.readOnlyWrite = await capture(other(env.IF_READ_ONLY_TOKEN).config.update({ alerts: { disabled: ["Nope"] } }));
 out.foreignTeam = await capture(other(env.IF_TOKEN, { teamId: "team-payments" }).investigations.list());
 out.ownTeam = await capture(other(env.IF_TOKEN, { teamId: "team-platform" }).investigations.list());
 out.theirInvestigation = await capture(client.investigations.get(env.IF_THEIRS));
@@ -275,8 +276,9 @@ def test_the_js_sdk_reads_the_effective_config_and_updates_it_applied_or_held_fo
         tmp_path,
         """
 out.effective = await client.config.getEffective();
-out.applied = await client.config.update({ escalation_channel: "#sdk-test" });
-out.noop = await client.config.update({ escalation_channel: "#sdk-test" });
+const hook = { webhooks: { investigation_complete: "https://hooks.example.com/sdk-test" } };
+out.applied = await client.config.update(hook);
+out.noop = await client.config.update(hook);
 out.raw = await client.config.getRaw();
 
 const admin = (options = {}) => new IncidentFoxClient({ token: env.IF_ADMIN_TOKEN, baseUrl: base, ...options });
@@ -301,18 +303,18 @@ out.afterPending = await client.config.getEffective();
         "Platform",
     )
     applied = out["applied"]
-    assert applied["changed_fields"] == ["escalation_channel"]
+    assert applied["changed_fields"] == ["webhooks.investigation_complete"]
     assert isinstance(applied["version"], int)
     assert applied["version"] >= 1
-    assert applied["effective_config"]["escalation_channel"] == "#sdk-test"
+    assert applied["effective_config"]["webhooks"] == SDK_TEST_HOOK
     assert out["noop"]["changed_fields"] == []
     assert out["noop"]["version"] == applied["version"]
     assert out["raw"]["version"] == applied["version"]
-    assert out["raw"]["configs"]["team-platform"]["escalation_channel"] == "#sdk-test"
+    assert out["raw"]["configs"]["team-platform"]["webhooks"] == SDK_TEST_HOOK
 
     no_team = assert_api_error(out["adminWithoutTeam"], "InvalidRequestError", "invalid_request", 400)
     assert no_team["message"] == "X-Team-Id header is required"
-    assert out["adminEffective"]["escalation_channel"] == "#sdk-test"
+    assert out["adminEffective"]["webhooks"] == SDK_TEST_HOOK
     assert out["enabledApprovals"]["changed_fields"] == [
         "approval_workflows.config_changes.approvers",
         "approval_workflows.config_changes.enabled",

@@ -201,12 +201,13 @@ def test_another_teams_investigation_and_a_bad_token_raise_not_found_and_authent
 def test_config_reads_with_attributes_and_keys_and_updates_report_version_and_changed_fields(
     sdk: IncidentFoxClient,
 ) -> None:
-    change = sdk.config.update({"escalation_channel": "#sdk-incidents"})
+    hook = "https://hooks.example.com/sdk-incidents"
+    change = sdk.config.update({"webhooks": {"investigation_complete": hook}})
     assert change.applied
-    assert change.changed_fields == ["escalation_channel"]
+    assert change.changed_fields == ["webhooks.investigation_complete"]
     assert change.version == 1
     effective = sdk.config.get_effective()
-    assert effective.escalation_channel == effective["escalation_channel"] == "#sdk-incidents"
+    assert effective.webhooks.investigation_complete == effective["webhooks"]["investigation_complete"] == hook
     assert isinstance(effective.mcp_servers, list)
 
 

@@ -22,7 +22,7 @@ def approvals(team: Node) -> None:
 
 
 def submit(member: ApiCaller) -> str:
-    response = member.put("/config/me", {"service_owners": ["grafana", "aws", "github"]})
+    response = member.put("/config/me", {"alerts": {"disabled": ["Watchdog", "InfoInhibitor", "TargetDown"]}})
     assert response.status_code == 202, response.json()
     return str(response.json()["change_request_id"])
 
@@ -30,8 +30,8 @@ def submit(member: ApiCaller) -> str:
 def test_a_team_write_is_held_with_202_when_the_org_requires_approval(
     approvals: None, member: ApiCaller, team: Node
 ) -> None:
-    admin_write(team, {"service_owners": ["grafana", "aws"]})
-    response = member.put("/config/me", {"service_owners": ["grafana", "aws", "github"]})
+    admin_write(team, {"alerts": {"disabled": ["Watchdog", "InfoInhibitor"]}})
+    response = member.put("/config/me", {"alerts": {"disabled": ["Watchdog", "InfoInhibitor", "TargetDown"]}})
     assert response.status_code == 202
     body = response.json()
     assert re.fullmatch(r"cr_[A-Za-z0-9]{16}", body["change_request_id"])
@@ -40,21 +40,30 @@ def test_a_team_write_is_held_with_202_when_the_org_requires_approval(
         "change_request_id": "",
         "status": "pending_approval",
         "approvers": ["admin@acme.com"],
-        "changes": {"service_owners": {"old": ["grafana", "aws"], "new": ["grafana", "aws", "github"]}},
+        "changes": {
+            "alerts.disabled": {
+                "old": ["Watchdog", "InfoInhibitor"],
+                "new": ["Watchdog", "InfoInhibitor", "TargetDown"],
+            }
+        },
     }
-    assert NodeConfig.objects.get(node=team).overrides == {"service_owners": ["grafana", "aws"]}
+    assert NodeConfig.objects.get(node=team).overrides == {"alerts": {"disabled": ["Watchdog", "InfoInhibitor"]}}
     assert AuditEvent.objects.filter(event_type="config.change_requested").count() == 1
 
 
 def test_a_no_op_write_is_applied_not_held(approvals: None, member: ApiCaller) -> None:
-    response = member.put("/config/me", {"escalation_channel": None})
+    response = member.put("/config/me", {"webhooks": {"investigation_complete": None}})
     assert (response.status_code, response.json()["message"]) == (200, "No changes")
 
 
 def test_admin_credentials_apply_directly_even_when_approval_is_required(
     approvals: None, org_admin: ApiCaller, team: Node
 ) -> None:
-    response = org_admin.put("/config/me", {"escalation_channel": "#ops"}, headers={"X-Team-Id": "team-platform"})
+    response = org_admin.put(
+        "/config/me",
+        {"webhooks": {"investigation_complete": "https://hooks.example.com/ops"}},
+        headers={"X-Team-Id": "team-platform"},
+    )
     assert response.status_code == 200
     assert response.json()["version"] == 1
 
@@ -81,12 +90,16 @@ def test_approving_applies_the_change_as_a_new_version_recording_requester_and_a
     assert body["status"] == "approved"
     assert body["team_id"] == "team-platform"
     assert body["reviewed_by"].startswith("ifa_")
-    assert (body["version"], body["changed_fields"]) == (1, ["service_owners"])
+    assert (body["version"], body["changed_fields"]) == (1, ["alerts.disabled"])
     history = member.get("/config/me/audit").json()["history"]
     assert history[0]["change_request_id"] == cr_id
     assert history[0]["changed_by"] == ChangeRequest.objects.get().requested_by
     assert ConfigVersion.objects.get(node=team).approved_by == body["reviewed_by"]
-    assert member.get("/config/me/effective").json()["service_owners"] == ["grafana", "aws", "github"]
+    assert member.get("/config/me/effective").json()["alerts"]["disabled"] == [
+        "Watchdog",
+        "InfoInhibitor",
+        "TargetDown",
+    ]
     assert AuditEvent.objects.filter(event_type="config.change_approved", target=cr_id).exists()
 
 
@@ -113,7 +126,9 @@ def test_rejecting_records_the_reviewer_and_comment_and_applies_nothing(
 def test_a_patch_that_no_longer_validates_is_409_and_stays_pending(
     approvals: None, member: ApiCaller, org_admin: ApiCaller, team: Node
 ) -> None:
-    response = member.put("/config/me", {"tools": {"prometheus": {"enabled": True}}, "escalation_channel": "#x"})
+    response = member.put(
+        "/config/me", {"tools": {"prometheus": {"enabled": True}}, "alerts": {"disabled": ["Watchdog"]}}
+    )
     assert response.status_code == 400  # validated at request time too
     held = member.put("/config/me", {"agents": {"ci_agent": {"enabled": False}}})
     assert held.status_code == 400

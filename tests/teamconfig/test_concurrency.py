@@ -18,7 +18,10 @@ from tests.teamconfig.conftest import admin_write
 
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_puts_both_land_or_one_gets_a_clear_409(member: ApiCaller, team: Node) -> None:
-    patches = [{"escalation_channel": "#from-a"}, {"alerts": {"disabled": ["from-b"]}}]
+    patches = [
+        {"webhooks": {"investigation_complete": "https://hooks.example.com/from-a"}},
+        {"alerts": {"disabled": ["from-b"]}},
+    ]
     barrier = threading.Barrier(len(patches))
     results: list[Any] = [None] * len(patches)
 
@@ -57,7 +60,7 @@ def test_two_simultaneous_puts_both_land_or_one_gets_a_clear_409(member: ApiCall
 def test_a_write_planned_on_a_stale_read_is_re_planned_instead_of_overwriting(
     team: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin_write(team, {"escalation_channel": "#other-writer"})
+    admin_write(team, {"webhooks": {"investigation_complete": "https://hooks.example.com/other-writer"}})
     real_locked_config = services._locked_config
     reads: list[int] = []
 
@@ -71,6 +74,9 @@ def test_a_write_planned_on_a_stale_read_is_re_planned_instead_of_overwriting(
     monkeypatch.setattr(services, "_locked_config", stale_first_read)
     applied = admin_write(team, {"alerts": {"disabled": ["Watchdog"]}})
     row = NodeConfig.objects.get(node=team)
-    assert row.overrides == {"escalation_channel": "#other-writer", "alerts": {"disabled": ["Watchdog"]}}
+    assert row.overrides == {
+        "webhooks": {"investigation_complete": "https://hooks.example.com/other-writer"},
+        "alerts": {"disabled": ["Watchdog"]},
+    }
     assert (row.version, applied.version, len(reads)) == (2, 2, 2)
     assert applied.changed_fields == ["alerts.disabled"]

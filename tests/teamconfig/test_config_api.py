@@ -64,23 +64,23 @@ def test_a_knowledge_source_is_refused_as_not_supported_yet(member: ApiCaller) -
 
 
 def test_a_write_returns_version_sorted_changed_fields_and_the_effective_config(member: ApiCaller) -> None:
-    member.put("/config/me", {"service_owners": ["grafana", "aws"], "agents": {"investigation_agent": {"prompt": "p"}}})
+    member.put("/config/me", {"alerts": {"disabled": ["Watchdog"]}, "agents": {"investigation_agent": {"prompt": "p"}}})
     response = member.put(
         "/config/me",
-        {"service_owners": ["grafana", "aws", "github"], "agents": {"investigation_agent": {"prompt": None}}},
+        {"alerts": {"disabled": ["Watchdog", "TargetDown"]}, "agents": {"investigation_agent": {"prompt": None}}},
     )
     body = response.json()
     assert response.status_code == 200
     assert body["message"] == "Configuration updated successfully"
     assert body["version"] == 2
-    assert body["changed_fields"] == ["agents.investigation_agent.prompt", "service_owners"]
-    assert body["effective_config"]["service_owners"] == ["grafana", "aws", "github"]
+    assert body["changed_fields"] == ["agents.investigation_agent.prompt", "alerts.disabled"]
+    assert body["effective_config"]["alerts"]["disabled"] == ["Watchdog", "TargetDown"]
     assert "prompt" not in body["effective_config"]["agents"]["investigation_agent"]
 
 
 def test_a_write_that_changes_nothing_keeps_the_version_and_says_no_changes(member: ApiCaller) -> None:
-    member.put("/config/me", {"escalation_channel": "#platform"})
-    response = member.patch("/config/me", {"escalation_channel": "#platform", "knowledge_source": {"notion": None}})
+    member.put("/config/me", {"alerts": {"disabled": ["Watchdog"]}})
+    response = member.patch("/config/me", {"alerts": {"disabled": ["Watchdog"]}, "knowledge_source": {"notion": None}})
     assert response.status_code == 200
     assert (response.json()["message"], response.json()["version"], response.json()["changed_fields"]) == (
         "No changes",
@@ -92,7 +92,7 @@ def test_a_write_that_changes_nothing_keeps_the_version_and_says_no_changes(memb
 
 @pytest.mark.parametrize("field", ["team_name", "org_id", "team_node_id"])
 def test_an_injected_field_in_a_team_write_is_refused_as_invalid_field(member: ApiCaller, field: str) -> None:
-    response = member.put("/config/me", {field: "Renamed", "escalation_channel": "#x"})
+    response = member.put("/config/me", {field: "Renamed", "alerts": {"disabled": ["Watchdog"]}})
     assert response.status_code == 400
     error = error_of(response)
     assert (error["code"], error["field"]) == ("invalid_field", field)
@@ -204,7 +204,7 @@ def test_unknown_keys_are_refused_naming_the_key_and_the_nearest_valid_one(
 
 
 def test_a_read_only_token_cannot_write_config(read_only_member: ApiCaller) -> None:
-    response = read_only_member.put("/config/me", {"escalation_channel": "#x"})
+    response = read_only_member.put("/config/me", {"alerts": {"disabled": ["Watchdog"]}})
     assert response.status_code == 403
     assert error_of(response) | {"request_id": ""} == {
         "code": "forbidden",
@@ -233,29 +233,30 @@ def test_a_team_token_may_not_select_another_team(member: ApiCaller, other_team:
 
 
 def test_raw_shows_each_lineage_nodes_overrides_and_the_team_version(member: ApiCaller, team: Node) -> None:
-    admin_write(team.parent, {"service_owners": ["grafana", "aws"]})
-    member.put("/config/me", {"escalation_channel": "#platform-incidents"})
+    admin_write(team.parent, {"alerts": {"disabled": ["Watchdog"]}})
+    member.put("/config/me", {"webhooks": {"investigation_complete": "https://hooks.example.com/platform"}})
     assert member.get("/config/me/raw").json() == {
         "lineage": ["org-acme", "team-platform"],
         "version": 1,
         "configs": {
-            "org-acme": {"service_owners": ["grafana", "aws"]},
-            "team-platform": {"escalation_channel": "#platform-incidents"},
+            "org-acme": {"alerts": {"disabled": ["Watchdog"]}},
+            "team-platform": {"webhooks": {"investigation_complete": "https://hooks.example.com/platform"}},
         },
     }
 
 
 def test_audit_lists_newest_first_with_dotted_path_diffs(member: ApiCaller) -> None:
-    member.put("/config/me", {"escalation_channel": "#platform-incidents", "service_owners": ["grafana", "aws"]})
-    member.put("/config/me", {"service_owners": ["grafana", "aws", "github"]})
+    hook = {"investigation_complete": "https://hooks.example.com/platform"}
+    member.put("/config/me", {"webhooks": hook, "alerts": {"disabled": ["Watchdog"]}})
+    member.put("/config/me", {"alerts": {"disabled": ["Watchdog", "TargetDown"]}})
     member.put("/config/me", {"agents": {"investigation_agent": {"prompt": "Check payments first."}}})
     history = member.get("/config/me/audit").json()["history"]
     assert [row["version"] for row in history] == [3, 2, 1]
     assert history[0]["diff"] == {"agents.investigation_agent.prompt": {"old": None, "new": "Check payments first."}}
-    assert history[1]["diff"] == {"service_owners": {"old": ["grafana", "aws"], "new": ["grafana", "aws", "github"]}}
+    assert history[1]["diff"] == {"alerts.disabled": {"old": ["Watchdog"], "new": ["Watchdog", "TargetDown"]}}
     assert history[1]["full_config"] == {
-        "escalation_channel": "#platform-incidents",
-        "service_owners": ["grafana", "aws", "github"],
+        "webhooks": hook,
+        "alerts": {"disabled": ["Watchdog", "TargetDown"]},
     }
     assert history[1]["changed_by"].startswith("ift_")
     assert history[1]["change_request_id"] is None
@@ -265,8 +266,8 @@ def test_audit_lists_newest_first_with_dotted_path_diffs(member: ApiCaller) -> N
 
 
 def test_audit_honours_limit_and_include_full(member: ApiCaller) -> None:
-    for channel in ("#a", "#b", "#c"):
-        member.put("/config/me", {"escalation_channel": channel})
+    for alert in ("A", "B", "C"):
+        member.put("/config/me", {"alerts": {"disabled": [alert]}})
     history = member.get("/config/me/audit", limit="2", include_full="false").json()["history"]
     assert [row["version"] for row in history] == [3, 2]
     assert all("full_config" not in row for row in history)
@@ -275,11 +276,13 @@ def test_audit_honours_limit_and_include_full(member: ApiCaller) -> None:
 
 
 def test_an_org_value_shows_through_once_the_team_deletes_its_override(member: ApiCaller, team: Node) -> None:
-    admin_write(team.parent, {"escalation_channel": "#everyone"})
-    member.put("/config/me", {"escalation_channel": "#platform"})
-    assert member.get("/config/me/effective").json()["escalation_channel"] == "#platform"
-    member.put("/config/me", {"escalation_channel": None})
-    assert member.get("/config/me/effective").json()["escalation_channel"] == "#everyone"
+    admin_write(team.parent, {"webhooks": {"investigation_complete": "https://hooks.example.com/everyone"}})
+    member.put("/config/me", {"webhooks": {"investigation_complete": "https://hooks.example.com/platform"}})
+    effective = member.get("/config/me/effective").json()
+    assert effective["webhooks"]["investigation_complete"] == "https://hooks.example.com/platform"
+    member.put("/config/me", {"webhooks": {"investigation_complete": None}})
+    effective = member.get("/config/me/effective").json()
+    assert effective["webhooks"]["investigation_complete"] == "https://hooks.example.com/everyone"
 
 
 def test_admin_node_config_reads_and_writes_org_defaults(org_admin: ApiCaller, member: ApiCaller) -> None:

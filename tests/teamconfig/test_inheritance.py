@@ -47,12 +47,21 @@ def test_each_level_overrides_the_one_above_and_objects_merge_across_all_four(tr
 
 
 def test_arrays_are_replaced_by_the_lower_level_never_concatenated(tree: Tree) -> None:
-    admin_write(tree.root, {"service_owners": ["grafana", "aws"], "alerts": {"disabled": ["Watchdog"]}})
-    admin_write(tree.group, {"service_owners": ["github"]})
-    admin_write(tree.team, {"alerts": {"disabled": []}})
+    admin_write(
+        tree.root,
+        {
+            "alerts": {"disabled": ["Watchdog", "InfoInhibitor"]},
+            "agents": {"investigation_agent": {"disable_default_tools": ["list_pull_requests"]}},
+        },
+    )
+    admin_write(tree.group, {"alerts": {"disabled": ["TargetDown"]}})
+    assert effective_config_for_team(tree.team)["alerts"] == {"disabled": ["TargetDown"]}
+    admin_write(tree.team, {"agents": {"investigation_agent": {"disable_default_tools": []}}})
     effective = effective_config_for_team(tree.team)
-    assert effective["service_owners"] == ["github"]
-    assert effective["alerts"] == {"disabled": []}
+    assert effective["alerts"] == {"disabled": ["TargetDown"]}
+    assert effective["agents"]["investigation_agent"]["disable_default_tools"] == []
+    admin_write(tree.team, {"alerts": {"disabled": []}})
+    assert effective_config_for_team(tree.team)["alerts"] == {"disabled": []}
 
 
 def test_null_deletes_the_teams_own_override_so_the_inherited_value_shows(tree: Tree) -> None:
@@ -77,21 +86,22 @@ def test_explicit_off_values_switch_off_inherited_ones(tree: Tree) -> None:
 
 def test_a_value_changed_at_the_org_reaches_every_descendant_without_writing_to_them(tree: Tree) -> None:
     sibling = node_create(org=tree.org, node_id="team-ledger", name="Ledger", parent=tree.group, meta=SYSTEM)
-    admin_write(tree.root, {"escalation_channel": "#v1"})
-    admin_write(tree.root, {"escalation_channel": "#v2"})
+    admin_write(tree.root, {"webhooks": {"investigation_complete": "https://hooks.example.com/v1"}})
+    admin_write(tree.root, {"webhooks": {"investigation_complete": "https://hooks.example.com/v2"}})
     for team in (tree.team, sibling):
-        assert effective_config_for_team(team)["escalation_channel"] == "#v2"
+        effective = effective_config_for_team(team)
+        assert effective["webhooks"]["investigation_complete"] == "https://hooks.example.com/v2"
     assert not NodeConfig.objects.filter(node__in=[tree.team, sibling, tree.group, tree.division]).exists()
 
 
 def test_raw_lists_all_four_lineage_levels_root_first(tree: Tree) -> None:
-    admin_write(tree.group, {"escalation_channel": "#g"})
+    admin_write(tree.group, {"alerts": {"disabled": ["Watchdog"]}})
     raw = config_raw_for_team(tree.team)
     assert raw["lineage"] == ["org-acme", "engineering", "payments-group", "team-checkout"]
     assert raw["configs"] == {
         "org-acme": {},
         "engineering": {},
-        "payments-group": {"escalation_channel": "#g"},
+        "payments-group": {"alerts": {"disabled": ["Watchdog"]}},
         "team-checkout": {},
     }
     assert raw["version"] == 0
@@ -137,9 +147,9 @@ def test_engine_settings_carry_enabled_sources_agents_llm_webhook_and_alerts(
 
 
 def _chain(org_root: Node, depth: int) -> Node:
-    """A team ``depth`` levels deep (root = level 1), each level with overrides."""
+    """A team ``depth`` levels deep (root = level 1), each level defining its own custom agent."""
     parent = org_root
-    admin_write(org_root, {"rollout_flags": {"level1": True}})
+    admin_write(org_root, _level_agent(1))
     for level in range(2, depth):
         parent = node_create(
             org=org_root.org,
@@ -149,10 +159,14 @@ def _chain(org_root: Node, depth: int) -> Node:
             node_type=NodeType.GROUP,
             meta=SYSTEM,
         )
-        admin_write(parent, {"rollout_flags": {f"level{level}": True}})
+        admin_write(parent, _level_agent(level))
     team = node_create(org=org_root.org, node_id=f"t{depth}", name=f"T{depth}", parent=parent, meta=SYSTEM)
-    admin_write(team, {"rollout_flags": {f"level{depth}": True}})
+    admin_write(team, _level_agent(depth))
     return team
+
+
+def _level_agent(level: int) -> dict[str, Any]:
+    return {"agents": {f"level{level}_agent": {"prompt": f"Level {level} runbook."}}}
 
 
 @pytest.mark.parametrize("depth", [2, 4, 8])
@@ -162,7 +176,10 @@ def test_effective_config_costs_one_query_at_any_depth_up_to_eight(
     team = Node.objects.get(pk=_chain(tree.root, depth).pk)  # fresh instance: nothing cached
     with django_assert_max_num_queries(1):
         effective = effective_config_for_team(team)
-    assert all(effective["rollout_flags"][f"level{level}"] for level in range(1, depth + 1))
+    agents = effective["agents"]
+    assert [agents[f"level{level}_agent"]["prompt"] for level in range(1, depth + 1)] == [
+        f"Level {level} runbook." for level in range(1, depth + 1)
+    ]
 
 
 def test_the_effective_endpoint_makes_the_same_number_of_queries_at_depth_two_and_eight(tree: Tree) -> None:

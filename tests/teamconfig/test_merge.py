@@ -101,9 +101,8 @@ def test_a_later_scalar_replaces_an_object_and_a_later_object_does_not_revive_it
 
 
 def test_arrays_replace_and_never_concatenate() -> None:
-    assert merge_layers([{"service_owners": ["grafana", "aws"]}, {"service_owners": ["github"]}]) == {
-        "service_owners": ["github"]
-    }
+    org, team = {"alerts": {"disabled": ["Watchdog", "InfoInhibitor"]}}, {"alerts": {"disabled": ["TargetDown"]}}
+    assert merge_layers([org, team]) == {"alerts": {"disabled": ["TargetDown"]}}
 
 
 def test_objects_merge_recursively_so_a_new_key_keeps_its_siblings() -> None:
@@ -182,13 +181,16 @@ def test_the_diff_of_a_document_with_itself_is_empty_and_otherwise_lists_every_c
 
 def test_the_diff_names_dotted_leaves_and_counts_an_array_as_one_leaf() -> None:
     old = {
-        "service_owners": ["grafana", "aws"],
+        "alerts": {"disabled": ["Watchdog", "InfoInhibitor"]},
         "agents": {"investigation_agent": {"prompt": "p", "timeout": 300}},
     }
-    new = {"service_owners": ["grafana", "aws", "github"], "agents": {"investigation_agent": {"timeout": 300}}}
+    new = {
+        "alerts": {"disabled": ["Watchdog", "InfoInhibitor", "TargetDown"]},
+        "agents": {"investigation_agent": {"timeout": 300}},
+    }
     assert leaf_diff(old, new) == {
         "agents.investigation_agent.prompt": {"old": "p", "new": None},
-        "service_owners": {"old": ["grafana", "aws"], "new": ["grafana", "aws", "github"]},
+        "alerts.disabled": {"old": ["Watchdog", "InfoInhibitor"], "new": ["Watchdog", "InfoInhibitor", "TargetDown"]},
     }
 
 

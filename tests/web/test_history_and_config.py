@@ -89,7 +89,11 @@ def test_home_opens_the_last_used_team(web_org_admin, team, other_team):
 
 @pytest.fixture
 def configured(team):
-    config_update(node=team.parent, patch={"escalation_channel": "#org-wide"}, meta=SYSTEM, admin=True)
+    org_patch = {
+        "webhooks": {"investigation_complete": "https://hooks.example.com/org-wide"},
+        "integrations": {"slack": {"enabled": True, "bot_token": {"secret": "xoxb-topsecretbot"}}},
+    }
+    config_update(node=team.parent, patch=org_patch, meta=SYSTEM, admin=True)
     config_update(
         node=team,
         patch={"tools": {"github": {"enabled": True, "token": {"secret": "ghp_topsecretvalue"}}}},
@@ -102,9 +106,10 @@ def configured(team):
 def test_config_shows_each_effective_value_with_its_level_and_masks_secrets(web_viewer, configured):
     html = web_viewer.get(f"/teams/{configured.node_id}/config").content.decode()
     assert "ghp_topsecretvalue" not in html
+    assert "xoxb-topsecretbot" not in html
     html = html.split('id="effective-heading"')[1].split('id="history-heading"')[0]  # the effective table
     assert "&quot;********&quot;" in html
-    row = html.split("<code>escalation_channel</code>")[1].split("</tr>")[0]
+    row = html.split("<code>webhooks.investigation_complete</code>")[1].split("</tr>")[0]
     assert "org-acme" in row
     row = html.split("<code>tools.github.token</code>")[1].split("</tr>")[0]
     assert "team-platform" in row
@@ -120,11 +125,11 @@ def test_a_viewer_cannot_post_config_changes(web_viewer, configured):
 def test_a_team_admin_edits_overrides_and_secrets_stay_unchanged_when_masked(web_team_admin, configured):
     page = web_team_admin.get(f"/teams/{configured.node_id}/config").content.decode()
     assert "ghp_topsecretvalue" not in page
-    new = {"tools": {"github": {"enabled": True, "token": "********"}}, "escalation_channel": "#platform"}
+    new = {"tools": {"github": {"enabled": True, "token": "********"}}, "alerts": {"disabled": ["Watchdog"]}}
     response = web_team_admin.post(f"/teams/{configured.node_id}/config", {"overrides": json.dumps(new)})
     assert response.status_code == 302
     html = web_team_admin.get(response["Location"]).content.decode()
-    assert "Saved as version 2. Changed: escalation_channel." in html
+    assert "Saved as version 2. Changed: alerts.disabled." in html
     from teamconfig.selectors import engine_settings_for_team
 
     assert engine_settings_for_team(configured).data_sources["github"]["token"] == "ghp_topsecretvalue"
