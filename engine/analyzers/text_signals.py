@@ -35,6 +35,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     names = _known_names(obs, ctx)
     nodes = _node_names(obs, ctx)
     candidates = _existing(obs)
+    claim_owners = _claim_owners(obs)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
     sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
@@ -61,12 +62,13 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     nodes,
                     candidates,
                     described,
+                    claim_owners,
                 )
     for event in obs.events:
         if event.cite.startswith("[tool:") and _PREFILTER.search(event.message):
             owner = event.object_name or None
             for rule, groups in match_rules(event.message):
-                _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner)
+                _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner, claim_owners)
     return list(found.values())
 
 
@@ -81,6 +83,7 @@ def _add(
     nodes: frozenset[str],
     candidates: dict[str, set[str]],
     owner: str | None = None,
+    claim_owners: dict[str, str] | None = None,
 ) -> None:
     what = render(rule.title, groups)
     if what is None:
@@ -91,6 +94,11 @@ def _add(
     key = (rule.kind, what)
     asked = ctx.question.named if ctx.question else None
     shown = _owner_in(line, names) or owner or ctx.service or asked  # the object as the input names it
+    owners = claim_owners or {}
+    claim = _owner_in(line, sorted(owners, key=len, reverse=True)) if owners else None
+    if claim and shown in (None, claim, ctx.service, asked):
+        shown = owners[claim]  # a StatefulSet's claim: the StatefulSet waits on it
+        what += f" (PersistentVolumeClaim {claim}, which StatefulSet {shown}'s pod needs)"
     workload = shown if shown is None or shown in nodes else workload_of(shown)
     existing = found.get(key)
     if existing is not None:
@@ -120,6 +128,26 @@ def _add(
         affected=[workload] if workload else [],
         related=[v for k, v in groups.items() if k in ("service", "account", "storageclass", "hook")],
     )
+
+
+_ORDINAL = re.compile(r"^(.+)-\d+$")
+
+
+def _claim_owners(obs: Observations) -> dict[str, str]:
+    """A StatefulSet's claims (``<template>-<statefulset>-<ordinal>``) -> the StatefulSet, when its pods or it are seen."""
+    sets = {w.name for w in obs.workloads if w.kind == "StatefulSet"}
+    sets |= {r.name for r in obs.resources if r.kind == "StatefulSet"}
+    pods = {p.name for p in obs.pods if _ORDINAL.match(p.name)}
+    owners: dict[str, str] = {}
+    for claim in {c.name for c in obs.claims}:
+        for pod in pods:
+            match = _ORDINAL.match(pod)
+            if claim.endswith(f"-{pod}") and match:
+                owners[claim] = match.group(1)
+        for name in sets:
+            if re.search(rf"-{re.escape(name)}-\d+$", claim):
+                owners.setdefault(claim, name)
+    return owners
 
 
 def _distinct_lines(doc: LogDoc, ctx: AnalysisContext) -> list[str]:
