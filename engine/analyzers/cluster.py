@@ -398,7 +398,7 @@ def _network_policies(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     weight=90,
                     evidence=[
                         deny.quote("Egress", fallback=f"NetworkPolicy {deny.name} policyTypes Egress"),
-                        *[p.quote(f"name: {p.name}") for p in others[:1]],
+                        *[p.quote(p.name) for p in others[:1]],
                     ],
                     workload=selected,
                     recommendations=[
