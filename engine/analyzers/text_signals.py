@@ -85,6 +85,8 @@ def _add(
     owner: str | None = None,
     claim_owners: dict[str, str] | None = None,
 ) -> None:
+    if '": "' in line:  # one-line JSON: a group read to the end of the line stops at its closing quote
+        groups = {k: re.split(r'(?<!\\)"', v, maxsplit=1)[0] for k, v in groups.items()}
     what = render(rule.title, groups)
     if what is None:
         return
