@@ -12,6 +12,7 @@ from engine.analysis_context import AnalysisContext
 from engine.analyzers import (
     changes,
     cluster,
+    datastore_text,
     datastores,
     dependencies,
     evictions,
@@ -41,6 +42,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     routing.analyze,
     network_peers.analyze,
     datastores.analyze,
+    datastore_text.analyze,
     resources.analyze,
     text_signals.analyze,
     log_signatures.analyze,
