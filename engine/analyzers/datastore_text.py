@@ -151,14 +151,14 @@ def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table]) -> l
             limit = (table.rows[0][0][0], f"{table.label} {excerpt(table.rows[0][1].strip())}")
         if "count" not in table.header:
             continue
-        who = next((c for c in ("usename", "application_name", "client_addr", "datname") if c in table.header), None)
+        column = next((c for c in ("usename", "application_name", "client_addr", "datname") if c in table.header), "")
         for cells, line in table.rows:
             row = dict(zip(table.header, cells, strict=False))
-            if who and row.get("count", "").isdigit():
+            if column and row.get("count", "").isdigit():
                 holders.append(
                     (
                         int(row["count"]),
-                        row.get(who, "?"),
+                        row.get(column, "?"),
                         row.get("state", ""),
                         f"{table.label} {excerpt(line.strip())}",
                     )
