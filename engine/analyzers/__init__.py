@@ -11,6 +11,7 @@ from collections.abc import Callable
 from engine.analysis_context import AnalysisContext
 from engine.analyzers import (
     changes,
+    claims,
     cluster,
     datastore_text,
     datastores,
@@ -39,6 +40,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     nodes.analyze,
     evictions.analyze,
     cluster.analyze,
+    claims.analyze,
     routing.analyze,
     network_peers.analyze,
     datastores.analyze,

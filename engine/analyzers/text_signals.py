@@ -40,6 +40,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     scanned = 0
     sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
     sources += [(doc.label, _distinct_lines(doc, ctx)) for doc in obs.logs]
+    event_objects = {e.cite: e.object_name for e in obs.events if e.object_name}  # table rows: the event's object
     for label, lines in sources:
         described: str | None = None  # the object a describe block is about ("Name:" opens each block)
         for line in lines:
@@ -50,18 +51,19 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 described = line.split(":", 1)[1].strip().split("/")[-1] or None
             if len(line) < 12 or not _PREFILTER.search(line):
                 continue
+            cite = f"{label} {excerpt(line.strip())}"
             for rule, groups in first_of_each_family(match_rules(line[:4096])):
                 _add(
                     found,
                     rule,
                     groups,
-                    f"{label} {excerpt(line.strip())}",
+                    cite,
                     line,
                     names,
                     ctx,
                     nodes,
                     candidates,
-                    described,
+                    event_objects.get(cite) or described,
                     claim_owners,
                 )
     for event in obs.events:

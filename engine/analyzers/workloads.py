@@ -207,6 +207,9 @@ def _creation_refused(events: list[EventFact], ctx: AnalysisContext) -> list[Fin
         if event.reason != "FailedCreate" or ctx.is_stale(event.last_seen) or not event.object_name:
             continue
         owner = workload_of(event.object_name)
+        hashed = re.fullmatch(r"(.+)-[a-z0-9]{6,10}", event.object_name)
+        if (event.object_kind or "").lower() == "replicaset" and hashed:
+            owner = hashed.group(1)  # a Deployment's ReplicaSet: <deployment>-<pod-template-hash>
         if owner in seen:
             continue
         seen.add(owner)
@@ -217,7 +220,11 @@ def _creation_refused(events: list[EventFact], ctx: AnalysisContext) -> list[Fin
                 subject=f"{(event.object_kind or 'replicaset').lower()}/{event.object_name}",
                 role="cause",
                 title=f"{owner}: pods cannot be created"
-                + (f": namespace quota {quota.group(1)} is exhausted" if quota else f": {event.message[:160]}"),
+                + (
+                    f": namespace quota {quota.group(1)} is exhausted{_quota_detail(event.message)}"
+                    if quota
+                    else f": {event.message[:160]}"
+                ),
                 weight=86,
                 evidence=[event.cite],
                 workload=owner,
