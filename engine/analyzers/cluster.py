@@ -825,6 +825,25 @@ _HANDLED = {
 def _not_ready_conditions(obs: Observations) -> list[Finding]:
     findings: list[Finding] = []
     for resource in obs.resources:
+        row = _d(resource.raw.get("row"))
+        if (
+            row.get("READY") == "False" and row.get("MESSAGE") and row.get("SUSPENDED") != "True"
+        ):  # flux get ..., kubectl get certificates -o wide
+            message = str(row["MESSAGE"])
+            findings.append(
+                Finding(
+                    kind=f"{resource.kind.lower()}_not_ready",
+                    subject=f"{resource.kind.lower()}/{resource.name}",
+                    role="cause",
+                    title=f"{resource.name}: {resource.kind} {resource.name} is not Ready: {message[:200]}",
+                    weight=76,
+                    evidence=[resource.quote(resource.name)],
+                    workload=resource.name,
+                    recommendations=[rec("high", f"Fix what {resource.kind} {resource.name} reports: {message[:120]}")],
+                    affected=[resource.name],
+                )
+            )
+            continue
         if resource.kind in _HANDLED:
             continue
         for condition in _l(_d(resource.raw.get("status")).get("conditions")):

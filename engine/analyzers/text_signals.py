@@ -183,19 +183,26 @@ def _owner_in(line: str, names: list[str]) -> str | None:
     return None
 
 
-_MEANT = {"namespace_missing": "namespace", "gitops_path_missing": "path", "ingress_tls_secret_missing": "secret"}
+_MEANT = {
+    "namespace_missing": "namespace",
+    "gitops_path_missing": "path",
+    "ingress_tls_secret_missing": "secret",
+    "issuer_not_found": "issuer",
+}
 _KIND_OF_GROUP = {"namespace": "Namespace", "secret": "Secret"}
 _PATH_TOKEN = re.compile(r"(?<![\w/.-])[\w.-]+(?:/[\w.-]+)+(?![\w/.-])")
 
 
 def _existing(obs: Observations) -> dict[str, set[str]]:
     """Names that exist, by kind, to tell what a wrong name was probably meant to be."""
-    found: dict[str, set[str]] = {"namespace": set(), "secret": set(), "path": set()}
+    found: dict[str, set[str]] = {"namespace": set(), "secret": set(), "path": set(), "issuer": set()}
     for resource in obs.resources:
         if resource.kind == "Namespace":
             found["namespace"].add(resource.name)
         elif resource.kind == "Secret":
             found["secret"].add(resource.name)
+        elif resource.kind in ("ClusterIssuer", "Issuer"):
+            found["issuer"].add(resource.name)
     for lines in [t.lines for t in obs.texts] + [d.lines[:2000] for d in obs.logs]:
         for line in lines[:5000]:
             if "/" in line and len(line) < 300 and not line.lstrip().startswith(("$", "#", ">")):

@@ -567,6 +567,16 @@ RULES: tuple[MessageRule, ...] = (
         ),
     ),
     MessageRule(
+        "issuer_not_found",
+        "cause",
+        90,
+        "cert-manager cannot issue the certificate: its {issuerkind} {issuer} does not exist",
+        "Point the Certificate's issuerRef at an existing issuer (kubectl get clusterissuers,issuers -A) or create {issuer}",
+        _r(
+            r"Referenced \"?(?P<issuerkind>ClusterIssuer|Issuer)\"? not found: [\w.-]+ \"(?P<issuer>[\w.-]+)\" not found"
+        ),
+    ),
+    MessageRule(
         "acme_failed",
         "cause",
         82,

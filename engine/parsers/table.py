@@ -121,6 +121,14 @@ _COMMAND_KINDS = {
     "configmaps": "ConfigMap",
     "cm": "ConfigMap",
     "ep": "Endpoints",
+    "clusterissuer": "ClusterIssuer",
+    "clusterissuers": "ClusterIssuer",
+    "issuer": "Issuer",
+    "issuers": "Issuer",
+    "kustomization": "Kustomization",
+    "kustomizations": "Kustomization",
+    "helmrelease": "HelmRelease",
+    "helmreleases": "HelmRelease",
 }
 
 
