@@ -30,6 +30,8 @@ class _Group:
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
     names = observed_names(obs)
+    evented = {e.object_name for e in obs.events if e.object_name and e.object_name not in names}
+    names += sorted(evented, key=len, reverse=True)
     findings: list[Finding] = []
     fallback = failing_workload(obs)
     nodes = {node.name for node in obs.nodes}
@@ -97,10 +99,13 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
             return name
     if ctx.service:
         return ctx.service
+    stem = re.split(r"[._]|-logs?\b", label.removeprefix("[attachment:").rstrip("]"))[0]
+    words = ctx.question.words if ctx.question else frozenset()
+    if len(stem) >= 3 and stem in words and any(workload_of(name) == stem for name in names or []):
+        return stem  # "catalog.log", asked about catalog, whose pods were observed
     subject = ctx.focus.subject if ctx.focus else None
     if subject is not None:
         return subject.name
-    words = ctx.question.words if ctx.question else frozenset()
     named = [name for name in names or [] if name.lower() in words]
     if named:
         return named[0]
