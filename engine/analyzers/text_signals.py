@@ -25,7 +25,8 @@ _PREFILTER = re.compile(
     r"|expired|certificate|permission denied|pull policy|Preempted|suspend|forbidden|no matches for kind|not applied"
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
-    r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale",
+    r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
+    r"|load balancer",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -41,6 +42,9 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
     sources += [(doc.label, _distinct_lines(doc, ctx)) for doc in obs.logs]
     event_objects = {e.cite: e.object_name for e in obs.events if e.object_name}  # table rows: the event's object
+    pending = [  # a LoadBalancer Service still without an address: what "load balancer" messages are about
+        r.name for r in obs.resources if r.kind == "Service" and r.raw.get("row", {}).get("EXTERNAL-IP") == "<pending>"
+    ]
     for label, lines in sources:
         described: str | None = None  # the object a describe block is about ("Name:" opens each block)
         for line in lines:
@@ -63,7 +67,9 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     ctx,
                     nodes,
                     candidates,
-                    event_objects.get(cite) or described,
+                    event_objects.get(cite)
+                    or described
+                    or (pending[0] if len(pending) == 1 and "load balancer" in line.lower() else None),
                     claim_owners,
                 )
     for event in obs.events:
