@@ -123,6 +123,8 @@ class ServiceFact:
     selector: dict[str, str] = field(default_factory=dict)
     endpoints: str | None = None  # "<none>" when no pod backs it
     cites: dict[str, str] = field(default_factory=dict)
+    ports: list[str] = field(default_factory=list)  # the Service's own ports (numbers and names)
+    target_ports: list[str] = field(default_factory=list)  # the pod ports it forwards to (numbers or names)
 
 
 @dataclass

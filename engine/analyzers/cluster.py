@@ -196,7 +196,7 @@ def _daemonsets(obs: Observations) -> list[Finding]:
                 if match and not any(match.group(1) == t[0].split("=")[0] for t in taints):
                     value = f"={match.group(2)}" if match.group(2) else ""
                     taints.append((f"{match.group(1)}{value}:{match.group(3)}", f"{label} {line.strip()}"))
-                if '"effect"' in line and '"key"' in line:
+                if '"effect"' in line and '"key"' in line and not re.search(r'"taints"|"kind":\s*"Node"', line):
                     tolerated |= set(_TOLERATION_KEY.findall(line))
         for node in obs.nodes:
             for taint in node.taints:
@@ -398,7 +398,7 @@ def _network_policies(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     weight=90,
                     evidence=[
                         deny.quote("Egress", fallback=f"NetworkPolicy {deny.name} policyTypes Egress"),
-                        *[p.quote(f"name: {p.name}") for p in others[:1]],
+                        *[p.quote(p.name) for p in others[:1]],
                     ],
                     workload=selected,
                     recommendations=[
@@ -522,7 +522,10 @@ def _services(obs: Observations) -> list[Finding]:
         wanted = ",".join(f"{k}={v}" for k, v in service.selector.items())
         near = _closest_labels(service.selector, pods)
         actual = f"; the pods are labelled {near[1]} (e.g. {near[0].name})" if near else ""
-        evidence = [service.cites.get("selector", ""), service.cites.get("endpoints", "")]
+        evidence = [
+            service.cites.get("selector", ""),
+            service.cites.get("endpoints", "") or _endpoints_cite(obs, service.name),
+        ]
         if near:
             evidence.append(near[0].cites.get("row", ""))
         findings.append(
@@ -546,6 +549,19 @@ def _services(obs: Observations) -> list[Finding]:
             )
         )
     return findings
+
+
+def _endpoints_cite(obs: Observations, name: str) -> str:
+    """The ``kubectl get endpoints`` row (or Endpoints/EndpointSlice object) showing the Service has no address."""
+    for fact in _of_kind(obs, "Endpoints", "EndpointSlice"):
+        owner = _d(_d(fact.raw.get("metadata")).get("labels")).get("kubernetes.io/service-name", fact.name)
+        row = _d(fact.raw.get("row"))
+        if owner == name and (
+            row.get("ENDPOINTS") == "<none>"
+            or (not row and not _l(fact.raw.get("subsets")) and not _l(fact.raw.get("endpoints")))
+        ):
+            return fact.quote(name, fallback=f"{fact.kind} {fact.name}: no addresses")
+    return ""
 
 
 def _closest_labels(selector: dict[str, str], pods: list[PodFact]) -> tuple[PodFact, str] | None:
@@ -809,6 +825,25 @@ _HANDLED = {
 def _not_ready_conditions(obs: Observations) -> list[Finding]:
     findings: list[Finding] = []
     for resource in obs.resources:
+        row = _d(resource.raw.get("row"))
+        if (
+            row.get("READY") == "False" and row.get("MESSAGE") and row.get("SUSPENDED") != "True"
+        ):  # flux get ..., kubectl get certificates -o wide
+            message = str(row["MESSAGE"])
+            findings.append(
+                Finding(
+                    kind=f"{resource.kind.lower()}_not_ready",
+                    subject=f"{resource.kind.lower()}/{resource.name}",
+                    role="cause",
+                    title=f"{resource.name}: {resource.kind} {resource.name} is not Ready: {message[:200]}",
+                    weight=76,
+                    evidence=[resource.quote(resource.name)],
+                    workload=resource.name,
+                    recommendations=[rec("high", f"Fix what {resource.kind} {resource.name} reports: {message[:120]}")],
+                    affected=[resource.name],
+                )
+            )
+            continue
         if resource.kind in _HANDLED:
             continue
         for condition in _l(_d(resource.raw.get("status")).get("conditions")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ class _Group:
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
     names = observed_names(obs)
+    evented = {e.object_name for e in obs.events if e.object_name and e.object_name not in names}
+    names += sorted(evented, key=len, reverse=True)
     findings: list[Finding] = []
     fallback = failing_workload(obs)
     nodes = {node.name for node in obs.nodes}
@@ -55,6 +58,8 @@ def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: A
         row: dict[str, str] = raw_row if isinstance(raw_row, dict) else {}
         if resource.kind == "Service" and row.get("TYPE") == "ExternalName" and row.get("EXTERNAL-IP"):
             aliases[resource.name] = (str(row["EXTERNAL-IP"]), resource.quote(resource.name))
+    listed = {s.name: next(iter(s.cites.values()), "") for s in obs.services}  # every Service seen, any namespace
+    listed |= {r.name: r.quote(r.name) for r in obs.resources if r.kind == "Service"}
     for finding in findings:
         host = finding.subject.rsplit(":", 1)[-1]
         if finding.kind == "dns_failure" and host in aliases:
@@ -66,6 +71,15 @@ def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: A
             )
             finding.weight = max(finding.weight, 90)
             finding.evidence.append(cite)
+            continue
+        if finding.kind == "dns_failure" and "." not in host and host not in listed and listed:
+            near = difflib.get_close_matches(host, sorted(listed), n=1, cutoff=0.55)
+            if near:  # a Service listing without the name: the existing one it was probably meant to be
+                meant = f"the existing Service '{near[0]}' is probably what was meant"
+                finding.title += f"; no Service {host} exists, {meant}"
+                finding.weight = max(finding.weight, 88)
+                if listed[near[0]]:
+                    finding.evidence.append(listed[near[0]])
             continue
         if finding.kind != "dns_failure" or "." in host or host not in where:
             continue
@@ -97,10 +111,13 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
             return name
     if ctx.service:
         return ctx.service
+    stem = re.split(r"[._]|-logs?\b", label.removeprefix("[attachment:").rstrip("]"))[0]
+    words = ctx.question.words if ctx.question else frozenset()
+    if len(stem) >= 3 and stem in words and any(workload_of(name) == stem for name in names or []):
+        return stem  # "catalog.log", asked about catalog, whose pods were observed
     subject = ctx.focus.subject if ctx.focus else None
     if subject is not None:
         return subject.name
-    words = ctx.question.words if ctx.question else frozenset()
     named = [name for name in names or [] if name.lower() in words]
     if named:
         return named[0]

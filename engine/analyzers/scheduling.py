@@ -23,19 +23,31 @@ _REASONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "the nodes carry taints it does not tolerate",
     ),
     (
+        "volume_zone",
+        re.compile(r"volume node affinity conflict", re.I),
+        "its PersistentVolume's node affinity (zone) matches none of the nodes (volume node affinity conflict)",
+    ),
+    (
         "pvc",
-        re.compile(
-            r"unbound (?:immediate )?PersistentVolumeClaims|persistentvolumeclaim \"[\w.-]+\" not found|volume node affinity conflict",
-            re.I,
-        ),
+        re.compile(r"unbound (?:immediate )?PersistentVolumeClaims|persistentvolumeclaim \"[\w.-]+\" not found", re.I),
         "its PersistentVolumeClaim is not bound",
+    ),
+    (
+        "topology_spread",
+        re.compile(r"topology spread constraints", re.I),
+        "its topology spread constraints cannot be met (maxSkew / whenUnsatisfiable: DoNotSchedule)",
+    ),
+    (
+        "volume_limit",
+        re.compile(r"exceed max volume count|max volume count", re.I),
+        "the nodes reached their volume attach limit",
     ),
     ("pods", re.compile(r"Too many pods", re.I), "the nodes have reached their maximum pod count"),
     ("ports", re.compile(r"didn't have free ports", re.I), "the requested host port is taken on every node"),
     (
         "anti_affinity",
         re.compile(r"didn't match pod (?:anti-)?affinity rules", re.I),
-        "pod (anti-)affinity rules cannot be satisfied",
+        "its pod anti-affinity/affinity rules cannot be satisfied",
     ),
     ("unschedulable", re.compile(r"node\(s\) were unschedulable", re.I), "the nodes are cordoned"),
 )
@@ -68,7 +80,8 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
 def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs: Observations) -> Finding:
     workload = workload_name(pod)
     evidence = [cite]
-    resources = sorted(set(_INSUFFICIENT.findall(message)))
+    resources = sorted({r.rstrip(".") for r in _INSUFFICIENT.findall(message)})
+    reasons = _reasons(message)
     claim_names = pod.volumes_claims
     if resources:
         what = f"insufficient {', '.join(resources)} on the nodes"
@@ -78,10 +91,21 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         )
         kind = "insufficient_resources"
     else:
-        matched = next(((key, text) for key, pattern, text in _REASONS if pattern.search(message)), None)
+        matched = next(  # the biggest reason first; a control-plane taint is never the reason
+            (
+                (key, text)
+                for reason in (*[t for _, t in reasons], message)
+                for key, pattern, text in _REASONS
+                if pattern.search(reason) and not _CONTROL_PLANE.search(reason)
+            ),
+            None,
+        )
         key, what = matched if matched else ("other", "no node satisfies its constraints")
         kind = f"unschedulable_{key}"
         selector = pod.node_selector or _template_selector(workload, obs)
+        taints = [t.strip() for t in _TAINT.findall(message) if not _CONTROL_PLANE.search(t)]
+        if key == "taint" and taints:
+            what = f"the nodes carry taint {', '.join(dict.fromkeys(taints))}, which it does not tolerate"
         if key == "affinity" and selector:
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
             what = f"no node has the label(s) its nodeSelector requires ({wanted})"
@@ -92,6 +116,9 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
             "pods": "Add nodes or raise the kubelet's maxPods",
             "ports": f"Drop hostPort from {workload} or run fewer replicas than nodes",
             "anti_affinity": f"Relax {workload}'s pod anti-affinity or add nodes",
+            "volume_zone": f"Run {workload} in the zone of its PersistentVolume (add a node there) or restore the volume into the nodes' zone",
+            "topology_spread": f"Relax {workload}'s topologySpreadConstraints (maxSkew, whenUnsatisfiable: ScheduleAnyway) or add nodes in the missing zone",
+            "volume_limit": "Add nodes or spread the volumes: the nodes reached their attachable-volume limit",
             "unschedulable": "Uncordon a node (kubectl uncordon <node>) or add nodes",
         }.get(key, "Check the scheduler's message and the nodes' capacity and labels")
         if key == "pvc":
@@ -103,7 +130,14 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
                     )
                     break
     nodes = re.search(r"0/(\d+) nodes are available", message)
-    scope = f" (0/{nodes.group(1)} nodes available)" if nodes else ""
+    breakdown = ", ".join(f"{n} {text}" for n, text in reasons)
+    scope = (
+        f" (0/{nodes.group(1)} nodes available: {breakdown})"
+        if nodes and breakdown
+        else f" (0/{nodes.group(1)} nodes available)"
+        if nodes
+        else ""
+    )
     return Finding(
         kind=kind,
         subject=f"pod/{pod.name}",
@@ -116,6 +150,20 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         recommendations=[rec("high", action)],
         affected=[workload],
     )
+
+
+_CONTROL_PLANE = re.compile(r"node-role\.kubernetes\.io/(?:control-plane|master)")
+_TAINT = re.compile(r"taints? \{([^}]*)\}")
+_REASON_ITEM = re.compile(r"(\d+) (.+?)(?=, \d+ |$)")
+
+
+def _reasons(message: str) -> list[tuple[int, str]]:
+    """The scheduler's '0/N nodes are available: 3 Insufficient memory, 1 node(s) ...' as (count, reason), biggest first."""
+    match = re.search(r"nodes are available: (.+?)(?:\.\s+preemption:|\.?\s*$)", message)
+    if not match:
+        return []
+    items = [(int(n), text.strip().rstrip(".")) for n, text in _REASON_ITEM.findall(match.group(1))]
+    return sorted(items, key=lambda item: (bool(_CONTROL_PLANE.search(item[1])), -item[0]))
 
 
 def _template_selector(workload: str, obs: Observations) -> dict[str, str]:

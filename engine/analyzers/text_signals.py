@@ -25,7 +25,8 @@ _PREFILTER = re.compile(
     r"|expired|certificate|permission denied|pull policy|Preempted|suspend|forbidden|no matches for kind|not applied"
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
-    r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale",
+    r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
+    r"|load balancer",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -35,10 +36,15 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     names = _known_names(obs, ctx)
     nodes = _node_names(obs, ctx)
     candidates = _existing(obs)
+    claim_owners = _claim_owners(obs)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
     sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
     sources += [(doc.label, _distinct_lines(doc, ctx)) for doc in obs.logs]
+    event_objects = {e.cite: e.object_name for e in obs.events if e.object_name}  # table rows: the event's object
+    pending = [  # a LoadBalancer Service still without an address: what "load balancer" messages are about
+        r.name for r in obs.resources if r.kind == "Service" and r.raw.get("row", {}).get("EXTERNAL-IP") == "<pending>"
+    ]
     for label, lines in sources:
         described: str | None = None  # the object a describe block is about ("Name:" opens each block)
         for line in lines:
@@ -49,24 +55,28 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 described = line.split(":", 1)[1].strip().split("/")[-1] or None
             if len(line) < 12 or not _PREFILTER.search(line):
                 continue
+            cite = f"{label} {excerpt(line.strip())}"
             for rule, groups in first_of_each_family(match_rules(line[:4096])):
                 _add(
                     found,
                     rule,
                     groups,
-                    f"{label} {excerpt(line.strip())}",
+                    cite,
                     line,
                     names,
                     ctx,
                     nodes,
                     candidates,
-                    described,
+                    event_objects.get(cite)
+                    or described
+                    or (pending[0] if len(pending) == 1 and "load balancer" in line.lower() else None),
+                    claim_owners,
                 )
     for event in obs.events:
         if event.cite.startswith("[tool:") and _PREFILTER.search(event.message):
             owner = event.object_name or None
             for rule, groups in match_rules(event.message):
-                _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner)
+                _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner, claim_owners)
     return list(found.values())
 
 
@@ -81,7 +91,10 @@ def _add(
     nodes: frozenset[str],
     candidates: dict[str, set[str]],
     owner: str | None = None,
+    claim_owners: dict[str, str] | None = None,
 ) -> None:
+    if '": "' in line:  # one-line JSON: a group read to the end of the line stops at its closing quote
+        groups = {k: re.split(r'(?<!\\)"', v, maxsplit=1)[0] for k, v in groups.items()}
     what = render(rule.title, groups)
     if what is None:
         return
@@ -91,6 +104,11 @@ def _add(
     key = (rule.kind, what)
     asked = ctx.question.named if ctx.question else None
     shown = _owner_in(line, names) or owner or ctx.service or asked  # the object as the input names it
+    owners = claim_owners or {}
+    claim = _owner_in(line, sorted(owners, key=len, reverse=True)) if owners else None
+    if claim and shown in (None, claim, ctx.service, asked):
+        shown = owners[claim]  # a StatefulSet's claim: the StatefulSet waits on it
+        what += f" (PersistentVolumeClaim {claim}, which StatefulSet {shown}'s pod needs)"
     workload = shown if shown is None or shown in nodes else workload_of(shown)
     existing = found.get(key)
     if existing is not None:
@@ -122,6 +140,26 @@ def _add(
     )
 
 
+_ORDINAL = re.compile(r"^(.+)-\d+$")
+
+
+def _claim_owners(obs: Observations) -> dict[str, str]:
+    """A StatefulSet's claims (``<template>-<statefulset>-<ordinal>``) -> the StatefulSet, when its pods or it are seen."""
+    sets = {w.name for w in obs.workloads if w.kind == "StatefulSet"}
+    sets |= {r.name for r in obs.resources if r.kind == "StatefulSet"}
+    pods = {p.name for p in obs.pods if _ORDINAL.match(p.name)}
+    owners: dict[str, str] = {}
+    for claim in {c.name for c in obs.claims}:
+        for pod in pods:
+            match = _ORDINAL.match(pod)
+            if claim.endswith(f"-{pod}") and match:
+                owners[claim] = match.group(1)
+        for name in sets:
+            if re.search(rf"-{re.escape(name)}-\d+$", claim):
+                owners.setdefault(claim, name)
+    return owners
+
+
 def _distinct_lines(doc: LogDoc, ctx: AnalysisContext) -> list[str]:
     """A log's distinct lines (one example per template, in order): a message repeated 10,000 times is read once."""
     if ctx.logs is None:
@@ -151,19 +189,26 @@ def _owner_in(line: str, names: list[str]) -> str | None:
     return None
 
 
-_MEANT = {"namespace_missing": "namespace", "gitops_path_missing": "path", "ingress_tls_secret_missing": "secret"}
+_MEANT = {
+    "namespace_missing": "namespace",
+    "gitops_path_missing": "path",
+    "ingress_tls_secret_missing": "secret",
+    "issuer_not_found": "issuer",
+}
 _KIND_OF_GROUP = {"namespace": "Namespace", "secret": "Secret"}
 _PATH_TOKEN = re.compile(r"(?<![\w/.-])[\w.-]+(?:/[\w.-]+)+(?![\w/.-])")
 
 
 def _existing(obs: Observations) -> dict[str, set[str]]:
     """Names that exist, by kind, to tell what a wrong name was probably meant to be."""
-    found: dict[str, set[str]] = {"namespace": set(), "secret": set(), "path": set()}
+    found: dict[str, set[str]] = {"namespace": set(), "secret": set(), "path": set(), "issuer": set()}
     for resource in obs.resources:
         if resource.kind == "Namespace":
             found["namespace"].add(resource.name)
         elif resource.kind == "Secret":
             found["secret"].add(resource.name)
+        elif resource.kind in ("ClusterIssuer", "Issuer"):
+            found["issuer"].add(resource.name)
     for lines in [t.lines for t in obs.texts] + [d.lines[:2000] for d in obs.logs]:
         for line in lines[:5000]:
             if "/" in line and len(line) < 300 and not line.lstrip().startswith(("$", "#", ">")):

@@ -59,7 +59,7 @@ def _rollout(w: WorkloadFact) -> list[Finding]:
                 role="cause",
                 title=f"{name}: the ReplicaSet cannot create pods"
                 + (
-                    f": namespace quota {quota.group(1)} is exhausted"
+                    f": namespace quota {quota.group(1)} is exhausted{_quota_detail(failure.message or '')}"
                     if quota
                     else f": {failure.message or failure.reason}"
                 ),
@@ -74,6 +74,24 @@ def _rollout(w: WorkloadFact) -> list[Finding]:
                     if quota
                     else rec("high", f"Fix what blocks pod creation for {name}: kubectl describe rs -l app={name}")
                 ],
+                affected=[name],
+            )
+        )
+    paused = next((c for c in w.conditions if c.reason == "DeploymentPaused"), None)
+    if paused:
+        findings.append(
+            Finding(
+                kind="rollout_paused",
+                subject=f"{w.kind.lower()}/{name}",
+                role="cause",
+                title=(
+                    f"{name}: {w.kind} {name}'s rollout is paused (DeploymentPaused), so changes to its pod template "
+                    "(a new image, env or resources) are not rolled out"
+                ),
+                weight=82 if w.updated is not None and w.desired and w.updated < w.desired else 72,
+                evidence=[e for e in (paused.cite, w.cites.get("replicas", "")) if e],
+                workload=name,
+                recommendations=[rec("high", f"Resume it: kubectl rollout resume {w.kind.lower()}/{name}")],
                 affected=[name],
             )
         )
@@ -116,6 +134,15 @@ def _rollout(w: WorkloadFact) -> list[Finding]:
             )
         )
     return findings
+
+
+_QUOTA_DETAIL = re.compile(r"requested: ([^,]+(?:, [a-z.]+=[^,]+)*), used: .*?limited: (.+?)(?:$|\n)", re.I)
+
+
+def _quota_detail(message: str) -> str:
+    """'(requested requests.memory=2Gi, limited requests.memory=16Gi)' from the API server's quota refusal."""
+    match = _QUOTA_DETAIL.search(message)
+    return f" (requested {match.group(1)}, limit {match.group(2).rstrip('.')})" if match else ""
 
 
 def _job(w: WorkloadFact, events: list[EventFact], ctx: AnalysisContext) -> list[Finding]:
@@ -180,6 +207,9 @@ def _creation_refused(events: list[EventFact], ctx: AnalysisContext) -> list[Fin
         if event.reason != "FailedCreate" or ctx.is_stale(event.last_seen) or not event.object_name:
             continue
         owner = workload_of(event.object_name)
+        hashed = re.fullmatch(r"(.+)-[a-z0-9]{6,10}", event.object_name)
+        if (event.object_kind or "").lower() == "replicaset" and hashed:
+            owner = hashed.group(1)  # a Deployment's ReplicaSet: <deployment>-<pod-template-hash>
         if owner in seen:
             continue
         seen.add(owner)
@@ -190,7 +220,11 @@ def _creation_refused(events: list[EventFact], ctx: AnalysisContext) -> list[Fin
                 subject=f"{(event.object_kind or 'replicaset').lower()}/{event.object_name}",
                 role="cause",
                 title=f"{owner}: pods cannot be created"
-                + (f": namespace quota {quota.group(1)} is exhausted" if quota else f": {event.message[:160]}"),
+                + (
+                    f": namespace quota {quota.group(1)} is exhausted{_quota_detail(event.message)}"
+                    if quota
+                    else f": {event.message[:160]}"
+                ),
                 weight=86,
                 evidence=[event.cite],
                 workload=owner,

@@ -567,6 +567,24 @@ RULES: tuple[MessageRule, ...] = (
         ),
     ),
     MessageRule(
+        "load_balancer_failed",
+        "cause",
+        86,
+        "the cloud load balancer for the Service cannot be created, so it stays <pending> without an external address: {detail}",
+        "Fix what the cloud provider reports ({detail}): subnet tags/annotations, quotas or the controller's IAM permissions",
+        _r(r"(?:Error syncing load balancer|failed to ensure load balancer)[:\s]+(?P<detail>[^\n]{8,200})"),
+    ),
+    MessageRule(
+        "issuer_not_found",
+        "cause",
+        90,
+        "cert-manager cannot issue the certificate: its {issuerkind} {issuer} does not exist",
+        "Point the Certificate's issuerRef at an existing issuer (kubectl get clusterissuers,issuers -A) or create {issuer}",
+        _r(
+            r"Referenced \"?(?P<issuerkind>ClusterIssuer|Issuer)\"? not found: [\w.-]+ \"(?P<issuer>[\w.-]+)\" not found"
+        ),
+    ),
+    MessageRule(
         "acme_failed",
         "cause",
         82,

@@ -112,6 +112,12 @@ def observations_from_describe(text: str, citer: Citer) -> Observations:
                 service.cites["selector"] = citer.quote(selector.line)
             if endpoints:
                 service.cites["endpoints"] = citer.quote(endpoints.line)
+            port, target = doc.get("Port"), doc.get("TargetPort")
+            if port:
+                service.ports = [p.partition("/")[0] for p in port.value.split() if p != "<unset>"]
+            if target and target.value:
+                service.target_ports = [target.value.partition("/")[0]]
+                service.cites["target_port"] = citer.quote(target.line)
             obs.services.append(service)
         elif kind == "PersistentVolumeClaim":
             status = doc.get("Status")

@@ -243,12 +243,17 @@ def node_fact(obj: Mapping[str, Any], citer: Citer) -> NodeFact:
     meta, spec, status = _d(obj.get("metadata")), _d(obj.get("spec")), _d(obj.get("status"))
     name = str(meta.get("name", "?"))
     taints = [_taint(_d(t)) for t in _l(spec.get("taints"))]
-    return NodeFact(
+    fact = NodeFact(
         name=name,
         conditions=_conditions(status.get("conditions"), f"node {name}", citer),
         unschedulable=bool(spec.get("unschedulable")),
         taints=taints,
     )
+    if taints:
+        key = str(_d(_l(spec.get("taints"))[0]).get("key", ""))
+        needles = (name, key) if citer.find(name, key) is not None else (key,)  # one-line JSON holds both
+        fact.cites["taints"] = citer.cite(f"node {name}: taint {taints[0]}", *needles)
+    return fact
 
 
 def _taint(taint: Mapping[str, Any]) -> str:
@@ -282,6 +287,9 @@ def workload_fact(obj: Mapping[str, Any], citer: Citer) -> WorkloadFact:
         owner_name=_s(_d(owner).get("name")),
     )
     fact.conditions = _conditions(status.get("conditions"), f"{kind.lower()} {name}", citer)
+    if spec.get("paused") is True and not any(c.reason == "DeploymentPaused" for c in fact.conditions):
+        cite = citer.cite(f"{kind.lower()} {name}: spec.paused: true", "paused")
+        fact.conditions.append(ConditionFact("Progressing", "Unknown", "DeploymentPaused", "paused: true", cite))
     fact.cites["replicas"] = citer.cite(
         f"{kind.lower()} {name}: {fact.desired} desired, {fact.updated} updated, {fact.ready} ready, "
         f"{fact.available} available",
@@ -294,11 +302,20 @@ def workload_fact(obj: Mapping[str, Any], citer: Citer) -> WorkloadFact:
 
 def service_fact(obj: Mapping[str, Any], citer: Citer) -> ServiceFact:
     meta, spec = _d(obj.get("metadata")), _d(obj.get("spec"))
-    return ServiceFact(
-        name=str(meta.get("name", "?")),
+    ports = [_d(port) for port in _l(spec.get("ports"))]
+    name = str(meta.get("name", "?"))
+    fact = ServiceFact(
+        name=name,
         namespace=_s(meta.get("namespace")),
         selector={str(k): str(v) for k, v in _d(spec.get("selector")).items()},
+        ports=[str(v) for port in ports for v in (port.get("port"), port.get("name")) if v not in (None, "")],
+        target_ports=[str(port.get("targetPort", port.get("port"))) for port in ports if port.get("port") is not None],
     )
+    if fact.target_ports:
+        fact.cites["target_port"] = citer.cite(
+            f"service {name}: targetPort {', '.join(fact.target_ports)}", "targetPort", fact.target_ports[0]
+        )
+    return fact
 
 
 def claim_fact(obj: Mapping[str, Any], citer: Citer) -> ClaimFact:

@@ -13,6 +13,7 @@ from engine.facts import (
     Observations,
     PodFact,
     ResourceFact,
+    ServiceFact,
     UsageFact,
     WorkloadFact,
 )
@@ -120,6 +121,14 @@ _COMMAND_KINDS = {
     "configmaps": "ConfigMap",
     "cm": "ConfigMap",
     "ep": "Endpoints",
+    "clusterissuer": "ClusterIssuer",
+    "clusterissuers": "ClusterIssuer",
+    "issuer": "Issuer",
+    "issuers": "Issuer",
+    "kustomization": "Kustomization",
+    "kustomizations": "Kustomization",
+    "helmrelease": "HelmRelease",
+    "helmreleases": "HelmRelease",
 }
 
 
@@ -223,6 +232,9 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         if not resource_kind and ("SUSPENDED" in names or "SUSPEND" in names):
             flux = re.search(r"\bflux\s+get\s+(\w+)", hint)
             resource_kind = _FLUX_KINDS.get(flux.group(1).rstrip("s"), "Object") if flux else "Object"
+        if resource_kind == "Service" and row.get("SELECTOR", "<none>") != "<none>":
+            selector = _labels(row["SELECTOR"])  # kubectl get svc -o wide
+            obs.services.append(ServiceFact(name, namespace, selector, cites={"selector": cite}))
         if resource_kind and name:
             raw = {"row": dict(row), "labels": _labels(row.get("LABELS", ""))}
             obs.resources.append(ResourceFact(resource_kind, name, namespace, raw, citer.label, [line]))

@@ -1,0 +1,191 @@
+"""Broker and database state as their own CLIs print it in text: RabbitMQ alarms (``rabbitmq-diagnostics
+status``/``alarms`` and the server log), and ``psql`` result tables (``pg_stat_replication`` lag,
+``pg_stat_activity`` connection holders when the server refuses new clients).
+
+The JSON forms are read by ``datastores``; these are the same facts printed for a terminal.
+"""
+# ruff: noqa: E501  (user-facing messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import Observations
+from engine.findings import Finding
+from engine.parsers.common import excerpt
+
+_RMQ_ALARM = re.compile(
+    r"(?P<what>Free disk space|disk|Memory|memory)(?: resource limit)? alarm (?:set )?on node '?(?P<node>rabbit@[\w.-]+?)'?\.?$"
+)
+_PG_REFUSED = re.compile(
+    r"too many clients already|remaining connection slots are reserved|too many connections for (?:role|database)"
+)
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    lines = list(_lines(obs))
+    findings = _rabbitmq_alarms(lines)
+    tables = list(_psql_tables(lines))
+    findings += _replication_lag(tables)
+    findings += _connection_holders(lines, tables)
+    return findings
+
+
+def _lines(obs: Observations) -> Iterator[tuple[str, str]]:
+    for text in obs.texts:
+        for line in text.lines:
+            yield text.label, line
+    for doc in obs.logs:
+        for line in doc.lines[:20000]:
+            yield doc.label, line
+
+
+def _rabbitmq_alarms(lines: list[tuple[str, str]]) -> list[Finding]:
+    found: dict[tuple[str, str], Finding] = {}
+    for label, line in lines:
+        match = _RMQ_ALARM.search(line.strip())
+        if not match:
+            continue
+        resource = "disk" if "disk" in match.group("what").lower() else "memory"
+        node = match.group("node")
+        if (resource, node) in found:
+            continue
+        limit = "disk_free_limit" if resource == "disk" else "vm_memory_high_watermark"
+        found[(resource, node)] = Finding(
+            kind="rabbitmq_alarm",
+            subject=f"rabbitmq:{node}",
+            role="cause",
+            title=f"RabbitMQ node {node} has raised its {resource} alarm ({limit} reached), so it blocks every publishing connection until the alarm clears",
+            weight=90,
+            evidence=[f"{label} {excerpt(line.strip())}"],
+            workload=node.split("@")[-1].split(".")[0],
+            recommendations=[
+                rec(
+                    "high",
+                    f"Free {resource} on {node} (drain queues without consumers, grow the volume) and add consumers; lower the limit only with headroom",
+                )
+            ],
+            affected=[node],
+        )
+    return list(found.values())
+
+
+@dataclass
+class _Table:
+    label: str
+    header: list[str]
+    rows: list[tuple[list[str], str]]  # cells, the raw line
+
+
+def _psql_tables(lines: list[tuple[str, str]]) -> Iterator[_Table]:
+    """psql's aligned output: a ``a | b`` header, a ``---+---`` rule, ``x | y`` rows, ``(n rows)``."""
+    for index, (label, line) in enumerate(lines):
+        if not re.fullmatch(r"\s*-+(?:\+-+)+\s*|\s*-{3,}\s*", line) or index == 0:
+            continue
+        header = [cell.strip() for cell in lines[index - 1][1].split("|")]
+        if "+" not in line and (len(header) != 1 or " " in header[0]):
+            continue  # a one-column psql result has a one-word header; other dashed rules are not psql
+        rows: list[tuple[list[str], str]] = []
+        for row_label, row in lines[index + 1 : index + 500]:
+            if row_label != label or not row.strip() or row.strip().startswith("("):
+                break
+            rows.append(([cell.strip() for cell in row.split("|")], row))
+        if rows and all(header):
+            yield _Table(label, header, rows)
+
+
+def _interval_seconds(value: str) -> float | None:
+    match = re.fullmatch(r"(?:(\d+) days? )?(\d+):(\d\d):(\d\d(?:\.\d+)?)", value.strip())
+    if not match:
+        return None
+    days, hours, minutes, seconds = match.groups()
+    return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _replication_lag(tables: list[_Table]) -> list[Finding]:
+    findings: list[Finding] = []
+    for table in tables:
+        lag_column = next((c for c in ("replay_lag", "write_lag", "flush_lag") if c in table.header), None)
+        if not lag_column:
+            continue
+        for cells, line in table.rows:
+            row = dict(zip(table.header, cells, strict=False))
+            seconds = _interval_seconds(row.get(lag_column, ""))
+            state = row.get("state", "streaming")
+            if state == "streaming" and (seconds is None or seconds < 30):
+                continue
+            name = row.get("application_name") or row.get("client_addr") or "a standby"
+            findings.append(
+                Finding(
+                    kind="postgres_replication_lag",
+                    subject=f"postgres:{name}",
+                    role="cause",
+                    title=f"PostgreSQL standby {name} lags the primary ({lag_column} {row.get(lag_column)}, state {state}), so reads from it return stale data",
+                    weight=82,
+                    evidence=[f"{table.label} {excerpt(line.strip())}"],
+                    workload=name,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Find what slows replay on {name} (I/O, long queries on the standby, network) and route reads to the primary until it catches up",
+                        )
+                    ],
+                    affected=[name],
+                )
+            )
+    return findings[:2]
+
+
+def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table]) -> list[Finding]:
+    refused = next(((label, line) for label, line in lines if _PG_REFUSED.search(line)), None)
+    if refused is None:
+        return []
+    holders: list[tuple[int, str, str, str]] = []  # count, who, state, evidence
+    limit: tuple[str, str] | None = None
+    for table in tables:
+        if table.header == ["max_connections"] and table.rows:
+            limit = (table.rows[0][0][0], f"{table.label} {excerpt(table.rows[0][1].strip())}")
+        if "count" not in table.header:
+            continue
+        column = next((c for c in ("usename", "application_name", "client_addr", "datname") if c in table.header), "")
+        for cells, line in table.rows:
+            row = dict(zip(table.header, cells, strict=False))
+            if column and row.get("count", "").isdigit():
+                holders.append(
+                    (
+                        int(row["count"]),
+                        row.get(column, "?"),
+                        row.get("state", ""),
+                        f"{table.label} {excerpt(line.strip())}",
+                    )
+                )
+    if not holders:
+        return []
+    count, who, state, cite = max(holders)
+    of = f" of max_connections {limit[0]}" if limit else ""
+    idle = f" {state}" if state else ""
+    message = _PG_REFUSED.search(refused[1])
+    return [
+        Finding(
+            kind="postgres_connections_exhausted",
+            subject=f"postgres:{who}",
+            role="cause",
+            title=(
+                f"PostgreSQL refuses new connections ({message.group(0) if message else 'too many clients'}): {who} holds {count}{idle} connections{of}"
+            ),
+            weight=88,
+            evidence=[e for e in (f"{refused[0]} {excerpt(refused[1].strip())}", cite, limit[1] if limit else "") if e],
+            workload=who,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Cap {who}'s connection pool (or put PgBouncer in front) and close its{idle} connections; raise max_connections only with memory headroom",
+                )
+            ],
+            affected=[who],
+        )
+    ]

@@ -1,0 +1,94 @@
+"""Filesystems nearly full, as ``df`` prints them, with the biggest directory ``du`` listed next to it.
+
+A volume at 90 % or more is about to refuse writes (ENOSPC): databases stop, log shippers drop, Prometheus and
+Loki stop ingesting. The pod the command ran in (``kubectl exec <pod> -- df``) names what owns the volume.
+"""
+# ruff: noqa: E501  (user-facing messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import Observations
+from engine.findings import Finding, workload_of
+from engine.parsers.common import excerpt
+
+_DF_HEADER = re.compile(
+    r"^Filesystem\s+(?:Size|1K-blocks|1M-blocks|\d+-blocks)\s+Used\s+Avail(?:able)?\s+(?:Use%|Capacity)\s+Mounted on",
+    re.I,
+)
+_DF_ROW = re.compile(
+    r"^(?P<fs>\S+)\s+(?P<size>\S+)\s+(?P<used>\S+)\s+(?P<avail>\S+)\s+(?P<pct>\d+)%\s+(?P<mount>/\S*)\s*$"
+)
+_DU_ROW = re.compile(r"^(?P<size>\d+(?:\.\d+)?[KMGT]?)\s+(?P<path>/\S+)\s*$")
+_EXEC = re.compile(r"kubectl\b.*?\bexec\s+(?:-\S+\s+)*(?:pod/)?(?P<pod>[a-z0-9][\w.-]*)")
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+@dataclass
+class _Full:
+    label: str
+    line: str
+    mount: str
+    pct: int
+    avail: str
+    pod: str | None
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    full: list[_Full] = []
+    biggest: tuple[float, str, str, str] | None = None  # bytes, path, line, label
+    sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, None) for t in obs.texts]
+    sources += [(d.label, d.lines, d.pod) for d in obs.logs]
+    for label, lines, pod in sources:
+        in_df = False
+        for line in lines[:5000]:
+            command = _EXEC.search(line)
+            if command:
+                pod, in_df = command.group("pod"), False
+            if _DF_HEADER.match(line.strip()):
+                in_df = True
+                continue
+            row = _DF_ROW.match(line.strip()) if in_df else None
+            if row and int(row.group("pct")) >= 90 and not row.group("fs").startswith(("tmpfs", "overlay", "shm")):
+                full.append(_Full(label, line, row.group("mount"), int(row.group("pct")), row.group("avail"), pod))
+            du = _DU_ROW.match(line.strip())
+            if du and (biggest is None or _bytes(du.group("size")) > biggest[0]):
+                biggest = (_bytes(du.group("size")), du.group("path"), line, label)
+    asked = (ctx.question.named if ctx.question else None) or ctx.service
+    return [
+        _finding(item, item.pod or asked, biggest if biggest and biggest[1].startswith(item.mount) else None)
+        for item in full[:2]
+    ]
+
+
+def _bytes(size: str) -> float:
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]?)", size).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def _finding(item: _Full, owner: str | None, biggest: tuple[float, str, str, str] | None) -> Finding:
+    largest = f"; most of it is {biggest[1]} ({biggest[2].split()[0]})" if biggest else ""
+    evidence = [f"{item.label} {excerpt(item.line.strip())}"]
+    if biggest:
+        evidence.append(f"{biggest[3]} {excerpt(biggest[2].strip())}")
+    workload = workload_of(owner) if owner else None
+    return Finding(
+        kind="filesystem_full",
+        subject=f"pod/{owner}" if owner else f"filesystem:{item.mount}",
+        role="cause",
+        title=f"{owner + ': ' if owner else ''}the volume mounted at {item.mount} is {item.pct}% full ({item.avail} available), so writes will soon fail with 'no space left on device'{largest}",
+        weight=84 if item.pct >= 95 else 76,
+        evidence=evidence,
+        workload=workload,
+        recommendations=[
+            rec(
+                "high",
+                f"Free space under {biggest[1] if biggest else item.mount} (retention, compaction) or expand the volume (PVC resize if the StorageClass allows expansion)",
+            )
+        ],
+        affected=[workload] if workload else [],
+    )

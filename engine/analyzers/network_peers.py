@@ -1,0 +1,168 @@
+"""NetworkPolicy rules that let nothing through in practice: a peer podSelector no pod matches, and ingress rules
+whose ports leave out the port the Service sends traffic to.
+
+General knowledge from the NetworkPolicy documentation: a ``from``/``to`` peer with only a ``podSelector`` selects
+pods in the policy's own namespace by label; once a policy selects a pod for Ingress, only the listed ports are
+admitted, so a Service whose targetPort is not among them times out (the packets are dropped, not refused).
+"""
+# ruff: noqa: E501  (user-facing messages read better unwrapped)
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import Observations, PodFact, ResourceFact
+from engine.findings import Finding
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    policies = [p for p in obs.resources if p.kind == "NetworkPolicy" and isinstance(p.raw.get("spec"), dict)]
+    findings: list[Finding] = []
+    for policy in policies:
+        findings += _peers_matching_nothing(policy, obs)
+        findings += _ingress_ports(policy, obs)
+    return findings
+
+
+def _d(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _l(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _labels(selector: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in _d(selector.get("matchLabels")).items()}
+
+
+def _pods(obs: Observations, namespace: str | None) -> list[PodFact]:
+    return [p for p in obs.pods if p.labels and (namespace is None or p.namespace in (None, namespace))]
+
+
+def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _target(policy: ResourceFact) -> str:
+    selected = _labels(_d(_d(policy.raw["spec"]).get("podSelector")))
+    return ",".join(f"{k}={v}" for k, v in selected.items()) or "every pod"
+
+
+def _peers_matching_nothing(policy: ResourceFact, obs: Observations) -> list[Finding]:
+    pods = _pods(obs, policy.namespace)
+    if not pods:
+        return []
+    spec = policy.raw["spec"]
+    findings: list[Finding] = []
+    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+        for rule in _l(spec.get(direction)):
+            for peer in _l(_d(rule).get(peers_key)):
+                peer = _d(peer)
+                wanted = _labels(_d(peer.get("podSelector")))
+                if not wanted or "namespaceSelector" in peer or any(_matches(wanted, p.labels) for p in pods):
+                    continue
+                text = ",".join(f"{k}={v}" for k, v in wanted.items())
+                near = _nearest(wanted, pods)
+                actual = f"; the pods are labelled e.g. {near.name}: {_shown(near.labels)}" if near else ""
+                side = "from" if direction == "ingress" else "to"
+                findings.append(
+                    Finding(
+                        kind="netpol_peer_matches_nothing",
+                        subject=f"networkpolicy/{policy.name}",
+                        role="cause",
+                        title=(
+                            f"NetworkPolicy {policy.name} allows {direction} for {_target(policy)} only {side} pods labelled {text}, "
+                            f"which no pod in the namespace carries, so that traffic is dropped{actual}"
+                        ),
+                        weight=86,
+                        evidence=[
+                            e
+                            for e in (
+                                policy.quote(
+                                    next(iter(wanted)), fallback=f"NetworkPolicy {policy.name}: podSelector {text}"
+                                ),
+                                near.cites.get("row", "") if near else "",
+                            )
+                            if e
+                        ],
+                        workload=policy.name,
+                        recommendations=[
+                            rec(
+                                "high",
+                                f"Make NetworkPolicy {policy.name}'s podSelector {text} match the pods' labels (kubectl get pods --show-labels)",
+                            )
+                        ],
+                        affected=[policy.name],
+                    )
+                )
+    return findings
+
+
+def _nearest(wanted: dict[str, str], pods: list[PodFact]) -> PodFact | None:
+    """The pod whose labels share the most keys or values with the selector."""
+    values = set(wanted.values())
+    scored = [
+        (sum(1 for k in wanted if k in p.labels) + sum(1 for v in p.labels.values() if v in values), p) for p in pods
+    ]
+    best = max(scored, key=lambda item: item[0], default=(0, None))
+    return best[1] if best[0] else None
+
+
+def _shown(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in labels.items() if k != "pod-template-hash")
+
+
+def _ingress_ports(policy: ResourceFact, obs: Observations) -> list[Finding]:
+    spec = policy.raw["spec"]
+    types = [str(t) for t in _l(spec.get("policyTypes"))] or ["Ingress"]
+    rules = [_d(r) for r in _l(spec.get("ingress"))]
+    if "Ingress" not in types or not rules or any(not _l(r.get("ports")) for r in rules):
+        return []  # no rule, or a rule admitting every port
+    allowed = {str(_d(p).get("port")) for r in rules for p in _l(r.get("ports"))}
+    if any(not a.isdigit() for a in allowed):
+        return []  # named ports: resolved against the pods' container ports, not compared here
+    selected = _labels(_d(spec.get("podSelector")))
+    findings: list[Finding] = []
+    for service in obs.services:
+        if policy.namespace and service.namespace not in (None, policy.namespace):
+            continue
+        if not service.selector or not selected or not _matches(selected, service.selector):
+            continue
+        targets = [t for t in service.target_ports if t.isdigit()]
+        if not targets or any(t in allowed for t in targets):
+            continue
+        ports = ", ".join(sorted(allowed, key=int))
+        findings.append(
+            Finding(
+                kind="netpol_ingress_port_blocked",
+                subject=f"networkpolicy/{policy.name}",
+                role="cause",
+                title=(
+                    f"{service.name}: NetworkPolicy {policy.name} admits ingress to {_target(policy)} only on port {ports}, "
+                    f"but Service {service.name} sends traffic to port {', '.join(targets)}, so connections time out"
+                ),
+                weight=88,
+                evidence=[
+                    e
+                    for e in (
+                        policy.quote(
+                            "port", next(iter(allowed)), fallback=f"NetworkPolicy {policy.name}: ingress ports {ports}"
+                        ),
+                        service.cites.get("target_port", ""),
+                    )
+                    if e
+                ],
+                workload=service.name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Allow port {targets[0]} in NetworkPolicy {policy.name}'s ingress rule (the pod port, not the Service port)",
+                    )
+                ],
+                affected=[service.name, policy.name],
+            )
+        )
+    return findings

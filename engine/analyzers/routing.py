@@ -1,0 +1,217 @@
+"""Traffic routing to pods: Ingress and Gateway API routes whose backend Service is missing or lacks the port,
+and Services whose targetPort is a port the selected pods do not listen on.
+
+General knowledge applied to what ``kubectl get -o yaml/json`` and ``describe`` print: an Ingress backend names
+a Service (and a port number or name) in the Ingress's own namespace; a Service forwards to ``targetPort``
+(a number, or a name resolved against the containers' named ports) on the pods its selector matches.
+"""
+# ruff: noqa: E501  (user-facing messages read better unwrapped)
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import Observations, ResourceFact, ServiceFact
+from engine.findings import Finding
+
+
+@dataclass(frozen=True)
+class _Backend:
+    service: str
+    port: str  # a number or a port name; "" when the route names none
+    where: str  # host/path, for the message
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    return _route_backends(obs) + _target_ports(obs)
+
+
+def _d(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _l(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _same_namespace(a: str | None, b: str | None) -> bool:
+    return a is None or b is None or a == b
+
+
+# --- Ingress / HTTPRoute backends ---------------------------------------------------------------------------
+
+
+def _ingress_backends(spec: dict[str, Any]) -> Iterator[_Backend]:
+    default = _d(spec.get("defaultBackend") or spec.get("backend"))
+    if default:
+        yield _backend(default, "default backend")
+    for rule in _l(spec.get("rules")):
+        host = str(_d(rule).get("host") or "*")
+        for path in _l(_d(_d(rule).get("http")).get("paths")):
+            backend = _d(_d(path).get("backend"))
+            if backend:
+                yield _backend(backend, f"{host}{_d(path).get('path') or '/'}")
+
+
+def _backend(backend: dict[str, Any], where: str) -> _Backend:
+    service = _d(backend.get("service"))
+    if service:  # networking.k8s.io/v1
+        port = _d(service.get("port"))
+        return _Backend(str(service.get("name", "")), str(port.get("number") or port.get("name") or ""), where)
+    return _Backend(str(backend.get("serviceName", "")), str(backend.get("servicePort", "") or ""), where)  # v1beta1
+
+
+def _route_backends_of(route: ResourceFact) -> Iterator[_Backend]:
+    spec = _d(route.raw.get("spec"))
+    if route.kind == "Ingress":
+        yield from _ingress_backends(spec)
+        return
+    hosts = ",".join(str(h) for h in _l(spec.get("hostnames"))) or "*"
+    for rule in _l(spec.get("rules")):
+        for ref in _l(_d(rule).get("backendRefs")):
+            ref = _d(ref)
+            if ref.get("kind", "Service") == "Service" and not ref.get("namespace"):
+                yield _Backend(str(ref.get("name", "")), str(ref.get("port", "") or ""), hosts)
+
+
+def _known_services(obs: Observations) -> dict[tuple[str | None, str], tuple[list[str], str]]:
+    """Every Service observed: (namespace, name) -> (its ports, the evidence line)."""
+    known: dict[tuple[str | None, str], tuple[list[str], str]] = {}
+    for service in obs.services:
+        known[(service.namespace, service.name)] = (service.ports, service.cites.get("selector", ""))
+    for fact in obs.resources:
+        if fact.kind != "Service":
+            continue
+        ports = [
+            str(v)
+            for p in _l(_d(fact.raw.get("spec")).get("ports"))
+            for v in (_d(p).get("port"), _d(p).get("name"))
+            if v
+        ]
+        row = str(_d(fact.raw.get("row")).get("PORT(S)", ""))
+        ports += [item.split(":")[0].split("/")[0] for item in row.split(",") if item and item != "<none>"]
+        previous = known.get((fact.namespace, fact.name), ([], ""))
+        known[(fact.namespace, fact.name)] = (previous[0] or ports, previous[1] or fact.quote(fact.name))
+    return known
+
+
+def _route_backends(obs: Observations) -> list[Finding]:
+    findings: list[Finding] = []
+    known = _known_services(obs)
+    for route in obs.resources:
+        if route.kind not in ("Ingress", "HTTPRoute", "GRPCRoute"):
+            continue
+        in_namespace = {name: value for (ns, name), value in known.items() if _same_namespace(ns, route.namespace)}
+        if not in_namespace:
+            continue  # no Service listing to compare against: absence proves nothing
+        for backend in dict.fromkeys(_route_backends_of(route)):
+            if not backend.service:
+                continue
+            found = in_namespace.get(backend.service)
+            if found is None:
+                findings.append(_missing_service(route, backend, sorted(in_namespace)))
+            elif backend.port and found[0] and backend.port not in found[0]:
+                findings.append(_missing_port(route, backend, found))
+    return findings
+
+
+def _missing_service(route: ResourceFact, backend: _Backend, existing: list[str]) -> Finding:
+    where = f" in namespace {route.namespace}" if route.namespace else ""
+    return Finding(
+        kind="route_backend_missing",
+        subject=f"service/{backend.service}",
+        role="cause",
+        title=(
+            f"{route.kind} {route.name} routes {backend.where} to Service {backend.service}, which does not exist{where} "
+            f"(existing Services: {', '.join(existing[:6])}), so the proxy has no backend for those requests and answers 5xx (503 from Ingress controllers, 500 from Gateway API implementations)"
+        ),
+        weight=88,
+        evidence=[
+            route.quote(backend.service, fallback=f"{route.kind} {route.name}: backend service {backend.service}")
+        ],
+        workload=backend.service,
+        recommendations=[
+            rec(
+                "high",
+                f"Point {route.kind} {route.name}'s backend at an existing Service (or create Service {backend.service})",
+            )
+        ],
+        affected=[route.name, backend.service],
+    )
+
+
+def _missing_port(route: ResourceFact, backend: _Backend, found: tuple[list[str], str]) -> Finding:
+    ports = ", ".join(dict.fromkeys(found[0]))
+    return Finding(
+        kind="route_backend_port_missing",
+        subject=f"service/{backend.service}",
+        role="cause",
+        title=(
+            f"{route.kind} {route.name} routes {backend.where} to port {backend.port} of Service {backend.service}, "
+            f"which only exposes {ports}, so the controller finds no endpoint for port {backend.port}"
+        ),
+        weight=86,
+        evidence=[
+            e
+            for e in (route.quote(backend.port, fallback=f"{route.kind} {route.name}: port {backend.port}"), found[1])
+            if e
+        ],
+        workload=backend.service,
+        recommendations=[
+            rec("high", f"Use a port Service {backend.service} exposes ({ports}) in {route.kind} {route.name}")
+        ],
+        affected=[route.name, backend.service],
+    )
+
+
+# --- Service targetPort vs the pods' container ports ---------------------------------------------------------
+
+
+def _target_ports(obs: Observations) -> list[Finding]:
+    findings: list[Finding] = []
+    for service in obs.services:
+        numeric = [p for p in service.target_ports if p.isdigit()]
+        if not service.selector or not numeric or len(numeric) != len(service.target_ports):
+            continue
+        pods = [
+            p
+            for p in obs.pods
+            if _same_namespace(p.namespace, service.namespace)
+            and p.labels
+            and all(p.labels.get(k) == v for k, v in service.selector.items())
+        ]
+        listening = sorted({port for pod in pods for c in pod.containers for port in c.ports})
+        if not listening or any(int(p) in listening for p in numeric):
+            continue
+        findings.append(_target_port_finding(service, numeric, listening, pods[0].name, obs))
+    return findings
+
+
+def _target_port_finding(
+    service: ServiceFact, target: list[str], listening: list[int], pod: str, obs: Observations
+) -> Finding:
+    ports = ", ".join(str(p) for p in listening)
+    cites = [service.cites.get("target_port", ""), service.cites.get("endpoints", "")]
+    for fact in obs.pods:
+        if fact.name == pod:
+            cites += [c.cites.get("ports", "") for c in fact.containers]
+    return Finding(
+        kind="service_target_port_mismatch",
+        subject=f"service/{service.name}",
+        role="cause",
+        title=(
+            f"{service.name}: Service {service.name} forwards to targetPort {', '.join(target)}, but its pods "
+            f"(e.g. {pod}) listen on {ports}, so connections to the endpoints are refused"
+        ),
+        weight=90,
+        evidence=[c for c in dict.fromkeys(cites) if c],
+        workload=service.name,
+        recommendations=[
+            rec("high", f"Set Service {service.name}'s targetPort to {listening[0]} (or the container port's name)")
+        ],
+        affected=[service.name],
+    )
