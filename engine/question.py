@@ -139,7 +139,9 @@ _SEARCH_FOR = re.compile(
 )
 _SUMMARY = re.compile(
     r"\bsummar(?:y|ise|ize|ising|izing)\b|\bwhat (?:errors?|went wrong|problems?)\b.*\blog|\b(?:list|group|overview of|count)\b.*\berrors?\b"
-    r"|\berrors?\b.*\b(?:since|logged|between)\b|\bwhich errors\b",
+    # "since" alone is no summary request ("checkout errors are up since the deploy" asks why): a "since" with a
+    # time is handled by the time filter below.
+    r"|\berrors?\b.*\b(?:logged|between)\b|\bwhich errors\b",
     re.IGNORECASE,
 )
 _HEALTH = re.compile(

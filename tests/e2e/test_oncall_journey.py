@@ -158,6 +158,13 @@ def test_config_errors_in_view_unknown_keys_refused_webhook_forms_and_a_phone_wi
     sign_in(page, base)
     alice = get_user_model().objects.get(email="alice@acme.test")
     Membership.objects.filter(user=alice).update(role=Role.ADMIN)
+    # The Slack form's channel needs the team's Slack bot (a channel alone would post nowhere, so it is refused).
+    config_update(
+        node=_team(),
+        patch={"integrations": {"slack": {"enabled": True, "bot_token": {"secret": "xoxb-e2e-bot"}}}},
+        meta=RequestMeta.system(),
+        admin=True,
+    )
 
     page.get_by_role("link", name="Config", exact=True).click()
     editor = page.get_by_label("This team's overrides (JSON)")
