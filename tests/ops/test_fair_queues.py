@@ -97,10 +97,18 @@ def test_a_receiver_that_never_answers_delays_no_other_orgs_sync_investigation(
     settings: Any,
     backend: str,
 ) -> None:
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True  # the receiver is on loopback
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True  # the receiver is on loopback: its literal URL is accepted
+    settings.EGRESS_ALLOW_LOOPBACK = True
     backend_env = _use_rq(settings) if backend == "rq" else {}
     db_worker(spawn, queue="investigations", concurrency=2, **backend_env)
-    db_worker(spawn, queue="webhooks", concurrency=2, WEBHOOKS_ALLOW_PRIVATE_TARGETS="true", **backend_env)
+    db_worker(
+        spawn,
+        queue="webhooks",
+        concurrency=2,
+        WEBHOOKS_ALLOW_PRIVATE_TARGETS="true",
+        EGRESS_ALLOW_LOOPBACK="true",
+        **backend_env,
+    )
     set_webhook_url(team, silent_receiver.url)
     for n in range(STUCK_EVENTS):
         webhook_event_queue(team=team, event={"event": "investigation_complete", "investigation_id": f"inv_{n:020d}"})
