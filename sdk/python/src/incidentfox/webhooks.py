@@ -21,7 +21,7 @@ class WebhookVerificationError(IncidentFoxError):
     """The delivery's signature, timestamp or headers do not prove it came from IncidentFox."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, code="invalid_webhook_signature", status=0)
+        super().__init__(message, code="invalid_webhook_signature", status=None)
 
 
 def verify_webhook(

@@ -1,0 +1,476 @@
+"""``AsyncIncidentFoxClient``: the same operations as ``IncidentFoxClient``, awaited, over ``httpx.AsyncClient``.
+
+    async with AsyncIncidentFoxClient() as client:
+        inv = await client.investigate("High error rate in checkout")
+        async for item in client.investigations.iterate(status="failed"):
+            print(item.investigation_id)
+
+Every error answer raises the ``IncidentFoxError`` subclass of its code. A 429 is retried after ``Retry-After``;
+no answer or a 5xx is retried with exponential backoff and jitter when the call is safe to repeat; at most
+``max_retries`` times. ``investigate(wait=True)`` starts the run asynchronously and polls with the documented
+backoff (1 s, doubling up to 10 s), so no HTTP request stays open for the whole investigation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+
+from incidentfox import _operations as ops
+from incidentfox._core import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_SECONDS,
+    BaseClient,
+    Call,
+    build_request,
+    decode,
+    error_of,
+    poll_delays,
+    resolve_settings,
+    response_meta,
+    transport_error,
+)
+from incidentfox.errors import IncidentFoxError, WaitTimeout
+from incidentfox.models import (
+    Agent,
+    AlertDelivery,
+    AlertDeliveryPage,
+    AuditEvent,
+    AuditPage,
+    ChangeDecision,
+    ChangeRequest,
+    ConfigAuditEntry,
+    ConfigChange,
+    EffectiveConfig,
+    Identity,
+    Investigation,
+    InvestigationPage,
+    IssuedToken,
+    KnowledgeAnswer,
+    KnowledgeDocument,
+    KnowledgeDocumentPage,
+    KnowledgeStatus,
+    NodeConfig,
+    OrgSettings,
+    Paged,
+    Postmortem,
+    RawConfig,
+    Retrieval,
+    TaughtDocument,
+    Team,
+    TokenInfo,
+    TreeStats,
+    WebhookDelivery,
+    WebhookDeliveryPage,
+    WebhookSecret,
+    WebhookTestResult,
+)
+
+__all__ = ["AsyncIncidentFoxClient"]
+
+T = TypeVar("T")
+P = TypeVar("P", bound=Paged[Any])
+StrList = str | Sequence[str] | None
+
+
+class AsyncIncidentFoxClient(BaseClient):
+    def __init__(
+        self,
+        token: str | None = None,
+        base_url: str | None = None,
+        *,
+        team_id: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """The same arguments as ``IncidentFoxClient``; ``http_client`` is an ``httpx.AsyncClient``."""
+        url, headers = resolve_settings(token, base_url, team_id)
+        self._init_options(max_retries)
+        if http_client is None:
+            http_client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        http_client.base_url = httpx.URL(url + "/")
+        http_client.headers.update(headers)
+        self._http = http_client
+        self._sleep = sleep
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        self.investigations = Investigations(self)
+        self.config = Config(self)
+        self.webhooks = Webhooks(self)
+        self.integrations = Integrations(self)
+        self.knowledge = Knowledge(self)
+        self.admin = Admin(self)
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+    async def _run(self, call: Call[T]) -> T:
+        """Send ``call``, retrying as the policy allows; its parsed body, or the error's exception."""
+        attempt = 0
+        while True:
+            error: IncidentFoxError
+            try:
+                response = await self._http.send(build_request(self._http, call, self._options))
+            except httpx.TransportError as exc:
+                error = transport_error(call, exc)
+            else:
+                self.last_response = response_meta(response, attempt + 1)
+                if response.status_code < 400:
+                    return decode(call, response)
+                error = error_of(response)
+            delay = self._retry_delay(call, error, attempt)
+            if delay is None:
+                raise error
+            attempt += 1
+            await self._sleep(delay)
+
+    async def _pages(self, page: Callable[[int], Call[P]]) -> AsyncIterator[P]:
+        offset = 0
+        while True:
+            current = await self._run(page(offset))
+            yield current
+            offset += len(current.items)
+            if not current.items or offset >= current.pagination.total:
+                return
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Any API call (``path`` relative to the base URL); returns the parsed JSON body."""
+        call = Call(method.upper(), path, lambda body: body, params=params, json=json, headers=headers or {})
+        return await self._run(call)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncIncidentFoxClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- top level -----------------------------------------------------------------------------------------------
+    async def investigate(
+        self,
+        message: str,
+        agent: str = "planner",
+        context: Mapping[str, Any] | None = None,
+        wait: bool = True,
+        *,
+        timeout: int | None = None,
+        max_turns: int | None = None,
+        idempotency_key: str | None = None,
+        wait_timeout: float | None = None,
+        on_progress: Callable[[Investigation], object] | None = None,
+    ) -> Investigation:
+        """As ``IncidentFoxClient.investigate``; ``on_progress`` may be a coroutine function."""
+        start = ops.investigation_start(message, agent, context, timeout, max_turns, idempotency_key)
+        accepted = await self._run(start)
+        if not wait:
+            return await self.investigations.get(accepted.investigation_id)
+        return await self.investigations.wait(accepted.investigation_id, timeout=wait_timeout, on_progress=on_progress)
+
+    async def agents(self) -> list[Agent]:
+        """The team's agents with the tools each can call now (``GET /agents``)."""
+        return await self._run(ops.agents())
+
+    async def me(self) -> Identity:
+        """Who the credential is (``GET /auth/me``)."""
+        return await self._run(ops.me())
+
+
+class _Resource:
+    def __init__(self, client: AsyncIncidentFoxClient) -> None:
+        self._client = client
+
+
+class Investigations(_Resource):
+    async def get(self, investigation_id: str) -> Investigation:
+        return await self._client._run(ops.investigation_get(investigation_id))
+
+    async def list(
+        self,
+        limit: int = 20,
+        offset: int = 0,
+        *,
+        status: StrList = None,
+        agent: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        q: str | None = None,
+    ) -> InvestigationPage:
+        """One page of the team's investigations, newest first; ``status`` may be a list."""
+        return await self._client._run(ops.investigation_list(limit, offset, status, agent, since, until, q))
+
+    async def iterate(
+        self,
+        *,
+        status: StrList = None,
+        agent: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        q: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Investigation]:
+        """Every matching investigation, newest first, fetching pages of ``page_size`` as the loop needs them."""
+        async for page in self._client._pages(
+            lambda o: ops.investigation_list(page_size, o, status, agent, since, until, q)
+        ):
+            for item in page.investigations:
+                yield item
+
+    async def cancel(self, investigation_id: str) -> Investigation:
+        """Cancel at once if pending; a running one stops at its next step (``cancel_requested``)."""
+        return await self._client._run(ops.investigation_cancel(investigation_id))
+
+    async def postmortem(self, investigation_id: str, *, save: bool = False, markdown: str | None = None) -> Postmortem:
+        """A blameless postmortem draft of a completed investigation (``markdown`` and ``sections``). With
+        ``save``, store it (or the edited ``markdown``) in the knowledge base; ``document_id`` names it."""
+        return await self._client._run(ops.investigation_postmortem(investigation_id, save, markdown))
+
+    async def wait(
+        self,
+        investigation_id: str,
+        timeout: float | None = None,
+        *,
+        on_progress: Callable[[Investigation], object] | None = None,
+    ) -> Investigation:
+        """Poll until completed, failed or cancelled (1 s, doubling up to 10 s); ``on_progress`` sees every poll.
+        With ``timeout`` (seconds), raise ``WaitTimeout`` when it passes first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delays = poll_delays()
+        while True:
+            investigation = await self.get(investigation_id)
+            if on_progress is not None:
+                shown = on_progress(investigation)
+                if inspect.isawaitable(shown):
+                    await shown
+            if investigation.done:
+                return investigation
+            delay = next(delays)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WaitTimeout(f"{investigation_id} is still {investigation.status}", investigation)
+                delay = min(delay, remaining)
+            await self._client._sleep(delay)
+
+
+class Config(_Resource):
+    async def get_effective(self) -> EffectiveConfig:
+        """The team's merged configuration, secrets masked (``GET /config/me/effective``)."""
+        return await self._client._run(ops.config_effective())
+
+    async def get_raw(self) -> RawConfig:
+        """Each node's own overrides along the team's lineage, and the team's ``version``."""
+        return await self._client._run(ops.config_raw())
+
+    async def update(self, patch: Mapping[str, Any]) -> ConfigChange:
+        """Merge-patch the team's config (RFC 7396: arrays replace, ``None`` removes the team's override)."""
+        return await self._client._run(ops.config_update(patch))
+
+    async def audit(self, limit: int = 50, *, include_full: bool = True) -> list[ConfigAuditEntry]:
+        """The team's applied config changes, newest first, each with its ``diff``."""
+        return await self._client._run(ops.config_audit(limit, include_full))
+
+    async def pending(self, status: str = "pending_approval") -> list[ChangeRequest]:
+        """The team's change requests: ``pending_approval`` (default), ``approved``, ``rejected`` or ``all``."""
+        return await self._client._run(ops.config_pending(status))
+
+
+class Webhooks(_Resource):
+    async def secret(self) -> WebhookSecret:
+        """The team's ``whsec_…`` signing secret (``GET /webhooks/secret``)."""
+        return await self._client._run(ops.webhook_secret())
+
+    async def rotate_secret(self) -> WebhookSecret:
+        """A new secret; the old one co-signs for 24 h."""
+        return await self._client._run(ops.webhook_secret_rotate())
+
+    async def deliveries(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        investigation_id: str | None = None,
+        outcome: str | None = None,
+    ) -> WebhookDeliveryPage:
+        """One page of delivery attempts, newest first."""
+        return await self._client._run(ops.webhook_deliveries(limit, offset, investigation_id, outcome))
+
+    async def iterate_deliveries(
+        self, *, investigation_id: str | None = None, outcome: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[WebhookDelivery]:
+        """Every matching delivery attempt, newest first, page by page."""
+        async for page in self._client._pages(
+            lambda o: ops.webhook_deliveries(page_size, o, investigation_id, outcome)
+        ):
+            for item in page.deliveries:
+                yield item
+
+    async def test(self, url: str | None = None) -> WebhookTestResult:
+        """Send one signed ``webhook.test`` event now (to ``url``, else the configured URL) and report the answer."""
+        return await self._client._run(ops.webhook_test(url))
+
+
+class Integrations(_Resource):
+    async def deliveries(self, limit: int = 50, offset: int = 0, *, provider: str | None = None) -> AlertDeliveryPage:
+        """One page of the inbound alert webhooks the team received, newest first, with each alert's fate."""
+        return await self._client._run(ops.alert_deliveries(limit, offset, provider))
+
+    async def iterate_deliveries(
+        self, *, provider: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[AlertDelivery]:
+        async for page in self._client._pages(lambda o: ops.alert_deliveries(page_size, o, provider)):
+            for item in page.deliveries:
+                yield item
+
+
+class Knowledge(_Resource):
+    async def teach(
+        self,
+        content: str,
+        type: str = "runbook",
+        *,
+        title: str | None = None,
+        service: str | None = None,
+        tags: Sequence[str] | None = None,
+        key: str | None = None,
+        node_id: str | None = None,
+    ) -> TaughtDocument:
+        """Create a document (``runbook``, ``note`` or ``postmortem``); the same ``key`` updates it.
+        ``node_id`` (org admins) puts it on a group or the org above the team."""
+        return await self._client._run(ops.knowledge_teach(content, type, title, service, tags, key, node_id))
+
+    async def retrieve(self, query: str, *, service: str | None = None, top_k: int = 5) -> Retrieval:
+        """``query_id`` and ``results``: the best passage of each of the ``top_k`` most relevant documents."""
+        return await self._client._run(ops.knowledge_retrieve(query, service, top_k))
+
+    async def answer(
+        self, question: str, *, service: str | None = None, include_sources: bool = True
+    ) -> KnowledgeAnswer:
+        """``answer`` citing ``sources`` as [1], [2], …; written by the team's model in LLM mode."""
+        return await self._client._run(ops.knowledge_answer(question, service, include_sources))
+
+    async def feedback(self, query_id: str, helpful: bool, comment: str | None = None) -> None:
+        """Whether a retrieval or answer helped; it lifts or lowers the top document in later rankings."""
+        await self._client._run(ops.knowledge_feedback(query_id, helpful, comment))
+
+    async def documents(
+        self,
+        limit: int = 20,
+        offset: int = 0,
+        *,
+        type: str | None = None,
+        service: str | None = None,
+        q: str | None = None,
+    ) -> KnowledgeDocumentPage:
+        """One page of the documents the team reads (its own and those above it)."""
+        return await self._client._run(ops.knowledge_documents(limit, offset, type, service, q))
+
+    async def iterate_documents(
+        self, *, type: str | None = None, service: str | None = None, q: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[KnowledgeDocument]:
+        async for page in self._client._pages(lambda o: ops.knowledge_documents(page_size, o, type, service, q)):
+            for item in page.documents:
+                yield item
+
+    async def get(self, document_id: str) -> KnowledgeDocument:
+        return await self._client._run(ops.knowledge_get(document_id))
+
+    async def delete(self, document_id: str) -> None:
+        await self._client._run(ops.knowledge_delete(document_id))
+
+    async def tree_stats(self) -> TreeStats:
+        """Documents per node of the team's lineage and per type."""
+        return await self._client._run(ops.knowledge_tree_stats())
+
+    async def status(self) -> KnowledgeStatus:
+        """The search index: engine, counts and state."""
+        return await self._client._run(ops.knowledge_status())
+
+
+class Admin(_Resource):
+    """Org-admin operations (an ``ifa_`` token or an OIDC admin), all within the caller's org."""
+
+    async def teams(self, node_type: str | None = None) -> list[Team]:
+        return await self._client._run(ops.admin_teams(node_type))
+
+    async def create_team(
+        self, team_id: str, name: str, *, parent_id: str | None = None, node_type: str = "team"
+    ) -> Team:
+        return await self._client._run(ops.admin_team_create(team_id, name, parent_id, node_type))
+
+    async def issue_token(
+        self, team_id: str, *, label: str | None = None, expires_in_days: int | None = None, read_only: bool = False
+    ) -> IssuedToken:
+        """A new team token; ``token`` is the plaintext, returned this once."""
+        return await self._client._run(ops.admin_token_issue(team_id, label, expires_in_days, read_only))
+
+    async def tokens(self, team_id: str) -> list[TokenInfo]:
+        return await self._client._run(ops.admin_tokens(team_id))
+
+    async def revoke_token(self, token_id: str) -> TokenInfo:
+        return await self._client._run(ops.admin_token_revoke(token_id))
+
+    async def audit(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        event_type: StrList = None,
+        team_id: str | None = None,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> AuditPage:
+        return await self._client._run(ops.admin_audit(limit, offset, event_type, team_id, actor, since, until))
+
+    async def iterate_audit(
+        self,
+        *,
+        event_type: StrList = None,
+        team_id: str | None = None,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        page_size: int = 200,
+    ) -> AsyncIterator[AuditEvent]:
+        pages = self._client._pages(lambda o: ops.admin_audit(page_size, o, event_type, team_id, actor, since, until))
+        async for page in pages:
+            for item in page.events:
+                yield item
+
+    async def settings(self) -> OrgSettings:
+        return await self._client._run(ops.admin_settings())
+
+    async def update_settings(self, patch: Mapping[str, Any]) -> OrgSettings:
+        return await self._client._run(ops.admin_settings_update(patch))
+
+    async def changes(self, status: str = "pending_approval", *, team_id: str | None = None) -> list[ChangeRequest]:
+        return await self._client._run(ops.admin_changes(status, team_id))
+
+    async def approve(self, change_request_id: str, comment: str | None = None) -> ChangeDecision:
+        return await self._client._run(ops.admin_change_decide(change_request_id, "approve", comment))
+
+    async def reject(self, change_request_id: str, comment: str | None = None) -> ChangeDecision:
+        return await self._client._run(ops.admin_change_decide(change_request_id, "reject", comment))
+
+    async def node_config(self, node_id: str) -> NodeConfig:
+        return await self._client._run(ops.admin_node_config(node_id))
+
+    async def update_node_config(self, node_id: str, patch: Mapping[str, Any]) -> NodeConfig:
+        return await self._client._run(ops.admin_node_config_update(node_id, patch))
