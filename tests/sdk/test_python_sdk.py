@@ -97,8 +97,10 @@ def test_a_429_is_retried_after_retry_after_and_raises_once_the_retries_run_out(
 
 def test_a_429_followed_by_success_returns_the_success() -> None:
     answers = iter(
-        [_error(429, "rate_limited", headers={"Retry-After": "2"}),
-            httpx.Response(200, json={"role": "team", "auth_kind": "team_token", "org_id": "org-acme"}),]
+        [
+            _error(429, "rate_limited", headers={"Retry-After": "2"}),
+            httpx.Response(200, json={"role": "team", "auth_kind": "team_token", "org_id": "org-acme"}),
+        ]
     )
     sleeps: list[float] = []
     assert _client(lambda request: next(answers), sleeps).me().role == "team"
