@@ -52,7 +52,7 @@ def _answers(*answers: httpx.Response | Exception) -> Any:
             raise answer
         return answer
 
-    handler.seen = seen  # type: ignore[attr-defined]
+    handler.seen = seen
     return handler
 
 
@@ -226,7 +226,7 @@ def _paged_investigations(total: int) -> Any:
             200, json={"investigations": items, "pagination": {"total": total, "limit": limit, "offset": offset}}
         )
 
-    handler.seen = seen  # type: ignore[attr-defined]
+    handler.seen = seen
     return handler
 
 
