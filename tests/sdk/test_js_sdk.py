@@ -122,16 +122,22 @@ def test_the_js_sdk_unit_tests_pass_under_nodes_test_runner(node: str) -> None:
     assert int(passed.group(1)) >= 40
 
 
-def test_the_js_sdk_package_declares_an_es_module_without_dependencies_for_node_18() -> None:
+def test_the_js_sdk_package_declares_dual_esm_and_commonjs_exports_without_dependencies_for_node_18() -> None:
     package = json.loads((SDK_DIR / "package.json").read_text())
     assert package["name"] == "@incidentfox/sdk"
-    assert package["version"] == "0.1.0"
     assert package["type"] == "module"
-    assert package["exports"] == "./src/index.js"
+    entry = package["exports"]["."]
+    assert (entry["import"], entry["require"]) == ("./src/index.js", "./src/index.cjs")
+    assert entry["types"] == "./src/index.d.ts"
+    assert package["main"] == "./src/index.cjs"
     assert package["engines"] == {"node": ">=18"}
     assert package["scripts"]["test"] == "node --test test/"
     assert not package.get("dependencies")
-    assert (SDK_DIR / "src" / "index.d.ts").is_file()
+    for target in (entry["import"], entry["require"], entry["types"]):
+        assert (SDK_DIR / target).is_file()
+    version = re.search(r'const VERSION = "([^"]+)"', (SDK_DIR / "src" / "index.cjs").read_text())
+    assert version is not None
+    assert version.group(1) == package["version"]
 
 
 # -- against the live server -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 
 import { IncidentFoxClient, Investigation, VERSION } from "../src/index.js";
@@ -18,7 +19,7 @@ describe("requests", () => {
     assert.equal(call.headers.authorization, `Bearer ${TOKEN}`);
     assert.equal(call.headers.accept, "application/json");
     assert.equal(call.headers["x-incidentfox-sdk"], `js/${VERSION}`);
-    assert.equal(VERSION, "0.1.0");
+    assert.equal(VERSION, JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version);
     assert.equal(call.headers["content-type"], undefined, "no body, no Content-Type");
     assert.equal(call.headers["x-team-id"], undefined);
   });

@@ -74,11 +74,11 @@ test("a network failure of a GET is retried", async () => {
   assert.equal(sleep.sleeps.length, 1);
 });
 
-test("a network failure of a POST is not retried", async () => {
-  const fetch = fakeFetch(new TypeError("fetch failed"), accepted());
+test("a network failure of a POST without an idempotency key is not retried", async () => {
+  const fetch = fakeFetch(new TypeError("fetch failed"), { body: statusBody("cancelled") });
   const sleep = fakeSleep();
   const error = await client(fetch, sleep)
-    .investigate({ message: "m", wait: false })
+    .investigations.cancel(ID)
     .then(
       () => assert.fail("resolved"),
       (e) => e,
@@ -87,6 +87,7 @@ test("a network failure of a POST is not retried", async () => {
   assert.equal(error.code, "network_error");
   assert.equal(error.status, null);
   assert.equal(fetch.calls.length, 1);
+  assert.deepEqual(sleep.sleeps, []);
 });
 
 test("no answer within timeoutMs rejects with RequestTimeoutError", async () => {
