@@ -24,7 +24,10 @@ from tests.support.clock import wait_for_a_fresh_minute
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = ROOT / "sdk" / "js"
-SDK_ENTRY = SDK_DIR / "src" / "index.js"
+# scripts/check-sdk-packages.sh points INCIDENTFOX_SDK_JS_DIR at the npm tarball installed into a clean project, so
+# the scenarios below then drive the package as users install it; by default they use the source tree.
+SDK_PACKAGE = Path(os.environ.get("INCIDENTFOX_SDK_JS_DIR") or SDK_DIR)
+SDK_ENTRY = SDK_PACKAGE / "src" / "index.js"
 NODE_TIMEOUT_SECONDS = 120
 REQUEST_ID = re.compile(r"^req_[A-Za-z0-9]{20}$")
 UNKNOWN_TOKEN = "ift_AAAAAAAAAAAA." + "b" * 40
@@ -367,3 +370,53 @@ out.sleeps = sleeps;
     assert 1 <= error["retryAfter"] <= 60
     assert len(out["sleeps"]) == 2, "two retries, then the rejection"
     assert all(1000 <= ms <= 60_000 and ms % 1000 == 0 for ms in out["sleeps"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commonjs_script_requires_the_sdk_and_reads_the_live_server_with_an_abort_signal(
+    node: str, tmp_path: Path, live_server: Any, member: ApiCaller
+) -> None:
+    script = tmp_path / "scenario.cjs"
+    script.write_text(
+        f"""
+const {{ IncidentFoxClient, NotFoundError, RequestAbortedError }} = require({json.dumps(str(SDK_PACKAGE))});
+const client = new IncidentFoxClient();  // INCIDENTFOX_API_KEY and INCIDENTFOX_BASE_URL
+(async () => {{
+  const out = {{}};
+  const inv = await client.investigate({{ message: "Checkout returns 502s", signal: new AbortController().signal }});
+  out.status = inv.status;
+  out.requestId = client.lastResponse.requestId;
+  out.remaining = client.lastResponse.rateLimit.remaining;
+  out.listed = [];
+  for await (const item of client.investigations.iterate({{ pageSize: 1 }})) out.listed.push(item.investigation_id);
+  out.id = inv.investigation_id;
+  try {{
+    await client.investigations.get(inv.investigation_id, {{ signal: AbortSignal.abort() }});
+  }} catch (error) {{
+    out.aborted = error instanceof RequestAbortedError;
+  }}
+  try {{
+    await client.investigations.get("inv_AAAAAAAAAAAAAAAAAAAA");
+  }} catch (error) {{
+    out.notFound = error instanceof NotFoundError && error.requestId.startsWith("req_");
+  }}
+  console.log(JSON.stringify(out));
+}})().catch((error) => {{ console.error(error); process.exit(1); }});
+"""
+    )
+    env = {"INCIDENTFOX_API_KEY": member.token or "", "INCIDENTFOX_BASE_URL": f"{live_server.url}/api/v1"}
+    completed = subprocess.run(
+        [node, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_SECONDS,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert out["status"] == "completed"
+    assert REQUEST_ID.match(out["requestId"])
+    assert isinstance(out["remaining"], int)
+    assert out["listed"] == [out["id"]]
+    assert out["aborted"] is True
+    assert out["notFound"] is True

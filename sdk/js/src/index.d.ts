@@ -1,4 +1,5 @@
-// Hand-written declarations for @incidentfox/sdk (API.md §8). Keep in step with index.js and errors.js.
+// Hand-written declarations for @incidentfox/sdk (API.md §8), for both `import` and `require()`. Keep in step with
+// index.cjs and errors.cjs.
 
 export declare const VERSION: string;
 export declare const DEFAULT_BASE_URL: string;
@@ -10,6 +11,8 @@ export type Priority = "high" | "medium" | "low";
 
 /** Milliseconds between status polls: 1000, 2000, 4000, 8000, then 10000 for ever. */
 export declare function pollDelays(): Generator<number, never, unknown>;
+/** Milliseconds before the `attempt`-th retry (0-based): between half and all of 500 × 2^attempt, capped at 8000. */
+export declare function backoffMs(attempt: number, random?: () => number): number;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Bodies
@@ -114,6 +117,30 @@ export declare class Investigation implements InvestigationBody {
   readonly recommendations: Recommendation[] | null;
 }
 
+/** Options every method takes next to its own. */
+export interface CallOptions {
+  /** Aborts the request, the waits between retries and any polling: rejects with RequestAbortedError. */
+  signal?: AbortSignal;
+  /** This call's timeout in milliseconds (default: the client's). */
+  timeoutMs?: number;
+  /** Extra headers for this call, e.g. your own `X-Request-ID`. */
+  headers?: Record<string, string>;
+}
+
+/** What the last answer said besides its body. */
+export interface ResponseMeta {
+  status: number;
+  /** `X-Request-ID`. */
+  requestId: string | null;
+  /** `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds). */
+  rateLimit: { limit: number | null; remaining: number | null; reset: number | null };
+  /** `Idempotent-Replayed: true`: an idempotent start returned the original run. */
+  idempotentReplayed: boolean;
+  /** How many attempts the call took (retries included). */
+  attempts: number;
+  headers: Record<string, string>;
+}
+
 export interface InvestigationListItem {
   investigation_id: string;
   status: InvestigationStatus;
@@ -135,7 +162,7 @@ export interface InvestigationPage {
   pagination: Pagination;
 }
 
-export interface ListOptions {
+export interface ListOptions extends CallOptions {
   /** 1–100, default 20. */
   limit?: number;
   offset?: number;
@@ -153,9 +180,18 @@ export interface ListOptions {
 export interface WaitOptions {
   /** Give up (WaitTimeoutError) after this long; the investigation keeps running. Default: wait for ever. */
   timeoutMs?: number;
+  /** Sees every poll's status. */
+  onProgress?: (investigation: Investigation) => void | Promise<void>;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
 }
 
-export interface InvestigateOptions {
+export interface IterateOptions extends Omit<ListOptions, "limit" | "offset"> {
+  /** Items per request, default 100. */
+  pageSize?: number;
+}
+
+export interface InvestigateOptions extends CallOptions {
   message: string;
   /** Default `planner`. */
   agent?: string;
@@ -166,10 +202,13 @@ export interface InvestigateOptions {
   timeout?: number;
   /** 1–100. */
   maxTurns?: number;
-  /** Sent as `Idempotency-Key`: the same key and body within 24 h return the original investigation. */
+  /** Sent as `Idempotency-Key` (default: a fresh one, so retries are safe): the same key and body within 24 h
+   * return the original investigation. */
   idempotencyKey?: string;
   /** Bounds the client's wait (WaitTimeoutError); the run itself is bounded by `timeout`. */
   waitTimeoutMs?: number;
+  /** Sees every poll's status while waiting. */
+  onProgress?: (investigation: Investigation) => void | Promise<void>;
 }
 
 /** The merged team config (API.md §5.2), secrets masked. */
@@ -242,28 +281,32 @@ export interface ClientOptions {
   baseUrl?: string;
   /** Sent as `X-Team-Id`: needed by org-admin tokens and by OIDC users with several teams. */
   teamId?: string;
-  /** Retries of a 429 (after `Retry-After`) and of network failures of GETs. Default 3. */
+  /** Retries of a 429 (after `Retry-After`), and of no answer or a 5xx for calls safe to repeat (GET, HEAD, PUT,
+   * DELETE, or a POST with an `Idempotency-Key`), with jittered exponential backoff. Default 3. */
   maxRetries?: number;
   /** Per request. Default 30000. */
   timeoutMs?: number;
   fetch?: typeof globalThis.fetch;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The jitter's random source (tests). */
+  random?: () => number;
 }
 
-export interface RequestOptions {
+export interface RequestOptions extends CallOptions {
   query?: Record<string, unknown>;
   body?: unknown;
-  headers?: Record<string, string>;
 }
 
 export declare class Investigations {
-  get(investigationId: string): Promise<Investigation>;
+  get(investigationId: string, options?: CallOptions): Promise<Investigation>;
   list(options?: ListOptions): Promise<InvestigationPage>;
+  /** Every matching investigation, newest first, page by page: `for await (const inv of ...iterate())`. */
+  iterate(options?: IterateOptions): AsyncGenerator<InvestigationListItem, void, unknown>;
   /** Rejects with ConflictError (409) when the investigation has already finished. */
-  cancel(investigationId: string): Promise<Investigation>;
+  cancel(investigationId: string, options?: CallOptions): Promise<Investigation>;
   wait(investigationId: string, options?: WaitOptions): Promise<Investigation>;
   /** Rejects with ConflictError (409) unless the investigation completed. */
-  postmortem(investigationId: string, options?: { save?: boolean; markdown?: string }): Promise<Postmortem>;
+  postmortem(investigationId: string, options?: CallOptions & { save?: boolean; markdown?: string }): Promise<Postmortem>;
 }
 
 export type DocumentType = "runbook" | "note" | "postmortem";
@@ -277,7 +320,7 @@ export interface Postmortem {
   document_id?: string;
 }
 
-export interface TeachOptions {
+export interface TeachOptions extends CallOptions {
   content: string;
   type?: DocumentType;
   title?: string;
@@ -333,24 +376,117 @@ export interface KnowledgeDocument {
 
 export declare class Knowledge {
   teach(options: TeachOptions): Promise<Taught>;
-  retrieve(options: { query: string; service?: string; topK?: number }): Promise<Retrieved>;
-  answer(options: { question: string; service?: string; includeSources?: boolean }): Promise<Answered>;
-  feedback(options: { queryId: string; helpful: boolean; comment?: string }): Promise<void>;
-  documents(options?: { limit?: number; offset?: number; type?: DocumentType; service?: string; q?: string }): Promise<{
-    documents: KnowledgeDocument[];
-    pagination: { total: number; limit: number; offset: number };
-  }>;
-  get(documentId: string): Promise<KnowledgeDocument>;
-  delete(documentId: string): Promise<void>;
-  treeStats(): Promise<Record<string, unknown>>;
-  status(): Promise<Record<string, unknown>>;
+  retrieve(options: CallOptions & { query: string; service?: string; topK?: number }): Promise<Retrieved>;
+  answer(options: CallOptions & { question: string; service?: string; includeSources?: boolean }): Promise<Answered>;
+  feedback(options: CallOptions & { queryId: string; helpful: boolean; comment?: string }): Promise<void>;
+  documents(
+    options?: CallOptions & { limit?: number; offset?: number; type?: DocumentType; service?: string; q?: string },
+  ): Promise<{ documents: KnowledgeDocument[]; pagination: Pagination }>;
+  iterateDocuments(
+    options?: CallOptions & { type?: DocumentType; service?: string; q?: string; pageSize?: number },
+  ): AsyncGenerator<KnowledgeDocument, void, unknown>;
+  get(documentId: string, options?: CallOptions): Promise<KnowledgeDocument>;
+  delete(documentId: string, options?: CallOptions): Promise<void>;
+  treeStats(options?: CallOptions): Promise<Record<string, unknown>>;
+  status(options?: CallOptions): Promise<Record<string, unknown>>;
+}
+
+export interface ConfigAuditEntry {
+  version: number;
+  changed_at: string;
+  changed_by: string;
+  change_request_id: string | null;
+  /** Dotted path → `{old, new}`. */
+  diff: Record<string, { old: unknown; new: unknown }>;
+  /** Omitted with `includeFull: false`. */
+  full_config?: Record<string, unknown>;
+}
+
+export interface ChangeRequest {
+  change_request_id: string;
+  status: "pending_approval" | "approved" | "rejected";
+  requested_by: string;
+  requested_at: string;
+  changes: Record<string, { old: unknown; new: unknown }>;
 }
 
 export declare class Config {
-  getEffective(): Promise<EffectiveConfig>;
-  getRaw(): Promise<RawConfig>;
+  getEffective(options?: CallOptions): Promise<EffectiveConfig>;
+  getRaw(options?: CallOptions): Promise<RawConfig>;
   /** A JSON merge patch: `null` deletes a key so the inherited value shows through. */
-  update(patch: Record<string, unknown>): Promise<ConfigUpdateResult>;
+  update(patch: Record<string, unknown>, options?: CallOptions): Promise<ConfigUpdateResult>;
+  /** Applied changes, newest first. `limit` 1–200 (50). */
+  audit(options?: CallOptions & { limit?: number; includeFull?: boolean }): Promise<ConfigAuditEntry[]>;
+  /** Change requests; `status` defaults to `pending_approval`. */
+  pending(
+    options?: CallOptions & { status?: "pending_approval" | "approved" | "rejected" | "all" },
+  ): Promise<ChangeRequest[]>;
+}
+
+export interface WebhookSecret {
+  /** `whsec_…`: pass it to a Standard Webhooks verifier. */
+  secret: string;
+  created_at: string;
+  previous_secret_expires_at: string | null;
+}
+
+export type DeliveryOutcome = "success" | "retryable_failure" | "permanent_failure" | "skipped";
+
+export interface WebhookDelivery {
+  delivery_id: string;
+  webhook_id: string;
+  event: string;
+  investigation_id: string | null;
+  url: string;
+  attempt: number;
+  attempted_at: string;
+  outcome: DeliveryOutcome;
+  response_status: number | null;
+  error: string | null;
+  duration_ms: number | null;
+  next_attempt_at: string | null;
+}
+
+export interface WebhookTestResult {
+  delivery_id: string;
+  webhook_id: string;
+  url: string;
+  success: boolean;
+  response_status: number | null;
+  duration_ms: number | null;
+  error: string | null;
+}
+
+export declare class Webhooks {
+  secret(options?: CallOptions): Promise<WebhookSecret>;
+  rotateSecret(options?: CallOptions): Promise<WebhookSecret>;
+  test(options?: CallOptions & { url?: string }): Promise<WebhookTestResult>;
+  deliveries(
+    options?: CallOptions & { limit?: number; offset?: number; investigationId?: string; outcome?: DeliveryOutcome },
+  ): Promise<{ deliveries: WebhookDelivery[]; pagination: Pagination }>;
+  iterateDeliveries(
+    options?: CallOptions & { investigationId?: string; outcome?: DeliveryOutcome; pageSize?: number },
+  ): AsyncGenerator<WebhookDelivery, void, unknown>;
+}
+
+export interface AlertDelivery {
+  received_at: string;
+  provider: "alertmanager" | "pagerduty" | "incidentio";
+  request_id: string | null;
+  status_code: number | null;
+  error: string | null;
+  received: number;
+  started: number;
+  alerts: Array<Record<string, unknown>>;
+}
+
+export declare class Integrations {
+  deliveries(
+    options?: CallOptions & { limit?: number; offset?: number; provider?: string },
+  ): Promise<{ deliveries: AlertDelivery[]; pagination: Pagination }>;
+  iterateDeliveries(
+    options?: CallOptions & { provider?: string; pageSize?: number },
+  ): AsyncGenerator<AlertDelivery, void, unknown>;
 }
 
 export declare class IncidentFoxClient {
@@ -362,11 +498,15 @@ export declare class IncidentFoxClient {
   readonly investigations: Investigations;
   readonly config: Config;
   readonly knowledge: Knowledge;
+  readonly webhooks: Webhooks;
+  readonly integrations: Integrations;
+  /** The last answer's request id, rate limit and attempts (null before the first). */
+  lastResponse: ResponseMeta | null;
   investigate(options: InvestigateOptions): Promise<Investigation>;
   investigate(message: string, options?: Omit<InvestigateOptions, "message">): Promise<Investigation>;
-  agents(): Promise<Agent[]>;
-  me(): Promise<Me>;
-  /** One API call: the parsed body, or a rejection with the error's class (429s retried). */
+  agents(options?: CallOptions): Promise<Agent[]>;
+  me(options?: CallOptions): Promise<Me>;
+  /** One API call: the parsed body, or a rejection with the error's class (retried as `maxRetries` says). */
   request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<T>;
 }
 
@@ -389,6 +529,7 @@ export type ErrorCode =
   | "server_error"
   | "network_error"
   | "request_timeout"
+  | "aborted"
   | "invalid_response"
   | "http_error";
 
@@ -432,6 +573,8 @@ export declare class ServerError extends IncidentFoxError {}
 export declare class NetworkError extends IncidentFoxError {}
 /** No answer within `timeoutMs`. */
 export declare class RequestTimeoutError extends NetworkError {}
+/** The call's AbortSignal fired; `cause` is its reason. Never retried. */
+export declare class RequestAbortedError extends IncidentFoxError {}
 
 /** The client stopped waiting; the investigation keeps running on the server. Not an IncidentFoxError. */
 export declare class WaitTimeoutError extends Error {
@@ -448,3 +591,6 @@ export declare function errorFromResponse(
   body: unknown,
   headers?: { get(name: string): string | null },
 ): IncidentFoxError;
+
+declare const sdk: typeof import("./index.js");
+export default sdk;
