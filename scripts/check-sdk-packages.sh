@@ -79,6 +79,12 @@ for artefact in "$wheel" "$sdist"; do
 done
 
 echo "-- JavaScript: npm pack, then install the tarball into a temporary project"
+sh scripts/install-node.sh
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "NODE OR NPM NOT FOUND: the npm tarball was not checked. Install Node.js 18+ with npm." >&2
+  [ "${CI:-}" = "true" ] && exit 1
+  exit 0
+fi
 tarball=$(cd sdk/js && npm pack --silent --pack-destination "$work")
 project="$work/node-project"
 mkdir -p "$project"
