@@ -338,3 +338,12 @@ def test_the_async_client_raises_the_same_typed_errors() -> None:
 
     with pytest.raises(APIConnectionError):
         asyncio.run(scenario())
+
+
+def test_request_reaches_any_path_with_its_own_timeout_and_keeps_last_response() -> None:
+    handler = _answers(httpx.Response(200, json={"status": "ok"}, headers={"X-Request-ID": "req_raw"}))
+    client = _client(handler)
+    assert client.request("GET", "/health", timeout=1.5) == {"status": "ok"}
+    assert handler.seen[0].extensions["timeout"]["read"] == 1.5
+    assert client.last_response is not None
+    assert client.last_response.request_id == "req_raw"

@@ -25,8 +25,10 @@ from incidentfox import _operations as ops
 from incidentfox._core import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_SECONDS,
+    NOT_GIVEN,
     BaseClient,
     Call,
+    NotGiven,
     build_request,
     decode,
     error_of,
@@ -148,10 +150,16 @@ class AsyncIncidentFoxClient(BaseClient):
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> Any:
-        """Any API call (``path`` relative to the base URL); returns the parsed JSON body."""
+        """Any API call (``path`` relative to the base URL) with this client's retries; returns the parsed JSON
+        body. ``timeout`` (seconds) applies to this call only."""
         call = Call(method.upper(), path, lambda body: body, params=params, json=json, headers=headers or {})
-        return await self._run(call)
+        view = self if isinstance(timeout, NotGiven) else self.with_options(timeout=timeout)
+        try:
+            return await view._run(call)
+        finally:
+            self.last_response = view.last_response
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -23,8 +23,10 @@ from incidentfox._core import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_SECONDS,
+    NOT_GIVEN,
     BaseClient,
     Call,
+    NotGiven,
     __version__,
     build_request,
     decode,
@@ -151,9 +153,16 @@ class IncidentFoxClient(BaseClient):
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> Any:
-        """Any API call (``path`` relative to the base URL); returns the parsed JSON body."""
-        return self._run(Call(method.upper(), path, lambda body: body, params=params, json=json, headers=headers or {}))
+        """Any API call (``path`` relative to the base URL) with this client's retries; returns the parsed JSON
+        body. ``timeout`` (seconds) applies to this call only."""
+        call = Call(method.upper(), path, lambda body: body, params=params, json=json, headers=headers or {})
+        view = self if isinstance(timeout, NotGiven) else self.with_options(timeout=timeout)
+        try:
+            return view._run(call)
+        finally:
+            self.last_response = view.last_response
 
     def close(self) -> None:
         self._http.close()
