@@ -62,7 +62,8 @@ def describe_progress(inv: Investigation) -> str:
 
 def render(inv: Investigation) -> str:
     """The investigation as a short report for a terminal."""
-    lines = [f"{inv.investigation_id}: {inv.status}" + (f" in {inv.duration_seconds}s" if inv.duration_seconds else "")]
+    took = f" in {inv.duration_seconds}s" if inv.duration_seconds is not None else ""
+    lines = [f"{inv.investigation_id}: {inv.status}{took}"]
     if inv.error is not None:
         lines.append(f"Error ({inv.error.code}): {inv.error.message}")
     result = inv.result
