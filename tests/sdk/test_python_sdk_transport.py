@@ -61,7 +61,7 @@ def _server_error(status: int = 503, **headers: str) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
 
 
-# -- backoff ------------------------------------------------------------------------------------------------------
+# -- backoff --------------------------------------------------------------------------------------------------------
 
 
 def test_backoff_doubles_from_half_a_second_with_jitter_between_half_and_all_of_it_capped_at_eight() -> None:
@@ -252,7 +252,7 @@ def test_iterate_fetches_lazily_and_stops_on_an_empty_page() -> None:
     assert len(empty.seen) == 1
 
 
-# -- response metadata and per-view options ---------------------------------------------------------------------------
+# -- response metadata and per-view options -------------------------------------------------------------------------
 
 
 def test_last_response_exposes_the_request_id_rate_limit_and_attempts() -> None:
@@ -298,7 +298,7 @@ def test_with_options_sets_a_timeout_and_extra_headers_for_that_view_only() -> N
     assert first.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-# -- the async client ------------------------------------------------------------------------------------------------
+# -- the async client -----------------------------------------------------------------------------------------------
 
 
 def test_the_async_client_retries_pages_and_waits_like_the_sync_one() -> None:
@@ -347,3 +347,73 @@ def test_request_reaches_any_path_with_its_own_timeout_and_keeps_last_response()
     assert handler.seen[0].extensions["timeout"]["read"] == 1.5
     assert client.last_response is not None
     assert client.last_response.request_id == "req_raw"
+
+
+# -- one surface, two clients ---------------------------------------------------------------------------------------
+
+
+def test_the_async_client_offers_exactly_the_sync_clients_methods_with_the_same_parameters() -> None:
+    import inspect
+
+    from incidentfox import async_client, client
+
+    def surface(module: Any, root: type) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        resources = {"": root}
+        for name in ("Investigations", "Config", "Webhooks", "Integrations", "Knowledge", "Admin"):
+            resources[name] = getattr(module, name)
+        for prefix, cls in resources.items():
+            for name, member in inspect.getmembers(cls, inspect.isfunction):
+                if not name.startswith("_") and name not in ("close", "with_options"):
+                    found[f"{prefix}.{name}"] = list(inspect.signature(member).parameters)
+        return found
+
+    sync_surface = surface(client, IncidentFoxClient)
+    assert surface(async_client, AsyncIncidentFoxClient) == sync_surface
+    assert len(sync_surface) >= 45
+
+
+# -- the command line's progress ------------------------------------------------------------------------------------
+
+
+class _Terminal:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_cli_progress_redraws_one_line_on_a_terminal_and_prints_changes_elsewhere() -> None:
+    from incidentfox import Investigation
+    from incidentfox.cli import Progress
+
+    running = Investigation.from_dict(
+        {
+            **STATUS,
+            "elapsed_seconds": 15,
+            "progress": {"current_step": "Querying CloudWatch metrics", "steps_completed": 3, "steps_total": 7},
+        }
+    )
+    done = Investigation.from_dict({**STATUS, "status": "completed"})
+    terminal = _Terminal(tty=True)
+    show = Progress(terminal)
+    for inv in (running, running, done):
+        show(inv)
+    assert terminal.text.count("\r\033[K") == 3
+    assert "inv_t running 3/7 Querying CloudWatch metrics (15s)" in terminal.text
+    assert terminal.text.endswith("done inv_t completed\n")
+
+    log = _Terminal(tty=False)
+    show = Progress(log)
+    for inv in (running, running, done):
+        show(inv)
+    assert log.text == "inv_t running 3/7 Querying CloudWatch metrics (15s)\ninv_t completed\n"
