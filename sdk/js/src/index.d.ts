@@ -591,6 +591,3 @@ export declare function errorFromResponse(
   body: unknown,
   headers?: { get(name: string): string | null },
 ): IncidentFoxError;
-
-declare const sdk: typeof import("./index.js");
-export default sdk;
