@@ -42,3 +42,10 @@ def test_the_caller_reads_as_a_token_label_not_an_internal_repr(member):
     token = ApiToken.objects.get(token_id=member.token.split(".")[0])
     principal = Principal(kind="team_token", org=token.org, permissions=frozenset(), token=token)
     assert str(principal) == f"member ({token.token_id})"
+
+
+def test_a_password_session_calling_auth_me_is_described_as_a_session_not_an_oidc_jwt(web_member):
+    body = web_member.get("/api/v1/auth/me").json()
+    assert body["auth_kind"] == "session"
+    assert body["role"] == "user"
+    assert body["teams"] == ["team-platform"]
