@@ -216,3 +216,27 @@ def test_a_failed_check_on_the_page_says_why_and_keeps_what_was_typed(web_team_a
     assert "Connection failed." in html
     assert "Unable to connect to Prometheus" in html
     assert 'value="http://127.0.0.1:9"' in html
+
+
+def test_aws_credentials_are_checked_with_sts_and_cloudwatch_borrows_them(member, team):
+    from moto import mock_aws
+
+    _save(
+        team,
+        {
+            "aws": {
+                "enabled": True,
+                "region": "eu-west-1",
+                "access_key_id": {"secret": "AKIAEXAMPLEKEY01"},
+                "secret_access_key": {"secret": "aws-topsecret-value"},
+            },
+            "cloudwatch": {"enabled": True, "log_groups": ["/ecs/checkout"]},
+        },
+    )
+    with mock_aws():
+        aws = member.post("/config/me/tools/aws/test").json()
+        cloudwatch = member.post("/config/me/tools/cloudwatch/test").json()
+    assert aws["ok"] is True, aws
+    assert aws["message"].startswith("AWS answered: signed in to account ")
+    assert aws["message"].endswith(" in eu-west-1")
+    assert cloudwatch["ok"] is True, cloudwatch
