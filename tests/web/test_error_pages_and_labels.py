@@ -49,3 +49,16 @@ def test_a_password_session_calling_auth_me_is_described_as_a_session_not_an_oid
     assert body["auth_kind"] == "session"
     assert body["role"] == "user"
     assert body["teams"] == ["team-platform"]
+
+
+def test_the_team_switcher_is_hidden_with_one_team_and_lists_each_team_once_with_several(
+    web_member, web_org_admin, team, other_team
+):
+    single = web_member.get(f"/teams/{team.node_id}/").content.decode()
+    assert 'id="team-switcher"' not in single
+    assert '<span class="team-name">' in single
+    several = web_org_admin.get(f"/teams/{team.node_id}/").content.decode()
+    switcher = several.split('<select id="team-switcher"', 1)[1].split("</select>", 1)[0]
+    assert "<span" not in switcher  # only options inside the select
+    assert switcher.count("<option ") == switcher.count("</option>") >= 2
+    assert f'<option value="{team.node_id}" selected>' in switcher
