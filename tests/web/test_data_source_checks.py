@@ -6,9 +6,7 @@ API's wire format answer the others.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +14,7 @@ from teamconfig.models import NodeConfig
 from teamconfig.services import config_update
 from tests.conftest import SYSTEM
 from tests.support.canned_http import canned_server
-from tests.support.metrics_sim.prometheus import ToolMissing, find_binaries, serve
+from tests.support.metrics_sim.prometheus import ToolMissing, empty, find_binaries
 from tests.support.tools import skip_or_fail
 
 pytestmark = pytest.mark.django_db
@@ -34,11 +32,8 @@ def prometheus_url() -> Iterator[str]:
         binaries = find_binaries()
     except ToolMissing as exc:
         skip_or_fail(str(exc))
-    with tempfile.TemporaryDirectory(prefix="check-prometheus-") as tmp:
-        data = Path(tmp) / "tsdb"
-        data.mkdir()
-        with serve(data, prometheus=binaries.prometheus) as url:
-            yield url
+    with empty(binaries=binaries) as url:
+        yield url
 
 
 def _save(team, tools):

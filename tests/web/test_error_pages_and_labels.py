@@ -21,6 +21,15 @@ def test_an_unknown_page_is_the_branded_404_with_a_way_back(web_member):
     assert "<h1>Page not found</h1>" in html
     assert 'href="/"' in html
     assert "web/app.css" in html
+    assert 'href="/teams/team-platform/history"' in html  # the team's navigation, not a bare page
+
+
+def test_a_signed_out_visitor_gets_the_branded_404_without_team_navigation(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Page not found</h1>" in html
+    assert "/history" not in html
 
 
 def test_an_unknown_api_post_with_a_session_cookie_is_the_json_404_not_a_csrf_page(web_member):
