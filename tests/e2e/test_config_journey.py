@@ -139,7 +139,7 @@ def test_the_small_things_hold_in_a_real_browser(sso_org, task_worker, page, scr
     page.goto(f"{base}/api/v1/auth/me")
     body = page.content()
     assert "Principal(" not in body
-    assert "&quot;session&quot;" in body or '"session"' in page.locator("pre").first.inner_text()
+    assert '"auth_kind": "session"' in page.locator("body").inner_text()
     screenshot("02-browsable-api-session")
 
     # A run started with a token shows the token's label; kubectl logs deploy/checkout is about checkout.
@@ -149,7 +149,11 @@ def test_the_small_things_hold_in_a_real_browser(sso_org, task_worker, page, scr
     started = httpx.post(
         f"{base}/api/v1/agents/run",
         headers={"Authorization": f"Bearer {issued.plaintext}"},
-        json={"message": "kubectl logs deploy/checkout shows errors since the deploy", "async": True},
+        json={
+            "agent_name": "planner",
+            "message": "kubectl logs deploy/checkout shows errors since the deploy",
+            "async": True,
+        },
         timeout=30,
     )
     assert started.status_code == 202, started.text
@@ -160,6 +164,7 @@ def test_the_small_things_hold_in_a_real_browser(sso_org, task_worker, page, scr
     assert f"token “grafana-alerts” ({issued.token.token_id})" in page.locator("dl").first.inner_text()
     affected = page.locator("section[aria-labelledby=affected-heading] li").all_inner_texts()
     assert "deploy" not in affected
+    assert "checkout" in affected
     assert Investigation.objects.get(pk=run_id).result["affected_systems"].count("deploy") == 0
 
     # Copy as Markdown puts the report on the clipboard.
