@@ -235,3 +235,17 @@ def test_aws_credentials_are_checked_with_sts_and_cloudwatch_borrows_them(member
     assert aws["message"].startswith("AWS answered: signed in to account ")
     assert aws["message"].endswith(" in eu-west-1")
     assert cloudwatch["ok"] is True, cloudwatch
+
+
+def test_the_openapi_schema_documents_the_check_and_the_session_auth_kind(anonymous):
+    import json
+
+    response = anonymous.client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    schema = json.loads(response.content)
+    check = schema["paths"]["/api/v1/config/me/tools/{tool}/test/"]["post"]
+    answer = check["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][answer]["properties"]) == {"tool", "ok", "message", "duration_ms"}
+    body = check["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "settings" in schema["components"]["schemas"][body]["properties"]
+    kinds = schema["components"]["schemas"]["AuthKindEnum"]["enum"]
+    assert kinds == ["team_token", "admin_token", "oidc_jwt", "session"]
