@@ -15,10 +15,8 @@ from incidentfox_web.egress import TenantEgress
 from teamconfig.merge import merge_two
 from teamconfig.schema import NOT_SUPPORTED, TOOL_FIELDS
 from teamconfig.secrets import SECRET_MASK, SecretResolver, SecretUnavailable
-from teamconfig.selectors import AMBIENT_SOURCES, ambient_allowed, effective_unmasked
+from teamconfig.selectors import AMBIENT_SOURCES, ambient_allowed, borrow_aws_credentials, effective_unmasked
 from tenancy.models import Node
-
-AWS_CREDENTIAL_KEYS = ("region", "assume_role", "external_id", "access_key_id", "secret_access_key")
 
 
 def checkable_sources() -> list[str]:
@@ -41,10 +39,8 @@ def _settings_to_check(team: Node, name: str, changes: Mapping[str, Any]) -> dic
     settings = merge_two(current, _without_kept_secrets(name, changes))
     assert isinstance(settings, dict)
     settings.pop("enabled", None)
-    if name == "cloudwatch" and isinstance(tools.get("aws"), dict):  # borrows the aws tool's credentials
-        for key in AWS_CREDENTIAL_KEYS:
-            if settings.get(key) is None and tools["aws"].get(key) is not None:
-                settings[key] = tools["aws"][key]
+    if name == "cloudwatch":
+        borrow_aws_credentials(settings, tools.get("aws"))
     return settings
 
 

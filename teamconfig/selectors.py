@@ -89,12 +89,21 @@ def enabled_data_sources(effective: dict[str, Any]) -> dict[str, dict[str, Any]]
         for name, settings in tools.items()
         if isinstance(settings, dict) and settings.get("enabled") is True
     }
-    aws = tools.get("aws")
-    if "cloudwatch" in sources and isinstance(aws, dict):
-        for key in ("region", "assume_role", "external_id", "access_key_id", "secret_access_key"):
-            if aws.get(key) is not None and sources["cloudwatch"].get(key) is None:
-                sources["cloudwatch"][key] = aws[key]
+    if "cloudwatch" in sources:
+        borrow_aws_credentials(sources["cloudwatch"], tools.get("aws"))
     return sources
+
+
+AWS_CREDENTIAL_KEYS = ("region", "assume_role", "external_id", "access_key_id", "secret_access_key")
+
+
+def borrow_aws_credentials(cloudwatch: dict[str, Any], aws: Any) -> None:
+    """CloudWatch reads with the ``aws`` tool's credentials (and region) wherever it sets none of its own."""
+    if not isinstance(aws, dict):
+        return
+    for key in AWS_CREDENTIAL_KEYS:
+        if aws.get(key) is not None and cloudwatch.get(key) is None:
+            cloudwatch[key] = aws[key]
 
 
 def _resolve_secrets(value: Any, path: tuple[str, ...], source: str, resolver: SecretResolver) -> Any:
