@@ -142,6 +142,26 @@ def connector_factory(source: str) -> Callable[[Mapping[str, Any]], Any] | None:
     return _CONNECTOR_FACTORIES.get(source)
 
 
+ProbeFunc = Callable[[Any], str]
+_PROBES: dict[str, ProbeFunc] = {}
+
+
+def probe(source: str) -> Callable[[ProbeFunc], ProbeFunc]:
+    """Register a data source's connection check: ``func(connector)`` makes one or two cheap calls and returns what
+    it found ("Prometheus 2.53.0, 1,204 metric names"), raising ``ToolFailure`` when the source does not answer."""
+
+    def register(func: ProbeFunc) -> ProbeFunc:
+        _PROBES[source] = func
+        return func
+
+    return register
+
+
+def connection_probe(source: str) -> ProbeFunc | None:
+    load_connectors()
+    return _PROBES.get(source)
+
+
 def tool(name: str) -> Callable[[ToolFunc], ToolFunc]:
     """Register ``func`` as the implementation of catalog tool ``name``.
 

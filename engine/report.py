@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from engine.analysis_context import AnalysisContext
 from engine.answers import health_check, log_search, log_summary
 from engine.expertise.alerts import HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
@@ -15,6 +17,9 @@ from engine.ranking import Scored
 MAX_HYPOTHESES = 6
 MAX_RECOMMENDATIONS = 6
 MAX_TIMELINE = 25
+# A dated entry this far (or farther) from the incident is history or a mistyped date, not part of the incident:
+# the larger of a week and four times the investigation's window.
+MIN_TIMELINE_REACH = timedelta(days=7)
 _PRIORITY = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -220,7 +225,27 @@ def _timeline(scored: list[Scored], obs: Observations, ctx: AnalysisContext) -> 
                 TimelineEvent(timestamp=workload.created_at, event=text),
             )
     ordered = sorted(entries.values(), key=lambda e: (e.timestamp, e.event))
-    return ordered[-MAX_TIMELINE:]
+    return within_incident(ordered, ctx)[-MAX_TIMELINE:]
+
+
+def within_incident(entries: list[TimelineEvent], ctx: AnalysisContext) -> list[TimelineEvent]:
+    """Drop entries far from the incident: a pasted log line from years ago must not open the timeline.
+
+    The incident is centred on its stated start (the anchor); without one, on the run's reference time when some
+    evidence is dated near it (a live incident), else on the newest entry (a replay of old logs). Entries more
+    than the reach away on either side are dropped; the findings they come from still rank as usual.
+    """
+    if not entries:
+        return entries
+    reach = max(MIN_TIMELINE_REACH, 4 * ctx.window)
+
+    def near(when: datetime, centre: datetime) -> bool:
+        return abs(when - centre) <= reach
+
+    centre = ctx.anchor
+    if centre is None:
+        centre = ctx.now if any(near(e.timestamp, ctx.now) for e in entries) else entries[-1].timestamp
+    return [e for e in entries if near(e.timestamp, centre)]
 
 
 def _hypotheses(scored: list[Scored], obs: Observations) -> list[Hypothesis]:

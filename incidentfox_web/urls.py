@@ -51,3 +51,5 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("", include("web.urls")),
 ]
+
+handler404 = "web.views.errors.not_found"

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from incidentfox_web.timestamps import admin_timestamp_column
 from knowledge.models import KnowledgeDocument, KnowledgeFeedback, KnowledgeQuery
 from knowledge.services import DocumentInput, document_delete, document_update
 from tenancy.audit import RequestMeta
@@ -14,7 +15,8 @@ from tenancy.audit import RequestMeta
 
 @admin.register(KnowledgeDocument)
 class KnowledgeDocumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("document_id", "title", "doc_type", "service", "node", "version", "updated_at")
+    list_display = ("document_id", "title", "doc_type", "service", "node", "version", "updated")
+    updated = admin_timestamp_column("updated_at", "Updated")
     list_filter = ("doc_type", "org")
     search_fields = ("document_id", "title", "service", "key")
     readonly_fields = (
@@ -63,7 +65,8 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(KnowledgeQuery)
 class KnowledgeQueryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("query_id", "team", "kind", "query", "investigation_id", "created_at")
+    list_display = ("query_id", "team", "kind", "query", "investigation_id", "created")
+    created = admin_timestamp_column("created_at", "Created")
     list_filter = ("kind",)
     search_fields = ("query_id", "query", "investigation_id")
     readonly_fields = ("query_id", "org", "team", "kind", "query", "service", "results", "investigation_id", "actor")
@@ -71,5 +74,6 @@ class KnowledgeQueryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(KnowledgeFeedback)
 class KnowledgeFeedbackAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("query", "helpful", "actor", "created_at")
+    list_display = ("query", "helpful", "actor", "created")
+    created = admin_timestamp_column("created_at", "Created")
     readonly_fields = ("query", "helpful", "comment", "actor", "created_at")

@@ -15,11 +15,14 @@ from incidentfox_web.api.errors import ApiError
 from incidentfox_web.api.formats import iso_z, parse_query_bool, parse_query_int
 from incidentfox_web.api.inputs import optional_str
 from incidentfox_web.api.permissions import AdminAccess
-from incidentfox_web.api.schema import ERROR_RESPONSES, JSON_OBJECT
+from incidentfox_web.api.schema import ERROR_RESPONSES, JSON_OBJECT, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
 from incidentfox_web.ids import is_slug
+from teamconfig.bodies import DataSourceTestIn, DataSourceTestOut
+from teamconfig.connection_checks import checkable_sources, data_source_check
 from teamconfig.errors import ConfigConflict, ConfigError, ConfigFieldRefused, ConfigInvalid, ConfigTooLarge
 from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion
+from teamconfig.schema import validate_tool_changes
 from teamconfig.selectors import (
     change_requests_for_org,
     config_history_for_node,
@@ -169,6 +172,22 @@ class ConfigMeView(ConfigApiView):
     )
     def patch(self, request: Request) -> Response:
         return self.put(request)
+
+
+class DataSourceTestView(ConfigApiView):
+    @extend_schema(
+        summary="Connect to a data source as an investigation would (200 whatever it answered); nothing is saved",
+        parameters=[TEAM_HEADER],
+        request=DataSourceTestIn,
+        responses={200: DataSourceTestOut, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, tool: str) -> Response:
+        if tool not in checkable_sources():
+            raise ApiError.not_found("No data source with a connection test has this name")
+        changes = self.validated(DataSourceTestIn).get("settings") or {}
+        validate_tool_changes(tool, changes)
+        check = data_source_check(team=self.selected_team(), name=tool, changes=changes)
+        return Response({"tool": tool, "ok": check.ok, "message": check.message, "duration_ms": check.duration_ms})
 
 
 class ConfigAuditView(ConfigApiView):

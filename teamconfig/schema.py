@@ -19,7 +19,7 @@ from engine.registry import is_implemented
 from incidentfox_web.egress import is_public, parse_ip_literal
 from teamconfig.errors import ConfigFieldRefused, ConfigInvalid
 from teamconfig.merge import merge_two
-from teamconfig.secrets import is_ciphertext, is_reference
+from teamconfig.secrets import SECRET_MASK, is_ciphertext, is_reference
 
 INJECTED_KEYS = ("team_name", "org_id", "team_node_id")
 ADMIN_ONLY_KEYS = ("approval_workflows",)
@@ -512,6 +512,24 @@ def _tools(value: Any) -> None:
         _int(entry.get("timeout", 30), f"{field}.timeout", 1, 300)
         _fields(entry, specs, field)
         _required_when_enabled(entry, specs, field)
+
+
+def validate_tool_changes(name: str, changes: Mapping[str, Any]) -> None:
+    """Unsaved settings of one data source (for a connection test): known keys, each of its kind. Secrets come as
+    ``{"secret": "…"}``, or are left out (or ``********``) to keep the stored value; references are saved first."""
+    field = f"tools.{name}"
+    specs = TOOL_FIELDS[name]
+    _only_keys(changes, {"enabled", "timeout", *specs}, field)
+    if changes.get("timeout") is not None:
+        _int(changes["timeout"], f"{field}.timeout", 1, 300)
+    secrets = {key for key, spec in specs.items() if spec.kind == "secret"}
+    _fields({key: value for key, value in changes.items() if key not in secrets}, specs, field)
+    for key in secrets & set(changes):
+        value = changes[key]
+        if value not in (None, "", SECRET_MASK) and not (
+            isinstance(value, dict) and set(value) == {"secret"} and isinstance(value["secret"], str)
+        ):
+            raise ConfigInvalid(f"{field}.{key}", 'must be an object {"secret": "..."}, or left out to keep it')
 
 
 def _knowledge_sources(value: Any) -> None:

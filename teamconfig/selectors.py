@@ -41,7 +41,7 @@ def lineage_configs(node: Node) -> dict[str, NodeConfig]:
     return {row.node.node_id: row for row in rows}
 
 
-def _effective_unmasked(team: Node) -> dict[str, Any]:
+def effective_unmasked(team: Node) -> dict[str, Any]:
     configs = lineage_configs(team)
     return build_effective([configs[node_id].overrides for node_id in team.path if node_id in configs])
 
@@ -53,7 +53,7 @@ def _injected(team: Node) -> dict[str, Any]:
 
 def effective_config_for_team(team: Node) -> dict[str, Any]:
     """The bare body of ``GET /config/me/effective``: merged, secrets masked, injected keys first."""
-    return {**_injected(team), **mask_document(_effective_unmasked(team))}
+    return {**_injected(team), **mask_document(effective_unmasked(team))}
 
 
 def config_raw_for_team(team: Node) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def node_config(node: Node) -> tuple[int, dict[str, Any]]:
 @reads("agents")
 def agent_settings_for_team(team: Node) -> dict[str, dict[str, Any]]:
     """The effective ``agents`` object (built-ins with defaults, custom agents); no secret is resolved."""
-    return copy.deepcopy(_effective_unmasked(team)["agents"])
+    return copy.deepcopy(effective_unmasked(team)["agents"])
 
 
 def enabled_data_sources(effective: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -89,12 +89,21 @@ def enabled_data_sources(effective: dict[str, Any]) -> dict[str, dict[str, Any]]
         for name, settings in tools.items()
         if isinstance(settings, dict) and settings.get("enabled") is True
     }
-    aws = tools.get("aws")
-    if "cloudwatch" in sources and isinstance(aws, dict):
-        for key in ("region", "assume_role", "external_id", "access_key_id", "secret_access_key"):
-            if aws.get(key) is not None and sources["cloudwatch"].get(key) is None:
-                sources["cloudwatch"][key] = aws[key]
+    if "cloudwatch" in sources:
+        borrow_aws_credentials(sources["cloudwatch"], tools.get("aws"))
     return sources
+
+
+AWS_CREDENTIAL_KEYS = ("region", "assume_role", "external_id", "access_key_id", "secret_access_key")
+
+
+def borrow_aws_credentials(cloudwatch: dict[str, Any], aws: Any) -> None:
+    """CloudWatch reads with the ``aws`` tool's credentials (and region) wherever it sets none of its own."""
+    if not isinstance(aws, dict):
+        return
+    for key in AWS_CREDENTIAL_KEYS:
+        if aws.get(key) is not None and cloudwatch.get(key) is None:
+            cloudwatch[key] = aws[key]
 
 
 def _resolve_secrets(value: Any, path: tuple[str, ...], source: str, resolver: SecretResolver) -> Any:
@@ -113,7 +122,7 @@ reads_lazily("teamconfig.selectors.engine_settings_for_team", lambda: [f"tools.{
 AMBIENT_SOURCES = frozenset({"kubernetes", "aws", "cloudwatch"})
 
 
-def _ambient_allowed() -> bool:
+def ambient_allowed() -> bool:
     return bool(getattr(django_settings, "ALLOW_AMBIENT_CLOUD_CREDENTIALS", False))
 
 
@@ -126,9 +135,9 @@ def engine_settings_for_team(team: Node) -> EngineSettings:
     ``ambient_credentials`` mark (the server's own identity may serve them) only from the operator's
     ``ALLOW_AMBIENT_CLOUD_CREDENTIALS``, whatever the config says.
     """
-    effective = _effective_unmasked(team)
+    effective = effective_unmasked(team)
     resolver = SecretResolver(org_id=team.path[0])
-    ambient = _ambient_allowed()
+    ambient = ambient_allowed()
     data_sources = {
         # cloudwatch's borrowed aws fields are secrets of the aws tool's shape
         name: _resolve_secrets(settings, ("tools", "aws" if name == "cloudwatch" else name), name, resolver)
@@ -163,7 +172,7 @@ class InboundIntegration:
 def inbound_integration_for_team(team: Node, provider: str) -> InboundIntegration | None:
     """``integrations.<provider>`` (secrets resolved) with the rules its alerts follow; None when the integration is
     absent or disabled. Raises ``SecretUnavailable`` when its secret cannot be read."""
-    effective = _effective_unmasked(team)
+    effective = effective_unmasked(team)
     settings = effective.get("integrations", {}).get(provider)
     if not isinstance(settings, dict) or settings.get("enabled") is not True:
         return None
@@ -194,14 +203,14 @@ def _slack_settings(effective: dict[str, Any]) -> dict[str, Any] | None:
 
 def slack_configured_for_team(team: Node) -> bool:
     """The team posts its investigations to Slack (no secret is read)."""
-    return _slack_settings(_effective_unmasked(team)) is not None
+    return _slack_settings(effective_unmasked(team)) is not None
 
 
 @reads("slack_channel", "slack_group_to_ping", "integrations.slack")
 def slack_target_for_team(team: Node) -> SlackTarget | None:
     """None when the team has no channel or the Slack integration is off. Raises ``SecretUnavailable`` when the bot
     token cannot be read."""
-    effective = _effective_unmasked(team)
+    effective = effective_unmasked(team)
     settings = _slack_settings(effective)
     channel = effective.get("slack_channel")
     if settings is None:

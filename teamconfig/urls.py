@@ -6,6 +6,7 @@ urlpatterns = [
     api_route("config/me/effective", api.ConfigEffectiveView.as_view(), "config-effective"),
     api_route("config/me/raw", api.ConfigRawView.as_view(), "config-raw"),
     api_route("config/me/audit", api.ConfigAuditView.as_view(), "config-audit"),
+    api_route("config/me/tools/<tool>/test", api.DataSourceTestView.as_view(), "config-tool-test"),
     api_route("config/me/pending", api.ConfigPendingView.as_view(), "config-pending"),
     api_route("admin/changes", api.AdminChangesView.as_view(), "admin-changes"),
     api_route(

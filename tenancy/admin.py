@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from incidentfox_web.timestamps import admin_timestamp_column
 from tenancy.audit import RequestMeta
 from tenancy.models import (
     ApiToken,
@@ -96,7 +97,8 @@ class OrgScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(Organization)
 class OrganizationAdmin(OrgScopedAdmin):
     org_lookup = "pk"
-    list_display = ("org_id", "name", "oidc_issuer", "created_at")
+    list_display = ("org_id", "name", "oidc_issuer", "created")
+    created = admin_timestamp_column("created_at", "Created")
     search_fields = ("org_id", "name")
     readonly_fields = ("org_id", "created_at")
 
@@ -106,7 +108,8 @@ class OrganizationAdmin(OrgScopedAdmin):
 
 @admin.register(Node)
 class NodeAdmin(OrgScopedAdmin):
-    list_display = ("node_id", "name", "node_type", "parent", "org", "created_at")
+    list_display = ("node_id", "name", "node_type", "parent", "org", "created")
+    created = admin_timestamp_column("created_at", "Created")
     list_filter = ("node_type",)
     search_fields = ("node_id", "name")
     readonly_fields = ("path", "created_at")
@@ -119,7 +122,8 @@ class NodeAdmin(OrgScopedAdmin):
 @admin.register(Membership)
 class MembershipAdmin(OrgScopedAdmin):
     org_lookup = "node__org"
-    list_display = ("user", "node", "role", "source", "created_at")
+    list_display = ("user", "node", "role", "source", "created")
+    created = admin_timestamp_column("created_at", "Created")
     list_filter = ("role", "source")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -148,7 +152,9 @@ class TokenIssueForm(forms.ModelForm):  # type: ignore[type-arg]
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(OrgScopedAdmin):
-    list_display = ("token_id", "label", "team", "kind", "scopes", "expires_at", "last_used_at", "status")
+    list_display = ("token_id", "label", "team", "kind", "scopes", "expires", "last_used", "status")
+    expires = admin_timestamp_column("expires_at", "Expires")
+    last_used = admin_timestamp_column("last_used_at", "Last used")
     list_filter = ("kind",)
     search_fields = ("token_id", "label")
     actions = ("revoke_tokens",)
@@ -259,7 +265,8 @@ class ApiTokenAdmin(OrgScopedAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(OrgScopedAdmin):
-    list_display = ("timestamp", "event_type", "actor", "team_id", "target", "ip_address")
+    list_display = ("when", "event_type", "actor", "team_id", "target", "ip_address")
+    when = admin_timestamp_column("timestamp", "When")
     list_filter = ("event_type",)
     search_fields = ("actor", "target", "request_id")
 

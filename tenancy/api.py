@@ -66,7 +66,7 @@ class AuthMeView(ApiView):
                     raise
         body: dict[str, Any] = {
             "role": principal.role,
-            "auth_kind": "oidc_jwt" if principal.kind == "session" else principal.kind,
+            "auth_kind": principal.kind,
             "org_id": principal.org.org_id,
             "team_node_id": team_id,
             "subject": principal.subject if principal.kind != "team_token" else None,

@@ -12,7 +12,10 @@ from incidentfox_web.ids import is_slug
 
 class AuthMeOut(serializers.Serializer):  # type: ignore[type-arg]
     role = serializers.ChoiceField(["team", "admin", "user"])
-    auth_kind = serializers.ChoiceField(["team_token", "admin_token", "oidc_jwt"])
+    auth_kind = serializers.ChoiceField(
+        ["team_token", "admin_token", "oidc_jwt", "session"],
+        help_text="session (an addition to the contract): a signed-in browser session, by password or SSO",
+    )
     org_id = serializers.CharField()
     team_node_id = serializers.CharField(allow_null=True)
     subject = serializers.CharField(allow_null=True)
@@ -21,7 +24,9 @@ class AuthMeOut(serializers.Serializer):  # type: ignore[type-arg]
     permissions = serializers.ListField(child=serializers.CharField())
     token_id = serializers.CharField(required=False, help_text="Tokens only")
     expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Tokens only")
-    teams = serializers.ListField(child=serializers.CharField(), required=False, help_text="OIDC users only")
+    teams = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="OIDC users and browser sessions only"
+    )
 
 
 class NodeOut(serializers.Serializer):  # type: ignore[type-arg]

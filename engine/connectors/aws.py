@@ -26,7 +26,7 @@ from engine.connectors.http import timeout_from
 from engine.connectors.loki import LogRecord, records_to_result
 from engine.connectors.params import iso, limit, window
 from engine.facts import ChangeFact, Observations, SeriesFact, TargetStateFact
-from engine.registry import ToolResult, connector, tool
+from engine.registry import ToolResult, connector, probe, tool
 
 MAX_LOG_EVENTS = 5000
 MAX_PAGES = 20
@@ -109,6 +109,7 @@ class AwsConnector:
 
 
 _NAMES = {
+    "sts": "STS",
     "logs": "CloudWatch Logs",
     "cloudwatch": "CloudWatch",
     "ec2": "EC2",
@@ -143,6 +144,15 @@ def connect_cloudwatch(settings: Mapping[str, Any]) -> AwsConnector:
     # The runner hands cloudwatch the aws credentials under "aws" when both are configured.
     aws = settings.get("aws")
     return AwsConnector.from_settings(settings, credentials=aws if isinstance(aws, Mapping) else None)
+
+
+@probe("aws")
+@probe("cloudwatch")
+def check_aws(aws: AwsConnector) -> str:
+    """The credentials are accepted: STS names the account they act in."""
+    identity = aws.call("sts", "get_caller_identity")
+    account = identity.get("Account", "?") if isinstance(identity, dict) else "?"
+    return f"AWS answered: signed in to account {account} in {aws.region}"
 
 
 def _ms(ts: float) -> int:

@@ -16,7 +16,7 @@ from engine.connectors import ToolFailure
 from engine.connectors.http import build_client, request_json, required_setting
 from engine.connectors.loki import ERROR_WORDS, MAX_LINES, LogRecord
 from engine.connectors.params import iso, to_epoch
-from engine.registry import connector
+from engine.registry import connector, probe
 
 SOURCE = "Elasticsearch"
 PAGE = 500
@@ -58,6 +58,16 @@ class ElasticsearchClient:
             "query": {"bool": {"must": must, "filter": filters}},
             "track_total_hits": False,
         }
+
+    def info(self) -> dict[str, Any]:
+        """The cluster's name and version (``GET /``)."""
+        body = request_json(self.http, "GET", "/", source=SOURCE)
+        return dict(body) if isinstance(body, dict) else {}
+
+    def count(self) -> int:
+        """Documents in the indices the log tools search (``GET /<index_pattern>/_count``)."""
+        body = request_json(self.http, "GET", f"/{self.index_pattern}/_count", source=SOURCE)
+        return int(body.get("count", 0)) if isinstance(body, dict) else 0
 
     def search(
         self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False
@@ -119,3 +129,15 @@ def connect(settings: Mapping[str, Any]) -> ElasticsearchClient:
     headers = {"Authorization": f"ApiKey {api_key}"} if api_key else {}
     http = build_client(settings, base_url=url, headers=headers)
     return ElasticsearchClient(http, index_pattern=str(settings.get("index_pattern") or "logs-*"))
+
+
+@probe("elasticsearch")
+def check_elasticsearch(client: ElasticsearchClient) -> str:
+    """The index pattern the log tools search answers a count; the cluster's version when the key may read it."""
+    documents = client.count()
+    try:
+        version = client.info().get("version", {}).get("number")
+    except (ToolFailure, AttributeError):
+        version = None
+    shown = f" {str(version)[:40]}" if version else ""
+    return f"{SOURCE}{shown} answered: {documents:,} documents in {client.index_pattern}"

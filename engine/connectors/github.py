@@ -19,7 +19,7 @@ from engine.connectors import ToolFailure
 from engine.connectors.http import build_client, request_json, transport_failure
 from engine.connectors.params import iso, limit, window
 from engine.facts import ChangeFact, Observations
-from engine.registry import ToolResult, connector, tool
+from engine.registry import ToolResult, connector, probe, tool
 
 SOURCE = "GitHub"
 MAX_PAGES = 5
@@ -149,6 +149,20 @@ def connect(settings: Mapping[str, Any]) -> GitHubClient:
         default_org=settings.get("default_org"),
         default_repo=settings.get("default_repo"),
     )
+
+
+@probe("github")
+def check_github(client: GitHubClient) -> str:
+    """The token is accepted (the rate limit it has left) and the default repository, when set, is readable."""
+    limits = client.get("/rate_limit")
+    core = limits.get("resources", {}).get("core", {}) if isinstance(limits, dict) else {}
+    message = f"{SOURCE} answered: {core.get('remaining', '?')} of {core.get('limit', '?')} API requests left"
+    if client.default_repo:
+        repo = client.repo({})
+        found = client.get(f"/repos/{repo}")
+        name = found.get("full_name", repo) if isinstance(found, dict) else repo
+        message += f"; repository {name} is readable"
+    return message
 
 
 @tool("list_recent_commits")

@@ -29,7 +29,7 @@ from engine.connectors import ToolFailure
 from engine.connectors.http import auth_header, build_client, optional_setting, request_json, required_setting
 from engine.connectors.loki import LogRecord, LokiClient
 from engine.connectors.prometheus import PrometheusClient, query_result
-from engine.registry import ToolResult, connector, tool
+from engine.registry import ToolResult, connector, probe, tool
 
 SOURCE = "Grafana"
 PROXY_PREFIX = "/api/datasources/proxy/uid/"
@@ -81,11 +81,21 @@ class GrafanaClient:
         """The log tools' interface (``loki.LogSource``), through the Loki data source."""
         return self.loki().search(text=text, service=service, start=start, end=end, limit=limit, errors=errors)
 
-    def _default_prometheus_uid(self) -> str:
+    def datasources(self) -> list[dict[str, Any]]:
+        """The data sources the API key may see (``/api/datasources``)."""
         listed = request_json(self.http, "GET", "/api/datasources", source=SOURCE)
         if not isinstance(listed, list):
             raise ToolFailure(f"{SOURCE} returned an unexpected data source list")
-        candidates = [d for d in listed if isinstance(d, dict) and d.get("type") == "prometheus" and d.get("uid")]
+        return [d for d in listed if isinstance(d, dict)]
+
+    def health(self) -> dict[str, Any]:
+        """The server's version and database state (``/api/health``, no key needed)."""
+        body = request_json(self.http, "GET", "/api/health", source=SOURCE)
+        return dict(body) if isinstance(body, dict) else {}
+
+    def _default_prometheus_uid(self) -> str:
+        listed = self.datasources()
+        candidates = [d for d in listed if d.get("type") == "prometheus" and d.get("uid")]
         chosen = next((d for d in candidates if d.get("isDefault")), None)
         if chosen is None and len(candidates) == 1:
             chosen = candidates[0]
@@ -98,6 +108,23 @@ class GrafanaClient:
             )
         self.default_datasource = str(chosen["uid"])
         return self.default_datasource
+
+
+@probe("grafana")
+def check_grafana(client: GrafanaClient) -> str:
+    """The API key lists the data sources (what the tools go through); the version from the health endpoint."""
+    sources = client.datasources()
+    try:
+        version = client.health().get("version")
+    except ToolFailure:
+        version = None
+    kinds: dict[str, int] = {}
+    for source in sources:
+        kind = str(source.get("type") or "other")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    listed = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    shown = f" {str(version)[:40]}" if version else ""
+    return f"{SOURCE}{shown} answered: {len(sources)} data sources" + (f" ({listed})" if listed else "")
 
 
 def _checked_uid(uid: str) -> str:

@@ -19,7 +19,7 @@ from engine.connectors.params import flag
 from engine.facts import LogDoc, Observations
 from engine.parsers.common import Citer
 from engine.parsers.objects import observations_from_objects
-from engine.registry import ToolResult, connector, tool
+from engine.registry import ToolResult, connector, probe, tool
 
 SOURCE = "Kubernetes"
 LOG_TAIL_LINES = 500
@@ -149,6 +149,18 @@ class KubernetesClient:
 @connector("kubernetes")
 def connect(settings: Mapping[str, Any]) -> KubernetesClient:
     return KubernetesClient(settings)
+
+
+@probe("kubernetes")
+def check_kubernetes(client: KubernetesClient) -> str:
+    """The API server's version, and the pods the credentials may list in the default namespace."""
+    from kubernetes.client import VersionApi
+
+    version = client.call("the server version", VersionApi(client.api).get_code)
+    pods = client.call("pods", client.core.list_namespaced_pod, client.default_namespace)
+    shown = f" {str(version.get('gitVersion'))[:40]}" if isinstance(version, dict) and version.get("gitVersion") else ""
+    count = len(pods.get("items", [])) if isinstance(pods, dict) else 0
+    return f"{SOURCE}{shown} answered: {count} pods in namespace {client.default_namespace}"
 
 
 def _namespace(client: KubernetesClient, params: Mapping[str, Any]) -> str:

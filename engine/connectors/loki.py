@@ -17,7 +17,7 @@ from engine.connectors import ToolFailure
 from engine.connectors.http import auth_header, build_client, request_json, required_setting
 from engine.connectors.params import flag, iso, limit, to_epoch, window
 from engine.facts import LogDoc, Observations
-from engine.registry import ToolResult, connector, tool
+from engine.registry import ToolResult, connector, probe, tool
 
 SOURCE = "Loki"
 PAGE = 1000
@@ -121,6 +121,16 @@ class LokiClient:
         records.sort(key=lambda r: -r.timestamp)
         return records[:max_lines]
 
+    def labels(self) -> list[str]:
+        """The label names of recent streams (``/loki/api/v1/labels``)."""
+        body = request_json(self.http, "GET", f"{self.prefix}/loki/api/v1/labels", source=self.source)
+        data = body.get("data") if isinstance(body, dict) else None
+        return [str(name) for name in data] if isinstance(data, list) else []
+
+    def build_info(self) -> dict[str, Any]:
+        body = request_json(self.http, "GET", f"{self.prefix}/loki/api/v1/status/buildinfo", source=self.source)
+        return dict(body) if isinstance(body, dict) else {}
+
     def search(
         self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False
     ) -> list[LogRecord]:
@@ -136,6 +146,18 @@ def connect(settings: Mapping[str, Any]) -> LokiClient:
     url = required_setting(settings, "url", source="Loki")
     http = build_client(settings, base_url=url, headers=auth_header(settings.get("auth")))
     return LokiClient(http, service_label=str(settings.get("service_label", "app")))
+
+
+@probe("loki")
+def check_loki(client: LokiClient) -> str:
+    """The query API answers (its label names), and the version when the server says it."""
+    labels = client.labels()
+    try:
+        version = client.build_info().get("version")
+    except ToolFailure:
+        version = None
+    shown = f" {str(version)[:40]}" if version else ""
+    return f"{client.source}{shown} answered: {len(labels):,} labels on recent streams"
 
 
 def records_to_result(records: Sequence[LogRecord], tool_name: str) -> ToolResult:

@@ -23,7 +23,7 @@ from engine.connectors.http import auth_header, build_client, gc_paused, request
 from engine.connectors.params import flag, iso, limit, to_epoch, window
 from engine.connectors.prom_discovery import Sweep, SweepOptions, sweep
 from engine.facts import AlertFact, Observations, SeriesFact
-from engine.registry import ToolResult, connector, tool
+from engine.registry import ToolResult, connector, probe, tool
 
 SOURCE = "Prometheus"
 SERVICE_LABELS = ("service", "job", "app", "app_kubernetes_io_name", "service_name", "container")
@@ -110,6 +110,11 @@ class PrometheusClient:
     def rules(self, kind: str = "alert") -> list[dict[str, Any]]:
         data = self._get("/api/v1/rules", {"type": kind})
         return [rule for group in data.get("groups", []) for rule in group.get("rules", [])]
+
+    def build_info(self) -> dict[str, Any]:
+        """The server's version and build (``/api/v1/status/buildinfo``; some compatible servers lack it)."""
+        data = self._get("/api/v1/status/buildinfo", None)
+        return dict(data) if isinstance(data, dict) else {}
 
     def metric_names(self, start: float | None = None, end: float | None = None) -> list[str]:
         params = {"start": f"{start:.3f}", "end": f"{end:.3f}"} if start is not None and end is not None else None
@@ -283,6 +288,21 @@ def connect(settings: Mapping[str, Any]) -> PrometheusClient:
     client = PrometheusClient(build_client(settings, base_url=url, headers=auth_header(settings.get("auth"))))
     client.settings = dict(settings)
     return client
+
+
+@probe("prometheus")
+def check_prometheus(client: PrometheusClient) -> str:
+    """The query API answers (the metric names the discovery reads), and the version when the server says it."""
+    names = client.metric_names()
+    return f"{client.source}{version_of(client)} answered: {len(names):,} metric names"
+
+
+def version_of(client: PrometheusClient) -> str:
+    try:
+        version = client.build_info().get("version")
+    except ToolFailure:
+        return ""
+    return f" {str(version)[:40]}" if version else ""
 
 
 def _step(params: Mapping[str, Any], start: float, end: float) -> float:

@@ -120,7 +120,9 @@ def test_an_engineer_signs_in_investigates_finds_history_cancels_and_signs_out(
     card.get_by_text("cancelling").wait_for()
     card.locator(".badge", has_text="Cancelled").wait_for(timeout=30_000)
     assert Investigation.objects.get(pk=running_id).status == Status.CANCELLED
-    assert card.get_by_text(re.compile(r"Cancelled by alice@acme\.test")).is_visible()
+    cancelled = card.get_by_text(re.compile(r"Cancelled by alice@acme\.test"))
+    assert cancelled.is_visible()
+    assert re.search(r"UTC$", cancelled.locator("time").get_attribute("title") or "")  # and when, on hover
     screenshot("08-cancelled")
 
     # Sign out of the app and of the identity provider.

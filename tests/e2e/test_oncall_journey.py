@@ -264,6 +264,12 @@ def test_an_org_admin_issues_a_token_that_is_shown_once_and_revokes_it_after_con
     page.get_by_label("Password").fill("admin-password-1")
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state()
+    page.goto(f"{base}/admin/")
+    assert "Django" not in page.title()
+    assert "IncidentFox admin" in page.title()
+    assert page.get_by_role("link", name="IncidentFox administration").is_visible()  # the header, not Django's
+    assert page.get_by_role("link", name="API tokens", exact=True).is_visible()  # not "Api tokens"
+    accessible(page)
     page.goto(f"{base}/admin/tenancy/apitoken/add/")
     page.locator("#id_org").select_option(value=str(sso_org.pk))
     page.locator("#id_kind").select_option(value=TokenKind.TEAM.value)

@@ -21,6 +21,15 @@ def test_an_unknown_page_is_the_branded_404_with_a_way_back(web_member):
     assert "<h1>Page not found</h1>" in html
     assert 'href="/"' in html
     assert "web/app.css" in html
+    assert 'href="/teams/team-platform/history"' in html  # the team's navigation, not a bare page
+
+
+def test_a_signed_out_visitor_gets_the_branded_404_without_team_navigation(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Page not found</h1>" in html
+    assert "/history" not in html
 
 
 def test_an_unknown_api_post_with_a_session_cookie_is_the_json_404_not_a_csrf_page(web_member):
@@ -42,3 +51,23 @@ def test_the_caller_reads_as_a_token_label_not_an_internal_repr(member):
     token = ApiToken.objects.get(token_id=member.token.split(".")[0])
     principal = Principal(kind="team_token", org=token.org, permissions=frozenset(), token=token)
     assert str(principal) == f"member ({token.token_id})"
+
+
+def test_a_password_session_calling_auth_me_is_described_as_a_session_not_an_oidc_jwt(web_member):
+    body = web_member.get("/api/v1/auth/me").json()
+    assert body["auth_kind"] == "session"
+    assert body["role"] == "user"
+    assert body["teams"] == ["team-platform"]
+
+
+def test_the_team_switcher_is_hidden_with_one_team_and_lists_each_team_once_with_several(
+    web_member, web_org_admin, team, other_team
+):
+    single = web_member.get(f"/teams/{team.node_id}/").content.decode()
+    assert 'id="team-switcher"' not in single
+    assert '<span class="team-name">' in single
+    several = web_org_admin.get(f"/teams/{team.node_id}/").content.decode()
+    switcher = several.split('<select id="team-switcher"', 1)[1].split("</select>", 1)[0]
+    assert "<span" not in switcher  # only options inside the select
+    assert switcher.count("<option ") == switcher.count("</option>") >= 2
+    assert f'<option value="{team.node_id}" selected>' in switcher

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django import template
 from django.http import QueryDict
-from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince
 
+from incidentfox_web.timestamps import timestamp_html
 from web.charts import Chart
 
 register = template.Library()
@@ -42,21 +40,10 @@ def ms_to_seconds(milliseconds: Any) -> int:
         return 0
 
 
-RELATIVE_FOR = timedelta(days=7)
-
-
 @register.simple_tag
 def timestamp(value: datetime | None) -> SafeString:
-    """One format everywhere: relative ("5 minutes ago") within a week, else the date; the exact UTC time on hover."""
-    if value is None:
-        return format_html("{}", "—")
-    absolute = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    age = timezone.now() - value
-    if timedelta(0) <= age < RELATIVE_FOR:
-        shown = "just now" if age < timedelta(minutes=1) else f"{timesince(value).split(',')[0]} ago"
-    else:
-        shown = absolute[:16] + " UTC"
-    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), absolute, shown)
+    """One format everywhere (``incidentfox_web.timestamps``)."""
+    return timestamp_html(value)
 
 
 @register.filter

@@ -12,8 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
+from engine.connection_check import ConnectionCheck
+from teamconfig.connection_checks import checkable_sources, data_source_check
 from teamconfig.errors import ConfigError, ConfigFieldRefused, ConfigInvalid
 from teamconfig.models import ChangeStatus
+from teamconfig.schema import validate_tool_changes
 from teamconfig.selectors import (
     change_requests_for_org,
     config_history_for_node,
@@ -23,6 +26,7 @@ from teamconfig.selectors import (
 from teamconfig.services import ConfigApplied, config_update
 from web.access import access_of, member_required, request_meta, team_or_404
 from web.config_view import config_rows, diff_lines, merge_patch_between
+from web.data_source_forms import DataSourceForm
 from web.pages import render_page
 
 OVERRIDES_MAX_CHARS = 256 * 1024
@@ -76,6 +80,30 @@ class LlmForm(SectionForm):
         return {"llm": llm}
 
 
+def _data_source_forms(effective: dict[str, Any], post: Any, section: str) -> dict[str, DataSourceForm]:
+    tools = effective.get("tools") if isinstance(effective.get("tools"), dict) else {}
+    assert isinstance(tools, dict)
+    return {
+        f"tools.{name}": DataSourceForm(
+            post if section == f"tools.{name}" else None,
+            name=name,
+            current=current if isinstance(current := tools.get(name), dict) else {},
+        )
+        for name in checkable_sources()
+    }
+
+
+def _test_connection(team: Any, form: DataSourceForm) -> ConnectionCheck | None:
+    """Run the connection test with the form's unsaved settings; None (and the error on the form) when invalid."""
+    changes = form.changes()
+    try:
+        validate_tool_changes(form.name, changes)
+    except ConfigInvalid as exc:
+        form.add_error(None, f"{exc.field}: {exc.message}" if exc.field not in exc.message else exc.message)
+        return None
+    return data_source_check(team=team, name=form.name, changes=changes)
+
+
 def _section_forms(effective: dict[str, Any], post: Any = None, section: str = "") -> dict[str, SectionForm]:
     llm = effective.get("llm") if isinstance(effective.get("llm"), dict) else {}
     assert isinstance(llm, dict)
@@ -119,16 +147,23 @@ def config(request: HttpRequest, team_id: str) -> HttpResponse:
     section = request.POST.get("section", "") if request.method == "POST" else ""
     effective = effective_config_for_team(team)
     sections = _section_forms(effective, request.POST, section)
+    data_sources = _data_source_forms(effective, request.POST, section)
+    checked: tuple[str, ConnectionCheck] | None = None
     json_post = request.POST if request.method == "POST" and not section else None
     form = OverridesForm(json_post, initial={"overrides": json.dumps(stored, indent=2, ensure_ascii=False)})
     if request.method == "POST":
         if not choice.can_administer:
             raise PermissionDenied("Only team admins can change the configuration")
-        bound: forms.Form | None = sections.get(section) if section else form
-        if bound is not None and bound.is_valid():
+        bound: forms.Form | None = (sections.get(section) or data_sources.get(section)) if section else form
+        testing = isinstance(bound, DataSourceForm) and request.POST.get("action") == "test"
+        if isinstance(bound, DataSourceForm) and testing and bound.is_valid():
+            check = _test_connection(team, bound)
+            if check is not None:
+                checked = (section, check)
+        elif bound is not None and bound.is_valid():
             patch = (
                 bound.patch()
-                if isinstance(bound, SectionForm)
+                if isinstance(bound, SectionForm | DataSourceForm)
                 else merge_patch_between(stored, form.cleaned_data["overrides"])
             )
             try:
@@ -152,11 +187,15 @@ def config(request: HttpRequest, team_id: str) -> HttpResponse:
         (change, diff_lines(change.changes))
         for change in change_requests_for_org(team.org, status=ChangeStatus.PENDING.value, node=team)[:HISTORY_SHOWN]
     ]
-    has_errors = bool(form.errors) or any(section_form.errors for section_form in sections.values())
+    has_errors = bool(form.errors) or any(
+        section_form.errors for section_form in [*sections.values(), *data_sources.values()]
+    )
     context = {
         "team": team,
         "rows": config_rows(effective, raw),
         "sections": sections if choice.can_administer else {},
+        "data_sources": list(data_sources.items()) if choice.can_administer else [],
+        "checked": checked,
         "history": history,
         "pending": pending,
         "lineage": raw["lineage"],

@@ -263,7 +263,7 @@ export interface Agent {
 
 export interface Me {
   role: "team" | "admin" | "user";
-  auth_kind: "team_token" | "admin_token" | "oidc_jwt";
+  auth_kind: "team_token" | "admin_token" | "oidc_jwt" | "session";
   org_id: string;
   team_node_id: string | null;
   can_write: boolean;

@@ -109,3 +109,14 @@ def loaded(families: Iterable[Family], *, binaries: Binaries | None = None) -> I
         backfill(families, data, promtool=bins.promtool, work_dir=work)
         with serve(data, prometheus=bins.prometheus) as url:
             yield url
+
+
+@contextmanager
+def empty(*, binaries: Binaries | None = None) -> Iterator[str]:
+    """A temporary Prometheus with an empty TSDB (a data source to connect to); yields its base URL."""
+    bins = binaries or find_binaries()
+    with tempfile.TemporaryDirectory(prefix="prometheus-empty-") as tmp:
+        data = Path(tmp) / "tsdb"
+        data.mkdir()
+        with serve(data, prometheus=bins.prometheus) as url:
+            yield url

@@ -1,0 +1,131 @@
+"""The config page's form for one data source (``tools.<name>``): its fields from the schema, secrets write-only.
+
+A secret field never shows its value: its help says whether one is set, and leaving it empty keeps it. The same
+form feeds "Test connection" (``changes``: unsaved settings laid over the saved ones) and "Save" (``patch``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from teamconfig.schema import TOOL_FIELDS, FieldSpec
+
+TITLES = {
+    "kubernetes": "Kubernetes",
+    "aws": "AWS",
+    "cloudwatch": "CloudWatch",
+    "prometheus": "Prometheus",
+    "loki": "Loki",
+    "elasticsearch": "Elasticsearch",
+    "grafana": "Grafana",
+    "github": "GitHub",
+}
+HELP = {
+    "kubernetes.kubeconfig": "The kubeconfig file's content (YAML), not a path.",
+    "prometheus.auth": "A full Authorization header value, user:password (Basic) or a bearer token.",
+    "loki.auth": "A full Authorization header value, user:password (Basic) or a bearer token.",
+    "grafana.default_datasource": "Uid of the Prometheus data source to query; empty: Grafana's default.",
+    "grafana.logs_datasource": "Uid of a Loki data source, to read logs through Grafana.",
+    "github.base_url": "Only for GitHub Enterprise Server (https://github.example.com/api/v3).",
+    "cloudwatch.log_groups": "One log group per line. Credentials come from the AWS data source.",
+    "elasticsearch.index_pattern": "The indices the log tools search.",
+}
+MULTILINE_SECRETS = frozenset({"kubernetes.kubeconfig"})
+
+
+class SecretTextarea(forms.Textarea):
+    """A textarea that never renders a value back (a typed kubeconfig must not reappear in the page)."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
+def _label(key: str) -> str:
+    return {"url": "URL", "base_url": "Base URL", "api_key": "API key", "auth": "Authorization"}.get(
+        key, key.replace("_", " ").capitalize()
+    )
+
+
+def _field(path: str, key: str, spec: FieldSpec, current: Any) -> forms.Field:
+    label, help_text = _label(key), HELP.get(path, "")
+    if spec.kind == "secret":
+        state = "Set" if current not in (None, "") else "Not set"
+        widget: forms.Widget = (
+            SecretTextarea(attrs={"rows": 4, "spellcheck": "false", "class": "code", "autocomplete": "off"})
+            if path in MULTILINE_SECRETS
+            else forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        )
+        keep = "Leave empty to keep it." if state == "Set" else "Stored encrypted."
+        return forms.CharField(
+            label=f"{label} ({state.lower()})",
+            required=False,
+            max_length=65536,
+            strip=False,
+            widget=widget,
+            help_text=" ".join(part for part in (help_text, keep) if part),
+        )
+    if spec.kind == "url":
+        return forms.URLField(label=label, required=False, max_length=2048, assume_scheme="https", help_text=help_text)
+    if spec.kind == "strings":
+        return forms.CharField(
+            label=label, required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text=help_text
+        )
+    if spec.kind == "choice":
+        return forms.ChoiceField(
+            label=label, required=False, choices=[("", "—"), *((c, c) for c in spec.choices)], help_text=help_text
+        )
+    placeholder = {"placeholder": spec.default} if spec.default else {}
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(attrs=placeholder),
+        help_text=help_text or (f"Default: {spec.default}" if spec.default else ""),
+    )
+
+
+class DataSourceForm(forms.Form):
+    def __init__(self, data: Any, *, name: str, current: dict[str, Any]) -> None:
+        self.name = name
+        self.title = TITLES.get(name, name)
+        self.specs = TOOL_FIELDS[name]
+        self.enabled_now = current.get("enabled") is True
+        initial: dict[str, Any] = {"enabled": self.enabled_now, "timeout": current.get("timeout")}
+        for key, spec in self.specs.items():
+            value = current.get(key)
+            if spec.kind == "strings":
+                initial[key] = "\n".join(str(item) for item in value) if isinstance(value, list) else ""
+            elif spec.kind != "secret":
+                initial[key] = value if isinstance(value, str) else ""
+        super().__init__(data, prefix=f"tools-{name}", initial=initial)
+        self.fields["enabled"] = forms.BooleanField(label="Enabled", required=False)
+        for key, spec in self.specs.items():
+            self.fields[key] = _field(f"{name}.{key}", key, spec, current.get(key))
+        self.fields["timeout"] = forms.IntegerField(
+            label="Timeout (seconds)", required=False, min_value=1, max_value=300, help_text="Per call; default 30."
+        )
+
+    @property
+    def setting_fields(self) -> list[forms.BoundField]:
+        return [self[key] for key in [*self.specs, "timeout"]]
+
+    def changes(self) -> dict[str, Any]:
+        """The form's settings in the config's shape; a secret only when one was typed (else it is kept)."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {"enabled": bool(data["enabled"]), "timeout": data["timeout"]}
+        for key, spec in self.specs.items():
+            value = data[key]
+            if spec.kind == "secret":
+                if value.strip():
+                    changes[key] = {"secret": value}
+            elif spec.kind == "strings":
+                lines = [line.strip() for line in value.splitlines() if line.strip()]
+                changes[key] = lines or None
+            else:
+                changes[key] = value or None
+        return changes
+
+    def patch(self) -> dict[str, Any]:
+        return {"tools": {self.name: self.changes()}}
