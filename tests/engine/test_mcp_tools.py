@@ -1,0 +1,151 @@
+"""A team's MCP servers as tools, against a real MCP server (the ``mcp`` SDK's MCPServer) on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from engine import AgentSettings, InvestigationContext, InvestigationRequest, describe_agents, investigate
+from engine.connectors import ToolFailure
+from engine.connectors.mcp import McpOffer, McpToolbox
+from engine.models import McpServerSettings
+from tests.support.mcp_server import RUNBOOK, TOKEN, McpStandIn, mcp_server
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[McpStandIn]:
+    with mcp_server() as server:
+        yield server
+
+
+def _servers(standin: McpStandIn, *, auth: str | None = f"Bearer {TOKEN}") -> list[str | McpServerSettings]:
+    return [McpServerSettings(name="runbooks", url=standin.url, auth=auth)]
+
+
+def _request(standin: McpStandIn, tools: list[str], **kwargs: Any) -> InvestigationRequest:
+    return InvestigationRequest(
+        agent="runbook_agent",
+        message=kwargs.pop("message", "why is checkout slow?"),
+        context=InvestigationContext(service="payments"),
+        agents={"runbook_agent": AgentSettings(prompt="Read the team's runbooks.", enable_extra_tools=tools)},
+        mcp_servers=kwargs.pop("mcp_servers", _servers(standin)),
+        secrets=[TOKEN],
+        **kwargs,
+    )
+
+
+def test_the_servers_tools_are_listed_under_their_qualified_names_with_the_configured_credential(
+    standin: McpStandIn,
+) -> None:
+    box = McpToolbox([McpServerSettings(name="runbooks", url=standin.url, auth=TOKEN)], egress=None)
+    assert box.names() == ["runbooks.lookup", "runbooks.broken", "runbooks.slow", "runbooks.dump", "runbooks.leaky"]
+    lookup = box.find("runbooks.lookup")
+    assert lookup is not None
+    assert lookup.input_schema["required"] == ["service"]
+    assert f"Bearer {TOKEN}" in standin.authorizations  # a bare token is sent as a Bearer credential
+
+
+def test_a_server_refusing_the_credential_offers_no_tools_and_says_why(standin: McpStandIn) -> None:
+    box = McpToolbox([McpServerSettings(name="runbooks", url=standin.url, auth="wrong")], egress=None)
+    assert box.names() == []
+    assert box.unavailable["runbooks"].startswith("Unable to connect to MCP server runbooks")
+    with pytest.raises(ToolFailure) as failed:
+        box.call("runbooks.lookup", {"service": "payments"})
+    assert "wrong" not in failed.value.message
+    assert standin.url not in failed.value.message
+
+
+def test_a_slow_tool_fails_at_its_deadline(standin: McpStandIn) -> None:
+    box = McpToolbox(_servers(standin), egress=None, call_timeout=1)
+    with pytest.raises(ToolFailure) as failed:
+        box.call("runbooks.slow", {"seconds": 20})
+    assert failed.value.message == "MCP server runbooks did not answer slow within 1 s"
+
+
+def test_large_output_is_cut_with_a_note(standin: McpStandIn) -> None:
+    box = McpToolbox(_servers(standin), egress=None, max_output_chars=1000)
+    text = box.call("runbooks.dump", {"size": 50_000})
+    assert text.startswith("x" * 1000)
+    assert text.endswith("(output truncated: 50000 characters, the first 1000 kept)")
+    assert len(text) < 1100
+
+
+def test_a_custom_agent_calls_the_mcp_tool_it_names_and_the_report_cites_it(standin: McpStandIn) -> None:
+    report = investigate(_request(standin, ["runbooks.lookup"]))
+    [call] = [c for c in report.tool_calls if c.tool == "runbooks.lookup"]
+    assert call.ok
+    assert call.params == {"service": "payments"}
+    assert call.output_excerpt == RUNBOOK.format(service="payments")
+    assert "runbooks.lookup" in report.tools_used
+    assert f"[tool:runbooks.lookup] returned: {RUNBOOK.format(service='payments')}" in report.root_cause.evidence
+
+
+def test_a_failing_or_slow_mcp_tool_is_a_failed_step_and_the_run_still_completes(
+    standin: McpStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("engine.connectors.mcp.CALL_TIMEOUT_SECONDS", 1.0)
+    report = investigate(_request(standin, ["runbooks.broken", "runbooks.slow", "runbooks.lookup"]))
+    calls = {call.tool: call for call in report.tool_calls}
+    assert not calls["runbooks.broken"].ok
+    assert calls["runbooks.broken"].error == "runbooks.broken failed: Error executing tool broken"
+    assert calls["runbooks.slow"].error == "MCP server runbooks did not answer slow within 1 s"
+    assert calls["runbooks.lookup"].ok  # the next tool still runs
+    assert not any("runbooks.broken" in line for line in report.root_cause.evidence)
+
+
+def test_a_required_argument_the_request_cannot_give_fails_that_step(standin: McpStandIn) -> None:
+    request = _request(standin, ["runbooks.lookup"])
+    request.context.service = None
+    report = investigate(request)
+    [call] = [c for c in report.tool_calls if c.tool == "runbooks.lookup"]
+    assert call.error == "runbooks.lookup needs service, which this investigation does not give"
+
+
+def test_a_named_tool_of_an_unreachable_server_is_a_failed_step_not_a_failed_run() -> None:
+    dead = [McpServerSettings(name="runbooks", url="http://127.0.0.1:9/mcp")]
+    report = investigate(
+        InvestigationRequest(
+            agent="runbook_agent",
+            message="why is checkout slow?",
+            agents={"runbook_agent": AgentSettings(prompt="Read runbooks.", enable_extra_tools=["runbooks.lookup"])},
+            mcp_servers=list(dead),
+        )
+    )
+    [call] = report.tool_calls
+    assert (call.tool, call.ok) == ("runbooks.lookup", False)
+    assert call.error is not None
+    assert call.error.startswith("Unable to connect to MCP server runbooks")
+
+
+def test_a_credential_echoed_by_a_tool_is_masked_in_the_step_and_the_report(standin: McpStandIn) -> None:
+    report = investigate(_request(standin, ["runbooks.leaky"]))
+    [call] = [c for c in report.tool_calls if c.tool == "runbooks.leaky"]
+    assert TOKEN not in call.output_excerpt
+    assert "********" in call.output_excerpt
+    assert TOKEN not in report.model_dump_json()
+    assert TOKEN not in repr(_request(standin, []))
+
+
+def test_agents_list_the_mcp_tools_they_may_call() -> None:
+    offer = McpOffer(tools=("runbooks.lookup", "runbooks.broken", "wiki.search"))
+    agents = {
+        "runbook_agent": AgentSettings(prompt="x", enable_extra_tools=["runbooks.*"]),
+        "investigation_agent": AgentSettings(disable_default_tools=["wiki.search"]),
+        "k8s_agent": AgentSettings(enable_extra_tools=["wiki.search", "wiki.missing"]),
+    }
+    listed = {info.name: info.tools for info in describe_agents(agents, {}, offer)}
+    assert listed["runbook_agent"] == ["think", "read_attachment", "runbooks.lookup", "runbooks.broken"]
+    assert listed["investigation_agent"][-2:] == ["runbooks.lookup", "runbooks.broken"]
+    assert "wiki.search" not in listed["investigation_agent"]
+    assert listed["k8s_agent"][-1] == "wiki.search"
+    assert not any("." in tool for tool in listed["metrics_agent"])
+
+
+def test_an_integration_named_in_mcp_servers_gives_every_agent_its_tools() -> None:
+    sources = {"github": {"token": "t"}}
+    offer = McpOffer(integrations=("github",))
+    listed = {info.name: info.tools for info in describe_agents({}, sources, offer)}
+    assert "search_github_code" in listed["k8s_agent"]
+    assert "search_github_code" not in {info.name: info.tools for info in describe_agents({}, sources)}["k8s_agent"]
