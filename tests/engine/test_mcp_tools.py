@@ -149,3 +149,31 @@ def test_an_integration_named_in_mcp_servers_gives_every_agent_its_tools() -> No
     listed = {info.name: info.tools for info in describe_agents({}, sources, offer)}
     assert "search_github_code" in listed["k8s_agent"]
     assert "search_github_code" not in {info.name: info.tools for info in describe_agents({}, sources)}["k8s_agent"]
+
+
+def test_in_llm_mode_the_model_is_offered_the_mcp_tools_and_its_call_is_a_logged_step(standin: McpStandIn) -> None:
+    from tests.engine.llm.model_standin import API_KEY, Call, Exchange, final, model_server, report
+
+    def call_the_runbook(exchange: Exchange) -> list[Call]:
+        assert "runbooks__lookup" in exchange.tools
+        return [Call("runbooks__lookup", {"service": "payments"})]
+
+    def cite_it(exchange: Exchange) -> list[Call]:
+        assert "connection pool is capped at 20" in exchange.tool_results[-1]
+        return final(report("payments-db pool exhausted", ["[tool:runbooks.lookup] the pool is capped at 20"]))
+
+    with model_server([call_the_runbook, cite_it]) as model:
+        llm = {"provider": "openai_compatible", "model": "gpt-incident", "base_url": f"{model.url}/v1"}
+        result = investigate(
+            InvestigationRequest(
+                agent="investigation_agent",
+                message="why is payments slow?",
+                mcp_servers=_servers(standin),
+                llm={**llm, "api_key": API_KEY},
+            )
+        )
+    [call] = [c for c in result.tool_calls if c.tool == "runbooks.lookup"]
+    assert call.ok
+    assert call.params == {"service": "payments"}
+    assert result.tools_used[-1] == "runbooks.lookup"
+    assert result.root_cause.evidence == ["[tool:runbooks.lookup] the pool is capped at 20"]

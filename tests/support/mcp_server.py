@@ -87,7 +87,11 @@ def mcp_server() -> Iterator[McpStandIn]:
     port = free_port()
     seen: list[str] = []
     app = _Guard(build_server().streamable_http_app(), seen)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
+        )
+    )
     thread = threading.Thread(target=server.run, name="mcp-standin", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
