@@ -208,7 +208,7 @@ class _Run:
         try:
             if missing:
                 raise ToolFailure(f"{tool} needs {', '.join(missing)}, which this investigation does not give")
-            text = self.mcp.call(tool, params)
+            text = self.mcp.call(tool, params, seconds_left=self.seconds_left())
         except ToolFailure as failure:
             self.record(tool, params, started, clock, False, failure.message, "")
             return None
@@ -216,6 +216,10 @@ class _Run:
         self.record(tool, params, started, clock, True, None, text)
         self.mcp_outputs.append((tool, text))
         return ToolResult(text=text)
+
+    def seconds_left(self) -> float | None:
+        deadline = self.request.deadline
+        return None if deadline is None else (deadline - datetime.now(UTC)).total_seconds()
 
     def mcp_offer(self) -> McpOffer:
         return self.mcp.offer(integration_names(self.request.mcp_servers))

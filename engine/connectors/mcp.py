@@ -116,15 +116,17 @@ class McpToolbox:
         assert self._tools is not None
         return self._tools.get(qualified)
 
-    def call(self, qualified: str, arguments: dict[str, Any]) -> str:
-        """The tool's text output (cut to ``max_output_chars``); raises ``ToolFailure``."""
+    def call(self, qualified: str, arguments: dict[str, Any], *, seconds_left: float | None = None) -> str:
+        """The tool's text output (cut to ``max_output_chars``); raises ``ToolFailure``. ``seconds_left`` (the
+        investigation's) shortens the call's deadline when it is nearer."""
         tool = self.find(qualified)
         if tool is None:
             server = qualified.split(".", 1)[0]
             if server in self.unavailable:
                 raise ToolFailure(self.unavailable[server], unreachable=True)
             raise ToolFailure(f"MCP server {server} offers no tool {qualified.split('.', 1)[-1]}")
-        text = asyncio.run(self._call(tool, arguments))
+        seconds = self.call_timeout if seconds_left is None else max(min(self.call_timeout, seconds_left), 1.0)
+        text = asyncio.run(self._call(tool, arguments, seconds))
         return truncate(text, self.max_output_chars)
 
     async def _list_all(self) -> list[list[McpTool] | ToolFailure]:
@@ -136,14 +138,14 @@ class McpToolbox:
 
         return list(await asyncio.gather(*(one(server) for server in self.servers.values())))
 
-    async def _call(self, tool: McpTool, arguments: dict[str, Any]) -> str:
+    async def _call(self, tool: McpTool, arguments: dict[str, Any], seconds: float) -> str:
         server = self.servers[tool.server]
 
         async def call(client: Any) -> tuple[bool, str]:
-            result = await client.call_tool(tool.name, arguments, read_timeout_seconds=self.call_timeout)
+            result = await client.call_tool(tool.name, arguments, read_timeout_seconds=seconds)
             return bool(result.is_error), result_text(result)
 
-        failed, text = await self._bounded(server, self.call_timeout, f"answer {tool.name}", _session(server, call))
+        failed, text = await self._bounded(server, seconds, f"answer {tool.name}", _session(server, call))
         if failed:
             raise ToolFailure(f"{tool.qualified} failed: {text[:MAX_ERROR_CHARS] or 'no reason given'}")
         return text

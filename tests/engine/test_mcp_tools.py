@@ -64,6 +64,24 @@ def test_a_slow_tool_fails_at_its_deadline(standin: McpStandIn) -> None:
     assert failed.value.message == "MCP server runbooks did not answer slow within 1 s"
 
 
+def test_a_call_ends_at_the_investigations_deadline_when_that_is_nearer(standin: McpStandIn) -> None:
+    box = McpToolbox(_servers(standin), egress=None)
+    with pytest.raises(ToolFailure) as failed:
+        box.call("runbooks.slow", {"seconds": 20}, seconds_left=1.5)
+    assert failed.value.message == "MCP server runbooks did not answer slow within 1.5 s"
+
+
+def test_a_run_lists_each_server_once_then_opens_one_session_per_call(standin: McpStandIn) -> None:
+    """One listing session for the run; inside each call's own session the SDK lists once more to check the
+    result against the tool's output schema, so a second listing by the run would show as a fourth session."""
+    standin.methods.clear()
+    report = investigate(_request(standin, ["runbooks.lookup", "runbooks.dump"]))
+    assert [call.tool for call in report.tool_calls] == ["runbooks.lookup", "runbooks.dump"]
+    assert standin.methods.count("server/discover") == 3
+    assert standin.methods.count("tools/call") == 2
+    assert standin.methods.count("tools/list") == 3
+
+
 def test_large_output_is_cut_with_a_note(standin: McpStandIn) -> None:
     box = McpToolbox(_servers(standin), egress=None, max_output_chars=1000)
     text = box.call("runbooks.dump", {"size": 50_000})

@@ -7,6 +7,7 @@ expected bearer token are answered 401, and every Authorization header received 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ RUNBOOK = "Runbook for {service}: the payments-db connection pool is capped at 2
 class McpStandIn:
     url: str
     authorizations: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)  # the JSON-RPC method of each request body, in order
 
 
 def build_server() -> MCPServer:
@@ -63,11 +65,12 @@ def build_server() -> MCPServer:
 
 
 class _Guard:
-    """Records each request's Authorization header and answers 401 without the expected token."""
+    """Records each request's Authorization header and JSON-RPC method; answers 401 without the expected token."""
 
-    def __init__(self, app: Any, seen: list[str]) -> None:
+    def __init__(self, app: Any, seen: list[str], methods: list[str]) -> None:
         self.app = app
         self.seen = seen
+        self.methods = methods
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -78,7 +81,15 @@ class _Guard:
                 await send({"type": "http.response.start", "status": 401, "headers": headers_out})
                 await send({"type": "http.response.body", "body": b"unauthorized"})
                 return
-        await self.app(scope, receive, send)
+
+        async def recording_receive() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                body = message.get("body", b"").decode(errors="replace")
+                self.methods += re.findall(r'"method"\s*:\s*"([^"]+)"', body)
+            return message
+
+        await self.app(scope, recording_receive, send)
 
 
 @contextmanager
@@ -86,7 +97,8 @@ def mcp_server() -> Iterator[McpStandIn]:
     """Serve :func:`build_server` on a free loopback port in a thread; yields its ``/mcp`` URL."""
     port = free_port()
     seen: list[str] = []
-    app = _Guard(build_server().streamable_http_app(), seen)
+    methods: list[str] = []
+    app = _Guard(build_server().streamable_http_app(), seen, methods)
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
@@ -100,7 +112,7 @@ def mcp_server() -> Iterator[McpStandIn]:
             raise RuntimeError("the MCP stand-in did not start")
         time.sleep(0.02)
     try:
-        yield McpStandIn(url=f"http://127.0.0.1:{port}/mcp", authorizations=seen)
+        yield McpStandIn(url=f"http://127.0.0.1:{port}/mcp", authorizations=seen, methods=methods)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
