@@ -29,6 +29,7 @@ MAX_OUTPUT_CHARS = 16_000
 MAX_TOOLS_PER_SERVER = 64
 MAX_DESCRIPTION_CHARS = 1000
 MAX_ERROR_CHARS = 300
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # one HTTP response of a session (the SDK caps one SSE event at 1 MiB)
 
 
 type _Work[T] = Callable[[Egress | None, float], Awaitable[T]]  # one session's work, given the egress and a deadline
@@ -188,16 +189,21 @@ def _session[T](server: McpServerSettings, work: Callable[[Any], Awaitable[T]]) 
     """Open one MCP session to ``server`` (through the egress), run ``work(client)`` in it, close it."""
 
     async def run(egress: Egress | None, seconds: float) -> T:
+        # Imported on first use, so ``import engine`` stays cheap for teams without MCP servers.
         import httpx2
         from mcp import Client
         from mcp.client.streamable_http import streamable_http_client
 
+        from engine.connectors.mcp_transport import CappedTransport
+
+        inner = egress.async_transport() if egress is not None else httpx2.AsyncHTTPTransport(retries=0)
         http = httpx2.AsyncClient(
-            headers={"User-Agent": USER_AGENT, **auth_header(server.auth)},
+            # identity: the size cap counts the bytes a server sends, and they are the bytes read
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **auth_header(server.auth)},
             timeout=httpx2.Timeout(seconds, connect=min(seconds, 5.0)),
             follow_redirects=False,
-            transport=egress.async_transport() if egress is not None else None,
-            trust_env=egress is None,
+            transport=CappedTransport(inner, MAX_RESPONSE_BYTES),
+            trust_env=False,
         )
         async with (
             http,
@@ -233,10 +239,14 @@ def truncate(text: str, limit: int) -> str:
 
 
 def _connection_failure(server: str, exc: BaseException) -> ToolFailure:
+    from engine.connectors.mcp_transport import ResponseTooLarge  # loaded by the session that failed
+
     for cause in _causes(exc):
         refusal = egress_refusal(cause)
         if refusal is not None:
             return ToolFailure(f"MCP server {server} URL {refusal}", unreachable=True)
+        if isinstance(cause, ResponseTooLarge):
+            return ToolFailure(f"MCP server {server} answered more than {MAX_RESPONSE_BYTES // 1024} KiB")
     for cause in _causes(exc):
         if isinstance(cause, TimeoutError) or type(cause).__name__.endswith("TimeoutException"):
             return ToolFailure(f"MCP server {server} did not answer in time", unreachable=True)

@@ -90,6 +90,16 @@ def test_large_output_is_cut_with_a_note(standin: McpStandIn) -> None:
     assert len(text) < 1100
 
 
+def test_an_answer_larger_than_the_response_cap_fails_the_call_before_it_is_read_whole(
+    standin: McpStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("engine.connectors.mcp.MAX_RESPONSE_BYTES", 64 * 1024)
+    box = McpToolbox(_servers(standin), egress=None)
+    with pytest.raises(ToolFailure) as failed:
+        box.call("runbooks.dump", {"size": 500_000})
+    assert failed.value.message == "MCP server runbooks answered more than 64 KiB"
+
+
 def test_a_custom_agent_calls_the_mcp_tool_it_names_and_the_report_cites_it(standin: McpStandIn) -> None:
     report = investigate(_request(standin, ["runbooks.lookup"]))
     [call] = [c for c in report.tool_calls if c.tool == "runbooks.lookup"]
