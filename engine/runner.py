@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.agents import BUILTIN_AGENTS, agent_tools, resolve_agent
+from engine.agents import BUILTIN_AGENTS, MCP_BY_DEFAULT, agent_tools, resolve_agent
 from engine.analysis_context import AnalysisContext, parse_window
 from engine.analysis_tools import RunData
 from engine.analyzers import run_analyzers
@@ -25,7 +25,15 @@ from engine.llm import LlmSettings, llm_settings
 from engine.logs.index import LogIndex
 from engine.masking import SecretMasker
 from engine.mcp_plan import cite_mcp_outputs, mcp_steps, missing_arguments
-from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, MetricSeries, Progress, Report, ToolCall
+from engine.models import (
+    OUTPUT_EXCERPT_LIMIT,
+    AgentSettings,
+    InvestigationRequest,
+    MetricSeries,
+    Progress,
+    Report,
+    ToolCall,
+)
 from engine.parsers.detect import SkipAttachment, parse_attachment
 from engine.plan import PLAYBOOKS
 from engine.plan_steps import PlanContext, Step
@@ -222,7 +230,9 @@ class _Run:
         return None if deadline is None else (deadline - datetime.now(UTC)).total_seconds()
 
     def mcp_offer(self) -> McpOffer:
-        return self.mcp.offer(integration_names(self.request.mcp_servers))
+        """The team's MCP tools for this run; the servers are asked only when an agent in play may use them."""
+        integrations = integration_names(self.request.mcp_servers)
+        return self.mcp.offer(integrations) if _may_use_mcp(self.request) else McpOffer(integrations=integrations)
 
     def _connector(self, source: str) -> Any:
         if source == KNOWLEDGE_SOURCE:
@@ -370,6 +380,18 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     if run.on_progress is not None:
         run.on_progress(Progress(current_step="Done", steps_completed=run.completed + 1, steps_total=run.completed + 1))
     return report
+
+
+def _may_use_mcp(request: InvestigationRequest) -> bool:
+    """Whether the running agent (or one the planner delegates to) gets MCP tools: by default, or by naming them."""
+    names = [request.agent] if request.agent != "planner" else [*BUILTIN_AGENTS, *request.agents]
+    for name in names:
+        settings = request.agents.get(name, AgentSettings())
+        if name == "planner" or not settings.enabled:
+            continue
+        if name == MCP_BY_DEFAULT or any(is_mcp_tool_name(tool) for tool in settings.enable_extra_tools):
+            return True
+    return False
 
 
 def _effective_tools(request: InvestigationRequest, mcp: McpOffer) -> list[str]:

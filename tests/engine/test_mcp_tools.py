@@ -82,6 +82,12 @@ def test_a_run_lists_each_server_once_then_opens_one_session_per_call(standin: M
     assert standin.methods.count("tools/list") == 3
 
 
+def test_an_agent_that_cannot_use_mcp_tools_does_not_ask_the_servers(standin: McpStandIn) -> None:
+    standin.methods.clear()
+    investigate(InvestigationRequest(agent="k8s_agent", message="why is checkout slow?", mcp_servers=_servers(standin)))
+    assert standin.methods == []
+
+
 def test_large_output_is_cut_with_a_note(standin: McpStandIn) -> None:
     box = McpToolbox(_servers(standin), egress=None, max_output_chars=1000)
     text = box.call("runbooks.dump", {"size": 50_000})
