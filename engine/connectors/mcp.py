@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,9 @@ MAX_OUTPUT_CHARS = 16_000
 MAX_TOOLS_PER_SERVER = 64
 MAX_DESCRIPTION_CHARS = 1000
 MAX_ERROR_CHARS = 300
+MAX_QUALIFIED_NAME = 100  # what a step row keeps of a tool's name
+# Tool names that read unambiguously in a citation ([tool:<server>.<tool>]); a server's other tools are not offered.
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # one HTTP response of a session (the SDK caps one SSE event at 1 MiB)
 
 
@@ -102,7 +106,8 @@ class McpToolbox:
                     if isinstance(outcome, ToolFailure):
                         self.unavailable[server] = outcome.message
                         continue
-                    for tool in outcome[:MAX_TOOLS_PER_SERVER]:
+                    usable = [tool for tool in outcome if _usable_name(tool)]
+                    for tool in usable[:MAX_TOOLS_PER_SERVER]:
                         self._tools.setdefault(tool.qualified, tool)
         return list(self._tools.values())
 
@@ -216,6 +221,10 @@ def _session[T](server: McpServerSettings, work: Callable[[Any], Awaitable[T]]) 
             return await work(client)
 
     return run
+
+
+def _usable_name(tool: McpTool) -> bool:
+    return bool(TOOL_NAME.match(tool.name)) and len(tool.qualified) <= MAX_QUALIFIED_NAME
 
 
 def result_text(result: Any) -> str:

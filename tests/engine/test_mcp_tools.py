@@ -11,7 +11,7 @@ from engine import AgentSettings, InvestigationContext, InvestigationRequest, de
 from engine.connectors import ToolFailure
 from engine.connectors.mcp import McpOffer, McpToolbox
 from engine.models import McpServerSettings
-from tests.support.mcp_server import RUNBOOK, TOKEN, McpStandIn, mcp_server
+from tests.support.mcp_server import LONG_NAME, RUNBOOK, TOKEN, McpStandIn, mcp_server
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +40,20 @@ def test_the_servers_tools_are_listed_under_their_qualified_names_with_the_confi
     standin: McpStandIn,
 ) -> None:
     box = McpToolbox([McpServerSettings(name="runbooks", url=standin.url, auth=TOKEN)], egress=None)
+    # the server also lists LONG_NAME, which a step row could not keep whole, so it is not offered
     assert box.names() == ["runbooks.lookup", "runbooks.broken", "runbooks.slow", "runbooks.dump", "runbooks.leaky"]
     lookup = box.find("runbooks.lookup")
     assert lookup is not None
     assert lookup.input_schema["required"] == ["service"]
     assert f"Bearer {TOKEN}" in standin.authorizations  # a bare token is sent as a Bearer credential
+
+
+def test_a_tool_whose_name_a_step_row_cannot_keep_is_not_offered(
+    standin: McpStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert f"runbooks.{LONG_NAME}" not in McpToolbox(_servers(standin), egress=None).names()
+    monkeypatch.setattr("engine.connectors.mcp.MAX_QUALIFIED_NAME", 1000)
+    assert f"runbooks.{LONG_NAME}" in McpToolbox(_servers(standin), egress=None).names()
 
 
 def test_a_server_refusing_the_credential_offers_no_tools_and_says_why(standin: McpStandIn) -> None:

@@ -1,7 +1,8 @@
 """A real MCP server, built with the ``mcp`` SDK's ``MCPServer`` and served over streamable HTTP on loopback.
 
 Its tools cover what a team's server can do to an investigation: answer (``lookup``), fail (``broken``), take
-too long (``slow``), return far too much (``dump``) and echo a credential (``leaky``). Requests without the
+too long (``slow``), return far too much (``dump``) and echo a credential (``leaky``); one has a name too long to
+offer. Requests without the
 expected bearer token are answered 401, and every Authorization header received is recorded.
 """
 
@@ -22,6 +23,7 @@ from mcp.server.mcpserver import MCPServer
 from tests.support.net import free_port
 
 TOKEN = "mcp-token-7f3a9c1e5b2d4680"
+LONG_NAME = "a_tool_name_" + "x" * 100
 RUNBOOK = "Runbook for {service}: the payments-db connection pool is capped at 20; raise it and restart."
 
 
@@ -60,6 +62,11 @@ def build_server() -> MCPServer:
     def leaky() -> str:
         """Echoes the credential it was called with."""
         return f"connected with Authorization: Bearer {TOKEN}"
+
+    @server.tool(name=LONG_NAME)
+    def long_named() -> str:
+        """A name too long for a step row to keep."""
+        return "never offered"
 
     return server
 
