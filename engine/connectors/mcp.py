@@ -126,13 +126,18 @@ class McpToolbox:
         """The tool's text output (cut to ``max_output_chars``); raises ``ToolFailure``. ``seconds_left`` (the
         investigation's) shortens the call's deadline when it is nearer."""
         tool = self.find(qualified)
+        server = qualified.split(".", 1)[0]
+        if server in self.unavailable:  # could not be listed, or stopped answering earlier in this run
+            raise ToolFailure(self.unavailable[server], unreachable=True)
         if tool is None:
-            server = qualified.split(".", 1)[0]
-            if server in self.unavailable:
-                raise ToolFailure(self.unavailable[server], unreachable=True)
             raise ToolFailure(f"MCP server {server} offers no tool {qualified.split('.', 1)[-1]}")
         seconds = self.call_timeout if seconds_left is None else max(min(self.call_timeout, seconds_left), 1.0)
-        text = asyncio.run(self._call(tool, arguments, seconds))
+        try:
+            text = asyncio.run(self._call(tool, arguments, seconds))
+        except ToolFailure as failure:
+            if failure.unreachable:
+                self.unavailable[server] = failure.message
+            raise
         return truncate(text, self.max_output_chars)
 
     async def _list_all(self) -> list[list[McpTool] | ToolFailure]:

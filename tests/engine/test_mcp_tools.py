@@ -66,6 +66,21 @@ def test_a_server_refusing_the_credential_offers_no_tools_and_says_why(standin: 
     assert standin.url not in failed.value.message
 
 
+def test_a_server_that_stops_answering_is_not_called_again_in_the_run(standin: McpStandIn) -> None:
+    box = McpToolbox(_servers(standin), egress=None)
+    assert "runbooks.lookup" in box.names()
+    box.servers["runbooks"] = McpServerSettings(name="runbooks", url="http://127.0.0.1:9/mcp")  # now gone
+    standin.methods.clear()
+    with pytest.raises(ToolFailure) as first:
+        box.call("runbooks.lookup", {"service": "payments"})
+    assert first.value.message.startswith("Unable to connect to MCP server runbooks")
+    box.servers["runbooks"] = McpServerSettings(name="runbooks", url=standin.url, auth=TOKEN)  # back; given up on
+    with pytest.raises(ToolFailure) as second:
+        box.call("runbooks.dump", {"size": 10})
+    assert second.value.message == first.value.message
+    assert standin.methods == []
+
+
 def test_a_slow_tool_fails_at_its_deadline(standin: McpStandIn) -> None:
     box = McpToolbox(_servers(standin), egress=None, call_timeout=1)
     with pytest.raises(ToolFailure) as failed:
