@@ -140,6 +140,15 @@ def test_a_custom_agent_calls_the_mcp_tool_it_names_and_the_report_cites_it(stan
     assert f"[tool:runbooks.lookup] returned: {RUNBOOK.format(service='payments')}" in report.root_cause.evidence
 
 
+def test_the_planner_calls_the_mcp_tools_its_delegates_name(standin: McpStandIn) -> None:
+    request = _request(standin, ["runbooks.lookup"])
+    request.agent = "planner"
+    report = investigate(request)
+    assert [call.tool for call in report.tool_calls] == ["runbooks.lookup"]
+    request.agents["runbook_agent"].enabled = False
+    assert investigate(request).tool_calls == []
+
+
 def test_a_failing_or_slow_mcp_tool_is_a_failed_step_and_the_run_still_completes(
     standin: McpStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
