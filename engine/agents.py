@@ -9,11 +9,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from engine.connectors.mcp import McpOffer, is_mcp_tool_name
 from engine.errors import EngineError
 from engine.models import AgentSettings
-from engine.registry import tools_available
+from engine.registry import TOOL_CATALOG, tools_available
 
 ALWAYS_TOOLS: tuple[str, ...] = ("think", "read_attachment")
+# The general investigator gets every MCP tool by default; other agents get those named in enable_extra_tools.
+MCP_BY_DEFAULT = "investigation_agent"
+NO_MCP = McpOffer()
 
 
 @dataclass(frozen=True)
@@ -79,21 +83,48 @@ def _is_custom(name: str, settings: AgentSettings) -> bool:
 
 
 def agent_tools(
-    name: str, agents: Mapping[str, AgentSettings], data_sources: Mapping[str, Mapping[str, Any]]
+    name: str,
+    agents: Mapping[str, AgentSettings],
+    data_sources: Mapping[str, Mapping[str, Any]],
+    mcp: McpOffer = NO_MCP,
 ) -> list[str]:
-    """think + read_attachment + defaults - disabled + extra, filtered by enabled data sources."""
+    """think + read_attachment + defaults - disabled + extra, filtered by enabled data sources; then MCP tools.
+
+    A string item of ``mcp_servers`` (a built-in integration) adds that data source's tools to every agent's
+    defaults. MCP tools (``<server>.<tool>``) come last: every listed one for ``investigation_agent`` unless
+    disabled, and for any agent those its ``enable_extra_tools`` names (``<server>.<tool>`` or ``<server>.*``).
+    """
     enabled_sources = _enabled_sources(data_sources)
     settings = agents.get(name, AgentSettings())
     if name == "planner":
         delegates = [info for info in _agent_names(agents) if info != "planner" and _enabled(info, agents)]
         return [*ALWAYS_TOOLS, *delegates]
     spec = BUILTIN_AGENTS.get(name)
-    defaults = [tool for tool in (spec.default_tools if spec else ()) if tool not in settings.disable_default_tools]
-    return tools_available([*ALWAYS_TOOLS, *defaults, *settings.enable_extra_tools], enabled_sources)
+    integrated = [tool for tool, source in TOOL_CATALOG.items() if source is not None and source in mcp.integrations]
+    candidates = (*(spec.default_tools if spec else ()), *integrated)
+    defaults = [tool for tool in candidates if tool not in settings.disable_default_tools]
+    extras = [tool for tool in settings.enable_extra_tools if not is_mcp_tool_name(tool)]
+    return [*tools_available([*ALWAYS_TOOLS, *defaults, *extras], enabled_sources), *_mcp_tools(name, settings, mcp)]
+
+
+def _mcp_tools(name: str, settings: AgentSettings, mcp: McpOffer) -> list[str]:
+    wanted = [tool for tool in settings.enable_extra_tools if is_mcp_tool_name(tool)]
+    dropped = [tool for tool in settings.disable_default_tools if is_mcp_tool_name(tool)]
+    return [
+        tool
+        for tool in mcp.tools
+        if any(_matches(pattern, tool) for pattern in wanted)
+        or (name == MCP_BY_DEFAULT and not any(_matches(pattern, tool) for pattern in dropped))
+    ]
+
+
+def _matches(pattern: str, tool: str) -> bool:
+    """``runbooks.lookup`` names one tool; ``runbooks.*`` every tool of the server."""
+    return pattern == tool or (pattern.endswith(".*") and tool.startswith(pattern[:-1]))
 
 
 def describe_agents(
-    agents: Mapping[str, AgentSettings], data_sources: Mapping[str, Mapping[str, Any]]
+    agents: Mapping[str, AgentSettings], data_sources: Mapping[str, Mapping[str, Any]], mcp: McpOffer = NO_MCP
 ) -> list[AgentInfo]:
     """Built-ins in documented order, then custom agents by name (API.md §4.5)."""
     infos: list[AgentInfo] = []
@@ -107,7 +138,7 @@ def describe_agents(
                 description=description,
                 enabled=_enabled(name, agents),
                 builtin=spec is not None,
-                tools=agent_tools(name, agents, data_sources),
+                tools=agent_tools(name, agents, data_sources, mcp),
             )
         )
     return infos

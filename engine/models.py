@@ -47,6 +47,14 @@ class AgentSettings(BaseModel):
     model: str | None = None
 
 
+class McpServerSettings(BaseModel):
+    """One ``mcp_servers`` object: a streamable-HTTP MCP server whose tools the agents may call."""
+
+    name: str
+    url: str
+    auth: str | None = Field(default=None, repr=False, exclude=True)  # resolved secret: never shown or serialised
+
+
 class InvestigationRequest(BaseModel):
     agent: str = "planner"
     message: str
@@ -57,6 +65,8 @@ class InvestigationRequest(BaseModel):
     max_steps: int = 25
     now: datetime | None = None
     llm: dict[str, Any] | None = None
+    # ``mcp_servers``: integration names (their tools go to every agent) and MCP servers (engine/connectors/mcp.py).
+    mcp_servers: list[str | McpServerSettings] = Field(default_factory=list)
     # Every secret value resolved for this run: masked in tool outputs, errors and the report; never serialised.
     secrets: list[str] = Field(default_factory=list, repr=False, exclude=True)
 

@@ -9,12 +9,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.agents import BUILTIN_AGENTS, agent_tools, resolve_agent
+from engine.agents import BUILTIN_AGENTS, MCP_BY_DEFAULT, agent_tools, resolve_agent
 from engine.analysis_context import AnalysisContext, parse_window
 from engine.analysis_tools import RunData
 from engine.analyzers import run_analyzers
 from engine.connectors import ToolFailure
 from engine.connectors.http import Egress, using_egress
+from engine.connectors.mcp import McpOffer, McpToolbox, integration_names, is_mcp_tool_name, server_settings
 from engine.errors import EngineError
 from engine.facts import Observations
 from engine.focus import Focus, resolve_focus
@@ -23,7 +24,16 @@ from engine.knowledge import KNOWLEDGE_SOURCE, KnowledgeRetriever, consult_knowl
 from engine.llm import LlmSettings, llm_settings
 from engine.logs.index import LogIndex
 from engine.masking import SecretMasker
-from engine.models import OUTPUT_EXCERPT_LIMIT, InvestigationRequest, MetricSeries, Progress, Report, ToolCall
+from engine.mcp_plan import cite_mcp_outputs, mcp_steps, missing_arguments
+from engine.models import (
+    OUTPUT_EXCERPT_LIMIT,
+    AgentSettings,
+    InvestigationRequest,
+    MetricSeries,
+    Progress,
+    Report,
+    ToolCall,
+)
 from engine.parsers.detect import SkipAttachment, parse_attachment
 from engine.plan import PLAYBOOKS
 from engine.plan_steps import PlanContext, Step
@@ -74,6 +84,8 @@ class _Run:
         self.down: dict[str, str] = {}  # source -> failure message
         self.completed = 0
         self.ctx = analysis_context(request)  # one per run: it carries the run's memo of computed anomalies
+        self.mcp = McpToolbox(server_settings(request.mcp_servers), egress=egress)  # lists each server once a run
+        self.mcp_outputs: list[tuple[str, str]] = []  # (tool, text) of each MCP call that succeeded
 
     def checkpoint(self, title: str, remaining: int) -> None:
         self.check_stop()
@@ -168,6 +180,8 @@ class _Run:
         ``from_model``: the parameters came from a language model, so a value the tool cannot use (a ValueError,
         TypeError or KeyError from reading it) is that call's failure, reported back, not a failed investigation.
         """
+        if is_mcp_tool_name(tool):
+            return self.call_mcp(tool, params)
         spec = implementation(tool)
         started, clock = datetime.now(UTC), time.perf_counter()
         if spec is None:
@@ -193,6 +207,32 @@ class _Run:
         series = metric_series(charted, self.ctx)
         self.record(tool, params, started, clock, True, None, result.text, series)
         return result
+
+    def call_mcp(self, tool: str, params: dict[str, Any]) -> ToolResult | None:
+        """Call one of the team's MCP tools; its failure (refused, timed out, an error result) is that step's."""
+        started, clock = datetime.now(UTC), time.perf_counter()
+        listed = self.mcp.find(tool)
+        missing = missing_arguments(listed, params) if listed is not None else []
+        try:
+            if missing:
+                raise ToolFailure(f"{tool} needs {', '.join(missing)}, which this investigation does not give")
+            text = self.mcp.call(tool, params, seconds_left=self.seconds_left())
+        except ToolFailure as failure:
+            self.record(tool, params, started, clock, False, failure.message, "")
+            return None
+        text = self.masker.text(text) if self.masker else text
+        self.record(tool, params, started, clock, True, None, text)
+        self.mcp_outputs.append((tool, text))
+        return ToolResult(text=text)
+
+    def seconds_left(self) -> float | None:
+        deadline = self.request.deadline
+        return None if deadline is None else (deadline - datetime.now(UTC)).total_seconds()
+
+    def mcp_offer(self) -> McpOffer:
+        """The team's MCP tools for this run; the servers are asked only when an agent in play may use them."""
+        integrations = integration_names(self.request.mcp_servers)
+        return self.mcp.offer(integrations) if _may_use_mcp(self.request) else McpOffer(integrations=integrations)
 
     def _connector(self, source: str) -> Any:
         if source == KNOWLEDGE_SOURCE:
@@ -296,7 +336,7 @@ def investigate(
 def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     request = run.request
     sources = request.enabled_sources()
-    tools = _effective_tools(request)
+    tools = _effective_tools(request, run.mcp_offer())
     run.read_attachments()
     plan_settings = sources
     if DEMO_SOURCE in sources:
@@ -306,6 +346,7 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     plan = PlanContext(request=request, tools=tools, settings=plan_settings, analysis=run.ctx)
     for playbook in PLAYBOOKS:
         run.run_steps(playbook(plan))
+    run.run_steps(mcp_steps(request, run.mcp))
     run.checkpoint("Analyzing findings", 1)
     if run.obs.is_empty() and run.down:
         source = sorted(run.down)[0]
@@ -323,6 +364,7 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     report = answer(question, scored, run.obs, ctx, focus)
     if run.knowledge is not None:  # runbooks and postmortems that explain the finding (engine/knowledge.py)
         report = consult_knowledge(run, report)
+    report = cite_mcp_outputs(report, run.mcp_outputs)
     report.tools_used = list(run.tools_used)
     report.tool_calls = list(run.calls)
     report.skipped_attachments = list(run.skipped)
@@ -340,15 +382,27 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
     return report
 
 
-def _effective_tools(request: InvestigationRequest) -> list[str]:
+def _may_use_mcp(request: InvestigationRequest) -> bool:
+    """Whether the running agent (or one the planner delegates to) gets MCP tools: by default, or by naming them."""
+    names = [request.agent] if request.agent != "planner" else [*BUILTIN_AGENTS, *request.agents]
+    for name in names:
+        settings = request.agents.get(name, AgentSettings())
+        if name == "planner" or not settings.enabled:
+            continue
+        if name == MCP_BY_DEFAULT or any(is_mcp_tool_name(tool) for tool in settings.enable_extra_tools):
+            return True
+    return False
+
+
+def _effective_tools(request: InvestigationRequest, mcp: McpOffer) -> list[str]:
     """The tools the agent may call; the planner gets the union of its enabled delegates' tools."""
-    names = agent_tools(request.agent, request.agents, request.data_sources)
+    names = agent_tools(request.agent, request.agents, request.data_sources, mcp)
     if request.agent != "planner":
         return names
     delegated: list[str] = []
     for name in names:
         if name in BUILTIN_AGENTS or name in request.agents:
-            for tool in agent_tools(name, request.agents, request.data_sources):
+            for tool in agent_tools(name, request.agents, request.data_sources, mcp):
                 if tool not in delegated:
                     delegated.append(tool)
     # The planner asks the Kubernetes specialist for the wider sweep (events, nodes, deployments) when it can.

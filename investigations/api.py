@@ -229,12 +229,13 @@ class AgentListView(ApiView):
     )
     def get(self, request: Request) -> Response:
         team = self.selected_team()
+        mcp_servers: list[Any] = []
         try:
             resolved = team_engine_settings(team)
-            agents, data_sources = resolved.agents, resolved.data_sources
+            agents, data_sources, mcp_servers = resolved.agents, resolved.data_sources, resolved.mcp_servers
         except TeamSettingsUnavailable:
             agents, data_sources = team_agent_settings(team), {}
-        described = describe_team_agents(agents, data_sources)
+        described = describe_team_agents(agents, data_sources, mcp_servers)
         return Response(
             {
                 "agents": [

@@ -7,7 +7,7 @@ real-process tests can slow a run down to kill or cancel it mid-way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -75,6 +75,7 @@ class EngineRun:
     deadline: datetime
     max_steps: int
     secrets: list[str] = field(default_factory=list, repr=False)  # resolved values: masked in all tool output
+    mcp_servers: list[Any] = field(default_factory=list, repr=False)  # integration names and {name, url, auth}
 
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -91,13 +92,21 @@ class WrittenText:
 
 
 def describe_team_agents(
-    agents: Mapping[str, Mapping[str, Any]], data_sources: Mapping[str, Mapping[str, Any]]
+    agents: Mapping[str, Mapping[str, Any]],
+    data_sources: Mapping[str, Mapping[str, Any]],
+    mcp_servers: Sequence[Any] = (),
 ) -> list[AgentDescription]:
-    """Built-in agents plus the team's custom ones, each with the tools it can call now (API.md §4.5)."""
-    from engine import AgentSettings, describe_agents
+    """Built-in agents plus the team's custom ones, each with the tools it can call now (API.md §4.5).
 
+    With ``mcp_servers`` (secrets resolved), each MCP server is asked for its tools now, through the egress policy
+    and with a short deadline; a server that does not answer lists none."""
+    from engine import AgentSettings, describe_agents
+    from engine.connectors.mcp import McpToolbox, integration_names, server_settings
+
+    servers = _mcp_servers(mcp_servers)
+    offer = McpToolbox(server_settings(servers), egress=TenantEgress()).offer(integration_names(servers))
     infos = describe_agents(
-        {name: AgentSettings.model_validate(dict(value)) for name, value in agents.items()}, data_sources
+        {name: AgentSettings.model_validate(dict(value)) for name, value in agents.items()}, data_sources, offer
     )
     return [
         AgentDescription(
@@ -109,6 +118,12 @@ def describe_team_agents(
         )
         for info in infos
     ]
+
+
+def _mcp_servers(items: Sequence[Any]) -> list[Any]:
+    from engine.models import McpServerSettings
+
+    return [item if isinstance(item, str) else McpServerSettings.model_validate(item) for item in items]
 
 
 def run_engine(
@@ -145,6 +160,7 @@ def run_engine(
         max_steps=run.max_steps,
         llm=run.llm,
         secrets=run.secrets,
+        mcp_servers=_mcp_servers(run.mcp_servers),
     )
 
     def progress(update: Progress) -> None:

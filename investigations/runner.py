@@ -192,6 +192,7 @@ def investigation_execute(*, investigation_id: str, attempt: int) -> None:
                 agents=team_settings.agents,
                 llm=None if investigation.without_llm else team_settings.llm,
                 secrets=team_settings.secrets,
+                mcp_servers=team_settings.mcp_servers,
                 deadline=investigation.deadline_at,
                 max_steps=investigation.max_turns,
             ),

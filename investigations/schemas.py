@@ -135,7 +135,10 @@ class AgentOut(serializers.Serializer):  # type: ignore[type-arg]
     description = serializers.CharField()
     enabled = serializers.BooleanField()
     builtin = serializers.BooleanField()
-    tools = serializers.ListField(child=serializers.CharField())
+    tools = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Callable now; a team MCP server's tools are <server>.<tool>, asked of the server at request time",
+    )
 
 
 class AgentListOut(serializers.Serializer):  # type: ignore[type-arg]

@@ -30,6 +30,7 @@ class TeamEngineSettings:
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     llm: dict[str, Any] | None = None
     secrets: list[str] = field(default_factory=list, repr=False)  # resolved values, masked in tool output
+    mcp_servers: list[Any] = field(default_factory=list, repr=False)  # integration names and {name, url, auth}
 
 
 def team_agent_settings(team: Node) -> dict[str, dict[str, Any]]:
@@ -59,4 +60,5 @@ def team_engine_settings(team: Node) -> TeamEngineSettings:
         agents={name: dict(value) for name, value in dict(resolved.agents).items()},
         llm=dict(resolved.llm) if resolved.llm else None,
         secrets=list(resolved.secrets),
+        mcp_servers=list(resolved.mcp_servers),
     )

@@ -137,6 +137,14 @@ class ConfigRawView(ConfigApiView):
 class ConfigMeView(ConfigApiView):
     @extend_schema(
         summary="Merge-patch the team's config (may be held for approval)",
+        description=(
+            "A JSON Merge Patch of the team's overrides (API.md §5.4, §5.7). `mcp_servers` items are a built-in "
+            'integration name (`"github"`: that data source\'s tools go to every agent) or an MCP server '
+            '`{"name", "url", "auth"?}` speaking streamable HTTP: `name` is 1-64 letters, digits, `_` or `-` '
+            'and unique, `url` an absolute http(s) URL without user info, `auth` a secret (`{"secret": "…"}`, '
+            "`vault://…`, `env://…`) sent as the Authorization header. Its tools are `<server>.<tool>`, which "
+            "`agents.<name>.enable_extra_tools` / `disable_default_tools` may name (`<server>.*` for all)."
+        ),
         request=OpenApiTypes.OBJECT,
         responses={200: JSON_OBJECT, 202: JSON_OBJECT, **ERROR_RESPONSES},
     )

@@ -25,6 +25,10 @@ INJECTED_KEYS = ("team_name", "org_id", "team_node_id")
 ADMIN_ONLY_KEYS = ("approval_workflows",)
 CUSTOM_AGENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# An MCP server's name prefixes its tools' names (``runbooks.lookup``), so it has no dot.
+MCP_SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# ``<server>.<tool>`` or ``<server>.*`` in an agent's enable_extra_tools / disable_default_tools.
+MCP_TOOL_REFERENCE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.(\*|[A-Za-z0-9_][A-Za-z0-9_./-]{0,127})$")
 MAX_URL_LENGTH = 2048
 MAX_OVERRIDES_BYTES = 256 * 1024
 
@@ -208,7 +212,6 @@ def is_secret_path(path: tuple[str, ...]) -> bool:
 # its system default is refused with "not supported yet"; stored configs keep loading. Every other documented key
 # has a reader (teamconfig/readers.py), which tests/teamconfig/test_config_readers.py checks against this schema.
 NOT_SUPPORTED: dict[str, str] = {
-    "mcp_servers": "MCP servers are not offered to agents yet",
     "a2a_agents": "agent-to-agent delegation is not built yet",
     "knowledge_source.*": "teach documents with POST /api/v1/kb/teach or on the team's Knowledge page",
     "feature_flags.*": "no feature reads this flag yet",
@@ -320,9 +323,9 @@ def validate_effective(config: Mapping[str, Any], *, allow_private_webhooks: boo
     _optional_string(config, "slack_channel", 255)
     _optional_string(config, "slack_group_to_ping", 255)
     _slack_needs_its_bot(config)
-    _servers(config.get("mcp_servers"), "mcp_servers")
+    _servers(config.get("mcp_servers"), "mcp_servers", name_pattern=MCP_SERVER_NAME)
     _servers(config.get("a2a_agents"), "a2a_agents")
-    _agents(config.get("agents"))
+    _agents(config.get("agents"), mcp_servers=mcp_server_names(config.get("mcp_servers")))
     _tools(config.get("tools"))
     _knowledge_sources(config.get("knowledge_source"))
     _feature_flags(config.get("feature_flags"))
@@ -442,7 +445,13 @@ def _required_when_enabled(entry: Mapping[str, Any], specs: Mapping[str, FieldSp
             raise ConfigInvalid(f"{field}.{name}", "is required when the tool is enabled")
 
 
-def _servers(value: Any, field: str) -> None:
+def mcp_server_names(value: Any) -> frozenset[str]:
+    """The names of the MCP server objects in an ``mcp_servers`` value (string items name integrations)."""
+    items = value if isinstance(value, list) else []
+    return frozenset(item["name"] for item in items if isinstance(item, dict) and isinstance(item.get("name"), str))
+
+
+def _servers(value: Any, field: str, *, name_pattern: re.Pattern[str] = SERVER_NAME) -> None:
     if value is None:
         return
     if not isinstance(value, list):
@@ -457,8 +466,9 @@ def _servers(value: Any, field: str) -> None:
         elif isinstance(item, dict):
             _only_keys(item, ("name", "url", "auth"), path)
             name = _string(item.get("name"), f"{path}.name", 64)
-            if not SERVER_NAME.match(name):
-                raise ConfigInvalid(f"{path}.name", "must be 1-64 letters, digits, '_', '.' or '-'")
+            if not name_pattern.match(name):
+                allowed = "'_', '.' or '-'" if name_pattern is SERVER_NAME else "'_' or '-'"
+                raise ConfigInvalid(f"{path}.name", f"must be 1-64 letters, digits, {allowed}")
             _url(item.get("url"), f"{path}.url")
             if item.get("auth") is not None:
                 _secret(item["auth"], f"{path}.auth")
@@ -469,7 +479,7 @@ def _servers(value: Any, field: str) -> None:
         seen.add(name)
 
 
-def _agents(value: Any) -> None:
+def _agents(value: Any, *, mcp_servers: frozenset[str]) -> None:
     agents = _object(value, "agents")
     for name, settings in agents.items():
         field = f"agents.{name}"
@@ -487,7 +497,10 @@ def _agents(value: Any) -> None:
         if entry.get("model") is not None:
             _string(entry["model"], f"{field}.model", 200)
         for key in ("disable_default_tools", "enable_extra_tools"):
-            for index, tool in enumerate(_strings(entry.get(key, []), f"{field}.{key}", max_length=100)):
+            for index, tool in enumerate(_strings(entry.get(key, []), f"{field}.{key}", max_length=200)):
+                if "." in tool:
+                    _mcp_tool_reference(tool, f"{field}.{key}[{index}]", mcp_servers)
+                    continue
                 if tool not in TOOL_CATALOG:
                     raise ConfigInvalid(f"{field}.{key}[{index}]", "is not a known tool")
                 if key == "enable_extra_tools" and not is_implemented(tool):
@@ -496,6 +509,16 @@ def _agents(value: Any) -> None:
             _int(entry["max_turns"], f"{field}.max_turns", 1, 100)
         if "timeout" in entry:
             _int(entry["timeout"], f"{field}.timeout", 10, 1800)
+
+
+def _mcp_tool_reference(tool: str, field: str, servers: frozenset[str]) -> None:
+    """An MCP tool is named ``<server>.<tool>`` (or ``<server>.*``) after a server object of ``mcp_servers``; whether
+    the server lists that tool is known only when it is asked, so an unlisted name is simply never offered."""
+    match = MCP_TOOL_REFERENCE.match(tool)
+    if match is None:
+        raise ConfigInvalid(field, "is not a known tool; an MCP tool is named <server>.<tool> or <server>.*")
+    if match.group(1) not in servers:
+        raise ConfigInvalid(field, "names an MCP server that is not in mcp_servers")
 
 
 def _tools(value: Any) -> None:

@@ -33,6 +33,8 @@ class EngineSettings:
     webhook_url: str | None  # effective webhooks.investigation_complete; "" and null → None
     alerts_disabled: list[str]
     secrets: list[str] = field(default_factory=list, repr=False)  # every value resolved, to mask in tool output
+    # mcp_servers: integration names and {name, url, auth} objects, auth resolved (never logged: repr=False)
+    mcp_servers: list[str | dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 def lineage_configs(node: Node) -> dict[str, NodeConfig]:
@@ -126,7 +128,7 @@ def ambient_allowed() -> bool:
     return bool(getattr(django_settings, "ALLOW_AMBIENT_CLOUD_CREDENTIALS", False))
 
 
-@reads("llm", "webhooks.investigation_complete", "alerts.disabled", "agents")
+@reads("llm", "webhooks.investigation_complete", "alerts.disabled", "agents", "mcp_servers")
 def engine_settings_for_team(team: Node) -> EngineSettings:
     """Everything the engine needs for one run, secrets decrypted or fetched now.
 
@@ -150,6 +152,7 @@ def engine_settings_for_team(team: Node) -> EngineSettings:
     if isinstance(llm, dict):
         llm = _resolve_secrets(llm, ("llm",), "llm", resolver)
     webhook = effective.get("webhooks", {}).get("investigation_complete")
+    mcp_servers = [_mcp_server(item, resolver) for item in effective.get("mcp_servers") or []]
     return EngineSettings(
         data_sources=data_sources,
         agents=copy.deepcopy(effective["agents"]),
@@ -157,7 +160,17 @@ def engine_settings_for_team(team: Node) -> EngineSettings:
         webhook_url=webhook or None,
         alerts_disabled=list(effective.get("alerts", {}).get("disabled", [])),
         secrets=list(resolver.resolved),
+        mcp_servers=mcp_servers,
     )
+
+
+def _mcp_server(item: Any, resolver: SecretResolver) -> str | dict[str, Any]:
+    """An ``mcp_servers`` item for the engine: a string as is, an object with its ``auth`` resolved."""
+    if not isinstance(item, dict):
+        return str(item)
+    resolved = _resolve_secrets(item, ("mcp_servers", "[]"), f"MCP server {item.get('name')}", resolver)
+    assert isinstance(resolved, dict)
+    return resolved
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class Egress(Protocol):
         ...
 
     def async_transport(self) -> Any:
-        """The same for the LLM vendors' async SDK clients (an ``httpx2.AsyncBaseTransport``)."""
+        """The same for async clients, the LLM vendors' SDKs and MCP's (an ``httpx2.AsyncBaseTransport``)."""
         ...
 
     def pin(self, url: str) -> tuple[str, str | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from engine.connectors.http import Egress, egress_refusal
+from engine.connectors.mcp import McpTool, McpToolbox, is_mcp_tool_name
 from engine.connectors.params import to_epoch
 from engine.errors import EngineError
 from engine.llm.agent_thread import AgentThread
@@ -53,6 +55,7 @@ class Run(Protocol):
     down: dict[str, str]
     completed: int
     egress: Egress | None
+    mcp: McpToolbox
 
     def call(self, tool: str, params: dict[str, Any], *, from_model: bool = False) -> ToolResult | None: ...
     def checkpoint(self, title: str, remaining: int) -> None: ...
@@ -79,6 +82,7 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
     request = run.request
     budget = max(request.max_steps - run.completed, 0)
     offered = [name for name in tools if name not in NOT_OFFERED and implementation(name) is not None]
+    mcp_tools = [tool for tool in (run.mcp.find(name) for name in tools if is_mcp_tool_name(name)) if tool]
     bridge: AgentThread[Any] = AgentThread()
     attachments = {a.name for a in request.context.attachments}
 
@@ -89,6 +93,14 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
         # Every implemented tool has a guide entry (tests/engine/llm/test_tool_guide.py).
         return Tool(call, takes_ctx=False, name=name, description=describe_tool(name, fallback=name))
 
+    def mcp_tool_for(tool: McpTool, model_name: str) -> Tool[None]:
+        async def call(**arguments: Any) -> str:
+            return await bridge.call_tool(tool.qualified, arguments)
+
+        description = f"{tool.description}\n(MCP tool {tool.qualified} of the team: cite it as [tool:{tool.qualified}])"
+        schema = tool.input_schema if tool.input_schema.get("type") == "object" else {"type": "object"}
+        return Tool.from_schema(call, name=model_name, description=description.strip(), json_schema=schema)
+
     agent_settings = request.agents.get(request.agent)
     agent = Agent(
         build_model(
@@ -98,7 +110,11 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
         ),
         output_type=LlmReport,
         instructions=instructions(agent_settings.prompt if agent_settings else None),
-        tools=[tool_for(name) for name in offered],  # past the budget, a call is answered "no budget left"
+        # Past the budget, a call is answered "no budget left".
+        tools=[
+            *(tool_for(name) for name in offered),
+            *(mcp_tool_for(tool, name) for name, tool in model_names(mcp_tools, taken=offered).items()),
+        ],
         retries={"tools": 1, "output": OUTPUT_RETRIES},
     )
 
@@ -132,7 +148,7 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
         run.checkpoint(f"The team's model calls {name}", 2)  # this call, then its write-up: no jump to the budget
         spent += 1
         run.completed += 1
-        if request.now is not None and not {"end", "now"} & params.keys():
+        if request.now is not None and not is_mcp_tool_name(name) and not {"end", "now"} & params.keys():
             params = {**params, "now": request.now.isoformat()}  # windows end at the request's reference time
         result = run.call(name, params, from_model=True)
         if result is None:
@@ -180,6 +196,17 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
             "llm_usage": _usage(result.usage),
         }
     )
+
+
+def model_names(tools: Sequence[McpTool], *, taken: Sequence[str]) -> dict[str, McpTool]:
+    """A function name for each MCP tool the vendors accept (``[A-Za-z0-9_-]{1,64}``): ``<server>__<tool>``;
+    a tool whose name would collide with another's is not offered."""
+    names: dict[str, McpTool] = {}
+    for tool in tools:
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", f"{tool.server}__{tool.name}")[:64]
+        if name not in names and name not in taken:
+            names[name] = tool
+    return names
 
 
 def _usage(usage: Any) -> dict[str, int]:

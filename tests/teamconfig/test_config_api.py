@@ -139,7 +139,7 @@ def test_a_non_positive_agent_timeout_is_a_validation_error_with_details(member:
         ({"tools": {"loki": {"url": "https://user:pw@loki.example.com"}}}, "tools.loki.url"),
         ({"tools": {"kubernetes": {"timeout": 301}}}, "tools.kubernetes.timeout"),
         ({"tools": {"demo": {"enabled": "yes"}}}, "tools.demo.enabled"),
-        ({"mcp_servers": ["grafana"]}, "mcp_servers"),
+        ({"mcp_servers": ["splunk"]}, "mcp_servers[0]"),
         (
             {"webhooks": {"investigation_complete": "http://127.0.0.1/hook"}},
             "webhooks.investigation_complete",

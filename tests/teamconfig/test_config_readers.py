@@ -44,7 +44,6 @@ def _sample(key: str) -> dict[str, Any]:
     samples: dict[str, Any] = {
         "slack_channel": "#incidents",
         "slack_group_to_ping": "@oncall",
-        "mcp_servers": [{"name": "runbooks", "url": "https://mcp.example.com/mcp"}],
         "a2a_agents": ["grafana"],
         "knowledge_source.*": ["https://wiki.example.com/space"],
         "feature_flags.*": True,
