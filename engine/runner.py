@@ -45,6 +45,7 @@ SOURCE_NAMES = {
     "grafana": "Grafana",
     "datadog": "Datadog",
     "coralogix": "Coralogix",
+    "sentry": "Sentry",
     "demo": "the demo data source",
 }
 

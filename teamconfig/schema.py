@@ -66,6 +66,7 @@ TOOL_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "api_key": FieldSpec("secret", required=True),
         "app_key": FieldSpec("secret", required=True),
         "site": FieldSpec("string", default="datadoghq.com"),
+        "base_url": URL,
     },
     "grafana": {
         "url": FieldSpec("url", required=True),
@@ -79,6 +80,13 @@ TOOL_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "domain": FieldSpec("string", required=True),
         "default_application": S,
         "default_subsystem": S,
+        "base_url": URL,
+    },
+    "sentry": {
+        "token": FieldSpec("secret", required=True),
+        "organization": FieldSpec("string", required=True),
+        "projects": STRINGS,
+        "base_url": FieldSpec("url", default="https://sentry.io"),
     },
     "github": {
         "token": FieldSpec("secret", required=True),
@@ -213,8 +221,6 @@ NOT_SUPPORTED: dict[str, str] = {
     "knowledge_source.*": "teach documents with POST /api/v1/kb/teach or on the team's Knowledge page",
     "feature_flags.*": "no feature reads this flag yet",
     "approval_workflows.actions.*": "no action runs through an approval workflow yet",
-    "tools.datadog": "the Datadog data source is not built yet",
-    "tools.coralogix": "the Coralogix data source is not built yet",
 }
 
 
