@@ -21,7 +21,7 @@ import httpx
 
 from engine.connectors import ToolFailure
 from engine.connectors.http import build_client, fetch, optional_setting, reason, required_setting
-from engine.connectors.loki import MAX_LINES, LogRecord
+from engine.connectors.loki import MAX_LINES, LogRecord, starts_with_level
 from engine.connectors.params import iso, to_epoch
 from engine.registry import connector
 
@@ -67,7 +67,7 @@ class CoralogixClient:
         }
         answer = fetch(self.http, "POST", "/api/v1/dataprime/query", source=SOURCE, json=body)
         if answer.status >= 300:
-            raise ToolFailure(_failure(answer.status, reason(answer)), unreachable=answer.status in (401, 403))
+            raise ToolFailure(_failure(answer.status, reason(answer)), unreachable=answer.status == 401)
         records = [r for line in _ndjson(answer.content) for r in _records(line)]
         records.sort(key=lambda r: -r.timestamp)
         return records[:wanted]
@@ -127,7 +127,7 @@ def _records(line: Mapping[str, Any]) -> list[LogRecord]:
             continue
         message = _message(item.get("userData"))
         severity = metadata.get("severity", "")
-        if severity and severity.upper() not in message[:12].upper():
+        if severity and not starts_with_level(message, severity):
             message = f"{severity.upper()} {message}"
         service = labels.get("subsystemname") or labels.get("applicationname") or ""
         records.append(LogRecord(ts, service, message, labels))

@@ -39,7 +39,7 @@ from engine.analyzers.changes import ChangeKind
 from engine.analyzers.metrics import MetricKind
 from engine.connectors import ToolFailure
 from engine.connectors.http import current_egress, egress_refusal, optional_setting, required_setting, timeout_from
-from engine.connectors.loki import ERROR_WORDS, MAX_LINES, LogRecord
+from engine.connectors.loki import ERROR_WORDS, MAX_LINES, LogRecord, starts_with_level
 from engine.connectors.params import iso, to_epoch, window
 from engine.facts import AlertFact, ChangeFact, Observations, SeriesFact
 from engine.registry import ToolResult, connector, tool
@@ -82,7 +82,7 @@ class DatadogClient:
             except ApiException as exc:
                 wait = _retry_wait(exc, attempt)
                 if wait is None:
-                    raise ToolFailure(_failure(exc, what), unreachable=exc.status in (401, 403)) from None
+                    raise ToolFailure(_failure(exc, what), unreachable=exc.status == 401) from None
                 self.sleep(wait)
             except Urllib3Error as exc:
                 refusal = egress_refusal(exc)
@@ -152,7 +152,7 @@ def _log_record(attributes: Mapping[str, Any]) -> LogRecord | None:
         ts = to_epoch(stamp)
     message = str(attributes.get("message") or "")
     status = attributes.get("status")
-    if isinstance(status, str) and status and status.upper() not in message[:12].upper():
+    if isinstance(status, str) and status and not starts_with_level(message, status):
         message = f"{status.upper()} {message}"
     return LogRecord(ts, str(attributes.get("service") or ""), message)
 
@@ -239,6 +239,10 @@ _KIND_WORDS: tuple[tuple[str, MetricKind], ...] = (
 def metric_kind(metric: str) -> MetricKind:
     name = metric.lower()
     return next((kind for word, kind in _KIND_WORDS if word in name), MetricKind.GENERIC)
+
+
+def _tag(tags: list[str], key: str) -> str | None:
+    return next((value for tag in tags for k, _, value in [tag.partition(":")] if k == key and value), None)
 
 
 def _service_of(tags: list[str], scope: str, fallback: str | None) -> str:
@@ -380,7 +384,7 @@ def list_datadog_events(client: DatadogClient, params: dict[str, Any]) -> ToolRe
                     kind=ChangeKind.DEPLOY.value,
                     service=owner,
                     description=f"Datadog event: {title}",
-                    ref=str(event.get("id") or ""),
+                    ref=_tag(tags, "version") or _tag(tags, "release") or "",
                     cite=f"[tool:list_datadog_events] {line}",
                 )
             )

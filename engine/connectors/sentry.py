@@ -58,7 +58,7 @@ class SentryClient:
                 return answer
             wait = _retry_wait(answer, attempt)
             if wait is None:
-                raise ToolFailure(_failure(answer, what), unreachable=answer.status in (401, 403))
+                raise ToolFailure(_failure(answer, what), unreachable=answer.status == 401)
             self.sleep(wait)
         raise AssertionError("unreachable")  # the loop returns or raises
 

@@ -284,3 +284,65 @@ def test_overlapping_gc_pauses_keep_the_collector_off_until_the_last_one_ends() 
         thread.join(10)
     assert seen == [False]
     assert gc.isenabled()
+
+
+# -- the Datadog, Sentry and Coralogix data sources ---------------------------------------------------------------
+def _source(name: str, settings: dict[str, Any]) -> Any:
+    factory = connector_factory(name)
+    assert factory is not None
+    with using_egress(TenantEgress()):
+        return factory({**settings, "timeout": 5})
+
+
+def test_a_datadog_url_on_loopback_is_refused_before_its_client_is_built(
+    no_loopback: Any, receiver: CountingServer
+) -> None:
+    with pytest.raises(ToolFailure) as raised:
+        _source("datadog", {"api_key": "dd-key-000", "app_key": "dd-app-000", "base_url": receiver.url("localhost")})
+    assert raised.value.message == "Datadog URL resolves to a refused address"
+    assert receiver.connections == 0
+
+
+def test_the_datadog_client_is_pinned_to_the_vetted_address_with_the_name_kept_for_tls(
+    no_loopback: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_loopback.EGRESS_ALLOW_LOOPBACK = True
+    monkeypatch.setattr(egress, "_lookup", lambda host, port: ["127.0.0.1"])
+    client = _source("datadog", {"api_key": "dd-key-000", "app_key": "dd-app-000", "site": "datadoghq.eu"})
+    assert client.api.configuration.host == "https://127.0.0.1"
+    assert client.api.configuration.assert_hostname == "api.datadoghq.eu"
+
+
+def test_a_pinned_datadog_client_reaches_the_vetted_address_with_its_keys(
+    no_loopback: Any, receiver: CountingServer
+) -> None:
+    no_loopback.EGRESS_ALLOW_LOOPBACK = True
+    receiver.reply_json(200, [])
+    client = _source("datadog", {"api_key": "dd-key-000", "app_key": "dd-app-000", "base_url": receiver.url()})
+    assert client.call("monitors", client.monitors.list_monitors) == []
+    _, path, headers = receiver.requests[0]
+    assert path == "/api/v1/monitor"
+    assert (headers["dd-api-key"], headers["dd-application-key"]) == ("dd-key-000", "dd-app-000")
+
+
+def _first_read(name: str, client: Any) -> Any:
+    if name == "sentry":
+        return client.issues("payments", query="is:unresolved")
+    return client.search(text=None, service=None, start=0.0, end=60.0, limit=10)
+
+
+@pytest.mark.parametrize(
+    ("name", "source_settings"),
+    [
+        ("sentry", {"token": "sntrys_x", "organization": "acme"}),
+        ("coralogix", {"api_key": "cx_x", "domain": "eu2.coralogix.com"}),
+    ],
+)
+def test_sentry_and_coralogix_urls_go_through_the_same_policy(
+    no_loopback: Any, receiver: CountingServer, name: str, source_settings: dict[str, Any]
+) -> None:
+    client = _source(name, {**source_settings, "base_url": receiver.url("localhost")})
+    with pytest.raises(ToolFailure) as raised:
+        _first_read(name, client)
+    assert raised.value.message == f"{name.capitalize()} URL resolves to a refused address"
+    assert receiver.requests == []
