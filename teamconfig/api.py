@@ -20,6 +20,7 @@ from incidentfox_web.api.views import ApiView
 from incidentfox_web.ids import is_slug
 from teamconfig.errors import ConfigConflict, ConfigError, ConfigFieldRefused, ConfigInvalid, ConfigTooLarge
 from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion
+from teamconfig.schema import describe_tool_blocks
 from teamconfig.selectors import (
     change_requests_for_org,
     config_history_for_node,
@@ -131,9 +132,17 @@ class ConfigRawView(ConfigApiView):
         return Response(config_raw_for_team(self.selected_team()))
 
 
+CONFIG_PATCH = (
+    "A JSON Merge Patch of the team's config. Data sources are `tools.<name>` blocks, each with `enabled` (false) "
+    "and `timeout` (1-300 s, 30) plus its fields (`*` required when enabled, `(s)` a secret given as "
+    '`{"secret": "..."}` or a `vault://`/`env://` reference): ' + describe_tool_blocks() + "."
+)
+
+
 class ConfigMeView(ConfigApiView):
     @extend_schema(
         summary="Merge-patch the team's config (may be held for approval)",
+        description=CONFIG_PATCH,
         request=OpenApiTypes.OBJECT,
         responses={200: JSON_OBJECT, 202: JSON_OBJECT, **ERROR_RESPONSES},
     )
@@ -164,6 +173,7 @@ class ConfigMeView(ConfigApiView):
 
     @extend_schema(
         summary="Alias of PUT",
+        description=CONFIG_PATCH,
         request=OpenApiTypes.OBJECT,
         responses={200: JSON_OBJECT, 202: JSON_OBJECT, **ERROR_RESPONSES},
     )

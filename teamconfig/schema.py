@@ -96,6 +96,22 @@ TOOL_FIELDS: dict[str, dict[str, FieldSpec]] = {
     },
     "demo": {"scenario": S},
 }
+
+
+def describe_tool_blocks() -> str:
+    """The ``tools.<name>`` blocks and their fields (``*`` required when enabled, ``(s)`` secret), for the API docs."""
+
+    def field(name: str, spec: FieldSpec) -> str:
+        marks = ("*" if spec.required else "") + (" (s)" if spec.kind == "secret" else "")
+        default = f" = {spec.default}" if spec.default is not None else ""
+        return f"{name}{marks}{default}"
+
+    return "; ".join(
+        f"`{tool}`: " + (", ".join(field(name, spec) for name, spec in fields.items()) or "no fields")
+        for tool, fields in TOOL_FIELDS.items()
+    )
+
+
 # Names a string item of mcp_servers / a2a_agents may use: the documented integrations (not the demo source).
 KNOWN_INTEGRATIONS = frozenset(TOOL_FIELDS) - {"demo"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -71,3 +72,12 @@ def test_the_agents_list_the_datadog_and_sentry_tools_once_the_sources_are_enabl
         "search_logs_by_pattern",
         "extract_log_signatures",
     ]
+
+
+def test_the_openapi_schema_documents_the_data_source_blocks_and_their_secrets(anonymous: ApiCaller) -> None:
+    response = anonymous.client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    paths = json.loads(response.content)["paths"]
+    put = next(ops["put"] for path, ops in paths.items() if path.rstrip("/") == "/api/v1/config/me")
+    assert "`datadog`: api_key* (s), app_key* (s), site = datadoghq.com, base_url" in put["description"]
+    assert "`sentry`: token* (s), organization*, projects, base_url = https://sentry.io" in put["description"]
+    assert "`coralogix`: api_key* (s), domain*" in put["description"]
