@@ -86,7 +86,7 @@ def telemetry_playbook(plan: PlanContext) -> list[Step]:
     steps: list[Step] = []
     if "get_prometheus_alerts" in tools:
         steps.append(Step("Reading active Prometheus alerts", "get_prometheus_alerts", {}))
-    if "get_datadog_monitors" in tools:
+    if "get_datadog_monitors" in tools and "datadog" in plan.settings:  # the demo has no Datadog data
         steps.append(
             Step(
                 "Reading alerting Datadog monitors",
@@ -136,7 +136,7 @@ def _unscoped_changes(plan: PlanContext) -> list[Step]:
     now = plan.request.reference_now().timestamp()
     window = {"start": iso(now - _lookback(plan).total_seconds() - 6 * 3600), "end": iso(now)}
     steps: list[Step] = []
-    if "list_datadog_events" in plan.tools:
+    if "list_datadog_events" in plan.tools and "datadog" in plan.settings:
         steps.append(Step("Listing recent Datadog events", "list_datadog_events", window))
     if "list_sentry_issues" in plan.tools and plan.settings.get("sentry", {}).get("projects"):
         steps.append(Step("Listing recent Sentry issues", "list_sentry_issues", window))
@@ -192,9 +192,9 @@ def _around(plan: PlanContext, suspects: list[str], onset: float | None) -> list
             steps.append(Step(f"Listing recent deployments of {service}", "list_deployments", repo))
         if "list_pull_requests" in tools:
             steps.append(Step(f"Listing recently merged pull requests of {service}", "list_pull_requests", repo))
-        if "list_datadog_events" in tools:
+        if "list_datadog_events" in tools and "datadog" in plan.settings:
             steps.append(Step(f"Listing Datadog events of {service}", "list_datadog_events", by_service))
-        if "list_sentry_issues" in tools:
+        if "list_sentry_issues" in tools and "sentry" in plan.settings:
             steps.append(Step(f"Listing Sentry issues of {service}", "list_sentry_issues", by_service))
         if "get_deployment_history" in tools and namespace is not None:
             steps.append(

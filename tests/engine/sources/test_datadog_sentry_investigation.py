@@ -129,3 +129,12 @@ def test_the_latest_change_shortly_before_the_first_occurrence_is_the_cause() ->
         datetime(2024, 1, 15, 14, 1, tzinfo=UTC),
     )
     assert "7 min later a new Sentry error appeared in payments: KeyError: 'currency'" in finding.title
+
+
+def test_the_demo_source_stands_in_for_neither_datadog_nor_sentry_so_a_demo_run_never_calls_them() -> None:
+    request = InvestigationRequest(
+        message="checkout errors are up", context=InvestigationContext(service="checkout"), data_sources={"demo": {}}
+    )
+    report = investigate(request)
+    assert report.tool_calls
+    assert not [call.tool for call in report.tool_calls if "datadog" in call.tool or "sentry" in call.tool]
