@@ -193,7 +193,7 @@ def _failure(exc: ApiException, what: str) -> str:
     return f"{SOURCE} returned {status} {exc.reason or ''} for {what}".rstrip()
 
 
-def _configuration(settings: Mapping[str, Any]) -> Configuration:
+def _configuration(settings: Mapping[str, Any]) -> tuple[Configuration, str | None]:
     api_key = required_setting(settings, "api_key", source=SOURCE)
     app_key = required_setting(settings, "app_key", source=SOURCE)
     url = api_url(settings)
@@ -213,12 +213,18 @@ def _configuration(settings: Mapping[str, Any]) -> Configuration:
     timeout = timeout_from(settings)
     configuration.request_timeout = (min(timeout, 5.0), timeout)
     configuration.enable_retry = False  # retries are ours: bounded waits and clear messages
-    return configuration
+    return configuration, tls_name
 
 
 @connector("datadog")
 def connect(settings: Mapping[str, Any]) -> DatadogClient:
-    return DatadogClient(ApiClient(_configuration(settings)))
+    configuration, tls_name = _configuration(settings)
+    api = ApiClient(configuration)
+    if tls_name:
+        # Connecting to the vetted address, TLS must still present (SNI) and verify the real name. The client's
+        # Configuration has assert_hostname only; urllib3's pool options carry the SNI name to every connection.
+        api.rest_client.pool_manager.connection_pool_kw["server_hostname"] = tls_name
+    return DatadogClient(api)
 
 
 # -- metrics ---------------------------------------------------------------------------------------------------
