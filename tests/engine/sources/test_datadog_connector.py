@@ -169,3 +169,11 @@ def test_an_unreachable_datadog_is_a_failure_naming_it() -> None:
     with pytest.raises(ToolFailure) as raised:
         dd.get_datadog_monitors(client, {})
     assert (raised.value.message, raised.value.unreachable) == ("Unable to connect to Datadog", True)
+
+
+def test_a_logs_search_answered_with_endless_short_pages_stops_after_a_bounded_number_of_pages() -> None:
+    endless = recorded.logs_page([recorded.LOG_PAGES[1]["data"][0]], "next-cursor")
+    with replay_server({("POST", "/api/v2/logs/events/search"): lambda s: (200, endless, {})}) as srv:
+        records = _client(srv.url).search(text=None, service=None, start=1705323600.0, end=1705330800.0, limit=5000)
+    assert len(srv.seen) == dd.MAX_LOG_PAGES
+    assert len(records) == dd.MAX_LOG_PAGES
