@@ -138,3 +138,27 @@ def test_the_demo_source_stands_in_for_neither_datadog_nor_sentry_so_a_demo_run_
     report = investigate(request)
     assert report.tool_calls
     assert not [call.tool for call in report.tool_calls if "datadog" in call.tool or "sentry" in call.tool]
+
+
+def test_the_log_analysis_agent_investigates_from_datadog_logs_alone_and_quotes_the_refused_connection() -> None:
+    lines = [
+        recorded.log_event(f"AQ{i}", f"2024-01-15T14:{10 + i:02d}:00.000Z", "error", message)
+        for i, message in enumerate(
+            [
+                "could not connect to server: Connection refused. Is the server running on host "
+                '"ledger-db" (10.0.3.7) and accepting TCP/IP connections on port 5432?',
+                "charge failed: could not connect to ledger-db:5432: Connection refused",
+                "could not connect to ledger-db:5432: Connection refused",
+            ]
+        )
+    ]
+    page = recorded.logs_page(lines, None)
+    with replay_server({("POST", "/api/v2/logs/events/search"): lambda seen: (200, page, {})}) as srv:
+        request = _request(srv.url)
+        report = investigate(request.model_copy(update={"agent": "log_analysis_agent"}))
+    assert [call.tool for call in report.tool_calls] == ["extract_log_signatures", "get_log_statistics"]
+    assert all(call.ok for call in report.tool_calls)
+    assert srv.seen[0].body["filter"]["query"].startswith("service:payments (status:(error")
+    assert "could not connect to server" in report.root_cause.description
+    [quoted] = [e for e in report.root_cause.evidence if e.startswith("[tool:extract_log_signatures]")]
+    assert 'Is the server running on host "ledger-db" (10.0.3.7)' in quoted
