@@ -38,6 +38,9 @@ _BUILTINS = (
             "query_prometheus",
             "search_logs_by_pattern",
             "search_github_code",
+            "get_datadog_monitors",
+            "list_datadog_events",
+            "list_sentry_issues",
         ),
     ),
     AgentSpec(
@@ -52,8 +55,15 @@ _BUILTINS = (
     ),
     AgentSpec(
         "metrics_agent",
-        "Metrics specialist: Prometheus, CloudWatch and Grafana queries with anomaly detection",
-        ("query_prometheus", "get_cloudwatch_metrics", "grafana_query", "detect_anomalies"),
+        "Metrics specialist: Prometheus, CloudWatch, Grafana and Datadog queries with anomaly detection",
+        (
+            "query_prometheus",
+            "get_cloudwatch_metrics",
+            "grafana_query",
+            "query_datadog_metrics",
+            "get_datadog_monitors",
+            "detect_anomalies",
+        ),
     ),
     AgentSpec(
         "log_analysis_agent",

@@ -207,6 +207,24 @@ class ChangeFact:
 
 
 @dataclass
+class ErrorIssueFact:
+    """One grouped error from an error tracker (a Sentry issue): what was thrown, where, since when, how often."""
+
+    tracker: str  # "Sentry"
+    issue_id: str
+    service: str  # the project, or the service the caller asked about
+    title: str
+    error_type: str = ""  # the exception type ("KeyError")
+    error_value: str = ""  # its message, verbatim
+    culprit: str = ""  # where it was raised ("app.payments.charge in capture")
+    level: str = "error"
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    count: int = 0
+    cite: str = ""
+
+
+@dataclass
 class TargetStateFact:
     """A dependency's own health as its source reports it (RDS status, pod readiness, EC2 state)."""
 
@@ -273,6 +291,7 @@ class Observations:
     resources: list[ResourceFact] = field(default_factory=list)
     documents: list[DocumentFact] = field(default_factory=list)
     edges: list[CallEdgeFact] = field(default_factory=list)
+    issues: list[ErrorIssueFact] = field(default_factory=list)
 
     def extend(self, other: Observations) -> None:
         self.pods.extend(other.pods)
@@ -291,6 +310,7 @@ class Observations:
         self.resources.extend(other.resources)
         self.documents.extend(other.documents)
         self.edges.extend(other.edges)
+        self.issues.extend(other.issues)
 
     def is_empty(self) -> bool:
         return not any(
@@ -310,5 +330,6 @@ class Observations:
                 self.texts,
                 self.resources,
                 self.documents,
+                self.issues,
             )
         )

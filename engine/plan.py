@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from engine.analyzers.common import workload_name
 from engine.facts import PodFact
+from engine.plan_logs import log_playbook
 from engine.plan_steps import PlanContext, Playbook, Step
 from engine.plan_telemetry import telemetry_playbook
 from engine.registry import ToolResult
@@ -141,4 +142,4 @@ def _after_list(result: ToolResult, tools: set[str], namespace: str, service: st
     return steps
 
 
-PLAYBOOKS: tuple[Playbook, ...] = (kubernetes_playbook, telemetry_playbook)
+PLAYBOOKS: tuple[Playbook, ...] = (kubernetes_playbook, telemetry_playbook, log_playbook)

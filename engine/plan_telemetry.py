@@ -39,7 +39,10 @@ _EXTRAS: dict[str, tuple[str, ...]] = {
     "list_pull_requests": ("list_deployments",),
     "get_cloudwatch_logs": ("get_cloudwatch_metrics", "get_rds_instance_status"),
     "get_rds_instance_status": ("get_cloudwatch_metrics",),
+    "get_datadog_monitors": ("query_datadog_metrics", "list_datadog_events"),
+    "list_sentry_issues": ("get_sentry_issue_events",),
 }
+MAX_MONITOR_QUERIES = 3
 
 
 def planner_extras(delegated: list[str], enabled_sources: Mapping[str, Any]) -> list[str]:
@@ -83,6 +86,15 @@ def telemetry_playbook(plan: PlanContext) -> list[Step]:
     steps: list[Step] = []
     if "get_prometheus_alerts" in tools:
         steps.append(Step("Reading active Prometheus alerts", "get_prometheus_alerts", {}))
+    if "get_datadog_monitors" in tools and "datadog" in plan.settings:  # the demo has no Datadog data
+        steps.append(
+            Step(
+                "Reading alerting Datadog monitors",
+                "get_datadog_monitors",
+                {"service": service} if service else {},
+                follow_up=lambda result: _monitor_metrics(plan, result, window),
+            )
+        )
     metrics_tool = next((t for t in METRICS_TOOLS if t in tools), None)
     if metrics_tool is not None:
         step = max(15.0, span.total_seconds() / MAX_POINTS)
@@ -100,6 +112,34 @@ def telemetry_playbook(plan: PlanContext) -> list[Step]:
         )
     elif service:
         steps.extend(_around(plan, [service], None))
+    else:
+        steps.extend(_unscoped_changes(plan))
+    return steps
+
+
+def _monitor_metrics(plan: PlanContext, result: ToolResult, window: dict[str, str]) -> list[Step]:
+    """Read the metric behind each alerting monitor over the sweep window, so its onset can be placed."""
+    if "query_datadog_metrics" not in plan.tools or not isinstance(result.data, list):
+        return []
+    return [
+        Step(
+            f"Reading the metric behind a Datadog monitor: {item['query']}",
+            "query_datadog_metrics",
+            {"query": item["query"], **({"service": item["service"]} if item.get("service") else {}), **window},
+        )
+        for item in result.data[:MAX_MONITOR_QUERIES]
+    ]
+
+
+def _unscoped_changes(plan: PlanContext) -> list[Step]:
+    """With no service to start from and no metrics to find one: every recent deploy event and error issue."""
+    now = plan.request.reference_now().timestamp()
+    window = {"start": iso(now - _lookback(plan).total_seconds() - 6 * 3600), "end": iso(now)}
+    steps: list[Step] = []
+    if "list_datadog_events" in plan.tools and "datadog" in plan.settings:
+        steps.append(Step("Listing recent Datadog events", "list_datadog_events", window))
+    if "list_sentry_issues" in plan.tools and plan.settings.get("sentry", {}).get("projects"):
+        steps.append(Step("Listing recent Sentry issues", "list_sentry_issues", window))
     return steps
 
 
@@ -147,10 +187,15 @@ def _around(plan: PlanContext, suspects: list[str], onset: float | None) -> list
         namespace = plan.request.context.namespace or plan.settings["kubernetes"].get("default_namespace") or "default"
     for service in suspects:
         repo = {"repo": _repo(plan, service), "service": service, **change_window}
+        by_service = {"service": service, **change_window}
         if "list_deployments" in tools:
             steps.append(Step(f"Listing recent deployments of {service}", "list_deployments", repo))
         if "list_pull_requests" in tools:
             steps.append(Step(f"Listing recently merged pull requests of {service}", "list_pull_requests", repo))
+        if "list_datadog_events" in tools and "datadog" in plan.settings:
+            steps.append(Step(f"Listing Datadog events of {service}", "list_datadog_events", by_service))
+        if "list_sentry_issues" in tools and "sentry" in plan.settings:
+            steps.append(Step(f"Listing Sentry issues of {service}", "list_sentry_issues", by_service))
         if "get_deployment_history" in tools and namespace is not None:
             steps.append(
                 Step(

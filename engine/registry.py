@@ -35,6 +35,9 @@ _CATALOG: dict[str, str | None] = {
     "query_prometheus_range": "prometheus",
     "get_prometheus_alerts": "prometheus",
     "grafana_query": "grafana",
+    "query_datadog_metrics": "datadog",
+    "get_datadog_monitors": "datadog",
+    "list_datadog_events": "datadog",
     # Logs
     "search_logs": "loki",
     "get_logs_around_timestamp": "loki",
@@ -46,6 +49,9 @@ _CATALOG: dict[str, str | None] = {
     "get_rds_instance_status": "aws",
     "describe_lambda_function": "aws",
     "list_ecs_tasks": "aws",
+    # Error tracking
+    "list_sentry_issues": "sentry",
+    "get_sentry_issue_events": "sentry",
     # Code
     "search_github_code": "github",
     "read_github_file": "github",
@@ -74,6 +80,9 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "engine.connectors.log_analysis",
     "engine.connectors.elasticsearch",
     "engine.connectors.aws",
+    "engine.connectors.datadog",
+    "engine.connectors.coralogix",
+    "engine.connectors.sentry",
     "engine.connectors.github",
     "engine.analysis_tools",  # tools over already-fetched data (detect_anomalies)
     "engine.knowledge",  # kb_retrieve over the caller's knowledge base
@@ -82,7 +91,15 @@ CONNECTOR_MODULES: tuple[str, ...] = (
 # Other data sources that can serve a source's tools through the same client interface, each with the setting it
 # needs to do so (None: any configuration of it serves). The demo source serves every source (engine/demo).
 ALTERNATIVE_PROVIDERS: Mapping[str, tuple[tuple[str, str | None], ...]] = MappingProxyType(
-    {"loki": (("elasticsearch", None), ("grafana", "logs_datasource"))}
+    {
+        "loki": (
+            ("elasticsearch", None),
+            ("grafana", "logs_datasource"),
+            ("datadog", None),
+            ("coralogix", None),
+            ("cloudwatch", "log_groups"),
+        )
+    }
 )
 DEMO_SOURCE = "demo"
 

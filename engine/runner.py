@@ -55,6 +55,7 @@ SOURCE_NAMES = {
     "grafana": "Grafana",
     "datadog": "Datadog",
     "coralogix": "Coralogix",
+    "sentry": "Sentry",
     "demo": "the demo data source",
 }
 

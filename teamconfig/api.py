@@ -22,7 +22,7 @@ from teamconfig.bodies import DataSourceTestIn, DataSourceTestOut
 from teamconfig.connection_checks import checkable_sources, data_source_check
 from teamconfig.errors import ConfigConflict, ConfigError, ConfigFieldRefused, ConfigInvalid, ConfigTooLarge
 from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion
-from teamconfig.schema import validate_tool_changes
+from teamconfig.schema import describe_tool_blocks, validate_tool_changes
 from teamconfig.selectors import (
     change_requests_for_org,
     config_history_for_node,
@@ -134,17 +134,23 @@ class ConfigRawView(ConfigApiView):
         return Response(config_raw_for_team(self.selected_team()))
 
 
+CONFIG_PATCH = (
+    "A JSON Merge Patch of the team's config. Data sources are `tools.<name>` blocks, each with `enabled` (false) "
+    "and `timeout` (1-300 s, 30) plus its fields (`*` required when enabled, `(s)` a secret given as "
+    '`{"secret": "..."}` or a `vault://`/`env://` reference): ' + describe_tool_blocks() + ". "
+    '`mcp_servers` items are a built-in '
+    'integration name (`"github"`: that data source\'s tools go to every agent) or an MCP server '
+    '`{"name", "url", "auth"?}` speaking streamable HTTP: `name` is 1-64 letters, digits, `_` or `-` '
+    'and unique, `url` an absolute http(s) URL without user info, `auth` a secret (`{"secret": "…"}`, '
+    "`vault://…`, `env://…`) sent as the Authorization header. Its tools are `<server>.<tool>`, which "
+    "`agents.<name>.enable_extra_tools` / `disable_default_tools` may name (`<server>.*` for all)."
+)
+
+
 class ConfigMeView(ConfigApiView):
     @extend_schema(
         summary="Merge-patch the team's config (may be held for approval)",
-        description=(
-            "A JSON Merge Patch of the team's overrides (API.md §5.4, §5.7). `mcp_servers` items are a built-in "
-            'integration name (`"github"`: that data source\'s tools go to every agent) or an MCP server '
-            '`{"name", "url", "auth"?}` speaking streamable HTTP: `name` is 1-64 letters, digits, `_` or `-` '
-            'and unique, `url` an absolute http(s) URL without user info, `auth` a secret (`{"secret": "…"}`, '
-            "`vault://…`, `env://…`) sent as the Authorization header. Its tools are `<server>.<tool>`, which "
-            "`agents.<name>.enable_extra_tools` / `disable_default_tools` may name (`<server>.*` for all)."
-        ),
+        description=CONFIG_PATCH,
         request=OpenApiTypes.OBJECT,
         responses={200: JSON_OBJECT, 202: JSON_OBJECT, **ERROR_RESPONSES},
     )
@@ -175,6 +181,7 @@ class ConfigMeView(ConfigApiView):
 
     @extend_schema(
         summary="Alias of PUT",
+        description=CONFIG_PATCH,
         request=OpenApiTypes.OBJECT,
         responses={200: JSON_OBJECT, 202: JSON_OBJECT, **ERROR_RESPONSES},
     )

@@ -70,6 +70,7 @@ TOOL_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "api_key": FieldSpec("secret", required=True),
         "app_key": FieldSpec("secret", required=True),
         "site": FieldSpec("string", default="datadoghq.com"),
+        "base_url": URL,
     },
     "grafana": {
         "url": FieldSpec("url", required=True),
@@ -83,6 +84,13 @@ TOOL_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "domain": FieldSpec("string", required=True),
         "default_application": S,
         "default_subsystem": S,
+        "base_url": URL,
+    },
+    "sentry": {
+        "token": FieldSpec("secret", required=True),
+        "organization": FieldSpec("string", required=True),
+        "projects": STRINGS,
+        "base_url": FieldSpec("url", default="https://sentry.io"),
     },
     "github": {
         "token": FieldSpec("secret", required=True),
@@ -92,6 +100,22 @@ TOOL_FIELDS: dict[str, dict[str, FieldSpec]] = {
     },
     "demo": {"scenario": S},
 }
+
+
+def describe_tool_blocks() -> str:
+    """The ``tools.<name>`` blocks and their fields (``*`` required when enabled, ``(s)`` secret), for the API docs."""
+
+    def field(name: str, spec: FieldSpec) -> str:
+        marks = ("*" if spec.required else "") + (" (s)" if spec.kind == "secret" else "")
+        default = f" = {spec.default}" if spec.default is not None else ""
+        return f"{name}{marks}{default}"
+
+    return "; ".join(
+        f"`{tool}`: " + (", ".join(field(name, spec) for name, spec in fields.items()) or "no fields")
+        for tool, fields in TOOL_FIELDS.items()
+    )
+
+
 # Names a string item of mcp_servers / a2a_agents may use: the documented integrations (not the demo source).
 KNOWN_INTEGRATIONS = frozenset(TOOL_FIELDS) - {"demo"}
 
@@ -216,8 +240,6 @@ NOT_SUPPORTED: dict[str, str] = {
     "knowledge_source.*": "teach documents with POST /api/v1/kb/teach or on the team's Knowledge page",
     "feature_flags.*": "no feature reads this flag yet",
     "approval_workflows.actions.*": "no action runs through an approval workflow yet",
-    "tools.datadog": "the Datadog data source is not built yet",
-    "tools.coralogix": "the Coralogix data source is not built yet",
 }
 
 

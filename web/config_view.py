@@ -22,7 +22,8 @@ SECTION_DESCRIPTIONS: dict[str, str] = {
     "mcp_servers": "MCP servers the agents may call: known integration names or {name, url, auth}.",
     "a2a_agents": "Remote agents (A2A) the planner may delegate to.",
     "agents": "Built-in agents (enable, prompt, tools, max_turns, timeout) and the team's custom agents.",
-    "tools": "Data sources the investigation reads: Kubernetes, Prometheus, Loki, logs, cloud, GitHub, the demo.",
+    "tools": "Data sources the investigation reads: Kubernetes, Prometheus, Loki, logs, cloud, Datadog, Sentry, "
+    "Coralogix, GitHub, the demo.",
     "knowledge_source": "Not supported yet: teach documents on the Knowledge page.",
     "feature_flags": "Switches for write actions, auto-mitigation and approvals.",
     "alerts": "Alert names in alerts.disabled start no investigation.",

@@ -17,6 +17,7 @@ from engine.analyzers import (
     datastores,
     dependencies,
     disk_usage,
+    error_tracking,
     evictions,
     log_signatures,
     metric_findings,
@@ -52,6 +53,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     log_signatures.analyze,
     metric_findings.analyze,
     changes.analyze,
+    error_tracking.analyze,
     dependencies.analyze,
 )
 

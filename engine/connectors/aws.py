@@ -10,6 +10,7 @@ chain (the server's own identity) serves a team only when the caller marks the s
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from engine.analyzers.changes import ChangeKind
 from engine.analyzers.metrics import MetricKind
 from engine.connectors import ToolFailure
 from engine.connectors.http import timeout_from
-from engine.connectors.loki import LogRecord, records_to_result
+from engine.connectors.loki import ERROR_WORDS, LogRecord, records_to_result
 from engine.connectors.params import iso, limit, window
 from engine.facts import ChangeFact, Observations, SeriesFact, TargetStateFact
 from engine.registry import ToolResult, connector, probe, tool
@@ -87,6 +88,32 @@ class AwsConnector:
             endpoint_url=endpoint_url,
             log_groups=[str(g) for g in groups] if isinstance(groups, list) else None,
         )
+
+    def search(
+        self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False
+    ) -> list[LogRecord]:
+        """CloudWatch Logs as the team's log source (the log tools read it as they read Loki).
+
+        A service reads its own log groups (those whose last path segment is its name), else every configured
+        group; the text and the error words become a filter pattern, and failing lines are also checked here
+        because CloudWatch's terms are case-sensitive.
+        """
+        if not self.log_groups:
+            raise ToolFailure("CloudWatch has no log groups configured (cloudwatch.log_groups)", unreachable=True)
+        own = [g for g in self.log_groups if service and _group_name(g) == service]
+        records = filter_events(
+            self,
+            own or self.log_groups,
+            start=start,
+            end=end,
+            wanted=min(limit, MAX_LOG_EVENTS),
+            pattern=log_filter_pattern(text, errors),
+            service=service if own and service else "",
+        )
+        if errors:
+            records = [r for r in records if ERROR_LINE.search(r.message)]
+        records.sort(key=lambda r: -r.timestamp)
+        return records
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -155,6 +182,23 @@ def check_aws(aws: AwsConnector) -> str:
     return f"AWS answered: signed in to account {account} in {aws.region}"
 
 
+ERROR_LINE = re.compile("|".join(re.escape(word) for word in ERROR_WORDS), re.IGNORECASE)
+
+
+def log_filter_pattern(text: str | None, errors: bool) -> str | None:
+    """A CloudWatch Logs filter pattern: the text as one quoted term, else any error word in its usual casings."""
+    if text:
+        return '"' + text.replace('"', "") + '"'
+    if not errors:
+        return None
+    terms = dict.fromkeys(form for word in ERROR_WORDS for form in (word, word.capitalize(), word.upper()))
+    return " ".join(f'?"{term}"' for term in terms)
+
+
+def _group_name(group: str) -> str:
+    return group.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _ms(ts: float) -> int:
     return int(ts * 1000)
 
@@ -173,31 +217,42 @@ def _groups(aws: AwsConnector, params: Mapping[str, Any]) -> list[str]:
     return [str(g) for g in groups]
 
 
-def _service_of_group(group: str, params: Mapping[str, Any]) -> str:
-    return str(params.get("service") or group.rstrip("/").rsplit("/", 1)[-1])
+def filter_events(
+    aws: AwsConnector, groups: list[str], *, start: float, end: float, wanted: int, pattern: str | None, service: str
+) -> list[LogRecord]:
+    """``FilterLogEvents`` over each group in turn, following ``nextToken``, until ``wanted`` events."""
+    records: list[LogRecord] = []
+    for group in groups:
+        if len(records) >= wanted:  # an earlier group filled the limit (CloudWatch refuses limit=0)
+            break
+        kwargs: dict[str, Any] = {"logGroupName": group, "startTime": _ms(start), "endTime": _ms(end)}
+        if pattern:
+            kwargs["filterPattern"] = pattern
+        owner = service or _group_name(group)
+        for _ in range(MAX_PAGES):
+            page = aws.call("logs", "filter_log_events", limit=min(10_000, wanted - len(records)), **kwargs)
+            for event in page.get("events", []):
+                records.append(LogRecord(event["timestamp"] / 1000.0, owner, str(event.get("message", ""))))
+            token = page.get("nextToken")
+            if not token or len(records) >= wanted or token == kwargs.get("nextToken"):
+                break
+            kwargs["nextToken"] = token
+    return records[:wanted]
 
 
 @tool("get_cloudwatch_logs")
 def get_cloudwatch_logs(aws: AwsConnector, params: dict[str, Any]) -> ToolResult:
     start, end = window(params)
-    wanted = limit(params, default=500, maximum=MAX_LOG_EVENTS)
-    records: list[LogRecord] = []
-    for group in _groups(aws, params):
-        if len(records) >= wanted:  # an earlier group filled the limit (CloudWatch refuses limit=0)
-            break
-        kwargs: dict[str, Any] = {"logGroupName": group, "startTime": _ms(start), "endTime": _ms(end)}
-        if params.get("filter_pattern"):
-            kwargs["filterPattern"] = str(params["filter_pattern"])
-        service = _service_of_group(group, params)
-        for _ in range(MAX_PAGES):
-            page = aws.call("logs", "filter_log_events", limit=min(10_000, wanted - len(records)), **kwargs)
-            for event in page.get("events", []):
-                records.append(LogRecord(event["timestamp"] / 1000.0, service, str(event.get("message", ""))))
-            token = page.get("nextToken")
-            if not token or len(records) >= wanted or token == kwargs.get("nextToken"):
-                break
-            kwargs["nextToken"] = token
-    return records_to_result(records[:wanted], "get_cloudwatch_logs")
+    records = filter_events(
+        aws,
+        _groups(aws, params),
+        start=start,
+        end=end,
+        wanted=limit(params, default=500, maximum=MAX_LOG_EVENTS),
+        pattern=str(params["filter_pattern"]) if params.get("filter_pattern") else None,
+        service=str(params.get("service") or ""),
+    )
+    return records_to_result(records, "get_cloudwatch_logs")
 
 
 @tool("query_cloudwatch_insights")

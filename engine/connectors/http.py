@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -122,6 +123,44 @@ def build_client(
     )
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A response read in full (up to the size cap): for connectors that need the status or headers."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    reason_phrase: str
+
+    def json(self, *, source: str) -> Any:
+        try:
+            return jsonlib.loads(self.content)
+        except ValueError as exc:
+            raise ToolFailure(f"{source} returned a response that is not JSON") from exc
+
+
+def fetch(
+    client: httpx.Client,
+    method: str,
+    path: str,
+    *,
+    source: str,
+    params: Any = None,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> Answer:
+    """Send one request and read its body, turning a missing answer into a ``ToolFailure`` naming ``source``.
+
+    The body is read as it arrives and reading stops at ``MAX_RESPONSE_BYTES`` (after decompression).
+    """
+    try:
+        with client.stream(method, path, params=params, json=json, headers=headers) as response:
+            content = _read_capped(response, source=source)
+    except httpx.HTTPError as exc:
+        raise transport_failure(exc, source=source) from exc
+    return Answer(response.status_code, response.headers, content, response.reason_phrase)
+
+
 def request_json(
     client: httpx.Client,
     method: str,
@@ -132,21 +171,11 @@ def request_json(
     json: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> Any:
-    """Send one request and decode JSON, turning every failure into a ``ToolFailure`` naming ``source``.
-
-    The body is read as it arrives and reading stops at ``MAX_RESPONSE_BYTES`` (after decompression).
-    """
-    try:
-        with client.stream(method, path, params=params, json=json, headers=headers) as response:
-            content = _read_capped(response, source=source)
-    except httpx.HTTPError as exc:
-        raise transport_failure(exc, source=source) from exc
-    if response.status_code >= 300:  # a redirect is not followed: it is the source's answer, and not data
-        raise ToolFailure(f"{source} returned {response.status_code} {_reason(response, content)}".rstrip())
-    try:
-        return jsonlib.loads(content)
-    except ValueError as exc:
-        raise ToolFailure(f"{source} returned a response that is not JSON") from exc
+    """Send one request and decode JSON, turning every failure into a ``ToolFailure`` naming ``source``."""
+    answer = fetch(client, method, path, source=source, params=params, json=json, headers=headers)
+    if answer.status >= 300:  # a redirect is not followed: it is the source's answer, and not data
+        raise ToolFailure(f"{source} returned {answer.status} {reason(answer)}".rstrip())
+    return answer.json(source=source)
 
 
 def transport_failure(exc: httpx.HTTPError, *, source: str) -> ToolFailure:
@@ -199,16 +228,17 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _reason(response: httpx.Response, content: bytes) -> str:
+def reason(answer: Answer) -> str:
+    """The reason phrase, with the source's own error message when its JSON body carries one."""
     try:
-        body = jsonlib.loads(content)
+        body = jsonlib.loads(answer.content)
     except ValueError:
-        return response.reason_phrase
+        return answer.reason_phrase
     if isinstance(body, dict):
-        for key in ("error", "message"):
+        for key in ("error", "message", "detail"):
             value = body.get(key)
             if isinstance(value, str):
-                return f"{response.reason_phrase}: {value[:200]}"
+                return f"{answer.reason_phrase}: {value[:200]}"
             if isinstance(value, dict) and isinstance(value.get("reason"), str):
-                return f"{response.reason_phrase}: {value['reason'][:200]}"
-    return response.reason_phrase
+                return f"{answer.reason_phrase}: {value['reason'][:200]}"
+    return answer.reason_phrase

@@ -50,6 +50,11 @@ ERROR_WORDS = (
 )
 
 
+def starts_with_level(message: str, level: str) -> bool:
+    """Whether a line already opens with its level (``ERROR ...``, ``[error] ...``), so it is not added twice."""
+    return re.match(rf"\W*{re.escape(level)}\b", message, re.IGNORECASE) is not None
+
+
 class LogSource(Protocol):
     def search(
         self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False

@@ -194,6 +194,49 @@ _GUIDE: dict[str, str] = {
         ),
         {"service": "checkout", "minutes": 30},
     ),
+    # Datadog
+    "query_datadog_metrics": _entry(
+        "Returns the series of a Datadog metric query over a window, with min, max and last value per series.",
+        (
+            "query (string, Datadog metric query, required)",
+            "service (string, optional, names series without a service tag)",
+            "kind (string, optional, e.g. error_ratio, default from the metric name)",
+            *_window(60),
+        ),
+        {"query": "avg:trace.http.request.errors{service:checkout}", "minutes": 60},
+    ),
+    "get_datadog_monitors": _entry(
+        "Lists Datadog monitors in Alert, Warn or No Data with their query and since when.",
+        ("service (string, optional, only monitors tagged service:<service>)",),
+        {"service": "checkout"},
+    ),
+    "list_datadog_events": _entry(
+        "Lists Datadog events in a window; deploy and release events are returned as changes.",
+        ("service (string, optional, only events tagged service:<service>)", *_window(360)),
+        {"service": "checkout", "minutes": 180},
+    ),
+    # Sentry
+    "list_sentry_issues": _entry(
+        "Lists Sentry issues seen in a window: title, culprit, first and last seen, event count.",
+        (
+            "project (string, default: the service's project or the configured ones)",
+            "service (string, optional)",
+            "query (string, Sentry search, default is:unresolved)",
+            "limit (integer, default 25, max 100)",
+            *_window(360),
+        ),
+        {"service": "checkout", "minutes": 180},
+    ),
+    "get_sentry_issue_events": _entry(
+        "Returns one Sentry issue's events in a window as '<ISO time> ERROR <title>' lines.",
+        (
+            "issue_id (string, required)",
+            "service (string, optional, labels the lines)",
+            "limit (integer, default 100, max 1000)",
+            *_window(360),
+        ),
+        {"issue_id": "4505", "minutes": 120},
+    ),
     # AWS
     "get_cloudwatch_logs": _entry(
         "Returns CloudWatch Logs events of log groups in a time window, as '<ISO time> <message>' lines.",

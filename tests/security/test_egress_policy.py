@@ -284,3 +284,147 @@ def test_overlapping_gc_pauses_keep_the_collector_off_until_the_last_one_ends() 
         thread.join(10)
     assert seen == [False]
     assert gc.isenabled()
+
+
+# -- the Datadog, Sentry and Coralogix data sources ---------------------------------------------------------------
+def _source(name: str, settings: dict[str, Any]) -> Any:
+    factory = connector_factory(name)
+    assert factory is not None
+    with using_egress(TenantEgress()):
+        return factory({**settings, "timeout": 5})
+
+
+def test_a_datadog_url_on_loopback_is_refused_before_its_client_is_built(
+    no_loopback: Any, receiver: CountingServer
+) -> None:
+    with pytest.raises(ToolFailure) as raised:
+        _source("datadog", {"api_key": "dd-key-000", "app_key": "dd-app-000", "base_url": receiver.url("localhost")})
+    assert raised.value.message == "Datadog URL resolves to a refused address"
+    assert receiver.connections == 0
+
+
+def test_the_datadog_client_is_pinned_to_the_vetted_address_with_the_name_kept_for_tls(
+    no_loopback: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_loopback.EGRESS_ALLOW_LOOPBACK = True
+    monkeypatch.setattr(egress, "_lookup", lambda host, port: ["127.0.0.1"])
+    client = _source("datadog", {"api_key": "dd-key-000", "app_key": "dd-app-000", "site": "datadoghq.eu"})
+    assert client.api.configuration.host == "https://127.0.0.1"
+    assert client.api.configuration.assert_hostname == "api.datadoghq.eu"
+    assert client.api.rest_client.pool_manager.connection_pool_kw["server_hostname"] == "api.datadoghq.eu"
+
+
+def test_a_pinned_datadog_client_reaches_the_vetted_address_with_its_keys(
+    no_loopback: Any, receiver: CountingServer
+) -> None:
+    no_loopback.EGRESS_ALLOW_LOOPBACK = True
+    receiver.reply_json(200, [])
+    client = _source("datadog", {"api_key": "dd-key-000", "app_key": "dd-app-000", "base_url": receiver.url()})
+    assert client.call("monitors", client.monitors.list_monitors) == []
+    _, path, headers = receiver.requests[0]
+    assert path == "/api/v1/monitor"
+    assert (headers["dd-api-key"], headers["dd-application-key"]) == ("dd-key-000", "dd-app-000")
+
+
+def _first_read(name: str, client: Any) -> Any:
+    if name == "sentry":
+        return client.issues("payments", query="is:unresolved")
+    return client.search(text=None, service=None, start=0.0, end=60.0, limit=10)
+
+
+@pytest.mark.parametrize(
+    ("name", "source_settings"),
+    [
+        ("sentry", {"token": "sntrys_x", "organization": "acme"}),
+        ("coralogix", {"api_key": "cx_x", "domain": "eu2.coralogix.com"}),
+    ],
+)
+def test_sentry_and_coralogix_urls_go_through_the_same_policy(
+    no_loopback: Any, receiver: CountingServer, name: str, source_settings: dict[str, Any]
+) -> None:
+    client = _source(name, {**source_settings, "base_url": receiver.url("localhost")})
+    with pytest.raises(ToolFailure) as raised:
+        _first_read(name, client)
+    assert raised.value.message == f"{name.capitalize()} URL resolves to a refused address"
+    assert receiver.requests == []
+
+
+class _TlsServer:
+    """HTTPS on loopback with a certificate for ``name`` only; records the SNI name each handshake presented."""
+
+    def __init__(self, name: str, directory: Any) -> None:
+        import datetime as dt
+        import ssl
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        self.ca_file = directory / "ca.pem"
+        self.ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file = directory / "key.pem"
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        self.sni: list[str | None] = []
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.ca_file, key_file)
+        context.sni_callback = lambda sock, server_name, ctx: self.sni.append(server_name)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"[]")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = int(self.server.server_address[1])
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_pinned_datadog_client_presents_and_verifies_the_real_name_over_tls(
+    no_loopback: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    no_loopback.EGRESS_ALLOW_LOOPBACK = True
+    server = _TlsServer("api.datadoghq.eu", tmp_path)
+    try:
+        monkeypatch.setattr(egress, "_lookup", lambda host, port: ["127.0.0.1"])
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))  # trust the test certificate, as a system CA
+        client = _source(
+            "datadog",
+            {"api_key": "dd-key-000", "app_key": "dd-app-000", "base_url": f"https://api.datadoghq.eu:{server.port}"},
+        )
+        assert client.api.configuration.host == f"https://127.0.0.1:{server.port}"
+        assert client.call("monitors", client.monitors.list_monitors) == []
+        assert server.sni == ["api.datadoghq.eu"]
+    finally:
+        server.stop()

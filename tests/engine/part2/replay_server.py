@@ -57,9 +57,10 @@ def replay_server(routes: dict[tuple[str, str], Route]) -> Iterator[Replay]:
             replay.seen.append(seen)
             route = replay.routes.get((self.command, parts.path))
             status, payload, headers = route(seen) if route else (404, {"message": "Not Found"}, {})
-            data = json.dumps(payload).encode()
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()  # bytes: sent as is
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            if not any(k.lower() == "content-type" for k in headers):
+                self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             for k, v in headers.items():
                 self.send_header(k, v.replace("{base}", replay.url))
