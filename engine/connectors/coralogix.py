@@ -8,12 +8,15 @@ The client is a :class:`~engine.connectors.loki.LogSource`, so the log tools (``
 log_analysis_agent's) read Coralogix logs exactly as they read Loki's. The answer is newline-delimited JSON: a
 ``queryId`` line, then ``result`` lines whose ``results`` carry ``metadata`` (timestamp, severity), ``labels``
 (applicationname, subsystemname) and ``userData`` (the log's own JSON, as a string); an ``error`` line fails.
+The connection check runs one minimal DataPrime query, ``source logs | <label filters> | count``, over the last
+15 minutes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,11 +26,12 @@ from engine.connectors import ToolFailure
 from engine.connectors.http import build_client, fetch, optional_setting, reason, required_setting
 from engine.connectors.loki import MAX_LINES, LogRecord, starts_with_level
 from engine.connectors.params import iso, to_epoch
-from engine.registry import connector
+from engine.registry import connector, probe
 
 SOURCE = "Coralogix"
 DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 MESSAGE_KEYS = ("message", "msg", "log", "text", "error")
+CHECK_MINUTES = 15  # the connection check counts the logs of this last stretch
 
 
 class CoralogixClient:
@@ -36,14 +40,20 @@ class CoralogixClient:
         self.application = application
         self.subsystem = subsystem
 
-    def dataprime(self, text: str | None, service: str | None, errors: bool, limit: int) -> str:
-        """The DataPrime query: label filters (the service is the subsystem), failing severities, free text."""
+    def filters(self, service: str | None = None) -> list[str]:
+        """``source logs`` and the label filters: the configured application, the service (else the configured
+        subsystem) as the subsystem."""
         steps = ["source logs"]
         if self.application:
             steps.append(f"filter $l.applicationname == {_literal(self.application)}")
         subsystem = service or self.subsystem
         if subsystem:
             steps.append(f"filter $l.subsystemname == {_literal(subsystem)}")
+        return steps
+
+    def dataprime(self, text: str | None, service: str | None, errors: bool, limit: int) -> str:
+        """The DataPrime query: label filters (the service is the subsystem), failing severities, free text."""
+        steps = self.filters(service)
         if errors:
             steps.append("filter $m.severity == ERROR || $m.severity == CRITICAL")
         if text:
@@ -51,12 +61,10 @@ class CoralogixClient:
         steps += ["orderby $m.timestamp desc", f"limit {limit}"]
         return " | ".join(steps)
 
-    def search(
-        self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False
-    ) -> list[LogRecord]:
-        wanted = min(limit, MAX_LINES)
+    def query(self, query: str, start: float, end: float) -> list[Mapping[str, Any]]:
+        """Run a DataPrime query over the window; the answer's ``result`` lines (an ``error`` line fails)."""
         body = {
-            "query": self.dataprime(text, service, errors, wanted),
+            "query": query,
             "metadata": {
                 "tier": "TIER_FREQUENT_SEARCH",
                 "syntax": "QUERY_SYNTAX_DATAPRIME",
@@ -68,9 +76,36 @@ class CoralogixClient:
         answer = fetch(self.http, "POST", "/api/v1/dataprime/query", source=SOURCE, json=body)
         if answer.status >= 300:
             raise ToolFailure(_failure(answer.status, reason(answer)), unreachable=answer.status == 401)
-        records = [r for line in _ndjson(answer.content) for r in _records(line)]
+        return list(_ndjson(answer.content))
+
+    def search(
+        self, *, text: str | None, service: str | None, start: float, end: float, limit: int, errors: bool = False
+    ) -> list[LogRecord]:
+        wanted = min(limit, MAX_LINES)
+        lines = self.query(self.dataprime(text, service, errors, wanted), start, end)
+        records = [r for line in lines for r in _records(line)]
         records.sort(key=lambda r: -r.timestamp)
         return records[:wanted]
+
+    def count(self, start: float, end: float) -> int:
+        """How many logs the configured labels hold in the window (DataPrime ``count``, answered as ``_count``)."""
+        lines = self.query(" | ".join([*self.filters(), "count"]), start, end)
+        for line in lines:
+            result = line.get("result")
+            for item in (result.get("results") or []) if isinstance(result, dict) else []:
+                found = _counted(item.get("userData") if isinstance(item, dict) else None)
+                if found is not None:
+                    return found
+        return 0
+
+
+def _counted(user_data: Any) -> int | None:
+    try:
+        document = json.loads(str(user_data or ""))
+    except ValueError:
+        return None
+    value = document.get("_count") if isinstance(document, dict) else None
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _literal(value: str) -> str:
@@ -167,3 +202,14 @@ def connect(settings: Mapping[str, Any]) -> CoralogixClient:
         application=optional_setting(settings, "default_application"),
         subsystem=optional_setting(settings, "default_subsystem"),
     )
+
+
+@probe("coralogix")
+def check_coralogix(client: CoralogixClient) -> str:
+    """A minimal DataPrime query runs: the logs of the configured application/subsystem in the last minutes."""
+    end = time.time()
+    counted = client.count(end - CHECK_MINUTES * 60, end)
+    labels = [f"application {client.application}"] if client.application else []
+    labels += [f"subsystem {client.subsystem}"] if client.subsystem else []
+    scope = f" of {' and '.join(labels)}" if labels else ""
+    return f"{SOURCE} answered: DataPrime query ran; {counted:,} logs{scope} in the last {CHECK_MINUTES} minutes"

@@ -12,7 +12,9 @@ client is also a :class:`~engine.connectors.loki.LogSource` (``POST /api/v2/logs
 tools (``search_logs``, the log_analysis_agent's) read Datadog logs exactly as they read Loki's.
 
 A 429 is retried after ``X-RateLimit-Reset`` seconds when that is short, else it is a clear failure; 401/403
-name Datadog and the key that was refused, never its value.
+name Datadog and the key that was refused, never its value. The connection check validates the API key
+(``GET /api/v1/validate``, which takes that key alone) and counts monitors with the application key
+(``GET /api/v1/monitor/search?per_page=1``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.exceptions import ApiException, ApiTypeError, ApiValueError
+from datadog_api_client.v1.api.authentication_api import AuthenticationApi
 from datadog_api_client.v1.api.events_api import EventsApi
 from datadog_api_client.v1.api.metrics_api import MetricsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
@@ -42,7 +46,7 @@ from engine.connectors.http import current_egress, egress_refusal, optional_sett
 from engine.connectors.loki import ERROR_WORDS, MAX_LINES, LogRecord, starts_with_level
 from engine.connectors.params import iso, to_epoch, window
 from engine.facts import AlertFact, ChangeFact, Observations, SeriesFact
-from engine.registry import ToolResult, connector, tool
+from engine.registry import ToolResult, connector, probe, tool
 
 SOURCE = "Datadog"
 SITE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
@@ -66,9 +70,21 @@ def api_url(settings: Mapping[str, Any]) -> str:
     return f"https://api.{site}"
 
 
+def site_of(settings: Mapping[str, Any]) -> str:
+    """The site the settings point at, as a person would name it: ``datadoghq.eu``, or the ``base_url``'s host."""
+    base = optional_setting(settings, "base_url")
+    if base:
+        return urlsplit(base).hostname or base
+    return str(settings.get("site") or "datadoghq.com").strip().lower()
+
+
 class DatadogClient:
-    def __init__(self, api: ApiClient, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, api: ApiClient, *, site: str = "datadoghq.com", sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.api = api
+        self.site = site
+        self.authentication = AuthenticationApi(api)
         self.metrics = MetricsApi(api)
         self.monitors = MonitorsApi(api)
         self.events = EventsApi(api)
@@ -222,7 +238,23 @@ def connect(settings: Mapping[str, Any]) -> DatadogClient:
         # Connecting to the vetted address, TLS must still present (SNI) and verify the real name. The client's
         # Configuration has assert_hostname only; urllib3's pool options carry the SNI name to every connection.
         api.rest_client.pool_manager.connection_pool_kw["server_hostname"] = tls_name
-    return DatadogClient(api)
+    return DatadogClient(api, site=site_of(settings))
+
+
+@probe("datadog")
+def check_datadog(client: DatadogClient) -> str:
+    """The API key is valid (``GET /api/v1/validate``) for the site, and the application key reads monitors (one
+    search result, whose metadata counts them all)."""
+    answer = client.call("the API key check", client.authentication.validate).to_dict()
+    if answer.get("valid") is not True:
+        raise ToolFailure(f"{SOURCE} did not confirm the API key for {client.site}", unreachable=True)
+    try:
+        found = client.call("monitors", lambda: client.monitors.search_monitors(per_page=1)).to_dict()
+    except ToolFailure as exc:
+        raise ToolFailure(f"{SOURCE} API key valid for {client.site}, but {exc.message}", unreachable=False) from None
+    total = (found.get("metadata") or {}).get("total_count")
+    readable = f"{total:,} monitors readable" if isinstance(total, int) else "monitors readable"
+    return f"{SOURCE} answered: API key valid for {client.site}; {readable}"
 
 
 # -- metrics ---------------------------------------------------------------------------------------------------

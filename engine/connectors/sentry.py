@@ -9,7 +9,9 @@ with a project of its name reads that one), ``base_url`` (``https://sentry.io``,
 
 Each issue seen in the window becomes an :class:`~engine.facts.ErrorIssueFact` with its exception type, message
 and culprit verbatim; ``engine.analyzers.error_tracking`` ties a new one to the deploy just before it. A 429 is
-retried after ``Retry-After`` when that is short; 401/403 name Sentry and never the token.
+retried after ``Retry-After`` when that is short; 401/403 name Sentry and never the token. The connection check
+lists the organization's projects (``GET /api/0/organizations/{org}/projects/``, one page) and looks up each
+configured project that page does not name.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from engine.connectors import ToolFailure
 from engine.connectors.http import Answer, auth_header, build_client, fetch, reason, required_setting
 from engine.connectors.params import iso, limit, to_epoch, window
 from engine.facts import ErrorIssueFact, LogDoc, Observations
-from engine.registry import ToolResult, connector, tool
+from engine.registry import ToolResult, connector, probe, tool
 
 SOURCE = "Sentry"
 MAX_PAGES = 5
 MAX_RETRIES = 2
 MAX_WAIT = 10.0
+MAX_CHECKED_PROJECTS = 20  # a connection check looks up at most this many configured projects
 NEXT_CURSOR = re.compile(r'<[^>]*>;\s*rel="next";\s*results="true";\s*cursor="(?P<cursor>[^"]+)"')
 
 
@@ -52,10 +55,19 @@ class SentryClient:
 
     def get(self, path: str, params: Mapping[str, Any], *, what: str) -> Answer:
         """One GET, retried on 429 (after Retry-After) and 5xx; other failures name Sentry and ``what``."""
+        answer = self.lookup(path, params, what=what, missing_ok=False)
+        if answer is None:
+            raise AssertionError("unreachable")  # only a lookup that allows it answers None
+        return answer
+
+    def lookup(self, path: str, params: Mapping[str, Any], *, what: str, missing_ok: bool = True) -> Answer | None:
+        """``get``, except that a 404 is None when ``missing_ok``."""
         for attempt in range(MAX_RETRIES + 1):
             answer = fetch(self.http, "GET", path, source=SOURCE, params=dict(params))
             if answer.status < 300:
                 return answer
+            if answer.status == 404 and missing_ok:
+                return None
             wait = _retry_wait(answer, attempt)
             if wait is None:
                 raise ToolFailure(_failure(answer, what), unreachable=answer.status == 401)
@@ -145,6 +157,35 @@ def connect(settings: Mapping[str, Any]) -> SentryClient:
         organization=organization,
         projects=[str(p) for p in projects] if isinstance(projects, list) else None,
     )
+
+
+@probe("sentry")
+def check_sentry(client: SentryClient) -> str:
+    """The token reads the organization's projects (one page), and each configured project exists in it."""
+    org = client.organization
+    path = f"/api/0/organizations/{_slug(org)}/projects/"
+    answer = client.lookup(path, {}, what=f"the projects of organization {org}")
+    if answer is None:
+        raise ToolFailure(f"{SOURCE} has no organization {org} that the token can read (404 Not Found)")
+    body = answer.json(source=SOURCE)
+    if not isinstance(body, list):
+        raise ToolFailure(f"{SOURCE} returned projects in an unexpected shape")
+    listed = {str(item.get("slug")) for item in body if isinstance(item, dict) and item.get("slug")}
+    more = "+" if _next_cursor(answer.headers.get("link", "")) else ""
+    message = f"{SOURCE} answered: organization {org} has {len(listed):,}{more} projects"
+    wanted = client.projects[:MAX_CHECKED_PROJECTS]
+    for project in wanted:
+        if project not in listed and not _project_exists(client, project):
+            raise ToolFailure(f"{SOURCE} organization {org} has no project {project} that the token can read")
+    if wanted:
+        message += f"; configured project{'s' if len(wanted) > 1 else ''} {', '.join(wanted)} found"
+    return message
+
+
+def _project_exists(client: SentryClient, project: str) -> bool:
+    """A project beyond the first page of the listing: ``GET /api/0/projects/{org}/{project}/`` (404: none)."""
+    path = f"/api/0/projects/{_slug(client.organization)}/{_slug(project)}/"
+    return client.lookup(path, {}, what=f"project {project}") is not None
 
 
 def _time(value: Any) -> datetime | None:

@@ -309,3 +309,68 @@ def filter_log_events(token: str | None) -> dict[str, Any]:
         ],
         "searchedLogStreams": [],
     }
+
+
+# -- connection checks ------------------------------------------------------------------------------------------
+DATADOG_VALID = {"valid": True}  # GET /api/v1/validate
+
+
+def monitor_search(total: int) -> dict[str, Any]:
+    """GET /api/v1/monitor/search?per_page=1: one monitor, and metadata counting them all."""
+    return {
+        "counts": {
+            "status": [{"count": total - 1, "name": "OK"}, {"count": 1, "name": "Alert"}],
+            "type": [{"count": total, "name": "metric"}],
+            "tag": [{"count": 3, "name": "service:payments"}],
+            "muted": [{"count": 0, "name": False}],
+        },
+        "metadata": {"page": 0, "page_count": total, "per_page": 1, "total_count": total},
+        "monitors": [
+            {
+                "id": 41877,
+                "name": "Payments error rate is high",
+                "query": "avg(last_5m):avg:trace.http.request.errors{env:prod,service:payments} > 0.05",
+                "status": "Alert",
+                "type": "query alert",
+                "tags": ["service:payments", "env:prod"],
+                "creator": {"handle": "sre@example.com", "name": "SRE"},
+                "classification": "metric",
+                "last_triggered_ts": 1705327802,
+                "metrics": ["trace.http.request.errors"],
+                "notifications": [{"handle": "pagerduty-payments", "name": "pagerduty-payments"}],
+                "org_id": 2,
+                "overall_state": "Alert",
+                "scopes": ["env:prod", "service:payments"],
+            }
+        ],
+    }
+
+
+def sentry_project(slug: str, project_id: str) -> dict[str, Any]:
+    """An item of GET /api/0/organizations/{org}/projects/ (and the body of GET /api/0/projects/{org}/{slug}/)."""
+    return {
+        "id": project_id,
+        "slug": slug,
+        "name": slug,
+        "platform": "python",
+        "dateCreated": "2023-03-01T10:00:00.000000Z",
+        "isBookmarked": False,
+        "isMember": True,
+        "features": ["minidump", "similarity-indexing"],
+        "firstEvent": "2023-03-01T10:12:00Z",
+        "hasAccess": True,
+        "status": "active",
+        "organization": {"id": "1", "slug": "acme", "name": "Acme"},
+    }
+
+
+SENTRY_PROJECTS = [sentry_project("payments", "2"), sentry_project("checkout", "3")]
+
+
+def coralogix_count_answer(count: int) -> bytes:
+    """DataPrime's answer to ``… | count``: one result whose user data is ``{"_count": n}``."""
+    lines = [
+        {"queryId": {"queryId": "5d1e0c2a-77b4-4c1f-a0aa-2f4b6c8d9e01"}},
+        {"result": {"results": [{"metadata": [], "labels": [], "userData": json.dumps({"_count": count})}]}},
+    ]
+    return "\n".join(json.dumps(line) for line in lines).encode() + b"\n"
