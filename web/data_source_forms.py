@@ -21,6 +21,9 @@ TITLES = {
     "elasticsearch": "Elasticsearch",
     "grafana": "Grafana",
     "github": "GitHub",
+    "datadog": "Datadog",
+    "sentry": "Sentry",
+    "coralogix": "Coralogix",
 }
 HELP = {
     "kubernetes.kubeconfig": "The kubeconfig file's content (YAML), not a path.",
@@ -31,6 +34,15 @@ HELP = {
     "github.base_url": "Only for GitHub Enterprise Server (https://github.example.com/api/v3).",
     "cloudwatch.log_groups": "One log group per line. Credentials come from the AWS data source.",
     "elasticsearch.index_pattern": "The indices the log tools search.",
+    "datadog.site": "Your Datadog site (datadoghq.com, datadoghq.eu, us5.datadoghq.com …); the API is api.<site>.",
+    "datadog.app_key": "An application key: monitors, events and logs are read with it.",
+    "datadog.base_url": "Only to reach the API through a proxy; replaces the site.",
+    "sentry.organization": "The organization's slug, as in its URLs.",
+    "sentry.projects": "One project slug per line; empty: a service reads the project of its name.",
+    "sentry.base_url": "Only for a self-hosted Sentry.",
+    "coralogix.domain": "Your account's Coralogix domain (eu2.coralogix.com …); the API is api.<domain>.",
+    "coralogix.default_application": "Every query keeps to this application name.",
+    "coralogix.default_subsystem": "The subsystem read when no service is named.",
 }
 MULTILINE_SECRETS = frozenset({"kubernetes.kubeconfig"})
 

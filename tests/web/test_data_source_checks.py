@@ -1,7 +1,7 @@
 """Testing a data source's connection: the engine's own connector, the one egress policy, secrets never echoed.
 
 A real Prometheus (the binary the metrics tests use) answers the Prometheus check; loopback servers speaking each
-API's wire format answer the others.
+API's wire format answer the others (Datadog, Sentry and Coralogix with the stand-ins of tests/engine/sources).
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
+from teamconfig.connection_checks import checkable_sources
 from teamconfig.models import NodeConfig
 from teamconfig.services import config_update
 from tests.conftest import SYSTEM
+from tests.engine.part2.replay_server import replay_server
+from tests.engine.sources import recorded
 from tests.support.canned_http import canned_server
 from tests.support.metrics_sim.prometheus import ToolMissing, empty, find_binaries
 from tests.support.tools import skip_or_fail
@@ -21,6 +24,17 @@ from tests.support.tools import skip_or_fail
 pytestmark = pytest.mark.django_db
 
 LOKI_TOKEN = "loki-topsecret-token"
+DD_API_KEY, DD_APP_KEY = "dd-api-topsecret-4f1c", "dd-app-topsecret-0b7e"
+SENTRY_TOKEN = "sntrys_topsecret_token"
+CX_KEY = "cxup_topsecret_key"
+DATADOG_ROUTES = {
+    ("GET", "/api/v1/validate"): lambda s: (200, recorded.DATADOG_VALID, {}),
+    ("GET", "/api/v1/monitor/search"): lambda s: (200, recorded.monitor_search(12), {}),
+}
+SENTRY_ROUTES = {("GET", "/api/0/organizations/acme/projects/"): lambda s: (200, recorded.SENTRY_PROJECTS, {})}
+CORALOGIX_ROUTES = {
+    ("POST", "/api/v1/dataprime/query"): lambda s: (200, recorded.coralogix_count_answer(48213), {}),
+}
 LOKI_ROUTES = {
     "/loki/api/v1/labels": (200, {"status": "success", "data": ["app", "namespace"]}),
     "/loki/api/v1/status/buildinfo": (200, {"version": "3.1.0"}),
@@ -147,7 +161,6 @@ def test_an_address_the_egress_policy_refuses_is_reported_and_not_contacted(memb
     ("tool", "changes", "status", "code"),
     [
         ("no_such_source", {}, 404, "not_found"),
-        ("datadog", {}, 404, "not_found"),
         ("demo", {}, 404, "not_found"),
         ("prometheus", {"url": "ftp://metrics.example.com"}, 400, "validation_error"),
         ("prometheus", {"auth": "plain-secret-string"}, 400, "validation_error"),
@@ -250,3 +263,158 @@ def test_the_openapi_schema_documents_the_check_and_the_session_auth_kind(anonym
     assert "settings" in schema["components"]["schemas"][body]["properties"]
     kinds = schema["components"]["schemas"]["AuthKindEnum"]["enum"]
     assert kinds == ["team_token", "admin_token", "oidc_jwt", "session"]
+
+
+def test_every_data_source_but_the_demo_has_a_connection_check():
+    assert checkable_sources() == [
+        "kubernetes",
+        "aws",
+        "cloudwatch",
+        "prometheus",
+        "loki",
+        "elasticsearch",
+        "datadog",
+        "grafana",
+        "coralogix",
+        "sentry",
+        "github",
+    ]
+
+
+def test_a_saved_datadog_is_checked_with_both_keys_and_neither_is_returned(member, team):
+    with replay_server(DATADOG_ROUTES) as datadog:
+        _save(
+            team,
+            {
+                "datadog": {
+                    "enabled": True,
+                    "base_url": datadog.url,
+                    "api_key": {"secret": DD_API_KEY},
+                    "app_key": {"secret": DD_APP_KEY},
+                }
+            },
+        )
+        response = member.post("/config/me/tools/datadog/test")
+    body = response.json()
+    assert body == {**body, "tool": "datadog", "ok": True}
+    assert body["message"] == "Datadog answered: API key valid for 127.0.0.1; 12 monitors readable"
+    validate, search = datadog.seen
+    assert validate.headers["DD-API-KEY"] == DD_API_KEY
+    assert search.headers["DD-APPLICATION-KEY"] == DD_APP_KEY
+    assert DD_API_KEY not in response.content.decode()
+    assert DD_APP_KEY not in response.content.decode()
+
+
+def test_a_refused_sentry_token_is_reported_naming_sentry_and_the_organization_and_never_the_token(member, team):
+    routes = {("GET", "/api/0/organizations/acme/projects/"): lambda s: (401, {"detail": "Invalid token"}, {})}
+    with replay_server(routes) as sentry:
+        response = member.post(
+            "/config/me/tools/sentry/test",
+            {"settings": {"base_url": sentry.url, "organization": "acme", "token": {"secret": SENTRY_TOKEN}}},
+        )
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["ok"], body["message"]) == (
+        False,
+        "Sentry refused the auth token (401 Unauthorized) for the projects of organization acme",
+    )
+    assert sentry.seen[0].headers["Authorization"] == f"Bearer {SENTRY_TOKEN}"
+    assert SENTRY_TOKEN not in response.content.decode()
+
+
+def test_sentry_and_coralogix_are_checked_through_their_own_apis(member, team):
+    with replay_server(SENTRY_ROUTES) as sentry, replay_server(CORALOGIX_ROUTES) as coralogix:
+        sentry_check = member.post(
+            "/config/me/tools/sentry/test",
+            {
+                "settings": {
+                    "base_url": sentry.url,
+                    "organization": "acme",
+                    "projects": ["checkout"],
+                    "token": {"secret": SENTRY_TOKEN},
+                }
+            },
+        ).json()
+        coralogix_check = member.post(
+            "/config/me/tools/coralogix/test",
+            {
+                "settings": {
+                    "base_url": coralogix.url,
+                    "domain": "eu2.coralogix.com",
+                    "default_application": "prod",
+                    "api_key": {"secret": CX_KEY},
+                }
+            },
+        ).json()
+    assert (
+        sentry_check["message"]
+        == "Sentry answered: organization acme has 2 projects; configured project checkout found"
+    )
+    assert coralogix_check["message"] == (
+        "Coralogix answered: DataPrime query ran; 48,213 logs of application prod in the last 15 minutes"
+    )
+    assert coralogix.seen[0].body["query"] == "source logs | filter $l.applicationname == 'prod' | count"
+
+
+@pytest.mark.parametrize(
+    ("tool", "routes", "settings_for"),
+    [
+        (
+            "datadog",
+            DATADOG_ROUTES,
+            lambda url: {"base_url": url, "api_key": {"secret": DD_API_KEY}, "app_key": {"secret": DD_APP_KEY}},
+        ),
+        (
+            "sentry",
+            SENTRY_ROUTES,
+            lambda url: {"base_url": url, "organization": "acme", "token": {"secret": SENTRY_TOKEN}},
+        ),
+        (
+            "coralogix",
+            CORALOGIX_ROUTES,
+            lambda url: {"base_url": url, "domain": "eu2.coralogix.com", "api_key": {"secret": CX_KEY}},
+        ),
+    ],
+)
+def test_a_datadog_sentry_or_coralogix_address_the_egress_policy_refuses_is_not_contacted(
+    member, team, settings, tool, routes, settings_for
+):
+    settings.EGRESS_ALLOW_LOOPBACK = False
+    with replay_server(routes) as server:
+        response = member.post(f"/config/me/tools/{tool}/test", {"settings": settings_for(server.url)})
+    body = response.json()
+    assert body["ok"] is False
+    assert body["message"].startswith(f"{tool.capitalize()} URL ")
+    assert "refused" in body["message"]
+    assert "127.0.0.1" not in body["message"]
+    assert server.seen == []
+
+
+def test_the_config_page_has_a_form_and_a_test_button_for_datadog_sentry_and_coralogix(web_team_admin, team):
+    page = web_team_admin.get(f"/teams/{team.node_id}/config").content.decode()
+    for name, title in (("datadog", "Datadog"), ("sentry", "Sentry"), ("coralogix", "Coralogix")):
+        start = page.index(f'id="source-{name}"')
+        card = page[start : page.index("</details>", start)]
+        assert f'name="section" value="tools.{name}"' in card
+        assert '<button type="submit" name="action" value="test">Test connection</button>' in card
+        assert f"Save {title}" in card
+
+
+def test_a_datadog_check_on_the_config_page_uses_the_typed_keys(web_team_admin, team):
+    with replay_server(DATADOG_ROUTES) as datadog:
+        response = web_team_admin.post(
+            f"/teams/{team.node_id}/config",
+            {
+                "section": "tools.datadog",
+                "action": "test",
+                "tools-datadog-base_url": datadog.url,
+                "tools-datadog-api_key": DD_API_KEY,
+                "tools-datadog-app_key": DD_APP_KEY,
+            },
+        )
+    html = response.content.decode()
+    assert "Connected." in html
+    assert "Datadog answered: API key valid for 127.0.0.1; 12 monitors readable" in html
+    assert DD_API_KEY not in html
+    assert DD_APP_KEY not in html
+    assert datadog.seen[1].headers["DD-APPLICATION-KEY"] == DD_APP_KEY
