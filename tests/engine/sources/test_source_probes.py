@@ -72,6 +72,7 @@ def test_datadog_names_the_site_the_settings_point_at() -> None:
             "Datadog API key valid for 127.0.0.1, but Datadog refused the API or application key (403 Forbidden) "
             "for monitors",
         ),
+        ((200, {"valid": False}, {}), None, "Datadog did not confirm the API key for 127.0.0.1"),
         (
             (429, {"errors": ["Too many requests"]}, {"X-RateLimit-Reset": "57"}),
             None,
