@@ -3,8 +3,8 @@
 A team admin tests Prometheus (a real server) and a Loki that is down from the page, saves one with a secret that
 is never shown again and then removed from its form; then, in the same Chromium: the branded 404 and 500 with
 navigation, the API's JSON 404 for an unknown POST, the favicon, the browsable API naming a session (no internal
-repr), a run started with a token named by its label, ``kubectl logs deploy/checkout`` not inventing a service called "deploy", and "Copy as
-Markdown". axe-core checks every page. Screenshots go to ``test-artifacts/e2e/``.
+repr), a run started with a token named by its label, ``kubectl logs deploy/checkout`` not inventing a service
+called "deploy", and "Copy as Markdown". axe-core checks every page. Screenshots go to ``test-artifacts/e2e/``.
 """
 
 from __future__ import annotations
@@ -201,7 +201,9 @@ def test_the_small_things_hold_in_a_real_browser(sso_org, task_worker, page, scr
     affected = page.locator("section[aria-labelledby=affected-heading] li").all_inner_texts()
     assert "deploy" not in affected
     assert "checkout" in affected
-    assert Investigation.objects.get(pk=run_id).result["affected_systems"].count("deploy") == 0
+    stored = Investigation.objects.get(pk=run_id).result
+    assert stored is not None
+    assert stored["affected_systems"].count("deploy") == 0
 
     # Copy as Markdown puts the report on the clipboard.
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)

@@ -7,6 +7,7 @@ API's wire format answer the others.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_a_refusal_names_the_status_and_masks_a_secret_the_source_echoes(member,
 
 
 def test_a_typed_secret_replaces_the_saved_one_for_the_check_only(member, team):
-    routes = {"/_count": (200, {"count": 0}), "/logs-*/_count": (200, {"count": 1234})}
+    routes: dict[str, tuple[int, Any]] = {"/_count": (200, {"count": 0}), "/logs-*/_count": (200, {"count": 1234})}
     routes["/"] = (200, {"cluster_name": "logs", "version": {"number": "8.15.0"}})
     with canned_server(routes) as elastic:
         _save(team, {"elasticsearch": {"enabled": True, "url": elastic.url, "api_key": {"secret": "old-key-1"}}})
