@@ -3,12 +3,20 @@
 A run owns one :class:`RunMemo` (it travels in the ``AnalysisContext``); an entry is keyed by what was computed
 and the object it was computed from, and keeps that object alive, so an id is never reused while it is cached
 and nothing outlives the investigation.
+
+Tool calls are remembered the same way, per run: a :class:`MadeCall` under its :func:`call_key`, so the runner
+never makes the same call (same tool, same parameters) twice in one investigation.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from engine.registry import ToolResult
 
 T = TypeVar("T")
 
@@ -26,3 +34,17 @@ class RunMemo:
         value = compute()
         self._store[key] = (source, value)
         return value
+
+
+@dataclass(frozen=True)
+class MadeCall:
+    """A call the run made: its number among the run's tool calls and its outcome (None and the error if failed)."""
+
+    seq: int
+    result: ToolResult | None
+    error: str | None
+
+
+def call_key(tool: str, params: dict[str, Any]) -> str:
+    """What makes two calls the same call: the tool and its parameters, whatever their key order."""
+    return json.dumps([tool, params], sort_keys=True, default=str)

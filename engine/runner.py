@@ -42,6 +42,7 @@ from engine.question import Question, parse_question
 from engine.ranking import rank
 from engine.registry import DEMO_SOURCE, TOOL_CATALOG, ToolResult, connector_factory, implementation, provider_for
 from engine.report import answer, note_skipped
+from engine.run_memo import MadeCall, call_key
 from engine.series import metric_series
 
 SOURCE_NAMES = {
@@ -84,6 +85,7 @@ class _Run:
         self.connectors: dict[str, Any] = {}
         self.down: dict[str, str] = {}  # source -> failure message
         self.completed = 0
+        self.made: dict[str, MadeCall] = {}  # each distinct call (tool and parameters) this run made, by call_key
         self.ctx = analysis_context(request)  # one per run: it carries the run's memo of computed anomalies
         self.mcp = McpToolbox(server_settings(request.mcp_servers), egress=egress)  # lists each server once a run
         self.mcp_outputs: list[tuple[str, str]] = []  # (tool, text) of each MCP call that succeeded
@@ -164,8 +166,8 @@ class _Run:
         while queue and budget > 0:
             step = queue.pop(0)
             source = _source_of(step.tool)
-            if source in self.down:
-                continue
+            if source in self.down or self.earlier(step.tool, step.params) is not None:
+                continue  # an identical call already ran: its observations and follow-ups are in already
             self.checkpoint(step.title, len(queue) + 1)
             result = self.call(step.tool, step.params)
             self.completed += 1
@@ -175,14 +177,32 @@ class _Run:
                 if step.follow_up is not None:
                     queue.extend(step.follow_up(result))
 
+    def earlier(self, tool: str, params: dict[str, Any]) -> MadeCall | None:
+        """The identical call (same tool, same parameters) this run already made, if any."""
+        return self.made.get(call_key(tool, params))
+
     def call(self, tool: str, params: dict[str, Any], *, from_model: bool = False) -> ToolResult | None:
         """Run a tool and log the call; a failure is logged and gives None.
+
+        A call identical to one this run already made is not made again: the first outcome is returned and
+        nothing new is logged (a run's answers do not change within it, and a repeat would list it twice).
 
         ``from_model``: the parameters came from a language model, so a value the tool cannot use (a ValueError,
         TypeError or KeyError from reading it) is that call's failure, reported back, not a failed investigation.
         """
+        key = call_key(tool, params)
+        made = self.made.get(key)
+        if made is not None:
+            return made.result
         if is_mcp_tool_name(tool):
-            return self.call_mcp(tool, params)
+            result = self.call_mcp(tool, params)
+        else:
+            result = self._make_call(tool, params, from_model=from_model)
+        last = self.calls[-1]
+        self.made[key] = MadeCall(seq=last.seq, result=result, error=last.error)
+        return result
+
+    def _make_call(self, tool: str, params: dict[str, Any], *, from_model: bool) -> ToolResult | None:
         spec = implementation(tool)
         started, clock = datetime.now(UTC), time.perf_counter()
         if spec is None:

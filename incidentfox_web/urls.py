@@ -53,3 +53,4 @@ urlpatterns = [
 ]
 
 handler404 = "web.views.errors.not_found"
+handler500 = "web.views.errors.server_error"

@@ -11,7 +11,7 @@ class DataSourceTestIn(serializers.Serializer):  # type: ignore[type-arg]
         required=False,
         help_text=(
             'Unsaved settings laid over the saved ones, in the config\'s shape ({"url": …, "auth": {"secret": …}}); '
-            "secrets left out or ******** keep the stored value. Nothing is saved."
+            "secrets left out or ******** keep the stored value, null tests without it. Nothing is saved."
         ),
     )
 

@@ -29,7 +29,7 @@ def _without_kept_secrets(name: str, changes: Mapping[str, Any]) -> dict[str, An
     return {
         key: value
         for key, value in changes.items()
-        if not (key in specs and specs[key].kind == "secret" and value in (None, "", SECRET_MASK))
+        if not (key in specs and specs[key].kind == "secret" and value in ("", SECRET_MASK))
     }
 
 

@@ -561,7 +561,8 @@ def _tools(value: Any) -> None:
 
 def validate_tool_changes(name: str, changes: Mapping[str, Any]) -> None:
     """Unsaved settings of one data source (for a connection test): known keys, each of its kind. Secrets come as
-    ``{"secret": "…"}``, or are left out (or ``********``) to keep the stored value; references are saved first."""
+    ``{"secret": "…"}``, or are left out (or ``********``) to keep the stored value, or null to test without it;
+    references are saved first."""
     field = f"tools.{name}"
     specs = TOOL_FIELDS[name]
     _only_keys(changes, {"enabled", "timeout", *specs}, field)

@@ -1,7 +1,9 @@
 """The config page's form for one data source (``tools.<name>``): its fields from the schema, secrets write-only.
 
-A secret field never shows its value: its help says whether one is set, and leaving it empty keeps it. The same
-form feeds "Test connection" (``changes``: unsaved settings laid over the saved ones) and "Save" (``patch``).
+A secret field never shows its value: its help says whether one is set, and leaving it empty keeps it. A secret
+stored at this team has a "Remove the stored …" checkbox next to it (an inherited one can only be removed where it
+is set). The same form feeds "Test connection" (``changes``: unsaved settings laid over the saved ones; a removed
+secret is left out of the test) and "Save" (``patch``; a removed secret is deleted from the team's overrides).
 """
 
 from __future__ import annotations
@@ -60,16 +62,25 @@ def _label(key: str) -> str:
     )
 
 
-def _field(path: str, key: str, spec: FieldSpec, current: Any) -> forms.Field:
+REMOVE_PREFIX = "remove_"
+
+
+def _is_set(value: Any) -> bool:
+    return value not in (None, "")
+
+
+def _field(path: str, key: str, spec: FieldSpec, current: Any, *, inherited: bool = False) -> forms.Field:
     label, help_text = _label(key), HELP.get(path, "")
     if spec.kind == "secret":
-        state = "Set" if current not in (None, "") else "Not set"
+        state = "Set" if _is_set(current) else "Not set"
         widget: forms.Widget = (
             SecretTextarea(attrs={"rows": 4, "spellcheck": "false", "class": "code", "autocomplete": "off"})
             if path in MULTILINE_SECRETS
             else forms.PasswordInput(attrs={"autocomplete": "new-password"})
         )
         keep = "Leave empty to keep it." if state == "Set" else "Stored encrypted."
+        if inherited:
+            keep = "Set by the org or a group above this team: leave empty to use it; remove it there."
         return forms.CharField(
             label=f"{label} ({state.lower()})",
             required=False,
@@ -99,7 +110,9 @@ def _field(path: str, key: str, spec: FieldSpec, current: Any) -> forms.Field:
 
 
 class DataSourceForm(forms.Form):
-    def __init__(self, data: Any, *, name: str, current: dict[str, Any]) -> None:
+    def __init__(self, data: Any, *, name: str, current: dict[str, Any], own: dict[str, Any] | None = None) -> None:
+        """``current``: the effective settings (secrets masked); ``own``: what this team itself stores."""
+        own = own or {}
         self.name = name
         self.title = TITLES.get(name, name)
         self.specs = TOOL_FIELDS[name]
@@ -113,24 +126,52 @@ class DataSourceForm(forms.Form):
                 initial[key] = value if isinstance(value, str) else ""
         super().__init__(data, prefix=f"tools-{name}", initial=initial)
         self.fields["enabled"] = forms.BooleanField(label="Enabled", required=False)
+        self.removable: list[str] = []  # secrets stored at this team, which the form may remove
         for key, spec in self.specs.items():
-            self.fields[key] = _field(f"{name}.{key}", key, spec, current.get(key))
+            value = current.get(key)
+            stored_here = spec.kind == "secret" and _is_set(own.get(key))
+            inherited = spec.kind == "secret" and _is_set(value) and not stored_here
+            self.fields[key] = _field(f"{name}.{key}", key, spec, value, inherited=inherited)
+            if stored_here:
+                self.removable.append(key)
+                self.fields[REMOVE_PREFIX + key] = forms.BooleanField(
+                    label=f"Remove the stored {_label(key).lower() if key != 'api_key' else 'API key'}",
+                    required=False,
+                    help_text="On save it is deleted from this team's config; on test the check runs without it.",
+                )
         self.fields["timeout"] = forms.IntegerField(
             label="Timeout (seconds)", required=False, min_value=1, max_value=300, help_text="Per call; default 30."
         )
 
     @property
-    def setting_fields(self) -> list[forms.BoundField]:
-        return [self[key] for key in [*self.specs, "timeout"]]
+    def setting_rows(self) -> list[tuple[forms.BoundField, forms.BoundField | None]]:
+        """Each setting's field, with the "remove the stored secret" checkbox after a secret this team stores."""
+        return [
+            (self[key], self[REMOVE_PREFIX + key] if key in self.removable else None)
+            for key in [*self.specs, "timeout"]
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for key in self.removable:
+            if data.get(REMOVE_PREFIX + key) and str(data.get(key) or "").strip():
+                self.add_error(
+                    REMOVE_PREFIX + key,
+                    f"Either type a new {_label(key)} or remove the stored one, not both.",
+                )
+        return data
 
     def changes(self) -> dict[str, Any]:
-        """The form's settings in the config's shape; a secret only when one was typed (else it is kept)."""
+        """The form's settings in the config's shape; a secret only when one was typed (else it is kept), or
+        None when the stored one is to be removed."""
         data = self.cleaned_data
         changes: dict[str, Any] = {"enabled": bool(data["enabled"]), "timeout": data["timeout"]}
         for key, spec in self.specs.items():
             value = data[key]
             if spec.kind == "secret":
-                if value.strip():
+                if key in self.removable and data.get(REMOVE_PREFIX + key):
+                    changes[key] = None
+                elif value.strip():
                     changes[key] = {"secret": value}
             elif spec.kind == "strings":
                 lines = [line.strip() for line in value.splitlines() if line.strip()]

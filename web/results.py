@@ -118,13 +118,17 @@ def _charts_of(step: Any, text: str = "") -> list[Chart]:
     return charts
 
 
-def distinct_calls(steps: Sequence[Any]) -> list[tuple[Any, int]]:
+def distinct_calls(steps: Sequence[Any], *, by_output: bool = True) -> list[tuple[Any, int]]:
     """Each call once with how often it ran: a repeat of the same tool with the same parameters and the same
-    outcome is folded into the first (evidence links point at first calls, so they stay valid)."""
+    outcome is folded into the first (evidence links point at first calls, so they stay valid).
+
+    The engine no longer repeats a call within a run; runs stored before it stopped still hold repeats.
+    ``by_output=False`` compares the outcome by ok/failed only (the live list does not load the output)."""
     seen: dict[str, int] = {}
     shown: list[tuple[Any, int]] = []
     for step in steps:
-        key = json.dumps([step.tool, step.params, step.ok, step.output_excerpt], sort_keys=True, default=str)
+        outcome = [step.ok, step.output_excerpt] if by_output else [step.ok]
+        key = json.dumps([step.tool, step.params, *outcome], sort_keys=True, default=str)
         if key in seen:
             first, count = shown[seen[key]]
             shown[seen[key]] = (first, count + 1)

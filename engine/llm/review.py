@@ -31,6 +31,7 @@ from engine.models import (
     ToolCall,
 )
 from engine.registry import TOOL_CATALOG, ToolResult, implementation
+from engine.run_memo import MadeCall
 
 MAX_TOOL_OUTPUT_CHARS = 8000  # what one tool call hands back to the model
 OUTPUT_RETRIES = 2  # a report that breaks the evidence rule is sent back this many times
@@ -58,6 +59,7 @@ class Run(Protocol):
     mcp: McpToolbox
 
     def call(self, tool: str, params: dict[str, Any], *, from_model: bool = False) -> ToolResult | None: ...
+    def earlier(self, tool: str, params: dict[str, Any]) -> MadeCall | None: ...
     def checkpoint(self, title: str, remaining: int) -> None: ...
     def check_stop(self) -> None: ...
     def absorb(self, result: ToolResult) -> None: ...
@@ -145,17 +147,22 @@ def review_with_llm(run: Run, draft: Report, tools: Sequence[str], settings: Llm
         source = TOOL_CATALOG.get(name)
         if source is not None and source in run.down:  # already failed to connect in this investigation
             return f"{name} is unavailable in this investigation: {run.down[source]}"
+        if request.now is not None and not is_mcp_tool_name(name) and not {"end", "now"} & params.keys():
+            params = {**params, "now": request.now.isoformat()}  # windows end at the request's reference time
+        earlier = run.earlier(name, params)
+        if earlier is not None:  # not made again: the model gets the first answer, its budget is not spent
+            note = f"You already made this call (tool call #{earlier.seq}); its result again"
+            if earlier.result is None:
+                return redact(f"{note}: the call failed: {earlier.error}")
+            return _cut(redact(f"{note}:\n{earlier.result.text}"))
         run.checkpoint(f"The team's model calls {name}", 2)  # this call, then its write-up: no jump to the budget
         spent += 1
         run.completed += 1
-        if request.now is not None and not is_mcp_tool_name(name) and not {"end", "now"} & params.keys():
-            params = {**params, "now": request.now.isoformat()}  # windows end at the request's reference time
         result = run.call(name, params, from_model=True)
         if result is None:
             return redact(f"The call failed: {run.calls[-1].error}") if run.calls else "The call failed."
         run.absorb(result)
-        text = redact(result.text)
-        return text if len(text) <= MAX_TOOL_OUTPUT_CHARS else text[:MAX_TOOL_OUTPUT_CHARS] + "\n(output cut)"
+        return _cut(redact(result.text))
 
     last_check = 0.0
 
@@ -207,6 +214,10 @@ def model_names(tools: Sequence[McpTool], *, taken: Sequence[str]) -> dict[str, 
         if name not in names and name not in taken:
             names[name] = tool
     return names
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_TOOL_OUTPUT_CHARS else text[:MAX_TOOL_OUTPUT_CHARS] + "\n(output cut)"
 
 
 def _usage(usage: Any) -> dict[str, int]:

@@ -1,10 +1,10 @@
 """A real browser on the config page's data sources and on the small things an engineer trips over.
 
 A team admin tests Prometheus (a real server) and a Loki that is down from the page, saves one with a secret that
-is never shown again; then, in the same Chromium: the branded 404 with navigation, the API's JSON 404 for an
-unknown POST, the favicon, the browsable API naming a session (no internal repr), a run started with a token
-named by its label, ``kubectl logs deploy/checkout`` not inventing a service called "deploy", and "Copy as
-Markdown". axe-core checks every page. Screenshots go to ``test-artifacts/e2e/``.
+is never shown again and then removed from its form; then, in the same Chromium: the branded 404 and 500 with
+navigation, the API's JSON 404 for an unknown POST, the favicon, the browsable API naming a session (no internal
+repr), a run started with a token named by its label, ``kubectl logs deploy/checkout`` not inventing a service
+called "deploy", and "Copy as Markdown". axe-core checks every page. Screenshots go to ``test-artifacts/e2e/``.
 """
 
 from __future__ import annotations
@@ -108,6 +108,42 @@ def test_a_team_admin_tests_data_sources_from_the_config_page_and_secrets_stay_h
     page.get_by_text(re.compile(r"Saved as version \d+")).wait_for()
     assert page.locator("#source-prometheus summary").inner_text().endswith("ENABLED")
     assert engine_settings_for_team(_team()).data_sources["prometheus"]["url"] == prometheus_url
+    accessible(page)
+
+    # The stored Loki secret is removed from its form: the checkbox, a save, and the page says "not set".
+    loki = page.locator("#source-loki")
+    loki.get_by_label("Remove the stored authorization").check()
+    screenshot("04-loki-remove-secret-checked")
+    loki.get_by_role("button", name="Save Loki").click()
+    page.get_by_text(re.compile(r"Saved as version \d+.*tools\.loki\.auth")).wait_for()
+    loki = page.locator("#source-loki")
+    assert loki.get_by_label("Authorization (not set)").input_value() == ""
+    assert loki.get_by_label("Remove the stored authorization").count() == 0
+    assert "auth" not in engine_settings_for_team(_team()).data_sources["loki"]
+    assert LOKI_SECRET not in page.content()
+    screenshot("05-loki-secret-removed")
+    accessible(page)
+
+
+@pytest.mark.urls("tests.web.failing_urls")
+def test_a_team_page_that_fails_is_the_branded_500_with_the_teams_navigation(
+    sso_org, page, screenshot, accessible, live_server
+):
+    base = live_server.url
+    sign_in(page, base)
+    response = page.goto(f"{base}/teams/team-platform/broken")
+    assert response is not None
+    assert response.status == 500
+    page.get_by_role("heading", name="Something went wrong on our side").wait_for()
+    navigation = page.get_by_role("navigation", name="Main")
+    assert navigation.get_by_role("link", name="History", exact=True).get_attribute("href") == (
+        "/teams/team-platform/history"
+    )
+    assert "the page of team-platform failed" not in page.content()
+    screenshot("01-branded-500")
+    accessible(page)
+    navigation.get_by_role("link", name="Dashboard", exact=True).click()  # a way out that works
+    page.wait_for_url(f"{base}/teams/team-platform/")
     accessible(page)
 
 

@@ -14,6 +14,7 @@ import pytest
 from teamconfig.connection_checks import checkable_sources
 from teamconfig.models import NodeConfig
 from teamconfig.services import config_update
+from tenancy.models import Node, NodeType
 from tests.conftest import SYSTEM
 from tests.engine.part2.replay_server import replay_server
 from tests.engine.sources import recorded
@@ -418,3 +419,81 @@ def test_a_datadog_check_on_the_config_page_uses_the_typed_keys(web_team_admin, 
     assert DD_API_KEY not in html
     assert DD_APP_KEY not in html
     assert datadog.seen[1].headers["DD-APPLICATION-KEY"] == DD_APP_KEY
+
+
+def test_a_stored_secret_is_removed_from_its_form_and_never_echoed(web_team_admin, team):
+    from teamconfig.selectors import engine_settings_for_team
+
+    _save(team, {"loki": {"enabled": True, "url": "https://loki.example.com", "auth": {"secret": LOKI_TOKEN}}})
+    page = web_team_admin.get(f"/teams/{team.node_id}/config").content.decode()
+    assert 'name="tools-loki-remove_auth"' in page
+    assert "Remove the stored authorization" in page
+    assert 'name="tools-prometheus-remove_auth"' not in page  # nothing stored, nothing to remove
+    assert LOKI_TOKEN not in page
+    response = web_team_admin.post(
+        f"/teams/{team.node_id}/config",
+        {
+            "section": "tools.loki",
+            "action": "save",
+            "tools-loki-enabled": "on",
+            "tools-loki-url": "https://loki.example.com",
+            "tools-loki-remove_auth": "on",
+        },
+    )
+    assert response.status_code == 302
+    loki = engine_settings_for_team(team).data_sources["loki"]
+    assert loki["url"] == "https://loki.example.com"
+    assert "auth" not in loki
+    assert "auth" not in NodeConfig.objects.get(node=team).overrides["tools"]["loki"]
+    page = web_team_admin.get(f"/teams/{team.node_id}/config").content.decode()
+    assert "Authorization (not set)" in page
+    assert 'name="tools-loki-remove_auth"' not in page
+
+
+def test_typing_a_new_secret_and_removing_the_stored_one_at_once_is_refused_without_echoing_either(
+    web_team_admin, team
+):
+    from teamconfig.selectors import engine_settings_for_team
+
+    _save(team, {"loki": {"enabled": True, "url": "https://loki.example.com", "auth": {"secret": LOKI_TOKEN}}})
+    response = web_team_admin.post(
+        f"/teams/{team.node_id}/config",
+        {
+            "section": "tools.loki",
+            "action": "save",
+            "tools-loki-enabled": "on",
+            "tools-loki-url": "https://loki.example.com",
+            "tools-loki-auth": "typed-new-token-987",
+            "tools-loki-remove_auth": "on",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Either type a new Authorization or remove the stored one, not both." in html
+    assert "typed-new-token-987" not in html
+    assert LOKI_TOKEN not in html
+    assert engine_settings_for_team(team).data_sources["loki"]["auth"] == LOKI_TOKEN
+
+
+def test_a_connection_test_with_the_secret_marked_for_removal_runs_without_it(web_team_admin, team):
+    with canned_server(LOKI_ROUTES) as loki:
+        _save(team, {"loki": {"enabled": True, "url": loki.url, "auth": {"secret": LOKI_TOKEN}}})
+        web_team_admin.post(
+            f"/teams/{team.node_id}/config",
+            {"section": "tools.loki", "action": "test", "tools-loki-url": loki.url, "tools-loki-remove_auth": "on"},
+        )
+    assert "authorization" not in loki.seen[-1][1]
+
+
+def test_a_secret_set_above_the_team_cannot_be_removed_from_the_teams_form(web_team_admin, team):
+    org_root = Node.objects.get(org=team.org, node_type=NodeType.ORG)
+    config_update(
+        node=org_root,
+        patch={"tools": {"loki": {"url": "https://loki.example.com", "auth": {"secret": LOKI_TOKEN}}}},
+        meta=SYSTEM,
+        admin=True,
+    )
+    page = web_team_admin.get(f"/teams/{team.node_id}/config").content.decode()
+    assert "Authorization (set)" in page
+    assert 'name="tools-loki-remove_auth"' not in page
+    assert "Set by the org or a group above this team" in page

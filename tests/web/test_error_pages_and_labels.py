@@ -4,12 +4,16 @@ page), who started a run by token label, and the caller's name instead of an int
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from django.db import OperationalError, connection
+from django.template import TemplateDoesNotExist
+from django.test import Client, RequestFactory
 
 from investigations.models import Status
 from tenancy.models import ApiToken
 from tenancy.principal import Principal
 from tests.web.conftest import make_investigation
+from web.views import errors
+from web.views.errors import server_error
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +75,77 @@ def test_the_team_switcher_is_hidden_with_one_team_and_lists_each_team_once_with
     assert "<span" not in switcher  # only options inside the select
     assert switcher.count("<option ") == switcher.count("</option>") >= 2
     assert f'<option value="{team.node_id}" selected>' in switcher
+
+
+def _failing_client(web_client: Client | None = None) -> Client:
+    client = Client(raise_request_exception=False)
+    if web_client is not None:
+        client.cookies = web_client.cookies
+    return client
+
+
+def _database_gone(execute, sql, params, many, context):
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+@pytest.mark.urls("tests.web.failing_urls")
+def test_a_failing_team_page_is_the_branded_500_with_that_teams_navigation(web_member, settings):
+    settings.DEBUG = False
+    response = _failing_client(web_member).get("/teams/team-platform/broken")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "<h1>Something went wrong on our side</h1>" in html
+    assert "web/app.css" in html
+    for link in ("/teams/team-platform/", "/teams/team-platform/history", "/teams/team-platform/config"):
+        assert f'href="{link}"' in html, link
+    assert "the page of team-platform failed" not in html  # nothing of the error reaches the page
+
+
+@pytest.mark.urls("tests.web.failing_urls")
+def test_the_500_page_still_renders_with_navigation_when_the_database_is_gone(settings):
+    settings.DEBUG = False
+    with connection.execute_wrapper(_database_gone):
+        response = _failing_client().get("/teams/team-platform/broken")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "<h1>Something went wrong on our side</h1>" in html
+    assert 'href="/teams/team-platform/history"' in html
+
+
+@pytest.mark.urls("tests.web.failing_urls")
+def test_rendering_the_500_page_reads_nothing_from_the_database(django_assert_num_queries):
+    request = RequestFactory().get("/teams/team-platform/broken")
+    with django_assert_num_queries(0):
+        response = server_error(request)
+    assert response.status_code == 500
+    assert 'href="/teams/team-platform/webhooks"' in response.content.decode()
+
+
+@pytest.mark.urls("tests.web.failing_urls")
+def test_a_failure_outside_a_team_page_links_to_the_dashboard_and_sign_in(settings):
+    settings.DEBUG = False
+    html = _failing_client().get("/broken").content.decode()
+    assert "<h1>Something went wrong on our side</h1>" in html
+    assert 'href="/"' in html
+    assert 'href="/login/"' in html
+    assert "/history" not in html
+
+
+def test_a_500_page_whose_template_fails_answers_the_plain_page_with_its_links(monkeypatch):
+    def broken_template(name: str):
+        raise TemplateDoesNotExist(name)
+
+    monkeypatch.setattr(errors, "get_template", broken_template)
+    response = server_error(RequestFactory().get("/teams/team-platform/history"))
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "Something went wrong on our side" in html
+    assert 'href="/login/"' in html
+
+
+@pytest.mark.urls("tests.web.failing_urls")
+def test_an_api_route_that_fails_outside_the_framework_answers_the_json_error(settings):
+    settings.DEBUG = False
+    response = _failing_client().get("/api/v1/broken")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"

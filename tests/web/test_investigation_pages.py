@@ -273,3 +273,41 @@ def test_run_without_the_model_starts_the_same_question_again_and_viewers_cannot
     assert rerun.without_llm
     assert rerun.context == {"service": "checkout"}
     assert rerun.trigger_source == TriggerSource.WEB
+
+
+def _call(run, seq, tool, params, output="", ok=True):
+    return InvestigationStep.objects.create(
+        investigation=run,
+        seq=seq,
+        tool=tool,
+        params=params,
+        started_at=run.started_at,
+        duration_ms=40,
+        ok=ok,
+        output_excerpt=output,
+    )
+
+
+def test_a_stored_run_that_repeated_a_call_lists_it_once_with_its_count(web_member, team):
+    run = make_investigation(team, status=Status.COMPLETED, result=COMPLETED_RESULT)
+    for seq in (1, 3, 4):
+        _call(run, seq, "get_cloudwatch_metrics", {"metric": "DatabaseConnections"}, "DatabaseConnections max 20")
+    _call(run, 2, "search_logs", {"errors": True}, "HikariPool-1 - Connection is not available")
+    html = web_member.get(f"/investigations/{run.pk}").content.decode()
+    calls = html.split('id="calls-heading"')[1]
+    assert calls.count("<code>get_cloudwatch_metrics</code>") == 1
+    assert calls.count("<code>search_logs</code>") == 1
+    assert "same call ×3" in calls
+    assert 'id="call-1-1"' in calls
+    assert 'id="call-1-3"' not in calls
+    assert '<a href="#call-1-1" class="evidence-link">get_cloudwatch_metrics</a>' in html  # the link still lands
+
+
+def test_the_live_step_list_shows_a_repeated_call_once(web_member, team):
+    run = make_investigation(team, status=Status.RUNNING, steps_completed=3, steps_total=5, attempt=1)
+    _call(run, 1, "list_pods", {"namespace": "shop"})
+    _call(run, 2, "list_pods", {"namespace": "shop"})
+    _call(run, 3, "list_pods", {"namespace": "prod"})
+    html = htmx(web_member, f"/investigations/{run.pk}/card").content.decode()
+    assert html.count("<code>list_pods</code>") == 2
+    assert "same call ×2" in html

@@ -80,14 +80,20 @@ class LlmForm(SectionForm):
         return {"llm": llm}
 
 
-def _data_source_forms(effective: dict[str, Any], post: Any, section: str) -> dict[str, DataSourceForm]:
+def _data_source_forms(
+    effective: dict[str, Any], stored: dict[str, Any], post: Any, section: str
+) -> dict[str, DataSourceForm]:
+    """A form per data source; ``stored`` (this team's own overrides) says which secrets the team may remove."""
     tools = effective.get("tools") if isinstance(effective.get("tools"), dict) else {}
+    own_tools = stored.get("tools") if isinstance(stored.get("tools"), dict) else {}
     assert isinstance(tools, dict)
+    assert isinstance(own_tools, dict)
     return {
         f"tools.{name}": DataSourceForm(
             post if section == f"tools.{name}" else None,
             name=name,
             current=current if isinstance(current := tools.get(name), dict) else {},
+            own=own if isinstance(own := own_tools.get(name), dict) else {},
         )
         for name in checkable_sources()
     }
@@ -147,7 +153,7 @@ def config(request: HttpRequest, team_id: str) -> HttpResponse:
     section = request.POST.get("section", "") if request.method == "POST" else ""
     effective = effective_config_for_team(team)
     sections = _section_forms(effective, request.POST, section)
-    data_sources = _data_source_forms(effective, request.POST, section)
+    data_sources = _data_source_forms(effective, stored, request.POST, section)
     checked: tuple[str, ConnectionCheck] | None = None
     json_post = request.POST if request.method == "POST" and not section else None
     form = OverridesForm(json_post, initial={"overrides": json.dumps(stored, indent=2, ensure_ascii=False)})

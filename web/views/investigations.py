@@ -121,7 +121,7 @@ def card_context(investigation: Investigation, choice: TeamChoice | None) -> dic
     percent = round(100 * investigation.steps_completed / total) if total else 0
     waiting = timezone.now() - investigation.created_at
     return {
-        "live_steps": _live_steps(investigation),
+        "live_steps": distinct_calls(_live_steps(investigation), by_output=False),
         "no_worker": investigation.status == Status.PENDING and waiting >= NO_WORKER_AFTER,
         "no_worker_after": int(NO_WORKER_AFTER.total_seconds()),
         "investigation": investigation,

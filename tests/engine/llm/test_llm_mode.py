@@ -78,7 +78,10 @@ def test_tool_calls_the_model_makes_run_through_the_registry_and_are_logged_like
         assert "checkout" in exchange.tool_results[-1]
         return final(report("checkout pods are failing", ["[tool:list_pods] checkout pods listed"]))
 
-    script = [[Call("list_pods", {"params": {"namespace": "shop"}})], cite_what_was_read]
+    script = [
+        [Call("list_pods", {"params": {"namespace": "shop", "label_selector": "app=checkout"}})],
+        cite_what_was_read,
+    ]
     with model_server(script) as model:
         result = investigate(
             _request(_llm(model.url), data_sources={"demo": {}}, attachments=[], message="checkout is down"),
@@ -89,7 +92,7 @@ def test_tool_calls_the_model_makes_run_through_the_registry_and_are_logged_like
     assert "read_attachment" not in model.exchanges[0].tools
     assert calls_seen[-1] == "list_pods"
     assert result.tool_calls[-1].tool == "list_pods"
-    assert result.tool_calls[-1].params == {"namespace": "shop"}
+    assert result.tool_calls[-1].params == {"namespace": "shop", "label_selector": "app=checkout"}
     assert result.tool_calls[-1].ok
     assert result.root_cause.evidence == ["[tool:list_pods] checkout pods listed"]
     assert result.summary.endswith("(demo data)")
@@ -194,7 +197,7 @@ def test_cancelling_while_the_model_thinks_stops_the_run_promptly() -> None:
 
 
 def test_the_step_budget_bounds_the_models_tool_calls() -> None:
-    greedy = [[Call("list_pods", {"params": {"namespace": "shop"}})] for _ in range(3)]
+    greedy = [[Call("list_pods", {"params": {"namespace": "shop", "label_selector": f"app={app}"}})] for app in "abc"]
     written = report("checkout", ["[tool:list_pods] pods"])
     with model_server([*greedy, final(written)]) as model:
         result = investigate(
@@ -204,6 +207,27 @@ def test_the_step_budget_bounds_the_models_tool_calls() -> None:
         )
     assert len(result.tool_calls) <= 3
     assert any("step budget" in text for exchange in model.exchanges for text in exchange.tool_results)
+
+
+def test_a_call_the_run_already_made_is_answered_from_its_first_result_without_spending_the_budget() -> None:
+    again = Call("list_pods", {"params": {"label_selector": "app=checkout", "namespace": "shop"}})  # other key order
+
+    def told_it_is_a_repeat(exchange: Exchange) -> list[Call]:
+        assert exchange.tool_results[-1].startswith("You already made this call (tool call #")
+        assert "checkout" in exchange.tool_results[-1]
+        return final(report("checkout pods are failing", ["[tool:list_pods] checkout pods listed"]))
+
+    script = [[Call("list_pods", {"params": {"namespace": "shop", "label_selector": "app=checkout"}})], [again]]
+    with model_server([*script, told_it_is_a_repeat]) as model:
+        result = investigate(
+            _request(
+                _llm(model.url), data_sources={"demo": {}}, attachments=[], message="checkout is down", max_steps=30
+            )
+        )
+    selected = [call for call in result.tool_calls if call.params.get("label_selector") == "app=checkout"]
+    assert len(selected) == 1
+    keys = [json.dumps([call.tool, call.params], sort_keys=True) for call in result.tool_calls]
+    assert len(keys) == len(set(keys))
 
 
 def test_the_cli_runs_in_llm_mode_with_the_key_from_the_environment(tmp_path) -> None:
