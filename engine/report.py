@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from difflib import SequenceMatcher
+
 from engine.analysis_context import AnalysisContext
 from engine.answers import health_check, log_search, log_summary
 from engine.expertise.alerts import HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
@@ -16,6 +19,14 @@ MAX_HYPOTHESES = 6
 MAX_RECOMMENDATIONS = 6
 MAX_TIMELINE = 25
 _PRIORITY = {"high": 0, "medium": 1, "low": 2}
+_REPEAT = 35  # characters two phrases may share before the second one is said to repeat the first
+# A clause that states something (subject + verb within its first words), so it can follow "so".
+_STATEMENT = re.compile(
+    r"^(?:\S+ ){0,6}?(?:is|are|was|were|fails?|failed|time out|times out|cannot|can't|does not|do not|never|"
+    r"crash(?:es)?|restarts?|rebalances|keeps|gets?|returns?|has|have|will|runs?|stays?|stopped|exceeds?|"
+    r"refuses?|rejects?|drops?|reads?|lacks?|misses|waits?|hangs?|shows?|logs?)\b",
+    re.IGNORECASE,
+)
 
 
 def answer(question: Question, scored: list[Scored], obs: Observations, ctx: AnalysisContext, focus: Focus) -> Report:
@@ -41,7 +52,7 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
     report = build_report(scored, obs, ctx, focus)
     meaning = MEANINGS.get(question.alert or "")
     if meaning and report.root_cause.confidence >= 50:
-        report.summary += f" (The alert {question.alert} means {meaning}.)"
+        report.summary += f" {question.alert} fires when {meaning}."
     return report
 
 
@@ -61,12 +72,13 @@ def build_report(scored: list[Scored], obs: Observations, ctx: AnalysisContext, 
     description = f.title if f.role == "cause" else f"{f.title}; the evidence does not show what causes it"
     linked = [s for s in scored[1:] if s.finding in root.explains or s.finding in root.explained_by]
     symptoms = [x for x in root.explains if not set(x.evidence) <= set(f.evidence)]
-    summary = _sentence(f.title)
-    explained = _unique_phrases([_short(x) for x in symptoms], exclude=f.title)
+    explained = _unique_phrases([c for c in (_consequence(x, f.title) for x in symptoms) if c], exclude=f.title)
     if explained:
-        summary += " It explains why " + _join(explained[:3]) + "."
+        summary = f"{_clause(f.title)}, so {_join(explained[:3])}."
     elif root.confidence < 50:
         summary = f"Strongest lead, not confirmed: {_sentence(f.title)}"
+    else:
+        summary = _sentence(f.title)
     noticed = _also_noticed(scored, root, focus)
     if noticed:
         summary += f" Also noticed, unrelated to {focus.label if focus and focus.label else 'this'}: {noticed}."
@@ -127,9 +139,35 @@ def _also_noticed(scored: list[Scored], root: Scored, focus: Focus | None) -> st
 def _short(finding: Finding) -> str:
     """A finding's title without its workload prefix, as a clause: "its container is crash-looping"."""
     title = finding.title
-    if finding.workload and title.startswith(f"{finding.workload}: "):
+    prefix = title.split(": ", 1)[0]
+    named = {finding.workload, finding.subject.rpartition("/")[2]}
+    if prefix in named or (finding.workload and " " not in prefix and prefix.startswith(finding.workload)):
         title = title.split(": ", 1)[1]
     return _lower_first(title)
+
+
+def _consequence(finding: Finding, root_title: str) -> str:
+    """A symptom as the clause that follows "so": its quoted detail is dropped when the root cause already says it."""
+    clause = _short(finding)
+    head, sep, _ = clause.partition(": ")
+    if _overlap(clause, root_title) >= min(_REPEAT, len(clause)) or (sep and len(head) >= 20 and head in root_title):
+        if not sep or _overlap(head, root_title) >= min(_REPEAT, len(head)):
+            return ""  # the root cause sentence already says all of it
+        clause = head
+    if not _STATEMENT.match(clause.partition(": ")[0]):  # a noun phrase ("unhandled X"): say who shows it
+        clause = f"{finding.workload or 'the service'} shows {clause}"
+    return clause
+
+
+def _overlap(a: str, b: str) -> int:
+    """The length of the longest passage two sentences share (case-insensitive)."""
+    a, b = a.lower(), b.lower()
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size
+
+
+def _clause(text: str) -> str:
+    return text.strip().rstrip(".")
 
 
 def _sentence(text: str) -> str:
@@ -138,7 +176,9 @@ def _sentence(text: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+    first = text.split(" ", 1)[0]
+    acronym = len(first) > 1 and first == first.upper()  # DNS, CNI, PVC-… stay as written
+    return text if acronym else text[:1].lower() + text[1:]
 
 
 def _join(parts: list[str]) -> str:
@@ -146,11 +186,18 @@ def _join(parts: list[str]) -> str:
 
 
 def _unique_phrases(phrases: list[str], exclude: str) -> list[str]:
+    """The phrases, each saying something the others and ``exclude`` do not (a shared quote is said once)."""
     seen: list[str] = []
-    for phrase in phrases:
-        phrase = phrase.strip().rstrip(".")
-        if phrase and phrase not in seen and phrase.lower() not in exclude.lower():
-            seen.append(phrase)
+    for phrase in sorted({p.strip().rstrip(".") for p in phrases}, key=len):
+        said = [exclude, *seen]
+        if not phrase or phrase.lower() in exclude.lower():
+            continue
+        if any(_overlap(phrase, other) >= min(_REPEAT, len(phrase)) for other in said):
+            head = phrase.partition(": ")[0]
+            if head == phrase or any(_overlap(head, other) >= min(_REPEAT, len(head)) for other in said):
+                continue
+            phrase = head
+        seen.append(phrase)
     return sorted(seen)
 
 
