@@ -182,6 +182,8 @@ class Question:
     named: str | None = None  # the object the person names, even if nothing observed carries that name
     managed_platform: bool = False  # the question says the cluster is a managed one (EKS, GKE, AKS...)
     namespace: str | None = None  # context.namespace
+    labels: tuple[tuple[str, str], ...] = ()  # the alert's labels from context.labels (alert analyzers read them)
+    message: str = ""  # the message as written, for rules that read what the person says ("mid-upgrade")
 
     @property
     def subject(self) -> Subject | None:
@@ -219,7 +221,18 @@ def parse_question(request: InvestigationRequest) -> Question:
     )
     named = _named(subjects, request.message)
     return Question(
-        intent, tuple(subjects), terms, since, until, alert, words, named, managed is not None, ctx.namespace
+        intent,
+        tuple(subjects),
+        terms,
+        since,
+        until,
+        alert,
+        words,
+        named,
+        managed is not None,
+        ctx.namespace,
+        tuple((key, value) for key, value in labels.items() if isinstance(value, str)),
+        request.message,
     )
 
 

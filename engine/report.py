@@ -7,7 +7,7 @@ from difflib import SequenceMatcher
 
 from engine.analysis_context import AnalysisContext
 from engine.answers import health_check, log_search, log_summary
-from engine.expertise.alerts import HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
+from engine.expertise.alerts import DURING_UPGRADE, HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS, UPGRADE_WORDS
 from engine.facts import Observations
 from engine.findings import Finding
 from engine.focus import Focus
@@ -35,6 +35,10 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
         return _heartbeat(question.alert)
     if question.alert in MANAGED_CONTROL_PLANE and question.managed_platform:
         return _managed_control_plane(question.alert)
+    if question.alert in DURING_UPGRADE:
+        upgrading = _upgrade_in_progress(question, obs)
+        if upgrading is not None:
+            return upgrading
     if question.intent == "log_search" and obs.logs:
         return log_search(question, obs, focus)
     if question.intent == "log_summary" and obs.logs and ctx.logs is not None:
@@ -102,6 +106,48 @@ def _heartbeat(alert: str) -> Report:
         ),
         recommendations=[
             Recommendation(priority="low", action=f"Route {alert} to a heartbeat/null receiver instead of paging"),
+        ],
+    )
+
+
+# A cloud's own word that an upgrade is under way: an EKS nodegroup UPDATING, a GKE UPGRADE_NODES operation RUNNING,
+# an AKS pool "Upgrading", kubeadm's "upgrade in progress".
+_UPGRADING = re.compile(
+    r"\bUPDATING\b|\bUpgrading\b|upgrade in progress|UPGRADE\w*\s+(?:RUNNING|IN_PROGRESS|PENDING)\b"
+)
+_VERSION = re.compile(r"(?<![\w.])v?(1\.[1-9]\d)\.\d+(?![\d.])")  # v1.30.4, 1.29.8-gke.1; not an IP
+
+
+def _upgrade_in_progress(question: Question, obs: Observations) -> Report | None:
+    """A version-skew alert while an upgrade is rolling: expected, it clears when every component is upgraded."""
+    alert = question.alert or ""
+    said = re.search(UPGRADE_WORDS, question.message, re.IGNORECASE)
+    minors: dict[str, str] = {}  # minor version -> the line that shows it
+    updating: str | None = None
+    sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    for label, lines in sources:
+        for line in lines[:5000]:
+            for found in _VERSION.finditer(line):
+                minors.setdefault(found.group(1), f"{label} {line.strip()[:240]}")
+            if updating is None and _UPGRADING.search(line):
+                updating = f"{label} {line.strip()[:240]}"
+    if not said and updating is None:
+        return None
+    versions = sorted(minors, key=lambda v: tuple(int(p) for p in v.split(".")))
+    skew = f": components run Kubernetes {_join(versions)}" if len(versions) > 1 else ""
+    evidence = [minors[v] for v in versions[:3]] + ([updating] if updating else [])
+    return Report(
+        summary=f"Not an incident: {alert} fires because {DURING_UPGRADE[alert]}{skew}. An upgrade is in progress, "
+        "so the alert is expected and will clear once every node pool runs the new version; act only if it keeps "
+        "firing after the upgrade has finished.",
+        root_cause=RootCause(
+            description=f"Expected during the upgrade, not an incident: {alert} reports version skew{skew}",
+            confidence=80,
+            evidence=list(dict.fromkeys(evidence)),
+        ),
+        recommendations=[
+            Recommendation(priority="low", action="Let the upgrade finish (all node pools on the new version)"),
+            Recommendation(priority="low", action=f"Silence {alert} for the upgrade window"),
         ],
     )
 

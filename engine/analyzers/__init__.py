@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers import (
+    alert_signals,
     changes,
     claims,
     cluster,
@@ -48,6 +49,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     datastore_text.analyze,
     resources.analyze,
     disk_usage.analyze,
+    alert_signals.analyze,
     text_signals.analyze,
     log_signatures.analyze,
     metric_findings.analyze,

@@ -13,6 +13,15 @@ HEARTBEATS = {
     "inhibit those info alerts; it is expected and not an incident. Route it to a null receiver",
 }
 
+# Alerts whose runbook says they are expected while a cluster upgrade is rolling through, and clear when it ends.
+DURING_UPGRADE = {
+    "KubeVersionMismatch": "different semantic versions of Kubernetes components are running, which is expected "
+    "while an upgrade rolls through the control plane and node pools",
+    "KubeletVersionSkew": "kubelets run a different version than the API server, which is expected while node "
+    "pools are being upgraded",
+}
+UPGRADE_WORDS = r"\bupgrad(?:e|es|ing)\b|\bUPDATING\b|rolling (?:update|upgrade)|node ?pool upgrade|nodegroup update"
+
 MEANINGS = {
     "KubePodCrashLooping": "a container of the pod keeps restarting (CrashLoopBackOff)",
     "KubePodNotReady": "the pod has been not ready for more than 15 minutes",
@@ -52,6 +61,9 @@ MEANINGS = {
     "AlertmanagerFailedToSendAlerts": "Alertmanager cannot deliver notifications to an integration",
     "etcdInsufficientMembers": "etcd has too few members for quorum",
     "etcdNoLeader": "an etcd member has no leader",
+    "etcdHighFsyncDurations": "etcd's WAL fsyncs are slow (p99 above 0.5 s): its disk is too slow or shared",
+    "etcdHighCommitDurations": "etcd's backend commits are slow (p99 above 0.25 s): its disk is too slow or shared",
+    "KubeVersionMismatch": "different semantic versions of Kubernetes components are running",
     "CoreDNSDown": "CoreDNS has disappeared from Prometheus target discovery",
 }
 
