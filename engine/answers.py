@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from engine.analyzers.certificates import healthy_certificates
 from engine.facts import LogDoc, Observations
 from engine.focus import Focus
 from engine.logs.index import LogIndex
@@ -155,7 +156,7 @@ def health_check(question: Question, obs: Observations, focus: Focus, scored: li
     evidence = [p.cites.get("row", "") for p in pods[:3]]
     if pods:
         facts.append(f"{len(ready)} of {len(pods)} pods Running and Ready, no restarts")
-    for fact, cite in _healthy_objects(obs):
+    for fact, cite in [*_healthy_objects(obs), *healthy_certificates(obs)]:
         facts.append(fact)
         evidence.append(cite)
     if obs.logs:

@@ -223,7 +223,7 @@ def _sentence(text: str) -> str:
 
 def _lower_first(text: str) -> str:
     first = text.split(" ", 1)[0]
-    acronym = len(first) > 1 and first == first.upper()  # DNS, CNI, PVC-… stay as written
+    acronym = len(first) > 1 and (first == first.upper() or first[1:] != first[1:].lower())  # DNS, ClusterIssuer
     return text if acronym else text[:1].lower() + text[1:]
 
 

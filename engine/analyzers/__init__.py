@@ -11,6 +11,7 @@ from collections.abc import Callable
 from engine.analysis_context import AnalysisContext
 from engine.analyzers import (
     alert_signals,
+    certificates,
     changes,
     claims,
     cluster,
@@ -50,6 +51,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     resources.analyze,
     disk_usage.analyze,
     alert_signals.analyze,
+    certificates.analyze,
     text_signals.analyze,
     log_signatures.analyze,
     metric_findings.analyze,

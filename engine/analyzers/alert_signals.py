@@ -74,10 +74,10 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
 
 
 def _lines(obs: Observations) -> Iterator[_Line]:
-    sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
-    for label, text_lines in sources:
+    sources = [(t.label, t.lines, t.command) for t in obs.texts] + [(d.label, d.lines, d.command) for d in obs.logs]
+    for label, text_lines, printed_by in sources:
         host: str | None = None
-        command = ""
+        command = printed_by
         for text in text_lines[:20_000]:
             prompt = _PROMPT_HOST.match(text)
             if prompt:
@@ -289,6 +289,7 @@ def _filesystem_filling(labels: dict[str, str], lines: list[_Line], alert: str |
 def _images_detail(lines: list[_Line], evidence: list[str]) -> str:
     """What a container runtime's directory is full of: images, from ``crictl images`` and the kubelet's GC."""
     repos: Counter[str] = Counter()
+    counted: dict[str, int] = {}  # repository -> images counted by `crictl images | grep -c <repo>`
     count: int | None = None
     gc: tuple[str, _Line] | None = None
     for line in lines:
@@ -300,13 +301,14 @@ def _images_detail(lines: list[_Line], evidence: list[str]) -> str:
             if "grep -c" in line.command:
                 quoted = re.search(r"grep -c\s+['\"]?([^'\"\s]+)", line.command)
                 if quoted:
-                    repos[quoted.group(1)] = max(repos[quoted.group(1)], int(number.group(1)))
+                    counted[quoted.group(1)] = int(number.group(1))
             elif count is None:
                 count = int(number.group(1))
                 evidence.append(f"{line.label} {line.text.strip()}")
         threshold = _IMAGE_GC.search(line.text)
         if threshold:
             gc = (threshold.group(1) or threshold.group(2), line)
+    repos.update({repo: number - repos[repo] for repo, number in counted.items() if number > repos[repo]})
     detail = ": it holds the container images"
     if count:
         detail += f" ({count} images"
