@@ -323,9 +323,9 @@ SIGNATURES: tuple[Signature, ...] = (
         "kafka_poll_interval",
         "cause",
         84,
-        "The Kafka consumer is removed from its group: processing between two polls takes longer than max.poll.interval.ms, so the group rebalances",
+        "The Kafka consumer{group} is removed from its group: processing between two polls takes longer than max.poll.interval.ms, so the group rebalances",
         _re(
-            r"max\.poll\.interval\.ms|consumer poll timeout has expired|leaving group|Member \S+ sending LeaveGroup request|CommitFailedException"
+            r"(?:groupId=(?P<group>[\w.-]+)[^\n]*?)?(?:max\.poll\.interval\.ms|consumer poll timeout has expired|leaving group|Member \S+ sending LeaveGroup request|CommitFailedException)"
         ),
     ),
     Signature(
@@ -445,6 +445,8 @@ def match_signatures(line: str) -> list[SignatureMatch]:
         groups = _merge_groups({k: v for k, v in match.groupdict().items() if v})
         if signature.kind == "exception":
             groups["detail"] = f": {groups['detail']}" if groups.get("detail") else ""
+        if signature.kind == "kafka_poll_interval":
+            groups["group"] = f" of group '{groups['group']}'" if groups.get("group") else ""
         groups["line"] = text.strip()[:160]
         found.append(SignatureMatch(signature, groups))
     return _prefer_specific(found)
