@@ -50,3 +50,39 @@ def test_a_kafka_poll_timeout_names_the_consumer_group():
     line = "[Consumer clientId=c-1, groupId=billing-events] consumer poll timeout has expired. This means the time between subsequent calls to poll() was longer than the configured max.poll.interval.ms"
     titles = [m.title() for m in match_signatures(line)]
     assert any("group 'billing-events'" in t for t in titles)
+
+
+def _jaeger(*spans: str, processes: str) -> str:
+    return '{"data":[{"traceID":"t","spans":[' + ",".join(spans) + '],"processes":' + processes + "}]}"
+
+
+def test_a_message_that_waits_in_its_queue_is_named_as_queue_wait_not_as_the_consumers_work():
+    trace = _jaeger(
+        '{"spanID":"p","operationName":"publish","references":[],"startTime":0,"duration":1000,"tags":[{"key":"messaging.destination.name","value":"jobs"}],"processID":"a"}',
+        '{"spanID":"c","operationName":"process","references":[{"refType":"FOLLOWS_FROM","spanID":"p"}],"startTime":30000000,"duration":200000,"tags":[],"processID":"b"}',
+        processes='{"a":{"serviceName":"api"},"b":{"serviceName":"worker"}}',
+    )
+    report = run("jobs run late", ("trace.json", trace))
+    assert "waits 30.0 s in the queue" in report.root_cause.description
+    assert "worker" in report.root_cause.description
+
+
+def test_a_short_gap_between_producer_and_consumer_is_not_called_queue_wait():
+    trace = _jaeger(
+        '{"spanID":"p","operationName":"publish","references":[],"startTime":0,"duration":1000,"tags":[],"processID":"a"}',
+        '{"spanID":"c","operationName":"process","references":[{"refType":"FOLLOWS_FROM","spanID":"p"}],"startTime":5000,"duration":2000000,"tags":[],"processID":"b"}',
+        processes='{"a":{"serviceName":"api"},"b":{"serviceName":"worker"}}',
+    )
+    report = run("slow", ("trace.json", trace))
+    assert "in the queue" not in report.root_cause.description
+
+
+def test_the_error_of_a_trace_is_placed_in_the_deepest_failed_span_with_its_exception():
+    trace = _jaeger(
+        '{"spanID":"r","operationName":"GET /","references":[],"startTime":0,"duration":100,"tags":[{"key":"error","value":true}],"processID":"a"}',
+        '{"spanID":"x","operationName":"Pay","references":[{"refType":"CHILD_OF","spanID":"r"}],"startTime":1,"duration":50,"tags":[{"key":"error","value":true}],"logs":[{"fields":[{"key":"exception.type","value":"CardDeclined"},{"key":"exception.message","value":"issuer unavailable"}]}],"processID":"b"}',
+        processes='{"a":{"serviceName":"web"},"b":{"serviceName":"payments"}}',
+    )
+    report = run("which service fails?", ("trace.json", trace))
+    assert report.root_cause.description.startswith("payments")
+    assert "CardDeclined: issuer unavailable" in report.root_cause.description
