@@ -29,6 +29,7 @@ from engine.analyzers import (
     resources,
     routing,
     scheduling,
+    shared_ports,
     text_signals,
     workloads,
 )
@@ -56,6 +57,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     certificates.analyze,
     text_signals.analyze,
     log_signatures.analyze,
+    shared_ports.analyze,
     metric_findings.analyze,
     changes.analyze,
     dependencies.analyze,

@@ -190,8 +190,8 @@ def analyze_doc(
 
 _PEERED = {"dns_failure", "tls_error", "auth_failure", "broker_auth_refused", "cloud_access_denied", "grpc_unavailable"}
 _PEER = re.compile(
-    r"(?:dial tcp |connect(?:ing)? to |host[=: ]+|server[=: ]+|broker[=: ]+|https?://|tls://|ssl://|amqps?://|mqtts?://)"
-    r"\[?(?P<peer>[a-z][\w-]*(?:\.[\w-]+)+(?::\d{2,5})?)",
+    r"(?:dial tcp |connect(?:ing)? to |host[=: ]+|server[=: ]+|ServerName: |(?:failed to )?resolve |broker[=: ]+|https?://|tls://|ssl://|amqps?://|mqtts?://)"
+    r"(?:\\?['\"])?\[?(?P<peer>[a-z][\w-]*(?:\.[\w-]+)+(?::\d{2,5})?)",
     re.IGNORECASE,
 )
 
@@ -246,7 +246,9 @@ def _finding(
     if kind == "http_5xx":
         title = f"HTTP 5xx burst: {group.count} of {total} log lines are 5xx responses"
     peer = None
-    if kind in _PEERED and not target and not match.groups.get("host"):  # the line before often names the peer
+    # An address, not a name: the lines around it often name the host (not for the DNS resolver's own address).
+    by_address = bool(target_host and _IP.match(target_host)) and not (target or "").endswith(":53")
+    if (kind in _PEERED and not target and not match.groups.get("host")) or by_address:  # the line before names it
         earlier = doc.lines[max(0, group.first_index - 20) : group.first_index + 1]
         peer = _peer_in(group.examples) or _peer_in(list(reversed(earlier)))
     if peer and kind == "dns_failure":

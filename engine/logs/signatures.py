@@ -320,6 +320,16 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "kafka_unknown_topic",
+        "cause",
+        88,
+        "The Kafka topic {topic} does not exist on the cluster the client talks to (UNKNOWN_TOPIC_OR_PARTITION: not present in metadata), so producing to or consuming from it fails",
+        _re(
+            r"Topic (?P<topic>[\w.-]+) not present in metadata|\{(?P<topic2>[\w.-]+)=UNKNOWN_TOPIC_OR_PARTITION\}"
+            r"|Subscribed topic not available: (?P<topic3>[\w.-]+)"
+        ),
+    ),
+    Signature(
         "kafka_poll_interval",
         "cause",
         84,
@@ -420,7 +430,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|unknown_topic|topic|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"

@@ -1,0 +1,50 @@
+"""Application logs are read for the concrete thing: the host behind an address, the topic that does not exist,
+the port two containers of one pod both claim."""
+# ruff: noqa: E501  (log lines are quoted as printed)
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from engine import Attachment, InvestigationContext, InvestigationRequest, investigate
+from engine.logs.signatures import match_signatures
+
+NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+
+
+def run(message: str, *attachments: tuple[str, str], **context: object):
+    files = [Attachment(name=name, content=content) for name, content in attachments]
+    request = InvestigationRequest(message=message, now=NOW, context=InvestigationContext(**context, attachments=files))
+    return investigate(request)
+
+
+def test_a_topic_missing_from_the_cluster_metadata_is_named():
+    titles = [
+        m.title() for m in match_signatures("TimeoutException: Topic orders.v3 not present in metadata after 60000 ms.")
+    ]
+    assert any("orders.v3 does not exist" in t for t in titles)
+
+
+def test_a_python_name_resolution_error_names_the_host_it_could_not_resolve():
+    log = (
+        "2026-09-01 11:00:00,000 ERROR api lookup failed\n"
+        "socket.gaierror: [Errno -2] Name or service not known\n"
+        "urllib3.exceptions.NameResolutionError: <urllib3.connection.HTTPSConnection object at 0x7f>: Failed to resolve 'quotes.partner.example' ([Errno -2] Name or service not known)\n"
+    )
+    report = run("why does quoting fail?", ("quote.log", log), service="quoting")
+    assert "quotes.partner.example" in report.root_cause.description
+
+
+def test_two_containers_claiming_one_port_are_named_when_one_cannot_bind_it():
+    spec = 'containers:\n- name: api\n  ports:\n  - name: http\n    containerPort: 7000\n- name: profiler\n  args: ["--listen=:7000"]\n'
+    log = "starting api on :7000\nError: listen tcp :7000: bind: address already in use\n"
+    report = run("api crashes after we added the profiler", ("spec.yaml", spec), ("api.log", log))
+    assert "api and profiler" in report.root_cause.description
+    assert "7000" in report.root_cause.description
+
+
+def test_a_port_conflict_is_not_claimed_when_only_one_container_uses_the_port():
+    spec = 'containers:\n- name: api\n  ports:\n  - name: http\n    containerPort: 7000\n- name: profiler\n  args: ["--listen=:7001"]\n'
+    log = "Error: listen tcp :7000: bind: address already in use\n"
+    report = run("api crashes", ("spec.yaml", spec), ("api.log", log))
+    assert "both listen" not in report.root_cause.description
