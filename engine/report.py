@@ -53,6 +53,10 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
             f"No, {who} is not healthy: {_lower_first(report.summary)}" if who else f"Not healthy: {report.summary}"
         )
         return report
+    if not scored and question.alert:
+        from_alert = _from_alert_text(question)
+        if from_alert is not None:
+            return from_alert
     report = build_report(scored, obs, ctx, focus)
     meaning = MEANINGS.get(question.alert or "")
     if meaning and report.root_cause.confidence >= 50:
@@ -148,6 +152,61 @@ def _upgrade_in_progress(question: Question, obs: Observations) -> Report | None
         recommendations=[
             Recommendation(priority="low", action="Let the upgrade finish (all node pools on the new version)"),
             Recommendation(priority="low", action=f"Silence {alert} for the upgrade window"),
+        ],
+    )
+
+
+# What an alert's own text says about the container's last termination (kube-state-metrics reasons, exit codes).
+_TERMINATION = re.compile(r"\b(OOMKilled|Error|ContainerCannotRun|StartError|DeadlineExceeded|Evicted)\b")
+_EXIT_CODE = re.compile(r"exit(?:ed with)? code[:= ]+(\d{1,3})", re.IGNORECASE)
+_MEMORY_LIMIT = re.compile(r"memory limit(?: of| is|:)? ([\d.]+\s?[KMGT]i?B?)", re.IGNORECASE)
+_SIGNALS = {
+    137: "killed with SIGKILL, usually by the OOM killer",
+    143: "terminated with SIGTERM",
+    139: "a segmentation fault (SIGSEGV)",
+}
+
+
+def _from_alert_text(question: Question) -> Report | None:
+    """When no data could be read, what the alert's own text states about the subject, said as such."""
+    text = question.message
+    reason = _TERMINATION.search(text)
+    code = _EXIT_CODE.search(text)
+    if reason is None and code is None:
+        return None
+    subject = question.subject
+    who = f"{subject.kind + ' ' if subject.kind else ''}{subject.name}" if subject else "the subject"
+    labels = dict(question.labels)
+    container = f" (container {labels['container']})" if labels.get("container") else ""
+    exit_code = int(code.group(1)) if code else None
+    limit = _MEMORY_LIMIT.search(text)
+    facts = []
+    if reason:
+        facts.append(f"its last termination was {reason.group(1)}")
+    if exit_code is not None:
+        meaning = _SIGNALS.get(exit_code)
+        facts.append(f"exit code {exit_code}" + (f" ({meaning})" if meaning else ""))
+    verdict = ""
+    at_limit = f"its memory limit of {limit.group(1)}" if limit else ""
+    if (reason and reason.group(1) == "OOMKilled") or exit_code == 137:
+        verdict = " It ran out of memory" + (f": it needs more than {at_limit}" if at_limit else "")
+        verdict += "; raise the limit or find what grows (heap, caches, batch sizes)."
+    description = f"{who}{container}: " + ", ".join(facts) + (f", at {at_limit}" if at_limit and verdict else "")
+    return Report(
+        summary=f"Only the alert's text could be read, and it says that {who}{container} keeps restarting: "
+        + ", ".join(facts)
+        + "."
+        + verdict,
+        root_cause=RootCause(
+            description=description + " (from the alert text; no readable data confirms it)",
+            confidence=45,
+            evidence=[],
+        ),
+        recommendations=[
+            Recommendation(
+                priority="medium",
+                action="Attach `kubectl describe pod` and `kubectl logs --previous` of the pod to confirm",
+            )
         ],
     )
 

@@ -269,7 +269,7 @@ SIGNATURES: tuple[Signature, ...] = (
         84,
         "The process cannot listen: address already in use ({detail})",
         _re(
-            r"(?P<detail>(?:bind|listen)[^\n]{0,40}address already in use|EADDRINUSE[^\n]{0,40}|Address already in use)"
+            r"(?P<detail>(?:bind|listen)[^\n]{0,40}address already in use(?: (?:[\w.\[\]*]*:)+\d{2,5}\b)?|EADDRINUSE[^\n]{0,40}|Address already in use)"
         ),
     ),
     Signature(

@@ -120,3 +120,41 @@ Events:
     report = run("why is api not starting?", ("describe.txt", describe), namespace="shop")
     assert "api-db" in report.summary
     assert "explains" not in report.summary
+
+
+def test_with_only_an_unreadable_attachment_the_alert_text_is_read_and_said_to_be_unconfirmed():
+    report = run(
+        "[FIRING:1] KubePodCrashLooping shop/api-1 (api): last termination OOMKilled, exit code 137, memory limit 512Mi",
+        ("dump.bin", "\x00\x01\x02 binary \x00\x00"),
+        alert_name="KubePodCrashLooping",
+        labels={"alertname": "KubePodCrashLooping", "pod": "api-1", "container": "api"},
+    )
+    assert "512Mi" in report.summary
+    assert "OOMKilled" in report.root_cause.description
+    assert "no readable data confirms it" in report.root_cause.description
+
+
+def test_strict_mtls_with_a_namespace_without_sidecars_explains_connection_resets():
+    report = run(
+        "client gets connection reset by peer",
+        ("c.log", "ERROR read tcp 10.0.0.1:5000->10.0.0.2:80: read: connection reset by peer\n"),
+        (
+            "pa.yaml",
+            "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n",
+        ),
+        ("ns.txt", "NAME   STATUS   AGE   LABELS\nlegacy   Active   1d   kubernetes.io/metadata.name=legacy\n"),
+    )
+    assert "STRICT" in report.root_cause.description
+    assert "legacy" in report.root_cause.description
+
+
+def test_connection_resets_without_a_strict_policy_are_not_blamed_on_mtls():
+    report = run(
+        "client gets connection reset by peer",
+        ("c.log", "ERROR read tcp 10.0.0.1:5000->10.0.0.2:80: read: connection reset by peer\n"),
+        (
+            "pa.yaml",
+            "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: PERMISSIVE}}\n",
+        ),
+    )
+    assert "STRICT" not in report.root_cause.description
