@@ -148,17 +148,24 @@ _HEALTH = re.compile(
     r"^\s*(?:is|are|does|do)\b.*\b(?:healthy|ok|okay|fine|working|up|running (?:fine|well|ok)|in good shape|alright|ready)\b"
     r"|\bhealth ?check\b|\bcheck (?:the )?health\b|\bhow healthy\b|\bhealth of\b|\bis (?:everything|all) (?:ok|fine|healthy)\b"
     r"|\b(?:is|are)\b[^.?!]{0,80}\bhealthy\b|\bdo (?:we|i) need to (?:do|fix|worry)\b|\bshould (?:we|i) (?:worry|be worried)\b"
-    r"|\bsomething (?:we|i) need to fix\b|\bgoing to handle it\b",
+    r"|\bsomething (?:we|i) need to fix\b|\bgoing to handle it\b"
+    r"|^\s*(?:did|has|have)\b[^.?!]{0,80}\b(?:run|ran|finish(?:ed)?|complete(?:d)?|succeed(?:ed)?|go|went)\b[^.?!]{0,20}\b(?:ok|okay|fine|well|successfully|through)\b",
     re.IGNORECASE,
 )
 _SINCE = re.compile(
     r"\b(?:since|after|from)\s+((?:\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?Z?)?)"
     r"|(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?(?:,?\s+(?:at\s+)?\d{1,2}:\d{2})?)"
     r"|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?:\s+\d{4})?)"
-    r"|(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?)|yesterday|today)",
+    r"|(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?)|yesterday|today|(?:last\s+)?(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*day)",
     re.IGNORECASE,
 )
 _LAST = re.compile(r"\b(?:in|over|during) the (?:last|past) (\d+)\s*(minute|min|hour|h|day|d)s?\b", re.IGNORECASE)
+# The errors are what is asked for ("what errors has X logged", "show the errors"), not a remark ("no errors in the logs").
+_ASKS_FOR_ERRORS = re.compile(
+    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:\w+\s+)?(?:errors?|exceptions?)\b|\b(?:errors?|exceptions?)\s+(?:has|have|did|were|was)\b"
+    r"|(?<!no )(?<!no errors )\blogged\b",
+    re.IGNORECASE,
+)
 _UNTIL = re.compile(r"\b(?:until|before|till)\s+(\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?Z?)?)", re.IGNORECASE)
 
 
@@ -212,7 +219,7 @@ def parse_question(request: InvestigationRequest) -> Question:
     if intent == "log_search" and not terms:
         intent = "log_summary"
     since, until = _time_filter(request.message, now)
-    if intent == "rca" and since is not None and re.search(r"\berrors?\b|\blogged\b", request.message, re.I):
+    if intent == "rca" and since is not None and _ASKS_FOR_ERRORS.search(request.message):
         intent = "log_summary"
     alert = _alert_name(text)
     words = frozenset(w.lower() for w in re.findall(_NAME, text.lower()) if len(w) >= 3 and w not in _NOT_NAMES)
@@ -346,6 +353,11 @@ def _parse_when(text: str, now: datetime) -> datetime | None:
         return midnight
     if lowered == "yesterday":
         return midnight - timedelta(days=1)
+    weekday = re.fullmatch(r"(last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day", lowered)
+    if weekday:  # the most recent such day before today ("since Monday" on a Tuesday: yesterday midnight)
+        target = ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun").index(weekday.group(2))
+        back = (midnight.weekday() - target) % 7 or 7
+        return midnight - timedelta(days=back)
     cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text, flags=re.I).replace(" at ", " ").replace(",", " ")
     value = _parse_date(cleaned.strip(), midnight)
     if value is None:

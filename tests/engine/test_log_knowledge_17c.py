@@ -48,3 +48,24 @@ def test_a_port_conflict_is_not_claimed_when_only_one_container_uses_the_port():
     log = "Error: listen tcp :7000: bind: address already in use\n"
     report = run("api crashes", ("spec.yaml", spec), ("api.log", log))
     assert "both listen" not in report.root_cause.description
+
+
+def _ask(message: str):
+    from engine.question import parse_question
+
+    return parse_question(InvestigationRequest(message=message, now=datetime(2026, 11, 3, 12, 0, tzinfo=UTC)))
+
+
+def test_since_a_weekday_means_the_most_recent_such_day_before_today():
+    assert _ask("what errors has api logged since Monday?").since == datetime(2026, 11, 2, tzinfo=UTC)
+    assert _ask("what errors has api logged since last Friday?").since == datetime(2026, 10, 30, tzinfo=UTC)
+
+
+def test_a_remark_that_there_are_no_errors_keeps_a_time_bounded_question_a_root_cause_question():
+    assert _ask("jobs keep getting killed since Monday, no errors in the job logs").intent == "rca"
+    assert _ask("which errors did api log since Monday?").intent == "log_summary"
+
+
+def test_did_it_run_ok_is_a_health_question():
+    assert _ask("did last night's export job run ok?").intent == "health"
+    assert _ask("has the backup finished successfully?").intent == "health"
