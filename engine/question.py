@@ -149,6 +149,7 @@ _HEALTH = re.compile(
     r"|\bhealth ?check\b|\bcheck (?:the )?health\b|\bhow healthy\b|\bhealth of\b|\bis (?:everything|all) (?:ok|fine|healthy)\b"
     r"|\b(?:is|are)\b[^.?!]{0,80}\bhealthy\b|\bdo (?:we|i) need to (?:do|fix|worry)\b|\bshould (?:we|i) (?:worry|be worried)\b"
     r"|\bsomething (?:we|i) need to fix\b|\bgoing to handle it\b"
+    r"|\b(?:is|are)\s+[\w.-]+(?:\s+itself)?\s+(?:ok|okay|fine|healthy|alright|up)\b(?!\s+(?:to|with)\b)"
     r"|^\s*(?:did|has|have)\b[^.?!]{0,80}\b(?:run|ran|finish(?:ed)?|complete(?:d)?|succeed(?:ed)?|go|went)\b[^.?!]{0,20}\b(?:ok|okay|fine|well|successfully|through)\b",
     re.IGNORECASE,
 )

@@ -48,6 +48,7 @@ _SECRET_WORDS = ("PASS", "AUTH", "SECRET", "TOKEN", "URL", "URI")
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     lines = list(_lines(obs))
     findings = _redis_cluster(lines) + _patroni_replica(obs, lines, ctx) + _redis_noauth(lines, ctx)
+    findings += _mysql_replication(lines, ctx)
     for document in obs.documents:
         findings += _mongo_no_primary(document.data, document.label, document.lines, _mongo_clients(obs, ctx))
     return findings
@@ -220,6 +221,58 @@ def _patroni_replica(obs: Observations, lines: list[tuple[str, str, str]], ctx: 
                 ),
             ],
             affected=[client],
+        )
+    ]
+
+
+# --- MySQL replication stopped -------------------------------------------------------------------------------
+
+_MYSQL_FIELD = re.compile(
+    r"^\s*(?P<key>(?:Replica|Slave)_(?:SQL|IO)_Running|Last_(?:SQL|IO)_Errno|Last_(?:SQL|IO)_Error|LAST_ERROR_MESSAGE|Seconds_Behind_(?:Source|Master))\s*:\s*(?P<value>.*)$"
+)
+
+
+def _mysql_replication(lines: list[tuple[str, str, str]], ctx: AnalysisContext) -> list[Finding]:
+    """``SHOW REPLICA STATUS`` (MySQL docs): a replica whose SQL or IO thread is not running has stopped
+    replicating; Last_*_Errno/Error (and the applier's LAST_ERROR_MESSAGE) say why."""
+    fields: dict[str, tuple[str, str]] = {}
+    for label, line, _ in lines:
+        found = _MYSQL_FIELD.match(line)
+        if found:
+            key = found.group("key").replace("Slave_", "Replica_").replace("_Master", "_Source")
+            fields.setdefault(key, (found.group("value").strip(), f"{label} {excerpt(line.strip())}"))
+    thread = next((t for t in ("SQL", "IO") if fields.get(f"Replica_{t}_Running", ("",))[0] == "No"), None)
+    if thread is None:
+        return []
+    errno = fields.get(f"Last_{thread}_Errno", ("", ""))
+    error = fields.get("LAST_ERROR_MESSAGE") or fields.get(f"Last_{thread}_Error") or ("", "")
+    replica = (
+        (ctx.focus.owner() if ctx.focus else None) or (ctx.question.named if ctx.question else None) or "the replica"
+    )
+    known = {
+        "1062": "a duplicate key: the row already exists on the replica",
+        "1032": "a row the event changes does not exist on the replica",
+        "1146": "a table that does not exist on the replica",
+    }
+    meaning = f" ({known[errno[0]]})" if errno[0] in known else ""
+    detail = f"error {errno[0]}{meaning}" if errno[0] else "an error"
+    evidence = [fields[f"Replica_{thread}_Running"][1], *(cite for _, cite in (errno, error) if cite)]
+    return [
+        Finding(
+            kind="mysql_replication_stopped",
+            subject=f"pod/{replica}",
+            role="cause",
+            title=f"{replica}: MySQL replication has stopped: the replica's {thread} thread is not running (Replica_{thread}_Running=No) after {detail}: {error[0][:200]}",
+            weight=90,
+            evidence=evidence,
+            workload=workload_of(replica) if replica != "the replica" else None,
+            recommendations=[
+                rec(
+                    "high",
+                    "Fix the conflicting row (or skip that transaction after checking it) and START REPLICA; then compare source and replica data (pt-table-checksum)",
+                ),
+            ],
+            affected=[replica],
         )
     ]
 

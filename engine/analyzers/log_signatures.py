@@ -103,18 +103,18 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
         return doc.pod
     label = doc.label.lower()
     focus_names = sorted(ctx.focus.names, key=len, reverse=True) if ctx.focus else []
-    for name in focus_names:
-        if len(name) >= 3 and name in label:
-            return name
-    for name in names or []:
-        if name.lower() in label:
-            return name
+    in_label = [name for name in [*focus_names, *(names or [])] if len(name) >= 3 and name.lower() in label]
+    if in_label:  # the longest name the attachment's name holds: checkout-canary-logs.txt is checkout-canary's
+        return max(in_label, key=len)
     if ctx.service:
         return ctx.service
     stem = re.split(r"[._]|-logs?\b", label.removeprefix("[attachment:").rstrip("]"))[0]
     words = ctx.question.words if ctx.question else frozenset()
     if len(stem) >= 3 and stem in words and any(workload_of(name) == stem for name in names or []):
         return stem  # "catalog.log", asked about catalog, whose pods were observed
+    owners = {workload_of(name) for name in names or [] if len(stem) >= 4 and stem in workload_of(name).split("-")}
+    if len(owners) == 1:
+        return owners.pop()  # "exporter.log" and one observed workload mysqld-exporter: its log
     subject = ctx.focus.subject if ctx.focus else None
     if subject is not None:
         return subject.name

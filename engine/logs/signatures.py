@@ -320,6 +320,15 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "webhook_signature",
+        "cause",
+        84,
+        "Incoming webhooks are rejected because their signature does not verify ({detail}): the webhook signing secret the service uses does not match the sender's (a rotated or wrong secret)",
+        _re(
+            r"(?P<detail>No signatures found matching the expected signature for payload|Webhook signature verification failed|(?:invalid|bad|mismatched) (?:webhook |HMAC |request )?signature|X-Hub-Signature(?:-256)? (?:does not match|mismatch)|signature mismatch)"
+        ),
+    ),
+    Signature(
         "kafka_unknown_topic",
         "cause",
         88,
@@ -430,7 +439,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"metadata|unknown_topic|topic|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|unknown_topic|topic|signature|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"

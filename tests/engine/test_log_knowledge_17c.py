@@ -69,3 +69,30 @@ def test_a_remark_that_there_are_no_errors_keeps_a_time_bounded_question_a_root_
 def test_did_it_run_ok_is_a_health_question():
     assert _ask("did last night's export job run ok?").intent == "health"
     assert _ask("has the backup finished successfully?").intent == "health"
+
+
+def test_a_webhook_whose_signature_does_not_verify_points_at_the_signing_secret():
+    titles = [
+        m.title()
+        for m in match_signatures("webhook rejected: No signatures found matching the expected signature for payload")
+    ]
+    assert any("signing secret" in t for t in titles)
+
+
+def test_a_log_named_after_a_longer_workload_is_that_workloads_not_the_named_subjects():
+    pods = "NAME   READY   STATUS   RESTARTS   AGE\nshop-1a2b3c4d5e-aaaaa   1/1   Running   0   1d\nshop-canary-2b3c4d5e6f-bbbbb   0/1   CrashLoopBackOff   9   1h\n"
+    report = run(
+        "what is wrong with shop?",
+        ("pods.txt", pods),
+        ("shop-canary.log", "Error: Cannot find module 'left-pad'\n"),
+        ("shop.log", '{"level":"error","msg":"charge failed","error":"Invalid API Key provided"}\n'),
+        service="shop",
+    )
+    assert "left-pad" not in report.root_cause.description
+
+
+def test_a_stopped_replica_sql_thread_is_named_with_its_error():
+    status = "Replica_IO_Running: Yes\nReplica_SQL_Running: No\nLast_SQL_Errno: 1062\nLast_SQL_Error: Duplicate entry '5' for key 'PRIMARY'\n"
+    report = run("why is db-1 lagging?", ("status.txt", status))
+    assert "1062" in report.root_cause.description
+    assert "duplicate key" in report.root_cause.description
