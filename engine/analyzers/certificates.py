@@ -58,7 +58,7 @@ class _Object:
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    findings: list[Finding] = []
+    findings: list[Finding] = _ingress_secret_mismatch(obs, ctx)
     objects = read_objects(obs)
     issuers = [o for o in objects if o.kind in ("Issuer", "ClusterIssuer") and o.failed]
     certificates = [o.name for o in objects if o.kind in ("Certificate", "CertificateRequest") and o.failed]
@@ -94,6 +94,88 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             )
         )
     return findings
+
+
+_SECRET_NAME = re.compile(r"\"?secretName\"?\s*:\s*\"?(?P<secret>[a-z0-9][\w.-]*)")
+_INGRESS_CMD = re.compile(r"\bingress(?:es)?(?:\.[\w.]+)?(?:/|\s+)(?P<name>[a-z0-9][\w.-]*)")
+_ISO = re.compile(r"\b(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)\b")
+
+
+def _ingress_secret_mismatch(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """An Ingress serving a TLS Secret that no Certificate renews, while a Certificate renews another one: the
+    Ingress (kubernetes.io Ingress TLS) serves exactly the secretName it references, expired or not."""
+    renewed: dict[str, tuple[str, str]] = {}  # secret -> (certificate, cite)
+    for resource in obs.resources:
+        if resource.kind != "Certificate":
+            continue
+        row = resource.raw.get("row")
+        spec = resource.raw.get("spec")
+        secret = (row.get("SECRET") if isinstance(row, dict) else None) or (
+            spec.get("secretName") if isinstance(spec, dict) else None
+        )
+        if secret:
+            renewed[str(secret)] = (resource.name, resource.quote(str(secret)))
+    if not renewed:
+        return []
+    owners = {  # secret -> the Ingress whose spec.tls names it (YAML/JSON objects)
+        str(tls.get("secretName")): r.name
+        for r in obs.resources
+        if r.kind == "Ingress" and isinstance(r.raw.get("spec"), dict)
+        for tls in r.raw["spec"].get("tls") or []
+        if isinstance(tls, dict) and tls.get("secretName")
+    }
+    findings: list[Finding] = []
+    for text in obs.texts:
+        ingress = _INGRESS_CMD.search(text.command)
+        for line in text.lines:
+            found = _SECRET_NAME.search(line)
+            if not found or found.group("secret") in renewed:
+                continue
+            secret = found.group("secret")
+            meant = [s for s in renewed if s.startswith(secret) or secret.startswith(renewed[s][0])]
+            if not meant:
+                continue
+            certificate, cert_cite = renewed[meant[0]]
+            expiry = _expiry(obs, secret)
+            expired = (
+                f", which expired at {expiry[0]}"
+                if expiry and ctx.now.isoformat() > expiry[0].replace("Z", "+00:00")
+                else ""
+            )
+            name = ingress.group("name") if ingress else owners.get(secret, "the Ingress")
+            evidence = [f"{text.label} {excerpt(line.strip())}", cert_cite, *([expiry[1]] if expiry else [])]
+            findings.append(
+                Finding(
+                    kind="ingress_tls_wrong_secret",
+                    subject=f"ingress/{name}",
+                    role="cause",
+                    title=f"Ingress {name} serves TLS from Secret {secret}{expired}, but Certificate {certificate} renews Secret {meant[0]}: the Ingress's secretName still names the old Secret, so clients get the old certificate",
+                    weight=90,
+                    evidence=evidence,
+                    workload=name,
+                    related=[certificate, secret, meant[0]],
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Set spec.tls[].secretName of Ingress {name} to {meant[0]} (or point Certificate {certificate}'s secretName back at {secret})",
+                        )
+                    ],
+                    affected=[name],
+                )
+            )
+            return findings
+    return findings
+
+
+def _expiry(obs: Observations, secret: str) -> tuple[str, str] | None:
+    for text in obs.texts:
+        for line in text.lines:
+            parts = line.split()
+            if parts and parts[0] == secret:
+                stamp = _ISO.search(line)
+                if stamp:
+                    return stamp.group(1), f"{text.label} {line.strip()}"
+    return None
 
 
 def healthy_certificates(obs: Observations) -> list[tuple[str, str]]:

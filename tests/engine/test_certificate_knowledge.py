@@ -55,3 +55,18 @@ Renewal Time: 2026-09-01T00:00:00Z
     report = run("is blog-tls healthy?", ("cmctl.txt", cmctl))
     assert "renews it automatically at 2026-09-01" in report.summary
     assert "not healthy" not in report.summary
+
+
+def test_an_ingress_serving_a_secret_no_certificate_renews_is_pointed_at_the_renewed_one():
+    certs = "$ kubectl get certificate\nNAME      READY   SECRET       AGE\napi-tls   True    api-tls-new  9d\n"
+    ingress = '$ kubectl get ingress api -o jsonpath=\'{.spec.tls}\'\n[{"hosts":["api.example.com"],"secretName":"api-tls"}]\n'
+    report = run("api.example.com certificate expired", ("certs.txt", certs), ("ingress.txt", ingress))
+    assert "Ingress api serves TLS from Secret api-tls" in report.root_cause.description
+    assert "api-tls-new" in report.root_cause.description
+
+
+def test_an_ingress_serving_the_secret_a_certificate_renews_is_not_flagged():
+    certs = "$ kubectl get certificate\nNAME      READY   SECRET    AGE\napi-tls   True    api-tls   9d\n"
+    ingress = '$ kubectl get ingress api -o jsonpath=\'{.spec.tls}\'\n[{"hosts":["api.example.com"],"secretName":"api-tls"}]\n'
+    report = run("is the api certificate fine?", ("certs.txt", certs), ("ingress.txt", ingress))
+    assert "serves TLS from Secret" not in report.root_cause.description
