@@ -9,13 +9,17 @@ question always reads the same way.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from engine.expertise.alerts import DURING_UPGRADE, HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
 from engine.models import InvestigationRequest
 
 Intent = Literal["rca", "health", "log_search", "log_summary"]
+KNOWN_ALERTS = (
+    frozenset(HEARTBEATS) | frozenset(MEANINGS) | frozenset(MANAGED_CONTROL_PLANE) | frozenset(DURING_UPGRADE)
+)
 
 KIND_ALIASES = {
     "pod": "pod",
@@ -324,9 +328,14 @@ def _subjects(text: str, service: str | None, namespace: str | None) -> list[Sub
 
 
 def _alert_name(text: str) -> str | None:
-    match = re.search(r"\balertname\s*[=:]\s*[\"']?([A-Za-z][\w]+)", text)
+    match = re.search(r"\balertname\s*[=:]\s*[\"']?([A-Za-z][\w]+)", text) or re.search(
+        r"\[FIRING(?::\d+)?\]\s+([A-Za-z][A-Za-z0-9]+)\b", text
+    )
     if match:
         return match.group(1)
+    known = re.search(rf"\b({'|'.join(sorted(KNOWN_ALERTS, key=len, reverse=True))})\b", text)
+    if known:
+        return known.group(1)
     match = re.search(
         r"\b((?:Kube|Node|Prometheus|Alertmanager|Etcd|CoreDNS|Target|Watchdog|InfoInhibitor)[A-Za-z]*)\b", text
     )
@@ -392,3 +401,38 @@ def _parse_date(text: str, midnight: datetime) -> datetime | None:
         return datetime(year, month, day, hour, minute, tzinfo=UTC)
     except ValueError:
         return None
+
+
+def with_alert_documents(question: Question, documents: list[object]) -> Question:
+    """The alert and its labels from an attached Alertmanager notification (webhook JSON, API alert list) when
+    the request's context did not carry them."""
+    if question.alert and question.labels:
+        return question
+    for data in documents:
+        for labels in _alert_label_sets(data):
+            name = labels.get("alertname")
+            if not isinstance(name, str) or (question.alert and name != question.alert):
+                continue
+            pairs = tuple((k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str))
+            return replace(question, alert=name, labels=question.labels or pairs)
+    return question
+
+
+def _alert_label_sets(data: object) -> list[dict[str, object]]:
+    if isinstance(data, list):
+        return [x["labels"] for x in data if isinstance(x, dict) and isinstance(x.get("labels"), dict)]
+    if not isinstance(data, dict):
+        return []
+    alerts = data.get("alerts")
+    if isinstance(data.get("data"), dict):
+        alerts = data["data"].get("alerts", alerts)
+    found = (
+        [a["labels"] for a in alerts if isinstance(a, dict) and isinstance(a.get("labels"), dict)]
+        if isinstance(alerts, list)
+        else []
+    )
+    if isinstance(data.get("labels"), dict):
+        found.append(data["labels"])
+    if isinstance(data.get("commonLabels"), dict):
+        found.append(data["commonLabels"])
+    return found

@@ -158,3 +158,19 @@ def test_connection_resets_without_a_strict_policy_are_not_blamed_on_mtls():
         ),
     )
     assert "STRICT" not in report.root_cause.description
+
+
+def test_an_attached_alertmanager_payload_supplies_the_alert_and_its_labels():
+    from engine.question import Question, with_alert_documents
+
+    payload = {"alerts": [{"labels": {"alertname": "KubeJobFailed", "job_name": "backup-1", "namespace": "ops"}}]}
+    question = with_alert_documents(Question(), [payload])
+    assert question.alert == "KubeJobFailed"
+    assert dict(question.labels)["job_name"] == "backup-1"
+
+
+def test_a_firing_notification_names_its_alert_even_when_it_is_not_a_kube_prefixed_one():
+    from engine.question import parse_question
+
+    request = InvestigationRequest(message="[FIRING:2] etcdHighCommitDurations etcd-0", now=NOW)
+    assert parse_question(request).alert == "etcdHighCommitDurations"
