@@ -70,7 +70,101 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         findings += _etcd_disk(labels, lines, alert)
     if alert in _DISK_ALERTS:
         findings += _filesystem_filling(labels, lines, alert)
+    findings += _clock_unsynchronised(labels, lines, alert)
+    findings += _expiring_certificates(lines, ctx)
     return findings
+
+
+# --- NodeClockNotSynchronising / NodeClockSkewDetected -----------------------------------------------------------
+
+_UNSYNCED = re.compile(
+    r"System clock synchronized:\s*no|NTP synchronized:\s*no|Leap status\s*:\s*Not synchronised|unsynchronised|^\s*NTP service:\s*inactive",
+    re.IGNORECASE,
+)
+_NTP_CAUSE = re.compile(
+    r"NTP service:\s*inactive|chronyd?\.service.*(?:inactive|failed|dead)|Active:\s*(?:inactive|failed)|Can't synchronise: no selectable sources|no reachable servers|\b0 sources\b|Could not resolve|No route to host|Timed out",
+    re.IGNORECASE,
+)
+
+
+def _clock_unsynchronised(labels: dict[str, str], lines: list[_Line], alert: str | None) -> list[Finding]:
+    """timedatectl/chronyc output (node_exporter's timex collector feeds NodeClockNotSynchronising): the clock
+    is not synchronised, and the NTP daemon's state or its sources say why."""
+    unsynced = next((line for line in lines if _UNSYNCED.search(line.text)), None)
+    if unsynced is None or (alert is None and unsynced.host is None):
+        return []
+    why = next((line for line in lines if _NTP_CAUSE.search(line.text) and line is not unsynced), None)
+    node = labels.get("instance", "").split(":")[0] or unsynced.host or "the node"
+    reason = f": {why.text.strip()[:160]}" if why else ""
+    evidence = [
+        f"{unsynced.label} {excerpt(unsynced.text.strip())}",
+        *([f"{why.label} {excerpt(why.text.strip())}"] if why else []),
+    ]
+    return [
+        Finding(
+            kind="clock_not_synchronised",
+            subject=f"node/{node}",
+            role="cause",
+            title=f"{node}: the system clock is not synchronised with NTP{reason}; a drifting clock breaks TLS validity checks, token expiry and log ordering",
+            weight=84 if why else 74,
+            evidence=evidence,
+            workload=node,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Start and enable the NTP daemon on {node} (chronyd/systemd-timesyncd) and make its servers reachable (UDP 123)",
+                )
+            ],
+            affected=[node],
+        )
+    ]
+
+
+# --- KubeClientCertificateExpiration / kubeadm certificates -------------------------------------------------------
+
+_CERT_ROW = re.compile(
+    r"^(?P<name>[\w.-]+)\s+(?P<expires>[A-Z][a-z]{2} \d{2}, \d{4} \d{2}:\d{2} UTC)\s+(?P<left><invalid>|\d+[dhmy])\b"
+)
+
+
+def _expiring_certificates(lines: list[_Line], ctx: AnalysisContext) -> list[Finding]:
+    """``kubeadm certs check-expiration``: a row whose RESIDUAL TIME is under a week (or <invalid>, expired)."""
+    soon: list[tuple[_Line, str, str]] = []
+    for line in lines:
+        row = _CERT_ROW.match(line.text.strip())
+        if row is None:
+            continue
+        left = row.group("left")
+        days = 0 if left == "<invalid>" else int(left[:-1]) * {"d": 1, "h": 0, "m": 0, "y": 365}[left[-1]]
+        if days < 7:
+            soon.append(
+                (
+                    line,
+                    row.group("name"),
+                    "has expired" if left == "<invalid>" else f"expires in {left} ({row.group('expires')})",
+                )
+            )
+    if not soon:
+        return []
+    names = ", ".join(f"{name} {state}" for _, name, state in soon[:4])
+    return [
+        Finding(
+            kind="kubeadm_certificate_expiring",
+            subject="cluster:certificates",
+            role="cause",
+            title=f"Control-plane certificates are expiring: {names}; clients using them (kubelet, controller-manager, scheduler, admin kubeconfig) will be refused by the API server",
+            weight=86,
+            evidence=[f"{line.label} {excerpt(line.text.strip())}" for line, _, _ in soon[:3]],
+            workload="kube-apiserver",
+            recommendations=[
+                rec(
+                    "high",
+                    "Renew them (kubeadm certs renew all on each control-plane node), restart the control-plane static pods, and redistribute the admin kubeconfig",
+                )
+            ],
+            affected=["kube-apiserver"],
+        )
+    ]
 
 
 def _lines(obs: Observations) -> Iterator[_Line]:

@@ -320,6 +320,25 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "alertmanager_notify_failed",
+        "cause",
+        86,
+        "Alertmanager cannot deliver notifications through {integration}: {detail}",
+        _re(
+            r"Notify for alerts failed[^\n]*?integration=(?P<integration>[\w\[\]-]+)[^\n]*?err=\"?(?P<detail>(?:\\\"|[^\"\n]){8,200})"
+            r"|Notify for alerts failed[^\n]*?err=\"?(?P<integration2>[\w-]+/[\w-]+\[\d+\]): (?P<detail2>(?:\\\"|[^\"\n]){8,200})"
+        ),
+    ),
+    Signature(
+        "prometheus_rule_failed",
+        "cause",
+        84,
+        "Prometheus fails to evaluate rule {rule}: {detail}",
+        _re(
+            r"Evaluating rule failed[^\n]*?rule=\"?(?:alert: |record: )?(?P<rule>[\w:]+)[^\n]*?err=\"?(?P<detail>(?:\\\"|[^\"\n]){8,200})"
+        ),
+    ),
+    Signature(
         "webhook_signature",
         "cause",
         84,
@@ -439,7 +458,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"metadata|unknown_topic|topic|signature|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
@@ -464,6 +483,8 @@ def match_signatures(line: str) -> list[SignatureMatch]:
         groups = _merge_groups({k: v for k, v in match.groupdict().items() if v})
         if signature.kind == "exception":
             groups["detail"] = f": {groups['detail']}" if groups.get("detail") else ""
+        if signature.kind in ("alertmanager_notify_failed", "prometheus_rule_failed") and "detail" in groups:
+            groups["detail"] = groups["detail"].replace('\\"', '"')
         if signature.kind == "kafka_poll_interval":
             groups["group"] = f" of group '{groups['group']}'" if groups.get("group") else ""
         groups["line"] = text.strip()[:160]

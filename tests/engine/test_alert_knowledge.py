@@ -174,3 +174,27 @@ def test_a_firing_notification_names_its_alert_even_when_it_is_not_a_kube_prefix
 
     request = InvestigationRequest(message="[FIRING:2] etcdHighCommitDurations etcd-0", now=NOW)
     assert parse_question(request).alert == "etcdHighCommitDurations"
+
+
+def test_a_synchronised_clock_is_not_reported_as_drifting():
+    report = run(
+        "NodeClockNotSynchronising on n1?",
+        ("node.txt", "me@n1:~$ timedatectl\nSystem clock synchronized: yes\nNTP service: active\n"),
+        alert_name="NodeClockNotSynchronising",
+        labels={"alertname": "NodeClockNotSynchronising", "instance": "n1:9100"},
+    )
+    assert "not synchronised" not in report.root_cause.description
+
+
+def test_certificates_with_months_left_are_not_called_expiring():
+    table = "CERTIFICATE   EXPIRES   RESIDUAL TIME   CERTIFICATE AUTHORITY   EXTERNALLY MANAGED\napiserver     Nov 20, 2026 09:12 UTC   233d   ca   no\n"
+    report = run("are the certs fine?", ("certs.txt", table))
+    assert "expiring" not in report.root_cause.description
+
+
+def test_prometheus_rule_failures_name_the_rule_and_the_error():
+    from engine.logs.signatures import match_signatures
+
+    line = 'level=warn component="rule manager" msg="Evaluating rule failed" rule="alert: QueueBacklog\\nexpr: x" err="many-to-many matching not allowed: matching labels must be unique on one side"'
+    titles = [m.title() for m in match_signatures(line)]
+    assert any("QueueBacklog" in t and "many-to-many" in t for t in titles)
