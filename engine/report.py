@@ -81,7 +81,11 @@ def build_report(scored: list[Scored], obs: Observations, ctx: AnalysisContext, 
     linked = [s for s in scored[1:] if s.finding in root.explains or s.finding in root.explained_by]
     symptoms = [x for x in root.explains if not set(x.evidence) <= set(f.evidence)]
     explained = _unique_phrases([c for c in (_consequence(x, f.title) for x in symptoms) if c], exclude=f.title)
-    if explained:
+    if explained and (", so " in f.title or any(", so " in e for e in explained[:3])):
+        # a root cause that already says "…, so …": the consequences get a sentence of their own
+        consequences = _join(explained[:3])
+        summary = f"{_sentence(f.title)} As a result, {consequences}."
+    elif explained:
         summary = f"{_clause(f.title)}, so {_join(explained[:3])}."
     elif root.confidence < 50:
         summary = f"Strongest lead, not confirmed: {_sentence(f.title)}"
