@@ -49,6 +49,9 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     lines = list(_lines(obs))
     findings = _redis_cluster(lines) + _patroni_replica(obs, lines, ctx) + _redis_noauth(lines, ctx)
     findings += _mysql_replication(lines, ctx)
+    findings += _rabbitmq_partitions(lines) + _kafka_offline(lines) + _inactive_slots(lines)
+    for document in obs.documents:
+        findings += _elasticsearch_red(document.data, document.label, document.lines, obs)
     for document in obs.documents:
         findings += _mongo_no_primary(document.data, document.label, document.lines, _mongo_clients(obs, ctx))
     return findings
@@ -221,6 +224,157 @@ def _patroni_replica(obs: Observations, lines: list[tuple[str, str, str]], ctx: 
                 ),
             ],
             affected=[client],
+        )
+    ]
+
+
+# --- RabbitMQ network partitions, Kafka offline partitions, PostgreSQL slots, Elasticsearch red --------------------
+
+_PARTITION = re.compile(r"^\s*Node (?P<node>\S+) cannot communicate with (?P<peers>.+)$")
+_KAFKA_PARTITION = re.compile(
+    r"Topic:\s*(?P<topic>[\w.-]+)\s+Partition:\s*(?P<partition>\d+)\s+Leader:\s*(?P<leader>none|-1)\s+Replicas:\s*(?P<replicas>[\d,]+)\s+Isr:\s*(?P<isr>[\d,]*)",
+    re.IGNORECASE,
+)
+_SIZE = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT])i?B\b", re.IGNORECASE)
+
+
+def _rabbitmq_partitions(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    """``rabbitmqctl cluster_status`` lists "Network Partitions": nodes that cannot reach each other; each side
+    keeps running with its own view of queues (RabbitMQ partitions guide: pause_minority / autoheal)."""
+    found = [(label, line, _PARTITION.match(line)) for label, line, _ in lines]
+    rows = [(label, line, m) for label, line, m in found if m]
+    if not rows:
+        return []
+    pairs = "; ".join(f"{m.group('node')} cannot reach {m.group('peers').strip()}" for _, _, m in rows[:3])
+    return [
+        Finding(
+            kind="rabbitmq_partition",
+            subject="rabbitmq:partition",
+            role="cause",
+            title=f"The RabbitMQ cluster is split by a network partition: {pairs}; each side serves its own copy of the queues, so messages and queues diverge",
+            weight=90,
+            evidence=[f"{label} {excerpt(line.strip())}" for label, line, _ in rows[:2]],
+            workload="rabbitmq",
+            recommendations=[
+                rec(
+                    "high",
+                    "Restart the nodes of the minority side so they rejoin (or let autoheal do it), then set cluster_partition_handling to pause_minority and find the network fault between them",
+                ),
+            ],
+            affected=["rabbitmq"],
+        )
+    ]
+
+
+def _kafka_offline(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    """``kafka-topics --describe``: ``Leader: none`` (or -1) is an offline partition: none of its replicas is alive
+    and in sync, so it can be neither written nor read."""
+    rows = [(label, line, m) for label, line, _ in lines if (m := _KAFKA_PARTITION.search(line))]
+    if not rows:
+        return []
+    first = rows[0][2]
+    parts = ", ".join(f"{m.group('topic')}-{m.group('partition')}" for _, _, m in rows[:4])
+    return [
+        Finding(
+            kind="kafka_offline_partition",
+            subject=f"topic/{first.group('topic')}",
+            role="cause",
+            title=f"Kafka partition(s) {parts} are offline (Leader: none): none of their replicas (brokers {first.group('replicas')}) is alive and in sync, so producing to and consuming from them fails",
+            weight=92,
+            evidence=[f"{lab} {excerpt(text.strip())}" for lab, text, _ in rows[:2]],
+            workload=first.group("topic"),
+            related=[f"kafka-{b}" for b in first.group("replicas").split(",")],
+            recommendations=[
+                rec(
+                    "high",
+                    f"Bring brokers {first.group('replicas')} back; only if their data is lost, allow an unclean leader election for {first.group('topic')} (data loss)",
+                ),
+            ],
+            affected=[first.group("topic")],
+        )
+    ]
+
+
+def _inactive_slots(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    """``pg_replication_slots``: an inactive slot keeps every WAL segment since its restart_lsn, so pg_wal grows
+    until the disk is full (PostgreSQL docs, replication slots; max_slot_wal_keep_size)."""
+    header: list[str] | None = None
+    worst: tuple[float, str, str, str] | None = None  # bytes, slot, size text, cite
+    for label, line, _ in lines:
+        cells = [c.strip() for c in line.split("|")]
+        if "slot_name" in cells and "active" in cells:
+            header = cells
+            continue
+        if header is None or len(cells) != len(header):
+            continue
+        row = dict(zip(header, cells, strict=True))
+        if row.get("active") not in ("f", "false", "False"):
+            continue
+        size = next((v for v in row.values() if _SIZE.fullmatch(v.strip())), None)
+        if size is None:
+            continue
+        found = _SIZE.fullmatch(size.strip())
+        amount = float(found.group("amount")) * 1024 ** "KMGT".index(found.group("unit").upper()) if found else 0.0
+        if worst is None or amount > worst[0]:
+            worst = (amount, row.get("slot_name", "?"), size, f"{label} {excerpt(line.strip())}")
+    if worst is None or worst[0] < 1024**2:  # under a GB retained: not what fills a disk
+        return []
+    return [
+        Finding(
+            kind="postgres_inactive_slot",
+            subject=f"slot/{worst[1]}",
+            role="cause",
+            title=f"PostgreSQL replication slot {worst[1]} is inactive and retains {worst[2]} of WAL: nothing consumes it, so pg_wal grows until the disk is full",
+            weight=90,
+            evidence=[worst[3]],
+            workload="postgresql",
+            related=["postgres", "postgresql"],
+            recommendations=[
+                rec(
+                    "high",
+                    f"Reconnect the consumer of slot {worst[1]} or drop it (SELECT pg_drop_replication_slot('{worst[1]}')), and set max_slot_wal_keep_size so a slot cannot fill the disk again",
+                ),
+            ],
+            affected=["postgresql"],
+        )
+    ]
+
+
+def _elasticsearch_red(data: Any, label: str, doc_lines: list[str], obs: Observations) -> list[Finding]:
+    """``_cluster/health`` red: a primary shard is unassigned; ``_cluster/allocation/explain`` says why."""
+    if not isinstance(data, dict) or data.get("status") != "red" or "unassigned_shards" not in data:
+        return []
+    explain = next(
+        (
+            d.data
+            for d in obs.documents
+            if isinstance(d.data, dict) and ("allocate_explanation" in d.data or "unassigned_info" in d.data)
+        ),
+        None,
+    )
+    why = ""
+    evidence = [f"{label} status: red"]
+    if explain:
+        raw_info = explain.get("unassigned_info")
+        info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+        why = f"; shard {explain.get('shard')} of index {explain.get('index')} is unassigned ({info.get('reason', '?')}): {str(explain.get('allocate_explanation') or explain.get('can_allocate') or '')[:200]}"
+        evidence.append(next((d.quote("allocate_explanation") for d in obs.documents if d.data is explain), ""))
+    return [
+        Finding(
+            kind="elasticsearch_red",
+            subject=f"elasticsearch/{data.get('cluster_name', '?')}",
+            role="cause",
+            title=f"Elasticsearch cluster {data.get('cluster_name', '?')} is red: {data.get('unassigned_shards')} shards are unassigned, including primaries, so searches and writes to those indices fail{why}",
+            weight=88,
+            evidence=[e for e in evidence if e],
+            workload=str(data.get("cluster_name", "elasticsearch")),
+            recommendations=[
+                rec(
+                    "high",
+                    "Run GET _cluster/allocation/explain for the red index and fix what it names (a lost node, disk watermarks, a stale copy to restore from snapshot)",
+                )
+            ],
+            affected=[str(data.get("cluster_name", "elasticsearch"))],
         )
     ]
 

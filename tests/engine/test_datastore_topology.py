@@ -86,3 +86,20 @@ def test_the_error_of_a_trace_is_placed_in_the_deepest_failed_span_with_its_exce
     report = run("which service fails?", ("trace.json", trace))
     assert report.root_cause.description.startswith("payments")
     assert "CardDeclined: issuer unavailable" in report.root_cause.description
+
+
+def test_a_kafka_partition_with_a_leader_is_not_called_offline():
+    topics = "Topic: t\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2\n"
+    report = run("kafka ok?", ("t.txt", topics))
+    assert "offline" not in report.root_cause.description
+
+
+def test_an_active_replication_slot_is_not_blamed_for_wal():
+    slots = " slot_name | active | retained\n-----------+--------+---------\n s1 | t | 400 GB\n"
+    report = run("disk?", ("slots.txt", slots))
+    assert "inactive" not in report.root_cause.description
+
+
+def test_a_green_elasticsearch_cluster_is_not_reported_red():
+    report = run("es?", ("health.json", '{"cluster_name":"c","status":"green","unassigned_shards":0}'))
+    assert "is red" not in report.root_cause.description
