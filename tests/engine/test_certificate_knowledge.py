@@ -70,3 +70,15 @@ def test_an_ingress_serving_the_secret_a_certificate_renews_is_not_flagged():
     ingress = '$ kubectl get ingress api -o jsonpath=\'{.spec.tls}\'\n[{"hosts":["api.example.com"],"secretName":"api-tls"}]\n'
     report = run("is the api certificate fine?", ("certs.txt", certs), ("ingress.txt", ingress))
     assert "serves TLS from Secret" not in report.root_cause.description
+
+
+def test_a_synced_healthy_argocd_application_is_not_reported():
+    app = "Name:               argocd/web\nSync Status:        Synced to main (1a2b3c)\nHealth Status:      Healthy\n\nGROUP  KIND  NAMESPACE  NAME  STATUS  HEALTH\n"
+    report = run("is web ok in argo?", ("app.txt", app))
+    assert "cannot sync" not in report.root_cause.description
+
+
+def test_a_flux_table_row_that_is_ready_or_suspended_is_not_reported():
+    table = "$ flux get kustomizations\nNAME\tREVISION\tSUSPENDED\tREADY\tMESSAGE\napps\tmain@sha1:1\tFalse\tTrue\tApplied revision: main@sha1:1\nold\tmain@sha1:1\tTrue\tFalse\tdependency not ready\n"
+    report = run("flux ok?", ("flux.txt", table))
+    assert "is not Ready" not in report.root_cause.description
