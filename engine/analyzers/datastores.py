@@ -427,8 +427,9 @@ def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
     """In a failed trace, the error starts in the deepest failed span whose children did not fail: its service
     is the one failing, its exception or status description says why (the callers only pass the error on)."""
     failed = [span for span in spans if _failed(span)]
-    if not failed:
-        return []
+    ids = {span.span_id for span in spans}
+    if not any(not span.parent or span.parent not in ids for span in failed):
+        return []  # the request itself succeeded: an error inside it (retried, handled) is not why it failed
     parents_of_failed = {span.parent for span in failed}
     origins = [span for span in failed if span.span_id not in parents_of_failed]
     origin = next(
@@ -438,6 +439,10 @@ def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
         return []
     kind = origin.tags.get("exception.type")
     message = origin.tags.get("exception.message") or origin.tags.get("otel.status_description") or ""
+    if re.search(r"deadline exceeded|timed? ?out|timeout", f"{kind} {message}", re.IGNORECASE):
+        return []  # a timeout is the slowness of what it waited on: the dominant-span analysis names that
+    if origin.peer:  # a client span that failed: the service it called is where the error comes from
+        origin.service = origin.peer
     callers = sorted({s.service for s in failed if s.service != origin.service})
     passed = f"; {', '.join(callers)} only pass the error on" if callers else ""
     return [
@@ -527,6 +532,7 @@ def _otlp_spans(data: Any) -> Iterator[_Span]:
             for span in _l(_d(scope).get("spans")):
                 span = _d(span)
                 start, end = int(span.get("startTimeUnixNano", 0) or 0), int(span.get("endTimeUnixNano", 0) or 0)
+                tags = _otlp_tags(span)
                 yield _Span(
                     str(span.get("spanId")),
                     str(span.get("parentSpanId")) if span.get("parentSpanId") else None,
@@ -535,7 +541,31 @@ def _otlp_spans(data: Any) -> Iterator[_Span]:
                     start / 1e9,
                     max(end - start, 0) / 1e9,
                     _peer(span.get("attributes")) if "CLIENT" in str(span.get("kind", "")) else None,
+                    None,
+                    tags,
                 )
+
+
+def _otlp_tags(span: dict[str, Any]) -> dict[str, str]:
+    """An OTLP span's attributes, its error status (STATUS_CODE_ERROR / 2) and its exception event, as tags."""
+    tags: dict[str, str] = {}
+    for attribute in _l(span.get("attributes")):
+        attribute = _d(attribute)
+        value = _d(attribute.get("value"))
+        if attribute.get("key") and value:
+            tags[str(attribute["key"])] = str(next(iter(value.values())))
+    status = _d(span.get("status"))
+    if status.get("code") in (2, "2", "STATUS_CODE_ERROR"):
+        tags["otel.status_code"] = "ERROR"
+        if status.get("message"):
+            tags["otel.status_description"] = str(status["message"])
+    for event in _l(span.get("events")):
+        for attribute in _l(_d(event).get("attributes")):
+            attribute = _d(attribute)
+            if str(attribute.get("key", "")).startswith("exception."):
+                value = _d(attribute.get("value"))
+                tags.setdefault(str(attribute["key"]), str(next(iter(value.values()), "")))
+    return tags
 
 
 def _tempo_search_spans(data: Any) -> Iterator[_Span]:

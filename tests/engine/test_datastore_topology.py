@@ -103,3 +103,13 @@ def test_an_active_replication_slot_is_not_blamed_for_wal():
 def test_a_green_elasticsearch_cluster_is_not_reported_red():
     report = run("es?", ("health.json", '{"cluster_name":"c","status":"green","unassigned_shards":0}'))
     assert "is red" not in report.root_cause.description
+
+
+def test_an_error_inside_a_request_that_succeeded_is_not_called_its_failure():
+    trace = _jaeger(
+        '{"spanID":"r","operationName":"GET /","references":[],"startTime":0,"duration":3000000,"tags":[],"processID":"a"}',
+        '{"spanID":"x","operationName":"Cache","references":[{"refType":"CHILD_OF","spanID":"r"}],"startTime":1,"duration":50,"tags":[{"key":"error","value":true},{"key":"otel.status_description","value":"stale read"}],"processID":"b"}',
+        processes='{"a":{"serviceName":"web"},"b":{"serviceName":"cache"}}',
+    )
+    report = run("why slow?", ("trace.json", trace))
+    assert "stale read" not in report.root_cause.description
