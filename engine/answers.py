@@ -133,8 +133,8 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
     parts = [f"{g.title} ({g.count}x{_seen(g)})" for g in errors[:MAX_GROUPS]]
     top = errors[0]
     return Report(
-        summary=f"{total} error line{'s' if total != 1 else ''} logged{_where(focus)}{_period(question)}, "
-        f"in {len(errors)} group{'s' if len(errors) != 1 else ''}: " + "; ".join(parts) + ".",
+        summary=f"{focus.label + ' logged' if focus.label else 'The logs hold'} {total} error line{'s' if total != 1 else ''}"
+        f"{_period(question)}, in {len(errors)} group{'s' if len(errors) != 1 else ''}: " + "; ".join(parts) + ".",
         root_cause=RootCause(
             description=f"Most frequent error{_period(question)}: {top.title} ({top.count}x)",
             confidence=70,
