@@ -132,9 +132,11 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
     total = sum(g.count for g in errors)
     parts = [f"{g.title} ({g.count}x{_seen(g)})" for g in errors[:MAX_GROUPS]]
     top = errors[0]
+    who = f"{focus.label} logged" if focus.label else "The logs hold"
+    lines = f"{total} error line{'s' if total != 1 else ''}"
+    grouped = f"{len(errors)} group{'s' if len(errors) != 1 else ''}"
     return Report(
-        summary=f"{focus.label + ' logged' if focus.label else 'The logs hold'} {total} error line{'s' if total != 1 else ''}"
-        f"{_period(question)}, in {len(errors)} group{'s' if len(errors) != 1 else ''}: " + "; ".join(parts) + ".",
+        summary=f"{who} {lines}{_period(question)}, in {grouped}: " + "; ".join(parts) + ".",
         root_cause=RootCause(
             description=f"Most frequent error{_period(question)}: {top.title} ({top.count}x)",
             confidence=70,
