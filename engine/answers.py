@@ -133,10 +133,10 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
     parts = [f"{g.title} ({g.count}x{_seen(g)})" for g in errors[:MAX_GROUPS]]
     top = errors[0]
     who = f"{focus.label} logged" if focus.label else "The logs hold"
-    lines = f"{total} error line{'s' if total != 1 else ''}"
+    counted = f"{total} error line{'s' if total != 1 else ''}"
     grouped = f"{len(errors)} group{'s' if len(errors) != 1 else ''}"
     return Report(
-        summary=f"{who} {lines}{_period(question)}, in {grouped}: " + "; ".join(parts) + ".",
+        summary=f"{who} {counted}{_period(question)}, in {grouped}: " + "; ".join(parts) + ".",
         root_cause=RootCause(
             description=f"Most frequent error{_period(question)}: {top.title} ({top.count}x)",
             confidence=70,
