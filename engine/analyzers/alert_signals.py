@@ -70,9 +70,68 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         findings += _etcd_disk(labels, lines, alert)
     if alert in _DISK_ALERTS:
         findings += _filesystem_filling(labels, lines, alert)
+    findings += _alert_storm(obs)
     findings += _clock_unsynchronised(labels, lines, alert)
     findings += _expiring_certificates(lines, ctx)
     return findings
+
+
+# --- Several alerts at once: the one that explains the others -----------------------------------------------------
+
+# A lower layer's alert explains the alerts of what runs on it (runbooks: a NotReady node's pods go NotReady and
+# their targets down; slow or leaderless etcd makes the API server fail and everything that calls it).
+_ROOT_ALERTS = {
+    "KubeNodeNotReady": "node",
+    "KubeNodeUnreachable": "node",
+    "NodeFilesystemAlmostOutOfSpace": "instance",
+    "etcdNoLeader": "instance",
+    "etcdInsufficientMembers": "job",
+    "etcdHighFsyncDurations": "instance",
+    "etcdMembersDown": "job",
+}
+
+
+def _alert_storm(obs: Observations) -> list[Finding]:
+    alerts: list[dict[str, str]] = []
+    for document in obs.documents:
+        data = document.data
+        items = data.get("alerts") if isinstance(data, dict) else data
+        if isinstance(data, dict) and isinstance(data.get("data"), dict):
+            items = data["data"].get("alerts", items)
+        for item in items if isinstance(items, list) else []:
+            labels = item.get("labels") if isinstance(item, dict) else None
+            if isinstance(labels, dict) and isinstance(labels.get("alertname"), str):
+                alerts.append({str(k): str(v) for k, v in labels.items()})
+        if len(alerts) < 3:
+            continue
+        roots = [a for a in alerts if a["alertname"] in _ROOT_ALERTS]
+        if not roots:
+            continue
+        root = roots[0]
+        where = root.get(_ROOT_ALERTS[root["alertname"]], "") or root.get("instance", "")
+        others = [a for a in alerts if a is not root]
+        names = sorted({a["alertname"] for a in others})
+        objects = sorted({a.get("pod") or a.get("instance") or a.get("deployment") or "" for a in others} - {""})
+        return [
+            Finding(
+                kind="alert_storm_root",
+                subject=f"node/{where}" if _ROOT_ALERTS[root["alertname"]] == "node" else f"alert/{root['alertname']}",
+                role="cause",
+                title=f"{len(alerts)} alerts fire together and {root['alertname']}{' for ' + where if where else ''} explains the others ({', '.join(names[:5])}): they are about what runs on or depends on it",
+                weight=82,
+                evidence=[document.quote(root["alertname"], fallback=f"alertname {root['alertname']}")],
+                workload=where or root["alertname"],
+                related=objects[:20],
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Work on {root['alertname']}{' (' + where + ')' if where else ''} first; the other alerts should clear with it",
+                    )
+                ],
+                affected=[where] if where else [],
+            )
+        ]
+    return []
 
 
 # --- NodeClockNotSynchronising / NodeClockSkewDetected -----------------------------------------------------------

@@ -198,3 +198,9 @@ def test_prometheus_rule_failures_name_the_rule_and_the_error():
     line = 'level=warn component="rule manager" msg="Evaluating rule failed" rule="alert: QueueBacklog\\nexpr: x" err="many-to-many matching not allowed: matching labels must be unique on one side"'
     titles = [m.title() for m in match_signatures(line)]
     assert any("QueueBacklog" in t and "many-to-many" in t for t in titles)
+
+
+def test_alerts_that_fire_together_without_a_lower_layer_alert_get_no_invented_root():
+    payload = '{"alerts":[{"labels":{"alertname":"KubePodNotReady","pod":"a-1"}},{"labels":{"alertname":"TargetDown","job":"a"}},{"labels":{"alertname":"KubeDeploymentReplicasMismatch","deployment":"a"}}]}'
+    report = run("lots of pages", ("webhook.json", payload))
+    assert "explains the others" not in report.root_cause.description
