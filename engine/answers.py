@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from engine.analyzers.certificates import healthy_certificates
 from engine.facts import LogDoc, Observations
 from engine.focus import Focus
 from engine.logs.index import LogIndex
@@ -131,9 +132,11 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
     total = sum(g.count for g in errors)
     parts = [f"{g.title} ({g.count}x{_seen(g)})" for g in errors[:MAX_GROUPS]]
     top = errors[0]
+    who = f"{focus.label} logged" if focus.label else "The logs hold"
+    counted = f"{total} error line{'s' if total != 1 else ''}"
+    grouped = f"{len(errors)} group{'s' if len(errors) != 1 else ''}"
     return Report(
-        summary=f"{total} error line{'s' if total != 1 else ''} logged{_where(focus)}{_period(question)}, "
-        f"in {len(errors)} group{'s' if len(errors) != 1 else ''}: " + "; ".join(parts) + ".",
+        summary=f"{who} {counted}{_period(question)}, in {grouped}: " + "; ".join(parts) + ".",
         root_cause=RootCause(
             description=f"Most frequent error{_period(question)}: {top.title} ({top.count}x)",
             confidence=70,
@@ -155,7 +158,7 @@ def health_check(question: Question, obs: Observations, focus: Focus, scored: li
     evidence = [p.cites.get("row", "") for p in pods[:3]]
     if pods:
         facts.append(f"{len(ready)} of {len(pods)} pods Running and Ready, no restarts")
-    for fact, cite in _healthy_objects(obs):
+    for fact, cite in [*_healthy_objects(obs), *healthy_certificates(obs)]:
         facts.append(fact)
         evidence.append(cite)
     if obs.logs:

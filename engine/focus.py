@@ -80,7 +80,10 @@ def _expand(subject: Subject, obs: Observations) -> set[str]:
         workload = workload_name(pod).lower()
         if pod.name == name:
             names |= {workload, owner} - {""}
-        elif name in (workload, owner) or pod.name.startswith(f"{name}-") or owner.startswith(f"{name}-"):
+        elif name in (workload, owner) or (
+            (pod.name.startswith(f"{name}-") or owner.startswith(f"{name}-"))
+            and not workload.startswith(f"{name}-")  # checkout-canary's pods are not checkout's
+        ):
             names.add(pod.name)
     for fact in obs.workloads:
         if fact.owner_name and fact.owner_name.lower() == name:

@@ -9,13 +9,17 @@ question always reads the same way.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from engine.expertise.alerts import DURING_UPGRADE, HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
 from engine.models import InvestigationRequest
 
 Intent = Literal["rca", "health", "log_search", "log_summary"]
+KNOWN_ALERTS = (
+    frozenset(HEARTBEATS) | frozenset(MEANINGS) | frozenset(MANAGED_CONTROL_PLANE) | frozenset(DURING_UPGRADE)
+)
 
 KIND_ALIASES = {
     "pod": "pod",
@@ -148,17 +152,25 @@ _HEALTH = re.compile(
     r"^\s*(?:is|are|does|do)\b.*\b(?:healthy|ok|okay|fine|working|up|running (?:fine|well|ok)|in good shape|alright|ready)\b"
     r"|\bhealth ?check\b|\bcheck (?:the )?health\b|\bhow healthy\b|\bhealth of\b|\bis (?:everything|all) (?:ok|fine|healthy)\b"
     r"|\b(?:is|are)\b[^.?!]{0,80}\bhealthy\b|\bdo (?:we|i) need to (?:do|fix|worry)\b|\bshould (?:we|i) (?:worry|be worried)\b"
-    r"|\bsomething (?:we|i) need to fix\b|\bgoing to handle it\b",
+    r"|\bsomething (?:we|i) need to fix\b|\bgoing to handle it\b"
+    r"|\b(?:is|are)\s+[\w.-]+(?:\s+itself)?\s+(?:ok|okay|fine|healthy|alright|up)\b(?!\s+(?:to|with)\b)"
+    r"|^\s*(?:did|has|have)\b[^.?!]{0,80}\b(?:run|ran|finish(?:ed)?|complete(?:d)?|succeed(?:ed)?|go|went)\b[^.?!]{0,20}\b(?:ok|okay|fine|well|successfully|through)\b",
     re.IGNORECASE,
 )
 _SINCE = re.compile(
     r"\b(?:since|after|from)\s+((?:\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?Z?)?)"
     r"|(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?(?:,?\s+(?:at\s+)?\d{1,2}:\d{2})?)"
     r"|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?:\s+\d{4})?)"
-    r"|(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?)|yesterday|today)",
+    r"|(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?)|yesterday|today|(?:last\s+)?(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*day)",
     re.IGNORECASE,
 )
 _LAST = re.compile(r"\b(?:in|over|during) the (?:last|past) (\d+)\s*(minute|min|hour|h|day|d)s?\b", re.IGNORECASE)
+# The errors are what is asked for ("what errors has X logged", "show the errors"), not a remark ("no errors in the logs").
+_ASKS_FOR_ERRORS = re.compile(
+    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:\w+\s+)?(?:errors?|exceptions?)\b|\b(?:errors?|exceptions?)\s+(?:has|have|did|were|was)\b"
+    r"|(?<!no )(?<!no errors )\blogged\b",
+    re.IGNORECASE,
+)
 _UNTIL = re.compile(r"\b(?:until|before|till)\s+(\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?Z?)?)", re.IGNORECASE)
 
 
@@ -182,6 +194,8 @@ class Question:
     named: str | None = None  # the object the person names, even if nothing observed carries that name
     managed_platform: bool = False  # the question says the cluster is a managed one (EKS, GKE, AKS...)
     namespace: str | None = None  # context.namespace
+    labels: tuple[tuple[str, str], ...] = ()  # the alert's labels from context.labels (alert analyzers read them)
+    message: str = ""  # the message as written, for rules that read what the person says ("mid-upgrade")
 
     @property
     def subject(self) -> Subject | None:
@@ -210,7 +224,7 @@ def parse_question(request: InvestigationRequest) -> Question:
     if intent == "log_search" and not terms:
         intent = "log_summary"
     since, until = _time_filter(request.message, now)
-    if intent == "rca" and since is not None and re.search(r"\berrors?\b|\blogged\b", request.message, re.I):
+    if intent == "rca" and since is not None and _ASKS_FOR_ERRORS.search(request.message):
         intent = "log_summary"
     alert = _alert_name(text)
     words = frozenset(w.lower() for w in re.findall(_NAME, text.lower()) if len(w) >= 3 and w not in _NOT_NAMES)
@@ -219,7 +233,18 @@ def parse_question(request: InvestigationRequest) -> Question:
     )
     named = _named(subjects, request.message)
     return Question(
-        intent, tuple(subjects), terms, since, until, alert, words, named, managed is not None, ctx.namespace
+        intent,
+        tuple(subjects),
+        terms,
+        since,
+        until,
+        alert,
+        words,
+        named,
+        managed is not None,
+        ctx.namespace,
+        tuple((key, value) for key, value in labels.items() if isinstance(value, str)),
+        request.message,
     )
 
 
@@ -303,9 +328,14 @@ def _subjects(text: str, service: str | None, namespace: str | None) -> list[Sub
 
 
 def _alert_name(text: str) -> str | None:
-    match = re.search(r"\balertname\s*[=:]\s*[\"']?([A-Za-z][\w]+)", text)
+    match = re.search(r"\balertname\s*[=:]\s*[\"']?([A-Za-z][\w]+)", text) or re.search(
+        r"\[FIRING(?::\d+)?\]\s+([A-Za-z][A-Za-z0-9]+)\b", text
+    )
     if match:
         return match.group(1)
+    known = re.search(rf"\b({'|'.join(sorted(KNOWN_ALERTS, key=len, reverse=True))})\b", text)
+    if known:
+        return known.group(1)
     match = re.search(
         r"\b((?:Kube|Node|Prometheus|Alertmanager|Etcd|CoreDNS|Target|Watchdog|InfoInhibitor)[A-Za-z]*)\b", text
     )
@@ -333,6 +363,11 @@ def _parse_when(text: str, now: datetime) -> datetime | None:
         return midnight
     if lowered == "yesterday":
         return midnight - timedelta(days=1)
+    weekday = re.fullmatch(r"(last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day", lowered)
+    if weekday:  # the most recent such day before today ("since Monday" on a Tuesday: yesterday midnight)
+        target = ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun").index(weekday.group(2))
+        back = (midnight.weekday() - target) % 7 or 7
+        return midnight - timedelta(days=back)
     cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text, flags=re.I).replace(" at ", " ").replace(",", " ")
     value = _parse_date(cleaned.strip(), midnight)
     if value is None:
@@ -366,3 +401,38 @@ def _parse_date(text: str, midnight: datetime) -> datetime | None:
         return datetime(year, month, day, hour, minute, tzinfo=UTC)
     except ValueError:
         return None
+
+
+def with_alert_documents(question: Question, documents: list[object]) -> Question:
+    """The alert and its labels from an attached Alertmanager notification (webhook JSON, API alert list) when
+    the request's context did not carry them."""
+    if question.alert and question.labels:
+        return question
+    for data in documents:
+        for labels in _alert_label_sets(data):
+            name = labels.get("alertname")
+            if not isinstance(name, str) or (question.alert and name != question.alert):
+                continue
+            pairs = tuple((k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str))
+            return replace(question, alert=name, labels=question.labels or pairs)
+    return question
+
+
+def _alert_label_sets(data: object) -> list[dict[str, object]]:
+    if isinstance(data, list):
+        return [x["labels"] for x in data if isinstance(x, dict) and isinstance(x.get("labels"), dict)]
+    if not isinstance(data, dict):
+        return []
+    alerts = data.get("alerts")
+    if isinstance(data.get("data"), dict):
+        alerts = data["data"].get("alerts", alerts)
+    found = (
+        [a["labels"] for a in alerts if isinstance(a, dict) and isinstance(a.get("labels"), dict)]
+        if isinstance(alerts, list)
+        else []
+    )
+    if isinstance(data.get("labels"), dict):
+        found.append(data["labels"])
+    if isinstance(data.get("commonLabels"), dict):
+        found.append(data["commonLabels"])
+    return found

@@ -111,6 +111,10 @@ def rank(
             elif f.workload or f.affected:  # a finding about no object in particular is neither
                 item.score -= OFF_FOCUS_PENALTY
     scored.sort(key=lambda s: (-s.score, s.finding.role != "cause", s.finding.kind, s.finding.subject))
+    if focus:  # what the question names comes first; another object's failure only when it explains the subject
+        about = [s for s in scored if focus.covers(s.finding) or any(focus.covers(x) for x in s.explains)]
+        if about:
+            scored = about + [s for s in scored if s not in about]
     for index, item in enumerate(scored):
         item.confidence = confidence(item, scored[index + 1 :] if index == 0 else [])
     return scored

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+from difflib import SequenceMatcher
 
 from engine.analysis_context import AnalysisContext
 from engine.answers import health_check, log_search, log_summary
-from engine.expertise.alerts import HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
+from engine.expertise.alerts import DURING_UPGRADE, HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS, UPGRADE_WORDS
 from engine.facts import Observations
 from engine.findings import Finding
 from engine.focus import Focus
@@ -21,6 +23,14 @@ MAX_TIMELINE = 25
 # the larger of a week and four times the investigation's window.
 MIN_TIMELINE_REACH = timedelta(days=7)
 _PRIORITY = {"high": 0, "medium": 1, "low": 2}
+_REPEAT = 35  # characters two phrases may share before the second one is said to repeat the first
+# A clause that states something (subject + verb within its first words), so it can follow "so".
+_STATEMENT = re.compile(
+    r"^(?:\S+ ){0,6}?(?:is|are|was|were|fails?|failed|time out|times out|cannot|can't|does not|do not|never|"
+    r"crash(?:es)?|restarts?|rebalances|keeps|gets?|returns?|has|have|will|runs?|stays?|stopped|exceeds?|"
+    r"refuses?|rejects?|drops?|reads?|lacks?|misses|waits?|hangs?|shows?|logs?)\b",
+    re.IGNORECASE,
+)
 
 
 def answer(question: Question, scored: list[Scored], obs: Observations, ctx: AnalysisContext, focus: Focus) -> Report:
@@ -29,6 +39,10 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
         return _heartbeat(question.alert)
     if question.alert in MANAGED_CONTROL_PLANE and question.managed_platform:
         return _managed_control_plane(question.alert)
+    if question.alert in DURING_UPGRADE:
+        upgrading = _upgrade_in_progress(question, obs)
+        if upgrading is not None:
+            return upgrading
     if question.intent == "log_search" and obs.logs:
         return log_search(question, obs, focus)
     if question.intent == "log_summary" and obs.logs and ctx.logs is not None:
@@ -43,10 +57,14 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
             f"No, {who} is not healthy: {_lower_first(report.summary)}" if who else f"Not healthy: {report.summary}"
         )
         return report
+    if not scored and question.alert:
+        from_alert = _from_alert_text(question)
+        if from_alert is not None:
+            return from_alert
     report = build_report(scored, obs, ctx, focus)
     meaning = MEANINGS.get(question.alert or "")
     if meaning and report.root_cause.confidence >= 50:
-        report.summary += f" (The alert {question.alert} means {meaning}.)"
+        report.summary += f" {question.alert} fires when {meaning}."
     return report
 
 
@@ -66,12 +84,17 @@ def build_report(scored: list[Scored], obs: Observations, ctx: AnalysisContext, 
     description = f.title if f.role == "cause" else f"{f.title}; the evidence does not show what causes it"
     linked = [s for s in scored[1:] if s.finding in root.explains or s.finding in root.explained_by]
     symptoms = [x for x in root.explains if not set(x.evidence) <= set(f.evidence)]
-    summary = _sentence(f.title)
-    explained = _unique_phrases([_short(x) for x in symptoms], exclude=f.title)
-    if explained:
-        summary += " It explains why " + _join(explained[:3]) + "."
+    explained = _unique_phrases([c for c in (_consequence(x, f.title) for x in symptoms) if c], exclude=f.title)
+    if explained and (", so " in f.title or any(", so " in e for e in explained[:3])):
+        # a root cause that already says "…, so …": the consequences get a sentence of their own
+        consequences = _join(explained[:3])
+        summary = f"{_sentence(f.title)} As a result, {consequences}."
+    elif explained:
+        summary = f"{_clause(f.title)}, so {_join(explained[:3])}."
     elif root.confidence < 50:
         summary = f"Strongest lead, not confirmed: {_sentence(f.title)}"
+    else:
+        summary = _sentence(f.title)
     noticed = _also_noticed(scored, root, focus)
     if noticed:
         summary += f" Also noticed, unrelated to {focus.label if focus and focus.label else 'this'}: {noticed}."
@@ -95,6 +118,103 @@ def _heartbeat(alert: str) -> Report:
         ),
         recommendations=[
             Recommendation(priority="low", action=f"Route {alert} to a heartbeat/null receiver instead of paging"),
+        ],
+    )
+
+
+# A cloud's own word that an upgrade is under way: an EKS nodegroup UPDATING, a GKE UPGRADE_NODES operation RUNNING,
+# an AKS pool "Upgrading", kubeadm's "upgrade in progress".
+_UPGRADING = re.compile(
+    r"\bUPDATING\b|\bUpgrading\b|upgrade in progress|UPGRADE\w*\s+(?:RUNNING|IN_PROGRESS|PENDING)\b"
+)
+_VERSION = re.compile(r"(?<![\w.])v?(1\.[1-9]\d)\.\d+(?![\d.])")  # v1.30.4, 1.29.8-gke.1; not an IP
+
+
+def _upgrade_in_progress(question: Question, obs: Observations) -> Report | None:
+    """A version-skew alert while an upgrade is rolling: expected, it clears when every component is upgraded."""
+    alert = question.alert or ""
+    said = re.search(UPGRADE_WORDS, question.message, re.IGNORECASE)
+    minors: dict[str, str] = {}  # minor version -> the line that shows it
+    updating: str | None = None
+    sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    for label, lines in sources:
+        for line in lines[:5000]:
+            for found in _VERSION.finditer(line):
+                minors.setdefault(found.group(1), f"{label} {line.strip()[:240]}")
+            if updating is None and _UPGRADING.search(line):
+                updating = f"{label} {line.strip()[:240]}"
+    if not said and updating is None:
+        return None
+    versions = sorted(minors, key=lambda v: tuple(int(p) for p in v.split(".")))
+    skew = f": components run Kubernetes {_join(versions)}" if len(versions) > 1 else ""
+    evidence = [minors[v] for v in versions[:3]] + ([updating] if updating else [])
+    return Report(
+        summary=f"Not an incident: {alert} fires because {DURING_UPGRADE[alert]}{skew}. An upgrade is in progress, "
+        "so the alert is expected and will clear once every node pool runs the new version; act only if it keeps "
+        "firing after the upgrade has finished.",
+        root_cause=RootCause(
+            description=f"Expected during the upgrade, not an incident: {alert} reports version skew{skew}",
+            confidence=80,
+            evidence=list(dict.fromkeys(evidence)),
+        ),
+        recommendations=[
+            Recommendation(priority="low", action="Let the upgrade finish (all node pools on the new version)"),
+            Recommendation(priority="low", action=f"Silence {alert} for the upgrade window"),
+        ],
+    )
+
+
+# What an alert's own text says about the container's last termination (kube-state-metrics reasons, exit codes).
+_TERMINATION = re.compile(r"\b(OOMKilled|Error|ContainerCannotRun|StartError|DeadlineExceeded|Evicted)\b")
+_EXIT_CODE = re.compile(r"exit(?:ed with)? code[:= ]+(\d{1,3})", re.IGNORECASE)
+_MEMORY_LIMIT = re.compile(r"memory limit(?: of| is|:)? ([\d.]+\s?[KMGT]i?B?)", re.IGNORECASE)
+_SIGNALS = {
+    137: "killed with SIGKILL, usually by the OOM killer",
+    143: "terminated with SIGTERM",
+    139: "a segmentation fault (SIGSEGV)",
+}
+
+
+def _from_alert_text(question: Question) -> Report | None:
+    """When no data could be read, what the alert's own text states about the subject, said as such."""
+    text = question.message
+    reason = _TERMINATION.search(text)
+    code = _EXIT_CODE.search(text)
+    if reason is None and code is None:
+        return None
+    subject = question.subject
+    who = f"{subject.kind + ' ' if subject.kind else ''}{subject.name}" if subject else "the subject"
+    labels = dict(question.labels)
+    container = f" (container {labels['container']})" if labels.get("container") else ""
+    exit_code = int(code.group(1)) if code else None
+    limit = _MEMORY_LIMIT.search(text)
+    facts = []
+    if reason:
+        facts.append(f"its last termination was {reason.group(1)}")
+    if exit_code is not None:
+        meaning = _SIGNALS.get(exit_code)
+        facts.append(f"exit code {exit_code}" + (f" ({meaning})" if meaning else ""))
+    verdict = ""
+    at_limit = f"its memory limit of {limit.group(1)}" if limit else ""
+    if (reason and reason.group(1) == "OOMKilled") or exit_code == 137:
+        verdict = " It ran out of memory" + (f": it needs more than {at_limit}" if at_limit else "")
+        verdict += "; raise the limit or find what grows (heap, caches, batch sizes)."
+    description = f"{who}{container}: " + ", ".join(facts) + (f", at {at_limit}" if at_limit and verdict else "")
+    return Report(
+        summary=f"Only the alert's text could be read, and it says that {who}{container} keeps restarting: "
+        + ", ".join(facts)
+        + "."
+        + verdict,
+        root_cause=RootCause(
+            description=description + " (from the alert text; no readable data confirms it)",
+            confidence=45,
+            evidence=[],
+        ),
+        recommendations=[
+            Recommendation(
+                priority="medium",
+                action="Attach `kubectl describe pod` and `kubectl logs --previous` of the pod to confirm",
+            )
         ],
     )
 
@@ -132,9 +252,35 @@ def _also_noticed(scored: list[Scored], root: Scored, focus: Focus | None) -> st
 def _short(finding: Finding) -> str:
     """A finding's title without its workload prefix, as a clause: "its container is crash-looping"."""
     title = finding.title
-    if finding.workload and title.startswith(f"{finding.workload}: "):
+    prefix = title.split(": ", 1)[0]
+    named = {finding.workload, finding.subject.rpartition("/")[2]}
+    if prefix in named or (finding.workload and " " not in prefix and prefix.startswith(finding.workload)):
         title = title.split(": ", 1)[1]
     return _lower_first(title)
+
+
+def _consequence(finding: Finding, root_title: str) -> str:
+    """A symptom as the clause that follows "so": its quoted detail is dropped when the root cause already says it."""
+    clause = _short(finding)
+    head, sep, _ = clause.partition(": ")
+    if _overlap(clause, root_title) >= min(_REPEAT, len(clause)) or (sep and len(head) >= 20 and head in root_title):
+        if not sep or _overlap(head, root_title) >= min(_REPEAT, len(head)):
+            return ""  # the root cause sentence already says all of it
+        clause = head
+    if not _STATEMENT.match(clause.partition(": ")[0]):  # a noun phrase ("unhandled X"): say who shows it
+        clause = f"{finding.workload or 'the service'} shows {clause}"
+    return clause
+
+
+def _overlap(a: str, b: str) -> int:
+    """The length of the longest passage two sentences share (case-insensitive)."""
+    a, b = a.lower(), b.lower()
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size
+
+
+def _clause(text: str) -> str:
+    return text.strip().rstrip(".")
 
 
 def _sentence(text: str) -> str:
@@ -143,7 +289,9 @@ def _sentence(text: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+    first = text.split(" ", 1)[0]
+    acronym = len(first) > 1 and (first == first.upper() or first[1:] != first[1:].lower())  # DNS, ClusterIssuer
+    return text if acronym else text[:1].lower() + text[1:]
 
 
 def _join(parts: list[str]) -> str:
@@ -151,11 +299,18 @@ def _join(parts: list[str]) -> str:
 
 
 def _unique_phrases(phrases: list[str], exclude: str) -> list[str]:
+    """The phrases, each saying something the others and ``exclude`` do not (a shared quote is said once)."""
     seen: list[str] = []
-    for phrase in phrases:
-        phrase = phrase.strip().rstrip(".")
-        if phrase and phrase not in seen and phrase.lower() not in exclude.lower():
-            seen.append(phrase)
+    for phrase in sorted({p.strip().rstrip(".") for p in phrases}, key=len):
+        said = [exclude, *seen]
+        if not phrase or phrase.lower() in exclude.lower():
+            continue
+        if any(_overlap(phrase, other) >= min(_REPEAT, len(phrase)) for other in said):
+            head = phrase.partition(": ")[0]
+            if head == phrase or any(_overlap(head, other) >= min(_REPEAT, len(head)) for other in said):
+                continue
+            phrase = head
+        seen.append(phrase)
     return sorted(seen)
 
 

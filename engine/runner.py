@@ -38,7 +38,7 @@ from engine.parsers.detect import SkipAttachment, parse_attachment
 from engine.plan import PLAYBOOKS
 from engine.plan_steps import PlanContext, Step
 from engine.plan_telemetry import planner_extras
-from engine.question import Question, parse_question
+from engine.question import Question, parse_question, with_alert_documents
 from engine.ranking import rank
 from engine.registry import DEMO_SOURCE, TOOL_CATALOG, ToolResult, connector_factory, implementation, provider_for
 from engine.report import answer, note_skipped
@@ -376,7 +376,7 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
             f"Unable to connect to {SOURCE_NAMES.get(source, source)}",
             tools_used=run.tools_used,
         )
-    question = parse_question(request)
+    question = with_alert_documents(parse_question(request), [d.data for d in run.obs.documents])
     focus = resolve_focus(question, run.obs)
     logs = LogIndex.build(run.obs.logs)
     ctx = replace(run.ctx, question=question, logs=logs, focus=focus)  # the run's memo and incident time stay

@@ -822,6 +822,19 @@ _HANDLED = {
 }
 
 
+# Condition types that, when True, say why an object is not Ready (cert-manager's Denied/InvalidRequest/Failed,
+# Flux's Stalled, Crossplane's and operators' Degraded/ReconcileError): their message is the concrete reason.
+_FAILURE_CONDITIONS = ("Denied", "InvalidRequest", "Failed", "Stalled", "Degraded", "ReconcileError", "Error")
+
+
+def _why_condition(raw: dict[str, object]) -> str | None:
+    for condition in _l(_d(raw.get("status")).get("conditions")):
+        condition = _d(condition)
+        if condition.get("type") in _FAILURE_CONDITIONS and condition.get("status") == "True":
+            return str(condition.get("message") or condition.get("reason") or "") or None
+    return None
+
+
 def _not_ready_conditions(obs: Observations) -> list[Finding]:
     findings: list[Finding] = []
     for resource in obs.resources:
@@ -854,12 +867,15 @@ def _not_ready_conditions(obs: Observations) -> list[Finding]:
             ):
                 continue
             message = str(condition.get("message") or condition.get("reason") or "not ready")
+            why = _why_condition(resource.raw)
+            if why and why not in message:
+                message = f"{message}: {why}"
             findings.append(
                 Finding(
                     kind=f"{resource.kind.lower()}_not_ready",
                     subject=f"{resource.kind.lower()}/{resource.name}",
                     role="cause",
-                    title=f"{resource.name}: {resource.kind} {resource.name} is not {condition.get('type')} ({condition.get('reason') or 'False'}): {message[:200]}",
+                    title=f"{resource.name}: {resource.kind} {resource.name} is not {condition.get('type')} ({condition.get('reason') or 'False'}): {message[:320]}",
                     weight=74,
                     evidence=[resource.quote(message[:60], fallback=f"{resource.kind} {resource.name}: {message}")],
                     workload=resource.name,

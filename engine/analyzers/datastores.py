@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
@@ -305,6 +305,8 @@ class _Span:
     start: float  # seconds
     duration: float  # seconds
     peer: str | None = None  # for a client span: the service it calls (peer.service, server.address, URL host)
+    follows: str | None = None  # the span this one FOLLOWS_FROM (a message consumed after its producer)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def _traces(document: DocumentFact) -> list[Finding]:
@@ -315,6 +317,9 @@ def _traces(document: DocumentFact) -> list[Finding]:
     )
     if not spans:
         return []
+    queued = _queue_wait(document, spans) or _error_origin(document, spans)
+    if queued:
+        return queued
     children: dict[str, float] = {}
     for span in spans:
         if span.parent:
@@ -338,6 +343,11 @@ def _traces(document: DocumentFact) -> list[Finding]:
     top = ranked[0][1]
     calls = sum(1 for _, span in spans_by_service[service] if span.name == top.name)
     repeated = f", called {calls} times: retried" if calls > 1 else ""
+    notable = [f"{key}={value}" for key, value in top.tags.items() if key in _NOTABLE_TAGS]
+    if top.peer and top.peer != service:
+        notable.insert(0, f"calling {top.peer}")
+    if notable:
+        repeated += "; " + ", ".join(notable[:3])
     share = min(own / total, 1.0)
     return [
         Finding(
@@ -360,23 +370,134 @@ def _traces(document: DocumentFact) -> list[Finding]:
     ]
 
 
+_NOTABLE_TAGS = ("cache", "cache.hit", "cache.result", "error", "http.status_code", "retry", "retries", "db.system")
+_BACKLOG_KEY = re.compile(r"messages_ready|backlog|queue\.(?:depth|size|length)|consumer_lag|lag$", re.IGNORECASE)
+
+
+def _queue_wait(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
+    """A message that waits in its queue: the gap between the producer span's end and the FOLLOWS_FROM consumer
+    span's start (OpenTelemetry messaging: publish → receive) longer than all the work done on it."""
+    by_id = {span.span_id: span for span in spans}
+    worst: tuple[float, _Span, _Span] | None = None
+    for span in spans:
+        producer = by_id.get(span.follows or "")
+        if producer is None:
+            continue
+        gap = span.start - (producer.start + producer.duration)
+        if worst is None or gap > worst[0]:
+            worst = (gap, producer, span)
+    if worst is None:
+        return []
+    gap, producer, consumer = worst
+    work = sum(s.duration for s in spans if s.parent is None or s.parent not in by_id)
+    if gap < 1.0 or gap < work:
+        return []
+    queue = (
+        producer.tags.get("messaging.destination.name") or producer.tags.get("messaging.destination") or producer.name
+    )
+    backlog = next(((k, v) for k, v in {**consumer.tags, **producer.tags}.items() if _BACKLOG_KEY.search(k)), None)
+    settings = ", ".join(f"{k} {v}" for k, v in consumer.tags.items() if k in ("replicas", "prefetch", "concurrency"))
+    detail = f"; {backlog[0]} is {backlog[1]}: a backlog the consumer cannot keep up with" if backlog else ""
+    detail += f" ({settings})" if settings else ""
+    return [
+        Finding(
+            kind="trace_queue_wait",
+            subject=f"service:{consumer.service}",
+            role="cause",
+            title=f"{consumer.service}: the message on {queue} waits {gap:.1f} s in the queue before consumer {consumer.service} picks it up, while the work itself takes {work * 1000:.0f} ms{detail}",
+            weight=86,
+            evidence=[document.quote(consumer.name, fallback=f"span {consumer.name} ({consumer.service})")],
+            workload=consumer.service,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Scale the consumers of {queue} ({consumer.service}: more replicas or a higher prefetch/concurrency) until the queue drains, and alert on its depth",
+                ),
+            ],
+            affected=[consumer.service, producer.service],
+        )
+    ]
+
+
+def _failed(span: _Span) -> bool:
+    return span.tags.get("error") in ("true", "True") or span.tags.get("otel.status_code") == "ERROR"
+
+
+def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
+    """In a failed trace, the error starts in the deepest failed span whose children did not fail: its service
+    is the one failing, its exception or status description says why (the callers only pass the error on)."""
+    failed = [span for span in spans if _failed(span)]
+    ids = {span.span_id for span in spans}
+    if not any(not span.parent or span.parent not in ids for span in failed):
+        return []  # the request itself succeeded: an error inside it (retried, handled) is not why it failed
+    parents_of_failed = {span.parent for span in failed}
+    origins = [span for span in failed if span.span_id not in parents_of_failed]
+    origin = next(
+        (s for s in origins if s.tags.get("exception.message") or s.tags.get("otel.status_description")), None
+    )
+    if origin is None:
+        return []
+    kind = origin.tags.get("exception.type")
+    message = origin.tags.get("exception.message") or origin.tags.get("otel.status_description") or ""
+    if re.search(r"deadline exceeded|timed? ?out|timeout", f"{kind} {message}", re.IGNORECASE):
+        return []  # a timeout is the slowness of what it waited on: the dominant-span analysis names that
+    if origin.peer:  # a client span that failed: the service it called is where the error comes from
+        origin.service = origin.peer
+    callers = sorted({s.service for s in failed if s.service != origin.service})
+    passed = f"; {', '.join(callers)} only pass the error on" if callers else ""
+    return [
+        Finding(
+            kind="trace_error_origin",
+            subject=f"service:{origin.service}",
+            role="cause",
+            title=f"{origin.service}: the failing requests fail in service {origin.service}, span '{origin.name}': {kind + ': ' if kind else ''}{message[:200]}{passed}",
+            weight=88,
+            evidence=[document.quote(message[:60], fallback=f"span {origin.name} ({origin.service}): {message}")],
+            workload=origin.service,
+            recommendations=[rec("high", f"Fix what {origin.service} reports in '{origin.name}': {message[:120]}")],
+            affected=[origin.service, *callers],
+        )
+    ]
+
+
+def _jaeger_tags(span: dict[str, Any], process: dict[str, Any]) -> dict[str, str]:
+    tags = {str(_d(t).get("key")): str(_d(t).get("value")) for t in _l(process.get("tags"))}
+    tags |= {str(_d(t).get("key")): str(_d(t).get("value")) for t in _l(span.get("tags"))}
+    return tags
+
+
 def _jaeger_spans(data: Any) -> Iterator[_Span]:
     for trace in _l(_d(data).get("data")) if isinstance(data, dict) else []:
         trace = _d(trace)
-        processes = {k: str(_d(v).get("serviceName", k)) for k, v in _d(trace.get("processes")).items()}
+        processes = {k: _d(v) for k, v in _d(trace.get("processes")).items()}
         for span in _l(trace.get("spans")):
             span = _d(span)
-            parent = next(
-                (str(_d(r).get("spanID")) for r in _l(span.get("references")) if _d(r).get("refType") == "CHILD_OF"),
-                None,
+            references = [_d(r) for r in _l(span.get("references"))]
+            parent = next((str(r.get("spanID")) for r in references if r.get("refType") == "CHILD_OF"), None)
+            follows = next((str(r.get("spanID")) for r in references if r.get("refType") == "FOLLOWS_FROM"), None)
+            process = processes.get(str(span.get("processID")), {})
+            tags = _jaeger_tags(span, process)
+            url = re.match(r"https?://([^/:]+)", tags.get("http.url") or tags.get("url.full") or "")
+            client = tags.get("span.kind") in ("client", "producer")
+            peer = (
+                (tags.get("peer.service") or tags.get("server.address") or (url.group(1) if url else None))
+                if client
+                else None
             )
+            for log in _l(span.get("logs")):  # span events: an exception's type and message
+                for f in _l(_d(log).get("fields")):
+                    if str(_d(f).get("key", "")).startswith("exception."):
+                        tags.setdefault(str(_d(f).get("key")), str(_d(f).get("value")))
             yield _Span(
                 str(span.get("spanID")),
                 parent,
                 str(span.get("operationName", "?")),
-                processes.get(str(span.get("processID")), str(span.get("processID", "?"))),
+                str(process.get("serviceName", span.get("processID", "?"))),
                 float(span.get("startTime", 0)) / 1e6,
                 float(span.get("duration", 0)) / 1e6,
+                peer,
+                follows,
+                tags,
             )
 
 
@@ -411,6 +532,7 @@ def _otlp_spans(data: Any) -> Iterator[_Span]:
             for span in _l(_d(scope).get("spans")):
                 span = _d(span)
                 start, end = int(span.get("startTimeUnixNano", 0) or 0), int(span.get("endTimeUnixNano", 0) or 0)
+                tags = _otlp_tags(span)
                 yield _Span(
                     str(span.get("spanId")),
                     str(span.get("parentSpanId")) if span.get("parentSpanId") else None,
@@ -419,7 +541,31 @@ def _otlp_spans(data: Any) -> Iterator[_Span]:
                     start / 1e9,
                     max(end - start, 0) / 1e9,
                     _peer(span.get("attributes")) if "CLIENT" in str(span.get("kind", "")) else None,
+                    None,
+                    tags,
                 )
+
+
+def _otlp_tags(span: dict[str, Any]) -> dict[str, str]:
+    """An OTLP span's attributes, its error status (STATUS_CODE_ERROR / 2) and its exception event, as tags."""
+    tags: dict[str, str] = {}
+    for attribute in _l(span.get("attributes")):
+        attribute = _d(attribute)
+        value = _d(attribute.get("value"))
+        if attribute.get("key") and value:
+            tags[str(attribute["key"])] = str(next(iter(value.values())))
+    status = _d(span.get("status"))
+    if status.get("code") in (2, "2", "STATUS_CODE_ERROR"):
+        tags["otel.status_code"] = "ERROR"
+        if status.get("message"):
+            tags["otel.status_description"] = str(status["message"])
+    for event in _l(span.get("events")):
+        for attribute in _l(_d(event).get("attributes")):
+            attribute = _d(attribute)
+            if str(attribute.get("key", "")).startswith("exception."):
+                value = _d(attribute.get("value"))
+                tags.setdefault(str(attribute["key"]), str(next(iter(value.values()), "")))
+    return tags
 
 
 def _tempo_search_spans(data: Any) -> Iterator[_Span]:

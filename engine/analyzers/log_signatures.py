@@ -103,18 +103,18 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
         return doc.pod
     label = doc.label.lower()
     focus_names = sorted(ctx.focus.names, key=len, reverse=True) if ctx.focus else []
-    for name in focus_names:
-        if len(name) >= 3 and name in label:
-            return name
-    for name in names or []:
-        if name.lower() in label:
-            return name
+    in_label = [name for name in [*focus_names, *(names or [])] if len(name) >= 3 and name.lower() in label]
+    if in_label:  # the longest name the attachment's name holds: checkout-canary-logs.txt is checkout-canary's
+        return max(in_label, key=len)
     if ctx.service:
         return ctx.service
     stem = re.split(r"[._]|-logs?\b", label.removeprefix("[attachment:").rstrip("]"))[0]
     words = ctx.question.words if ctx.question else frozenset()
     if len(stem) >= 3 and stem in words and any(workload_of(name) == stem for name in names or []):
         return stem  # "catalog.log", asked about catalog, whose pods were observed
+    owners = {workload_of(name) for name in names or [] if len(stem) >= 4 and stem in workload_of(name).split("-")}
+    if len(owners) == 1:
+        return owners.pop()  # "exporter.log" and one observed workload mysqld-exporter: its log
     subject = ctx.focus.subject if ctx.focus else None
     if subject is not None:
         return subject.name
@@ -190,8 +190,8 @@ def analyze_doc(
 
 _PEERED = {"dns_failure", "tls_error", "auth_failure", "broker_auth_refused", "cloud_access_denied", "grpc_unavailable"}
 _PEER = re.compile(
-    r"(?:dial tcp |connect(?:ing)? to |host[=: ]+|server[=: ]+|broker[=: ]+|https?://|tls://|ssl://|amqps?://|mqtts?://)"
-    r"\[?(?P<peer>[a-z][\w-]*(?:\.[\w-]+)+(?::\d{2,5})?)",
+    r"(?:dial tcp |connect(?:ing)? to |host[=: ]+|server[=: ]+|ServerName: |(?:failed to )?resolve |broker[=: ]+|https?://|tls://|ssl://|amqps?://|mqtts?://)"
+    r"(?:\\?['\"])?\[?(?P<peer>[a-z][\w-]*(?:\.[\w-]+)+(?::\d{2,5})?)",
     re.IGNORECASE,
 )
 
@@ -246,7 +246,9 @@ def _finding(
     if kind == "http_5xx":
         title = f"HTTP 5xx burst: {group.count} of {total} log lines are 5xx responses"
     peer = None
-    if kind in _PEERED and not target and not match.groups.get("host"):  # the line before often names the peer
+    # An address, not a name: the lines around it often name the host (not for the DNS resolver's own address).
+    by_address = bool(target_host and _IP.match(target_host)) and not (target or "").endswith(":53")
+    if (kind in _PEERED and not target and not match.groups.get("host")) or by_address:  # the line before names it
         earlier = doc.lines[max(0, group.first_index - 20) : group.first_index + 1]
         peer = _peer_in(group.examples) or _peer_in(list(reversed(earlier)))
     if peer and kind == "dns_failure":

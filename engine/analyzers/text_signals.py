@@ -45,8 +45,9 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     pending = [  # a LoadBalancer Service still without an address: what "load balancer" messages are about
         r.name for r in obs.resources if r.kind == "Service" and r.raw.get("row", {}).get("EXTERNAL-IP") == "<pending>"
     ]
+    commands = {id(t.lines): t.command for t in obs.texts}
     for label, lines in sources:
-        described: str | None = None  # the object a describe block is about ("Name:" opens each block)
+        described: str | None = _described_by(commands.get(id(lines), ""))  # the object a describe block is about
         for line in lines:
             scanned += 1
             if scanned > MAX_LINES_SCANNED:
@@ -78,6 +79,12 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             for rule, groups in match_rules(event.message):
                 _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner, claim_owners)
     return list(found.values())
+
+
+def _described_by(command: str) -> str | None:
+    """The object a ``kubectl describe <kind> <name>`` command line names (its output may be cut below Name:)."""
+    found = re.search(r"\bdescribe\s+(?:[a-z][\w.]*(?:/|\s+))?([a-z0-9][\w.-]*)", command.split("|", 1)[0])
+    return found.group(1) if found else None
 
 
 def _add(

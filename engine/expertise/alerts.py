@@ -13,6 +13,15 @@ HEARTBEATS = {
     "inhibit those info alerts; it is expected and not an incident. Route it to a null receiver",
 }
 
+# Alerts whose runbook says they are expected while a cluster upgrade is rolling through, and clear when it ends.
+DURING_UPGRADE = {
+    "KubeVersionMismatch": "different semantic versions of Kubernetes components are running, which is expected "
+    "while an upgrade rolls through the control plane and node pools",
+    "KubeletVersionSkew": "kubelets run a different version than the API server, which is expected while node "
+    "pools are being upgraded",
+}
+UPGRADE_WORDS = r"\bupgrad(?:e|es|ing)\b|\bUPDATING\b|rolling (?:update|upgrade)|node ?pool upgrade|nodegroup update"
+
 MEANINGS = {
     "KubePodCrashLooping": "a container of the pod keeps restarting (CrashLoopBackOff)",
     "KubePodNotReady": "the pod has been not ready for more than 15 minutes",
@@ -52,7 +61,29 @@ MEANINGS = {
     "AlertmanagerFailedToSendAlerts": "Alertmanager cannot deliver notifications to an integration",
     "etcdInsufficientMembers": "etcd has too few members for quorum",
     "etcdNoLeader": "an etcd member has no leader",
+    "etcdHighFsyncDurations": "etcd's WAL fsyncs are slow (p99 above 0.5 s): its disk is too slow or shared",
+    "etcdHighCommitDurations": "etcd's backend commits are slow (p99 above 0.25 s): its disk is too slow or shared",
+    "KubeVersionMismatch": "different semantic versions of Kubernetes components are running",
     "CoreDNSDown": "CoreDNS has disappeared from Prometheus target discovery",
+    "NodeClockNotSynchronising": "the node's clock is not synchronised with NTP (node_timex_sync_status is 0)",
+    "NodeClockSkewDetected": "the node's clock is more than 0.05 s away from NTP time",
+    "NodeHighNumberConntrackEntriesUsed": "the node's connection-tracking table is almost full; new connections will be dropped",
+    "NodeFileDescriptorLimit": "the node's kernel is close to its file-descriptor limit",
+    "KubeletPlegDurationHigh": "the kubelet's pod lifecycle event generator relists slowly (container runtime slow or overloaded)",
+    "KubeletPodStartUpLatencyHigh": "pods take long to start on the node (image pulls, volume mounts or a slow runtime)",
+    "KubePodNotScheduled": "a pod has not been scheduled for 15 minutes",
+    "KubeQuotaAlmostFull": "a namespace uses more than 90% of a resource quota",
+    "KubeAPIDown": "Prometheus cannot scrape the API server",
+    "KubeAPITerminatedRequests": "the API server terminates requests (priority and fairness queues are full)",
+    "KubeAggregatedAPIErrors": "an aggregated API (metrics-server, custom API) returns errors",
+    "KubeAggregatedAPIDown": "an aggregated API (for example metrics.k8s.io) has been unavailable",
+    "KubeStateMetricsListErrors": "kube-state-metrics cannot list some objects (RBAC or API errors)",
+    "PrometheusTargetSyncFailure": "Prometheus cannot sync some scrape targets (bad service discovery configuration)",
+    "PrometheusNotConnectedToAlertmanagers": "Prometheus is connected to no Alertmanager, so alerts go nowhere",
+    "PrometheusOperatorRejectedResources": "the Prometheus Operator rejected some ServiceMonitor/PrometheusRule resources as invalid",
+    "ConfigReloaderSidecarErrors": "the config-reloader sidecar cannot reload Prometheus or Alertmanager's configuration",
+    "etcdMembersDown": "one or more etcd members are down",
+    "etcdHighNumberOfFailedGRPCRequests": "etcd answers many gRPC requests with errors",
 }
 
 # Control-plane alerts that fire on managed Kubernetes (EKS, GKE, AKS) because the provider does not expose the

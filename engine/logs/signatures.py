@@ -269,7 +269,7 @@ SIGNATURES: tuple[Signature, ...] = (
         84,
         "The process cannot listen: address already in use ({detail})",
         _re(
-            r"(?P<detail>(?:bind|listen)[^\n]{0,40}address already in use|EADDRINUSE[^\n]{0,40}|Address already in use)"
+            r"(?P<detail>(?:bind|listen)[^\n]{0,40}address already in use(?: (?:[\w.\[\]*]*:)+\d{2,5}\b)?|EADDRINUSE[^\n]{0,40}|Address already in use)"
         ),
     ),
     Signature(
@@ -320,12 +320,50 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "alertmanager_notify_failed",
+        "cause",
+        86,
+        "Alertmanager cannot deliver notifications through {integration}: {detail}",
+        _re(
+            r"Notify for alerts failed[^\n]*?integration=(?P<integration>[\w\[\]-]+)[^\n]*?err=\"?(?P<detail>(?:\\\"|[^\"\n]){8,200})"
+            r"|Notify for alerts failed[^\n]*?err=\"?(?P<integration2>[\w-]+/[\w-]+\[\d+\]): (?P<detail2>(?:\\\"|[^\"\n]){8,200})"
+        ),
+    ),
+    Signature(
+        "prometheus_rule_failed",
+        "cause",
+        84,
+        "Prometheus fails to evaluate rule {rule}: {detail}",
+        _re(
+            r"Evaluating rule failed[^\n]*?rule=\"?(?:alert: |record: )?(?P<rule>[\w:]+)[^\n]*?err=\"?(?P<detail>(?:\\\"|[^\"\n]){8,200})"
+        ),
+    ),
+    Signature(
+        "webhook_signature",
+        "cause",
+        84,
+        "Incoming webhooks are rejected because their signature does not verify ({detail}): the webhook signing secret the service uses does not match the sender's (a rotated or wrong secret)",
+        _re(
+            r"(?P<detail>No signatures found matching the expected signature for payload|Webhook signature verification failed|(?:invalid|bad|mismatched) (?:webhook |HMAC |request )?signature|X-Hub-Signature(?:-256)? (?:does not match|mismatch)|signature mismatch)"
+        ),
+    ),
+    Signature(
+        "kafka_unknown_topic",
+        "cause",
+        88,
+        "The Kafka topic {topic} does not exist on the cluster the client talks to (UNKNOWN_TOPIC_OR_PARTITION: not present in metadata), so producing to or consuming from it fails",
+        _re(
+            r"Topic (?P<topic>[\w.-]+) not present in metadata|\{(?P<topic2>[\w.-]+)=UNKNOWN_TOPIC_OR_PARTITION\}"
+            r"|Subscribed topic not available: (?P<topic3>[\w.-]+)"
+        ),
+    ),
+    Signature(
         "kafka_poll_interval",
         "cause",
         84,
-        "The Kafka consumer is removed from its group: processing between two polls takes longer than max.poll.interval.ms, so the group rebalances",
+        "The Kafka consumer{group} is removed from its group: processing between two polls takes longer than max.poll.interval.ms, so the group rebalances",
         _re(
-            r"max\.poll\.interval\.ms|consumer poll timeout has expired|leaving group|Member \S+ sending LeaveGroup request|CommitFailedException"
+            r"(?:groupId=(?P<group>[\w.-]+)[^\n]*?)?(?:max\.poll\.interval\.ms|consumer poll timeout has expired|leaving group|Member \S+ sending LeaveGroup request|CommitFailedException)"
         ),
     ),
     Signature(
@@ -420,7 +458,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
@@ -445,6 +483,10 @@ def match_signatures(line: str) -> list[SignatureMatch]:
         groups = _merge_groups({k: v for k, v in match.groupdict().items() if v})
         if signature.kind == "exception":
             groups["detail"] = f": {groups['detail']}" if groups.get("detail") else ""
+        if signature.kind in ("alertmanager_notify_failed", "prometheus_rule_failed") and "detail" in groups:
+            groups["detail"] = groups["detail"].replace('\\"', '"')
+        if signature.kind == "kafka_poll_interval":
+            groups["group"] = f" of group '{groups['group']}'" if groups.get("group") else ""
         groups["line"] = text.strip()[:160]
         found.append(SignatureMatch(signature, groups))
     return _prefer_specific(found)

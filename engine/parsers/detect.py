@@ -19,7 +19,7 @@ from engine.parsers.table import is_header, observations_from_tables
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MESSAGE_KEYS = ("message", "msg", "log", "@message", "line", "error", "text")
 _PROMPT = re.compile(
-    r"^\s*(?:[\w@.:~/-]*[$#%>]\s+)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl)\b.*)$"
+    r"^\s*(?:[\w@.:~/-]*[$#%>]\s+|➜\s+(?:\S+\s+){1,3}?)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl)\b.*)$"
 )
 # ``kubectl logs [flags] [<kind>/]<name>``: a workload prefix (deploy/checkout) names the workload, never "deploy".
 _LOGS_POD = re.compile(
@@ -91,13 +91,32 @@ def _parse_one(content: str, hint: str, label: str) -> ParsedAttachment:
     elif kind == "yaml":
         parsed = _parse_yaml(content, citer)
     elif kind == "describe":
-        parsed = ParsedAttachment("describe", observations_from_describe(content, citer))
+        parsed = ParsedAttachment("describe", observations_from_describe(_with_name(content, hint), citer))
     elif kind == "table":
         parsed = ParsedAttachment("table", observations_from_tables(content, citer, hint))
     if parsed is None:  # logs, or JSON/YAML too malformed to load: read as text
         return ParsedAttachment("logs", Observations(logs=[_log_doc(label, content.splitlines(), hint)]))
-    parsed.observations.texts.append(TextDoc(label, citer.lines, parsed.kind))
+    parsed.observations.texts.append(TextDoc(label, citer.lines, parsed.kind, hint))
     return parsed
+
+
+_DESCRIBED = re.compile(r"\bdescribe\s+(?:[a-z][\w.]*(?:/|\s+))?(?P<name>[a-z0-9][\w.-]*)")
+_NAMESPACE_FLAG = re.compile(r"(?:-n|--namespace)[=\s]+(?P<ns>[a-z0-9][\w.-]*)")
+
+
+def _with_name(content: str, hint: str) -> str:
+    """A describe excerpt cut below its ``Name:`` line (``| sed -n '/State/,$p'``) is about the object its
+    command line names: give it that name so its events are attributed."""
+    if re.search(r"^Name:", content, re.MULTILINE):
+        return content
+    described = _DESCRIBED.search(hint.split("|", 1)[0])
+    if described is None:
+        return content
+    namespace = _NAMESPACE_FLAG.search(hint)
+    header = f"Name: {described.group('name')}\n"
+    if namespace:
+        header += f"Namespace: {namespace.group('ns')}\n"
+    return header + content
 
 
 def detect_kind(content: str, hint: str) -> str:
@@ -229,4 +248,5 @@ def _log_doc(label: str, lines: list[str], hint: str) -> LogDoc:
         pod=pod_match.group(1) if pod_match else None,
         container=container.group(1) if container else None,
         previous=previous,
+        command=hint,
     )

@@ -1,0 +1,466 @@
+"""Who is primary, who serves which slots: a datastore's own view of its topology, read next to the client's error.
+
+- Redis Cluster (``CLUSTER INFO`` / ``CLUSTER NODES``, redis.io): ``cluster_state:fail`` when some hash slots have
+  no reachable master; clients then get ``CLUSTERDOWN``. The slot ranges of masters flagged ``fail`` are what is
+  down.
+- MongoDB ``rs.status()`` (mongodb.com): a replica set elects a PRIMARY only with a voting majority; without one,
+  writes fail with server selection timeouts (``ReplicaSetNoPrimary``) while secondaries may still serve reads.
+- Patroni ``patronictl list`` (PostgreSQL high availability): after a failover the old leader is a Replica; a
+  client that connects to a member's address instead of the leader Service writes to a standby, which PostgreSQL
+  refuses with "cannot execute ... in a read-only transaction".
+- Redis ``requirepass`` (redis.io security): a client without a password gets ``NOAUTH Authentication
+  required``; the client's environment shows whether a password is configured at all.
+"""
+# ruff: noqa: E501  (patterns and messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import Observations
+from engine.findings import Finding, workload_of
+from engine.parsers.common import excerpt
+
+_CLUSTER_STATE = re.compile(r"^\s*cluster_state:(?P<state>\w+)")
+_SLOTS_FAIL = re.compile(r"^\s*cluster_slots_fail:(?P<count>\d+)")
+_NODE_ROW = re.compile(
+    r"^\s*(?P<id>[0-9a-f.]{6,})\s+(?P<addr>[\w.:-]+?)(?:@\d+)?(?:,\S+)?\s+(?P<flags>[\w,-]+)\s+(?P<master>[0-9a-f.-]+)\s+\d+\s+\d+\s+\d+\s+(?P<link>connected|disconnected)(?P<slots>(?:\s+[\d-]+)*)\s*$"
+)
+_PATRONI_ROW = re.compile(
+    r"^\s*\|\s*(?P<member>[\w.-]+)\s*\|\s*(?P<host>[\w.:-]+)\s*\|\s*(?P<role>Leader|Replica|Sync Standby|Standby Leader)\s*\|\s*(?P<state>[\w ]+?)\s*\|"
+)
+_READ_ONLY = re.compile(
+    r"cannot execute \w+ in a read-only transaction|read-only transaction|ReadOnlySqlTransaction", re.IGNORECASE
+)
+_DB_HOST = re.compile(
+    r"(?:jdbc:postgresql|postgres(?:ql)?)://(?:[^@/\s]+@)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?|\bhost=(?P<host2>[\w.-]+)"
+)
+_NOAUTH = re.compile(r"NOAUTH Authentication required", re.IGNORECASE)
+_ENV_JSON = re.compile(r'"name"\s*:\s*"(?P<name>[A-Z][A-Z0-9_]*)"')
+_ENV_DESCRIBE = re.compile(r"^\s{2,}(?P<name>[A-Z][A-Z0-9_]{2,}):\s")
+_SECRET_WORDS = ("PASS", "AUTH", "SECRET", "TOKEN", "URL", "URI")
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    lines = list(_lines(obs))
+    findings = _redis_cluster(lines) + _patroni_replica(obs, lines, ctx) + _redis_noauth(lines, ctx)
+    findings += _mysql_replication(lines, ctx)
+    findings += _rabbitmq_partitions(lines) + _kafka_offline(lines) + _inactive_slots(lines)
+    for document in obs.documents:
+        findings += _elasticsearch_red(document.data, document.label, document.lines, obs)
+    for document in obs.documents:
+        findings += _mongo_no_primary(document.data, document.label, document.lines, _mongo_clients(obs, ctx))
+    return findings
+
+
+def _mongo_clients(obs: Observations, ctx: AnalysisContext) -> list[str]:
+    """The services whose logs show MongoDB server selection failing: the set's clients."""
+    asked = ctx.service or (ctx.question.named if ctx.question else None)
+    clients: list[str] = []
+    for doc in obs.logs:
+        if any("ServerSelection" in line or "ReplicaSetNoPrimary" in line for line in doc.lines[:5000]):
+            name = workload_of(doc.pod) if doc.pod else asked
+            if name and name not in clients:
+                clients.append(name)
+    return clients
+
+
+def _lines(obs: Observations) -> Iterator[tuple[str, str, str]]:
+    for text in obs.texts:
+        for line in text.lines:
+            yield text.label, line, text.command
+    for doc in obs.logs:
+        for line in doc.lines:
+            yield doc.label, line, doc.command or (doc.pod or "")
+
+
+# --- Redis Cluster -----------------------------------------------------------------------------------------
+
+
+def _redis_cluster(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    state: tuple[str, str] | None = None
+    slots_fail = ""
+    failed: list[tuple[str, str, str]] = []  # (address, slots, cite)
+    failed_replicas: list[str] = []
+    for label, line, _ in lines:
+        found = _CLUSTER_STATE.match(line)
+        if found and found.group("state") != "ok":
+            state = (found.group("state"), f"{label} {line.strip()}")
+        failing = _SLOTS_FAIL.match(line)
+        if failing and failing.group("count") != "0":
+            slots_fail = failing.group("count")
+        row = _NODE_ROW.match(line)
+        if row and "fail" in row.group("flags").split(","):
+            address = row.group("addr").split("@")[0]
+            if "master" in row.group("flags"):
+                failed.append((address, " ".join(row.group("slots").split()), f"{label} {excerpt(line.strip())}"))
+            else:
+                failed_replicas.append(address)
+    if state is None:
+        return []
+    evidence = [state[1], *(cite for _, _, cite in failed[:2])]
+    down = "; ".join(f"master {address} (slots {slots or 'none'})" for address, slots, _ in failed)
+    count = f" ({slots_fail} of 16384 slots)" if slots_fail else ""
+    replicas = (
+        f", and its replica {', '.join(failed_replicas)} is down too, so no failover happened"
+        if failed_replicas and failed
+        else ""
+    )
+    lost = f": {down} is marked fail{replicas}" if down else ""
+    return [
+        Finding(
+            kind="redis_cluster_down",
+            subject="redis-cluster",
+            role="cause",
+            title=f"Redis Cluster is down (cluster_state:{state[0]}): some hash slots{count} have no reachable master{lost}; clients get CLUSTERDOWN",
+            weight=90,
+            evidence=evidence,
+            workload="redis-cluster",
+            related=[address.split(":")[0] for address, _, _ in failed] + [a.split(":")[0] for a in failed_replicas],
+            recommendations=[
+                rec(
+                    "high",
+                    "Bring the failed master's pod back (or fail over with CLUSTER FAILOVER on a replica of those slots), then check CLUSTER INFO shows cluster_state:ok",
+                ),
+            ],
+            affected=["redis"],
+        )
+    ]
+
+
+# --- MongoDB replica set -------------------------------------------------------------------------------------
+
+
+def _mongo_no_primary(data: Any, label: str, doc_lines: list[str], clients: list[str]) -> list[Finding]:
+    if not isinstance(data, dict) or not isinstance(data.get("members"), list) or "set" not in data:
+        return []
+    members = [m for m in data["members"] if isinstance(m, dict)]
+    states = [str(m.get("stateStr", "")) for m in members]
+    if "PRIMARY" in states or not members:
+        return []
+    down = [m for m in members if m.get("health") == 0 or "not reachable" in str(m.get("stateStr", ""))]
+    healthy = len(members) - len(down)
+    majority = data.get("majorityVoteCount") or (len(members) // 2 + 1)
+    names = [str(m.get("name", "?")) for m in down]
+    reason = next((str(m.get("lastHeartbeatMessage")) for m in down if m.get("lastHeartbeatMessage")), "")
+    why = f" ({reason[:160]})" if reason else ""
+    evidence = [f"{label} {excerpt(line.strip())}" for line in doc_lines if any(n in line for n in names[:2])][:2]
+    evidence = evidence or [f"{label} set: {data.get('set')}"]
+    pods = [n.split(".")[0].split(":")[0] for n in names]
+    return [
+        Finding(
+            kind="mongo_no_primary",
+            subject=f"replicaset/{data.get('set')}",
+            role="cause",
+            title=f"MongoDB replica set {data.get('set')} has no PRIMARY: only {healthy} of {len(members)} members are healthy and electing a primary needs a majority of {majority}; {', '.join(names)} cannot be reached{why}, so writes fail (ReplicaSetNoPrimary) while secondaries still answer reads",
+            weight=92,
+            evidence=evidence,
+            workload=str(data.get("set")),
+            related=[*pods, *clients],
+            recommendations=[
+                rec(
+                    "high",
+                    f"Bring {', '.join(pods)} back (see why their pods are not running) so the set regains a voting majority and elects a primary",
+                ),
+            ],
+            affected=pods,
+        )
+    ]
+
+
+# --- Patroni: writes sent to a replica -------------------------------------------------------------------------
+
+
+def _patroni_replica(obs: Observations, lines: list[tuple[str, str, str]], ctx: AnalysisContext) -> list[Finding]:
+    members: dict[str, tuple[str, str, str]] = {}  # host -> (member, role, cite)
+    leader: tuple[str, str] | None = None
+    read_only: tuple[str, str] | None = None  # (cite, source)
+    host_line: tuple[str, str, str] | None = None  # (host, cite, source)
+    for label, line, source in lines:
+        row = _PATRONI_ROW.match(line)
+        if row:
+            host = row.group("host").split(":")[0]
+            members[host] = (row.group("member"), row.group("role"), f"{label} {line.strip()}")
+            if row.group("role") == "Leader":
+                leader = (row.group("member"), host)
+            continue
+        if read_only is None and _READ_ONLY.search(line):
+            read_only = (f"{label} {excerpt(line.strip())}", source)
+        target = _DB_HOST.search(line)
+        if target:
+            host_line = (target.group("host") or target.group("host2"), f"{label} {excerpt(line.strip())}", source)
+    if read_only is None or not members:
+        return []
+    client = ctx.service or (ctx.question.named if ctx.question else None) or "the client"
+    evidence = [read_only[0]]
+    if host_line and host_line[0] in members and members[host_line[0]][1] != "Leader":
+        member, role, cite = members[host_line[0]]
+        evidence += [host_line[1], cite]
+        where = f" {leader[0]} ({leader[1]})" if leader else " another member"
+        title = f"{client} writes to {host_line[0]}, the address of {member}, which is a {role} since the failover (the leader is now{where}), so PostgreSQL refuses its writes as a read-only transaction; it should connect through the leader Service, not a pod IP"
+    elif leader:
+        title = f"{client}'s writes reach a standby: PostgreSQL refuses them as a read-only transaction while the leader is {leader[0]} ({leader[1]}); the connection does not follow the failover"
+        evidence.append(members[leader[1]][2])
+    else:
+        return []
+    return [
+        Finding(
+            kind="writes_to_replica",
+            subject=f"service/{client}",
+            role="cause",
+            title=title,
+            weight=90,
+            evidence=evidence,
+            workload=workload_of(client) if client != "the client" else None,
+            related=[m for m, _, _ in members.values()],
+            recommendations=[
+                rec(
+                    "high",
+                    f"Point {client} at the leader Service (Patroni's primary endpoint) instead of a member's address, and reconnect after failovers",
+                ),
+            ],
+            affected=[client],
+        )
+    ]
+
+
+# --- RabbitMQ network partitions, Kafka offline partitions, PostgreSQL slots, Elasticsearch red --------------------
+
+_PARTITION = re.compile(r"^\s*Node (?P<node>\S+) cannot communicate with (?P<peers>.+)$")
+_KAFKA_PARTITION = re.compile(
+    r"Topic:\s*(?P<topic>[\w.-]+)\s+Partition:\s*(?P<partition>\d+)\s+Leader:\s*(?P<leader>none|-1)\s+Replicas:\s*(?P<replicas>[\d,]+)\s+Isr:\s*(?P<isr>[\d,]*)",
+    re.IGNORECASE,
+)
+_SIZE = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT])i?B\b", re.IGNORECASE)
+
+
+def _rabbitmq_partitions(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    """``rabbitmqctl cluster_status`` lists "Network Partitions": nodes that cannot reach each other; each side
+    keeps running with its own view of queues (RabbitMQ partitions guide: pause_minority / autoheal)."""
+    found = [(label, line, _PARTITION.match(line)) for label, line, _ in lines]
+    rows = [(label, line, m) for label, line, m in found if m]
+    if not rows:
+        return []
+    pairs = "; ".join(f"{m.group('node')} cannot reach {m.group('peers').strip()}" for _, _, m in rows[:3])
+    return [
+        Finding(
+            kind="rabbitmq_partition",
+            subject="rabbitmq:partition",
+            role="cause",
+            title=f"The RabbitMQ cluster is split by a network partition: {pairs}; each side serves its own copy of the queues, so messages and queues diverge",
+            weight=90,
+            evidence=[f"{label} {excerpt(line.strip())}" for label, line, _ in rows[:2]],
+            workload="rabbitmq",
+            recommendations=[
+                rec(
+                    "high",
+                    "Restart the nodes of the minority side so they rejoin (or let autoheal do it), then set cluster_partition_handling to pause_minority and find the network fault between them",
+                ),
+            ],
+            affected=["rabbitmq"],
+        )
+    ]
+
+
+def _kafka_offline(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    """``kafka-topics --describe``: ``Leader: none`` (or -1) is an offline partition: none of its replicas is alive
+    and in sync, so it can be neither written nor read."""
+    rows = [(label, line, m) for label, line, _ in lines if (m := _KAFKA_PARTITION.search(line))]
+    if not rows:
+        return []
+    first = rows[0][2]
+    parts = ", ".join(f"{m.group('topic')}-{m.group('partition')}" for _, _, m in rows[:4])
+    return [
+        Finding(
+            kind="kafka_offline_partition",
+            subject=f"topic/{first.group('topic')}",
+            role="cause",
+            title=f"Kafka partition(s) {parts} are offline (Leader: none): none of their replicas (brokers {first.group('replicas')}) is alive and in sync, so producing to and consuming from them fails",
+            weight=92,
+            evidence=[f"{lab} {excerpt(text.strip())}" for lab, text, _ in rows[:2]],
+            workload=first.group("topic"),
+            related=[f"kafka-{b}" for b in first.group("replicas").split(",")],
+            recommendations=[
+                rec(
+                    "high",
+                    f"Bring brokers {first.group('replicas')} back; only if their data is lost, allow an unclean leader election for {first.group('topic')} (data loss)",
+                ),
+            ],
+            affected=[first.group("topic")],
+        )
+    ]
+
+
+def _inactive_slots(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    """``pg_replication_slots``: an inactive slot keeps every WAL segment since its restart_lsn, so pg_wal grows
+    until the disk is full (PostgreSQL docs, replication slots; max_slot_wal_keep_size)."""
+    header: list[str] | None = None
+    worst: tuple[float, str, str, str] | None = None  # bytes, slot, size text, cite
+    for label, line, _ in lines:
+        cells = [c.strip() for c in line.split("|")]
+        if "slot_name" in cells and "active" in cells:
+            header = cells
+            continue
+        if header is None or len(cells) != len(header):
+            continue
+        row = dict(zip(header, cells, strict=True))
+        if row.get("active") not in ("f", "false", "False"):
+            continue
+        size = next((v for v in row.values() if _SIZE.fullmatch(v.strip())), None)
+        if size is None:
+            continue
+        found = _SIZE.fullmatch(size.strip())
+        amount = float(found.group("amount")) * 1024 ** "KMGT".index(found.group("unit").upper()) if found else 0.0
+        if worst is None or amount > worst[0]:
+            worst = (amount, row.get("slot_name", "?"), size, f"{label} {excerpt(line.strip())}")
+    if worst is None or worst[0] < 1024**2:  # under a GB retained: not what fills a disk
+        return []
+    return [
+        Finding(
+            kind="postgres_inactive_slot",
+            subject=f"slot/{worst[1]}",
+            role="cause",
+            title=f"PostgreSQL replication slot {worst[1]} is inactive and retains {worst[2]} of WAL: nothing consumes it, so pg_wal grows until the disk is full",
+            weight=90,
+            evidence=[worst[3]],
+            workload="postgresql",
+            related=["postgres", "postgresql"],
+            recommendations=[
+                rec(
+                    "high",
+                    f"Reconnect the consumer of slot {worst[1]} or drop it (SELECT pg_drop_replication_slot('{worst[1]}')), and set max_slot_wal_keep_size so a slot cannot fill the disk again",
+                ),
+            ],
+            affected=["postgresql"],
+        )
+    ]
+
+
+def _elasticsearch_red(data: Any, label: str, doc_lines: list[str], obs: Observations) -> list[Finding]:
+    """``_cluster/health`` red: a primary shard is unassigned; ``_cluster/allocation/explain`` says why."""
+    if not isinstance(data, dict) or data.get("status") != "red" or "unassigned_shards" not in data:
+        return []
+    explain = next(
+        (
+            d.data
+            for d in obs.documents
+            if isinstance(d.data, dict) and ("allocate_explanation" in d.data or "unassigned_info" in d.data)
+        ),
+        None,
+    )
+    why = ""
+    evidence = [f"{label} status: red"]
+    if explain:
+        raw_info = explain.get("unassigned_info")
+        info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+        why = f"; shard {explain.get('shard')} of index {explain.get('index')} is unassigned ({info.get('reason', '?')}): {str(explain.get('allocate_explanation') or explain.get('can_allocate') or '')[:200]}"
+        evidence.append(next((d.quote("allocate_explanation") for d in obs.documents if d.data is explain), ""))
+    return [
+        Finding(
+            kind="elasticsearch_red",
+            subject=f"elasticsearch/{data.get('cluster_name', '?')}",
+            role="cause",
+            title=f"Elasticsearch cluster {data.get('cluster_name', '?')} is red: {data.get('unassigned_shards')} shards are unassigned, including primaries, so searches and writes to those indices fail{why}",
+            weight=88,
+            evidence=[e for e in evidence if e],
+            workload=str(data.get("cluster_name", "elasticsearch")),
+            recommendations=[
+                rec(
+                    "high",
+                    "Run GET _cluster/allocation/explain for the red index and fix what it names (a lost node, disk watermarks, a stale copy to restore from snapshot)",
+                )
+            ],
+            affected=[str(data.get("cluster_name", "elasticsearch"))],
+        )
+    ]
+
+
+# --- MySQL replication stopped -------------------------------------------------------------------------------
+
+_MYSQL_FIELD = re.compile(
+    r"^\s*(?P<key>(?:Replica|Slave)_(?:SQL|IO)_Running|Last_(?:SQL|IO)_Errno|Last_(?:SQL|IO)_Error|LAST_ERROR_MESSAGE|Seconds_Behind_(?:Source|Master))\s*:\s*(?P<value>.*)$"
+)
+
+
+def _mysql_replication(lines: list[tuple[str, str, str]], ctx: AnalysisContext) -> list[Finding]:
+    """``SHOW REPLICA STATUS`` (MySQL docs): a replica whose SQL or IO thread is not running has stopped
+    replicating; Last_*_Errno/Error (and the applier's LAST_ERROR_MESSAGE) say why."""
+    fields: dict[str, tuple[str, str]] = {}
+    for label, line, _ in lines:
+        found = _MYSQL_FIELD.match(line)
+        if found:
+            key = found.group("key").replace("Slave_", "Replica_").replace("_Master", "_Source")
+            fields.setdefault(key, (found.group("value").strip(), f"{label} {excerpt(line.strip())}"))
+    thread = next((t for t in ("SQL", "IO") if fields.get(f"Replica_{t}_Running", ("",))[0] == "No"), None)
+    if thread is None:
+        return []
+    errno = fields.get(f"Last_{thread}_Errno", ("", ""))
+    error = fields.get("LAST_ERROR_MESSAGE") or fields.get(f"Last_{thread}_Error") or ("", "")
+    replica = (
+        (ctx.focus.owner() if ctx.focus else None) or (ctx.question.named if ctx.question else None) or "the replica"
+    )
+    known = {
+        "1062": "a duplicate key: the row already exists on the replica",
+        "1032": "a row the event changes does not exist on the replica",
+        "1146": "a table that does not exist on the replica",
+    }
+    meaning = f" ({known[errno[0]]})" if errno[0] in known else ""
+    detail = f"error {errno[0]}{meaning}" if errno[0] else "an error"
+    evidence = [fields[f"Replica_{thread}_Running"][1], *(cite for _, cite in (errno, error) if cite)]
+    return [
+        Finding(
+            kind="mysql_replication_stopped",
+            subject=f"pod/{replica}",
+            role="cause",
+            title=f"{replica}: MySQL replication has stopped: the replica's {thread} thread is not running (Replica_{thread}_Running=No) after {detail}: {error[0][:200]}",
+            weight=90,
+            evidence=evidence,
+            workload=workload_of(replica) if replica != "the replica" else None,
+            recommendations=[
+                rec(
+                    "high",
+                    "Fix the conflicting row (or skip that transaction after checking it) and START REPLICA; then compare source and replica data (pt-table-checksum)",
+                ),
+            ],
+            affected=[replica],
+        )
+    ]
+
+
+# --- Redis NOAUTH: a client without a password ------------------------------------------------------------------
+
+
+def _redis_noauth(lines: list[tuple[str, str, str]], ctx: AnalysisContext) -> list[Finding]:
+    noauth = next(((label, line) for label, line, _ in lines if _NOAUTH.search(line)), None)
+    if noauth is None:
+        return []
+    env: dict[str, str] = {}
+    for label, line, _ in lines:
+        for found in [*_ENV_JSON.finditer(line), *_ENV_DESCRIBE.finditer(line)]:
+            env.setdefault(found.group("name"), f"{label} {excerpt(line.strip())}")
+    redis_vars = [name for name in env if "REDIS" in name]
+    if not redis_vars or any(word in name for name in redis_vars for word in _SECRET_WORDS):
+        return []
+    client = ctx.service or (ctx.question.named if ctx.question else None) or "the client"
+    return [
+        Finding(
+            kind="redis_client_without_password",
+            subject=f"service/{client}",
+            role="cause",
+            title=f"{client} connects to Redis without a password: its environment sets only {', '.join(sorted(redis_vars))} and no REDIS_PASSWORD (or secret) variable, while Redis now requires one (requirepass), so every command fails with NOAUTH Authentication required",
+            weight=90,
+            evidence=[f"{noauth[0]} {excerpt(noauth[1].strip())}", *(env[name] for name in sorted(redis_vars)[:2])],
+            workload=workload_of(client) if client != "the client" else None,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Give {client} the Redis password from the Redis Secret (env REDIS_PASSWORD via secretKeyRef) and restart it",
+                ),
+            ],
+            affected=[client],
+        )
+    ]

@@ -1,0 +1,120 @@
+"""GitOps tools' own text output: ``argocd app get`` and ``flux get`` tables.
+
+- ``argocd app get`` (argo-cd.readthedocs.io) prints the application's Sync and Health status and a CONDITION
+  table (ComparisonError, SyncError, InvalidSpecError, ...) whose message says why it cannot sync: a manifest
+  that does not render, a path or values file that does not exist, a repository it cannot reach.
+- ``flux get kustomizations|helmreleases|sources ...`` (fluxcd.io) prints NAME, REVISION, SUSPENDED, READY,
+  MESSAGE columns separated by tabs; READY False with its message is the reconciliation failure.
+"""
+# ruff: noqa: E501  (patterns and messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import Observations
+from engine.findings import Finding
+from engine.parsers.common import excerpt
+
+_ARGO_NAME = re.compile(r"^Name:\s+(?:[\w-]+/)?(?P<name>[a-z0-9][\w.-]*)\s*$")
+_ARGO_STATUS = re.compile(r"^(?P<key>Sync Status|Health Status):\s+(?P<value>.+)$")
+_ARGO_CONDITION = re.compile(
+    r"^(?P<type>ComparisonError|SyncError|InvalidSpecError|OrphanedResourceWarning|ExcludedResourceWarning|SharedResourceWarning|RepeatedResourceWarning|UnknownError)\s{2,}(?P<message>.+?)(?:\s{2,}\S+)?$"
+)
+_FLUX_COMMAND = re.compile(r"\bflux\s+get\s+(?P<kind>[\w-]+)", re.IGNORECASE)
+_FLUX_KINDS = {
+    "kustomizations": "Kustomization",
+    "kustomization": "Kustomization",
+    "ks": "Kustomization",
+    "helmreleases": "HelmRelease",
+    "helmrelease": "HelmRelease",
+    "hr": "HelmRelease",
+}
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    findings: list[Finding] = []
+    sources = [(t.label, [t.command, *t.lines]) for t in obs.texts] + [
+        (d.label, [d.command, *d.lines]) for d in obs.logs
+    ]
+    for label, lines in sources:
+        findings += _argocd(label, lines) + _flux(label, lines)
+    return findings
+
+
+def _argocd(label: str, lines: list[str]) -> list[Finding]:
+    name: str | None = None
+    status: dict[str, str] = {}
+    for line in lines:
+        named = _ARGO_NAME.match(line)
+        if named and name is None:
+            name = named.group("name")
+        found = _ARGO_STATUS.match(line)
+        if found:
+            status[found.group("key")] = found.group("value").strip()
+        condition = _ARGO_CONDITION.match(line.strip())
+        if condition and name and condition.group("type").endswith("Error"):
+            state = ", ".join(f"{k.split()[0]} {v}" for k, v in status.items())
+            message = condition.group("message").strip()
+            return [
+                Finding(
+                    kind="gitops_sync_failed",
+                    subject=f"application/{name}",
+                    role="cause",
+                    title=f"Argo CD application {name} cannot sync ({condition.group('type')}{'; ' + state if state else ''}): {message[:300]}",
+                    weight=88,
+                    evidence=[f"{label} {excerpt(line.strip(), around=message[:40])}"],
+                    workload=name,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Fix what Argo CD reports for {name} ({message[:120]}) in the Git source, then sync again",
+                        )
+                    ],
+                    affected=[name],
+                )
+            ]
+    return []
+
+
+def _flux(label: str, lines: list[str]) -> list[Finding]:
+    kind = "Flux object"
+    header: list[str] | None = None
+    findings: list[Finding] = []
+    for line in lines:
+        command = _FLUX_COMMAND.search(line)
+        if command:
+            kind = _FLUX_KINDS.get(command.group("kind").lower(), command.group("kind"))
+            header = None
+            continue
+        cells = [c.strip() for c in re.split(r"\t+|\s{2,}", line.strip()) if c.strip()]
+        if "READY" in cells and "MESSAGE" in cells and cells[0] == "NAME":
+            header = cells
+            continue
+        if header is None or len(cells) < len(header):
+            continue
+        row = dict(zip(header, [*cells[: len(header) - 1], " ".join(cells[len(header) - 1 :])], strict=True))
+        if row.get("READY") != "False" or row.get("SUSPENDED") == "True":
+            continue
+        name, message = row["NAME"], row["MESSAGE"]
+        findings.append(
+            Finding(
+                kind="gitops_sync_failed",
+                subject=f"{kind.lower()}/{name}",
+                role="cause",
+                title=f"Flux {kind} {name} is not Ready: {message[:300]}",
+                weight=86,
+                evidence=[f"{label} {excerpt(line.strip())}"],
+                workload=name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Fix what Flux reports for {kind} {name} ({message[:120]}), then flux reconcile {kind.lower()} {name}",
+                    )
+                ],
+                affected=[name],
+            )
+        )
+    return findings

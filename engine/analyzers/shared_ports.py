@@ -1,0 +1,94 @@
+"""Two containers of one pod that listen on the same port.
+
+Containers in a pod share one network namespace (kubernetes.io, "Pods": they reach each other on localhost and
+cannot bind the same port). When a log says "address already in use" and the pod's spec shows two containers
+claiming that port (a ``containerPort``, a ``--listen-address=:PORT``/``--port=PORT`` flag, a ``PORT`` env value),
+the second one to start cannot bind it: the conflict, not the program, is the cause.
+"""
+# ruff: noqa: E501  (patterns and messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import Observations
+from engine.findings import Finding
+from engine.parsers.common import excerpt
+
+_IN_USE = re.compile(r"address already in use|AddrInUse|EADDRINUSE|bind\(\) .* failed \(98", re.IGNORECASE)
+_LISTEN_PORT = re.compile(
+    r"(?:listen(?:ing)?|bind|addr(?:ess)?|port)\w*[=: ]+\[?(?:[\w.:]*\]?:)?(?P<port>\d{2,5})\b", re.IGNORECASE
+)
+_ADDRESS_PORT = re.compile(r"(?:\d{1,3}(?:\.\d{1,3}){3}|\]|::|\*|localhost|(?<=[\s\"'(=])):(?P<port>\d{2,5})\b")
+_CONTAINER = re.compile(r"^(?P<indent>\s*)-\s+name:\s*['\"]?(?P<name>[a-z0-9][\w.-]*)['\"]?\s*$")
+_SPEC_PORT = re.compile(
+    r"containerPort\"?:\s*(?P<p1>\d{2,5})|(?:listen[\w.-]*|port|bind[\w.-]*|addr[\w.-]*)[=:]\s*['\"]?[\w.]*:?(?P<p2>\d{2,5})\b",
+    re.IGNORECASE,
+)
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    in_use: tuple[str, str] | None = None
+    ports: dict[str, str] = {}  # port the failing process listens on -> the log line that says so
+    for doc in obs.logs:
+        for index, line in enumerate(doc.lines[:20_000]):
+            if _IN_USE.search(line):
+                in_use = in_use or (doc.label, line)
+                for found in _ADDRESS_PORT.finditer(line):  # "bind() to 0.0.0.0:8080 failed", ":::3000"
+                    ports.setdefault(found.group("port"), f"{doc.label} {excerpt(line.strip())}")
+                for earlier in doc.lines[max(0, index - 30) : index + 1]:
+                    for found in _LISTEN_PORT.finditer(earlier):
+                        ports.setdefault(found.group("port"), f"{doc.label} {excerpt(earlier.strip())}")
+    if in_use is None:
+        return []
+    claims = _claims(obs)
+    for port, cite in ports.items():
+        owners = claims.get(port, [])
+        names = list(dict.fromkeys(name for name, _ in owners))
+        if len(names) < 2:
+            continue
+        first, second = names[0], names[1]
+        return [
+            Finding(
+                kind="pod_port_conflict",
+                subject=f"container/{first}",
+                role="cause",
+                title=f"{first}: containers {first} and {second} of the same pod both listen on port {port}; containers in a pod share one network namespace, so the one that starts second cannot bind it (address already in use)",
+                weight=92,
+                evidence=[f"{in_use[0]} {excerpt(in_use[1].strip())}", cite, *(c for _, c in owners[:2])],
+                workload=first,
+                related=[second],
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Move one of them to another port (e.g. the {second} sidecar's listen address), keeping the Service and probes on {first}'s port {port}",
+                    ),
+                ],
+                affected=[first],
+            )
+        ]
+    return []
+
+
+def _claims(obs: Observations) -> dict[str, list[tuple[str, str]]]:
+    """Port -> the containers whose spec claims it, from YAML/JSON-ish container lists."""
+    claims: dict[str, list[tuple[str, str]]] = {}
+    for text in obs.texts:
+        container: str | None = None
+        level: int | None = None  # the indent of the containers list's items (ports and env items sit deeper)
+        for line in text.lines:
+            if re.match(r"^\s*-?\s*(?:initContainers|containers):\s*$", line):
+                container, level = None, None
+                continue
+            named = _CONTAINER.match(line)
+            if named and (level is None or len(named.group("indent")) <= level):
+                container, level = named.group("name"), len(named.group("indent"))
+                continue
+            if container is None:
+                continue
+            for found in _SPEC_PORT.finditer(line):
+                port = found.group("p1") or found.group("p2")
+                claims.setdefault(port, []).append((container, f"{text.label} {excerpt(line.strip())}"))
+    return claims
