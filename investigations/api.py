@@ -6,8 +6,8 @@ through ``sync_to_async``; for a sync run that pipeline returns a not-yet-render
 marked with the investigation to wait for. The async view then polls the row with ``asyncio.sleep``
 between cheap reads and fills in the body; Django renders the response afterwards, so the rate-limit
 headers, request id and optional envelope come from the same pipeline as every other endpoint. Under ASGI a
-waiting sync run costs a sleeping coroutine, not a thread: every middleware is async-capable, so nothing below
-the event loop waits with it, and status polls are not delayed.
+waiting sync run costs a sleeping coroutine, not a thread: the middleware stack runs on the event loop
+(``incidentfox_web.middleware``), so nothing below it waits with the run, and status polls are not delayed.
 """
 
 from __future__ import annotations
