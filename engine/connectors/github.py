@@ -7,6 +7,7 @@ anomaly's onset. Pagination follows ``Link: rel="next"`` up to a fixed number of
 from __future__ import annotations
 
 import base64
+import json as jsonlib
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ import httpx
 
 from engine.analyzers.changes import ChangeKind
 from engine.connectors import ToolFailure
-from engine.connectors.http import build_client, request_json, transport_failure
+from engine.connectors.http import build_client, decode_json, fetch_capped, request_json
 from engine.connectors.params import iso, limit, window
 from engine.facts import ChangeFact, Observations
 from engine.registry import ToolResult, connector, tool
@@ -45,19 +46,17 @@ class GitHubClient:
         return name
 
     def pages(self, path: str, params: Mapping[str, Any], *, max_pages: int = MAX_PAGES) -> Iterator[Any]:
-        """Each page's decoded body, following Link rel=next."""
+        """Each page's decoded body, following ``Link: rel="next"`` for at most ``max_pages`` pages; every page
+        is read under the HTTP helper's size cap on its own."""
         url: str | None = path
         query: Mapping[str, Any] | None = params
         for _ in range(max_pages):
             if url is None:
                 return
-            try:
-                response = self.http.get(url, params=query)
-            except httpx.HTTPError as exc:
-                raise transport_failure(exc, source=SOURCE) from exc
-            if response.status_code >= 400:
-                raise ToolFailure(_error(response))
-            yield response.json()
+            response, content = fetch_capped(self.http, "GET", url, source=SOURCE, params=query)
+            if response.status_code >= 300:  # redirects are not followed: a moved repository is not data
+                raise ToolFailure(_error(response, content))
+            yield decode_json(content, source=SOURCE)
             url = response.links.get("next", {}).get("url")
             query = None
 
@@ -107,16 +106,16 @@ class GitHubClient:
         return out
 
 
-def _error(response: httpx.Response) -> str:
+def _error(response: httpx.Response, content: bytes) -> str:
     if response.status_code == 403 and response.headers.get("x-ratelimit-remaining") == "0":
         return f"{SOURCE} rate limit exhausted"
     message = ""
     try:
-        body = response.json()
-        if isinstance(body, dict) and isinstance(body.get("message"), str):
-            message = f": {body['message'][:200]}"
+        body = jsonlib.loads(content)
     except ValueError:
-        pass
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        message = f": {body['message'][:200]}"
     return f"{SOURCE} returned {response.status_code} {response.reason_phrase}{message}"
 
 

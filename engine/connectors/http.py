@@ -11,9 +11,7 @@ credentials, so they are safe to show in a report.
 from __future__ import annotations
 
 import base64
-import gc
 import json as jsonlib
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -136,13 +134,33 @@ def request_json(
 
     The body is read as it arrives and reading stops at ``MAX_RESPONSE_BYTES`` (after decompression).
     """
-    try:
-        with client.stream(method, path, params=params, json=json, headers=headers) as response:
-            content = _read_capped(response, source=source)
-    except httpx.HTTPError as exc:
-        raise transport_failure(exc, source=source) from exc
+    response, content = fetch_capped(client, method, path, source=source, params=params, json=json, headers=headers)
     if response.status_code >= 300:  # a redirect is not followed: it is the source's answer, and not data
         raise ToolFailure(f"{source} returned {response.status_code} {_reason(response, content)}".rstrip())
+    return decode_json(content, source=source)
+
+
+def fetch_capped(
+    client: httpx.Client,
+    method: str,
+    path: str,
+    *,
+    source: str,
+    params: Any = None,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[httpx.Response, bytes]:
+    """Send one request and read its body as it arrives, up to ``MAX_RESPONSE_BYTES`` (after decompression); a
+    larger body is a ``ToolFailure`` and the rest of it is never read. The response comes back closed, with its
+    status, headers and ``links`` readable; the status is the caller's to judge."""
+    try:
+        with client.stream(method, path, params=params, json=json, headers=headers) as response:
+            return response, _read_capped(response, source=source)
+    except httpx.HTTPError as exc:
+        raise transport_failure(exc, source=source) from exc
+
+
+def decode_json(content: bytes, *, source: str) -> Any:
     try:
         return jsonlib.loads(content)
     except ValueError as exc:
@@ -168,35 +186,6 @@ def _read_capped(response: httpx.Response, *, source: str) -> bytes:
             raise ToolFailure(f"{source} returned a response larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while decoding a large answer.
-
-    A day of 15 s samples for 50 services is millions of small lists and tuples; without the pause the
-    collector re-scans them again and again and decoding takes twice as long. Nothing decoded holds cycles.
-    The pause is shared by every thread: the first one in switches the collector off (if it was on), the last
-    one out switches it back on, so one thread never re-enables it under another still decoding.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def _reason(response: httpx.Response, content: bytes) -> str:
