@@ -33,7 +33,7 @@ from investigations import schemas
 from investigations.engine_bridge import describe_team_agents
 from investigations.models import ACTIVE_STATUSES, Investigation, Status
 from investigations.presenters import accepted_body, list_item, poll_url, status_body
-from investigations.run_input import parse_idempotency_key, parse_run_body
+from investigations.run_input import check_attachment_sizes, parse_idempotency_key, run_input
 from investigations.runner import timeout_message
 from investigations.selectors import (
     HistoryFilters,
@@ -74,10 +74,9 @@ class AgentRunView(ApiView):
         responses={200: schemas.StatusBody, 202: schemas.Accepted, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        data = request.data
-        if not isinstance(data, dict):
-            raise ApiError.invalid_request("Request body must be a JSON object")
-        run = parse_run_body(data)
+        data = self.body
+        check_attachment_sizes(data)  # 413 comes before any 400
+        run = run_input(self.validated(schemas.RunIn, data))
         key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
         team = self.selected_team()
         idempotency = (
