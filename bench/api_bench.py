@@ -191,7 +191,7 @@ def main() -> None:
     }
     serve = subprocess.Popen(["scripts/serve.sh"], cwd=ROOT, env=env, start_new_session=True)
     try:
-        wait_until_up(f"{base}/health")
+        wait_until_up(f"{base}/health", timeout=180)  # a loaded machine takes its time to import Django twice
         time.sleep(2)  # every web process up
         web = _web_pids(serve.pid)
         with httpx.Client(base_url=base, headers=auth, timeout=30) as client:

@@ -39,6 +39,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.middleware import SessionRefresh
 
+from incidentfox_web.middleware import EventLoopHooks
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import ROLE_RANK, Membership, Node, NodeType, OidcIdentity, Organization, Role
 
@@ -293,8 +294,9 @@ def reauthenticate_htmx(request: HttpRequest, login_path: str) -> HttpResponse:
     return HttpResponseClientRedirect(f"{login_path}?next={quote(htmx_page_path(request))}")
 
 
-class HtmxSessionRefresh(SessionRefresh):  # type: ignore[misc]
-    """SessionRefresh that also works for HTMX requests and reads its settings per request.
+class HtmxSessionRefresh(EventLoopHooks, SessionRefresh):  # type: ignore[misc]
+    """SessionRefresh that also works for HTMX requests and reads its settings per request. Without OIDC it has
+    nothing to do and stays on the event loop under ASGI; with OIDC it reads the session, in a thread.
 
     The library recognises XHR only by ``X-Requested-With``, which htmx does not send, so an expired ID token
     would turn a card poll into a 302 that htmx follows and swaps into the card. HTMX requests get
@@ -304,6 +306,9 @@ class HtmxSessionRefresh(SessionRefresh):  # type: ignore[misc]
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
         super().__init__(get_response)
+
+    def request_blocks(self, request: HttpRequest) -> bool:
+        return bool(settings.OIDC_ENABLED)
 
     def _load_settings(self) -> None:
         self.OIDC_OP_AUTHORIZATION_ENDPOINT = settings.OIDC_OP_AUTHORIZATION_ENDPOINT

@@ -75,15 +75,16 @@ MIDDLEWARE = [
     "ops.middleware.OperatorEndpointHost",  # /health, /ready, /metrics answer probes that address the pod by IP
     "incidentfox_web.api.middleware.RequestIdMiddleware",
     "ops.middleware.AccessLogMiddleware",  # one access line per request, with its request id (uvicorn's is off)
-    "django.middleware.security.SecurityMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",  # async: the whole middleware stack runs on the event loop
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Django's own middleware, subclassed to run its hooks on the event loop under ASGI (incidentfox_web.middleware)
+    "incidentfox_web.middleware.SecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",  # async-only: the whole stack stays async down to the view
+    "incidentfox_web.middleware.ContentSecurityPolicyMiddleware",
+    "incidentfox_web.middleware.SessionMiddleware",
+    "incidentfox_web.middleware.CommonMiddleware",
+    "incidentfox_web.middleware.CsrfViewMiddleware",
+    "incidentfox_web.middleware.AuthenticationMiddleware",
+    "incidentfox_web.middleware.MessageMiddleware",
+    "incidentfox_web.middleware.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "incidentfox_web.oidc.HtmxSessionRefresh",  # Web SSO: re-authenticates when the ID token is due (HTMX-aware)
 ]

@@ -6,8 +6,8 @@ through ``sync_to_async``; for a sync run that pipeline returns a not-yet-render
 marked with the investigation to wait for. The async view then polls the row with ``asyncio.sleep``
 between cheap reads and fills in the body; Django renders the response afterwards, so the rate-limit
 headers, request id and optional envelope come from the same pipeline as every other endpoint. Under ASGI a
-waiting sync run costs a sleeping coroutine, not a thread: every middleware is async-capable, so nothing below
-the event loop waits with it, and status polls are not delayed.
+waiting sync run costs a sleeping coroutine, not a thread: the middleware stack runs on the event loop
+(``incidentfox_web.middleware``), so nothing below it waits with the run, and status polls are not delayed.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from investigations import schemas
 from investigations.engine_bridge import describe_team_agents
 from investigations.models import ACTIVE_STATUSES, Investigation, Status
 from investigations.presenters import accepted_body, list_item, poll_url, status_body
-from investigations.run_input import parse_idempotency_key, parse_run_body
+from investigations.run_input import check_attachment_sizes, parse_idempotency_key, run_input
 from investigations.runner import timeout_message
 from investigations.selectors import (
     HistoryFilters,
@@ -74,10 +74,9 @@ class AgentRunView(ApiView):
         responses={200: schemas.StatusBody, 202: schemas.Accepted, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        data = request.data
-        if not isinstance(data, dict):
-            raise ApiError.invalid_request("Request body must be a JSON object")
-        run = parse_run_body(data)
+        data = self.body
+        check_attachment_sizes(data)  # 413 comes before any 400
+        run = run_input(self.validated(schemas.RunIn, data))
         key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
         team = self.selected_team()
         idempotency = (

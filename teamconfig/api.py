@@ -8,12 +8,13 @@ from typing import Any
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidentfox_web.api.errors import ApiError
+from incidentfox_web.api.fields import JsonCharField
 from incidentfox_web.api.formats import iso_z, parse_query_bool, parse_query_int
-from incidentfox_web.api.inputs import optional_str
 from incidentfox_web.api.permissions import AdminAccess
 from incidentfox_web.api.schema import ERROR_RESPONSES, JSON_OBJECT, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
@@ -46,6 +47,17 @@ NO_CHANGES = "No changes"
 
 STATUS_PARAM = OpenApiParameter("status", str, enum=list(STATUS_FILTERS), description="default pending_approval")
 LIMIT_PARAM = OpenApiParameter("limit", int, description="1-200, default 50")
+
+
+class ChangeReviewIn(serializers.Serializer):  # type: ignore[type-arg]
+    comment = JsonCharField(
+        max_length=2000, required=False, allow_null=True, allow_blank=True, trim_whitespace=False, default=""
+    )
+
+
+def _review_comment(view: ApiView) -> str:
+    """The reviewer's comment ("" when absent), checked before the change request is looked up (400 first)."""
+    return str(view.validated(ChangeReviewIn)["comment"] or "")
 
 
 class ConfigApiView(ApiView):
@@ -264,11 +276,11 @@ class AdminChangeApproveView(ConfigApiView):
 
     @extend_schema(
         summary="Approve and apply a held config change",
-        request=OpenApiTypes.OBJECT,
+        request=ChangeReviewIn,
         responses={200: JSON_OBJECT, **ERROR_RESPONSES},
     )
     def post(self, request: Request, change_request_id: str) -> Response:
-        comment = optional_str(_body(request), "comment", max_length=2000, default="") or ""
+        comment = _review_comment(self)
         change = _change_request_in_org(self, change_request_id)
         approved = config_change_request_approve(change_request=change, meta=self.request_meta(), comment=comment)
         done = approved.change_request
@@ -290,11 +302,11 @@ class AdminChangeRejectView(ConfigApiView):
 
     @extend_schema(
         summary="Reject a held config change",
-        request=OpenApiTypes.OBJECT,
+        request=ChangeReviewIn,
         responses={200: JSON_OBJECT, **ERROR_RESPONSES},
     )
     def post(self, request: Request, change_request_id: str) -> Response:
-        comment = optional_str(_body(request), "comment", max_length=2000, default="") or ""
+        comment = _review_comment(self)
         change = _change_request_in_org(self, change_request_id)
         done = config_change_request_reject(change_request=change, meta=self.request_meta(), comment=comment)
         return Response(

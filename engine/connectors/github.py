@@ -7,6 +7,7 @@ anomaly's onset. Pagination follows ``Link: rel="next"`` up to a fixed number of
 from __future__ import annotations
 
 import base64
+import json as jsonlib
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ import httpx
 
 from engine.analyzers.changes import ChangeKind
 from engine.connectors import ToolFailure
-from engine.connectors.http import build_client, request_json, transport_failure
+from engine.connectors.http import Answer, build_client, fetch, request_json
 from engine.connectors.params import iso, limit, window
 from engine.facts import ChangeFact, Observations
 from engine.registry import ToolResult, connector, probe, tool
@@ -45,20 +46,18 @@ class GitHubClient:
         return name
 
     def pages(self, path: str, params: Mapping[str, Any], *, max_pages: int = MAX_PAGES) -> Iterator[Any]:
-        """Each page's decoded body, following Link rel=next."""
+        """Each page's decoded body, following ``Link: rel="next"`` for at most ``max_pages`` pages; every page
+        is read under the HTTP helper's size cap on its own."""
         url: str | None = path
         query: Mapping[str, Any] | None = params
         for _ in range(max_pages):
             if url is None:
                 return
-            try:
-                response = self.http.get(url, params=query)
-            except httpx.HTTPError as exc:
-                raise transport_failure(exc, source=SOURCE) from exc
-            if response.status_code >= 400:
-                raise ToolFailure(_error(response))
-            yield response.json()
-            url = response.links.get("next", {}).get("url")
+            answer = fetch(self.http, "GET", url, source=SOURCE, params=query)
+            if answer.status >= 300:  # redirects are not followed: a moved repository is not data
+                raise ToolFailure(_error(answer))
+            yield answer.json(source=SOURCE)
+            url = answer.links.get("next", {}).get("url")
             query = None
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -107,17 +106,17 @@ class GitHubClient:
         return out
 
 
-def _error(response: httpx.Response) -> str:
-    if response.status_code == 403 and response.headers.get("x-ratelimit-remaining") == "0":
+def _error(answer: Answer) -> str:
+    if answer.status == 403 and answer.headers.get("x-ratelimit-remaining") == "0":
         return f"{SOURCE} rate limit exhausted"
     message = ""
     try:
-        body = response.json()
-        if isinstance(body, dict) and isinstance(body.get("message"), str):
-            message = f": {body['message'][:200]}"
+        body = jsonlib.loads(answer.content)
     except ValueError:
-        pass
-    return f"{SOURCE} returned {response.status_code} {response.reason_phrase}{message}"
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        message = f": {body['message'][:200]}"
+    return f"{SOURCE} returned {answer.status} {answer.reason_phrase}{message}"
 
 
 def _ts(value: Any) -> float | None:

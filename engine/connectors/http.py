@@ -11,9 +11,7 @@ credentials, so they are safe to show in a report.
 from __future__ import annotations
 
 import base64
-import gc
 import json as jsonlib
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -131,6 +129,7 @@ class Answer:
     headers: httpx.Headers
     content: bytes
     reason_phrase: str
+    links: Mapping[str | None, Mapping[str, str]]  # the parsed ``Link`` header, by ``rel`` (``links["next"]["url"]``)
 
     def json(self, *, source: str) -> Any:
         try:
@@ -158,7 +157,7 @@ def fetch(
             content = _read_capped(response, source=source)
     except httpx.HTTPError as exc:
         raise transport_failure(exc, source=source) from exc
-    return Answer(response.status_code, response.headers, content, response.reason_phrase)
+    return Answer(response.status_code, response.headers, content, response.reason_phrase, response.links)
 
 
 def request_json(
@@ -197,35 +196,6 @@ def _read_capped(response: httpx.Response, *, source: str) -> bytes:
             raise ToolFailure(f"{source} returned a response larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while decoding a large answer.
-
-    A day of 15 s samples for 50 services is millions of small lists and tuples; without the pause the
-    collector re-scans them again and again and decoding takes twice as long. Nothing decoded holds cycles.
-    The pause is shared by every thread: the first one in switches the collector off (if it was on), the last
-    one out switches it back on, so one thread never re-enables it under another still decoding.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def reason(answer: Answer) -> str:

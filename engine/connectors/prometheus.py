@@ -19,7 +19,7 @@ import httpx
 
 from engine.analyzers.metrics import MetricKind
 from engine.connectors import ToolFailure
-from engine.connectors.http import auth_header, build_client, gc_paused, request_json, required_setting
+from engine.connectors.http import auth_header, build_client, request_json, required_setting
 from engine.connectors.params import flag, iso, limit, to_epoch, window
 from engine.connectors.prom_discovery import Sweep, SweepOptions, sweep
 from engine.facts import AlertFact, Observations, SeriesFact
@@ -97,11 +97,8 @@ class PrometheusClient:
         """A range query's series, at most ``max_series`` of them (a sweep's bucket query needs them all)."""
         step = max(step, (end - start) / MAX_POINTS_PER_SERIES, 0.001)
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        with gc_paused():
-            data = self._get("/api/v1/query_range", params)
-            return [
-                (dict(r.get("metric", {})), _points(r.get("values", []))) for r in data.get("result", [])[:max_series]
-            ]
+        data = self._get("/api/v1/query_range", params)
+        return [(dict(r.get("metric", {})), _points(r.get("values", []))) for r in data.get("result", [])[:max_series]]
 
     def alerts(self) -> list[dict[str, Any]]:
         data = self._get("/api/v1/alerts", None)
@@ -123,8 +120,7 @@ class PrometheusClient:
     def series_of(self, matches: Sequence[str], start: float, end: float) -> list[Labels]:
         """Label sets of the series any of ``matches`` selects in ``[start, end]`` (one request)."""
         params = [("match[]", m) for m in matches] + [("start", f"{start:.3f}"), ("end", f"{end:.3f}")]
-        with gc_paused():
-            return [dict(s) for s in self._get("/api/v1/series", params)]
+        return [dict(s) for s in self._get("/api/v1/series", params)]
 
     def metadata(self) -> dict[str, dict[str, str]]:
         """Type, help and unit per metric family, as the server's scrape targets declared them (may be empty)."""

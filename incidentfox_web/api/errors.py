@@ -117,13 +117,17 @@ def _first_serializer_error(detail: Any, prefix: str = "") -> tuple[str, str, st
     """Walk DRF's nested error detail to the first ``(dotted field, message, code)``."""
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):  # a list serializer's errors, keyed by the item's index
+                return _first_serializer_error(value, f"{prefix}[{key}]")
             name = "" if key in ("non_field_errors", "__all__") else str(key)
             path = f"{prefix}.{name}" if prefix and name else (name or prefix)
             return _first_serializer_error(value, path)
     if isinstance(detail, list):
         for index, value in enumerate(detail):
             if isinstance(value, dict | list):
-                return _first_serializer_error(value, f"{prefix}[{index}]")
+                if value:  # a list serializer reports a valid item as {}
+                    return _first_serializer_error(value, f"{prefix}[{index}]")
+                continue
             return _first_serializer_error(value, prefix)
     code = getattr(detail, "code", "invalid")
     return prefix, str(detail), str(code)

@@ -132,3 +132,20 @@ def test_a_chunked_config_write_is_applied(postgres, member: ApiCaller):  # noqa
         response = _chunked(base, "PATCH", "/config/me", member.token, {"agents": {"planner": {"max_turns": 7}}})
     assert response.status_code == 200, response.text
     assert NodeConfig.objects.get(node=member.team).overrides["agents"]["planner"]["max_turns"] == 7
+
+
+@pytest.mark.parametrize("byte", [b"\x00", b"\x01", b"\x7f"], ids=["NUL", "SOH", "DEL"])
+def test_a_control_byte_in_a_header_is_refused_by_the_http_parser_with_a_plain_400_before_the_app_runs(
+    standalone_server, byte
+):
+    """HTTP forbids control bytes in a field value (RFC 9110 §5.5); uvicorn's parser answers before any ASGI
+    application is called, so the answer is its own, not the API's JSON error body (README, "Errors the HTTP
+    server answers itself")."""
+    sock = _connect(standalone_server)
+    with sock:
+        sock.sendall(b"GET /api/v1/auth/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Team-Id: team" + byte + b"a\r\n\r\n")
+        status, headers, body = _read_response(sock)
+    assert status == 400
+    assert headers["content-type"].startswith("text/plain")
+    assert "x-request-id" not in headers  # RequestIdMiddleware never saw it: no Django code ran
+    assert not body.startswith(b"{")

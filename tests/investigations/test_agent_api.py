@@ -157,6 +157,18 @@ def test_attachments_are_stored_apart_and_never_returned(member, run_body):
             "invalid_request",
             "context.attachments[0].content",
         ),
+        (
+            {
+                "agent_name": "planner",
+                "message": "x",
+                "context": {"attachments": [{"name": "a.log", "content": "b"}, {"name": "c.log", "content": 5}]},
+            },
+            "validation_error",
+            "context.attachments[1].content",
+        ),
+        ({"agent_name": "planner", "message": "x", "context": ["service"]}, "validation_error", "context"),
+        ({"agent_name": 7, "message": "x"}, "validation_error", "agent_name"),
+        ({"agent_name": "planner", "message": "x", "timeout": 30.0}, "validation_error", "timeout"),
     ],
 )
 def test_bad_run_bodies_are_rejected_with_the_documented_code_and_field(member, body, code, field):
@@ -166,6 +178,17 @@ def test_bad_run_bodies_are_rejected_with_the_documented_code_and_field(member, 
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["field"] == field
     assert not Investigation.objects.exists()
+
+
+def test_the_message_and_attachment_names_are_kept_exactly_as_sent(member, run_body):
+    attachment = {"name": " app.log ", "content": "  indented\n"}
+    body = {**run_body, "message": "  checkout is slow\n", "context": {"attachments": [attachment]}}
+
+    investigation_id = member.post("/agents/run", body).json()["investigation_id"]
+
+    investigation = Investigation.objects.get(pk=investigation_id)
+    assert investigation.message == "  checkout is slow\n"
+    assert InvestigationAttachments.objects.get(investigation=investigation).items == [{**attachment, "source": None}]
 
 
 def test_unknown_agent_lists_the_available_agents(member):

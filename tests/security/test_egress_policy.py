@@ -5,7 +5,6 @@ Each refused case points at a live loopback server that counts requests: zero me
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import threading
 from typing import Any
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from engine.connectors import ToolFailure
-from engine.connectors.http import gc_paused, request_json, using_egress
+from engine.connectors.http import request_json, using_egress
 from engine.registry import connector_factory
 from incidentfox_web import egress
 from incidentfox_web.egress import EgressPolicy, TenantEgress, parse_ip_literal, policy_for
@@ -257,33 +256,6 @@ def test_the_http_helper_stops_reading_at_its_size_cap(monkeypatch: pytest.Monke
     assert not streamer.thread.is_alive()
     # The server could only push what fits in the socket buffers past the 1 MiB read: far from the 1 GiB body.
     assert streamer.sent < 64 * 1024 * 1024
-
-
-def test_overlapping_gc_pauses_keep_the_collector_off_until_the_last_one_ends() -> None:
-    assert gc.isenabled()
-    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-    seen: list[bool] = []
-
-    def first() -> None:
-        with gc_paused():
-            first_in.set()
-            second_in.wait(5)
-        first_out.set()
-
-    def second() -> None:
-        first_in.wait(5)
-        with gc_paused():
-            second_in.set()
-            first_out.wait(5)
-            seen.append(gc.isenabled())  # the first thread left; the collector must still be off for this one
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert seen == [False]
-    assert gc.isenabled()
 
 
 # -- the Datadog, Sentry and Coralogix data sources ---------------------------------------------------------------

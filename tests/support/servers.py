@@ -33,7 +33,7 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def uvicorn_servers(count: int, *, env: dict[str, str], startup_timeout: float = 30.0) -> Iterator[list[str]]:
+def uvicorn_servers(count: int, *, env: dict[str, str], startup_timeout: float = 120.0) -> Iterator[list[str]]:
     """Start ``count`` uvicorn processes serving the ASGI app; yields their base URLs."""
     with uvicorn_processes(count, env=env, startup_timeout=startup_timeout) as servers:
         yield [url for url, _ in servers]
@@ -41,7 +41,7 @@ def uvicorn_servers(count: int, *, env: dict[str, str], startup_timeout: float =
 
 @contextmanager
 def uvicorn_processes(
-    count: int, *, env: dict[str, str], startup_timeout: float = 30.0
+    count: int, *, env: dict[str, str], startup_timeout: float = 120.0
 ) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
     """Like ``uvicorn_servers``, yielding each server's base URL with its process."""
     processes: list[subprocess.Popen[bytes]] = []

@@ -175,3 +175,11 @@ def test_the_outsider_cannot_see_another_orgs_pending_changes(
 ) -> None:
     submit(member)
     assert outsider.get("/config/me/pending", status="all").json()["changes"] == []
+
+
+def test_a_review_comment_that_is_not_a_string_is_a_validation_error_before_the_lookup(org_admin):
+    response = org_admin.post("/admin/changes/cr_0000000000000000/reject", {"comment": 5})
+
+    assert response.status_code == 400  # the body is judged before the (unknown) change request: 400 before 404
+    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["field"] == "comment"

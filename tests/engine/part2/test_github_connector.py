@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.connectors import ToolFailure
+from engine.connectors import ToolFailure, http
 from engine.connectors import github as gh
 
 from .replay_server import body, recorded, replay_server
@@ -96,3 +96,24 @@ def test_bad_credentials_fail_with_a_message_that_names_github_only():
     with replay_server(routes) as srv, pytest.raises(ToolFailure) as err:
         gh.list_recent_commits(client_for(srv.url), {**WINDOW, "repo": "payments"})
     assert err.value.message == "GitHub returned 401 Unauthorized: Bad credentials"
+
+
+def test_commit_paging_follows_link_next_for_at_most_the_page_bound():
+    def endless(seen):
+        page = int(seen.query.get("page", ["1"])[0])
+        link = f'<{{base}}/repos/acme/payments/commits?page={page + 1}>; rel="next"'
+        return 200, [], {"Link": link}
+
+    with replay_server({("GET", "/repos/acme/payments/commits"): endless}) as srv:
+        gh.list_recent_commits(client_for(srv.url), {**WINDOW, "repo": "payments"})
+    assert [s.query.get("page", ["1"])[0] for s in srv.seen] == [str(n) for n in range(1, gh.MAX_PAGES + 1)]
+
+
+def test_a_page_over_the_size_cap_fails_naming_github_and_no_later_page_is_asked_for(monkeypatch):
+    monkeypatch.setattr(http, "MAX_RESPONSE_BYTES", 64 * 1024)
+    commit = {"sha": "9f2c4e1aa", "commit": {"message": "x" * 1000, "author": {"date": "2024-01-15T13:00:00Z"}}}
+    link = '<{base}/repos/acme/payments/commits?page=2>; rel="next"'
+    routes = {("GET", "/repos/acme/payments/commits"): body([commit] * 100, headers={"Link": link})}
+    with replay_server(routes) as srv, pytest.raises(ToolFailure, match="GitHub returned a response larger than"):
+        gh.list_recent_commits(client_for(srv.url), {**WINDOW, "repo": "payments"})
+    assert len(srv.seen) == 1
