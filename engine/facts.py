@@ -225,6 +225,7 @@ class TextDoc:
     label: str
     lines: list[str]
     kind: str = ""  # describe | table | structured | kubernetes-objects
+    command: str = ""  # the command line that printed it ("kubectl -n x get ds fluentd -o wide"), lowercased
 
 
 @dataclass

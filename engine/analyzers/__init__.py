@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers import (
+    autoscaling,
     changes,
     claims,
     cluster,
@@ -41,6 +42,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     nodes.analyze,
     evictions.analyze,
     cluster.analyze,
+    autoscaling.analyze,
     claims.analyze,
     routing.analyze,
     network_peers.analyze,

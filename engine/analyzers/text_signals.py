@@ -16,6 +16,7 @@ from engine.analyzers.common import observed_names, rec
 from engine.expertise.messages import MessageRule, first_of_each_family, match_rules, render
 from engine.facts import LogDoc, Observations
 from engine.findings import Finding, workload_of
+from engine.parsers.command_line import command_object
 from engine.parsers.common import excerpt, parse_timestamp
 
 _PREFILTER = re.compile(
@@ -26,7 +27,7 @@ _PREFILTER = re.compile(
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
-    r"|load balancer",
+    r"|load balancer|is invalid|already managed|node group size",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -39,14 +40,17 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     claim_owners = _claim_owners(obs)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
-    sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
-    sources += [(doc.label, _distinct_lines(doc, ctx)) for doc in obs.logs]
+    sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, _commanded(t.command)) for t in obs.texts]
+    sources += [(doc.label, _distinct_lines(doc, ctx), None) for doc in obs.logs]
+    nominated = _nominated(obs)
     event_objects = {e.cite: e.object_name for e in obs.events if e.object_name}  # table rows: the event's object
     pending = [  # a LoadBalancer Service still without an address: what "load balancer" messages are about
         r.name for r in obs.resources if r.kind == "Service" and r.raw.get("row", {}).get("EXTERNAL-IP") == "<pending>"
     ]
-    for label, lines in sources:
-        described: str | None = None  # the object a describe block is about ("Name:" opens each block)
+    for label, lines, commanded in sources:
+        described = nominated.get(
+            commanded or "", commanded
+        )  # the object a describe block is about ("Name:" opens each block)
         for line in lines:
             scanned += 1
             if scanned > MAX_LINES_SCANNED:
@@ -69,6 +73,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     candidates,
                     event_objects.get(cite)
                     or described
+                    or _quoted_pod(line)
                     or (pending[0] if len(pending) == 1 and "load balancer" in line.lower() else None),
                     claim_owners,
                 )
@@ -141,6 +146,36 @@ def _add(
 
 
 _ORDINAL = re.compile(r"^(.+)-\d+$")
+_QUOTED_POD = re.compile(r'\bpods? \\?"(?P<pod>[a-z0-9][a-z0-9.-]*)\\?" is forbidden')
+_NOMINATED = re.compile(r"should schedule on:? (?:nodeclaim|node)/(?P<claim>[a-z0-9][\w.-]*)", re.IGNORECASE)
+
+
+def _commanded(command: str) -> str | None:
+    """The object the command that printed a text names (``kubectl describe nodeclaim gpu-7xk2q``)."""
+    found = command_object(command) if command else None
+    return found[1] if found else None
+
+
+def _quoted_pod(line: str) -> str | None:
+    """``pods "vector-agent-8kq2w" is forbidden``: the refused pod (its controller is the workload)."""
+    match = _QUOTED_POD.search(line)
+    return match.group("pod") if match else None
+
+
+def _nominated(obs: Observations) -> dict[str, str]:
+    """Karpenter's ``Nominated`` event (``Pod should schedule on: nodeclaim/x``): the node claim -> the pod waiting on it."""
+    found: dict[str, str] = {}
+    for event in obs.events:
+        match = _NOMINATED.search(event.message)
+        if match and event.object_name:
+            found.setdefault(match.group("claim"), event.object_name)
+    for text in obs.texts:
+        pod = _commanded(text.command)
+        for line in text.lines if pod else []:
+            match = _NOMINATED.search(line)
+            if match:
+                found.setdefault(match.group("claim"), pod or "")
+    return found
 
 
 def _claim_owners(obs: Observations) -> dict[str, str]:

@@ -213,10 +213,22 @@ RULES: tuple[MessageRule, ...] = (
     MessageRule(
         "hpa_missing_request",
         "cause",
+        86,
+        "the HPA cannot compute {metric} utilization because container {container} of the scaled pods sets no {metric} request (utilization is computed against the requests of every container, sidecars included)",
+        "Set resources.requests.{metric} on container {container} (every container of the scaled workload needs one), or switch the HPA to a containerResource metric of the main container",
+        _r(
+            r"missing request for (?P<metric>cpu|memory)(?: in container| on container|:)? \\?\"?(?P<container>[a-z0-9][\w.-]*)\\?\"?"
+        ),
+        "hpa_request",
+    ),
+    MessageRule(
+        "hpa_missing_request",
+        "cause",
         84,
         "the HPA cannot compute {metric} utilization because the pods set no {metric} request",
         "Set resources.requests.{metric} on every container of the scaled workload",
         _r(r"missing request for (?P<metric>cpu|memory)"),
+        "hpa_request",
     ),
     MessageRule(
         "hpa_custom_metric_missing",
@@ -583,6 +595,40 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"Referenced \"?(?P<issuerkind>ClusterIssuer|Issuer)\"? not found: [\w.-]+ \"(?P<issuer>[\w.-]+)\" not found"
         ),
+    ),
+    MessageRule(
+        "rollout_strategy_invalid",
+        "cause",
+        90,
+        "the Deployment {name} is rejected by API validation: maxUnavailable and maxSurge of its rollingUpdate strategy may not both be 0 (a rollout could then never replace a pod)",
+        "Set maxSurge or maxUnavailable of Deployment {name} above 0 (for example maxSurge: 1, maxUnavailable: 0)",
+        _r(
+            r"(?:The )?Deployment(?:\.apps)? \\?\"(?P<name>[\w.-]+)\\?\" is invalid: [^\n]*?(?:maxUnavailable|maxSurge)[^\n]*may not be 0 when `?(?:maxSurge|maxUnavailable)`? is 0"
+        ),
+    ),
+    MessageRule(
+        "keda_hpa_conflict",
+        "cause",
+        90,
+        "KEDA cannot take over {workload}: it is already managed by the HPA {hpa}, and a workload may have only one autoscaler, so the ScaledObject stays not Ready and never scales it",
+        "Delete the pre-existing HPA {hpa} (KEDA creates and owns its own keda-hpa-* HPA), or let the ScaledObject adopt it (scaledobject.keda.sh/transfer-hpa-ownership annotation)",
+        _r(r"the workload '(?P<workload>[\w.-]+)' of type '[\w./]+' is already managed by the hpa '(?P<hpa>[\w.-]+)'"),
+    ),
+    MessageRule(
+        "cloud_quota_exceeded",
+        "cause",
+        90,
+        "the cloud project's quota {quota} is exhausted (limit {limit}), so the cloud provider refuses to create the resource",
+        "Request a higher {quota} quota from the cloud provider, or free capacity (delete unused disks/addresses/instances)",
+        _r(r"Quota '(?P<quota>[A-Z][A-Z0-9_]+)' exceeded\.?\s+Limit:\s*(?P<limit>[\d.]+(?: in region [\w-]+)?)"),
+    ),
+    MessageRule(
+        "autoscaler_max_size",
+        "cause",
+        86,
+        "the cluster autoscaler will not add nodes: the node group that fits the pod is at its maximum size ({detail})",
+        "Raise the maximum size of that node group (ASG / node pool / Karpenter limits) or let the pod run on another node group",
+        _r(r"pod didn't trigger scale-up:?\s*(?P<detail>[^\n]*max node group size reached[^\n]{0,160})"),
     ),
     MessageRule(
         "acme_failed",

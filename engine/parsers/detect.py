@@ -96,7 +96,7 @@ def _parse_one(content: str, hint: str, label: str) -> ParsedAttachment:
         parsed = ParsedAttachment("table", observations_from_tables(content, citer, hint))
     if parsed is None:  # logs, or JSON/YAML too malformed to load: read as text
         return ParsedAttachment("logs", Observations(logs=[_log_doc(label, content.splitlines(), hint)]))
-    parsed.observations.texts.append(TextDoc(label, citer.lines, parsed.kind))
+    parsed.observations.texts.append(TextDoc(label, citer.lines, parsed.kind, hint))
     return parsed
 
 

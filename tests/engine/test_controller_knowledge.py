@@ -1,0 +1,54 @@
+"""Knowledge about autoscalers and workload controllers, on what real tools print."""
+
+from __future__ import annotations
+
+from engine.expertise.messages import match_rules
+from engine.parsers.command_line import command_object
+
+
+def _kinds(line: str) -> list[str]:
+    return [rule.kind for rule, _ in match_rules(line)]
+
+
+def test_a_kubectl_command_line_names_the_object_it_printed():
+    assert command_object("kubectl -n logging get ds fluentd -o wide") == ("DaemonSet", "fluentd")
+    assert command_object("kubectl describe nodeclaim gpu-p4d-7xk2q | sed -n '/Conditions/,$p'") == (
+        "NodeClaim",
+        "gpu-p4d-7xk2q",
+    )
+    assert command_object("kubectl get sts/cassandra -o yaml") == ("StatefulSet", "cassandra")
+
+
+def test_a_command_listing_several_objects_names_none():
+    assert command_object("kubectl -n cache get sts,pods,pvc") is None
+    assert command_object("kubectl get pods -l app=web") is None
+    assert command_object("argocd app get public-api") is None
+
+
+def test_the_hpa_names_the_container_without_a_request():
+    found = match_rules("failed to get cpu utilization: missing request for cpu in container fluent-bit of Pod x-1")
+    rule, groups = found[0]
+    assert rule.kind == "hpa_missing_request"
+    assert groups["container"] == "fluent-bit"
+
+
+def test_a_rolling_update_with_surge_and_unavailable_both_zero_is_named():
+    line = (
+        'The Deployment "wallet-api" is invalid: spec.strategy.rollingUpdate.maxUnavailable: Invalid value: '
+        'intstr.IntOrString{Type:0, IntVal:0, StrVal:""}: may not be 0 when `maxSurge` is 0'
+    )
+    assert _kinds(line) == ["rollout_strategy_invalid"]
+
+
+def test_a_scaledobject_over_a_workload_with_its_own_hpa_is_a_conflict():
+    line = "the workload 'mailer' of type 'apps/v1.Deployment' is already managed by the hpa 'mailer-cpu'"
+    assert _kinds(line) == ["keda_hpa_conflict"]
+
+
+def test_a_cloud_quota_is_named_with_its_limit():
+    found = match_rules("googleapi: Error 403: Quota 'SSD_TOTAL_GB' exceeded.  Limit: 500.0 in region us-east1.")
+    assert [(r.kind, g["quota"]) for r, g in found] == [("cloud_quota_exceeded", "SSD_TOTAL_GB")]
+
+
+def test_a_config_dump_mentioning_quotas_is_not_a_quota_failure():
+    assert _kinds("quota_project_id = my-project; quotaExceeded retries: 3") == []
