@@ -155,6 +155,7 @@ class LogDoc:
     pod: str | None = None
     container: str | None = None
     previous: bool = False
+    command: str = ""  # the command line that printed it, lowercased ("" when not known)
 
 
 @dataclass

@@ -229,4 +229,5 @@ def _log_doc(label: str, lines: list[str], hint: str) -> LogDoc:
         pod=pod_match.group(1) if pod_match else None,
         container=container.group(1) if container else None,
         previous=previous,
+        command=hint,
     )

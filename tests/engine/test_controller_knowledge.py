@@ -52,3 +52,37 @@ def test_a_cloud_quota_is_named_with_its_limit():
 
 def test_a_config_dump_mentioning_quotas_is_not_a_quota_failure():
     assert _kinds("quota_project_id = my-project; quotaExceeded retries: 3") == []
+
+
+def _investigate(message: str, name: str, content: str) -> str:
+    from datetime import UTC, datetime
+
+    from engine import InvestigationRequest, investigate
+
+    request = InvestigationRequest.model_validate(
+        {
+            "message": message,
+            "now": datetime(2026, 4, 2, 10, tzinfo=UTC).isoformat(),
+            "context": {"attachments": [{"name": name, "content": content}]},
+        }
+    )
+    return investigate(request).root_cause.description
+
+
+def test_an_ondelete_daemonset_whose_pods_all_run_the_current_template_is_not_blamed():
+    content = (
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: ops}\n"
+        "spec:\n  updateStrategy: {type: OnDelete}\n"
+        "status: {desiredNumberScheduled: 5, updatedNumberScheduled: 5, numberReady: 5}\n"
+    )
+    assert "OnDelete" not in _investigate("why do agent pods run the old image?", "ds.yaml", content)
+    behind = content.replace("5, numberReady", "2, numberReady")
+    assert "OnDelete" in _investigate("why do agent pods run the old image?", "ds.yaml", behind)
+
+
+def test_a_partition_is_named_when_pods_below_it_keep_the_old_revision():
+    content = (
+        "$ kubectl get sts ledger-db -o yaml | yq .spec.updateStrategy,.status\n"
+        "rollingUpdate:\n  partition: 1\ntype: RollingUpdate\nreplicas: 3\nupdatedReplicas: 2\n"
+    )
+    assert "partition 1" in _investigate("ledger-db-0 is still on the old image", "sts.txt", content)
