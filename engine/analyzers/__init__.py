@@ -28,6 +28,7 @@ from engine.analyzers import (
     rollouts,
     routing,
     scheduling,
+    service_ports,
     text_signals,
     workloads,
 )
@@ -47,6 +48,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     rollouts.analyze,
     claims.analyze,
     routing.analyze,
+    service_ports.analyze,
     network_peers.analyze,
     datastores.analyze,
     datastore_text.analyze,

@@ -86,3 +86,18 @@ def test_a_partition_is_named_when_pods_below_it_keep_the_old_revision():
         "rollingUpdate:\n  partition: 1\ntype: RollingUpdate\nreplicas: 3\nupdatedReplicas: 2\n"
     )
     assert "partition 1" in _investigate("ledger-db-0 is still on the old image", "sts.txt", content)
+
+
+def test_an_admin_port_on_loopback_that_no_service_exposes_is_not_blamed():
+    content = (
+        "$ kubectl logs deploy/gateway\n"
+        "2026-04-02T09:00:00Z INFO admin server listening on 127.0.0.1:15000\n"
+        "2026-04-02T09:00:00Z INFO proxy listening on 0.0.0.0:8080\n"
+    )
+    assert "loopback" not in _investigate("is gateway healthy?", "gateway.log", content)
+
+
+def test_a_server_bound_to_loopback_on_the_port_callers_use_is_named():
+    content = "$ kubectl logs deploy/gateway\n2026-04-02T09:00:00Z INFO proxy listening on 127.0.0.1:8080\n"
+    found = _investigate("callers of gateway get connection refused on 8080", "gateway.log", content)
+    assert "127.0.0.1:8080" in found
