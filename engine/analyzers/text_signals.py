@@ -41,7 +41,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
     sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, _commanded(t.command)) for t in obs.texts]
-    sources += [(doc.label, _distinct_lines(doc, ctx), None) for doc in obs.logs]
+    sources += [(doc.label, _distinct_lines(doc, ctx), doc.pod) for doc in obs.logs]  # a log's lines: its pod's
     nominated = _nominated(obs)
     event_objects = {e.cite: e.object_name for e in obs.events if e.object_name}  # table rows: the event's object
     pending = [  # a LoadBalancer Service still without an address: what "load balancer" messages are about
@@ -82,7 +82,22 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             owner = event.object_name or None
             for rule, groups in match_rules(event.message):
                 _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner, claim_owners)
-    return list(found.values())
+    _prefer_the_asked(list(found.values()), ctx)
+    return sorted(found.values(), key=lambda f: -f.weight)  # merged duplicates keep the first one's title
+
+
+def _prefer_the_asked(findings: list[Finding], ctx: AnalysisContext) -> None:
+    """Several refusals of one kind (RBAC denials for two resources): the one naming what the question names first."""
+    words = {w for w in (ctx.question.words if ctx.question else ()) if len(w) > 3}
+    kinds: dict[str, int] = {}
+    for finding in findings:
+        kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
+    for finding in findings:
+        if kinds[finding.kind] < 2 or not words:
+            continue
+        named = {w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", finding.title, re.IGNORECASE)}
+        if named:
+            finding.weight = min(100, finding.weight + min(len(named), 3))
 
 
 def _add(
@@ -109,6 +124,12 @@ def _add(
     key = (rule.kind, what)
     asked = ctx.question.named if ctx.question else None
     shown = _owner_in(line, names) or owner or ctx.service or asked  # the object as the input names it
+    if shown and re.search(rf'namespace \\?"{re.escape(shown)}\\?"', line):
+        shown = owner or ctx.service or asked  # a namespace the message names is where, not what, failed
+    refused = _quoted_pod(line)
+    focused = ctx.focus.owner() if ctx.focus else None
+    if refused and shown not in (focused, asked) and not (shown and refused.startswith(shown)):
+        shown = refused  # 'pods "toolbox-jane" is forbidden: exceeded quota q': the refused pod, not the quota
     owners = claim_owners or {}
     claim = _owner_in(line, sorted(owners, key=len, reverse=True)) if owners else None
     if claim and shown in (None, claim, ctx.service, asked):

@@ -597,6 +597,16 @@ RULES: tuple[MessageRule, ...] = (
         ),
     ),
     MessageRule(
+        "helm_history_quota",
+        "cause",
+        92,
+        "Helm cannot store revision {revision} of release {release}: Helm keeps every release revision as a Secret (sh.helm.release.v1.{release}.v{revision}) and namespace quota {quota} on count/secrets is full, because old revisions are never pruned without a history limit",
+        "Delete old revisions' Secrets of {release} and set a history limit (helm upgrade --history-max 10, or HELM_MAX_HISTORY > 0), or raise quota {quota}",
+        _r(
+            r"secrets \\?\"sh\.helm\.release\.v1\.(?P<release>[\w.-]+?)\.v(?P<revision>\d+)\\?\" is forbidden: exceeded quota: (?P<quota>[\w.-]+)"
+        ),
+    ),
+    MessageRule(
         "rollout_strategy_invalid",
         "cause",
         90,
