@@ -19,7 +19,8 @@ from engine.parsers.table import is_header, observations_from_tables
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MESSAGE_KEYS = ("message", "msg", "log", "@message", "line", "error", "text")
 _PROMPT = re.compile(
-    r"^\s*(?:[\w@.:~/-]*[$#%>]\s+)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl)\b.*)$"
+    r"^\s*(?:[\w@.:~/-]*[$#%>]\s+)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl|getent|nslookup|dig"
+    r"|hubble|cilium|gcloud|aws|az|git|istioctl|linkerd|openssl|etcdctl)\s.*)$"
 )
 # ``kubectl logs [flags] [<kind>/]<name>``: a workload prefix (deploy/checkout) names the workload, never "deploy".
 _LOGS_POD = re.compile(
