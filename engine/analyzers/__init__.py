@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers import (
+    admission,
     autoscaling,
     changes,
     claims,
@@ -45,6 +46,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     nodes.analyze,
     evictions.analyze,
     cluster.analyze,
+    admission.analyze,
     autoscaling.analyze,
     rollouts.analyze,
     claims.analyze,
