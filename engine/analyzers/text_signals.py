@@ -27,7 +27,7 @@ _PREFILTER = re.compile(
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
-    r"|load balancer|is invalid|already managed|node group size",
+    r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -250,7 +250,9 @@ _MEANT = {
     "gitops_path_missing": "path",
     "ingress_tls_secret_missing": "secret",
     "issuer_not_found": "issuer",
+    "hpa_target_missing": "name",  # the workload an HPA's scaleTargetRef was meant to name
 }
+_SHOWN_AS = {"name": "workload"}
 _KIND_OF_GROUP = {"namespace": "Namespace", "secret": "Secret"}
 _PATH_TOKEN = re.compile(r"(?<![\w/.-])[\w.-]+(?:/[\w.-]+)+(?![\w/.-])")
 
@@ -258,6 +260,8 @@ _PATH_TOKEN = re.compile(r"(?<![\w/.-])[\w.-]+(?:/[\w.-]+)+(?![\w/.-])")
 def _existing(obs: Observations) -> dict[str, set[str]]:
     """Names that exist, by kind, to tell what a wrong name was probably meant to be."""
     found: dict[str, set[str]] = {"namespace": set(), "secret": set(), "path": set(), "issuer": set()}
+    found["name"] = {w.name for w in obs.workloads if w.kind in ("Deployment", "StatefulSet", "ReplicaSet")}
+    found["name"] |= {r.name for r in obs.resources if r.kind in ("Deployment", "StatefulSet")}
     for resource in obs.resources:
         if resource.kind == "Namespace":
             found["namespace"].add(resource.name)
@@ -279,4 +283,4 @@ def _probably_meant(kind: str, groups: dict[str, str], candidates: dict[str, set
         return None
     pool = sorted(candidates.get(group, set()) - {wrong})
     close = difflib.get_close_matches(wrong, pool, n=1, cutoff=0.8 if group == "path" else 0.6)
-    return (group, close[0]) if close else None
+    return (_SHOWN_AS.get(group, group), close[0]) if close else None

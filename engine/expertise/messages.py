@@ -207,7 +207,7 @@ RULES: tuple[MessageRule, ...] = (
         "the HPA cannot read {metric} metrics: the resource metrics API (metrics.k8s.io) is not served, usually because metrics-server is not installed or not running",
         "Install or fix metrics-server (kubectl get apiservice v1beta1.metrics.k8s.io; kubectl -n kube-system get deploy metrics-server)",
         _r(
-            r"unable to get metrics for resource (?P<metric>\w+): unable to fetch metrics from resource metrics API: (?:the server could not find the requested resource|the server is currently unable to handle the request|[^\n]*metrics\.k8s\.io)"
+            r"unable to get metrics for resource (?P<metric>\w+): (?:unable to fetch metrics from resource metrics API: (?:the server could not find the requested resource|the server is currently unable to handle the request|[^\n]*metrics\.k8s\.io)|no metrics returned from resource metrics API)"
         ),
     ),
     MessageRule(
@@ -237,7 +237,7 @@ RULES: tuple[MessageRule, ...] = (
         "the HPA cannot read its external/custom metric: {detail}",
         "Check the metrics adapter (prometheus-adapter / KEDA metrics server) and that the metric name and selector exist",
         _r(
-            r"(?P<detail>unable to get (?:external|custom) metric [^\n]{3,200}|no metrics returned from (?:external|custom) metrics API[^\n]{0,120})"
+            r"(?P<detail>unable to get (?:external|custom) metric [^\n]{3,200}|no metrics returned from (?:external|custom) metrics API[^\n]{0,120}|unable to get metric [\w:.-]+: unable to fetch metrics from (?:custom|external) metrics API[^\n]{0,160})"
         ),
     ),
     MessageRule(
@@ -605,6 +605,40 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"secrets \\?\"sh\.helm\.release\.v1\.(?P<release>[\w.-]+?)\.v(?P<revision>\d+)\\?\" is forbidden: exceeded quota: (?P<quota>[\w.-]+)"
         ),
+    ),
+    MessageRule(
+        "hpa_target_missing",
+        "cause",
+        90,
+        "the HPA's scaleTargetRef names {name} ({kind}), which does not exist (renamed or deleted), so the HPA cannot read or set its scale",
+        "Point the HPA's scaleTargetRef at the existing workload (kubectl get deploy,sts) or delete the stale HPA",
+        _r(r"(?P<kind>deployments|statefulsets|replicasets|replicationcontrollers)/scale(?:\.apps)? \\?\"(?P<name>[\w.-]+)\\?\" not found"),
+    ),
+    MessageRule(
+        "hpa_pods_without_metrics",
+        "cause",
+        78,
+        "the HPA gets no metrics for the targeted pods (they are not Ready yet, or metrics-server cannot scrape them), so it cannot compute the replica count",
+        "Check that the target's pods are Ready and that metrics-server scrapes them (kubectl top pods; metrics-server logs)",
+        _r(r"did not receive metrics for (?:any ready pods|targeted pods)"),
+    ),
+    MessageRule(
+        "immutable_field",
+        "cause",
+        88,
+        "the {kind} {name} cannot be updated: {field} is immutable after creation, and the new manifest changes it",
+        "Keep {field} of {kind} {name} as it was, or delete and recreate the {kind} (kubectl replace --force / a new name) to change it",
+        _r(
+            r"(?:The )?(?P<kind>Deployment|StatefulSet|DaemonSet|Job|Service|PersistentVolumeClaim|ReplicaSet)(?:\.[\w.]+)? \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<field>spec\.[\w.\[\]]+): [^\n]*?field is immutable"
+        ),
+    ),
+    MessageRule(
+        "scc_denied",
+        "cause",
+        86,
+        "OpenShift refuses the pod: no SecurityContextConstraints allowed for its service account admits it ({detail})",
+        "Grant the workload's service account an SCC that admits it (oc adm policy add-scc-to-user <scc> -z <sa>) or drop the privileges the pod asks for",
+        _r(r"unable to validate against any security context constraint:?\s*(?P<detail>[^\n]{0,200})"),
     ),
     MessageRule(
         "rollout_strategy_invalid",

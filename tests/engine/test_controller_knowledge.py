@@ -101,3 +101,13 @@ def test_a_server_bound_to_loopback_on_the_port_callers_use_is_named():
     content = "$ kubectl logs deploy/gateway\n2026-04-02T09:00:00Z INFO proxy listening on 127.0.0.1:8080\n"
     found = _investigate("callers of gateway get connection refused on 8080", "gateway.log", content)
     assert "127.0.0.1:8080" in found
+
+
+def test_an_openshift_scc_refusal_is_named():
+    line = 'pods "agent-" is forbidden: unable to validate against any security context constraint: [provider "restricted"]'
+    assert _kinds(line) == ["scc_denied"]
+
+
+def test_an_hpa_without_metrics_for_unready_pods_is_not_called_a_missing_metrics_server():
+    line = "failed to get cpu utilization: did not receive metrics for targeted pods (pods might be unready)"
+    assert _kinds(line) == ["hpa_pods_without_metrics"]
