@@ -104,7 +104,7 @@ def test_a_server_bound_to_loopback_on_the_port_callers_use_is_named():
 
 
 def test_an_openshift_scc_refusal_is_named():
-    line = 'pods "agent-" is forbidden: unable to validate against any security context constraint: [provider "restricted"]'
+    line = 'pods "agent-" is forbidden: unable to validate against any security context constraint: [x]'
     assert _kinds(line) == ["scc_denied"]
 
 
