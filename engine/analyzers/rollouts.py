@@ -42,7 +42,7 @@ class _Marker:
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     markers = _markers(obs)
-    findings: list[Finding] = []
+    findings: list[Finding] = _ordered_ready_stalls(obs)
     seen: set[tuple[str, str]] = set()
     for marker in markers:
         kind, name = _resolve(marker, obs)
@@ -187,3 +187,76 @@ def _int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+# --- OrderedReady: a StatefulSet waits for each pod before creating the next --------------------------------
+
+_ORDINAL = re.compile(r"^(?P<set>[a-z0-9][a-z0-9.-]*?)-(?P<ordinal>\d+)$")
+_STS_ROW = re.compile(
+    r"^\s*(?P<prefix>statefulset(?:\.apps)?/)?(?P<name>[a-z0-9][a-z0-9.-]*)\s+(?P<ready>\d+)/(?P<total>\d+)\s+\S+\s*$"
+)
+
+
+def _ordered_ready_stalls(obs: Observations) -> list[Finding]:
+    """With the default ``podManagementPolicy: OrderedReady`` a StatefulSet creates pod N+1 only once pod N is
+    Running and Ready: the first pod that is not Ready is why the higher ordinals do not exist."""
+    desired: dict[str, tuple[int, str]] = {}
+    for workload in obs.workloads:
+        if workload.kind == "StatefulSet" and workload.desired:
+            desired[workload.name] = (workload.desired, next(iter(workload.cites.values()), ""))
+    for resource in obs.resources:
+        row = _d(resource.raw.get("row"))
+        ready = str(row.get("READY", ""))
+        spec = _d(resource.raw.get("spec"))
+        if resource.kind == "StatefulSet" and spec.get("podManagementPolicy") == "Parallel":
+            desired.pop(resource.name, None)
+            continue
+        if resource.kind == "StatefulSet" and "/" in ready and ready.split("/")[1].isdigit():
+            desired.setdefault(resource.name, (int(ready.split("/")[1]), resource.quote(resource.name)))
+    for text in obs.texts:  # `kubectl get sts` / `get sts,pods`: NAME READY AGE rows the table reader leaves as text
+        listing = "sts" in text.command or "statefulset" in text.command
+        for line in text.lines:
+            match = _STS_ROW.match(line)
+            if match and (match.group("prefix") or listing):
+                desired.setdefault(match.group("name"), (int(match.group("total")), f"{text.label} {line.strip()}"))
+    findings: list[Finding] = []
+    for name, (count, cite) in sorted(desired.items()):
+        ready_by_ordinal: dict[int, bool] = {}
+        for pod in obs.pods:
+            match = _ORDINAL.match(pod.name)
+            if match is None or match.group("set") != name:
+                continue
+            states = [c.ready for c in pod.containers if c.ready is not None]
+            ready = bool(states) and all(states)
+            ordinal = int(match.group("ordinal"))
+            ready_by_ordinal[ordinal] = ready_by_ordinal.get(ordinal, True) and ready
+        missing = [i for i in range(count) if i not in ready_by_ordinal]
+        if not missing or not ready_by_ordinal:
+            continue
+        stalled = next((i for i in sorted(ready_by_ordinal) if i < missing[0] and not ready_by_ordinal[i]), None)
+        if stalled is None:
+            continue
+        pod = f"{name}-{stalled}"
+        ready_pods = [f"{name}-{i}" for i in sorted(ready_by_ordinal) if ready_by_ordinal[i]]
+        probe = next((e for e in obs.events if e.object_name == pod and e.reason == "Unhealthy"), None)
+        why = f" ({probe.message[:160]})" if probe else ""
+        before = f"{', '.join(ready_pods)} {'is' if len(ready_pods) == 1 else 'are'} Ready, but " if ready_pods else ""
+        findings.append(
+            Finding(
+                kind="statefulset_ordinal_not_ready",
+                subject=f"pod/{pod}",
+                role="cause",
+                title=f"{name}: StatefulSet {name} creates its pods one at a time in ordinal order (OrderedReady): {before}{pod} is not Ready{why}, so {name}-{missing[0]} and later ordinals are never created",
+                weight=86,
+                evidence=[c for c in (cite, probe.cite if probe else "") if c],
+                workload=name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Find why {pod} is not Ready (kubectl describe pod {pod}; its logs and the peers it needs); podManagementPolicy: Parallel only changes creation order, not readiness",
+                    )
+                ],
+                affected=[name],
+            )
+        )
+    return findings
