@@ -222,14 +222,14 @@ def _ordered_ready_stalls(obs: Observations) -> list[Finding]:
     findings: list[Finding] = []
     for name, (count, cite) in sorted(desired.items()):
         ready_by_ordinal: dict[int, bool] = {}
-        for pod in obs.pods:
-            match = _ORDINAL.match(pod.name)
+        for fact in obs.pods:
+            match = _ORDINAL.match(fact.name)
             if match is None or match.group("set") != name:
                 continue
-            states = [c.ready for c in pod.containers if c.ready is not None]
-            ready = bool(states) and all(states)
+            states = [c.ready for c in fact.containers if c.ready is not None]
+            is_ready = bool(states) and all(states)
             ordinal = int(match.group("ordinal"))
-            ready_by_ordinal[ordinal] = ready_by_ordinal.get(ordinal, True) and ready
+            ready_by_ordinal[ordinal] = ready_by_ordinal.get(ordinal, True) and is_ready
         missing = [i for i in range(count) if i not in ready_by_ordinal]
         if not missing or not ready_by_ordinal:
             continue
