@@ -31,6 +31,10 @@ _RULE = re.compile(
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    return _webhook_timeouts(obs) + can_i_denials(obs)
+
+
+def _webhook_timeouts(obs: Observations) -> list[Finding]:
     sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
     for label, lines in sources:
         for line in lines[:5000]:
@@ -120,3 +124,52 @@ def _allows(allowed: str, port: int) -> bool:
         if int(low) <= port <= int(high or low):
             return True
     return bool(re.search(r"(?:^|[,;\s])(?:tcp|all)(?:$|[,;\s])", allowed, re.IGNORECASE))
+
+
+# --- kubectl auth can-i ------------------------------------------------------------------------------------
+
+_CAN_I = re.compile(r"\bauth\s+can-i\s+(?P<verb>[\w*-]+)\s+(?P<resource>[\w./*-]+)(?P<rest>.*)$")
+_AS = re.compile(r"--as[= ](?P<user>\S+)")
+_NAMESPACE = re.compile(r"(?:-n|--namespace)[= ](?P<ns>[\w.-]+)")
+
+
+def can_i_denials(obs: Observations) -> list[Finding]:
+    """``kubectl auth can-i <verb> <resource> -n <ns> --as=<user>`` answering ``no``: RBAC grants that user nothing
+    for it there (kubernetes.io/docs/reference/access-authn-authz/authorization/#checking-api-access)."""
+    findings: list[Finding] = []
+    sources = [(t.label, t.lines, t.command) for t in obs.texts] + [(d.label, d.lines, d.command) for d in obs.logs]
+    for label, lines, command in sources:
+        match = _CAN_I.search(command) if command else None
+        answer = next((line.strip() for line in lines if line.strip()), "")
+        if match is None or not re.match(r"^no\b", answer):
+            continue
+        rest = match.group("rest")
+        user = _AS.search(rest)
+        namespace = _NAMESPACE.search(rest)
+        who = user.group("user") if user else "the current user"
+        where = (
+            f" in namespace {namespace.group('ns')}"
+            if namespace
+            else (" cluster-wide" if "-a" in rest.split() or "--all-namespaces" in rest else "")
+        )
+        account = who.rsplit(":", 1)[-1] if who.startswith("system:serviceaccount:") else who
+        verb, resource = match.group("verb"), match.group("resource")
+        findings.append(
+            Finding(
+                kind="rbac_can_i_denied",
+                subject=f"rbac/{account}:{verb}:{resource}",
+                role="cause",
+                title=f"{account}: RBAC does not allow {who} to {verb} {resource}{where} (kubectl auth can-i answers no): no Role/ClusterRole bound to it there grants that verb",
+                weight=84,
+                evidence=[f"{label} {answer}"],
+                workload=account,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Bind a Role granting '{verb}' on {resource} to {who}{where} (a RoleBinding in that namespace), then re-check with kubectl auth can-i",
+                    )
+                ],
+                affected=[account],
+            )
+        )
+    return findings

@@ -35,7 +35,45 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         findings += _cron_timezone(scaled, ctx)
     findings += _node_groups_at_max(obs)
     findings += _replicas_fight(obs)
+    findings += _no_autoscaler(obs, ctx)
     return findings
+
+
+_AUTOSCALER_LISTING = re.compile(
+    r"\bget\s+(?P<what>scaledobjects?|so|hpa|horizontalpodautoscalers?|scaledjobs?)(?:[\s.,]|$)"
+)
+
+
+def _no_autoscaler(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """``kubectl get scaledobject|hpa`` printing "No resources found": nothing autoscales the workload asked about."""
+    asked = ctx.focus.owner() if ctx.focus else None
+    asked = asked or (ctx.question.named if ctx.question else None)
+    if not asked:
+        return []
+    for label, lines, command in [(t.label, t.lines, t.command) for t in obs.texts] + [
+        (d.label, d.lines, d.command) for d in obs.logs
+    ]:
+        match = _AUTOSCALER_LISTING.search(command) if command else None
+        empty = next((line.strip() for line in lines if line.strip().startswith("No resources found")), None)
+        if match is None or empty is None:
+            continue
+        kind = "HPA" if match.group("what").startswith(("hpa", "horizontal")) else "KEDA ScaledObject"
+        return [
+            Finding(
+                kind="autoscaler_missing",
+                subject=f"{kind.lower().replace(' ', '-')}/{asked}",
+                role="cause",
+                title=f"{asked}: no {kind} exists for it ({empty.rstrip('.')}), so nothing scales {asked} with the load; it stays at its fixed replicas",
+                weight=82,
+                evidence=[f"{label} {empty}"],
+                workload=asked,
+                recommendations=[
+                    rec("high", f"Create the {kind} for {asked} (or check it was applied to this namespace)")
+                ],
+                affected=[asked],
+            )
+        ]
+    return []
 
 
 def _d(value: Any) -> dict[str, Any]:

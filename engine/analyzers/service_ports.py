@@ -38,6 +38,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _backends_without_endpoints(obs)
     findings += _plain_http_to_tls_backend(obs, ctx)
     findings += _loopback_listeners(obs, ctx)
+    findings += ingress_class_missing(obs)
     return findings
 
 
@@ -307,3 +308,74 @@ def _loopback_listeners(obs: Observations, ctx: AnalysisContext) -> list[Finding
 def _setting_name(line: str) -> str:
     match = re.search(r"([A-Za-z_][\w.-]*)\s*=\s*\S*(?:127\.0\.0\.1|localhost|\[::1\])", line)
     return match.group(1) if match else "its configuration"
+
+
+# --- an IngressClass that does not exist ------------------------------------------------------------------
+
+
+def ingress_class_missing(obs: Observations) -> list[Finding]:
+    """An Ingress whose class names no IngressClass is served by no controller: no address, every request 404s
+    at the load balancer (kubernetes.io/docs/concepts/services-networking/ingress/#ingress-class)."""
+    classes: set[str] = {r.name for r in obs.resources if r.kind == "IngressClass"}
+    listing: list[str] = []
+    for text in obs.texts:
+        if "ingressclass" not in text.command:
+            continue
+        for line in text.lines:
+            first = line.split()[0] if line.split() else ""
+            if first and first != "NAME" and re.match(r"^[a-z0-9][\w.-]*$", first):
+                classes.add(first.split("/")[-1])
+                listing.append(f"{text.label} {line.strip()}")
+    if not classes:
+        return []
+    findings: list[Finding] = []
+    for ingress in (r for r in obs.resources if r.kind == "Ingress"):
+        row = _d(ingress.raw.get("row"))
+        spec = _d(ingress.raw.get("spec"))
+        annotations = _d(_d(ingress.raw.get("metadata")).get("annotations"))
+        wanted = str(
+            row.get("CLASS") or spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class") or ""
+        )
+        if not wanted or wanted == "<none>" or wanted in classes:
+            continue
+        near = sorted(classes)
+        hosts = str(row.get("HOSTS") or ",".join(str(_d(r).get("host", "")) for r in _l(spec.get("rules")))).strip(", ")
+        if ingress.name.startswith("cm-acme-http-solver") and hosts:  # cert-manager's HTTP-01 solver Ingress
+            findings.append(
+                Finding(
+                    kind="acme_solver_ingress_class_missing",
+                    subject=f"ingress/{ingress.name}",
+                    role="cause",
+                    title=f"{hosts}: cert-manager's HTTP-01 solver Ingress {ingress.name} uses IngressClass {wanted}, which does not exist (the cluster has {', '.join(near)}), so no controller serves the challenge URL and the ACME validation of {hosts} fails (404)",
+                    weight=88,
+                    evidence=[ingress.quote(wanted), *listing[:1]],
+                    workload=hosts.split(",")[0],
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Set the issuer's solvers[].http01.ingress.ingressClassName (or class) to an existing class ({near[0]}); cert-manager then recreates the solver Ingress",
+                        )
+                    ],
+                    affected=[hosts.split(",")[0]],
+                )
+            )
+            continue
+        findings.append(
+            Finding(
+                kind="ingress_class_missing",
+                subject=f"ingress/{ingress.name}",
+                role="cause",
+                title=f"{ingress.name}: Ingress {ingress.name} asks for IngressClass {wanted}, which does not exist (the cluster has {', '.join(near)}), so no ingress controller serves it: it gets no address and its hosts are not routed",
+                weight=88,
+                evidence=[ingress.quote(wanted), *listing[:1]],
+                workload=ingress.name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Set ingressClassName of Ingress {ingress.name} to an existing class ({near[0]}) or install the controller for {wanted}",
+                    )
+                ],
+                affected=[ingress.name],
+            )
+        )
+    return findings

@@ -27,7 +27,7 @@ _PREFILTER = re.compile(
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
-    r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint",
+    r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint|free ports",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -167,7 +167,9 @@ def _add(
 
 
 _ORDINAL = re.compile(r"^(.+)-\d+$")
-_QUOTED_POD = re.compile(r'\bpods? \\?"(?P<pod>[a-z0-9][a-z0-9.-]*)\\?" is forbidden')
+_QUOTED_POD = re.compile(
+    r'\b(?:pods?|services?|deployments?(?:\.apps)?|statefulsets?(?:\.apps)?|jobs?(?:\.batch)?|persistentvolumeclaims?|configmaps?|ingress(?:es)?(?:\.networking\.k8s\.io)?) \\?"(?P<pod>(?!sh\.helm\.release)[a-z0-9][a-z0-9.-]*)\\?" is forbidden'
+)
 _NOMINATED = re.compile(r"should schedule on:? (?:nodeclaim|node)/(?P<claim>[a-z0-9][\w.-]*)", re.IGNORECASE)
 
 

@@ -563,10 +563,38 @@ RULES: tuple[MessageRule, ...] = (
     MessageRule(
         "pdb_blocks_eviction",
         "cause",
+        86,
+        "pod {pod} cannot be evicted: the pod disruption budget that covers it allows no disruption now, so the eviction (drain) is refused and retried",
+        "Scale {pod}'s workload up or relax its PodDisruptionBudget (kubectl get pdb -A) so one pod may be evicted",
+        _r(
+            r"evicting pods?/\\?\"?(?P<pod>[a-z0-9][\w.-]*)\\?\"?[^\n]*?Cannot evict pod as it would violate the pod's disruption budget"
+        ),
+        "pdb_eviction",
+    ),
+    MessageRule(
+        "pdb_blocks_eviction",
+        "cause",
         84,
         "the PodDisruptionBudget allows no disruption, so the eviction (drain) is refused",
         "Scale the workload up or relax the PodDisruptionBudget (kubectl get pdb -A) so one pod may be evicted",
         _r(r"Cannot evict pod as it would violate the pod's disruption budget"),
+        "pdb_eviction",
+    ),
+    MessageRule(
+        "pdb_blocks_scale_down",
+        "cause",
+        84,
+        "the cluster autoscaler cannot remove the node: pod {pod} cannot be moved because its pod disruption budget allows no disruption",
+        "Relax the PodDisruptionBudget of {pod} (or scale its workload up) so the autoscaler may evict it, or accept that the node stays",
+        _r(r"(?:pod )?(?P<pod>[\w.-]+/[\w.-]+) cannot be removed: not enough pod disruption budget to move"),
+    ),
+    MessageRule(
+        "host_port_taken",
+        "cause",
+        84,
+        "the pod asks for a hostPort that is already taken on {count} node(s) (another pod binds the same host port there), so it cannot be scheduled on them",
+        "Free the host port (an older copy or another agent uses it), change the pod's hostPort, or use a Service instead of hostPort",
+        _r(r"(?P<count>\d+) node\(s\) didn't have free ports for the requested pod ports"),
     ),
     MessageRule(
         "certificate_expired",
@@ -612,7 +640,9 @@ RULES: tuple[MessageRule, ...] = (
         90,
         "the HPA's scaleTargetRef names {name} ({kind}), which does not exist (renamed or deleted), so the HPA cannot read or set its scale",
         "Point the HPA's scaleTargetRef at the existing workload (kubectl get deploy,sts) or delete the stale HPA",
-        _r(r"(?P<kind>deployments|statefulsets|replicasets|replicationcontrollers)/scale(?:\.apps)? \\?\"(?P<name>[\w.-]+)\\?\" not found"),
+        _r(
+            r"(?P<kind>deployments|statefulsets|replicasets|replicationcontrollers)/scale(?:\.apps)? \\?\"(?P<name>[\w.-]+)\\?\" not found"
+        ),
     ),
     MessageRule(
         "hpa_pods_without_metrics",
