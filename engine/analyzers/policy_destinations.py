@@ -47,10 +47,10 @@ class _Policy:
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    findings: list[Finding] = described_egress_without_dns(obs)
     policies = _policies(obs)
     if not policies:
-        return []
-    findings: list[Finding] = []
+        return findings
     destinations = _destinations(obs)
     for policy in policies:
         if policy.kind == "NetworkPolicy":
@@ -322,3 +322,59 @@ def _related(host: str, allowed: list[str]) -> bool:
     """A host in the same domain as an allowed name (``eu-west.uploads.example.com`` vs ``uploads.example.com``)."""
     suffix = ".".join(host.split(".")[-2:])
     return any(a.lstrip("*.").endswith(suffix) for a in allowed)
+
+
+# --- `kubectl describe networkpolicy`: egress that leaves out DNS ----------------------------------------
+
+_TO_PORT = re.compile(r"^\s*To Port:\s*(?P<port>\S+)")
+
+
+def described_egress_without_dns(obs: Observations) -> list[Finding]:
+    """``kubectl describe networkpolicy`` lists the egress it allows ("Allowing egress traffic: To Port: 5432/TCP");
+    when Egress is among its policy types and no rule admits port 53 (or every port), DNS lookups of the
+    selected pods time out."""
+    findings: list[Finding] = []
+    for text in obs.texts:
+        if text.kind != "describe" or not any("Allowing egress traffic" in line for line in text.lines):
+            continue
+        name = next((ln.split(":", 1)[1].strip() for ln in text.lines if ln.startswith("Name:")), "")
+        selector = next((ln.split(":", 1)[1].strip() for ln in text.lines if ln.strip().startswith("PodSelector:")), "")
+        types = next((ln.split(":", 1)[1] for ln in text.lines if "Policy Types:" in ln), "")
+        if not name or "Egress" not in types:
+            continue
+        start = next(i for i, ln in enumerate(text.lines) if "Allowing egress traffic" in ln)
+        block: list[str] = []
+        for line in text.lines[start + 1 :]:
+            if re.match(r"^\s*Policy Types:", line) or (line and not line.startswith(" ")):
+                break
+            block.append(line)
+        ports = [m.group("port") for ln in block if (m := _TO_PORT.match(ln))]
+        opens_all = any("<any>" in p for p in ports) or (
+            block and not ports and not any("<none>" in ln for ln in block)
+        )
+        if opens_all or any(p.split("/")[0] in ("53", "dns", "dns-tcp") for p in ports):
+            continue
+        app = selector.split("=", 1)[1].split(",")[0] if "=" in selector else name
+        allowed = ", ".join(ports) if ports else "nothing"
+        findings.append(
+            Finding(
+                kind="netpol_dns_blocked",
+                subject=f"networkpolicy/{name}",
+                role="cause",
+                title=f"{app}: NetworkPolicy {name} restricts egress of {selector or 'its pods'} to {allowed} and allows no DNS (port 53 to kube-dns), so name lookups from those pods time out",
+                weight=90,
+                evidence=[
+                    f"{text.label} {next((ln.strip() for ln in block if ln.strip()), 'Allowing egress traffic:')}",
+                ],
+                workload=app,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Add an egress rule to NetworkPolicy {name} allowing UDP and TCP port 53 to the kube-dns pods in kube-system",
+                    )
+                ],
+                affected=[app],
+                related=[name],
+            )
+        )
+    return findings

@@ -543,6 +543,7 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"error (?:inspecting|getting metric for|connecting to) (?P<scaler>[\w-]+)(?: scaler)?:\s*(?P<detail>[^\n]{3,200})"
         ),
+        "keda_scaler",
     ),
     MessageRule(
         "run_as_root_refused",
@@ -669,6 +670,25 @@ RULES: tuple[MessageRule, ...] = (
         "OpenShift refuses the pod: no SecurityContextConstraints allowed for its service account admits it ({detail})",
         "Grant the workload's service account an SCC that admits it (oc adm policy add-scc-to-user <scc> -z <sa>) or drop the privileges the pod asks for",
         _r(r"unable to validate against any security context constraint:?\s*(?P<detail>[^\n]{0,200})"),
+    ),
+    MessageRule(
+        "hpa_capped_at_max",
+        "cause",
+        84,
+        "the HPA wants more replicas than its maxReplicas allows (ScalingLimited: TooManyReplicas), so it is capped at its maximum while the load per pod stays above target",
+        "Raise maxReplicas of the HPA (check node capacity first) or make each pod cheaper per request",
+        _r(r"the desired replica count is more than the maximum replica count|ScalingLimited\s+True\s+TooManyReplicas"),
+    ),
+    MessageRule(
+        "keda_scaler_failed",
+        "cause",
+        86,
+        "KEDA cannot get a scale decision from its {scaler} trigger ({detail}), so it does not scale the workload",
+        "Fix the ScaledObject's {scaler} trigger (its query/metadata, address and TriggerAuthentication) so the scaler returns a metric",
+        _r(
+            r'error getting scale decision[^\n]*?"scaler":\s*"(?P<scaler>[\w-]+)"[^\n]*?"error":\s*"(?P<detail>[^\n]{3,240})'
+        ),
+        "keda_scaler",
     ),
     MessageRule(
         "rollout_strategy_invalid",
