@@ -17,6 +17,7 @@ errors, Hubble flows, URLs in logs.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -330,51 +331,58 @@ _TO_PORT = re.compile(r"^\s*To Port:\s*(?P<port>\S+)")
 
 
 def described_egress_without_dns(obs: Observations) -> list[Finding]:
-    """``kubectl describe networkpolicy`` lists the egress it allows ("Allowing egress traffic: To Port: 5432/TCP");
-    when Egress is among its policy types and no rule admits port 53 (or every port), DNS lookups of the
-    selected pods time out."""
-    findings: list[Finding] = []
+    """``kubectl describe networkpolicy`` lists the egress each policy allows ("Allowing egress traffic: To Port:
+    5432/TCP"). Policies add up: DNS is blocked only when some policy isolates the pods for egress and no policy
+    admits port 53 (or every port); then lookups of the selected pods time out."""
+    described: list[tuple[str, str, str, list[str], bool, str]] = []  # name, selector, types, ports, all, cite
     for text in obs.texts:
         if text.kind != "describe" or not any("Allowing egress traffic" in line for line in text.lines):
             continue
-        name = next((ln.split(":", 1)[1].strip() for ln in text.lines if ln.startswith("Name:")), "")
-        selector = next((ln.split(":", 1)[1].strip() for ln in text.lines if ln.strip().startswith("PodSelector:")), "")
-        types = next((ln.split(":", 1)[1] for ln in text.lines if "Policy Types:" in ln), "")
-        if not name or "Egress" not in types:
-            continue
-        start = next(i for i, ln in enumerate(text.lines) if "Allowing egress traffic" in ln)
-        block: list[str] = []
-        for line in text.lines[start + 1 :]:
-            if re.match(r"^\s*Policy Types:", line) or (line and not line.startswith(" ")):
-                break
-            block.append(line)
-        ports = [m.group("port") for ln in block if (m := _TO_PORT.match(ln))]
-        opens_all = any("<any>" in p for p in ports) or (
-            block and not ports and not any("<none>" in ln for ln in block)
+        starts = [i for i, ln in enumerate(text.lines) if ln.startswith("Name:")] + [len(text.lines)]
+        for begin, end in itertools.pairwise(starts):
+            policy = text.lines[begin:end]
+            name = policy[0].split(":", 1)[1].strip()
+            selector = next((ln.split(":", 1)[1].strip() for ln in policy if ln.strip().startswith("PodSelector:")), "")
+            types = next((ln.split(":", 1)[1] for ln in policy if "Policy Types:" in ln), "")
+            start = next((i for i, ln in enumerate(policy) if "Allowing egress traffic" in ln), None)
+            if start is None or "Egress" not in types:
+                continue
+            block: list[str] = []
+            for line in policy[start + 1 :]:
+                if re.match(r"^\s*Policy Types:", line) or (line and not line.startswith(" ")):
+                    break
+                block.append(line)
+            ports = [m.group("port") for ln in block if (m := _TO_PORT.match(ln))]
+            isolated = any("<none>" in ln for ln in block)
+            opens_all = any("<any>" in p for p in ports) or (bool(block) and not ports and not isolated)
+            first = next((ln.strip() for ln in block if ln.strip()), "Allowing egress traffic:")
+            described.append((name, selector, types, ports, opens_all, f"{text.label} {first}"))
+    if not described or any(
+        opens_all or any(p.split("/")[0] in ("53", "dns", "dns-tcp") for p in ports)
+        for _, _, _, ports, opens_all, _ in described
+    ):
+        return []
+    name, selector, _, ports, _, cite = sorted(described, key=lambda d: d[1].startswith("<none>"))[0]
+    every = not selector or selector.startswith("<none>")
+    app = name if every else (selector.split("=", 1)[1].split(",")[0] if "=" in selector else name)
+    pods = "every pod in the namespace" if every else selector
+    allowed = ", ".join(ports) if ports else "nothing"
+    return [
+        Finding(
+            kind="netpol_dns_blocked",
+            subject=f"networkpolicy/{name}",
+            role="cause",
+            title=f"{app}: NetworkPolicy {name} restricts egress of {pods} to {allowed} and no policy allows DNS (port 53 to kube-dns), so name lookups from those pods time out",
+            weight=90,
+            evidence=[cite],
+            workload=app,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Add an egress rule (to NetworkPolicy {name} or a separate policy) allowing UDP and TCP port 53 to the kube-dns pods in kube-system",
+                )
+            ],
+            affected=[app],
+            related=[name],
         )
-        if opens_all or any(p.split("/")[0] in ("53", "dns", "dns-tcp") for p in ports):
-            continue
-        app = selector.split("=", 1)[1].split(",")[0] if "=" in selector else name
-        allowed = ", ".join(ports) if ports else "nothing"
-        findings.append(
-            Finding(
-                kind="netpol_dns_blocked",
-                subject=f"networkpolicy/{name}",
-                role="cause",
-                title=f"{app}: NetworkPolicy {name} restricts egress of {selector or 'its pods'} to {allowed} and allows no DNS (port 53 to kube-dns), so name lookups from those pods time out",
-                weight=90,
-                evidence=[
-                    f"{text.label} {next((ln.strip() for ln in block if ln.strip()), 'Allowing egress traffic:')}",
-                ],
-                workload=app,
-                recommendations=[
-                    rec(
-                        "high",
-                        f"Add an egress rule to NetworkPolicy {name} allowing UDP and TCP port 53 to the kube-dns pods in kube-system",
-                    )
-                ],
-                affected=[app],
-                related=[name],
-            )
-        )
-    return findings
+    ]
