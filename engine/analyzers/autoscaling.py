@@ -33,7 +33,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     for scaled in (r for r in obs.resources if r.kind == "ScaledObject"):
         findings += _paused(scaled)
         findings += _cron_timezone(scaled, ctx)
-    findings += _node_groups_at_max(obs)
+    findings += _node_groups_at_max(obs, ctx)
     findings += _replicas_fight(obs)
     findings += _no_autoscaler(obs, ctx)
     return findings
@@ -178,9 +178,15 @@ _GROUP_HEALTH = re.compile(r"cloudProviderTarget=(?P<target>\d+)\s*\(minSize=\d+
 _MAX_REACHED = re.compile(r"max node group size reached", re.IGNORECASE)
 
 
-def _node_groups_at_max(obs: Observations) -> list[Finding]:
+_WAITING_WORDS = frozenset({"pending", "node", "nodes", "autoscaler", "scale", "scaling", "capacity"})
+
+
+def _node_groups_at_max(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
     refused = any(_MAX_REACHED.search(line) for _, lines in sources for line in lines)
+    words = ctx.question.words if ctx.question else frozenset()
+    if not refused and not words & _WAITING_WORDS and not any(p.phase == "Pending" for p in obs.pods):
+        return []  # a group at its maximum is only a problem when something waits for a node
     waiting = sorted(
         {workload_of(e.object_name) for e in obs.events if e.object_name and _MAX_REACHED.search(e.message)}
     )
@@ -202,7 +208,7 @@ def _node_groups_at_max(obs: Observations) -> list[Finding]:
                     subject=f"nodegroup/{group}",
                     role="cause",
                     title=f"{waiting[0] + ': ' if len(waiting) == 1 else ''}node group {group} is at its maximum size (cloudProviderTarget={health.group('target')}, maxSize={size}), so the cluster autoscaler cannot add a node to it for pods that need that group",
-                    weight=90 if refused else 68,
+                    weight=90 if refused else 50,
                     evidence=[f"{label} {line.strip()}"],
                     workload=waiting[0] if len(waiting) == 1 else group,
                     recommendations=[

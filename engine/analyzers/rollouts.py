@@ -29,6 +29,24 @@ _COUNTS = {
 }
 
 
+_ROLLOUT_WORDS = frozenset(
+    {
+        "image",
+        "version",
+        "old",
+        "new",
+        "rollout",
+        "rolled",
+        "update",
+        "updated",
+        "upgrade",
+        "still",
+        "bumped",
+        "revision",
+    }
+)
+
+
 @dataclass
 class _Marker:
     label: str
@@ -42,6 +60,7 @@ class _Marker:
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     markers = _markers(obs)
+    words = ctx.question.words if ctx.question else frozenset()
     findings: list[Finding] = _ordered_ready_stalls(obs)
     seen: set[tuple[str, str]] = set()
     for marker in markers:
@@ -51,6 +70,8 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         seen.add((name, marker.strategy))
         updated, desired = _progress(marker, obs, name)
         behind = updated is not None and desired is not None and updated < desired
+        if not behind and not words & _ROLLOUT_WORDS:
+            continue  # the strategy is a legitimate choice; without pods left behind or a question about it, say nothing
         counts = f" ({updated} of {desired} pods run the current template)" if behind else ""
         if marker.strategy == "OnDelete":
             if updated is not None and desired is not None and not behind:

@@ -206,7 +206,8 @@ def _plain_http_to_tls_backend(obs: Observations, ctx: AnalysisContext) -> list[
         meta, spec = _d(ingress.raw.get("metadata")), _d(ingress.raw.get("spec"))
         annotations = _d(meta.get("annotations"))
         cls = str(spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class") or "")
-        if "nginx" not in cls or any(k.endswith("/backend-protocol") for k in annotations):
+        passthrough = str(annotations.get("nginx.ingress.kubernetes.io/ssl-passthrough", "")).lower() == "true"
+        if "nginx" not in cls or passthrough or any(k.endswith("/backend-protocol") for k in annotations):
             continue
         for service, port in _tls_backends(spec):
             strong = said or len(words & _TLS_SIGNS) >= 2

@@ -111,3 +111,17 @@ def test_an_openshift_scc_refusal_is_named():
 def test_an_hpa_without_metrics_for_unready_pods_is_not_called_a_missing_metrics_server():
     line = "failed to get cpu utilization: did not receive metrics for targeted pods (pods might be unready)"
     assert _kinds(line) == ["hpa_pods_without_metrics"]
+
+
+def test_an_ondelete_strategy_alone_is_not_a_problem_in_a_health_check():
+    content = '$ kubectl -n ops get ds agent -o jsonpath=\'{.spec.updateStrategy}\'\n{"type":"OnDelete"}\n'
+    assert "OnDelete" not in _investigate("is the agent daemonset healthy?", "ds.txt", content)
+
+
+def test_a_node_group_at_its_maximum_is_not_blamed_when_nothing_waits_for_a_node():
+    content = (
+        "NodeGroups:\n"
+        "  Name:        ng-general\n"
+        "  Health:      Healthy (ready=5 unready=0 cloudProviderTarget=5 (minSize=1, maxSize=5))\n"
+    )
+    assert "maximum size" not in _investigate("is checkout healthy?", "ca-status.txt", content)
