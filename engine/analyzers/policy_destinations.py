@@ -27,7 +27,7 @@ import yaml
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.facts import Observations
-from engine.findings import Finding
+from engine.findings import Finding, workload_of
 from engine.parsers.command_line import command_object
 
 
@@ -53,6 +53,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     if not policies:
         return findings
     destinations = _destinations(obs)
+    findings += hubble_ingress_drops(policies, obs)
     for policy in policies:
         if policy.kind == "NetworkPolicy":
             findings += _excluded_ip_blocks(policy, destinations)
@@ -386,3 +387,69 @@ def described_egress_without_dns(obs: Observations) -> list[Finding]:
             related=[name],
         )
     ]
+
+
+# --- Hubble drops explained by the policy that selects the pod ---------------------------------------------
+
+_FLOW = re.compile(
+    r"(?P<src_ns>[\w-]+)/(?P<src>[a-z0-9][\w.-]*):\d+ \(ID:\d+\) (?:->|<>) (?P<dst_ns>[\w-]+)/(?P<dst>[a-z0-9][\w.-]*):(?P<port>\d+) [^\n]*?(?:Policy denied DROPPED|INGRESS DENIED|policy-verdict:none INGRESS)"
+)
+
+
+def _selects(spec: dict[str, Any], workload: str) -> bool:
+    labels = {
+        str(k): str(v)
+        for k, v in _d(_d(spec.get("podSelector") or spec.get("endpointSelector")).get("matchLabels")).items()
+    }
+    return any(v == workload for k, v in labels.items() if k in ("app", "app.kubernetes.io/name", "k8s-app", "name"))
+
+
+def _peers(spec: dict[str, Any]) -> str:
+    shown: list[str] = []
+    for rule in (_d(r) for r in _l(spec.get("ingress"))):
+        for peer in (_d(p) for p in _l(rule.get("from") or rule.get("fromEndpoints"))):
+            labels = _d(_d(peer.get("podSelector")).get("matchLabels")) or _d(peer.get("matchLabels"))
+            shown += [f"{k}={v}" for k, v in labels.items()]
+    return ", ".join(dict.fromkeys(shown)) or "nothing"
+
+
+def hubble_ingress_drops(policies: list[_Policy], obs: Observations) -> list[Finding]:
+    for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        for line in lines[:5000]:
+            flow = _FLOW.search(line)
+            if flow is None:
+                continue
+            source, target = workload_of(flow.group("src")), workload_of(flow.group("dst"))
+            for policy in policies:
+                if policy.namespace not in (None, flow.group("dst_ns")) or not _selects(policy.spec, target):
+                    continue
+                if policy.spec.get("ingress") is None and "Ingress" not in [
+                    str(t) for t in _l(policy.spec.get("policyTypes"))
+                ]:
+                    continue
+                allowed = _peers(policy.spec)
+                return [
+                    Finding(
+                        kind="netpol_ingress_drop",
+                        subject=f"{policy.kind.lower()}/{policy.name}",
+                        role="cause",
+                        title=f"{target}: {policy.kind} {policy.name} selects {target} for ingress and admits only {allowed}, so connections from {source} to {target}:{flow.group('port')} are dropped (Hubble: policy denied)",
+                        weight=90,
+                        evidence=[
+                            f"{label} {line.strip()}",
+                            policy.quote("podSelector")
+                            if policy.kind == "NetworkPolicy"
+                            else policy.quote("endpointSelector"),
+                        ],
+                        workload=target,
+                        recommendations=[
+                            rec(
+                                "high",
+                                f"Add {source}'s pods (their labels) to the ingress peers of {policy.kind} {policy.name} on port {flow.group('port')}, if {source} is meant to call {target}",
+                            )
+                        ],
+                        affected=[target, source],
+                        related=[policy.name],
+                    )
+                ]
+    return []

@@ -39,6 +39,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _plain_http_to_tls_backend(obs, ctx)
     findings += _loopback_listeners(obs, ctx)
     findings += ingress_class_missing(obs)
+    findings += route_conditions(obs)
     return findings
 
 
@@ -379,4 +380,50 @@ def ingress_class_missing(obs: Observations) -> list[Finding]:
                 affected=[ingress.name],
             )
         )
+    return findings
+
+
+# --- Gateway API routes whose parents report a condition False ---------------------------------------------
+
+_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
+
+
+def route_conditions(obs: Observations) -> list[Finding]:
+    """A route's ``status.parents[].conditions`` (gateway-api.sigs.k8s.io/reference/spec/#routeconditiontype):
+    ``Accepted`` False means the Gateway ignores the route; ``ResolvedRefs`` False means a backend cannot be used
+    (``RefNotPermitted``: a backend in another namespace without a ReferenceGrant; ``BackendNotFound``)."""
+    findings: list[Finding] = []
+    for route in (r for r in obs.resources if r.kind in _ROUTE_KINDS):
+        for parent in _l(_d(route.raw.get("status")).get("parents")):
+            for condition in (_d(c) for c in _l(_d(parent).get("conditions"))):
+                if str(condition.get("status")) != "False" or condition.get("type") not in ("Accepted", "ResolvedRefs"):
+                    continue
+                reason = str(condition.get("reason") or "")
+                message = str(condition.get("message") or reason)
+                grant = (
+                    "; a backend in another namespace needs a ReferenceGrant in that namespace allowing routes from this one"
+                    if reason == "RefNotPermitted"
+                    else ""
+                )
+                findings.append(
+                    Finding(
+                        kind="route_condition_false",
+                        subject=f"{route.kind.lower()}/{route.name}",
+                        role="cause",
+                        title=f"{route.name}: {route.kind} {route.name} is {condition.get('type')}=False ({reason}): {message[:200]}{grant}",
+                        weight=86,
+                        evidence=[route.quote(reason or message[:40])],
+                        workload=route.name,
+                        recommendations=[
+                            rec(
+                                "high",
+                                "Create a ReferenceGrant in the backend's namespace for this route's namespace, or move the backend"
+                                if reason == "RefNotPermitted"
+                                else f"Fix what {route.kind} {route.name} reports: {message[:120]}",
+                            )
+                        ],
+                        affected=[route.name],
+                    )
+                )
+                break
     return findings

@@ -691,6 +691,14 @@ RULES: tuple[MessageRule, ...] = (
         "keda_scaler",
     ),
     MessageRule(
+        "cronjob_missed_too_many",
+        "cause",
+        86,
+        "the CronJob controller stopped starting jobs: it missed too many start times ({detail}), which happens when startingDeadlineSeconds is unset or too long after the controller or the clock was off",
+        "Set .spec.startingDeadlineSeconds (e.g. 200) on the CronJob so old missed runs are skipped, and check the controller's clock; then it schedules again",
+        _r(r"too many missed start times?:?\s*(?P<detail>[^\n]{0,80}?)(?:\.\s*Set or decrease|$)"),
+    ),
+    MessageRule(
         "rollout_strategy_invalid",
         "cause",
         90,
