@@ -27,7 +27,7 @@ _PREFILTER = re.compile(
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
-    r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint|free ports|scale decision|maximum replica count|TooManyReplicas|missed start",
+    r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint|free ports|scale decision|maximum replica count|TooManyReplicas|missed start|scaleTargetRef|TriggerAuthentication|too large body|too big header|upstream timed out",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -253,6 +253,7 @@ _MEANT = {
     "ingress_tls_secret_missing": "secret",
     "issuer_not_found": "issuer",
     "hpa_target_missing": "name",  # the workload an HPA's scaleTargetRef was meant to name
+    "keda_target_missing": "name",
 }
 _SHOWN_AS = {"name": "workload"}
 _KIND_OF_GROUP = {"namespace": "Namespace", "secret": "Secret"}

@@ -699,6 +699,51 @@ RULES: tuple[MessageRule, ...] = (
         _r(r"too many missed start times?:?\s*(?P<detail>[^\n]{0,80}?)(?:\.\s*Set or decrease|$)"),
     ),
     MessageRule(
+        "keda_target_missing",
+        "cause",
+        90,
+        "the ScaledObject's scaleTargetRef names {name}, which does not exist, so KEDA scales nothing",
+        "Point the ScaledObject's scaleTargetRef at the existing workload (name, kind and apiVersion) or create {name}",
+        _r(
+            r"doesn't have correct scaleTargetRef specification:?[^\n]*?(?:deployments|statefulsets)(?:\.apps)? \\?\"(?P<name>[\w.-]+)\\?\" not found"
+        ),
+        "hpa_target",
+    ),
+    MessageRule(
+        "keda_auth_missing",
+        "cause",
+        90,
+        "KEDA cannot resolve the trigger's credentials: {kind} {name} does not exist, so the ScaledObject is not Ready and does not scale",
+        "Create {kind} {name} in the ScaledObject's namespace (or fix authenticationRef, and kind: ClusterTriggerAuthentication if it is cluster-wide)",
+        _r(r"(?P<kind>(?:Cluster)?TriggerAuthentication)(?:\.keda\.sh)? \\?\"(?P<name>[\w.-]+)\\?\" not found"),
+    ),
+    MessageRule(
+        "ingress_body_too_large",
+        "cause",
+        86,
+        "ingress-nginx rejects the request body as too large (413): {detail}; the Ingress's body size limit (nginx.ingress.kubernetes.io/proxy-body-size, 1m by default) is smaller",
+        'Raise the limit on the Ingress with nginx.ingress.kubernetes.io/proxy-body-size (e.g. "50m"), or proxy-body-size in the controller ConfigMap',
+        _r(r"client intended to send too large body:\s*(?P<detail>\d+ bytes[^\n]{0,80}?)(?:, request:|$)"),
+    ),
+    MessageRule(
+        "ingress_header_too_big",
+        "cause",
+        84,
+        "ingress-nginx cannot read the backend's response headers: the upstream sent a header larger than its proxy buffer (502)",
+        'Raise nginx.ingress.kubernetes.io/proxy-buffer-size on the Ingress (e.g. "16k") or make the backend\'s headers (cookies, tokens) smaller',
+        _r(r"upstream sent too big header while reading response header from upstream"),
+    ),
+    MessageRule(
+        "ingress_upstream_timeout",
+        "cause",
+        80,
+        "ingress-nginx times out waiting for the backend's response ({upstream}): the backend takes longer than proxy-read-timeout (60s by default), so clients get 504",
+        "Find why {upstream} is slow (its logs, its dependencies); if long responses are expected, raise nginx.ingress.kubernetes.io/proxy-read-timeout on the Ingress",
+        _r(
+            r"upstream timed out \(110: [^)]*\) while reading response header from upstream[^\n]*?upstream: \\?\"(?P<upstream>[^\"\\]+)"
+        ),
+    ),
+    MessageRule(
         "rollout_strategy_invalid",
         "cause",
         90,
