@@ -10,6 +10,7 @@ When the budget's status is printed, the cluster analyzer reads it directly; thi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
@@ -20,7 +21,7 @@ from engine.findings import Finding
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     replicas = _replicas(obs)
-    findings: list[Finding] = []
+    findings: list[Finding] = exhausted_quotas(obs)
     for pdb in (r for r in obs.resources if r.kind == "PodDisruptionBudget"):
         status = _d(pdb.raw.get("status"))
         if "disruptionsAllowed" in status or _d(pdb.raw.get("row")):
@@ -79,3 +80,76 @@ def _replicas(obs: Observations) -> dict[str, int]:
 
 def _d(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+# --- a ResourceQuota used up, as `kubectl describe quota` prints it --------------------------------------
+
+_QUOTA_ROW = re.compile(r"^\s*(?P<resource>[a-z][\w./-]*)\s+(?P<used>[\d.]+[A-Za-z]*)\s+(?P<hard>[\d.]+[A-Za-z]*)\s*$")
+
+
+def exhausted_quotas(obs: Observations) -> list[Finding]:
+    """``describe quota`` rows (Resource / Used / Hard) where Used has reached Hard: new objects needing that
+    resource are refused at admission (kubernetes.io/docs/concepts/policy/resource-quotas/)."""
+    findings: list[Finding] = []
+    for text in obs.texts:
+        if not any(re.match(r"^\s*Resource\s+Used\s+Hard", line) for line in text.lines):
+            continue
+        name = next((ln.split(":", 1)[1].strip() for ln in text.lines if ln.startswith("Name:")), "")
+        full = [
+            (m.group("resource"), f"{m.group('used')}/{m.group('hard')}", f"{text.label} {line.strip()}")
+            for line in text.lines
+            if (m := _QUOTA_ROW.match(line)) and _amount(m.group("used")) >= _amount(m.group("hard")) > 0
+        ]
+        if not name or not full:
+            continue
+        shown = ", ".join(f"{resource} {used}" for resource, used, _ in full[:3])
+        waiting = [w.name for w in obs.workloads if w.desired and (w.available or 0) < w.desired]
+        short = (
+            f"; {', '.join(waiting[:3])} cannot get {'its' if len(waiting) == 1 else 'their'} missing pods created"
+            if waiting
+            else ""
+        )
+        findings.append(
+            Finding(
+                kind="quota_used_up",
+                subject=f"resourcequota/{name}",
+                role="cause",
+                title=f"ResourceQuota {name} is used up ({shown} used/hard), so new pods or objects that need it are refused at admission (FailedCreate: exceeded quota){short}",
+                weight=72,
+                evidence=[cite for _, _, cite in full[:3]],
+                workload=name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Raise the hard limits of ResourceQuota {name} or free what is used (old pods, finished jobs) in the namespace",
+                    )
+                ],
+                affected=[name, *waiting[:3]],
+                related=waiting,
+            )
+        )
+    return findings
+
+
+_UNITS = {
+    "": 1.0,
+    "m": 0.001,
+    "k": 1e3,
+    "Ki": 1024.0,
+    "M": 1e6,
+    "Mi": 1024.0**2,
+    "G": 1e9,
+    "Gi": 1024.0**3,
+    "T": 1e12,
+    "Ti": 1024.0**4,
+}
+
+
+def _amount(text: str) -> float:
+    match = re.match(r"^([\d.]+)([A-Za-z]*)$", text)
+    if match is None or match.group(2) not in _UNITS:
+        return -1.0
+    try:
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    except ValueError:
+        return -1.0
