@@ -116,7 +116,12 @@ def _paused(scaled: ResourceFact) -> list[Finding]:
         else ", so it does not scale the workload whatever the trigger's load"
     )
     target = _target(scaled)
-    evidence = scaled.quote(_PAUSE_ANNOTATIONS[0]) if how and "paused-replicas" in how else scaled.quote("paused")
+    if how and "paused-replicas" in how:
+        evidence = scaled.quote(_PAUSE_ANNOTATIONS[0])
+    elif row:
+        evidence = scaled.quote(scaled.name)  # the table row, PAUSED True
+    else:
+        evidence = scaled.quote("paused")
     return [
         Finding(
             kind="keda_paused",
