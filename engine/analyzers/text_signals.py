@@ -40,14 +40,16 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     claim_owners = _claim_owners(obs)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
-    sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, _commanded(t.command)) for t in obs.texts]
-    sources += [(doc.label, _distinct_lines(doc, ctx), doc.pod) for doc in obs.logs]  # a log's lines: its pod's
+    sources: list[tuple[str, list[str], str | None, str | None]] = [
+        (t.label, t.lines, _commanded(t.command), None) for t in obs.texts
+    ]
+    sources += [(doc.label, _distinct_lines(doc, ctx), None, doc.pod) for doc in obs.logs]  # last resort: the log's pod
     nominated = _nominated(obs)
     event_objects = {e.cite: e.object_name for e in obs.events if e.object_name}  # table rows: the event's object
     pending = [  # a LoadBalancer Service still without an address: what "load balancer" messages are about
         r.name for r in obs.resources if r.kind == "Service" and r.raw.get("row", {}).get("EXTERNAL-IP") == "<pending>"
     ]
-    for label, lines, commanded in sources:
+    for label, lines, commanded, log_pod in sources:
         described = nominated.get(
             commanded or "", commanded
         )  # the object a describe block is about ("Name:" opens each block)
@@ -76,6 +78,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     or _quoted_pod(line)
                     or (pending[0] if len(pending) == 1 and "load balancer" in line.lower() else None),
                     claim_owners,
+                    log_pod,
                 )
     for event in obs.events:
         if event.cite.startswith("[tool:") and _PREFILTER.search(event.message):
@@ -112,6 +115,7 @@ def _add(
     candidates: dict[str, set[str]],
     owner: str | None = None,
     claim_owners: dict[str, str] | None = None,
+    last_resort: str | None = None,
 ) -> None:
     if '": "' in line:  # one-line JSON: a group read to the end of the line stops at its closing quote
         groups = {k: re.split(r'(?<!\\)"', v, maxsplit=1)[0] for k, v in groups.items()}
@@ -123,9 +127,10 @@ def _add(
         what += f"; the existing {meant[0]} '{meant[1]}' is probably what was meant"
     key = (rule.kind, what)
     asked = ctx.question.named if ctx.question else None
-    shown = _owner_in(line, names) or owner or ctx.service or asked  # the object as the input names it
+    shown = _owner_in(line, names) or owner or ctx.service or asked or last_resort  # the object as the input names it
     if shown and re.search(rf'namespace \\?"{re.escape(shown)}\\?"', line):
-        shown = owner or ctx.service or asked  # a namespace the message names is where, not what, failed
+        where = shown  # a namespace the message names is where, not what, failed
+        shown = owner or ctx.service or (asked if asked != where else None) or last_resort
     refused = _quoted_pod(line)
     focused = ctx.focus.owner() if ctx.focus else None
     if refused and shown not in (focused, asked) and not (shown and refused.startswith(shown)):
