@@ -61,7 +61,7 @@ class _Marker:
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     markers = _markers(obs)
     words = ctx.question.words if ctx.question else frozenset()
-    findings: list[Finding] = _ordered_ready_stalls(obs)
+    findings: list[Finding] = _ordered_ready_stalls(obs) + _daemonsets_selecting_no_node(obs)
     seen: set[tuple[str, str]] = set()
     for marker in markers:
         kind, name = _resolve(marker, obs)
@@ -280,4 +280,57 @@ def _ordered_ready_stalls(obs: Observations) -> list[Finding]:
                 affected=[name],
             )
         )
+    return findings
+
+
+# --- a DaemonSet whose nodeSelector matches no node ------------------------------------------------------
+
+
+def _daemonsets_selecting_no_node(obs: Observations) -> list[Finding]:
+    """``kubectl get ds -o wide``: DESIRED 0 with a NODE SELECTOR means no node carries that label, so the
+    DaemonSet runs nowhere (kubernetes.io/docs/concepts/workloads/controllers/daemonset/#running-pods-on-select-nodes)."""
+    findings: list[Finding] = []
+    for text in obs.texts:
+        header: list[str] | None = None
+        for line in text.lines:
+            cells = re.split(r"\s{2,}", line.strip())
+            if "NODE SELECTOR" in cells and "DESIRED" in cells:
+                header = cells
+                continue
+            if header is None or len(cells) != len(header):
+                continue
+            row = dict(zip(header, cells, strict=True))
+            selector = row.get("NODE SELECTOR", "<none>")
+            if row.get("DESIRED") != "0" or selector in ("<none>", ""):
+                continue
+            name = row.get("NAME", "").split("/")[-1]
+            value = selector.split("=", 1)[-1]
+            elsewhere = next(
+                (
+                    f"{t.label} {ln.strip()}"
+                    for t in obs.texts
+                    for ln in t.lines
+                    if value in ln and "NODE SELECTOR" not in ln and ln is not line and selector not in ln
+                ),
+                None,
+            )
+            hint = f"; nodes do carry the value {value}, probably under another label key" if elsewhere else ""
+            findings.append(
+                Finding(
+                    kind="daemonset_selects_no_node",
+                    subject=f"daemonset/{name}",
+                    role="cause",
+                    title=f"{name}: DaemonSet {name} has nodeSelector {selector}, which no node matches (DESIRED 0), so it runs on no node{hint}",
+                    weight=86,
+                    evidence=[f"{text.label} {line.strip()}", *([elsewhere] if elsewhere else [])],
+                    workload=name,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Fix the nodeSelector of DaemonSet {name} to a label the nodes carry (kubectl get nodes --show-labels), or label the nodes {selector}",
+                        )
+                    ],
+                    affected=[name],
+                )
+            )
     return findings
