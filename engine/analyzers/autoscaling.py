@@ -36,6 +36,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _node_groups_at_max(obs, ctx)
     findings += _replicas_fight(obs)
     findings += _no_autoscaler(obs, ctx)
+    findings += _unknown_targets(obs)
     return findings
 
 
@@ -299,3 +300,56 @@ def _hpa_targets(obs: Observations) -> dict[str, str]:
         if name:
             found[hpa.name] = name
     return found
+
+
+# --- an HPA whose targets read <unknown> -------------------------------------------------------------------
+
+_APISERVICE_DOWN = re.compile(
+    r"^\s*(?P<name>v1beta1\.(?:metrics|custom\.metrics|external\.metrics)\.k8s\.io)\s+(?P<service>\S+)\s+False\s*\((?P<reason>[^)]*)\)"
+)
+
+
+def _unknown_targets(obs: Observations) -> list[Finding]:
+    """``kubectl get hpa`` TARGETS ``<unknown>/70%``: the HPA reads no current value, so it never scales. When the
+    metrics APIService is printed unavailable, that is why (kubernetes.io/docs/tasks/debug/debug-cluster/resource-metrics-pipeline/)."""
+    down = next(
+        ((m, f"{t.label} {ln.strip()}") for t in obs.texts for ln in t.lines if (m := _APISERVICE_DOWN.match(ln))),
+        None,
+    )
+    if down is None:
+        down = next(
+            ((m, f"{d.label} {ln.strip()}") for d in obs.logs for ln in d.lines if (m := _APISERVICE_DOWN.match(ln))),
+            None,
+        )
+    findings: list[Finding] = []
+    for hpa in (r for r in obs.resources if r.kind == "HorizontalPodAutoscaler"):
+        targets = str(_d(hpa.raw.get("row")).get("TARGETS", ""))
+        if "<unknown>" not in targets:
+            continue
+        workload = str(_d(hpa.raw.get("row")).get("REFERENCE", "")).split("/")[-1] or hpa.name
+        if down:
+            match, cite = down
+            why = f": the metrics API {match.group('name')} (served by {match.group('service')}) is unavailable ({match.group('reason')})"
+            evidence = [hpa.quote(hpa.name), cite]
+        else:
+            why = " (no current metric value: metrics-server not serving, pods without requests for that resource, or pods not Ready yet)"
+            evidence = [hpa.quote(hpa.name)]
+        findings.append(
+            Finding(
+                kind="hpa_metric_unknown",
+                subject=f"horizontalpodautoscaler/{hpa.name}",
+                role="cause",
+                title=f"{workload}: the HPA {hpa.name} reads its target as <unknown> ({targets.strip()}){why}, so it cannot scale {workload}",
+                weight=86 if down else 70,
+                evidence=evidence,
+                workload=workload,
+                recommendations=[
+                    rec(
+                        "high",
+                        "Bring the metrics API back (kubectl -n kube-system get pods,endpoints metrics-server; kubectl describe apiservice) and check the pods set requests for the HPA's resource",
+                    )
+                ],
+                affected=[workload],
+            )
+        )
+    return findings
