@@ -155,7 +155,7 @@ class LogDoc:
     pod: str | None = None
     container: str | None = None
     previous: bool = False
-    command: str = ""  # the command line that printed it ("crictl images | wc -l"), when the paste shows it
+    command: str = ""  # the command line that printed it, lowercased ("" when not known)
 
 
 @dataclass
@@ -244,7 +244,7 @@ class TextDoc:
     label: str
     lines: list[str]
     kind: str = ""  # describe | table | structured | kubernetes-objects
-    command: str = ""  # the command line that printed it ("kubectl describe clusterissuer x"), when shown
+    command: str = ""  # the command line that printed it ("kubectl -n x get ds fluentd -o wide"), lowercased
 
 
 @dataclass

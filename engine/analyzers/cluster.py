@@ -277,8 +277,10 @@ def _scaled_to_zero(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
 
 def _audit_actor(obs: Observations, name: str) -> tuple[str, str] | None:
     """Who changed the object, from Kubernetes audit events (audit.k8s.io) that name it."""
-    for document in obs.documents:
-        events = document.data if isinstance(document.data, list) else [document.data]
+    sources: list[tuple[Any, Any]] = [(d.data, d) for d in obs.documents]
+    sources += [(r.raw, r) for r in obs.resources if str(r.raw.get("apiVersion", "")).startswith("audit.k8s.io")]
+    for data, document in sources:
+        events = data if isinstance(data, list) else [data]
         for event in events:
             ref, user = _d(_d(event).get("objectRef")), _d(_d(event).get("user"))
             if ref.get("name") == name and _d(event).get("verb") in ("update", "patch") and user.get("username"):

@@ -58,6 +58,9 @@ def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: A
         row: dict[str, str] = raw_row if isinstance(raw_row, dict) else {}
         if resource.kind == "Service" and row.get("TYPE") == "ExternalName" and row.get("EXTERNAL-IP"):
             aliases[resource.name] = (str(row["EXTERNAL-IP"]), resource.quote(resource.name))
+        spec = resource.raw.get("spec")
+        if resource.kind == "Service" and isinstance(spec, dict) and spec.get("externalName"):  # -o yaml / json
+            aliases[resource.name] = (str(spec["externalName"]), resource.quote(str(spec["externalName"])))
     listed = {s.name: next(iter(s.cites.values()), "") for s in obs.services}  # every Service seen, any namespace
     listed |= {r.name: r.quote(r.name) for r in obs.resources if r.kind == "Service"}
     for finding in findings:
@@ -71,6 +74,10 @@ def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: A
             )
             finding.weight = max(finding.weight, 90)
             finding.evidence.append(cite)
+            host_meant = _meant_host(target, obs)
+            if host_meant:  # the alias points at a name that is gone; an existing one in the same domain is listed
+                finding.title += f"; the existing host {host_meant[0]} is probably what was meant"
+                finding.evidence.append(host_meant[1])
             continue
         if finding.kind == "dns_failure" and "." not in host and host not in listed and listed:
             near = difflib.get_close_matches(host, sorted(listed), n=1, cutoff=0.55)
@@ -365,3 +372,20 @@ def recommend(kind: str, groups: dict[str, str], workload: str | None, target: s
         "exception": [rec("high", f"Fix the unhandled exception in {app} or roll back to the previous version")],
     }
     return table.get(kind, [rec("medium", f"Investigate {app}'s errors")])
+
+
+def _meant_host(target: str, obs: Observations) -> tuple[str, str] | None:
+    """A host name printed in the input in the same domain as ``target`` whose first label is close to its own
+    (``loyalty-prod.x.rds.amazonaws.com`` -> ``loyalty-prod-pg16.x.rds.amazonaws.com``)."""
+    first, _, domain = target.partition(".")
+    if not domain or "." not in domain:
+        return None
+    pattern = re.compile(rf"\b([a-z0-9][a-z0-9-]*)\.{re.escape(domain)}\b", re.IGNORECASE)
+    seen: dict[str, str] = {}
+    for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        for line in lines[:5000]:
+            for name in pattern.findall(line):
+                if name.lower() != first.lower():
+                    seen.setdefault(name.lower(), f"{label} {line.strip()}")
+    near = difflib.get_close_matches(first.lower(), sorted(seen), n=1, cutoff=0.6)
+    return (f"{near[0]}.{domain}", seen[near[0]]) if near else None

@@ -16,6 +16,7 @@ from engine.analyzers.common import observed_names, rec
 from engine.expertise.messages import MessageRule, first_of_each_family, match_rules, render
 from engine.facts import LogDoc, Observations
 from engine.findings import Finding, workload_of
+from engine.parsers.command_line import command_object
 from engine.parsers.common import excerpt, parse_timestamp
 
 _PREFILTER = re.compile(
@@ -26,7 +27,7 @@ _PREFILTER = re.compile(
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
-    r"|load balancer",
+    r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint|free ports|scale decision|maximum replica count|TooManyReplicas|missed start|scaleTargetRef|TriggerAuthentication|too large body|too big header|upstream timed out",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -39,15 +40,19 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     claim_owners = _claim_owners(obs)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
-    sources: list[tuple[str, list[str]]] = [(t.label, t.lines) for t in obs.texts]
-    sources += [(doc.label, _distinct_lines(doc, ctx)) for doc in obs.logs]
+    sources: list[tuple[str, list[str], str | None, str | None]] = [
+        (t.label, t.lines, _commanded(t.command) or _described_by(t.command), None) for t in obs.texts
+    ]
+    sources += [(doc.label, _distinct_lines(doc, ctx), None, doc.pod) for doc in obs.logs]  # last resort: the log's pod
+    nominated = _nominated(obs)
     event_objects = {e.cite: e.object_name for e in obs.events if e.object_name}  # table rows: the event's object
     pending = [  # a LoadBalancer Service still without an address: what "load balancer" messages are about
         r.name for r in obs.resources if r.kind == "Service" and r.raw.get("row", {}).get("EXTERNAL-IP") == "<pending>"
     ]
-    commands = {id(t.lines): t.command for t in obs.texts}
-    for label, lines in sources:
-        described: str | None = _described_by(commands.get(id(lines), ""))  # the object a describe block is about
+    for label, lines, commanded, log_pod in sources:
+        described = nominated.get(
+            commanded or "", commanded
+        )  # the object a describe block is about ("Name:" opens each block)
         for line in lines:
             scanned += 1
             if scanned > MAX_LINES_SCANNED:
@@ -70,15 +75,32 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     candidates,
                     event_objects.get(cite)
                     or described
+                    or _quoted_pod(line)
                     or (pending[0] if len(pending) == 1 and "load balancer" in line.lower() else None),
                     claim_owners,
+                    log_pod,
                 )
     for event in obs.events:
         if event.cite.startswith("[tool:") and _PREFILTER.search(event.message):
             owner = event.object_name or None
             for rule, groups in match_rules(event.message):
                 _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner, claim_owners)
-    return list(found.values())
+    _prefer_the_asked(list(found.values()), ctx)
+    return sorted(found.values(), key=lambda f: -f.weight)  # merged duplicates keep the first one's title
+
+
+def _prefer_the_asked(findings: list[Finding], ctx: AnalysisContext) -> None:
+    """Several refusals of one kind (RBAC denials for two resources): the one naming what the question names first."""
+    words = {w for w in (ctx.question.words if ctx.question else ()) if len(w) > 3}
+    kinds: dict[str, int] = {}
+    for finding in findings:
+        kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
+    for finding in findings:
+        if kinds[finding.kind] < 2 or not words:
+            continue
+        named = {w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", finding.title, re.IGNORECASE)}
+        if named:
+            finding.weight = min(100, finding.weight + min(len(named), 3))
 
 
 def _described_by(command: str) -> str | None:
@@ -99,6 +121,7 @@ def _add(
     candidates: dict[str, set[str]],
     owner: str | None = None,
     claim_owners: dict[str, str] | None = None,
+    last_resort: str | None = None,
 ) -> None:
     if '": "' in line:  # one-line JSON: a group read to the end of the line stops at its closing quote
         groups = {k: re.split(r'(?<!\\)"', v, maxsplit=1)[0] for k, v in groups.items()}
@@ -110,7 +133,14 @@ def _add(
         what += f"; the existing {meant[0]} '{meant[1]}' is probably what was meant"
     key = (rule.kind, what)
     asked = ctx.question.named if ctx.question else None
-    shown = _owner_in(line, names) or owner or ctx.service or asked  # the object as the input names it
+    shown = _owner_in(line, names) or owner or ctx.service or asked or last_resort  # the object as the input names it
+    if shown and re.search(rf'namespace \\?"{re.escape(shown)}\\?"', line):
+        where = shown  # a namespace the message names is where, not what, failed
+        shown = owner or ctx.service or (asked if asked != where else None) or last_resort
+    refused = _quoted_pod(line)
+    focused = ctx.focus.owner() if ctx.focus else None
+    if refused and shown not in (focused, asked) and not (shown and refused.startswith(shown)):
+        shown = refused  # 'pods "toolbox-jane" is forbidden: exceeded quota q': the refused pod, not the quota
     owners = claim_owners or {}
     claim = _owner_in(line, sorted(owners, key=len, reverse=True)) if owners else None
     if claim and shown in (None, claim, ctx.service, asked):
@@ -148,6 +178,38 @@ def _add(
 
 
 _ORDINAL = re.compile(r"^(.+)-\d+$")
+_QUOTED_POD = re.compile(
+    r'\b(?:pods?|services?|deployments?(?:\.apps)?|statefulsets?(?:\.apps)?|jobs?(?:\.batch)?|persistentvolumeclaims?|configmaps?|ingress(?:es)?(?:\.networking\.k8s\.io)?) \\?"(?P<pod>(?!sh\.helm\.release)[a-z0-9][a-z0-9.-]*)\\?" is forbidden'
+)
+_NOMINATED = re.compile(r"should schedule on:? (?:nodeclaim|node)/(?P<claim>[a-z0-9][\w.-]*)", re.IGNORECASE)
+
+
+def _commanded(command: str) -> str | None:
+    """The object the command that printed a text names (``kubectl describe nodeclaim gpu-7xk2q``)."""
+    found = command_object(command) if command else None
+    return found[1] if found else None
+
+
+def _quoted_pod(line: str) -> str | None:
+    """``pods "vector-agent-8kq2w" is forbidden``: the refused pod (its controller is the workload)."""
+    match = _QUOTED_POD.search(line)
+    return match.group("pod") if match else None
+
+
+def _nominated(obs: Observations) -> dict[str, str]:
+    """Karpenter's ``Nominated`` event (``Pod should schedule on: nodeclaim/x``): the node claim -> the pod waiting on it."""
+    found: dict[str, str] = {}
+    for event in obs.events:
+        match = _NOMINATED.search(event.message)
+        if match and event.object_name:
+            found.setdefault(match.group("claim"), event.object_name)
+    for text in obs.texts:
+        pod = _commanded(text.command)
+        for line in text.lines if pod else []:
+            match = _NOMINATED.search(line)
+            if match:
+                found.setdefault(match.group("claim"), pod or "")
+    return found
 
 
 def _claim_owners(obs: Observations) -> dict[str, str]:
@@ -201,7 +263,10 @@ _MEANT = {
     "gitops_path_missing": "path",
     "ingress_tls_secret_missing": "secret",
     "issuer_not_found": "issuer",
+    "hpa_target_missing": "name",  # the workload an HPA's scaleTargetRef was meant to name
+    "keda_target_missing": "name",
 }
+_SHOWN_AS = {"name": "workload"}
 _KIND_OF_GROUP = {"namespace": "Namespace", "secret": "Secret"}
 _PATH_TOKEN = re.compile(r"(?<![\w/.-])[\w.-]+(?:/[\w.-]+)+(?![\w/.-])")
 
@@ -209,6 +274,8 @@ _PATH_TOKEN = re.compile(r"(?<![\w/.-])[\w.-]+(?:/[\w.-]+)+(?![\w/.-])")
 def _existing(obs: Observations) -> dict[str, set[str]]:
     """Names that exist, by kind, to tell what a wrong name was probably meant to be."""
     found: dict[str, set[str]] = {"namespace": set(), "secret": set(), "path": set(), "issuer": set()}
+    found["name"] = {w.name for w in obs.workloads if w.kind in ("Deployment", "StatefulSet", "ReplicaSet")}
+    found["name"] |= {r.name for r in obs.resources if r.kind in ("Deployment", "StatefulSet")}
     for resource in obs.resources:
         if resource.kind == "Namespace":
             found["namespace"].add(resource.name)
@@ -230,4 +297,4 @@ def _probably_meant(kind: str, groups: dict[str, str], candidates: dict[str, set
         return None
     pool = sorted(candidates.get(group, set()) - {wrong})
     close = difflib.get_close_matches(wrong, pool, n=1, cutoff=0.8 if group == "path" else 0.6)
-    return (group, close[0]) if close else None
+    return (_SHOWN_AS.get(group, group), close[0]) if close else None

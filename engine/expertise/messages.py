@@ -207,8 +207,19 @@ RULES: tuple[MessageRule, ...] = (
         "the HPA cannot read {metric} metrics: the resource metrics API (metrics.k8s.io) is not served, usually because metrics-server is not installed or not running",
         "Install or fix metrics-server (kubectl get apiservice v1beta1.metrics.k8s.io; kubectl -n kube-system get deploy metrics-server)",
         _r(
-            r"unable to get metrics for resource (?P<metric>\w+): unable to fetch metrics from resource metrics API: (?:the server could not find the requested resource|the server is currently unable to handle the request|[^\n]*metrics\.k8s\.io)"
+            r"unable to get metrics for resource (?P<metric>\w+): (?:unable to fetch metrics from resource metrics API: (?:the server could not find the requested resource|the server is currently unable to handle the request|[^\n]*metrics\.k8s\.io)|no metrics returned from resource metrics API)"
         ),
+    ),
+    MessageRule(
+        "hpa_missing_request",
+        "cause",
+        86,
+        "the HPA cannot compute {metric} utilization because container {container} of the scaled pods sets no {metric} request (utilization is computed against the requests of every container, sidecars included)",
+        "Set resources.requests.{metric} on container {container} (every container of the scaled workload needs one), or switch the HPA to a containerResource metric of the main container",
+        _r(
+            r"missing request for (?P<metric>cpu|memory)(?: in container| on container|:)? \\?\"?(?P<container>[a-z0-9][\w.-]*)\\?\"?"
+        ),
+        "hpa_request",
     ),
     MessageRule(
         "hpa_missing_request",
@@ -217,6 +228,7 @@ RULES: tuple[MessageRule, ...] = (
         "the HPA cannot compute {metric} utilization because the pods set no {metric} request",
         "Set resources.requests.{metric} on every container of the scaled workload",
         _r(r"missing request for (?P<metric>cpu|memory)"),
+        "hpa_request",
     ),
     MessageRule(
         "hpa_custom_metric_missing",
@@ -225,7 +237,7 @@ RULES: tuple[MessageRule, ...] = (
         "the HPA cannot read its external/custom metric: {detail}",
         "Check the metrics adapter (prometheus-adapter / KEDA metrics server) and that the metric name and selector exist",
         _r(
-            r"(?P<detail>unable to get (?:external|custom) metric [^\n]{3,200}|no metrics returned from (?:external|custom) metrics API[^\n]{0,120})"
+            r"(?P<detail>unable to get (?:external|custom) metric [^\n]{3,200}|no metrics returned from (?:external|custom) metrics API[^\n]{0,120}|unable to get metric [\w:.-]+: unable to fetch metrics from (?:custom|external) metrics API[^\n]{0,160})"
         ),
     ),
     MessageRule(
@@ -531,6 +543,7 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"error (?:inspecting|getting metric for|connecting to) (?P<scaler>[\w-]+)(?: scaler)?:\s*(?P<detail>[^\n]{3,200})"
         ),
+        "keda_scaler",
     ),
     MessageRule(
         "run_as_root_refused",
@@ -551,10 +564,38 @@ RULES: tuple[MessageRule, ...] = (
     MessageRule(
         "pdb_blocks_eviction",
         "cause",
+        86,
+        "pod {pod} cannot be evicted: the pod disruption budget that covers it allows no disruption now, so the eviction (drain) is refused and retried",
+        "Scale {pod}'s workload up or relax its PodDisruptionBudget (kubectl get pdb -A) so one pod may be evicted",
+        _r(
+            r"evicting pods?/\\?\"?(?P<pod>[a-z0-9][\w.-]*)\\?\"?[^\n]*?Cannot evict pod as it would violate the pod's disruption budget"
+        ),
+        "pdb_eviction",
+    ),
+    MessageRule(
+        "pdb_blocks_eviction",
+        "cause",
         84,
         "the PodDisruptionBudget allows no disruption, so the eviction (drain) is refused",
         "Scale the workload up or relax the PodDisruptionBudget (kubectl get pdb -A) so one pod may be evicted",
         _r(r"Cannot evict pod as it would violate the pod's disruption budget"),
+        "pdb_eviction",
+    ),
+    MessageRule(
+        "pdb_blocks_scale_down",
+        "cause",
+        84,
+        "the cluster autoscaler cannot remove the node: pod {pod} cannot be moved because its pod disruption budget allows no disruption",
+        "Relax the PodDisruptionBudget of {pod} (or scale its workload up) so the autoscaler may evict it, or accept that the node stays",
+        _r(r"(?:pod )?(?P<pod>[\w.-]+/[\w.-]+) cannot be removed: not enough pod disruption budget to move"),
+    ),
+    MessageRule(
+        "host_port_taken",
+        "cause",
+        84,
+        "the pod asks for a hostPort that is already taken on {count} node(s) (another pod binds the same host port there), so it cannot be scheduled on them",
+        "Free the host port (an older copy or another agent uses it), change the pod's hostPort, or use a Service instead of hostPort",
+        _r(r"(?P<count>\d+) node\(s\) didn't have free ports for the requested pod ports"),
     ),
     MessageRule(
         "certificate_expired",
@@ -583,6 +624,158 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"Referenced \"?(?P<issuerkind>ClusterIssuer|Issuer)\"? not found: [\w.-]+ \"(?P<issuer>[\w.-]+)\" not found"
         ),
+    ),
+    MessageRule(
+        "helm_history_quota",
+        "cause",
+        92,
+        "Helm cannot store revision {revision} of release {release}: Helm keeps every release revision as a Secret (sh.helm.release.v1.{release}.v{revision}) and namespace quota {quota} on count/secrets is full, because old revisions are never pruned without a history limit",
+        "Delete old revisions' Secrets of {release} and set a history limit (helm upgrade --history-max 10, or HELM_MAX_HISTORY > 0), or raise quota {quota}",
+        _r(
+            r"secrets \\?\"sh\.helm\.release\.v1\.(?P<release>[\w.-]+?)\.v(?P<revision>\d+)\\?\" is forbidden: exceeded quota: (?P<quota>[\w.-]+)"
+        ),
+    ),
+    MessageRule(
+        "hpa_target_missing",
+        "cause",
+        90,
+        "the HPA's scaleTargetRef names {name} ({kind}), which does not exist (renamed or deleted), so the HPA cannot read or set its scale",
+        "Point the HPA's scaleTargetRef at the existing workload (kubectl get deploy,sts) or delete the stale HPA",
+        _r(
+            r"(?P<kind>deployments|statefulsets|replicasets|replicationcontrollers)/scale(?:\.apps)? \\?\"(?P<name>[\w.-]+)\\?\" not found"
+        ),
+    ),
+    MessageRule(
+        "hpa_pods_without_metrics",
+        "cause",
+        78,
+        "the HPA gets no metrics for the targeted pods (they are not Ready yet, or metrics-server cannot scrape them), so it cannot compute the replica count",
+        "Check that the target's pods are Ready and that metrics-server scrapes them (kubectl top pods; metrics-server logs)",
+        _r(r"did not receive metrics for (?:any ready pods|targeted pods)"),
+    ),
+    MessageRule(
+        "immutable_field",
+        "cause",
+        88,
+        "the {kind} {name} cannot be updated: {field} is immutable after creation, and the new manifest changes it",
+        "Keep {field} of {kind} {name} as it was, or delete and recreate the {kind} (kubectl replace --force / a new name) to change it",
+        _r(
+            r"(?:The )?(?P<kind>Deployment|StatefulSet|DaemonSet|Job|Service|PersistentVolumeClaim|ReplicaSet)(?:\.[\w.]+)? \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<field>spec\.[\w.\[\]]+): [^\n]*?field is immutable"
+        ),
+    ),
+    MessageRule(
+        "scc_denied",
+        "cause",
+        86,
+        "OpenShift refuses the pod: no SecurityContextConstraints allowed for its service account admits it ({detail})",
+        "Grant the workload's service account an SCC that admits it (oc adm policy add-scc-to-user <scc> -z <sa>) or drop the privileges the pod asks for",
+        _r(r"unable to validate against any security context constraint:?\s*(?P<detail>[^\n]{0,200})"),
+    ),
+    MessageRule(
+        "hpa_capped_at_max",
+        "cause",
+        84,
+        "the HPA wants more replicas than its maxReplicas allows (ScalingLimited: TooManyReplicas), so it is capped at its maximum while the load per pod stays above target",
+        "Raise maxReplicas of the HPA (check node capacity first) or make each pod cheaper per request",
+        _r(r"the desired replica count is more than the maximum replica count|ScalingLimited\s+True\s+TooManyReplicas"),
+    ),
+    MessageRule(
+        "keda_scaler_failed",
+        "cause",
+        86,
+        "KEDA cannot get a scale decision from its {scaler} trigger ({detail}), so it does not scale the workload",
+        "Fix the ScaledObject's {scaler} trigger (its query/metadata, address and TriggerAuthentication) so the scaler returns a metric",
+        _r(
+            r'error getting scale decision[^\n]*?"scaler":\s*"(?P<scaler>[\w-]+)"[^\n]*?"error":\s*"(?P<detail>[^\n]{3,240})'
+        ),
+        "keda_scaler",
+    ),
+    MessageRule(
+        "cronjob_missed_too_many",
+        "cause",
+        86,
+        "the CronJob controller stopped starting jobs: it missed too many start times ({detail}), which happens when startingDeadlineSeconds is unset or too long after the controller or the clock was off",
+        "Set .spec.startingDeadlineSeconds (e.g. 200) on the CronJob so old missed runs are skipped, and check the controller's clock; then it schedules again",
+        _r(r"too many missed start times?:?\s*(?P<detail>[^\n]{0,80}?)(?:\.\s*Set or decrease|$)"),
+    ),
+    MessageRule(
+        "keda_target_missing",
+        "cause",
+        90,
+        "the ScaledObject's scaleTargetRef names {name}, which does not exist, so KEDA scales nothing",
+        "Point the ScaledObject's scaleTargetRef at the existing workload (name, kind and apiVersion) or create {name}",
+        _r(
+            r"doesn't have correct scaleTargetRef specification:?[^\n]*?(?:deployments|statefulsets)(?:\.apps)? \\?\"(?P<name>[\w.-]+)\\?\" not found"
+        ),
+        "hpa_target",
+    ),
+    MessageRule(
+        "keda_auth_missing",
+        "cause",
+        90,
+        "KEDA cannot resolve the trigger's credentials: {kind} {name} does not exist, so the ScaledObject is not Ready and does not scale",
+        "Create {kind} {name} in the ScaledObject's namespace (or fix authenticationRef, and kind: ClusterTriggerAuthentication if it is cluster-wide)",
+        _r(r"(?P<kind>(?:Cluster)?TriggerAuthentication)(?:\.keda\.sh)? \\?\"(?P<name>[\w.-]+)\\?\" not found"),
+    ),
+    MessageRule(
+        "ingress_body_too_large",
+        "cause",
+        86,
+        "ingress-nginx rejects the request body as too large (413): {detail}; the Ingress's body size limit (nginx.ingress.kubernetes.io/proxy-body-size, 1m by default) is smaller",
+        'Raise the limit on the Ingress with nginx.ingress.kubernetes.io/proxy-body-size (e.g. "50m"), or proxy-body-size in the controller ConfigMap',
+        _r(r"client intended to send too large body:\s*(?P<detail>\d+ bytes[^\n]{0,80}?)(?:, request:|$)"),
+    ),
+    MessageRule(
+        "ingress_header_too_big",
+        "cause",
+        84,
+        "ingress-nginx cannot read the backend's response headers: the upstream sent a header larger than its proxy buffer (502)",
+        'Raise nginx.ingress.kubernetes.io/proxy-buffer-size on the Ingress (e.g. "16k") or make the backend\'s headers (cookies, tokens) smaller',
+        _r(r"upstream sent too big header while reading response header from upstream"),
+    ),
+    MessageRule(
+        "ingress_upstream_timeout",
+        "cause",
+        80,
+        "ingress-nginx times out waiting for the backend's response ({upstream}): the backend takes longer than proxy-read-timeout (60s by default), so clients get 504",
+        "Find why {upstream} is slow (its logs, its dependencies); if long responses are expected, raise nginx.ingress.kubernetes.io/proxy-read-timeout on the Ingress",
+        _r(
+            r"upstream timed out \(110: [^)]*\) while reading response header from upstream[^\n]*?upstream: \\?\"(?P<upstream>[^\"\\]+)"
+        ),
+    ),
+    MessageRule(
+        "rollout_strategy_invalid",
+        "cause",
+        90,
+        "the Deployment {name} is rejected by API validation: maxUnavailable and maxSurge of its rollingUpdate strategy may not both be 0 (a rollout could then never replace a pod)",
+        "Set maxSurge or maxUnavailable of Deployment {name} above 0 (for example maxSurge: 1, maxUnavailable: 0)",
+        _r(
+            r"(?:The )?Deployment(?:\.apps)? \\?\"(?P<name>[\w.-]+)\\?\" is invalid: [^\n]*?(?:maxUnavailable|maxSurge)[^\n]*may not be 0 when `?(?:maxSurge|maxUnavailable)`? is 0"
+        ),
+    ),
+    MessageRule(
+        "keda_hpa_conflict",
+        "cause",
+        90,
+        "KEDA cannot take over {workload}: it is already managed by the HPA {hpa}, and a workload may have only one autoscaler, so the ScaledObject stays not Ready and never scales it",
+        "Delete the pre-existing HPA {hpa} (KEDA creates and owns its own keda-hpa-* HPA), or let the ScaledObject adopt it (scaledobject.keda.sh/transfer-hpa-ownership annotation)",
+        _r(r"the workload '(?P<workload>[\w.-]+)' of type '[\w./]+' is already managed by the hpa '(?P<hpa>[\w.-]+)'"),
+    ),
+    MessageRule(
+        "cloud_quota_exceeded",
+        "cause",
+        90,
+        "the cloud project's quota {quota} is exhausted (limit {limit}), so the cloud provider refuses to create the resource",
+        "Request a higher {quota} quota from the cloud provider, or free capacity (delete unused disks/addresses/instances)",
+        _r(r"Quota '(?P<quota>[A-Z][A-Z0-9_]+)' exceeded\.?\s+Limit:\s*(?P<limit>[\d.]+(?: in region [\w-]+)?)"),
+    ),
+    MessageRule(
+        "autoscaler_max_size",
+        "cause",
+        86,
+        "the cluster autoscaler will not add nodes: the node group that fits the pod is at its maximum size ({detail})",
+        "Raise the maximum size of that node group (ASG / node pool / Karpenter limits) or let the pod run on another node group",
+        _r(r"pod didn't trigger scale-up:?\s*(?P<detail>[^\n]*max node group size reached[^\n]{0,160})"),
     ),
     MessageRule(
         "acme_failed",

@@ -19,7 +19,8 @@ from engine.parsers.table import is_header, observations_from_tables
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MESSAGE_KEYS = ("message", "msg", "log", "@message", "line", "error", "text")
 _PROMPT = re.compile(
-    r"^\s*(?:[\w@.:~/-]*[$#%>]\s+|➜\s+(?:\S+\s+){1,3}?)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl)\b.*)$"
+    r"^\s*(?:[\w@.:~/-]*[$#%>]\s+|➜\s+(?:\S+\s+){1,3}?)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl"
+    r"|getent|nslookup|dig|hubble|cilium|gcloud|aws|az|git|istioctl|linkerd|openssl|etcdctl)\b.*)$"
 )
 # ``kubectl logs [flags] [<kind>/]<name>``: a workload prefix (deploy/checkout) names the workload, never "deploy".
 _LOGS_POD = re.compile(
@@ -127,10 +128,17 @@ def detect_kind(content: str, hint: str) -> str:
         first_line = head.splitlines()[0].strip()
         if first_line.startswith("{") and first_line.endswith("}") and "\n" in content.strip():
             try:
-                json.loads(first_line)
-                return "logs"  # JSON lines: structured application logs
+                first_object = json.loads(first_line)
             except ValueError:
-                pass
+                first_object = None
+            if (
+                isinstance(first_object, dict)
+                and {"apiVersion", "kind"} <= set(first_object)
+                and not str(first_object["apiVersion"]).startswith("audit.k8s.io")  # audit logs stay logs
+            ):
+                return "json"  # Kubernetes objects one per line (`jq -c`): read as objects
+            if first_object is not None:
+                return "logs"  # JSON lines: structured application logs
         return "json"
     if "describe" in hint or (
         re.search(r"^Name:\s+\S", head, re.MULTILINE)
@@ -165,8 +173,29 @@ def _parse_json(content: str, citer: Citer) -> ParsedAttachment | None:
     try:
         document = json.loads(content)
     except ValueError:
-        return None
+        stream = _json_stream(content)  # `kubectl get svc,endpointslice -o json | jq -c '.items[]'`: one per line
+        if stream is None:
+            return None
+        document = stream
     return _parse_structured(document, citer)
+
+
+def _json_stream(content: str) -> list[Any] | None:
+    """Several JSON documents one after another (``jq`` output), or None when the text is not that."""
+    decoder = json.JSONDecoder()
+    documents: list[Any] = []
+    index, size = 0, len(content)
+    while index < size:
+        while index < size and content[index].isspace():
+            index += 1
+        if index >= size:
+            break
+        try:
+            document, index = decoder.raw_decode(content, index)
+        except ValueError:
+            return None
+        documents.append(document)
+    return documents if len(documents) > 1 else None
 
 
 def _parse_yaml(content: str, citer: Citer) -> ParsedAttachment | None:

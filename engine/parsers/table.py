@@ -191,7 +191,7 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         )
     elif "RESTARTS" in names or (kind in ("pod", "") and "READY" in names and "STATUS" in names):
         pod = _pod_row(name, namespace, row, cite)
-        pod.labels = _labels(row.get("LABELS", ""))
+        pod.labels = _labels(row.get("LABELS", "")) | _label_columns(row, hint)
         obs.pods.append(pod)
     elif "ROLES" in names or kind == "node":
         status = row.get("STATUS", "")
@@ -297,3 +297,19 @@ def _pod_row(name: str, namespace: str | None, row: dict[str, str], cite: str) -
     if pod.status_reason:
         pod.cites["status"] = cite
     return pod
+
+
+_LABEL_COLUMNS = re.compile(r"(?:^|\s)(?:-l|-L|--label-columns)[= ]([\w./-]+(?:,[\w./-]+)*)(?=\s|$)")
+
+
+def _label_columns(row: dict[str, str], hint: str) -> dict[str, str]:
+    """``kubectl get pods -L app,version`` prints each label as a column named after the key's last segment in
+    capitals (the hint is lowercased, so ``-l`` without ``=`` is read as ``-L``: a selector always has ``=``)."""
+    found: dict[str, str] = {}
+    for match in _LABEL_COLUMNS.finditer(hint):
+        for key in match.group(1).split(","):
+            column = key.rsplit("/", 1)[-1].upper()
+            value = row.get(column)
+            if value and value != "<none>":
+                found[key] = value
+    return found

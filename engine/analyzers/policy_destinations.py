@@ -1,0 +1,455 @@
+"""Where a pod tries to connect, checked against the policies that select it.
+
+General knowledge from the Kubernetes NetworkPolicy and Cilium policy documentation:
+
+- An egress ``ipBlock`` admits ``cidr`` minus its ``except`` ranges: a destination inside an excluded range is
+  dropped (the client times out), even though the broad ``cidr`` seems to allow it.
+- One ``from``/``to`` element holding both ``namespaceSelector`` and ``podSelector`` admits only pods that match
+  both (AND); two elements admit either (OR). Pods of the selected namespace without the pod labels are dropped.
+- A ``CiliumNetworkPolicy`` ``toFQDNs`` rule admits only the names it lists (``matchName``) or patterns
+  (``matchPattern``); a pod that starts calling another host name is dropped.
+
+Destinations come from what the input shows: resolver output (``getent``, ``nslookup``, ``dig``), ``dial tcp``
+errors, Hubble flows, URLs in logs.
+"""
+# ruff: noqa: E501  (user-facing messages read better unwrapped)
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.facts import Observations
+from engine.findings import Finding, workload_of
+from engine.parsers.command_line import command_object
+
+
+@dataclass
+class _Policy:
+    kind: str
+    name: str
+    namespace: str | None
+    spec: dict[str, Any]
+    label: str
+    lines: list[str]
+
+    def quote(self, *needles: str) -> str:
+        for line in self.lines:
+            if all(n in line for n in needles):
+                return f"{self.label} {line.strip()}"
+        return f"{self.label} {self.kind} {self.name}"
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    findings: list[Finding] = described_egress_without_dns(obs)
+    policies = _policies(obs)
+    if not policies:
+        return findings
+    destinations = _destinations(obs)
+    findings += hubble_ingress_drops(policies, obs)
+    for policy in policies:
+        if policy.kind == "NetworkPolicy":
+            findings += _excluded_ip_blocks(policy, destinations)
+            findings += _and_selectors(policy, obs)
+        else:
+            findings += _fqdns_not_listed(policy, obs)
+    return findings
+
+
+def _d(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _l(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _policies(obs: Observations) -> list[_Policy]:
+    found = [
+        _Policy(r.kind, r.name, r.namespace, _d(r.raw.get("spec")), r.label, r.lines)
+        for r in obs.resources
+        if r.kind in ("NetworkPolicy", "CiliumNetworkPolicy") and isinstance(r.raw.get("spec"), dict)
+    ]
+    for text in obs.texts:  # `kubectl get netpol x -o yaml | yq .spec`: the spec alone, named by the command
+        named = command_object(text.command) if text.command else None
+        if text.kind != "structured" or named is None or named[0] != "NetworkPolicy":
+            continue
+        try:
+            spec = yaml.safe_load("\n".join(text.lines))
+        except yaml.YAMLError:
+            continue
+        spec = _d(spec)
+        spec = _d(spec.get("spec")) or spec
+        if "podSelector" in spec:
+            found.append(_Policy("NetworkPolicy", named[1], None, spec, text.label, text.lines))
+    return found
+
+
+def _app_of(spec: dict[str, Any], key: str = "podSelector") -> str:
+    labels = {str(k): str(v) for k, v in _d(_d(spec.get(key)).get("matchLabels")).items()}
+    for name in ("app", "app.kubernetes.io/name", "k8s-app", "name"):
+        if name in labels:
+            return labels[name]
+    return ",".join(f"{k}={v}" for k, v in labels.items())
+
+
+# --- destinations --------------------------------------------------------------------------------------------
+
+_IP = r"(?:\d{1,3}\.){3}\d{1,3}"
+_RESOLVED = (
+    re.compile(rf"^\s*(?P<ip>{_IP})\s+(?P<host>[a-z0-9][\w.-]*\.[a-z]{{2,}})\.?\s*$", re.IGNORECASE),  # getent hosts
+    re.compile(rf"(?P<host>[a-z0-9][\w.-]*\.[a-z]{{2,}})\.?\s+\d+\s+IN\s+A\s+(?P<ip>{_IP})", re.IGNORECASE),  # dig
+)
+_DIALED = re.compile(rf"(?:dial tcp|connect to|<>|->)\s*(?P<ip>{_IP})[:\s](?P<port>\d{{1,5}})")
+
+
+def _destinations(obs: Observations) -> dict[str, tuple[str, str]]:
+    """IP -> (the host name it stands for, or the IP; the line that shows it)."""
+    found: dict[str, tuple[str, str]] = {}
+    sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    for label, lines in sources:
+        for line in lines[:5000]:
+            for pattern in _RESOLVED:
+                match = pattern.search(line)
+                if match:
+                    found[match.group("ip")] = (match.group("host"), f"{label} {line.strip()}")
+            match = _DIALED.search(line)
+            if match and match.group("ip") not in found:
+                found[match.group("ip")] = (match.group("ip"), f"{label} {line.strip()}")
+    return found
+
+
+# --- ipBlock except ------------------------------------------------------------------------------------------
+
+
+def _excluded_ip_blocks(policy: _Policy, destinations: dict[str, tuple[str, str]]) -> list[Finding]:
+    if not destinations or "Egress" not in [str(t) for t in _l(policy.spec.get("policyTypes"))] + (
+        ["Egress"] if policy.spec.get("egress") is not None else []
+    ):
+        return []
+    rules = [_d(r) for r in _l(policy.spec.get("egress"))]
+    findings: list[Finding] = []
+    for ip, (host, cite) in sorted(destinations.items()):
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            continue
+        if address.is_loopback or address.is_link_local:
+            continue
+        excluded: tuple[str, str] | None = None
+        allowed = False
+        for rule in rules:
+            peers = [_d(p) for p in _l(rule.get("to"))]
+            if not peers:
+                allowed = True  # no `to`: every destination (on the listed ports)
+                continue
+            for peer in peers:
+                block = _d(peer.get("ipBlock"))
+                if not block.get("cidr"):
+                    continue
+                try:
+                    network = ipaddress.ip_network(str(block["cidr"]), strict=False)
+                except ValueError:
+                    continue
+                if address not in network:
+                    continue
+                hit = next(
+                    (str(e) for e in _l(block.get("except")) if _contains(str(e), address)),
+                    None,
+                )
+                if hit:
+                    excluded = (str(block["cidr"]), hit)
+                else:
+                    allowed = True
+        if allowed or excluded is None:
+            continue
+        app = _app_of(policy.spec) or policy.name
+        shown = f"{host} ({ip})" if host != ip else ip
+        findings.append(
+            Finding(
+                kind="netpol_egress_excluded_range",
+                subject=f"networkpolicy/{policy.name}",
+                role="cause",
+                title=f"{app}: NetworkPolicy {policy.name} allows egress to {excluded[0]} except {excluded[1]}, and {shown} lies inside the excluded range {excluded[1]}, so connections from {app} to it are dropped (they time out)",
+                weight=90,
+                evidence=[policy.quote(excluded[1]), cite],
+                workload=app,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Remove {excluded[1]} from the except list of NetworkPolicy {policy.name} (or add an egress rule for {ip}/32), if {host} is meant to be reachable",
+                    )
+                ],
+                affected=[app],
+                related=[policy.name],
+            )
+        )
+    return findings
+
+
+def _contains(cidr: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    try:
+        return address in ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+
+
+# --- namespaceSelector AND podSelector in one element --------------------------------------------------------
+
+
+def _and_selectors(policy: _Policy, obs: Observations) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in (_d(r) for r in _l(policy.spec.get("ingress"))):
+        for peer in (_d(p) for p in _l(rule.get("from"))):
+            namespaces = {str(k): str(v) for k, v in _d(_d(peer.get("namespaceSelector")).get("matchLabels")).items()}
+            pod_labels = {str(k): str(v) for k, v in _d(_d(peer.get("podSelector")).get("matchLabels")).items()}
+            if not namespaces or not pod_labels:
+                continue
+            namespace = namespaces.get("kubernetes.io/metadata.name") or namespaces.get("name")
+            left_out = [
+                p
+                for p in obs.pods
+                if p.labels
+                and (namespace is None or p.namespace in (None, namespace))
+                and any(p.labels.get(k) != v for k, v in pod_labels.items())
+                and (p.namespace == namespace or p.namespace is None)
+                and p.namespace != policy.namespace
+            ]
+            if not left_out and namespace is None:
+                continue
+            selector = ",".join(f"{k}={v}" for k, v in pod_labels.items())
+            where = f"namespace {namespace}" if namespace else "the selected namespaces"
+            example = f" (e.g. {left_out[0].name})" if left_out else ""
+            target = _app_of(policy.spec) or policy.name
+            findings.append(
+                Finding(
+                    kind="netpol_and_selectors",
+                    subject=f"networkpolicy/{policy.name}",
+                    role="cause",
+                    title=f"{target}: NetworkPolicy {policy.name} puts namespaceSelector and podSelector in the same from element, which means AND: only pods labelled {selector} in {where} are admitted, so other pods of {where}{example} are dropped; as two separate elements (- namespaceSelector / - podSelector) they would be ORed",
+                    weight=88 if left_out else 72,
+                    evidence=[
+                        policy.quote("namespaceSelector"),
+                        *([left_out[0].cites.get("name", "")] if left_out else []),
+                    ],
+                    workload=target,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Split the from element of NetworkPolicy {policy.name} into separate namespaceSelector and podSelector entries, or add the pods of {where} that must connect to the podSelector",
+                        )
+                    ],
+                    affected=[target],
+                    related=[policy.name, *([namespace] if namespace else [])],
+                )
+            )
+    for finding in findings:
+        finding.evidence = [e for e in finding.evidence if e]
+    return findings
+
+
+# --- Cilium toFQDNs ------------------------------------------------------------------------------------------
+
+_URL_HOST = re.compile(r"https?://(?P<host>[a-z0-9][\w.-]*\.[a-z]{2,})", re.IGNORECASE)
+_DNS_QUERY = re.compile(r"DNS Query (?P<host>[a-z0-9][\w.-]*\.[a-z]{2,})\.?", re.IGNORECASE)
+
+
+def _fqdn_allowed(host: str, names: list[str], patterns: list[str]) -> bool:
+    if host in names:
+        return True
+    for pattern in patterns:
+        if pattern == "*":
+            return True
+        if re.fullmatch(re.escape(pattern).replace(r"\*", r"[-a-z0-9_.]*"), host, re.IGNORECASE):
+            return True
+    return False
+
+
+def _fqdns_not_listed(policy: _Policy, obs: Observations) -> list[Finding]:
+    names: list[str] = []
+    patterns: list[str] = []
+    for rule in (_d(r) for r in _l(policy.spec.get("egress"))):
+        for fqdn in (_d(f) for f in _l(rule.get("toFQDNs"))):
+            if fqdn.get("matchName"):
+                names.append(str(fqdn["matchName"]).rstrip("."))
+            if fqdn.get("matchPattern"):
+                patterns.append(str(fqdn["matchPattern"]).rstrip("."))
+    if not names and not patterns:
+        return []
+    sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    for label, lines in sources:
+        for line in lines[:5000]:
+            for pattern in (_URL_HOST, _DNS_QUERY):
+                match = pattern.search(line)
+                if match is None:
+                    continue
+                host = match.group("host").rstrip(".").lower()
+                if _fqdn_allowed(host, names, patterns) or not _related(host, names + patterns):
+                    continue
+                app = _app_of(policy.spec, "endpointSelector") or policy.name
+                listed = ", ".join(names + patterns)
+                return [
+                    Finding(
+                        kind="cilium_fqdn_not_allowed",
+                        subject=f"ciliumnetworkpolicy/{policy.name}",
+                        role="cause",
+                        title=f"{app}: {policy.kind} {policy.name} allows egress by name only to {listed} (toFQDNs), but {app} now connects to {host}, which no matchName/matchPattern admits, so that traffic is dropped",
+                        weight=90,
+                        evidence=[
+                            policy.quote("matchName") if names else policy.quote("matchPattern"),
+                            f"{label} {line.strip()}",
+                        ],
+                        workload=app,
+                        recommendations=[
+                            rec(
+                                "high",
+                                f"Add {host} (matchName, or a matchPattern covering it) to the toFQDNs of {policy.kind} {policy.name}",
+                            )
+                        ],
+                        affected=[app],
+                        related=[policy.name, host],
+                    )
+                ]
+    return []
+
+
+def _related(host: str, allowed: list[str]) -> bool:
+    """A host in the same domain as an allowed name (``eu-west.uploads.example.com`` vs ``uploads.example.com``)."""
+    suffix = ".".join(host.split(".")[-2:])
+    return any(a.lstrip("*.").endswith(suffix) for a in allowed)
+
+
+# --- `kubectl describe networkpolicy`: egress that leaves out DNS ----------------------------------------
+
+_TO_PORT = re.compile(r"^\s*To Port:\s*(?P<port>\S+)")
+
+
+def described_egress_without_dns(obs: Observations) -> list[Finding]:
+    """``kubectl describe networkpolicy`` lists the egress each policy allows ("Allowing egress traffic: To Port:
+    5432/TCP"). Policies add up: DNS is blocked only when some policy isolates the pods for egress and no policy
+    admits port 53 (or every port); then lookups of the selected pods time out."""
+    described: list[tuple[str, str, str, list[str], bool, str]] = []  # name, selector, types, ports, all, cite
+    for text in obs.texts:
+        if text.kind != "describe" or not any("Allowing egress traffic" in line for line in text.lines):
+            continue
+        starts = [i for i, ln in enumerate(text.lines) if ln.startswith("Name:")] + [len(text.lines)]
+        for begin, end in itertools.pairwise(starts):
+            policy = text.lines[begin:end]
+            name = policy[0].split(":", 1)[1].strip()
+            selector = next((ln.split(":", 1)[1].strip() for ln in policy if ln.strip().startswith("PodSelector:")), "")
+            types = next((ln.split(":", 1)[1] for ln in policy if "Policy Types:" in ln), "")
+            start = next((i for i, ln in enumerate(policy) if "Allowing egress traffic" in ln), None)
+            if start is None or "Egress" not in types:
+                continue
+            block: list[str] = []
+            for line in policy[start + 1 :]:
+                if re.match(r"^\s*Policy Types:", line) or (line and not line.startswith(" ")):
+                    break
+                block.append(line)
+            ports = [m.group("port") for ln in block if (m := _TO_PORT.match(ln))]
+            isolated = any("<none>" in ln for ln in block)
+            opens_all = any("<any>" in p for p in ports) or (bool(block) and not ports and not isolated)
+            first = next((ln.strip() for ln in block if ln.strip()), "Allowing egress traffic:")
+            described.append((name, selector, types, ports, opens_all, f"{text.label} {first}"))
+    if not described or any(
+        opens_all or any(p.split("/")[0] in ("53", "dns", "dns-tcp") for p in ports)
+        for _, _, _, ports, opens_all, _ in described
+    ):
+        return []
+    name, selector, _, ports, _, cite = sorted(described, key=lambda d: d[1].startswith("<none>"))[0]
+    every = not selector or selector.startswith("<none>")
+    app = name if every else (selector.split("=", 1)[1].split(",")[0] if "=" in selector else name)
+    pods = "every pod in the namespace" if every else selector
+    allowed = ", ".join(ports) if ports else "nothing"
+    return [
+        Finding(
+            kind="netpol_dns_blocked",
+            subject=f"networkpolicy/{name}",
+            role="cause",
+            title=f"{app}: NetworkPolicy {name} restricts egress of {pods} to {allowed} and no policy allows DNS (port 53 to kube-dns), so name lookups from those pods time out",
+            weight=90,
+            evidence=[cite],
+            workload=app,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Add an egress rule (to NetworkPolicy {name} or a separate policy) allowing UDP and TCP port 53 to the kube-dns pods in kube-system",
+                )
+            ],
+            affected=[app],
+            related=[name],
+        )
+    ]
+
+
+# --- Hubble drops explained by the policy that selects the pod ---------------------------------------------
+
+_FLOW = re.compile(
+    r"(?P<src_ns>[\w-]+)/(?P<src>[a-z0-9][\w.-]*):\d+ \(ID:\d+\) (?:->|<>) (?P<dst_ns>[\w-]+)/(?P<dst>[a-z0-9][\w.-]*):(?P<port>\d+) [^\n]*?(?:Policy denied DROPPED|INGRESS DENIED|policy-verdict:none INGRESS)"
+)
+
+
+def _selects(spec: dict[str, Any], workload: str) -> bool:
+    labels = {
+        str(k): str(v)
+        for k, v in _d(_d(spec.get("podSelector") or spec.get("endpointSelector")).get("matchLabels")).items()
+    }
+    return any(v == workload for k, v in labels.items() if k in ("app", "app.kubernetes.io/name", "k8s-app", "name"))
+
+
+def _peers(spec: dict[str, Any]) -> str:
+    shown: list[str] = []
+    for rule in (_d(r) for r in _l(spec.get("ingress"))):
+        for peer in (_d(p) for p in _l(rule.get("from") or rule.get("fromEndpoints"))):
+            labels = _d(_d(peer.get("podSelector")).get("matchLabels")) or _d(peer.get("matchLabels"))
+            shown += [f"{k}={v}" for k, v in labels.items()]
+    return ", ".join(dict.fromkeys(shown)) or "nothing"
+
+
+def hubble_ingress_drops(policies: list[_Policy], obs: Observations) -> list[Finding]:
+    for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        for line in lines[:5000]:
+            flow = _FLOW.search(line)
+            if flow is None:
+                continue
+            source, target = workload_of(flow.group("src")), workload_of(flow.group("dst"))
+            for policy in policies:
+                if policy.namespace not in (None, flow.group("dst_ns")) or not _selects(policy.spec, target):
+                    continue
+                if policy.spec.get("ingress") is None and "Ingress" not in [
+                    str(t) for t in _l(policy.spec.get("policyTypes"))
+                ]:
+                    continue
+                allowed = _peers(policy.spec)
+                return [
+                    Finding(
+                        kind="netpol_ingress_drop",
+                        subject=f"{policy.kind.lower()}/{policy.name}",
+                        role="cause",
+                        title=f"{target}: {policy.kind} {policy.name} selects {target} for ingress and admits only {allowed}, so connections from {source} to {target}:{flow.group('port')} are dropped (Hubble: policy denied)",
+                        weight=90,
+                        evidence=[
+                            f"{label} {line.strip()}",
+                            policy.quote("podSelector")
+                            if policy.kind == "NetworkPolicy"
+                            else policy.quote("endpointSelector"),
+                        ],
+                        workload=target,
+                        recommendations=[
+                            rec(
+                                "high",
+                                f"Add {source}'s pods (their labels) to the ingress peers of {policy.kind} {policy.name} on port {flow.group('port')}, if {source} is meant to call {target}",
+                            )
+                        ],
+                        affected=[target, source],
+                        related=[policy.name],
+                    )
+                ]
+    return []

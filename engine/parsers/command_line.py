@@ -1,0 +1,99 @@
+"""What a pasted command line was about: ``kubectl -n ledger get ds fluentd -o wide`` -> (DaemonSet, fluentd).
+
+Output filtered through ``jsonpath``, ``yq`` or ``grep`` no longer carries the object's name; the command line that
+printed it still does.
+"""
+
+from __future__ import annotations
+
+import re
+
+_KINDS = {
+    "po": "Pod",
+    "pod": "Pod",
+    "pods": "Pod",
+    "deploy": "Deployment",
+    "deployment": "Deployment",
+    "deployments": "Deployment",
+    "sts": "StatefulSet",
+    "statefulset": "StatefulSet",
+    "statefulsets": "StatefulSet",
+    "ds": "DaemonSet",
+    "daemonset": "DaemonSet",
+    "daemonsets": "DaemonSet",
+    "rs": "ReplicaSet",
+    "replicaset": "ReplicaSet",
+    "replicasets": "ReplicaSet",
+    "job": "Job",
+    "jobs": "Job",
+    "cj": "CronJob",
+    "cronjob": "CronJob",
+    "cronjobs": "CronJob",
+    "svc": "Service",
+    "service": "Service",
+    "services": "Service",
+    "ep": "Endpoints",
+    "endpoints": "Endpoints",
+    "ing": "Ingress",
+    "ingress": "Ingress",
+    "ingresses": "Ingress",
+    "hpa": "HorizontalPodAutoscaler",
+    "horizontalpodautoscaler": "HorizontalPodAutoscaler",
+    "so": "ScaledObject",
+    "scaledobject": "ScaledObject",
+    "scaledobjects": "ScaledObject",
+    "netpol": "NetworkPolicy",
+    "networkpolicy": "NetworkPolicy",
+    "networkpolicies": "NetworkPolicy",
+    "pdb": "PodDisruptionBudget",
+    "poddisruptionbudget": "PodDisruptionBudget",
+    "quota": "ResourceQuota",
+    "resourcequota": "ResourceQuota",
+    "pvc": "PersistentVolumeClaim",
+    "persistentvolumeclaim": "PersistentVolumeClaim",
+    "nodeclaim": "NodeClaim",
+    "nodeclaims": "NodeClaim",
+    "node": "Node",
+    "nodes": "Node",
+    "no": "Node",
+    "cm": "ConfigMap",
+    "configmap": "ConfigMap",
+    "secret": "Secret",
+    "validatingwebhookconfiguration": "ValidatingWebhookConfiguration",
+    "mutatingwebhookconfiguration": "MutatingWebhookConfiguration",
+}
+_VERB = re.compile(
+    r"\b(?:kubectl|oc|k)\b(?P<rest>.*?)\b(?P<verb>get|describe|edit|rollout\s+(?:status|history))\s+(?P<args>.*)"
+)
+_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+
+def command_object(command: str) -> tuple[str, str] | None:
+    """(kind, name) of the one object a ``kubectl get|describe <kind> <name>`` (or ``<kind>/<name>``) names."""
+    line = command.split("|", 1)[0]
+    match = _VERB.search(line)
+    if match is None:
+        return None
+    words: list[str] = []
+    skip = False
+    for word in match.group("args").split():
+        if skip:
+            skip = False
+            continue
+        if word.startswith("-"):
+            skip = "=" not in word and word in ("-n", "--namespace", "-o", "--output", "-l", "--selector", "-c")
+            continue
+        words.append(word)
+    if not words:
+        return None
+    first = words[0]
+    if "/" in first:
+        kind, _, name = first.partition("/")
+        base = kind.split(".")[0]
+        return (_KINDS[base], name) if base in _KINDS and _NAME.match(name) else None
+    if "," in first:
+        return None
+    known = _KINDS.get(first.split(".")[0])
+    if known is None or len(words) < 2 or not _NAME.match(words[1]):
+        return None
+    return known, words[1]
