@@ -27,6 +27,7 @@ from engine.analyzers import (
     routing,
     scheduling,
     text_signals,
+    volumes,
     workloads,
 )
 from engine.facts import Observations
@@ -42,6 +43,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     evictions.analyze,
     cluster.analyze,
     claims.analyze,
+    volumes.analyze,
     routing.analyze,
     network_peers.analyze,
     datastores.analyze,

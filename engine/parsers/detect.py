@@ -55,7 +55,7 @@ def parse_attachment(attachment: Attachment) -> ParsedAttachment:
     if _looks_binary(content):
         raise SkipAttachment("binary content, not text")
     label = f"[attachment:{attachment.name}]"
-    hint = (attachment.source or "").lower()
+    hint = attachment.source or ""
     segments = _segments(content, hint)
     if len(segments) == 1:
         return _parse_one(segments[0][1], segments[0][0], label)
@@ -75,23 +75,24 @@ def _segments(content: str, hint: str) -> list[tuple[str, str]]:
     for line in content.splitlines():
         prompt = _PROMPT.match(line)
         if prompt:
-            parts.append((prompt.group(1).lower(), []))
+            parts.append((prompt.group(1), []))
         else:
             parts[-1][1].append(line)
     found = [(h, "\n".join(lines)) for h, lines in parts if any(x.strip() for x in lines)]
     return found or [(hint, content)]
 
 
-def _parse_one(content: str, hint: str, label: str) -> ParsedAttachment:
+def _parse_one(content: str, command: str, label: str) -> ParsedAttachment:
     citer = Citer(label, content)
+    hint = command.lower()
     kind = detect_kind(content, hint)
     parsed: ParsedAttachment | None = None
     if kind == "json":
-        parsed = _parse_json(content, citer)
+        parsed = _parse_json(content, citer, _jsonpath(command))
     elif kind == "yaml":
         parsed = _parse_yaml(content, citer)
     elif kind == "describe":
-        parsed = ParsedAttachment("describe", observations_from_describe(content, citer))
+        parsed = ParsedAttachment("describe", observations_from_describe(content, citer, hint))
     elif kind == "table":
         parsed = ParsedAttachment("table", observations_from_tables(content, citer, hint))
     if parsed is None:  # logs, or JSON/YAML too malformed to load: read as text
@@ -142,11 +143,24 @@ def _looks_binary(content: str) -> bool:
     return (controls + replacement) > max(8, len(sample) // 20)
 
 
-def _parse_json(content: str, citer: Citer) -> ParsedAttachment | None:
+_JSONPATH = re.compile(r"""-o\s*=?\s*jsonpath=['"]?\{\.([\w.\[\]/-]+)\}['"]?(?:\s|$)""")
+
+
+def _jsonpath(command: str) -> list[str]:
+    """The keys of a ``-o jsonpath='{.spec.containers[0].resources.requests}'`` that prints one JSON value."""
+    found = _JSONPATH.search(command)
+    return found.group(1).split(".") if found else []
+
+
+def _parse_json(content: str, citer: Citer, path: list[str] | None = None) -> ParsedAttachment | None:
+    """A JSON document; printed by a one-expression jsonpath, it is kept under that path, so its flattened lines
+    say what the values are (``spec.containers[0].resources.requests.memory: 16Gi``, not ``memory: 16Gi``)."""
     try:
         document = json.loads(content)
     except ValueError:
         return None
+    for key in reversed(path or []):
+        document = {key: document}
     return _parse_structured(document, citer)
 
 

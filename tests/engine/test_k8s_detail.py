@@ -1,0 +1,104 @@
+"""The concrete detail behind Kubernetes failures, read from every format kubectl prints it in."""
+
+from __future__ import annotations
+
+from engine.analyzers import scheduling_detail
+from engine.facts import LogDoc, Observations, TextDoc
+from engine.models import Attachment
+from engine.parsers.detect import parse_attachment
+
+
+def _obs(*texts: str) -> Observations:
+    return Observations(texts=[TextDoc(f"[attachment:a{i}.txt]", t.splitlines()) for i, t in enumerate(texts)])
+
+
+def test_a_request_is_read_from_a_describe_requests_block_and_not_from_the_limits():
+    obs = _obs("    Limits:\n      memory:  64Gi\n    Requests:\n      cpu:     4\n      memory:  48Gi\n")
+    assert scheduling_detail.requested("memory", obs) == ("48Gi", "[attachment:a0.txt] memory:  48Gi")
+
+
+def test_a_request_is_read_from_a_one_line_jsonpath_print():
+    obs = Observations(
+        logs=[LogDoc("[attachment:r.txt]", ['{"limits":{"memory":"1Gi"},"requests":{"memory":"512Mi"}}'])]
+    )
+    found = scheduling_detail.requested("memory", obs)
+    assert found is not None
+    assert found[0] == "512Mi"
+
+
+def test_a_request_is_read_from_a_yaml_requests_block():
+    obs = _obs("resources:\n  requests:\n    ephemeral-storage: 250Gi\n  limits:\n    ephemeral-storage: 300Gi\n")
+    found = scheduling_detail.requested("ephemeral-storage", obs)
+    assert found is not None
+    assert found[0] == "250Gi"
+
+
+def test_the_pod_capacity_of_a_node_is_read_from_a_custom_columns_table():
+    obs = _obs("NAME     TYPE        PODS\nnode-1   t3.medium   17\n")
+    found = scheduling_detail.pod_capacity(obs)
+    assert found is not None
+    assert found[0] == 17
+
+
+def test_the_pod_capacity_of_a_node_is_read_from_describe_allocatable():
+    obs = _obs("Allocatable:\n  cpu:   2\n  pods:  29\n")
+    found = scheduling_detail.pod_capacity(obs)
+    assert found is not None
+    assert found[0] == 29
+
+
+def test_a_pod_affinity_selector_is_read_from_a_jsonpath_print():
+    line = (
+        '{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"app":"cache"}},'
+        '"topologyKey":"kubernetes.io/hostname"}]}'
+    )
+    found = scheduling_detail.pod_affinity_selector(_obs(line), anti=False)
+    assert found is not None
+    assert found[0] == "app=cache"
+
+
+def test_a_describe_fragment_without_its_name_line_is_named_by_the_command_that_printed_it():
+    content = (
+        "$ kubectl -n jobs describe pod render-7c9d-x2x7q | tail -1\n"
+        "  Warning  FailedScheduling  2m (x3 over 9m)  default-scheduler  0/2 nodes are available: 2 Too many pods.\n"
+    )
+    obs = parse_attachment(Attachment(name="d.txt", content=content)).observations
+    assert [(e.object_name, e.namespace, e.reason) for e in obs.events] == [
+        ("render-7c9d-x2x7q", "jobs", "FailedScheduling")
+    ]
+
+
+def _findings(*contents: str) -> list[str]:
+    from datetime import UTC, datetime, timedelta
+
+    from engine.analysis_context import AnalysisContext
+    from engine.analyzers import volumes
+
+    obs = Observations()
+    for i, content in enumerate(contents):
+        obs.extend(parse_attachment(Attachment(name=f"a{i}.txt", content=content)).observations)
+    return [f.title for f in volumes.analyze(obs, AnalysisContext(now=datetime.now(UTC), window=timedelta(hours=1)))]
+
+
+def test_a_lost_claim_names_its_deleted_volume_and_who_deleted_it():
+    table = (
+        "NAME      STATUS   VOLUME                                     CAPACITY   ACCESS MODES   STORAGECLASS   AGE\n"
+        "data-x    Lost     pvc-11111111-2222-4333-8444-555555555555   0                         gp3            9d\n"
+    )
+    audit = (
+        '{"verb":"delete","user":{"username":"janitor"},"objectRef":{"resource":"persistentvolumes",'
+        '"name":"pvc-11111111-2222-4333-8444-555555555555"}}\n'
+    )
+    (title,) = _findings(table, audit)
+    assert "data-x" in title
+    assert "deleted by janitor" in title
+
+
+def test_a_terminating_claim_names_the_pod_that_still_uses_it():
+    fragment = "$ kubectl -n a describe pvc uploads | grep -E 'Status|Used By'\nStatus:  Terminating\nUsed By: web-0\n"
+    table = (
+        "NAME      STATUS        VOLUME   CAPACITY   ACCESS MODES   STORAGECLASS   AGE\n"
+        "uploads   Terminating   pv-1     1Gi        RWO            gp3            1y\n"
+    )
+    (title,) = _findings(table, fragment)
+    assert "pod web-0 still uses it" in title
