@@ -92,12 +92,16 @@ def parse_tree(lines: list[str]) -> Doc:
 
 
 _DESCRIBED = re.compile(
-    r"\bdescribe\s+(?:(?:-n|--namespace)[\s=]\S+\s+)?(?:(pods?|po|nodes?|no|pvc|persistentvolumeclaims?|jobs?)"
-    r"(?:\s+|/))([a-z0-9][a-z0-9.-]*)"
+    r"\bdescribe\s+(?:(?:-n|--namespace)[\s=]\S+\s+)?([a-z][\w.]*)(?:\s+|/)([a-z0-9][a-z0-9.-]*)", re.IGNORECASE
 )
 _NAMESPACE_FLAG = re.compile(r"(?:-n|--namespace)[\s=]([a-z0-9][a-z0-9-]*)")
 _EVENT_ROW = re.compile(r"^\s*(?:Normal|Warning)\s{2,}\w+\s{2,}\S")
-_HINT_KINDS = {"po": "Pod", "pod": "Pod", "pods": "Pod", "no": "Node", "node": "Node", "nodes": "Node", "job": "Job"}
+_HINT_KINDS = {
+    **dict.fromkeys(("po", "pod", "pods"), "Pod"),
+    **dict.fromkeys(("no", "node", "nodes"), "Node"),
+    **dict.fromkeys(("pvc", "persistentvolumeclaim", "persistentvolumeclaims"), "PersistentVolumeClaim"),
+    **dict.fromkeys(("job", "jobs", "job.batch"), "Job"),
+}
 
 
 def observations_from_describe(text: str, citer: Citer, hint: str = "") -> Observations:
@@ -108,7 +112,7 @@ def observations_from_describe(text: str, citer: Citer, hint: str = "") -> Obser
     described = _DESCRIBED.search(hint)
     if not documents and described:
         kind_word = described.group(1)
-        hinted = _HINT_KINDS.get(kind_word, "Job" if kind_word.startswith("job") else "PersistentVolumeClaim")
+        hinted = _HINT_KINDS.get(kind_word.lower())
         documents = [(text.splitlines(), described.group(2), hinted)]
     for lines, hinted_name, hinted_kind in documents:
         doc = parse_tree(lines)

@@ -95,6 +95,9 @@ def _parse_one(content: str, command: str, label: str) -> ParsedAttachment:
         parsed = ParsedAttachment("describe", observations_from_describe(content, citer, hint))
     elif kind == "table":
         parsed = ParsedAttachment("table", observations_from_tables(content, citer, hint))
+    path = _jsonpath(command)
+    if parsed is None and path and kind == "logs" and len(content.strip().splitlines()) == 1:
+        parsed = _parse_structured(_nested(path, content.strip()), citer)  # '{.spec.nodeName}' -> one value
     if parsed is None:  # logs, or JSON/YAML too malformed to load: read as text
         return ParsedAttachment("logs", Observations(logs=[_log_doc(label, content.splitlines(), hint)]))
     parsed.observations.texts.append(TextDoc(label, citer.lines, parsed.kind))
@@ -159,9 +162,13 @@ def _parse_json(content: str, citer: Citer, path: list[str] | None = None) -> Pa
         document = json.loads(content)
     except ValueError:
         return None
-    for key in reversed(path or []):
-        document = {key: document}
-    return _parse_structured(document, citer)
+    return _parse_structured(_nested(path or [], document), citer)
+
+
+def _nested(path: list[str], value: Any) -> Any:
+    for key in reversed(path):
+        value = {key: value}
+    return value
 
 
 def _parse_yaml(content: str, citer: Citer) -> ParsedAttachment | None:

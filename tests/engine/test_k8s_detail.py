@@ -102,3 +102,45 @@ def test_a_terminating_claim_names_the_pod_that_still_uses_it():
     )
     (title,) = _findings(table, fragment)
     assert "pod web-0 still uses it" in title
+
+
+def _storage_titles(*contents: str) -> list[str]:
+    from datetime import UTC, datetime, timedelta
+
+    from engine.analysis_context import AnalysisContext
+    from engine.analyzers import storage_detail
+
+    obs = Observations()
+    for i, content in enumerate(contents):
+        obs.extend(parse_attachment(Attachment(name=f"s{i}.txt", content=content)).observations)
+    ctx = AnalysisContext(now=datetime.now(UTC), window=timedelta(hours=1))
+    return [f.title for f in storage_detail.analyze(obs, ctx)]
+
+
+def test_a_provisioner_refused_by_the_cloud_names_the_permission_and_the_node_role_it_fell_back_to():
+    line = (
+        'Warning  ProvisioningFailed  1m  ebs.csi.aws.com  failed to provision volume with StorageClass "gp3": '
+        "could not create volume in EC2: api error UnauthorizedOperation: You are not authorized to perform this "
+        "operation. User: arn:aws:sts::1:assumed-role/my-nodegroup-role/i-1 is not authorized to perform: "
+        "ec2:CreateVolume on resource"
+    )
+    (title,) = _storage_titles(line)
+    assert "ec2:CreateVolume" in title
+    assert "my-nodegroup-role" in title
+    assert "service account has no IAM role" in title
+
+
+def test_a_missing_external_secret_names_the_close_name_the_store_has():
+    event = (
+        'MountVolume.SetUp failed for volume "secrets" : failed to mount secrets store objects for pod a/web-1, '
+        "err: Failed fetching secret app/api-token: ResourceNotFoundException: Secrets Manager can't find it"
+    )
+    listing = '[\n    "app/api_token",\n    "app/db"\n]\n'
+    (title,) = _storage_titles(event, listing)
+    assert "app/api-token" in title
+    assert "'app/api_token'" in title
+
+
+def test_a_kubernetes_secret_that_is_missing_is_not_read_as_an_external_store_secret():
+    line = 'error resolving auth params: failed to get secret q/conn: secrets "conn" not found'
+    assert _storage_titles(line) == []
