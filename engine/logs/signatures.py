@@ -333,7 +333,8 @@ SIGNATURES: tuple[Signature, ...] = (
         "cause",
         88,
         "An environment variable reference {ref} was not expanded: Kubernetes expands $(VAR) only for variables defined earlier in the container's env list",
-        _re(r"(?P<ref>\$\([A-Z][A-Z0-9_]*\))"),
+        # at run time, not in a manifest: "value: ...$(VAR)..." is the syntax itself, not a failure
+        _re(r"^(?!.*\bvalue:\s)(?!\s*-?\s*\$\().*?(?P<ref>\$\([A-Z][A-Z0-9_]*\))"),
     ),
     Signature(
         "missing_runtime",

@@ -144,3 +144,40 @@ def test_a_missing_external_secret_names_the_close_name_the_store_has():
 def test_a_kubernetes_secret_that_is_missing_is_not_read_as_an_external_store_secret():
     line = 'error resolving auth params: failed to get secret q/conn: secrets "conn" not found'
     assert _storage_titles(line) == []
+
+
+def test_the_last_line_of_a_python_traceback_is_the_decisive_line_even_when_the_class_is_not_named_error():
+    from engine.logs.reader import decisive_lines
+
+    lines = [
+        "[1] [ERROR] Exception in worker process",
+        "Traceback (most recent call last):",
+        '  File "/x/conf.py", line 81, in __getattr__',
+        "mypkg.conf.exceptions.ImproperlyConfigured: The TOKEN setting must not be empty.",
+        "[1] [ERROR] Reason: Worker failed to boot.",
+    ]
+    assert decisive_lines(lines)[0].line.startswith("mypkg.conf.exceptions.ImproperlyConfigured")
+
+
+def test_the_line_after_a_bare_caused_by_is_the_decisive_line():
+    from engine.logs.reader import decisive_lines
+
+    lines = ["Error: failed to load configuration", "", "Caused by:", "    YAML parse error at line 3, column 1"]
+    assert decisive_lines(lines)[0].line == "YAML parse error at line 3, column 1"
+
+
+def test_a_ruby_exception_is_read_with_its_message_and_class():
+    from engine.logs.reader import exception_of
+
+    line = "/app/lib/boot.rb:12:in `check': Missing `api_key` for 'production' (ArgumentError)"
+    assert exception_of(line) == ("ArgumentError", "Missing `api_key` for 'production'")
+
+
+def test_a_manifest_that_uses_env_var_references_is_not_an_unexpanded_reference():
+    from engine.logs.signatures import match_signatures
+
+    assert not [
+        m for m in match_signatures("  value: postgres://u:$(DB_PASSWORD)@db:5432/x") if m.kind == "unexpanded_env"
+    ]
+    found = match_signatures('could not translate host name "$(DB_HOST)" to address')
+    assert [m.groups.get("ref") for m in found if m.kind == "unexpanded_env"] == ["$(DB_HOST)"]
