@@ -181,3 +181,45 @@ def test_a_manifest_that_uses_env_var_references_is_not_an_unexpanded_reference(
     ]
     found = match_signatures('could not translate host name "$(DB_HOST)" to address')
     assert [m.groups.get("ref") for m in found if m.kind == "unexpanded_env"] == ["$(DB_HOST)"]
+
+
+def _pod_titles(*contents: tuple[str, str]) -> list[str]:
+    from datetime import UTC, datetime, timedelta
+
+    from engine.analysis_context import AnalysisContext
+    from engine.analyzers import pods_detail
+
+    obs = Observations()
+    for name, content in contents:
+        obs.extend(parse_attachment(Attachment(name=name, content=content)).observations)
+    ctx = AnalysisContext(now=datetime.now(UTC), window=timedelta(hours=1))
+    return [f.title for f in pods_detail.analyze(obs, ctx)]
+
+
+def test_a_write_to_a_read_only_mount_names_the_container_the_volume_and_the_mount_path():
+    describe = (
+        "Name:         web-5d9c-abcde\nNamespace:    a\nNode:         n1\nContainers:\n  nginx:\n"
+        "    Image:          nginx:1.27\n    Mounts:\n      /etc/nginx/conf.d from conf (ro)\n"
+    )
+    log = 'nginx: [emerg] open() "/etc/nginx/conf.d/default.conf" failed (30: Read-only file system)\n'
+    (title,) = _pod_titles(("d.txt", describe), ("nginx.log", log))
+    assert "container nginx" in title
+    assert "volume conf is mounted read-only at /etc/nginx/conf.d" in title
+
+
+def test_a_write_under_a_read_write_mount_is_not_blamed_on_a_mount():
+    describe = (
+        "Name:         w-1\nNamespace:    a\nNode:    n1\nContainers:\n  app:\n    Mounts:\n      /data from d (rw)\n"
+    )
+    log = "open /data/x: read-only file system\n"
+    assert _pod_titles(("d.txt", describe), ("app.log", log)) == []
+
+
+def test_a_missing_image_pull_secret_is_named_with_its_namespace():
+    events = (
+        "LAST SEEN   TYPE      REASON                            OBJECT          MESSAGE\n"
+        "1m          Warning   FailedToRetrieveImagePullSecret   pod/api-0       "
+        "Unable to retrieve some image pull secrets (quay-creds); attempting to pull the image may not succeed.\n"
+    )
+    (title,) = _pod_titles(("e.txt", events))
+    assert "imagePullSecret quay-creds does not exist" in title

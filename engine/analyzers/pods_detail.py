@@ -1,0 +1,225 @@
+"""Pod failures whose reason sits next to the symptom: which object or mount an SRE would name.
+
+- ``Unable to retrieve some image pull secrets (<names>)`` (kubelet, event ``FailedToRetrieveImagePullSecret``):
+  the pod's ``imagePullSecrets`` name Secrets that do not exist in its namespace (Secrets are namespaced, a
+  copied Deployment does not bring them), so the pull goes out without credentials and a private registry
+  refuses it.
+- ``Read-only file system`` (EROFS) when a container writes a path: the volume mounted over that path is
+  mounted read-only (``(ro)`` in describe, ``readOnly: true`` in the spec) or the root filesystem is read-only
+  (``securityContext.readOnlyRootFilesystem``).
+- ``too many missed start times`` (cronjob-controller, ``TooManyMissedTimes``): after more than 100 missed
+  schedules (a long suspension, a stopped controller, clock skew) the controller does not start the CronJob
+  until ``startingDeadlineSeconds`` bounds how far back it looks.
+"""
+# ruff: noqa: E501  (messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec, workload_name
+from engine.analyzers.scheduling_detail import lines_of
+from engine.facts import Observations, PodFact
+from engine.findings import Finding, workload_of
+from engine.parsers.common import excerpt
+
+_PULL_SECRETS = re.compile(r"Unable to retrieve some image pull secrets \((?P<names>[^)]+)\)")
+_EROFS = re.compile(r"(?:['\"`](?P<q>/[^'\"`]*)['\"`]|(?P<p>/[\w./-]+))?[^\n]{0,40}?Read-only file system|EROFS", re.I)
+_MOUNT_LINE = re.compile(r"^\s+(?P<path>/\S*) from (?P<volume>[\w.-]+) \((?P<mode>ro|rw)\)")
+_CONTAINER_HEADER = re.compile(r"^(?P<indent>\s{2,4})(?P<name>[a-z0-9][a-z0-9-]*):\s*$")
+_MISSED = re.compile(r"too many missed start times(?::\s*(?P<count>\d+))?", re.I)
+
+
+@dataclass(frozen=True)
+class Mount:
+    container: str
+    init: bool
+    path: str
+    volume: str
+    read_only: bool
+    cite: str
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    del ctx
+    return [*_missing_pull_secrets(obs), *_read_only_writes(obs), *_missed_schedules(obs)]
+
+
+def _pod(obs: Observations, name: str | None) -> PodFact | None:
+    return next((p for p in obs.pods if p.name == name), None) or (obs.pods[0] if len(obs.pods) == 1 else None)
+
+
+def _missing_pull_secrets(obs: Observations) -> list[Finding]:
+    found: list[Finding] = []
+    seen: set[str] = set()
+    secrets = {r.name for r in obs.resources if r.kind == "Secret"}
+    listed = bool(secrets) or any(
+        "kubernetes.io/service-account-token" in line or "kubernetes.io/dockerconfigjson" in line
+        for _, line in lines_of(obs)
+    )
+    for event in obs.events:
+        match = _PULL_SECRETS.search(event.message)
+        if not match or match.group("names") in seen:
+            continue
+        seen.add(match.group("names"))
+        names = [n.strip() for n in match.group("names").split(",") if n.strip()]
+        pod = _pod(obs, event.object_name)
+        owner = workload_name(pod) if pod else (workload_of(event.object_name) if event.object_name else None)
+        namespace = event.namespace or (pod.namespace if pod else None)
+        where = f" in namespace {namespace}" if namespace else " in the pod's namespace"
+        absent = [n for n in names if n not in secrets]
+        listing = " (the namespace's Secrets listed do not include it)" if listed and absent else ""
+        image = next((c.image for c in pod.containers if c.image), None) if pod else None
+        effect = (
+            f", so image {image} is pulled without credentials and the registry refuses it"
+            if image
+            else ", so the image is pulled without credentials"
+        )
+        found.append(
+            Finding(
+                kind="image_pull_secret_missing",
+                subject=f"{owner or 'pod'}:image_pull_secret_missing",
+                role="cause",
+                title=f"{owner + ': ' if owner else ''}imagePullSecret {', '.join(names)} does not exist{where}{listing}{effect}",
+                weight=95,
+                evidence=[event.cite],
+                workload=owner,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Create Secret {names[0]} (type kubernetes.io/dockerconfigjson){where} — Secrets are namespaced, copy it from the namespace where the pull works — or fix imagePullSecrets",
+                    ),
+                ],
+                affected=[owner] if owner else [],
+            )
+        )
+    return found
+
+
+def _mounts(obs: Observations) -> list[Mount]:
+    """Container mounts from describe text (``/data from storage (ro)``) and from pod specs (volumeMounts)."""
+    mounts: list[Mount] = []
+    for text in obs.texts:
+        container, init, section = "", False, ""
+        for line in text.lines:
+            if line and not line[0].isspace():
+                section = line.split(":", 1)[0]
+                continue
+            header = _CONTAINER_HEADER.match(line)
+            if header and section in ("Containers", "Init Containers"):
+                container, init = header.group("name"), section == "Init Containers"
+                continue
+            mount = _MOUNT_LINE.match(line)
+            if mount and container:
+                mounts.append(
+                    Mount(
+                        container,
+                        init,
+                        mount.group("path"),
+                        mount.group("volume"),
+                        mount.group("mode") == "ro",
+                        f"{text.label} {excerpt(line.strip())}",
+                    )
+                )
+    for resource in obs.resources:
+        spec = resource.raw.get("spec")
+        if resource.kind != "Pod" or not isinstance(spec, dict):
+            continue
+        for key, init in (("initContainers", True), ("containers", False)):
+            for container in spec.get(key) or []:
+                if not isinstance(container, dict):
+                    continue
+                for item in container.get("volumeMounts") or []:
+                    if isinstance(item, dict) and item.get("mountPath"):
+                        mounts.append(
+                            Mount(
+                                str(container.get("name", "?")),
+                                init,
+                                str(item["mountPath"]),
+                                str(item.get("name", "?")),
+                                bool(item.get("readOnly")),
+                                resource.quote("readOnly") if item.get("readOnly") else "",
+                            )
+                        )
+    return mounts
+
+
+def _read_only_writes(obs: Observations) -> list[Finding]:
+    for doc in obs.logs:
+        for line in doc.lines:
+            if "read-only file system" not in line.lower() and "erofs" not in line.lower():
+                continue
+            match = _EROFS.search(line)
+            path = (match.group("q") or match.group("p") or "") if match else ""
+            mounts = _mounts(obs)
+            named = [m for m in mounts if m.container in doc.label or m.container == doc.container]
+            candidates = named or mounts
+            mount = max(
+                (m for m in candidates if m.read_only and (not path or _under(path, m.path))),
+                key=lambda m: len(m.path),
+                default=None,
+            )
+            if mount is None:
+                continue
+            pod = _pod(obs, doc.pod)
+            owner = workload_name(pod) if pod else None
+            evidence = [f"{doc.label} {excerpt(line.strip())}"]
+            evidence.append(mount.cite)
+            role = "init container" if mount.init else "container"
+            return [
+                Finding(
+                    kind="read_only_mount_write",
+                    subject=f"{owner or mount.container}:read_only_mount_write",
+                    role="cause",
+                    title=f"{owner + ': ' if owner else ''}{role} {mount.container} cannot write {path or mount.path}: volume {mount.volume} is mounted read-only at {mount.path} (ro / readOnly: true), so it fails with 'Read-only file system'",
+                    weight=92,
+                    evidence=[e for e in evidence if e],
+                    workload=owner or mount.container,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Mount volume {mount.volume} read-write in {mount.container} (drop readOnly: true) or write to another path (an emptyDir mounted for it)",
+                        ),
+                    ],
+                    affected=[x for x in (owner, mount.container) if x],
+                )
+            ]
+    return []
+
+
+def _under(path: str, mount: str) -> bool:
+    mount = mount.rstrip("/")
+    return path.rstrip("/") == mount or path.startswith(mount + "/")
+
+
+def _missed_schedules(obs: Observations) -> list[Finding]:
+    found: list[Finding] = []
+    seen: set[str] = set()
+    for event in obs.events:
+        match = _MISSED.search(event.message)
+        if not match or (event.object_name or "") in seen:
+            continue
+        seen.add(event.object_name or "")
+        name = event.object_name or "the CronJob"
+        count = f" ({match.group('count')} missed)" if match.group("count") else ""
+        found.append(
+            Finding(
+                kind="cronjob_missed_start_times",
+                subject=f"cronjob/{name}",
+                role="cause",
+                title=f"{name}: CronJob {name} does not start any job: too many missed start times{count} — with more than 100 missed schedules (a long suspension, a stopped controller, clock skew) the controller refuses to schedule it while .spec.startingDeadlineSeconds is unset or too large",
+                weight=92,
+                evidence=[event.cite],
+                workload=name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Set .spec.startingDeadlineSeconds on CronJob {name} (e.g. 200, less than the schedule interval × 100) so only recent missed runs count, and check the nodes' clocks",
+                    ),
+                ],
+                affected=[name],
+            )
+        )
+    return found
