@@ -58,6 +58,10 @@ _WRAP_UP = re.compile(
     r"application run failed|unable to start|failed to start|failed to boot)\b",
     re.IGNORECASE,
 )
+# Pointers to somewhere else ("dmesg(1) may have more information", "see the log for details"): never the reason.
+_POINTER = re.compile(
+    r"\b(?:may have more information|for more (?:details|information)|see [\w./()-]+ for details)\b", re.I
+)
 _CHATTER = re.compile(
     r"\b(?:retrying|retry \d|will retry|backing off|attempt \d+ of|waiting for|health ?check(?:ing)?|GET /health|GET /ready"
     r"|GET /metrics|liveness|readiness)\b",
@@ -96,6 +100,8 @@ def decisive_lines(lines: list[str], templates: list[Template] | None = None, li
             score -= 1.5
         if _CHATTER.search(stripped):
             score -= 2.5
+        if _POINTER.search(stripped):
+            score -= 5.0
         if _WRAP_UP.search(stripped) and not _SPECIFIC.search(_TIMESTAMP.sub("", stripped)):
             score -= 2.5
         found.append(Candidate(stripped, index, score))

@@ -223,3 +223,30 @@ def test_a_missing_image_pull_secret_is_named_with_its_namespace():
     )
     (title,) = _pod_titles(("e.txt", events))
     assert "imagePullSecret quay-creds does not exist" in title
+
+
+def test_a_pointer_to_another_log_is_never_the_decisive_line():
+    from engine.logs.reader import decisive_lines
+
+    lines = [
+        "mount: /sys/fs/bpf: permission denied.",
+        "       dmesg(1) may have more information after failed mount system call.",
+    ]
+    assert decisive_lines(lines)[0].line == "mount: /sys/fs/bpf: permission denied."
+
+
+def test_a_full_conntrack_table_names_the_source_that_fills_it():
+    from datetime import UTC, datetime, timedelta
+
+    from engine.analysis_context import AnalysisContext
+    from engine.analyzers import node_detail
+
+    text = (
+        "root@n-1:~# dmesg | tail -1\n[x] nf_conntrack: nf_conntrack: table full, dropping packet\n"
+        "root@n-1:~# conntrack -L | awk '{print $5}' | sort | uniq -c | sort -rn\n"
+        "  9000 src=10.1.1.1\n    12 src=10.1.1.2\n"
+    )
+    obs = parse_attachment(Attachment(name="n.txt", content=text)).observations
+    (finding,) = node_detail.analyze(obs, AnalysisContext(now=datetime.now(UTC), window=timedelta(hours=1)))
+    assert finding.title.startswith("n-1: ")
+    assert "9000 of the entries come from 10.1.1.1" in finding.title
