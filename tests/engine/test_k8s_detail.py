@@ -250,3 +250,29 @@ def test_a_full_conntrack_table_names_the_source_that_fills_it():
     (finding,) = node_detail.analyze(obs, AnalysisContext(now=datetime.now(UTC), window=timedelta(hours=1)))
     assert finding.title.startswith("n-1: ")
     assert "9000 of the entries come from 10.1.1.1" in finding.title
+
+
+def test_a_dotnet_heap_hard_limit_is_read_as_bytes_and_named_with_the_out_of_memory_error():
+    from datetime import UTC, datetime, timedelta
+
+    from engine.analysis_context import AnalysisContext
+    from engine.analyzers import oom_detail
+
+    obs = Observations(
+        logs=[
+            LogDoc("[attachment:env]", ["DOTNET_GCHeapHardLimit=0x20000000"]),
+            LogDoc(
+                "[attachment:log]", ["System.OutOfMemoryException: Exception of type 'System.OutOfMemoryException'"]
+            ),
+        ]
+    )
+    (finding,) = oom_detail.analyze(obs, AnalysisContext(now=datetime.now(UTC), window=timedelta(hours=1)))
+    assert "DOTNET_GCHeapHardLimit=0x20000000 (512 MiB)" in finding.title
+
+
+def test_an_eviction_in_the_newer_kubelet_wording_names_the_container_and_its_request():
+    from engine.analyzers.evictions import _USAGE
+
+    found = _USAGE.search("Container shipper was using 38912140Ki, which exceeds its request of 0.")
+    assert found is not None
+    assert found.groups() == ("shipper", "38912140Ki", "0")
