@@ -151,6 +151,13 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "postgres_wal_removed",
+        "cause",
+        90,
+        "The PostgreSQL standby cannot catch up: the primary has already removed WAL segment {segment} it needs (requested WAL segment has already been removed), so it stays in recovery and never becomes ready (rebuild it with pg_basebackup; keep WAL for it with a replication slot)",
+        _re(r"requested WAL segment (?P<segment>[0-9A-F]{24}) has already been removed"),
+    ),
+    Signature(
         "db_unavailable",
         "cause",
         74,

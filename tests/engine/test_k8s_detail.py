@@ -276,3 +276,25 @@ def test_an_eviction_in_the_newer_kubelet_wording_names_the_container_and_its_re
     found = _USAGE.search("Container shipper was using 38912140Ki, which exceeds its request of 0.")
     assert found is not None
     assert found.groups() == ("shipper", "38912140Ki", "0")
+
+
+def test_a_false_readiness_gate_is_named_with_the_pods_the_wide_table_shows_unready():
+    from datetime import UTC, datetime, timedelta
+
+    from engine.analysis_context import AnalysisContext
+    from engine.analyzers import probes_detail
+
+    table = (
+        "NAME          READY   STATUS    RESTARTS   AGE   IP         NODE   NOMINATED NODE   READINESS GATES\n"
+        "web-7d-abcde  1/1     Running   0          5m    10.0.0.1   n1     <none>           0/1\n"
+    )
+    describe = (
+        "Name:  web-7d-abcde\nReadiness Gates:\n  Type                                  Status\n"
+        "  cloud.google.com/load-balancer-neg-ready   False\n"
+    )
+    obs = Observations()
+    obs.extend(parse_attachment(Attachment(name="t.txt", content=table)).observations)
+    obs.extend(parse_attachment(Attachment(name="d.txt", content=describe)).observations)
+    (finding,) = probes_detail.analyze(obs, AnalysisContext(now=datetime.now(UTC), window=timedelta(hours=1)))
+    assert "readiness gate cloud.google.com/load-balancer-neg-ready is False" in finding.title
+    assert "pod web-7d-abcde is not Ready" in finding.title
