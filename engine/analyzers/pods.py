@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers import scheduling_detail
 from engine.analyzers.common import crash_log_lines, events_for, finding_time, logs_for, rec, workload_name
 from engine.facts import ContainerFact, EventFact, Observations, PodFact
 from engine.findings import Finding
@@ -22,6 +23,14 @@ _BAD_COMMAND = re.compile(
 )
 _PULL_IMAGE = re.compile(r"(?:pull|pulling) image \\?\"([^\"\\]+)\\?\"", re.IGNORECASE)
 _PULL_REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "tls",
+        re.compile(
+            r"x509: [^\n\"]{0,80}|tls: failed to verify certificate[^\n\"]{0,60}|certificate signed by unknown authority",
+            re.IGNORECASE,
+        ),
+    ),
+    ("disk_full", re.compile(r"no space left on device", re.IGNORECASE)),
     ("rate_limited", re.compile(r"toomanyrequests|rate limit|429 Too Many Requests", re.IGNORECASE)),
     (
         "unauthorized",
@@ -44,6 +53,8 @@ _PULL_TITLES = {
     "not_found": "the image or tag does not exist in the registry",
     "unreachable": "the registry cannot be reached from the node",
     "invalid_name": "the image reference is malformed (InvalidImageName: repository names must be lowercase, with no spaces or invalid characters)",
+    "tls": "the node does not trust the registry's TLS certificate",
+    "disk_full": "the node's disk is full while the image is unpacked (no space left on device)",
 }
 
 
@@ -56,7 +67,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         findings.extend(_image_pull(pod, events))
         for container in pod.containers:
             findings.extend(_container(pod, container, obs, events, index))
-        findings.extend(_probes(pod, events, _pod_lines(pod, obs)))
+        findings.extend(_probes(pod, events, _pod_lines(pod, obs), obs))
         findings.extend(_eviction(pod))
     findings.extend(_orphan_pod_events(obs, ctx))
     return findings
@@ -288,6 +299,16 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
     image_match = _PULL_IMAGE.search(text)
     image = image_match.group(1) if image_match else next((c.image for c in waiting if c.image), None)
     what = _PULL_TITLES[reason or ""]
+    if reason == "tls":
+        said = next((m.group(0) for m in [_PULL_REASONS[0][1].search(text)] if m), "")
+        what += f" ({said.strip()}): add the registry's CA to the nodes' container runtime trust store"
+    elif reason is None:
+        tail = re.search(
+            r"(?:Failed to pull image|Error response from daemon|pulling image)[^\n]*?:\s*([^:\n]+(?::[^:\n]+)?)\s*$",
+            text.strip(),
+        )
+        if tail:
+            what = f"the pull fails: {tail.group(1).strip()[:160]}"
     evidence = [c.cites["state"] for c in waiting if "state" in c.cites]
     evidence += [e.cite for e in detail_events[:2]]
     actions = {
@@ -296,6 +317,8 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
         "unauthorized": f"Fix the registry credentials: check the imagePullSecrets of {workload} and that the secret's token is valid",
         "rate_limited": "Authenticate pulls or mirror the image to a private registry to avoid the registry's rate limit",
         "unreachable": "Check node egress/DNS to the registry",
+        "tls": "Install the registry's CA certificate on the nodes (containerd certs.d hosts.toml / docker certs.d) or use a publicly trusted certificate",
+        "disk_full": "Free the node's disk (image garbage collection thresholds, large container layers) or move the pod to a node with space",
         "invalid_name": f"Fix the malformed image reference in {workload}'s pod spec",
     }
     return [
@@ -380,7 +403,32 @@ def _probe_detail(pod: PodFact, message: str, lines: list[tuple[str, str]]) -> t
     return "", []
 
 
-def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]]) -> list[Finding]:
+_PROBE_TIMEOUT = re.compile(
+    r"context deadline exceeded|Client\.Timeout|timeout: failed to connect|i/o timeout|timed out|command timed out",
+    re.I,
+)
+
+
+def _probe_timeout(probe: str, probe_cite: str | None, obs: Observations) -> tuple[str, list[str]]:
+    """The probe's timeoutSeconds when the endpoint answers too slowly: describe's ``timeout=1s`` or the spec's."""
+    found = re.search(r"timeout=(\d+)s", probe_cite or "")
+    if found:
+        return f"; the endpoint does not answer within the probe's timeoutSeconds ({found.group(1)}s)", [
+            probe_cite or ""
+        ]
+    key, block = f"{probe.lower()}Probe", ""
+    for label, line in scheduling_detail.lines_of(obs):
+        if key in line:
+            block = label
+        elif block == label:
+            seconds = re.search(r"timeoutSeconds\"?\s*[:=]\s*(\d+)", line)
+            if seconds:
+                cite = f"{label} {excerpt(line.strip())}"
+                return f"; the endpoint does not answer within the probe's timeoutSeconds ({seconds.group(1)}s)", [cite]
+    return "", []
+
+
+def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]], obs: Observations) -> list[Finding]:
     workload = workload_name(pod)
     findings: list[Finding] = []
     for probe, role, weight in (
@@ -405,6 +453,8 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]])
         why, why_cites = _probe_detail(pod, failing[0].message, lines)
         if probe == "Startup" and not why and probe_cite:
             why = _startup_budget(probe_cite)
+        if not why and _PROBE_TIMEOUT.search(failing[0].message):
+            why, why_cites = _probe_timeout(probe, probe_cite, obs)
         evidence += why_cites
         findings.append(
             Finding(
@@ -475,7 +525,7 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
         events = by_pod[name]
         findings.extend(_config_errors(pod, events))
         findings.extend(_image_pull(pod, events))
-        findings.extend(_probes(pod, events, []))
+        findings.extend(_probes(pod, events, [], obs))
         backoff = [e for e in events if e.reason == "BackOff" and "restarting failed container" in e.message]
         oom = [e for e in events if e.reason == "OOMKilling" or "OOMKilled" in e.message]
         workload = workload_name(pod)

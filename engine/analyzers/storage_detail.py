@@ -53,12 +53,15 @@ _CONTROL_PLANE = re.compile(r"node-role\.kubernetes\.io/")
 _POD_IN_LINE = re.compile(r"for pod ([\w-]+)/([\w.-]+)")
 
 
+_PREFILTER = re.compile(r"CSI drivers|volume|snapshot|secret", re.I)
+
+
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     del ctx
     findings: dict[str, Finding] = {}
     owners = {e.cite: e.object_name for e in obs.events if e.object_name}
     for label, line in lines_of(obs):
-        if len(line) < 20:
+        if len(line) < 20 or not _PREFILTER.search(line):
             continue
         cite = f"{label} {excerpt(line.strip())}"
         owner = owners.get(cite) or _pod_in(line)
