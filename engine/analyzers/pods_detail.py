@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ class Mount:
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     del ctx
-    return [*_missing_pull_secrets(obs), *_read_only_writes(obs), *_missed_schedules(obs)]
+    return [*_missing_pull_secrets(obs), *_read_only_writes(obs), *_missed_schedules(obs), *_init_waiting_on_name(obs)]
 
 
 def _pod(obs: Observations, name: str | None) -> PodFact | None:
@@ -223,3 +224,87 @@ def _missed_schedules(obs: Observations) -> list[Finding]:
             )
         )
     return found
+
+
+_UNRESOLVED = re.compile(
+    r"can't resolve '?(?P<a>[\w.-]+)'?|could not resolve host:? (?P<b>[\w.-]+)|lookup (?P<c>[\w.-]+)(?: on [\d.:]+)?: no such host"
+    r"|(?P<d>[\w.-]+): (?:Name or service not known|Temporary failure in name resolution)|NXDOMAIN[^\n]*?(?P<e>[\w-]+\.[\w.-]+)",
+    re.I,
+)
+
+
+def _service_ports(obs: Observations) -> dict[str, set[str]]:
+    """Service -> the port numbers it exposes, from ``get svc`` rows (PORT(S)) or specs."""
+    found: dict[str, set[str]] = {s.name: set(s.ports) for s in obs.services}
+    for resource in obs.resources:
+        if resource.kind != "Service":
+            continue
+        row = resource.raw.get("row")
+        ports = (
+            set(re.findall(r"(\d+)(?::\d+)?/(?:TCP|UDP)", str(row.get("PORT(S)", ""))))
+            if isinstance(row, dict)
+            else set()
+        )
+        spec = resource.raw.get("spec")
+        if isinstance(spec, dict):
+            ports |= {str(p.get("port")) for p in spec.get("ports") or [] if isinstance(p, dict)}
+        found.setdefault(resource.name, set()).update(ports)
+    return found
+
+
+def _init_waiting_on_name(obs: Observations) -> list[Finding]:
+    """An init container that waits for a dependency whose name does not resolve: which Service is missing.
+
+    A Service name resolves as ``<service>.<namespace>.svc.cluster.local`` only when that Service exists; when the
+    Services of the namespace were listed, the close existing name is probably what the init container meant.
+    """
+    services = {s.name for s in obs.services} | {r.name for r in obs.resources if r.kind == "Service"}
+    for doc in obs.logs:
+        if not doc.pod or not doc.container:
+            continue
+        pod = next((p for p in obs.pods if p.name == doc.pod), None)
+        waiting_init = pod is not None and (
+            any(c.init and not c.ready for c in pod.containers) or any("Init:" in cite for cite in pod.cites.values())
+        )
+        if not waiting_init:
+            continue
+        for line in doc.lines:
+            found = _UNRESOLVED.search(line)
+            if not found:
+                continue
+            host = next(g for g in found.groups() if g)
+            service = host.split(".")[0]
+            owner = workload_name(pod) if pod else workload_of(doc.pod)
+            missing = ""
+            if services and service not in services:
+                port = next(
+                    (m.group(1) for text in doc.lines[:50] if (m := re.search(re.escape(host) + r":(\d{2,5})", text))),
+                    None,
+                )
+                serving = sorted(name for name, ports in _service_ports(obs).items() if port and port in ports)
+                near = difflib.get_close_matches(service, serving or sorted(services), n=1, cutoff=0.6)
+                missing = f" — no Service {service} exists in the namespace" + (
+                    f" (the existing Service '{near[0]}' is probably what was meant)" if near else ""
+                )
+            return [
+                Finding(
+                    kind="init_waits_on_unresolved_name",
+                    subject=f"{owner}:init_waits_on_unresolved_name",
+                    role="cause",
+                    title=f"{owner}: init container {doc.container} keeps waiting, so the pod never starts: {host} does not resolve{missing}",
+                    weight=91,
+                    evidence=[
+                        f"{doc.label} {excerpt(line.strip())}",
+                        *([pod.cites["state"]] if pod and pod.cites.get("state") else []),
+                    ],
+                    workload=owner,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Point init container {doc.container} at the Service that exists (kubectl get svc) or create Service {service}",
+                        ),
+                    ],
+                    affected=[owner],
+                )
+            ]
+    return []
