@@ -63,7 +63,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
     for pod in obs.pods:
         events = events_for(pod.name, obs.events, ctx)
-        findings.extend(_config_errors(pod, events))
+        findings.extend(_config_errors(pod, events, obs))
         findings.extend(_image_pull(pod, events))
         for container in pod.containers:
             findings.extend(_container(pod, container, obs, events, index))
@@ -216,7 +216,17 @@ def _container(
     return findings
 
 
-def _config_errors(pod: PodFact, events: list[EventFact]) -> list[Finding]:
+def _near_key(key: str, obs: Observations) -> str | None:
+    """A key printed in the input that differs from the missing one only in separators or case (db-url vs DB_URL)."""
+    wanted = re.sub(r"[-_.]", "", key.lower())
+    for _, line in scheduling_detail.lines_of(obs):
+        for token in re.findall(r"[\w.-]+", line):
+            if token != key and len(token) == len(key) and re.sub(r"[-_.]", "", token.lower()) == wanted:
+                return str(token)
+    return None
+
+
+def _config_errors(pod: PodFact, events: list[EventFact], obs: Observations | None = None) -> list[Finding]:
     workload = workload_name(pod)
     findings: list[Finding] = []
     texts: list[tuple[str, str, EventFact | None]] = []
@@ -233,6 +243,9 @@ def _config_errors(pod: PodFact, events: list[EventFact]) -> list[Finding]:
         if key_match:
             key, kind, _ns, name = key_match.groups()
             title = f"{workload}: key '{key}' is missing from {kind} '{name}', so the container cannot be created"
+            near = _near_key(key, obs) if obs is not None else None
+            if near:
+                title += f"; the {kind} has '{near}', which is probably what was meant"
             ident = f"key:{kind}:{name}:{key}"
             action = f"Add key '{key}' to {kind} '{name}' (kubectl edit {kind.lower()} {name}) or fix the reference in {workload}"
             finding_kind = "missing_key"
@@ -523,7 +536,7 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
     for name in sorted(by_pod):
         pod = PodFact(name=name, namespace=by_pod[name][0].namespace)
         events = by_pod[name]
-        findings.extend(_config_errors(pod, events))
+        findings.extend(_config_errors(pod, events, obs))
         findings.extend(_image_pull(pod, events))
         findings.extend(_probes(pod, events, [], obs))
         backoff = [e for e in events if e.reason == "BackOff" and "restarting failed container" in e.message]
