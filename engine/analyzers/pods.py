@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from engine.analysis_context import AnalysisContext
@@ -226,6 +227,21 @@ def _near_key(key: str, obs: Observations) -> str | None:
     return None
 
 
+def _listed_close_name(name: str, obs: Observations) -> str | None:
+    """The first-column name of a listing (``kubectl get cm``/``get secret``) closest to a missing object's name."""
+    names = {
+        row.split()[0]
+        for _, row in scheduling_detail.lines_of(obs)
+        if row
+        and not row[0].isspace()
+        and len(row.split()) >= 3
+        and (row.split()[1].isdigit() or row.split()[2].isdigit())
+    }
+    names |= {r.name for r in obs.resources if r.kind in ("ConfigMap", "Secret")}
+    close = difflib.get_close_matches(name, sorted(names - {name}), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def _config_errors(pod: PodFact, events: list[EventFact], obs: Observations | None = None) -> list[Finding]:
     workload = workload_name(pod)
     findings: list[Finding] = []
@@ -255,6 +271,9 @@ def _config_errors(pod: PodFact, events: list[EventFact], obs: Observations | No
             ident = f"obj:{kind}:{name}"
             mount = "mounted by" if "MountVolume" in message else "referenced by"
             title = f"{workload}: {kind} '{name}' {mount} the pod does not exist"
+            listed = _listed_close_name(name, obs) if obs is not None else None
+            if listed:
+                title += f"; the existing {kind} '{listed}' is probably what was meant"
             action = (
                 f"Create {kind} '{name}' in namespace {pod.namespace or '<namespace>'} "
                 f"(kubectl create {'secret generic' if kind == 'Secret' else 'configmap'} {name} ...) "
