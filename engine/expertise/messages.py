@@ -32,6 +32,11 @@ def _r(pattern: str) -> re.Pattern[str]:
 
 _PULL = r"(?:Failed to pull image|[Ee]rror (?:response from daemon|pulling image)|pulling image)\s*\\?\"?(?P<image>[^\"\\\s]+)\\?\"?[^\n]*?"
 
+# the kubelet's own log adds the volume's unique name and the pod between the volume and the error
+_KUBELET_VOLUME_IDS = (
+    r"(?:\s*\(UniqueName: \\?\"[^\"\\]*\\?\"\))?(?:\s*pod \\?\"[\w.-]+\\?\"\s*\(UID: \\?\"[^\"\\]*\\?\"\))?"
+)
+
 RULES: tuple[MessageRule, ...] = (
     MessageRule(
         "image_rate_limited",
@@ -268,7 +273,11 @@ RULES: tuple[MessageRule, ...] = (
         84,
         "volume {volume} cannot be attached: {detail}",
         "Fix the attach error for volume {volume} (cloud disk state, zone, CSI driver logs)",
-        _r(r"AttachVolume\.Attach failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*:\s*(?P<detail>[^\n]{3,200})"),
+        _r(
+            r"AttachVolume\.Attach failed for volume \\?\"(?P<volume>[\w.-]+)\\?\""
+            + _KUBELET_VOLUME_IDS
+            + r"\s*:\s*(?P<detail>[^\n]{3,200})"
+        ),
     ),
     MessageRule(
         "volume_mount_failed",
@@ -277,7 +286,9 @@ RULES: tuple[MessageRule, ...] = (
         "volume {volume} cannot be mounted: {detail}",
         "Fix the mount error for volume {volume} (kubectl describe pod; the node's kubelet/CSI logs)",
         _r(
-            r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,200})"
+            r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\""
+            + _KUBELET_VOLUME_IDS
+            + r"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,200})"
         ),
     ),
     MessageRule(
