@@ -43,7 +43,7 @@ _SHELL_HOST = re.compile(r"^\S+@([\w.-]+):")
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     del ctx
-    return [*_conntrack(obs), *_cni_agent(obs), *_dns_upstream(obs), *_image_gc(obs)]
+    return [*_conntrack(obs), *_cni_agent(obs), *_dns_upstream(obs), *_image_gc(obs), *_pid_pressure(obs)]
 
 
 def _host(obs: Observations) -> str | None:
@@ -264,5 +264,45 @@ def _image_gc(obs: Observations) -> list[Finding]:
                 )
             ],
             affected=[node] if node else [],
+        )
+    ]
+
+
+_COUNT_ROW = re.compile(r"^\s*(?P<count>\d{3,})\s+(?P<name>[\w./:-]+)\s*$")
+
+
+def _pid_pressure(obs: Observations) -> list[Finding]:
+    """A node under PIDPressure: the process name a ``ps | sort | uniq -c`` count shows by the thousands."""
+    nodes = [n for n in obs.nodes if any(c.type == "PIDPressure" and c.status == "True" for c in n.conditions)]
+    if not nodes:
+        return []
+    top = max(
+        (
+            (int(m.group("count")), m.group("name"), f"{label} {excerpt(line.strip())}")
+            for label, line in lines_of(obs)
+            if (m := _COUNT_ROW.match(line))
+        ),
+        default=None,
+    )
+    if top is None or top[0] < 1000:
+        return []
+    node = nodes[0]
+    cite = next((c.cite for c in node.conditions if c.type == "PIDPressure"), "")
+    return [
+        Finding(
+            kind="node_pid_exhaustion",
+            subject=f"{node.name}:node_pid_exhaustion",
+            role="cause",
+            title=f"{node.name}: the node runs out of process IDs (PIDPressure): {top[0]} processes named {top[1]} fill the PID table, so new processes cannot fork and pods fail to start",
+            weight=90,
+            evidence=[e for e in (cite, top[2]) if e],
+            workload=node.name,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Find the pod spawning {top[1]} processes (leaked children, missing reaping/init) and set a pod PID limit (kubelet podPidsLimit)",
+                )
+            ],
+            affected=[node.name],
         )
     ]

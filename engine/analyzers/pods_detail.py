@@ -45,7 +45,13 @@ class Mount:
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     del ctx
-    return [*_missing_pull_secrets(obs), *_read_only_writes(obs), *_missed_schedules(obs), *_init_waiting_on_name(obs)]
+    return [
+        *_missing_pull_secrets(obs),
+        *_read_only_writes(obs),
+        *_missed_schedules(obs),
+        *_init_waiting_on_name(obs),
+        *_missing_interpreter(obs),
+    ]
 
 
 def _pod(obs: Observations, name: str | None) -> PodFact | None:
@@ -305,6 +311,58 @@ def _init_waiting_on_name(obs: Observations) -> list[Finding]:
                         ),
                     ],
                     affected=[owner],
+                )
+            ]
+    return []
+
+
+_EXEC_ENOENT = re.compile(
+    r"exec(?: user process caused:)? ['\"]?(?P<path>/[\w./-]+)?['\"]?:? ?no such file or directory"
+)
+_SHEBANG = re.compile(r"^\s*#!\s*(?P<interp>/[\w./-]+)(?P<crlf>\r)?")
+_BASE_IMAGE = re.compile(r"^\s*FROM\s+(?P<image>\S+)", re.I)
+
+
+def _missing_interpreter(obs: Observations) -> list[Finding]:
+    """``exec /app/run.sh: no such file or directory`` for a file that exists: the kernel reports the missing
+    interpreter its ``#!`` line names (``#!/bin/bash`` in an Alpine image, or ``#!/bin/sh\\r`` from CRLF line
+    endings), not the script."""
+    for doc in obs.logs:
+        for line in doc.lines[-20:]:
+            found = _EXEC_ENOENT.search(line)
+            if not found:
+                continue
+            path = found.group("path") or "the entrypoint"
+            shebang = next(((label, text, m) for label, text in lines_of(obs) if (m := _SHEBANG.match(text))), None)
+            if shebang is None:
+                return []
+            base = next((m.group("image") for _, text in lines_of(obs) if (m := _BASE_IMAGE.match(text))), None)
+            pod = _pod(obs, doc.pod)
+            owner = workload_name(pod) if pod else (workload_of(doc.pod) if doc.pod else None)
+            interp = shebang[2].group("interp")
+            crlf = bool(shebang[2].group("crlf"))
+            why = (
+                f"its first line '#!{interp}' ends with a carriage return (CRLF line endings), so the kernel looks for '{interp}\\r'"
+                if crlf
+                else f"the interpreter its first line names, {interp}, does not exist in the image"
+                + (f" ({base})" if base else "")
+            )
+            return [
+                Finding(
+                    kind="entrypoint_interpreter_missing",
+                    subject=f"{owner or 'container'}:entrypoint_interpreter_missing",
+                    role="cause",
+                    title=f"{owner + ': ' if owner else ''}exec {path} fails with 'no such file or directory' although the script is there: {why}",
+                    weight=92,
+                    evidence=[f"{doc.label} {excerpt(line.strip())}", f"{shebang[0]} {excerpt(shebang[1].strip())}"],
+                    workload=owner,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Install {interp} in the image or change the script's first line to an interpreter the image has (#!/bin/sh); convert CRLF to LF",
+                        ),
+                    ],
+                    affected=[owner] if owner else [],
                 )
             ]
     return []

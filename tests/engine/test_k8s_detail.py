@@ -298,3 +298,11 @@ def test_a_false_readiness_gate_is_named_with_the_pods_the_wide_table_shows_unre
     (finding,) = probes_detail.analyze(obs, AnalysisContext(now=datetime.now(UTC), window=timedelta(hours=1)))
     assert "readiness gate cloud.google.com/load-balancer-neg-ready is False" in finding.title
     assert "pod web-7d-abcde is not Ready" in finding.title
+
+
+def test_an_exec_enoent_for_a_script_names_the_interpreter_of_its_shebang():
+    titles = _pod_titles(
+        ("logs.txt", "$ kubectl logs job-1-abcde --previous\nexec /app/run.sh: no such file or directory\n"),
+        ("Dockerfile", "FROM alpine:3.20\nCOPY run.sh /app/run.sh\n#!/usr/bin/env-bash-missing\n"),
+    )
+    assert any("/usr/bin/env-bash-missing" in t and "does not exist in the image (alpine:3.20)" in t for t in titles)
