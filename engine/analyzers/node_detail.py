@@ -43,7 +43,14 @@ _SHELL_HOST = re.compile(r"^\S+@([\w.-]+):")
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     del ctx
-    return [*_conntrack(obs), *_cni_agent(obs), *_dns_upstream(obs), *_image_gc(obs), *_pid_pressure(obs)]
+    return [
+        *_conntrack(obs),
+        *_cni_agent(obs),
+        *_dns_upstream(obs),
+        *_image_gc(obs),
+        *_pid_pressure(obs),
+        *_pods_near_capacity(obs),
+    ]
 
 
 def _host(obs: Observations) -> str | None:
@@ -306,3 +313,47 @@ def _pid_pressure(obs: Observations) -> list[Finding]:
             affected=[node.name],
         )
     ]
+
+
+def _pods_near_capacity(obs: Observations) -> list[Finding]:
+    """A described node running (nearly) as many pods as its allocatable ``pods`` (kubelet maxPods)."""
+    found: list[Finding] = []
+    for text in obs.texts:
+        name, section, allocatable, running = "", "", 0, 0
+        cites: list[str] = []
+        for line in text.lines:
+            if line.startswith("Name:"):
+                name = line.split(":", 1)[1].strip()
+            if line and not line[0].isspace():
+                section = line.split(":", 1)[0]
+            pods = re.match(r"^\s+pods:\s+(\d+)\s*$", line)
+            if pods and section == "Allocatable":
+                allocatable = int(pods.group(1))
+                cites.append(f"{text.label} {excerpt(line.strip())}")
+            total = _NON_TERMINATED.search(line)
+            if total:
+                running = int(total.group(1))
+                cites.append(f"{text.label} {excerpt(line.strip())}")
+        if name and allocatable and running >= 0.9 * allocatable:
+            found.append(
+                Finding(
+                    kind="node_pods_near_capacity",
+                    subject=f"{name}:node_pods_near_capacity",
+                    role="cause",
+                    title=f"{name}: the node runs {running} of its {allocatable} allocatable pods ({running / allocatable:.0%}, the kubelet's maxPods), so new pods soon cannot be scheduled there (Too many pods)",
+                    weight=84,
+                    evidence=cites[:2],
+                    workload=name,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Spread pods to other nodes (add nodes) or raise the kubelet's maxPods on {name} if its CNI IP capacity allows",
+                        )
+                    ],
+                    affected=[name],
+                )
+            )
+    return found
+
+
+_NON_TERMINATED = re.compile(r"Non-terminated Pods:\s*\((\d+) in total\)")
