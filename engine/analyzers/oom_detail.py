@@ -59,7 +59,7 @@ _MEMORY_MEDIUM = re.compile(r"\bmedium\"?\s*:\s*\"?Memory\b|^\s*Medium:\s+Memory
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     subject = _subject(obs, ctx)
-    return [*_heap_caps(obs, subject), *_memory_emptydir(obs, subject)]
+    return [*_heap_caps(obs, subject), *_memory_emptydir(obs, subject), *_kernel_oom_kill(obs, subject)]
 
 
 def _subject(obs: Observations, ctx: AnalysisContext) -> str | None:
@@ -163,3 +163,46 @@ def _memory_emptydir(obs: Observations, subject: str | None) -> list[Finding]:
             affected=[owner] if owner else [],
         )
     ]
+
+
+_KERNEL_OOM = re.compile(
+    r"(?P<scope>Memory cgroup out of memory|Out of memory): Killed process (?P<pid>\d+) \((?P<proc>[^)]+)\)(?:[^\n]*?anon-rss:(?P<rss>\d+)kB)?"
+)
+
+
+def _kernel_oom_kill(obs: Observations, subject: str | None) -> list[Finding]:
+    """The kernel's OOM killer line: which process it killed and whether the container's memory cgroup (its
+    limit) or the whole node ran out of memory."""
+    for label, line in lines_of(obs):
+        found = _KERNEL_OOM.search(line)
+        if not found:
+            continue
+        cgroup = found.group("scope").startswith("Memory cgroup")
+        rss = f", {int(found.group('rss')) / 2**20:.1f} GiB resident" if found.group("rss") else ""
+        where = (
+            "its container's memory cgroup reached the memory limit"
+            if cgroup
+            else "the whole node ran out of memory (no container limit was hit)"
+        )
+        owner = workload_of(subject) if subject else None
+        return [
+            Finding(
+                kind="kernel_oom_kill",
+                subject=f"{owner or 'node'}:kernel_oom_kill",
+                role="cause",
+                title=f"{owner + ': ' if owner else ''}the kernel OOM killer killed process {found.group('proc')} (pid {found.group('pid')}{rss}): {where}, so the container restarts (exit 137, OOMKilled)",
+                weight=88,
+                evidence=[f"{label} {excerpt(line.strip())}"],
+                workload=owner,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Raise the memory limit of the container running {found.group('proc')} to its real peak, or bound the process's memory (heap/cache settings)"
+                        if cgroup
+                        else "Set memory requests/limits on the node's pods so the scheduler does not overcommit it",
+                    ),
+                ],
+                affected=[owner] if owner else [],
+            )
+        ]
+    return []

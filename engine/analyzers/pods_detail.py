@@ -44,13 +44,13 @@ class Mount:
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    del ctx
     return [
         *_missing_pull_secrets(obs),
         *_read_only_writes(obs),
         *_missed_schedules(obs),
         *_init_waiting_on_name(obs),
         *_missing_interpreter(obs),
+        *_go_panic_site(obs, ctx),
     ]
 
 
@@ -361,6 +361,60 @@ def _missing_interpreter(obs: Observations) -> list[Finding]:
                             "high",
                             f"Install {interp} in the image or change the script's first line to an interpreter the image has (#!/bin/sh); convert CRLF to LF",
                         ),
+                    ],
+                    affected=[owner] if owner else [],
+                )
+            ]
+    return []
+
+
+_GO_PANIC = re.compile(r"^panic: (?P<msg>.+?)\s*$")
+_GOROUTINE = re.compile(r"^goroutine \d+ \[running\]:")
+_GO_FRAME_FILE = re.compile(r"^\s+(?P<file>/[\w./@-]+\.go:\d+)")
+
+
+def _go_panic_site(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """A Go panic and where it happened: the first frame of the panicking goroutine outside the runtime."""
+    for doc in obs.logs:
+        message = ""
+        in_trace = False
+        for index, line in enumerate(doc.lines):
+            panic = _GO_PANIC.match(line)
+            if panic:
+                message = panic.group("msg")
+                continue
+            if message and _GOROUTINE.match(line):
+                in_trace = True
+                continue
+            if not in_trace or not line.strip() or line.startswith(("\t", " ")):
+                continue
+            function = line.strip()
+            if function.startswith(("runtime.", "panic(")) or index + 1 >= len(doc.lines):
+                continue
+            site = _GO_FRAME_FILE.match(doc.lines[index + 1])
+            if not site:
+                continue
+            pod = _pod(obs, doc.pod)
+            focus = ctx.focus.owner() if ctx.focus else None
+            owner = workload_name(pod) if pod else (focus or ctx.service)
+            shown = f"{owner}: " if owner else ""
+            return [
+                Finding(
+                    kind="go_panic_site",
+                    subject=f"{owner or doc.label}:go_panic_site",
+                    role="cause",
+                    title=f"{shown}the process panics: {message} in {function.split('(0x')[0]} ({site.group('file')})",
+                    weight=89,
+                    evidence=[
+                        f"{doc.label} {excerpt('panic: ' + message)}",
+                        f"{doc.label} {excerpt(site.group('file'))}",
+                    ],
+                    workload=owner,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Fix the code at {site.group('file')} (a nil value it dereferences: often a missing config key or an unset dependency)",
+                        )
                     ],
                     affected=[owner] if owner else [],
                 )
