@@ -336,6 +336,17 @@ RULES: tuple[MessageRule, ...] = (
         _r(r"exec format error"),
     ),
     MessageRule(
+        "probe_command_missing",
+        "cause",
+        93,
+        "the {probe} probe's exec command {binary} does not exist in the image (executable file not found in $PATH), so the probe can never pass",
+        "Use a command the image has in the {probe} probe (or an httpGet/tcpSocket/grpc probe), or add {binary} to the image",
+        _r(
+            r"(?P<probe>Liveness|Readiness|Startup) probe errored:[^\n]*?exec: \\?\"(?P<binary>[^\"\\]+)\\?\": executable file not found in \$PATH"
+        ),
+        "exec_missing",
+    ),
+    MessageRule(
         "executable_missing",
         "cause",
         90,
@@ -344,6 +355,7 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"exec: \\?\"(?P<binary>[^\"\\]+)\\?\": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)"
         ),
+        "exec_missing",
     ),
     MessageRule(
         "entrypoint_not_executable",
