@@ -91,24 +91,26 @@ def _heap_caps(obs: Observations, subject: str | None) -> list[Finding]:
             continue
         label, line, match = setting
         name, value = match.group(1), match.group(2)
+        doc = next((d for d in obs.logs if d.label == error[0] and d.pod), None)
+        who = workload_of(doc.pod) if doc and doc.pod else subject  # the log's own pod first
         size = _size(value, cap.unit)
         shown = f"{name}={value}" + (f" ({size})" if size != value else "")
         found.append(
             Finding(
                 kind="runtime_heap_cap",
-                subject=f"{workload_of(subject) if subject else 'application'}:runtime_heap_cap",
+                subject=f"{workload_of(who) if who else 'application'}:runtime_heap_cap",
                 role="cause",
-                title=f"{subject + ': ' if subject else ''}the {cap.runtime} runtime's heap is capped by {shown}, so it throws OutOfMemory at that cap ({error[1].strip()[:120]}) while the container is still below its memory limit",
+                title=f"{who + ': ' if who else ''}the {cap.runtime} runtime's heap is capped by {shown}, so it throws OutOfMemory at that cap ({error[1].strip()[:120]}) while the container is still below its memory limit",
                 weight=93,
                 evidence=[f"{error[0]} {excerpt(error[1].strip())}", f"{label} {excerpt(line.strip())}"],
-                workload=workload_of(subject) if subject else None,
+                workload=workload_of(who) if who else None,
                 recommendations=[
                     rec(
                         "high",
                         f"Raise or remove {name} (size the heap from the container limit instead: a percentage setting), or process large inputs in streams",
                     ),
                 ],
-                affected=[workload_of(subject)] if subject else [],
+                affected=[workload_of(who)] if who else [],
             )
         )
     return found
@@ -134,7 +136,7 @@ def _memory_emptydir(obs: Observations, subject: str | None) -> list[Finding]:
         (m.group(1) for _, line in lines_of(obs) if (m := re.search(r"mountPath\"?\s*:\s*\"?(/[\w./-]*)", line))),
         None,
     )
-    owner = subject or (workload_of(killed[0][0].name) if killed else None)
+    owner = workload_of(killed[0][0].name) if killed else subject  # the pod that was killed, else the one asked about
     evidence = [
         c
         for c in (
