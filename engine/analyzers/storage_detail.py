@@ -53,13 +53,16 @@ _CONTROL_PLANE = re.compile(r"node-role\.kubernetes\.io/")
 _POD_IN_LINE = re.compile(r"for pod ([\w-]+)/([\w.-]+)")
 
 
-_PREFILTER = re.compile(r"CSI drivers|volume|snapshot|secret", re.I)
+_PREFILTER = re.compile(r"CSI drivers|volume|snapshot|secret|^\s*Output:", re.I)
+_MOUNT_OUTPUT = re.compile(r"^\s*Output:\s*(?P<out>(?:mount(?:\.\w+)?|mount error\(\d+\))[:\s][^\n]{5,200})")
+_MOUNT_FAILED = re.compile(r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"")
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     del ctx
     findings: dict[str, Finding] = {}
     owners = {e.cite: e.object_name for e in obs.events if e.object_name}
+    last_mount: tuple[str, str, str | None] | None = None  # (volume, cite, owner) of the last mount failure read
     for label, line in lines_of(obs):
         if len(line) < 20 or not _PREFILTER.search(line):
             continue
@@ -74,10 +77,37 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         snapshot = _SNAPSHOT_CLASS.search(line)
         if snapshot and "snapshot" not in findings:
             findings["snapshot"] = _snapshot_class(snapshot.group(1), cite, obs)
+        failed = _MOUNT_FAILED.search(line)
+        if failed:
+            last_mount = (failed.group("volume"), cite, owner)
+        output = _MOUNT_OUTPUT.match(line)
+        if output and last_mount and "mount_output" not in findings:
+            findings["mount_output"] = _mount_output(output.group("out").strip(), cite, *last_mount)
         secret = _EXTERNAL_SECRET.search(line) if _EXTERNAL_STORE.search(line) else None
         if secret and "secret" not in findings:
             findings["secret"] = _external_secret(secret.group(1), cite, owner, obs)
     return list(findings.values())
+
+
+def _mount_output(output: str, cite: str, volume: str, failed_cite: str, owner: str | None) -> Finding:
+    """The mount helper's own output printed under a MountVolume failure (NFS/CIFS/iSCSI: why the server refused)."""
+    subject = workload_of(owner) if owner else volume
+    return Finding(
+        kind="volume_mount_refused",
+        subject=f"{subject}:volume_mount_refused",
+        role="cause",
+        title=f"{owner + ': ' if owner else ''}volume {volume} cannot be mounted: {output}",
+        weight=91,
+        evidence=[failed_cite, cite],
+        workload=workload_of(owner) if owner else None,
+        recommendations=[
+            rec(
+                "high",
+                f"Fix what the mount helper reports for volume {volume} (export/share permissions for the node's address, server path, credentials)",
+            ),
+        ],
+        affected=[workload_of(owner)] if owner else [],
+    )
 
 
 def _pod_in(line: str) -> str | None:

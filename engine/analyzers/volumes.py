@@ -42,7 +42,57 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         finding = _lost(name, cite, obs) if phase == "Lost" else _terminating(name, cite, obs)
         if finding:
             findings.append(finding)
+    findings.extend(_not_expandable(obs))
     return findings
+
+
+_NO_EXPANSION = re.compile(
+    r"didn't find a plugin capable of expanding the volume|only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize|storageclass .{0,40}does not support (?:volume )?expansion",
+    re.I,
+)
+
+
+def _not_expandable(obs: Observations) -> list[Finding]:
+    """A resize that never happens: the claim's StorageClass does not allow volume expansion (or no plugin can)."""
+    classes = {r.name.split(" ")[0]: r for r in obs.resources if r.kind == "StorageClass"}
+    found: list[Finding] = []
+    for event in obs.events:
+        if not event.object_name or not (_NO_EXPANSION.search(event.message) or event.reason == "VolumeResizeFailed"):
+            continue
+        claim = next((c for c in obs.claims if c.name == event.object_name), None)
+        storage_class = claim.storage_class if claim else None
+        evidence = [event.cite]
+        detail = ""
+        resource = classes.get(storage_class or "")
+        if resource is not None:
+            allowed = resource.raw.get("allowVolumeExpansion")
+            if allowed is not True:
+                detail = f"; StorageClass {storage_class} does not set allowVolumeExpansion: true" + (
+                    f" (provisioner {resource.raw.get('provisioner')})" if resource.raw.get("provisioner") else ""
+                )
+                evidence.append(resource.quote("allowVolumeExpansion") or resource.quote(storage_class or ""))
+        elif storage_class:
+            detail = f"; its StorageClass {storage_class} must allow volume expansion (allowVolumeExpansion: true) with a provisioner that can resize"
+        found.append(
+            Finding(
+                kind="claim_not_expandable",
+                subject=f"persistentvolumeclaim/{event.object_name}",
+                role="cause",
+                title=f"{event.object_name}: PersistentVolumeClaim {event.object_name} cannot be resized: no volume plugin can expand it{detail}, so its capacity stays the same",
+                weight=88,
+                evidence=[e for e in evidence if e],
+                workload=event.object_name,
+                recommendations=[
+                    rec(
+                        "high",
+                        "Use a StorageClass whose provisioner supports expansion (allowVolumeExpansion: true), or migrate the data to a bigger claim",
+                    )
+                ],
+                affected=[event.object_name],
+            )
+        )
+        break
+    return found
 
 
 def _lost(name: str, cite: str, obs: Observations) -> Finding:

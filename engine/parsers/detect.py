@@ -28,6 +28,9 @@ _LOGS_POD = re.compile(
 )
 
 
+_LOGS_VERB = re.compile(r"\b(?:kubectl|oc|k)\s+(?:(?:-n|--namespace|--context|--kubeconfig)[\s=]\S+\s+)*logs\b")
+
+
 class SkipAttachment(Exception):
     """The attachment cannot be used; ``reason`` is recorded in ``Report.skipped_attachments``."""
 
@@ -106,7 +109,7 @@ def _parse_one(content: str, command: str, label: str) -> ParsedAttachment:
 
 def detect_kind(content: str, hint: str) -> str:
     head = content.lstrip()[:4096]
-    if "logs" in hint and "kubectl" in hint:
+    if _LOGS_VERB.search(hint):  # "kubectl logs ...", not "kubectl -n logs describe ..."
         return "logs"
     if head.startswith(("{", "[")):
         first_line = head.splitlines()[0].strip()

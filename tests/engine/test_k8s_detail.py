@@ -306,3 +306,10 @@ def test_an_exec_enoent_for_a_script_names_the_interpreter_of_its_shebang():
         ("Dockerfile", "FROM alpine:3.20\nCOPY run.sh /app/run.sh\n#!/usr/bin/env-bash-missing\n"),
     )
     assert any("/usr/bin/env-bash-missing" in t and "does not exist in the image (alpine:3.20)" in t for t in titles)
+
+
+def test_a_namespace_called_logs_does_not_make_a_describe_a_log():
+    from engine.parsers.detect import detect_kind
+
+    assert detect_kind("Name: x\nNamespace: logs\n", "kubectl -n logs describe pvc x") == "describe"
+    assert detect_kind("line one\n", "kubectl -n logs logs api-0 --previous") == "logs"
