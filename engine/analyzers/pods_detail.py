@@ -51,6 +51,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         *_init_waiting_on_name(obs),
         *_missing_interpreter(obs),
         *_go_panic_site(obs, ctx),
+        *_mount_type_mismatch(obs),
     ]
 
 
@@ -419,4 +420,45 @@ def _go_panic_site(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     affected=[owner] if owner else [],
                 )
             ]
+    return []
+
+
+_MOUNT_TYPE = re.compile(
+    r"error mounting \\?\"(?P<src>[^\"\\]+)\\?\" to rootfs at \\?\"(?P<dst>[^\"\\]+)\\?\"[^\n]*?(?P<why>not a directory|is a directory|Are you trying to mount a directory onto a file)"
+)
+
+
+def _mount_type_mismatch(obs: Observations) -> list[Finding]:
+    """runc refuses to mount a directory onto a file (or a file onto a directory): a ConfigMap/Secret volume
+    mounted over a file path without ``subPath`` (or a subPath naming a key that is not there)."""
+    for event in obs.events:
+        found = _MOUNT_TYPE.search(event.message)
+        if not found:
+            continue
+        pod = _pod(obs, event.object_name)
+        owner = workload_name(pod) if pod else (workload_of(event.object_name) if event.object_name else None)
+        sub = "volume-subpaths" in found.group("src")
+        how = (
+            "the subPath mount resolves to a directory (the key it names is not in the ConfigMap/Secret) while the image has a file there"
+            if sub
+            else "a volume (a directory) is mounted over a path that is a file in the image"
+        )
+        return [
+            Finding(
+                kind="mount_type_mismatch",
+                subject=f"{owner or 'pod'}:mount_type_mismatch",
+                role="cause",
+                title=f"{owner + ': ' if owner else ''}the container cannot start: the mount at {found.group('dst')} fails with 'not a directory' — {how} (a directory cannot be mounted onto a file)",
+                weight=91,
+                evidence=[event.cite],
+                workload=owner,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Mount the file with subPath: <key> naming a key that exists in the ConfigMap/Secret, or mount the volume on a directory instead of {found.group('dst')}",
+                    ),
+                ],
+                affected=[owner] if owner else [],
+            )
+        ]
     return []
