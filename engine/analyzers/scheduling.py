@@ -114,6 +114,8 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         if key == "affinity" and selector:
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
             what = f"no node has the label(s) its nodeSelector requires ({wanted})"
+        elif key == "affinity" and (terms := scheduling_detail.node_affinity_terms(obs)):
+            what = f"no node satisfies its required node affinity ({terms})"
         what = _detail(key, what, message, obs, evidence)
         action = {
             "affinity": f"Fix {workload}'s nodeSelector/affinity or label a node to match (kubectl get nodes --show-labels)",

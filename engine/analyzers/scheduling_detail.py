@@ -149,3 +149,41 @@ def topology_key(obs: Observations) -> tuple[str, str] | None:
         if found:
             return found.group(1), _cite(label, line, found.group(1))
     return None
+
+
+def node_affinity_terms(obs: Observations) -> str:
+    """The required node-affinity expressions (``topology.kubernetes.io/zone In [eu-west-1c]``) of a spec read
+    as an object or a document; empty when none was printed."""
+    for data in [r.raw for r in obs.resources] + [d.data for d in obs.documents]:
+        terms = _find(data, "nodeSelectorTerms")
+        if not isinstance(terms, list):
+            continue
+        rendered = []
+        for term in terms:
+            for expression in (term.get("matchExpressions") or []) if isinstance(term, dict) else []:
+                if isinstance(expression, dict) and expression.get("key"):
+                    values = expression.get("values") or []
+                    rendered.append(
+                        f"{expression['key']} {expression.get('operator', 'In')} [{', '.join(str(v) for v in values)}]"
+                    )
+        if rendered:
+            return " or ".join(rendered)
+    return ""
+
+
+def _find(data: object, key: str, depth: int = 0) -> object:
+    if depth > 8:
+        return None
+    if isinstance(data, dict):
+        if key in data:
+            return data[key]
+        for value in data.values():
+            found = _find(value, key, depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for item in data:
+            found = _find(item, key, depth + 1)
+            if found is not None:
+                return found
+    return None
