@@ -435,6 +435,9 @@ def _probe_detail(pod: PodFact, message: str, lines: list[tuple[str, str]]) -> t
     return "", []
 
 
+_TLS_ON_HTTP = re.compile(
+    r"malformed HTTP response \\?\"(?:\\x15\\x03|\x15\x03)|first record does not look like a TLS handshake|Client sent an HTTP request to an HTTPS server"
+)
 _PROBE_TIMEOUT = re.compile(
     r"context deadline exceeded|Client\.Timeout|timeout: failed to connect|i/o timeout|timed out|command timed out",
     re.I,
@@ -485,6 +488,10 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]],
         why, why_cites = _probe_detail(pod, failing[0].message, lines)
         if probe == "Startup" and not why and probe_cite:
             why = _startup_budget(probe_cite)
+        if not why and _TLS_ON_HTTP.search(failing[0].message):
+            why = "; the endpoint answers with TLS (a TLS alert, bytes \\x15\\x03) to a plain-HTTP probe: set the probe's scheme: HTTPS"
+        elif not why and "server gave HTTP response to HTTPS client" in failing[0].message:
+            why = "; the probe uses scheme: HTTPS but the endpoint speaks plain HTTP: set scheme: HTTP"
         if not why and _PROBE_TIMEOUT.search(failing[0].message):
             why, why_cites = _probe_timeout(probe, probe_cite, obs)
         evidence += why_cites
