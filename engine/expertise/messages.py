@@ -39,6 +39,26 @@ _KUBELET_VOLUME_IDS = (
 
 RULES: tuple[MessageRule, ...] = (
     MessageRule(
+        "object_too_large",
+        "cause",
+        90,
+        "the API server rejects {kind} {name}: it is larger than the 1 MiB an object may hold (Too long: must have at most 1048576 bytes)",
+        "Split {name} into several objects, mount large files from an image or a volume instead, or compress them",
+        _r(
+            r"The (?P<kind>ConfigMap|Secret) \\?\"(?P<name>[\w.-]+)\\?\" is invalid: [^\n]*?Too long: must have at most 1048576 bytes"
+        ),
+        "invalid_object",
+    ),
+    MessageRule(
+        "object_invalid",
+        "cause",
+        84,
+        "the API server rejects {kind} {name} as invalid: {detail}",
+        "Fix the field the API server names in {name} and apply it again",
+        _r(r"The (?P<kind>[A-Z]\w+) \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<detail>[^\n]{3,200})"),
+        "invalid_object",
+    ),
+    MessageRule(
         "image_rate_limited",
         "cause",
         92,
