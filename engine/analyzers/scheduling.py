@@ -137,6 +137,10 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
                         f" (StorageClass {claim.storage_class})" if claim.storage_class else ""
                     )
                     break
+    if "volume node affinity conflict" in message:
+        pinned = scheduling_detail.node_affinity_terms(obs, ("PersistentVolume",))
+        if pinned:
+            what += f"; its PersistentVolume is pinned to {pinned}, so only nodes there can run it"
     nodes = re.search(r"0/(\d+) nodes are available", message)
     breakdown = ", ".join(f"{n} {text}" for n, text in reasons)
     scope = (
@@ -169,7 +173,9 @@ _REASON_ITEM = re.compile(r"(\d+) (.+?)(?=, \d+ |$)")
 # nodes that pass them fail for the remaining reason, which is the one to fix ("6 didn't match node selector,
 # 3 Insufficient memory": the 3 nodes meant for it are full).
 _FILTERS = re.compile(
-    r"didn't match (?:Pod's )?node (?:affinity|selector)|node affinity/selector|taint|didn't tolerate", re.I
+    r"didn't match (?:Pod's )?node (?:affinity|selector)|node affinity/selector|taint|didn't tolerate"
+    r"|volume node affinity conflict",
+    re.I,
 )
 
 

@@ -151,10 +151,11 @@ def topology_key(obs: Observations) -> tuple[str, str] | None:
     return None
 
 
-def node_affinity_terms(obs: Observations) -> str:
+def node_affinity_terms(obs: Observations, kinds: tuple[str, ...] = ()) -> str:
     """The required node-affinity expressions (``topology.kubernetes.io/zone In [eu-west-1c]``) of a spec read
     as an object or a document; empty when none was printed."""
-    for data in [r.raw for r in obs.resources] + [d.data for d in obs.documents]:
+    sources = [r.raw for r in obs.resources if not kinds or r.kind in kinds]
+    for data in sources + ([] if kinds else [d.data for d in obs.documents]):
         terms = _find(data, "nodeSelectorTerms")
         if not isinstance(terms, list):
             continue
