@@ -235,6 +235,7 @@ def _missed_schedules(obs: Observations) -> list[Finding]:
 
 _UNRESOLVED = re.compile(
     r"can't resolve '?(?P<a>[\w.-]+)'?|could not resolve host:? (?P<b>[\w.-]+)|lookup (?P<c>[\w.-]+)(?: on [\d.:]+)?: no such host"
+    r"|bad address '(?P<f>[\w.-]+)'|getaddrinfo for host \"(?P<g>[\w.-]+)\""
     r"|(?P<d>[\w.-]+): (?:Name or service not known|Temporary failure in name resolution)|NXDOMAIN[^\n]*?(?P<e>[\w-]+\.[\w.-]+)",
     re.I,
 )
@@ -281,7 +282,7 @@ def _init_waiting_on_name(obs: Observations) -> list[Finding]:
                 continue
             host = next(g for g in found.groups() if g)
             service = host.split(".")[0]
-            owner = workload_name(pod) if pod else workload_of(doc.pod)
+            owner = workload_of(doc.pod)
             missing = ""
             if services and service not in services:
                 port = next(

@@ -313,3 +313,11 @@ def test_a_namespace_called_logs_does_not_make_a_describe_a_log():
 
     assert detect_kind("Name: x\nNamespace: logs\n", "kubectl -n logs describe pvc x") == "describe"
     assert detect_kind("line one\n", "kubectl -n logs logs api-0 --previous") == "logs"
+
+
+def test_a_replicaset_hash_written_with_any_letters_is_stripped_but_a_versioned_name_is_not():
+    from engine.findings import workload_of
+
+    assert workload_of("billing-ui-6b7c8d9e0f") == "billing-ui"
+    assert workload_of("db-postgres16") == "db-postgres16"
+    assert workload_of("api-gateway2") == "api-gateway2"
