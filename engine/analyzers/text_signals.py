@@ -26,7 +26,7 @@ _PREFILTER = re.compile(
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
-    r"|load balancer|is invalid:",
+    r"|load balancer|is invalid:|short name mode",
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000

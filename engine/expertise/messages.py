@@ -39,6 +39,15 @@ _KUBELET_VOLUME_IDS = (
 
 RULES: tuple[MessageRule, ...] = (
     MessageRule(
+        "image_short_name",
+        "cause",
+        92,
+        "image {image} is not fully qualified, and the node's container runtime enforces short-name mode (the short name is ambiguous across its search registries), so the container cannot be created",
+        "Use the fully qualified image reference (registry host/repository:tag, e.g. docker.io/library/{image})",
+        _r(r"couldn't parse image name \\?\"(?P<image>[^\"\\]+)\\?\": short name mode is enforcing"),
+        "image_pull",
+    ),
+    MessageRule(
         "object_too_large",
         "cause",
         90,
