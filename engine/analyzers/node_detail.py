@@ -42,8 +42,8 @@ _SHELL_HOST = re.compile(r"^\S+@([\w.-]+):")
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    del ctx
     return [
+        *_bare_conditions(obs, ctx),
         *_conntrack(obs),
         *_cni_agent(obs),
         *_dns_upstream(obs),
@@ -357,3 +357,53 @@ def _pods_near_capacity(obs: Observations) -> list[Finding]:
 
 
 _NON_TERMINATED = re.compile(r"Non-terminated Pods:\s*\((\d+) in total\)")
+
+
+_CONDITION_ROW = re.compile(
+    r"^\s*(?P<type>MemoryPressure|DiskPressure|PIDPressure|Ready|NetworkUnavailable)\s+(?P<status>True|False|Unknown)\s+"
+    r"(?:.*?\s)?(?P<reason>Kubelet\w+|NodeStatusUnknown|\w+NotReady|\w+Pressure)\s+(?P<message>\S.*?)\s*$"
+)
+_TROUBLE = {("Ready", "False"), ("Ready", "Unknown"), ("NetworkUnavailable", "True")}
+
+
+def _bare_conditions(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """A node condition row pasted alone (no describe around it): the node is the one the question names."""
+    if obs.nodes:
+        return []  # a described node: the nodes analyzer reads its conditions
+    subject = ctx.focus.subject if ctx.focus else None
+    node = (
+        subject.name
+        if subject is not None and subject.kind == "node"
+        else (ctx.question.named if ctx.question else None)
+    )
+    for label, line in lines_of(obs):
+        row = _CONDITION_ROW.match(line)
+        if not row:
+            continue
+        kind, status = row.group("type"), row.group("status")
+        if not (kind.endswith("Pressure") and status == "True") and (kind, status) not in _TROUBLE:
+            continue
+        what = {
+            "MemoryPressure": "memory pressure: the kubelet evicts pods to reclaim memory",
+            "DiskPressure": "disk pressure: the node's disk (nodefs/imagefs) is nearly full, so the kubelet evicts pods and garbage-collects images",
+            "PIDPressure": "PID pressure: the node is running out of process IDs",
+        }.get(kind, f"{kind}={status}: the kubelet does not report the node healthy")
+        return [
+            Finding(
+                kind="node_condition_row",
+                subject=f"{node or 'node'}:node_condition_row",
+                role="cause",
+                title=f"{node + ': ' if node else ''}the node reports {what} ({row.group('reason')}: {row.group('message')})",
+                weight=84,
+                evidence=[f"{label} {excerpt(line.strip())}"],
+                workload=node,
+                recommendations=[
+                    rec(
+                        "high",
+                        "Find what fills the node (kubectl describe node; df -h and du on the node; kubectl top pods on it) and free or move it",
+                    )
+                ],
+                affected=[node] if node else [],
+            )
+        ]
+    return []
