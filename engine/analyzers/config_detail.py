@@ -24,7 +24,7 @@ import re
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import observed_names, rec
 from engine.analyzers.log_signatures import doc_source, failing_workload
-from engine.analyzers.scheduling_detail import lines_of
+from engine.analyzers.scheduling_detail import find_key, lines_of
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
@@ -51,6 +51,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings.extend(_service_links(obs, ctx))
     findings.extend(_double_encoded_secrets(obs, ctx))
     findings.extend(_spring_binding(obs, ctx))
+    findings.extend(_unreadable_mounted_file(obs, ctx))
     return findings
 
 
@@ -249,4 +250,73 @@ def _spring_binding(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     affected=[owner] if owner else [],
                 )
             ]
+    return []
+
+
+_PERMISSION = re.compile(
+    r"(?:open |read |reading |load(?:ing)? )?['\"]?(?P<path>/[\w./-]+)['\"]?: permission denied", re.I
+)
+
+
+def _unreadable_mounted_file(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """``open /etc/tls/tls.key: permission denied`` for a file of a Secret/ConfigMap volume: the volume's
+    ``defaultMode`` makes the files readable by their owner (root) only, and the container runs as another user
+    without an ``fsGroup`` that would give it access."""
+
+    specs = [r.raw for r in obs.resources] + [d.data for d in obs.documents]
+    names = observed_names(obs)
+    for doc in obs.logs:
+        for line in doc.lines[-60:]:
+            denied = _PERMISSION.search(line)
+            if not denied:
+                continue
+            path = denied.group("path")
+            for spec in specs:
+                volumes, mounts = find_key(spec, "volumes"), find_key(spec, "volumeMounts")
+                if not isinstance(volumes, list) or not isinstance(mounts, list):
+                    continue
+                mount = next(
+                    (
+                        m
+                        for m in mounts
+                        if isinstance(m, dict) and path.startswith(str(m.get("mountPath", "")).rstrip("/") + "/")
+                    ),
+                    None,
+                )
+                volume = next(
+                    (v for v in volumes if isinstance(v, dict) and mount and v.get("name") == mount.get("name")), None
+                )
+                source = next(
+                    ((k, v) for k, v in (volume or {}).items() if k in ("secret", "configMap", "projected")), None
+                )
+                if mount is None or source is None or not isinstance(source[1], dict):
+                    continue
+                mode = source[1].get("defaultMode")
+                user, group = find_key(spec, "runAsUser"), find_key(spec, "fsGroup")
+                object_name = source[1].get("secretName") or source[1].get("name") or mount.get("name")
+                mode_text = (
+                    f" with defaultMode {oct(mode) if isinstance(mode, int) else mode}" if mode is not None else ""
+                )
+                who = f", while the container runs as user {user}" if user not in (None, 0) else ""
+                fix = "" if group is not None else " and no fsGroup gives the pod's group access"
+                shown = doc_source(doc, ctx, names) or _subject(obs, ctx)
+                owner = workload_of(shown) if shown else None
+                return [
+                    Finding(
+                        kind="mounted_file_unreadable",
+                        subject=f"{owner or 'pod'}:mounted_file_unreadable",
+                        role="cause",
+                        title=f"{owner + ': ' if owner else ''}cannot read {path} (permission denied): it comes from {source[0]} {object_name} mounted at {mount.get('mountPath')}{mode_text}, readable by its owner (root) only{who}{fix}",
+                        weight=91,
+                        evidence=[f"{doc.label} {excerpt(line.strip())}"],
+                        workload=owner,
+                        recommendations=[
+                            rec(
+                                "high",
+                                f"Set securityContext.fsGroup (and defaultMode 0440) so the container's user can read the {source[0]} files, or run as their owner",
+                            ),
+                        ],
+                        affected=[owner] if owner else [],
+                    )
+                ]
     return []

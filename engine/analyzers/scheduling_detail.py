@@ -156,7 +156,7 @@ def node_affinity_terms(obs: Observations, kinds: tuple[str, ...] = ()) -> str:
     as an object or a document; empty when none was printed."""
     sources = [r.raw for r in obs.resources if not kinds or r.kind in kinds]
     for data in sources + ([] if kinds else [d.data for d in obs.documents]):
-        terms = _find(data, "nodeSelectorTerms")
+        terms = find_key(data, "nodeSelectorTerms")
         if not isinstance(terms, list):
             continue
         rendered = []
@@ -172,19 +172,20 @@ def node_affinity_terms(obs: Observations, kinds: tuple[str, ...] = ()) -> str:
     return ""
 
 
-def _find(data: object, key: str, depth: int = 0) -> object:
+def find_key(data: object, key: str, depth: int = 0) -> object:
+    """The first value stored under ``key`` anywhere in a nested document (depth-limited)."""
     if depth > 8:
         return None
     if isinstance(data, dict):
         if key in data:
             return data[key]
         for value in data.values():
-            found = _find(value, key, depth + 1)
+            found = find_key(value, key, depth + 1)
             if found is not None:
                 return found
     elif isinstance(data, list):
         for item in data:
-            found = _find(item, key, depth + 1)
+            found = find_key(item, key, depth + 1)
             if found is not None:
                 return found
     return None
