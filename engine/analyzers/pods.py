@@ -444,6 +444,31 @@ _PROBE_TIMEOUT = re.compile(
 )
 
 
+def _probe_path_missing(probe: str, probe_cite: str | None, obs: Observations) -> tuple[str, list[str]]:
+    """A probe answered 404: the path it asks for, and the close path the application does serve."""
+    found = re.search(r"http-get https?://[^/\s]*(/\S*)", probe_cite or "")
+    path, cites = (found.group(1), [probe_cite or ""]) if found else ("", [])
+    if not path:
+        key, block = f"{probe.lower()}Probe", ""
+        for label, line in scheduling_detail.lines_of(obs):
+            if key in line:
+                block = label
+            if block == label and (m := re.search(r"\"?path\"?\s*:\s*\"?(/[\w./-]*)", line)):
+                path, cites = m.group(1), [f"{label} {excerpt(line.strip())}"]
+                break
+    if not path:
+        return "", []
+    served = {
+        token
+        for _, line in scheduling_detail.lines_of(obs)
+        for token in re.findall(r"(?<![\w/])(/[a-z][\w./-]*)", line)
+        if "/" in token[1:] or token.startswith(("/health", "/ready", "/live"))
+    } - {path}
+    close = difflib.get_close_matches(path, sorted(served), n=1, cutoff=0.7)
+    also = f"; the application serves {close[0]}, which is probably what the probe should ask for" if close else ""
+    return f"; the probe asks for {path}, which the application does not serve (404){also}", cites
+
+
 def _probe_timeout(probe: str, probe_cite: str | None, obs: Observations) -> tuple[str, list[str]]:
     """The probe's timeoutSeconds when the endpoint answers too slowly: describe's ``timeout=1s`` or the spec's."""
     found = re.search(r"timeout=(\d+)s", probe_cite or "")
@@ -492,6 +517,8 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]],
             why = "; the endpoint answers with TLS (a TLS alert, bytes \\x15\\x03) to a plain-HTTP probe: set the probe's scheme: HTTPS"
         elif not why and "server gave HTTP response to HTTPS client" in failing[0].message:
             why = "; the probe uses scheme: HTTPS but the endpoint speaks plain HTTP: set scheme: HTTP"
+        if not why and "statuscode: 404" in failing[0].message:
+            why, why_cites = _probe_path_missing(probe, probe_cite, obs)
         if not why and _PROBE_TIMEOUT.search(failing[0].message):
             why, why_cites = _probe_timeout(probe, probe_cite, obs)
         evidence += why_cites
