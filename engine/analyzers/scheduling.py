@@ -216,6 +216,18 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
             term = "pod anti-affinity" if anti else "required pod affinity"
             return f"its {term} selects pods labelled {selector[0]}, and no node in the topology domain it requires runs such a pod"
         return what
+    if key == "ports":
+        ports = sorted(
+            {
+                m.group(1)
+                for _, line in scheduling_detail.lines_of(obs)
+                if (m := re.search(r"\"?hostPort\"?\s*:\s*(\d+)", line))
+            },
+            key=int,
+        )
+        if ports:
+            return f"its hostPort {', '.join(ports)} is already taken on every node it fits (one pod per node and host port: more replicas than nodes cannot run)"
+        return what
     if key == "topology_spread":
         topology = scheduling_detail.topology_key(obs)
         cordoned = scheduling_detail.cordoned_nodes(obs)
