@@ -291,10 +291,22 @@ RULES: tuple[MessageRule, ...] = (
     MessageRule(
         "volume_multi_attach",
         "cause",
+        88,
+        "volume {volume} is still attached to another node (ReadWriteOnce) and used by pod(s) {holder}, so the new pod cannot mount it until that pod is gone",
+        "Delete or scale down {holder} (or the stale VolumeAttachment of its node) so the volume detaches, or use a Recreate strategy / RWX volume",
+        _r(
+            r"Multi-Attach error for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*Volume is already used by pod\(s\)\s*(?P<holder>[\w.-]+(?:,\s*[\w.-]+)*)"
+        ),
+        "multi_attach",
+    ),
+    MessageRule(
+        "volume_multi_attach",
+        "cause",
         86,
         "volume {volume} is still attached to another node (ReadWriteOnce), so the new pod cannot mount it",
         "Let the old pod/node release the volume (delete the old pod, or the stale VolumeAttachment) or use a RWX volume",
         _r(r"Multi-Attach error for volume \\?\"(?P<volume>[\w.-]+)\\?\""),
+        "multi_attach",
     ),
     MessageRule(
         "volume_attach_failed",
