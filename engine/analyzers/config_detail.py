@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import re
 
 from engine.analysis_context import AnalysisContext
@@ -52,6 +53,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings.extend(_double_encoded_secrets(obs, ctx))
     findings.extend(_spring_binding(obs, ctx))
     findings.extend(_unreadable_mounted_file(obs, ctx))
+    findings.extend(_misspelled_env(obs, ctx))
     return findings
 
 
@@ -319,4 +321,50 @@ def _unreadable_mounted_file(obs: Observations, ctx: AnalysisContext) -> list[Fi
                         affected=[owner] if owner else [],
                     )
                 ]
+    return []
+
+
+_UNSET_VAR = re.compile(
+    r"KeyError: ['\"](?P<a>[A-Z][A-Z0-9_]{2,})['\"]|(?:environment variable|env var|variable)\s+['\"`]?(?P<b>[A-Z][A-Z0-9_]{2,})['\"`]?\s+(?:is\s+)?(?:not set|missing|required|undefined|is empty|must be set)"
+    r"|(?:missing|required) (?:environment variable|env var)s?:?\s+['\"`]?(?P<c>[A-Z][A-Z0-9_]{2,})"
+)
+_ENV_NAME = re.compile(r"(?:^|[\s{,-])\"?name\"?\s*:\s*\"?(?P<name>[A-Z][A-Z0-9_]{2,})\"?")
+
+
+def _misspelled_env(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """The application says a variable is unset while the pod spec defines one spelled almost the same."""
+
+    defined: dict[str, str] = {}
+    for label, line in lines_of(obs):
+        for match in _ENV_NAME.finditer(line):
+            defined.setdefault(match.group("name"), f"{label} {excerpt(line.strip())}")
+    if not defined:
+        return []
+    names = observed_names(obs)
+    for doc in obs.logs:
+        for line in doc.lines[-80:]:
+            found = _UNSET_VAR.search(line)
+            if not found:
+                continue
+            wanted = next(g for g in found.groups() if g)
+            if wanted in defined:
+                continue
+            close = difflib.get_close_matches(wanted, sorted(defined), n=1, cutoff=0.85)
+            if not close:
+                continue
+            shown = doc_source(doc, ctx, names) or _subject(obs, ctx)
+            owner = workload_of(shown) if shown else None
+            return [
+                Finding(
+                    kind="env_var_misspelled",
+                    subject=f"{owner or 'pod'}:env_var_misspelled",
+                    role="cause",
+                    title=f"{owner + ': ' if owner else ''}the application needs environment variable {wanted}, but the pod spec defines {close[0]} (a different spelling), so {wanted} is unset",
+                    weight=92,
+                    evidence=[f"{doc.label} {excerpt(line.strip())}", defined[close[0]]],
+                    workload=owner,
+                    recommendations=[rec("high", f"Rename env {close[0]} to {wanted} in the pod template")],
+                    affected=[owner] if owner else [],
+                )
+            ]
     return []
