@@ -65,7 +65,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     for pod in obs.pods:
         events = events_for(pod.name, obs.events, ctx)
         findings.extend(_config_errors(pod, events, obs))
-        findings.extend(_image_pull(pod, events))
+        findings.extend(_image_pull(pod, events, obs))
         for container in pod.containers:
             findings.extend(_container(pod, container, obs, events, index))
         findings.extend(_probes(pod, events, _pod_lines(pod, obs), obs))
@@ -311,7 +311,7 @@ def _config_errors(pod: PodFact, events: list[EventFact], obs: Observations | No
     return findings
 
 
-def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
+def _image_pull(pod: PodFact, events: list[EventFact], obs: Observations | None = None) -> list[Finding]:
     workload = workload_name(pod)
     waiting = [c for c in pod.containers if c.reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")]
     pull_events = [
@@ -330,6 +330,8 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
         reason = "invalid_name"
     image_match = _PULL_IMAGE.search(text)
     image = image_match.group(1) if image_match else next((c.image for c in waiting if c.image), None)
+    if image is None and obs is not None:  # a pods table only: the workload's image from its own listing
+        image = next((w.images[0] for w in obs.workloads if w.name == workload and len(w.images) == 1), None)
     what = _PULL_TITLES[reason or ""]
     if reason == "tls":
         said = next((m.group(0) for m in [_PULL_REASONS[0][1].search(text)] if m), "")
@@ -590,7 +592,7 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
         pod = PodFact(name=name, namespace=by_pod[name][0].namespace)
         events = by_pod[name]
         findings.extend(_config_errors(pod, events, obs))
-        findings.extend(_image_pull(pod, events))
+        findings.extend(_image_pull(pod, events, obs))
         findings.extend(_probes(pod, events, [], obs))
         backoff = [e for e in events if e.reason == "BackOff" and "restarting failed container" in e.message]
         oom = [e for e in events if e.reason == "OOMKilling" or "OOMKilled" in e.message]

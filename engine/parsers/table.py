@@ -215,6 +215,7 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
             ready=to_int(ready_count),
             updated=to_int(row.get("UP-TO-DATE", "")),
             available=to_int(row.get("AVAILABLE", "")),
+            images=[i for i in row.get("IMAGES", "").split(",") if i and i != "<none>"],  # -o wide
         )
         fact.cites["replicas"] = cite
         obs.workloads.append(fact)
