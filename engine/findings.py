@@ -14,7 +14,9 @@ Role = Literal["cause", "symptom", "context"]
 # Kubernetes generates name suffixes from an alphabet without vowels (k8s.io/apimachinery rand.String).
 _SAFE = "[bcdfghjklmnpqrstvwxz2-9]"
 _POD_SUFFIX = re.compile(rf"-(?:(?=[a-z0-9]*\d)[a-z0-9]{{6,10}}-[a-z0-9]{{5}}|{_SAFE}{{5}}|\d+)$")
-_RS_SUFFIX = re.compile(rf"-{_SAFE}{{6,10}}$")
+# a ReplicaSet's pod-template hash: the safe alphabet, or (as hand-written examples print it) 8-10 letters and digits
+# with at least three digits and two letters ("6b7c8d9e0f"), never a word such as "gateway2" or "postgres16"
+_RS_SUFFIX = re.compile(rf"-(?:{_SAFE}{{6,10}}|(?=(?:[a-z]*\d){{3}})(?=(?:\d*[a-z]){{2}})[a-z0-9]{{8,10}})$")
 
 
 @dataclass

@@ -80,7 +80,7 @@ def _finding(item: _Full, owner: str | None, biggest: tuple[float, str, str, str
         kind="filesystem_full",
         subject=f"pod/{owner}" if owner else f"filesystem:{item.mount}",
         role="cause",
-        title=f"{owner + ': ' if owner else ''}the volume mounted at {item.mount} is {item.pct}% full ({item.avail} available), so writes will soon fail with 'no space left on device'{largest}",
+        title=f"{owner + ': ' if owner else ''}the disk (filesystem) mounted at {item.mount} is {item.pct}% full ({item.avail} available), so writes will soon fail with 'no space left on device'{largest}",
         weight=84 if item.pct >= 95 else 76,
         evidence=evidence,
         workload=workload,

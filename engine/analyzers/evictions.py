@@ -12,19 +12,30 @@ import re
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import finding_time, rec
-from engine.facts import Observations
+from engine.facts import EventFact, Observations
 from engine.findings import Finding, workload_of
 
 _LOW = re.compile(r"low on resource: ([\w-]+)")
-_USAGE = re.compile(r"Container ([\w.-]+) was using ([\w.]+), request is ([\w.]+)")
+# "Container x was using 3421Mi, request is 512Mi" (older kubelets) / "... which exceeds its request of 0." (newer)
+_USAGE = re.compile(
+    r"Container ([\w.-]+) was using (\w+(?:\.\d+)?\w*), (?:request is|which exceeds its request of) (\w+(?:\.\d+)?\w*)"
+)
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings: dict[str, Finding] = {}
     pods = {p.name: p for p in obs.pods}
-    for event in obs.events:
-        if event.reason != "Evicted" or not event.object_name or ctx.is_stale(event.last_seen):
-            continue
+    evictions = [e for e in obs.events if e.reason == "Evicted" and e.object_name and not ctx.is_stale(e.last_seen)]
+    for evicted in obs.pods:  # the evicted pod's own status: "Reason: Evicted" + "Message: The node was low on ..."
+        if evicted.status_reason == "Evicted" and evicted.status_message:
+            cite = evicted.cites.get("status_message") or evicted.cites.get("status") or ""
+            evictions.append(
+                EventFact(
+                    "Warning", "Evicted", evicted.status_message, "Pod", evicted.name, evicted.namespace, cite=cite
+                )
+            )
+    for event in evictions:
+        assert event.object_name is not None
         low, usage = _LOW.search(event.message), _USAGE.search(event.message)
         if not low or not usage or event.object_name in findings:
             continue

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers import scheduling_detail
 from engine.analyzers.common import crash_log_lines, events_for, finding_time, logs_for, rec, workload_name
 from engine.facts import ContainerFact, EventFact, Observations, PodFact
 from engine.findings import Finding
@@ -22,6 +24,14 @@ _BAD_COMMAND = re.compile(
 )
 _PULL_IMAGE = re.compile(r"(?:pull|pulling) image \\?\"([^\"\\]+)\\?\"", re.IGNORECASE)
 _PULL_REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "tls",
+        re.compile(
+            r"x509: [^\n\"]{0,80}|tls: failed to verify certificate[^\n\"]{0,60}|certificate signed by unknown authority",
+            re.IGNORECASE,
+        ),
+    ),
+    ("disk_full", re.compile(r"no space left on device", re.IGNORECASE)),
     ("rate_limited", re.compile(r"toomanyrequests|rate limit|429 Too Many Requests", re.IGNORECASE)),
     (
         "unauthorized",
@@ -44,6 +54,8 @@ _PULL_TITLES = {
     "not_found": "the image or tag does not exist in the registry",
     "unreachable": "the registry cannot be reached from the node",
     "invalid_name": "the image reference is malformed (InvalidImageName: repository names must be lowercase, with no spaces or invalid characters)",
+    "tls": "the node does not trust the registry's TLS certificate",
+    "disk_full": "the node's disk is full while the image is unpacked (no space left on device)",
 }
 
 
@@ -52,11 +64,11 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
     for pod in obs.pods:
         events = events_for(pod.name, obs.events, ctx)
-        findings.extend(_config_errors(pod, events))
-        findings.extend(_image_pull(pod, events))
+        findings.extend(_config_errors(pod, events, obs))
+        findings.extend(_image_pull(pod, events, obs))
         for container in pod.containers:
             findings.extend(_container(pod, container, obs, events, index))
-        findings.extend(_probes(pod, events, _pod_lines(pod, obs)))
+        findings.extend(_probes(pod, events, _pod_lines(pod, obs), obs))
         findings.extend(_eviction(pod))
     findings.extend(_orphan_pod_events(obs, ctx))
     return findings
@@ -205,7 +217,32 @@ def _container(
     return findings
 
 
-def _config_errors(pod: PodFact, events: list[EventFact]) -> list[Finding]:
+def _near_key(key: str, obs: Observations) -> str | None:
+    """A key printed in the input that differs from the missing one only in separators or case (db-url vs DB_URL)."""
+    wanted = re.sub(r"[-_.]", "", key.lower())
+    for _, line in scheduling_detail.lines_of(obs):
+        for token in re.findall(r"[\w.-]+", line):
+            if token != key and len(token) == len(key) and re.sub(r"[-_.]", "", token.lower()) == wanted:
+                return str(token)
+    return None
+
+
+def _listed_close_name(name: str, obs: Observations) -> str | None:
+    """The first-column name of a listing (``kubectl get cm``/``get secret``) closest to a missing object's name."""
+    names = {
+        row.split()[0]
+        for _, row in scheduling_detail.lines_of(obs)
+        if row
+        and not row[0].isspace()
+        and len(row.split()) >= 3
+        and (row.split()[1].isdigit() or row.split()[2].isdigit())
+    }
+    names |= {r.name for r in obs.resources if r.kind in ("ConfigMap", "Secret")}
+    close = difflib.get_close_matches(name, sorted(names - {name}), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _config_errors(pod: PodFact, events: list[EventFact], obs: Observations | None = None) -> list[Finding]:
     workload = workload_name(pod)
     findings: list[Finding] = []
     texts: list[tuple[str, str, EventFact | None]] = []
@@ -222,6 +259,9 @@ def _config_errors(pod: PodFact, events: list[EventFact]) -> list[Finding]:
         if key_match:
             key, kind, _ns, name = key_match.groups()
             title = f"{workload}: key '{key}' is missing from {kind} '{name}', so the container cannot be created"
+            near = _near_key(key, obs) if obs is not None else None
+            if near:
+                title += f"; the {kind} has '{near}', which is probably what was meant"
             ident = f"key:{kind}:{name}:{key}"
             action = f"Add key '{key}' to {kind} '{name}' (kubectl edit {kind.lower()} {name}) or fix the reference in {workload}"
             finding_kind = "missing_key"
@@ -231,6 +271,9 @@ def _config_errors(pod: PodFact, events: list[EventFact]) -> list[Finding]:
             ident = f"obj:{kind}:{name}"
             mount = "mounted by" if "MountVolume" in message else "referenced by"
             title = f"{workload}: {kind} '{name}' {mount} the pod does not exist"
+            listed = _listed_close_name(name, obs) if obs is not None else None
+            if listed:
+                title += f"; the existing {kind} '{listed}' is probably what was meant"
             action = (
                 f"Create {kind} '{name}' in namespace {pod.namespace or '<namespace>'} "
                 f"(kubectl create {'secret generic' if kind == 'Secret' else 'configmap'} {name} ...) "
@@ -268,7 +311,7 @@ def _config_errors(pod: PodFact, events: list[EventFact]) -> list[Finding]:
     return findings
 
 
-def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
+def _image_pull(pod: PodFact, events: list[EventFact], obs: Observations | None = None) -> list[Finding]:
     workload = workload_name(pod)
     waiting = [c for c in pod.containers if c.reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")]
     pull_events = [
@@ -287,7 +330,19 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
         reason = "invalid_name"
     image_match = _PULL_IMAGE.search(text)
     image = image_match.group(1) if image_match else next((c.image for c in waiting if c.image), None)
+    if image is None and obs is not None:  # a pods table only: the workload's image from its own listing
+        image = next((w.images[0] for w in obs.workloads if w.name == workload and len(w.images) == 1), None)
     what = _PULL_TITLES[reason or ""]
+    if reason == "tls":
+        said = next((m.group(0) for m in [_PULL_REASONS[0][1].search(text)] if m), "")
+        what += f" ({said.strip()}): add the registry's CA to the nodes' container runtime trust store"
+    elif reason is None:
+        tail = re.search(
+            r"(?:Failed to pull image|Error response from daemon|pulling image)[^\n]*?:\s*([^:\n]+(?::[^:\n]+)?)\s*$",
+            text.strip(),
+        )
+        if tail:
+            what = f"the pull fails: {tail.group(1).strip()[:160]}"
     evidence = [c.cites["state"] for c in waiting if "state" in c.cites]
     evidence += [e.cite for e in detail_events[:2]]
     actions = {
@@ -296,6 +351,8 @@ def _image_pull(pod: PodFact, events: list[EventFact]) -> list[Finding]:
         "unauthorized": f"Fix the registry credentials: check the imagePullSecrets of {workload} and that the secret's token is valid",
         "rate_limited": "Authenticate pulls or mirror the image to a private registry to avoid the registry's rate limit",
         "unreachable": "Check node egress/DNS to the registry",
+        "tls": "Install the registry's CA certificate on the nodes (containerd certs.d hosts.toml / docker certs.d) or use a publicly trusted certificate",
+        "disk_full": "Free the node's disk (image garbage collection thresholds, large container layers) or move the pod to a node with space",
         "invalid_name": f"Fix the malformed image reference in {workload}'s pod spec",
     }
     return [
@@ -380,7 +437,60 @@ def _probe_detail(pod: PodFact, message: str, lines: list[tuple[str, str]]) -> t
     return "", []
 
 
-def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]]) -> list[Finding]:
+_TLS_ON_HTTP = re.compile(
+    r"malformed HTTP response \\?\"(?:\\x15\\x03|\x15\x03)|first record does not look like a TLS handshake|Client sent an HTTP request to an HTTPS server"
+)
+_PROBE_TIMEOUT = re.compile(
+    r"context deadline exceeded|Client\.Timeout|timeout: failed to connect|i/o timeout|timed out|command timed out",
+    re.I,
+)
+
+
+def _probe_path_missing(probe: str, probe_cite: str | None, obs: Observations) -> tuple[str, list[str]]:
+    """A probe answered 404: the path it asks for, and the close path the application does serve."""
+    found = re.search(r"http-get https?://[^/\s]*(/\S*)", probe_cite or "")
+    path, cites = (found.group(1), [probe_cite or ""]) if found else ("", [])
+    if not path:
+        key, block = f"{probe.lower()}Probe", ""
+        for label, line in scheduling_detail.lines_of(obs):
+            if key in line:
+                block = label
+            if block == label and (m := re.search(r"\"?path\"?\s*:\s*\"?(/[\w./-]*)", line)):
+                path, cites = m.group(1), [f"{label} {excerpt(line.strip())}"]
+                break
+    if not path:
+        return "", []
+    served = {
+        token
+        for _, line in scheduling_detail.lines_of(obs)
+        for token in re.findall(r"(?<![\w/])(/[a-z][\w./-]*)", line)
+        if "/" in token[1:] or token.startswith(("/health", "/ready", "/live"))
+    } - {path}
+    close = difflib.get_close_matches(path, sorted(served), n=1, cutoff=0.7)
+    also = f"; the application serves {close[0]}, which is probably what the probe should ask for" if close else ""
+    return f"; the probe asks for {path}, which the application does not serve (404){also}", cites
+
+
+def _probe_timeout(probe: str, probe_cite: str | None, obs: Observations) -> tuple[str, list[str]]:
+    """The probe's timeoutSeconds when the endpoint answers too slowly: describe's ``timeout=1s`` or the spec's."""
+    found = re.search(r"timeout=(\d+)s", probe_cite or "")
+    if found:
+        return f"; the endpoint does not answer within the probe's timeoutSeconds ({found.group(1)}s)", [
+            probe_cite or ""
+        ]
+    key, block = f"{probe.lower()}Probe", ""
+    for label, line in scheduling_detail.lines_of(obs):
+        if key in line:
+            block = label
+        elif block == label:
+            seconds = re.search(r"timeoutSeconds\"?\s*[:=]\s*(\d+)", line)
+            if seconds:
+                cite = f"{label} {excerpt(line.strip())}"
+                return f"; the endpoint does not answer within the probe's timeoutSeconds ({seconds.group(1)}s)", [cite]
+    return "", []
+
+
+def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]], obs: Observations) -> list[Finding]:
     workload = workload_name(pod)
     findings: list[Finding] = []
     for probe, role, weight in (
@@ -405,6 +515,14 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]])
         why, why_cites = _probe_detail(pod, failing[0].message, lines)
         if probe == "Startup" and not why and probe_cite:
             why = _startup_budget(probe_cite)
+        if not why and _TLS_ON_HTTP.search(failing[0].message):
+            why = "; the endpoint answers with TLS (a TLS alert, bytes \\x15\\x03) to a plain-HTTP probe: set the probe's scheme: HTTPS"
+        elif not why and "server gave HTTP response to HTTPS client" in failing[0].message:
+            why = "; the probe uses scheme: HTTPS but the endpoint speaks plain HTTP: set scheme: HTTP"
+        if not why and "statuscode: 404" in failing[0].message:
+            why, why_cites = _probe_path_missing(probe, probe_cite, obs)
+        if not why and _PROBE_TIMEOUT.search(failing[0].message):
+            why, why_cites = _probe_timeout(probe, probe_cite, obs)
         evidence += why_cites
         findings.append(
             Finding(
@@ -473,9 +591,9 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
     for name in sorted(by_pod):
         pod = PodFact(name=name, namespace=by_pod[name][0].namespace)
         events = by_pod[name]
-        findings.extend(_config_errors(pod, events))
-        findings.extend(_image_pull(pod, events))
-        findings.extend(_probes(pod, events, []))
+        findings.extend(_config_errors(pod, events, obs))
+        findings.extend(_image_pull(pod, events, obs))
+        findings.extend(_probes(pod, events, [], obs))
         backoff = [e for e in events if e.reason == "BackOff" and "restarting failed container" in e.message]
         oom = [e for e in events if e.reason == "OOMKilling" or "OOMKilled" in e.message]
         workload = workload_name(pod)

@@ -22,6 +22,7 @@ THROTTLED_SHARE = 0.25  # the CPUThrottlingHigh alert fires at 25 % of periods t
 _EXPOSITION = re.compile(r"^(container_cpu_cfs_(?:throttled_)?periods_total)\{([^}]*)\}\s+([\d.e+]+)")
 _POD_VALUE = re.compile(r"\{[^}]*pod=\"(?P<pod>[\w.-]+)\"[^}]*\}\s+(?P<value>\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$")
 _CPU_LIMIT_JSON = re.compile(r"\"limits\"\s*:\s*\{[^}]*\"cpu\"\s*:\s*\"(?P<cpu>[\d.]+m?)\"")
+_CPU_LIMIT_FLAT = re.compile(r"(?:limits\.cpu:\s*|\"limits\"\s*:\s*\{[^}]*\"cpu\"\s*:\s*\")([\d.]+m?)\b")
 _XMX = re.compile(r"-Xmx(\d+[kKmMgG])\b")
 _GOMAXPROCS = re.compile(r"GOMAXPROCS[=:\s]+(\d+)")
 
@@ -118,6 +119,9 @@ def _cpu_limit(obs: Observations, workload: str) -> str | None:
             for container in pod.containers:
                 if container.cpu_limit:
                     return container.cpu_limit
+    flat = [m.group(1) for _, line in _lines(obs) if (m := _CPU_LIMIT_FLAT.search(line))]
+    if len(set(flat)) == 1:  # one CPU limit printed (a jsonpath of the pod's resources): it is this workload's
+        return flat[0]
     after_command = False
     for _, line in _lines(obs):
         if line.lstrip().startswith("$") or line.lstrip().startswith(">"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers import scheduling_detail
 from engine.analyzers.common import finding_time, rec, workload_name
 from engine.facts import EventFact, Observations, PodFact
 from engine.findings import Finding, workload_of
@@ -80,21 +81,25 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
 def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs: Observations) -> Finding:
     workload = workload_name(pod)
     evidence = [cite]
-    resources = sorted({r.rstrip(".") for r in _INSUFFICIENT.findall(message)})
     reasons = _reasons(message)
     claim_names = pod.volumes_claims
+    resources = _decisive_resources(message, reasons)
     if resources:
         what = f"insufficient {', '.join(resources)} on the nodes"
+        amounts = [(r, found) for r in resources if (found := scheduling_detail.requested(r, obs))]
+        if amounts:
+            what += " (it requests " + ", ".join(f"{r} {amount}" for r, (amount, _) in amounts) + ")"
+            evidence.extend(cite for _, (_, cite) in amounts)
         action = (
             f"Lower {workload}'s {'/'.join(resources)} requests or add capacity "
             f"(scale the node group / cluster autoscaler max) so a node can fit it"
         )
         kind = "insufficient_resources"
     else:
-        matched = next(  # the biggest reason first; a control-plane taint is never the reason
+        matched = next(  # the decisive reason first; a control-plane taint is never the reason
             (
                 (key, text)
-                for reason in (*[t for _, t in reasons], message)
+                for reason in (*sorted((t for _, t in reasons), key=lambda t: bool(_FILTERS.search(t))), message)
                 for key, pattern, text in _REASONS
                 if pattern.search(reason) and not _CONTROL_PLANE.search(reason)
             ),
@@ -109,6 +114,9 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         if key == "affinity" and selector:
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
             what = f"no node has the label(s) its nodeSelector requires ({wanted})"
+        elif key == "affinity" and (terms := scheduling_detail.node_affinity_terms(obs)):
+            what = f"no node satisfies its required node affinity ({terms})"
+        what = _detail(key, what, message, obs, evidence)
         action = {
             "affinity": f"Fix {workload}'s nodeSelector/affinity or label a node to match (kubectl get nodes --show-labels)",
             "taint": f"Add a toleration for the taint to {workload} or remove the taint from a node (kubectl describe nodes | grep Taints)",
@@ -129,6 +137,10 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
                         f" (StorageClass {claim.storage_class})" if claim.storage_class else ""
                     )
                     break
+    if "volume node affinity conflict" in message:
+        pinned = scheduling_detail.node_affinity_terms(obs, ("PersistentVolume",))
+        if pinned:
+            what += f"; its PersistentVolume is pinned to {pinned}, so only nodes there can run it"
     nodes = re.search(r"0/(\d+) nodes are available", message)
     breakdown = ", ".join(f"{n} {text}" for n, text in reasons)
     scope = (
@@ -155,6 +167,77 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
 _CONTROL_PLANE = re.compile(r"node-role\.kubernetes\.io/(?:control-plane|master)")
 _TAINT = re.compile(r"taints? \{([^}]*)\}")
 _REASON_ITEM = re.compile(r"(\d+) (.+?)(?=, \d+ |$)")
+
+
+# Filters that exclude nodes by the pod's own design (its node selector, the taints it does not tolerate): the
+# nodes that pass them fail for the remaining reason, which is the one to fix ("6 didn't match node selector,
+# 3 Insufficient memory": the 3 nodes meant for it are full).
+_FILTERS = re.compile(
+    r"didn't match (?:Pod's )?node (?:affinity|selector)|node affinity/selector|taint|didn't tolerate"
+    r"|volume node affinity conflict",
+    re.I,
+)
+
+
+def _decisive_resources(message: str, reasons: list[tuple[int, str]]) -> list[str]:
+    """The resources the nodes lack, when that is the decisive reason (else [])."""
+    resources = sorted({r.rstrip(".") for r in _INSUFFICIENT.findall(message)})
+    if not resources or not reasons:
+        return resources
+    remaining = [(n, text) for n, text in reasons if not _FILTERS.search(text) and not _CONTROL_PLANE.search(text)]
+    if not remaining:
+        return resources
+    top = max(n for n, _ in remaining)
+    return resources if any(n == top and _INSUFFICIENT.search(t) for n, t in remaining) else []
+
+
+def _detail(key: str, what: str, message: str, obs: Observations, evidence: list[str]) -> str:
+    """The concrete thing behind the scheduler's reason: pod capacity, cordoned nodes, the affinity's selector."""
+    if key == "pods":
+        capacity = scheduling_detail.pod_capacity(obs)
+        if capacity:
+            evidence.append(capacity[1])
+            return (
+                f"the nodes have reached their maximum pod count (Too many pods: {capacity[0]} pods allowed per node)"
+            )
+        return "the nodes have reached their maximum pod count (Too many pods)"
+    if key == "unschedulable":
+        cordoned = scheduling_detail.cordoned_nodes(obs)
+        if cordoned:
+            evidence.extend(cite for _, cite in cordoned[:3] if cite)
+            names = ", ".join(name for name, _ in cordoned)
+            return f"{len(cordoned)} node(s) are cordoned (unschedulable: {names}); uncordon them after maintenance"
+        return "the nodes are cordoned (unschedulable); uncordon them after maintenance"
+    if key in ("anti_affinity",):
+        anti = "anti-affinity" in message.lower()
+        selector = scheduling_detail.pod_affinity_selector(obs, anti)
+        if selector:
+            evidence.append(selector[1])
+            term = "pod anti-affinity" if anti else "required pod affinity"
+            return f"its {term} selects pods labelled {selector[0]}, and no node in the topology domain it requires runs such a pod"
+        return what
+    if key == "ports":
+        ports = sorted(
+            {
+                m.group(1)
+                for _, line in scheduling_detail.lines_of(obs)
+                if (m := re.search(r"\"?hostPort\"?\s*:\s*(\d+)", line))
+            },
+            key=int,
+        )
+        if ports:
+            return f"its hostPort {', '.join(ports)} is already taken on every node it fits (one pod per node and host port: more replicas than nodes cannot run)"
+        return what
+    if key == "topology_spread":
+        topology = scheduling_detail.topology_key(obs)
+        cordoned = scheduling_detail.cordoned_nodes(obs)
+        if topology:
+            evidence.append(topology[1])
+            what = f"its topology spread constraint over {topology[0]} (maxSkew, whenUnsatisfiable: DoNotSchedule) cannot be met"
+            if cordoned:
+                what += f"; cordoned in that domain: {', '.join(name for name, _ in cordoned)}"
+        return what
+    return what
 
 
 def _reasons(message: str) -> list[tuple[int, str]]:

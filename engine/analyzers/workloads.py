@@ -150,7 +150,15 @@ def _job(w: WorkloadFact, events: list[EventFact], ctx: AnalysisContext) -> list
     if failed is None:
         return []
     return [
-        _job_finding(w.name, failed.reason or "", failed.message or "", failed.cite, w.cites.get("pods_statuses"), None)
+        _job_finding(
+            w.name,
+            failed.reason or "",
+            failed.message or "",
+            failed.cite,
+            w.cites.get("pods_statuses"),
+            None,
+            w.active_deadline_seconds,
+        )
     ]
 
 
@@ -167,12 +175,21 @@ def _job_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 continue
             known.add(event.object_name)
             statuses = next((w.cites.get("pods_statuses") for w in obs.workloads if w.name == event.object_name), None)
-            findings.append(_job_finding(event.object_name, event.reason, event.message, event.cite, statuses, event))
+            limit = next((w.active_deadline_seconds for w in obs.workloads if w.name == event.object_name), None)
+            findings.append(
+                _job_finding(event.object_name, event.reason, event.message, event.cite, statuses, event, limit)
+            )
     return findings
 
 
 def _job_finding(
-    name: str, reason: str, message: str, cite: str, statuses: str | None, event: EventFact | None
+    name: str,
+    reason: str,
+    message: str,
+    cite: str,
+    statuses: str | None,
+    event: EventFact | None,
+    limit: int | None = None,
 ) -> Finding:
     cronjob = workload_of(name)
     deadline = reason == "DeadlineExceeded"
@@ -180,7 +197,7 @@ def _job_finding(
         kind="job_deadline_exceeded" if deadline else "job_backoff_limit",
         subject=f"job/{name}",
         role="cause" if deadline else "symptom",
-        title=f"Job {name} failed: it ran longer than its activeDeadlineSeconds"
+        title=f"Job {name} failed: it ran longer than its activeDeadlineSeconds" + (f" ({limit}s)" if limit else "")
         if deadline
         else f"Job {name} failed: its pods kept failing until the backoff limit was reached",
         weight=80 if deadline else 66,

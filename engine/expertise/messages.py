@@ -32,7 +32,41 @@ def _r(pattern: str) -> re.Pattern[str]:
 
 _PULL = r"(?:Failed to pull image|[Ee]rror (?:response from daemon|pulling image)|pulling image)\s*\\?\"?(?P<image>[^\"\\\s]+)\\?\"?[^\n]*?"
 
+# the kubelet's own log adds the volume's unique name and the pod between the volume and the error
+_KUBELET_VOLUME_IDS = (
+    r"(?:\s*\(UniqueName: \\?\"[^\"\\]*\\?\"\))?(?:\s*pod \\?\"[\w.-]+\\?\"\s*\(UID: \\?\"[^\"\\]*\\?\"\))?"
+)
+
 RULES: tuple[MessageRule, ...] = (
+    MessageRule(
+        "image_short_name",
+        "cause",
+        92,
+        "image {image} is not fully qualified, and the node's container runtime enforces short-name mode (the short name is ambiguous across its search registries), so the container cannot be created",
+        "Use the fully qualified image reference (registry host/repository:tag, e.g. docker.io/library/{image})",
+        _r(r"couldn't parse image name \\?\"(?P<image>[^\"\\]+)\\?\": short name mode is enforcing"),
+        "image_pull",
+    ),
+    MessageRule(
+        "object_too_large",
+        "cause",
+        90,
+        "the API server rejects {kind} {name}: it is larger than the 1 MiB an object may hold (Too long: must have at most 1048576 bytes)",
+        "Split {name} into several objects, mount large files from an image or a volume instead, or compress them",
+        _r(
+            r"The (?P<kind>ConfigMap|Secret) \\?\"(?P<name>[\w.-]+)\\?\" is invalid: [^\n]*?Too long: must have at most 1048576 bytes"
+        ),
+        "invalid_object",
+    ),
+    MessageRule(
+        "object_invalid",
+        "cause",
+        84,
+        "the API server rejects {kind} {name} as invalid: {detail}",
+        "Fix the field the API server names in {name} and apply it again",
+        _r(r"The (?P<kind>[A-Z]\w+) \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<detail>[^\n]{3,200})"),
+        "invalid_object",
+    ),
     MessageRule(
         "image_rate_limited",
         "cause",
@@ -269,10 +303,22 @@ RULES: tuple[MessageRule, ...] = (
     MessageRule(
         "volume_multi_attach",
         "cause",
+        88,
+        "volume {volume} is still attached to another node (ReadWriteOnce) and used by pod(s) {holder}, so the new pod cannot mount it until that pod is gone",
+        "Delete or scale down {holder} (or the stale VolumeAttachment of its node) so the volume detaches, or use a Recreate strategy / RWX volume",
+        _r(
+            r"Multi-Attach error for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*Volume is already used by pod\(s\)\s*(?P<holder>[\w.-]+(?:,\s*[\w.-]+)*)"
+        ),
+        "multi_attach",
+    ),
+    MessageRule(
+        "volume_multi_attach",
+        "cause",
         86,
         "volume {volume} is still attached to another node (ReadWriteOnce), so the new pod cannot mount it",
         "Let the old pod/node release the volume (delete the old pod, or the stale VolumeAttachment) or use a RWX volume",
         _r(r"Multi-Attach error for volume \\?\"(?P<volume>[\w.-]+)\\?\""),
+        "multi_attach",
     ),
     MessageRule(
         "volume_attach_failed",
@@ -280,7 +326,11 @@ RULES: tuple[MessageRule, ...] = (
         84,
         "volume {volume} cannot be attached: {detail}",
         "Fix the attach error for volume {volume} (cloud disk state, zone, CSI driver logs)",
-        _r(r"AttachVolume\.Attach failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*:\s*(?P<detail>[^\n]{3,200})"),
+        _r(
+            r"AttachVolume\.Attach failed for volume \\?\"(?P<volume>[\w.-]+)\\?\""
+            + _KUBELET_VOLUME_IDS
+            + r"\s*:\s*(?P<detail>[^\n]{3,200})"
+        ),
     ),
     MessageRule(
         "volume_mount_failed",
@@ -289,7 +339,9 @@ RULES: tuple[MessageRule, ...] = (
         "volume {volume} cannot be mounted: {detail}",
         "Fix the mount error for volume {volume} (kubectl describe pod; the node's kubelet/CSI logs)",
         _r(
-            r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,200})"
+            r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\""
+            + _KUBELET_VOLUME_IDS
+            + r"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,200})"
         ),
     ),
     MessageRule(
@@ -337,6 +389,17 @@ RULES: tuple[MessageRule, ...] = (
         _r(r"exec format error"),
     ),
     MessageRule(
+        "probe_command_missing",
+        "cause",
+        93,
+        "the {probe} probe's exec command {binary} does not exist in the image (executable file not found in $PATH), so the probe can never pass",
+        "Use a command the image has in the {probe} probe (or an httpGet/tcpSocket/grpc probe), or add {binary} to the image",
+        _r(
+            r"(?P<probe>Liveness|Readiness|Startup) probe errored:[^\n]*?exec: \\?\"(?P<binary>[^\"\\]+)\\?\": executable file not found in \$PATH"
+        ),
+        "exec_missing",
+    ),
+    MessageRule(
         "executable_missing",
         "cause",
         90,
@@ -345,6 +408,7 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"exec: \\?\"(?P<binary>[^\"\\]+)\\?\": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)"
         ),
+        "exec_missing",
     ),
     MessageRule(
         "entrypoint_not_executable",

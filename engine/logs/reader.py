@@ -18,7 +18,8 @@ from engine.logs.templates import Template, level_of
 TAIL = 80  # a crashed container's last lines: where the reason is printed
 _FRAME = re.compile(
     r"^\s*(?:at [\w$.<>/]+\(|at [\w$.]+ \(|File \"[^\"]+\", line \d+|\.\.\. \d+ more|goroutine \d+ \[|[\w/.-]+\.go:\d+ \+0x"
-    r"|\w+\.py:\d+:? in |#\d+ 0x[0-9a-f]+|^\s+\^+\s*$|Traceback \(most recent call last\)|^\s*[\w/.-]+\(\S*\)$)"
+    r"|\w+\.py:\d+:? in |#\d+ 0x[0-9a-f]+|^\s+\^+\s*$|Traceback \(most recent call last\)|^\s*[\w/.-]+\(\S*\)$"
+    r"|^\s*from [\w/.@-]+:\d+:in )"
 )
 _SPECIFIC = re.compile(
     r"refused|denied|forbidden|not found|no such|expired|unknown|syntax|timed? ?out|no space|out of memory|must be|got \d|"
@@ -32,8 +33,13 @@ _TIMESTAMP = re.compile(
 _CONFIG_DUMP = re.compile(r"^\s*[\w.\-\[\]]+(?: [A-Za-z][\w-]*){0,3}\s*[=:]\s*[^\s=:]+\s*$")
 _EXCEPTION = re.compile(
     r"(?:^|\s|Caused by: )((?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Failure|Fault)):\s*(\S.{2,})"
+    # the last line of a Python traceback names the exception class qualified by its module, whatever its name
+    r"|^\s*((?:[a-z_][\w]*\.){2,}[A-Z]\w*):\s*(\S.{2,})"
+    # Ruby: "path:12:in `method': message (ArgumentError)"
+    r"|:\d+:in `[^']+': (?P<rmsg>.{3,}?) \((?P<rcls>[A-Z]\w*(?:::[A-Z]\w*)*)\)\s*$"
 )
 _CAUSED_BY = re.compile(r"^\s*Caused by: ")
+_BARE_CAUSED_BY = re.compile(r"^\s*Caused by:\s*$")
 # Messages that carry the reason though they carry no level (shells, runtimes, servers' startup checks).
 _REASON = re.compile(
     r"syntax error|unexpected (?:token|end of file|EOF)|command not found|not found|No such file or directory"
@@ -49,8 +55,12 @@ _REASON = re.compile(
 _WRAP_UP = re.compile(
     r"\b(?:giving up|exiting|shutting down|shut down|aborting|stopping|terminating|exit(?:ed)? (?:with )?(?:code|status)|"
     r"failed with exit code|errors? found in (?:the )?configuration|cannot start without|will not start|startup failed|"
-    r"application run failed|unable to start|failed to start)\b",
+    r"application run failed|unable to start|failed to start|failed to boot)\b",
     re.IGNORECASE,
+)
+# Pointers to somewhere else ("dmesg(1) may have more information", "see the log for details"): never the reason.
+_POINTER = re.compile(
+    r"\b(?:may have more information|for more (?:details|information)|see [\w./()-]+ for details)\b", re.I
 )
 _CHATTER = re.compile(
     r"\b(?:retrying|retry \d|will retry|backing off|attempt \d+ of|waiting for|health ?check(?:ing)?|GET /health|GET /ready"
@@ -72,12 +82,13 @@ def decisive_lines(lines: list[str], templates: list[Template] | None = None, li
     start = max(0, len(lines) - TAIL)
     early = len(lines) * 0.3
     found: list[Candidate] = []
+    causes = _after_bare_caused_by(lines, start)
     for index in range(len(lines) - 1, start - 1, -1):
         line = lines[index]
         stripped = line.strip()
         if len(stripped) < 6 or _FRAME.search(line) or _CONFIG_DUMP.match(stripped):
             continue
-        score = line_score(stripped)
+        score = line_score(stripped) + (6.5 if index in causes else 0.0)
         if score <= 0:
             continue
         position = (index - start + 1) / max(len(lines) - start, 1)
@@ -89,6 +100,8 @@ def decisive_lines(lines: list[str], templates: list[Template] | None = None, li
             score -= 1.5
         if _CHATTER.search(stripped):
             score -= 2.5
+        if _POINTER.search(stripped):
+            score -= 5.0
         if _WRAP_UP.search(stripped) and not _SPECIFIC.search(_TIMESTAMP.sub("", stripped)):
             score -= 2.5
         found.append(Candidate(stripped, index, score))
@@ -100,6 +113,17 @@ def decisive_lines(lines: list[str], templates: list[Template] | None = None, li
         if len(picked) >= limit:
             break
     return picked
+
+
+def _after_bare_caused_by(lines: list[str], start: int) -> set[int]:
+    """The first line after a bare ``Caused by:`` (Rust's anyhow, ``0: ...`` numbered or not): the cause."""
+    found: set[int] = set()
+    for index in range(start, len(lines)):
+        if _BARE_CAUSED_BY.match(lines[index]):
+            following = next((i for i in range(index + 1, min(index + 4, len(lines))) if lines[i].strip()), None)
+            if following is not None:
+                found.add(following)
+    return found
 
 
 def line_score(line: str) -> float:
@@ -121,7 +145,12 @@ def line_score(line: str) -> float:
 def exception_of(line: str) -> tuple[str, str] | None:
     """``("java.net.UnknownHostException", "db.svc")`` for a line that states an exception and its message."""
     match = _EXCEPTION.search(line)
-    return (match.group(1), match.group(2).strip()) if match else None
+    if not match:
+        return None
+    if match.group("rcls"):
+        return match.group("rcls"), match.group("rmsg").strip()
+    name, message = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return name, message.strip()
 
 
 _KEY_MASK = re.compile(r"[0-9a-fA-F]*\d[0-9a-fA-F]*")

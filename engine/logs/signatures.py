@@ -151,6 +151,13 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "postgres_wal_removed",
+        "cause",
+        90,
+        "The PostgreSQL standby cannot catch up: the primary has already removed WAL segment {segment} it needs (requested WAL segment has already been removed), so it stays in recovery and never becomes ready (rebuild it with pg_basebackup; keep WAL for it with a replication slot)",
+        _re(r"requested WAL segment (?P<segment>[0-9A-F]{24}) has already been removed"),
+    ),
+    Signature(
         "db_unavailable",
         "cause",
         74,
@@ -371,7 +378,8 @@ SIGNATURES: tuple[Signature, ...] = (
         "cause",
         88,
         "An environment variable reference {ref} was not expanded: Kubernetes expands $(VAR) only for variables defined earlier in the container's env list",
-        _re(r"(?P<ref>\$\([A-Z][A-Z0-9_]*\))"),
+        # at run time, not in a manifest: "value: ...$(VAR)..." is the syntax itself, not a failure
+        _re(r"^(?!.*\bvalue:\s)(?!\s*-?\s*\$\().*?(?P<ref>\$\([A-Z][A-Z0-9_]*\))"),
     ),
     Signature(
         "missing_runtime",

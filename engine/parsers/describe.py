@@ -91,13 +91,39 @@ def parse_tree(lines: list[str]) -> Doc:
     return doc
 
 
-def observations_from_describe(text: str, citer: Citer) -> Observations:
+_DESCRIBED = re.compile(
+    r"\bdescribe\s+(?:(?:-n|--namespace)[\s=]\S+\s+)?([a-z][\w.]*)(?:\s+|/)([a-z0-9][a-z0-9.-]*)", re.IGNORECASE
+)
+_NAMESPACE_FLAG = re.compile(r"(?:-n|--namespace)[\s=]([a-z0-9][a-z0-9-]*)")
+_EVENT_ROW = re.compile(r"^\s*(?:Normal|Warning)\s{2,}\w+\s{2,}\S")
+_HINT_KINDS = {
+    **dict.fromkeys(("po", "pod", "pods"), "Pod"),
+    **dict.fromkeys(("no", "node", "nodes"), "Node"),
+    **dict.fromkeys(("pvc", "persistentvolumeclaim", "persistentvolumeclaims"), "PersistentVolumeClaim"),
+    **dict.fromkeys(("job", "jobs", "job.batch"), "Job"),
+}
+
+
+def observations_from_describe(text: str, citer: Citer, hint: str = "") -> Observations:
+    """Every described object; a fragment without its ``Name:`` line (``describe pod x | tail``) is named by
+    the command that printed it, and bare event rows in it are read as its Events."""
     obs = Observations()
-    for lines in split_documents(text):
+    documents: list[tuple[list[str], str | None, str | None]] = [(lines, None, None) for lines in split_documents(text)]
+    described = _DESCRIBED.search(hint)
+    if not documents and described:
+        kind_word = described.group(1)
+        hinted = _HINT_KINDS.get(kind_word.lower())
+        documents = [(text.splitlines(), described.group(2), hinted)]
+    for lines, hinted_name, hinted_kind in documents:
         doc = parse_tree(lines)
-        name = doc.value("Name") or "?"
+        if hinted_name and "Events" not in doc.rows:
+            doc.rows["Events"] = [line for line in lines if _EVENT_ROW.match(line)]
+        name = doc.value("Name") or hinted_name or "?"
         namespace = doc.value("Namespace")
-        kind = _kind_of(doc)
+        if namespace is None and hinted_name:
+            flag = _NAMESPACE_FLAG.search(hint)
+            namespace = flag.group(1) if flag else None
+        kind = _kind_of(doc) or hinted_kind
         obs.events.extend(_events(doc, kind, name, namespace, citer))
         if kind == "Pod":
             obs.pods.append(_pod(doc, name, namespace, citer))

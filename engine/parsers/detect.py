@@ -29,6 +29,9 @@ _LOGS_POD = re.compile(
 )
 
 
+_LOGS_VERB = re.compile(r"\b(?:kubectl|oc|k)\s+(?:(?:-n|--namespace|--context|--kubeconfig)[\s=]\S+\s+)*logs\b")
+
+
 class SkipAttachment(Exception):
     """The attachment cannot be used; ``reason`` is recorded in ``Report.skipped_attachments``."""
 
@@ -56,7 +59,7 @@ def parse_attachment(attachment: Attachment) -> ParsedAttachment:
     if _looks_binary(content):
         raise SkipAttachment("binary content, not text")
     label = f"[attachment:{attachment.name}]"
-    hint = (attachment.source or "").lower()
+    hint = attachment.source or ""
     segments = _segments(content, hint)
     if len(segments) == 1:
         return _parse_one(segments[0][1], segments[0][0], label)
@@ -76,53 +79,38 @@ def _segments(content: str, hint: str) -> list[tuple[str, str]]:
     for line in content.splitlines():
         prompt = _PROMPT.match(line)
         if prompt:
-            parts.append((prompt.group(1).lower(), []))
+            parts.append((prompt.group(1), []))
         else:
             parts[-1][1].append(line)
     found = [(h, "\n".join(lines)) for h, lines in parts if any(x.strip() for x in lines)]
     return found or [(hint, content)]
 
 
-def _parse_one(content: str, hint: str, label: str) -> ParsedAttachment:
+def _parse_one(content: str, command: str, label: str) -> ParsedAttachment:
     citer = Citer(label, content)
+    hint = command.lower()
     kind = detect_kind(content, hint)
     parsed: ParsedAttachment | None = None
     if kind == "json":
-        parsed = _parse_json(content, citer)
+        parsed = _parse_json(content, citer, _jsonpath(command))
     elif kind == "yaml":
         parsed = _parse_yaml(content, citer)
     elif kind == "describe":
-        parsed = ParsedAttachment("describe", observations_from_describe(_with_name(content, hint), citer))
+        parsed = ParsedAttachment("describe", observations_from_describe(content, citer, hint))
     elif kind == "table":
         parsed = ParsedAttachment("table", observations_from_tables(content, citer, hint))
+    path = _jsonpath(command)
+    if parsed is None and path and kind == "logs" and len(content.strip().splitlines()) == 1:
+        parsed = _parse_structured(_nested(path, content.strip()), citer)  # '{.spec.nodeName}' -> one value
     if parsed is None:  # logs, or JSON/YAML too malformed to load: read as text
         return ParsedAttachment("logs", Observations(logs=[_log_doc(label, content.splitlines(), hint)]))
     parsed.observations.texts.append(TextDoc(label, citer.lines, parsed.kind, hint))
     return parsed
 
 
-_DESCRIBED = re.compile(r"\bdescribe\s+(?:[a-z][\w.]*(?:/|\s+))?(?P<name>[a-z0-9][\w.-]*)")
-_NAMESPACE_FLAG = re.compile(r"(?:-n|--namespace)[=\s]+(?P<ns>[a-z0-9][\w.-]*)")
-
-
-def _with_name(content: str, hint: str) -> str:
-    """A describe excerpt cut below its ``Name:`` line (``| sed -n '/State/,$p'``) is about the object its
-    command line names: give it that name so its events are attributed."""
-    if re.search(r"^Name:", content, re.MULTILINE):
-        return content
-    described = _DESCRIBED.search(hint.split("|", 1)[0])
-    if described is None:
-        return content
-    namespace = _NAMESPACE_FLAG.search(hint)
-    header = f"Name: {described.group('name')}\n"
-    if namespace:
-        header += f"Namespace: {namespace.group('ns')}\n"
-    return header + content
-
-
 def detect_kind(content: str, hint: str) -> str:
     head = content.lstrip()[:4096]
-    if "logs" in hint and "kubectl" in hint:
+    if _LOGS_VERB.search(hint):  # "kubectl logs ...", not "kubectl -n logs describe ..."
         return "logs"
     if head.startswith(("{", "[")):
         first_line = head.splitlines()[0].strip()
@@ -169,15 +157,32 @@ def _looks_binary(content: str) -> bool:
     return (controls + replacement) > max(8, len(sample) // 20)
 
 
-def _parse_json(content: str, citer: Citer) -> ParsedAttachment | None:
+_JSONPATH = re.compile(r"""-o\s*=?\s*jsonpath=['"]?\{\.([\w.\[\]/-]+)\}['"]?(?:\s|$)""")
+
+
+def _jsonpath(command: str) -> list[str]:
+    """The keys of a ``-o jsonpath='{.spec.containers[0].resources.requests}'`` that prints one JSON value."""
+    found = _JSONPATH.search(command)
+    return found.group(1).split(".") if found else []
+
+
+def _parse_json(content: str, citer: Citer, path: list[str] | None = None) -> ParsedAttachment | None:
+    """A JSON document; printed by a one-expression jsonpath, it is kept under that path, so its flattened lines
+    say what the values are (``spec.containers[0].resources.requests.memory: 16Gi``, not ``memory: 16Gi``)."""
     try:
         document = json.loads(content)
     except ValueError:
         stream = _json_stream(content)  # `kubectl get svc,endpointslice -o json | jq -c '.items[]'`: one per line
         if stream is None:
             return None
-        document = stream
-    return _parse_structured(document, citer)
+        return _parse_structured(stream, citer)
+    return _parse_structured(_nested(path or [], document), citer)
+
+
+def _nested(path: list[str], value: Any) -> Any:
+    for key in reversed(path):
+        value = {key: value}
+    return value
 
 
 def _json_stream(content: str) -> list[Any] | None:

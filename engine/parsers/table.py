@@ -45,7 +45,7 @@ _TERMINATED_STATUSES = {
 
 def is_header(line: str) -> bool:
     stripped = line.strip()
-    if not stripped.startswith(("NAME", "LAST SEEN", "NAMESPACE")):
+    if not stripped.startswith(("NAME", "LAST SEEN", "NAMESPACE", "POD ")):  # POD: kubectl top pod --containers
         return False
     cells = re.split(r"\s{2,}", stripped)
     return len(cells) >= 2 and all(_HEADER_CELL.fullmatch(cell) for cell in cells)
@@ -176,6 +176,8 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         )
         return
     kind, name = _kind_name(row.get("NAME", ""), "")
+    if "CPU(cores)" in names and row.get("POD"):  # per container: usage counted against the pod
+        name = row["POD"]
     if "CPU(cores)" in names:
         memory = row.get("MEMORY(bytes)")
         percent = to_int(row.get("MEMORY%", "").rstrip("%")) if "MEMORY%" in names else None
@@ -213,6 +215,7 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
             ready=to_int(ready_count),
             updated=to_int(row.get("UP-TO-DATE", "")),
             available=to_int(row.get("AVAILABLE", "")),
+            images=[i for i in row.get("IMAGES", "").split(",") if i and i != "<none>"],  # -o wide
         )
         fact.cites["replicas"] = cite
         obs.workloads.append(fact)

@@ -1,0 +1,210 @@
+"""Out-of-memory failures and the limit that was really hit, as the runtimes and Kubernetes document them.
+
+- A runtime's own heap cap, lower than the container's memory limit, makes the runtime throw its out-of-memory
+  error while the container is far from its limit: .NET ``DOTNET_GCHeapHardLimit`` (hex bytes) /
+  ``GCHeapHardLimitPercent`` -> ``System.OutOfMemoryException``; the JVM's ``-Xmx`` -> ``java.lang.OutOfMemoryError:
+  Java heap space``; Node.js ``--max-old-space-size`` (MiB) -> ``JavaScript heap out of memory``.
+- An ``emptyDir`` with ``medium: Memory`` is a tmpfs: the files written to it are charged to the container's
+  memory cgroup, so a container with a small RSS is OOMKilled (exit 137) when its scratch files reach the limit.
+- An OOMKilled container read from a bare ``describe`` fragment (no ``Name:`` line) is still an OOM kill.
+"""
+# ruff: noqa: E501  (messages read better unwrapped)
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from engine.analysis_context import AnalysisContext
+from engine.analyzers.common import rec
+from engine.analyzers.scheduling_detail import lines_of
+from engine.facts import Observations
+from engine.findings import Finding, workload_of
+from engine.parsers.common import excerpt
+
+
+@dataclass(frozen=True)
+class HeapCap:
+    runtime: str
+    setting: re.Pattern[str]
+    error: re.Pattern[str]
+    unit: str  # hex-bytes | mib | jvm | percent
+
+
+_CAPS: tuple[HeapCap, ...] = (
+    HeapCap(
+        ".NET",
+        re.compile(
+            r"\b((?:DOTNET|COMPlus)_GCHeapHardLimit(?:Percent)?|System\.GC\.HeapHardLimit(?:Percent)?)\"?\s*[=:]\s*\"?(0x[0-9a-fA-F]+|\d+)"
+        ),
+        re.compile(r"System\.OutOfMemoryException"),
+        "hex-bytes",
+    ),
+    HeapCap(
+        "JVM",
+        re.compile(r"(-Xmx)(\d+[kKmMgG]?)\b"),
+        re.compile(r"java\.lang\.OutOfMemoryError: (?:Java heap space|GC overhead limit exceeded)"),
+        "jvm",
+    ),
+    HeapCap(
+        "Node.js",
+        re.compile(r"(--max-old-space-size)=(\d+)"),
+        re.compile(r"JavaScript heap out of memory|Reached heap limit Allocation failed"),
+        "mib",
+    ),
+)
+_OOM_LINE = re.compile(r"(?:Reason|reason|\"reason\")\"?:\s*\"?OOMKilled\b|\bOOMKilled\b.*\b137\b")
+_MEMORY_MEDIUM = re.compile(r"\bmedium\"?\s*:\s*\"?Memory\b|^\s*Medium:\s+Memory\s*$", re.I)
+
+
+def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    subject = _subject(obs, ctx)
+    return [*_heap_caps(obs, subject), *_memory_emptydir(obs, subject), *_kernel_oom_kill(obs, subject)]
+
+
+def _subject(obs: Observations, ctx: AnalysisContext) -> str | None:
+    owner = ctx.focus.owner() if ctx.focus else None
+    named = ctx.question.named if ctx.question else None
+    pods = {workload_of(p.name) for p in obs.pods}
+    return owner or ctx.service or named or (pods.pop() if len(pods) == 1 else None)
+
+
+def _size(value: str, unit: str) -> str:
+    if unit == "hex-bytes":
+        number = int(value, 16) if value.lower().startswith("0x") else int(value)
+        if number <= 100:
+            return f"{number}% of the memory limit"
+        return f"{number / 2**20:.0f} MiB" if number < 2**30 else f"{number / 2**30:.1f} GiB"
+    if unit == "mib":
+        return f"{value} MiB"
+    return value
+
+
+def _heap_caps(obs: Observations, subject: str | None) -> list[Finding]:
+    found: list[Finding] = []
+    for cap in _CAPS:
+        error = next(((label, line) for label, line in lines_of(obs) if cap.error.search(line)), None)
+        if error is None:
+            continue
+        setting = next(((label, line, m) for label, line in lines_of(obs) if (m := cap.setting.search(line))), None)
+        if setting is None:
+            continue
+        label, line, match = setting
+        name, value = match.group(1), match.group(2)
+        doc = next((d for d in obs.logs if d.label == error[0] and d.pod), None)
+        who = workload_of(doc.pod) if doc and doc.pod else subject  # the log's own pod first
+        size = _size(value, cap.unit)
+        shown = f"{name}={value}" + (f" ({size})" if size != value else "")
+        found.append(
+            Finding(
+                kind="runtime_heap_cap",
+                subject=f"{workload_of(who) if who else 'application'}:runtime_heap_cap",
+                role="cause",
+                title=f"{who + ': ' if who else ''}the {cap.runtime} runtime's heap is capped by {shown}, so it throws OutOfMemory at that cap ({error[1].strip()[:120]}) while the container is still below its memory limit",
+                weight=93,
+                evidence=[f"{error[0]} {excerpt(error[1].strip())}", f"{label} {excerpt(line.strip())}"],
+                workload=workload_of(who) if who else None,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Raise or remove {name} (size the heap from the container limit instead: a percentage setting), or process large inputs in streams",
+                    ),
+                ],
+                affected=[workload_of(who)] if who else [],
+            )
+        )
+    return found
+
+
+def _memory_emptydir(obs: Observations, subject: str | None) -> list[Finding]:
+    medium = next(((label, line) for label, line in lines_of(obs) if _MEMORY_MEDIUM.search(line)), None)
+    if medium is None:
+        return []
+    oom = next(((label, line) for label, line in lines_of(obs) if _OOM_LINE.search(line)), None)
+    killed = [(p, c) for p in obs.pods for c in p.containers if "OOMKilled" in (c.reason or "", c.last_reason or "")]
+    if oom is None and not killed:
+        return []
+    limit = next(
+        (
+            m.group(1)
+            for _, line in lines_of(obs)
+            if (m := re.search(r"limits\W+\{?\s*\"?memory\"?\s*:\s*\"?([\d.]+[KMGT]i?)", line))
+        ),
+        None,
+    )
+    mount = next(
+        (m.group(1) for _, line in lines_of(obs) if (m := re.search(r"mountPath\"?\s*:\s*\"?(/[\w./-]*)", line))),
+        None,
+    )
+    owner = workload_of(killed[0][0].name) if killed else subject  # the pod that was killed, else the one asked about
+    evidence = [
+        c
+        for c in (
+            f"{oom[0]} {excerpt(oom[1].strip())}" if oom else killed[0][1].cites.get("last_reason", ""),
+            f"{medium[0]} {excerpt(medium[1].strip())}",
+        )
+        if c
+    ]
+    at = f" at {mount}" if mount else ""
+    against = f" of {limit}" if limit else ""
+    return [
+        Finding(
+            kind="memory_emptydir_oom",
+            subject=f"{owner or 'pod'}:memory_emptydir_oom",
+            role="cause",
+            title=f"{owner + ': ' if owner else ''}the container is OOMKilled (exit 137) because its emptyDir{at} has medium: Memory — a tmpfs whose files count against the container's memory limit{against}, so scratch files fill the memory the process itself does not use",
+            weight=93,
+            evidence=evidence,
+            workload=owner,
+            recommendations=[
+                rec(
+                    "high",
+                    "Use a disk-backed emptyDir (drop medium: Memory) for large scratch files, or set emptyDir.sizeLimit and raise the memory limit to cover process + tmpfs",
+                ),
+            ],
+            affected=[owner] if owner else [],
+        )
+    ]
+
+
+_KERNEL_OOM = re.compile(
+    r"(?P<scope>Memory cgroup out of memory|Out of memory): Killed process (?P<pid>\d+) \((?P<proc>[^)]+)\)(?:[^\n]*?anon-rss:(?P<rss>\d+)kB)?"
+)
+
+
+def _kernel_oom_kill(obs: Observations, subject: str | None) -> list[Finding]:
+    """The kernel's OOM killer line: which process it killed and whether the container's memory cgroup (its
+    limit) or the whole node ran out of memory."""
+    for label, line in lines_of(obs):
+        found = _KERNEL_OOM.search(line)
+        if not found:
+            continue
+        cgroup = found.group("scope").startswith("Memory cgroup")
+        rss = f", {int(found.group('rss')) / 2**20:.1f} GiB resident" if found.group("rss") else ""
+        where = (
+            "its container's memory cgroup reached the memory limit"
+            if cgroup
+            else "the whole node ran out of memory (no container limit was hit)"
+        )
+        owner = workload_of(subject) if subject else None
+        return [
+            Finding(
+                kind="kernel_oom_kill",
+                subject=f"{owner or 'node'}:kernel_oom_kill",
+                role="cause",
+                title=f"{owner + ': ' if owner else ''}the kernel OOM killer killed process {found.group('proc')} (pid {found.group('pid')}{rss}): {where}, so the container restarts (exit 137, OOMKilled)",
+                weight=88,
+                evidence=[f"{label} {excerpt(line.strip())}"],
+                workload=owner,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Raise the memory limit of the container running {found.group('proc')} to its real peak, or bound the process's memory (heap/cache settings)"
+                        if cgroup
+                        else "Set memory requests/limits on the node's pods so the scheduler does not overcommit it",
+                    ),
+                ],
+                affected=[owner] if owner else [],
+            )
+        ]
+    return []
