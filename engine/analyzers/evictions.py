@@ -49,7 +49,8 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             role="cause",
             title=(
                 f"{workload}: container {usage.group(1)} of pod {event.object_name} used {usage.group(2)} of {low.group(1)} "
-                f"against a request of {usage.group(3)}, so when {where} ran low on {low.group(1)} the kubelet evicted it"
+                f"against a request of {usage.group(3)}, so when {where} ran low on {low.group(1)}"
+                f"{_pressure(low.group(1))} the kubelet evicted it"
             ),
             weight=80,
             evidence=[event.cite],
@@ -65,3 +66,19 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             related=[f"node/{node}"] if node else [],
         )
     return list(findings.values())
+
+
+# The node condition the kubelet sets when an eviction signal crosses its threshold (node-pressure eviction docs).
+_PRESSURE = {
+    "memory": "MemoryPressure",
+    "ephemeral-storage": "DiskPressure",
+    "nodefs": "DiskPressure",
+    "imagefs": "DiskPressure",
+    "pids": "PIDPressure",
+    "pid": "PIDPressure",
+}
+
+
+def _pressure(resource: str) -> str:
+    condition = _PRESSURE.get(resource.strip().lower())
+    return f" ({condition})" if condition else ""

@@ -59,15 +59,6 @@ RULES: tuple[MessageRule, ...] = (
         "invalid_object",
     ),
     MessageRule(
-        "object_invalid",
-        "cause",
-        84,
-        "the API server rejects {kind} {name} as invalid: {detail}",
-        "Fix the field the API server names in {name} and apply it again",
-        _r(r"The (?P<kind>[A-Z]\w+) \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<detail>[^\n]{3,200})"),
-        "invalid_object",
-    ),
-    MessageRule(
         "image_rate_limited",
         "cause",
         92,
@@ -816,6 +807,7 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"(?:The )?Deployment(?:\.apps)? \\?\"(?P<name>[\w.-]+)\\?\" is invalid: [^\n]*?(?:maxUnavailable|maxSurge)[^\n]*may not be 0 when `?(?:maxSurge|maxUnavailable)`? is 0"
         ),
+        "invalid_object",
     ),
     MessageRule(
         "keda_hpa_conflict",
@@ -850,6 +842,16 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"(?P<detail>(?:Failed to (?:finalize Order|create Order|wait for order resource)|Error presenting challenge|Waiting for (?:HTTP-01|DNS-01) challenge propagation)[^\n]{0,160})"
         ),
+    ),
+    # The generic "is invalid" explanation comes last: a rule naming the exact invalid field wins its family.
+    MessageRule(
+        "object_invalid",
+        "cause",
+        84,
+        "the API server rejects {kind} {name} as invalid: {detail}",
+        "Fix the field the API server names in {name} and apply it again",
+        _r(r"The (?P<kind>[A-Z]\w+) \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<detail>[^\n]{3,200})"),
+        "invalid_object",
     ),
 )
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from engine.expertise.messages import match_rules
+from engine.expertise.messages import first_of_each_family, match_rules
 from engine.parsers.command_line import command_object
 
 
 def _kinds(line: str) -> list[str]:
-    return [rule.kind for rule, _ in match_rules(line)]
+    """The explanations a line gets: one per family, as the analyzers read it."""
+    return [rule.kind for rule, _ in first_of_each_family(match_rules(line))]
 
 
 def test_a_kubectl_command_line_names_the_object_it_printed():
