@@ -150,7 +150,7 @@ CONFIG_PATCH = (
     "A JSON Merge Patch of the team's config. Data sources are `tools.<name>` blocks, each with `enabled` (false) "
     "and `timeout` (1-300 s, 30) plus its fields (`*` required when enabled, `(s)` a secret given as "
     '`{"secret": "..."}` or a `vault://`/`env://` reference): ' + describe_tool_blocks() + ". "
-    '`mcp_servers` items are a built-in '
+    "`mcp_servers` items are a built-in "
     'integration name (`"github"`: that data source\'s tools go to every agent) or an MCP server '
     '`{"name", "url", "auth"?}` speaking streamable HTTP: `name` is 1-64 letters, digits, `_` or `-` '
     'and unique, `url` an absolute http(s) URL without user info, `auth` a secret (`{"secret": "…"}`, '
