@@ -8,7 +8,7 @@ the ranker investigates them (and what explains them) first, and everything else
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.analyzers.common import workload_name
@@ -43,6 +43,8 @@ def resolve_focus(question: Question, obs: Observations) -> Focus:
     subjects = [s for s in question.subjects if not s.guessed or _seen(s.name, known)] or _alert_subjects(obs)
     if not subjects:
         subjects = [Subject(None, word) for word in sorted(question.words) if word in known]
+    nodes = {n.name.lower() for n in obs.nodes}
+    subjects = [replace(s, kind="node") if s.kind is None and s.name in nodes else s for s in subjects]
     focus = Focus()
     for subject in subjects:
         names = _expand(subject, obs)

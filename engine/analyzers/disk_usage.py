@@ -24,6 +24,7 @@ _DF_ROW = re.compile(
     r"^(?P<fs>\S+)\s+(?P<size>\S+)\s+(?P<used>\S+)\s+(?P<avail>\S+)\s+(?P<pct>\d+)%\s+(?P<mount>/\S*)\s*$"
 )
 _DU_ROW = re.compile(r"^(?P<size>\d+(?:\.\d+)?[KMGT]?)\s+(?P<path>/\S+)\s*$")
+_SHELL_HOST = re.compile(r"^\s*[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?::[^#$]*)?[#$]\s")  # root@node-3:~# df -h
 _EXEC = re.compile(r"kubectl\b.*?\bexec\s+(?:-\S+\s+)*(?:pod/)?(?P<pod>[a-z0-9][\w.-]*)")
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
@@ -36,6 +37,7 @@ class _Full:
     pct: int
     avail: str
     pod: str | None
+    node: str | None = None  # the host whose root shell printed it
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -44,23 +46,31 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, None) for t in obs.texts]
     sources += [(d.label, d.lines, d.pod) for d in obs.logs]
     for label, lines, pod in sources:
-        in_df = False
+        in_df, node = False, None
         for line in lines[:5000]:
             command = _EXEC.search(line)
             if command:
                 pod, in_df = command.group("pod"), False
+            shell = _SHELL_HOST.match(line)
+            if shell and not command:
+                node = shell.group("host")
             if _DF_HEADER.match(line.strip()):
                 in_df = True
                 continue
             row = _DF_ROW.match(line.strip()) if in_df else None
             if row and int(row.group("pct")) >= 90 and not row.group("fs").startswith(("tmpfs", "overlay", "shm")):
-                full.append(_Full(label, line, row.group("mount"), int(row.group("pct")), row.group("avail"), pod))
+                on_node = node if pod is None else None
+                full.append(
+                    _Full(label, line, row.group("mount"), int(row.group("pct")), row.group("avail"), pod, on_node)
+                )
             du = _DU_ROW.match(line.strip())
             if du and (biggest is None or _bytes(du.group("size")) > biggest[0]):
                 biggest = (_bytes(du.group("size")), du.group("path"), line, label)
     asked = (ctx.question.named if ctx.question else None) or ctx.service
     return [
-        _finding(item, item.pod or asked, biggest if biggest and biggest[1].startswith(item.mount) else None)
+        _finding(
+            item, item.pod or item.node or asked, biggest if biggest and biggest[1].startswith(item.mount) else None
+        )
         for item in full[:2]
     ]
 
@@ -75,13 +85,13 @@ def _finding(item: _Full, owner: str | None, biggest: tuple[float, str, str, str
     evidence = [f"{item.label} {excerpt(item.line.strip())}"]
     if biggest:
         evidence.append(f"{biggest[3]} {excerpt(biggest[2].strip())}")
-    workload = workload_of(owner) if owner else None
+    workload = (owner if item.node else workload_of(owner)) if owner else None
     return Finding(
         kind="filesystem_full",
-        subject=f"pod/{owner}" if owner else f"filesystem:{item.mount}",
+        subject=f"{'node' if item.node else 'pod'}/{owner}" if owner else f"filesystem:{item.mount}",
         role="cause",
         title=f"{owner + ': ' if owner else ''}the disk (filesystem) mounted at {item.mount} is {item.pct}% full ({item.avail} available), so writes will soon fail with 'no space left on device'{largest}",
-        weight=84 if item.pct >= 95 else 76,
+        weight=(90 if item.node and biggest else 84) if item.pct >= 95 else 76,
         evidence=evidence,
         workload=workload,
         recommendations=[
