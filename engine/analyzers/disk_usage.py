@@ -24,7 +24,8 @@ _DF_ROW = re.compile(
     r"^(?P<fs>\S+)\s+(?P<size>\S+)\s+(?P<used>\S+)\s+(?P<avail>\S+)\s+(?P<pct>\d+)%\s+(?P<mount>/\S*)\s*$"
 )
 _DU_ROW = re.compile(r"^(?P<size>\d+(?:\.\d+)?[KMGT]?)\s+(?P<path>/\S+)\s*$")
-_SHELL_HOST = re.compile(r"^\s*[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?::[^#$]*)?[#$]\s")  # root@node-3:~# df -h
+# root@node-3:~# df -h, [ec2-user@ip-10-2-8-14 ~]$ sudo df -h (Debian and Red Hat style prompts)
+_SHELL_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
 _EXEC = re.compile(r"kubectl\b.*?\bexec\s+(?:-\S+\s+)*(?:pod/)?(?P<pod>[a-z0-9][\w.-]*)")
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 

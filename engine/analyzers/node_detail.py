@@ -360,8 +360,8 @@ _NON_TERMINATED = re.compile(r"Non-terminated Pods:\s*\((\d+) in total\)")
 
 
 _CONDITION_ROW = re.compile(
-    r"^\s*(?P<type>MemoryPressure|DiskPressure|PIDPressure|Ready|NetworkUnavailable)\s+(?P<status>True|False|Unknown)\s+"
-    r"(?:.*?\s)?(?P<reason>Kubelet\w+|NodeStatusUnknown)\s+(?P<message>\S.*?)\s*$"
+    r"^\s*(?P<type>MemoryPressure|DiskPressure|PIDPressure|Ready|NetworkUnavailable)(?:\s+|\s*[=:]\s*)(?P<status>True|False|Unknown)\s+"
+    r"(?:.*?\s)?(?P<reason>Kubelet\w+|NodeStatusUnknown):?\s+(?P<message>\S.*?)\s*$"
 )
 _TROUBLE = {("Ready", "False"), ("Ready", "Unknown"), ("NetworkUnavailable", "True")}
 

@@ -52,16 +52,26 @@ _NO_EXPANSION = re.compile(
 )
 
 
+_REFUSED_CLAIM = re.compile(r"persistentvolumeclaims? \\?\"([a-z0-9][\w.-]*)\\?\" is forbidden")
+
+
 def _not_expandable(obs: Observations) -> list[Finding]:
     """A resize that never happens: the claim's StorageClass does not allow volume expansion (or no plugin can)."""
     classes = {r.name.split(" ")[0]: r for r in obs.resources if r.kind == "StorageClass"}
     found: list[Finding] = []
-    for event in obs.events:
-        if not event.object_name or not (_NO_EXPANSION.search(event.message) or event.reason == "VolumeResizeFailed"):
-            continue
-        claim = next((c for c in obs.claims if c.name == event.object_name), None)
+    refusals = [
+        (event.object_name, event.cite)
+        for event in obs.events
+        if event.object_name and (_NO_EXPANSION.search(event.message) or event.reason == "VolumeResizeFailed")
+    ]
+    for label, line in lines_of(obs):  # the API server refusing the patch: kubectl's "Error from server (Forbidden)"
+        refused = _REFUSED_CLAIM.search(line) if _NO_EXPANSION.search(line) else None
+        if refused:
+            refusals.append((refused.group(1), f"{label} {excerpt(line.strip())}"))
+    for name, cite in refusals:
+        claim = next((c for c in obs.claims if c.name == name), None)
         storage_class = claim.storage_class if claim else None
-        evidence = [event.cite]
+        evidence = [cite]
         detail = ""
         resource = classes.get(storage_class or "")
         if resource is not None:
@@ -76,19 +86,19 @@ def _not_expandable(obs: Observations) -> list[Finding]:
         found.append(
             Finding(
                 kind="claim_not_expandable",
-                subject=f"persistentvolumeclaim/{event.object_name}",
+                subject=f"persistentvolumeclaim/{name}",
                 role="cause",
-                title=f"{event.object_name}: PersistentVolumeClaim {event.object_name} cannot be resized: no volume plugin can expand it{detail}, so its capacity stays the same",
+                title=f"{name}: PersistentVolumeClaim {name} cannot be resized: no volume plugin can expand it{detail}, so its capacity stays the same",
                 weight=88,
                 evidence=[e for e in evidence if e],
-                workload=event.object_name,
+                workload=name,
                 recommendations=[
                     rec(
                         "high",
                         "Use a StorageClass whose provisioner supports expansion (allowVolumeExpansion: true), or migrate the data to a bigger claim",
                     )
                 ],
-                affected=[event.object_name],
+                affected=[name],
             )
         )
         break

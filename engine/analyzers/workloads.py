@@ -167,7 +167,7 @@ def _job_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings = []
     for event in obs.events:
         if (
-            event.reason in ("BackoffLimitExceeded", "DeadlineExceeded")
+            event.reason in ("BackoffLimitExceeded", "DeadlineExceeded", *_JOB_FAILED_BY)
             and event.object_name
             and not ctx.is_stale(event.last_seen)
         ):
@@ -182,6 +182,15 @@ def _job_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     return findings
 
 
+# Job failure reasons other than the backoff limit and the deadline (kubernetes.io Jobs: pod failure policy,
+# backoff limit per index); their message names the container, exit code or indexes that failed the Job.
+_JOB_FAILED_BY = {
+    "PodFailurePolicy": "the Job's podFailurePolicy fails the whole Job on that failure, without retrying",
+    "MaxFailedIndexesExceeded": "more indexes failed than maxFailedIndexes allows",
+    "FailedIndexes": "some indexes exhausted their backoffLimitPerIndex",
+}
+
+
 def _job_finding(
     name: str,
     reason: str,
@@ -193,13 +202,17 @@ def _job_finding(
 ) -> Finding:
     cronjob = workload_of(name)
     deadline = reason == "DeadlineExceeded"
+    if deadline:
+        title = f"Job {name} failed: it ran longer than its activeDeadlineSeconds" + (f" ({limit}s)" if limit else "")
+    elif reason in _JOB_FAILED_BY and message:
+        title = f"Job {name} failed ({reason}): {message.strip().rstrip('.')[:200]}; {_JOB_FAILED_BY[reason]}"
+    else:
+        title = f"Job {name} failed: its pods kept failing until the backoff limit was reached"
     return Finding(
         kind="job_deadline_exceeded" if deadline else "job_backoff_limit",
         subject=f"job/{name}",
         role="cause" if deadline else "symptom",
-        title=f"Job {name} failed: it ran longer than its activeDeadlineSeconds" + (f" ({limit}s)" if limit else "")
-        if deadline
-        else f"Job {name} failed: its pods kept failing until the backoff limit was reached",
+        title=title,
         weight=80 if deadline else 66,
         evidence=[e for e in (cite, statuses) if e],
         workload=cronjob,
