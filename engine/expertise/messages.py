@@ -320,7 +320,7 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"AttachVolume\.Attach failed for volume \\?\"(?P<volume>[\w.-]+)\\?\""
             + _KUBELET_VOLUME_IDS
-            + r"\s*:\s*(?P<detail>[^\n]{3,200})"
+            + r"\s*:\s*(?P<detail>[^\n]{3,600})"
         ),
     ),
     MessageRule(
@@ -332,7 +332,7 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\""
             + _KUBELET_VOLUME_IDS
-            + r"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,200})"
+            + r"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,600})"
         ),
     ),
     MessageRule(
@@ -867,6 +867,8 @@ def match_rules(line: str) -> list[tuple[MessageRule, dict[str, str]]]:
             base = key.rstrip("0123456789")
             if value and base not in groups:
                 groups[base] = value.strip().rstrip('.,;\\"')
+                if base == "detail":
+                    groups[base] = condense(groups[base])
         if rule.kind == "statefulset_forbidden_update":
             groups["sts"] = f" {groups['sts']}" if groups.get("sts") else ""
         if rule.kind == "preempted":
@@ -879,6 +881,30 @@ def match_rules(line: str) -> list[tuple[MessageRule, dict[str, str]]]:
             groups["group"] = f" in API group {group}" if group else ""
         found.append((rule, groups))
     return found
+
+
+_RPC_PREFIX = re.compile(r"rpc error: code = \w+ desc = ", re.IGNORECASE)
+_DETAIL_LIMIT = 240
+
+
+def condense(detail: str) -> str:
+    """A wrapped error chain, shortened to what it says: CSI drivers and cloud SDKs repeat the same clause at every
+    layer ("rpc error: code = Internal desc = could not attach X: could not attach X: InvalidVolume.ZoneMismatch:
+    ..."), and the decisive cause is the last clause. Repeated clauses and the gRPC wrapper go; when it is still
+    long, the first clause and the tail are kept."""
+    parts: list[str] = []
+    for part in _RPC_PREFIX.sub("", detail).split(": "):
+        if part and part.lower() not in (p.lower() for p in parts):
+            parts.append(part)
+    text = ": ".join(parts)
+    if len(text) <= _DETAIL_LIMIT:
+        return text
+    head, tail = parts[0][:80], ""
+    for part in reversed(parts[1:]):
+        if len(tail) + len(part) + len(head) + 4 > _DETAIL_LIMIT:
+            break
+        tail = f"{part}: {tail}" if tail else part
+    return f"{head} … {tail}" if tail else text[: _DETAIL_LIMIT - 1] + "…"
 
 
 def first_of_each_family(
