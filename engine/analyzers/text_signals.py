@@ -45,12 +45,14 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         (t.label, t.lines, _commanded(t.command) or _described_by(t.command), None) for t in obs.texts
     ]
     sources += [(doc.label, _distinct_lines(doc, ctx), None, doc.pod) for doc in obs.logs]  # last resort: the log's pod
+    only_pod = obs.pods[0].name if len(obs.pods) == 1 else None  # a lone pod's -o json/yaml: its status is about it
     nominated = _nominated(obs)
     event_objects = {e.cite: e.object_name for e in obs.events if e.object_name}  # table rows: the event's object
     pending = [  # a LoadBalancer Service still without an address: what "load balancer" messages are about
         r.name for r in obs.resources if r.kind == "Service" and r.raw.get("row", {}).get("EXTERNAL-IP") == "<pending>"
     ]
     for label, lines, commanded, log_pod in sources:
+        log_pod = log_pod or only_pod
         described = nominated.get(
             commanded or "", commanded
         )  # the object a describe block is about ("Name:" opens each block)
