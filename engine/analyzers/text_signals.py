@@ -21,7 +21,7 @@ from engine.parsers.common import excerpt, parse_timestamp
 
 _PREFILTER = re.compile(
     r"denied|webhook|AdmissionPolicy|PodSecurity|forbidden|service account|quota|usage per|terminated|metrics|missing request|storageclass"
-    r"|storage class|provision|Multi-Attach|AttachVolume|MountVolume|volume node affinity|<error:|not found|network not ready"
+    r"|storage class|already bound|provision|Multi-Attach|AttachVolume|MountVolume|volume node affinity|<error:|not found|network not ready"
     r"|NetworkPluginNotReady|cni|PLEG|exec format|exec: |disruption budget|x509|Order|challenge|pull|ephemeral|EmptyDir"
     r"|expired|certificate|permission denied|pull policy|Preempted|suspend|forbidden|no matches for kind|not applied"
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"

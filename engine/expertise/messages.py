@@ -282,6 +282,14 @@ RULES: tuple[MessageRule, ...] = (
         _r(r"no persistent volumes available for this claim and no storage class is set"),
     ),
     MessageRule(
+        "volume_bound_elsewhere",
+        "cause",
+        86,
+        "PersistentVolume {volume} is already bound to a different claim: a Released volume keeps its old spec.claimRef, so a new claim cannot bind it",
+        "Clear the old binding on PersistentVolume {volume} (remove spec.claimRef, or set it to the new claim) so it becomes Available again",
+        _r(r"volume \\?\"(?P<volume>[\w.-]+)\\?\" already bound to a different claim"),
+    ),
+    MessageRule(
         "provisioning_failed",
         "cause",
         86,

@@ -267,7 +267,8 @@ SIGNATURES: tuple[Signature, ...] = (
         "A module/class the program needs is missing from the image: {detail}",
         _re(
             r"(?P<detail>ModuleNotFoundError: No module named '[\w.]+'|ImportError: cannot import name '[\w.]+'[^\n]{0,60}|Error: Cannot find module '[^']+'"
-            r"|java\.lang\.(?:ClassNotFoundException|NoClassDefFoundError): [\w./$]+|error while loading shared libraries: [\w.+-]+: cannot open shared object file)"
+            r"|java\.lang\.(?:ClassNotFoundException|NoClassDefFoundError): [\w./$]+|error while loading shared libraries: [\w.+-]+: cannot open shared object file"
+            r"|cannot load such file -- [\w./-]+|Can't locate [\w./]+ in @INC)"
         ),
     ),
     Signature(
@@ -277,6 +278,16 @@ SIGNATURES: tuple[Signature, ...] = (
         "The process cannot listen: address already in use ({detail})",
         _re(
             r"(?P<detail>(?:bind|listen)[^\n]{0,40}address already in use(?: (?:[\w.\[\]*]*:)+\d{2,5}\b)?|EADDRINUSE[^\n]{0,40}|Address already in use)"
+        ),
+    ),
+    Signature(
+        "file_permission",
+        "cause",
+        84,
+        "The process may not touch a file it needs: {detail} (the user the container runs as, runAsUser/fsGroup, or a dropped capability)",
+        _re(
+            r"(?P<detail>(?:chown|chmod|chgrp|mkdir|touch|cp|mv|ln|rm|install|tee|cat): (?:cannot [\w ]+ )?'?[/\w.-]+'?: (?:Operation not permitted|Permission denied)"
+            r"|PermissionError: \[Errno (?:1|13)\] [^\n]{0,20}: '[^']+'|EACCES: permission denied, \w+ '[^']+'|EPERM: operation not permitted, \w+ '[^']+')"
         ),
     ),
     Signature(
