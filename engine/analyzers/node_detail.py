@@ -38,7 +38,7 @@ _CNI_DOWN = re.compile(
 _DNS_UPSTREAM = re.compile(
     r"plugin/(?:errors|forward)[^\n]*?(?P<name>[\w.-]+\.) (?:A|AAAA|[A-Z]+): read (?:udp|tcp) [\d.:]+->(?P<upstream>(?:\d{1,3}\.){3}\d{1,3}:\d+): i/o timeout"
 )
-_SHELL_HOST = re.compile(r"^\S+@([\w.-]+):")
+_SHELL_HOST = re.compile(r"^\[?[\w.-]+@([\w.-]+)(?::|\s+[^\]\s]*\][#$])")  # root@n-2:~# or [ec2-user@ip-10-0-1-5 ~]$
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
