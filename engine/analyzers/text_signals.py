@@ -41,8 +41,10 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     claim_owners = _claim_owners(obs)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
+    sole = _sole_objects(obs)
     sources: list[tuple[str, list[str], str | None, str | None]] = [
-        (t.label, t.lines, _commanded(t.command) or _described_by(t.command), None) for t in obs.texts
+        (t.label, t.lines, _commanded(t.command) or _described_by(t.command) or sole.get(t.label), None)
+        for t in obs.texts
     ]
     sources += [(doc.label, _distinct_lines(doc, ctx), None, doc.pod) for doc in obs.logs]  # last resort: the log's pod
     nominated = _nominated(obs)
@@ -102,6 +104,14 @@ def _prefer_the_asked(findings: list[Finding], ctx: AnalysisContext) -> None:
         named = {w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", finding.title, re.IGNORECASE)}
         if named:
             finding.weight = min(100, finding.weight + min(len(named), 3))
+
+
+def _sole_objects(obs: Observations) -> dict[str, str]:
+    """Sources holding exactly one API object (a ``get -o yaml`` of it): their status messages are about it."""
+    seen: dict[str, set[str]] = {}
+    for resource in obs.resources:
+        seen.setdefault(resource.label, set()).add(resource.name)
+    return {label: next(iter(names)) for label, names in seen.items() if len(names) == 1}
 
 
 def _described_by(command: str) -> str | None:
