@@ -351,6 +351,8 @@ RULES: tuple[MessageRule, ...] = (
         "Create Service {service} or point the Ingress backend at the existing Service (kubectl get svc)",
         _r(
             r"<error: (?:services|endpoints) \\?\"(?P<service>[\w.-]+)\\?\" not found>|[Ss]ervice \\?\"[\w.-]+/(?P<service2>[\w.-]+)\\?\" (?:not found|does not exist)"
+            # ingress-nginx's controller log when the backend Service is absent from its informer cache
+            r"|Error obtaining Endpoints for Service \\?\"[\w.-]+/(?P<service3>[\w.-]+)\\?\": no object matching key"
         ),
     ),
     MessageRule(
