@@ -180,10 +180,20 @@ def _daemonsets(obs: Observations) -> list[Finding]:
     if not obs.nodes:
         return []
     findings: list[Finding] = []
-    for ds in _of_kind(obs, "DaemonSet"):
-        desired = _int(_d(ds.raw.get("row")).get("DESIRED")) or _int(
-            _d(ds.raw.get("status")).get("desiredNumberScheduled")
+    daemonsets = [
+        (
+            ds.name,
+            _int(_d(ds.raw.get("row")).get("DESIRED")) or _int(_d(ds.raw.get("status")).get("desiredNumberScheduled")),
+            ds.quote(ds.name),
         )
+        for ds in _of_kind(obs, "DaemonSet")
+    ]
+    daemonsets += [  # a described DaemonSet: "Desired Number of Nodes Scheduled"
+        (w.name, w.desired, w.cites.get("replicas", ""))
+        for w in obs.workloads
+        if w.kind == "DaemonSet" and w.name not in {d[0] for d in daemonsets}
+    ]
+    for name, desired, quoted in daemonsets:
         total = len(obs.nodes)
         if desired is None or desired >= total:
             continue
@@ -211,21 +221,21 @@ def _daemonsets(obs: Observations) -> list[Finding]:
         findings.append(
             Finding(
                 kind="daemonset_missing_nodes",
-                subject=f"daemonset/{ds.name}",
+                subject=f"daemonset/{name}",
                 role="cause",
-                title=f"{ds.name}: DaemonSet {ds.name} runs on {desired} of {total} nodes{why}",
+                title=f"{name}: DaemonSet {name} runs on {desired} of {total} nodes{why}",
                 weight=84 if untolerated else 70,
-                evidence=[ds.quote(ds.name), *[t[1] for t in untolerated[:1] if t[1]]],
-                workload=ds.name,
+                evidence=[e for e in (quoted, *[t[1] for t in untolerated[:1]]) if e],
+                workload=name,
                 recommendations=[
                     rec(
                         "high",
-                        f"Add a toleration for {untolerated[0][0]} to DaemonSet {ds.name}"
+                        f"Add a toleration for {untolerated[0][0]} to DaemonSet {name}"
                         if untolerated
-                        else f"Compare DaemonSet {ds.name}'s nodeSelector/affinity/tolerations with the nodes it skips",
+                        else f"Compare DaemonSet {name}'s nodeSelector/affinity/tolerations with the nodes it skips",
                     ),
                 ],
-                affected=[ds.name],
+                affected=[name],
             )
         )
     return findings
