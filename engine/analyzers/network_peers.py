@@ -23,6 +23,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     for policy in policies:
         findings += _peers_matching_nothing(policy, obs)
         findings += _ingress_ports(policy, obs)
+        findings += _egress_ports(policy, obs)
     return findings
 
 
@@ -160,6 +161,69 @@ def _ingress_ports(policy: ResourceFact, obs: Observations) -> list[Finding]:
                     rec(
                         "high",
                         f"Allow port {targets[0]} in NetworkPolicy {policy.name}'s ingress rule (the pod port, not the Service port)",
+                    )
+                ],
+                affected=[service.name, policy.name],
+            )
+        )
+    return findings
+
+
+def _egress_ports(policy: ResourceFact, obs: Observations) -> list[Finding]:
+    """Egress rules are checked after the Service's address is translated to a pod's: a rule that allows the
+    destination pods only on the Service's ``port`` drops traffic sent to its different ``targetPort``."""
+    spec = _d(policy.raw.get("spec"))
+    if "Egress" not in [str(t) for t in _l(spec.get("policyTypes"))]:
+        return []
+    rules = [_d(r) for r in _l(spec.get("egress"))]
+    findings: list[Finding] = []
+    for service in obs.services:
+        if policy.namespace and service.namespace not in (None, policy.namespace):
+            continue
+        targets = [t for t in service.target_ports if t.isdigit()]
+        if not service.selector or not targets:
+            continue
+        covering = []  # the rules whose peers include the Service's pods (or every destination)
+        for rule in rules:
+            peers = [_d(p) for p in _l(rule.get("to"))]
+            if not peers or any(
+                set(peer) == {"podSelector"} and _matches(_labels(_d(peer.get("podSelector"))), service.selector)
+                for peer in peers
+            ):
+                covering.append(rule)
+        named = [r for r in covering if _l(r.get("to"))]
+        if not named or any(not _l(r.get("ports")) for r in covering):
+            continue  # the Service's pods are not named, or a rule allows them on every port
+        allowed = {str(_d(p).get("port")) for r in covering for p in _l(r.get("ports"))}
+        if any(not a.isdigit() for a in allowed) or any(t in allowed for t in targets):
+            continue
+        to_pods = {str(_d(p).get("port")) for r in named for p in _l(r.get("ports"))}
+        ports = ", ".join(sorted(to_pods, key=lambda v: int(v) if v.isdigit() else 0))
+        findings.append(
+            Finding(
+                kind="netpol_egress_port_blocked",
+                subject=f"networkpolicy/{policy.name}",
+                role="cause",
+                title=(
+                    f"{service.name}: NetworkPolicy {policy.name} lets {_target(policy)} reach Service {service.name}'s pods only on port {ports}, "
+                    f"but the Service forwards to targetPort {', '.join(targets)} (egress rules see the pod port, not the Service port), so connections time out"
+                ),
+                weight=88,
+                evidence=[
+                    e
+                    for e in (
+                        policy.quote(
+                            "port", next(iter(to_pods)), fallback=f"NetworkPolicy {policy.name}: egress ports {ports}"
+                        ),
+                        service.cites.get("target_port", ""),
+                    )
+                    if e
+                ],
+                workload=service.name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Allow port {targets[0]} (the pod port) in NetworkPolicy {policy.name}'s egress rule to {service.name}'s pods",
                     )
                 ],
                 affected=[service.name, policy.name],

@@ -113,14 +113,22 @@ def _route_backends(obs: Observations) -> list[Finding]:
                 continue
             found = in_namespace.get(backend.service)
             if found is None:
-                findings.append(_missing_service(route, backend, sorted(in_namespace)))
+                elsewhere = sorted(
+                    str(ns) for (ns, name) in known if name == backend.service and ns and ns != route.namespace
+                )
+                findings.append(_missing_service(route, backend, sorted(in_namespace), elsewhere))
             elif backend.port and found[0] and backend.port not in found[0]:
                 findings.append(_missing_port(route, backend, found))
     return findings
 
 
-def _missing_service(route: ResourceFact, backend: _Backend, existing: list[str]) -> Finding:
+def _missing_service(route: ResourceFact, backend: _Backend, existing: list[str], elsewhere: list[str]) -> Finding:
     where = f" in namespace {route.namespace}" if route.namespace else ""
+    if elsewhere:  # an Ingress/Route backend is always looked up in the route's own namespace
+        where += (
+            f" (it exists only in namespace {', '.join(elsewhere[:3])}, and a backend is looked up in the "
+            f"{route.kind}'s own namespace)"
+        )
     return Finding(
         kind="route_backend_missing",
         subject=f"service/{backend.service}",
