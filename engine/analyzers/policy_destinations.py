@@ -53,9 +53,13 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     if not policies:
         return findings
     destinations = _destinations(obs)
-    findings += hubble_ingress_drops(policies, obs)
+    findings += hubble_ingress_drops([p for p in policies if p.kind != "GlobalNetworkPolicy"], obs)
     for policy in policies:
-        if policy.kind == "NetworkPolicy":
+        if policy.kind in ("NetworkPolicy", "GlobalNetworkPolicy") and "action" in str(policy.spec.get("egress")):
+            findings += _calico_denied(policy, destinations)  # projectcalico.org/v3: ordered Allow/Deny rules
+        elif policy.kind == "GlobalNetworkPolicy":
+            continue
+        elif policy.kind == "NetworkPolicy":
             findings += _excluded_ip_blocks(policy, destinations)
             findings += _and_selectors(policy, obs)
         else:
@@ -75,7 +79,8 @@ def _policies(obs: Observations) -> list[_Policy]:
     found = [
         _Policy(r.kind, r.name, r.namespace, _d(r.raw.get("spec")), r.label, r.lines)
         for r in obs.resources
-        if r.kind in ("NetworkPolicy", "CiliumNetworkPolicy") and isinstance(r.raw.get("spec"), dict)
+        if r.kind in ("NetworkPolicy", "CiliumNetworkPolicy", "GlobalNetworkPolicy")
+        and isinstance(r.raw.get("spec"), dict)
     ]
     for text in obs.texts:  # `kubectl get netpol x -o yaml | yq .spec`: the spec alone, named by the command
         named = command_object(text.command) if text.command else None
@@ -191,6 +196,55 @@ def _excluded_ip_blocks(policy: _Policy, destinations: dict[str, tuple[str, str]
                 related=[policy.name],
             )
         )
+    return findings
+
+
+def _calico_denied(policy: _Policy, destinations: dict[str, tuple[str, str]]) -> list[Finding]:
+    """A Calico policy applies its egress rules in order; the first whose destination matches decides. A TCP
+    connection to an address whose first matching rule is ``action: Deny`` is dropped (the client times out)."""
+    findings: list[Finding] = []
+    for ip, (host, cite) in sorted(destinations.items()):
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            continue
+        if address.is_loopback or address.is_link_local:
+            continue
+        for rule in (_d(r) for r in _l(policy.spec.get("egress"))):
+            destination = _d(rule.get("destination"))
+            if (
+                str(rule.get("protocol", "TCP")).upper() != "TCP"
+                or destination.get("ports")
+                or destination.get("selector")
+            ):
+                continue  # another protocol, or ports/selectors this address cannot be checked against
+            nets = [str(n) for n in _l(destination.get("nets"))]
+            if nets and not any(_contains(n, address) for n in nets):
+                continue
+            if str(rule.get("action")) != "Deny":
+                break
+            net = next((n for n in nets if _contains(n, address)), "every destination")
+            selector = str(policy.spec.get("selector", "")).strip() or "the selected pods"
+            shown = f"{host} ({ip})" if host != ip else ip
+            findings.append(
+                Finding(
+                    kind="netpol_egress_denied",
+                    subject=f"networkpolicy/{policy.name}",
+                    role="cause",
+                    title=f"{policy.name}: Calico {policy.kind} {policy.name} denies egress from {selector} to {net}, and no earlier rule allows {shown}, so those connections are dropped (they time out)",
+                    weight=90,
+                    evidence=[policy.quote("Deny"), cite],
+                    workload=policy.name,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Add an Allow rule for {ip}/32 (or the provider's ranges) before the Deny rule of policy {policy.name}, if {host} is meant to be reachable",
+                        )
+                    ],
+                    affected=[policy.name],
+                )
+            )
+            break
     return findings
 
 
