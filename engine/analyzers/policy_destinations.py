@@ -61,6 +61,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             continue
         elif policy.kind == "NetworkPolicy":
             findings += _excluded_ip_blocks(policy, destinations)
+            findings += _outside_egress_rules(policy, destinations)
             findings += _and_selectors(policy, obs)
         else:
             findings += _fqdns_not_listed(policy, obs)
@@ -190,6 +191,83 @@ def _excluded_ip_blocks(policy: _Policy, destinations: dict[str, tuple[str, str]
                     rec(
                         "high",
                         f"Remove {excluded[1]} from the except list of NetworkPolicy {policy.name} (or add an egress rule for {ip}/32), if {host} is meant to be reachable",
+                    )
+                ],
+                affected=[app],
+                related=[policy.name],
+            )
+        )
+    return findings
+
+
+# where pod, Service and node addresses live (RFC 1918, shared CGNAT space, loopback, link-local, IPv6 ULA)
+_CLUSTER_RANGES = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
+)
+
+
+def _outside_egress_rules(policy: _Policy, destinations: dict[str, tuple[str, str]]) -> list[Finding]:
+    """A public address (never a pod's) that no egress rule admits: no ``ipBlock`` holds it on the dialled port,
+    and no rule without ``to`` allows that port; pod and namespace selectors never match addresses outside the
+    cluster, so the connection is dropped."""
+    if "Egress" not in [str(t) for t in _l(policy.spec.get("policyTypes"))]:
+        return []
+    rules = [_d(r) for r in _l(policy.spec.get("egress"))]
+    findings: list[Finding] = []
+    for ip, (host, cite) in sorted(destinations.items()):
+        dialled = _DIALED.search(cite)
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            continue
+        if dialled is None or any(_contains(n, address) for n in _CLUSTER_RANGES):
+            continue  # a private address may be a pod's: selectors could admit it
+        port = dialled.group("port")
+        admitted = False
+        for rule in rules:
+            ports = [str(_d(p).get("port", "")) for p in _l(rule.get("ports"))]
+            if ports and (port not in ports and any(not p.isdigit() for p in ports)):
+                admitted = True  # a named port: cannot be compared, give the benefit of the doubt
+            if ports and port not in ports:
+                continue
+            peers = [_d(p) for p in _l(rule.get("to"))]
+            if not peers or any(
+                _d(p.get("ipBlock")).get("cidr")
+                and _contains(str(_d(p.get("ipBlock"))["cidr"]), address)
+                and not any(_contains(str(e), address) for e in _l(_d(p.get("ipBlock")).get("except")))
+                for p in peers
+            ):
+                admitted = True
+        if admitted or any(
+            _contains(str(e), address)
+            for r in rules
+            for p in _l(r.get("to"))
+            for e in _l(_d(_d(p).get("ipBlock")).get("except"))
+        ):
+            continue  # admitted, or dropped by an except range (reported on its own)
+        app = _app_of(policy.spec) or policy.name
+        shown = f"{host} ({ip})" if host != ip else ip
+        findings.append(
+            Finding(
+                kind="netpol_egress_not_allowed",
+                subject=f"networkpolicy/{policy.name}",
+                role="cause",
+                title=f"{app}: NetworkPolicy {policy.name} isolates {app} for egress, and none of its egress rules admits {shown} on port {port}, so connections from {app} to it are dropped (they time out)",
+                weight=86,
+                evidence=[policy.quote("egress"), cite],
+                workload=app,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Add an egress rule to NetworkPolicy {policy.name} for {ip}/32 (ipBlock) on port {port}, if {host} is meant to be reachable",
                     )
                 ],
                 affected=[app],
