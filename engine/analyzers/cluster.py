@@ -614,6 +614,18 @@ def _autoscalers(obs: Observations) -> list[Finding]:
             None,
         )
         targets = str(row.get("TARGETS", ""))
+        if hpa.raw.get("described"):  # kubectl describe hpa: "Max replicas:", "<kind> pods: N current / M desired"
+            text = "\n".join(hpa.lines)
+            found = re.search(r"^\s*Max replicas:\s*(\d+)", text, re.MULTILINE)
+            maximum = maximum or (int(found.group(1)) if found else None)
+            found = re.search(r"^\s*\w+ pods:\s*(\d+) current", text, re.MULTILINE)
+            current = current or (int(found.group(1)) if found else None)
+            found = re.search(r"\):\s*(\d+%)\s*(?:\([^)]*\))?\s*/\s*(\d+%)", text)
+            targets = targets or (f"{found.group(1)}/{found.group(2)}" if found else "")
+            found = re.search(r"^\s*Reference:\s*[\w.]+/([\w.-]+)\s*$", text, re.MULTILINE)
+            workload = found.group(1) if found and workload == hpa.name else workload
+            if re.search(r"^\s*ScalingLimited\s+True\s+TooManyReplicas", text, re.MULTILINE):
+                limited = {"type": "ScalingLimited", "status": "True"}
         over = _over_target(targets)
         if maximum and current and current >= maximum and (over or limited):
             usage = f" while {targets.strip()} (current/target)" if targets else ""
