@@ -149,6 +149,13 @@ def _add(
         where = shown  # a namespace the message names is where, not what, failed
         shown = owner or ctx.service or (asked if asked != where else None) or last_resort
     refused = _quoted_pod(line)
+    if rule.kind == "rbac_forbidden":  # the object acted on is not the failing party: the user/ServiceAccount is
+        if refused and shown == refused:
+            shown = (owner if owner != refused else None) or ctx.service or asked
+        refused = None
+        account = groups.get("user", "")
+        if shown is None and account.startswith("system:serviceaccount:"):
+            shown = account.rsplit(":", 1)[-1]
     focused = ctx.focus.owner() if ctx.focus else None
     if refused and shown not in (focused, asked) and not (shown and refused.startswith(shown)):
         shown = refused  # 'pods "toolbox-jane" is forbidden: exceeded quota q': the refused pod, not the quota
