@@ -31,7 +31,7 @@ _RULE = re.compile(
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    return _webhook_timeouts(obs) + can_i_denials(obs)
+    return _webhook_timeouts(obs) + can_i_denials(obs) + policy_report_denials(obs)
 
 
 def _webhook_timeouts(obs: Observations) -> list[Finding]:
@@ -131,6 +131,62 @@ def _allows(allowed: str, port: int) -> bool:
 _CAN_I = re.compile(r"\bauth\s+can-i\s+(?P<verb>[\w*-]+)\s+(?P<resource>[\w./*-]+)(?P<rest>.*)$")
 _AS = re.compile(r"--as[= ](?P<user>\S+)")
 _NAMESPACE = re.compile(r"(?:-n|--namespace)[= ](?P<ns>[\w.-]+)")
+
+
+# Kyverno prints its denial over several lines: the webhook line, the resource, then each policy and its rules
+# (kyverno.io/docs/writing-policies/validate/): "resource Deployment/shop/cart was blocked due to the following
+# policies" (older) or "policy Deployment/shop/cart for resource violation:" (newer), then "<policy>:" and
+# "  <rule>: 'validation error: ...'".
+_BLOCKED = re.compile(
+    r"^\s*(?:resource (?P<kind>[A-Za-z]+)/(?:(?P<ns>[a-z0-9][\w.-]*)/)?(?P<name>[a-z0-9][\w.-]*) was blocked due to the following polic"
+    r"|policy (?P<kind2>[A-Za-z]+)/(?:(?P<ns2>[a-z0-9][\w.-]*)/)?(?P<name2>[a-z0-9][\w.-]*) for resource violations?:)"
+)
+_POLICY = re.compile(r"^(?P<policy>[a-z0-9][\w.-]*):\s*$")
+_POLICY_RULE = re.compile(r"^\s+(?P<rule>[a-z0-9][\w.-]*):\s*['\"]?(?P<message>[^\n]{3,300}?)['\"]?\s*$")
+
+
+def policy_report_denials(obs: Observations) -> list[Finding]:
+    """A multi-line policy-engine denial: the refused object, the policy and the rule with its message."""
+    findings: list[Finding] = []
+    sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    for label, lines in sources:
+        for index, line in enumerate(lines[:5000]):
+            blocked = _BLOCKED.search(line)
+            if blocked is None:
+                continue
+            kind = blocked.group("kind") or blocked.group("kind2")
+            name = blocked.group("name") or blocked.group("name2")
+            policy = None
+            for follower in lines[index + 1 : index + 30]:
+                if _BLOCKED.search(follower):
+                    break
+                opened = _POLICY.match(follower)
+                if opened:
+                    policy = opened.group("policy")
+                    continue
+                ruled = _POLICY_RULE.match(follower)
+                if policy and ruled:
+                    message = ruled.group("message").replace("''", "'")
+                    findings.append(
+                        Finding(
+                            kind="admission_denied",
+                            subject=f"{kind.lower()}/{name}",
+                            role="cause",
+                            title=f"{name}: admission policy {policy} (rule {ruled.group('rule')}) refuses {kind} {name}: {message[:240]}",
+                            weight=91,
+                            evidence=[f"{label} {follower.strip()}", f"{label} {line.strip()}"],
+                            workload=name,
+                            recommendations=[
+                                rec(
+                                    "high",
+                                    f"Change {kind} {name} so it satisfies rule {ruled.group('rule')} of policy {policy} (or fix the policy if it is wrong)",
+                                )
+                            ],
+                            affected=[name],
+                        )
+                    )
+                    break
+    return findings
 
 
 def can_i_denials(obs: Observations) -> list[Finding]:

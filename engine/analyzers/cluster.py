@@ -180,10 +180,20 @@ def _daemonsets(obs: Observations) -> list[Finding]:
     if not obs.nodes:
         return []
     findings: list[Finding] = []
-    for ds in _of_kind(obs, "DaemonSet"):
-        desired = _int(_d(ds.raw.get("row")).get("DESIRED")) or _int(
-            _d(ds.raw.get("status")).get("desiredNumberScheduled")
+    daemonsets = [
+        (
+            ds.name,
+            _int(_d(ds.raw.get("row")).get("DESIRED")) or _int(_d(ds.raw.get("status")).get("desiredNumberScheduled")),
+            ds.quote(ds.name),
         )
+        for ds in _of_kind(obs, "DaemonSet")
+    ]
+    daemonsets += [  # a described DaemonSet: "Desired Number of Nodes Scheduled"
+        (w.name, w.desired, w.cites.get("replicas", ""))
+        for w in obs.workloads
+        if w.kind == "DaemonSet" and w.name not in {d[0] for d in daemonsets}
+    ]
+    for name, desired, quoted in daemonsets:
         total = len(obs.nodes)
         if desired is None or desired >= total:
             continue
@@ -211,21 +221,21 @@ def _daemonsets(obs: Observations) -> list[Finding]:
         findings.append(
             Finding(
                 kind="daemonset_missing_nodes",
-                subject=f"daemonset/{ds.name}",
+                subject=f"daemonset/{name}",
                 role="cause",
-                title=f"{ds.name}: DaemonSet {ds.name} runs on {desired} of {total} nodes{why}",
+                title=f"{name}: DaemonSet {name} runs on {desired} of {total} nodes{why}",
                 weight=84 if untolerated else 70,
-                evidence=[ds.quote(ds.name), *[t[1] for t in untolerated[:1] if t[1]]],
-                workload=ds.name,
+                evidence=[e for e in (quoted, *[t[1] for t in untolerated[:1]]) if e],
+                workload=name,
                 recommendations=[
                     rec(
                         "high",
-                        f"Add a toleration for {untolerated[0][0]} to DaemonSet {ds.name}"
+                        f"Add a toleration for {untolerated[0][0]} to DaemonSet {name}"
                         if untolerated
-                        else f"Compare DaemonSet {ds.name}'s nodeSelector/affinity/tolerations with the nodes it skips",
+                        else f"Compare DaemonSet {name}'s nodeSelector/affinity/tolerations with the nodes it skips",
                     ),
                 ],
-                affected=[ds.name],
+                affected=[name],
             )
         )
     return findings
@@ -604,6 +614,18 @@ def _autoscalers(obs: Observations) -> list[Finding]:
             None,
         )
         targets = str(row.get("TARGETS", ""))
+        if hpa.raw.get("described"):  # kubectl describe hpa: "Max replicas:", "<kind> pods: N current / M desired"
+            text = "\n".join(hpa.lines)
+            found = re.search(r"^\s*Max replicas:\s*(\d+)", text, re.MULTILINE)
+            maximum = maximum or (int(found.group(1)) if found else None)
+            found = re.search(r"^\s*\w+ pods:\s*(\d+) current", text, re.MULTILINE)
+            current = current or (int(found.group(1)) if found else None)
+            found = re.search(r"\):\s*(\d+%)\s*(?:\([^)]*\))?\s*/\s*(\d+%)", text)
+            targets = targets or (f"{found.group(1)}/{found.group(2)}" if found else "")
+            found = re.search(r"^\s*Reference:\s*[\w.]+/([\w.-]+)\s*$", text, re.MULTILINE)
+            workload = found.group(1) if found and workload == hpa.name else workload
+            if re.search(r"^\s*ScalingLimited\s+True\s+TooManyReplicas", text, re.MULTILINE):
+                limited = {"type": "ScalingLimited", "status": "True"}
         over = _over_target(targets)
         if maximum and current and current >= maximum and (over or limited):
             usage = f" while {targets.strip()} (current/target)" if targets else ""

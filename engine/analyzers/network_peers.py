@@ -9,6 +9,8 @@ admitted, so a Service whose targetPort is not among them times out (the packets
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
@@ -18,12 +20,79 @@ from engine.findings import Finding
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    policies = [p for p in obs.resources if p.kind == "NetworkPolicy" and isinstance(p.raw.get("spec"), dict)]
+    policies = [
+        p if isinstance(p.raw.get("spec"), dict) else replace(p, raw={**p.raw, "spec": described_spec(p.lines)})
+        for p in obs.resources
+        if p.kind == "NetworkPolicy" and (isinstance(p.raw.get("spec"), dict) or p.raw.get("described"))
+    ]
     findings: list[Finding] = []
     for policy in policies:
         findings += _peers_matching_nothing(policy, obs)
         findings += _ingress_ports(policy, obs)
+        findings += _egress_ports(policy, obs)
     return findings
+
+
+_DESCRIBED_PORT = re.compile(r"^(?P<port>[\w-]+)(?:/(?P<protocol>[A-Z]+))?$")
+
+
+def _selector(text: str) -> dict[str, Any]:
+    """``app=api,tier=web`` as kubectl describe prints a label selector; ``<none>`` selects everything."""
+    pairs = dict(re.findall(r"([\w./-]+)=([\w.-]*)", text))
+    return {"matchLabels": pairs} if pairs else {}
+
+
+def described_spec(lines: list[str]) -> dict[str, Any]:
+    """The spec of a NetworkPolicy as ``kubectl describe networkpolicy`` prints it: "Allowing ingress traffic:",
+    each rule's "To Port:" lines and "From:"/"To:" peers (one per header, selectors of one peer ANDed), rules
+    separated by a dashed line, "Policy Types:"."""
+    spec: dict[str, Any] = {}
+    section: str | None = None
+    rule: dict[str, Any] | None = None
+    peer: dict[str, Any] | None = None
+    for raw in lines:
+        line = raw.strip()
+        key, _, value = line.partition(":")
+        value = value.strip()
+        if line.startswith(("Allowing ingress traffic", "Allowing egress traffic")):
+            section, rule, peer = ("ingress" if "ingress" in line else "egress"), None, None
+            spec.setdefault(section, [])
+        elif line.startswith("Not affecting"):
+            section = None
+        elif key == "Policy Types":
+            spec["policyTypes"] = [t.strip() for t in value.split(",") if t.strip()]
+        elif section is None:
+            if key == "PodSelector" and "podSelector" not in spec:
+                spec["podSelector"] = _selector(value)
+        elif line.startswith("-----"):
+            rule, peer = None, None
+        elif line.startswith("<none>"):
+            rule, peer = None, None  # the selected pods are isolated: no rule
+        elif key in ("To Port", "From", "To"):
+            if rule is None or (key == "To Port" and (rule.get("from") or rule.get("to"))):
+                rule = {}
+                spec[section].append(rule)
+                peer = None
+            if key == "To Port":
+                port = _DESCRIBED_PORT.match(value.split(" ")[0])
+                if port and not value.startswith("<any>"):
+                    number = port.group("port")
+                    rule.setdefault("ports", []).append(
+                        {
+                            "port": int(number) if number.isdigit() else number,
+                            "protocol": port.group("protocol") or "TCP",
+                        }
+                    )
+            elif value.startswith("<any>"):
+                peer = None
+            else:
+                peer = {}
+                rule.setdefault("from" if section == "ingress" else "to", []).append(peer)
+        elif peer is not None and key in ("PodSelector", "NamespaceSelector"):
+            peer["podSelector" if key == "PodSelector" else "namespaceSelector"] = _selector(value)
+        elif peer is not None and key == "CIDR":
+            peer.setdefault("ipBlock", {})["cidr"] = value
+    return spec
 
 
 def _d(value: Any) -> dict[str, Any]:
@@ -160,6 +229,69 @@ def _ingress_ports(policy: ResourceFact, obs: Observations) -> list[Finding]:
                     rec(
                         "high",
                         f"Allow port {targets[0]} in NetworkPolicy {policy.name}'s ingress rule (the pod port, not the Service port)",
+                    )
+                ],
+                affected=[service.name, policy.name],
+            )
+        )
+    return findings
+
+
+def _egress_ports(policy: ResourceFact, obs: Observations) -> list[Finding]:
+    """Egress rules are checked after the Service's address is translated to a pod's: a rule that allows the
+    destination pods only on the Service's ``port`` drops traffic sent to its different ``targetPort``."""
+    spec = _d(policy.raw.get("spec"))
+    if "Egress" not in [str(t) for t in _l(spec.get("policyTypes"))]:
+        return []
+    rules = [_d(r) for r in _l(spec.get("egress"))]
+    findings: list[Finding] = []
+    for service in obs.services:
+        if policy.namespace and service.namespace not in (None, policy.namespace):
+            continue
+        targets = [t for t in service.target_ports if t.isdigit()]
+        if not service.selector or not targets:
+            continue
+        covering = []  # the rules whose peers include the Service's pods (or every destination)
+        for rule in rules:
+            peers = [_d(p) for p in _l(rule.get("to"))]
+            if not peers or any(
+                set(peer) == {"podSelector"} and _matches(_labels(_d(peer.get("podSelector"))), service.selector)
+                for peer in peers
+            ):
+                covering.append(rule)
+        named = [r for r in covering if _l(r.get("to"))]
+        if not named or any(not _l(r.get("ports")) for r in covering):
+            continue  # the Service's pods are not named, or a rule allows them on every port
+        allowed = {str(_d(p).get("port")) for r in covering for p in _l(r.get("ports"))}
+        if any(not a.isdigit() for a in allowed) or any(t in allowed for t in targets):
+            continue
+        to_pods = {str(_d(p).get("port")) for r in named for p in _l(r.get("ports"))}
+        ports = ", ".join(sorted(to_pods, key=lambda v: int(v) if v.isdigit() else 0))
+        findings.append(
+            Finding(
+                kind="netpol_egress_port_blocked",
+                subject=f"networkpolicy/{policy.name}",
+                role="cause",
+                title=(
+                    f"{service.name}: NetworkPolicy {policy.name} lets {_target(policy)} reach Service {service.name}'s pods only on port {ports}, "
+                    f"but the Service forwards to targetPort {', '.join(targets)} (egress rules see the pod port, not the Service port), so connections time out"
+                ),
+                weight=88,
+                evidence=[
+                    e
+                    for e in (
+                        policy.quote(
+                            "port", next(iter(to_pods)), fallback=f"NetworkPolicy {policy.name}: egress ports {ports}"
+                        ),
+                        service.cites.get("target_port", ""),
+                    )
+                    if e
+                ],
+                workload=service.name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Allow port {targets[0]} (the pod port) in NetworkPolicy {policy.name}'s egress rule to {service.name}'s pods",
                     )
                 ],
                 affected=[service.name, policy.name],

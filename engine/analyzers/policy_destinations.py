@@ -53,10 +53,15 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     if not policies:
         return findings
     destinations = _destinations(obs)
-    findings += hubble_ingress_drops(policies, obs)
+    findings += hubble_ingress_drops([p for p in policies if p.kind != "GlobalNetworkPolicy"], obs)
     for policy in policies:
-        if policy.kind == "NetworkPolicy":
+        if policy.kind in ("NetworkPolicy", "GlobalNetworkPolicy") and "action" in str(policy.spec.get("egress")):
+            findings += _calico_denied(policy, destinations)  # projectcalico.org/v3: ordered Allow/Deny rules
+        elif policy.kind == "GlobalNetworkPolicy":
+            continue
+        elif policy.kind == "NetworkPolicy":
             findings += _excluded_ip_blocks(policy, destinations)
+            findings += _outside_egress_rules(policy, destinations)
             findings += _and_selectors(policy, obs)
         else:
             findings += _fqdns_not_listed(policy, obs)
@@ -75,7 +80,8 @@ def _policies(obs: Observations) -> list[_Policy]:
     found = [
         _Policy(r.kind, r.name, r.namespace, _d(r.raw.get("spec")), r.label, r.lines)
         for r in obs.resources
-        if r.kind in ("NetworkPolicy", "CiliumNetworkPolicy") and isinstance(r.raw.get("spec"), dict)
+        if r.kind in ("NetworkPolicy", "CiliumNetworkPolicy", "GlobalNetworkPolicy")
+        and isinstance(r.raw.get("spec"), dict)
     ]
     for text in obs.texts:  # `kubectl get netpol x -o yaml | yq .spec`: the spec alone, named by the command
         named = command_object(text.command) if text.command else None
@@ -191,6 +197,132 @@ def _excluded_ip_blocks(policy: _Policy, destinations: dict[str, tuple[str, str]
                 related=[policy.name],
             )
         )
+    return findings
+
+
+# where pod, Service and node addresses live (RFC 1918, shared CGNAT space, loopback, link-local, IPv6 ULA)
+_CLUSTER_RANGES = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
+)
+
+
+def _outside_egress_rules(policy: _Policy, destinations: dict[str, tuple[str, str]]) -> list[Finding]:
+    """A public address (never a pod's) that no egress rule admits: no ``ipBlock`` holds it on the dialled port,
+    and no rule without ``to`` allows that port; pod and namespace selectors never match addresses outside the
+    cluster, so the connection is dropped."""
+    if "Egress" not in [str(t) for t in _l(policy.spec.get("policyTypes"))]:
+        return []
+    rules = [_d(r) for r in _l(policy.spec.get("egress"))]
+    findings: list[Finding] = []
+    for ip, (host, cite) in sorted(destinations.items()):
+        dialled = _DIALED.search(cite)
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            continue
+        if dialled is None or any(_contains(n, address) for n in _CLUSTER_RANGES):
+            continue  # a private address may be a pod's: selectors could admit it
+        port = dialled.group("port")
+        admitted = False
+        for rule in rules:
+            ports = [str(_d(p).get("port", "")) for p in _l(rule.get("ports"))]
+            if ports and (port not in ports and any(not p.isdigit() for p in ports)):
+                admitted = True  # a named port: cannot be compared, give the benefit of the doubt
+            if ports and port not in ports:
+                continue
+            peers = [_d(p) for p in _l(rule.get("to"))]
+            if not peers or any(
+                _d(p.get("ipBlock")).get("cidr")
+                and _contains(str(_d(p.get("ipBlock"))["cidr"]), address)
+                and not any(_contains(str(e), address) for e in _l(_d(p.get("ipBlock")).get("except")))
+                for p in peers
+            ):
+                admitted = True
+        if admitted or any(
+            _contains(str(e), address)
+            for r in rules
+            for p in _l(r.get("to"))
+            for e in _l(_d(_d(p).get("ipBlock")).get("except"))
+        ):
+            continue  # admitted, or dropped by an except range (reported on its own)
+        app = _app_of(policy.spec) or policy.name
+        shown = f"{host} ({ip})" if host != ip else ip
+        findings.append(
+            Finding(
+                kind="netpol_egress_not_allowed",
+                subject=f"networkpolicy/{policy.name}",
+                role="cause",
+                title=f"{app}: NetworkPolicy {policy.name} isolates {app} for egress, and none of its egress rules admits {shown} on port {port}, so connections from {app} to it are dropped (they time out)",
+                weight=86,
+                evidence=[policy.quote("egress"), cite],
+                workload=app,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Add an egress rule to NetworkPolicy {policy.name} for {ip}/32 (ipBlock) on port {port}, if {host} is meant to be reachable",
+                    )
+                ],
+                affected=[app],
+                related=[policy.name],
+            )
+        )
+    return findings
+
+
+def _calico_denied(policy: _Policy, destinations: dict[str, tuple[str, str]]) -> list[Finding]:
+    """A Calico policy applies its egress rules in order; the first whose destination matches decides. A TCP
+    connection to an address whose first matching rule is ``action: Deny`` is dropped (the client times out)."""
+    findings: list[Finding] = []
+    for ip, (host, cite) in sorted(destinations.items()):
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            continue
+        if address.is_loopback or address.is_link_local:
+            continue
+        for rule in (_d(r) for r in _l(policy.spec.get("egress"))):
+            destination = _d(rule.get("destination"))
+            if (
+                str(rule.get("protocol", "TCP")).upper() != "TCP"
+                or destination.get("ports")
+                or destination.get("selector")
+            ):
+                continue  # another protocol, or ports/selectors this address cannot be checked against
+            nets = [str(n) for n in _l(destination.get("nets"))]
+            if nets and not any(_contains(n, address) for n in nets):
+                continue
+            if str(rule.get("action")) != "Deny":
+                break
+            net = next((n for n in nets if _contains(n, address)), "every destination")
+            selector = str(policy.spec.get("selector", "")).strip() or "the selected pods"
+            shown = f"{host} ({ip})" if host != ip else ip
+            findings.append(
+                Finding(
+                    kind="netpol_egress_denied",
+                    subject=f"networkpolicy/{policy.name}",
+                    role="cause",
+                    title=f"{policy.name}: Calico {policy.kind} {policy.name} denies egress from {selector} to {net}, and no earlier rule allows {shown}, so those connections are dropped (they time out)",
+                    weight=90,
+                    evidence=[policy.quote("Deny"), cite],
+                    workload=policy.name,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Add an Allow rule for {ip}/32 (or the provider's ranges) before the Deny rule of policy {policy.name}, if {host} is meant to be reachable",
+                        )
+                    ],
+                    affected=[policy.name],
+                )
+            )
+            break
     return findings
 
 

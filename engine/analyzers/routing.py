@@ -113,14 +113,22 @@ def _route_backends(obs: Observations) -> list[Finding]:
                 continue
             found = in_namespace.get(backend.service)
             if found is None:
-                findings.append(_missing_service(route, backend, sorted(in_namespace)))
+                elsewhere = sorted(
+                    str(ns) for (ns, name) in known if name == backend.service and ns and ns != route.namespace
+                )
+                findings.append(_missing_service(route, backend, sorted(in_namespace), elsewhere))
             elif backend.port and found[0] and backend.port not in found[0]:
                 findings.append(_missing_port(route, backend, found))
     return findings
 
 
-def _missing_service(route: ResourceFact, backend: _Backend, existing: list[str]) -> Finding:
+def _missing_service(route: ResourceFact, backend: _Backend, existing: list[str], elsewhere: list[str]) -> Finding:
     where = f" in namespace {route.namespace}" if route.namespace else ""
+    if elsewhere:  # an Ingress/Route backend is always looked up in the route's own namespace
+        where += (
+            f" (it exists only in namespace {', '.join(elsewhere[:3])}, and a backend is looked up in the "
+            f"{route.kind}'s own namespace)"
+        )
     return Finding(
         kind="route_backend_missing",
         subject=f"service/{backend.service}",
@@ -185,14 +193,55 @@ def _target_ports(obs: Observations) -> list[Finding]:
             and all(p.labels.get(k) == v for k, v in service.selector.items())
         ]
         listening = sorted({port for pod in pods for c in pod.containers for port in c.ports})
-        if not listening or any(int(p) in listening for p in numeric):
+        if pods:
+            if listening and not any(int(p) in listening for p in numeric):
+                findings.append(_target_port_finding(service, numeric, listening, pods[0].name, obs))
             continue
-        findings.append(_target_port_finding(service, numeric, listening, pods[0].name, obs))
+        template = _template_ports(service, obs)  # no pod shown: the workload whose pod template it selects
+        if template and not any(int(p) in template[1] for p in numeric):
+            workload = f"the pods of {template[0].kind} {template[0].name}"
+            finding = _target_port_finding(service, numeric, template[1], template[0].name, obs, workload)
+            finding.evidence.append(
+                template[0].quote(
+                    "containerPort", str(template[1][0]), fallback=f"{template[0].kind} {template[0].name}"
+                )
+            )
+            findings.append(finding)
     return findings
 
 
+def _template_ports(service: ServiceFact, obs: Observations) -> tuple[ResourceFact, list[int]] | None:
+    """The workload (Deployment, StatefulSet...) whose pod template the Service's selector matches, and the
+    containerPorts that template declares."""
+    for workload in obs.resources:
+        if workload.kind not in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
+            continue
+        if not _same_namespace(workload.namespace, service.namespace):
+            continue
+        template = _d(_d(workload.raw.get("spec")).get("template"))
+        labels = _d(_d(template.get("metadata")).get("labels"))
+        if not labels or not all(str(labels.get(k)) == v for k, v in service.selector.items()):
+            continue
+        ports = sorted(
+            {
+                int(port["containerPort"])
+                for container in _l(_d(template.get("spec")).get("containers"))
+                for port in _l(_d(container).get("ports"))
+                if isinstance(port, dict) and str(port.get("containerPort", "")).isdigit()
+            }
+        )
+        if ports:
+            return workload, ports
+    return None
+
+
 def _target_port_finding(
-    service: ServiceFact, target: list[str], listening: list[int], pod: str, obs: Observations
+    service: ServiceFact,
+    target: list[str],
+    listening: list[int],
+    pod: str,
+    obs: Observations,
+    pods: str = "",
 ) -> Finding:
     ports = ", ".join(str(p) for p in listening)
     cites = [service.cites.get("target_port", ""), service.cites.get("endpoints", "")]
@@ -204,8 +253,8 @@ def _target_port_finding(
         subject=f"service/{service.name}",
         role="cause",
         title=(
-            f"{service.name}: Service {service.name} forwards to targetPort {', '.join(target)}, but its pods "
-            f"(e.g. {pod}) listen on {ports}, so connections to the endpoints are refused"
+            f"{service.name}: Service {service.name} forwards to targetPort {', '.join(target)}, but "
+            f"{pods or f'its pods (e.g. {pod})'} listen on {ports}, so connections to the endpoints are refused"
         ),
         weight=90,
         evidence=[c for c in dict.fromkeys(cites) if c],

@@ -27,7 +27,7 @@ _PREFILTER = re.compile(
     r"|topology spread|plugin/loop|SSL certificate|RuntimeClass|runtimeclass|swap|conntrack|ownership|OnRootMismatch"
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
-    r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint|free ports|scale decision|maximum replica count|TooManyReplicas|missed start|scaleTargetRef|TriggerAuthentication|too large body|too big header|upstream timed out"
+    r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint|free ports|scale decision|maximum replica count|TooManyReplicas|missed start|scaleTargetRef|TriggerAuthentication|too large body|too big header|upstream timed out|no object matching key"
     r"|short name mode",
     re.IGNORECASE,
 )
@@ -41,8 +41,10 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     claim_owners = _claim_owners(obs)
     found: dict[tuple[str, str], Finding] = {}
     scanned = 0
+    sole = _sole_objects(obs)
     sources: list[tuple[str, list[str], str | None, str | None]] = [
-        (t.label, t.lines, _commanded(t.command) or _described_by(t.command), None) for t in obs.texts
+        (t.label, t.lines, _commanded(t.command) or _described_by(t.command) or sole.get(t.label), None)
+        for t in obs.texts
     ]
     sources += [(doc.label, _distinct_lines(doc, ctx), None, doc.pod) for doc in obs.logs]  # last resort: the log's pod
     only_pod = obs.pods[0].name if len(obs.pods) == 1 else None  # a lone pod's -o json/yaml: its status is about it
@@ -106,6 +108,14 @@ def _prefer_the_asked(findings: list[Finding], ctx: AnalysisContext) -> None:
             finding.weight = min(100, finding.weight + min(len(named), 3))
 
 
+def _sole_objects(obs: Observations) -> dict[str, str]:
+    """Sources holding exactly one API object (a ``get -o yaml`` of it): their status messages are about it."""
+    seen: dict[str, set[str]] = {}
+    for resource in obs.resources:
+        seen.setdefault(resource.label, set()).add(resource.name)
+    return {label: next(iter(names)) for label, names in seen.items() if len(names) == 1}
+
+
 def _described_by(command: str) -> str | None:
     """The object a ``kubectl describe <kind> <name>`` command line names (its output may be cut below Name:)."""
     found = re.search(r"\bdescribe\s+(?:[a-z][\w.]*(?:/|\s+))?([a-z0-9][\w.-]*)", command.split("|", 1)[0])
@@ -141,6 +151,13 @@ def _add(
         where = shown  # a namespace the message names is where, not what, failed
         shown = owner or ctx.service or (asked if asked != where else None) or last_resort
     refused = _quoted_pod(line)
+    if rule.kind == "rbac_forbidden":  # the object acted on is not the failing party: the user/ServiceAccount is
+        if refused and shown == refused:
+            shown = (owner if owner != refused else None) or ctx.service or asked
+        refused = None
+        account = groups.get("user", "")
+        if shown is None and account.startswith("system:serviceaccount:"):
+            shown = account.rsplit(":", 1)[-1]
     focused = ctx.focus.owner() if ctx.focus else None
     if refused and shown not in (focused, asked) and not (shown and refused.startswith(shown)):
         shown = refused  # 'pods "toolbox-jane" is forbidden: exceeded quota q': the refused pod, not the quota

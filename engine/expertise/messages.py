@@ -140,7 +140,9 @@ RULES: tuple[MessageRule, ...] = (
         90,
         "the admission webhook {hook} denies the request: {detail}",
         "Fix the object so it satisfies the policy of webhook {hook} (or, if the policy is wrong, change the policy/constraint)",
-        _r(r"admission webhook \\?\"(?P<hook>[^\"\\]+)\\?\" denied the request:\s*(?P<detail>[^\n]{3,240})"),
+        _r(
+            r"admission webhook \\?\"(?P<hook>[^\"\\]+)\\?\" denied the request(?::\s*(?P<detail>[^\n]{3,240})|(?P<detail2> without explanation))"
+        ),
     ),
     MessageRule(
         "admission_policy_denied",
@@ -158,7 +160,7 @@ RULES: tuple[MessageRule, ...] = (
         86,
         "the admission webhook {hook} cannot be called, so the API server refuses the request: {detail}",
         "Bring the webhook's backing service back (or set its failurePolicy/namespaceSelector so it does not block {hook})",
-        _r(r"failed calling webhook \\?\"(?P<hook>[^\"\\]+)\\?\":\s*(?P<detail>[^\n]{3,200})"),
+        _r(r"failed calling (?:admission )?webhook \\?\"(?P<hook>[^\"\\]+)\\?\":\s*(?P<detail>[^\n]{3,200})"),
     ),
     MessageRule(
         "pod_security_violation",
@@ -175,7 +177,10 @@ RULES: tuple[MessageRule, ...] = (
         "RBAC forbids it: {user} cannot {verb} {resource}{group}{where}",
         "Grant {user} '{verb}' on {resource} with a Role/ClusterRole and a RoleBinding (kubectl auth can-i {verb} {resource} --as={user})",
         _r(
-            r"(?:is forbidden: )?User \\?\"(?P<user>[^\"\\]+)\\?\" cannot (?P<verb>\w+) resource \\?\"(?P<resource>[\w./-]+)\\?\""
+            # "cannot list resource \"pods\"" since 1.14; older servers print "cannot list pods in the namespace"; a
+            # non-resource URL is "cannot get path \"/metrics\""
+            r"(?:is forbidden: )?User \\?\"(?P<user>[^\"\\]+)\\?\" cannot (?P<verb>\w+) (?:(?:resource|path) \\?\"(?P<resource>[\w./-]+)\\?\""
+            r"|(?P<resource2>[a-z][\w./-]*)(?= in the namespace| at the cluster scope| in API group|: ))"
             r"(?: in API group \\?\"(?P<group>[^\"\\]*)\\?\")?(?P<where>(?: in the namespace \\?\"[\w.-]+\\?\"| at the cluster scope))?"
         ),
     ),
@@ -359,6 +364,8 @@ RULES: tuple[MessageRule, ...] = (
         "Create Service {service} or point the Ingress backend at the existing Service (kubectl get svc)",
         _r(
             r"<error: (?:services|endpoints) \\?\"(?P<service>[\w.-]+)\\?\" not found>|[Ss]ervice \\?\"[\w.-]+/(?P<service2>[\w.-]+)\\?\" (?:not found|does not exist)"
+            # ingress-nginx's controller log when the backend Service is absent from its informer cache
+            r"|Error obtaining Endpoints for Service \\?\"[\w.-]+/(?P<service3>[\w.-]+)\\?\": no object matching key"
         ),
     ),
     MessageRule(

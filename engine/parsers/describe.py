@@ -386,6 +386,10 @@ def _workload(doc: Doc, kind: str, name: str, namespace: str | None, citer: Cite
         fact.updated = numbers.get("updated")
         fact.available = numbers.get("available")
         fact.unavailable = numbers.get("unavailable")
+    scheduled = doc.get("Desired Number of Nodes Scheduled")  # a DaemonSet: one pod per eligible node
+    if scheduled and fact.desired is None:
+        fact.desired = to_int(scheduled.value)
+        fact.cites["replicas"] = citer.quote(scheduled.line)
     statuses = doc.get("Pods Statuses") or doc.get("Pods Status")
     if statuses:
         counts = {

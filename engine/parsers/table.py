@@ -92,6 +92,9 @@ _HEADER_KINDS = (
     ({"DESIRED", "CURRENT", "NODE SELECTOR"}, "DaemonSet"),
 )
 _COMMAND_KINDS = {
+    "no": "Node",
+    "node": "Node",
+    "nodes": "Node",
     "ns": "Namespace",
     "namespace": "Namespace",
     "namespaces": "Namespace",
@@ -195,12 +198,17 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
         pod = _pod_row(name, namespace, row, cite)
         pod.labels = _labels(row.get("LABELS", "")) | _label_columns(row, hint)
         obs.pods.append(pod)
-    elif "ROLES" in names or kind == "node":
+    elif "ROLES" in names or kind == "node" or ("TAINTS" in names and table_kind(names, hint) == "Node"):
         status = row.get("STATUS", "")
         ready = "Ready" in status.split(",") and "NotReady" not in status
-        node = NodeFact(name=name, conditions=[ConditionFact("Ready", "True" if ready else "False", None, None, cite)])
+        node = NodeFact(name=name)
+        if "STATUS" in names:  # a custom-columns listing may print no status: nothing is known of readiness
+            node.conditions.append(ConditionFact("Ready", "True" if ready else "False", None, None, cite))
         node.unschedulable = "SchedulingDisabled" in status
+        node.taints = _taint_cells(row.get("TAINTS", ""))
         node.cites["status"] = cite
+        if node.taints:
+            node.cites["taints"] = cite
         obs.nodes.append(node)
     elif "NODE SELECTOR" in names and "DESIRED" in names:
         raw = {"row": dict(row)}
@@ -264,6 +272,17 @@ _PREFIX_KINDS = {
     "secret": "Secret",
     "configmap": "ConfigMap",
 }
+
+
+def _taint_cells(text: str) -> list[str]:
+    """``-o custom-columns=...,TAINTS:.spec.taints`` prints Go maps: ``[map[effect:NoSchedule key:k value:v]]``."""
+    taints = []
+    for body in re.findall(r"map\[([^\]]*)\]", text):
+        fields = dict(re.findall(r"(effect|key|value):(\S+)", body))
+        if "key" in fields and "effect" in fields:
+            value = f"={fields['value']}" if fields.get("value") else ""
+            taints.append(f"{fields['key']}{value}:{fields['effect']}")
+    return taints
 
 
 def _labels(text: str) -> dict[str, str]:
