@@ -172,6 +172,13 @@ def health_check(question: Question, obs: Observations, focus: Focus, scored: li
             confidence=70 if len(facts) > 1 else 45,
             evidence=[e for e in evidence if e][:5],
         ),
+        recommendations=[
+            Recommendation(
+                priority="low",
+                action=f"Nothing to fix in {subject}; if users still report a problem, look at what is in front of it "
+                "or what it calls (ingress, Service endpoints, dependencies) over the time they report it",
+            )
+        ],
     )
 
 
