@@ -221,6 +221,7 @@ class Question:
     namespace: str | None = None  # context.namespace
     labels: tuple[tuple[str, str], ...] = ()  # the alert's labels from context.labels (alert analyzers read them)
     message: str = ""  # the message as written, for rules that read what the person says ("mid-upgrade")
+    alert_text: str = ""  # the alert's own description/summary annotation, when an attached notification carries it
 
     @property
     def subject(self) -> Subject | None:
@@ -483,12 +484,19 @@ def with_alert_documents(question: Question, documents: list[object], texts: Seq
         name = labels.get("alertname")
         if not isinstance(name, str) or (question.alert and name != question.alert):
             continue
-        pairs = tuple((k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str))
-        return replace(question, alert=name, labels=question.labels or pairs)
+        pairs = tuple((k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str) and k != _NOTE)
+        note = labels.get(_NOTE)
+        return replace(
+            question, alert=name, labels=question.labels or pairs, alert_text=note if isinstance(note, str) else ""
+        )
     return question
 
 
 _LABEL_PAIR = re.compile(r"\b([a-zA-Z_][\w]*)\s*=\s*\"([^\"]*)\"")
+
+
+_NOTE = "\x00annotation"  # where a label set carries its alert's description (never a real label name)
+_NOTE_KEYS = ("description", "message", "summary")
 
 
 def _text_label_sets(text: str) -> list[dict[str, object]]:
@@ -497,25 +505,39 @@ def _text_label_sets(text: str) -> list[dict[str, object]]:
         if "alertname" not in line:
             continue
         labels: dict[str, object] = {}
+        notes: dict[str, str] = {}
         for key, value in _LABEL_PAIR.findall(line):
-            if key in ("description", "summary", "message", "runbook_url"):
-                break  # the annotations column: its text is no label
+            if key in (*_NOTE_KEYS, "runbook_url") or notes:
+                notes.setdefault(key, value)  # the annotations column: its text is no label
+                continue
             labels.setdefault(key, value)
+        note = next((notes[key] for key in _NOTE_KEYS if notes.get(key)), "")
+        if note:
+            labels[_NOTE] = note
         if isinstance(labels.get("alertname"), str):
             found.append(labels)
     return found
 
 
+def _with_note(alert: dict[str, object]) -> dict[str, object]:
+    labels = alert["labels"]
+    assert isinstance(labels, dict)
+    annotations = alert.get("annotations")
+    notes = annotations if isinstance(annotations, dict) else {}
+    note = next((notes[key] for key in _NOTE_KEYS if isinstance(notes.get(key), str) and notes[key]), "")
+    return {**labels, _NOTE: note} if note else dict(labels)
+
+
 def _alert_label_sets(data: object) -> list[dict[str, object]]:
     if isinstance(data, list):
-        return [x["labels"] for x in data if isinstance(x, dict) and isinstance(x.get("labels"), dict)]
+        return [_with_note(x) for x in data if isinstance(x, dict) and isinstance(x.get("labels"), dict)]
     if not isinstance(data, dict):
         return []
     alerts = data.get("alerts")
     if isinstance(data.get("data"), dict):
         alerts = data["data"].get("alerts", alerts)
     found = (
-        [a["labels"] for a in alerts if isinstance(a, dict) and isinstance(a.get("labels"), dict)]
+        [_with_note(a) for a in alerts if isinstance(a, dict) and isinstance(a.get("labels"), dict)]
         if isinstance(alerts, list)
         else []
     )
