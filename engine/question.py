@@ -499,10 +499,43 @@ _NOTE = "\x00annotation"  # where a label set carries its alert's description (n
 _NOTE_KEYS = ("description", "message", "summary")
 
 
+_BLOCK_PAIR = re.compile(r"^\s*([a-z_][\w]*)\s*[=:]\s*\"?(.*?)\"?\s*$")
+_BLOCK_HEADER = re.compile(r"^\s*(labels|annotations)\s*:\s*$", re.I)
+
+
+def _block_label_set(lines: list[str], at: int) -> dict[str, object]:
+    """A label listing one pair per line ("Labels:\n  alertname = X\n  pod = y\nAnnotations:\n  description = ...")."""
+    start = at
+    while start > 0 and _BLOCK_PAIR.match(lines[start - 1]) and not _BLOCK_HEADER.match(lines[start - 1]):
+        start -= 1
+    labels: dict[str, object] = {}
+    notes: dict[str, str] = {}
+    in_notes = False
+    for line in lines[start : at + 40]:
+        header = _BLOCK_HEADER.match(line)
+        if header:
+            in_notes = header.group(1).lower() == "annotations"
+            continue
+        pair = _BLOCK_PAIR.match(line)
+        if pair is None or (line.strip().startswith("alertname") and "alertname" in labels):
+            break
+        (notes if in_notes or pair.group(1) in _NOTE_KEYS else labels).setdefault(pair.group(1), pair.group(2))
+    note = next((notes[key] for key in _NOTE_KEYS if notes.get(key)), "")
+    if note:
+        labels[_NOTE] = note
+    return labels
+
+
 def _text_label_sets(text: str) -> list[dict[str, object]]:
     found: list[dict[str, object]] = []
-    for line in text.splitlines()[:500]:
+    lines = text.splitlines()[:500]
+    for index, line in enumerate(lines):
         if "alertname" not in line:
+            continue
+        if re.match(r"^\s*alertname\s*[=:]\s*\"?[A-Za-z]\w*\"?\s*$", line):
+            block = _block_label_set(lines, index)
+            if isinstance(block.get("alertname"), str):
+                found.append(block)
             continue
         labels: dict[str, object] = {}
         notes: dict[str, str] = {}
