@@ -6,8 +6,9 @@ is (or that there is none), the evidence quotes the lines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from engine.analyzers.certificates import healthy_certificates
 from engine.facts import LogDoc, Observations
@@ -33,10 +34,49 @@ def _docs(obs: Observations, focus: Focus) -> list[LogDoc]:
     return list(obs.logs)
 
 
+# Line stamps that are not ISO-8601: nginx's error log (2026/11/06 20:34:11), the common/combined access log
+# ([06/Nov/2026:20:31:01 +0000]) and klog/glog (W1106 20:55:00.118201, no year).
+_SLASHED = re.compile(r"^(\d{4})/(\d{2})/(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_CLF = re.compile(r"\[(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})\]")
+_KLOG = re.compile(r"^[IWEF](\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})\.\d+\s")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+# nginx appends the request's context to every error-log message (", client: …, server: …, request: …, upstream: …,
+# host: …"): one error for different clients and paths is one group.
+_NGINX_CONTEXT = re.compile(r",\s+client: .*$")
+
+
+def _line_time(line: str, year: int) -> datetime | None:
+    when = parse_timestamp(line[:64])
+    if when is not None:
+        return when
+    try:
+        slashed = _SLASHED.match(line)
+        if slashed:
+            yr, month, day, hour, minute, second = (int(g) for g in slashed.groups())
+            return datetime(yr, month, day, hour, minute, second, tzinfo=UTC)
+        clf = _CLF.search(line[:200])
+        if clf and clf.group(2) in _MONTHS:
+            d, mon, y, hh, mm, ss, zone = clf.groups()
+            stamp = datetime(int(y), _MONTHS.index(mon) + 1, int(d), int(hh), int(mm), int(ss))
+            sign = -1 if zone[0] == "-" else 1
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
+            return stamp.replace(tzinfo=UTC) - offset
+        klog = _KLOG.match(line)
+        if klog:
+            month, day, hour, minute, second = (int(g) for g in klog.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+    return None
+
+
 def _in_time(line: str, question: Question) -> bool:
     if question.since is None and question.until is None:
         return True
-    when = parse_timestamp(line[:64])
+    anchor = question.since or question.until
+    when = _line_time(line, anchor.year if anchor else 1970)
     if when is None:
         return question.since is None  # an undated line cannot be shown to be inside a time filter
     if question.since is not None and when < question.since:
@@ -109,12 +149,16 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
             if not lines:
                 continue
             matches = match_signatures(template.example)
-            key = matches[0].title() if matches and matches[0].kind not in ("exception", "panic") else template.pattern
+            key = (
+                matches[0].title()
+                if matches and matches[0].kind not in ("exception", "panic")
+                else _NGINX_CONTEXT.sub("", template.pattern)
+            )
             group = groups.setdefault(key, _Group(title=_clip(template.example.strip(), 320)))
             group.count += len(lines)
             group.severity = max(group.severity, 2 if template.severity in ("error", "fatal") else 1)
             for line in lines:
-                when = parse_timestamp(line[:64])
+                when = _line_time(line, question.since.year if question.since else 1970)
                 if when is not None:
                     group.first = when if group.first is None or when < group.first else group.first
                     group.last = when if group.last is None or when > group.last else group.last

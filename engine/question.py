@@ -152,7 +152,9 @@ _SUMMARY = re.compile(
     r"|\berrors?\b.*\b(?:logged|between)\b|\bwhich errors\b"
     r"|\b(?:rundown|recap|digest|tl;?dr|gist)\b|\bwhat\b[^.?!]{0,40}\bcomplain(?:ing|s|ed)?\b"
     r"|\bwhat(?:'s| is| was)? in the\b[^.?!]{0,40}\blogs?\b|\bwhat did\b[^.?!]{0,40}\blog\b"
-    r"|\b(?:main|top|recent|latest|most common|frequent)\s+(?:errors?|exceptions?|warnings?)\b",
+    r"|\b(?:main|top|recent|latest|most common|frequent)\s+(?:errors?|exceptions?|warnings?)\b"
+    r"|\blogs?\b[^.?!]{0,40}\bfor\s+(?:any\s+)?(?:errors?|exceptions?|warnings?|problems?)\b"
+    r"|\blog(?:s|ged)?\s+any\s+(?:errors?|exceptions?|warnings?)\b",
     re.IGNORECASE,
 )
 _HEALTH = re.compile(
@@ -179,10 +181,17 @@ _SINCE = re.compile(
     r"|(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?)|yesterday|today|(?:last\s+)?(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*day)",
     re.IGNORECASE,
 )
-_LAST = re.compile(r"\b(?:in|over|during) the (?:last|past) (\d+)\s*(minute|min|hour|h|day|d)s?\b", re.IGNORECASE)
+_UNITS = r"(minute|min|m|hour|hr|h|day|d|week|wk|w)s?"
+# "in the last 2 hours", "over the past hour", "from the last 15m", "within the past day", "since 2 hours ago", "last week"
+_LAST = re.compile(
+    rf"\b(?:in|over|during|from|for|within|since)\s+(?:the\s+)?(?:last|past)\s+(\d+)?\s*{_UNITS}\b"
+    rf"|\b(\d+)\s*{_UNITS}\s+ago\b",
+    re.IGNORECASE,
+)
 # The errors are what is asked for ("what errors has X logged", "show the errors"), not a remark ("no errors in the logs").
 _ASKS_FOR_ERRORS = re.compile(
-    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:\w+\s+)?(?:errors?|exceptions?)\b|\b(?:errors?|exceptions?)\s+(?:has|have|did|were|was)\b"
+    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:\w+\s+)?(?:errors?|exceptions?|warnings?)\b"
+    r"|\b(?:errors?|exceptions?|warnings?)\s+(?:has|have|did|were|was)\b"
     r"|(?<!no )(?<!no errors )\blogged\b",
     re.IGNORECASE,
 )
@@ -378,8 +387,10 @@ def _time_filter(message: str, now: datetime) -> tuple[datetime | None, datetime
     since: datetime | None = None
     last = _LAST.search(message)
     if last:
-        amount, unit = int(last.group(1)), last.group(2).lower()[0]
-        since = now - {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
+        amount = int(last.group(1) or last.group(3) or 1)
+        unit = (last.group(2) or last.group(4)).lower()[0]
+        span = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+        since = now - amount * span[unit]
     match = _SINCE.search(message)
     if since is None and match:
         since = _parse_when(match.group(1), now)

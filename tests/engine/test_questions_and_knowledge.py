@@ -67,6 +67,9 @@ def test_questions_are_read_for_intent_subject_and_time():
         ("people complain about the portal, is portal-web fine?", "health"),
         ("payments-api keeps restarting since the last deploy, why?", "rca"),
         ("checkout errors are up since the deploy", "rca"),
+        ("check the logs of ingest for errors", "log_summary"),
+        ("does checkout log any errors?", "log_summary"),
+        ("show me warnings from gateway today", "log_summary"),
     ],
 )
 def test_everyday_phrasings_are_read_as_the_intent_they_ask_for(message: str, intent: str):
@@ -87,6 +90,9 @@ def test_a_window_named_without_since_filters_the_logs_to_that_window():
         datetime(2026, 11, 2, 13, 0, tzinfo=UTC),
         datetime(2026, 11, 2, 14, 0, tzinfo=UTC),
     )
+    assert window("errors from checkout in the last hour") == (datetime(2026, 11, 3, 11, 0, tzinfo=UTC), None)
+    assert window("errors in billing since 2 hours ago") == (datetime(2026, 11, 3, 10, 0, tzinfo=UTC), None)
+    assert window("any errors in worker logs from the last 15m?") == (datetime(2026, 11, 3, 11, 45, tzinfo=UTC), None)
     assert window("main errors in the auth logs yesterday") == (
         datetime(2026, 11, 2, tzinfo=UTC),
         datetime(2026, 11, 3, tzinfo=UTC),
