@@ -25,13 +25,23 @@ MAX_QUOTED = 5
 MAX_GROUPS = 5
 
 
-def _docs(obs: Observations, focus: Focus) -> list[LogDoc]:
+def _docs(obs: Observations, focus: Focus, words: frozenset[str] = frozenset()) -> list[LogDoc]:
     """The subject's logs when they can be told apart, else every log read."""
     if focus:
         mine = [doc for doc in obs.logs if doc.pod and any(doc.pod.startswith(name) for name in focus.names)]
         if mine:
             return mine
+    # a log saved as "<pod>.log" ("kubectl logs billing-7d6c… > billing-7d6c….log") is that pod's: a name the
+    # question says picks it out of the others
+    named = [doc for doc in obs.logs if any(_file_is_of(doc.label, word) for word in words)]
+    if named and len(named) < len(obs.logs):
+        return named
     return list(obs.logs)
+
+
+def _file_is_of(label: str, word: str) -> bool:
+    match = re.match(r"^\[attachment:(?:.*/)?([a-z0-9]+(?:-[a-z0-9]+)*)\.log\]$", label)
+    return match is not None and (match.group(1) == word or match.group(1).startswith(f"{word}-"))
 
 
 # Line stamps that are not ISO-8601: nginx's error log (2026/11/06 20:34:11), the common/combined access log
@@ -97,7 +107,7 @@ def _period(question: Question) -> str:
 def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
     terms = [t.lower() for t in question.terms]
     hits: list[tuple[str, str]] = []
-    for doc in _docs(obs, focus):
+    for doc in _docs(obs, focus, question.words):
         for line in doc.lines:
             lowered = line.lower()
             if any(term in lowered for term in terms) and _in_time(line, question):
@@ -140,7 +150,7 @@ class _Group:
 
 def log_summary(question: Question, obs: Observations, focus: Focus, index: LogIndex) -> Report:
     groups: dict[str, _Group] = {}
-    for doc in _docs(obs, focus):
+    for doc in _docs(obs, focus, question.words):
         signals = index.of(doc)
         for template in signals.templates:
             if template.severity not in ("error", "fatal", "warn"):
