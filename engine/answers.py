@@ -6,8 +6,9 @@ is (or that there is none), the evidence quotes the lines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from engine.analyzers.certificates import healthy_certificates
 from engine.facts import LogDoc, Observations
@@ -24,19 +25,68 @@ MAX_QUOTED = 5
 MAX_GROUPS = 5
 
 
-def _docs(obs: Observations, focus: Focus) -> list[LogDoc]:
+def _docs(obs: Observations, focus: Focus, words: frozenset[str] = frozenset()) -> list[LogDoc]:
     """The subject's logs when they can be told apart, else every log read."""
     if focus:
         mine = [doc for doc in obs.logs if doc.pod and any(doc.pod.startswith(name) for name in focus.names)]
         if mine:
             return mine
+    # a log saved as "<pod>.log" ("kubectl logs billing-7d6c… > billing-7d6c….log") is that pod's: a name the
+    # question says picks it out of the others
+    named = [doc for doc in obs.logs if any(_file_is_of(doc.label, word) for word in words)]
+    if named and len(named) < len(obs.logs):
+        return named
     return list(obs.logs)
+
+
+def _file_is_of(label: str, word: str) -> bool:
+    match = re.match(r"^\[attachment:(?:.*/)?([a-z0-9]+(?:-[a-z0-9]+)*)\.log\]$", label)
+    return match is not None and (match.group(1) == word or match.group(1).startswith(f"{word}-"))
+
+
+# Line stamps that are not ISO-8601: nginx's error log (2026/11/06 20:34:11), the common/combined access log
+# ([06/Nov/2026:20:31:01 +0000]) and klog/glog (W1106 20:55:00.118201, no year).
+_SLASHED = re.compile(r"^(\d{4})/(\d{2})/(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_CLF = re.compile(r"\[(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})\]")
+_KLOG = re.compile(r"^[IWEF](\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})\.\d+\s")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+# nginx appends the request's context to every error-log message (", client: …, server: …, request: …, upstream: …,
+# host: …"): one error for different clients and paths is one group.
+_NGINX_CONTEXT = re.compile(r",\s+client: .*$")
+
+
+def _line_time(line: str, year: int) -> datetime | None:
+    when = parse_timestamp(line[:64])
+    if when is not None:
+        return when
+    try:
+        slashed = _SLASHED.match(line)
+        if slashed:
+            yr, month, day, hour, minute, second = (int(g) for g in slashed.groups())
+            return datetime(yr, month, day, hour, minute, second, tzinfo=UTC)
+        clf = _CLF.search(line[:200])
+        if clf and clf.group(2) in _MONTHS:
+            d, mon, y, hh, mm, ss, zone = clf.groups()
+            stamp = datetime(int(y), _MONTHS.index(mon) + 1, int(d), int(hh), int(mm), int(ss))
+            sign = -1 if zone[0] == "-" else 1
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
+            return stamp.replace(tzinfo=UTC) - offset
+        klog = _KLOG.match(line)
+        if klog:
+            month, day, hour, minute, second = (int(g) for g in klog.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+    return None
 
 
 def _in_time(line: str, question: Question) -> bool:
     if question.since is None and question.until is None:
         return True
-    when = parse_timestamp(line[:64])
+    anchor = question.since or question.until
+    when = _line_time(line, anchor.year if anchor else 1970)
     if when is None:
         return question.since is None  # an undated line cannot be shown to be inside a time filter
     if question.since is not None and when < question.since:
@@ -57,7 +107,7 @@ def _period(question: Question) -> str:
 def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
     terms = [t.lower() for t in question.terms]
     hits: list[tuple[str, str]] = []
-    for doc in _docs(obs, focus):
+    for doc in _docs(obs, focus, question.words):
         for line in doc.lines:
             lowered = line.lower()
             if any(term in lowered for term in terms) and _in_time(line, question):
@@ -100,7 +150,7 @@ class _Group:
 
 def log_summary(question: Question, obs: Observations, focus: Focus, index: LogIndex) -> Report:
     groups: dict[str, _Group] = {}
-    for doc in _docs(obs, focus):
+    for doc in _docs(obs, focus, question.words):
         signals = index.of(doc)
         for template in signals.templates:
             if template.severity not in ("error", "fatal", "warn"):
@@ -109,12 +159,16 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
             if not lines:
                 continue
             matches = match_signatures(template.example)
-            key = matches[0].title() if matches and matches[0].kind not in ("exception", "panic") else template.pattern
+            key = (
+                matches[0].title()
+                if matches and matches[0].kind not in ("exception", "panic")
+                else _NGINX_CONTEXT.sub("", template.pattern)
+            )
             group = groups.setdefault(key, _Group(title=_clip(template.example.strip(), 320)))
             group.count += len(lines)
             group.severity = max(group.severity, 2 if template.severity in ("error", "fatal") else 1)
             for line in lines:
-                when = parse_timestamp(line[:64])
+                when = _line_time(line, question.since.year if question.since else 1970)
                 if when is not None:
                     group.first = when if group.first is None or when < group.first else group.first
                     group.last = when if group.last is None or when > group.last else group.last
@@ -172,6 +226,13 @@ def health_check(question: Question, obs: Observations, focus: Focus, scored: li
             confidence=70 if len(facts) > 1 else 45,
             evidence=[e for e in evidence if e][:5],
         ),
+        recommendations=[
+            Recommendation(
+                priority="low",
+                action=f"Nothing to fix in {subject}; if users still report a problem, look at what is in front of it "
+                "or what it calls (ingress, Service endpoints, dependencies) over the time they report it",
+            )
+        ],
     )
 
 

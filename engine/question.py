@@ -9,6 +9,7 @@ question always reads the same way.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -135,17 +136,25 @@ _QUOTED = re.compile(r"[\"'`\u201c\u2018]([^\"'`\u201d\u2019]{2,120})[\"'`\u201d
 _SEARCH = re.compile(
     r"\b(?:find|search|grep|look(?:ing)? for|occurrences? of|lines? (?:containing|with|mentioning|matching)|mentions? of"
     r"|log(?:ged|s)? anything (?:about|with|mentioning)|any (?:log )?lines? (?:about|with|mentioning)"
-    r"|show (?:me )?(?:all |the )?(?:log )?lines)\b",
+    r"|show (?:me )?(?:all |the )?(?:log )?lines|filter|how many times|how often|count (?:the )?(?:lines|occurrences))\b",
     re.IGNORECASE,
 )
 _SEARCH_FOR = re.compile(
-    r"\b(?:search|grep|look)\w*\s+(?:the\s+)?(?:logs?\s+)?(?:of\s+[\w.-]+\s+)?for\s+([\w./:-]{3,80})", re.IGNORECASE
+    r"\b(?:search|grep|look|filter|scan)\w*\s+(?:through\s+)?(?:the\s+)?(?:[\w.-]+\s+)?(?:logs?\s+)?(?:of\s+[\w.-]+\s+)?for\s+"
+    r"([\w./:-]{3,80}(?:\s+(?!(?:in|from|on|since|over|during|within|of|and|the|last|past)\b)[\w./:-]+){0,3})"
+    r"|\b(?:mentions?|occurrences?)\s+of\s+([\w./:-]{3,80})",
+    re.IGNORECASE,
 )
 _SUMMARY = re.compile(
     r"\bsummar(?:y|ise|ize|ising|izing)\b|\bwhat (?:errors?|went wrong|problems?)\b.*\blog|\b(?:list|group|overview of|count)\b.*\berrors?\b"
     # "since" alone is no summary request ("checkout errors are up since the deploy" asks why): a "since" with a
     # time is handled by the time filter below.
-    r"|\berrors?\b.*\b(?:logged|between)\b|\bwhich errors\b",
+    r"|\berrors?\b.*\b(?:logged|between)\b|\bwhich errors\b"
+    r"|\b(?:rundown|recap|digest|tl;?dr|gist)\b|\bwhat\b[^.?!]{0,40}\bcomplain(?:ing|s|ed)?\b"
+    r"|\bwhat(?:'s| is| was)? in the\b[^.?!]{0,40}\blogs?\b|\bwhat did\b[^.?!]{0,40}\blog\b"
+    r"|\b(?:main|top|recent|latest|most common|frequent)\s+(?:errors?|exceptions?|warnings?)\b"
+    r"|\blogs?\b[^.?!]{0,40}\bfor\s+(?:any\s+)?(?:errors?|exceptions?|warnings?|problems?)\b"
+    r"|\blog(?:s|ged)?\s+any\s+(?:errors?|exceptions?|warnings?)\b",
     re.IGNORECASE,
 )
 _HEALTH = re.compile(
@@ -153,6 +162,14 @@ _HEALTH = re.compile(
     r"|\bhealth ?check\b|\bcheck (?:the )?health\b|\bhow healthy\b|\bhealth of\b|\bis (?:everything|all) (?:ok|fine|healthy)\b"
     r"|\b(?:is|are)\b[^.?!]{0,80}\bhealthy\b|\bdo (?:we|i) need to (?:do|fix|worry)\b|\bshould (?:we|i) (?:worry|be worried)\b"
     r"|\bsomething (?:we|i) need to fix\b|\bgoing to handle it\b"
+    # the everyday ways of asking for a check-up ("anything wrong with X?", "how is X doing?", "check on X")
+    r"|^\s*(?:is\s+)?(?:there\s+)?(?:anything|something)\s+(?:wrong|off|broken|amiss|up)\s+with\b"
+    r"|^\s*(?:are\s+there\s+|is\s+there\s+)?any\s+(?:problems?|issues?|trouble)\s+with\b[^.?!]*\??\s*$"
+    r"|^\s*is\s+there\s+(?:an?\s+)?(?:problem|issue)\s+with\b[^.?!]*\??\s*$"
+    r"|^\s*how(?:'s|\s+is|\s+are)\b[^.?!]{0,60}\b(?:doing|looking|holding up)\b"
+    r"|\bcheck\s+(?:on|up\s+on)\b|\bsanity[- ]check\b|\bhealth\s+(?:report|status)\b"
+    r"|^\s*(?:what(?:'s|\s+is)\s+the\s+)?(?:current\s+)?status\s+of\b[^.?!]*\??\s*$"
+    r"|\beverything\s+(?:good|ok|okay|fine|alright|all right)\s+with\b|\bin\s+(?:a\s+)?good\s+(?:shape|state)\b"
     r"|\b(?:is|are)\s+[\w.-]+(?:\s+itself)?\s+(?:ok|okay|fine|healthy|alright|up)\b(?!\s+(?:to|with)\b)"
     r"|^\s*(?:did|has|have)\b[^.?!]{0,80}\b(?:run|ran|finish(?:ed)?|complete(?:d)?|succeed(?:ed)?|go|went)\b[^.?!]{0,20}\b(?:ok|okay|fine|well|successfully|through)\b",
     re.IGNORECASE,
@@ -164,12 +181,29 @@ _SINCE = re.compile(
     r"|(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?)|yesterday|today|(?:last\s+)?(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*day)",
     re.IGNORECASE,
 )
-_LAST = re.compile(r"\b(?:in|over|during) the (?:last|past) (\d+)\s*(minute|min|hour|h|day|d)s?\b", re.IGNORECASE)
+_UNITS = r"(minute|min|m|hour|hr|h|day|d|week|wk|w)s?"
+# "in the last 2 hours", "over the past hour", "from the last 15m", "within the past day", "since 2 hours ago", "last week"
+_LAST = re.compile(
+    rf"\b(?:in|over|during|from|for|within|since)\s+(?:the\s+)?(?:last|past)\s+(\d+)?\s*{_UNITS}\b"
+    rf"|\b(\d+)\s*{_UNITS}\s+ago\b",
+    re.IGNORECASE,
+)
 # The errors are what is asked for ("what errors has X logged", "show the errors"), not a remark ("no errors in the logs").
 _ASKS_FOR_ERRORS = re.compile(
-    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:\w+\s+)?(?:errors?|exceptions?)\b|\b(?:errors?|exceptions?)\s+(?:has|have|did|were|was)\b"
+    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:\w+\s+)?(?:errors?|exceptions?|warnings?)\b"
+    r"|\b(?:errors?|exceptions?|warnings?)\s+(?:has|have|did|were|was)\b"
     r"|(?<!no )(?<!no errors )\blogged\b",
     re.IGNORECASE,
+)
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?"
+_BETWEEN = re.compile(
+    rf"\bbetween\s+({_CLOCK}|\d{{4}}-\d{{2}}-\d{{2}}[ T]{_CLOCK})\s+and\s+({_CLOCK}|\d{{4}}-\d{{2}}-\d{{2}}[ T]{_CLOCK})",
+    re.I,
+)
+_AROUND = re.compile(rf"\b(?:around|about|near|roughly|approximately|at)\s+({_CLOCK})", re.I)
+_DAY = re.compile(r"\b(yesterday|today|this morning|last night)\b", re.I)
+_WHAT_HAPPENED = re.compile(
+    r"\bwhat\s+(?:happened|went on|was going on)\b|^\s*(?:the\s+)?(?:errors?|exceptions?)\s+(?:in|from|of)\b", re.I
 )
 _UNTIL = re.compile(r"\b(?:until|before|till)\s+(\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?Z?)?)", re.IGNORECASE)
 
@@ -196,6 +230,7 @@ class Question:
     namespace: str | None = None  # context.namespace
     labels: tuple[tuple[str, str], ...] = ()  # the alert's labels from context.labels (alert analyzers read them)
     message: str = ""  # the message as written, for rules that read what the person says ("mid-upgrade")
+    alert_text: str = ""  # the alert's own description/summary annotation, when an attached notification carries it
 
     @property
     def subject(self) -> Subject | None:
@@ -224,7 +259,11 @@ def parse_question(request: InvestigationRequest) -> Question:
     if intent == "log_search" and not terms:
         intent = "log_summary"
     since, until = _time_filter(request.message, now)
-    if intent == "rca" and since is not None and _ASKS_FOR_ERRORS.search(request.message):
+    if (
+        intent == "rca"
+        and since is not None
+        and (_ASKS_FOR_ERRORS.search(request.message) or _WHAT_HAPPENED.search(request.message))
+    ):
         intent = "log_summary"
     alert = _alert_name(text)
     words = frozenset(w.lower() for w in re.findall(_NAME, text.lower()) if len(w) >= 3 and w not in _NOT_NAMES)
@@ -289,7 +328,8 @@ def _terms(message: str) -> tuple[str, ...]:
     if quoted:
         return tuple(dict.fromkeys(quoted))
     match = _SEARCH_FOR.search(message)
-    return (match.group(1).strip(".,?"),) if match else ()
+    term = (match.group(1) or match.group(2) or "") if match else ""
+    return (term.strip(".,?"),) if term.strip(".,?") else ()
 
 
 def _subjects(text: str, service: str | None, namespace: str | None) -> list[Subject]:
@@ -337,7 +377,8 @@ def _alert_name(text: str) -> str | None:
     if known:
         return known.group(1)
     match = re.search(
-        r"\b((?:Kube|Node|Prometheus|Alertmanager|Etcd|CoreDNS|Target|Watchdog|InfoInhibitor)[A-Za-z]*)\b", text
+        r"\b((?:Kube|Node|Prometheus|Alertmanager|Etcd|CoreDNS|Target|Watchdog|InfoInhibitor|DeadMansSwitch)[A-Za-z]*)\b",
+        text,
     )
     return match.group(1) if match else None
 
@@ -346,14 +387,51 @@ def _time_filter(message: str, now: datetime) -> tuple[datetime | None, datetime
     since: datetime | None = None
     last = _LAST.search(message)
     if last:
-        amount, unit = int(last.group(1)), last.group(2).lower()[0]
-        since = now - {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
+        amount = int(last.group(1) or last.group(3) or 1)
+        unit = (last.group(2) or last.group(4)).lower()[0]
+        span = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+        since = now - amount * span[unit]
     match = _SINCE.search(message)
     if since is None and match:
         since = _parse_when(match.group(1), now)
     until_match = _UNTIL.search(message)
     until = _parse_when(until_match.group(1), now) if until_match else None
+    if since is None and until is None:
+        since, until = _window(message, now)
     return since, until
+
+
+def _window(message: str, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """A window named without "since": "between 13:00 and 14:00", "yesterday around 14:00", "yesterday", "today"."""
+    day = _DAY.search(message)
+    shift = timedelta(days=1) if day and day.group(1).lower() in ("yesterday", "last night") else timedelta(0)
+    between = _BETWEEN.search(message)
+    if between:
+        start, end = _parse_when(between.group(1), now), _parse_when(between.group(2), now)
+        if start is not None and end is not None:
+            if ":" not in between.group(1)[:3]:
+                return start, end
+            start, end = start - shift, end - shift
+            if start > now:  # "between 13:00 and 14:00" asked in the morning means yesterday afternoon
+                start, end = start - timedelta(days=1), end - timedelta(days=1)
+            return start, end
+    around = _AROUND.search(message)
+    if around:
+        moment = _parse_when(around.group(1), now)
+        if moment is not None:
+            moment -= shift
+            if moment > now:  # "around 23:00" asked at 09:00 means last night
+                moment -= timedelta(days=1)
+            return moment - timedelta(minutes=30), moment + timedelta(minutes=30)
+    if day:
+        midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        word = day.group(1).lower()
+        if word == "yesterday":
+            return midnight - timedelta(days=1), midnight
+        if word == "last night":
+            return midnight - timedelta(hours=6), midnight + timedelta(hours=6)
+        return midnight, None
+    return None, None
 
 
 def _parse_when(text: str, now: datetime) -> datetime | None:
@@ -403,31 +481,107 @@ def _parse_date(text: str, midnight: datetime) -> datetime | None:
         return None
 
 
-def with_alert_documents(question: Question, documents: list[object]) -> Question:
-    """The alert and its labels from an attached Alertmanager notification (webhook JSON, API alert list) when
+def with_alert_documents(question: Question, documents: list[object], texts: Sequence[str] = ()) -> Question:
+    """The alert and its labels from an attached Alertmanager notification (webhook JSON, API alert list, or a
+    text listing that prints each alert's labels as ``key="value"`` pairs: amtool, ``ALERTS{...}`` series) when
     the request's context did not carry them."""
     if question.alert and question.labels:
         return question
-    for data in documents:
-        for labels in _alert_label_sets(data):
-            name = labels.get("alertname")
-            if not isinstance(name, str) or (question.alert and name != question.alert):
-                continue
-            pairs = tuple((k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str))
-            return replace(question, alert=name, labels=question.labels or pairs)
+    label_sets = [labels for data in documents for labels in _alert_label_sets(data)]
+    label_sets += [labels for text in texts for labels in _text_label_sets(text)]
+    # a heartbeat (Watchdog) grouped with real alerts in one notification is not what the notification is about
+    label_sets.sort(key=lambda labels: str(labels.get("alertname")) in HEARTBEATS)
+    for labels in label_sets:
+        name = labels.get("alertname")
+        if not isinstance(name, str) or (question.alert and name != question.alert):
+            continue
+        pairs = tuple((k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str) and k != _NOTE)
+        note = labels.get(_NOTE)
+        return replace(
+            question, alert=name, labels=question.labels or pairs, alert_text=note if isinstance(note, str) else ""
+        )
     return question
+
+
+_LABEL_PAIR = re.compile(r"\b([a-zA-Z_][\w]*)\s*=\s*\"([^\"]*)\"")
+
+
+_NOTE = "\x00annotation"  # where a label set carries its alert's description (never a real label name)
+_NOTE_KEYS = ("description", "message", "summary")
+
+
+_BLOCK_PAIR = re.compile(r"^\s*([a-z_][\w]*)\s*[=:]\s*\"?(.*?)\"?\s*$")
+_BLOCK_HEADER = re.compile(r"^\s*(labels|annotations)\s*:\s*$", re.I)
+
+
+def _block_label_set(lines: list[str], at: int) -> dict[str, object]:
+    """A label listing one pair per line ("Labels:\n  alertname = X\n  pod = y\nAnnotations:\n  description = ...")."""
+    start = at
+    while start > 0 and _BLOCK_PAIR.match(lines[start - 1]) and not _BLOCK_HEADER.match(lines[start - 1]):
+        start -= 1
+    labels: dict[str, object] = {}
+    notes: dict[str, str] = {}
+    in_notes = False
+    for line in lines[start : at + 40]:
+        header = _BLOCK_HEADER.match(line)
+        if header:
+            in_notes = header.group(1).lower() == "annotations"
+            continue
+        pair = _BLOCK_PAIR.match(line)
+        if pair is None or (line.strip().startswith("alertname") and "alertname" in labels):
+            break
+        (notes if in_notes or pair.group(1) in _NOTE_KEYS else labels).setdefault(pair.group(1), pair.group(2))
+    note = next((notes[key] for key in _NOTE_KEYS if notes.get(key)), "")
+    if note:
+        labels[_NOTE] = note
+    return labels
+
+
+def _text_label_sets(text: str) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    lines = text.splitlines()[:500]
+    for index, line in enumerate(lines):
+        if "alertname" not in line:
+            continue
+        if re.match(r"^\s*alertname\s*[=:]\s*\"?[A-Za-z]\w*\"?\s*$", line):
+            block = _block_label_set(lines, index)
+            if isinstance(block.get("alertname"), str):
+                found.append(block)
+            continue
+        labels: dict[str, object] = {}
+        notes: dict[str, str] = {}
+        for key, value in _LABEL_PAIR.findall(line):
+            if key in (*_NOTE_KEYS, "runbook_url") or notes:
+                notes.setdefault(key, value)  # the annotations column: its text is no label
+                continue
+            labels.setdefault(key, value)
+        note = next((notes[key] for key in _NOTE_KEYS if notes.get(key)), "")
+        if note:
+            labels[_NOTE] = note
+        if isinstance(labels.get("alertname"), str):
+            found.append(labels)
+    return found
+
+
+def _with_note(alert: dict[str, object]) -> dict[str, object]:
+    labels = alert["labels"]
+    assert isinstance(labels, dict)
+    annotations = alert.get("annotations")
+    notes = annotations if isinstance(annotations, dict) else {}
+    note = next((notes[key] for key in _NOTE_KEYS if isinstance(notes.get(key), str) and notes[key]), "")
+    return {**labels, _NOTE: note} if note else dict(labels)
 
 
 def _alert_label_sets(data: object) -> list[dict[str, object]]:
     if isinstance(data, list):
-        return [x["labels"] for x in data if isinstance(x, dict) and isinstance(x.get("labels"), dict)]
+        return [_with_note(x) for x in data if isinstance(x, dict) and isinstance(x.get("labels"), dict)]
     if not isinstance(data, dict):
         return []
     alerts = data.get("alerts")
     if isinstance(data.get("data"), dict):
         alerts = data["data"].get("alerts", alerts)
     found = (
-        [a["labels"] for a in alerts if isinstance(a, dict) and isinstance(a.get("labels"), dict)]
+        [_with_note(a) for a in alerts if isinstance(a, dict) and isinstance(a.get("labels"), dict)]
         if isinstance(alerts, list)
         else []
     )

@@ -61,6 +61,8 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
         from_alert = _from_alert_text(question)
         if from_alert is not None:
             return from_alert
+    if question.alert and question.alert_text and (not scored or scored[0].confidence < 50):
+        return _from_alert_annotation(question)
     report = build_report(scored, obs, ctx, focus)
     meaning = MEANINGS.get(question.alert or "")
     if meaning and report.root_cause.confidence >= 50:
@@ -214,6 +216,49 @@ def _from_alert_text(question: Question) -> Report | None:
             Recommendation(
                 priority="medium",
                 action="Attach `kubectl describe pod` and `kubectl logs --previous` of the pod to confirm",
+            )
+        ],
+    )
+
+
+# The labels kube-prometheus alerts name their object by, most specific first (runbooks.prometheus-operator.dev).
+_SUBJECT_LABELS = (
+    ("pod", "pod"),
+    ("persistentvolumeclaim", "PVC"),
+    ("job_name", "job"),
+    ("cronjob", "cronjob"),
+    ("deployment", "deployment"),
+    ("statefulset", "statefulset"),
+    ("daemonset", "daemonset"),
+    ("horizontalpodautoscaler", "HPA"),
+    ("node", "node"),
+    ("service", "service"),
+    ("instance", "instance"),
+)
+
+
+def _from_alert_annotation(question: Question) -> Report:
+    """When the data read shows nothing firmer, what the alert itself states about its object (its description)."""
+    labels = dict(question.labels)
+    kind, name = next(((k, labels[key]) for key, k in _SUBJECT_LABELS if labels.get(key)), ("", ""))
+    where = f" in namespace {labels['namespace']}" if labels.get("namespace") and kind != "node" else ""
+    who = f"{kind} {name}{where}" if name else (f"namespace {labels['namespace']}" if labels.get("namespace") else "")
+    meaning = MEANINGS.get(question.alert or "")
+    note = question.alert_text.strip()
+    return Report(
+        summary=f"{question.alert} fires for {who or 'its target'}: {note}"
+        + (f" ({question.alert} fires when {meaning}.)" if meaning else "")
+        + " The data read shows nothing firmer about the cause.",
+        root_cause=RootCause(
+            description=f"{question.alert} on {who or 'its target'}: {note} "
+            "(from the alert; no other data confirms it)",
+            confidence=45,
+            evidence=[],
+        ),
+        recommendations=[
+            Recommendation(
+                priority="medium",
+                action=f"Attach `kubectl describe` and the events of {who or 'the object the alert names'} to confirm",
             )
         ],
     )

@@ -376,7 +376,11 @@ def _investigate(run: _Run, llm: LlmSettings | None) -> Report:
             f"Unable to connect to {SOURCE_NAMES.get(source, source)}",
             tools_used=run.tools_used,
         )
-    question = with_alert_documents(parse_question(request), [d.data for d in run.obs.documents])
+    question = with_alert_documents(
+        parse_question(request),
+        [d.data for d in run.obs.documents],
+        [a.content for a in request.context.attachments],
+    )
     focus = resolve_focus(question, run.obs)
     logs = LogIndex.build(run.obs.logs)
     ctx = replace(run.ctx, question=question, logs=logs, focus=focus)  # the run's memo and incident time stay

@@ -798,7 +798,7 @@ def _applications(obs: Observations) -> list[Finding]:
         elif _PATH_MISSING.search(detail):
             title = f"{app.name}: {app.kind} {app.name} cannot render: its source path does not exist in the repository ({detail[:160]})"
         else:
-            title += f": {detail[:200]}"
+            title += f": {_long_message(detail)}"
         evidence = [app.quote(detail[:50], fallback=f"{app.kind} {app.name}: {detail[:200]}")]
         if missing_ns:
             close_ns = next((r for r in _of_kind(obs, "Namespace") if r.name in title.split("'")), None)
@@ -872,7 +872,7 @@ def _not_ready_conditions(obs: Observations) -> list[Finding]:
                     kind=f"{resource.kind.lower()}_not_ready",
                     subject=f"{resource.kind.lower()}/{resource.name}",
                     role="cause",
-                    title=f"{resource.name}: {resource.kind} {resource.name} is not Ready: {message[:200]}",
+                    title=f"{resource.name}: {resource.kind} {resource.name} is not Ready: {_long_message(message)}",
                     weight=76,
                     evidence=[resource.quote(resource.name)],
                     workload=resource.name,
@@ -913,3 +913,11 @@ def _not_ready_conditions(obs: Observations) -> list[Finding]:
             )
             break
     return findings
+
+
+def _long_message(message: str, limit: int = 200) -> str:
+    """A long status message shortened in its middle: a wrapped error (Helm, kustomize, the API server) says what
+    failed first and why last ("…: field is immutable")."""
+    if len(message) <= limit:
+        return message
+    return f"{message[: limit // 2 - 5].rstrip()} … {message[-(limit // 2) :].lstrip()}"

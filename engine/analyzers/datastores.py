@@ -207,9 +207,16 @@ _REDIS = (
 )
 
 
+_REDIS_INFO = re.compile(r"^\s*(master_host|master_port|master_link_status|role):(\S+)\s*$")
+
+
 def _redis(obs: Observations) -> list[Finding]:
     found: dict[str, Finding] = {}
+    info: dict[str, str] = {}  # INFO replication fields (redis-cli prints them as key:value lines)
     for label, line in _text_lines(obs):
+        field = _REDIS_INFO.match(line)
+        if field:
+            info.setdefault(field.group(1), field.group(2))
         if "master" not in line and "QUORUM" not in line.upper() and "READONLY" not in line:
             continue
         for pattern, kind, template in _REDIS:
@@ -235,6 +242,15 @@ def _redis(obs: Observations) -> list[Finding]:
                     )
                 ],
             )
+    readonly = found.get("redis_readonly")
+    if readonly is not None and info.get("master_host"):
+        # the replica's own INFO names the master it follows and whether its link to it is up
+        master = info["master_host"] + (f":{info['master_port']}" if info.get("master_port") else "")
+        link = f", master_link_status:{info['master_link_status']}" if info.get("master_link_status") else ""
+        readonly.title += f"; the replica written to has role:{info.get('role', 'slave')}, master_host {master}{link}"
+        link_down = found.pop("redis_replica_link_down", None)
+        if link_down is not None:
+            readonly.evidence += link_down.evidence
     return list(found.values())
 
 

@@ -9,6 +9,9 @@ HEARTBEATS = {
     "Watchdog": "Watchdog is a heartbeat that always fires to prove the whole alerting pipeline works "
     "(Prometheus → Alertmanager → receiver); it is expected and not an incident. Route it to a dead man's "
     "switch, and worry only if it stops firing",
+    "DeadMansSwitch": "DeadMansSwitch (the former name of Watchdog) is a heartbeat that always fires to prove the "
+    "alerting pipeline works; it is expected and not an incident. Route it to a dead man's switch, and worry only "
+    "if it stops firing",
     "InfoInhibitor": "InfoInhibitor fires whenever an info-level alert is firing, so that Alertmanager can "
     "inhibit those info alerts; it is expected and not an incident. Route it to a null receiver",
 }

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from engine import Attachment, InvestigationContext, InvestigationRequest, investigate
 from engine.logs.reader import decisive_lines
 from engine.logs.signatures import match_signatures
@@ -38,6 +40,62 @@ def test_questions_are_read_for_intent_subject_and_time():
         "KubeDeploymentReplicasMismatch",
         "deployment",
         "orders",
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("anything wrong with the search service?", "health"),
+        ("any problems with checkout?", "health"),
+        ("how is payments doing?", "health"),
+        ("how's the cart service looking?", "health"),
+        ("can you check on billing-api?", "health"),
+        ("is there an issue with redis?", "health"),
+        ("status of the ingress controller?", "health"),
+        ("everything good with notifier?", "health"),
+        ("search checkout logs for connection refused", "log_search"),
+        ("any mentions of ECONNRESET in gateway logs?", "log_search"),
+        ("how many times did 'timeout' appear in the logs of checkout?", "log_search"),
+        ("filter the billing logs for NullPointerException", "log_search"),
+        ("show me errors from orders-api in the last 2 hours", "log_summary"),
+        ("what happened to ledger yesterday around 14:00?", "log_summary"),
+        ("give me a rundown of errors in billing since monday", "log_summary"),
+        ("what has the worker been complaining about?", "log_summary"),
+        ("what did search log between 09:00 and 10:00?", "log_summary"),
+        ("errors in checkout over the past 30 minutes?", "log_summary"),
+        ("people complain about the portal, is portal-web fine?", "health"),
+        ("payments-api keeps restarting since the last deploy, why?", "rca"),
+        ("checkout errors are up since the deploy", "rca"),
+        ("check the logs of ingest for errors", "log_summary"),
+        ("does checkout log any errors?", "log_summary"),
+        ("show me warnings from gateway today", "log_summary"),
+    ],
+)
+def test_everyday_phrasings_are_read_as_the_intent_they_ask_for(message: str, intent: str):
+    assert parse_question(InvestigationRequest(message=message, now=NOW)).intent == intent
+
+
+def test_a_window_named_without_since_filters_the_logs_to_that_window():
+    def window(message: str):
+        question = parse_question(InvestigationRequest(message=message, now=NOW))
+        return question.since, question.until
+
+    assert window("what happened to ledger yesterday around 14:00?") == (
+        datetime(2026, 11, 2, 13, 30, tzinfo=UTC),
+        datetime(2026, 11, 2, 14, 30, tzinfo=UTC),
+    )
+    # asked at noon, "between 13:00 and 14:00" can only be yesterday afternoon
+    assert window("what did search log between 13:00 and 14:00?") == (
+        datetime(2026, 11, 2, 13, 0, tzinfo=UTC),
+        datetime(2026, 11, 2, 14, 0, tzinfo=UTC),
+    )
+    assert window("errors from checkout in the last hour") == (datetime(2026, 11, 3, 11, 0, tzinfo=UTC), None)
+    assert window("errors in billing since 2 hours ago") == (datetime(2026, 11, 3, 10, 0, tzinfo=UTC), None)
+    assert window("any errors in worker logs from the last 15m?") == (datetime(2026, 11, 3, 11, 45, tzinfo=UTC), None)
+    assert window("main errors in the auth logs yesterday") == (
+        datetime(2026, 11, 2, tzinfo=UTC),
+        datetime(2026, 11, 3, tzinfo=UTC),
     )
 
 
