@@ -6,3 +6,6 @@ class OpsConfig(AppConfig):
 
     name = "ops"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from ops import checks  # noqa: F401  (registers the deployment checks)
