@@ -6,7 +6,7 @@ from datetime import datetime
 
 from engine.analysis_context import AnalysisContext
 from engine.facts import ContainerFact, EventFact, LogDoc, Observations, PodFact
-from engine.findings import workload_of
+from engine.findings import Finding, workload_of
 from engine.logs.templates import level_of
 from engine.models import Priority, Recommendation
 from engine.parsers.common import excerpt
@@ -14,6 +14,24 @@ from engine.parsers.common import excerpt
 
 def rec(priority: Priority, action: str) -> Recommendation:
     return Recommendation(priority=priority, action=action)
+
+
+def workload_cause(
+    kind: str, *, owner: str | None, fallback: str, title: str, weight: int, evidence: list[str], fix: str
+) -> Finding:
+    """A cause about one workload (``owner``, or ``fallback`` in the subject when none is known) with one
+    high-priority fix: the shape of the detail analyzers' findings."""
+    return Finding(
+        kind=kind,
+        subject=f"{owner or fallback}:{kind}",
+        role="cause",
+        title=title,
+        weight=weight,
+        evidence=evidence,
+        workload=owner,
+        recommendations=[rec("high", fix)],
+        affected=[owner] if owner else [],
+    )
 
 
 def finding_time(event: EventFact | None) -> datetime | None:

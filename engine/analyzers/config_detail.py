@@ -23,7 +23,7 @@ import difflib
 import re
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import observed_names, rec
+from engine.analyzers.common import observed_names, rec, workload_cause
 from engine.analyzers.log_signatures import doc_source, failing_workload
 from engine.analyzers.scheduling_detail import find_key, lines_of
 from engine.facts import Observations
@@ -75,21 +75,14 @@ def _invalid_env_names(obs: Observations, ctx: AnalysisContext) -> list[Finding]
         owner = workload_of(event.object_name) if event.object_name else None
         source = f"{match.group('kind')} {match.group('source')}"
         found.append(
-            Finding(
-                kind="envfrom_invalid_keys",
-                subject=f"{owner or source}:envfrom_invalid_keys",
-                role="cause",
+            workload_cause(
+                "envfrom_invalid_keys",
+                owner=owner,
+                fallback=source,
                 title=f"{owner + ': ' if owner else ''}keys {keys} of {source} were skipped by envFrom (InvalidEnvironmentVariableNames): they are not valid environment variable names, so the container never gets them",
                 weight=90,
                 evidence=[event.cite],
-                workload=owner,
-                recommendations=[
-                    rec(
-                        "high",
-                        f"Rename the keys {keys} in {source} to valid names (letters, digits, '_', e.g. APP_REGION), or map each with env[].valueFrom.configMapKeyRef/secretKeyRef",
-                    ),
-                ],
-                affected=[owner] if owner else [],
+                fix=f"Rename the keys {keys} in {source} to valid names (letters, digits, '_', e.g. APP_REGION), or map each with env[].valueFrom.configMapKeyRef/secretKeyRef",
             )
         )
     return found
@@ -110,21 +103,14 @@ def _service_links(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             owner = workload_of(shown) if shown else None
             evidence = [f"{doc.label} {excerpt(line.strip())}", var_cite]
             return [
-                Finding(
-                    kind="service_link_env_collision",
-                    subject=f"{owner or 'pod'}:service_link_env_collision",
-                    role="cause",
+                workload_cause(
+                    "service_link_env_collision",
+                    owner=owner,
+                    fallback="pod",
                     title=f"{owner + ': ' if owner else ''}{variable} holds '{value.group(0)}', not a port number: Kubernetes injects {variable}=tcp://<ip>:<port> into every pod for the Service named {service} in the namespace (service links), overriding the variable the application reads",
                     weight=90,
                     evidence=[e for e in evidence if e],
-                    workload=owner,
-                    recommendations=[
-                        rec(
-                            "high",
-                            f"Set enableServiceLinks: false in the pod spec (or have the application read another variable name than {variable})",
-                        ),
-                    ],
-                    affected=[owner] if owner else [],
+                    fix=f"Set enableServiceLinks: false in the pod spec (or have the application read another variable name than {variable})",
                 )
             ]
     return []
@@ -235,21 +221,14 @@ def _spring_binding(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             origin = f" (from {detail['Origin']})" if "Origin" in detail else ""
             because = f" — {why.group(1).strip()}" if why else (f" — {reason}" if reason else "")
             return [
-                Finding(
-                    kind="spring_property_binding",
-                    subject=f"{owner or 'application'}:spring_property_binding",
-                    role="cause",
+                workload_cause(
+                    "spring_property_binding",
+                    owner=owner,
+                    fallback="application",
                     title=f"{owner + ': ' if owner else ''}the application fails to start: Spring Boot cannot bind property {match.group('prop')} to {match.group('type')}{value}{origin}{because}",
                     weight=90,
                     evidence=evidence[:3],
-                    workload=owner,
-                    recommendations=[
-                        rec(
-                            "high",
-                            f"Set {match.group('prop')} to a value of type {match.group('type')} (for a Duration: 30s, PT30S or 30000)",
-                        ),
-                    ],
-                    affected=[owner] if owner else [],
+                    fix=f"Set {match.group('prop')} to a value of type {match.group('type')} (for a Duration: 30s, PT30S or 30000)",
                 )
             ]
     return []
@@ -304,21 +283,14 @@ def _unreadable_mounted_file(obs: Observations, ctx: AnalysisContext) -> list[Fi
                 shown = doc_source(doc, ctx, names) or _subject(obs, ctx)
                 owner = workload_of(shown) if shown else None
                 return [
-                    Finding(
-                        kind="mounted_file_unreadable",
-                        subject=f"{owner or 'pod'}:mounted_file_unreadable",
-                        role="cause",
+                    workload_cause(
+                        "mounted_file_unreadable",
+                        owner=owner,
+                        fallback="pod",
                         title=f"{owner + ': ' if owner else ''}cannot read {path} (permission denied): it comes from {source[0]} {object_name} mounted at {mount.get('mountPath')}{mode_text}, readable by its owner (root) only{who}{fix}",
                         weight=91,
                         evidence=[f"{doc.label} {excerpt(line.strip())}"],
-                        workload=owner,
-                        recommendations=[
-                            rec(
-                                "high",
-                                f"Set securityContext.fsGroup (and defaultMode 0440) so the container's user can read the {source[0]} files, or run as their owner",
-                            ),
-                        ],
-                        affected=[owner] if owner else [],
+                        fix=f"Set securityContext.fsGroup (and defaultMode 0440) so the container's user can read the {source[0]} files, or run as their owner",
                     )
                 ]
     return []
@@ -355,16 +327,14 @@ def _misspelled_env(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             shown = doc_source(doc, ctx, names) or _subject(obs, ctx)
             owner = workload_of(shown) if shown else None
             return [
-                Finding(
-                    kind="env_var_misspelled",
-                    subject=f"{owner or 'pod'}:env_var_misspelled",
-                    role="cause",
+                workload_cause(
+                    "env_var_misspelled",
+                    owner=owner,
+                    fallback="pod",
                     title=f"{owner + ': ' if owner else ''}the application needs environment variable {wanted}, but the pod spec defines {close[0]} (a different spelling), so {wanted} is unset",
                     weight=92,
                     evidence=[f"{doc.label} {excerpt(line.strip())}", defined[close[0]]],
-                    workload=owner,
-                    recommendations=[rec("high", f"Rename env {close[0]} to {wanted} in the pod template")],
-                    affected=[owner] if owner else [],
+                    fix=f"Rename env {close[0]} to {wanted} in the pod template",
                 )
             ]
     return []

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import rec
+from engine.analyzers.common import rec, workload_cause
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
@@ -148,21 +148,14 @@ def _memory_emptydir(obs: Observations, subject: str | None) -> list[Finding]:
     at = f" at {mount}" if mount else ""
     against = f" of {limit}" if limit else ""
     return [
-        Finding(
-            kind="memory_emptydir_oom",
-            subject=f"{owner or 'pod'}:memory_emptydir_oom",
-            role="cause",
+        workload_cause(
+            "memory_emptydir_oom",
+            owner=owner,
+            fallback="pod",
             title=f"{owner + ': ' if owner else ''}the container is OOMKilled (exit 137) because its emptyDir{at} has medium: Memory — a tmpfs whose files count against the container's memory limit{against}, so scratch files fill the memory the process itself does not use",
             weight=93,
             evidence=evidence,
-            workload=owner,
-            recommendations=[
-                rec(
-                    "high",
-                    "Use a disk-backed emptyDir (drop medium: Memory) for large scratch files, or set emptyDir.sizeLimit and raise the memory limit to cover process + tmpfs",
-                ),
-            ],
-            affected=[owner] if owner else [],
+            fix="Use a disk-backed emptyDir (drop medium: Memory) for large scratch files, or set emptyDir.sizeLimit and raise the memory limit to cover process + tmpfs",
         )
     ]
 
@@ -188,23 +181,16 @@ def _kernel_oom_kill(obs: Observations, subject: str | None) -> list[Finding]:
         )
         owner = workload_of(subject) if subject else None
         return [
-            Finding(
-                kind="kernel_oom_kill",
-                subject=f"{owner or 'node'}:kernel_oom_kill",
-                role="cause",
+            workload_cause(
+                "kernel_oom_kill",
+                owner=owner,
+                fallback="node",
                 title=f"{owner + ': ' if owner else ''}the kernel OOM killer killed process {found.group('proc')} (pid {found.group('pid')}{rss}): {where}, so the container restarts (exit 137, OOMKilled)",
                 weight=88,
                 evidence=[f"{label} {excerpt(line.strip())}"],
-                workload=owner,
-                recommendations=[
-                    rec(
-                        "high",
-                        f"Raise the memory limit of the container running {found.group('proc')} to its real peak, or bound the process's memory (heap/cache settings)"
-                        if cgroup
-                        else "Set memory requests/limits on the node's pods so the scheduler does not overcommit it",
-                    ),
-                ],
-                affected=[owner] if owner else [],
+                fix=f"Raise the memory limit of the container running {found.group('proc')} to its real peak, or bound the process's memory (heap/cache settings)"
+                if cgroup
+                else "Set memory requests/limits on the node's pods so the scheduler does not overcommit it",
             )
         ]
     return []

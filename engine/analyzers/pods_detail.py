@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import rec, workload_name
+from engine.analyzers.common import rec, workload_cause, workload_name
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations, PodFact
 from engine.findings import Finding, workload_of
@@ -86,21 +86,14 @@ def _missing_pull_secrets(obs: Observations) -> list[Finding]:
             else ", so the image is pulled without credentials"
         )
         found.append(
-            Finding(
-                kind="image_pull_secret_missing",
-                subject=f"{owner or 'pod'}:image_pull_secret_missing",
-                role="cause",
+            workload_cause(
+                "image_pull_secret_missing",
+                owner=owner,
+                fallback="pod",
                 title=f"{owner + ': ' if owner else ''}imagePullSecret {', '.join(names)} does not exist{where}{listing}{effect}",
                 weight=95,
                 evidence=[event.cite],
-                workload=owner,
-                recommendations=[
-                    rec(
-                        "high",
-                        f"Create Secret {names[0]} (type kubernetes.io/dockerconfigjson){where} — Secrets are namespaced, copy it from the namespace where the pull works — or fix imagePullSecrets",
-                    ),
-                ],
-                affected=[owner] if owner else [],
+                fix=f"Create Secret {names[0]} (type kubernetes.io/dockerconfigjson){where} — Secrets are namespaced, copy it from the namespace where the pull works — or fix imagePullSecrets",
             )
         )
     return found
@@ -401,24 +394,17 @@ def _go_panic_site(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             owner = workload_name(pod) if pod else (focus or ctx.service)
             shown = f"{owner}: " if owner else ""
             return [
-                Finding(
-                    kind="go_panic_site",
-                    subject=f"{owner or doc.label}:go_panic_site",
-                    role="cause",
+                workload_cause(
+                    "go_panic_site",
+                    owner=owner,
+                    fallback=doc.label,
                     title=f"{shown}the process panics: {message} in {function.split('(0x')[0]} ({site.group('file')})",
                     weight=89,
                     evidence=[
                         f"{doc.label} {excerpt('panic: ' + message)}",
                         f"{doc.label} {excerpt(site.group('file'))}",
                     ],
-                    workload=owner,
-                    recommendations=[
-                        rec(
-                            "high",
-                            f"Fix the code at {site.group('file')} (a nil value it dereferences: often a missing config key or an unset dependency)",
-                        )
-                    ],
-                    affected=[owner] if owner else [],
+                    fix=f"Fix the code at {site.group('file')} (a nil value it dereferences: often a missing config key or an unset dependency)",
                 )
             ]
     return []
@@ -445,21 +431,14 @@ def _mount_type_mismatch(obs: Observations) -> list[Finding]:
             else "a volume (a directory) is mounted over a path that is a file in the image"
         )
         return [
-            Finding(
-                kind="mount_type_mismatch",
-                subject=f"{owner or 'pod'}:mount_type_mismatch",
-                role="cause",
+            workload_cause(
+                "mount_type_mismatch",
+                owner=owner,
+                fallback="pod",
                 title=f"{owner + ': ' if owner else ''}the container cannot start: the mount at {found.group('dst')} fails with 'not a directory' — {how} (a directory cannot be mounted onto a file)",
                 weight=91,
                 evidence=[event.cite],
-                workload=owner,
-                recommendations=[
-                    rec(
-                        "high",
-                        f"Mount the file with subPath: <key> naming a key that exists in the ConfigMap/Secret, or mount the volume on a directory instead of {found.group('dst')}",
-                    ),
-                ],
-                affected=[owner] if owner else [],
+                fix=f"Mount the file with subPath: <key> naming a key that exists in the ConfigMap/Secret, or mount the volume on a directory instead of {found.group('dst')}",
             )
         ]
     return []

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import rec
+from engine.analyzers.common import workload_cause
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
@@ -73,21 +73,14 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         evidence.append(port[2])
     which = f"pods {', '.join(names)} are" if len(names) > 1 else (f"pod {names[0]} is" if names else "the pod is")
     return [
-        Finding(
-            kind="readiness_gate_false",
-            subject=f"{owner or 'pod'}:readiness_gate_false",
-            role="cause",
+        workload_cause(
+            "readiness_gate_false",
+            owner=owner,
+            fallback="pod",
             title=f"{owner + ': ' if owner else ''}{which} not Ready although {'their' if len(names) > 1 else 'its'} containers are: readiness gate {gate} is False — the load balancer controller sets it only when the pod is a healthy target of its target group{why}",
             weight=90,
             evidence=[e for e in evidence if e][:3],
-            workload=owner,
-            recommendations=[
-                rec(
-                    "high",
-                    "Fix the load balancer's health check (path/port/success codes annotations on the Ingress or Service) so the targets turn healthy, or make the app answer it",
-                ),
-            ],
-            affected=[owner] if owner else [],
+            fix="Fix the load balancer's health check (path/port/success codes annotations on the Ingress or Service) so the targets turn healthy, or make the app answer it",
         )
     ]
 

@@ -2,6 +2,8 @@
 // `import` load one copy of it: `instanceof` checks and client state work the same from both.
 import sdk from "./index.cjs";
 
+export * from "./errors.js"; // the error classes: the same objects index.cjs uses
+
 export const {
   IncidentFoxClient,
   Investigation,
@@ -10,28 +12,6 @@ export const {
   TERMINAL_STATUSES,
   backoffMs,
   pollDelays,
-  IncidentFoxError,
-  InvalidRequestError,
-  MethodNotAllowedError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-  InvalidFieldError,
-  AuthenticationError,
-  TokenExpiredError,
-  PermissionDeniedError,
-  NotFoundError,
-  ConflictError,
-  PayloadTooLargeError,
-  RateLimitError,
-  ServerError,
-  NetworkError,
-  RequestTimeoutError,
-  RequestAbortedError,
-  WaitTimeoutError,
-  ERRORS_BY_CODE,
-  CODES_BY_STATUS,
-  parseRetryAfter,
-  errorFromResponse,
 } = sdk;
 
 export default sdk;
