@@ -47,6 +47,7 @@ from engine.analyzers import (
     shared_ports,
     storage_detail,
     text_signals,
+    traces,
     volumes,
     workloads,
 )
@@ -81,6 +82,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     network_peers.analyze,
     policy_destinations.analyze,
     datastores.analyze,
+    traces.analyze,
     datastore_text.analyze,
     datastore_topology.analyze,
     resources.analyze,

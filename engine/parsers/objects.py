@@ -50,8 +50,15 @@ def iter_objects(document: Any) -> Iterable[dict[str, Any]]:
                 if isinstance(item, dict) and "kind" not in item and default_kind:
                     item = {**item, "kind": default_kind}
                 yield from iter_objects(item)
-        elif "kind" in document or "metadata" in document:
+        elif ("kind" in document or "metadata" in document) and not _is_trace_span(document):
             yield document
+
+
+def _is_trace_span(document: dict[str, Any]) -> bool:
+    """A Zipkin/OpenTelemetry span (its ``kind`` is SERVER, CLIENT...), not a Kubernetes object."""
+    return (
+        "metadata" not in document and "apiVersion" not in document and ("traceId" in document or "traceID" in document)
+    )
 
 
 def observations_from_objects(document: Any, citer: Citer) -> Observations:
