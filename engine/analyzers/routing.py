@@ -9,12 +9,14 @@ a Service (and a port number or name) in the Ingress's own namespace; a Service 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.service_ports import INGRESS_BACKEND_LINE as _DESCRIBED_BACKEND
 from engine.facts import Observations, ResourceFact, ServiceFact
 from engine.findings import Finding
 
@@ -69,6 +71,11 @@ def _route_backends_of(route: ResourceFact) -> Iterator[_Backend]:
     spec = _d(route.raw.get("spec"))
     if route.kind == "Ingress":
         yield from _ingress_backends(spec)
+        if route.raw.get("described"):  # `kubectl describe ingress`: "host /path service:port (endpoints)" rows
+            for line in route.lines:
+                match = _DESCRIBED_BACKEND.match(line)
+                if match:
+                    yield _Backend(match.group("service"), match.group("port"), match.group("path"))
         return
     hosts = ",".join(str(h) for h in _l(spec.get("hostnames"))) or "*"
     for rule in _l(spec.get("rules")):
@@ -96,7 +103,25 @@ def _known_services(obs: Observations) -> dict[tuple[str | None, str], tuple[lis
         ports += [item.split(":")[0].split("/")[0] for item in row.split(",") if item and item != "<none>"]
         previous = known.get((fact.namespace, fact.name), ([], ""))
         known[(fact.namespace, fact.name)] = (previous[0] or ports, previous[1] or fact.quote(fact.name))
+    for namespace, name, ports, cite in _service_rows(obs):
+        known.setdefault((namespace, name), (ports, cite))
     return known
+
+
+_SERVICE_ROW = re.compile(
+    r"^\s*(?P<ns>[a-z0-9][a-z0-9-]*)\s+(?P<name>[a-z0-9][a-z0-9.-]*)\s+(?:ClusterIP|NodePort|LoadBalancer|ExternalName)"
+    r"\s+\S+\s+\S+\s+(?P<ports>\S+)\s+\S+\s*$"
+)
+
+
+def _service_rows(obs: Observations) -> Iterator[tuple[str, str, list[str], str]]:
+    """``kubectl get svc -A`` rows that a ``grep`` left without their header: NAMESPACE NAME TYPE ... PORT(S) AGE."""
+    for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        for line in lines[:5000]:
+            match = _SERVICE_ROW.match(line)
+            if match:
+                ports = [p.split(":")[0].split("/")[0] for p in match.group("ports").split(",") if p != "<none>"]
+                yield match.group("ns"), match.group("name"), ports, f"{label} {line.strip()}"
 
 
 def _route_backends(obs: Observations) -> list[Finding]:
@@ -116,7 +141,11 @@ def _route_backends(obs: Observations) -> list[Finding]:
                 elsewhere = sorted(
                     str(ns) for (ns, name) in known if name == backend.service and ns and ns != route.namespace
                 )
-                findings.append(_missing_service(route, backend, sorted(in_namespace), elsewhere))
+                finding = _missing_service(route, backend, sorted(in_namespace), elsewhere)
+                finding.evidence += [
+                    known[(ns, backend.service)][1] for ns in elsewhere[:1] if known[(ns, backend.service)][1]
+                ]
+                findings.append(finding)
             elif backend.port and found[0] and backend.port not in found[0]:
                 findings.append(_missing_port(route, backend, found))
     return findings
@@ -125,9 +154,14 @@ def _route_backends(obs: Observations) -> list[Finding]:
 def _missing_service(route: ResourceFact, backend: _Backend, existing: list[str], elsewhere: list[str]) -> Finding:
     where = f" in namespace {route.namespace}" if route.namespace else ""
     if elsewhere:  # an Ingress/Route backend is always looked up in the route's own namespace
+        how = (
+            "an ExternalName Service in the same namespace pointing at it"
+            if route.kind == "Ingress"
+            else "a ReferenceGrant in that namespace and the backendRef's namespace"
+        )
         where += (
-            f" (it exists only in namespace {', '.join(elsewhere[:3])}, and a backend is looked up in the "
-            f"{route.kind}'s own namespace)"
+            f" (it exists only in namespace {', '.join(elsewhere[:3])}: the {route.kind}'s backend must be a Service in "
+            f"the {route.kind}'s same namespace; reaching another namespace needs {how})"
         )
     return Finding(
         kind="route_backend_missing",
@@ -193,9 +227,21 @@ def _target_ports(obs: Observations) -> list[Finding]:
             and all(p.labels.get(k) == v for k, v in service.selector.items())
         ]
         listening = sorted({port for pod in pods for c in pod.containers for port in c.ports})
-        if pods:
-            if listening and not any(int(p) in listening for p in numeric):
+        if pods and listening:
+            if not any(int(p) in listening for p in numeric):
                 findings.append(_target_port_finding(service, numeric, listening, pods[0].name, obs))
+            continue
+        logged = _logged_listen_ports(service, obs)  # no containerPort shown: where the app says it listens
+        if logged and not any(int(p) in logged[0] for p in numeric):
+            pod = logged[2] or service.name
+            finding = _target_port_finding(
+                service, numeric, logged[0], pod, obs, f"the application in its pods ({pod})"
+            )
+            finding.title = finding.title.replace(" listen on ", " logs that it listens on ", 1)
+            finding.evidence.append(logged[1])
+            findings.append(finding)
+            continue
+        if pods:
             continue
         template = _template_ports(service, obs)  # no pod shown: the workload whose pod template it selects
         if template and not any(int(p) in template[1] for p in numeric):
@@ -208,6 +254,32 @@ def _target_ports(obs: Observations) -> list[Finding]:
             )
             findings.append(finding)
     return findings
+
+
+_LISTENING = re.compile(
+    r"\b(?:listening|listens|serving|started server|server started|started on|bound|running)\b[^\n]{0,40}?(?:port\s+|:)(?P<port>\d{2,5})\b(?![:.]\d)"
+    r"|\bPORT=(?P<env>\d{2,5})\b",
+    re.IGNORECASE,
+)
+
+
+def _logged_listen_ports(service: ServiceFact, obs: Observations) -> tuple[list[int], str, str | None] | None:
+    """The ports the Service's own pods log that they listen on ('Server listening at http://0.0.0.0:3000',
+    'PORT=3000'): the pods are those named after the Service or its selector's values."""
+    prefixes = tuple(f"{name}-" for name in {service.name, *service.selector.values()} if name)
+    for doc in obs.logs:
+        pod = doc.pod or ""
+        if not pod.startswith(prefixes) or not _same_namespace(service.namespace, service.namespace):
+            continue
+        ports: list[int] = []
+        first = ""
+        for line in doc.lines[:2000]:
+            for match in _LISTENING.finditer(line):
+                ports.append(int(match.group("port") or match.group("env")))
+                first = first or f"{doc.label} {line.strip()[:300]}"
+        if ports:
+            return sorted(set(ports)), first, pod
+    return None
 
 
 def _template_ports(service: ServiceFact, obs: Observations) -> tuple[ResourceFact, list[int]] | None:

@@ -28,7 +28,7 @@ _JSON_PORT = (
 _YAML_NAME = re.compile(r"^[+ ]?\s*-?\s*name:\s*[\"']?(?P<name>[\w-]+)[\"']?\s*$")
 _YAML_NUMBER = re.compile(r"^[+ ]?\s*-?\s*containerPort:\s*(?P<number>\d+)\s*$")
 _REMOVED = re.compile(r"^-(?:\s{2,}|\s*-\s)")  # a line a unified diff removes (not a YAML list item at column 0)
-_BACKEND = re.compile(
+INGRESS_BACKEND_LINE = _BACKEND = re.compile(
     r"^\s*(?:(?P<host>[\w*.-]+)\s+)?(?P<path>/\S*)\s+(?P<service>[a-z0-9][\w.-]*):(?P<port>[\w-]+)\s+\((?P<endpoints>[^)]*)\)\s*$"
 )
 

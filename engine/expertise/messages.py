@@ -683,7 +683,11 @@ RULES: tuple[MessageRule, ...] = (
         86,
         "the cloud load balancer for the Service cannot be created, so it stays <pending> without an external address: {detail}",
         "Fix what the cloud provider reports ({detail}): subnet tags/annotations, quotas or the controller's IAM permissions",
-        _r(r"(?:Error syncing load balancer|failed to ensure load balancer)[:\s]+(?P<detail>[^\n]{8,200})"),
+        _r(
+            r"(?:Error syncing load balancer|failed to ensure load balancer)[:\s]+(?P<detail>[^\n]{8,200})"
+            # the AWS Load Balancer Controller's FailedBuildModel/FailedDeployModel events
+            r"|Failed (?:build|deploy) model due to (?P<detail2>[^\n]{8,200})"
+        ),
     ),
     MessageRule(
         "issuer_not_found",
