@@ -61,6 +61,7 @@ def _traces(document: DocumentFact) -> list[Finding]:
     queued = _queue_wait(document, spans) or _error_origin(document, spans)
     if queued:
         return queued
+    spans, after = _request_path(spans)
     children: dict[str, float] = {}
     for span in spans:
         if span.parent:
@@ -87,7 +88,11 @@ def _traces(document: DocumentFact) -> list[Finding]:
     top = max(by_operation[operation], key=lambda item: (item[0], item[1].span_id))[1]
     calls = len(by_operation[operation])
     repeated = f", called {calls} times: {_repetition(by_operation[operation])}" if calls > 1 else ""
-    notable = [f"{key}={value}" for key, value in top.tags.items() if key in _NOTABLE_TAGS]
+    notable = [
+        f"{key}={value}"
+        for key, value in top.tags.items()
+        if key in _NOTABLE_TAGS or (_TELLING_KEY.search(key) and len(value) <= 120)
+    ][:4]
     statement = next((top.tags[key] for key in _STATEMENT_TAGS if top.tags.get(key)), None)
     if statement and statement not in top.name:
         notable.insert(0, f"'{statement[:160]}'")
@@ -96,6 +101,11 @@ def _traces(document: DocumentFact) -> list[Finding]:
     if notable:
         repeated += "; " + ", ".join(notable[:3])
     repeated += _repeated_children(top, spans) + _backend_warnings(document.data)
+    if after and after[0].duration > own:  # the trace looks dominated by it: say why it is not the answer
+        repeated += (
+            f"; the asynchronous work that follows the response ('{after[0].name}' in {after[0].service},"
+            f" {after[0].duration * 1000:.0f} ms) does not delay the request"
+        )
     share = min(own / total, 1.0)
     return [
         Finding(
@@ -104,7 +114,7 @@ def _traces(document: DocumentFact) -> list[Finding]:
             role="cause",
             title=f"{service}: the slow requests spend most of their time in service {service}"
             f"{f' (called by {top.caller})' if top.caller else ''}, in span '{top.name}'"
-            f" ({own * 1000:.0f} ms of {total * 1000:.0f} ms, {share:.0%}{repeated})",
+            f" ({min(own, total) * 1000:.0f} ms of {total * 1000:.0f} ms, {share:.0%}{repeated})",
             weight=84 if share >= 0.5 else 70,
             evidence=[document.quote(top.name, fallback=f"span {top.name} ({service}): {own * 1000:.0f} ms")],
             workload=service,
@@ -135,6 +145,27 @@ def _repetition(calls: list[tuple[float, _Span]]) -> str:
 _REPEATED_CHILD_CALLS = 3
 
 
+def _request_path(spans: list[_Span]) -> tuple[list[_Span], list[_Span]]:
+    """The spans the request waits on, and the asynchronous ones (what FOLLOWS_FROM it, e.g. a message consumed
+    after the response, and their children), which make the trace longer but not the request slower."""
+    ids = {span.span_id for span in spans}
+    asynchronous = {span.span_id for span in spans if span.follows and span.follows in ids and not span.parent}
+    if not asynchronous:
+        return spans, []
+    changed = True
+    while changed:
+        changed = False
+        for span in spans:
+            if span.parent in asynchronous and span.span_id not in asynchronous:
+                asynchronous.add(span.span_id)
+                changed = True
+    kept = [span for span in spans if span.span_id not in asynchronous]
+    if not kept:
+        return spans, []  # only the consumer side was pasted: that is what is asked about
+    heads = sorted((s for s in spans if s.span_id in asynchronous and s.follows), key=lambda s: -s.duration)
+    return kept, heads
+
+
 def _repeated_children(parent: _Span, spans: list[_Span]) -> str:
     """The operation a span calls over and over (one query per item): ``; inside it, 5 calls of 'SELECT x' (...)``."""
     counts: dict[str, list[_Span]] = {}
@@ -159,6 +190,11 @@ def _backend_warnings(data: Any) -> str:
 
 
 _NOTABLE_TAGS = ("cache", "cache.hit", "cache.result", "error", "http.status_code", "retry", "retries", "db.system")
+# attributes that say why a span waits: pools, locks, queues, retries, timeouts, sizes (custom or semantic-convention keys)
+_TELLING_KEY = re.compile(
+    r"pool|lock|wait|queue|retr|attempt|timeout|backoff|cache|rows|batch|size|count|pages|lag|throttl|rate.?limit",
+    re.IGNORECASE,
+)
 _BACKLOG_KEY = re.compile(r"messages_ready|backlog|queue\.(?:depth|size|length)|consumer_lag|lag$", re.IGNORECASE)
 
 
@@ -208,7 +244,12 @@ def _queue_wait(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
 
 
 def _failed(span: _Span) -> bool:
-    return span.tags.get("error") in ("true", "True") or span.tags.get("otel.status_code") == "ERROR"
+    status = span.tags.get("http.status_code") or span.tags.get("http.response.status_code") or ""
+    return (
+        span.tags.get("error") in ("true", "True")
+        or span.tags.get("otel.status_code") == "ERROR"
+        or (status.isdigit() and int(status) >= 500)  # a server error is a failure even without error=true
+    )
 
 
 def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
@@ -268,14 +309,27 @@ def _jaeger_spans(data: Any) -> Iterator[_Span]:
             url = re.match(r"https?://([^/:]+)", tags.get("http.url") or tags.get("url.full") or "")
             client = tags.get("span.kind") in ("client", "producer")
             peer = (
-                (tags.get("peer.service") or tags.get("server.address") or (url.group(1) if url else None))
+                (
+                    tags.get("peer.service")
+                    or tags.get("server.address")
+                    or tags.get("net.peer.name")
+                    or tags.get("peer.hostname")
+                    or (url.group(1) if url else None)
+                )
                 if client
                 else None
             )
             for log in _l(span.get("logs")):  # span events: an exception's type and message
-                for f in _l(_d(log).get("fields")):
-                    if str(_d(f).get("key", "")).startswith("exception."):
-                        tags.setdefault(str(_d(f).get("key")), str(_d(f).get("value")))
+                fields = {str(_d(f).get("key", "")): str(_d(f).get("value")) for f in _l(_d(log).get("fields"))}
+                for key, value in fields.items():
+                    if key.startswith("exception."):
+                        tags.setdefault(key, value)
+                if fields.get("event") == "error":  # OpenTracing's error log: message / error.object / error.kind
+                    message = fields.get("message") or fields.get("error.object") or fields.get("stack", "")[:200]
+                    if message:
+                        tags.setdefault("exception.message", message)
+                    if fields.get("error.kind"):
+                        tags.setdefault("exception.type", fields["error.kind"])
             yield _Span(
                 str(span.get("spanID")),
                 parent,
@@ -311,9 +365,22 @@ def _peer(attributes: Any) -> str | None:
     return match.group(1) if match else None
 
 
+def _otlp_batches(data: Any, depth: int = 0) -> list[Any]:
+    """OTLP resource spans however they are wrapped: Tempo's ``batches`` (v1) or ``{"trace": {"resourceSpans"}}``
+    (v2 API), Jaeger's API v3 ``{"result": {"resourceSpans"}}``, the collector's file exporter (one
+    ``{"resourceSpans"}`` document a line, read as a list)."""
+    if isinstance(data, list) and depth == 0:
+        return [batch for item in data for batch in _otlp_batches(item, 1)]
+    if not isinstance(data, dict) or depth > 2:
+        return []
+    direct = _l(data.get("batches")) or _l(data.get("resourceSpans"))
+    if direct:
+        return direct
+    return [batch for key in ("trace", "result") for batch in _otlp_batches(data.get(key), depth + 1)]
+
+
 def _otlp_spans(data: Any) -> Iterator[_Span]:
-    batches = _l(_d(data).get("batches")) or _l(_d(data).get("resourceSpans")) if isinstance(data, dict) else []
-    for batch in batches:
+    for batch in _otlp_batches(data):
         batch = _d(batch)
         service = _attribute(_d(batch.get("resource")).get("attributes"), "service.name") or "?"
         for scope in [*_l(batch.get("scopeSpans")), *_l(batch.get("instrumentationLibrarySpans"))]:
