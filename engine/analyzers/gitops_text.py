@@ -20,10 +20,17 @@ from engine.parsers.common import excerpt
 
 _ARGO_NAME = re.compile(r"^Name:\s+(?:[\w-]+/)?(?P<name>[a-z0-9][\w.-]*)\s*$")
 _ARGO_STATUS = re.compile(r"^(?P<key>Sync Status|Health Status):\s+(?P<value>.+)$")
+_ARGO_REPO = re.compile(r"^Repo:\s+(?P<repo>\S+)\s*$")
+_REPO_ACCESS = re.compile(
+    r"authentication required|authentication failed|access denied|permission denied|could not read Username|repository not found|invalid username or password|ssh: handshake failed|knownhosts|x509",
+    re.IGNORECASE,
+)
 _ARGO_CONDITION = re.compile(
     r"^(?P<type>ComparisonError|SyncError|InvalidSpecError|OrphanedResourceWarning|ExcludedResourceWarning|SharedResourceWarning|RepeatedResourceWarning|UnknownError)\s{2,}(?P<message>.+?)(?:\s{2,}\S+)?$"
 )
-_FLUX_COMMAND = re.compile(r"\bflux\s+get\s+(?P<kind>[\w-]+)", re.IGNORECASE)
+_FLUX_COMMAND = re.compile(
+    r"\bflux\s+get\s+(?P<kind>[\w-]+)(?:\s+(?P<source>git|helm|oci|bucket|chart|all)\b)?", re.IGNORECASE
+)
 _FLUX_KINDS = {
     "kustomizations": "Kustomization",
     "kustomization": "Kustomization",
@@ -31,7 +38,16 @@ _FLUX_KINDS = {
     "helmreleases": "HelmRelease",
     "helmrelease": "HelmRelease",
     "hr": "HelmRelease",
+    "git": "GitRepository",
+    "helm": "HelmRepository",
+    "oci": "OCIRepository",
+    "bucket": "Bucket",
+    "chart": "HelmChart",
 }
+_FLUX_SOURCES = ("GitRepository", "HelmRepository", "OCIRepository", "Bucket", "HelmChart")
+_FLUX_PREFIXED = re.compile(
+    r"^(?P<kind>[a-z]+)/(?P<name>[a-z0-9][\w.-]*)$"
+)  # `flux get all`: gitrepository/flux-system
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -46,8 +62,12 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
 
 def _argocd(label: str, lines: list[str]) -> list[Finding]:
     name: str | None = None
+    repo: str | None = None
     status: dict[str, str] = {}
     for line in lines:
+        repo_line = _ARGO_REPO.match(line)
+        if repo_line and repo is None:
+            repo = repo_line.group("repo")
         named = _ARGO_NAME.match(line)
         if named and name is None:
             name = named.group("name")
@@ -58,12 +78,17 @@ def _argocd(label: str, lines: list[str]) -> list[Finding]:
         if condition and name and condition.group("type").endswith("Error"):
             state = ", ".join(f"{k.split()[0]} {v}" for k, v in status.items())
             message = condition.group("message").strip()
+            access = (
+                f"; the repo server cannot read its repository {repo} with the configured credentials, so every application from that repository fails the same way"
+                if repo and _REPO_ACCESS.search(message)
+                else ""
+            )
             return [
                 Finding(
                     kind="gitops_sync_failed",
                     subject=f"application/{name}",
                     role="cause",
-                    title=f"Argo CD application {name} cannot sync ({condition.group('type')}{'; ' + state if state else ''}): {message[:300]}",
+                    title=f"Argo CD application {name} cannot sync ({condition.group('type')}{'; ' + state if state else ''}): {message[:300]}{access}",
                     weight=88,
                     evidence=[f"{label} {excerpt(line.strip(), around=message[:40])}"],
                     workload=name,
@@ -86,7 +111,8 @@ def _flux(label: str, lines: list[str]) -> list[Finding]:
     for line in lines:
         command = _FLUX_COMMAND.search(line)
         if command:
-            kind = _FLUX_KINDS.get(command.group("kind").lower(), command.group("kind"))
+            asked = (command.group("source") or command.group("kind")).lower()
+            kind = _FLUX_KINDS.get(asked, "Flux object" if asked in ("all", "sources") else command.group("kind"))
             header = None
             continue
         cells = [c.strip() for c in re.split(r"\t+|\s{2,}", line.strip()) if c.strip()]
@@ -99,19 +125,32 @@ def _flux(label: str, lines: list[str]) -> list[Finding]:
         if row.get("READY") != "False" or row.get("SUSPENDED") == "True":
             continue
         name, message = row["NAME"], row["MESSAGE"]
+        this = kind
+        prefixed = _FLUX_PREFIXED.match(name)
+        if prefixed:
+            this = next((k for k in _FLUX_KINDS.values() if k.lower() == prefixed.group("kind")), kind)
+            name = prefixed.group("name")
+        source = this in _FLUX_SOURCES
+        upstream = (
+            f", so no new revision reaches the Kustomizations/HelmReleases built from it (they keep applying the last fetched one, {row['REVISION']})"
+            if source and row.get("REVISION")
+            else ", so nothing built from it gets new revisions"
+            if source
+            else ""
+        )
         findings.append(
             Finding(
                 kind="gitops_sync_failed",
-                subject=f"{kind.lower()}/{name}",
+                subject=f"{this.lower()}/{name}",
                 role="cause",
-                title=f"Flux {kind} {name} is not Ready: {message[:300]}",
-                weight=86,
+                title=f"Flux {this} {name} is not Ready: {message[:300]}{upstream}",
+                weight=90 if source else 86,  # a failing source is upstream of everything that uses it
                 evidence=[f"{label} {excerpt(line.strip())}"],
                 workload=name,
                 recommendations=[
                     rec(
                         "high",
-                        f"Fix what Flux reports for {kind} {name} ({message[:120]}), then flux reconcile {kind.lower()} {name}",
+                        f"Fix what Flux reports for {this} {name} ({message[:120]}), then flux reconcile {'source ' + this.removesuffix('Repository').lower() if source else this.lower()} {name}",
                     )
                 ],
                 affected=[name],
