@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.dns_evidence import resolved_but_timing_out
 from engine.facts import Observations, PodFact, ResourceFact
 from engine.findings import Finding, workload_of
 
@@ -407,7 +408,7 @@ def _network_policies(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     role="cause",
                     title=f"{selected + ': ' if selected else ''}NetworkPolicy {deny.name} denies egress and no policy allows DNS (port 53 to kube-dns), "
                     f"so name lookups time out{detail}",
-                    weight=90,
+                    weight=72 if resolved_but_timing_out(obs) else 90,  # names do resolve: something else blocks
                     evidence=[
                         deny.quote("Egress", fallback=f"NetworkPolicy {deny.name} policyTypes Egress"),
                         *[p.quote(p.name) for p in others[:1]],
@@ -776,6 +777,13 @@ def _applications(obs: Observations) -> list[Finding]:
             and (
                 "fail" in m.lower() or "error" in m.lower() or "not found" in m.lower() or "does not exist" in m.lower()
             )
+        ]
+        failing += [  # Argo CD's condition types say it (InvalidSpecError, ComparisonError, SyncError)
+            str(_d(c).get("message"))
+            for c in _l(status.get("conditions"))
+            if str(_d(c).get("type", "")).endswith("Error")
+            and _d(c).get("message")
+            and str(_d(c)["message"]) not in failing
         ]
         ready_false = [
             _d(c)

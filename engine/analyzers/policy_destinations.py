@@ -60,8 +60,10 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         elif policy.kind == "GlobalNetworkPolicy":
             continue
         elif policy.kind == "NetworkPolicy":
-            findings += _excluded_ip_blocks(policy, destinations)
-            findings += _outside_egress_rules(policy, destinations)
+            ports = _dialled_ports(obs, destinations)
+            findings += _excluded_ip_blocks(policy, destinations, ports)
+            findings += _cidr_misses(policy, destinations, ports)
+            findings += _outside_egress_rules(policy, destinations, ports)
             findings += _and_selectors(policy, obs)
         else:
             findings += _fqdns_not_listed(policy, obs)
@@ -135,12 +137,101 @@ def _destinations(obs: Observations) -> dict[str, tuple[str, str]]:
 # --- ipBlock except ------------------------------------------------------------------------------------------
 
 
-def _excluded_ip_blocks(policy: _Policy, destinations: dict[str, tuple[str, str]]) -> list[Finding]:
+def _dialled_ports(obs: Observations, destinations: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """IP -> (the port a client dials it on, the line that shows it): ``nc: connect to db.x (10.1.2.3) port 5432``,
+    ``dial tcp 10.1.2.3:5432``, ``Failed to connect to api.x port 443``, or a URL's scheme (``https://api.x/`` is
+    port 443) in the output or the command that printed it."""
+    found: dict[str, tuple[str, str]] = {}
+    sources = [(t.label, [t.command, *t.lines]) for t in obs.texts] + [
+        (d.label, [d.command, *d.lines]) for d in obs.logs
+    ]
+    for ip, (host, _) in destinations.items():
+        names = f"{re.escape(ip)}|{re.escape(host)}"
+        explicit = re.compile(rf"(?:{names})\)?(?::| port )(?P<port>\d{{2,5}})\b")
+        url = re.compile(rf"\b(?P<scheme>https?)://(?:{names})(?=[/\s'\"]|$)")
+        lines = [(label, line) for label, source in sources for line in source[:5000]]
+        hit = next(
+            (
+                (m.group("port"), f"{label} {line.strip()}")
+                for label, line in lines
+                for m in [explicit.search(line)]
+                if m
+            ),
+            None,
+        )
+        scheme = next(
+            ((m.group("scheme"), f"{label} {line.strip()}") for label, line in lines for m in [url.search(line)] if m),
+            None,
+        )
+        if hit:
+            found[ip] = hit
+        elif scheme:
+            found[ip] = ("443" if scheme[0] == "https" else "80", scheme[1])
+    return found
+
+
+def _admits_port(rule: dict[str, Any], port: str | None) -> bool:
+    ports = [str(_d(p).get("port", "")) for p in _l(rule.get("ports"))]
+    return port is None or not ports or port in ports or any(not p.isdigit() for p in ports)
+
+
+def _cidr_misses(
+    policy: _Policy, destinations: dict[str, tuple[str, str]], dialled: dict[str, tuple[str, str]]
+) -> list[Finding]:
+    """The egress rules for the dialled port admit only ``ipBlock`` ranges, none of which holds the destination:
+    typically a database whose address moved (a failover to a standby in another subnet) out of the range that
+    was written for it."""
+    if "Egress" not in [str(t) for t in _l(policy.spec.get("policyTypes"))]:
+        return []
+    findings: list[Finding] = []
+    for ip, (port, port_cite) in sorted(dialled.items()):
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            continue
+        rules = [_d(r) for r in _l(policy.spec.get("egress")) if _admits_port(_d(r), port)]
+        explicit = [r for r in rules if _l(r.get("ports"))]  # rules written for this port
+        peers = [_d(p) for r in rules for p in _l(r.get("to"))]
+        if not explicit or any(not _l(r.get("to")) for r in rules) or not peers:
+            continue
+        if any(set(p) != {"ipBlock"} for p in peers):
+            continue  # a pod/namespace selector may admit it: not decidable from addresses alone
+        cidrs = [str(_d(p["ipBlock"]).get("cidr", "")) for p in peers]
+        if any(_contains(c, address) for c in cidrs):
+            continue  # admitted, or dropped by an except range (reported on its own)
+        host = destinations[ip][0]
+        shown = f"{host} ({ip})" if host != ip else ip
+        app = _app_of(policy.spec) or policy.name
+        ranges = ", ".join(c for c in cidrs if c)
+        findings.append(
+            Finding(
+                kind="netpol_egress_cidr_misses",
+                subject=f"networkpolicy/{policy.name}",
+                role="cause",
+                title=f"{app}: NetworkPolicy {policy.name} admits egress on port {port} only to the ipBlock cidr {ranges}, which does not contain {shown}: the destination's address is outside the allowed range, so connections from {app} to it are dropped (they time out)",
+                weight=92,
+                evidence=[policy.quote(cidrs[0]), destinations[ip][1], port_cite],
+                workload=app,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Widen the ipBlock of NetworkPolicy {policy.name}'s port-{port} rule to cover {ip} (every subnet {host} can move to, e.g. the standby's after a failover), or allow it by a stable range",
+                    )
+                ],
+                affected=[app],
+                related=[policy.name],
+            )
+        )
+    return findings
+
+
+def _excluded_ip_blocks(
+    policy: _Policy, destinations: dict[str, tuple[str, str]], dialled: dict[str, tuple[str, str]] | None = None
+) -> list[Finding]:
     if not destinations or "Egress" not in [str(t) for t in _l(policy.spec.get("policyTypes"))] + (
         ["Egress"] if policy.spec.get("egress") is not None else []
     ):
         return []
-    rules = [_d(r) for r in _l(policy.spec.get("egress"))]
     findings: list[Finding] = []
     for ip, (host, cite) in sorted(destinations.items()):
         try:
@@ -149,6 +240,8 @@ def _excluded_ip_blocks(policy: _Policy, destinations: dict[str, tuple[str, str]
             continue
         if address.is_loopback or address.is_link_local:
             continue
+        port = (dialled or {}).get(ip, (None, ""))[0]
+        rules = [_d(r) for r in _l(policy.spec.get("egress")) if _admits_port(_d(r), port)]  # rules for its port
         excluded: tuple[str, str] | None = None
         allowed = False
         for rule in rules:
@@ -214,7 +307,9 @@ _CLUSTER_RANGES = (
 )
 
 
-def _outside_egress_rules(policy: _Policy, destinations: dict[str, tuple[str, str]]) -> list[Finding]:
+def _outside_egress_rules(
+    policy: _Policy, destinations: dict[str, tuple[str, str]], dialled: dict[str, tuple[str, str]] | None = None
+) -> list[Finding]:
     """A public address (never a pod's) that no egress rule admits: no ``ipBlock`` holds it on the dialled port,
     and no rule without ``to`` allows that port; pod and namespace selectors never match addresses outside the
     cluster, so the connection is dropped."""
@@ -223,14 +318,14 @@ def _outside_egress_rules(policy: _Policy, destinations: dict[str, tuple[str, st
     rules = [_d(r) for r in _l(policy.spec.get("egress"))]
     findings: list[Finding] = []
     for ip, (host, cite) in sorted(destinations.items()):
-        dialled = _DIALED.search(cite)
+        direct = _DIALED.search(cite)
         try:
             address = ipaddress.ip_address(ip)
         except ValueError:
             continue
-        if dialled is None or any(_contains(n, address) for n in _CLUSTER_RANGES):
+        port = direct.group("port") if direct else (dialled or {}).get(ip, ("", ""))[0]
+        if not port or any(_contains(n, address) for n in _CLUSTER_RANGES):
             continue  # a private address may be a pod's: selectors could admit it
-        port = dialled.group("port")
         admitted = False
         for rule in rules:
             ports = [str(_d(p).get("port", "")) for p in _l(rule.get("ports"))]

@@ -11,6 +11,7 @@ import yaml
 
 from engine.facts import DocumentFact, LogDoc, Observations, TextDoc
 from engine.models import Attachment
+from engine.parsers.command_line import command_object
 from engine.parsers.common import Citer
 from engine.parsers.describe import observations_from_describe
 from engine.parsers.objects import iter_objects, observations_from_objects
@@ -92,9 +93,9 @@ def _parse_one(content: str, command: str, label: str) -> ParsedAttachment:
     kind = detect_kind(content, hint)
     parsed: ParsedAttachment | None = None
     if kind == "json":
-        parsed = _parse_json(content, citer, _jsonpath(command))
+        parsed = _parse_json(content, citer, _jsonpath(command), command)
     elif kind == "yaml":
-        parsed = _parse_yaml(content, citer)
+        parsed = _parse_yaml(content, citer, command)
     elif kind == "describe":
         parsed = ParsedAttachment("describe", observations_from_describe(content, citer, hint))
     elif kind == "table":
@@ -125,6 +126,8 @@ def detect_kind(content: str, hint: str) -> str:
                 and not str(first_object["apiVersion"]).startswith("audit.k8s.io")  # audit logs stay logs
             ):
                 return "json"  # Kubernetes objects one per line (`jq -c`): read as objects
+            if isinstance(first_object, dict) and "resourceSpans" in first_object:
+                return "json"  # the OpenTelemetry collector's file exporter: one OTLP trace document a line
             if first_object is not None:
                 return "logs"  # JSON lines: structured application logs
         return "json"
@@ -166,7 +169,9 @@ def _jsonpath(command: str) -> list[str]:
     return found.group(1).split(".") if found else []
 
 
-def _parse_json(content: str, citer: Citer, path: list[str] | None = None) -> ParsedAttachment | None:
+def _parse_json(
+    content: str, citer: Citer, path: list[str] | None = None, command: str = ""
+) -> ParsedAttachment | None:
     """A JSON document; printed by a one-expression jsonpath, it is kept under that path, so its flattened lines
     say what the values are (``spec.containers[0].resources.requests.memory: 16Gi``, not ``memory: 16Gi``)."""
     try:
@@ -176,7 +181,31 @@ def _parse_json(content: str, citer: Citer, path: list[str] | None = None) -> Pa
         if stream is None:
             return None
         return _parse_structured(stream, citer)
-    return _parse_structured(_nested(path or [], document), citer)
+    whole = len(path or []) <= 1  # '{.spec}' prints a whole field; '{.spec.containers[0]}' a value inside it
+    return _parse_structured(filtered_object(_nested(path or [], document), command if whole else ""), citer)
+
+
+_FIELD_FILTER = re.compile(r"\|\s*(?:yq|jq)\b[^|]*?['\"]?\.(?P<field>spec|status)['\"]?(?:\s|$)")
+_NAMESPACE_FLAG = re.compile(r"(?:-n|--namespace)(?:\s+|=)(?P<ns>[a-z0-9][a-z0-9-]*)")
+
+
+def filtered_object(document: Any, command: str) -> Any:
+    """``kubectl get netpol x -o yaml | yq .spec`` (or ``-o jsonpath='{.spec}'``) prints only a field of the one object
+    the command names: put it back under that field with the object's kind, name and namespace, so it is read as
+    that object."""
+    if not isinstance(document, dict) or not command or {"kind", "apiVersion", "metadata"} & set(document):
+        return document
+    found = command_object(command)
+    if found is None:
+        return document
+    filtered = _FIELD_FILTER.search(command)
+    if filtered:
+        document = {filtered.group("field"): document}
+    if set(document) - {"spec", "status"} or not document:
+        return document
+    namespace = _NAMESPACE_FLAG.search(command.split("|", 1)[0])
+    metadata = {"name": found[1], **({"namespace": namespace.group("ns")} if namespace else {})}
+    return {"kind": found[0], "metadata": metadata, **document}
 
 
 def _nested(path: list[str], value: Any) -> Any:
@@ -203,14 +232,14 @@ def _json_stream(content: str) -> list[Any] | None:
     return documents if len(documents) > 1 else None
 
 
-def _parse_yaml(content: str, citer: Citer) -> ParsedAttachment | None:
+def _parse_yaml(content: str, citer: Citer, command: str = "") -> ParsedAttachment | None:
     try:
         documents = [doc for doc in yaml.load_all(content, Loader=_YAML_LOADER) if doc is not None]
     except yaml.YAMLError:
         return None
     if not documents or all(isinstance(doc, str) for doc in documents):
         return None  # plain text that happens to be valid YAML
-    return _parse_structured(documents[0] if len(documents) == 1 else documents, citer)
+    return _parse_structured(filtered_object(documents[0], command) if len(documents) == 1 else documents, citer)
 
 
 def _parse_structured(document: Any, citer: Citer) -> ParsedAttachment:
