@@ -132,7 +132,8 @@ _NOT_NAMES = {
     "whole",
     "cluster",
 }
-_QUOTED = re.compile(r"[\"'`\u201c\u2018]([^\"'`\u201d\u2019]{2,120})[\"'`\u201d\u2019]")
+# an apostrophe inside a word (can't, doesn't) is not a quote: a quote opens after and closes before a non-letter
+_QUOTED = re.compile(r"(?<![A-Za-z])[\"'`\u201c\u2018]([^\"'`\u201d\u2019]{2,120})[\"'`\u201d\u2019](?![A-Za-z])")
 _SEARCH = re.compile(
     r"\b(?:find|search|grep|look(?:ing)? for|occurrences? of|lines? (?:containing|with|mentioning|matching)|mentions? of"
     r"|log(?:ged|s)? anything (?:about|with|mentioning)|any (?:log )?lines? (?:about|with|mentioning)"

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
@@ -54,7 +55,7 @@ def _l(value: Any) -> list[Any]:
 # --- named targetPort --------------------------------------------------------------------------------------
 
 
-def _declared_port_names(obs: Observations) -> dict[str, tuple[int, str]]:
+def declared_port_names(obs: Observations) -> dict[str, tuple[int, str]]:
     """Container port names declared anywhere in the input (pod specs as JSON or YAML, chart diffs' new side)."""
     found: dict[str, tuple[int, str]] = {}
     sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
@@ -65,6 +66,14 @@ def _declared_port_names(obs: Observations) -> dict[str, tuple[int, str]]:
             for pattern in _JSON_PORT:
                 for match in pattern.finditer(line):
                     found.setdefault(match.group("name"), (int(match.group("number")), f"{label} {line.strip()}"))
+            number = _YAML_NUMBER.match(line)
+            if number:  # `- containerPort: 8080` then `  name: http` (keys in either order)
+                for near in lines[index + 1 : index + 3]:
+                    if near.lstrip().startswith("-"):
+                        break
+                    after = _YAML_NAME.match(near)
+                    if after and not _REMOVED.match(near):
+                        found.setdefault(after.group("name"), (int(number.group("number")), f"{label} {near.strip()}"))
             name = _YAML_NAME.match(line)
             if name:
                 for near in lines[index + 1 : index + 3]:
@@ -94,7 +103,7 @@ def _named_target_ports(obs: Observations) -> list[Finding]:
         if not named or len(named) != len(service.target_ports) or service.endpoints not in ("<none>", ""):
             continue
         if declared is None:
-            declared = _declared_port_names(obs)
+            declared = declared_port_names(obs)
         if not declared or any(p in declared for p in named):
             continue
         others = ", ".join(f"'{n}' (containerPort {num})" for n, (num, _) in sorted(declared.items())[:3])
@@ -257,6 +266,35 @@ _LOOPBACK = re.compile(
 )
 
 
+# `ss -ltn` / `netstat -tln` rows: a listening socket on the loopback address, or on every address
+_SOCKET_LOOPBACK = re.compile(
+    r"^\s*(?:tcp6?\s+\d+\s+\d+\s+|LISTEN\s+\d+\s+\d+\s+)(?P<addr>127\.0\.0\.1|\[::1\]|::1):(?P<port>\d{2,5})\s+\S+(?:\s+LISTEN)?"
+)
+_SOCKET_ANY = re.compile(
+    r"^\s*(?:tcp6?\s+\d+\s+\d+\s+|LISTEN\s+\d+\s+\d+\s+)(?:0\.0\.0\.0|\*|\[::\]|::|:::?)(?::)?(?P<port>\d{2,5})\s"
+)
+_BIND_SETTING = re.compile(
+    r"^\s*(?:bind|bindIp|bind-address|listen_addresses)\s*[:=]?\s*['\"]?(?:127\.0\.0\.1|localhost)\b", re.IGNORECASE
+)
+_EXEC = re.compile(r"\bexec\s+(?:-\S+\s+)*(?:(?:pod|po)/)?(?P<pod>[a-z0-9][\w.-]*)(?:\s|$)")
+
+
+@dataclass
+class _Source:
+    label: str
+    lines: list[str]
+    pod: str
+
+
+def _exec_target(command: str) -> str | None:
+    """The pod a ``kubectl exec <pod> -- ...`` ran in (``deploy/x`` runs in one of x's pods)."""
+    found = _EXEC.search(command.split(" -- ", 1)[0]) if command and "kubectl" in command else None
+    if found is None:
+        return None
+    target = re.search(r"\bexec\s+(?:-\S+\s+)*(?:deploy|deployment|sts|statefulset)/(?P<name>[a-z0-9][\w.-]*)", command)
+    return target.group("name") if target else found.group("pod")
+
+
 def _loopback_listeners(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     """A server bound to 127.0.0.1 accepts connections from its own pod only: through a Service, other pods get
     'connection refused' on that port."""
@@ -270,13 +308,17 @@ def _loopback_listeners(obs: Observations, ctx: AnalysisContext) -> list[Finding
         service_ports |= set(re.findall(r":(\d{2,5})\b", str(row.get("ENDPOINTS", ""))))
     findings: list[Finding] = []
     seen: set[str] = set()
-    for doc in obs.logs:
-        if not doc.pod:
+    sources = [(d.label, d.lines, d.pod or _exec_target(d.command)) for d in obs.logs]
+    sources += [(t.label, t.lines, _exec_target(t.command)) for t in obs.texts]
+    for label, lines, pod in sources:
+        if not pod:
             continue
+        doc = _Source(label, lines, pod)
         workload = workload_of(doc.pod)
+        everywhere = {m.group("port") for ln in doc.lines[:3000] for m in [_SOCKET_ANY.search(ln)] if m}
         for line in doc.lines[:3000]:
-            match = _LOOPBACK.search(line)
-            if match is None or workload in seen:
+            match = _LOOPBACK.search(line) or _SOCKET_LOOPBACK.search(line)
+            if match is None or workload in seen or match.group("port") in everywhere:
                 continue
             addr, port = match.group("addr"), match.group("port")
             served = port in service_ports or port in words
@@ -285,7 +327,7 @@ def _loopback_listeners(obs: Observations, ctx: AnalysisContext) -> list[Finding
             seen.add(workload)
             setting = next(
                 (ln for ln in doc.lines[:3000] if ln is not line and f"{addr}:{port}" in ln and "=" in ln), None
-            )
+            ) or next((ln for ln in doc.lines[:3000] if _BIND_SETTING.match(ln)), None)
             configured = f" (configured by {_setting_name(setting)})" if setting else ""
             findings.append(
                 Finding(

@@ -687,6 +687,8 @@ RULES: tuple[MessageRule, ...] = (
             r"(?:Error syncing load balancer|failed to ensure load balancer)[:\s]+(?P<detail>[^\n]{8,200})"
             # the AWS Load Balancer Controller's FailedBuildModel/FailedDeployModel events
             r"|Failed (?:build|deploy) model due to (?P<detail2>[^\n]{8,200})"
+            # MetalLB's controller when its IPAddressPools have no free address (or none matches the Service)
+            r"|Failed to allocate IP for \\?\"[\w.-]+/[\w.-]+\\?\": (?P<detail3>[^\n]{4,200})"
         ),
     ),
     MessageRule(
@@ -869,7 +871,8 @@ RULES: tuple[MessageRule, ...] = (
         84,
         "the API server rejects {kind} {name} as invalid: {detail}",
         "Fix the field the API server names in {name} and apply it again",
-        _r(r"The (?P<kind>[A-Z]\w+) \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<detail>[^\n]{3,200})"),
+        # kubectl prints "The Service "x" is invalid", Helm and API clients 'Service "x" is invalid'
+        _r(r"(?:The )?\b(?P<kind>[A-Z]\w+) \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<detail>[^\n]{3,200})"),
         "invalid_object",
     ),
 )

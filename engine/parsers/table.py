@@ -85,6 +85,7 @@ _HEADER_KINDS = (
     ({"MIN AVAILABLE", "ALLOWED DISRUPTIONS"}, "PodDisruptionBudget"),
     ({"MAX UNAVAILABLE", "ALLOWED DISRUPTIONS"}, "PodDisruptionBudget"),
     ({"TYPE", "CLUSTER-IP"}, "Service"),
+    ({"ADDRESSTYPE", "PORTS", "ENDPOINTS"}, "EndpointSlice"),
     ({"CLASS", "HOSTS", "ADDRESS"}, "Ingress"),
     ({"PROVISIONER", "RECLAIMPOLICY"}, "StorageClass"),
     ({"POD-SELECTOR"}, "NetworkPolicy"),
@@ -260,6 +261,8 @@ _FLUX_KINDS = {
 }
 _PREFIX_KINDS = {
     "service": "Service",
+    "endpoints": "Endpoints",
+    "endpointslice": "EndpointSlice",
     "ingress": "Ingress",
     "horizontalpodautoscaler": "HorizontalPodAutoscaler",
     "verticalpodautoscaler": "VerticalPodAutoscaler",
