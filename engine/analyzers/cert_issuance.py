@@ -44,7 +44,8 @@ _DESCRIBED = re.compile(
 _ORDER_NAME = re.compile(r"\b(?P<cert>[a-z0-9][\w.-]*?)-\d+-\d{6,}\b")
 _RETRY_AFTER = re.compile(r"retry after (?P<when>[\d-]+[ T][\d:]+(?: UTC)?)", re.IGNORECASE)
 _EXPIRED = re.compile(r"certificate has expired|ERR_CERT_DATE_INVALID|certificate expired", re.IGNORECASE)
-_NOT_AFTER = re.compile(r"(?:notAfter=|expire date:\s*)(?P<when>\w{3}\s+\d{1,2} [\d:]{8} \d{4}) GMT")  # openssl, curl -v
+# openssl x509 -dates / -enddate, curl -v
+_NOT_AFTER = re.compile(r"(?:notAfter=|expire date:\s*)(?P<when>\w{3}\s+\d{1,2} [\d:]{8} \d{4}) GMT")
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
