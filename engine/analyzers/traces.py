@@ -100,7 +100,7 @@ def _traces(document: DocumentFact) -> list[Finding]:
         notable.insert(0, f"calling {top.peer}")
     if notable:
         repeated += "; " + ", ".join(notable[:3])
-    repeated += _repeated_children(top, spans) + _backend_warnings(document.data)
+    repeated += _repeated_children(top, spans) + _backend_warnings(document.data) + _gap_before_callee(top, spans)
     if after and after[0].duration > own:  # the trace looks dominated by it: say why it is not the answer
         repeated += (
             f"; the asynchronous work that follows the response ('{after[0].name}' in {after[0].service},"
@@ -143,6 +143,23 @@ def _repetition(calls: list[tuple[float, _Span]]) -> str:
 
 
 _REPEATED_CHILD_CALLS = 3
+
+
+def _gap_before_callee(client: _Span, spans: list[_Span]) -> str:
+    """A client span much longer than the callee's server span under it: the time is lost between the two (the
+    callee's request queue or worker pool, a proxy, the caller's connection pool), not in the callee's work."""
+    served = [s for s in spans if s.parent == client.span_id and s.service != client.service]
+    if len(served) != 1 or client.duration <= 0:
+        return ""
+    callee = served[0]
+    waited = client.duration - callee.duration
+    if waited < 0.5 * client.duration or waited < 0.2:
+        return ""
+    return (
+        f"; {callee.service} itself handles the call in {callee.duration * 1000:.0f} ms ('{callee.name}'), so"
+        f" {waited * 1000:.0f} ms are lost between {client.service} and {callee.service} (the callee's request"
+        " queue or worker pool, a proxy, or the caller's connection pool)"
+    )
 
 
 def _request_path(spans: list[_Span]) -> tuple[list[_Span], list[_Span]]:
