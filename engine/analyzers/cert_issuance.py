@@ -49,7 +49,11 @@ _NOT_AFTER = re.compile(r"(?:notAfter=|expire date:\s*)(?P<when>\w{3}\s+\d{1,2} 
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    return (_acme_errors(obs, ctx) or _served_certificate(obs, ctx)) + _issuer_kind(obs)
+    return (
+        (_acme_errors(obs, ctx) or _challenge_not_presented(obs) or _served_certificate(obs, ctx))
+        + _issuer_kind(obs)
+        + _tls_secret_elsewhere(obs)
+    )
 
 
 def _sources(obs: Observations) -> Iterator[tuple[str, str, list[str]]]:
@@ -63,7 +67,7 @@ def _acme_errors(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     for label, command, lines in _sources(obs):
         about = _DESCRIBED.search(command or "")
         for line in lines[:20000]:
-            match = _ACME_ERROR.search(line)
+            match = _ACME_ERROR.search(line[:4096])
             if match is None or match.group("type").lower() == "invalidcontact":
                 continue  # an issuer's account registration is the certificates analyzer's
             order = _ORDER_NAME.search(line) or (_ORDER_NAME.search(about.group("name")) if about else None)
@@ -131,6 +135,54 @@ def _served_expired(obs: Observations, ctx: AnalysisContext) -> tuple[str, str]:
     return (", so the certificate still served has expired", seen) if seen else ("", "")
 
 
+# --- a DNS-01/HTTP-01 challenge the solver cannot present ------------------------------------------------------
+
+_PRESENTING = re.compile(r"Error presenting challenge:\s*(?P<detail>.*)$")
+_CONTINUATION = re.compile(r"^\s+(?![A-Z][\w ]*:\s{2,}|Events:|Type\s)(?P<text>\S.*)$")
+
+
+def _challenge_not_presented(obs: Observations) -> list[Finding]:
+    """``Error presenting challenge: <DNS provider error>``: the solver cannot create the TXT record (or the HTTP-01
+    solver its Ingress); DNS providers' errors often span two lines ("Cloudflare API Error ...\\n Error: 10000:
+    Authentication error"), so the continuation line is read with it."""
+    for label, command, lines in _sources(obs):
+        about = _DESCRIBED.search(command or "")
+        for index, line in enumerate(lines[:20000]):
+            match = _PRESENTING.search(line)
+            if match is None:
+                continue
+            detail = match.group("detail").strip()
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            more = _CONTINUATION.match(following)
+            if more and not _ENTRY_LINE.match(following):
+                detail = f"{detail} {more.group('text').strip()}"
+            named = _ORDER_NAME.search(line) or (_ORDER_NAME.search(about.group("name")) if about else None)
+            certificate = named.group("cert") if named else (about.group("name") if about else "cert-manager")
+            return [
+                Finding(
+                    kind="acme_challenge_not_presented",
+                    subject=f"certificate/{certificate}",
+                    role="cause",
+                    title=f"{certificate}: cert-manager cannot present the ACME challenge for Certificate {certificate}: {detail[:300]}, so the certificate is never issued (check the issuer solver's credentials and permissions)",
+                    weight=89,
+                    evidence=[f"{label} {excerpt(line.strip())}", *([f"{label} {following.strip()}"] if more else [])],
+                    workload=certificate,
+                    recommendations=[
+                        rec(
+                            "high",
+                            "Fix the solver's access to the DNS provider (API token/keys and their permissions, e.g. Zone:DNS:Edit or route53:ChangeResourceRecordSets) referenced by the issuer, then let cert-manager retry",
+                        )
+                    ],
+                    affected=[certificate],
+                    related=["cert-manager"],
+                )
+            ]
+    return []
+
+
+_ENTRY_LINE = re.compile(r"^\s*[A-Z][\w ]*:\s{2,}\S")  # a `Key: value` entry of the describe output, not a continuation
+
+
 # --- the certificate a server presents --------------------------------------------------------------------
 
 _HOST = (
@@ -163,9 +215,9 @@ def _served_certificate(obs: Observations, ctx: AnalysisContext) -> list[Finding
                 Finding(
                     kind="served_certificate_expired",
                     subject=f"host:{host}",
-                    role="cause",
+                    role="cause",  # above the generic "a certificate has expired": it names the host and date
                     title=f"{host}: the certificate {host} serves expired on {after.group('when')} GMT (notAfter), so clients reject it; it was not renewed or the renewed one is not the one served",
-                    weight=87,
+                    weight=90,
                     evidence=[f"{label} {line.strip()}"],
                     workload=host,
                     recommendations=[
@@ -268,3 +320,65 @@ def _certificate_using(obs: Observations, issuer: str) -> str | None:
             if isinstance(ref, dict) and ref.get("name") == issuer:
                 return resource.name
     return None
+
+
+# --- an Ingress TLS Secret that lives in another namespace -----------------------------------------------------
+
+_SECRET_MISSING = re.compile(
+    r"(?:SSL certificate|X\.509 certificate)[^\n]*?\\?\"?(?P<ns>[a-z0-9][\w-]*)/(?P<secret>[a-z0-9][\w.-]*)\\?\"?[^\n]*?(?:not found|no object matching)"
+    r"|no object matching key \\?\"(?P<ns2>[a-z0-9][\w-]*)/(?P<secret2>[a-z0-9][\w.-]*)\\?\" in local store"
+)
+
+
+def _secret_homes(obs: Observations) -> dict[str, tuple[str, str]]:
+    """TLS Secret name -> (namespace it exists in, evidence): Secrets and the Certificates that write them."""
+    homes: dict[str, tuple[str, str]] = {}
+    for resource in obs.resources:
+        if not resource.namespace:
+            continue
+        row = resource.raw.get("row")
+        spec = resource.raw.get("spec")
+        if resource.kind == "Certificate":
+            secret = (row.get("SECRET") if isinstance(row, dict) else None) or (
+                spec.get("secretName") if isinstance(spec, dict) else None
+            )
+            if secret:
+                homes.setdefault(str(secret), (resource.namespace, resource.quote(str(secret))))
+        elif resource.kind == "Secret":
+            homes.setdefault(resource.name, (resource.namespace, resource.quote(resource.name)))
+    return homes
+
+
+def _tls_secret_elsewhere(obs: Observations) -> list[Finding]:
+    homes = _secret_homes(obs)
+    if not homes:
+        return []
+    for label, _command, lines in _sources(obs):
+        for line in lines[:20000]:
+            match = _SECRET_MISSING.search(line[:4096])
+            if match is None:
+                continue
+            namespace = match.group("ns") or match.group("ns2")
+            secret = match.group("secret") or match.group("secret2")
+            home = homes.get(secret)
+            if home is None or home[0] == namespace:
+                continue
+            return [
+                Finding(
+                    kind="ingress_tls_secret_other_namespace",
+                    subject=f"secret/{secret}",
+                    role="cause",
+                    title=f"{secret}: the Ingress in namespace {namespace} uses TLS Secret {secret}, which exists only in namespace {home[0]}; an Ingress can only use a Secret from its own namespace, so the controller serves its default (fake) certificate",
+                    weight=92,
+                    evidence=[f"{label} {excerpt(line.strip(), around=secret)}", home[1]],
+                    workload=secret,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Issue the certificate in namespace {namespace} (a Certificate there, or the cert-manager.io/cluster-issuer annotation on the Ingress), or copy/sync Secret {secret} into {namespace}",
+                        )
+                    ],
+                    affected=[secret, namespace],
+                )
+            ]
+    return []
