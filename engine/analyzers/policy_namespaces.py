@@ -24,8 +24,8 @@ from engine.facts import Observations, ResourceFact
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
 
-_TEXT_FLOW = re.compile(
-    r"(?P<sns>[a-z0-9][\w-]*)/(?P<spod>[a-z0-9][\w.-]*):\d+\s.*?(?:->|<>)\s+(?P<dns>[a-z0-9][\w-]*)/(?P<dpod>[a-z0-9][\w.-]*):(?P<port>\d+)\b.*?(?:DROPPED|Policy denied|DENIED)"
+_TEXT_FLOW = re.compile(  # bounded gaps: a flow line is short, and the line was checked for DROPPED/denied
+    r"(?P<sns>[a-z0-9][\w-]*)/(?P<spod>[a-z0-9][\w.-]*):\d+\s[^\n]{0,60}?(?:->|<>)\s+(?P<dns>[a-z0-9][\w-]*)/(?P<dpod>[a-z0-9][\w.-]*):(?P<port>\d+)\b"
 )
 _NAMESPACE_KEYS = ("k8s:io.kubernetes.pod.namespace", "io.kubernetes.pod.namespace", "kubernetes.io/metadata.name")
 
@@ -78,7 +78,10 @@ def _drops(obs: Observations) -> list[_Flow]:
     flows: list[_Flow] = []
     sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
     for label, lines in sources:
-        for line in lines[:5000]:
+        for full in lines[:5000]:
+            if "DROPPED" not in full and "denied" not in full.lower():
+                continue
+            line = full[:4096]  # a flow is one short line: never scan a huge one
             if '"verdict"' in line and line.lstrip().startswith("{"):
                 try:
                     record = _d(_d(json.loads(line)).get("flow")) or _d(json.loads(line))
