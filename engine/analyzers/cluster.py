@@ -589,6 +589,12 @@ def _closest_labels(selector: dict[str, str], pods: list[PodFact]) -> tuple[PodF
         score = same + ratio
         if differing and (best is None or score > best[0]):
             best = (score, pod, ",".join(f"{k}={pod.labels[k]}" for k in differing))
+    # other keys, same values: app=x vs app.kubernetes.io/name=x (a chart moving to the recommended labels)
+    if best is None:
+        for pod in pods:
+            renamed = [k for k, v in pod.labels.items() if v in selector.values() and k not in selector]
+            if renamed and (best is None or len(renamed) > best[0]):
+                best = (len(renamed), pod, ",".join(f"{k}={pod.labels[k]}" for k in renamed))
     return (best[1], best[2]) if best else None
 
 

@@ -35,6 +35,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         + _exact_paths(obs, ctx)
         + _redirect_loop(obs, ctx)
         + _empty_endpoints(obs)
+        + _unexposed_port(obs)
     )
 
 
@@ -336,3 +337,74 @@ def _is_ready(pod: PodFact) -> bool:
     if any(c.type == "Ready" for c in pod.conditions):
         return any(c.type == "Ready" and c.status == "True" for c in pod.conditions)
     return bool(pod.containers) and all(c.ready for c in pod.containers)
+
+
+# --- a client dialling a port the Service does not expose -----------------------------------------------------
+
+_DIAL = re.compile(
+    r"(?:dial tcp|connect to|Failed to connect to|Connection refused:?|ECONNREFUSED|ETIMEDOUT)\s*(?P<ip>\d+\.\d+\.\d+\.\d+)[:\s](?:port )?(?P<port>\d{2,5})"
+    r"|(?<![\w.-])(?P<host>[a-z][\w-]*)(?:\.(?P<ns>[a-z][\w-]*))?(?:\.svc(?:\.cluster\.local)?)?:(?P<hport>\d{2,5})\b"
+    r"(?=[^\n]*?(?:refused|timed? ?out|timeout|ECONNREFUSED))",
+    re.IGNORECASE,
+)
+
+
+def _exposed(obs: Observations) -> dict[str, tuple[str, str | None, set[str], str]]:
+    """ClusterIP or name -> (Service name, namespace, its ports, evidence), from Service objects and tables."""
+    found: dict[str, tuple[str, str | None, set[str], str]] = {}
+    for resource in obs.resources:
+        if resource.kind != "Service":
+            continue
+        row = _d(resource.raw.get("row"))
+        spec = _d(resource.raw.get("spec"))
+        ports = {str(_d(p).get("port")) for p in _l(spec.get("ports")) if _d(p).get("port")}
+        ports |= {
+            item.split(":")[0].split("/")[0]
+            for item in str(row.get("PORT(S)", "")).split(",")
+            if item and item != "<none>"
+        }
+        ip = str(spec.get("clusterIP") or row.get("CLUSTER-IP") or "")
+        if not ports or str(spec.get("type") or row.get("TYPE") or "") == "ExternalName":
+            continue
+        entry = (resource.name, resource.namespace, ports, resource.quote(resource.name))
+        if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", ip):
+            found[ip] = entry
+        found.setdefault(resource.name, entry)
+    return found
+
+
+def _unexposed_port(obs: Observations) -> list[Finding]:
+    exposed = _exposed(obs)
+    if not exposed:
+        return []
+    for label, lines in [(d.label, d.lines) for d in obs.logs] + [(t.label, t.lines) for t in obs.texts]:
+        for line in lines[:5000]:
+            for match in _DIAL.finditer(line[:4096]):
+                key = match.group("ip") or match.group("host")
+                port = match.group("port") or match.group("hport")
+                service = exposed.get(key or "")
+                if service is None or port in service[2]:
+                    continue
+                if match.group("ns") and service[1] and match.group("ns") != service[1]:
+                    continue
+                name, _namespace, ports, cite = service
+                listed = ", ".join(sorted(ports, key=lambda p: int(p) if p.isdigit() else 0))
+                return [
+                    Finding(
+                        kind="service_port_not_exposed",
+                        subject=f"service/{name}",
+                        role="cause",
+                        title=f"{name}: clients connect to Service {name} on port {port}, but the Service exposes only port {listed}, so those connections are refused (a Service answers only on its spec.ports[].port; {port} may be the pods' targetPort)",
+                        weight=88,
+                        evidence=[f"{label} {excerpt(line.strip(), around=port)}", cite],
+                        workload=name,
+                        recommendations=[
+                            rec(
+                                "high",
+                                f"Point the clients at {name}:{listed.split(', ')[0]} (or add port {port} to Service {name})",
+                            )
+                        ],
+                        affected=[name],
+                    )
+                ]
+    return []

@@ -872,7 +872,9 @@ RULES: tuple[MessageRule, ...] = (
         "the API server rejects {kind} {name} as invalid: {detail}",
         "Fix the field the API server names in {name} and apply it again",
         # kubectl prints "The Service "x" is invalid", Helm and API clients 'Service "x" is invalid'
-        _r(r"(?:The )?\b(?P<kind>[A-Z]\w+) \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<detail>[^\n]{3,200})"),
+        _r(
+            r"(?:The )?(?<![\w.])(?P<kind>[A-Z]\w+)(?:\.[a-z0-9.-]+)? \\?\"(?P<name>[\w.-]+)\\?\" is invalid: (?P<detail>[^\n]{3,200})"
+        ),
         "invalid_object",
     ),
 )
