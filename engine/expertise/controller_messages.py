@@ -12,12 +12,21 @@ from __future__ import annotations
 PREFILTER = (
     r"timeZone|unparseable schedule|when `immutable` is set|shared libraries|EACCES|bind: permission denied"
     r"|Permission denied\)|environment variable|shared memory segment|unknown variable|placeholder|locate revision"
-    r"|not resolved locally"
+    r"|not resolved locally|token has expired|credentials? (?:have|has) expired"
 )
 
 _PRIVILEGED_PORT = r"(?P<port>[1-9]\d{0,2}|10[01]\d|102[0-3])\b"
 
 CONTROLLER_RULES: tuple[tuple[str, str, int, str, str, str, str], ...] = (
+    (
+        "image_pull_token_expired",
+        "cause",
+        94,
+        "image {image} cannot be pulled: the registry credential in the pull secret has expired ({detail}); registry tokens such as ECR's last 12 hours, so a pull secret created once stops working",
+        "Refresh the pull secret from a credential helper (ECR: a node IAM role or a CronJob that recreates the secret with aws ecr get-login-password) instead of a static token",
+        r"(?:Failed to pull image|pulling image)\s*\\?\"(?P<image>[^\"\\\s]+)\\?\"[^\n]*?(?P<detail>(?:your )?authorization token has expired|credentials? (?:have|has) expired|token (?:is )?expired)",
+        "",
+    ),
     (
         "config_unknown_variable",
         "cause",
