@@ -420,6 +420,30 @@ def _startup_budget(probe_line: str) -> str:
     )
 
 
+def _startup_budget_in_spec(obs: Observations) -> tuple[str, list[str]]:
+    """The startup probe's budget from a pasted spec (``startupProbe:`` with periodSeconds/failureThreshold;
+    the API defaults are 10s and 3)."""
+    for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        for index, line in enumerate(lines):
+            if "startupProbe" not in line:
+                continue
+            block = "\n".join(lines[index : index + 14])
+            period = re.search(r"periodSeconds\"?\s*:\s*(\d+)", block)
+            failures = re.search(r"failureThreshold\"?\s*:\s*(\d+)", block)
+            if not period and not failures:
+                continue
+            seconds, count = int(period.group(1)) if period else 10, int(failures.group(1)) if failures else 3
+            cite = next(
+                (ln for ln in lines[index : index + 14] if "failureThreshold" in ln or "periodSeconds" in ln), line
+            )
+            return (
+                f"; the startup probe allows only {seconds * count}s to start (failureThreshold {count} x period {seconds}s), "
+                "too short for the app to start, so the kubelet restarts it before it is ready",
+                [f"{label} {excerpt(cite.strip())}"],
+            )
+    return "", []
+
+
 def _pod_lines(pod: PodFact, obs: Observations) -> list[tuple[str, str]]:
     return [(doc.label, line) for doc in logs_for(pod, None, obs.logs) for line in doc.lines[:2000]]
 
@@ -553,6 +577,8 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]],
         why, why_cites = _probe_detail(pod, failing[0].message, lines)
         if probe == "Startup" and not why and probe_cite:
             why = _startup_budget(probe_cite)
+        if probe == "Startup" and not why:
+            why, why_cites = _startup_budget_in_spec(obs)
         if not why and _TLS_ON_HTTP.search(failing[0].message):
             why = "; the endpoint answers with TLS (a TLS alert, bytes \\x15\\x03) to a plain-HTTP probe: set the probe's scheme: HTTPS"
         elif not why and "server gave HTTP response to HTTPS client" in failing[0].message:
