@@ -169,7 +169,8 @@ def _container(
         if decisive and decisive[2] >= STRONG_LINE:
             role, weight = "cause", 76  # the container says why it exits; that line is the cause seen
         if c.init:
-            role, weight = "cause", 70 if decisive else 66
+            strong = decisive is not None and decisive[2] >= STRONG_LINE
+            role, weight = "cause", 89 if strong else 70 if decisive else 66  # its own error line says why
             name = what if c.name != "?" else "an init container"
             title = f"{workload}: {name} fails{code}{said}, so the application containers never start"
         elif exit_code == 127 or (c.last_message and _BAD_COMMAND.search(c.last_message)):

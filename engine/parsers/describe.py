@@ -205,7 +205,7 @@ def _kind_of(doc: Doc) -> str | None:
         return "Service"
     if "Access Modes" in keys and "StorageClass" in keys:
         return "PersistentVolumeClaim"
-    if "Containers" in keys:
+    if "Containers" in keys or "Init Containers" in keys:  # a fragment cut after the init containers
         return "Pod"
     return None
 
