@@ -12,12 +12,21 @@ from __future__ import annotations
 PREFILTER = (
     r"timeZone|unparseable schedule|when `immutable` is set|shared libraries|EACCES|bind: permission denied"
     r"|Permission denied\)|environment variable|shared memory segment|unknown variable|placeholder|locate revision"
-    r"|not resolved locally|token has expired|credentials? (?:have|has) expired"
+    r"|not resolved locally|token has expired|credentials? (?:have|has) expired|Missed scheduled time"
 )
 
 _PRIVILEGED_PORT = r"(?P<port>[1-9]\d{0,2}|10[01]\d|102[0-3])\b"
 
 CONTROLLER_RULES: tuple[tuple[str, str, int, str, str, str, str], ...] = (
+    (
+        "cronjob_missed_schedule",
+        "cause",
+        88,
+        "the CronJob controller missed the run scheduled at {when} (MissSchedule): it could not start the Job within the CronJob's startingDeadlineSeconds (a short deadline, a busy or restarting controller, or a previous run still active under concurrencyPolicy Forbid)",
+        "Raise or unset spec.startingDeadlineSeconds (seconds of lateness a run may start with), and check that no previous Job of the CronJob is still active",
+        r"Missed scheduled time to start a job: (?P<when>\S+)",
+        "",
+    ),
     (
         "image_pull_token_expired",
         "cause",
