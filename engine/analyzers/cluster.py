@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers import daemonset_nodes
 from engine.analyzers.common import rec
 from engine.analyzers.dns_evidence import resolved_but_timing_out
 from engine.facts import Observations, PodFact, ResourceFact
@@ -214,10 +215,11 @@ def _daemonsets(obs: Observations) -> list[Finding]:
                 if not any(taint.split("=")[0].split(":")[0] == t[0].split("=")[0] for t in taints):
                     taints.append((taint, node.cites.get("taints", node.cites.get("status", ""))))
         untolerated = [t for t in taints if t[0].split("=")[0].split(":")[0] not in tolerated]
+        selected = None if untolerated else daemonset_nodes.excluded(obs, name)
         why = (
             f": the other nodes carry taint {', '.join(t[0] for t in untolerated[:2])}, which its pods do not tolerate"
             if untolerated
-            else ": its nodeSelector/affinity or taints exclude the other nodes"
+            else selected or ": its nodeSelector/affinity or taints exclude the other nodes"
         )
         findings.append(
             Finding(
@@ -225,7 +227,7 @@ def _daemonsets(obs: Observations) -> list[Finding]:
                 subject=f"daemonset/{name}",
                 role="cause",
                 title=f"{name}: DaemonSet {name} runs on {desired} of {total} nodes{why}",
-                weight=84 if untolerated else 70,
+                weight=84 if untolerated or selected else 70,
                 evidence=[e for e in (quoted, *[t[1] for t in untolerated[:1]]) if e],
                 workload=name,
                 recommendations=[

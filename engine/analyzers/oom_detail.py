@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import rec, workload_cause
+from engine.analyzers.common import rec, workload_cause, workload_name
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
-from engine.parsers.common import excerpt
+from engine.parsers.common import excerpt, quantity_bytes
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,69 @@ _MEMORY_MEDIUM = re.compile(r"\bmedium\"?\s*:\s*\"?Memory\b|^\s*Medium:\s+Memory
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     subject = _subject(obs, ctx)
-    return [*_heap_caps(obs, subject), *_memory_emptydir(obs, subject), *_kernel_oom_kill(obs, subject)]
+    return [
+        *_heap_caps(obs, subject),
+        *_heap_above_limit(obs),
+        *_memory_emptydir(obs, subject),
+        *_kernel_oom_kill(obs, subject),
+    ]
+
+
+def _cap_bytes(value: str, unit: str) -> int | None:
+    if unit == "mib":
+        return int(value) * 2**20
+    if unit == "jvm":
+        number, suffix = re.fullmatch(r"(\d+)([kKmMgG]?)", value).groups()  # type: ignore[union-attr]
+        return int(number) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[suffix.lower()]
+    if unit == "hex-bytes" and value.lower().startswith("0x"):
+        return int(value, 16)
+    return None
+
+
+def _heap_above_limit(obs: Observations) -> list[Finding]:
+    """OOMKilled at the container's limit while the runtime's heap cap is at or above that limit: the runtime
+    never collects garbage hard enough, because it believes it may use more memory than the cgroup allows."""
+    found: list[Finding] = []
+    for pod in obs.pods:
+        for c in pod.containers:
+            limit = quantity_bytes(c.memory_limit) if c.memory_limit else None
+            if not limit or "OOMKilled" not in (c.last_reason, c.reason):
+                continue
+            for cap in _CAPS:
+                setting = next(
+                    ((label, line, m) for label, line in lines_of(obs) if (m := cap.setting.search(line))), None
+                )
+                if setting is None:
+                    continue
+                label, line, match = setting
+                size = _cap_bytes(match.group(2), cap.unit)
+                if size is None or size < 0.8 * limit:
+                    continue
+                who = workload_name(pod)
+                shown = f"{match.group(1)}={match.group(2)}" + (
+                    f" ({_size(match.group(2), cap.unit)})" if cap.unit == "mib" else ""
+                )
+                evidence = [c.cites[k] for k in ("last_state", "state", "memory_limit") if k in c.cites]
+                found.append(
+                    Finding(
+                        kind="heap_cap_above_limit",
+                        subject=f"{who}:heap_cap_above_limit",
+                        role="cause",
+                        title=f"{who}: container {c.name} is OOMKilled at its {c.memory_limit} memory limit because {shown} lets the {cap.runtime} heap grow to the limit or beyond, so the kernel kills the process before the runtime's garbage collector ever has to keep the heap smaller",
+                        weight=92,
+                        evidence=[*evidence[:2], f"{label} {excerpt(line.strip())}"],
+                        workload=who,
+                        recommendations=[
+                            rec(
+                                "high",
+                                f"Set {match.group(1)} well below the container limit (about 75% of {c.memory_limit}), or raise the memory limit above the heap plus the runtime's off-heap memory",
+                            )
+                        ],
+                        affected=[who],
+                    )
+                )
+                break
+    return found
 
 
 def _subject(obs: Observations, ctx: AnalysisContext) -> str | None:

@@ -64,14 +64,27 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     index = ctx.logs if ctx.logs is not None else LogIndex.build(obs.logs)
     for pod in obs.pods:
         events = events_for(pod.name, obs.events, ctx)
+        start = len(findings)
         findings.extend(_config_errors(pod, events, obs))
         findings.extend(_image_pull(pod, events, obs))
         for container in pod.containers:
             findings.extend(_container(pod, container, obs, events, index))
         findings.extend(_probes(pod, events, _pod_lines(pod, obs), obs))
         findings.extend(_eviction(pod))
+        _name_the_ordinal(pod, findings[start:])
     findings.extend(_orphan_pod_events(obs, ctx))
     return findings
+
+
+def _name_the_ordinal(pod: PodFact, findings: list[Finding]) -> None:
+    """A StatefulSet's pods are not interchangeable (``kafka-2`` holds its own identity and volume): a finding
+    about one of them names the pod, not only its StatefulSet."""
+    workload = workload_name(pod)
+    if not re.fullmatch(rf"{re.escape(workload)}-\d+", pod.name):
+        return
+    for finding in findings:
+        if finding.title.startswith(f"{workload}: "):
+            finding.title = f"{pod.name}: {finding.title[len(workload) + 2 :]}"
 
 
 def _container(
@@ -156,7 +169,8 @@ def _container(
         if decisive and decisive[2] >= STRONG_LINE:
             role, weight = "cause", 76  # the container says why it exits; that line is the cause seen
         if c.init:
-            role, weight = "cause", 70 if decisive else 66
+            strong = decisive is not None and decisive[2] >= STRONG_LINE
+            role, weight = "cause", 89 if strong else 70 if decisive else 66  # its own error line says why
             name = what if c.name != "?" else "an init container"
             title = f"{workload}: {name} fails{code}{said}, so the application containers never start"
         elif exit_code == 127 or (c.last_message and _BAD_COMMAND.search(c.last_message)):
@@ -384,7 +398,10 @@ _LOOPBACK_LISTEN = re.compile(
 
 
 _LISTEN = re.compile(
-    r"\blisten(?:ing|s)?\b[^\n]{0,30}?(?:on|at|addr)?[\"':= ]*(?:(?:0\.0\.0\.0|\*|\[::\]|::|[\w.-]+)?:)(\d{2,5})\b",
+    r"\blisten(?:ing|s)?\b[^\n]{0,30}?(?:on|at|addr)?[\"':= ]*(?:(?:0\.0\.0\.0|\*|\[::\]|::|[\w.-]+)?:)(\d{2,5})\b"
+    # "Server started: http://0.0.0.0:9200", "Uvicorn running on http://0.0.0.0:8000", "Tomcat started on port 8080"
+    r"|\b(?:serving|running|started|available)\b[^\n]{0,40}?(?:\bon|\bat|:)\s+(?:https?://(?:0\.0\.0\.0|\[::\]|[\w.-]+)|0\.0\.0\.0|\*|\[::\])?:(\d{2,5})\b"
+    r"|\bstarted on port\(?s?\)?:?\s*(\d{2,5})\b",
     re.IGNORECASE,
 )
 
@@ -402,6 +419,30 @@ def _startup_budget(probe_line: str) -> str:
         f"; the startup probe allows only {period * failures}s to start (failureThreshold {failures} x period {period}s), "
         "too short for the app to warm up, so the kubelet restarts it before it is ready"
     )
+
+
+def _startup_budget_in_spec(obs: Observations) -> tuple[str, list[str]]:
+    """The startup probe's budget from a pasted spec (``startupProbe:`` with periodSeconds/failureThreshold;
+    the API defaults are 10s and 3)."""
+    for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        for index, line in enumerate(lines):
+            if "startupProbe" not in line:
+                continue
+            block = "\n".join(lines[index : index + 14])
+            period = re.search(r"periodSeconds\"?\s*:\s*(\d+)", block)
+            failures = re.search(r"failureThreshold\"?\s*:\s*(\d+)", block)
+            if not period and not failures:
+                continue
+            seconds, count = int(period.group(1)) if period else 10, int(failures.group(1)) if failures else 3
+            cite = next(
+                (ln for ln in lines[index : index + 14] if "failureThreshold" in ln or "periodSeconds" in ln), line
+            )
+            return (
+                f"; the startup probe allows only {seconds * count}s to start (failureThreshold {count} x period {seconds}s), "
+                "too short for the app to start, so the kubelet restarts it before it is ready",
+                [f"{label} {excerpt(cite.strip())}"],
+            )
+    return "", []
 
 
 def _pod_lines(pod: PodFact, obs: Observations) -> list[tuple[str, str]]:
@@ -424,9 +465,10 @@ def _probe_detail(pod: PodFact, message: str, lines: list[tuple[str, str]]) -> t
             )
     for label, line in lines:
         listening = _LISTEN.search(line)
-        if listening and int(listening.group(1)) != port:
+        heard = next((g for g in listening.groups() if g), None) if listening else None
+        if heard and int(heard) != port:
             return (
-                f"; the probe targets port {port} but the app listens on port {listening.group(1)}",
+                f"; the probe targets port {port} but the app listens on port {heard}",
                 [f"{label} {excerpt(line.strip())}"],
             )
     declared = sorted({p for c in pod.containers for p in c.ports})
@@ -469,6 +511,27 @@ def _probe_path_missing(probe: str, probe_cite: str | None, obs: Observations) -
     close = difflib.get_close_matches(path, sorted(served), n=1, cutoff=0.7)
     also = f"; the application serves {close[0]}, which is probably what the probe should ask for" if close else ""
     return f"; the probe asks for {path}, which the application does not serve (404){also}", cites
+
+
+_HEALTH_DOWN = re.compile(
+    r'"(?P<name>[\w.-]+)"\s*:\s*\{\s*"status"\s*:\s*"(?:DOWN|OUT_OF_SERVICE|unhealthy|fail)"', re.IGNORECASE
+)
+
+
+def _health_down(obs: Observations) -> tuple[str, list[str]]:
+    """A 5xx health endpoint whose body was printed (Spring Actuator, health-check libraries): the components DOWN."""
+    for label, line in scheduling_detail.lines_of(obs):
+        down = [
+            m.group("name") for m in _HEALTH_DOWN.finditer(line) if m.group("name") not in ("components", "details")
+        ]
+        if down:
+            names = ", ".join(dict.fromkeys(down))
+            return (
+                f"; the health endpoint reports {names} DOWN, so the pods are taken out of the Service's endpoints "
+                f"until {names} is back: the probe checks a dependency, not the pod itself",
+                [f"{label} {excerpt(line.strip(), around='DOWN')}"],
+            )
+    return "", []
 
 
 def _probe_timeout(probe: str, probe_cite: str | None, obs: Observations) -> tuple[str, list[str]]:
@@ -515,10 +578,19 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]],
         why, why_cites = _probe_detail(pod, failing[0].message, lines)
         if probe == "Startup" and not why and probe_cite:
             why = _startup_budget(probe_cite)
+        if probe == "Startup" and not why:
+            why, why_cites = _startup_budget_in_spec(obs)
         if not why and _TLS_ON_HTTP.search(failing[0].message):
             why = "; the endpoint answers with TLS (a TLS alert, bytes \\x15\\x03) to a plain-HTTP probe: set the probe's scheme: HTTPS"
         elif not why and "server gave HTTP response to HTTPS client" in failing[0].message:
             why = "; the probe uses scheme: HTTPS but the endpoint speaks plain HTTP: set scheme: HTTP"
+        if not why and re.search(r"statuscode: 40[13]\b", failing[0].message):
+            why = (
+                "; the endpoint requires authentication (401/403), and the kubelet's probe sends no credentials: "
+                "probe an unauthenticated health path or exempt it from auth"
+            )
+        if not why and re.search(r"statuscode: 5\d\d\b", failing[0].message):
+            why, why_cites = _health_down(obs)
         if not why and "statuscode: 404" in failing[0].message:
             why, why_cites = _probe_path_missing(probe, probe_cite, obs)
         if not why and _PROBE_TIMEOUT.search(failing[0].message):
@@ -593,7 +665,7 @@ def _orphan_pod_events(obs: Observations, ctx: AnalysisContext) -> list[Finding]
         events = by_pod[name]
         findings.extend(_config_errors(pod, events, obs))
         findings.extend(_image_pull(pod, events, obs))
-        findings.extend(_probes(pod, events, [], obs))
+        findings.extend(_probes(pod, events, _pod_lines(pod, obs), obs))
         backoff = [e for e in events if e.reason == "BackOff" and "restarting failed container" in e.message]
         oom = [e for e in events if e.reason == "OOMKilling" or "OOMKilled" in e.message]
         workload = workload_name(pod)

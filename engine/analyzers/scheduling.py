@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers import scheduling_detail
+from engine.analyzers import host_ports, scheduling_detail
 from engine.analyzers.common import finding_time, rec, workload_name
 from engine.facts import EventFact, Observations, PodFact
 from engine.findings import Finding, workload_of
@@ -117,6 +117,8 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         elif key == "affinity" and (terms := scheduling_detail.node_affinity_terms(obs)):
             what = f"no node satisfies its required node affinity ({terms})"
         what = _detail(key, what, message, obs, evidence)
+        if key == "ports":
+            what = host_ports.held_elsewhere(obs, workload, evidence) or what
         action = {
             "affinity": f"Fix {workload}'s nodeSelector/affinity or label a node to match (kubectl get nodes --show-labels)",
             "taint": f"Add a toleration for the taint to {workload} or remove the taint from a node (kubectl describe nodes | grep Taints)",

@@ -17,7 +17,10 @@ from engine.facts import Observations
 from engine.findings import Finding
 from engine.parsers.common import excerpt
 
-_IN_USE = re.compile(r"address already in use|AddrInUse|EADDRINUSE|bind\(\) .* failed \(98", re.IGNORECASE)
+_IN_USE = re.compile(
+    r"address already in use|AddrInUse|EADDRINUSE|bind\(\) .* failed \(98|Port \d{2,5} (?:was|is) already in use",
+    re.IGNORECASE,
+)
 _LISTEN_PORT = re.compile(
     r"(?:listen(?:ing)?|bind|addr(?:ess)?|port)\w*[=: ]+\[?(?:[\w.:]*\]?:)?(?P<port>\d{2,5})\b", re.IGNORECASE
 )
@@ -91,4 +94,10 @@ def _claims(obs: Observations) -> dict[str, list[tuple[str, str]]]:
             for found in _SPEC_PORT.finditer(line):
                 port = found.group("p1") or found.group("p2")
                 claims.setdefault(port, []).append((container, f"{text.label} {excerpt(line.strip())}"))
+    for pod in obs.pods:  # describe's "Port: 8080/TCP" per container
+        for c in pod.containers:
+            for number in c.ports:
+                owners = claims.setdefault(str(number), [])
+                if c.name != "?" and "ports" in c.cites and all(name != c.name for name, _ in owners):
+                    owners.append((c.name, c.cites["ports"]))
     return claims

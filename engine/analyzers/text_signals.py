@@ -13,6 +13,7 @@ import re
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import observed_names, rec
+from engine.expertise.controller_messages import PREFILTER as CONTROLLER_PREFILTER
 from engine.expertise.messages import MessageRule, first_of_each_family, match_rules, render
 from engine.facts import LogDoc, Observations
 from engine.findings import Finding, workload_of
@@ -28,7 +29,7 @@ _PREFILTER = re.compile(
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
     r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint|free ports|scale decision|maximum replica count|TooManyReplicas|missed start|scaleTargetRef|TriggerAuthentication|too large body|too big header|upstream timed out|no object matching key"
-    r"|short name mode|(?:build|deploy) model|allocate IP",
+    r"|short name mode|(?:build|deploy) model|allocate IP|" + CONTROLLER_PREFILTER,
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -46,7 +47,15 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         (t.label, t.lines, _commanded(t.command) or _described_by(t.command) or sole.get(t.label), None)
         for t in obs.texts
     ]
-    sources += [(doc.label, _distinct_lines(doc, ctx), None, doc.pod) for doc in obs.logs]  # last resort: the log's pod
+    sources += [  # last resort: the log's pod, else the asked workload its attachment is named after
+        (
+            doc.label,
+            _distinct_lines(doc, ctx),
+            _named_in_label(doc.label, names),
+            doc.pod or _asked_in_label(doc.label, ctx),
+        )
+        for doc in obs.logs
+    ]
     only_pod = obs.pods[0].name if len(obs.pods) == 1 else None  # a lone pod's -o json/yaml: its status is about it
     nominated = _nominated(obs)
     event_objects = {e.cite: e.object_name for e in obs.events if e.object_name}  # table rows: the event's object
@@ -92,6 +101,23 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 _add(found, rule, groups, event.cite, event.message, names, ctx, nodes, candidates, owner, claim_owners)
     _prefer_the_asked(list(found.values()), ctx)
     return sorted(found.values(), key=lambda f: -f.weight)  # merged duplicates keep the first one's title
+
+
+_LABEL_STEM = re.compile(r"[._]|-(?:logs?|previous|prev|crash|current|stdout|stderr)\b")
+
+
+def _named_in_label(label: str, names: list[str]) -> str | None:
+    """``invoice-pdf-logs.txt``: the longest observed name the attachment's name holds is whose log it is."""
+    name = label.removeprefix("[attachment:").lower()
+    found = [n for n in names if len(n) >= 4 and re.search(rf"(?<![\w-]){re.escape(n.lower())}(?![\w])", name)]
+    return max(found, key=len) if found else None
+
+
+def _asked_in_label(label: str, ctx: AnalysisContext) -> str | None:
+    """``notifier-previous.log`` while the question asks about notifier: that workload's log."""
+    stem = _LABEL_STEM.split(label.removeprefix("[attachment:").rstrip("]").lower())[0]
+    words = ctx.question.words if ctx.question else frozenset()
+    return stem if len(stem) >= 4 and stem in words else None
 
 
 def _prefer_the_asked(findings: list[Finding], ctx: AnalysisContext) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.expertise.controller_messages import CONTROLLER_RULES
 from engine.findings import Role
 
 
@@ -951,3 +952,9 @@ def render(template: str, groups: dict[str, str]) -> str | None:
         return template.format_map(dict(groups))
     except (KeyError, IndexError, ValueError):
         return None
+
+
+RULES = RULES + tuple(  # the controller-side messages live in their own module
+    MessageRule(kind, role, weight, title, action, _r(pattern), family)  # type: ignore[arg-type]
+    for kind, role, weight, title, action, pattern, family in CONTROLLER_RULES
+)

@@ -101,6 +101,11 @@ _HINT_KINDS = {
     **dict.fromkeys(("no", "node", "nodes"), "Node"),
     **dict.fromkeys(("pvc", "persistentvolumeclaim", "persistentvolumeclaims"), "PersistentVolumeClaim"),
     **dict.fromkeys(("job", "jobs", "job.batch"), "Job"),
+    **dict.fromkeys(("deploy", "deployment", "deployments", "deployment.apps"), "Deployment"),
+    **dict.fromkeys(("sts", "statefulset", "statefulsets", "statefulset.apps"), "StatefulSet"),
+    **dict.fromkeys(("ds", "daemonset", "daemonsets", "daemonset.apps"), "DaemonSet"),
+    **dict.fromkeys(("rs", "replicaset", "replicasets", "replicaset.apps"), "ReplicaSet"),
+    **dict.fromkeys(("cj", "cronjob", "cronjobs", "cronjob.batch"), "CronJob"),
 }
 
 
@@ -200,7 +205,7 @@ def _kind_of(doc: Doc) -> str | None:
         return "Service"
     if "Access Modes" in keys and "StorageClass" in keys:
         return "PersistentVolumeClaim"
-    if "Containers" in keys:
+    if "Containers" in keys or "Init Containers" in keys:  # a fragment cut after the init containers
         return "Pod"
     return None
 
@@ -235,6 +240,8 @@ def _conditions(doc: Doc, citer: Citer) -> list[ConditionFact]:
     facts = []
     for row in doc.rows.get("Conditions", []):
         parts = _GAP.split(row.strip())
+        if len(parts) >= 2 and re.fullmatch(r"(True|False|Unknown) [A-Z][A-Za-z]+", parts[1]):
+            parts[1:2] = parts[1].split(" ")  # a hand-aligned row: "Progressing    Unknown DeploymentPaused"
         if len(parts) < 2 or parts[0] in ("Type", "----") or parts[1] not in ("True", "False", "Unknown"):
             continue
         reason = next((p for p in parts[2:] if re.fullmatch(r"[A-Z][A-Za-z]+", p)), None)

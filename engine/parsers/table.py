@@ -45,9 +45,10 @@ _TERMINATED_STATUSES = {
 
 def is_header(line: str) -> bool:
     stripped = line.strip()
-    if not stripped.startswith(("NAME", "LAST SEEN", "NAMESPACE", "POD ")):  # POD: kubectl top pod --containers
-        return False
     cells = re.split(r"\s{2,}", stripped)
+    events = "REASON" in cells and bool({"MSG", "MESSAGE"} & set(cells))  # custom-columns event listings
+    if not events and not stripped.startswith(("NAME", "LAST SEEN", "NAMESPACE", "POD ")):  # POD: kubectl top pod
+        return False
     return len(cells) >= 2 and all(_HEADER_CELL.fullmatch(cell) for cell in cells)
 
 
@@ -163,14 +164,14 @@ def _kind_name(value: str, default: str) -> tuple[str, str]:
 def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str, citer: Citer, hint: str) -> None:
     cite = citer.quote(line)
     namespace = row.get("NAMESPACE")
-    if "REASON" in names and ("OBJECT" in names or "LAST SEEN" in names):
-        kind, name = _kind_name(row.get("OBJECT") or row.get("NAME", ""), "")
+    if "REASON" in names and ("OBJECT" in names or "LAST SEEN" in names or "MSG" in names or "MESSAGE" in names):
+        kind, name = _kind_name(row.get("OBJECT") or row.get("OBJ") or row.get("INVOLVED") or row.get("NAME", ""), "")
         count = to_int(row.get("COUNT") or "") or 1
         obs.events.append(
             EventFact(
                 type=row.get("TYPE"),
                 reason=row.get("REASON", ""),
-                message=row.get("MESSAGE", ""),
+                message=row.get("MESSAGE") or row.get("MSG", ""),
                 object_kind=kind.capitalize() if kind else row.get("KIND"),
                 object_name=name,
                 namespace=namespace,
