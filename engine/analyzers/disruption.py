@@ -16,12 +16,13 @@ from typing import Any
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.facts import Observations
-from engine.findings import Finding
+from engine.findings import Finding, workload_of
+from engine.parsers.common import excerpt
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     replicas = _replicas(obs)
-    findings: list[Finding] = exhausted_quotas(obs)
+    findings: list[Finding] = [*exhausted_quotas(obs), *blocked_evictions(obs, replicas)]
     for pdb in (r for r in obs.resources if r.kind == "PodDisruptionBudget"):
         status = _d(pdb.raw.get("status"))
         if "disruptionsAllowed" in status or _d(pdb.raw.get("row")):
@@ -153,3 +154,116 @@ def _amount(text: str) -> float:
         return float(match.group(1)) * _UNITS[match.group(2)]
     except ValueError:
         return -1.0
+
+
+# --- an eviction (drain, upgrade, scale-down) refused, traced to the budget that refuses it ------------------
+
+# kubectl drain: `error when evicting pods/"x" -n "ns" (will retry after 5s): Cannot evict pod as it would violate
+# the pod's disruption budget.`; the API: `Cannot evict pod as it would violate the pod's disruption budget` with
+# the pod named elsewhere on the line; cluster-autoscaler: `not enough pod disruption budget to move ns/x`
+_REFUSED = re.compile(
+    r"(?:evicting pods?/\\?\"?(?P<pod>[a-z0-9][\w.-]*)\\?\"?(?:\s+-n\s+\\?\"?(?P<ns>[\w-]+)\\?\"?)?[^\n]*?"
+    r"(?:Cannot evict pod as it would violate|violate the pod's disruption budget|disruption budget)"
+    r"|not enough pod disruption budget to move (?P<ns2>[\w-]+)/(?P<pod2>[a-z0-9][\w.-]*))",
+    re.I,
+)
+_DRAINED = re.compile(r"(?:kubectl drain\s+(?:-\S+\s+)*|node/)(?P<node>[a-z0-9][\w.-]*)(?:\s+cordoned)?")
+
+
+def blocked_evictions(obs: Observations, replicas: dict[str, int]) -> list[Finding]:
+    """The PodDisruptionBudget that covers a pod whose eviction is refused, with why it allows nothing: a spec
+    that never can (maxUnavailable 0, minAvailable at the replica count) or pods that are not healthy now."""
+    refused: tuple[str, str | None, str] | None = None
+    node: str | None = None
+    docs = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    for doc_label, doc_lines in docs:
+        for line in doc_lines:
+            drained = _DRAINED.search(line) if "drain" in line or "cordoned" in line else None
+            if drained and node is None:
+                node = drained.group("node")
+            found = _REFUSED.search(line)
+            if found and refused is None:
+                pod = found.group("pod") or found.group("pod2")
+                refused = (
+                    pod,
+                    found.group("ns") or found.group("ns2"),
+                    f"{doc_label} {excerpt(line.strip(), around=pod)}",
+                )
+    if refused is None:
+        return []
+    pod, namespace, cite = refused
+    owner = workload_of(pod)
+    budgets = [
+        r
+        for r in obs.resources
+        if r.kind == "PodDisruptionBudget" and (namespace is None or r.namespace in (None, namespace))
+    ]
+    budget = next((b for b in budgets if _covers(b, owner)), None)
+    if budget is None:
+        return []
+    row, status, spec = _d(budget.raw.get("row")), _d(budget.raw.get("status")), _d(budget.raw.get("spec"))
+    allowed = row.get("ALLOWED DISRUPTIONS", status.get("disruptionsAllowed"))
+    minimum = _given(row.get("MIN AVAILABLE", spec.get("minAvailable")))
+    maximum = _given(row.get("MAX UNAVAILABLE", spec.get("maxUnavailable")))
+    count = replicas.get(owner)
+    if maximum in ("0", "0%"):
+        why = f"maxUnavailable: {maximum}, so it never allows a disruption"
+    elif minimum is not None and (
+        minimum == "100%" or (minimum.isdigit() and count is not None and int(minimum) >= count)
+    ):
+        why = (
+            f"minAvailable: {minimum} with {count} replicas of {owner}, so it never allows a disruption"
+            if count is not None
+            else f"minAvailable: {minimum}, so it never allows a disruption"
+        )
+    else:
+        healthy, desired = status.get("currentHealthy"), status.get("desiredHealthy")
+        rule = f"maxUnavailable: {maximum}" if maximum is not None else f"minAvailable: {minimum}"
+        now = f", {healthy} healthy of {desired} required" if healthy is not None and desired is not None else ""
+        down = [
+            f"{p.name} ({_state(p)})"
+            for p in obs.pods
+            if workload_of(p.name) == owner and p.name != pod and _state(p) not in ("Running", "Succeeded", "")
+        ]
+        already = f"{', '.join(down[:3])} already down" if down else f"other pods of {owner} are already down"
+        why = f"{rule}, {allowed if allowed is not None else 0} allowed disruptions now{now}: {already}"
+    where = f"The drain of {node}" if node else "The eviction"
+    return [
+        Finding(
+            kind="pdb_blocks_drain",
+            subject=f"poddisruptionbudget/{budget.name}",
+            role="cause",
+            title=f"{where} is blocked by PodDisruptionBudget {budget.namespace + '/' if budget.namespace else ''}{budget.name} ({why}; allowed disruptions {allowed if allowed is not None else 0}): it refuses every eviction of {pod}, so kubectl retries forever",
+            weight=95,
+            evidence=[cite, budget.quote(budget.name)],
+            workload=owner,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Relax PodDisruptionBudget {budget.name} (maxUnavailable: 1, or minAvailable below the replicas) or scale {owner} up so one pod may go; then the drain continues",
+                )
+            ],
+            affected=[owner, *([node] if node else [])],
+        )
+    ]
+
+
+def _state(pod: Any) -> str:
+    """What a pod row or status says it is doing: the waiting reason of a container, else not ready, else its phase."""
+    for container in pod.containers:
+        if container.state == "waiting" and container.reason:
+            return str(container.reason)
+    if any(c.ready is False for c in pod.containers):
+        return "not ready"
+    return str(pod.phase or "")
+
+
+def _given(value: Any) -> str | None:
+    text = None if value is None else str(value).strip()
+    return None if text in (None, "", "N/A", "<none>") else text
+
+
+def _covers(budget: Any, owner: str) -> bool:
+    """A budget covers the workload when its selector's app label or its own name is the workload's."""
+    labels = {str(v) for v in _d(_d(_d(budget.raw.get("spec")).get("selector")).get("matchLabels")).values()}
+    return owner in labels or budget.name == owner or (bool(labels) is False and owner.startswith(budget.name))
