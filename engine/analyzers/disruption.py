@@ -22,7 +22,11 @@ from engine.parsers.common import excerpt
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     replicas = _replicas(obs)
-    findings: list[Finding] = [*exhausted_quotas(obs), *blocked_evictions(obs, replicas)]
+    findings: list[Finding] = [
+        *exhausted_quotas(obs),
+        *blocked_evictions(obs, replicas),
+        *default_limit_oom(obs),
+    ]
     for pdb in (r for r in obs.resources if r.kind == "PodDisruptionBudget"):
         status = _d(pdb.raw.get("status"))
         if "disruptionsAllowed" in status or _d(pdb.raw.get("row")):
@@ -267,3 +271,66 @@ def _covers(budget: Any, owner: str) -> bool:
     """A budget covers the workload when its selector's app label or its own name is the workload's."""
     labels = {str(v) for v in _d(_d(_d(budget.raw.get("spec")).get("selector")).get("matchLabels")).values()}
     return owner in labels or budget.name == owner or (bool(labels) is False and owner.startswith(budget.name))
+
+
+# --- a memory limit nobody wrote: the LimitRange default the admission plugin set ------------------------
+
+_LIMIT_RANGER = re.compile(r"LimitRanger plugin set:[^\n]*?memory limit for container (?P<container>[\w.-]+)")
+
+
+def default_limit_oom(obs: Observations) -> list[Finding]:
+    """An OOMKilled container whose memory limit the LimitRanger admission plugin set
+    (``kubernetes.io/limit-ranger: LimitRanger plugin set: ... memory limit for container x``): the limit is the
+    namespace LimitRange's ``default``, not one the team chose."""
+    for pod in obs.pods:
+        annotation = next((c for c in pod.cites.values() if _LIMIT_RANGER.search(c)), None) or next(
+            (f"{label} {line.strip()}" for label, line in _text_lines(obs) if _LIMIT_RANGER.search(line)), None
+        )
+        if annotation is None:
+            continue
+        named = _LIMIT_RANGER.search(annotation)
+        container = next(
+            (
+                c
+                for c in pod.containers
+                if named and c.name == named.group("container") and "OOMKilled" in (c.last_reason or "", c.reason or "")
+            ),
+            None,
+        )
+        if container is None:
+            continue
+        limit = container.memory_limit or "the default"
+        workload = workload_of(pod.name)
+        default = next(
+            (
+                f"{label} {line.strip()}"
+                for label, line in _text_lines(obs)
+                if re.match(r"^\s*(?:-\s+)?default:\s*$", line) or re.search(r"Default Limit", line)
+            ),
+            "",
+        )
+        return [
+            Finding(
+                kind="limitrange_default_limit",
+                subject=f"pod/{pod.name}",
+                role="cause",
+                title=f"{workload}: container {container.name} is OOMKilled at a memory limit of {limit} that its manifest never set: the namespace's LimitRange default applied it (kubernetes.io/limit-ranger: LimitRanger plugin set ... memory limit)",
+                weight=93,
+                evidence=[e for e in (annotation, default) if e],
+                workload=workload,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Set {workload}'s own memory request and limit to its real peak (or raise the LimitRange default) instead of inheriting {limit}",
+                    )
+                ],
+                affected=[workload],
+            )
+        ]
+    return []
+
+
+def _text_lines(obs: Observations) -> list[tuple[str, str]]:
+    return [(t.label, line) for t in obs.texts for line in t.lines] + [
+        (d.label, line) for d in obs.logs for line in d.lines
+    ]
