@@ -32,7 +32,7 @@ _CLUSTER_SUFFIX = re.compile(
 _SEARCH = re.compile(r"^\s*search\s+(?P<domains>.+)$")
 _NDOTS = re.compile(r"\bndots:\s*(?P<n>\d+)")
 _POD_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*-(?:[a-z0-9]{5}|\d+)$")
-_MIN_TRIES = 3
+_MIN_TRIES = 5  # a few search-domain tries are every cluster's normal traffic; a client repeating them is not
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -64,7 +64,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     if not tries:
         return []
     (client, base), count = tries.most_common(1)[0]
-    if count < _MIN_TRIES:
+    if count < (3 if ndots else _MIN_TRIES):
         return []
     pod = _pod_with_ip(obs, client)
     who = f"{pod} ({client})" if pod else f"the client {client}"

@@ -41,7 +41,47 @@ _CA_MEANINGS = {
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    return [*_two_budgets(obs), *_autoscaler_blocked(obs), *_karpenter_blocked(obs)]
+    return [*_two_budgets(obs), *_autoscaler_blocked(obs), *_karpenter_blocked(obs), *_spot_reclaimed(obs)]
+
+
+# the cloud taking a spot/preemptible node back: AWS Node Termination Handler, Karpenter, GKE, Azure
+_SPOT = re.compile(
+    r"Spot ITN received|SPOT_ITN|spot interruption|SpotInterrupted|Spot Instance interruption|preemptible (?:VM|instance)[^\n]*preempted|Preempted by Compute Engine|Spot VM eviction|ScheduledEvent[^\n]*Preempt",
+    re.I,
+)
+_NODE_NAME = re.compile(
+    r"(?:\"?(?:NodeName|node_name|node)\"?\s*[=:]\s*\"?|\bnode/)(?P<node>[a-z0-9][\w.-]*\.(?:internal|local)|[a-z0-9][\w-]*-\d+[\w-]*)"
+)
+_INTERRUPTED_AT = re.compile(r"interrupted at (?P<when>\S+?Z)")
+
+
+def _spot_reclaimed(obs: Observations) -> list[Finding]:
+    hits = [(label, line) for label, line in lines_of(obs) if _SPOT.search(line)]
+    if not hits:
+        return []
+    nodes = list(dict.fromkeys(m.group("node") for _, line in hits if (m := _NODE_NAME.search(line))))
+    when = next((m.group("when") for _, line in hits if (m := _INTERRUPTED_AT.search(line))), None)
+    label, line = hits[0]
+    which = f"{', '.join(nodes[:4])} {'was' if len(nodes) == 1 else 'were'}" if nodes else "spot nodes were"
+    at = f" (interrupted at {when})" if when else ""
+    return [
+        Finding(
+            kind="spot_reclaimed",
+            subject=f"node/{nodes[0]}" if nodes else "node:spot_interruption",
+            role="cause",
+            title=f"{which} reclaimed by the cloud provider: a spot interruption notice{at}, so {'the node was' if len(nodes) <= 1 else 'each node was'} cordoned and drained and its pods restarted elsewhere — capacity loss, not an application fault",
+            weight=90,
+            evidence=[f"{label} {excerpt(line.strip(), around='Spot')}"],
+            workload=nodes[0] if nodes else None,
+            recommendations=[
+                rec(
+                    "high",
+                    "Spread critical workloads over on-demand capacity or several spot instance types/zones, keep PodDisruptionBudgets and enough replicas to absorb a 2-minute interruption",
+                )
+            ],
+            affected=nodes[:4],
+        )
+    ]
 
 
 def _two_budgets(obs: Observations) -> list[Finding]:

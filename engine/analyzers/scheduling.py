@@ -51,6 +51,11 @@ _REASONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "its pod anti-affinity/affinity rules cannot be satisfied",
     ),
     ("unschedulable", re.compile(r"node\(s\) were unschedulable", re.I), "the nodes are cordoned"),
+    (
+        "existing_anti_affinity",
+        re.compile(r"didn't satisfy existing pods anti-affinity rules", re.I),
+        "the anti-affinity rules of pods already running on the nodes exclude it",
+    ),
 )
 
 
@@ -169,6 +174,7 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
             "topology_spread": f"Relax {workload}'s topologySpreadConstraints (maxSkew, whenUnsatisfiable: ScheduleAnyway) or add nodes in the missing zone",
             "volume_limit": "Add nodes or spread the volumes: the nodes reached their attachable-volume limit",
             "unschedulable": "Uncordon a node (kubectl uncordon <node>) or add nodes",
+            "existing_anti_affinity": f"Narrow the other workload's required podAntiAffinity (its labelSelector/namespaces) so it does not repel {workload}, or relabel {workload}",
         }.get(key, "Check the scheduler's message and the nodes' capacity and labels")
         if key == "pvc":
             for claim in obs.claims:
@@ -257,6 +263,14 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
             names = ", ".join(name for name, _ in cordoned)
             return f"{len(cordoned)} node(s) are cordoned (unschedulable: {names}); uncordon them after maintenance"
         return "the nodes are cordoned (unschedulable); uncordon them after maintenance"
+    if key == "existing_anti_affinity":
+        selector = scheduling_detail.pod_affinity_selector(obs, True)
+        if selector:
+            evidence.append(selector[1])
+            owner = _owner_of_cite(obs, selector[1])
+            whose = f"pods of {owner}" if owner else "pods already running"
+            return f"the required pod anti-affinity of {whose} repels pods labelled {selector[0]} from their nodes (topology domain), and this pod matches it on every node"
+        return what
     if key in ("anti_affinity",):
         anti = "anti-affinity" in message.lower()
         selector = scheduling_detail.pod_affinity_selector(obs, anti)
@@ -325,6 +339,18 @@ def _names_other(label: str, asked: str) -> bool:
     stem = re.sub(r"^\[attachment:|\]$", "", label).rsplit(".", 1)[0].lower()
     stem = re.sub(r"^(?:kubectl-)?(?:describe|get|pod|pods|events?)[-_]", "", stem)
     return bool(re.search(r"[a-z0-9]-[a-z0-9]", stem)) and asked.lower() not in stem and stem not in asked.lower()
+
+
+def _owner_of_cite(obs: Observations, cite: str) -> str | None:
+    """The workload named by the command that printed the cited attachment (``get sts pg-main -o yaml``)."""
+    label = cite.split("] ", 1)[0] + "]"
+    for doc_label, command in [(t.label, t.command) for t in obs.texts] + [(d.label, d.command) for d in obs.logs]:
+        found = re.search(
+            r"\bget\s+(?:sts|statefulsets?|deploy|deployments?|ds|daemonsets?)(?:\.apps)?\s+([a-z0-9][\w.-]*)", command
+        )
+        if doc_label == label and found:
+            return found.group(1)
+    return None
 
 
 def _surge_strategy(obs: Observations) -> str | None:

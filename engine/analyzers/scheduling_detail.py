@@ -194,6 +194,7 @@ def pod_affinity_selector(obs: Observations, anti: bool) -> tuple[str, str] | No
     """
     want = "podAntiAffinity" if anti else "podAffinity"
     block: tuple[str, int] | None = None  # (label, lines left)
+    expression_key: str | None = None  # a matchExpressions term's key, waiting for its values
     for label, line in lines_of(obs):
         if want in line:
             block = (label, 16)
@@ -207,6 +208,14 @@ def pod_affinity_selector(obs: Observations, anti: bool) -> tuple[str, str] | No
             pairs = _PAIR_JSON.findall(match.group(1))
             if pairs:
                 return ",".join(f"{k}={v}" for k, v in pairs), _cite(label, line, pairs[0][1])
+        key = re.match(r"^\s*-?\s*key:\s*\"?([\w./-]+)\"?\s*$", line)
+        if key:
+            expression_key = key.group(1)
+            continue
+        values = re.match(r"^\s*values:\s*\[([^\]]*)\]", line)
+        if values and expression_key:
+            listed = ", ".join(v.strip().strip("\"'") for v in values.group(1).split(",") if v.strip())
+            return f"{expression_key} in ({listed})", _cite(label, line, "values")
         flat = re.search(r"matchLabels\.([\w./-]+):\s*([\w.-]+)", line)
         if flat:
             return f"{flat.group(1)}={flat.group(2)}", _cite(label, line, flat.group(2))

@@ -39,7 +39,64 @@ _VOLUME_NAME = re.compile(r"^\s*\"?volumeName\"?\s*:\s*\"?(?P<pv>[\w.-]+)")
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    return [*_no_default_class(obs, ctx), *_resize_pending(obs), *_filling(obs), *_released(obs, ctx)]
+    return [
+        *_no_default_class(obs, ctx),
+        *_resize_pending(obs),
+        *_filling(obs),
+        *_released(obs, ctx),
+        *_stale_attachment(obs, ctx),
+    ]
+
+
+_MULTI_ATTACH = re.compile(r"Multi-Attach error for volume \\?\"(?P<pv>[\w.-]+)\\?\"")
+_POD_OF_EVENT = re.compile(r"pod/(?P<pod>[a-z0-9][\w.-]*)")
+
+
+def _stale_attachment(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """A Multi-Attach error whose volume a VolumeAttachment still binds to the old node (``attached: true``), with
+    the detach error the attacher reports: the old node's attachment is what to clear."""
+    hit = next(((label, line, m) for label, line in lines_of(obs) if (m := _MULTI_ATTACH.search(line))), None)
+    if hit is None:
+        return []
+    _, line, found = hit
+    pv = found.group("pv")
+    for attachment in (r for r in obs.resources if r.kind == "VolumeAttachment"):
+        spec, status = attachment.raw.get("spec") or {}, attachment.raw.get("status") or {}
+        source = (spec.get("source") or {}).get("persistentVolumeName") if isinstance(spec, dict) else None
+        if source != pv or not isinstance(status, dict):
+            continue
+        node = spec.get("nodeName")
+        detach = (
+            (status.get("detachError") or {}).get("message") if isinstance(status.get("detachError"), dict) else None
+        )
+        pod = _POD_OF_EVENT.search(line)
+        owner = pod.group("pod") if pod else next((p.name for p in obs.pods if pv in " ".join(p.volumes_claims)), None)
+        owner = owner or next((p.name for p in obs.pods), None) or (ctx.question.named if ctx.question else None)
+        why = f"; its detach fails: {detach}" if detach else " (the old node never released it)"
+        evidence = [f"{hit[0]} {excerpt(line.strip(), around='Multi-Attach')}", attachment.quote("nodeName")]
+        if detach:
+            evidence.append(
+                attachment.quote("detachError", fallback=f"VolumeAttachment {attachment.name} detachError: {detach}")
+            )
+        return [
+            Finding(
+                kind="volume_attachment_stale",
+                subject=f"pod/{owner}" if owner else f"persistentvolume/{pv}",
+                role="cause",
+                title=f"{owner + ': ' if owner else ''}volume {pv} is still attached to the old node {node} (VolumeAttachment {attachment.name}, attached: {str(status.get('attached')).lower()}){why}, so the new pod cannot attach it (Multi-Attach)",
+                weight=94,
+                evidence=evidence,
+                workload=workload_of(owner) if owner else None,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Detach the volume from {node}: drain/stop the old node or unmount it there, force-detach in the cloud if the node is gone, then delete VolumeAttachment {attachment.name}",
+                    )
+                ],
+                affected=[workload_of(owner)] if owner else [],
+            )
+        ]
+    return []
 
 
 def _claim_of(obs: Observations, ctx: AnalysisContext, near: str = "") -> str | None:
