@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 OUTPUT_EXCERPT_LIMIT = 4096
 
@@ -30,6 +30,24 @@ class InvestigationContext(BaseModel):
     time_window: str | None = None
     hint: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alert_object(cls, data: Any) -> Any:
+        """A caller that passes the whole alert as ``related_alert`` (``{labels: {alertname: ...}, annotations:
+        {...}}``) gets it read as its name, with its labels and annotations as context keys it did not set."""
+        if not isinstance(data, dict) or not isinstance(data.get("related_alert"), dict):
+            return data
+        alert = data["related_alert"]
+        labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
+        name = labels.get("alertname") or alert.get("alertname") or alert.get("name")
+        merged = {**data, "related_alert": str(name) if name else None}
+        merged.setdefault("alert_name", str(name) if name else None)
+        if labels:
+            merged.setdefault("labels", labels)
+        if isinstance(alert.get("annotations"), dict):
+            merged.setdefault("annotations", alert["annotations"])
+        return merged
 
 
 class AgentSettings(BaseModel):

@@ -309,6 +309,33 @@ _APISERVICE_DOWN = re.compile(
 )
 
 
+# metrics-server's own error when it cannot read the kubelets: `"Failed to scrape node" err="Get \"https://10.0.12.41:10250/
+# metrics/resource\": x509: cannot validate certificate for 10.0.12.41 because it doesn't contain any IP SANs" node="n"`
+_SCRAPE_FAILED = re.compile(
+    r"(?:Failed to scrape node|unable to fully scrape metrics|failed to scrape)[^\n]*?(?P<error>x509: [^\"\n]+|dial tcp [^\"\n]+|tls: [^\"\n]+|(?:401|403) [^\"\n]+|Unauthorized|Forbidden|context deadline exceeded|connection refused|no route to host)",
+    re.I,
+)
+
+
+def _scrape_error(obs: Observations) -> tuple[str, str, int] | None:
+    """The error metrics-server prints scraping the kubelets, its evidence and how many lines print it."""
+    hits = [
+        (m.group("error").rstrip("\\ "), f"{label} {line.strip()}")
+        for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+        for line in lines
+        if (m := _SCRAPE_FAILED.search(line))
+    ]
+    if not hits:
+        return None
+    return hits[0][0], hits[0][1], len(hits)
+
+
+def _scrape_fix(error: str) -> str:
+    if "IP SAN" in error or "x509" in error:
+        return "The kubelets' serving certificates are self-signed or lack the node IP: enable serverTLSBootstrap and approve the kubelet-serving CSRs (or point metrics-server at a verifiable address type); --kubelet-insecure-tls only as a stopgap"
+    return f"Make the kubelets reachable from metrics-server on port 10250 ({error})"
+
+
 def _unknown_targets(obs: Observations) -> list[Finding]:
     """``kubectl get hpa`` TARGETS ``<unknown>/70%``: the HPA reads no current value, so it never scales. When the
     metrics APIService is printed unavailable, that is why (kubernetes.io/docs/tasks/debug/debug-cluster/resource-metrics-pipeline/)."""
@@ -321,6 +348,7 @@ def _unknown_targets(obs: Observations) -> list[Finding]:
             ((m, f"{d.label} {ln.strip()}") for d in obs.logs for ln in d.lines if (m := _APISERVICE_DOWN.match(ln))),
             None,
         )
+    scrape = _scrape_error(obs)
     findings: list[Finding] = []
     for hpa in (r for r in obs.resources if r.kind == "HorizontalPodAutoscaler"):
         targets = str(_d(hpa.raw.get("row")).get("TARGETS", ""))
@@ -331,6 +359,12 @@ def _unknown_targets(obs: Observations) -> list[Finding]:
             match, cite = down
             why = f": the metrics API {match.group('name')} (served by {match.group('service')}) is unavailable ({match.group('reason')})"
             evidence = [hpa.quote(hpa.name), cite]
+            if scrape:
+                why += f" because metrics-server cannot scrape the kubelets ({scrape[2]} failures): {scrape[0]}"
+                evidence.append(scrape[1])
+        elif scrape:
+            why = f": metrics-server cannot scrape the kubelets ({scrape[2]} failures): {scrape[0]}"
+            evidence = [hpa.quote(hpa.name), scrape[1]]
         else:
             why = " (no current metric value: metrics-server not serving, pods without requests for that resource, or pods not Ready yet)"
             evidence = [hpa.quote(hpa.name)]
@@ -340,14 +374,15 @@ def _unknown_targets(obs: Observations) -> list[Finding]:
                 subject=f"horizontalpodautoscaler/{hpa.name}",
                 role="cause",
                 title=f"{workload}: the HPA {hpa.name} reads its target as <unknown> ({targets.strip()}){why}, so it cannot scale {workload}",
-                weight=86 if down else 70,
+                weight=88 if scrape else 86 if down else 70,
                 evidence=evidence,
                 workload=workload,
                 recommendations=[
+                    *([rec("high", _scrape_fix(scrape[0]))] if scrape else []),
                     rec(
                         "high",
                         "Bring the metrics API back (kubectl -n kube-system get pods,endpoints metrics-server; kubectl describe apiservice) and check the pods set requests for the HPA's resource",
-                    )
+                    ),
                 ],
                 affected=[workload],
             )

@@ -20,6 +20,8 @@ _DF_HEADER = re.compile(
     r"^Filesystem\s+(?:Size|1K-blocks|1M-blocks|\d+-blocks)\s+Used\s+Avail(?:able)?\s+(?:Use%|Capacity)\s+Mounted on",
     re.I,
 )
+# df -i: the same rows counting inodes; a filesystem out of inodes refuses new files (ENOSPC) with blocks free
+_DF_INODE_HEADER = re.compile(r"^Filesystem\s+Inodes\s+IUsed\s+IFree\s+IUse%\s+Mounted on", re.I)
 _DF_ROW = re.compile(
     r"^(?P<fs>\S+)\s+(?P<size>\S+)\s+(?P<used>\S+)\s+(?P<avail>\S+)\s+(?P<pct>\d+)%\s+(?P<mount>/\S*)\s*$"
 )
@@ -39,6 +41,7 @@ class _Full:
     avail: str
     pod: str | None
     node: str | None = None  # the host whose root shell printed it
+    inodes: bool = False  # a `df -i` row: the inode table is what is used up
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -47,7 +50,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, None) for t in obs.texts]
     sources += [(d.label, d.lines, d.pod) for d in obs.logs]
     for label, lines, pod in sources:
-        in_df, node = False, None
+        in_df, inodes, node = False, False, None
         for line in lines[:5000]:
             command = _EXEC.search(line)
             if command:
@@ -55,19 +58,22 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             shell = _SHELL_HOST.match(line)
             if shell and not command:
                 node = shell.group("host")
-            if _DF_HEADER.match(line.strip()):
-                in_df = True
+            if _DF_HEADER.match(line.strip()) or _DF_INODE_HEADER.match(line.strip()):
+                in_df, inodes = True, bool(_DF_INODE_HEADER.match(line.strip()))
                 continue
             row = _DF_ROW.match(line.strip()) if in_df else None
             if row and int(row.group("pct")) >= 90 and not row.group("fs").startswith(("tmpfs", "overlay", "shm")):
                 on_node = node if pod is None else None
                 full.append(
-                    _Full(label, line, row.group("mount"), int(row.group("pct")), row.group("avail"), pod, on_node)
+                    _Full(
+                        label, line, row.group("mount"), int(row.group("pct")), row.group("avail"), pod, on_node, inodes
+                    )
                 )
             du = _DU_ROW.match(line.strip())
             if du and (biggest is None or _bytes(du.group("size")) > biggest[0]):
                 biggest = (_bytes(du.group("size")), du.group("path"), line, label)
     asked = (ctx.question.named if ctx.question else None) or ctx.service
+    full.sort(key=lambda item: not item.inodes)  # out of inodes is the surprise that explains ENOSPC
     return [
         _finding(
             item, item.pod or item.node or asked, biggest if biggest and biggest[1].startswith(item.mount) else None
@@ -83,6 +89,10 @@ def _bytes(size: str) -> float:
 
 def _finding(item: _Full, owner: str | None, biggest: tuple[float, str, str, str] | None) -> Finding:
     largest = f"; most of it is {biggest[1]} ({biggest[2].split()[0]})" if biggest else ""
+    what = f"the disk (filesystem) mounted at {item.mount} is {item.pct}% full ({item.avail} available)"
+    if item.inodes:
+        largest = f"; most files are under {biggest[1]} ({biggest[2].split()[0]})" if biggest else ""
+        what = f"the filesystem mounted at {item.mount} is out of inodes (IUse {item.pct}%, {item.avail} inodes free), so new files fail with 'no space left on device' even with blocks free"
     evidence = [f"{item.label} {excerpt(item.line.strip())}"]
     if biggest:
         evidence.append(f"{biggest[3]} {excerpt(biggest[2].strip())}")
@@ -91,8 +101,8 @@ def _finding(item: _Full, owner: str | None, biggest: tuple[float, str, str, str
         kind="filesystem_full",
         subject=f"{'node' if item.node else 'pod'}/{owner}" if owner else f"filesystem:{item.mount}",
         role="cause",
-        title=f"{owner + ': ' if owner else ''}the disk (filesystem) mounted at {item.mount} is {item.pct}% full ({item.avail} available), so writes will soon fail with 'no space left on device'{largest}",
-        weight=(90 if item.node and biggest else 84) if item.pct >= 95 else 76,
+        title=f"{owner + ': ' if owner else ''}{what if item.inodes else what + ", so writes will soon fail with 'no space left on device'"}{largest}",
+        weight=92 if item.inodes else (90 if item.node and biggest else 84) if item.pct >= 95 else 76,
         evidence=evidence,
         workload=workload,
         recommendations=[

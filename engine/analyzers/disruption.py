@@ -16,12 +16,17 @@ from typing import Any
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.facts import Observations
-from engine.findings import Finding
+from engine.findings import Finding, workload_of
+from engine.parsers.common import excerpt
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     replicas = _replicas(obs)
-    findings: list[Finding] = exhausted_quotas(obs)
+    findings: list[Finding] = [
+        *exhausted_quotas(obs),
+        *blocked_evictions(obs, replicas),
+        *default_limit_oom(obs),
+    ]
     for pdb in (r for r in obs.resources if r.kind == "PodDisruptionBudget"):
         status = _d(pdb.raw.get("status"))
         if "disruptionsAllowed" in status or _d(pdb.raw.get("row")):
@@ -153,3 +158,179 @@ def _amount(text: str) -> float:
         return float(match.group(1)) * _UNITS[match.group(2)]
     except ValueError:
         return -1.0
+
+
+# --- an eviction (drain, upgrade, scale-down) refused, traced to the budget that refuses it ------------------
+
+# kubectl drain: `error when evicting pods/"x" -n "ns" (will retry after 5s): Cannot evict pod as it would violate
+# the pod's disruption budget.`; the API: `Cannot evict pod as it would violate the pod's disruption budget` with
+# the pod named elsewhere on the line; cluster-autoscaler: `not enough pod disruption budget to move ns/x`
+_REFUSED = re.compile(
+    r"(?:evicting pods?/\\?\"?(?P<pod>[a-z0-9][\w.-]*)\\?\"?(?:\s+-n\s+\\?\"?(?P<ns>[\w-]+)\\?\"?)?[^\n]*?"
+    r"(?:Cannot evict pod as it would violate|violate the pod's disruption budget|disruption budget)"
+    r"|not enough pod disruption budget to move (?P<ns2>[\w-]+)/(?P<pod2>[a-z0-9][\w.-]*))",
+    re.I,
+)
+_DRAINED = re.compile(r"(?:kubectl drain\s+(?:-\S+\s+)*|node/)(?P<node>[a-z0-9][\w.-]*)(?:\s+cordoned)?")
+
+
+def blocked_evictions(obs: Observations, replicas: dict[str, int]) -> list[Finding]:
+    """The PodDisruptionBudget that covers a pod whose eviction is refused, with why it allows nothing: a spec
+    that never can (maxUnavailable 0, minAvailable at the replica count) or pods that are not healthy now."""
+    refused: tuple[str, str | None, str] | None = None
+    node: str | None = None
+    docs = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    for doc_label, doc_lines in docs:
+        for line in doc_lines:
+            drained = _DRAINED.search(line) if "drain" in line or "cordoned" in line else None
+            if drained and node is None:
+                node = drained.group("node")
+            found = _REFUSED.search(line)
+            if found and refused is None:
+                pod = found.group("pod") or found.group("pod2")
+                refused = (
+                    pod,
+                    found.group("ns") or found.group("ns2"),
+                    f"{doc_label} {excerpt(line.strip(), around=pod)}",
+                )
+    if refused is None:
+        return []
+    pod, namespace, cite = refused
+    owner = workload_of(pod)
+    budgets = [
+        r
+        for r in obs.resources
+        if r.kind == "PodDisruptionBudget" and (namespace is None or r.namespace in (None, namespace))
+    ]
+    budget = next((b for b in budgets if _covers(b, owner)), None)
+    if budget is None:
+        return []
+    row, status, spec = _d(budget.raw.get("row")), _d(budget.raw.get("status")), _d(budget.raw.get("spec"))
+    allowed = row.get("ALLOWED DISRUPTIONS", status.get("disruptionsAllowed"))
+    minimum = _given(row.get("MIN AVAILABLE", spec.get("minAvailable")))
+    maximum = _given(row.get("MAX UNAVAILABLE", spec.get("maxUnavailable")))
+    count = replicas.get(owner)
+    if maximum in ("0", "0%"):
+        why = f"maxUnavailable: {maximum}, so it never allows a disruption"
+    elif minimum is not None and (
+        minimum == "100%" or (minimum.isdigit() and count is not None and int(minimum) >= count)
+    ):
+        why = (
+            f"minAvailable: {minimum} with {count} replicas of {owner}, so it never allows a disruption"
+            if count is not None
+            else f"minAvailable: {minimum}, so it never allows a disruption"
+        )
+    else:
+        healthy, desired = status.get("currentHealthy"), status.get("desiredHealthy")
+        rule = f"maxUnavailable: {maximum}" if maximum is not None else f"minAvailable: {minimum}"
+        now = f", {healthy} healthy of {desired} required" if healthy is not None and desired is not None else ""
+        down = [
+            f"{p.name} ({_state(p)})"
+            for p in obs.pods
+            if workload_of(p.name) == owner and p.name != pod and _state(p) not in ("Running", "Succeeded", "")
+        ]
+        already = f"{', '.join(down[:3])} already down" if down else f"other pods of {owner} are already down"
+        why = f"{rule}, {allowed if allowed is not None else 0} allowed disruptions now{now}: {already}"
+    where = f"The drain of {node}" if node else "The eviction"
+    return [
+        Finding(
+            kind="pdb_blocks_drain",
+            subject=f"poddisruptionbudget/{budget.name}",
+            role="cause",
+            title=f"{where} is blocked by PodDisruptionBudget {budget.namespace + '/' if budget.namespace else ''}{budget.name} ({why}; allowed disruptions {allowed if allowed is not None else 0}): it refuses every eviction of {pod}, so kubectl retries forever",
+            weight=95,
+            evidence=[cite, budget.quote(budget.name)],
+            workload=owner,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Relax PodDisruptionBudget {budget.name} (maxUnavailable: 1, or minAvailable below the replicas) or scale {owner} up so one pod may go; then the drain continues",
+                )
+            ],
+            affected=[owner, *([node] if node else [])],
+        )
+    ]
+
+
+def _state(pod: Any) -> str:
+    """What a pod row or status says it is doing: the waiting reason of a container, else not ready, else its phase."""
+    for container in pod.containers:
+        if container.state == "waiting" and container.reason:
+            return str(container.reason)
+    if any(c.ready is False for c in pod.containers):
+        return "not ready"
+    return str(pod.phase or "")
+
+
+def _given(value: Any) -> str | None:
+    text = None if value is None else str(value).strip()
+    return None if text in (None, "", "N/A", "<none>") else text
+
+
+def _covers(budget: Any, owner: str) -> bool:
+    """A budget covers the workload when its selector's app label or its own name is the workload's."""
+    labels = {str(v) for v in _d(_d(_d(budget.raw.get("spec")).get("selector")).get("matchLabels")).values()}
+    return owner in labels or budget.name == owner or (bool(labels) is False and owner.startswith(budget.name))
+
+
+# --- a memory limit nobody wrote: the LimitRange default the admission plugin set ------------------------
+
+_LIMIT_RANGER = re.compile(r"LimitRanger plugin set:[^\n]*?memory limit for container (?P<container>[\w.-]+)")
+
+
+def default_limit_oom(obs: Observations) -> list[Finding]:
+    """An OOMKilled container whose memory limit the LimitRanger admission plugin set
+    (``kubernetes.io/limit-ranger: LimitRanger plugin set: ... memory limit for container x``): the limit is the
+    namespace LimitRange's ``default``, not one the team chose."""
+    for pod in obs.pods:
+        annotation = next((c for c in pod.cites.values() if _LIMIT_RANGER.search(c)), None) or next(
+            (f"{label} {line.strip()}" for label, line in _text_lines(obs) if _LIMIT_RANGER.search(line)), None
+        )
+        if annotation is None:
+            continue
+        named = _LIMIT_RANGER.search(annotation)
+        container = next(
+            (
+                c
+                for c in pod.containers
+                if named and c.name == named.group("container") and "OOMKilled" in (c.last_reason or "", c.reason or "")
+            ),
+            None,
+        )
+        if container is None:
+            continue
+        limit = container.memory_limit or "the default"
+        workload = workload_of(pod.name)
+        default = next(
+            (
+                f"{label} {line.strip()}"
+                for label, line in _text_lines(obs)
+                if re.match(r"^\s*(?:-\s+)?default:\s*$", line) or re.search(r"Default Limit", line)
+            ),
+            "",
+        )
+        return [
+            Finding(
+                kind="limitrange_default_limit",
+                subject=f"pod/{pod.name}",
+                role="cause",
+                title=f"{workload}: container {container.name} is OOMKilled at a memory limit of {limit} that its manifest never set: the namespace's LimitRange default applied it (kubernetes.io/limit-ranger: LimitRanger plugin set ... memory limit)",
+                weight=93,
+                evidence=[e for e in (annotation, default) if e],
+                workload=workload,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Set {workload}'s own memory request and limit to its real peak (or raise the LimitRange default) instead of inheriting {limit}",
+                    )
+                ],
+                affected=[workload],
+            )
+        ]
+    return []
+
+
+def _text_lines(obs: Observations) -> list[tuple[str, str]]:
+    return [(t.label, line) for t in obs.texts for line in t.lines] + [
+        (d.label, line) for d in obs.logs for line in d.lines
+    ]

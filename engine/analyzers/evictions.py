@@ -22,6 +22,14 @@ _USAGE = re.compile(
 )
 
 
+# newer kubelets on an emptyDir over its sizeLimit: `Usage of EmptyDir volume "scratch" exceeds ... emptyDir "scratch" usage 61Gi`
+_EMPTYDIR = re.compile(
+    r"(?:emptyDir|EmptyDir volume) \\?\"?(?P<volume>[\w.-]+)\\?\"? usage (?P<used>\d+(?:\.\d+)?[KMGTE]?i?)\b"
+)
+_POD_COMMAND = re.compile(r"\bget\s+(?:pods?|po)\s+(?P<pod>[a-z0-9][\w.-]*)|\bget\s+pod/(?P<pod2>[a-z0-9][\w.-]*)")
+_BYTES = re.compile(r"^(\d+(?:\.\d+)?)([KMGTE]?)(i?)$")
+
+
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings: dict[str, Finding] = {}
     pods = {p.name: p for p in obs.pods}
@@ -34,13 +42,55 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     "Warning", "Evicted", evicted.status_message, "Pod", evicted.name, evicted.namespace, cite=cite
                 )
             )
+    users: list[tuple[float, str, str, EventFact]] = []  # bytes, what used it, how much, the eviction
+    known = {e.object_name for e in evictions}
+    for label, lines, command in [(t.label, t.lines, t.command) for t in obs.texts] + [
+        (d.label, d.lines, d.command) for d in obs.logs
+    ]:
+        named = _POD_COMMAND.search(command) if command else None
+        if not named or (named.group("pod") or named.group("pod2")) in known:
+            continue
+        for line in lines:
+            if _LOW.search(line) and _USAGE.search(line):
+                message = line.strip().split('"message":', 1)[-1].strip(' ",')
+                evictions.append(
+                    EventFact(
+                        "Warning",
+                        "Evicted",
+                        message,
+                        "Pod",
+                        named.group("pod") or named.group("pod2"),
+                        None,
+                        cite=f"{label} {line.strip()}",
+                    )
+                )
+                known.add(named.group("pod") or named.group("pod2"))
+                break
     for event in evictions:
         assert event.object_name is not None
-        low, usage = _LOW.search(event.message), _USAGE.search(event.message)
+        low, usage, emptydir = _LOW.search(event.message), _USAGE.search(event.message), _EMPTYDIR.search(event.message)
+        if emptydir and low:
+            users.append(
+                (
+                    _bytes(emptydir.group("used")),
+                    f'emptyDir "{emptydir.group("volume")}"',
+                    emptydir.group("used"),
+                    event,
+                )
+            )
+        elif usage and low:
+            users.append(
+                (
+                    _bytes(usage.group(2)),
+                    f"container {usage.group(1)}",
+                    f"{usage.group(2)} (request {usage.group(3)})",
+                    event,
+                )
+            )
         if not low or not usage or event.object_name in findings:
             continue
         pod = pods.get(event.object_name)
-        node = pod.node if pod and pod.node else None
+        node = pod.node if pod and pod.node else _pressured_node(obs, low.group(1))
         workload = workload_of(event.object_name)
         where = f"node {node}" if node else "its node"
         findings[event.object_name] = Finding(
@@ -65,7 +115,86 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             affected=[workload],
             related=[f"node/{node}"] if node else [],
         )
+    heaviest = _heaviest(obs, users, pods)
+    if heaviest:
+        findings[heaviest.subject.removeprefix("pod/")] = heaviest
     return list(findings.values())
+
+
+def _heaviest(obs: Observations, users: list[tuple[float, str, str, EventFact]], pods: dict) -> Finding | None:  # type: ignore[type-arg]
+    """Among several pods evicted for one resource, the one whose usage dwarfs the others': the kubelet evicts
+    by usage above requests, so the others are collateral and that one filled the node."""
+    distinct = {event.object_name for _, _, _, event in users}
+    if len(distinct) < 2:
+        return None
+    ranked = sorted(users, key=lambda user: -user[0])
+    size, what, used, event = ranked[0]
+    others = [u for u in ranked if u[3].object_name != event.object_name]
+    if size < 2 * others[0][0]:
+        return None
+    assert event.object_name is not None
+    low = _LOW.search(event.message)
+    resource = low.group(1) if low else "resource"
+    pod = pods.get(event.object_name)
+    node = pod.node if pod and pod.node else _pressured_node(obs, resource) or _node_listing(obs, event.object_name)
+    workload = workload_of(event.object_name)
+    seen: list[str] = []
+    for _, _, amount, other in others:
+        if other.object_name and workload_of(other.object_name) not in [s.split(" ")[0] for s in seen]:
+            seen.append(f"{workload_of(other.object_name)} {amount.split(' ')[0]}")
+    where = f"Node {node}" if node else "The node"
+    return Finding(
+        kind="eviction_heavy_user",
+        subject=f"pod/{event.object_name}",
+        role="cause",
+        title=(
+            f"{where} ran low on {resource}{_pressure(resource)} because pod {event.object_name}'s {what} used {used}, "
+            f"far more than any other pod ({', '.join(seen[:3])}): the kubelet evicted pods from the node until it got it back"
+        ),
+        weight=94,
+        evidence=[event.cite, *[o[3].cite for o in others[:1]]],
+        workload=workload,
+        timestamp=finding_time(event),
+        recommendations=[
+            rec(
+                "high",
+                f"Bound {workload}'s {what} ({'emptyDir sizeLimit' if 'emptyDir' in what else resource + ' limit'}) or move that data to a PersistentVolume, and request what it really uses",
+            ),
+        ],
+        affected=[workload],
+        related=[
+            *([f"node/{node}", node] if node else []),
+            *{o[3].object_name for o in others if o[3].object_name},
+            *{workload_of(o[3].object_name) for o in others if o[3].object_name},
+        ],
+    )
+
+
+def _bytes(quantity: str) -> float:
+    found = _BYTES.match(quantity.strip())
+    if not found:
+        return 0.0
+    number, unit, binary = found.groups()
+    power = " KMGTE".index(unit) if unit else 0
+    return float(number) * float((1024 if binary else 1000) ** power)
+
+
+def _pressured_node(obs: Observations, resource: str) -> str | None:
+    """The one node whose pressure condition matches the resource that ran low."""
+    condition = _PRESSURE.get(resource.strip().lower())
+    names = [
+        n.name for n in obs.nodes if condition and any(c.type == condition and c.status == "True" for c in n.conditions)
+    ]
+    return names[0] if len(names) == 1 else None
+
+
+def _node_listing(obs: Observations, pod: str) -> str | None:
+    """The node whose describe lists the pod (``Non-terminated Pods``)."""
+    for text in obs.texts:
+        name = next((line.split(":", 1)[1].strip() for line in text.lines if line.startswith("Name:")), None)
+        if name and any(pod in line.split() for line in text.lines):
+            return name
+    return None
 
 
 # The node condition the kubelet sets when an eviction signal crosses its threshold (node-pressure eviction docs).

@@ -21,6 +21,9 @@ from engine.parsers.common import excerpt, millicores, quantity_bytes
 THROTTLED_SHARE = 0.25  # the CPUThrottlingHigh alert fires at 25 % of periods throttled
 _EXPOSITION = re.compile(r"^(container_cpu_cfs_(?:throttled_)?periods_total)\{([^}]*)\}\s+([\d.e+]+)")
 _POD_VALUE = re.compile(r"\{[^}]*pod=\"(?P<pod>[\w.-]+)\"[^}]*\}\s+(?P<value>\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$")
+_CONTAINER_VALUE = re.compile(
+    r"^\{[^}]*container=\"(?P<container>[\w.-]+)\"[^}]*\}\s+(?P<value>\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$"
+)
 _CPU_LIMIT_JSON = re.compile(r"\"limits\"\s*:\s*\{[^}]*\"cpu\"\s*:\s*\"(?P<cpu>[\d.]+m?)\"")
 _CPU_LIMIT_FLAT = re.compile(r"(?:limits\.cpu:\s*|\"limits\"\s*:\s*\{[^}]*\"cpu\"\s*:\s*\")([\d.]+m?)\b")
 _XMX = re.compile(r"-Xmx(\d+[kKmMgG])\b")
@@ -49,7 +52,7 @@ def _throttling(obs: Observations) -> list[Finding]:
         if "cfs_throttled_periods" in stripped and "cfs_periods" in stripped and "/" in stripped:
             in_ratio_query = True
             continue
-        if stripped.startswith((">", "$", "#")) or "sum by" in stripped:
+        if stripped.startswith((">", "$", "#")) or ("sum by" in stripped and "cfs_" not in stripped):
             in_ratio_query = False
         exposition = _EXPOSITION.match(stripped)
         if exposition:
@@ -63,6 +66,12 @@ def _throttling(obs: Observations) -> list[Finding]:
         value = _POD_VALUE.search(stripped) if in_ratio_query else None
         if value and float(value.group("value")) <= 1.0:
             shares[value.group("pod")] = (float(value.group("value")), f"{label} {excerpt(stripped)}")
+        by_container = _CONTAINER_VALUE.search(stripped) if in_ratio_query and not value else None
+        if by_container and float(by_container.group("value")) <= 1.0:  # `sum by (container)`: the container's name
+            shares[by_container.group("container")] = (
+                float(by_container.group("value")),
+                f"{label} {excerpt(stripped)}",
+            )
     for pod, counters in periods.items():
         throttled = counters.get("container_cpu_cfs_throttled_periods_total")
         total = counters.get("container_cpu_cfs_periods_total")
@@ -113,7 +122,30 @@ def _saturated_limits(obs: Observations) -> dict[str, list[tuple[float, str, str
     return {w: v for w, v in found.items() if len(v) >= 1}
 
 
+def _yaml_limit(obs: Observations, container: str) -> str | None:
+    """``name: <container>`` followed by a ``limits:`` block with ``cpu:`` (a yq/YAML print of the containers)."""
+    current, in_limits = None, False
+    for _, line in _lines(obs):
+        named = re.match(r"^\s*-?\s*name:\s*\"?([\w.-]+)\"?\s*$", line)
+        if named:
+            current, in_limits = named.group(1), False
+            continue
+        if re.match(r"^\s*limits:\s*$", line):
+            in_limits = True
+            continue
+        if re.match(r"^\s*requests:\s*$", line):
+            in_limits = False
+            continue
+        cpu = re.match(r"^\s*cpu:\s*\"?([\d.]+m?)\"?\s*$", line)
+        if cpu and in_limits and current == container:
+            return cpu.group(1)
+    return None
+
+
 def _cpu_limit(obs: Observations, workload: str) -> str | None:
+    from_yaml = _yaml_limit(obs, workload)
+    if from_yaml:
+        return from_yaml
     for pod in obs.pods:
         if workload_name(pod) == workload:
             for container in pod.containers:

@@ -51,6 +51,11 @@ _REASONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "its pod anti-affinity/affinity rules cannot be satisfied",
     ),
     ("unschedulable", re.compile(r"node\(s\) were unschedulable", re.I), "the nodes are cordoned"),
+    (
+        "existing_anti_affinity",
+        re.compile(r"didn't satisfy existing pods anti-affinity rules", re.I),
+        "the anti-affinity rules of pods already running on the nodes exclude it",
+    ),
 )
 
 
@@ -58,16 +63,21 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings: list[Finding] = []
     pods = {pod.name: pod for pod in obs.pods}
     reported: set[str] = set()
+    asked = ctx.question.named if ctx.question else None
     for event in obs.events:
-        if event.reason != "FailedScheduling" or ctx.is_stale(event.last_seen) or not event.object_name:
+        if event.reason != "FailedScheduling" or ctx.is_stale(event.last_seen):
             continue
-        if event.object_name in reported:
+        # an events excerpt without its object column (`describe` rows pasted alone) is about the pod asked about
+        name = event.object_name or (asked if asked and not any(e.object_name for e in obs.events) else None)
+        if not name or name in reported:
             continue
-        pod = pods.get(event.object_name) or PodFact(name=event.object_name, namespace=event.namespace)
+        pod = pods.get(name) or PodFact(name=name, namespace=event.namespace)
         if pod.phase not in (None, "Pending"):
             continue  # scheduled since; the event is history
-        reported.add(event.object_name)
+        reported.add(name)
         findings.append(_finding(pod, event.message, event.cite, event, obs))
+    if not reported and not any(e.reason == "FailedScheduling" for e in obs.events):
+        findings += _pasted_messages(obs, pods, asked, reported)
     for pod in obs.pods:
         if pod.name in reported:
             continue
@@ -86,10 +96,27 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
     resources = _decisive_resources(message, reasons)
     if resources:
         what = f"insufficient {', '.join(resources)} on the nodes"
-        amounts = [(r, found) for r in resources if (found := scheduling_detail.requested(r, obs))]
+        amounts = [
+            (r, found)
+            for r in resources
+            if (
+                found := scheduling_detail.requested(r, obs)
+                or ("/" in r and scheduling_detail.extended_limit(r, obs))
+                or None
+            )
+        ]
         if amounts:
             what += " (it requests " + ", ".join(f"{r} {amount}" for r, (amount, _) in amounts) + ")"
             evidence.extend(cite for _, (_, cite) in amounts)
+            for resource, (amount, _) in amounts:
+                largest = scheduling_detail.allocatable(resource, obs)
+                if largest and scheduling_detail.quantity(amount) > scheduling_detail.quantity(largest[0]) > 0:
+                    what += (
+                        f"; {resource} {amount} is more than any node's allocatable {resource} ({largest[0]}), "
+                        f"so it fits on no node even when empty: the request exceeds the node size"
+                    )
+                    evidence.append(largest[1])
+                    break
         action = (
             f"Lower {workload}'s {'/'.join(resources)} requests or add capacity "
             f"(scale the node group / cluster autoscaler max) so a node can fit it"
@@ -108,12 +135,31 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         key, what = matched if matched else ("other", "no node satisfies its constraints")
         kind = f"unschedulable_{key}"
         selector = pod.node_selector or _template_selector(workload, obs)
+        printed = scheduling_detail.printed_selector(obs) if not selector else None
+        if printed:
+            selector = printed[0]
+            evidence.append(printed[1])
         taints = [t.strip() for t in _TAINT.findall(message) if not _CONTROL_PLANE.search(t)]
         if key == "taint" and taints:
             what = f"the nodes carry taint {', '.join(dict.fromkeys(taints))}, which it does not tolerate"
+            down = [t for t in taints if re.search(r"node\.kubernetes\.io/(?:unreachable|not-ready)", t)]
+            if down and (not_ready := scheduling_detail.not_ready_nodes(obs)):
+                what = (
+                    f"the nodes it could use are NotReady ({', '.join(not_ready[:5])}): the node controller taints them "
+                    f"{down[0].split(':')[0]}, so nothing new lands there until their kubelets report again"
+                )
+            elif down:
+                what = f"the nodes it could use are NotReady/unreachable (taint {down[0].split(':')[0]}): nothing new lands there until their kubelets report again"
         if key == "affinity" and selector:
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
             what = f"no node has the label(s) its nodeSelector requires ({wanted})"
+            present = {
+                k: seen
+                for k, v in selector.items()
+                if (seen := scheduling_detail.label_values(obs, k)) and v not in seen
+            }
+            if present:
+                what += "; the nodes have " + "; ".join(f"{k}={', '.join(v)}" for k, v in present.items())
         elif key == "affinity" and (terms := scheduling_detail.node_affinity_terms(obs)):
             what = f"no node satisfies its required node affinity ({terms})"
         what = _detail(key, what, message, obs, evidence)
@@ -130,6 +176,7 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
             "topology_spread": f"Relax {workload}'s topologySpreadConstraints (maxSkew, whenUnsatisfiable: ScheduleAnyway) or add nodes in the missing zone",
             "volume_limit": "Add nodes or spread the volumes: the nodes reached their attachable-volume limit",
             "unschedulable": "Uncordon a node (kubectl uncordon <node>) or add nodes",
+            "existing_anti_affinity": f"Narrow the other workload's required podAntiAffinity (its labelSelector/namespaces) so it does not repel {workload}, or relabel {workload}",
         }.get(key, "Check the scheduler's message and the nodes' capacity and labels")
         if key == "pvc":
             for claim in obs.claims:
@@ -141,8 +188,15 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
                     break
     if "volume node affinity conflict" in message:
         pinned = scheduling_detail.node_affinity_terms(obs, ("PersistentVolume",))
+        zones = scheduling_detail.pinned_zones(obs) if not pinned else None
         if pinned:
             what += f"; its PersistentVolume is pinned to {pinned}, so only nodes there can run it"
+        elif zones:
+            evidence.append(zones[1])
+            what += f"; its PersistentVolume is pinned to zone {', '.join(zones[0])}, so only nodes there can run it"
+            elsewhere = sorted({z for z in scheduling_detail.node_zones(obs).values() if z not in zones[0]})
+            if elsewhere:
+                what += f" (the nodes it may use are in {', '.join(elsewhere)})"
     nodes = re.search(r"0/(\d+) nodes are available", message)
     breakdown = ", ".join(f"{n} {text}" for n, text in reasons)
     scope = (
@@ -166,6 +220,7 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
     )
 
 
+_UNSCHEDULABLE_LINE = re.compile(r"\b0/\d+ nodes are available: ")
 _CONTROL_PLANE = re.compile(r"node-role\.kubernetes\.io/(?:control-plane|master)")
 _TAINT = re.compile(r"taints? \{([^}]*)\}")
 _REASON_ITEM = re.compile(r"(\d+) (.+?)(?=, \d+ |$)")
@@ -210,6 +265,14 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
             names = ", ".join(name for name, _ in cordoned)
             return f"{len(cordoned)} node(s) are cordoned (unschedulable: {names}); uncordon them after maintenance"
         return "the nodes are cordoned (unschedulable); uncordon them after maintenance"
+    if key == "existing_anti_affinity":
+        selector = scheduling_detail.pod_affinity_selector(obs, True)
+        if selector:
+            evidence.append(selector[1])
+            owner = _owner_of_cite(obs, selector[1])
+            whose = f"pods of {owner}" if owner else "pods already running"
+            return f"the required pod anti-affinity of {whose} repels pods labelled {selector[0]} from their nodes (topology domain), and this pod matches it on every node"
+        return what
     if key in ("anti_affinity",):
         anti = "anti-affinity" in message.lower()
         selector = scheduling_detail.pod_affinity_selector(obs, anti)
@@ -219,20 +282,24 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
             return f"its {term} selects pods labelled {selector[0]}, and no node in the topology domain it requires runs such a pod"
         return what
     if key == "ports":
-        ports = sorted(
-            {
-                m.group(1)
-                for _, line in scheduling_detail.lines_of(obs)
-                if (m := re.search(r"\"?hostPort\"?\s*:\s*(\d+)", line))
-            },
-            key=int,
-        )
+        ports = scheduling_detail.host_ports(obs)
+        if ports and (surge := _surge_strategy(obs)):
+            return (
+                f"its hostPort {', '.join(ports)} is held on every node it fits by the old pods, and the rollout "
+                f"({surge}) adds a new pod before removing an old one, so the surge pod never schedules and the rollout hangs; "
+                "use maxUnavailable: 1 and maxSurge: 0 (or the Recreate strategy) for a hostPort workload"
+            )
         if ports:
             return f"its hostPort {', '.join(ports)} is already taken on every node it fits (one pod per node and host port: more replicas than nodes cannot run)"
         return what
     if key == "topology_spread":
         topology = scheduling_detail.topology_key(obs)
         cordoned = scheduling_detail.cordoned_nodes(obs)
+        if "missing required label" in message:
+            if topology:
+                evidence.append(topology[1])
+            label = topology[0] if topology else "its topologyKey"
+            return f"no node carries the label {label} that its topology spread constraint spreads over (missing required label), so every node is filtered out; label the nodes or fix the topologyKey"
         if topology:
             evidence.append(topology[1])
             what = f"its topology spread constraint over {topology[0]} (maxSkew, whenUnsatisfiable: DoNotSchedule) cannot be met"
@@ -240,6 +307,62 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
                 what += f"; cordoned in that domain: {', '.join(name for name, _ in cordoned)}"
         return what
     return what
+
+
+_POD_HEADER = re.compile(r"\bpod[/ ](?:[\w-]+/)?(?P<pod>[a-z0-9][\w.-]*?)(?:\(|\s|$|:)", re.I)
+
+
+def _pasted_messages(
+    obs: Observations, pods: dict[str, PodFact], asked: str | None, reported: set[str]
+) -> list[Finding]:
+    """Scheduler messages pasted without an event around them: an events row without its object, a CI log line,
+    k8sgpt's ``0: Pod ns/name()`` / ``- Error: 0/9 nodes are available: ...``. The pod is the one the line or the
+    line before it names, else the one asked about."""
+    findings: list[Finding] = []
+    previous = ""
+    for label, text in scheduling_detail.lines_of(obs):
+        found = _UNSCHEDULABLE_LINE.search(text)
+        if not found:
+            previous = text
+            continue
+        named = _POD_HEADER.search(text[: found.start()]) or _POD_HEADER.search(previous)
+        name = named.group("pod") if named else (asked if asked and not _names_other(label, asked) else None)
+        previous = text
+        if not name or name in reported or len(findings) >= 3:
+            continue
+        reported.add(name)
+        pod = pods.get(name) or PodFact(name=name)
+        findings.append(_finding(pod, text[found.start() :].strip(), f"{label} {text.strip()}", None, obs))
+    return findings
+
+
+def _names_other(label: str, asked: str) -> bool:
+    """An attachment named after another object (``describe-zookeeper-2.txt`` when kafka-2 is asked about)."""
+    stem = re.sub(r"^\[attachment:|\]$", "", label).rsplit(".", 1)[0].lower()
+    stem = re.sub(r"^(?:kubectl-)?(?:describe|get|pod|pods|events?)[-_]", "", stem)
+    return bool(re.search(r"[a-z0-9]-[a-z0-9]", stem)) and asked.lower() not in stem and stem not in asked.lower()
+
+
+def _owner_of_cite(obs: Observations, cite: str) -> str | None:
+    """The workload named by the command that printed the cited attachment (``get sts pg-main -o yaml``)."""
+    label = cite.split("] ", 1)[0] + "]"
+    for doc_label, command in [(t.label, t.command) for t in obs.texts] + [(d.label, d.command) for d in obs.logs]:
+        found = re.search(
+            r"\bget\s+(?:sts|statefulsets?|deploy|deployments?|ds|daemonsets?)(?:\.apps)?\s+([a-z0-9][\w.-]*)", command
+        )
+        if doc_label == label and found:
+            return found.group(1)
+    return None
+
+
+def _surge_strategy(obs: Observations) -> str | None:
+    """``maxUnavailable: 0`` with a surge (``maxSurge`` >= 1 or a percentage) in a Deployment's strategy, as printed."""
+    text = " ".join(
+        line for _, line in scheduling_detail.lines_of(obs) if "maxUnavailable" in line or "maxSurge" in line
+    )
+    unavailable = re.search(r"maxUnavailable\"?\s*:\s*\"?(0%?)\"?(?![\d%])", text)
+    surge = re.search(r"maxSurge\"?\s*:\s*\"?([1-9]\d*%?)", text)
+    return f"maxSurge {surge.group(1)}, maxUnavailable {unavailable.group(1)}" if unavailable and surge else None
 
 
 def _reasons(message: str) -> list[tuple[int, str]]:

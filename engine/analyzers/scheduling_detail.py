@@ -32,6 +32,76 @@ def _cite(label: str, line: str, around: str) -> str:
     return f"{label} {excerpt(line.strip(), around=around)}"
 
 
+def _diff_labels(obs: Observations) -> set[str]:
+    """Attachments that are unified diffs (``+++ b/...`` and ``@@`` hunks)."""
+    labels: set[str] = set()
+    for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        if any(line.startswith("+++ ") for line in lines) and any(line.startswith("@@") for line in lines):
+            labels.add(label)
+    return labels
+
+
+def allocatable(resource: str, obs: Observations) -> tuple[str, str] | None:
+    """The largest allocatable amount of ``resource`` a node prints (describe's ``Allocatable:`` block, a node's
+    ``status.allocatable``), with the line that shows it."""
+    best: tuple[float, str, str] | None = None
+    inside, depth = False, 0
+    for label, line in lines_of(obs):
+        header = re.match(r"^(\s*)\"?allocatable\"?\s*:\s*\{?\s*$", line, re.I)
+        if header:
+            inside, depth = True, len(header.group(1))
+            continue
+        if inside and line.strip() and len(line) - len(line.lstrip()) <= depth:
+            inside = False
+        if inside:
+            found = re.match(r"^\s*\"?" + re.escape(resource) + r"\"?\s*:\s*" + _QUANTITY + r"\s*,?\s*$", line)
+            if found:
+                amount = quantity(found.group(1))
+                if best is None or amount > best[0]:
+                    best = (amount, found.group(1), _cite(label, line, found.group(1)))
+            elif not re.match(r"^\s+\"?[\w./-]+\"?\s*:", line):
+                inside = False
+    if best is None:  # custom-columns printing .status.allocatable.<resource>: the largest value of that column
+        for label, lines, command in _docs(obs):
+            if "allocatable" not in command or resource.split("/")[-1] not in command.replace("\\", ""):
+                continue
+            for line in lines[1:]:
+                cells = line.split()
+                if len(cells) >= 2 and re.fullmatch(r"\d+(?:\.\d+)?[A-Za-z]*", cells[-1]):
+                    amount = quantity(cells[-1])
+                    if best is None or amount > best[0]:
+                        best = (amount, cells[-1], _cite(label, line, cells[-1]))
+    return (best[1], best[2]) if best else None
+
+
+def _docs(obs: Observations) -> list[tuple[str, list[str], str]]:
+    return [(t.label, t.lines, t.command) for t in obs.texts] + [(d.label, d.lines, d.command) for d in obs.logs]
+
+
+def extended_limit(resource: str, obs: Observations) -> tuple[str, str] | None:
+    """An extended resource (``nvidia.com/gpu``) is requested through its limit: the amount a ``limits`` block or a
+    one-line print of ``.resources.limits`` gives."""
+    key = re.escape(resource)
+    for label, lines, command in _docs(obs):
+        for line in lines:
+            found = re.search(r"\"?" + key + r"\"?\s*:\s*" + _QUANTITY, line)
+            if found and ("limits" in line or "limits" in command or "requests" in command):
+                return found.group(1), _cite(label, line, found.group(1))
+    return None
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity as a number (cpu in cores, memory in bytes): ``3920m`` -> 3.92, ``4`` -> 4."""
+    found = re.match(r"^([0-9]+(?:\.[0-9]+)?)([KMGTPE]i?|[kmun])?$", text.strip().strip('"'))
+    if not found:
+        return 0.0
+    number, unit = float(found.group(1)), found.group(2) or ""
+    scale = {"m": 1e-3, "u": 1e-6, "n": 1e-9, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+    if unit.endswith("i"):
+        return number * float(1024 ** ("KMGTPE".index(unit[0]) + 1))
+    return number * scale.get(unit, 1.0)
+
+
 def requested(resource: str, obs: Observations) -> tuple[str, str] | None:
     """The amount of ``resource`` a container requests (``120Gi``) and the line that shows it.
 
@@ -55,7 +125,11 @@ def requested(resource: str, obs: Observations) -> tuple[str, str] | None:
     header = re.compile(r"^(\s*)(?:-\s+)?\"?requests\"?\s*:\s*\{?\s*$", re.I)
     stop = re.compile(r"^\s*\"?(?:limits|claims)\"?\s*:", re.I)
     pending: tuple[str, int] | None = None  # (label, indent) of an open requests block
-    for label, line in lines_of(obs):
+    diffs = _diff_labels(obs)
+    for label, raw in lines_of(obs):
+        if label in diffs and raw.startswith("-"):
+            continue  # a unified diff's removed line: not what is requested now
+        line = " " + raw[1:] if label in diffs and raw.startswith("+") and not raw.startswith("+++") else raw
         found = inline.search(line)
         if found:
             amount = found.group(1) or found.group(2)
@@ -120,6 +194,7 @@ def pod_affinity_selector(obs: Observations, anti: bool) -> tuple[str, str] | No
     """
     want = "podAntiAffinity" if anti else "podAffinity"
     block: tuple[str, int] | None = None  # (label, lines left)
+    expression_key: str | None = None  # a matchExpressions term's key, waiting for its values
     for label, line in lines_of(obs):
         if want in line:
             block = (label, 16)
@@ -133,6 +208,14 @@ def pod_affinity_selector(obs: Observations, anti: bool) -> tuple[str, str] | No
             pairs = _PAIR_JSON.findall(match.group(1))
             if pairs:
                 return ",".join(f"{k}={v}" for k, v in pairs), _cite(label, line, pairs[0][1])
+        key = re.match(r"^\s*-?\s*key:\s*\"?([\w./-]+)\"?\s*$", line)
+        if key:
+            expression_key = key.group(1)
+            continue
+        values = re.match(r"^\s*values:\s*\[([^\]]*)\]", line)
+        if values and expression_key:
+            listed = ", ".join(v.strip().strip("\"'") for v in values.group(1).split(",") if v.strip())
+            return f"{expression_key} in ({listed})", _cite(label, line, "values")
         flat = re.search(r"matchLabels\.([\w./-]+):\s*([\w.-]+)", line)
         if flat:
             return f"{flat.group(1)}={flat.group(2)}", _cite(label, line, flat.group(2))
@@ -148,7 +231,76 @@ def topology_key(obs: Observations) -> tuple[str, str] | None:
         found = re.search(r"\"?topologyKey\"?\s*[:=]\s*\"?([\w./-]+)", line)
         if found:
             return found.group(1), _cite(label, line, found.group(1))
+    for document in obs.documents:  # a pasted spec excerpt read as a document
+        for line in document.lines:
+            found = re.search(r"topologyKey\"?\s*[:=]\s*\"?([\w./-]+)", line)
+            if found:
+                return found.group(1), _cite(document.label, line, found.group(1))
     return None
+
+
+_ZONE_KEYS = r"(?:topology\.kubernetes\.io/zone|failure-domain\.beta\.kubernetes\.io/zone|topology\.[\w.-]+/zone)"
+
+
+def pinned_zones(obs: Observations) -> tuple[list[str], str] | None:
+    """The zones a PersistentVolume's nodeAffinity pins it to, from any print of it (a jsonpath one-liner, a
+    describe's ``Node Affinity`` block, YAML), and the line that shows them."""
+    for label, line in lines_of(obs):
+        if not re.search(_ZONE_KEYS, line):
+            continue
+        values = re.search(_ZONE_KEYS + r"[^\]]*?\"values\":\s*\[([^\]]*)\]", line)
+        if values:
+            zones = re.findall(r"\"([\w-]+)\"", values.group(1))
+            if zones:
+                return zones, _cite(label, line, zones[0])
+        described = re.search(_ZONE_KEYS + r"\s+in\s+\[([^\]]*)\]", line)
+        if described:
+            return [z.strip() for z in described.group(1).split(",") if z.strip()], _cite(
+                label, line, described.group(1)
+            )
+    return None
+
+
+def node_zones(obs: Observations) -> dict[str, str]:
+    """Node -> zone from ``kubectl get nodes -L topology.kubernetes.io/zone`` (a ZONE column)."""
+    zones: dict[str, str] = {}
+    for _, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        column = None
+        for line in lines:
+            cells = line.split()
+            if cells and cells[0] == "NAME" and "ZONE" in cells:
+                column = cells.index("ZONE")
+                continue
+            if column is not None and len(cells) > column:
+                zones[cells[0]] = cells[column]
+            elif column is not None:
+                column = None
+    return zones
+
+
+def not_ready_nodes(obs: Observations) -> list[str]:
+    """Nodes printed NotReady (a ``get nodes`` row or a Ready condition that is not True)."""
+    names = [
+        n.name for n in obs.nodes if any(c.type == "Ready" and c.status in ("False", "Unknown") for c in n.conditions)
+    ]
+    for _, line in lines_of(obs):
+        cells = line.split()
+        if len(cells) >= 2 and cells[1].startswith("NotReady") and cells[0] not in names:
+            names.append(cells[0])
+    return names
+
+
+def host_ports(obs: Observations) -> list[str]:
+    """Host ports a pod spec asks for: ``hostPort: 80`` (YAML/JSON) or describe's ``Host Ports: 80/TCP, 443/TCP``."""
+    ports: set[str] = set()
+    for _, line in lines_of(obs):
+        found = re.search(r"\"?hostPort\"?\s*:\s*(\d+)", line)
+        if found:
+            ports.add(found.group(1))
+        described = re.match(r"^\s*Host Ports?:\s+(.+)$", line)
+        if described:
+            ports.update(p for p in re.findall(r"\b(\d+)/(?:TCP|UDP|SCTP)", described.group(1)) if p != "0")
+    return sorted(ports, key=int)
 
 
 def node_affinity_terms(obs: Observations, kinds: tuple[str, ...] = ()) -> str:
@@ -189,3 +341,46 @@ def find_key(data: object, key: str, depth: int = 0) -> object:
             if found is not None:
                 return found
     return None
+
+
+def printed_selector(obs: Observations) -> tuple[dict[str, str], str] | None:
+    """A nodeSelector printed by ``-o jsonpath='{.spec...nodeSelector}'`` (one JSON object line)."""
+    import json
+
+    for label, lines, command in [(t.label, t.lines, t.command) for t in obs.texts] + [
+        (d.label, d.lines, d.command) for d in obs.logs
+    ]:
+        if "nodeselector" not in command.lower():
+            continue
+        for line in lines:
+            text = line.strip()
+            if text.startswith("{") and text.endswith("}"):
+                try:
+                    data = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(data, dict) and data and all(isinstance(v, str) for v in data.values()):
+                    return {str(k): str(v) for k, v in data.items()}, f"{label} {text}"
+    return None
+
+
+def label_values(obs: Observations, key: str) -> list[str]:
+    """The values a ``kubectl get nodes -L <key>`` column shows for a label (column named after its last part)."""
+    column_name = key.rsplit("/", 1)[-1].upper()
+    values: list[str] = []
+    for _, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        header: list[str] | None = None
+        for line in lines:
+            cells = line.split()
+            if cells and cells[0] == "NAME" and column_name in cells:
+                header = cells
+                continue
+            if header is None:
+                continue
+            if not cells or cells[0] == "NAME":
+                header = None
+                continue
+            index = header.index(column_name)
+            if len(cells) == len(header) and cells[index] not in values:
+                values.append(cells[index])
+    return values

@@ -54,7 +54,9 @@ _POD_IN_LINE = re.compile(r"for pod ([\w-]+)/([\w.-]+)")
 
 
 _PREFILTER = re.compile(r"CSI drivers|volume|snapshot|secret|^\s*Output:", re.I)
-_MOUNT_OUTPUT = re.compile(r"^\s*Output:\s*(?P<out>(?:mount(?:\.\w+)?|mount error\(\d+\))[:\s][^\n]{5,200})")
+_MOUNT_OUTPUT = re.compile(
+    r"^\s*Output:\s*(?P<out>(?:mount(?:\.\w+)?|mount error\(\d+\))[:\s][^\n]{5,200}|Failed to resolve [^\n]{5,300})"
+)
 _MOUNT_FAILED = re.compile(r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"")
 
 
@@ -63,6 +65,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings: dict[str, Finding] = {}
     owners = {e.cite: e.object_name for e in obs.events if e.object_name}
     last_mount: tuple[str, str, str | None] | None = None  # (volume, cite, owner) of the last mount failure read
+    server: str | None = None  # the NFS/CIFS server the last "Mounting arguments:" line names
     for label, line in lines_of(obs):
         if len(line) < 20 or not _PREFILTER.search(line):
             continue
@@ -80,18 +83,51 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         failed = _MOUNT_FAILED.search(line)
         if failed:
             last_mount = (failed.group("volume"), cite, owner)
+        arguments = _MOUNT_SERVER.search(line) if "Mounting arguments" in line else None
+        if arguments:
+            server = arguments.group("server")
         output = _MOUNT_OUTPUT.match(line)
         if output and last_mount and "mount_output" not in findings:
-            findings["mount_output"] = _mount_output(output.group("out").strip(), cite, *last_mount)
+            findings["mount_output"] = _mount_output(output.group("out").strip(), cite, *last_mount, server=server)
         secret = _EXTERNAL_SECRET.search(line) if _EXTERNAL_STORE.search(line) else None
         if secret and "secret" not in findings:
             findings["secret"] = _external_secret(secret.group(1), cite, owner, obs)
     return list(findings.values())
 
 
-def _mount_output(output: str, cite: str, volume: str, failed_cite: str, owner: str | None) -> Finding:
+# "Mounting arguments: -t nfs 10.50.0.20:/exports/media /var/lib/..." / "-t cifs //files.corp/share ..."
+_MOUNT_SERVER = re.compile(
+    r"-t\s+(?:nfs4?|cifs|smb3?|efs)\s+(?:-o\s+\S+\s+)?(?P<server>//[\w.-]+/[\w$./-]*|[\w.-]+:/[\w./-]*)"
+)
+_MOUNT_MEANINGS = (
+    (
+        re.compile(r"Connection timed out|timed out|No route to host", re.I),
+        "the file server {server} does not answer from this node (NFS port 2049/111 blocked by a firewall, security group or network policy, or the server is down)",
+    ),
+    (
+        re.compile(r"access denied by server", re.I),
+        "the file server {server} refuses this node: its export does not allow the node's address (exports/allowed clients)",
+    ),
+    (
+        re.compile(r"Connection refused", re.I),
+        "the file server {server} refuses connections (the NFS service is not running there)",
+    ),
+    (re.compile(r"No such file or directory", re.I), "the export path {server} does not exist on the server"),
+    (
+        re.compile(r"Failed to resolve .*mount target", re.I),
+        "the file system has no mount target reachable from this node's Availability Zone/VPC (create one in the node's subnet)",
+    ),
+)
+
+
+def _mount_output(
+    output: str, cite: str, volume: str, failed_cite: str, owner: str | None, server: str | None = None
+) -> Finding:
     """The mount helper's own output printed under a MountVolume failure (NFS/CIFS/iSCSI: why the server refused)."""
     subject = workload_of(owner) if owner else volume
+    meaning = next((text for pattern, text in _MOUNT_MEANINGS if pattern.search(output)), None) if server else None
+    if meaning and server:
+        output = f"{output} — {meaning.format(server=server)}"
     return Finding(
         kind="volume_mount_refused",
         subject=f"{subject}:volume_mount_refused",

@@ -81,6 +81,9 @@ def _not_expandable(obs: Observations) -> list[Finding]:
                     f" (provisioner {resource.raw.get('provisioner')})" if resource.raw.get("provisioner") else ""
                 )
                 evidence.append(resource.quote("allowVolumeExpansion") or resource.quote(storage_class or ""))
+        elif printed := _printed_expansion(obs):  # `kubectl get sc <name> -o yaml | grep expansion`
+            detail = f"; StorageClass {printed[0]} sets allowVolumeExpansion: false"
+            evidence.append(printed[1])
         elif storage_class:
             detail = f"; its StorageClass {storage_class} must allow volume expansion (allowVolumeExpansion: true) with a provisioner that can resize"
         found.append(
@@ -103,6 +106,20 @@ def _not_expandable(obs: Observations) -> list[Finding]:
         )
         break
     return found
+
+
+def _printed_expansion(obs: Observations) -> tuple[str, str] | None:
+    """A StorageClass named by the command that printed ``allowVolumeExpansion: false`` (a filtered ``get sc``)."""
+    for label, lines, command in [(t.label, t.lines, t.command) for t in obs.texts] + [
+        (d.label, d.lines, d.command) for d in obs.logs
+    ]:
+        named = re.search(
+            r"\bget\s+(?:sc|storageclass(?:es)?)(?:\.storage\.k8s\.io)?\s+([a-z0-9][\w.-]*)", command or ""
+        )
+        line = next((ln for ln in lines if re.search(r"allowVolumeExpansion\"?\s*:\s*\"?false", ln)), None)
+        if named and line:
+            return named.group(1), f"{label} {excerpt(line.strip())}"
+    return None
 
 
 def _lost(name: str, cite: str, obs: Observations) -> Finding:
