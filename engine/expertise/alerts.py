@@ -61,7 +61,7 @@ MEANINGS = {
     "NodeNetworkReceiveErrs": "the node's network interface reports receive errors",
     "TargetDown": "Prometheus cannot scrape some targets of the job",
     "PrometheusRuleFailures": "Prometheus fails to evaluate some rules",
-    "AlertmanagerFailedToSendAlerts": "Alertmanager cannot deliver notifications to an integration",
+    "AlertmanagerFailedToSendAlerts": "notifications to one of Alertmanager's receiver integrations (Slack, PagerDuty, webhook...) fail",
     "etcdInsufficientMembers": "etcd has too few members for quorum",
     "etcdNoLeader": "an etcd member has no leader",
     "etcdHighFsyncDurations": "etcd's WAL fsyncs are slow (p99 above 0.5 s): its disk is too slow or shared",

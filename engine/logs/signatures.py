@@ -125,12 +125,43 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature(
         "db_too_many_connections",
         "cause",
-        82,
+        84,  # the database's own refusal explains the pool timeouts its clients print alongside it
         "Database refuses connections: too many connections",
         _re(
             r"too many connections|remaining connection slots are reserved|sorry, too many clients already"
             r"|max_connections (?:reached|exceeded|limit)|ER_CON_COUNT_ERROR"
         ),
+    ),
+    Signature(
+        # PostgreSQL's client-authentication refusal: pg_hba.conf has no line for this client (address, user,
+        # database and SSL or not); "no encryption" under hostssl-only rules means the client must use SSL
+        "db_hba_rejected",
+        "cause",
+        88,
+        "PostgreSQL rejects the connection: no pg_hba.conf entry for host {client}, user {user}, database {db}"
+        "{encryption}; pg_hba.conf has no rule admitting this client{hint}",
+        _re(
+            r"no pg_hba\.conf entry for (?:replication connection from )?host \\?\"(?P<client>[\w.:-]+)\\?\",\s*user \\?\"(?P<user>[\w.-]+)\\?\""
+            r"(?:,\s*database \\?\"(?P<db>[\w.-]+)\\?\")?(?:,\s*(?P<encryption>no encryption|SSL (?:on|off)|SSL encryption|GSS encryption))?"
+        ),
+    ),
+    Signature(
+        # MySQL ER_HOST_NOT_PRIVILEGED (1130): the account exists for other hosts only
+        "db_host_not_allowed",
+        "cause",
+        86,
+        "MySQL refuses the client host: Host '{client}' is not allowed to connect (no account matches that host)",
+        _re(r"Host '(?P<client>[\w.:%-]+)' is not allowed to connect to this (?:MySQL|MariaDB) server"),
+    ),
+    Signature(
+        # PgBouncer's own limits (pgbouncer.org/config.html): clients beyond max_client_conn are refused; clients
+        # waiting longer than query_wait_timeout for a server connection of a full pool are dropped
+        "pgbouncer_limit",
+        "cause",
+        88,
+        "PgBouncer refuses clients: {detail}; every client pod's pool counts against it, so more replicas or bigger "
+        "pools exceed it",
+        _re(r"(?P<detail>no more connections allowed \(max_client_conn\)|query_wait_timeout)"),
     ),
     Signature(
         "db_deadlock",
@@ -156,6 +187,16 @@ SIGNATURES: tuple[Signature, ...] = (
         90,
         "The PostgreSQL standby cannot catch up: the primary has already removed WAL segment {segment} it needs (requested WAL segment has already been removed), so it stays in recovery and never becomes ready (rebuild it with pg_basebackup; keep WAL for it with a replication slot)",
         _re(r"requested WAL segment (?P<segment>[0-9A-F]{24}) has already been removed"),
+    ),
+    Signature(
+        # a standby's primary_slot_name (or a logical-decoding client's slot) that the primary does not have
+        "postgres_slot_missing",
+        "cause",
+        90,
+        "PostgreSQL replication slot {slot} does not exist{streaming}",
+        _re(
+            r"(?P<streaming>could not start WAL streaming: )?(?:ERROR:\s+)?replication slot \\?\"(?P<slot>[\w.-]+)\\?\" does not exist"
+        ),
     ),
     Signature(
         "db_unavailable",
@@ -193,7 +234,8 @@ SIGNATURES: tuple[Signature, ...] = (
         _re(
             r"(?P<detail>An error occurred \((?:AccessDenied|AccessDeniedException|UnauthorizedOperation|Forbidden|InvalidAccessKeyId|ExpiredToken)\) when calling the \w+ operation[^\n]{0,160}?(?:is not authorized to perform: [\w:*-]+|$)"
             r"|is not authorized to perform: [\w:*-]+(?: on resource: \S+)?"
-            r"|Permission '[\w.]+' denied on (?:resource|project) [^\n]{0,80}|does not have [\w.]+ access to [^\n]{0,80}"
+            r"|Permission '[\w.]+' denied (?:on|for) (?:resource|project) '?[\w/.:-]{0,160}'?|does not have [\w.]+ access to [^\n]{0,80}"
+            r"|PermissionDenied: 403 [^\n\\]{0,160}"
             r"|AuthorizationFailed[^\n]{0,60}does not have authorization to perform action '[^']+'"
             r"|AccessDenied: Access Denied|status code: 403, request id)"
         ),
@@ -477,7 +519,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"metadata|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|pg_hba|replication slot|allowed to connect|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
@@ -504,6 +546,25 @@ def match_signatures(line: str) -> list[SignatureMatch]:
             groups["detail"] = f": {groups['detail']}" if groups.get("detail") else ""
         if signature.kind in ("alertmanager_notify_failed", "prometheus_rule_failed") and "detail" in groups:
             groups["detail"] = groups["detail"].replace('\\"', '"')
+        if signature.kind == "db_hba_rejected":
+            groups.setdefault("db", "any")
+            encryption = groups.get("encryption", "")
+            groups["encryption"] = f", {encryption}" if encryption else ""
+            groups["hint"] = (
+                " without SSL: the client connects unencrypted (sslmode=disable) where only hostssl rules admit it; "
+                "connect with sslmode=require or add a matching host line"
+                if encryption.lower() in ("no encryption", "ssl off")
+                else ": add a line for this address, user and database, or connect from an admitted address"
+            )
+        if signature.kind == "postgres_slot_missing":
+            slot = groups.get("slot", "")
+            groups["streaming"] = (
+                " on the primary, so the standby cannot start WAL streaming and stays behind (create it with "
+                f"pg_create_physical_replication_slot('{slot}') or fix primary_slot_name)"
+                if groups.get("streaming")
+                else " (dropped, or lost in a restore or failover), so the client that streams changes from it stops "
+                "(re-create the slot, or let the client create it, and expect a gap to re-snapshot)"
+            )
         if signature.kind == "kafka_poll_interval":
             groups["group"] = f" of group '{groups['group']}'" if groups.get("group") else ""
         groups["line"] = text.strip()[:160]

@@ -173,10 +173,59 @@ def _parse_json(content: str, citer: Citer, path: list[str] | None = None) -> Pa
         document = json.loads(content)
     except ValueError:
         stream = _json_stream(content)  # `kubectl get svc,endpointslice -o json | jq -c '.items[]'`: one per line
-        if stream is None:
+        if stream is not None:
+            return _parse_structured(stream, citer)
+        repaired = repair_truncated_json(content)  # a paste cut off by a chat client or a terminal
+        if repaired is None:
             return None
-        return _parse_structured(stream, citer)
+        return _parse_structured(_nested(path or [], repaired), citer)
     return _parse_structured(_nested(path or [], document), citer)
+
+
+_CLOSERS = {"{": "}", "[": "]"}
+
+
+def repair_truncated_json(content: str) -> Any | None:
+    """A JSON document cut off part-way (``"podIP": "10.8.3.`` and nothing after): everything up to the last
+    complete member, with the brackets still open closed. None when the text is not such a prefix."""
+    text = content.strip()
+    if not re.match(r'\s*(?:\{\s*"|\[\s*\{\s*")', text):
+        return None  # a JSON object or list of objects, not a log line opening with "[2026-11-03 ...]"
+    stack: list[str] = []
+    cuts: list[tuple[int, str]] = []  # (where the kept text ends, the closers it then needs)
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append(char)
+            cuts.append((index + 1, "".join(_CLOSERS[c] for c in reversed(stack))))
+        elif char in "}]":
+            if not stack:
+                return None
+            stack.pop()
+            if stack:
+                cuts.append((index + 1, "".join(_CLOSERS[c] for c in reversed(stack))))
+        elif char == "," and stack:
+            cuts.append((index, "".join(_CLOSERS[c] for c in reversed(stack))))
+    if not stack:
+        return None  # complete (so malformed in another way), not truncated
+    for end, closers in reversed(cuts[-50:]):
+        if end < len(text) * 0.8:
+            break  # only the tail may be missing: a prefix that short is not this document
+        try:
+            return json.loads(text[:end] + closers)
+        except ValueError:
+            continue
+    return None
 
 
 def _nested(path: list[str], value: Any) -> Any:
