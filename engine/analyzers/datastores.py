@@ -26,6 +26,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         findings += _traces(document)
         findings += _replication(document)
         findings += _connect_tasks(document)
+        findings += _rabbitmq_api_nodes(document)
     findings += _kafka(obs)
     findings += _redis(obs, ctx)
     return findings
@@ -94,6 +95,84 @@ def _rabbitmq(document: DocumentFact) -> list[Finding]:
                 ],
             )
         )
+    return findings
+
+
+def _rabbitmq_api_nodes(document: DocumentFact) -> list[Finding]:
+    """The management API's ``GET /api/nodes`` (or one ``/api/nodes/<name>``): ``mem_alarm``/``disk_free_alarm``
+    true block publishers cluster-wide; ``running: false`` is a node down; a non-empty ``partitions`` list a split."""
+    findings: list[Finding] = []
+    for node in _walk_dicts(document.data):
+        if "name" not in node or not ({"mem_alarm", "disk_free_alarm"} & set(node)):
+            continue
+        name = str(node["name"])
+        short = name.split("@")[-1].split(".")[0]
+        alarms = [
+            (resource, f"{used_key} {node.get(used_key)} vs {limit_key} {node.get(limit_key)}")
+            for resource, flag, used_key, limit_key in (
+                ("memory", "mem_alarm", "mem_used", "mem_limit"),
+                ("disk", "disk_free_alarm", "disk_free", "disk_free_limit"),
+            )
+            if node.get(flag) is True
+        ]
+        for resource, numbers in alarms:
+            flag = "mem_alarm" if resource == "memory" else "disk_free_alarm"
+            findings.append(
+                Finding(
+                    kind="rabbitmq_alarm",
+                    subject=f"rabbitmq:{name}",
+                    role="cause",
+                    title=f"RabbitMQ node {name} has raised its {resource} alarm ({flag}: true, {numbers}), so the "
+                    "cluster blocks every publishing connection until the alarm clears",
+                    weight=90,
+                    evidence=[document.quote(name, fallback=f"{name}: {flag} true")],
+                    workload=short,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Free {resource} on {name} ("
+                            + (
+                                "drain queues without consumers, add consumers"
+                                if resource == "memory"
+                                else "expand or clean its data volume"
+                            )
+                            + "); raise the limit only with headroom",
+                        )
+                    ],
+                    affected=[short],
+                )
+            )
+        if node.get("running") is False:
+            findings.append(
+                Finding(
+                    kind="rabbitmq_node_down",
+                    subject=f"rabbitmq:{name}",
+                    role="cause",
+                    title=f"RabbitMQ node {name} is not running (running: false in the management API)",
+                    weight=84,
+                    evidence=[document.quote(name, fallback=f"{name}: running false")],
+                    workload=short,
+                    recommendations=[rec("high", f"Find why {name} stopped (its pod's logs and events)")],
+                    affected=[short],
+                )
+            )
+        partitions = node.get("partitions")
+        if isinstance(partitions, list) and partitions:
+            findings.append(
+                Finding(
+                    kind="rabbitmq_partition",
+                    subject="rabbitmq:cluster",
+                    role="cause",
+                    title=f"RabbitMQ cluster is partitioned: {name} cannot see {', '.join(map(str, partitions))}",
+                    weight=88,
+                    evidence=[document.quote(name, fallback=f"{name}: partitions {partitions}")],
+                    recommendations=[
+                        rec(
+                            "high", "Heal the partition: restart the minority nodes per the partition handling strategy"
+                        )
+                    ],
+                )
+            )
     return findings
 
 
