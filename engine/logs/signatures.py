@@ -164,6 +164,22 @@ SIGNATURES: tuple[Signature, ...] = (
         _re(r"(?P<detail>no more connections allowed \(max_client_conn\)|query_wait_timeout)"),
     ),
     Signature(
+        # a file the program opens at startup (a key, a certificate, a config mounted from a Secret/ConfigMap) is
+        # not where it looks: Go's "open /x: no such file or directory", Python's FileNotFoundError, Node's ENOENT
+        "file_missing",
+        "cause",
+        82,
+        "A file the program needs is missing: {path} (no such file or directory); check the volume or Secret/ConfigMap "
+        "key mounted there",
+        _re(
+            r"\b(?:open|stat|read|load|lstat)\w*\s+['\"]?(?P<path>/[\w./@+-]+)['\"]?: no such file or directory"
+            r"|FileNotFoundError: \[Errno 2\] No such file or directory: '(?P<path2>/[\w./@+-]+)'"
+            r"|ENOENT: no such file or directory, (?:open|stat|lstat|scandir) '(?P<path3>/[\w./@+-]+)'"
+            r"|java\.nio\.file\.NoSuchFileException: (?P<path4>/[\w./@+-]+)"
+            r"|(?P<path5>/[\w./@+-]+) \(No such file or directory\)"
+        ),
+    ),
+    Signature(
         "db_deadlock",
         "cause",
         72,
