@@ -68,6 +68,7 @@ LABEL_KINDS = {
     "node": "node",
     "horizontalpodautoscaler": "horizontalpodautoscaler",
     "persistentvolumeclaim": "persistentvolumeclaim",
+    "persistentvolume": "persistentvolume",
     "service": None,
     "container": None,
 }

@@ -73,9 +73,61 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _alert_storm(obs)
     findings += _clock_unsynchronised(labels, lines, alert)
     findings += _expiring_certificates(lines, ctx)
+    if alert == "KubePersistentVolumeErrors":
+        findings += _volume_errors(labels, lines)
     if alert in _SCRAPE_ALERTS or any("lastError" in line.text for line in lines):
         findings += _scrape_port_mismatch(labels, lines)
     return findings
+
+
+# --- KubePersistentVolumeErrors: the volume's own status message -----------------------------------------------
+
+_PV_STATUS = re.compile(r"^\s*(?:Status|phase)\s*:\s*\"?(?P<phase>Failed|Pending)\"?\s*$")
+_PV_MESSAGE = re.compile(r"^\s*(?:Message|message)\s*:\s*(?P<q>[\"']?)(?P<message>\S.{5,}?)(?P=q)\s*$")
+_PV_WARNING = re.compile(r"^\s*Warning\s+(?P<reason>\w+)\s+\S+.*?\s{2,}(?P<message>\S.{5,})$")
+
+
+def _volume_errors(labels: dict[str, str], lines: list[_Line]) -> list[Finding]:
+    """The runbook's first step: ``kubectl describe pv`` — a Failed/Pending volume says why in its status message
+    or its Warning events (a reclaim that cannot delete or detach the disk, a provisioner error)."""
+    volume = labels.get("persistentvolume", "")
+    phase = next(
+        (m.group("phase") for line in lines for m in [_PV_STATUS.match(line.text)] if m), labels.get("phase", "")
+    )
+    said = next(((line, m.group("message")) for line in lines for m in [_PV_MESSAGE.match(line.text)] if m), None)
+    if said is None:
+        said = next(
+            (
+                (line, f"{m.group('reason')}: {m.group('message')}")
+                for line in lines
+                for m in [_PV_WARNING.match(line.text)]
+                if m
+            ),
+            None,
+        )
+    if said is None:
+        return []
+    line, message = said
+    name = volume or "the PersistentVolume"
+    return [
+        Finding(
+            kind="persistentvolume_error",
+            subject=f"persistentvolume/{name}",
+            role="cause",
+            title=f"PersistentVolume {name} is {phase or 'in error'}: {message}",
+            weight=86,
+            evidence=[f"{line.label} {excerpt(line.text.strip())}"],
+            workload=name,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Fix what the message names for {name} (detach the disk from the instance holding it, or the "
+                    "provisioner's permissions), then let the controller retry or clean the volume up by hand",
+                )
+            ],
+            affected=[name],
+        )
+    ]
 
 
 # --- TargetDown: the scrape is refused on a port the target does not listen on --------------------------------

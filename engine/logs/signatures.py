@@ -415,6 +415,16 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        # Prometheus' remote-write queue (component=remote): the receiving end refuses or fails the batches
+        "prometheus_remote_write_failed",
+        "cause",
+        84,
+        "Prometheus remote write to {remote} fails: {detail}",
+        _re(
+            r"component=\"?remote\"?[^\n]*?remote_name=\"?(?P<remote>[\w.:/-]+)[^\n]*?msg=\"(?:Failed to send batch|non-recoverable error)[^\n]*?err=\"?(?P<detail>(?:\\\"|[^\"\n]){8,220})"
+        ),
+    ),
+    Signature(
         "webhook_signature",
         "cause",
         84,
@@ -535,7 +545,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"metadata|pg_hba|replication slot|allowed to connect|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|remote_name|pg_hba|replication slot|allowed to connect|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
@@ -560,7 +570,10 @@ def match_signatures(line: str) -> list[SignatureMatch]:
         groups = _merge_groups({k: v for k, v in match.groupdict().items() if v})
         if signature.kind == "exception":
             groups["detail"] = f": {groups['detail']}" if groups.get("detail") else ""
-        if signature.kind in ("alertmanager_notify_failed", "prometheus_rule_failed") and "detail" in groups:
+        if (
+            signature.kind in ("alertmanager_notify_failed", "prometheus_rule_failed", "prometheus_remote_write_failed")
+            and "detail" in groups
+        ):
             groups["detail"] = groups["detail"].replace('\\"', '"')
         if signature.kind == "db_hba_rejected":
             groups.setdefault("db", "any")
