@@ -105,12 +105,23 @@ def _period(question: Question) -> str:
     return f" since {question.since.strftime('%Y-%m-%d %H:%M')} UTC"
 
 
+_STATUS_CLASS = re.compile(r"^([1-5])xx$")
+
+
+def _contains(lowered: str, term: str) -> bool:
+    """The term in the line; a status class ("5xx") is any status of that class printed as a number (502, 504)."""
+    status = _STATUS_CLASS.match(term)
+    if status:
+        return re.search(rf"(?<![\w.:/-]){status.group(1)}\d\d(?![\w.:/-])", lowered) is not None
+    return term in lowered
+
+
 def _search_hits(terms: list[str], obs: Observations, focus: Focus, question: Question) -> list[tuple[str, str]]:
     hits: list[tuple[str, str]] = []
     for doc in _docs(obs, focus, question.words):
         for line in doc.lines:
             lowered = line.lower()
-            if any(term in lowered for term in terms) and _in_time(line, question):
+            if any(_contains(lowered, term) for term in terms) and _in_time(line, question):
                 hits.append((doc.label, line.strip()))
     return hits
 
@@ -118,9 +129,9 @@ def _search_hits(terms: list[str], obs: Observations, focus: Focus, question: Qu
 def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
     terms = [t.lower() for t in question.terms]
     hits = _search_hits(terms, obs, focus, question)
-    if not hits and any(re.search(r"[a-z]{3}s$", t) for t in terms):
-        # "count the timeouts": a plural asked for is its singular printed ("psp timeout after 5000ms")
-        hits = _search_hits([re.sub(r"(?<=[a-z]{3})s$", "", t) for t in terms], obs, focus, question)
+    if not hits and any(re.search(r"(?:[a-z]{3}|\d{3}|\dxx)s$", t) for t in terms):
+        # "count the timeouts", "how many 502s": a plural asked for is its singular printed
+        hits = _search_hits([re.sub(r"(?<=[a-z]{3}|\d{3}|\dxx)s$", "", t) for t in terms], obs, focus, question)
     shown = " or ".join(f"'{t}'" for t in question.terms)
     if not hits:
         return Report(

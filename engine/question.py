@@ -158,6 +158,9 @@ _UNQUOTED_SEARCH = re.compile(
     rf"|^\s*(?:please\s+|can you\s+|could you\s+)?grep\s+(?:-\w+\s+)*(?:for\s+)?(?P<b>{_TERM})"
     rf"|\bhow (?:many times|often)\b[^.?!]{{0,60}}?\b(?:log(?:ged|s)?|print(?:ed|s)?|say|said|report(?:ed)?)\s+(?P<c>{_TERM})"
     rf"|\b(?:logs?|output)\s+(?:contain|mention|include)s?\s+(?:any\s+|the\s+)?(?P<d>{_TERM})"
+    # "did X log any 502?", "has X logged any OOMKilled" (errors, warnings: a summary, not a term)
+    rf"|\blog(?:ged)?\s+any\s+(?!(?:errors?|exceptions?|warnings?|problems?|issues?|failures?)\b)(?P<f>[\w./:@-]{{3,40}})"
+    rf"(?=\s*(?:[?.!,]|$)|\s+(?:today|yesterday|recently|lately|since|in|during|this|last|over|after|before|between|at|from)\b)"
     # "how many timeouts are in X's logs", "count the 504s in the nginx log" (errors, lines, restarts: not a term)
     rf"|\b(?:how many|count(?:\s+the|\s+all)?)\s+(?!(?:errors?|exceptions?|warnings?|lines?|times|restarts?|pods?|"
     rf"problems?|issues?|failures?)\b)(?P<e>[\w./:@-]{{3,40}})\s+(?:are|were|did|do|does|has|have|in|from|there)\b",
@@ -172,6 +175,7 @@ _SUMMARY = re.compile(
     r"|\bwhat(?:'s| is| was)? in the\b[^.?!]{0,40}\blogs?\b|\bwhat did\b[^.?!]{0,40}\blog\b"
     r"|\b(?:main|top|recent|latest|most common|frequent)\s+(?:errors?|exceptions?|warnings?)\b"
     r"|\blogs?\b[^.?!]{0,40}\bfor\s+(?:any\s+)?(?:errors?|exceptions?|warnings?|problems?)\b"
+    r"|\b(?:anything|something)\s+(?:weird|odd|unusual|strange|suspicious|interesting|wrong|bad)\s+in\b[^.?!]{0,40}\blogs?\b"
     r"|\blog(?:s|ged)?\s+any\s+(?:errors?|exceptions?|warnings?)\b",
     re.IGNORECASE,
 )
@@ -208,7 +212,7 @@ _LAST = re.compile(
 )
 # The errors are what is asked for ("what errors has X logged", "show the errors"), not a remark ("no errors in the logs").
 _ASKS_FOR_ERRORS = re.compile(
-    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:\w+\s+){0,2}(?:errors?|exceptions?|warnings?)\b"
+    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:[\w.'-]+\s+){0,2}(?:errors?|exceptions?|warnings?)\b"
     r"|\b(?:errors?|exceptions?|warnings?)\s+(?:has|have|did|were|was)\b"
     r"|(?<!no )(?<!no errors )\blogged\b",
     re.IGNORECASE,
