@@ -268,7 +268,8 @@ def _parse_structured(document: Any, citer: Citer) -> ParsedAttachment:
     obs = Observations(documents=[DocumentFact(citer.label, document, citer.lines)])
     lines = _message_lines(document)
     if lines:
-        obs.logs.append(LogDoc(citer.label, lines))
+        pods = _record_pod(document)
+        obs.logs.append(LogDoc(citer.label, lines, pod=pods.pop() if len(pods) == 1 else None))
     flat = flatten(document)
     if not lines:
         obs.logs.append(LogDoc(citer.label, flat))  # searchable and read for error messages like any text
@@ -295,8 +296,14 @@ def flatten(document: Any) -> list[str]:
     return out
 
 
-def _message_lines(document: Any, depth: int = 0) -> list[str]:
-    """Log messages from query results (Loki/Elasticsearch/CloudWatch/Datadog shapes or plain records)."""
+_LEVEL_KEYS = ("level", "severity", "status", "levelname", "log.level")
+_DETAIL_KEYS = ("error", "err", "exception", "error_message", "reason", "stack_trace", "stacktrace")
+
+
+def _message_lines(document: Any, depth: int = 0, level: str | None = None) -> list[str]:
+    """Log messages from query results (Loki/Elasticsearch/CloudWatch/Datadog/Cloud Logging shapes or plain
+    records): a record's message with its error detail (``"msg": "ZADD failed", "error": "OOM ..."``) and the
+    level its record or an enclosing one carries (a LogEntry's ``severity`` around its ``jsonPayload``)."""
     if depth > 12:
         return []
     found: list[str] = []
@@ -306,18 +313,57 @@ def _message_lines(document: Any, depth: int = 0) -> list[str]:
             return [str(v[1]) for v in values]  # Loki streams: [[ts, line], ...]
         if document.get("field") in _MESSAGE_KEYS and isinstance(document.get("value"), str):
             return [document["value"]]  # CloudWatch Insights cells
+        level = next((document[k] for k in _LEVEL_KEYS if isinstance(document.get(k), str)), level)
         message = next((document[k] for k in _MESSAGE_KEYS if isinstance(document.get(k), str)), None)
         if message is not None:
-            level = next(
-                (document[k] for k in ("level", "severity", "status") if isinstance(document.get(k), str)),
-                None,
+            detail = next(
+                (
+                    _detail_text(document[k])
+                    for k in _DETAIL_KEYS
+                    if document.get(k) and _detail_text(document[k]) and _detail_text(document[k]) not in message
+                ),
+                "",
             )
+            message = f"{message}: {detail}" if detail else message
             return [f"{level.upper()} {message}" if level and level.lower() not in message.lower() else message]
         for value in document.values():
-            found.extend(_message_lines(value, depth + 1))
+            found.extend(_message_lines(value, depth + 1, level))
     elif isinstance(document, list):
         for item in document:
             found.extend(_message_lines(item, depth + 1))
+    return found
+
+
+def _detail_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        inner = value.get("message") or value.get("msg")
+        return inner if isinstance(inner, str) else ""
+    return ""
+
+
+_POD_KEYS = ("pod_name", "pod", "podName", "kubernetes.pod_name")
+
+
+def _record_pod(document: Any, depth: int = 0) -> set[str]:
+    """The pod names log records carry (Cloud Logging ``resource.labels.pod_name``, ``kubernetes.pod.name``)."""
+    found: set[str] = set()
+    if depth > 8:
+        return found
+    if isinstance(document, dict):
+        for key in _POD_KEYS:
+            value = document.get(key)
+            if isinstance(value, str) and re.fullmatch(r"[a-z0-9][a-z0-9.-]{2,252}", value):
+                found.add(value)
+            if isinstance(value, dict) and isinstance(value.get("name"), str):
+                found.add(value["name"])
+        for value in document.values():
+            if isinstance(value, dict | list):
+                found |= _record_pod(value, depth + 1)
+    elif isinstance(document, list):
+        for item in document[:2000]:
+            found |= _record_pod(item, depth + 1)
     return found
 
 
