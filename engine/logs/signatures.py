@@ -179,6 +179,99 @@ SIGNATURES: tuple[Signature, ...] = (
             r"|(?P<path5>/[\w./@+-]+) \(No such file or directory\)"
         ),
     ),
+    # --- what datastores and brokers answer when they refuse a client (their own documented messages) ---
+    Signature(
+        "redis_loading",
+        "cause",
+        80,
+        "Redis is still loading its dataset into memory (after a restart or a full resync) and refuses commands until it finishes (LOADING)",
+        _re(r"LOADING Redis is loading the dataset in memory"),
+    ),
+    Signature(
+        "redis_moved",
+        "cause",
+        80,
+        "The client talks to a Redis Cluster without cluster mode: the server answers MOVED (the key's slot is served by {target})",
+        _re(rf"\bMOVED \d{{1,5}} (?P<target>{_HOST}:\d{{2,5}})"),
+    ),
+    Signature(
+        "redis_max_clients",
+        "cause",
+        84,
+        "Redis refuses new connections: max number of clients reached (maxclients); a client leaks connections or the limit is too low",
+        _re(r"ERR max number of clients reached"),
+    ),
+    Signature(
+        "kafka_record_too_large",
+        "cause",
+        84,
+        "Kafka rejects the record as too large{size} (the producer's max.request.size or the topic's max.message.bytes / the broker's message.max.bytes)",
+        _re(
+            r"RecordTooLargeException(?:: The message is (?P<bytes>\d+) bytes when serialized which is larger than (?P<limit>\d+))?"
+            r"|MESSAGE_TOO_LARGE|Message size too large"
+        ),
+    ),
+    Signature(
+        "kafka_no_brokers",
+        "cause",
+        74,
+        "The Kafka client reaches no broker (it has run out of available brokers to talk to): a wrong bootstrap address, the network, or a TLS/SASL listener mismatch",
+        _re(r"client has run out of available brokers to talk to"),
+    ),
+    Signature(
+        "postgres_recovery_conflict",
+        "cause",
+        80,
+        "Queries on the PostgreSQL standby are cancelled because they conflict with WAL replay (canceling statement due to conflict with recovery; tune max_standby_streaming_delay or hot_standby_feedback, or read from the primary)",
+        _re(r"canceling statement due to conflict with recovery"),
+    ),
+    Signature(
+        "es_circuit_breaker",
+        "cause",
+        80,
+        "Elasticsearch's {breaker} circuit breaker rejects requests (Data too large): its heap is nearly full",
+        _re(r"circuit_breaking_exception[^\n]{0,40}?\[(?P<breaker>\w+)\] Data too large"),
+    ),
+    Signature(
+        "broker_declare_mismatch",
+        "cause",
+        84,
+        "RabbitMQ refuses the declaration: PRECONDITION_FAILED - {detail}: the client declares it with other arguments than it already has (delete and re-declare it, or align the client)",
+        _re(r"PRECONDITION_FAILED - (?P<detail>inequivalent arg '[^']+' for (?:queue|exchange) '[^']+'[^\"\n]{0,120})"),
+    ),
+    Signature(
+        "zookeeper_connection_loss",
+        "cause",
+        74,
+        "ZooKeeper is unreachable from the client (KeeperErrorCode = ConnectionLoss): the ensemble is down, has no quorum or the network drops the sessions",
+        _re(r"KeeperErrorCode = ConnectionLoss"),
+    ),
+    Signature(
+        "etcd_no_space",
+        "cause",
+        88,
+        "etcd refuses writes: database space exceeded (it reached its quota and raised the NOSPACE alarm; compact and defragment it, then disarm the alarm)",
+        _re(r"mvcc: database space exceeded|etcdserver: no space"),
+    ),
+    Signature(
+        "mongo_not_primary",
+        "cause",
+        80,
+        "MongoDB refuses the write: the node is not primary ({detail}): the client writes to a secondary, or the replica set has no primary",
+        _re(
+            r"(?P<detail>not primary(?: and secondaryOk=false)?|NotWritablePrimary|not master and slaveOk=false|NotPrimaryNoSecondaryOk)"
+        ),
+    ),
+    Signature(
+        "db_unique_violation",
+        "cause",
+        70,
+        "The database rejects writes that duplicate a unique key: {detail}",
+        _re(
+            r"(?P<detail>duplicate key value violates unique constraint \\?\"[\w.-]+\\?\"|E11000 duplicate key error collection: [\w.-]+ index: [\w.-]+"
+            r"|Duplicate entry '[^']*' for key '[\w.-]+')"
+        ),
+    ),
     Signature(
         "db_deadlock",
         "cause",
@@ -545,7 +638,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"metadata|remote_name|pg_hba|replication slot|allowed to connect|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|remote_name|loading|moved|too large|recovery|circuit|precondition|keeper|mvcc|max number of clients|primary|brokers|unique|e11000|duplicate|pg_hba|replication slot|allowed to connect|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
@@ -585,6 +678,8 @@ def match_signatures(line: str) -> list[SignatureMatch]:
                 if encryption.lower() in ("no encryption", "ssl off")
                 else ": add a line for this address, user and database, or connect from an admitted address"
             )
+        if signature.kind == "kafka_record_too_large":
+            groups["size"] = f" ({groups['bytes']} bytes > {groups['limit']})" if groups.get("bytes") else ""
         if signature.kind == "postgres_slot_missing":
             slot = groups.get("slot", "")
             groups["streaming"] = (
