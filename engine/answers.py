@@ -14,6 +14,7 @@ from engine.analyzers.certificates import healthy_certificates
 from engine.facts import LogDoc, Observations
 from engine.focus import Focus
 from engine.logs.index import LogIndex
+from engine.logs.reader import exception_of
 from engine.logs.signatures import match_signatures
 from engine.logs.templates import level_of, mask
 from engine.models import Recommendation, Report, RootCause, TimelineEvent
@@ -104,14 +105,33 @@ def _period(question: Question) -> str:
     return f" since {question.since.strftime('%Y-%m-%d %H:%M')} UTC"
 
 
-def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
-    terms = [t.lower() for t in question.terms]
+_STATUS_CLASS = re.compile(r"^([1-5])xx$")
+
+
+def _contains(lowered: str, term: str) -> bool:
+    """The term in the line; a status class ("5xx") is any status of that class printed as a number (502, 504)."""
+    status = _STATUS_CLASS.match(term)
+    if status:
+        return re.search(rf"(?<![\w.:/-]){status.group(1)}\d\d(?![\w.:/-])", lowered) is not None
+    return term in lowered
+
+
+def _search_hits(terms: list[str], obs: Observations, focus: Focus, question: Question) -> list[tuple[str, str]]:
     hits: list[tuple[str, str]] = []
     for doc in _docs(obs, focus, question.words):
         for line in doc.lines:
             lowered = line.lower()
-            if any(term in lowered for term in terms) and _in_time(line, question):
+            if any(_contains(lowered, term) for term in terms) and _in_time(line, question):
                 hits.append((doc.label, line.strip()))
+    return hits
+
+
+def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
+    terms = [t.lower() for t in question.terms]
+    hits = _search_hits(terms, obs, focus, question)
+    if not hits and any(re.search(r"(?:[a-z]{3}|\d{3}|\dxx)s$", t) for t in terms):
+        # "count the timeouts", "how many 502s": a plural asked for is its singular printed
+        hits = _search_hits([re.sub(r"(?<=[a-z]{3}|\d{3}|\dxx)s$", "", t) for t in terms], obs, focus, question)
     shown = " or ".join(f"'{t}'" for t in question.terms)
     if not hits:
         return Report(
@@ -150,30 +170,29 @@ class _Group:
 
 def log_summary(question: Question, obs: Observations, focus: Focus, index: LogIndex) -> Report:
     groups: dict[str, _Group] = {}
+    titles: dict[str, str] = {}  # masked line -> group key, so each distinct line is matched once
+    year = (question.since or question.until or datetime(1970, 1, 1, tzinfo=UTC)).year
     for doc in _docs(obs, focus, question.words):
-        signals = index.of(doc)
-        for template in signals.templates:
-            if template.severity not in ("error", "fatal", "warn"):
+        for event in _error_events(doc, year):
+            if not _when_inside(event.when, question):
                 continue
-            lines = [line for line in _template_lines(doc, template.pattern) if _in_time(line, question)]
-            if not lines:
-                continue
-            matches = match_signatures(template.example)
-            key = (
-                matches[0].title()
-                if matches and matches[0].kind not in ("exception", "panic")
-                else _NGINX_CONTEXT.sub("", template.pattern)
-            )
-            group = groups.setdefault(key, _Group(title=_clip(template.example.strip(), 320)))
-            group.count += len(lines)
-            group.severity = max(group.severity, 2 if template.severity in ("error", "fatal") else 1)
-            for line in lines:
-                when = _line_time(line, question.since.year if question.since else 1970)
-                if when is not None:
-                    group.first = when if group.first is None or when < group.first else group.first
-                    group.last = when if group.last is None or when > group.last else group.last
+            masked = mask(event.names)
+            key = titles.get(masked)
+            if key is None:
+                matches = match_signatures(event.names)
+                key = titles[masked] = (
+                    matches[0].title()
+                    if matches and matches[0].kind not in ("exception", "panic")
+                    else _NGINX_CONTEXT.sub("", masked)
+                )
+            group = groups.setdefault(key, _Group(title=_clip(event.names, 320)))
+            group.count += 1
+            group.severity = max(group.severity, 2 if event.severity in ("error", "fatal") else 1)
+            if event.when is not None:
+                group.first = event.when if group.first is None or event.when < group.first else group.first
+                group.last = event.when if group.last is None or event.when > group.last else group.last
             if len(group.examples) < 2:
-                group.examples.append(f"{doc.label} {excerpt(lines[0].strip())}")
+                group.examples.append(f"{doc.label} {excerpt(event.names)}")
     errors = sorted(
         [g for g in groups.values() if g.severity == 2] or list(groups.values()),
         key=lambda g: (-g.count, g.first.isoformat() if g.first else ""),
@@ -270,8 +289,62 @@ def _healthy_objects(obs: Observations) -> list[tuple[str, str]]:
     return found
 
 
-def _template_lines(doc: LogDoc, pattern: str) -> list[str]:
-    return [line for line in doc.lines if line.strip() and mask(line) == pattern and level_of(line) != "info"]
+@dataclass(frozen=True)
+class _ErrorEvent:
+    names: str  # the line that says what the error is: the exception a traceback ends in, else the line itself
+    when: datetime | None  # the line's own time, else the time of the last dated line before it
+    severity: str
+
+
+_MAX_BLOCK = 200  # continuation lines (a stack trace) read after one dated line
+
+
+def _error_events(doc: LogDoc, year: int) -> list[_ErrorEvent]:
+    """The doc's warnings and errors, one per event: a dated error line followed by undated continuation lines (a
+    traceback, a Java stack with its ``Caused by``) is one event named by the innermost exception it prints
+    (``KeyError: 'pt_BR'`` rather than ``Internal Server Error: /api/...``); an undated line takes the time of the
+    dated line before it, so a time filter keeps or drops a stack trace with its headline."""
+    events: list[_ErrorEvent] = []
+    lines = doc.lines
+    current: datetime | None = None
+    index = 0
+    while index < len(lines):
+        line = lines[index].strip()
+        index += 1
+        if not line:
+            continue
+        when = _line_time(line, year)
+        current = when or current
+        severity = level_of(line)
+        if severity == "info":
+            continue
+        if when is None:
+            events.append(_ErrorEvent(line, current, severity))
+            continue
+        end, innermost = index, None
+        while end < len(lines) and end - index < _MAX_BLOCK:
+            following = lines[end].strip()
+            if following and _line_time(following, year) is not None:
+                break
+            if following and exception_of(following) is not None:
+                innermost = following.removeprefix("Caused by: ")
+            end += 1
+        if innermost is not None:
+            events.append(_ErrorEvent(innermost, when, severity))
+            index = end  # the trace's own lines are this event, not events of their own
+            continue
+        events.append(_ErrorEvent(line, when, severity))
+    return events
+
+
+def _when_inside(when: datetime | None, question: Question) -> bool:
+    if question.since is None and question.until is None:
+        return True
+    if when is None:
+        return False  # an undated line cannot be shown to be inside a time filter
+    if question.since is not None and when < question.since:
+        return False
+    return not (question.until is not None and when > question.until)
 
 
 def _seen(group: _Group) -> str:

@@ -8,6 +8,7 @@ the ranker investigates them (and what explains them) first, and everything else
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,6 +44,8 @@ def resolve_focus(question: Question, obs: Observations) -> Focus:
     subjects = [s for s in question.subjects if not s.guessed or _seen(s.name, known)] or _alert_subjects(obs)
     if not subjects:
         subjects = [Subject(None, word) for word in sorted(question.words) if word in known]
+    if not subjects:
+        subjects = _bare_word_subjects(question, obs, known)
     nodes = {n.name.lower() for n in obs.nodes}
     subjects = [replace(s, kind="node") if s.kind is None and s.name in nodes else s for s in subjects]
     focus = Focus()
@@ -54,6 +57,86 @@ def resolve_focus(question: Question, obs: Observations) -> Focus:
                 focus.label = f"{subject.kind} {subject.name}" if subject.kind else subject.name
                 focus.subject = subject
     return focus
+
+
+_LOG_FILE = re.compile(
+    r"^\[attachment:(?:.*/)?([a-z][a-z0-9]*(?:-[a-z0-9]+)*?)(?:(?:[-_.](?:previous|prev|out))*\.(?:log|jsonl)|[-_]logs?(?:[-_.]previous)?\.txt)\]$"
+)
+# The bare word is what the sentence is about: "orders is down", "why is payments failing", "is inventory ok?",
+# "checkout keeps crashing" (not "the customer DB", where it qualifies another noun).
+_SUBJECT_VERB = (
+    r"(?:is|isn'?t|are|was|keeps|kept|fails|failing|failed|down|broken|not|won'?t|can'?t|cannot|errors|erroring|returns"
+    r"|returning|throws|throwing|crash\w*|slow|stuck|has|had|ok|okay|fine|healthy|up|working|doing|alright|itself|logs?)"
+)
+
+
+def _bare_word_subjects(question: Question, obs: Observations, known: set[str]) -> list[Subject]:
+    """A bare word of the question ("why is checkout failing?") that names what was pasted without being an
+    object's full name: the one observed workload it begins ("orders" -> orders-api), or a log file saved
+    under it (payments.log, payments-7d9f6-x2x7q.log)."""
+    workloads = {workload_of(name) for name in known}
+    stems = {m.group(1) for doc in obs.logs for m in [_LOG_FILE.match(doc.label)] if m}
+    found: list[Subject] = []
+    for word in sorted(question.words):
+        if len(word) < 4 or word in _QUESTION_WORDS:
+            continue
+        if not re.search(rf"(?<![\w-]){re.escape(word)}\s+{_SUBJECT_VERB}\b", question.message, re.IGNORECASE):
+            continue
+        if any(stem == word or workload_of(stem) == word for stem in stems):
+            found.append(Subject(None, word))
+            continue
+        owners = {w for w in workloads if w.startswith(f"{word}-")}
+        if len(owners) == 1:
+            found.append(Subject(None, owners.pop()))
+    return found
+
+
+# Words of a question that are never a workload's name, however the workloads are called.
+_QUESTION_WORDS = frozenset(
+    [
+        "failing",
+        "failed",
+        "fails",
+        "down",
+        "slow",
+        "broken",
+        "error",
+        "errors",
+        "since",
+        "help",
+        "please",
+        "logs",
+        "log",
+        "down",
+        "crash",
+        "crashing",
+        "restarts",
+        "restarting",
+        "pending",
+        "timeout",
+        "timeouts",
+        "today",
+        "yesterday",
+        "morning",
+        "night",
+        "again",
+        "still",
+        "issue",
+        "issues",
+        "problem",
+        "problems",
+        "working",
+        "healthy",
+        "status",
+        "wrong",
+        "users",
+        "customers",
+        "everyone",
+        "nobody",
+        "anything",
+        "something",
+    ]
+)
 
 
 def _seen(name: str, known: set[str]) -> bool:

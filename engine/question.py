@@ -68,6 +68,7 @@ LABEL_KINDS = {
     "node": "node",
     "horizontalpodautoscaler": "horizontalpodautoscaler",
     "persistentvolumeclaim": "persistentvolumeclaim",
+    "persistentvolume": "persistentvolume",
     "service": None,
     "container": None,
 }
@@ -146,15 +147,36 @@ _SEARCH_FOR = re.compile(
     r"|\b(?:mentions?|occurrences?)\s+of\s+([\w./:-]{3,80})",
     re.IGNORECASE,
 )
+_TERM = (
+    r"[\w./:@-]{3,80}(?:\s+(?!(?:in|from|on|since|over|during|within|of|and|the|last|past|logs?|today|yesterday|at|for"
+    r"|by|inside|across|this|that|were|was|is|are|did|does)\b)[\w./:@-]+){0,3}"
+)
+# Unquoted search terms the everyday ways people ask ("lines mentioning timeout in X's logs", "grep ECONNRESET in
+# the gateway logs", "does the worker log contain OutOfMemoryError", "how many times did X log payment declined").
+_UNQUOTED_SEARCH = re.compile(
+    rf"\b(?:lines?|entries|entry|messages?|anything|something)\s+(?:that\s+)?(?:mention(?:ing|s)?|contain(?:ing|s)?"
+    rf"|match(?:ing|es)?|say(?:ing|s)?|with the (?:word|text|string))\s+(?P<a>{_TERM})"
+    rf"|^\s*(?:please\s+|can you\s+|could you\s+)?grep\s+(?:-\w+\s+)*(?:for\s+)?(?P<b>{_TERM})"
+    rf"|\bhow (?:many times|often)\b[^.?!]{{0,60}}?\b(?:log(?:ged|s)?|print(?:ed|s)?|say|said|report(?:ed)?)\s+(?P<c>{_TERM})"
+    rf"|\b(?:logs?|output)\s+(?:contain|mention|include)s?\s+(?:any\s+|the\s+)?(?P<d>{_TERM})"
+    # "did X log any 502?", "has X logged any OOMKilled" (errors, warnings: a summary, not a term)
+    rf"|\blog(?:ged)?\s+any\s+(?!(?:errors?|exceptions?|warnings?|problems?|issues?|failures?)\b)(?P<f>[\w./:@-]{{3,40}})"
+    rf"(?=\s*(?:[?.!,]|$)|\s+(?:today|yesterday|recently|lately|since|in|during|this|last|over|after|before|between|at|from)\b)"
+    # "how many timeouts are in X's logs", "count the 504s in the nginx log" (errors, lines, restarts: not a term)
+    rf"|\b(?:how many|count(?:\s+the|\s+all)?)\s+(?!(?:errors?|exceptions?|warnings?|lines?|times|restarts?|pods?|"
+    rf"problems?|issues?|failures?)\b)(?P<e>[\w./:@-]{{3,40}})\s+(?:are|were|did|do|does|has|have|in|from|there)\b",
+    re.IGNORECASE,
+)
 _SUMMARY = re.compile(
     r"\bsummar(?:y|ise|ize|ising|izing)\b|\bwhat (?:errors?|went wrong|problems?)\b.*\blog|\b(?:list|group|overview of|count)\b.*\berrors?\b"
     # "since" alone is no summary request ("checkout errors are up since the deploy" asks why): a "since" with a
     # time is handled by the time filter below.
     r"|\berrors?\b.*\b(?:logged|between)\b|\bwhich errors\b"
-    r"|\b(?:rundown|recap|digest|tl;?dr|gist)\b|\bwhat\b[^.?!]{0,40}\bcomplain(?:ing|s|ed)?\b"
+    r"|\b(?:rundown|recap|digest|tl;?dr|gist)\b|\bwhat\b[^.?!]{0,40}\bcomplain(?:ing|s|ed)?\b|\bwhat (?:has|is|was)\b[^.?!]{0,40}\bbeen logging\b"
     r"|\bwhat(?:'s| is| was)? in the\b[^.?!]{0,40}\blogs?\b|\bwhat did\b[^.?!]{0,40}\blog\b"
     r"|\b(?:main|top|recent|latest|most common|frequent)\s+(?:errors?|exceptions?|warnings?)\b"
     r"|\blogs?\b[^.?!]{0,40}\bfor\s+(?:any\s+)?(?:errors?|exceptions?|warnings?|problems?)\b"
+    r"|\b(?:anything|something)\s+(?:weird|odd|unusual|strange|suspicious|interesting|wrong|bad)\s+in\b[^.?!]{0,40}\blogs?\b"
     r"|\blog(?:s|ged)?\s+any\s+(?:errors?|exceptions?|warnings?)\b",
     re.IGNORECASE,
 )
@@ -191,7 +213,7 @@ _LAST = re.compile(
 )
 # The errors are what is asked for ("what errors has X logged", "show the errors"), not a remark ("no errors in the logs").
 _ASKS_FOR_ERRORS = re.compile(
-    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:\w+\s+)?(?:errors?|exceptions?|warnings?)\b"
+    r"\b(?:what|which|any|all|show|list|give me|get)\s+(?:[\w.'-]+\s+){0,2}(?:errors?|exceptions?|warnings?)\b"
     r"|\b(?:errors?|exceptions?|warnings?)\s+(?:has|have|did|were|was)\b"
     r"|(?<!no )(?<!no errors )\blogged\b",
     re.IGNORECASE,
@@ -317,6 +339,8 @@ def _intent(message: str) -> Intent:
     mentions_logs = re.search(r"\blog(?:s|ged)?\b", message, re.IGNORECASE) is not None
     if (_QUOTED.search(message) and _SEARCH.search(message)) or (_SEARCH_FOR.search(message) and mentions_logs):
         return "log_search"
+    if _unquoted_term(message) and (mentions_logs or _GREP.match(message)):
+        return "log_search"
     if _SUMMARY.search(message):
         return "log_summary"
     if _HEALTH.search(message):
@@ -330,7 +354,19 @@ def _terms(message: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(quoted))
     match = _SEARCH_FOR.search(message)
     term = (match.group(1) or match.group(2) or "") if match else ""
-    return (term.strip(".,?"),) if term.strip(".,?") else ()
+    term = term.strip(".,?!") or _unquoted_term(message)
+    return (term,) if term else ()
+
+
+_GREP = re.compile(r"\s*(?:please\s+|can you\s+|could you\s+)?grep\b", re.IGNORECASE)
+
+
+def _unquoted_term(message: str) -> str:
+    match = _UNQUOTED_SEARCH.search(message)
+    if match is None:
+        return ""
+    term = next((group for group in match.groups() if group), "")
+    return term.strip(".,?!:;")
 
 
 def _subjects(text: str, service: str | None, namespace: str | None) -> list[Subject]:

@@ -73,7 +73,127 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _alert_storm(obs)
     findings += _clock_unsynchronised(labels, lines, alert)
     findings += _expiring_certificates(lines, ctx)
+    if alert == "KubePersistentVolumeErrors":
+        findings += _volume_errors(labels, lines)
+    if alert in _SCRAPE_ALERTS or any("lastError" in line.text for line in lines):
+        findings += _scrape_port_mismatch(labels, lines)
     return findings
+
+
+# --- KubePersistentVolumeErrors: the volume's own status message -----------------------------------------------
+
+_PV_STATUS = re.compile(r"^\s*(?:Status|phase)\s*:\s*\"?(?P<phase>Failed|Pending)\"?\s*$")
+_PV_MESSAGE = re.compile(r"^\s*(?:Message|message)\s*:\s*(?P<q>[\"']?)(?P<message>\S.{5,}?)(?P=q)\s*$")
+_PV_WARNING = re.compile(r"^\s*Warning\s+(?P<reason>\w+)\s+\S+.*?\s{2,}(?P<message>\S.{5,})$")
+
+
+def _volume_errors(labels: dict[str, str], lines: list[_Line]) -> list[Finding]:
+    """The runbook's first step: ``kubectl describe pv`` — a Failed/Pending volume says why in its status message
+    or its Warning events (a reclaim that cannot delete or detach the disk, a provisioner error)."""
+    volume = labels.get("persistentvolume", "")
+    phase = next(
+        (m.group("phase") for line in lines for m in [_PV_STATUS.match(line.text)] if m), labels.get("phase", "")
+    )
+    said = next(((line, m.group("message")) for line in lines for m in [_PV_MESSAGE.match(line.text)] if m), None)
+    if said is None:
+        said = next(
+            (
+                (line, f"{m.group('reason')}: {m.group('message')}")
+                for line in lines
+                for m in [_PV_WARNING.match(line.text)]
+                if m
+            ),
+            None,
+        )
+    if said is None:
+        return []
+    line, message = said
+    name = volume or "the PersistentVolume"
+    return [
+        Finding(
+            kind="persistentvolume_error",
+            subject=f"persistentvolume/{name}",
+            role="cause",
+            title=f"PersistentVolume {name} is {phase or 'in error'}: {message}",
+            weight=86,
+            evidence=[f"{line.label} {excerpt(line.text.strip())}"],
+            workload=name,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Fix what the message names for {name} (detach the disk from the instance holding it, or the "
+                    "provisioner's permissions), then let the controller retry or clean the volume up by hand",
+                )
+            ],
+            affected=[name],
+        )
+    ]
+
+
+# --- TargetDown: the scrape is refused on a port the target does not listen on --------------------------------
+
+_SCRAPE_ALERTS = ("TargetDown", "PrometheusTargetMissing", "KubeletDown", "KubeProxyDown", "NodeExporterDown")
+_REFUSED = re.compile(r"dial tcp (?P<ip>[\d.]+|\[[\w:]+\]):(?P<port>\d{2,5}): connect: connection refused")
+# How servers and exporters print or are told the address they listen on (not a spec's containerPort).
+_LISTENS = re.compile(
+    r"(?:\blistening\s+(?:on|at)\b|--web\.listen-address\b|\blisten[-_]addr(?:ess)?\b|--(?:http-)?port\b|\bbind(?:ing)?\s+to\b)"
+    r"[^\n]{0,60}?[:= ](?P<port>\d{2,5})\b",
+    re.IGNORECASE,
+)
+
+
+def _pod_file_workload(label: str) -> str | None:
+    """``[attachment:node-exporter-x2kq9.log]`` -> ``node-exporter``: the workload a pod's saved log is from."""
+    match = re.match(r"^\[attachment:(?:.*/)?([a-z][a-z0-9-]*-[a-z0-9]{5})\.(?:log|txt)\]$", label)
+    return workload_of(match.group(1)) if match else None
+
+
+def _scrape_port_mismatch(labels: dict[str, str], lines: list[_Line]) -> list[Finding]:
+    """A scrape target refused on port P while the target's own log or arguments say it listens on port Q: the
+    Service/ServiceMonitor (or the pod's declared containerPort) points at a port nothing listens on."""
+    refused = next((m for m in (_REFUSED.search(line.text) for line in lines) if m), None)
+    if refused is None:
+        return []
+    port = refused.group("port")
+    listening = [(m.group("port"), line) for line in lines for m in [_LISTENS.search(line.text)] if m]
+    if not listening or any(found == port for found, _ in listening):
+        return []
+    other, where = listening[0]
+    refused_line = next(line for line in lines if _REFUSED.search(line.text))
+    job = re.search(r"\bjob=\"([\w.-]+)\"", refused_line.text)
+    subject = (
+        labels.get("job")
+        or labels.get("service")
+        or labels.get("pod")
+        or (job.group(1) if job else None)
+        or _pod_file_workload(where.label)
+        or refused.group("ip")
+    )
+    return [
+        Finding(
+            kind="scrape_port_mismatch",
+            subject=f"target:{subject}",
+            role="cause",
+            title=(
+                f"{subject}: the scrape of port {port} is refused (connection refused) because the target listens on "
+                f"port {other}, not {port}: the Service/ServiceMonitor port (or containerPort) still says {port}"
+            ),
+            weight=90,
+            evidence=[
+                f"{refused_line.label} {excerpt(refused_line.text.strip())}",
+                f"{where.label} {excerpt(where.text.strip())}",
+            ],
+            workload=workload_of(subject),
+            recommendations=[
+                rec(
+                    "high",
+                    f"Make the ports agree: point the Service/ServiceMonitor (and containerPort) at {other}, or run "
+                    f"{subject} on {port} again",
+                )
+            ],
+            affected=[workload_of(subject)],
+        )
+    ]
 
 
 # --- Several alerts at once: the one that explains the others -----------------------------------------------------

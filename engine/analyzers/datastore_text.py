@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.log_signatures import doc_source
 from engine.facts import Observations
-from engine.findings import Finding
+from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
 
 _RMQ_ALARM = re.compile(
@@ -32,6 +33,77 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     tables = list(_psql_tables(lines))
     findings += _replication_lag(tables)
     findings += _connection_holders(lines, tables)
+    findings += _es_disk_watermarks(lines, _blocked_clients(obs, ctx))
+    return findings
+
+
+_ES_BLOCKED = re.compile(r"flood.stage|read.only.allow.delete|cluster_block_exception", re.IGNORECASE)
+
+
+def _blocked_clients(obs: Observations, ctx: AnalysisContext) -> list[tuple[str, str]]:
+    """The workloads whose logs show Elasticsearch refusing their writes with an index block, with that line."""
+    clients: list[tuple[str, str]] = []
+    for doc in obs.logs:
+        line = next((line for line in doc.lines[:20000] if _ES_BLOCKED.search(line)), None)
+        source = doc_source(doc, ctx) if line else None
+        if line and source and workload_of(source) not in {c for c, _ in clients}:
+            clients.append((workload_of(source), f"{doc.label} {excerpt(line.strip())}"))
+    return clients
+
+
+# Elasticsearch's default disk watermarks (cluster.routing.allocation.disk.watermark.*): past low no new shards go
+# to the node, past high shards move off it, past flood stage its indices get a read_only_allow_delete block.
+_WATERMARKS = (
+    (95, "flood-stage", 90, "every index with a shard on it gets a read-only-allow-delete block, so writes fail"),
+    (90, "high", 82, "Elasticsearch moves shards off it and allocates none to it"),
+    (85, "low", 72, "no new shards are allocated to it"),
+)
+_ES_DISK_COLUMNS = ("disk.percent", "disk.used_percent", "dup")
+
+
+def _es_disk_watermarks(lines: list[tuple[str, str]], clients: list[tuple[str, str]]) -> list[Finding]:
+    """``_cat/allocation?v`` or ``_cat/nodes?v&h=name,disk.used_percent`` rows of nodes past a disk watermark."""
+    findings: list[Finding] = []
+    header: list[str] = []
+    for label, line in lines:
+        cells = line.split()
+        if any(column in cells for column in _ES_DISK_COLUMNS) and ("node" in cells or "name" in cells):
+            header = cells
+            continue
+        if not header or len(cells) != len(header):
+            header = [] if not cells else header
+            continue
+        row = dict(zip(header, cells, strict=True))
+        percent = next((row[c] for c in _ES_DISK_COLUMNS if c in row), "")
+        node = row.get("node") or row.get("name") or "?"
+        if not percent.replace(".", "", 1).isdigit():
+            continue
+        used = float(percent)
+        blocked = [(client, cite) for client, cite in clients if client != node] if used >= 95 else []
+        for threshold, name, weight, effect in _WATERMARKS:
+            if used >= threshold:
+                findings.append(
+                    Finding(
+                        kind="elasticsearch_disk_watermark",
+                        subject=f"elasticsearch:{node}",
+                        role="cause",
+                        title=f"Elasticsearch node {node} has {percent}% of its disk used, past the {name} watermark "
+                        f"({threshold}% by default): {effect}",
+                        weight=weight + (2 if blocked else 0),
+                        evidence=[f"{label} {excerpt(line.strip())}", *[cite for _, cite in blocked[:1]]],
+                        workload=node,
+                        recommendations=[
+                            rec(
+                                "high",
+                                f"Free or add disk on {node} (delete old indices, add a data node); after a flood-stage "
+                                "block, writes resume once usage falls below the high watermark",
+                            )
+                        ],
+                        affected=[node],
+                        related=[client for client, _ in blocked],
+                    )
+                )
+                break
     return findings
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.log_signatures import doc_source
 from engine.facts import DocumentFact, Observations
-from engine.findings import Finding
+from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
 
 
@@ -22,8 +23,10 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     for document in obs.documents:
         findings += _rabbitmq(document)
         findings += _replication(document)
+        findings += _connect_tasks(document)
+        findings += _rabbitmq_api_nodes(document)
     findings += _kafka(obs)
-    findings += _redis(obs)
+    findings += _redis(obs, ctx)
     return findings
 
 
@@ -90,6 +93,84 @@ def _rabbitmq(document: DocumentFact) -> list[Finding]:
                 ],
             )
         )
+    return findings
+
+
+def _rabbitmq_api_nodes(document: DocumentFact) -> list[Finding]:
+    """The management API's ``GET /api/nodes`` (or one ``/api/nodes/<name>``): ``mem_alarm``/``disk_free_alarm``
+    true block publishers cluster-wide; ``running: false`` is a node down; a non-empty ``partitions`` list a split."""
+    findings: list[Finding] = []
+    for node in _walk_dicts(document.data):
+        if "name" not in node or not ({"mem_alarm", "disk_free_alarm"} & set(node)):
+            continue
+        name = str(node["name"])
+        short = name.split("@")[-1].split(".")[0]
+        alarms = [
+            (resource, f"{used_key} {node.get(used_key)} vs {limit_key} {node.get(limit_key)}")
+            for resource, flag, used_key, limit_key in (
+                ("memory", "mem_alarm", "mem_used", "mem_limit"),
+                ("disk", "disk_free_alarm", "disk_free", "disk_free_limit"),
+            )
+            if node.get(flag) is True
+        ]
+        for resource, numbers in alarms:
+            flag = "mem_alarm" if resource == "memory" else "disk_free_alarm"
+            findings.append(
+                Finding(
+                    kind="rabbitmq_alarm",
+                    subject=f"rabbitmq:{name}",
+                    role="cause",
+                    title=f"RabbitMQ node {name} has raised its {resource} alarm ({flag}: true, {numbers}), so the "
+                    "cluster blocks every publishing connection until the alarm clears",
+                    weight=90,
+                    evidence=[document.quote(name, fallback=f"{name}: {flag} true")],
+                    workload=short,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Free {resource} on {name} ("
+                            + (
+                                "drain queues without consumers, add consumers"
+                                if resource == "memory"
+                                else "expand or clean its data volume"
+                            )
+                            + "); raise the limit only with headroom",
+                        )
+                    ],
+                    affected=[short],
+                )
+            )
+        if node.get("running") is False:
+            findings.append(
+                Finding(
+                    kind="rabbitmq_node_down",
+                    subject=f"rabbitmq:{name}",
+                    role="cause",
+                    title=f"RabbitMQ node {name} is not running (running: false in the management API)",
+                    weight=84,
+                    evidence=[document.quote(name, fallback=f"{name}: running false")],
+                    workload=short,
+                    recommendations=[rec("high", f"Find why {name} stopped (its pod's logs and events)")],
+                    affected=[short],
+                )
+            )
+        partitions = node.get("partitions")
+        if isinstance(partitions, list) and partitions:
+            findings.append(
+                Finding(
+                    kind="rabbitmq_partition",
+                    subject="rabbitmq:cluster",
+                    role="cause",
+                    title=f"RabbitMQ cluster is partitioned: {name} cannot see {', '.join(map(str, partitions))}",
+                    weight=88,
+                    evidence=[document.quote(name, fallback=f"{name}: partitions {partitions}")],
+                    recommendations=[
+                        rec(
+                            "high", "Heal the partition: restart the minority nodes per the partition handling strategy"
+                        )
+                    ],
+                )
+            )
     return findings
 
 
@@ -190,7 +271,7 @@ _REDIS = (
     (
         re.compile(r"-failover-abort-no-good-(?:slave|replica)\s+master (?P<name>\S+)"),
         "redis_failover_failed",
-        "Sentinel cannot fail over master {name}: no replica is good enough to promote",
+        "Sentinel cannot fail over master {name}: no good replica to promote (-failover-abort-no-good-slave)",
     ),
     (
         re.compile(r"NOQUORUM|-noquorum|not enough (?:sentinels|quorum)", re.I),
@@ -208,7 +289,54 @@ _REDIS = (
 _REDIS_INFO = re.compile(r"^\s*(master_host|master_port|master_link_status|role):(\S+)\s*$")
 
 
-def _redis(obs: Observations) -> list[Finding]:
+_REDIS_HOST = re.compile(r"redis-cli\b.*?(?:-h|--host)\s+(\S+)|exec\s+(?:-\S+\s+)*([\w.-]+)\s.*--\s*redis-cli")
+_REPLICA_FIELD = re.compile(
+    r"^\s*(slave_priority|replica_priority|master_link_down_since_seconds|master_link_status):(\S+)\s*$"
+)
+# Sentinel skips a replica that has been disconnected from the master for longer than ten times
+# down-after-milliseconds plus the time the master has been down: a replica whose link went down long (ten
+# minutes) before the others' did, or an hour ago when it is the only one, holds data too old to promote.
+_STALE_LINK_SECONDS = 600
+
+
+def _replica_reasons(obs: Observations) -> list[tuple[str, str]]:
+    """Why Sentinel finds no replica to promote, from each replica's INFO replication: priority 0 (never promoted)
+    or a link to the master down for too long (its data is too old)."""
+    priority: list[tuple[str, str]] = []
+    down: list[tuple[str, int, str]] = []
+    docs = [(t.label, t.command, t.lines) for t in obs.texts] + [(d.label, d.command, d.lines) for d in obs.logs]
+    for label, command, lines in docs:
+        first = _REDIS_HOST.search(command)
+        host = (first.group(1) or first.group(2)).split(".")[0] if first else "a replica"
+        for line in lines:
+            named = _REDIS_HOST.search(line)
+            if named:
+                host = (named.group(1) or named.group(2)).split(".")[0]
+                continue
+            field = _REPLICA_FIELD.match(line)
+            if field is None:
+                continue
+            key, value = field.groups()
+            cite = f"{label} {line.strip()}"
+            if key in ("slave_priority", "replica_priority") and value == "0":
+                priority.append((f"{host} has {key}:0, so Sentinel never promotes it", cite))
+            elif key == "master_link_down_since_seconds" and value.isdigit():
+                down.append((host, int(value), cite))
+    reasons = list(priority)
+    baseline = min((seconds for _, seconds, _ in down), default=0) if len(down) > 1 else 3000
+    for host, seconds, cite in down:
+        if seconds > baseline + _STALE_LINK_SECONDS:
+            reasons.append(
+                (
+                    f"{host} has been disconnected from the master for {seconds}s (master_link_down_since_seconds), "
+                    "too long for Sentinel to consider its data recent enough",
+                    cite,
+                )
+            )
+    return reasons
+
+
+def _redis(obs: Observations, ctx: AnalysisContext | None = None) -> list[Finding]:
     found: dict[str, Finding] = {}
     info: dict[str, str] = {}  # INFO replication fields (redis-cli prints them as key:value lines)
     for label, line in _text_lines(obs):
@@ -240,7 +368,18 @@ def _redis(obs: Observations) -> list[Finding]:
                     )
                 ],
             )
+    failover = found.get("redis_failover_failed")
+    reasons = _replica_reasons(obs) if failover is not None else []
+    if failover is not None and reasons:
+        failover.title += ": " + "; ".join(reason for reason, _ in reasons)
+        failover.evidence += [cite for _, cite in reasons]
+        failover.weight = 88
     readonly = found.get("redis_readonly")
+    client = _log_source(readonly.evidence[0], obs, ctx) if readonly is not None and ctx is not None else None
+    if readonly is not None and client:
+        readonly.title = f"{client}: {readonly.title}"
+        readonly.workload = client
+        readonly.affected = [client]
     if readonly is not None and info.get("master_host"):
         # the replica's own INFO names the master it follows and whether its link to it is up
         master = info["master_host"] + (f":{info['master_port']}" if info.get("master_port") else "")
@@ -250,6 +389,70 @@ def _redis(obs: Observations) -> list[Finding]:
         if link_down is not None:
             readonly.evidence += link_down.evidence
     return list(found.values())
+
+
+def _log_source(evidence: str, obs: Observations, ctx: AnalysisContext) -> str | None:
+    """The client whose log printed the evidence line (its pod, or the workload its attachment name names)."""
+    for doc in obs.logs:
+        if evidence.startswith(f"{doc.label} "):
+            source = doc_source(doc, ctx)
+            return workload_of(source) if source else None
+    return None
+
+
+# --- Kafka Connect ----------------------------------------------------------------------------------------
+
+_CAUSE_LINE = re.compile(r"Caused by: (.+)")
+
+
+def _connect_tasks(document: DocumentFact) -> list[Finding]:
+    """Kafka Connect's REST status (``GET /connectors/<name>/status``, ``?expand=status``): a connector or task in
+    state FAILED, named with its worker and the innermost ``Caused by`` of its trace. A RUNNING connector can
+    hold a FAILED task, so workers and pods that are up say nothing about it."""
+    findings: list[Finding] = []
+    for status in _walk_dicts(document.data):
+        connector, tasks = status.get("connector"), status.get("tasks")
+        if not isinstance(connector, dict) or not isinstance(tasks, list) or not status.get("name"):
+            continue
+        name = str(status["name"])
+        failed = [t for t in [connector, *tasks] if isinstance(t, dict) and str(t.get("state", "")).upper() == "FAILED"]
+        if not failed:
+            continue
+        first = failed[0]
+        what = f"task {first['id']}" if "id" in first else "the connector itself"
+        trace = str(first.get("trace") or "")
+        lines = [line.strip() for line in trace.splitlines() if line.strip() and not line.strip().startswith("at ")]
+        causes = [i for i, line in enumerate(lines) if _CAUSE_LINE.match(line)]
+        at = causes[-1] if causes else 0
+        reason = lines[at].removeprefix("Caused by: ") if lines else ""
+        if reason.endswith(":") and at + 1 < len(lines):  # "SQLException: Exception chain:" then the chain
+            reason += " " + lines[at + 1]
+        state = str(connector.get("state", "?"))
+        title = (
+            f"Kafka Connect connector {name}: {what} is FAILED (worker {first.get('worker_id', '?')})"
+            + (f" while the connector reports {state}" if state.upper() != "FAILED" else "")
+            + (f": {reason[:300]}" if reason else "")
+        )
+        findings.append(
+            Finding(
+                kind="kafka_connect_task_failed",
+                subject=f"connector:{name}",
+                role="cause",
+                title=title,
+                weight=86,
+                evidence=[document.quote("FAILED", fallback=f"{name}: {what} FAILED")],
+                workload=name,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Fix what the trace names, then restart it: POST /connectors/{name}/tasks/<id>/restart "
+                        "(a failed task does not restart on its own)",
+                    )
+                ],
+                affected=[name],
+            )
+        )
+    return findings
 
 
 # --- PostgreSQL replication --------------------------------------------------------------------------------

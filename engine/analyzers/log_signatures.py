@@ -103,6 +103,13 @@ def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: A
             finding.evidence.append(cite)
 
 
+# A file named after a pod: a StatefulSet ordinal (kafka-2) or a Deployment pod (api-7d9f6c5b8-qx2lm), then the
+# extension (".log", "-previous.log", ".txt").
+_POD_FILE = re.compile(
+    r"^([a-z][a-z0-9]*(?:-[a-z0-9]+)*?-(?:\d{1,3}|[a-z0-9]{6,10}-[a-z0-9]{5}))(?:[._-](?:previous|prev|logs?|out))*\.(?:log|txt|jsonl)$"
+)
+
+
 def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:
     """Whose log this is, by name: the pod it came from, else an observed object its attachment name names, else
     the subject the question names."""
@@ -113,6 +120,9 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
     in_label = [name for name in [*focus_names, *(names or [])] if len(name) >= 3 and name.lower() in label]
     if in_label:  # the longest name the attachment's name holds: checkout-canary-logs.txt is checkout-canary's
         return max(in_label, key=len)
+    pod_file = _POD_FILE.match(label.removeprefix("[attachment:").rstrip("]").rsplit("/", 1)[-1])
+    if pod_file and not (ctx.service and pod_file.group(1).startswith(ctx.service.lower())):
+        return pod_file.group(1)  # "kafka-2.log", "api-7d9f6c5b8-qx2lm.log": that pod's log, not the asked service's
     if ctx.service:
         return ctx.service
     stem = re.split(r"[._]|-logs?\b", label.removeprefix("[attachment:").rstrip("]"))[0]

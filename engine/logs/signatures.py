@@ -125,11 +125,151 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature(
         "db_too_many_connections",
         "cause",
-        82,
+        84,  # the database's own refusal explains the pool timeouts its clients print alongside it
         "Database refuses connections: too many connections",
         _re(
             r"too many connections|remaining connection slots are reserved|sorry, too many clients already"
             r"|max_connections (?:reached|exceeded|limit)|ER_CON_COUNT_ERROR"
+        ),
+    ),
+    Signature(
+        # PostgreSQL's client-authentication refusal: pg_hba.conf has no line for this client (address, user,
+        # database and SSL or not); "no encryption" under hostssl-only rules means the client must use SSL
+        "db_hba_rejected",
+        "cause",
+        88,
+        "PostgreSQL rejects the connection: no pg_hba.conf entry for host {client}, user {user}, database {db}"
+        "{encryption}; pg_hba.conf has no rule admitting this client{hint}",
+        _re(
+            r"no pg_hba\.conf entry for (?:replication connection from )?host \\?\"(?P<client>[\w.:-]+)\\?\",\s*user \\?\"(?P<user>[\w.-]+)\\?\""
+            r"(?:,\s*database \\?\"(?P<db>[\w.-]+)\\?\")?(?:,\s*(?P<encryption>no encryption|SSL (?:on|off)|SSL encryption|GSS encryption))?"
+        ),
+    ),
+    Signature(
+        # MySQL ER_HOST_NOT_PRIVILEGED (1130): the account exists for other hosts only
+        "db_host_not_allowed",
+        "cause",
+        86,
+        "MySQL refuses the client host: Host '{client}' is not allowed to connect (no account matches that host)",
+        _re(r"Host '(?P<client>[\w.:%-]+)' is not allowed to connect to this (?:MySQL|MariaDB) server"),
+    ),
+    Signature(
+        # PgBouncer's own limits (pgbouncer.org/config.html): clients beyond max_client_conn are refused; clients
+        # waiting longer than query_wait_timeout for a server connection of a full pool are dropped
+        "pgbouncer_limit",
+        "cause",
+        88,
+        "PgBouncer refuses clients: {detail}; every client pod's pool counts against it, so more replicas or bigger "
+        "pools exceed it",
+        _re(r"(?P<detail>no more connections allowed \(max_client_conn\)|query_wait_timeout)"),
+    ),
+    Signature(
+        # a file the program opens at startup (a key, a certificate, a config mounted from a Secret/ConfigMap) is
+        # not where it looks: Go's "open /x: no such file or directory", Python's FileNotFoundError, Node's ENOENT
+        "file_missing",
+        "cause",
+        82,
+        "A file the program needs is missing: {path} (no such file or directory); check the volume or Secret/ConfigMap "
+        "key mounted there",
+        _re(
+            r"\b(?:open|stat|read|load|lstat)\w*\s+['\"]?(?P<path>/[\w./@+-]+)['\"]?: no such file or directory"
+            r"|FileNotFoundError: \[Errno 2\] No such file or directory: '(?P<path2>/[\w./@+-]+)'"
+            r"|ENOENT: no such file or directory, (?:open|stat|lstat|scandir) '(?P<path3>/[\w./@+-]+)'"
+            r"|java\.nio\.file\.NoSuchFileException: (?P<path4>/[\w./@+-]+)"
+            r"|(?P<path5>/[\w./@+-]+) \(No such file or directory\)"
+        ),
+    ),
+    # --- what datastores and brokers answer when they refuse a client (their own documented messages) ---
+    Signature(
+        "redis_loading",
+        "cause",
+        80,
+        "Redis is still loading its dataset into memory (after a restart or a full resync) and refuses commands until it finishes (LOADING)",
+        _re(r"LOADING Redis is loading the dataset in memory"),
+    ),
+    Signature(
+        "redis_moved",
+        "cause",
+        80,
+        "The client talks to a Redis Cluster without cluster mode: the server answers MOVED (the key's slot is served by {target})",
+        _re(rf"\bMOVED \d{{1,5}} (?P<target>{_HOST}:\d{{2,5}})"),
+    ),
+    Signature(
+        "redis_max_clients",
+        "cause",
+        84,
+        "Redis refuses new connections: max number of clients reached (maxclients); a client leaks connections or the limit is too low",
+        _re(r"ERR max number of clients reached"),
+    ),
+    Signature(
+        "kafka_record_too_large",
+        "cause",
+        84,
+        "Kafka rejects the record as too large{size} (the producer's max.request.size or the topic's max.message.bytes / the broker's message.max.bytes)",
+        _re(
+            r"RecordTooLargeException(?:: The message is (?P<bytes>\d+) bytes when serialized which is larger than (?P<limit>\d+))?"
+            r"|MESSAGE_TOO_LARGE|Message size too large"
+        ),
+    ),
+    Signature(
+        "kafka_no_brokers",
+        "cause",
+        74,
+        "The Kafka client reaches no broker (it has run out of available brokers to talk to): a wrong bootstrap address, the network, or a TLS/SASL listener mismatch",
+        _re(r"client has run out of available brokers to talk to"),
+    ),
+    Signature(
+        "postgres_recovery_conflict",
+        "cause",
+        80,
+        "Queries on the PostgreSQL standby are cancelled because they conflict with WAL replay (canceling statement due to conflict with recovery; tune max_standby_streaming_delay or hot_standby_feedback, or read from the primary)",
+        _re(r"canceling statement due to conflict with recovery"),
+    ),
+    Signature(
+        "es_circuit_breaker",
+        "cause",
+        80,
+        "Elasticsearch's {breaker} circuit breaker rejects requests (Data too large): its heap is nearly full",
+        _re(r"circuit_breaking_exception[^\n]{0,40}?\[(?P<breaker>\w+)\] Data too large"),
+    ),
+    Signature(
+        "broker_declare_mismatch",
+        "cause",
+        84,
+        "RabbitMQ refuses the declaration: PRECONDITION_FAILED - {detail}: the client declares it with other arguments than it already has (delete and re-declare it, or align the client)",
+        _re(r"PRECONDITION_FAILED - (?P<detail>inequivalent arg '[^']+' for (?:queue|exchange) '[^']+'[^\"\n]{0,120})"),
+    ),
+    Signature(
+        "zookeeper_connection_loss",
+        "cause",
+        74,
+        "ZooKeeper is unreachable from the client (KeeperErrorCode = ConnectionLoss): the ensemble is down, has no quorum or the network drops the sessions",
+        _re(r"KeeperErrorCode = ConnectionLoss"),
+    ),
+    Signature(
+        "etcd_no_space",
+        "cause",
+        88,
+        "etcd refuses writes: database space exceeded (it reached its quota and raised the NOSPACE alarm; compact and defragment it, then disarm the alarm)",
+        _re(r"mvcc: database space exceeded|etcdserver: no space"),
+    ),
+    Signature(
+        "mongo_not_primary",
+        "cause",
+        80,
+        "MongoDB refuses the write: the node is not primary ({detail}): the client writes to a secondary, or the replica set has no primary",
+        _re(
+            r"(?P<detail>not primary(?: and secondaryOk=false)?|NotWritablePrimary|not master and slaveOk=false|NotPrimaryNoSecondaryOk)"
+        ),
+    ),
+    Signature(
+        "db_unique_violation",
+        "cause",
+        70,
+        "The database rejects writes that duplicate a unique key: {detail}",
+        _re(
+            r"(?P<detail>duplicate key value violates unique constraint \\?\"[\w.-]+\\?\"|E11000 duplicate key error collection: [\w.-]+ index: [\w.-]+"
+            r"|Duplicate entry '[^']*' for key '[\w.-]+')"
         ),
     ),
     Signature(
@@ -156,6 +296,16 @@ SIGNATURES: tuple[Signature, ...] = (
         90,
         "The PostgreSQL standby cannot catch up: the primary has already removed WAL segment {segment} it needs (requested WAL segment has already been removed), so it stays in recovery and never becomes ready (rebuild it with pg_basebackup; keep WAL for it with a replication slot)",
         _re(r"requested WAL segment (?P<segment>[0-9A-F]{24}) has already been removed"),
+    ),
+    Signature(
+        # a standby's primary_slot_name (or a logical-decoding client's slot) that the primary does not have
+        "postgres_slot_missing",
+        "cause",
+        90,
+        "PostgreSQL replication slot {slot} does not exist{streaming}",
+        _re(
+            r"(?P<streaming>could not start WAL streaming: )?(?:ERROR:\s+)?replication slot \\?\"(?P<slot>[\w.-]+)\\?\" does not exist"
+        ),
     ),
     Signature(
         "db_unavailable",
@@ -193,7 +343,8 @@ SIGNATURES: tuple[Signature, ...] = (
         _re(
             r"(?P<detail>An error occurred \((?:AccessDenied|AccessDeniedException|UnauthorizedOperation|Forbidden|InvalidAccessKeyId|ExpiredToken)\) when calling the \w+ operation[^\n]{0,160}?(?:is not authorized to perform: [\w:*-]+|$)"
             r"|is not authorized to perform: [\w:*-]+(?: on resource: \S+)?"
-            r"|Permission '[\w.]+' denied on (?:resource|project) [^\n]{0,80}|does not have [\w.]+ access to [^\n]{0,80}"
+            r"|Permission '[\w.]+' denied (?:on|for) (?:resource|project) '?[\w/.:-]{0,160}'?|does not have [\w.]+ access to [^\n]{0,80}"
+            r"|PermissionDenied: 403 [^\n\\]{0,160}"
             r"|AuthorizationFailed[^\n]{0,60}does not have authorization to perform action '[^']+'"
             r"|AccessDenied: Access Denied|status code: 403, request id)"
         ),
@@ -357,6 +508,16 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        # Prometheus' remote-write queue (component=remote): the receiving end refuses or fails the batches
+        "prometheus_remote_write_failed",
+        "cause",
+        84,
+        "Prometheus remote write to {remote} fails: {detail}",
+        _re(
+            r"component=\"?remote\"?[^\n]*?remote_name=\"?(?P<remote>[\w.:/-]+)[^\n]*?msg=\"(?:Failed to send batch|non-recoverable error)[^\n]*?err=\"?(?P<detail>(?:\\\"|[^\"\n]){8,220})"
+        ),
+    ),
+    Signature(
         "webhook_signature",
         "cause",
         84,
@@ -477,7 +638,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"metadata|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|remote_name|loading|moved|too large|recovery|circuit|precondition|keeper|mvcc|max number of clients|primary|brokers|unique|e11000|duplicate|pg_hba|replication slot|allowed to connect|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
@@ -502,8 +663,32 @@ def match_signatures(line: str) -> list[SignatureMatch]:
         groups = _merge_groups({k: v for k, v in match.groupdict().items() if v})
         if signature.kind == "exception":
             groups["detail"] = f": {groups['detail']}" if groups.get("detail") else ""
-        if signature.kind in ("alertmanager_notify_failed", "prometheus_rule_failed") and "detail" in groups:
+        if (
+            signature.kind in ("alertmanager_notify_failed", "prometheus_rule_failed", "prometheus_remote_write_failed")
+            and "detail" in groups
+        ):
             groups["detail"] = groups["detail"].replace('\\"', '"')
+        if signature.kind == "db_hba_rejected":
+            groups.setdefault("db", "any")
+            encryption = groups.get("encryption", "")
+            groups["encryption"] = f", {encryption}" if encryption else ""
+            groups["hint"] = (
+                " without SSL: the client connects unencrypted (sslmode=disable) where only hostssl rules admit it; "
+                "connect with sslmode=require or add a matching host line"
+                if encryption.lower() in ("no encryption", "ssl off")
+                else ": add a line for this address, user and database, or connect from an admitted address"
+            )
+        if signature.kind == "kafka_record_too_large":
+            groups["size"] = f" ({groups['bytes']} bytes > {groups['limit']})" if groups.get("bytes") else ""
+        if signature.kind == "postgres_slot_missing":
+            slot = groups.get("slot", "")
+            groups["streaming"] = (
+                " on the primary, so the standby cannot start WAL streaming and stays behind (create it with "
+                f"pg_create_physical_replication_slot('{slot}') or fix primary_slot_name)"
+                if groups.get("streaming")
+                else " (dropped, or lost in a restore or failover), so the client that streams changes from it stops "
+                "(re-create the slot, or let the client create it, and expect a gap to re-snapshot)"
+            )
         if signature.kind == "kafka_poll_interval":
             groups["group"] = f" of group '{groups['group']}'" if groups.get("group") else ""
         groups["line"] = text.strip()[:160]

@@ -178,9 +178,12 @@ def _parse_json(
         document = json.loads(content)
     except ValueError:
         stream = _json_stream(content)  # `kubectl get svc,endpointslice -o json | jq -c '.items[]'`: one per line
-        if stream is None:
+        if stream is not None:
+            return _parse_structured(stream, citer)
+        repaired = repair_truncated_json(content)  # a paste cut off by a chat client or a terminal
+        if repaired is None:
             return None
-        return _parse_structured(stream, citer)
+        return _parse_structured(_nested(path or [], repaired), citer)
     whole = len(path or []) <= 1  # '{.spec}' prints a whole field; '{.spec.containers[0]}' a value inside it
     return _parse_structured(filtered_object(_nested(path or [], document), command if whole else ""), citer)
 
@@ -206,6 +209,52 @@ def filtered_object(document: Any, command: str) -> Any:
     namespace = _NAMESPACE_FLAG.search(command.split("|", 1)[0])
     metadata = {"name": found[1], **({"namespace": namespace.group("ns")} if namespace else {})}
     return {"kind": found[0], "metadata": metadata, **document}
+
+
+_CLOSERS = {"{": "}", "[": "]"}
+
+
+def repair_truncated_json(content: str) -> Any | None:
+    """A JSON document cut off part-way (``"podIP": "10.8.3.`` and nothing after): everything up to the last
+    complete member, with the brackets still open closed. None when the text is not such a prefix."""
+    text = content.strip()
+    if not re.match(r'\s*(?:\{\s*"|\[\s*\{\s*")', text):
+        return None  # a JSON object or list of objects, not a log line opening with "[2026-11-03 ...]"
+    stack: list[str] = []
+    cuts: list[tuple[int, str]] = []  # (where the kept text ends, the closers it then needs)
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append(char)
+            cuts.append((index + 1, "".join(_CLOSERS[c] for c in reversed(stack))))
+        elif char in "}]":
+            if not stack:
+                return None
+            stack.pop()
+            if stack:
+                cuts.append((index + 1, "".join(_CLOSERS[c] for c in reversed(stack))))
+        elif char == "," and stack:
+            cuts.append((index, "".join(_CLOSERS[c] for c in reversed(stack))))
+    if not stack:
+        return None  # complete (so malformed in another way), not truncated
+    for end, closers in reversed(cuts[-50:]):
+        if end < len(text) * 0.8:
+            break  # only the tail may be missing: a prefix that short is not this document
+        try:
+            return json.loads(text[:end] + closers)
+        except ValueError:
+            continue
+    return None
 
 
 def _nested(path: list[str], value: Any) -> Any:
@@ -248,7 +297,8 @@ def _parse_structured(document: Any, citer: Citer) -> ParsedAttachment:
     obs = Observations(documents=[DocumentFact(citer.label, document, citer.lines)])
     lines = _message_lines(document)
     if lines:
-        obs.logs.append(LogDoc(citer.label, lines))
+        pods = _record_pod(document)
+        obs.logs.append(LogDoc(citer.label, lines, pod=pods.pop() if len(pods) == 1 else None))
     flat = flatten(document)
     if not lines:
         obs.logs.append(LogDoc(citer.label, flat))  # searchable and read for error messages like any text
@@ -275,8 +325,14 @@ def flatten(document: Any) -> list[str]:
     return out
 
 
-def _message_lines(document: Any, depth: int = 0) -> list[str]:
-    """Log messages from query results (Loki/Elasticsearch/CloudWatch/Datadog shapes or plain records)."""
+_LEVEL_KEYS = ("level", "severity", "status", "levelname", "log.level")
+_DETAIL_KEYS = ("error", "err", "exception", "error_message", "reason", "stack_trace", "stacktrace")
+
+
+def _message_lines(document: Any, depth: int = 0, level: str | None = None) -> list[str]:
+    """Log messages from query results (Loki/Elasticsearch/CloudWatch/Datadog/Cloud Logging shapes or plain
+    records): a record's message with its error detail (``"msg": "ZADD failed", "error": "OOM ..."``) and the
+    level its record or an enclosing one carries (a LogEntry's ``severity`` around its ``jsonPayload``)."""
     if depth > 12:
         return []
     found: list[str] = []
@@ -286,18 +342,57 @@ def _message_lines(document: Any, depth: int = 0) -> list[str]:
             return [str(v[1]) for v in values]  # Loki streams: [[ts, line], ...]
         if document.get("field") in _MESSAGE_KEYS and isinstance(document.get("value"), str):
             return [document["value"]]  # CloudWatch Insights cells
+        level = next((document[k] for k in _LEVEL_KEYS if isinstance(document.get(k), str)), level)
         message = next((document[k] for k in _MESSAGE_KEYS if isinstance(document.get(k), str)), None)
         if message is not None:
-            level = next(
-                (document[k] for k in ("level", "severity", "status") if isinstance(document.get(k), str)),
-                None,
+            detail = next(
+                (
+                    _detail_text(document[k])
+                    for k in _DETAIL_KEYS
+                    if document.get(k) and _detail_text(document[k]) and _detail_text(document[k]) not in message
+                ),
+                "",
             )
+            message = f"{message}: {detail}" if detail else message
             return [f"{level.upper()} {message}" if level and level.lower() not in message.lower() else message]
         for value in document.values():
-            found.extend(_message_lines(value, depth + 1))
+            found.extend(_message_lines(value, depth + 1, level))
     elif isinstance(document, list):
         for item in document:
             found.extend(_message_lines(item, depth + 1))
+    return found
+
+
+def _detail_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        inner = value.get("message") or value.get("msg")
+        return inner if isinstance(inner, str) else ""
+    return ""
+
+
+_POD_KEYS = ("pod_name", "pod", "podName", "kubernetes.pod_name")
+
+
+def _record_pod(document: Any, depth: int = 0) -> set[str]:
+    """The pod names log records carry (Cloud Logging ``resource.labels.pod_name``, ``kubernetes.pod.name``)."""
+    found: set[str] = set()
+    if depth > 8:
+        return found
+    if isinstance(document, dict):
+        for key in _POD_KEYS:
+            value = document.get(key)
+            if isinstance(value, str) and re.fullmatch(r"[a-z0-9][a-z0-9.-]{2,252}", value):
+                found.add(value)
+            if isinstance(value, dict) and isinstance(value.get("name"), str):
+                found.add(value["name"])
+        for value in document.values():
+            if isinstance(value, dict | list):
+                found |= _record_pod(value, depth + 1)
+    elif isinstance(document, list):
+        for item in document[:2000]:
+            found |= _record_pod(item, depth + 1)
     return found
 
 
