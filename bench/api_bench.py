@@ -13,7 +13,10 @@ processes, the investigation and webhook workers and the maintenance loop) on th
 The server runs with ``tests.investigations.worker_settings`` (the real engine behind the paced steps).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/incidentfox_bench REDIS_URL=redis://127.0.0.1:6379/1 \
-        .venv/bin/python bench/api_bench.py [--seconds 10] [--rows 1000000]
+        .venv/bin/python bench/api_bench.py [--seconds 10] [--rows 1000000] [--only a]
+
+``--only`` runs some parts (``--only a``: the status polls alone, ``--only ab``); the 1-minute load average is
+printed at the start and the end, beside the latencies it moves.
 """
 
 from __future__ import annotations
@@ -173,7 +176,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sync-runs", type=int, default=10)
     parser.add_argument("--sync-polls", type=int, default=60)
+    parser.add_argument("--only", default="abcde", help="the parts to run, e.g. 'a' or 'ab' (default all)")
     args = parser.parse_args()
+    parts = set(args.only.lower())
+    unknown = parts - set("abcde")
+    if unknown:
+        parser.error(f"--only takes letters among a-e, not {''.join(sorted(unknown))}")
+    load_at_start = os.getloadavg()[0]
 
     call_command("migrate", verbosity=0)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -195,9 +204,10 @@ def main() -> None:
         time.sleep(2)  # every web process up
         web = _web_pids(serve.pid)
         with httpx.Client(base_url=base, headers=auth, timeout=30) as client:
-            # (c) pickup latency: spaced-out async runs, so each one meets an idle, polling worker.
+            # (c) pickup latency: spaced-out async runs, so each one meets an idle, polling worker. Without (c) one
+            # run gives the polls of (a) and (d) their investigation.
             ids = []
-            for _ in range(args.pickups):
+            for _ in range(args.pickups if "c" in parts else 1):
                 response = client.post(
                     "/api/v1/agents/run", json={"agent_name": "planner", "message": "bench", "async": True}
                 )
@@ -221,22 +231,27 @@ def main() -> None:
 
             # (a) status polls at a fixed rate; (b) auth/me and the bare view as fast as answered.
             run_load(f"{base}/health", seconds=1, concurrency=4)  # warm every process's connections
-            polls = run_load(poll_url, seconds=args.seconds, rate=POLL_RATE, headers=auth, server_pids=web)
-            me = run_load(
-                f"{base}/api/v1/auth/me",
-                seconds=args.seconds,
-                concurrency=args.concurrency,
-                headers=auth,
-                server_pids=web,
-            )
-            bare = run_load(f"{base}/health", seconds=args.seconds, concurrency=args.concurrency, server_pids=web)
+            polls = me = bare = None
+            if "a" in parts:
+                polls = run_load(poll_url, seconds=args.seconds, rate=POLL_RATE, headers=auth, server_pids=web)
+            if "b" in parts:
+                me = run_load(
+                    f"{base}/api/v1/auth/me",
+                    seconds=args.seconds,
+                    concurrency=args.concurrency,
+                    headers=auth,
+                    server_pids=web,
+                )
+                bare = run_load(f"{base}/health", seconds=args.seconds, concurrency=args.concurrency, server_pids=web)
 
             # (d) status polls idle vs. while 10 sync runs wait.
-            sync_polls = _polls_during_sync_runs(client, base, auth, poll_url, args.sync_runs, args.sync_polls)
+            sync_polls = None
+            if "d" in parts:
+                sync_polls = _polls_during_sync_runs(client, base, auth, poll_url, args.sync_runs, args.sync_polls)
 
         # (e) history page with a large table.
         history = None
-        if connection.vendor == "postgresql":
+        if "e" in parts and connection.vendor == "postgresql":
             history_team, history_token = _team(HISTORY_ORG, keep=True)
             _fill_history(history_team, args.rows)
             with httpx.Client(
@@ -257,31 +272,38 @@ def main() -> None:
         Organization.objects.filter(org_id=BENCH_ORG).delete()
 
     stores = f"{connection.vendor}, rate limits in {'Redis' if os.environ.get('REDIS_URL') else 'the database'}"
-    print(f"agent API bench: scripts/serve.sh, {WEB_PROCESSES} web processes, {stores}")
     print(
-        f"(a) GET /agents/status at {POLL_RATE}/s: p50 {polls.p50_ms:.1f} ms, p99 {polls.p99_ms:.1f} ms "
-        f"(budget p99 < 25 ms; {polls.requests} polls, {polls.errors} errors, "
-        f"server CPU {polls.server_cpu_ms or 0:.2f} ms/poll)"
+        f"agent API bench: scripts/serve.sh, {WEB_PROCESSES} web processes, {stores}; 1-minute load average "
+        f"{load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end ({os.cpu_count()} CPUs)"
     )
-    print(f"(b) {args.concurrency} clients, as fast as answered:")
-    print(f"    {me.line('GET /auth/me (team token)')}")
-    print(f"    {bare.line('bare JSON view (/health)')}")
-    print(
-        f"(c) pickup 202->running over {len(pickups)} runs: p50 {statistics.median(pickups):.3f} s, "
-        f"max {max(pickups):.3f} s (target p50 < 0.5 s)"
-    )
-    idle, during, waiting = sync_polls
-    print(
-        f"(d) GET /agents/status idle: p50 {percentile(idle, 0.5):.1f} ms, p99 {percentile(idle, 0.99):.1f} ms; "
-        f"during {args.sync_runs} waiting sync runs ({waiting} still waiting after the polls): "
-        f"p50 {percentile(during, 0.5):.1f} ms, p99 {percentile(during, 0.99):.1f} ms (target p99 < 500 ms)"
-    )
+    if polls is not None:
+        print(
+            f"(a) GET /agents/status at {POLL_RATE}/s: p50 {polls.p50_ms:.1f} ms, p99 {polls.p99_ms:.1f} ms "
+            f"(budget p99 < 25 ms; {polls.requests} polls, {polls.errors} errors, "
+            f"server CPU {polls.server_cpu_ms or 0:.2f} ms/poll)"
+        )
+    if me is not None and bare is not None:
+        print(f"(b) {args.concurrency} clients, as fast as answered:")
+        print(f"    {me.line('GET /auth/me (team token)')}")
+        print(f"    {bare.line('bare JSON view (/health)')}")
+    if "c" in parts:
+        print(
+            f"(c) pickup 202->running over {len(pickups)} runs: p50 {statistics.median(pickups):.3f} s, "
+            f"max {max(pickups):.3f} s (target p50 < 0.5 s)"
+        )
+    if sync_polls is not None:
+        idle, during, waiting = sync_polls
+        print(
+            f"(d) GET /agents/status idle: p50 {percentile(idle, 0.5):.1f} ms, p99 {percentile(idle, 0.99):.1f} ms; "
+            f"during {args.sync_runs} waiting sync runs ({waiting} still waiting after the polls): "
+            f"p50 {percentile(during, 0.5):.1f} ms, p99 {percentile(during, 0.99):.1f} ms (target p99 < 500 ms)"
+        )
     if history is not None:
         print(
             f"(e) GET /agents/investigations?limit=20 with {history[2]:,} rows: p50 {history[0]:.1f} ms, "
             f"p95 {history[1]:.1f} ms (target p95 < 100 ms)"
         )
-    else:
+    elif "e" in parts:
         print("(e) skipped: needs PostgreSQL (DATABASE_URL=postgresql://...)")
 
 

@@ -13,6 +13,7 @@ waiting sync run costs a sleeping coroutine, not a thread: the middleware stack 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +33,7 @@ from incidentfox_web.api.views import ApiView, ApiViewSet
 from investigations import schemas
 from investigations.engine_bridge import describe_team_agents
 from investigations.models import ACTIVE_STATUSES, Investigation, Status
-from investigations.presenters import accepted_body, list_item, poll_url, status_body
+from investigations.presenters import STATUS_BODY_FIELDS, accepted_body, list_item, poll_url, status_body
 from investigations.run_input import check_attachment_sizes, parse_idempotency_key, run_input
 from investigations.runner import timeout_message
 from investigations.selectors import (
@@ -173,7 +174,7 @@ class InvestigationViewSet(ApiViewSet):
 
     @extend_schema(summary="An investigation's status", responses={200: schemas.StatusBody, **ERROR_RESPONSES})
     def retrieve(self, request: Request, investigation_id: str) -> Response:
-        return Response(status_body(self._investigation(investigation_id)))
+        return Response(status_body(self._investigation(investigation_id, fields=STATUS_BODY_FIELDS)))
 
     @extend_schema(
         summary="Cancel an investigation", request=None, responses={200: schemas.StatusBody, **ERROR_RESPONSES}
@@ -214,8 +215,10 @@ class InvestigationViewSet(ApiViewSet):
         """Every match (``ApiPagination``): the unfiltered total comes from the team's counter."""
         return investigation_total(team=self.selected_team(), filters=self.filters, rows=rows)
 
-    def _investigation(self, investigation_id: str) -> Investigation:
-        investigation = investigation_for_team(team=self.selected_team(), investigation_id=investigation_id)
+    def _investigation(self, investigation_id: str, *, fields: Sequence[str] = ()) -> Investigation:
+        investigation = investigation_for_team(
+            team=self.selected_team(), investigation_id=investigation_id, fields=fields
+        )
         if investigation is None:
             raise ApiError.not_found("Investigation not found")
         return investigation

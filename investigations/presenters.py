@@ -26,6 +26,29 @@ def accepted_body(investigation: Investigation) -> dict[str, Any]:
     }
 
 
+# Every column ``status_body`` reads: the status poll loads only these (a deferred column read later would cost a
+# query of its own; tests/investigations/test_status_poll_queries.py keeps the list complete).
+STATUS_BODY_FIELDS = (
+    "id",
+    "status",
+    "agent",
+    "message",
+    "trigger_source",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "progress_step",
+    "steps_completed",
+    "steps_total",
+    "cancel_requested",
+    "result",
+    "tools_used",
+    "error_code",
+    "error_message",
+)
+
+
 def status_body(investigation: Investigation, *, now: datetime | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "investigation_id": investigation.id,

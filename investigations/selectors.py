@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,14 +30,20 @@ class HistoryFilters:
     q_everywhere: bool = False
 
 
-def investigation_for_team(*, team: Node, investigation_id: str) -> Investigation | None:
-    """None for malformed ids, unknown ids and other teams' ids alike, so existence never leaks."""
+def investigation_for_team(*, team: Node, investigation_id: str, fields: Sequence[str] = ()) -> Investigation | None:
+    """None for malformed ids, unknown ids and other teams' ids alike, so existence never leaks. With ``fields``
+    only those columns are loaded (the status poll reads what its body shows, not the run's context or usage)."""
     if not INVESTIGATION_ID_RE.match(investigation_id):
         return None
-    investigation = Investigation.objects.for_team(team).filter(pk=investigation_id).first()
-    if investigation is not None:
-        investigation.team = team
-        investigation.org = team.org
+    rows = Investigation.objects.for_team(team)
+    if fields:
+        rows = rows.only(*fields)
+    try:
+        investigation = rows.get(pk=investigation_id)  # a primary-key lookup: no ORDER BY, unlike first()
+    except Investigation.DoesNotExist:
+        return None
+    investigation.team = team
+    investigation.org = team.org
     return investigation
 
 

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -19,7 +18,7 @@ from incidentfox_web.api.permissions import AdminAccess
 from incidentfox_web.api.schema import ERROR_RESPONSES, JSON_OBJECT, TEAM_HEADER
 from incidentfox_web.api.views import ApiView
 from incidentfox_web.ids import is_slug
-from teamconfig.bodies import DataSourceTestIn, DataSourceTestOut
+from teamconfig.bodies import AdminNodeConfigIn, ConfigPatchIn, DataSourceTestIn, DataSourceTestOut
 from teamconfig.connection_checks import checkable_sources, data_source_check
 from teamconfig.errors import ConfigConflict, ConfigError, ConfigFieldRefused, ConfigInvalid, ConfigTooLarge
 from teamconfig.models import ChangeRequest, ChangeStatus, ConfigVersion
@@ -110,13 +109,6 @@ def _history_out(row: ConfigVersion, *, include_full: bool) -> dict[str, Any]:
     return body
 
 
-def _body(request: Request) -> dict[str, Any]:
-    data = request.data
-    if not isinstance(data, dict):  # the JSON parser already refuses non-objects
-        raise ApiError.invalid_request("Request body must be a JSON object")
-    return data
-
-
 def _status_filter(request: Request) -> str:
     status = request.query_params.get("status", ChangeStatus.PENDING)
     if status not in STATUS_FILTERS:
@@ -163,12 +155,13 @@ class ConfigMeView(ConfigApiView):
     @extend_schema(
         summary="Merge-patch the team's config (may be held for approval)",
         description=CONFIG_PATCH,
-        request=OpenApiTypes.OBJECT,
+        request=ConfigPatchIn,
         responses={200: JSON_OBJECT, 202: JSON_OBJECT, **ERROR_RESPONSES},
     )
     def put(self, request: Request) -> Response:
-        patch = _body(request)
-        team = self.selected_team()
+        data = self.body  # 415 → 413 → 400 for the body itself
+        team = self.selected_team()  # the team selection's 403 before the patch's 400, as before the serializer
+        patch = self.validated(ConfigPatchIn, data)
         outcome = config_update(node=team, patch=patch, meta=self.request_meta(), admin=self.principal.is_admin)
         if isinstance(outcome, ConfigApplied):
             return Response(
@@ -194,7 +187,7 @@ class ConfigMeView(ConfigApiView):
     @extend_schema(
         summary="Alias of PUT",
         description=CONFIG_PATCH,
-        request=OpenApiTypes.OBJECT,
+        request=ConfigPatchIn,
         responses={200: JSON_OBJECT, 202: JSON_OBJECT, **ERROR_RESPONSES},
     )
     def patch(self, request: Request) -> Response:
@@ -339,12 +332,13 @@ class AdminNodeConfigView(ConfigApiView):
 
     @extend_schema(
         summary="Merge-patch a node's overrides; team_name renames the node",
-        request=OpenApiTypes.OBJECT,
+        request=AdminNodeConfigIn,
         responses={200: JSON_OBJECT, **ERROR_RESPONSES},
     )
     def put(self, request: Request, node_id: str) -> Response:
-        patch = dict(_body(request))
-        node = self._node(node_id)
+        data = self.body
+        node = self._node(node_id)  # an unknown node's 404 before the patch's 400, as before the serializer
+        patch = self.validated(AdminNodeConfigIn, data)
         meta = self.request_meta()
         with transaction.atomic():  # a rename and a config change land together or not at all
             renamed = "team_name" in patch and node_rename(node=node, name=patch.pop("team_name"), meta=meta)
@@ -361,6 +355,6 @@ class AdminNodeConfigView(ConfigApiView):
             }
         )
 
-    @extend_schema(summary="Alias of PUT", request=OpenApiTypes.OBJECT, responses={200: JSON_OBJECT, **ERROR_RESPONSES})
+    @extend_schema(summary="Alias of PUT", request=AdminNodeConfigIn, responses={200: JSON_OBJECT, **ERROR_RESPONSES})
     def patch(self, request: Request, node_id: str) -> Response:
         return self.put(request, node_id)

@@ -31,6 +31,7 @@ MCP_SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MCP_TOOL_REFERENCE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.(\*|[A-Za-z0-9_][A-Za-z0-9_./-]{0,127})$")
 MAX_URL_LENGTH = 2048
 MAX_OVERRIDES_BYTES = 256 * 1024
+MAX_NODE_NAME_CHARS = 200  # Node.name's column
 
 FieldKind = Literal["string", "url", "secret", "strings", "choice"]
 
@@ -290,6 +291,15 @@ def check_patch_keys(patch: Mapping[str, Any], *, admin: bool) -> None:
             if key in patch:
                 raise ConfigFieldRefused(key, f"{key} can only be changed by an org admin")
     _check_key_names(patch, "")
+
+
+def check_node_name(name: Any) -> str:
+    """The name an org admin gives a node by writing ``team_name`` to the admin config endpoint (§5.6)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigInvalid("team_name", "must be a non-empty string")
+    if len(name) > MAX_NODE_NAME_CHARS:
+        raise ConfigInvalid("team_name", f"must be at most {MAX_NODE_NAME_CHARS} characters")
+    return name
 
 
 def _refuse_not_supported(patch: Mapping[str, Any]) -> None:

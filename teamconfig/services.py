@@ -31,7 +31,7 @@ from teamconfig.patching import (
 )
 from teamconfig.readers import reads
 from teamconfig.references import reference_rules
-from teamconfig.schema import check_patch_keys
+from teamconfig.schema import check_node_name, check_patch_keys
 from teamconfig.secrets import current_key_version, decrypt, encrypt, is_ciphertext, key_version_of
 from tenancy.audit import RequestMeta, audit_record
 from tenancy.models import Node
@@ -303,10 +303,7 @@ def config_change_request_reject(
 
 def node_rename(*, node: Node, name: str, meta: RequestMeta) -> bool:
     """Org admins rename a node by writing ``team_name`` to the admin config endpoint; True if it changed."""
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigInvalid("team_name", "must be a non-empty string")
-    if len(name) > 200:
-        raise ConfigInvalid("team_name", "must be at most 200 characters")
+    check_node_name(name)
     if name == node.name:
         return False
     old = node.name

@@ -119,8 +119,11 @@ class ApiView(APIView):
 
     def validated(self, serializer_class: type[Serializer[Any]], data: Any = None) -> dict[str, Any]:
         """The request body (or ``data``) validated by ``serializer_class``: the class drf-spectacular documents
-        as the request body. Errors go through the exception handler (``field is required`` / ``validation_error``)."""
-        serializer = serializer_class(data=self.body if data is None else data)
+        as the request body. Errors go through the exception handler (``field is required`` / ``validation_error``).
+        The serializer's context holds the request and the view, as DRF's generic views give it."""
+        serializer = serializer_class(
+            data=self.body if data is None else data, context={"request": self.request, "view": self}
+        )
         serializer.is_valid(raise_exception=True)
         validated: dict[str, Any] = serializer.validated_data
         return validated

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from teamconfig.bodies import AdminNodeConfigIn, ConfigPatchIn
+from teamconfig.errors import ConfigFieldRefused
 from teamconfig.models import ConfigVersion
 from tenancy.models import AuditEvent, Node
 from tests.conftest import ApiCaller
@@ -328,3 +330,38 @@ def test_head_works_where_get_does_and_the_envelope_is_optional(member: ApiCalle
     assert member.client.head("/api/v1/config/me/effective", headers=member._headers(None)).status_code == 200
     wrapped = member.get("/config/me/effective", envelope="true").json()
     assert wrapped["data"]["team_node_id"] == "team-platform"
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        (None, "must be a non-empty string"),
+        ("   ", "must be a non-empty string"),
+        (7, "must be a non-empty string"),
+        ("x" * 201, "must be at most 200 characters"),
+    ],
+)
+def test_a_bad_node_name_is_refused_as_a_configuration_value_and_nothing_is_written(
+    org_admin: ApiCaller, team: Node, name: Any, error: str
+) -> None:
+    response = org_admin.put("/admin/teams/team-platform/config", {"team_name": name, "slack_channel": "#ops"})
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "validation_error"
+    assert error_of(response)["message"] == "Invalid configuration value"
+    assert error_of(response)["details"] == {"field": "team_name", "error": error}
+    team.refresh_from_db()
+    assert team.name == "Platform"
+    assert ConfigVersion.objects.count() == 0
+
+
+def test_the_config_write_bodies_keep_every_key_as_sent_and_delegate_their_rules_to_the_schema() -> None:
+    body = {"zeta": {"x": 1}, "agents": {"planner": {"prompt": None}}, "slack_channel": None, "custom_key": [1]}
+    serializer = ConfigPatchIn(data=body)
+    assert serializer.is_valid(), serializer.errors
+    assert list(serializer.validated_data.items()) == list(body.items())
+    with pytest.raises(ConfigFieldRefused, match="approval_workflows can only be changed by an org admin"):
+        ConfigPatchIn(data={"approval_workflows": {}}).is_valid()
+    admin = AdminNodeConfigIn(data={"team_name": "Ops", "approval_workflows": {}})
+    assert admin.is_valid(), admin.errors
+    with pytest.raises(ConfigFieldRefused, match="org_id is immutable"):
+        AdminNodeConfigIn(data={"team_name": "Ops", "org_id": "x"}).is_valid()
