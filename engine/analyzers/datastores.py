@@ -392,11 +392,14 @@ def _redis(obs: Observations, ctx: AnalysisContext | None = None) -> list[Findin
 
 
 def _log_source(evidence: str, obs: Observations, ctx: AnalysisContext) -> str | None:
-    """The client whose log printed the evidence line (its pod, or the workload its attachment name names)."""
+    """The client whose log printed the evidence line (its pod, or the workload its attachment name or the context's
+    service names). Not the subject the question guesses: a trace or a shared paste holds several services' lines,
+    and the one that printed the error is for the trace reading to name."""
     for doc in obs.logs:
         if evidence.startswith(f"{doc.label} "):
             source = doc_source(doc, ctx)
-            return workload_of(source) if source else None
+            own = source is not None and (doc.pod or source.lower() in doc.label.lower() or source == ctx.service)
+            return workload_of(source) if source and own else None
     return None
 
 
