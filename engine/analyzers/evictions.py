@@ -12,6 +12,7 @@ import re
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import finding_time, rec
+from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import EventFact, Observations
 from engine.findings import Finding, workload_of
 
@@ -118,7 +119,83 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     heaviest = _heaviest(obs, users, pods)
     if heaviest:
         findings[heaviest.subject.removeprefix("pod/")] = heaviest
+    filler = _log_filler(obs, evictions)
+    if filler:
+        findings[filler.subject.removeprefix("pod/")] = filler
     return list(findings.values())
+
+
+# du of the kubelet's container log directories: /var/log/pods/<namespace>_<pod>_<uid>/<container>/0.log
+_DU_POD_LOGS = re.compile(
+    r"^\s*(?P<size>\d+(?:\.\d+)?[KMGT]?)\s+(?P<path>/var/log/pods/(?P<namespace>[a-z0-9][a-z0-9-]*)_(?P<pod>[a-z0-9][a-z0-9.-]*?)_\S*)\s*$"
+)
+_PROMPT_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
+_DISK_SIGNAL = re.compile(
+    r"DiskPressure\s+True|disk-pressure|has disk pressure|low on resource: (?:ephemeral-storage|nodefs|imagefs)|No space left on device",
+    re.I,
+)
+_DU_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def _log_filler(obs: Observations, evictions: list[EventFact]) -> Finding | None:
+    """On a node short of disk, the pod whose container logs under /var/log/pods (``du``) dwarf every other pod's:
+    the kubelet counts them against the node filesystem, so one chatty pod fills it and the evictions that follow
+    hit whichever pods rank first, not the one writing."""
+    lines = list(lines_of(obs))
+    pressured = any(_DISK_SIGNAL.search(line) for _, line in lines) or any(
+        c.type == "DiskPressure" and c.status == "True" for n in obs.nodes for c in n.conditions
+    )
+    if not pressured:
+        return None
+    sizes: dict[tuple[str, str], float] = {}
+    cites: dict[tuple[str, str], str] = {}
+    printed: dict[tuple[str, str], str] = {}
+    host: str | None = None
+    for label, line in lines:
+        prompt = _PROMPT_HOST.match(line)
+        if prompt and "/var/log/pods" in line:
+            host = prompt.group("host")
+        row = _DU_POD_LOGS.match(line)
+        if not row:
+            continue
+        size = row.group("size")
+        amount = float(size.rstrip("KMGT")) * _DU_UNITS[size[-1] if size[-1] in "KMGT" else ""]
+        key = (row.group("namespace"), row.group("pod"))
+        sizes[key] = sizes.get(key, 0.0) + amount
+        if amount >= max(sizes.values()) or key not in cites:
+            cites[key], printed[key] = f"{label} {line.strip()}", size
+    if not sizes:
+        return None
+    ranked = sorted(sizes.items(), key=lambda item: -item[1])
+    (namespace, pod), biggest = ranked[0]
+    if biggest < 2**30 or (len(ranked) > 1 and biggest < 5 * ranked[1][1]):
+        return None
+    node = host or _pressured_node(obs, "ephemeral-storage")
+    others = ", ".join(f"{p} {printed[(ns, p)]}" for (ns, p), _ in ranked[1:3])
+    workload = workload_of(pod)
+    evicted = sorted({e.object_name for e in evictions if e.object_name and e.object_name != pod})
+    collateral = f"; the evicted pods ({', '.join(evicted[:3])}) are collateral" if evicted else ""
+    return Finding(
+        kind="node_disk_filled_by_pod_logs",
+        subject=f"pod/{pod}",
+        role="cause",
+        title=(
+            f"{'Node ' + node if node else 'The node'} ran out of disk (DiskPressure) because pod {namespace}/{pod} writes its "
+            f"container logs to /var/log/pods at a huge rate: {printed[(namespace, pod)]} of log, far more than any other pod"
+            f"{' (' + others + ')' if others else ''}{collateral}"
+        ),
+        weight=96,
+        evidence=[cites[(namespace, pod)]],
+        workload=workload,
+        recommendations=[
+            rec(
+                "high",
+                f"Lower {workload}'s log level (or its log volume) and cap container logs (kubelet containerLogMaxSize/containerLogMaxFiles), then free the node's disk",
+            )
+        ],
+        affected=[workload, *([node] if node else [])],
+        related=[*([f"node/{node}", node] if node else []), *evicted],
+    )
 
 
 def _heaviest(obs: Observations, users: list[tuple[float, str, str, EventFact]], pods: dict) -> Finding | None:  # type: ignore[type-arg]

@@ -9,12 +9,17 @@
   containers through the runtime (CRI) hangs. The reason is below the runtime: the kernel's log names it (an NVIDIA
   ``Xid`` / "GPU has fallen off the bus", hung tasks blocked on I/O, filesystem or disk I/O errors, the OOM
   killer), else the runtime's own deadline errors.
+- ``openssl x509 ... -in /var/lib/kubelet/pki/kubelet-client-current.pem`` printing a ``notAfter=`` before now: the
+  kubelet's client certificate expired, so the API server answers it ``Unauthorized`` and the node stops posting
+  status (NodeStatusUnknown, KubeNodeUnreachable) while the network is fine. With ``rotateCertificates: false``
+  (or no approved CSR) nothing renewed it; nodes joined on the same day expire together.
 """
 # ruff: noqa: E501  (messages read better unwrapped)
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
@@ -33,7 +38,13 @@ _YAML = re.compile(r"(?P<path>/[\w./-]+\.ya?ml)[^\n]*?(?P<where>yaml: line \d+: 
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    return [*_start_failure(obs, ctx), *_pleg_cause(obs, ctx), *_inotify_limit(obs, ctx), *_daemon_oom(obs, ctx)]
+    return [
+        *_client_certificate_expired(obs, ctx),
+        *_start_failure(obs, ctx),
+        *_pleg_cause(obs, ctx),
+        *_inotify_limit(obs, ctx),
+        *_daemon_oom(obs, ctx),
+    ]
 
 
 _DAEMON_OOM = re.compile(
@@ -243,6 +254,73 @@ def _start_failure(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 evidence=[f"{label} {excerpt(line.strip(), around=found.group('error')[:40])}"],
                 workload=node,
                 recommendations=[rec("high", fix)],
+                affected=[node, *others[:4]] if node else others[:4],
+            )
+        ]
+    return []
+
+
+# [root@bm-rack3-07 ~]# / ubuntu@worker-5:~$ : the host a shell command ran on
+_PROMPT_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
+_OPENSSL_KUBELET = re.compile(r"\bopenssl\s+x509\b.*?-in\s+(?P<path>\S*kubelet\S*\.(?:pem|crt))")
+_NOT_AFTER = re.compile(r"notAfter=(?P<when>\w{3}\s+\d{1,2} [\d:]{8} \d{4}) GMT")
+_ROTATION_OFF = re.compile(r"rotateCertificates:\s*false|--rotate-certificates=false")
+
+
+def _client_certificate_expired(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    """The kubelet's client certificate, read with openssl on the node, expired before the investigation's clock."""
+    path = host = None
+    for label, line in lines_of(obs):
+        command = _OPENSSL_KUBELET.search(line)
+        if command:
+            path = command.group("path")
+            prompt = _PROMPT_HOST.match(line)
+            host = prompt.group("host") if prompt else None
+            continue
+        after = _NOT_AFTER.search(line)
+        if not after or not path:
+            continue
+        try:
+            when = datetime.strptime(" ".join(after.group("when").split()), "%b %d %H:%M:%S %Y")
+        except ValueError:
+            continue
+        if when.replace(tzinfo=UTC) >= ctx.now:
+            continue
+        node = host or (ctx.question.named if ctx.question else None)
+        evidence = [f"{label} {line.strip()}"]
+        rotation = next(((lb, ln) for lb, ln in lines_of(obs) if _ROTATION_OFF.search(ln)), None)
+        why = ""
+        if rotation:
+            why = "; certificate rotation is off (rotateCertificates: false), so nothing renewed it"
+            evidence.append(f"{rotation[0]} {rotation[1].strip()}")
+        denied = next(((lb, ln) for lb, ln in lines_of(obs) if "kubelet" in ln and "Unauthorized" in ln), None)
+        if denied:
+            evidence.append(f"{denied[0]} {excerpt(denied[1].strip(), around='Unauthorized')}")
+        others = [n for n in not_ready_nodes(obs) if n != node]
+        also = (
+            f"; the other NotReady nodes ({', '.join(others[:4])}) were likely joined the same day and expired together"
+            if others
+            else ""
+        )
+        return [
+            Finding(
+                kind="kubelet_client_certificate_expired",
+                subject=f"node/{node}" if node else "kubelet:client_certificate",
+                role="cause",
+                title=(
+                    f"{node + ': ' if node else ''}the kubelet's client certificate {path} expired on {after.group('when')} GMT (notAfter), "
+                    f"so the API server rejects the kubelet (Unauthorized) and the node stops posting status (NotReady/Unknown); "
+                    f"the network is not the cause{why}{also}"
+                ),
+                weight=96,
+                evidence=evidence,
+                workload=node,
+                recommendations=[
+                    rec(
+                        "high",
+                        "Renew the kubelet client certificate (kubeadm: kubeadm certs renew / rejoin the node, or approve its CSR with kubectl certificate approve), enable rotateCertificates: true, then restart the kubelet",
+                    )
+                ],
                 affected=[node, *others[:4]] if node else others[:4],
             )
         ]

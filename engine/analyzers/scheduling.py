@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers import host_ports, scheduling_detail
@@ -64,7 +65,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     pods = {pod.name: pod for pod in obs.pods}
     reported: set[str] = set()
     asked = ctx.question.named if ctx.question else None
-    for event in obs.events:
+    for event in _newest_first(obs.events):
         if event.reason != "FailedScheduling" or ctx.is_stale(event.last_seen):
             continue
         # an events excerpt without its object column (`describe` rows pasted alone) is about the pod asked about
@@ -186,6 +187,10 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
                         f" (StorageClass {claim.storage_class})" if claim.storage_class else ""
                     )
                     break
+            why = _claim_warning(obs, claim_names)
+            if why:
+                what += f"; the claim's own events say why: {why.reason}: {why.message}"
+                evidence.append(why.cite)
     if "volume node affinity conflict" in message:
         pinned = scheduling_detail.node_affinity_terms(obs, ("PersistentVolume",))
         zones = scheduling_detail.pinned_zones(obs) if not pinned else None
@@ -236,11 +241,46 @@ _FILTERS = re.compile(
 )
 
 
+_CLAIM_REASONS = frozenset({"ProvisioningFailed", "ClaimLost", "VolumeMismatch", "ClaimMisbound"})
+
+
+def _newest_first(events: list[EventFact]) -> list[EventFact]:
+    """Events newest first (by last seen, else by their printed order, oldest first as ``describe`` prints them),
+    so a pod's current FailedScheduling reason wins over the one it printed before the nodes changed."""
+    if all(e.last_seen is not None for e in events):
+        ranked = sorted(range(len(events)), key=lambda i: (events[i].last_seen or datetime.min, i), reverse=True)
+        return [events[i] for i in ranked]
+    return events[::-1]
+
+
+def _claim_warning(obs: Observations, claim_names: list[str]) -> EventFact | None:
+    """The newest Warning event of a PersistentVolumeClaim the pod uses (ProvisioningFailed, ...): why it is unbound."""
+    warnings = [
+        e
+        for e in obs.events
+        if e.type == "Warning"
+        and (
+            e.object_name in claim_names
+            or (
+                not claim_names
+                and ((e.object_kind or "").lower() in ("persistentvolumeclaim", "pvc") or e.reason in _CLAIM_REASONS)
+            )
+        )
+        and e.message
+    ]
+    return warnings[-1] if warnings else None
+
+
 def _decisive_resources(message: str, reasons: list[tuple[int, str]]) -> list[str]:
     """The resources the nodes lack, when that is the decisive reason (else [])."""
     resources = sorted({r.rstrip(".") for r in _INSUFFICIENT.findall(message)})
     if not resources or not reasons:
         return resources
+    device_taints = [t for _, t in reasons if re.search(r"taint", t, re.I) and not _CONTROL_PLANE.search(t)]
+    if device_taints and all("/" in r for r in resources):
+        # "2 had untolerated taint {nvidia.com/gpu: present}, 7 Insufficient nvidia.com/gpu": the 7 nodes have no such
+        # device at all; the nodes that have it are reserved by a taint, so the missing toleration is the reason
+        return []
     remaining = [(n, text) for n, text in reasons if not _FILTERS.search(text) and not _CONTROL_PLANE.search(text)]
     if not remaining:
         return resources

@@ -183,7 +183,8 @@ def _csi_unregistered(driver: str, cite: str, owner: str | None, obs: Observatio
         ),
         None,
     )
-    where = f"node {node.name}" if node else "the pod's node"
+    listed = _listed_node(obs, owner) if node is None and owner else None
+    where = f"node {node.name}" if node else f"node {listed[0]}" if listed else "the pod's node"
     plugin = (
         f"its node plugin DaemonSet {daemonset}"
         if daemonset
@@ -195,6 +196,12 @@ def _csi_unregistered(driver: str, cite: str, owner: str | None, obs: Observatio
         if taints:
             evidence.append(node.cites.get("taints", ""))
             detail = f"; the node carries taint(s) {', '.join(taints)}, which {daemonset or 'the node plugin'} does not tolerate"
+    elif listed:
+        evidence.append(listed[1])
+        printed = _printed_taints(obs, listed[0])
+        if printed:
+            evidence.append(printed[1])
+            detail = f"; the node carries taint(s) {', '.join(printed[0])}, which {daemonset or 'the node plugin'} does not tolerate"
     subject = owner or daemonset or driver
     return Finding(
         kind="csi_driver_not_registered",
@@ -212,6 +219,49 @@ def _csi_unregistered(driver: str, cite: str, owner: str | None, obs: Observatio
         ],
         affected=[x for x in (owner and workload_of(owner), daemonset) if x],
     )
+
+
+_NODE_NAME = re.compile(r"^(?:ip-\d+-\d+-\d+-\d+[\w.-]*|[a-z0-9][\w-]*\.(?:[\w-]+\.)*internal|gke-[\w-]+|aks-[\w-]+)$")
+
+
+def _listed_node(obs: Observations, pod: str) -> tuple[str, str] | None:
+    """The node a ``get pods -o wide`` row (even grepped, without its header) shows the pod on."""
+    known = {n.name for n in obs.nodes}
+    for label, line in lines_of(obs):
+        cells = line.split()
+        if len(cells) > 4 and cells[0] == pod:
+            node = next((c for c in reversed(cells[1:]) if c in known or _NODE_NAME.match(c)), None)
+            if node:
+                return node, f"{label} {line.strip()}"
+    return None
+
+
+def _printed_taints(obs: Observations, node: str) -> tuple[list[str], str] | None:
+    """The taints ``kubectl get node <node> -o jsonpath='{.spec.taints}'`` printed as a JSON list."""
+    import json
+
+    sources = [(t.label, t.command, t.lines) for t in obs.texts] + [(d.label, d.command, d.lines) for d in obs.logs]
+    for label, command, lines in sources:
+        names_node = node in (command or "") and "taints" in (command or "")
+        for line in lines:
+            text = line.strip()
+            if text.startswith("$") or "kubectl" in text:  # a command inside the paste
+                names_node = node in text and "taints" in text
+                continue
+            if not names_node or not text.startswith("[{"):
+                continue
+            try:
+                data = json.loads(text)
+            except ValueError:
+                continue
+            taints = [
+                f"{t.get('key')}{'=' + str(t['value']) if t.get('value') else ''}:{t.get('effect')}"
+                for t in data
+                if isinstance(t, dict) and t.get("key") and not _CONTROL_PLANE.search(str(t.get("key")))
+            ]
+            if taints:
+                return taints, f"{label} {text}"
+    return None
 
 
 def _cloud_denied(denied: re.Match[str], line: str, cite: str, owner: str | None, obs: Observations) -> Finding:

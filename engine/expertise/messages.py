@@ -302,7 +302,7 @@ RULES: tuple[MessageRule, ...] = (
         "the volume cannot be provisioned with StorageClass {storageclass}: {detail}",
         "Fix the provisioner error for StorageClass {storageclass} (kubectl describe pvc; the CSI controller's logs)",
         _r(
-            r"failed to provision volume with StorageClass \\?\"(?P<storageclass>[\w.-]+)\\?\":\s*(?P<detail>[^\n]{3,200})"
+            r"failed to provision volume with StorageClass \\?\"(?P<storageclass>[\w.-]+)\\?\":\s*(?P<detail>[^\n]{3,600})"
         ),
     ),
     MessageRule(

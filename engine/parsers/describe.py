@@ -205,7 +205,11 @@ def _kind_of(doc: Doc) -> str | None:
         return "Service"
     if "Access Modes" in keys and "StorageClass" in keys:
         return "PersistentVolumeClaim"
+    if "StorageClass" in keys and "Used By" in keys:  # only a claim prints the pods that use it
+        return "PersistentVolumeClaim"
     if "Containers" in keys or "Init Containers" in keys:  # a fragment cut after the init containers
+        return "Pod"
+    if "Node-Selectors" in keys and "Tolerations" in keys:  # a pod with its container sections cut out
         return "Pod"
     return None
 
