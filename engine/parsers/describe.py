@@ -211,7 +211,15 @@ def _kind_of(doc: Doc) -> str | None:
         return "Pod"
     if "Node-Selectors" in keys and "Tolerations" in keys:  # a pod with its container sections cut out
         return "Pod"
+    if any(_KUBELET_CONDITION.search(row) for row in doc.rows.get("Conditions", [])):
+        return "Node"  # a node trimmed to its conditions: only the kubelet reports Kubelet*/NodeStatusUnknown
     return None
+
+
+_KUBELET_CONDITION = re.compile(
+    r"^\s*(?:MemoryPressure|DiskPressure|PIDPressure|Ready)\s+(?:True|False|Unknown)\s"
+    r".*\b(?:Kubelet\w+|NodeStatusUnknown)\b"
+)
 
 
 def _events(doc: Doc, kind: str | None, name: str, namespace: str | None, citer: Citer) -> list[EventFact]:
