@@ -489,6 +489,15 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "kafka_broker_unresolved",
+        "cause",
+        82,
+        "The Kafka client cannot resolve broker {host} (node {detail}): it is the address the broker advertises in the "
+        "cluster metadata (advertised.listeners), not the bootstrap address, so the broker advertises a name this "
+        "client cannot resolve",
+        _re(r"Connection to node (?P<detail>-?\d+) \((?P<host>[\w.-]+)/<unresolved>:\d+\) could not be established"),
+    ),
+    Signature(
         "vault_kubernetes_auth_denied",
         "cause",
         84,
