@@ -229,8 +229,32 @@ def health_check(question: Question, obs: Observations, focus: Focus, scored: li
     ready = [p for p in pods if p.phase in ("Running", None) and all(c.ready is not False for c in p.containers)]
     facts: list[str] = []
     evidence = [p.cites.get("row", "") for p in pods[:3]]
+    restarted = [(p, sum(c.restart_count for c in p.containers)) for p in pods]
+    restarted = [(p, count) for p, count in restarted if count > 0]
     if pods:
-        facts.append(f"{len(ready)} of {len(pods)} pods Running and Ready, no restarts")
+        facts.append(f"{len(ready)} of {len(pods)} pods Running and Ready" + ("" if restarted else ", no restarts"))
+    if restarted and not re.search(r"\brestart", question.message, re.IGNORECASE):
+        facts.append("; ".join(f"{p.name} restarted {count} times" for p, count in restarted[:3]))
+    elif restarted:
+        names = ", ".join(f"{p.name} restarted {count} times" for p, count in restarted[:3])
+        evidence = [p.cites.get("row", "") for p, _ in restarted[:3]] + evidence
+        return Report(
+            summary=f"{subject[:1].upper() + subject[1:]}: {names}; the pods are up now, so the restarts are the "
+            "thing to explain (kubectl logs --previous and the container's Last State give the reason).",
+            root_cause=RootCause(
+                description=f"{names} (now {len(ready)} of {len(pods)} pods Running and Ready): the container exited "
+                "or was killed and the kubelet restarted it",
+                confidence=55,
+                evidence=[e for e in evidence if e][:5],
+            ),
+            recommendations=[
+                Recommendation(
+                    priority="medium",
+                    action=f"Read why {restarted[0][0].name} restarted: kubectl logs {restarted[0][0].name} --previous "
+                    "and kubectl describe pod (Last State: reason and exit code, OOMKilled, liveness probe events)",
+                )
+            ],
+        )
     for fact, cite in [*_healthy_objects(obs), *healthy_certificates(obs)]:
         facts.append(fact)
         evidence.append(cite)

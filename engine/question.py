@@ -185,6 +185,9 @@ _HEALTH = re.compile(
     r"|\bhealth ?check\b|\bcheck (?:the )?health\b|\bhow healthy\b|\bhealth of\b|\bis (?:everything|all) (?:ok|fine|healthy)\b"
     r"|\b(?:is|are)\b[^.?!]{0,80}\bhealthy\b|\bdo (?:we|i) need to (?:do|fix|worry)\b|\bshould (?:we|i) (?:worry|be worried)\b"
     r"|\bsomething (?:we|i) need to fix\b|\bgoing to handle it\b"
+    # "did anything restart?", "any restarts in shop?": a check-up that asks about restarts
+    r"|^\s*(?:did|has|have)\s+(?:anything|any\s*(?:thing|pods?|containers?)|something)\b[^.?!]{0,20}\brestart(?:ed)?\b"
+    r"|^\s*(?:were\s+there\s+|are\s+there\s+)?any\s+(?:pod\s+|container\s+)?restarts\b"
     # the everyday ways of asking for a check-up ("anything wrong with X?", "how is X doing?", "check on X")
     r"|^\s*(?:is\s+)?(?:there\s+)?(?:anything|something)\s+(?:wrong|off|broken|amiss|up)\s+with\b"
     r"|^\s*(?:are\s+there\s+|is\s+there\s+)?any\s+(?:problems?|issues?|trouble)\s+with\b[^.?!]*\??\s*$"

@@ -528,24 +528,38 @@ def _filesystem_filling(labels: dict[str, str], lines: list[_Line], alert: str |
         if found and (mount is None or found.group("mount") == mount):
             row_line, row = line, found
             break
-    if row is None or row_line is None:
+    biggest = _biggest_du(lines, row.group("mount") if row else mount or "/")
+    if (row is None or row_line is None) and biggest is None:
         return []
-    mount = row.group("mount")
-    node = node or row_line.host or ""
-    evidence = [f"{row_line.label} {excerpt(row_line.text.strip())}"]
+    evidence = [f"{row_line.label} {excerpt(row_line.text.strip())}"] if row_line else []
+    if row is not None and row_line is not None:
+        mount = row.group("mount")
+        node = node or row_line.host or ""
+        state = f"is {row.group('pct')}% full ({row.group('avail')} of {row.group('size')} left) and filling up"
+    else:
+        state = "is filling up"
+    mount = mount or "/"
     detail = ""
     if mount.startswith(_RUNTIME_DIRS):
         detail = _images_detail(lines, evidence)
+    owner = None
+    if biggest and not detail:
+        size, path, du_line = biggest
+        owner = _pod_of_log_path(path)
+        node = node or du_line.host or ""
+        detail = f"; most of it is {path} ({size})" + (f", the logs of pod {owner[0]}/{owner[1]}" if owner else "")
+        evidence.append(f"{du_line.label} {excerpt(du_line.text.strip())}")
     who = f"{node}: " if node else ""
     return [
         Finding(
             kind="node_filesystem_filling",
             subject=f"node/{node}" if node else f"filesystem:{mount}",
             role="cause",
-            title=f"{who}the filesystem mounted at {mount} is {row.group('pct')}% full ({row.group('avail')} of {row.group('size')} left) and filling up{detail}",
-            weight=82,
+            title=f"{who}the filesystem mounted at {mount} {state}{detail}",
+            weight=92 if owner else 82,  # naming the pod whose logs fill it is more than the df row says
             evidence=evidence,
             workload=node or None,
+            related=[workload_of(owner[1])] if owner else [],
             recommendations=[
                 rec(
                     "high",
@@ -557,6 +571,35 @@ def _filesystem_filling(labels: dict[str, str], lines: list[_Line], alert: str |
             affected=[node] if node else [],
         )
     ]
+
+
+_DU_LINE = re.compile(r"^(?P<size>\d+(?:\.\d+)?)(?P<unit>[KMGT]?)\s+(?P<path>/\S+)\s*$")
+_POD_LOG_DIR = re.compile(r"/var/log/pods/(?P<ns>[a-z0-9-]+)_(?P<pod>[a-z0-9.-]+)_")
+_CONTAINER_LOG = re.compile(r"/var/log/containers/(?P<pod>[a-z0-9.-]+)_(?P<ns>[a-z0-9-]+)_")
+
+
+def _biggest_du(lines: list[_Line], mount: str) -> tuple[str, str, _Line] | None:
+    """The deepest ``du`` entry under the mount that holds most of the largest one's size: what fills the disk
+    (``/var/log/pods/<ns>_<pod>_<uid>`` rather than its parent ``/var/log``)."""
+    entries: list[tuple[float, str, str, _Line]] = []
+    for line in lines:
+        found = _DU_LINE.match(line.text.strip())
+        if found and found.group("path").startswith(mount):
+            amount = float(found.group("size")) * 1024 ** " KMGT".index(found.group("unit") or " ")
+            entries.append((amount, found.group("path"), found.group("size") + found.group("unit"), line))
+    if not entries:
+        return None
+    largest = max(amount for amount, _, _, _ in entries)
+    if largest < 1024**3:  # under a GB: not what fills a node's disk
+        return None
+    _, path, size, line = max((e for e in entries if e[0] >= 0.8 * largest), key=lambda e: e[1].count("/"))
+    return size, path, line
+
+
+def _pod_of_log_path(path: str) -> tuple[str, str] | None:
+    """The namespace and pod whose logs a kubelet log directory holds."""
+    found = _POD_LOG_DIR.search(path) or _CONTAINER_LOG.search(path)
+    return (found.group("ns"), found.group("pod")) if found else None
 
 
 def _images_detail(lines: list[_Line], evidence: list[str]) -> str:

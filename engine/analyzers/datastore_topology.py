@@ -50,6 +50,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings = _redis_cluster(lines) + _patroni_replica(obs, lines, ctx) + _redis_noauth(lines, ctx)
     findings += _mysql_replication(lines, ctx)
     findings += _rabbitmq_partitions(lines) + _kafka_offline(lines) + _inactive_slots(lines)
+    findings += _kafka_consumer_lag(lines) + _cassandra_down(lines) + _mongo_unhealthy_members(lines)
     for document in obs.documents:
         findings += _elasticsearch_red(document.data, document.label, document.lines, obs)
     for document in obs.documents:
@@ -170,6 +171,72 @@ def _mongo_no_primary(data: Any, label: str, doc_lines: list[str], clients: list
             affected=pods,
         )
     ]
+
+
+_MONGO_FIELD = re.compile(
+    r"[\"']?(?P<key>name|stateStr|health|infoMessage|lastHeartbeatMessage)[\"']?\s*:\s*(?:'(?P<single>[^']*)'|\"(?P<double>[^\"]*)\"|(?P<number>[\d.]+))"
+)
+_MONGO_BAD_STATES = (
+    "RECOVERING",
+    "STARTUP",
+    "STARTUP2",
+    "ROLLBACK",
+    "DOWN",
+    "UNKNOWN",
+    "REMOVED",
+    "(not reachable/healthy)",
+)
+
+
+def _mongo_unhealthy_members(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    """``rs.status()`` as mongosh prints it (or its JSON): a member that is RECOVERING, DOWN or unhealthy while the
+    set still has a PRIMARY. ``RS102 too stale to catch up`` means its last optime fell off the primary's oplog, so
+    it never recovers by itself and must be resynced."""
+    members: list[dict[str, str]] = []
+    for label, line, _ in lines:
+        for found in _MONGO_FIELD.finditer(line):
+            key = found.group("key")
+            value = found.group("single") or found.group("double") or found.group("number") or ""
+            if key == "name" and ":" in value:
+                members.append({"name": value, "label": label, "line": line})
+            elif members and key not in members[-1]:
+                members[-1][key] = value
+    if not any(m.get("stateStr") == "PRIMARY" for m in members):
+        return []
+    bad = [m for m in members if m.get("stateStr") in _MONGO_BAD_STATES or m.get("health") == "0"]
+    findings: list[Finding] = []
+    for member in bad[:2]:
+        name = member["name"]
+        pod = name.split(".")[0].split(":")[0]
+        message = member.get("infoMessage") or member.get("lastHeartbeatMessage") or ""
+        stale = "too stale" in message or "RS102" in message
+        why = f": {message[:200]}" if message else ""
+        effect = (
+            "its last applied optime is older than the primary's oplog window, so it cannot catch up by itself and needs an initial sync"
+            if stale
+            else "it serves no reads and does not count toward write majority until it recovers"
+        )
+        findings.append(
+            Finding(
+                kind="mongo_member_unhealthy",
+                subject=f"mongo/{pod}",
+                role="cause",
+                title=f"MongoDB replica set member {name} is {member.get('stateStr') or 'unhealthy'}{why}; {effect}",
+                weight=84,
+                evidence=[f"{member['label']} {excerpt(member['line'].strip())}"],
+                workload=pod,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Resync {pod}: stop it, empty its data directory (delete its PVC data) and let it run an initial sync; enlarge the oplog (replSetResizeOplog) so a member can be down longer"
+                        if stale
+                        else f"See why {pod} is {member.get('stateStr')} (its pod, logs and disk) and bring it back",
+                    )
+                ],
+                affected=[pod],
+            )
+        )
+    return findings
 
 
 # --- Patroni: writes sent to a replica -------------------------------------------------------------------------
@@ -295,6 +362,23 @@ def _kafka_offline(lines: list[tuple[str, str, str]]) -> list[Finding]:
     ]
 
 
+_DU_SIZE = re.compile(r"^\s*(?P<amount>\d+(?:\.\d+)?)(?P<unit>[KMGT])\s+\S*pg_wal")
+
+
+def _wal_dir_size(lines: list[tuple[str, str, str]]) -> str | None:
+    """The size a ``pg_ls_waldir()`` (or ``du`` of pg_wal) query printed, when the attachments ran one."""
+    for index, (_, line, _) in enumerate(lines):
+        if "pg_ls_waldir" in line or "pg_wal" in line:
+            for _, after, _ in lines[index : index + 4]:
+                found = _SIZE.search(after) or _DU_SIZE.search(after)
+                if (
+                    found
+                    and float(found.group("amount")) * 1024 ** "KMGT".index(found.group("unit").upper()) >= 1024**2
+                ):
+                    return f"{found.group('amount')} {found.group('unit').upper()}B"
+    return None
+
+
 def _inactive_slots(lines: list[tuple[str, str, str]]) -> list[Finding]:
     """``pg_replication_slots``: an inactive slot keeps every WAL segment since its restart_lsn, so pg_wal grows
     until the disk is full (PostgreSQL docs, replication slots; max_slot_wal_keep_size)."""
@@ -311,6 +395,8 @@ def _inactive_slots(lines: list[tuple[str, str, str]]) -> list[Finding]:
         if row.get("active") not in ("f", "false", "False"):
             continue
         size = next((v for v in row.values() if _SIZE.fullmatch(v.strip())), None)
+        if size is None and row.get("wal_status") in ("extended", "unreserved") and _wal_dir_size(lines):
+            size = _wal_dir_size(lines)  # the slot holds WAL past max_wal_size; pg_ls_waldir() shows how much
         if size is None:
             continue
         found = _SIZE.fullmatch(size.strip())
@@ -341,8 +427,11 @@ def _inactive_slots(lines: list[tuple[str, str, str]]) -> list[Finding]:
 
 
 def _elasticsearch_red(data: Any, label: str, doc_lines: list[str], obs: Observations) -> list[Finding]:
-    """``_cluster/health`` red: a primary shard is unassigned; ``_cluster/allocation/explain`` says why."""
-    if not isinstance(data, dict) or data.get("status") != "red" or "unassigned_shards" not in data:
+    """``_cluster/health`` red (a primary shard is unassigned) or yellow (a replica is): ``_cluster/allocation/explain``
+    says why, in its deciders' ``NO`` explanations (e.g. ``same_shard``: a replica never goes on the node holding its
+    primary, so a one-node cluster stays yellow for any index with replicas)."""
+    status = data.get("status") if isinstance(data, dict) else None
+    if status not in ("red", "yellow") or "unassigned_shards" not in data or not data.get("unassigned_shards"):
         return []
     explain = next(
         (
@@ -352,29 +441,152 @@ def _elasticsearch_red(data: Any, label: str, doc_lines: list[str], obs: Observa
         ),
         None,
     )
+    cluster = str(data.get("cluster_name", "elasticsearch"))
     why = ""
-    evidence = [f"{label} status: red"]
+    evidence = [f"{label} status: {status}"]
     if explain:
         raw_info = explain.get("unassigned_info")
         info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
         why = f"; shard {explain.get('shard')} of index {explain.get('index')} is unassigned ({info.get('reason', '?')}): {str(explain.get('allocate_explanation') or explain.get('can_allocate') or '')[:200]}"
-        evidence.append(next((d.quote("allocate_explanation") for d in obs.documents if d.data is explain), ""))
+        decider = _first_no_decider(explain)
+        if decider:
+            why += f"; decider {decider[0]} says NO: {decider[1][:220]}"
+        source = next((d for d in obs.documents if d.data is explain), None)
+        if source:
+            evidence.append(source.quote(decider[0]) if decider else source.quote("allocate_explanation"))
+    nodes = data.get("number_of_data_nodes", data.get("number_of_nodes"))
+    if status == "yellow" and nodes == 1 and "same_shard" not in why:
+        why += "; with a single data node no replica can be allocated (a replica never shares a node with its primary)"
+    effect = (
+        "including primaries, so searches and writes to those indices fail"
+        if status == "red"
+        else "all replicas: every primary is active, so data is served but has no redundancy"
+    )
     return [
         Finding(
-            kind="elasticsearch_red",
-            subject=f"elasticsearch/{data.get('cluster_name', '?')}",
+            kind="elasticsearch_red" if status == "red" else "elasticsearch_yellow",
+            subject=f"elasticsearch/{cluster}",
             role="cause",
-            title=f"Elasticsearch cluster {data.get('cluster_name', '?')} is red: {data.get('unassigned_shards')} shards are unassigned, including primaries, so searches and writes to those indices fail{why}",
-            weight=88,
+            title=f"Elasticsearch cluster {cluster} is {status}: {data.get('unassigned_shards')} shards are unassigned, {effect}{why}",
+            weight=88 if status == "red" else 70,
             evidence=[e for e in evidence if e],
-            workload=str(data.get("cluster_name", "elasticsearch")),
+            workload=cluster,
             recommendations=[
                 rec(
                     "high",
-                    "Run GET _cluster/allocation/explain for the red index and fix what it names (a lost node, disk watermarks, a stale copy to restore from snapshot)",
+                    "Run GET _cluster/allocation/explain for the index and fix what it names (a lost node, disk watermarks, "
+                    "a stale copy to restore from snapshot, or number_of_replicas above what the data nodes can hold)",
                 )
             ],
-            affected=[str(data.get("cluster_name", "elasticsearch"))],
+            affected=[cluster],
+        )
+    ]
+
+
+def _first_no_decider(explain: dict[str, Any]) -> tuple[str, str] | None:
+    """The first allocation decider that answered NO, with its explanation, from the node decisions."""
+    decisions = explain.get("node_allocation_decisions")
+    for node in decisions if isinstance(decisions, list) else []:
+        deciders = node.get("deciders") if isinstance(node, dict) else None
+        for decider in deciders if isinstance(deciders, list) else []:
+            if isinstance(decider, dict) and str(decider.get("decision", "")).upper() == "NO":
+                return str(decider.get("decider", "?")), str(decider.get("explanation", ""))
+    return None
+
+
+# --- Kafka consumer group lag, Cassandra nodes down ------------------------------------------------------------
+
+_LAG_HEADER = ("GROUP", "TOPIC", "PARTITION", "LAG")
+_NO_MEMBERS = re.compile(r"Consumer group '(?P<group>[\w.-]+)' has no active members")
+
+
+def _kafka_consumer_lag(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    """``kafka-consumer-groups --describe``: LAG is LOG-END-OFFSET minus CURRENT-OFFSET; a CONSUMER-ID of ``-`` (or
+    "has no active members") means no consumer holds the partition, so the lag only grows."""
+    header: list[str] = []
+    groups: dict[str, list[tuple[int, bool, str]]] = {}  # group -> (lag, has consumer, cite)
+    idle: set[str] = set()
+    for label, line, _ in lines:
+        cells = line.split()
+        if all(column in cells for column in _LAG_HEADER):
+            header = cells
+            continue
+        if (found := _NO_MEMBERS.search(line)) is not None:
+            idle.add(found.group("group"))
+        if not header or len(cells) != len(header):
+            continue
+        row = dict(zip(header, cells, strict=True))
+        if row["LAG"].isdigit():
+            consumer = row.get("CONSUMER-ID", "-") not in ("-", "")
+            groups.setdefault(row["GROUP"], []).append((int(row["LAG"]), consumer, f"{label} {excerpt(line.strip())}"))
+    findings: list[Finding] = []
+    for group, rows in groups.items():
+        total = sum(lag for lag, _, _ in rows)
+        if total < 1000:
+            continue
+        orphaned = group in idle or not any(consumer for _, consumer, _ in rows)
+        why = (
+            "the group has no active members (CONSUMER-ID -), so nothing consumes and the lag only grows"
+            if orphaned
+            else "its consumers are connected but consume slower than producers write"
+        )
+        worst = max(rows)
+        findings.append(
+            Finding(
+                kind="kafka_consumer_lag",
+                subject=f"consumergroup/{group}",
+                role="cause",
+                title=f"Kafka consumer group {group} lags by {total} messages over {len(rows)} partition(s): {why}",
+                weight=62 if orphaned else 55,
+                evidence=[worst[2]],
+                workload=group,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Find why {group}'s consumers are gone (crashed or scaled to zero pods, rebalance loop) and bring them back"
+                        if orphaned
+                        else f"Scale {group}'s consumers up to the partition count or speed up their processing",
+                    )
+                ],
+                affected=[group],
+            )
+        )
+    return findings
+
+
+_NODETOOL_ROW = re.compile(
+    r"^(?P<state>[UD][NLJM])\s+(?P<address>[\d.:a-f]+)\s+(?P<load>\S+(?:\s[KMGT]i?B)?|\?)\s+\d+\s+"
+)
+
+
+def _cassandra_down(lines: list[tuple[str, str, str]]) -> list[Finding]:
+    """``nodetool status``: ``DN`` is a node down; with fewer live replicas than the consistency level needs, queries
+    fail with UnavailableException."""
+    down = [
+        (label, line, m)
+        for label, line, _ in lines
+        if (m := _NODETOOL_ROW.match(line.strip())) and m.group("state")[0] == "D"
+    ]
+    if not down:
+        return []
+    up = sum(1 for _, line, _ in lines if (m := _NODETOOL_ROW.match(line.strip())) and m.group("state")[0] == "U")
+    addresses = ", ".join(m.group("address") for _, _, m in down[:5])
+    return [
+        Finding(
+            kind="cassandra_nodes_down",
+            subject=f"cassandra/{down[0][2].group('address')}",
+            role="cause",
+            title=f"Cassandra node(s) {addresses} are down (DN in nodetool status, {up} up): queries needing more live replicas than remain (QUORUM, ALL) fail with UnavailableException",
+            weight=86,
+            evidence=[f"{label} {excerpt(line.strip())}" for label, line, _ in down[:2]],
+            workload="cassandra",
+            recommendations=[
+                rec(
+                    "high",
+                    f"Bring {addresses} back (check their pods, disks and gossip logs); until then lower the consistency level only if stale reads are acceptable",
+                )
+            ],
+            affected=[m.group("address") for _, _, m in down[:5]],
         )
     ]
 

@@ -244,6 +244,22 @@ def _fold_untargeted(groups: dict[tuple[str, str], _Group]) -> None:
             into.first_index = min(into.first_index, bare.first_index)
 
 
+_LOCKED_RELATION = re.compile(
+    r"in relation \\?\"(?P<relation>[\w.]+)\\?\"|\b(?:UPDATE|INSERT INTO|DELETE FROM)\s+`?(?P<table>[\w.]+)`?",
+    re.IGNORECASE,
+)
+
+
+def deadlocked_table(lines: list[str]) -> tuple[str, str] | None:
+    """The table a deadlock happened on and the line naming it, from the lines after the deadlock: PostgreSQL's
+    CONTEXT (``while updating tuple (12,4) in relation "invoices"``) or STATEMENT, a client's failed statement."""
+    for line in lines:
+        found = _LOCKED_RELATION.search(line)
+        if found:
+            return found.group("relation") or found.group("table"), line
+    return None
+
+
 def _finding(
     doc: LogDoc, group: _Group, kind: str, subject_key: str, workload: str | None, total: int, shown: str | None
 ) -> Finding:
@@ -272,6 +288,12 @@ def _finding(
         title = f"DNS resolution fails for {peer.rsplit(':', 1)[0]}"
     elif peer and peer not in title:
         title += f" (talking to {peer})"
+    if kind == "db_deadlock" and (locked := deadlocked_table(doc.lines[group.first_index : group.first_index + 10])):
+        title += (
+            f" on table {locked[0]}: concurrent transactions lock its rows in opposite order and the database "
+            "rolls one back"
+        )
+        evidence.append(f"{doc.label} {excerpt(locked[1].strip())}")
     if kind != "http_5xx" and group.count > 1:
         title += f" ({group.count} log lines)"
     weight = match.signature.weight + (4 if group.count >= 10 else 0) + (6 if peer else 0)

@@ -489,6 +489,27 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        "kafka_broker_unresolved",
+        "cause",
+        82,
+        "The Kafka client cannot resolve broker {host} (node {detail}): it is the address the broker advertises in the "
+        "cluster metadata (advertised.listeners), not the bootstrap address, so the broker advertises a name this "
+        "client cannot resolve",
+        _re(r"Connection to node (?P<detail>-?\d+) \((?P<host>[\w.-]+)/<unresolved>:\d+\) could not be established"),
+    ),
+    Signature(
+        "vault_kubernetes_auth_denied",
+        "cause",
+        84,
+        "Vault refuses the pod's Kubernetes login: {detail}: the pod's service account or namespace is not among the "
+        "Vault role's bound_service_account_names/bound_service_account_namespaces (a renamed service account, a wrong "
+        "role), so the Vault agent cannot fetch secrets",
+        _re(
+            r"(?P<detail>service account (?:name|namespace) not authorized|namespace not authorized|"
+            r"invalid role name \\?\"[\w.-]+\\?\"|role \\?\"[\w.-]+\\?\" could not be found)"
+        ),
+    ),
+    Signature(
         "alertmanager_notify_failed",
         "cause",
         86,
