@@ -177,7 +177,8 @@ def _missing_service(route: ResourceFact, backend: _Backend, existing: list[str]
         role="cause",
         title=(
             f"{route.kind} {route.name} routes {backend.where} to Service {backend.service}, which does not exist{where} "
-            f"(existing Services: {', '.join(existing[:6])}), so the proxy has no backend for those requests and answers 5xx (503 from Ingress controllers, 500 from Gateway API implementations)"
+            + (f"(existing Services: {', '.join(existing[:6])}), " if existing else "")
+            + "so the proxy has no backend for those requests and answers 5xx (503 from Ingress controllers, 500 from Gateway API implementations)"
         ),
         weight=88,
         evidence=[
