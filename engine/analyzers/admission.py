@@ -17,7 +17,7 @@ import re
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.facts import Observations
-from engine.findings import Finding
+from engine.findings import Finding, workload_of
 
 _TIMED_OUT = re.compile(
     r"failed calling webhook \\?\"(?P<hook>[^\"\\]+)\\?\":[^\n]*?https://(?P<service>[a-z0-9][\w-]*)\.(?P<namespace>[a-z0-9][\w-]*)\.svc[^\s\"]*[^\n]*?(?:context deadline exceeded|i/o timeout|Client\.Timeout|timeout awaiting)",
@@ -141,7 +141,7 @@ _BLOCKED = re.compile(
     r"^\s*(?:resource (?P<kind>[A-Za-z]+)/(?:(?P<ns>[a-z0-9][\w.-]*)/)?(?P<name>[a-z0-9][\w.-]*) was blocked due to the following polic"
     r"|policy (?P<kind2>[A-Za-z]+)/(?:(?P<ns2>[a-z0-9][\w.-]*)/)?(?P<name2>[a-z0-9][\w.-]*) for resource violations?:)"
 )
-_POLICY = re.compile(r"^(?P<policy>[a-z0-9][\w.-]*):\s*$")
+_POLICY = re.compile(r"^(?P<indent>\s*)(?P<policy>[a-z0-9][\w.-]*):\s*$")  # indented when a describe quotes it
 _POLICY_RULE = re.compile(r"^\s+(?P<rule>[a-z0-9][\w.-]*):\s*['\"]?(?P<message>[^\n]{3,300}?)['\"]?\s*$")
 
 
@@ -156,33 +156,38 @@ def policy_report_denials(obs: Observations) -> list[Finding]:
                 continue
             kind = blocked.group("kind") or blocked.group("kind2")
             name = blocked.group("name") or blocked.group("name2")
-            policy = None
-            for follower in lines[index + 1 : index + 30]:
+            owner = workload_of(name.rstrip("-")) if kind == "Pod" else name  # a controller's pod: its workload
+            policy, indent = None, 0
+            for offset, follower in enumerate(lines[index + 1 : index + 30], start=index + 1):
                 if _BLOCKED.search(follower):
                     break
                 opened = _POLICY.match(follower)
                 if opened:
-                    policy = opened.group("policy")
+                    policy, indent = opened.group("policy"), len(opened.group("indent"))
                     continue
                 ruled = _POLICY_RULE.match(follower)
-                if policy and ruled:
+                if policy and ruled and len(follower) - len(follower.lstrip()) > indent:
                     message = ruled.group("message").replace("''", "'")
+                    wrapped = lines[offset + 1] if offset + 1 < len(lines) else ""
+                    deeper = len(wrapped) - len(wrapped.lstrip()) > len(follower) - len(follower.lstrip())
+                    if "'" not in message and follower.rstrip()[-1:] != "'" and wrapped.strip() and deeper:
+                        message = f"{message} {wrapped.strip().rstrip(chr(39))}"  # a message wrapped onto the next line
                     findings.append(
                         Finding(
                             kind="admission_denied",
                             subject=f"{kind.lower()}/{name}",
                             role="cause",
-                            title=f"{name}: admission policy {policy} (rule {ruled.group('rule')}) refuses {kind} {name}: {message[:240]}",
+                            title=f"{owner}: admission policy {policy} (rule {ruled.group('rule')}) refuses {kind} {name}: {message[:240]}",
                             weight=91,
                             evidence=[f"{label} {follower.strip()}", f"{label} {line.strip()}"],
-                            workload=name,
+                            workload=owner,
                             recommendations=[
                                 rec(
                                     "high",
                                     f"Change {kind} {name} so it satisfies rule {ruled.group('rule')} of policy {policy} (or fix the policy if it is wrong)",
                                 )
                             ],
-                            affected=[name],
+                            affected=[owner],
                         )
                     )
                     break

@@ -195,9 +195,13 @@ def _daemonsets(obs: Observations) -> list[Finding]:
         for w in obs.workloads
         if w.kind == "DaemonSet" and w.name not in {d[0] for d in daemonsets}
     ]
+    # a node list shortened by hand ("... (14 general nodes Ready) ...") counts only some nodes: then only an
+    # untolerated taint on a listed node says which nodes the DaemonSet skips
+    listed = {n.name for n in obs.nodes if re.fullmatch(r"[a-z0-9][\w.-]*", n.name)}
+    elided = any(n.name not in listed for n in obs.nodes)
     for name, desired, quoted in daemonsets:
-        total = len(obs.nodes)
-        if desired is None or desired >= total:
+        total = len(listed) if elided else len(obs.nodes)
+        if desired is None or (desired >= total and not elided):
             continue
         taints: list[tuple[str, str]] = []  # (taint, evidence)
         tolerated: set[str] = set()
@@ -215,6 +219,8 @@ def _daemonsets(obs: Observations) -> list[Finding]:
                 if not any(taint.split("=")[0].split(":")[0] == t[0].split("=")[0] for t in taints):
                     taints.append((taint, node.cites.get("taints", node.cites.get("status", ""))))
         untolerated = [t for t in taints if t[0].split("=")[0].split(":")[0] not in tolerated]
+        if desired >= total and not untolerated:
+            continue
         selected = None if untolerated else daemonset_nodes.excluded(obs, name)
         why = (
             f": the other nodes carry taint {', '.join(t[0] for t in untolerated[:2])}, which its pods do not tolerate"
@@ -226,7 +232,9 @@ def _daemonsets(obs: Observations) -> list[Finding]:
                 kind="daemonset_missing_nodes",
                 subject=f"daemonset/{name}",
                 role="cause",
-                title=f"{name}: DaemonSet {name} runs on {desired} of {total} nodes{why}",
+                title=f"{name}: DaemonSet {name} runs on {desired} of {total} nodes{why}"
+                if desired < total
+                else f"{name}: DaemonSet {name} runs no pod on the tainted nodes{why}",
                 weight=84 if untolerated or selected else 70,
                 evidence=[e for e in (quoted, *[t[1] for t in untolerated[:1]]) if e],
                 workload=name,

@@ -9,6 +9,7 @@ import re
 from engine.analysis_context import AnalysisContext
 from engine.analyzers import scheduling_detail
 from engine.analyzers.common import crash_log_lines, events_for, finding_time, logs_for, rec, workload_name
+from engine.analyzers.runtime_messages import clip
 from engine.facts import ContainerFact, EventFact, Observations, PodFact
 from engine.findings import Finding
 from engine.logs.index import LogIndex
@@ -736,8 +737,7 @@ def _decisive_line(pod: PodFact, c: ContainerFact, obs: Observations, index: Log
 
 
 def _clip(line: str, limit: int = 200) -> str:
-    line = line.strip()
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return clip(line, limit)
 
 
 def _double(limit: str | None) -> str | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers import ingress_hosts, ingress_tls, jsonpath_ports, manual_endpoints
 from engine.analyzers.common import rec
 from engine.analyzers.service_ports import INGRESS_BACKEND_LINE as _DESCRIBED_BACKEND
 from engine.facts import Observations, ResourceFact, ServiceFact
@@ -29,7 +30,14 @@ class _Backend:
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    return _route_backends(obs) + _target_ports(obs)
+    return (
+        _route_backends(obs)
+        + _target_ports(obs)
+        + ingress_hosts.analyze(obs, ctx)
+        + manual_endpoints.analyze(obs, ctx)
+        + jsonpath_ports.analyze(obs, ctx)
+        + ingress_tls.analyze(obs, ctx)
+    )
 
 
 def _d(value: Any) -> dict[str, Any]:
@@ -131,11 +139,11 @@ def _route_backends(obs: Observations) -> list[Finding]:
         if route.kind not in ("Ingress", "HTTPRoute", "GRPCRoute"):
             continue
         in_namespace = {name: value for (ns, name), value in known.items() if _same_namespace(ns, route.namespace)}
-        if not in_namespace:
-            continue  # no Service listing to compare against: absence proves nothing
         for backend in dict.fromkeys(_route_backends_of(route)):
             if not backend.service:
                 continue
+            if not in_namespace and not any(name == backend.service and ns for ns, name in known):
+                continue  # no Service listing to compare against, nor the Service seen elsewhere: absence proves nothing
             found = in_namespace.get(backend.service)
             if found is None:
                 elsewhere = sorted(
@@ -169,7 +177,8 @@ def _missing_service(route: ResourceFact, backend: _Backend, existing: list[str]
         role="cause",
         title=(
             f"{route.kind} {route.name} routes {backend.where} to Service {backend.service}, which does not exist{where} "
-            f"(existing Services: {', '.join(existing[:6])}), so the proxy has no backend for those requests and answers 5xx (503 from Ingress controllers, 500 from Gateway API implementations)"
+            + (f"(existing Services: {', '.join(existing[:6])}), " if existing else "")
+            + "so the proxy has no backend for those requests and answers 5xx (503 from Ingress controllers, 500 from Gateway API implementations)"
         ),
         weight=88,
         evidence=[
@@ -266,10 +275,12 @@ _LISTENING = re.compile(
 def _logged_listen_ports(service: ServiceFact, obs: Observations) -> tuple[list[int], str, str | None] | None:
     """The ports the Service's own pods log that they listen on ('Server listening at http://0.0.0.0:3000',
     'PORT=3000'): the pods are those named after the Service or its selector's values."""
-    prefixes = tuple(f"{name}-" for name in {service.name, *service.selector.values()} if name)
+    names = {name for name in {service.name, *service.selector.values()} if name}
+    prefixes = tuple(f"{name}-" for name in names)
     for doc in obs.logs:
         pod = doc.pod or ""
-        if not pod.startswith(prefixes) or not _same_namespace(service.namespace, service.namespace):
+        # a pod of the Service ("catalog-7d9f-x2"), or the workload a "kubectl logs deploy/catalog" read
+        if not (pod.startswith(prefixes) or pod.rsplit("/", 1)[-1] in names):
             continue
         ports: list[int] = []
         first = ""

@@ -7,6 +7,7 @@ import re
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import finding_time, rec
+from engine.analyzers.runtime_messages import clip
 from engine.facts import EventFact, Observations, WorkloadFact
 from engine.findings import Finding, workload_of
 
@@ -253,7 +254,7 @@ def _creation_refused(events: list[EventFact], ctx: AnalysisContext) -> list[Fin
                 + (
                     f": namespace quota {quota.group(1)} is exhausted{_quota_detail(event.message)}"
                     if quota
-                    else f": {event.message[:160]}"
+                    else f": {clip(event.message, 160)}"
                 ),
                 weight=86,
                 evidence=[event.cite],

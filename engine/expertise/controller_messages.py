@@ -12,7 +12,7 @@ from __future__ import annotations
 PREFILTER = (
     r"timeZone|unparseable schedule|when `immutable` is set|shared libraries|EACCES|bind: permission denied"
     r"|Permission denied\)|environment variable|shared memory segment|unknown variable|placeholder|locate revision"
-    r"|not resolved locally|token has expired|credentials? (?:have|has) expired|Missed scheduled time"
+    r"|not resolved locally|token has expired|credentials? (?:have|has) expired|Missed scheduled time|too big header"
 )
 
 _PRIVILEGED_PORT = r"(?P<port>[1-9]\d{0,2}|10[01]\d|102[0-3])\b"
@@ -126,6 +126,15 @@ CONTROLLER_RULES: tuple[tuple[str, str, int, str, str, str, str], ...] = (
         "PostgreSQL cannot allocate dynamic shared memory: /dev/shm is full (could not resize shared memory segment: No space left on device); a container's /dev/shm is only 64M by default, whatever the data volume's free space",
         "Mount an emptyDir with medium: Memory (and a sizeLimit) at /dev/shm in the pod, or lower max_parallel_workers_per_gather / work_mem",
         r"could not resize shared memory segment \\?\"?(?P<segment>[^\"\\\s]+)\\?\"? to \d+ bytes: No space left on device",
+        "",
+    ),
+    (
+        "ingress_header_too_big_for_host",
+        "cause",
+        86,
+        "{host}: ingress-nginx answers 502 for {host} because its backend {upstream} sends response headers (cookies, tokens) larger than the proxy buffer ('upstream sent too big header')",
+        'Raise nginx.ingress.kubernetes.io/proxy-buffer-size on the Ingress of {host} (e.g. "16k"), or make {upstream}\'s response headers smaller',
+        r"upstream sent too big header while reading response header from upstream[^\n]*?upstream: \\?\"(?P<upstream>[^\"\\]+)\\?\"[^\n]*?host: \\?\"(?P<host>[^\"\\]+)",
         "",
     ),
 )
