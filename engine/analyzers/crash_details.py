@@ -5,6 +5,10 @@
 - CPython's faulthandler prints ``Fatal Python error: Segmentation fault`` and then the stack of the thread that
   crashed (``Current thread ... (most recent call first):``): its innermost frame in ``site-packages/<package>``
   is the native extension that crashed (exit code 139).
+- The dynamic loader names the library and the symbol it cannot resolve before the process dies (often with a
+  segmentation fault right after): musl prints ``Error relocating <lib>: <symbol>: symbol not found``, glibc
+  ``symbol lookup error: <binary>: undefined symbol: <symbol>`` or ``version `GLIBC_2.34' not found``. The binary was
+  built against another C library or a newer glibc than the image carries (a glibc build on Alpine's musl).
 """
 # ruff: noqa: E501  (patterns and messages read better unwrapped)
 
@@ -26,6 +30,11 @@ _REDIS_LINE = re.compile(r"at line (?P<line>\d+)")
 _PY_FATAL = re.compile(r"Fatal Python error: (?P<what>Segmentation fault|Bus error|Aborted|Floating point exception)")
 _PY_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _SITE_PACKAGE = re.compile(r"(?:site|dist)-packages/(?P<package>[A-Za-z_][\w]*)")
+_LOADER = re.compile(
+    r"Error relocating (?P<lib>[^:\s]+): (?P<sym>[^:\s]+): symbol not found"
+    r"|symbol lookup error: (?P<lib2>[^:\s]+): undefined symbol: (?P<sym2>\S+)"
+    r"|(?P<lib3>[^:\s]{1,300}): version `(?P<sym3>GLIBC[^']{0,40})' not found"
+)
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -36,7 +45,12 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         source = doc_source(doc, ctx, names)
         who = workload_of(source) if source else None
         for index in range(len(lines)):
-            finding = _rust(doc, lines, index, who) or _redis(doc, lines, index, who) or _python(doc, lines, index, who)
+            finding = (
+                _rust(doc, lines, index, who)
+                or _redis(doc, lines, index, who)
+                or _python(doc, lines, index, who)
+                or _loader(doc, lines, index, who)
+            )
             if finding is not None:
                 findings.append(finding)
                 break
@@ -118,4 +132,31 @@ def _python(doc: LogDoc, lines: list[str], index: int, who: str | None) -> Findi
         88,
         [f"{doc.label} {excerpt(lines[index].strip())}", f"{doc.label} {excerpt(source)}"],
         f"Pin {package} back to the last version that worked (check a recent dependency upgrade) or upgrade it to a fixed release",
+    )
+
+
+def _loader(doc: LogDoc, lines: list[str], index: int, who: str | None) -> Finding | None:
+    line = lines[index]
+    if "symbol" not in line and "GLIBC" not in line:  # a cheap test first: the loader's lines are rare
+        return None
+    match = _LOADER.search(line)
+    if match is None:
+        return None
+    library = match.group("lib") or match.group("lib2") or match.group("lib3")
+    symbol = match.group("sym") or match.group("sym2") or match.group("sym3")
+    if match.group("lib") is not None:
+        why = "it was built against glibc and the image's C library is musl (Alpine)"
+    elif match.group("lib2") is not None:
+        why = "a library it links against is another version than the one it was built with"
+    else:
+        why = "it was built against a newer glibc than the image carries"
+    crashed = any("Segmentation fault" in line or "SIGSEGV" in line for line in lines[index : index + 20])
+    return _finding(
+        "dynamic_loader_error",
+        who,
+        f"the dynamic loader cannot resolve symbol {symbol} in {library} ({why})"
+        + (", and the process then dies with a segmentation fault (exit code 139)" if crashed else ""),
+        86,
+        [f"{doc.label} {excerpt(lines[index].strip())}"],
+        f"Rebuild the image so {library} and what it links against come from one build (the same base image and package versions; a glibc base such as Debian slim for glibc builds, not Alpine)",
     )
