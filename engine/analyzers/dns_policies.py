@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import replace
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.analyzers.dns_evidence import dns_failure_lines
-from engine.analyzers.network_peers import described_spec
+from engine.analyzers.network_peers import network_policies
 from engine.facts import Observations, ResourceFact
 from engine.findings import Finding
 
@@ -31,11 +30,7 @@ _NAMESERVER = re.compile(r"^\s*nameserver\s+(?P<ip>169\.254\.\d{1,3}\.\d{1,3})\s
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    policies = [
-        p if isinstance(p.raw.get("spec"), dict) else replace(p, raw={**p.raw, "spec": described_spec(p.lines)})
-        for p in obs.resources
-        if p.kind == "NetworkPolicy" and (isinstance(p.raw.get("spec"), dict) or p.raw.get("described"))
-    ]
+    policies = network_policies(obs)
     egress = [p for p in policies if "Egress" in [str(t) for t in _l(_d(p.raw["spec"]).get("policyTypes"))]]
     if not egress:
         return []

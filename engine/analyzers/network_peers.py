@@ -20,11 +20,7 @@ from engine.findings import Finding
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    policies = [
-        p if isinstance(p.raw.get("spec"), dict) else replace(p, raw={**p.raw, "spec": described_spec(p.lines)})
-        for p in obs.resources
-        if p.kind == "NetworkPolicy" and (isinstance(p.raw.get("spec"), dict) or p.raw.get("described"))
-    ]
+    policies = network_policies(obs)
     findings: list[Finding] = []
     for policy in policies:
         findings += _peers_matching_nothing(policy, obs)
@@ -40,6 +36,16 @@ def _selector(text: str) -> dict[str, Any]:
     """``app=api,tier=web`` as kubectl describe prints a label selector; ``<none>`` selects everything."""
     pairs = dict(re.findall(r"([\w./-]+)=([\w.-]*)", text))
     return {"matchLabels": pairs} if pairs else {}
+
+
+def network_policies(obs: Observations) -> list[ResourceFact]:
+    """Every NetworkPolicy observed, a described one (``kubectl describe netpol``) with its spec read back from the
+    description, so analyzers read ``raw["spec"]`` the same way for both."""
+    return [
+        p if isinstance(p.raw.get("spec"), dict) else replace(p, raw={**p.raw, "spec": described_spec(p.lines)})
+        for p in obs.resources
+        if p.kind == "NetworkPolicy" and (isinstance(p.raw.get("spec"), dict) or p.raw.get("described"))
+    ]
 
 
 def described_spec(lines: list[str]) -> dict[str, Any]:

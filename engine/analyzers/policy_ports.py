@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import replace
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
-from engine.analyzers.network_peers import described_spec
+from engine.analyzers.network_peers import network_policies
 from engine.analyzers.service_ports import declared_port_names
 from engine.facts import Observations, ResourceFact
 from engine.findings import Finding
@@ -27,11 +26,7 @@ from engine.parsers.common import excerpt
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    policies = [
-        p if isinstance(p.raw.get("spec"), dict) else replace(p, raw={**p.raw, "spec": described_spec(p.lines)})
-        for p in obs.resources
-        if p.kind == "NetworkPolicy" and (isinstance(p.raw.get("spec"), dict) or p.raw.get("described"))
-    ]
+    policies = network_policies(obs)
     findings: list[Finding] = []
     for policy in policies:
         findings += _named_ports(policy, obs)
