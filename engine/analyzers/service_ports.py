@@ -380,7 +380,12 @@ def ingress_class_missing(obs: Observations) -> list[Finding]:
         wanted = str(
             row.get("CLASS") or spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class") or ""
         )
-        if not wanted or wanted == "<none>" or wanted in classes:
+        if not wanted or wanted == "<none>":
+            unclassed = _unclassed_ingress(ingress, row, obs, listing)
+            if unclassed is not None:
+                findings.append(unclassed)
+            continue
+        if wanted in classes:
             continue
         near = sorted(classes)
         hosts = str(row.get("HOSTS") or ",".join(str(_d(r).get("host", "")) for r in _l(spec.get("rules")))).strip(", ")
@@ -423,6 +428,61 @@ def ingress_class_missing(obs: Observations) -> list[Finding]:
             )
         )
     return findings
+
+
+_IGNORED_CLASS = re.compile(
+    r"Ignoring ingress because of error while validating ingress class|ingress does not contain a valid IngressClass"
+    r"|no (?:matching )?(?:ingress ?class|IngressClass)[^\n]{0,40}(?:found|specified)",
+    re.IGNORECASE,
+)
+_DEFAULT_CLASS = re.compile(r"is-default-class\W{1,6}true", re.IGNORECASE)
+
+
+def _unclassed_ingress(ingress: Any, row: dict[str, Any], obs: Observations, listing: list[str]) -> Finding | None:
+    """An Ingress with no class (no ``ingressClassName``, no ``kubernetes.io/ingress.class``) is served only when an
+    IngressClass is marked ``ingressclass.kubernetes.io/is-default-class: "true"``; ingress-nginx (since v1.0) and
+    most controllers otherwise ignore it ("ingress does not contain a valid IngressClass"): no address, 404 from the
+    controller's default backend (kubernetes.io/docs/concepts/services-networking/ingress/#default-ingress-class)."""
+    spec = _d(ingress.raw.get("spec"))
+    annotations = _d(_d(ingress.raw.get("metadata")).get("annotations"))
+    if spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class"):
+        return None
+    texts = [(t.label, line) for t in obs.texts for line in t.lines] + [(d.label, line) for d in obs.logs for line in d.lines[:5000]]
+    texts += [(t.label, t.command) for t in obs.texts] + [(d.label, d.command) for d in obs.logs]
+    if any(_DEFAULT_CLASS.search(line) for _, line in texts):
+        return None
+    name = ingress.name
+    ignored = next(
+        (
+            f"{label} {line.strip()[:300]}"
+            for label, line in texts
+            if _IGNORED_CLASS.search(line) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line)
+        ),
+        None,
+    )
+    no_address = "ADDRESS" in row and not str(row.get("ADDRESS") or "").strip()
+    if ignored is None and not (listing and no_address):
+        return None
+    classes = sorted({line.split("]", 1)[-1].split()[0] for line in listing if line.split("]", 1)[-1].split()})
+    having = f" (the cluster has {', '.join(classes)}, none marked default)" if classes else ""
+    return Finding(
+        kind="ingress_class_unset",
+        subject=f"ingress/{name}",
+        role="cause",
+        title=f"{name}: Ingress {name} sets no ingressClassName (nor the kubernetes.io/ingress.class annotation) and no IngressClass is the default class{having}, so no ingress controller serves it: it gets no address and requests to its hosts hit the controller's default backend (404)",
+        weight=88,
+        evidence=[e for e in (ingress.quote(name), ignored, *listing[:1]) if e],
+        workload=name,
+        recommendations=[
+            rec(
+                "high",
+                f"Set spec.ingressClassName of Ingress {name} to the controller's class"
+                + (f" ({classes[0]})" if classes else "")
+                + ', or mark that IngressClass default (ingressclass.kubernetes.io/is-default-class: "true")',
+            )
+        ],
+        affected=[name],
+    )
 
 
 # --- Gateway API routes whose parents report a condition False ---------------------------------------------

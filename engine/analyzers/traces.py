@@ -269,12 +269,18 @@ def _failed(span: _Span) -> bool:
     )
 
 
+def _is_root(span: _Span, ids: set[str]) -> bool:
+    """A span that opens the request: no parent in the trace, and not asynchronous work that FOLLOWS_FROM a span
+    of it (a consumer or fire-and-forget call after the response: its failure is not the request's)."""
+    return (not span.parent or span.parent not in ids) and not (span.follows and span.follows in ids)
+
+
 def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
     """In a failed trace, the error starts in the deepest failed span whose children did not fail: its service
     is the one failing, its exception or status description says why (the callers only pass the error on)."""
     failed = [span for span in spans if _failed(span)]
     ids = {span.span_id for span in spans}
-    if not any(not span.parent or span.parent not in ids for span in failed):
+    if not any(_is_root(span, ids) for span in failed):
         return []  # the request itself succeeded: an error inside it (retried, handled) is not why it failed
     parents_of_failed = {span.parent for span in failed}
     origins = [span for span in failed if span.span_id not in parents_of_failed]
