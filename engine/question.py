@@ -16,6 +16,7 @@ from typing import Literal
 
 from engine.expertise.alerts import DURING_UPGRADE, HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
 from engine.models import InvestigationRequest
+from engine.parsers.detect import pasted_output
 
 Intent = Literal["rca", "health", "log_search", "log_summary"]
 KNOWN_ALERTS = (
@@ -280,8 +281,10 @@ def parse_question(request: InvestigationRequest) -> Question:
     text = " ".join(part for part in parts if part)
     now = request.reference_now()
     subjects = _subjects(text, ctx.service, ctx.namespace)
-    intent = _intent(request.message)
-    terms = _terms(request.message) if intent == "log_search" else ()
+    pasted = pasted_output(request.message)  # command output pasted below the question is evidence, not the ask
+    asked = request.message[: request.message.index(pasted)] if pasted else request.message
+    intent = _intent(asked)
+    terms = _terms(asked) if intent == "log_search" else ()
     if intent == "log_search" and not terms:
         intent = "log_summary"
     since, until = _time_filter(request.message, now)

@@ -28,13 +28,14 @@ from engine.mcp_plan import cite_mcp_outputs, mcp_steps, missing_arguments
 from engine.models import (
     OUTPUT_EXCERPT_LIMIT,
     AgentSettings,
+    Attachment,
     InvestigationRequest,
     MetricSeries,
     Progress,
     Report,
     ToolCall,
 )
-from engine.parsers.detect import SkipAttachment, parse_attachment
+from engine.parsers.detect import SkipAttachment, parse_attachment, pasted_output
 from engine.plan import PLAYBOOKS
 from engine.plan_steps import PlanContext, Step
 from engine.plan_telemetry import planner_extras
@@ -138,7 +139,10 @@ class _Run:
             self.on_tool_call(call)
 
     def read_attachments(self) -> None:
-        attachments = self.request.context.attachments
+        attachments = list(self.request.context.attachments)
+        pasted = pasted_output(self.request.message)  # "$ kubectl ..." and its output pasted into the question
+        if pasted is not None:
+            attachments.append(Attachment(name="message", content=pasted))
         for index, attachment in enumerate(attachments):
             self.checkpoint(f"Reading attachment {attachment.name}", len(attachments) - index + 1)
             started, clock = datetime.now(UTC), time.perf_counter()

@@ -80,6 +80,10 @@ def declared_port_names(obs: Observations) -> dict[str, tuple[int, str]]:
                     number = _YAML_NUMBER.match(near)
                     if number and not _REMOVED.match(near):
                         found.setdefault(name.group("name"), (int(number.group("number")), f"{label} {line.strip()}"))
+    for document in obs.documents:  # `-o jsonpath='{...ports}' | jq .`: the ports as a JSON document
+        for port in _port_objects(document.data):
+            if port.get("name") and isinstance(port.get("containerPort"), int):
+                found.setdefault(str(port["name"]), (port["containerPort"], document.quote(f'"{port["name"]}"')))
     for resource in obs.resources:
         for container in _containers(resource.raw):
             for port in _l(_d(container).get("ports")):
@@ -87,6 +91,19 @@ def declared_port_names(obs: Observations) -> dict[str, tuple[int, str]]:
                 if port.get("name") and isinstance(port.get("containerPort"), int):
                     found.setdefault(str(port["name"]), (port["containerPort"], resource.quote(str(port["name"]))))
     return found
+
+
+def _port_objects(data: Any, depth: int = 0) -> list[dict[str, Any]]:
+    """Every ``{"containerPort": n, "name": x}`` object in a JSON document, however deep."""
+    if depth > 8:
+        return []
+    if isinstance(data, dict):
+        if "containerPort" in data:
+            return [data]
+        return [p for value in data.values() for p in _port_objects(value, depth + 1)]
+    if isinstance(data, list):
+        return [p for value in data for p in _port_objects(value, depth + 1)]
+    return []
 
 
 def _containers(raw: dict[str, Any]) -> list[Any]:
@@ -100,7 +117,7 @@ def _named_target_ports(obs: Observations) -> list[Finding]:
     declared: dict[str, tuple[int, str]] | None = None
     for service in obs.services:
         named = [p for p in service.target_ports if p and not p.isdigit()]
-        if not named or len(named) != len(service.target_ports) or service.endpoints not in ("<none>", ""):
+        if not named or len(named) != len(service.target_ports) or service.endpoints not in ("<none>", "", None):
             continue
         if declared is None:
             declared = declared_port_names(obs)

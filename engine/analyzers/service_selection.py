@@ -316,7 +316,7 @@ def _empty_endpoints(obs: Observations) -> list[Finding]:
             why = f"; its selector {wanted} matches none of its Ready pods, which are labelled {actual} (e.g. {ready[0].name}), so the selector does not match their labels"
         elif pods and ready:
             shown = ",".join(f"{k}={v}" for k, v in ready[0].labels.items() if k != "pod-template-hash")
-            why = f"; its pods ({ready[0].name}{', labels ' + shown if shown else ''}) are Ready, so its selector does not match their labels"
+            why = f"; its pods ({ready[0].name}{', labels ' + shown if shown else ''}) are Ready, so its selector does not match their labels (or its named targetPort names no port of theirs)"
         elif pods:
             why = f"; its pods ({pods[0].name}) are not Ready"
         else:

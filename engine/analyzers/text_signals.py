@@ -184,6 +184,16 @@ def _add(
         account = groups.get("user", "")
         if shown is None and account.startswith("system:serviceaccount:"):
             shown = account.rsplit(":", 1)[-1]
+    missing = next((v for k, v in groups.items() if k.startswith("service") and v), None)
+    if (
+        rule.kind == "ingress_backend_missing"
+        and missing
+        and shown
+        and shown not in missing
+        and missing not in shown
+        and _owner_in(line, [shown]) is None
+    ):
+        shown = missing  # another backend than the subject's (legacy-search, not catalog): the message is about it
     elsewhere = _other_namespace_object(line, groups, ctx)
     if elsewhere:  # 'Service "monitoring/grafana" ...' while the question is about namespace shop: grafana's
         shown = elsewhere

@@ -75,6 +75,16 @@ def parse_attachment(attachment: Attachment) -> ParsedAttachment:
     return ParsedAttachment("+".join(kinds), obs)
 
 
+def pasted_output(message: str) -> str | None:
+    """The command output a question carries (``... what did I miss\n\n$ kubectl describe ingress x\n...``): from
+    the first shell prompt that runs a command to the end, when that prompt has output lines after it."""
+    lines = message.splitlines()
+    first = next((i for i, line in enumerate(lines) if _PROMPT.match(line)), None)
+    if first is None or not any(line.strip() for line in lines[first + 1 :]):
+        return None
+    return "\n".join(lines[first:])
+
+
 def _segments(content: str, hint: str) -> list[tuple[str, str]]:
     """Split a paste at shell prompts that run a command (``$ kubectl ...``); one segment without prompts."""
     parts: list[tuple[str, list[str]]] = [(hint, [])]
