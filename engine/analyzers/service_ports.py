@@ -464,7 +464,9 @@ def _unclassed_ingress(ingress: Any, row: dict[str, Any], obs: Observations, lis
     annotations = _d(_d(ingress.raw.get("metadata")).get("annotations"))
     if spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class"):
         return None
-    texts = [(t.label, line) for t in obs.texts for line in t.lines] + [(d.label, line) for d in obs.logs for line in d.lines[:5000]]
+    texts = [(t.label, line) for t in obs.texts for line in t.lines] + [
+        (d.label, line) for d in obs.logs for line in d.lines[:5000]
+    ]
     texts += [(t.label, t.command) for t in obs.texts] + [(d.label, d.command) for d in obs.logs]
     if any(_DEFAULT_CLASS.search(line) for _, line in texts):
         return None

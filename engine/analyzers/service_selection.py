@@ -370,7 +370,9 @@ def printed_selector(obs: Observations, service: str) -> tuple[dict[str, str], s
                     continue
                 if isinstance(data, dict) and data and all(isinstance(v, str) for v in data.values()):
                     return {str(k): str(v) for k, v in data.items()}, f"{label} {text}"
-        pairs = [re.match(r"^([\w./-]+):\s*[\"']?([\w.-]+)[\"']?\s*$", line.strip()) for line in lines[:20] if line.strip()]
+        pairs = [
+            re.match(r"^([\w./-]+):\s*[\"']?([\w.-]+)[\"']?\s*$", line.strip()) for line in lines[:20] if line.strip()
+        ]
         if pairs and all(pairs) and ".spec.selector" in printed_by and "jsonpath" not in printed_by:
             found = {m.group(1): m.group(2) for m in pairs if m}
             return found, f"{label} {lines[0].strip()}"
