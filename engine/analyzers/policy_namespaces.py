@@ -243,7 +243,7 @@ def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 def _clients_elsewhere(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     pods = _listed_pods(obs)
     namespaces = _namespaces(obs)
-    asked = {w for w in (ctx.question.words if ctx.question else ())}
+    asked = set(ctx.question.words if ctx.question else ())
     for policy in (r for r in obs.resources if r.kind == "NetworkPolicy" and isinstance(r.raw.get("spec"), dict)):
         own = policy.namespace or ctx.namespace
         for rule in _l(_d(policy.raw["spec"]).get("ingress")):
