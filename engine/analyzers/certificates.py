@@ -132,7 +132,7 @@ def _ingress_secret_mismatch(obs: Observations, ctx: AnalysisContext) -> list[Fi
             if not found or found.group("secret") in renewed:
                 continue
             secret = found.group("secret")
-            meant = [s for s in renewed if s.startswith(secret) or secret.startswith(renewed[s][0])]
+            meant = [s for s in renewed if s.startswith(secret) or secret.startswith((s, renewed[s][0]))]
             if not meant:
                 continue
             certificate, cert_cite = renewed[meant[0]]
@@ -150,7 +150,7 @@ def _ingress_secret_mismatch(obs: Observations, ctx: AnalysisContext) -> list[Fi
                     subject=f"ingress/{name}",
                     role="cause",
                     title=f"Ingress {name} serves TLS from Secret {secret}{expired}, but Certificate {certificate} renews Secret {meant[0]}: the Ingress's secretName still names the old Secret, so clients get the old certificate",
-                    weight=90,
+                    weight=93,
                     evidence=evidence,
                     workload=name,
                     related=[certificate, secret, meant[0]],

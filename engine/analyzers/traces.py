@@ -21,7 +21,66 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings: list[Finding] = []
     for document in obs.documents:
         findings += _traces(document)
+    for finding in findings:
+        if finding.kind == "trace_dominant_span":
+            finding.title, finding.evidence = _index_detail(finding.title, finding.evidence, obs)
     return findings
+
+
+_FILTER = re.compile(
+    r"\bfrom\s+(?:\w+\.)?(?P<table>\w+)(?:\s+(?:as\s+)?(?!where\b)\w+)?\s+where\s+(?:\w+\.)?(?P<column>\w+)\s*(?:=|\bin\s*\()",
+    re.IGNORECASE,
+)
+_INDEX = re.compile(
+    r'^\s*"(?P<name>[\w.-]+)"[^(]*?\b(?:btree|hash|gin|gist|brin)\s*\((?P<columns>[^)]*)\)', re.IGNORECASE
+)
+
+
+def _index_detail(title: str, evidence: list[str], obs: Observations) -> tuple[str, list[str]]:
+    """A slow span's query filters a table on a column no index of that table starts with (``\\d table`` printed
+    its indexes): PostgreSQL/MySQL scan the whole table for it; ``pg_stat_user_tables`` counts those sequential
+    scans, and a migration that dropped the index says when it started."""
+    query = _FILTER.search(title)
+    if query is None:
+        return title, evidence
+    table, column = query.group("table"), query.group("column")
+    sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    indexes: list[tuple[str, list[str], str]] = []
+    scans = dropped = ""
+    for label, lines in sources:
+        described = False
+        for line in lines[:5000]:
+            if re.search(rf'Table "(?:\w+\.)?{re.escape(table)}"', line):
+                described = True
+            elif described and line.strip().startswith("Table "):
+                described = False
+            index = _INDEX.match(line) if described else None
+            if index:
+                columns = [c.strip().split()[0] for c in index.group("columns").split(",") if c.strip()]
+                indexes.append((index.group("name"), columns, f"{label} {line.strip()}"))
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) >= 4 and cells[0] == table and all(c.isdigit() for c in cells[1:4]) and not scans:
+                scans = f"{label} {line.strip()}"
+            if (
+                not dropped
+                and re.search(r"\bdrop\b", line, re.IGNORECASE)
+                and re.search(rf"\b{re.escape(table)}_\w*{re.escape(column)}\w*", line)
+            ):
+                dropped = f"{label} {line.strip()}"
+    if not indexes or any(columns and columns[0] == column for _, columns, _ in indexes):
+        return title, evidence
+    having = ", ".join(f"{name} ({', '.join(columns)})" for name, columns, _ in indexes)
+    detail = f"; table {table} has no index on {column} (its indexes: {having}), so each such query is a sequential scan of {table}"
+    if scans:
+        row = [c.strip() for c in scans.split("] ", 1)[-1].split("|")]
+        detail += f" (pg_stat_user_tables row: {' | '.join(row[:4])}, live tuples, seq_scan, idx_scan)"
+    if dropped:
+        name = re.search(rf"\b{re.escape(table)}_\w*{re.escape(column)}\w*", dropped)
+        detail += f"; the index {name.group(0) if name else 'on ' + column} was dropped by a recent change"
+    cites = [indexes[0][2], *([scans] if scans else []), *([dropped] if dropped else [])]
+    if title.endswith(")"):
+        return title[:-1] + detail + ")", evidence + cites
+    return title + detail, evidence + cites
 
 
 def _d(value: Any) -> dict[str, Any]:

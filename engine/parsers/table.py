@@ -287,6 +287,10 @@ _PREFIX_KINDS = {
     "application": "Application",
     "secret": "Secret",
     "configmap": "ConfigMap",
+    "certificate": "Certificate",  # certificate.cert-manager.io/x in a multi-kind `get certificate,secret`
+    "certificaterequest": "CertificateRequest",
+    "issuer": "Issuer",
+    "clusterissuer": "ClusterIssuer",
 }
 
 
