@@ -22,7 +22,10 @@ _LISTENING = re.compile(
     r"\b(?:listening|listens|serving|started server|server started|started on|bound|running on|tomcat started)\b[^\n]{0,40}?(?:port\(?s?\)?:?\s+|:)(?P<port>\d{2,5})\b(?![:.]\d)",
     re.IGNORECASE,
 )
-_SOCKET = re.compile(r"\bLISTEN\b[^\n]*?(?:\*|[\d.]+|\[[:\w]*\]|::):(?P<port>\d{2,5})\s")  # ss -ltn / netstat -ltn
+_SOCKET = re.compile(  # ss -ltn (state first) / netstat -ltn (state last)
+    r"\bLISTEN\b[^\n]*?(?:\*|[\d.]+|\[[:\w]*\]|::):(?P<port>\d{2,5})\s"
+    r"|^\s*tcp6?\s+\d+\s+\d+\s+(?:\*|[\d.]+|::|:::?)\S*?:(?P<nport>\d{2,5})\s[^\n]*\bLISTEN\b"
+)
 _TARGET = re.compile(r'"?targetPort"?\s*:\s*"?(?P<port>\d{2,5})\b')
 _REFUSED = re.compile(r"Connection refused|ECONNREFUSED|connection refused", re.IGNORECASE)
 
@@ -95,7 +98,14 @@ def _listening(obs: Observations, name: str) -> tuple[list[int], str] | None:
     for label, command, lines in sources:
         if not command or "exec" not in command or not ours.search(command.split("--", 1)[0] + " "):
             continue
-        ports = sorted({int(m.group("port")) for line in lines[:500] for m in [_SOCKET.search(line + " ")] if m})
+        ports = sorted(
+            {
+                int(m.group("port") or m.group("nport"))
+                for line in lines[:500]
+                for m in [_SOCKET.search(line + " ")]
+                if m
+            }
+        )
         if ports:
             line = next(line for line in lines if _SOCKET.search(line + " "))
             return ports, f"{label} {line.strip()}"

@@ -387,8 +387,6 @@ def ingress_class_missing(obs: Observations) -> list[Finding]:
             if first and first != "NAME" and re.match(r"^[a-z0-9][\w.-]*$", first):
                 classes.add(first.split("/")[-1])
                 listing.append(f"{text.label} {line.strip()}")
-    if not classes:
-        return []
     findings: list[Finding] = []
     for ingress in (r for r in obs.resources if r.kind == "Ingress"):
         row = _d(ingress.raw.get("row"))
@@ -402,7 +400,7 @@ def ingress_class_missing(obs: Observations) -> list[Finding]:
             if unclassed is not None:
                 findings.append(unclassed)
             continue
-        if wanted in classes:
+        if not classes or wanted in classes:
             continue
         near = sorted(classes)
         hosts = str(row.get("HOSTS") or ",".join(str(_d(r).get("host", "")) for r in _l(spec.get("rules")))).strip(", ")
