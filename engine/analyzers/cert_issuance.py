@@ -38,7 +38,7 @@ _MEANING = {
     "invalidcontact": "the ACME server refuses the account's contact email",
 }
 _DESCRIBED = re.compile(
-    r"\b(?:describe|get)\s+(?P<kind>orders?|challenges?|certificaterequests?|certificates?|cert)(?:\.[\w.]+)?(?:/|\s+)(?P<name>[a-z0-9][\w.-]*)",
+    r"\b(?:describe|get|cmctl\s+status)\s+(?P<kind>orders?|challenges?|certificaterequests?|certificates?|cert)(?:\.[\w.]+)?(?:/|\s+)(?P<name>[a-z0-9][\w.-]*)",
     re.IGNORECASE,
 )
 _ORDER_NAME = re.compile(r"\b(?P<cert>[a-z0-9][\w.-]*?)-\d+-\d{6,}\b")
@@ -156,8 +156,11 @@ def _challenge_not_presented(obs: Observations) -> list[Finding]:
             more = _CONTINUATION.match(following)
             if more and not _ENTRY_LINE.match(following):
                 detail = f"{detail} {more.group('text').strip()}"
-            named = _ORDER_NAME.search(line) or (_ORDER_NAME.search(about.group("name")) if about else None)
-            certificate = named.group("cert") if named else (about.group("name") if about else "cert-manager")
+            named = (_ORDER_NAME.search(about.group("name")) if about else None) or _ORDER_NAME.search(line)
+            if about and about.group("kind").lower().startswith("cert") and not named:
+                certificate = about.group("name")  # `cmctl status certificate x`: the command names it
+            else:
+                certificate = named.group("cert") if named else (about.group("name") if about else "cert-manager")
             denied = _cloud_denial(detail, obs)
             if denied:
                 detail = denied[0]

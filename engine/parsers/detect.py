@@ -22,7 +22,7 @@ _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MESSAGE_KEYS = ("message", "msg", "log", "@message", "line", "error", "text")
 _PROMPT = re.compile(
     r"^\s*(?:[\w@.:~/-]*[$#%>]\s+|➜\s+(?:\S+\s+){1,3}?)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl"
-    r"|getent|nslookup|dig|hubble|cilium|gcloud|aws|az|git|istioctl|linkerd|openssl|etcdctl)\b.*)$"
+    r"|getent|nslookup|dig|hubble|cilium|gcloud|aws|az|git|istioctl|linkerd|openssl|etcdctl|cmctl)\b.*)$"
 )
 # ``kubectl logs [flags] [<kind>/]<name>``: a workload prefix (deploy/checkout) names the workload, never "deploy".
 _LOGS_POD = re.compile(
