@@ -350,6 +350,8 @@ def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
         return []
     kind = origin.tags.get("exception.type")
     message = origin.tags.get("exception.message") or origin.tags.get("otel.status_description") or ""
+    if _POOL_EXHAUSTED.search(message):
+        return [_pool_exhausted(document, origin, message)]
     if re.search(r"deadline exceeded|timed? ?out|timeout", f"{kind} {message}", re.IGNORECASE):
         return []  # a timeout is the slowness of what it waited on: the dominant-span analysis names that
     if origin.peer:  # a client span that failed: the service it called is where the error comes from
@@ -369,6 +371,38 @@ def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
             affected=[origin.service, *callers],
         )
     ]
+
+
+# A client waiting for a free connection of its own pool (go-redis, HikariCP, Apache HttpClient, SQLAlchemy,
+# database/sql): every pooled connection is busy, so the time is spent in the caller, not in the peer.
+_POOL_EXHAUSTED = re.compile(
+    r"connection pool timeout|pool timeout|pool exhausted|Connection is not available, request timed out"
+    r"|Timeout waiting for connection from pool|QueuePool limit|timed out waiting for (?:a )?(?:free |idle )?connection",
+    re.IGNORECASE,
+)
+
+
+def _pool_exhausted(document: DocumentFact, origin: _Span, message: str) -> Finding:
+    peer = f" to {origin.peer}" if origin.peer and origin.peer != origin.service else ""
+    size = next((f"{k}={v}" for k, v in origin.tags.items() if "pool" in k and ("size" in k or "max" in k)), "")
+    waited = next((f"{k}={v}" for k, v in origin.tags.items() if "pool" in k and "wait" in k), "")
+    shown = ", ".join(x for x in (size, waited) if x)
+    return Finding(
+        kind="trace_client_pool_exhausted",
+        subject=f"service:{origin.service}",
+        role="cause",
+        title=f"{origin.service}: the failing requests fail in service {origin.service}, span '{origin.name}': its client connection pool{peer} is exhausted ({message[:160]}{'; ' + shown if shown else ''}): every pooled connection is busy, so calls wait for a free one and time out; find what holds the connections (slow commands or queries{peer}, a leak) before enlarging the pool",
+        weight=89,
+        evidence=[document.quote(message[:60], fallback=f"span {origin.name} ({origin.service}): {message}")],
+        workload=origin.service,
+        recommendations=[
+            rec(
+                "high",
+                f"Find what keeps {origin.service}'s pooled connections{peer} busy (slow commands/queries, long transactions, leaks) and fix it; raise the pool size only if the peer has room",
+            )
+        ],
+        affected=[origin.service],
+    )
 
 
 def _jaeger_tags(span: dict[str, Any], process: dict[str, Any]) -> dict[str, str]:
