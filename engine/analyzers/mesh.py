@@ -182,7 +182,7 @@ def _missing_subsets(obs: Observations) -> list[Finding]:
                 host, subset = _short(str(destination.get("host", ""))), str(destination["subset"])
                 if host not in defined or subset in defined[host][0]:
                     continue
-                subsets, rule = defined[host]
+                subsets, rule_name = defined[host]
                 weight = f" (weight {entry['weight']})" if isinstance(entry, dict) and entry.get("weight") else ""
                 nc = next(
                     (
@@ -197,18 +197,18 @@ def _missing_subsets(obs: Observations) -> list[Finding]:
                         kind="mesh_subset_missing",
                         subject=f"virtualservice/{service.name}",
                         role="cause",
-                        title=f"{host}: VirtualService {service.name} routes{weight} to subset {subset} of {host}, but DestinationRule {rule} defines only subset {', '.join(sorted(subsets)) or 'none'}, so Envoy has no cluster for it and that share of the requests fails with 503 NC (cluster_not_found)",
+                        title=f"{host}: VirtualService {service.name} routes{weight} to subset {subset} of {host}, but DestinationRule {rule_name} defines only subset {', '.join(sorted(subsets)) or 'none'}, so Envoy has no cluster for it and that share of the requests fails with 503 NC (cluster_not_found)",
                         weight=90,
                         evidence=[e for e in (service.quote(subset), nc) if e],
                         workload=host,
                         recommendations=[
                             rec(
                                 "high",
-                                f"Add subset {subset} (with the pods' version label) to DestinationRule {rule}, or route only to the defined subsets",
+                                f"Add subset {subset} (with the pods' version label) to DestinationRule {rule_name}, or route only to the defined subsets",
                             )
                         ],
                         affected=[host],
-                        related=[service.name, rule],
+                        related=[service.name, rule_name],
                     )
                 )
     return findings

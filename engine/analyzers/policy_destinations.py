@@ -161,7 +161,9 @@ def _destinations(obs: Observations) -> dict[str, tuple[str, str]]:
         (d.label, d.command, d.lines) for d in obs.logs
     ]:
         looked_up = _LOOKUP.search(command or "")  # `dig +short api.x.com`: bare addresses, the name is the command's
-        for line in lines[:200] if looked_up else []:
+        if looked_up is None:
+            continue
+        for line in lines[:200]:
             bare = _BARE_IP.match(line)
             if bare:
                 found.setdefault(bare.group("ip"), (looked_up.group("host"), f"{label} {line.strip()}"))

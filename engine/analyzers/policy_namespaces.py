@@ -262,9 +262,9 @@ def _clients_elsewhere(obs: Observations, ctx: AnalysisContext) -> list[Finding]
                 ns_selector = _d(peer.get("namespaceSelector"))
                 if not ns_selector.get("matchLabels") or not namespaces:
                     continue
-                found = _unlabelled_client(policy, peer, pods, namespaces, asked)
-                if found:
-                    return [found]
+                unlabelled = _unlabelled_client(policy, peer, pods, namespaces, asked)
+                if unlabelled:
+                    return [unlabelled]
     return []
 
 
