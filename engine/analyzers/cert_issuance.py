@@ -38,7 +38,7 @@ _MEANING = {
     "invalidcontact": "the ACME server refuses the account's contact email",
 }
 _DESCRIBED = re.compile(
-    r"\b(?:describe|get)\s+(?P<kind>orders?|challenges?|certificaterequests?|certificates?|cert)(?:\.[\w.]+)?(?:/|\s+)(?P<name>[a-z0-9][\w.-]*)",
+    r"\b(?:describe|get|cmctl\s+status)\s+(?P<kind>orders?|challenges?|certificaterequests?|certificates?|cert)(?:\.[\w.]+)?(?:/|\s+)(?P<name>[a-z0-9][\w.-]*)",
     re.IGNORECASE,
 )
 _ORDER_NAME = re.compile(r"\b(?P<cert>[a-z0-9][\w.-]*?)-\d+-\d{6,}\b")
@@ -156,16 +156,26 @@ def _challenge_not_presented(obs: Observations) -> list[Finding]:
             more = _CONTINUATION.match(following)
             if more and not _ENTRY_LINE.match(following):
                 detail = f"{detail} {more.group('text').strip()}"
-            named = _ORDER_NAME.search(line) or (_ORDER_NAME.search(about.group("name")) if about else None)
-            certificate = named.group("cert") if named else (about.group("name") if about else "cert-manager")
+            named = (_ORDER_NAME.search(about.group("name")) if about else None) or _ORDER_NAME.search(line)
+            if about and about.group("kind").lower().startswith("cert") and not named:
+                certificate = about.group("name")  # `cmctl status certificate x`: the command names it
+            else:
+                certificate = named.group("cert") if named else (about.group("name") if about else "cert-manager")
+            denied = _cloud_denial(detail, obs)
+            if denied:
+                detail = denied[0]
             return [
                 Finding(
                     kind="acme_challenge_not_presented",
                     subject=f"certificate/{certificate}",
                     role="cause",
-                    title=f"{certificate}: cert-manager cannot present the ACME challenge for Certificate {certificate}: {detail[:300]}, so the certificate is never issued (check the issuer solver's credentials and permissions)",
+                    title=f"{certificate}: cert-manager cannot present the ACME challenge for Certificate {certificate}: {detail[: 560 if denied else 300]}, so the certificate is never issued (check the issuer solver's credentials and permissions)",
                     weight=89,
-                    evidence=[f"{label} {excerpt(line.strip())}", *([f"{label} {following.strip()}"] if more else [])],
+                    evidence=[
+                        f"{label} {excerpt(line.strip(), around='not authorized' if denied else '')}",
+                        *([f"{label} {following.strip()}"] if more else []),
+                        *(denied[1] if denied else []),
+                    ],
                     workload=certificate,
                     recommendations=[
                         rec(
@@ -178,6 +188,47 @@ def _challenge_not_presented(obs: Observations) -> list[Finding]:
                 )
             ]
     return []
+
+
+_AWS_DENIED = re.compile(
+    r"(?P<code>AccessDenied\w*)?[^\n]*?User: (?P<who>\S+) is not authorized to perform: (?P<action>[\w:*-]+) on resource: (?P<resource>[^\s,]+)"
+)
+_ZONE_ID = re.compile(r"hostedzone/(?P<id>[A-Z0-9]{8,32})")
+
+
+def _cloud_denial(detail: str, obs: Observations) -> tuple[str, list[str]] | None:
+    """An AWS ``AccessDenied``: which role may not do which action on which resource, the Route 53 zone that id is
+    (a delegated sub-zone has its own id), and the resources the role's IAM policy does allow that action on."""
+    match = _AWS_DENIED.search(detail)
+    if match is None:
+        return None
+    who = match.group("who")
+    role = re.search(r"(?:assumed-role|role|user)/([\w+=,.@-]+)", who)
+    principal = f"role {role.group(1)}" if role else who
+    action, resource = match.group("action"), match.group("resource")
+    zones: dict[str, tuple[str, str]] = {}  # zone id -> (zone name, the line listing it)
+    granted: list[str] = []
+    evidence: list[str] = []
+    for label, _command, lines in _sources(obs):
+        for line in lines[:5000]:
+            zone = _ZONE_ID.search(line)
+            name = re.match(r"^\s*([a-z0-9][\w-]*(?:\.[\w-]+)+\.?)\s", line)
+            if zone and name:
+                zones.setdefault(zone.group("id"), (name.group(1), f"{label} {line.strip()}"))
+            if zone and '"Resource"' in line and zone.group("id") not in resource:
+                granted.append(zone.group("id"))
+                evidence.append(f"{label} {line.strip()}")
+    text = f"{match.group('code') or 'AccessDenied'}: {principal} is not authorized to perform {action} on {resource}"
+    denied_zone = _ZONE_ID.search(resource)
+    if denied_zone and denied_zone.group("id") in zones:
+        text += f" (the hosted zone {zones[denied_zone.group('id')][0]})"
+        evidence.append(zones[denied_zone.group("id")][1])
+    if granted:
+        shown = ", ".join(
+            f"hostedzone/{g}" + (f" ({zones[g][0]})" if g in zones else "") for g in dict.fromkeys(granted)
+        )
+        text += f"; the role's IAM policy allows {action} only on {shown}, a different hosted zone (a delegated sub-zone has its own zone id)"
+    return text, evidence[:2]
 
 
 _ENTRY_LINE = re.compile(r"^\s*[A-Z][\w ]*:\s{2,}\S")  # a `Key: value` entry of the describe output, not a continuation

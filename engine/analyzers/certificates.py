@@ -79,13 +79,18 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         else:
             title = f"{item.kind} {item.name} is not {ctype} ({reason}): {message[:260]}"
             action = f"kubectl describe {item.kind.lower()} {item.name} and fix what it reports: {message[:120]}"
+        still_valid = _renewing_while_valid(item, reason, ctx)
+        if still_valid:  # a renewal in progress: the Secret still holds the current, valid certificate
+            title += (
+                f"; the certificate it serves stays valid until {still_valid}, so clients are not affected by this yet"
+            )
         findings.append(
             Finding(
                 kind=f"{item.kind.lower()}_not_ready",
                 subject=f"{item.kind.lower()}/{item.name}",
-                role="symptom" if behind_issuer else "cause",
+                role="symptom" if behind_issuer or still_valid else "cause",
                 title=title,
-                weight=70 if behind_issuer else (90 if item in issuers else 86),
+                weight=40 if still_valid else (70 if behind_issuer else (90 if item in issuers else 86)),
                 evidence=evidence,
                 workload=item.name,
                 recommendations=[rec("high", action)],
@@ -94,6 +99,18 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             )
         )
     return findings
+
+
+def _renewing_while_valid(item: _Object, reason: str, ctx: AnalysisContext) -> str | None:
+    """``Ready False, Reason: Renewing`` (or Issuing) with a ``Not After`` still ahead: cert-manager is renewing, and
+    until that date the Secret keeps serving the current certificate, so it is no cause of an outage now."""
+    expires = item.entries.get("Not After")
+    if item.kind != "Certificate" or reason not in ("Renewing", "Issuing") or expires is None:
+        return None
+    stamp = _ISO.search(expires[0])
+    if stamp is None or stamp.group(1) <= ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ"):
+        return None
+    return stamp.group(1)
 
 
 _SECRET_NAME = re.compile(r"\"?secretName\"?\s*:\s*\"?(?P<secret>[a-z0-9][\w.-]*)")
@@ -132,7 +149,7 @@ def _ingress_secret_mismatch(obs: Observations, ctx: AnalysisContext) -> list[Fi
             if not found or found.group("secret") in renewed:
                 continue
             secret = found.group("secret")
-            meant = [s for s in renewed if s.startswith(secret) or secret.startswith(renewed[s][0])]
+            meant = [s for s in renewed if s.startswith(secret) or secret.startswith((s, renewed[s][0]))]
             if not meant:
                 continue
             certificate, cert_cite = renewed[meant[0]]
@@ -150,7 +167,7 @@ def _ingress_secret_mismatch(obs: Observations, ctx: AnalysisContext) -> list[Fi
                     subject=f"ingress/{name}",
                     role="cause",
                     title=f"Ingress {name} serves TLS from Secret {secret}{expired}, but Certificate {certificate} renews Secret {meant[0]}: the Ingress's secretName still names the old Secret, so clients get the old certificate",
-                    weight=90,
+                    weight=93,
                     evidence=evidence,
                     workload=name,
                     related=[certificate, secret, meant[0]],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers import gitops_apply
 from engine.analyzers.common import rec
 from engine.facts import Observations
 from engine.findings import Finding
@@ -57,7 +58,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     ]
     for label, lines in sources:
         findings += _argocd(label, lines) + _flux(label, lines)
-    return findings
+    return findings + gitops_apply.analyze(obs, ctx)
 
 
 def _argocd(label: str, lines: list[str]) -> list[Finding]:

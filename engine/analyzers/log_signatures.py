@@ -65,6 +65,9 @@ def _other_namespace_services(findings: list[Finding], obs: Observations, ctx: A
     listed |= {r.name: r.quote(r.name) for r in obs.resources if r.kind == "Service"}
     for finding in findings:
         host = finding.subject.rsplit(":", 1)[-1]
+        in_cluster = re.match(r"^([a-z0-9][a-z0-9-]*)\.[a-z0-9][a-z0-9-]*\.svc(?:\.cluster\.local)?\.?$", host)
+        if in_cluster and in_cluster.group(1) in aliases:  # orders-db.orders.svc.cluster.local: Service orders-db
+            host = in_cluster.group(1)
         if finding.kind == "dns_failure" and host in aliases:
             target, cite = aliases[host]
             prefix = finding.title.split(": ", 1)[0]

@@ -6,6 +6,10 @@
 - Envoy's ``reset reason: overflow`` (a 503 "upstream connect error or disconnect/reset before headers"): the
   circuit breaker of the upstream cluster tripped, i.e. a DestinationRule's ``connectionPool`` limits
   (``http1MaxPendingRequests``, ``http2MaxRequests``, ``maxConnections``) are reached.
+- A VirtualService route to a ``subset`` that no DestinationRule for that host defines (istioctl analyze
+  IST0101 "Referenced host+subset in destinationrule not found"): Envoy has no cluster for it, so that route's
+  share of the requests fails with 503 ``NC`` (``cluster_not_found``).
+- ``istioctl analyze`` errors name the object and the problem themselves.
 """
 # ruff: noqa: E501  (patterns and messages read better unwrapped)
 
@@ -38,7 +42,7 @@ _POOL_LIMITS = (
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    return _strict_mtls(obs) + _pool_overflow(obs)
+    return _strict_mtls(obs) + _pool_overflow(obs) + (_missing_subsets(obs) or _analyze_errors(obs))
 
 
 def _log_lines(obs: Observations) -> list[tuple[str, str]]:
@@ -155,3 +159,91 @@ def _get(data: Any, *path: str) -> Any:
             return None
         data = data.get(key)
     return data
+
+
+def _short(host: str) -> str:
+    return host.split(".")[0]
+
+
+def _missing_subsets(obs: Observations) -> list[Finding]:
+    defined: dict[str, tuple[set[str], str]] = {}  # short host -> (subset names, DestinationRule)
+    for rule in (r for r in obs.resources if r.kind == "DestinationRule"):
+        host = _short(str(_get(rule.raw, "spec", "host") or ""))
+        subsets = {str(s.get("name")) for s in _get(rule.raw, "spec", "subsets") or [] if isinstance(s, dict)}
+        known = defined.get(host, (set(), rule.name))
+        defined[host] = (known[0] | subsets, known[1])
+    findings: list[Finding] = []
+    for service in (r for r in obs.resources if r.kind == "VirtualService"):
+        for route in _get(service.raw, "spec", "http") or []:
+            for entry in (route.get("route") or []) if isinstance(route, dict) else []:
+                destination = entry.get("destination") if isinstance(entry, dict) else None
+                if not isinstance(destination, dict) or not destination.get("subset"):
+                    continue
+                host, subset = _short(str(destination.get("host", ""))), str(destination["subset"])
+                if host not in defined or subset in defined[host][0]:
+                    continue
+                subsets, rule_name = defined[host]
+                weight = f" (weight {entry['weight']})" if isinstance(entry, dict) and entry.get("weight") else ""
+                nc = next(
+                    (
+                        f"{label} {excerpt(line.strip())}"
+                        for label, line in _log_lines(obs)
+                        if re.search(r"\bNC\b|cluster_not_found", line)
+                    ),
+                    "",
+                )
+                findings.append(
+                    Finding(
+                        kind="mesh_subset_missing",
+                        subject=f"virtualservice/{service.name}",
+                        role="cause",
+                        title=f"{host}: VirtualService {service.name} routes{weight} to subset {subset} of {host}, but DestinationRule {rule_name} defines only subset {', '.join(sorted(subsets)) or 'none'}, so Envoy has no cluster for it and that share of the requests fails with 503 NC (cluster_not_found)",
+                        weight=90,
+                        evidence=[e for e in (service.quote(subset), nc) if e],
+                        workload=host,
+                        recommendations=[
+                            rec(
+                                "high",
+                                f"Add subset {subset} (with the pods' version label) to DestinationRule {rule_name}, or route only to the defined subsets",
+                            )
+                        ],
+                        affected=[host],
+                        related=[service.name, rule_name],
+                    )
+                )
+    return findings
+
+
+_ANALYZE_ERROR = re.compile(
+    r"^\s*Error \[(?P<code>IST\d{4})\] \((?P<kind>\w+) (?:(?P<ns>[\w-]+)/)?(?P<name>[\w.-]+)[^)]*\) (?P<message>.+)$"
+)
+
+
+def _analyze_errors(obs: Observations) -> list[Finding]:
+    """``istioctl analyze``: ``Error [IST0101] (VirtualService shop/catalog) Referenced host+subset ... not found``."""
+    sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    for label, lines in sources:
+        for line in lines[:5000]:
+            match = _ANALYZE_ERROR.match(line)
+            if match is None:
+                continue
+            name, kind, message = match.group("name"), match.group("kind"), match.group("message").strip()
+            return [
+                Finding(
+                    kind="istio_analyze_error",
+                    subject=f"{kind.lower()}/{name}",
+                    role="cause",
+                    title=f"{name}: istioctl analyze reports {match.group('code')} on {kind} {name}: {message[:240]}",
+                    weight=86,
+                    evidence=[f"{label} {excerpt(line.strip())}"],
+                    workload=name,
+                    recommendations=[
+                        rec(
+                            "high",
+                            f"Fix {kind} {name}: {message[:160]} (istio.io/latest/docs/reference/config/analysis/{match.group('code').lower()}/)",
+                        )
+                    ],
+                    affected=[name],
+                )
+            ]
+    return []

@@ -207,6 +207,9 @@ def _ingress_ports(policy: ResourceFact, obs: Observations) -> list[Finding]:
         if not service.selector or not selected or not _matches(selected, service.selector):
             continue
         targets = [t for t in service.target_ports if t.isdigit()]
+        target_cite = service.cites.get("target_port", "")
+        if not targets:
+            targets, target_cite = printed_target_ports(obs, service.name)
         if not targets or any(t in allowed for t in targets):
             continue
         ports = ", ".join(sorted(allowed, key=int))
@@ -226,7 +229,7 @@ def _ingress_ports(policy: ResourceFact, obs: Observations) -> list[Finding]:
                         policy.quote(
                             "port", next(iter(allowed)), fallback=f"NetworkPolicy {policy.name}: ingress ports {ports}"
                         ),
-                        service.cites.get("target_port", ""),
+                        target_cite,
                     )
                     if e
                 ],
@@ -241,6 +244,29 @@ def _ingress_ports(policy: ResourceFact, obs: Observations) -> list[Finding]:
             )
         )
     return findings
+
+
+def printed_target_ports(obs: Observations, service: str) -> tuple[list[str], str]:
+    """The pod ports a Service sends to when no Service object says: its ``.spec.ports`` printed by ``jsonpath``
+    (``"targetPort":8443``), else its EndpointSlice/Endpoints row (``PORTS 8443`` or ``10.1.2.3:8443``)."""
+    for text in obs.texts:
+        if not re.search(rf"\bget\s+(?:svc|services?)(?:/|\s+){re.escape(service)}\b", text.command or ""):
+            continue
+        for line in text.lines[:50]:
+            ports = re.findall(r'"?targetPort"?\s*:\s*"?(\d{2,5})\b', line)
+            if ports:
+                return sorted(set(ports)), f"{text.label} {line.strip()}"
+    for fact in obs.resources:
+        row = _d(fact.raw.get("row"))
+        owner = fact.name if fact.kind == "Endpoints" else re.sub(r"-[a-z0-9]{5}$", "", fact.name)
+        if fact.kind not in ("Endpoints", "EndpointSlice") or owner != service or not row:
+            continue
+        ports = re.findall(r"^\d{2,5}$", str(row.get("PORTS", "")).strip()) or re.findall(
+            r"\d+\.\d+\.\d+\.\d+:(\d{2,5})", str(row.get("ENDPOINTS", ""))
+        )
+        if ports:
+            return sorted(set(ports)), fact.quote(fact.name)
+    return [], ""
 
 
 def _egress_ports(policy: ResourceFact, obs: Observations) -> list[Finding]:

@@ -67,7 +67,37 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             findings += _and_selectors(policy, obs)
         else:
             findings += _fqdns_not_listed(policy, obs)
+            findings += _cidr_misses(
+                _cilium_as_ip_blocks(policy, destinations), destinations, _dialled_ports(obs, destinations)
+            )
     return findings
+
+
+def _cilium_as_ip_blocks(policy: _Policy, destinations: dict[str, tuple[str, str]]) -> _Policy:
+    """A CiliumNetworkPolicy's egress as NetworkPolicy ``ipBlock`` rules: ``toCIDR``/``toCIDRSet`` are ranges,
+    ``toEntities: [world|all]`` every address; ``toEndpoints``/``toServices``/``toFQDNs`` select by identity (kept as
+    a selector peer, which leaves the decision open). Egress is isolated once any egress rule exists."""
+    egress = []
+    for rule in (_d(r) for r in _l(policy.spec.get("egress"))):
+        peers: list[dict[str, Any]] = [{"ipBlock": {"cidr": str(c)}} for c in _l(rule.get("toCIDR"))]
+        peers += [
+            {"ipBlock": {"cidr": str(_d(c).get("cidr")), "except": _l(_d(c).get("except"))}}
+            for c in _l(rule.get("toCIDRSet"))
+            if _d(c).get("cidr")
+        ]
+        if {"world", "all"} & {str(e) for e in _l(rule.get("toEntities"))}:
+            peers.append({"ipBlock": {"cidr": "0.0.0.0/0"}})
+        if any(rule.get(key) for key in ("toEndpoints", "toServices", "toFQDNs", "toGroups")):
+            peers.append({"podSelector": {}})
+        ports = [{"port": str(_d(p).get("port"))} for t in _l(rule.get("toPorts")) for p in _l(_d(t).get("ports"))]
+        if peers:
+            egress.append({"to": peers, **({"ports": ports} if ports else {})})
+    spec = {
+        "podSelector": policy.spec.get("endpointSelector") or {},
+        "policyTypes": ["Egress"] if egress else [],
+        "egress": egress,
+    }
+    return _Policy(policy.kind, policy.name, policy.namespace, spec, policy.label, policy.lines)
 
 
 def _d(value: Any) -> dict[str, Any]:
@@ -115,13 +145,28 @@ _RESOLVED = (
     re.compile(rf"^\s*(?P<ip>{_IP})\s+(?P<host>[a-z0-9][\w.-]*\.[a-z]{{2,}})\.?\s*$", re.IGNORECASE),  # getent hosts
     re.compile(rf"(?P<host>[a-z0-9][\w.-]*\.[a-z]{{2,}})\.?\s+\d+\s+IN\s+A\s+(?P<ip>{_IP})", re.IGNORECASE),  # dig
 )
-_DIALED = re.compile(rf"(?:dial tcp|connect to|<>|->)\s*(?P<ip>{_IP})[:\s](?P<port>\d{{1,5}})")
+_DIALED = re.compile(rf"(?:dial tcp|connect to|<>|->|\bTrying)\s*(?P<ip>{_IP})[:\s](?P<port>\d{{1,5}})")
+_LOOKUP = re.compile(
+    r"\b(?:dig|host|nslookup|getent\s+hosts)\b(?:\s+[-+@]\S*)*\s+(?P<host>[a-z0-9][\w-]*(?:\.[\w-]+)+\.[a-z]{2,})\.?",
+    re.IGNORECASE,
+)
+_BARE_IP = re.compile(rf"^\s*(?P<ip>{_IP})\s*$")
 
 
 def _destinations(obs: Observations) -> dict[str, tuple[str, str]]:
     """IP -> (the host name it stands for, or the IP; the line that shows it)."""
     found: dict[str, tuple[str, str]] = {}
     sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    for label, command, lines in [(t.label, t.command, t.lines) for t in obs.texts] + [
+        (d.label, d.command, d.lines) for d in obs.logs
+    ]:
+        looked_up = _LOOKUP.search(command or "")  # `dig +short api.x.com`: bare addresses, the name is the command's
+        if looked_up is None:
+            continue
+        for line in lines[:200]:
+            bare = _BARE_IP.match(line)
+            if bare:
+                found.setdefault(bare.group("ip"), (looked_up.group("host"), f"{label} {line.strip()}"))
     for label, lines in sources:
         for line in lines[:5000]:
             for pattern in _RESOLVED:
@@ -194,8 +239,12 @@ def _cidr_misses(
         peers = [_d(p) for r in rules for p in _l(r.get("to"))]
         if not explicit or any(not _l(r.get("to")) for r in rules) or not peers:
             continue
-        if any(set(p) != {"ipBlock"} for p in peers):
+        outside = _external_name(destinations[ip][0]) and policy.kind == "CiliumNetworkPolicy"
+        if any(set(p) != {"ipBlock"} for p in peers) and not outside:
             continue  # a pod/namespace selector may admit it: not decidable from addresses alone
+        peers = [p for p in peers if set(p) == {"ipBlock"}]
+        if not peers:
+            continue
         cidrs = [str(_d(p["ipBlock"]).get("cidr", "")) for p in peers]
         if any(_contains(c, address) for c in cidrs):
             continue  # admitted, or dropped by an except range (reported on its own)
@@ -203,12 +252,13 @@ def _cidr_misses(
         shown = f"{host} ({ip})" if host != ip else ip
         app = _app_of(policy.spec) or policy.name
         ranges = ", ".join(c for c in cidrs if c)
+        what = "the toCIDR/toCIDRSet range" if policy.kind == "CiliumNetworkPolicy" else "the ipBlock cidr"
         findings.append(
             Finding(
                 kind="netpol_egress_cidr_misses",
                 subject=f"networkpolicy/{policy.name}",
                 role="cause",
-                title=f"{app}: NetworkPolicy {policy.name} admits egress on port {port} only to the ipBlock cidr {ranges}, which does not contain {shown}: the destination's address is outside the allowed range, so connections from {app} to it are dropped (they time out)",
+                title=f"{app}: {policy.kind} {policy.name} admits egress on port {port} only to {what} {ranges}, which does not contain {shown}: the destination's address is outside the allowed range, so connections from {app} to it are dropped (they time out)",
                 weight=92,
                 evidence=[policy.quote(cidrs[0]), destinations[ip][1], port_cite],
                 workload=app,
@@ -223,6 +273,11 @@ def _cidr_misses(
             )
         )
     return findings
+
+
+def _external_name(host: str) -> bool:
+    """A DNS name outside the cluster (a cloud endpoint): its address is no pod, whatever selectors say."""
+    return "." in host and not re.fullmatch(r"[\d.]+", host) and not host.endswith((".svc", ".cluster.local", ".local"))
 
 
 def _excluded_ip_blocks(

@@ -7,7 +7,12 @@ in another namespace is dropped (Hubble: ``Policy denied DROPPED``); the peer ne
 namespace label) next to its pod labels.
 
 The clients come from Hubble flows, as ``hubble observe`` prints them (``ns/pod:port <> ns/pod:port ... DROPPED``)
-or as ``-o json`` lines (``source.namespace``, ``source.labels``).
+or as ``-o json`` lines (``source.namespace``, ``source.labels``), else from the client pods listed with their
+namespace (``kubectl -n x get pods --show-labels`` or ``-l <selector>``).
+
+A peer with a ``namespaceSelector`` admits only namespaces carrying its labels: a client moved to a new namespace
+that lacks them (``kubernetes.io/metadata.name`` is the only label every namespace has) is dropped, and so is every
+client once the only namespace the selector matches is being deleted (``Terminating``).
 """
 # ruff: noqa: E501  (user-facing messages read better unwrapped)
 
@@ -42,6 +47,10 @@ class _Flow:
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    return _dropped_flows(obs) or _clients_elsewhere(obs, ctx)
+
+
+def _dropped_flows(obs: Observations) -> list[Finding]:
     flows = [f for f in _drops(obs) if f.source_ns != f.dest_ns]
     if not flows:
         return []
@@ -178,3 +187,156 @@ def _finding(policy: ResourceFact, flow: _Flow, peer: dict[str, Any]) -> Finding
         recommendations=[rec("high", f"In {policy.kind} {policy.name}, {fix}")],
         affected=[policy.name, workload_of(flow.source_pod) if flow.source_pod else flow.source_ns],
     )
+
+
+# --- without flows: the client pods and the namespaces' labels as listed -----------------------------------------
+
+_SELECTOR_FLAG = re.compile(r"(?:^|\s)(?:-l|--selector)(?:\s+|=)(?P<selector>[^\s|]+)")
+_NAMESPACE_FLAG = re.compile(r"(?:^|\s)(?:-n|--namespace)(?:\s+|=)(?P<ns>[a-z0-9][a-z0-9-]*)")
+
+
+@dataclass
+class _Pod:
+    name: str
+    namespace: str
+    labels: dict[str, str]
+    cite: str
+
+
+def _listed_pods(obs: Observations) -> list[_Pod]:
+    """Pods whose namespace is known, with their labels: shown (``--show-labels``) or implied by the ``-l`` selector
+    of the command that listed them (equality terms only)."""
+    implied: dict[str, dict[str, str]] = {}
+    for text in obs.texts:
+        command = text.command.split("|", 1)[0]
+        selector = _SELECTOR_FLAG.search(command)
+        if not selector or not re.search(r"\bget\s+(?:\S+\s+)*?(?:pods?|po)\b", command):
+            continue
+        terms = dict(t.split("=", 1) for t in selector.group("selector").split(",") if "=" in t and "!" not in t)
+        for line in text.lines[1:]:
+            first = line.split()[0] if line.split() else ""
+            if first:
+                implied[first.split("/")[-1]] = {k.strip(): v.strip().strip("=") for k, v in terms.items()}
+    return [
+        _Pod(p.name, p.namespace, {**implied.get(p.name, {}), **p.labels}, p.cites.get("row", ""))
+        for p in obs.pods
+        if p.namespace and (p.labels or p.name in implied)
+    ]
+
+
+def _namespaces(obs: Observations) -> dict[str, tuple[dict[str, str], str, str]]:
+    """Namespace -> (its labels, its status, the line that shows them), for namespaces listed with labels."""
+    found: dict[str, tuple[dict[str, str], str, str]] = {}
+    for ns in (r for r in obs.resources if r.kind == "Namespace"):
+        labels = _d(_d(ns.raw.get("metadata")).get("labels")) or _d(ns.raw.get("labels"))
+        status = str(_d(ns.raw.get("row")).get("STATUS") or _d(ns.raw.get("status")).get("phase") or "")
+        if labels:
+            found[ns.name] = ({str(k): str(v) for k, v in labels.items()}, status, ns.quote(ns.name))
+    return found
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    wanted = {str(k): str(v) for k, v in _d(selector.get("matchLabels")).items()}
+    return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
+
+
+def _clients_elsewhere(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    pods = _listed_pods(obs)
+    namespaces = _namespaces(obs)
+    asked = set(ctx.question.words if ctx.question else ())
+    for policy in (r for r in obs.resources if r.kind == "NetworkPolicy" and isinstance(r.raw.get("spec"), dict)):
+        own = policy.namespace or ctx.namespace
+        for rule in _l(_d(policy.raw["spec"]).get("ingress")):
+            for peer in (_d(p) for p in _l(_d(rule).get("from"))):
+                pod_selector = _d(peer.get("podSelector"))
+                if "namespaceSelector" not in peer and pod_selector.get("matchLabels"):
+                    here = [p for p in pods if p.namespace == own and _selects(pod_selector, p.labels)]
+                    there = [p for p in pods if own and p.namespace != own and _selects(pod_selector, p.labels)]
+                    if there and not here:
+                        flow = _Flow(there[0].namespace, there[0].name, own or "", "", there[0].cite)
+                        found = _finding(policy, flow, peer)
+                        found.affected.insert(0, _target_app(policy))
+                        found.workload = found.affected[0]
+                        return [found]
+                    continue
+                ns_selector = _d(peer.get("namespaceSelector"))
+                if not ns_selector.get("matchLabels") or not namespaces:
+                    continue
+                unlabelled = _unlabelled_client(policy, peer, pods, namespaces, asked)
+                if unlabelled:
+                    return [unlabelled]
+    return []
+
+
+def _unlabelled_client(
+    policy: ResourceFact,
+    peer: dict[str, Any],
+    pods: list[_Pod],
+    namespaces: dict[str, tuple[dict[str, str], str, str]],
+    asked: set[str],
+) -> Finding | None:
+    ns_selector, pod_selector = _d(peer.get("namespaceSelector")), _d(peer.get("podSelector"))
+    wanted = ",".join(f"{k}={v}" for k, v in _d(ns_selector.get("matchLabels")).items())
+    matched = [name for name, (labels, _, _) in namespaces.items() if _selects(ns_selector, labels)]
+    client: tuple[str, str, str] | None = None  # (namespace, who, evidence)
+    if pod_selector.get("matchLabels"):
+        movers = [p for p in pods if p.namespace in namespaces and _selects(pod_selector, p.labels)]
+        outside = [p for p in movers if p.namespace not in matched]
+        if outside and not [p for p in movers if p.namespace in matched]:
+            client = (outside[0].namespace, f"the client {outside[0].name}", outside[0].cite)
+    live = [name for name in matched if namespaces[name][1] != "Terminating"]
+    if client is None and matched and not live:
+        named = sorted(n for n in namespaces if n in asked and n not in matched and namespaces[n][1] != "Terminating")
+        if named:
+            client = (named[0], "the clients now", namespaces[named[0]][2])
+    if client is None:
+        return None
+    namespace, who, cite = client
+    target = _target_app(policy)
+    labels = ",".join(f"{k}={v}" for k, v in namespaces[namespace][0].items())
+    gone = [n for n in matched if namespaces[n][1] == "Terminating"]
+    matches = (
+        f"; it matches only namespace {', '.join(matched)}"
+        + (" (Terminating)" if gone and len(gone) == len(matched) else "")
+        if matched
+        else "; no namespace has that label"
+    )
+    pods_part = (
+        " pods labelled " + ",".join(f"{k}={v}" for k, v in _d(pod_selector.get("matchLabels")).items())
+        if pod_selector.get("matchLabels")
+        else ""
+    )
+    return Finding(
+        kind="netpol_peer_namespace_unlabelled",
+        subject=f"networkpolicy/{policy.name}",
+        role="cause",
+        title=f"{target}: NetworkPolicy {policy.name} admits ingress to {target} from{pods_part or ' pods'} only in namespaces labelled {wanted} (namespaceSelector){matches}, but {who} run{'s' if who.startswith('the client ') else ''} in namespace {namespace}, whose labels ({labels}) lack {wanted}, so those connections are dropped (they time out)",
+        weight=92,
+        evidence=[
+            e
+            for e in (
+                policy.quote(next(iter(_d(ns_selector.get("matchLabels")).values()))),
+                namespaces[namespace][2],
+                cite,
+            )
+            if e
+        ],
+        workload=target,
+        recommendations=[
+            rec(
+                "high",
+                f"Select namespace {namespace} in NetworkPolicy {policy.name} (namespaceSelector kubernetes.io/metadata.name: {namespace}), or label it: kubectl label namespace {namespace} {wanted}",
+            )
+        ],
+        affected=[target, policy.name, namespace],
+        related=[policy.name],
+    )
+
+
+def _target_app(policy: ResourceFact) -> str:
+    """The workload a policy protects, by its podSelector's app label (else the policy's name)."""
+    labels = _d(_d(_d(policy.raw.get("spec")).get("podSelector")).get("matchLabels"))
+    for key in ("app", "app.kubernetes.io/name", "k8s-app", "name"):
+        if labels.get(key):
+            return str(labels[key])
+    return policy.name

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers import ingress_hosts, ingress_tls, jsonpath_ports, manual_endpoints
+from engine.analyzers import (
+    ingress_hosts,
+    ingress_tls,
+    jsonpath_ports,
+    lb_health_checks,
+    listen_ports,
+    manual_endpoints,
+)
 from engine.analyzers.common import rec
 from engine.analyzers.service_ports import INGRESS_BACKEND_LINE as _DESCRIBED_BACKEND
 from engine.facts import Observations, ResourceFact, ServiceFact
@@ -37,6 +44,8 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         + manual_endpoints.analyze(obs, ctx)
         + jsonpath_ports.analyze(obs, ctx)
         + ingress_tls.analyze(obs, ctx)
+        + listen_ports.analyze(obs, ctx)
+        + lb_health_checks.analyze(obs, ctx)
     )
 
 

@@ -80,6 +80,10 @@ def declared_port_names(obs: Observations) -> dict[str, tuple[int, str]]:
                     number = _YAML_NUMBER.match(near)
                     if number and not _REMOVED.match(near):
                         found.setdefault(name.group("name"), (int(number.group("number")), f"{label} {line.strip()}"))
+    for document in obs.documents:  # `-o jsonpath='{...ports}' | jq .`: the ports as a JSON document
+        for port in _port_objects(document.data):
+            if port.get("name") and isinstance(port.get("containerPort"), int):
+                found.setdefault(str(port["name"]), (port["containerPort"], document.quote(f'"{port["name"]}"')))
     for resource in obs.resources:
         for container in _containers(resource.raw):
             for port in _l(_d(container).get("ports")):
@@ -87,6 +91,19 @@ def declared_port_names(obs: Observations) -> dict[str, tuple[int, str]]:
                 if port.get("name") and isinstance(port.get("containerPort"), int):
                     found.setdefault(str(port["name"]), (port["containerPort"], resource.quote(str(port["name"]))))
     return found
+
+
+def _port_objects(data: Any, depth: int = 0) -> list[dict[str, Any]]:
+    """Every ``{"containerPort": n, "name": x}`` object in a JSON document, however deep."""
+    if depth > 8:
+        return []
+    if isinstance(data, dict):
+        if "containerPort" in data:
+            return [data]
+        return [p for value in data.values() for p in _port_objects(value, depth + 1)]
+    if isinstance(data, list):
+        return [p for value in data for p in _port_objects(value, depth + 1)]
+    return []
 
 
 def _containers(raw: dict[str, Any]) -> list[Any]:
@@ -100,7 +117,7 @@ def _named_target_ports(obs: Observations) -> list[Finding]:
     declared: dict[str, tuple[int, str]] | None = None
     for service in obs.services:
         named = [p for p in service.target_ports if p and not p.isdigit()]
-        if not named or len(named) != len(service.target_ports) or service.endpoints not in ("<none>", ""):
+        if not named or len(named) != len(service.target_ports) or service.endpoints not in ("<none>", "", None):
             continue
         if declared is None:
             declared = declared_port_names(obs)
@@ -370,8 +387,6 @@ def ingress_class_missing(obs: Observations) -> list[Finding]:
             if first and first != "NAME" and re.match(r"^[a-z0-9][\w.-]*$", first):
                 classes.add(first.split("/")[-1])
                 listing.append(f"{text.label} {line.strip()}")
-    if not classes:
-        return []
     findings: list[Finding] = []
     for ingress in (r for r in obs.resources if r.kind == "Ingress"):
         row = _d(ingress.raw.get("row"))
@@ -380,7 +395,12 @@ def ingress_class_missing(obs: Observations) -> list[Finding]:
         wanted = str(
             row.get("CLASS") or spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class") or ""
         )
-        if not wanted or wanted == "<none>" or wanted in classes:
+        if not wanted or wanted == "<none>":
+            unclassed = _unclassed_ingress(ingress, row, obs, listing)
+            if unclassed is not None:
+                findings.append(unclassed)
+            continue
+        if not classes or wanted in classes:
             continue
         near = sorted(classes)
         hosts = str(row.get("HOSTS") or ",".join(str(_d(r).get("host", "")) for r in _l(spec.get("rules")))).strip(", ")
@@ -423,6 +443,63 @@ def ingress_class_missing(obs: Observations) -> list[Finding]:
             )
         )
     return findings
+
+
+_IGNORED_CLASS = re.compile(
+    r"Ignoring ingress because of error while validating ingress class|ingress does not contain a valid IngressClass"
+    r"|no (?:matching )?(?:ingress ?class|IngressClass)[^\n]{0,40}(?:found|specified)",
+    re.IGNORECASE,
+)
+_DEFAULT_CLASS = re.compile(r"is-default-class\W{1,6}true", re.IGNORECASE)
+
+
+def _unclassed_ingress(ingress: Any, row: dict[str, Any], obs: Observations, listing: list[str]) -> Finding | None:
+    """An Ingress with no class (no ``ingressClassName``, no ``kubernetes.io/ingress.class``) is served only when an
+    IngressClass is marked ``ingressclass.kubernetes.io/is-default-class: "true"``; ingress-nginx (since v1.0) and
+    most controllers otherwise ignore it ("ingress does not contain a valid IngressClass"): no address, 404 from the
+    controller's default backend (kubernetes.io/docs/concepts/services-networking/ingress/#default-ingress-class)."""
+    spec = _d(ingress.raw.get("spec"))
+    annotations = _d(_d(ingress.raw.get("metadata")).get("annotations"))
+    if spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class"):
+        return None
+    texts = [(t.label, line) for t in obs.texts for line in t.lines] + [
+        (d.label, line) for d in obs.logs for line in d.lines[:5000]
+    ]
+    texts += [(t.label, t.command) for t in obs.texts] + [(d.label, d.command) for d in obs.logs]
+    if any(_DEFAULT_CLASS.search(line) for _, line in texts):
+        return None
+    name = ingress.name
+    ignored = next(
+        (
+            f"{label} {line.strip()[:300]}"
+            for label, line in texts
+            if _IGNORED_CLASS.search(line) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line)
+        ),
+        None,
+    )
+    no_address = "ADDRESS" in row and not str(row.get("ADDRESS") or "").strip()
+    if ignored is None and not (listing and no_address):
+        return None
+    classes = sorted({line.split("]", 1)[-1].split()[0] for line in listing if line.split("]", 1)[-1].split()})
+    having = f" (the cluster has {', '.join(classes)}, none marked default)" if classes else ""
+    return Finding(
+        kind="ingress_class_unset",
+        subject=f"ingress/{name}",
+        role="cause",
+        title=f"{name}: Ingress {name} sets no ingressClassName (nor the kubernetes.io/ingress.class annotation) and no IngressClass is the default class{having}, so no ingress controller serves it: it gets no address and requests to its hosts hit the controller's default backend (404)",
+        weight=88,
+        evidence=[e for e in (ingress.quote(name), ignored, *listing[:1]) if e],
+        workload=name,
+        recommendations=[
+            rec(
+                "high",
+                f"Set spec.ingressClassName of Ingress {name} to the controller's class"
+                + (f" ({classes[0]})" if classes else "")
+                + ', or mark that IngressClass default (ingressclass.kubernetes.io/is-default-class: "true")',
+            )
+        ],
+        affected=[name],
+    )
 
 
 # --- Gateway API routes whose parents report a condition False ---------------------------------------------

@@ -18,6 +18,7 @@ General knowledge from the Service, StatefulSet and Ingress documentation:
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -305,9 +306,17 @@ def _empty_endpoints(obs: Observations) -> list[Finding]:
         service = re.sub(r"-[a-z0-9]{5}$", "", name) if resource.kind == "EndpointSlice" else name
         pods = [p for p in obs.pods if p.namespace in (None, resource.namespace) and p.name.startswith(f"{service}-")]
         ready = [p for p in pods if _is_ready(p)]
-        if pods and ready:
+        printed = printed_selector(obs, service) if pods and ready else None
+        differing = (
+            {k: v for k, v in printed[0].items() if ready[0].labels.get(k) != v} if printed and ready[0].labels else {}
+        )
+        if pods and ready and differing:
+            wanted = ",".join(f"{k}={v}" for k, v in printed[0].items())  # type: ignore[index]
+            actual = ", ".join(f"{k}={ready[0].labels.get(k, '<unset>')}" for k in differing)
+            why = f"; its selector {wanted} matches none of its Ready pods, which are labelled {actual} (e.g. {ready[0].name}), so the selector does not match their labels"
+        elif pods and ready:
             shown = ",".join(f"{k}={v}" for k, v in ready[0].labels.items() if k != "pod-template-hash")
-            why = f"; its pods ({ready[0].name}{', labels ' + shown if shown else ''}) are Ready, so its selector does not match their labels"
+            why = f"; its pods ({ready[0].name}{', labels ' + shown if shown else ''}) are Ready, so its selector does not match their labels (or its named targetPort names no port of theirs)"
         elif pods:
             why = f"; its pods ({pods[0].name}) are not Ready"
         else:
@@ -318,8 +327,16 @@ def _empty_endpoints(obs: Observations) -> list[Finding]:
                 subject=f"service/{service}",
                 role="cause",
                 title=f"{service}: Service {service} has no endpoints (<none>), so nothing answers behind it{why}",
-                weight=80 if why else 72,
-                evidence=[e for e in (resource.quote(name), ready[0].cites.get("row", "") if ready else "") if e],
+                weight=(90 if differing else 80) if why else 72,
+                evidence=[
+                    e
+                    for e in (
+                        resource.quote(name),
+                        printed[1] if printed and differing else "",
+                        ready[0].cites.get("row", "") if ready else "",
+                    )
+                    if e
+                ],
                 workload=service,
                 recommendations=[
                     rec(
@@ -331,6 +348,35 @@ def _empty_endpoints(obs: Observations) -> list[Finding]:
             )
         )
     return findings
+
+
+_GET_SERVICE = r"\bget\s+(?:svc|services?)(?:/|\s+)"
+
+
+def printed_selector(obs: Observations, service: str) -> tuple[dict[str, str], str] | None:
+    """A Service's selector printed alone (``kubectl get svc x -o jsonpath='{.spec.selector}'`` as one JSON object,
+    or ``yq .spec.selector`` as ``key: value`` lines), with the line that shows it."""
+    command = re.compile(_GET_SERVICE + re.escape(service) + r"\b[^|]*(?:\|[^|]*)*selector", re.IGNORECASE)
+    sources = [(t.label, t.command, t.lines) for t in obs.texts] + [(d.label, d.command, d.lines) for d in obs.logs]
+    for label, printed_by, lines in sources:
+        if not printed_by or not command.search(printed_by):
+            continue
+        for line in lines[:20]:
+            text = line.strip()
+            if text.startswith("{") and text.endswith("}"):
+                try:
+                    data = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(data, dict) and data and all(isinstance(v, str) for v in data.values()):
+                    return {str(k): str(v) for k, v in data.items()}, f"{label} {text}"
+        pairs = [
+            re.match(r"^([\w./-]+):\s*[\"']?([\w.-]+)[\"']?\s*$", line.strip()) for line in lines[:20] if line.strip()
+        ]
+        if pairs and all(pairs) and ".spec.selector" in printed_by and "jsonpath" not in printed_by:
+            found = {m.group(1): m.group(2) for m in pairs if m}
+            return found, f"{label} {lines[0].strip()}"
+    return None
 
 
 def _is_ready(pod: PodFact) -> bool:

@@ -184,6 +184,19 @@ def _add(
         account = groups.get("user", "")
         if shown is None and account.startswith("system:serviceaccount:"):
             shown = account.rsplit(":", 1)[-1]
+    missing = next((v for k, v in groups.items() if k.startswith("service") and v), None)
+    if (
+        rule.kind == "ingress_backend_missing"
+        and missing
+        and shown
+        and shown not in missing
+        and missing not in shown
+        and _owner_in(line, [shown]) is None
+    ):
+        shown = missing  # another backend than the subject's (legacy-search, not catalog): the message is about it
+    elsewhere = _other_namespace_object(line, groups, ctx)
+    if elsewhere:  # 'Service "monitoring/grafana" ...' while the question is about namespace shop: grafana's
+        shown = elsewhere
     focused = ctx.focus.owner() if ctx.focus else None
     if refused and shown not in (focused, asked) and not (shown and refused.startswith(shown)):
         shown = refused  # 'pods "toolbox-jane" is forbidden: exceeded quota q': the refused pod, not the quota
@@ -213,7 +226,7 @@ def _add(
         subject=f"{workload or 'cluster'}:{rule.kind}",
         role=rule.role,
         title=f"{shown}: {what}" if shown else what[:1].upper() + what[1:],
-        weight=rule.weight,
+        weight=rule.weight - (20 if elsewhere else 0),
         evidence=[cite],
         workload=workload,
         timestamp=parse_timestamp(line[:64]),
@@ -221,6 +234,22 @@ def _add(
         affected=[workload] if workload else [],
         related=[v for k, v in groups.items() if k in ("service", "account", "storageclass", "hook")],
     )
+
+
+_NAMESPACED_KEY = re.compile(r'\\?"(?P<ns>[a-z0-9][a-z0-9-]{0,62})/(?P<name>[a-z0-9][\w.-]*)\\?"')
+
+
+def _other_namespace_object(line: str, groups: dict[str, str], ctx: AnalysisContext) -> str | None:
+    """The object a controller message keys as ``"<namespace>/<name>"`` when that namespace is not the one the
+    question is about: the message is about that object (another team's Ingress, Service or Secret), not the subject."""
+    namespace = ctx.namespace or (ctx.question.namespace if ctx.question else None)
+    if not namespace:
+        return None
+    values = set(groups.values())
+    for match in _NAMESPACED_KEY.finditer(line):
+        if match.group("name") in values and match.group("ns") != namespace:
+            return match.group("name")
+    return None
 
 
 _ORDINAL = re.compile(r"^(.+)-\d+$")

@@ -21,7 +21,66 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings: list[Finding] = []
     for document in obs.documents:
         findings += _traces(document)
+    for finding in findings:
+        if finding.kind == "trace_dominant_span":
+            finding.title, finding.evidence = _index_detail(finding.title, finding.evidence, obs)
     return findings
+
+
+_FILTER = re.compile(
+    r"\bfrom\s+(?:\w+\.)?(?P<table>\w+)(?:\s+(?:as\s+)?(?!where\b)\w+)?\s+where\s+(?:\w+\.)?(?P<column>\w+)\s*(?:=|\bin\s*\()",
+    re.IGNORECASE,
+)
+_INDEX = re.compile(
+    r'^\s*"(?P<name>[\w.-]+)"[^(]*?\b(?:btree|hash|gin|gist|brin)\s*\((?P<columns>[^)]*)\)', re.IGNORECASE
+)
+
+
+def _index_detail(title: str, evidence: list[str], obs: Observations) -> tuple[str, list[str]]:
+    """A slow span's query filters a table on a column no index of that table starts with (``\\d table`` printed
+    its indexes): PostgreSQL/MySQL scan the whole table for it; ``pg_stat_user_tables`` counts those sequential
+    scans, and a migration that dropped the index says when it started."""
+    query = _FILTER.search(title)
+    if query is None:
+        return title, evidence
+    table, column = query.group("table"), query.group("column")
+    sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
+    indexes: list[tuple[str, list[str], str]] = []
+    scans = dropped = ""
+    for label, lines in sources:
+        described = False
+        for line in lines[:5000]:
+            if re.search(rf'Table "(?:\w+\.)?{re.escape(table)}"', line):
+                described = True
+            elif described and line.strip().startswith("Table "):
+                described = False
+            index = _INDEX.match(line) if described else None
+            if index:
+                columns = [c.strip().split()[0] for c in index.group("columns").split(",") if c.strip()]
+                indexes.append((index.group("name"), columns, f"{label} {line.strip()}"))
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) >= 4 and cells[0] == table and all(c.isdigit() for c in cells[1:4]) and not scans:
+                scans = f"{label} {line.strip()}"
+            if (
+                not dropped
+                and re.search(r"\bdrop\b", line, re.IGNORECASE)
+                and re.search(rf"\b{re.escape(table)}_\w*{re.escape(column)}\w*", line)
+            ):
+                dropped = f"{label} {line.strip()}"
+    if not indexes or any(columns and columns[0] == column for _, columns, _ in indexes):
+        return title, evidence
+    having = ", ".join(f"{name} ({', '.join(columns)})" for name, columns, _ in indexes)
+    detail = f"; table {table} has no index on {column} (its indexes: {having}), so each such query is a sequential scan of {table}"
+    if scans:
+        row = [c.strip() for c in scans.split("] ", 1)[-1].split("|")]
+        detail += f" (pg_stat_user_tables row: {' | '.join(row[:4])}, live tuples, seq_scan, idx_scan)"
+    if dropped:
+        name = re.search(rf"\b{re.escape(table)}_\w*{re.escape(column)}\w*", dropped)
+        detail += f"; the index {name.group(0) if name else 'on ' + column} was dropped by a recent change"
+    cites = [indexes[0][2], *([scans] if scans else []), *([dropped] if dropped else [])]
+    if title.endswith(")"):
+        return title[:-1] + detail + ")", evidence + cites
+    return title + detail, evidence + cites
 
 
 def _d(value: Any) -> dict[str, Any]:
@@ -269,12 +328,18 @@ def _failed(span: _Span) -> bool:
     )
 
 
+def _is_root(span: _Span, ids: set[str]) -> bool:
+    """A span that opens the request: no parent in the trace, and not asynchronous work that FOLLOWS_FROM a span
+    of it (a consumer or fire-and-forget call after the response: its failure is not the request's)."""
+    return (not span.parent or span.parent not in ids) and not (span.follows and span.follows in ids)
+
+
 def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
     """In a failed trace, the error starts in the deepest failed span whose children did not fail: its service
     is the one failing, its exception or status description says why (the callers only pass the error on)."""
     failed = [span for span in spans if _failed(span)]
     ids = {span.span_id for span in spans}
-    if not any(not span.parent or span.parent not in ids for span in failed):
+    if not any(_is_root(span, ids) for span in failed):
         return []  # the request itself succeeded: an error inside it (retried, handled) is not why it failed
     parents_of_failed = {span.parent for span in failed}
     origins = [span for span in failed if span.span_id not in parents_of_failed]
@@ -285,6 +350,8 @@ def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
         return []
     kind = origin.tags.get("exception.type")
     message = origin.tags.get("exception.message") or origin.tags.get("otel.status_description") or ""
+    if _POOL_EXHAUSTED.search(message):
+        return [_pool_exhausted(document, origin, message)]
     if re.search(r"deadline exceeded|timed? ?out|timeout", f"{kind} {message}", re.IGNORECASE):
         return []  # a timeout is the slowness of what it waited on: the dominant-span analysis names that
     if origin.peer:  # a client span that failed: the service it called is where the error comes from
@@ -304,6 +371,38 @@ def _error_origin(document: DocumentFact, spans: list[_Span]) -> list[Finding]:
             affected=[origin.service, *callers],
         )
     ]
+
+
+# A client waiting for a free connection of its own pool (go-redis, HikariCP, Apache HttpClient, SQLAlchemy,
+# database/sql): every pooled connection is busy, so the time is spent in the caller, not in the peer.
+_POOL_EXHAUSTED = re.compile(
+    r"connection pool timeout|pool timeout|pool exhausted|Connection is not available, request timed out"
+    r"|Timeout waiting for connection from pool|QueuePool limit|timed out waiting for (?:a )?(?:free |idle )?connection",
+    re.IGNORECASE,
+)
+
+
+def _pool_exhausted(document: DocumentFact, origin: _Span, message: str) -> Finding:
+    peer = f" to {origin.peer}" if origin.peer and origin.peer != origin.service else ""
+    size = next((f"{k}={v}" for k, v in origin.tags.items() if "pool" in k and ("size" in k or "max" in k)), "")
+    waited = next((f"{k}={v}" for k, v in origin.tags.items() if "pool" in k and "wait" in k), "")
+    shown = ", ".join(x for x in (size, waited) if x)
+    return Finding(
+        kind="trace_client_pool_exhausted",
+        subject=f"service:{origin.service}",
+        role="cause",
+        title=f"{origin.service}: the failing requests fail in service {origin.service}, span '{origin.name}': its client connection pool{peer} is exhausted ({message[:160]}{'; ' + shown if shown else ''}): every pooled connection is busy, so calls wait for a free one and time out; find what holds the connections (slow commands or queries{peer}, a leak) before enlarging the pool",
+        weight=89,
+        evidence=[document.quote(message[:60], fallback=f"span {origin.name} ({origin.service}): {message}")],
+        workload=origin.service,
+        recommendations=[
+            rec(
+                "high",
+                f"Find what keeps {origin.service}'s pooled connections{peer} busy (slow commands/queries, long transactions, leaks) and fix it; raise the pool size only if the peer has room",
+            )
+        ],
+        affected=[origin.service],
+    )
 
 
 def _jaeger_tags(span: dict[str, Any], process: dict[str, Any]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from engine.models import Attachment
 from engine.parsers.command_line import command_object
 from engine.parsers.common import Citer
 from engine.parsers.describe import observations_from_describe
+from engine.parsers.headerless import with_pod_header
 from engine.parsers.objects import iter_objects, observations_from_objects
 from engine.parsers.table import is_header, observations_from_tables
 
@@ -21,7 +22,7 @@ _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MESSAGE_KEYS = ("message", "msg", "log", "@message", "line", "error", "text")
 _PROMPT = re.compile(
     r"^\s*(?:[\w@.:~/-]*[$#%>]\s+|➜\s+(?:\S+\s+){1,3}?)((?:kubectl|oc|helm|k|argocd|flux|curl|docker|crictl|journalctl"
-    r"|getent|nslookup|dig|hubble|cilium|gcloud|aws|az|git|istioctl|linkerd|openssl|etcdctl)\b.*)$"
+    r"|getent|nslookup|dig|hubble|cilium|gcloud|aws|az|git|istioctl|linkerd|openssl|etcdctl|cmctl)\b.*)$"
 )
 # ``kubectl logs [flags] [<kind>/]<name>``: a workload prefix (deploy/checkout) names the workload, never "deploy".
 _LOGS_POD = re.compile(
@@ -88,6 +89,7 @@ def _segments(content: str, hint: str) -> list[tuple[str, str]]:
 
 
 def _parse_one(content: str, command: str, label: str) -> ParsedAttachment:
+    content = with_pod_header(content, command.lower())  # `get pods | grep x` rows without their header
     citer = Citer(label, content)
     hint = command.lower()
     kind = detect_kind(content, hint)

@@ -156,6 +156,18 @@ def observations_from_tables(text: str, citer: Citer, hint: str = "") -> Observa
     return obs
 
 
+_NAMESPACE_FLAG = re.compile(r"(?:^|\s)(?:-n|--namespace)(?:\s+|=)([a-z0-9][a-z0-9-]*)")
+
+
+def command_namespace(hint: str) -> str | None:
+    """The namespace a ``kubectl -n x get ...`` command printed its rows from (rows without a NAMESPACE column)."""
+    command = hint.split("|", 1)[0]
+    if re.search(r"(?:^|\s)(?:-A|--all-namespaces)\b", command, re.IGNORECASE):
+        return None
+    found = _NAMESPACE_FLAG.search(command)
+    return found.group(1) if found else None
+
+
 def _kind_name(value: str, default: str) -> tuple[str, str]:
     kind, slash, name = value.partition("/")
     return (kind, name) if slash else (default, value)
@@ -163,7 +175,7 @@ def _kind_name(value: str, default: str) -> tuple[str, str]:
 
 def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str, citer: Citer, hint: str) -> None:
     cite = citer.quote(line)
-    namespace = row.get("NAMESPACE")
+    namespace = row.get("NAMESPACE") or command_namespace(hint)
     if "REASON" in names and ("OBJECT" in names or "LAST SEEN" in names or "MSG" in names or "MESSAGE" in names):
         kind, name = _kind_name(row.get("OBJECT") or row.get("OBJ") or row.get("INVOLVED") or row.get("NAME", ""), "")
         count = to_int(row.get("COUNT") or "") or 1
@@ -275,6 +287,10 @@ _PREFIX_KINDS = {
     "application": "Application",
     "secret": "Secret",
     "configmap": "ConfigMap",
+    "certificate": "Certificate",  # certificate.cert-manager.io/x in a multi-kind `get certificate,secret`
+    "certificaterequest": "CertificateRequest",
+    "issuer": "Issuer",
+    "clusterissuer": "ClusterIssuer",
 }
 
 
