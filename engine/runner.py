@@ -28,6 +28,7 @@ from engine.mcp_plan import cite_mcp_outputs, mcp_steps, missing_arguments
 from engine.models import (
     OUTPUT_EXCERPT_LIMIT,
     AgentSettings,
+    Attachment,
     InvestigationRequest,
     MetricSeries,
     Progress,
@@ -159,6 +160,19 @@ class _Run:
                     _summarize(parsed.kind, parsed.observations),
                 )
             self.completed += 1
+        self.read_pasted_output()
+
+    def read_pasted_output(self) -> None:
+        """Output pasted into the message itself (a describe excerpt, log lines under "describe says:") is read
+        like an attachment: people paste evidence into chat as often as they attach it."""
+        pasted = pasted_block(self.request.message)
+        if pasted is None:
+            return
+        try:
+            parsed = parse_attachment(Attachment(name="message", content=pasted))
+        except SkipAttachment:
+            return
+        self.obs.extend(parsed.observations)
 
     def run_steps(self, steps: list[Step]) -> None:
         queue = list(steps)
@@ -283,6 +297,17 @@ class _Run:
         if not self.masker:
             return report
         return Report.model_validate(self.masker.data(report.model_dump()))
+
+
+def pasted_block(message: str) -> str | None:
+    """The indented block of tool output a message quotes (two or more indented lines after a line of prose),
+    dedented; None when the message is prose only."""
+    lines = message.splitlines()
+    block = [line for line in lines[1:] if line.startswith(("    ", "\t")) and line.strip()]
+    if len(block) < 2:
+        return None
+    indent = min(len(line) - len(line.lstrip()) for line in block)
+    return "\n".join(line[indent:] for line in block)
 
 
 def _source_of(tool: str) -> str | None:

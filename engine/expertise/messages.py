@@ -410,6 +410,18 @@ RULES: tuple[MessageRule, ...] = (
         "executable_missing",
         "cause",
         90,
+        "the container's command {binary} does not exist in the image or is not on its PATH (executable file not found in $PATH): a bare command name is looked up only in the PATH directories, so a program installed elsewhere (a virtualenv's or a tool's own bin directory) is not found",
+        "Fix the command/entrypoint: install {binary} in the image, or put the directory that holds it on PATH (ENV PATH=...) or call it by its full path",
+        _r(
+            r"exec: \\?\"(?P<binary>[^\"\\/]+)\\?\": executable file not found in \$PATH"
+            r"|executable file `(?P<binary2>[^`/]+)` not found in \$PATH"  # crun (CRI-O)
+        ),
+        "exec_missing",
+    ),
+    MessageRule(
+        "executable_missing",
+        "cause",
+        90,
         "the container's command {binary} does not exist in the image",
         "Fix the command/entrypoint: {binary} is not in the image's PATH (check the Dockerfile or use the full path)",
         _r(

@@ -22,6 +22,7 @@ def test_variant_root_cause_names_the_subject_and_the_decisive_detail(path):
     report = investigate(case.request())
     assert check(case, report) == []
     contents = {a.name: a.content for a in case.attachments}
+    contents.setdefault("message", case.message)  # output pasted into the question is read like an attachment
     for line in report.root_cause.evidence:
         label, _, excerpt = line.partition("] ")
         name = label.removeprefix("[attachment:")
