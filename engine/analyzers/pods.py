@@ -264,8 +264,13 @@ def _config_errors(pod: PodFact, events: list[EventFact], obs: Observations | No
     for c in pod.containers:
         if c.reason in ("CreateContainerConfigError", "CreateContainerError") and c.message:
             texts.append((c.message, c.cites.get("message", c.cites.get("state", "")), None))
+    # volumes are mounted before any container starts: a pod whose container has run since a FailedMount mounted
+    # them in the end (a FailedMount then is history, not why it fails now)
+    has_run = any(c.restart_count or c.state in ("running", "terminated") for c in pod.containers)
     for warning in events:
         if warning.type == "Warning" and warning.reason in ("Failed", "FailedMount", "FailedCreatePodSandBox"):
+            if warning.reason == "FailedMount" and has_run:
+                continue
             texts.append((warning.message, warning.cite, warning))
     seen: set[str] = set()
     for message, cite, event in texts:

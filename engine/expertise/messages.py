@@ -346,7 +346,7 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\""
             + _KUBELET_VOLUME_IDS
-            + r"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,600})"
+            + r"\s*:\s*(?P<detail>(?!\s|(?:secret|configmap) \\?\"[\w.-]+\\?\" not found)[^\n]{3,600})"
         ),
     ),
     MessageRule(
@@ -510,7 +510,7 @@ RULES: tuple[MessageRule, ...] = (
         "the Ingress TLS Secret {secret} does not exist, so the controller serves its default (fake) certificate",
         "Create Secret {secret} (or fix the Ingress spec.tls secretName to the Secret that exists; kubectl get secrets)",
         _r(
-            r"(?:local SSL certificate|secret) \\?\"?(?:[\w-]+/)?(?P<secret>[\w.-]+)\\?\"? (?:was not found|not found|does not exist)"
+            r"^(?!.*MountVolume)(?:.*?)(?:local SSL certificate|secret) \\?\"?(?:[\w-]+/)?(?P<secret>[\w.-]+)\\?\"? (?:was not found|not found|does not exist)"
         ),
     ),
     MessageRule(
