@@ -14,7 +14,7 @@ import re
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.facts import Observations
-from engine.findings import Finding
+from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
 
 _IN_USE = re.compile(
@@ -31,14 +31,21 @@ _SPEC_PORT = re.compile(
     re.IGNORECASE,
 )
 
+_PER_CONTAINER_ROWS = re.compile(r"containers\[\*\]\}\{\.name\}")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+_LISTENS = re.compile(r"listen|accepting|serving|started (?:http|server)|bound to", re.IGNORECASE)
+
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     in_use: tuple[str, str] | None = None
+    pod: str | None = None  # the pod and container whose log says so
+    failing: str | None = None
     ports: dict[str, str] = {}  # port the failing process listens on -> the log line that says so
     for doc in obs.logs:
         for index, line in enumerate(doc.lines[:20_000]):
             if _IN_USE.search(line):
-                in_use = in_use or (doc.label, line)
+                if in_use is None:
+                    in_use, pod, failing = (doc.label, line), doc.pod, doc.container
                 for found in _ADDRESS_PORT.finditer(line):  # "bind() to 0.0.0.0:8080 failed", ":::3000"
                     ports.setdefault(found.group("port"), f"{doc.label} {excerpt(line.strip())}")
                 for earlier in doc.lines[max(0, index - 30) : index + 1]:
@@ -47,21 +54,27 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     if in_use is None:
         return []
     claims = _claims(obs)
+    if failing:  # the container whose log fails to bind wants the port it names
+        for port, cite in ports.items():
+            owners = claims.setdefault(port, [])
+            if all(name != failing for name, _ in owners):
+                owners.insert(0, (failing, cite))
     for port, cite in ports.items():
         owners = claims.get(port, [])
         names = list(dict.fromkeys(name for name, _ in owners))
         if len(names) < 2:
             continue
         first, second = names[0], names[1]
+        owner = workload_of(pod) if pod else first
         return [
             Finding(
                 kind="pod_port_conflict",
                 subject=f"container/{first}",
                 role="cause",
-                title=f"{first}: containers {first} and {second} of the same pod both listen on port {port}; containers in a pod share one network namespace, so the one that starts second cannot bind it (address already in use)",
+                title=f"{owner}: containers {first} and {second} of the same pod both listen on port {port}; containers in a pod share one network namespace, so the one that starts second cannot bind it (address already in use)",
                 weight=92,
                 evidence=[f"{in_use[0]} {excerpt(in_use[1].strip())}", cite, *(c for _, c in owners[:2])],
-                workload=first,
+                workload=owner,
                 related=[second],
                 recommendations=[
                     rec(
@@ -69,7 +82,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                         f"Move one of them to another port (e.g. the {second} sidecar's listen address), keeping the Service and probes on {first}'s port {port}",
                     ),
                 ],
-                affected=[first],
+                affected=[owner],
             )
         ]
     return []
@@ -94,6 +107,24 @@ def _claims(obs: Observations) -> dict[str, list[tuple[str, str]]]:
             for found in _SPEC_PORT.finditer(line):
                 port = found.group("p1") or found.group("p2")
                 claims.setdefault(port, []).append((container, f"{text.label} {excerpt(line.strip())}"))
+    for label, command, lines in [*((t.label, t.command, t.lines) for t in obs.texts), *_log_lines(obs)]:
+        if _PER_CONTAINER_ROWS.search(command):  # jsonpath '{range .spec.containers[*]}{.name}...{end}'
+            for line in lines:
+                name = line.split(maxsplit=1)[0] if line.strip() else ""
+                if not _NAME.match(name):
+                    continue
+                for found in _SPEC_PORT.finditer(line):
+                    port = found.group("p1") or found.group("p2")
+                    claims.setdefault(port, []).append((name, f"{label} {excerpt(line.strip())}"))
+    for doc in obs.logs:  # a container's own log says it listens on the port
+        if not doc.container:
+            continue
+        for line in doc.lines[:200]:
+            if _LISTENS.search(line) and not _IN_USE.search(line):
+                for found in [*_LISTEN_PORT.finditer(line), *_ADDRESS_PORT.finditer(line)]:
+                    owners = claims.setdefault(found.group("port"), [])
+                    if all(name != doc.container for name, _ in owners):
+                        owners.append((doc.container, f"{doc.label} {excerpt(line.strip())}"))
     for pod in obs.pods:  # describe's "Port: 8080/TCP" per container
         for c in pod.containers:
             for number in c.ports:
@@ -101,3 +132,7 @@ def _claims(obs: Observations) -> dict[str, list[tuple[str, str]]]:
                 if c.name != "?" and "ports" in c.cites and all(name != c.name for name, _ in owners):
                     owners.append((c.name, c.cites["ports"]))
     return claims
+
+
+def _log_lines(obs: Observations) -> list[tuple[str, str, list[str]]]:
+    return [(doc.label, doc.command, doc.lines) for doc in obs.logs]
