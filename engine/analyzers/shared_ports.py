@@ -13,6 +13,7 @@ import re
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
@@ -35,6 +36,10 @@ _PER_CONTAINER_ROWS = re.compile(r"containers\[\*\]\}\{\.name\}")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
 _LISTENS = re.compile(r"listen|accepting|serving|started (?:http|server)|bound to", re.IGNORECASE)
 
+# a JVM agent that serves HTTP itself, in the application's own process: jmx_prometheus_javaagent.jar=[host:]port:config
+_JAVA_AGENT = re.compile(r"-javaagent:(?P<jar>\S+?\.jar)=(?:[\w.-]+:)?(?P<port>\d{2,5}):")
+_MUTATED_BY = re.compile(r"(?P<policy>[a-z0-9][\w-]*)\.[\w-]+\.kyverno\.io: (?:added|replaced) /spec/")
+
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     in_use: tuple[str, str] | None = None
@@ -51,8 +56,15 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 for earlier in doc.lines[max(0, index - 30) : index + 1]:
                     for found in _LISTEN_PORT.finditer(earlier):
                         ports.setdefault(found.group("port"), f"{doc.label} {excerpt(earlier.strip())}")
+                for later in doc.lines[index + 1 : index + 4]:  # Java: "Failed to bind to 0.0.0.0/0.0.0.0:8081" follows
+                    if re.search(r"bind", later, re.IGNORECASE):
+                        for found in _ADDRESS_PORT.finditer(later):
+                            ports.setdefault(found.group("port"), f"{doc.label} {excerpt(later.strip())}")
     if in_use is None:
         return []
+    agent = _agent_on(obs, ports, in_use, pod)
+    if agent is not None:
+        return [agent]
     claims = _claims(obs)
     if failing:  # the container whose log fails to bind wants the port it names
         for port, cite in ports.items():
@@ -136,3 +148,38 @@ def _claims(obs: Observations) -> dict[str, list[tuple[str, str]]]:
 
 def _log_lines(obs: Observations) -> list[tuple[str, str, list[str]]]:
     return [(doc.label, doc.command, doc.lines) for doc in obs.logs]
+
+
+def _agent_on(obs: Observations, ports: dict[str, str], in_use: tuple[str, str], pod: str | None) -> Finding | None:
+    """The port the application cannot bind is the one a ``-javaagent:...jar=PORT:config`` in its own JVM options
+    (JAVA_TOOL_OPTIONS, JAVA_OPTS, the command) already listens on: the agent starts before the application."""
+    for label, line in lines_of(obs):
+        found = _JAVA_AGENT.search(line)
+        if found is None or found.group("port") not in ports:
+            continue
+        port, jar = found.group("port"), found.group("jar").rsplit("/", 1)[-1]
+        via = next((v for v in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS") if v in line), None)
+        mutated = next(((lbl, m) for lbl, text in lines_of(obs) if (m := _MUTATED_BY.search(text))), None)
+        injected = f", injected by the mutating policy {mutated[1].group('policy')}" if mutated else ""
+        owner = workload_of(pod) if pod else None
+        return Finding(
+            kind="java_agent_port_conflict",
+            subject=f"{owner or 'application'}:java_agent_port_conflict",
+            role="cause",
+            title=f"{owner + ': ' if owner else ''}the JVM agent {jar} (-javaagent{' from ' + via if via else ''}{injected}) listens on port {port} inside the application's own process, so the application's server cannot bind port {port} (address already in use)",
+            weight=93,
+            evidence=[
+                f"{in_use[0]} {excerpt(in_use[1].strip())}",
+                f"{label} {excerpt(line.strip(), around='-javaagent')}",
+                *([f"{mutated[0]} {excerpt(mutated[1].group(0))}"] if mutated else []),
+            ],
+            workload=owner,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Give the agent another port (-javaagent:...{jar}=<free port>:<config>){' in policy ' + mutated[1].group('policy') if mutated else ''}, and point the scrape annotation/ServiceMonitor at it",
+                ),
+            ],
+            affected=[owner] if owner else [],
+        )
+    return None
