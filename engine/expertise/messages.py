@@ -63,6 +63,18 @@ RULES: tuple[MessageRule, ...] = (
         "image_rate_limited",
         "cause",
         92,
+        "image {image} cannot be pulled: Docker Hub (docker.io) rate-limits pulls (429 toomanyrequests); anonymous pulls are limited per source IP address, so every node egressing through one NAT address shares that limit",
+        "Authenticate pulls to Docker Hub (imagePullSecrets or node credentials with a Docker account), or use a pull-through cache/mirror (ECR/Artifact Registry/Harbor proxy) for docker.io images",
+        _r(
+            _PULL + r"(?:(?:docker\.io|dockerhub)[^\n]*?(?:toomanyrequests|429 Too Many Requests|pull rate limit)"
+            r"|(?:toomanyrequests|429 Too Many Requests|pull rate limit)[^\n]*?(?:docker\.io|docker\.com/increase-rate-limit))"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_rate_limited",
+        "cause",
+        92,
         "image {image} cannot be pulled: the registry rate-limits pulls (429 toomanyrequests)",
         "Authenticate image pulls (imagePullSecrets with a registry account) or mirror {image} to a registry you control",
         _r(_PULL + r"(?:toomanyrequests|429 Too Many Requests|pull rate limit)"),
