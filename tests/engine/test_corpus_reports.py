@@ -76,6 +76,7 @@ def test_dev_case_runs_and_reads_cleanly(case):
     if report.hypotheses:
         assert report.hypotheses[0].subject
     names = {a.name: a.content for a in case.attachments}
+    names.setdefault("message", case.message)  # output pasted into the question is read like an attachment
     for line in report.root_cause.evidence:
         label, _, _ = line.partition(" ")
         assert label.startswith("[attachment:"), line
