@@ -47,6 +47,8 @@ _IMAGE_ROW = re.compile(r"^(?P<repo>[a-z0-9][\w.-]*(?::\d+)?/[\w./-]+)\s+\S+\s+[
 _IMAGE_GC = re.compile(r"imageGCHighThresholdPercent\s*[:=]\s*(\d+)|--image-gc-high-threshold[= ](\d+)")
 _COUNT = re.compile(r"^\s*(\d+)\s*$")
 _RUNTIME_DIRS = ("/var/lib/containerd", "/var/lib/docker", "/var/lib/containers")
+_FLOW_CPU_LIMIT = re.compile(r"^(?P<sign>[+-]?)\s*limits:\s*\{[^}]*?\bcpu:\s*['\"]?(?P<cpu>\d+(?:\.\d+)?m?)['\"]?")
+_CPU_MAX = re.compile(r"^(\d+) (\d+)$")
 _THROTTLE_SHARE = re.compile(r"([\d.]+)\s*%\s*throttling")
 
 
@@ -380,19 +382,31 @@ def _cpu_throttling(obs: Observations, labels: dict[str, str], lines: list[_Line
                 evidence.append(spec.cites.get("cpu_limit", ""))
     usage: str | None = None
     share: str | None = None
+    before: str | None = None  # the limit a diff shows it had before
     for line in lines:
         text = line.text.strip()
         words = text.split()
+        flow = _FLOW_CPU_LIMIT.match(text)  # a values file or its diff: "limits: {cpu: 500m, memory: 768Mi}"
+        if flow and flow.group("sign") == "-":
+            before = flow.group("cpu")
+        elif flow and limit is None:
+            limit = flow.group("cpu")
+            evidence.append(f"{line.label} {excerpt(text)}")
+        quota = _CPU_MAX.match(text) if "cpu.max" in line.command else None  # cgroup v2: "50000 100000"
+        if quota and limit is None and int(quota.group(2)):
+            limit = f"{round(1000 * int(quota.group(1)) / int(quota.group(2)))}m"
+            evidence.append(f"{line.label} {excerpt(text)}")
         if limit is None and container in text and '"limits"' in text:
             found = _json_cpu_limit(text, container)
             if found:
                 limit = found
                 evidence.append(f"{line.label} {excerpt(text, around=container)}")
-        if container in words and re.search(r"\b\d+m\s+\d+(?:\.\d+)?[KMG]i\b", text):
+        sibling = bool(pod and words and words[0] != pod and words[0].startswith(workload_of(pod) + "-"))
+        if container in words and not sibling and re.search(r"\b\d+m\s+\d+(?:\.\d+)?[KMG]i\b", text):
             usage = next(w for w in words if re.fullmatch(r"\d+m", w))
             evidence.append(f"{line.label} {excerpt(text)}")
         found_share = _THROTTLE_SHARE.search(text)
-        if found_share and container in text:
+        if found_share and container in text and (not pod or pod in text):
             share = f"{found_share.group(1)}%"
             evidence.insert(0, f"{line.label} {excerpt(text)}")
     if limit is None:
@@ -404,6 +418,8 @@ def _cpu_throttling(obs: Observations, labels: dict[str, str], lines: list[_Line
     elif usage:
         at_limit = f" (it uses {usage} on average; the bursts above the limit are throttled)"
     how = f"throttled in {share} of its CPU periods" if share else "throttled"
+    if before and millicores(before) != millicores(limit):
+        at_limit += f"; the limit was lowered from {before} to {limit}"
     owner = pod or container
     return [
         Finding(

@@ -23,7 +23,7 @@ from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
 
 _CHANGED = re.compile(
-    r"\b(?:chang|updat|edit|modif|bump|rais|lower|set|appl|rotat|patch)\w*\b[^.?!]{0,80}\b(?:config ?maps?|cm|secrets?|config|configuration|value|setting|flag)s?\b"
+    r"\b(?:chang|updat|edit|modif|bump|rais|lower|set|appl|rotat|patch|flip|flipp|toggl|switch|turn|disabl|enabl)\w*\b[^.?!]{0,80}\b(?:config ?maps?|cm|secrets?|config|configuration|value|setting|flag)s?\b"
     r"|\b(?:config ?maps?|secrets?)\b[^.?!]{0,80}\b(?:chang|updat|edit|modif|rotat|patch)\w*",
     re.IGNORECASE,
 )
@@ -44,14 +44,33 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     if not message or not _CHANGED.search(message) or not _STALE.search(message):
         return []
     findings = [f for r in obs.resources if r.kind in _POD_TEMPLATE_KINDS for f in _from_spec(r, message)]
+    if not findings:  # a spec excerpt without its kind and name ("spec: containers: ..."): the asked workload's
+        owner = (ctx.focus.owner() if ctx.focus else None) or ctx.service
+        excerpts = [
+            ResourceFact("", "?", None, {"spec": spec}, d.label, d.lines)
+            for d in obs.documents
+            if (spec := _spec_excerpt(d.data)) is not None
+        ]
+        findings = [f for r in excerpts for f in _from_spec(r, message, owner)]
     if not findings:
         findings = _from_describe(obs, message)
     return findings[:1]
 
 
+def _spec_excerpt(data: Any) -> dict[str, Any] | None:
+    """The pod spec in a pasted excerpt: ``{containers}``, ``{spec: {containers}}`` or a template's."""
+    for path in ((), ("spec",), ("spec", "template", "spec"), ("template", "spec")):
+        node = data
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get("containers"), list):
+            return node
+    return None
+
+
 def _pod_spec(resource: ResourceFact) -> dict[str, Any]:
     spec = resource.raw.get("spec") or {}
-    if resource.kind != "Pod":
+    if resource.kind != "Pod" and not (isinstance(spec, dict) and "containers" in spec):
         spec = ((spec.get("template") or {}).get("spec")) or {}
     return spec if isinstance(spec, dict) else {}
 
@@ -60,7 +79,7 @@ def _named(name: str, message: str) -> bool:
     return bool(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", message, re.IGNORECASE))
 
 
-def _from_spec(resource: ResourceFact, message: str) -> list[Finding]:
+def _from_spec(resource: ResourceFact, message: str, asked: str | None = None) -> list[Finding]:
     spec = _pod_spec(resource)
     volumes = {
         v.get("name"): ("ConfigMap", (v.get("configMap") or {}).get("name"))
@@ -70,6 +89,9 @@ def _from_spec(resource: ResourceFact, message: str) -> list[Finding]:
         if isinstance(v, dict) and (v.get("configMap") or v.get("secret"))
     }
     owner = workload_of(resource.name) if resource.kind == "Pod" else resource.name
+    if not resource.kind:  # a spec excerpt: the asked workload, else its first container
+        first = next((c.get("name") for c in spec.get("containers") or [] if isinstance(c, dict)), None)
+        owner = asked or str(first or owner)
     candidates: list[tuple[int, Finding]] = []
     for container in spec.get("containers") or []:
         if not isinstance(container, dict):

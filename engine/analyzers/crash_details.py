@@ -18,7 +18,8 @@ import re
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import observed_names, rec
-from engine.analyzers.log_signatures import doc_source
+from engine.analyzers.log_signatures import doc_source, failing_workload
+from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import LogDoc, Observations
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
@@ -36,6 +37,15 @@ _LOADER = re.compile(
     r"|(?P<lib3>[^:\s]{1,300}): version `(?P<sym3>GLIBC[^']{0,40})' not found"
 )
 
+# the kernel's line for a process killed by SIGSEGV (dmesg/journalctl -k): the object the faulting instruction is in
+_KERNEL_SEGFAULT = re.compile(
+    r"(?P<comm>[\w.-]+)\[\d+\]: segfault at \S+ ip \S+ sp \S+ error \d+ in (?P<object>[^\[\s]+)\["
+)
+_MUSL = re.compile(
+    r"\bmusl\b|linuxmusl|^\+?\s*FROM\s+\S*alpine\S*|\balpine[:\d.-]*\d",
+    re.IGNORECASE,
+)
+
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     names = observed_names(obs)
@@ -50,6 +60,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 or _redis(doc, lines, index, who)
                 or _python(doc, lines, index, who)
                 or _loader(doc, lines, index, who)
+                or _segfault(obs, doc, lines, index, failing_workload(obs) or who)
             )
             if finding is not None:
                 findings.append(finding)
@@ -159,4 +170,39 @@ def _loader(doc: LogDoc, lines: list[str], index: int, who: str | None) -> Findi
         86,
         [f"{doc.label} {excerpt(lines[index].strip())}"],
         f"Rebuild the image so {library} and what it links against come from one build (the same base image and package versions; a glibc base such as Debian slim for glibc builds, not Alpine)",
+    )
+
+
+def _segfault(obs: Observations, doc: LogDoc, lines: list[str], index: int, who: str | None) -> Finding | None:
+    """``node[2311]: segfault at 0 ip ... error 4 in libvips-cpp.so.42[...]``: the process died of SIGSEGV (exit
+    code 139) in that shared object. A native library in a musl (Alpine) image is most often a glibc build
+    (prebuilt binaries, a node_modules/site-packages copied from a glibc build stage)."""
+    line = lines[index]
+    if "segfault at" not in line:
+        return None
+    match = _KERNEL_SEGFAULT.search(line)
+    if match is None:
+        return None
+    comm, shared = match.group("comm"), match.group("object")
+    shown = [(label, text, m) for label, text in lines_of(obs) if (m := _MUSL.search(text))]
+    musl = min(shown, key=lambda item: "FROM" not in item[2].group(0).upper(), default=None)  # a FROM line first
+    why = ""
+    native = ".so" in shared or shared.endswith(".node")  # a shared object; Node.js addons are .node files
+    if musl is not None and native and not shared.startswith(("ld-musl", "libc.")):
+        text, found = musl[1], musl[2]
+        quoted = text[max(0, found.start() - 12) : found.end() + 24].strip().lstrip("+").strip()
+        why = (
+            f"; the image is musl-based (Alpine: '{quoted}'), "
+            f"and a native library like {shared} built for glibc (prebuilt binaries, or node_modules/site-packages copied from a glibc build) crashes on musl"
+        )
+    evidence = [f"{doc.label} {excerpt(line.strip(), around='segfault')}"]
+    if musl is not None and why:
+        evidence.append(f"{musl[0]} {excerpt(musl[1].strip())}")
+    return _finding(
+        "native_library_segfault",
+        who,
+        f"the process ({comm}) dies with a segmentation fault (SIGSEGV, exit code 139) inside the native library {shared}, as the kernel log shows{why}",
+        89,
+        evidence,
+        f"Rebuild so {shared} matches the image's C library and versions (install the native module inside the final image, e.g. npm ci / pip install in the same base image, or use a glibc base such as Debian slim)",
     )

@@ -264,8 +264,13 @@ def _config_errors(pod: PodFact, events: list[EventFact], obs: Observations | No
     for c in pod.containers:
         if c.reason in ("CreateContainerConfigError", "CreateContainerError") and c.message:
             texts.append((c.message, c.cites.get("message", c.cites.get("state", "")), None))
+    # volumes are mounted before any container starts: a pod whose container has run since a FailedMount mounted
+    # them in the end (a FailedMount then is history, not why it fails now)
+    has_run = any(c.restart_count or c.state in ("running", "terminated") for c in pod.containers)
     for warning in events:
         if warning.type == "Warning" and warning.reason in ("Failed", "FailedMount", "FailedCreatePodSandBox"):
+            if warning.reason == "FailedMount" and has_run:
+                continue
             texts.append((warning.message, warning.cite, warning))
     seen: set[str] = set()
     for message, cite, event in texts:
@@ -729,10 +734,42 @@ def _decisive_line(pod: PodFact, c: ContainerFact, obs: Observations, index: Log
         for candidate in index.of(doc).decisive[:1]:
             if best is None or candidate.score > best[2]:
                 best = (f"{doc.label} {excerpt(candidate.line)}", candidate.line, candidate.score)
+    if best is not None and _POOL_STARVED.search(best[1]):
+        best = _why_no_connection(pod, c, obs, best)
     if best is None and c.last_message and "last_message" in c.cites:
         score = line_score(c.last_message)
         if score > 0:
             best = (c.cites["last_message"], c.last_message.strip().splitlines()[-1], score + 2)
+    return best
+
+
+# a pool with no connection to hand out (Ecto/DBConnection, HikariCP, SQLAlchemy QueuePool, pgx, node-postgres)
+_POOL_STARVED = re.compile(
+    r"connection not available and request was dropped|pool cannot serve|Connection is not available, request timed out"
+    r"|QueuePool limit of size|timeout (?:acquiring|exceeded when trying to connect)|(?:pool|connections?) (?:exhausted|timed out)",
+    re.IGNORECASE,
+)
+# why a connection could not be opened at all, most specific first
+_CONNECT_FAILED = (
+    re.compile(
+        r"password authentication failed|28P01|Access denied for user|no pg_hba\.conf entry|role \S+ does not exist"
+        r"|database \S+ does not exist|could not translate host name|Name or service not known|nxdomain|certificate verify failed",
+        re.IGNORECASE,
+    ),
+    re.compile(r"connection refused|ECONNREFUSED|failed to connect|could not connect|no route to host", re.IGNORECASE),
+)
+
+
+def _why_no_connection(
+    pod: PodFact, c: ContainerFact, obs: Observations, best: tuple[str, str, float]
+) -> tuple[str, str, float]:
+    """A pool that has no connection to hand out is the consequence when the same output says earlier why
+    connecting fails (a rejected password, a refused port): that earlier line is the reason."""
+    for pattern in _CONNECT_FAILED:
+        for doc in logs_for(pod, c, obs.logs):
+            line = next((line for line in doc.lines if pattern.search(line) and not _POOL_STARVED.search(line)), None)
+            if line is not None:
+                return (f"{doc.label} {excerpt(line.strip())}", line.strip(), best[2])
     return best
 
 

@@ -79,6 +79,15 @@ def _missing_pull_secrets(obs: Observations) -> list[Finding]:
         where = f" in namespace {namespace}" if namespace else " in the pod's namespace"
         absent = [n for n in names if n not in secrets]
         listing = " (the namespace's Secrets listed do not include it)" if listed and absent else ""
+        elsewhere = sorted(
+            {r.namespace for r in obs.resources if r.kind == "Secret" and r.name in names and r.namespace} - {namespace}
+        )
+        if (
+            namespace
+            and elsewhere
+            and not any(r.kind == "Secret" and r.name in names and r.namespace == namespace for r in obs.resources)
+        ):
+            listing = f" (it exists only in namespace {', '.join(elsewhere)}: Secrets are namespaced, and a copied Deployment or values file does not bring them)"
         image = next((c.image for c in pod.containers if c.image), None) if pod else None
         effect = (
             f", so image {image} is pulled without credentials and the registry refuses it"

@@ -63,9 +63,30 @@ RULES: tuple[MessageRule, ...] = (
         "image_rate_limited",
         "cause",
         92,
+        "image {image} cannot be pulled: Docker Hub (docker.io) rate-limits pulls (429 toomanyrequests); anonymous pulls are limited per source IP address, so every node egressing through one NAT address shares that limit",
+        "Authenticate pulls to Docker Hub (imagePullSecrets or node credentials with a Docker account), or use a pull-through cache/mirror (ECR/Artifact Registry/Harbor proxy) for docker.io images",
+        _r(
+            _PULL + r"(?:(?:docker\.io|dockerhub)[^\n]*?(?:toomanyrequests|429 Too Many Requests|pull rate limit)"
+            r"|(?:toomanyrequests|429 Too Many Requests|pull rate limit)[^\n]*?(?:docker\.io|docker\.com/increase-rate-limit))"
+        ),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_rate_limited",
+        "cause",
+        92,
         "image {image} cannot be pulled: the registry rate-limits pulls (429 toomanyrequests)",
         "Authenticate image pulls (imagePullSecrets with a registry account) or mirror {image} to a registry you control",
         _r(_PULL + r"(?:toomanyrequests|429 Too Many Requests|pull rate limit)"),
+        "image_pull",
+    ),
+    MessageRule(
+        "image_registry_dns",
+        "cause",
+        92,
+        "image {image} cannot be pulled: the node cannot resolve the registry host {host}: the DNS resolver the node uses, {resolver}, answers 'no such host' (the node runtime pulls with the node's own resolv.conf, not cluster DNS; a resolver that does not serve the registry's private zone cannot resolve it)",
+        "Give these nodes a resolver that serves {host} (the same DNS servers as the nodes that pull it, e.g. the VNet/VPC custom DNS), or fix the registry host name in the image reference",
+        _r(_PULL + r"lookup (?P<host>[\w.-]+) on (?P<resolver>[\d.]+|\[[\da-f:]+\]):\d+: no such host"),
         "image_pull",
     ),
     MessageRule(
@@ -346,7 +367,7 @@ RULES: tuple[MessageRule, ...] = (
         _r(
             r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\""
             + _KUBELET_VOLUME_IDS
-            + r"\s*:\s*(?P<detail>(?!secret|configmap)[^\n]{3,600})"
+            + r"\s*:\s*(?P<detail>(?!\s|(?:secret|configmap) \\?\"[\w.-]+\\?\" not found)[^\n]{3,600})"
         ),
     ),
     MessageRule(
@@ -403,6 +424,18 @@ RULES: tuple[MessageRule, ...] = (
         "Use a command the image has in the {probe} probe (or an httpGet/tcpSocket/grpc probe), or add {binary} to the image",
         _r(
             r"(?P<probe>Liveness|Readiness|Startup) probe errored:[^\n]*?exec: \\?\"(?P<binary>[^\"\\]+)\\?\": executable file not found in \$PATH"
+        ),
+        "exec_missing",
+    ),
+    MessageRule(
+        "executable_missing",
+        "cause",
+        90,
+        "the container's command {binary} does not exist in the image or is not on its PATH (executable file not found in $PATH): a bare command name is looked up only in the PATH directories, so a program installed elsewhere (a virtualenv's or a tool's own bin directory) is not found",
+        "Fix the command/entrypoint: install {binary} in the image, or put the directory that holds it on PATH (ENV PATH=...) or call it by its full path",
+        _r(
+            r"exec: \\?\"(?P<binary>[^\"\\/]+)\\?\": executable file not found in \$PATH"
+            r"|executable file `(?P<binary2>[^`/]+)` not found in \$PATH"  # crun (CRI-O)
         ),
         "exec_missing",
     ),
@@ -498,7 +531,7 @@ RULES: tuple[MessageRule, ...] = (
         "the Ingress TLS Secret {secret} does not exist, so the controller serves its default (fake) certificate",
         "Create Secret {secret} (or fix the Ingress spec.tls secretName to the Secret that exists; kubectl get secrets)",
         _r(
-            r"(?:local SSL certificate|secret) \\?\"?(?:[\w-]+/)?(?P<secret>[\w.-]+)\\?\"? (?:was not found|not found|does not exist)"
+            r"^(?!.*MountVolume)(?:.*?)(?:local SSL certificate|secret) \\?\"?(?:[\w-]+/)?(?P<secret>[\w.-]+)\\?\"? (?:was not found|not found|does not exist)"
         ),
     ),
     MessageRule(

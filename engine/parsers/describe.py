@@ -95,6 +95,7 @@ _DESCRIBED = re.compile(
     r"\bdescribe\s+(?:(?:-n|--namespace)[\s=]\S+\s+)?([a-z][\w.]*)(?:\s+|/)([a-z0-9][a-z0-9.-]*)", re.IGNORECASE
 )
 _NAMESPACE_FLAG = re.compile(r"(?:-n|--namespace)[\s=]([a-z0-9][a-z0-9-]*)")
+_ASSIGNED = re.compile(r"Successfully assigned (?P<ns>[a-z0-9][a-z0-9-]*)/(?P<pod>[a-z0-9][a-z0-9.-]*) to ")
 _EVENT_ROW = re.compile(r"^\s*(?:Normal|Warning)\s{2,}\w+\s{2,}\S")
 _HINT_KINDS = {
     **dict.fromkeys(("po", "pod", "pods"), "Pod"),
@@ -119,6 +120,9 @@ def observations_from_describe(text: str, citer: Citer, hint: str = "") -> Obser
         kind_word = described.group(1)
         hinted = _HINT_KINDS.get(kind_word.lower())
         documents = [(text.splitlines(), described.group(2), hinted)]
+    elif not documents and (assigned := _ASSIGNED.search(text)):  # a pod's Events: excerpt names it when scheduled
+        documents = [(text.splitlines(), assigned.group("pod"), "Pod")]
+        hint = f"{hint} -n {assigned.group('ns')}"
     for lines, hinted_name, hinted_kind in documents:
         doc = parse_tree(lines)
         if hinted_name and "Events" not in doc.rows:

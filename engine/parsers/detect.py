@@ -133,6 +133,8 @@ def detect_kind(content: str, hint: str) -> str:
             if first_object is not None:
                 return "logs"  # JSON lines: structured application logs
         return "json"
+    if _EVENTS_EXCERPT.search(head):
+        return "describe"
     if "describe" in hint or (
         re.search(r"^Name:\s+\S", head, re.MULTILINE)
         and re.search(
@@ -151,6 +153,10 @@ def detect_kind(content: str, hint: str) -> str:
     if any(is_header(line) for line in head.splitlines()[:5]) or hint.startswith("kubectl top"):
         return "table"
     return "logs"
+
+
+# a describe output's Events section pasted alone: "Events:" and its Type/Reason/Age/From/Message table
+_EVENTS_EXCERPT = re.compile(r"\A\s*Events:\s*\n\s+Type\s+Reason\s+Age\s+From\s+Message")
 
 
 def _looks_binary(content: str) -> bool:
