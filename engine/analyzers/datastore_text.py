@@ -32,12 +32,22 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings = _rabbitmq_alarms(lines)
     tables = list(_psql_tables(lines))
     findings += _replication_lag(tables)
-    findings += _connection_holders(lines, tables)
+    findings += _connection_holders(lines, tables, _refused_clients(obs, ctx))
     findings += _es_disk_watermarks(lines, _blocked_clients(obs, ctx))
     return findings
 
 
 _ES_BLOCKED = re.compile(r"flood.stage|read.only.allow.delete|cluster_block_exception", re.IGNORECASE)
+
+
+def _refused_clients(obs: Observations, ctx: AnalysisContext) -> list[str]:
+    """The workloads whose logs show PostgreSQL refusing their connections (too many clients)."""
+    clients: list[str] = []
+    for doc in obs.logs:
+        source = doc_source(doc, ctx) if any(_PG_REFUSED.search(line) for line in doc.lines[:20000]) else None
+        if source and workload_of(source) not in clients:
+            clients.append(workload_of(source))
+    return clients
 
 
 def _blocked_clients(obs: Observations, ctx: AnalysisContext) -> list[tuple[str, str]]:
@@ -212,34 +222,43 @@ def _replication_lag(tables: list[_Table]) -> list[Finding]:
     return findings[:2]
 
 
-def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table]) -> list[Finding]:
+def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table], clients: list[str]) -> list[Finding]:
     refused = next(((label, line) for label, line in lines if _PG_REFUSED.search(line)), None)
     if refused is None:
         return []
     holders: list[tuple[int, str, str, str]] = []  # count, who, state, evidence
     limit: tuple[str, str] | None = None
+    totals: dict[str, int] = {}  # who -> connections in every state
     for table in tables:
         if table.header == ["max_connections"] and table.rows:
             limit = (table.rows[0][0][0], f"{table.label} {excerpt(table.rows[0][1].strip())}")
         if "count" not in table.header:
             continue
-        column = next((c for c in ("usename", "application_name", "client_addr", "datname") if c in table.header), "")
+        # the application (pg_stat_activity.application_name) is the client workload; the role is shared by many
+        columns = [c for c in ("application_name", "usename", "client_addr", "datname") if c in table.header]
         for cells, line in table.rows:
             row = dict(zip(table.header, cells, strict=False))
-            if column and row.get("count", "").isdigit():
-                holders.append(
-                    (
-                        int(row["count"]),
-                        row.get(column, "?"),
-                        row.get("state", ""),
-                        f"{table.label} {excerpt(line.strip())}",
-                    )
-                )
+            who = next((row[c] for c in columns if row.get(c)), "")
+            if who and row.get("count", "").isdigit():
+                holders.append((int(row["count"]), who, row.get("state", ""), f"{table.label} {excerpt(line.strip())}"))
+                totals[who] = totals.get(who, 0) + int(row["count"])
     if not holders:
         return []
     count, who, state, cite = max(holders)
+    role = next(
+        (
+            cells[table.header.index("usename")]
+            for table in tables
+            if "usename" in table.header and "application_name" in table.header
+            for cells, _ in table.rows
+            if who in cells and len(cells) == len(table.header) and cells[table.header.index("usename")] != who
+        ),
+        "",
+    )
     of = f" of max_connections {limit[0]}" if limit else ""
     idle = f" {state}" if state else ""
+    held = f"{count}{idle} connections" if totals[who] == count else f"{totals[who]} connections ({count}{idle})"
+    named = f"{who} (role {role})" if role else who
     message = _PG_REFUSED.search(refused[1])
     return [
         Finding(
@@ -247,7 +266,7 @@ def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table]) -> l
             subject=f"postgres:{who}",
             role="cause",
             title=(
-                f"PostgreSQL refuses new connections ({message.group(0) if message else 'too many clients'}): {who} holds {count}{idle} connections{of}"
+                f"PostgreSQL refuses new connections ({message.group(0) if message else 'too many clients'}): {named} holds {held}{of}"
             ),
             weight=88,
             evidence=[e for e in (f"{refused[0]} {excerpt(refused[1].strip())}", cite, limit[1] if limit else "") if e],
@@ -259,5 +278,6 @@ def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table]) -> l
                 )
             ],
             affected=[who],
+            related=[client for client in clients if client != who],  # the clients it refuses
         )
     ]

@@ -47,8 +47,9 @@ class _Full:
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     full: list[_Full] = []
     biggest: tuple[float, str, str, str] | None = None  # bytes, path, line, label
-    sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, None) for t in obs.texts]
-    sources += [(d.label, d.lines, d.pod) for d in obs.logs]
+    # a paste split per command keeps its command line apart: `kubectl exec <pod> -- df` names the pod
+    sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, _exec_pod(t.command)) for t in obs.texts]
+    sources += [(d.label, d.lines, d.pod or _exec_pod(d.command)) for d in obs.logs]
     for label, lines, pod in sources:
         in_df, inodes, node = False, False, None
         for line in lines[:5000]:
@@ -75,11 +76,20 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     asked = (ctx.question.named if ctx.question else None) or ctx.service
     full.sort(key=lambda item: not item.inodes)  # out of inodes is the surprise that explains ENOSPC
     return [
-        _finding(
-            item, item.pod or item.node or asked, biggest if biggest and biggest[1].startswith(item.mount) else None
-        )
+        _finding(item, _owner(item, asked), biggest if biggest and biggest[1].startswith(item.mount) else None)
         for item in full[:2]
     ]
+
+
+def _owner(item: _Full, asked: str | None) -> str | None:
+    if item.pod and asked and asked.endswith(f"-{item.pod}"):
+        return asked  # the claim asked about is this pod's volume (a StatefulSet's <template>-<pod> claim)
+    return item.pod or item.node or asked
+
+
+def _exec_pod(command: str) -> str | None:
+    match = _EXEC.search(command)
+    return match.group("pod") if match else None
 
 
 def _bytes(size: str) -> float:

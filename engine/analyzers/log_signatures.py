@@ -110,11 +110,19 @@ _POD_FILE = re.compile(
 )
 
 
+_EXEC_IN = re.compile(
+    r"\b(?:kubectl|oc)\b.*?\bexec\s+(?:(?:-n|--namespace|-c|--container)[ =]\S+\s+|-\S+\s+)*(?:pods?/)?(?P<pod>[a-z0-9][a-z0-9.-]*)"
+)
+
+
 def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:
     """Whose log this is, by name: the pod it came from, else an observed object its attachment name names, else
     the subject the question names."""
     if doc.pod:
         return doc.pod
+    executed = _EXEC_IN.search(doc.command)
+    if executed:  # `kubectl exec kafka-0 -- kafka-topics.sh ...`: what that pod printed, not the asked service's log
+        return executed.group("pod")
     label = doc.label.lower()
     focus_names = sorted(ctx.focus.names, key=len, reverse=True) if ctx.focus else []
     in_label = [name for name in [*focus_names, *(names or [])] if len(name) >= 3 and name.lower() in label]
