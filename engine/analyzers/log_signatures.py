@@ -111,7 +111,8 @@ _POD_FILE = re.compile(
 
 
 _EXEC_IN = re.compile(
-    r"\b(?:kubectl|oc)\b.*?\bexec\s+(?:(?:-n|--namespace|-c|--container)[ =]\S+\s+|-\S+\s+)*(?:pods?/)?(?P<pod>[a-z0-9][a-z0-9.-]*)"
+    r"\b(?:kubectl|oc)\b.*?\bexec\s+(?:(?:-n|--namespace|-c|--container)[ =]\S+\s+|-\S+\s+)*"
+    r"(?:pods?/)?(?P<pod>[a-z0-9][a-z0-9.-]*)"
 )
 
 
