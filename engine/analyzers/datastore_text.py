@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers.broker_storage import blocked_publishers, idle_queue_backlog
 from engine.analyzers.common import rec
 from engine.analyzers.log_signatures import doc_source
 from engine.facts import Observations
@@ -29,7 +30,7 @@ _PG_REFUSED = re.compile(
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     lines = list(_lines(obs))
-    findings = _rabbitmq_alarms(lines)
+    findings = _rabbitmq_alarms(lines, blocked_publishers(obs, ctx))
     tables = list(_psql_tables(lines))
     findings += _replication_lag(tables)
     findings += _connection_holders(lines, tables, _refused_clients(obs, ctx))
@@ -126,8 +127,9 @@ def _lines(obs: Observations) -> Iterator[tuple[str, str]]:
             yield doc.label, line
 
 
-def _rabbitmq_alarms(lines: list[tuple[str, str]]) -> list[Finding]:
+def _rabbitmq_alarms(lines: list[tuple[str, str]], blocked: list[tuple[str, str]]) -> list[Finding]:
     found: dict[tuple[str, str], Finding] = {}
+    backlog = idle_queue_backlog(lines)
     for label, line in lines:
         match = _RMQ_ALARM.search(line.strip())
         if not match:
@@ -137,21 +139,35 @@ def _rabbitmq_alarms(lines: list[tuple[str, str]]) -> list[Finding]:
         if (resource, node) in found:
             continue
         limit = "disk_free_limit" if resource == "disk" else "vm_memory_high_watermark"
+        host = node.split("@")[-1].split(".")[0]
+        clients = [(client, cite) for client, cite in blocked if client != workload_of(host)]
+        fills = (
+            f"; queue {backlog[0]} holds {backlog[1]} messages and has no consumer, so it only grows and fills the {resource}"
+            if backlog
+            else ""
+        )
         found[(resource, node)] = Finding(
             kind="rabbitmq_alarm",
             subject=f"rabbitmq:{node}",
             role="cause",
-            title=f"RabbitMQ node {node} has raised its {resource} alarm ({limit} reached), so it blocks every publishing connection until the alarm clears",
-            weight=90,
-            evidence=[f"{label} {excerpt(line.strip())}"],
-            workload=node.split("@")[-1].split(".")[0],
+            title=f"RabbitMQ node {node} has raised its {resource} alarm ({limit} reached), so it blocks every publishing connection until the alarm clears{fills}",
+            weight=92 if backlog else 90,
+            evidence=[
+                f"{label} {excerpt(line.strip())}",
+                *([backlog[2]] if backlog else []),
+                *[cite for _, cite in clients[:1]],
+            ],
+            workload=workload_of(host),
             recommendations=[
                 rec(
                     "high",
-                    f"Free {resource} on {node} (drain queues without consumers, grow the volume) and add consumers; lower the limit only with headroom",
+                    f"Free {resource} on {node} (drain queues without consumers, grow the volume) and add consumers; lower the limit only with headroom"
+                    if not backlog
+                    else f"Bring back a consumer for {backlog[0]} (or purge it / set a max-length or TTL policy) to free {resource} on {node}",
                 )
             ],
             affected=[node],
+            related=[client for client, _ in clients],  # the publishers it blocks
         )
     return list(found.values())
 

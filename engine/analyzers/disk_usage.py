@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.log_signatures import doc_source
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
@@ -75,10 +76,33 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 biggest = (_bytes(du.group("size")), du.group("path"), line, label)
     asked = (ctx.question.named if ctx.question else None) or ctx.service
     full.sort(key=lambda item: not item.inodes)  # out of inodes is the surprise that explains ENOSPC
-    return [
+    findings = [
         _finding(item, _owner(item, asked), biggest if biggest and biggest[1].startswith(item.mount) else None)
         for item in full[:2]
     ]
+    for item, finding in zip(full[:2], findings, strict=True):
+        _writers(item, finding, obs, ctx)
+    return findings
+
+
+_ENOSPC = re.compile(r"no space left on device|ENOSPC", re.IGNORECASE)
+
+
+def _writers(item: _Full, finding: Finding, obs: Observations, ctx: AnalysisContext) -> None:
+    """Other workloads whose logs show a write under this mount failing with ENOSPC (often relayed from the
+    server's answer: "rpc error ... write /var/loki/wal/...: no space left on device") are its victims."""
+    if item.mount == "/":
+        return
+    path = re.compile(rf"{re.escape(item.mount)}(?:/|\b)")
+    for doc in obs.logs:
+        line = next((line for line in doc.lines[:20000] if _ENOSPC.search(line) and path.search(line)), None)
+        source = doc_source(doc, ctx) if line else None
+        client = workload_of(source) if source else None
+        if line is None or client is None or client == finding.workload or client in finding.related:
+            continue
+        finding.related.append(client)
+        finding.evidence.append(f"{doc.label} {excerpt(line.strip())}")
+        finding.weight = max(finding.weight, 92)  # a write under it failing elsewhere confirms it
 
 
 def _owner(item: _Full, asked: str | None) -> str | None:

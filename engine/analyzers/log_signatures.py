@@ -119,11 +119,9 @@ _EXEC_IN = re.compile(
 def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:
     """Whose log this is, by name: the pod it came from, else an observed object its attachment name names, else
     the subject the question names."""
-    if doc.pod:
-        return doc.pod
-    executed = _EXEC_IN.search(doc.command)
-    if executed:  # `kubectl exec kafka-0 -- kafka-topics.sh ...`: what that pod printed, not the asked service's log
-        return executed.group("pod")
+    own = _own_source(doc)
+    if own:
+        return own
     label = doc.label.lower()
     focus_names = sorted(ctx.focus.names, key=len, reverse=True) if ctx.focus else []
     in_label = [name for name in [*focus_names, *(names or [])] if len(name) >= 3 and name.lower() in label]
@@ -132,7 +130,9 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
     pod_file = _POD_FILE.match(label.removeprefix("[attachment:").rstrip("]").rsplit("/", 1)[-1])
     if pod_file and not (ctx.service and pod_file.group(1).startswith(ctx.service.lower())):
         return pod_file.group(1)  # "kafka-2.log", "api-7d9f6c5b8-qx2lm.log": that pod's log, not the asked service's
-    if ctx.service:
+    # a workload whose own log is attached (`kubectl logs <pod>`, <pod>.log) did not print this unnamed one too
+    owned = {workload_of(source) for s in (ctx.logs.docs if ctx.logs else []) if (source := _own_log(s.doc))}
+    if ctx.service and workload_of(ctx.service) not in owned:
         return ctx.service
     stem = re.split(r"[._]|-logs?\b", label.removeprefix("[attachment:").rstrip("]"))[0]
     words = ctx.question.words if ctx.question else frozenset()
@@ -142,12 +142,39 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
     if len(owners) == 1:
         return owners.pop()  # "exporter.log" and one observed workload mysqld-exporter: its log
     subject = ctx.focus.subject if ctx.focus else None
-    if subject is not None:
+    if subject is not None and workload_of(subject.name) not in owned:
         return subject.name
-    named = [name for name in names or [] if name.lower() in words]
+    named = [name for name in names or [] if name.lower() in words and workload_of(name) not in owned]
     if named:
         return named[0]
-    return ctx.question.named if ctx.question else None
+    asked = ctx.question.named if ctx.question else None
+    return asked if asked and workload_of(asked) not in owned else None
+
+
+_URL_HOST = re.compile(r"\b(?:curl|wget|http|httpie)\b[^|]*?\bhttps?://(?P<host>[a-z][a-z0-9-]*)[.:/]")
+
+
+def _own_log(doc: LogDoc) -> str | None:
+    """The pod whose own log this is (`kubectl logs <pod>`, a file named after the pod)."""
+    if doc.pod:
+        return doc.pod
+    pod_file = _POD_FILE.match(doc.label.lower().removeprefix("[attachment:").rstrip("]").rsplit("/", 1)[-1])
+    return pod_file.group(1) if pod_file and not doc.command else None
+
+
+def _own_source(doc: LogDoc) -> str | None:
+    """Who printed the log by its own provenance: the pod `kubectl logs` read, the pod a command ran in, the host
+    an HTTP client asked, a file named after a pod."""
+    if doc.pod:
+        return doc.pod
+    executed = _EXEC_IN.search(doc.command)
+    if executed:  # `kubectl exec kafka-0 -- kafka-topics.sh ...`: what that pod printed, not the asked service's log
+        return executed.group("pod")
+    asked = _URL_HOST.search(doc.command)
+    if asked:  # `curl http://kafka-connect.streaming:8083/...`: that service's answer
+        return asked.group("host")
+    pod_file = _POD_FILE.match(doc.label.lower().removeprefix("[attachment:").rstrip("]").rsplit("/", 1)[-1])
+    return pod_file.group(1) if pod_file and not doc.command else None
 
 
 def failing_workload(obs: Observations) -> str | None:

@@ -566,7 +566,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "dependency_injection",
         "cause",
         86,
-        "The application cannot start: its dependency-injection container has no provider for {dep}{needed}",
+        "Dependency injection fails: no provider is registered for {dep}{needed}, so the component that needs it cannot be created",
         re.compile(
             r"can't resolve dependencies of the (?P<owner>\w+)[^\n]*?argument \"?(?P<dep>[\w$.-]+)\"? at index \[\d+\] is available in the (?P<module>\w+) context"
             r"|No qualifying bean of type '(?P<dep2>[\w$.]+)' available"
@@ -616,7 +616,7 @@ SIGNATURES: tuple[Signature, ...] = (
         68,
         "Connections to {target} are refused",
         _re(
-            rf"(?P<target>{_TARGET})[^\n]{{0,80}}?(?:connection refused|ECONNREFUSED|refused)"
+            rf"(?P<target>{_TARGET})[^\n]{{0,80}}?(?:connection refused|ECONNREFUSED|(?<!login )(?<!access )refused)"
             rf"|(?:ECONNREFUSED|refused)[^\n]{{0,40}}?(?P<target2>{_TARGET})"
             r"|server at \"(?P<host>[\w.-]+)\"[^\n]{0,40}?port (?P<port>\d+) failed: Connection refused"
             r"|connection refused|ECONNREFUSED"
