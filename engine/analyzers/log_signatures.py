@@ -221,7 +221,14 @@ def analyze_doc(
         if kind == "http_5xx" and group.count < _BURST_MIN:
             continue
         about = _subject_named_in(group.examples, ctx)  # a line naming the subject is about it, whoever logged it
-        if about and about != workload:
+        other = _object_reconciled(group.examples)  # a controller's line names the object it reconciles
+        if other and other != workload:
+            found = _finding(doc, group, kind, subject_key, other, signals.total, other)
+            named = ctx.question.named if ctx.question else None
+            if named and other != named and workload_of(_own_source(doc) or "") != workload_of(named):
+                found.weight -= 20  # the question names another object this controller reconciles: a bystander
+            findings.append(found)
+        elif about and about != workload and not other:
             findings.append(_finding(doc, group, kind, subject_key, about, signals.total, about))
         else:
             findings.append(_finding(doc, group, kind, subject_key, workload, signals.total, shown))
@@ -269,6 +276,25 @@ def _subject_named_in(lines: list[str], ctx: AnalysisContext) -> str | None:
     if name and len(name) >= 4 and any(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w])", line) for line in lines):
         return name
     return None
+
+
+# the object a controller's structured line is about: controller-runtime's `"ExternalSecret": {"name": "x", ...}`,
+# klog's `object="ns/x"` / `key="ns/x"`
+_OBJECT_REF = re.compile(
+    r"\"(?P<kind>[A-Z][A-Za-z]+)\"\s*:\s*\{\s*\"name\"\s*:\s*\"(?P<name>[a-z0-9][a-z0-9.-]*)\""
+    r"|\b(?:object|key)=\"[a-z0-9][a-z0-9-]*/(?P<name2>[a-z0-9][a-z0-9.-]*)\""
+)
+
+
+def _object_reconciled(lines: list[str]) -> str | None:
+    """The one object every example line names in a structured object reference, when they all name the same."""
+    names = set()
+    for line in lines:
+        match = _OBJECT_REF.search(line.replace('""', '"'))  # a CSV export doubles the JSON's quotes
+        if match is None:
+            return None
+        names.add(match.group("name") or match.group("name2"))
+    return names.pop() if len(names) == 1 else None
 
 
 def _clip(line: str, limit: int = 180) -> str:
