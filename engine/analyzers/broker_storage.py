@@ -130,8 +130,9 @@ def _topics_without(obs: Observations, broker_id: str | None) -> list[str]:
     if broker_id is None:
         return []
     topics: list[str] = []
-    for text in [*obs.texts, *obs.logs]:
-        for line in text.lines[:20000]:
+    sources: list[list[str]] = [text.lines for text in obs.texts] + [doc.lines for doc in obs.logs]
+    for lines in sources:
+        for line in lines[:20000]:
             row = _PARTITION_ROW.search(line)
             if row and broker_id in row.group("replicas").split(",") and broker_id not in row.group("isr").split(","):
                 topics += [row.group("topic")] if row.group("topic") not in topics else []

@@ -73,9 +73,9 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             env = named.group("name") if named else None
     if not pools or not threads:
         return []
-    pool = min(pools)
-    thread = max(threads)
-    if pool[0] >= thread[0]:
+    smallest = min(pools)
+    most = max(threads)
+    if smallest[0] >= most[0]:
         return []
     doc, line = waiting
     source = doc_source(doc, ctx)
@@ -86,16 +86,16 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             subject=f"{owner or 'app'}:db_pool_smaller_than_threads",
             role="cause",
             title=(
-                f"{owner + ': ' if owner else ''}the database connection pool size is {pool[0]} ({pool[1]}) but each process runs {thread[0]} threads ({thread[1]}), "
+                f"{owner + ': ' if owner else ''}the database connection pool size is {smallest[0]} ({smallest[1]}) but each process runs {most[0]} threads ({most[1]}), "
                 "so under load threads wait for a connection and time out while the database is idle"
             ),
             weight=90,
-            evidence=list(dict.fromkeys([f"{doc.label} {excerpt(line.strip())}", pool[2], thread[2]])),
+            evidence=list(dict.fromkeys([f"{doc.label} {excerpt(line.strip())}", smallest[2], most[2]])),
             workload=owner,
             recommendations=[
                 rec(
                     "high",
-                    f"Size the pool to the threads per process (at least {thread[0]}; Rails: pool: <%= ENV.fetch('RAILS_MAX_THREADS') %>), keeping processes x pool within the database's max_connections",
+                    f"Size the pool to the threads per process (at least {most[0]}; Rails: pool: <%= ENV.fetch('RAILS_MAX_THREADS') %>), keeping processes x pool within the database's max_connections",
                 )
             ],
             affected=[owner] if owner else [],
