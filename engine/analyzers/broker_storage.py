@@ -59,10 +59,10 @@ def _kafka_log_dirs(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         then = "shut down because all its log dirs failed" if shutdown else "stopped serving the replicas on it"
         others = [(client, cite) for client, cite in clients if client != workload_of(broker)]
         effect = (
-            "; the partitions it replicated lose it from their ISR, and below min.insync.replicas producers with acks=all are refused (NotEnoughReplicas"
+            "; the partitions it replicated lose it from their ISR, and a partition whose ISR falls below min.insync.replicas rejects acks=all writes (NotEnoughReplicas"
             + f", as {', '.join(client for client, _ in others[:3])} logs)"
             if others
-            else "; the partitions it replicated lose it from their ISR (under-replicated), and below min.insync.replicas producers with acks=all are refused"
+            else "; the partitions it replicated lose it from their ISR (under-replicated), and a partition whose ISR falls below min.insync.replicas rejects acks=all writes"
         )
         evidence = [f"{doc.label} {excerpt(full.strip())}", f"{doc.label} {excerpt((shutdown or failed[0]).strip())}"]
         evidence += [cite for _, cite in others[:1]]

@@ -112,7 +112,7 @@ _POD_FILE = re.compile(
 
 _EXEC_IN = re.compile(
     r"\b(?:kubectl|oc)\b.*?\bexec\s+(?:(?:-n|--namespace|-c|--container)[ =]\S+\s+|-\S+\s+)*"
-    r"(?:pods?/)?(?P<pod>[a-z0-9][a-z0-9.-]*)"
+    r"(?:(?:pods?|deploy(?:ments?)?|sts|statefulsets?|ds|daemonsets?|jobs?)/)?(?P<pod>[a-z0-9][a-z0-9.-]*)"
 )
 
 
