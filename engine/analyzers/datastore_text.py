@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers.broker_storage import blocked_publishers, idle_queue_backlog
 from engine.analyzers.common import rec
 from engine.analyzers.log_signatures import doc_source
 from engine.facts import Observations
@@ -29,15 +30,25 @@ _PG_REFUSED = re.compile(
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     lines = list(_lines(obs))
-    findings = _rabbitmq_alarms(lines)
+    findings = _rabbitmq_alarms(lines, blocked_publishers(obs, ctx))
     tables = list(_psql_tables(lines))
     findings += _replication_lag(tables)
-    findings += _connection_holders(lines, tables)
+    findings += _connection_holders(lines, tables, _refused_clients(obs, ctx))
     findings += _es_disk_watermarks(lines, _blocked_clients(obs, ctx))
     return findings
 
 
 _ES_BLOCKED = re.compile(r"flood.stage|read.only.allow.delete|cluster_block_exception", re.IGNORECASE)
+
+
+def _refused_clients(obs: Observations, ctx: AnalysisContext) -> list[str]:
+    """The workloads whose logs show PostgreSQL refusing their connections (too many clients)."""
+    clients: list[str] = []
+    for doc in obs.logs:
+        source = doc_source(doc, ctx) if any(_PG_REFUSED.search(line) for line in doc.lines[:20000]) else None
+        if source and workload_of(source) not in clients:
+            clients.append(workload_of(source))
+    return clients
 
 
 def _blocked_clients(obs: Observations, ctx: AnalysisContext) -> list[tuple[str, str]]:
@@ -116,8 +127,9 @@ def _lines(obs: Observations) -> Iterator[tuple[str, str]]:
             yield doc.label, line
 
 
-def _rabbitmq_alarms(lines: list[tuple[str, str]]) -> list[Finding]:
+def _rabbitmq_alarms(lines: list[tuple[str, str]], blocked: list[tuple[str, str]]) -> list[Finding]:
     found: dict[tuple[str, str], Finding] = {}
+    backlog = idle_queue_backlog(lines)
     for label, line in lines:
         match = _RMQ_ALARM.search(line.strip())
         if not match:
@@ -127,21 +139,35 @@ def _rabbitmq_alarms(lines: list[tuple[str, str]]) -> list[Finding]:
         if (resource, node) in found:
             continue
         limit = "disk_free_limit" if resource == "disk" else "vm_memory_high_watermark"
+        host = node.split("@")[-1].split(".")[0]
+        clients = [(client, cite) for client, cite in blocked if client != workload_of(host)]
+        fills = (
+            f"; queue {backlog[0]} holds {backlog[1]} messages and has no consumer, so it only grows and fills the {resource}"
+            if backlog
+            else ""
+        )
         found[(resource, node)] = Finding(
             kind="rabbitmq_alarm",
             subject=f"rabbitmq:{node}",
             role="cause",
-            title=f"RabbitMQ node {node} has raised its {resource} alarm ({limit} reached), so it blocks every publishing connection until the alarm clears",
-            weight=90,
-            evidence=[f"{label} {excerpt(line.strip())}"],
-            workload=node.split("@")[-1].split(".")[0],
+            title=f"RabbitMQ node {node} has raised its {resource} alarm ({limit} reached), so it blocks every publishing connection until the alarm clears{fills}",
+            weight=92 if backlog else 90,
+            evidence=[
+                f"{label} {excerpt(line.strip())}",
+                *([backlog[2]] if backlog else []),
+                *[cite for _, cite in clients[:1]],
+            ],
+            workload=workload_of(host),
             recommendations=[
                 rec(
                     "high",
-                    f"Free {resource} on {node} (drain queues without consumers, grow the volume) and add consumers; lower the limit only with headroom",
+                    f"Free {resource} on {node} (drain queues without consumers, grow the volume) and add consumers; lower the limit only with headroom"
+                    if not backlog
+                    else f"Bring back a consumer for {backlog[0]} (or purge it / set a max-length or TTL policy) to free {resource} on {node}",
                 )
             ],
             affected=[node],
+            related=[client for client, _ in clients],  # the publishers it blocks
         )
     return list(found.values())
 
@@ -212,34 +238,43 @@ def _replication_lag(tables: list[_Table]) -> list[Finding]:
     return findings[:2]
 
 
-def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table]) -> list[Finding]:
+def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table], clients: list[str]) -> list[Finding]:
     refused = next(((label, line) for label, line in lines if _PG_REFUSED.search(line)), None)
     if refused is None:
         return []
     holders: list[tuple[int, str, str, str]] = []  # count, who, state, evidence
     limit: tuple[str, str] | None = None
+    totals: dict[str, int] = {}  # who -> connections in every state
     for table in tables:
         if table.header == ["max_connections"] and table.rows:
             limit = (table.rows[0][0][0], f"{table.label} {excerpt(table.rows[0][1].strip())}")
         if "count" not in table.header:
             continue
-        column = next((c for c in ("usename", "application_name", "client_addr", "datname") if c in table.header), "")
+        # the application (pg_stat_activity.application_name) is the client workload; the role is shared by many
+        columns = [c for c in ("application_name", "usename", "client_addr", "datname") if c in table.header]
         for cells, line in table.rows:
             row = dict(zip(table.header, cells, strict=False))
-            if column and row.get("count", "").isdigit():
-                holders.append(
-                    (
-                        int(row["count"]),
-                        row.get(column, "?"),
-                        row.get("state", ""),
-                        f"{table.label} {excerpt(line.strip())}",
-                    )
-                )
+            who = next((row[c] for c in columns if row.get(c)), "")
+            if who and row.get("count", "").isdigit():
+                holders.append((int(row["count"]), who, row.get("state", ""), f"{table.label} {excerpt(line.strip())}"))
+                totals[who] = totals.get(who, 0) + int(row["count"])
     if not holders:
         return []
     count, who, state, cite = max(holders)
+    role = next(
+        (
+            cells[table.header.index("usename")]
+            for table in tables
+            if "usename" in table.header and "application_name" in table.header
+            for cells, _ in table.rows
+            if who in cells and len(cells) == len(table.header) and cells[table.header.index("usename")] != who
+        ),
+        "",
+    )
     of = f" of max_connections {limit[0]}" if limit else ""
     idle = f" {state}" if state else ""
+    held = f"{count}{idle} connections" if totals[who] == count else f"{totals[who]} connections ({count}{idle})"
+    named = f"{who} (role {role})" if role else who
     message = _PG_REFUSED.search(refused[1])
     return [
         Finding(
@@ -247,7 +282,7 @@ def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table]) -> l
             subject=f"postgres:{who}",
             role="cause",
             title=(
-                f"PostgreSQL refuses new connections ({message.group(0) if message else 'too many clients'}): {who} holds {count}{idle} connections{of}"
+                f"PostgreSQL refuses new connections ({message.group(0) if message else 'too many clients'}): {named} holds {held}{of}"
             ),
             weight=88,
             evidence=[e for e in (f"{refused[0]} {excerpt(refused[1].strip())}", cite, limit[1] if limit else "") if e],
@@ -259,5 +294,6 @@ def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table]) -> l
                 )
             ],
             affected=[who],
+            related=[client for client in clients if client != who],  # the clients it refuses
         )
     ]

@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.log_signatures import doc_source
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
@@ -49,7 +50,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     lines = list(_lines(obs))
     findings = _redis_cluster(lines) + _patroni_replica(obs, lines, ctx) + _redis_noauth(lines, ctx)
     findings += _mysql_replication(lines, ctx)
-    findings += _rabbitmq_partitions(lines) + _kafka_offline(lines) + _inactive_slots(lines)
+    findings += _rabbitmq_partitions(lines) + _kafka_offline(lines) + _inactive_slots(lines, _wal_full_hosts(obs, ctx))
     findings += _kafka_consumer_lag(lines) + _cassandra_down(lines) + _mongo_unhealthy_members(lines)
     for document in obs.documents:
         findings += _elasticsearch_red(document.data, document.label, document.lines, obs)
@@ -379,7 +380,29 @@ def _wal_dir_size(lines: list[tuple[str, str, str]]) -> str | None:
     return None
 
 
-def _inactive_slots(lines: list[tuple[str, str, str]]) -> list[Finding]:
+_WAL_ENOSPC = re.compile(r"pg_wal\b.*No space left on device|No space left on device.*pg_wal\b", re.IGNORECASE)
+
+
+def _wal_full_hosts(obs: Observations, ctx: AnalysisContext) -> tuple[list[str], str]:
+    """The database hosts/pods whose own log shows a WAL write failing on a full disk (what a slot fills), and
+    the first such line."""
+    hosts: list[str] = []
+    cite = ""
+    for doc in obs.logs:
+        line = next((line for line in doc.lines[:20000] if _WAL_ENOSPC.search(line)), None)
+        source = doc_source(doc, ctx) if line else None
+        host = (_JOURNAL_HOST.match(line) if line else None) or None
+        cite = cite or (f"{doc.label} {excerpt(line.strip())}" if line else "")
+        for name in (source, host.group("host") if host else None):
+            if name and name not in hosts:
+                hosts += [name, workload_of(name)] if workload_of(name) != name else [name]
+    return hosts, cite
+
+
+_JOURNAL_HOST = re.compile(r"^\s*[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d (?P<host>[a-z0-9][\w.-]*) ")
+
+
+def _inactive_slots(lines: list[tuple[str, str, str]], full: tuple[list[str], str] = ([], "")) -> list[Finding]:
     """``pg_replication_slots``: an inactive slot keeps every WAL segment since its restart_lsn, so pg_wal grows
     until the disk is full (PostgreSQL docs, replication slots; max_slot_wal_keep_size)."""
     header: list[str] | None = None
@@ -411,10 +434,10 @@ def _inactive_slots(lines: list[tuple[str, str, str]]) -> list[Finding]:
             subject=f"slot/{worst[1]}",
             role="cause",
             title=f"PostgreSQL replication slot {worst[1]} is inactive and retains {worst[2]} of WAL: nothing consumes it, so pg_wal grows until the disk is full",
-            weight=90,
-            evidence=[worst[3]],
+            weight=92 if full[1] else 90,  # the database's own WAL write failing on the full disk confirms it
+            evidence=[worst[3], *([full[1]] if full[1] else [])],
             workload="postgresql",
-            related=["postgres", "postgresql"],
+            related=["postgres", "postgresql", *full[0]],  # the database whose disk the WAL fills
             recommendations=[
                 rec(
                     "high",

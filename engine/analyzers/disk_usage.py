@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.log_signatures import doc_source
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
@@ -47,8 +48,9 @@ class _Full:
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     full: list[_Full] = []
     biggest: tuple[float, str, str, str] | None = None  # bytes, path, line, label
-    sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, None) for t in obs.texts]
-    sources += [(d.label, d.lines, d.pod) for d in obs.logs]
+    # a paste split per command keeps its command line apart: `kubectl exec <pod> -- df` names the pod
+    sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, _exec_pod(t.command)) for t in obs.texts]
+    sources += [(d.label, d.lines, d.pod or _exec_pod(d.command)) for d in obs.logs]
     for label, lines, pod in sources:
         in_df, inodes, node = False, False, None
         for line in lines[:5000]:
@@ -74,12 +76,44 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 biggest = (_bytes(du.group("size")), du.group("path"), line, label)
     asked = (ctx.question.named if ctx.question else None) or ctx.service
     full.sort(key=lambda item: not item.inodes)  # out of inodes is the surprise that explains ENOSPC
-    return [
-        _finding(
-            item, item.pod or item.node or asked, biggest if biggest and biggest[1].startswith(item.mount) else None
-        )
+    findings = [
+        _finding(item, _owner(item, asked), biggest if biggest and biggest[1].startswith(item.mount) else None)
         for item in full[:2]
     ]
+    for item, finding in zip(full[:2], findings, strict=True):
+        _writers(item, finding, obs, ctx)
+    return findings
+
+
+_ENOSPC = re.compile(r"no space left on device|ENOSPC", re.IGNORECASE)
+
+
+def _writers(item: _Full, finding: Finding, obs: Observations, ctx: AnalysisContext) -> None:
+    """Other workloads whose logs show a write under this mount failing with ENOSPC (often relayed from the
+    server's answer: "rpc error ... write /var/loki/wal/...: no space left on device") are its victims."""
+    if item.mount == "/":
+        return
+    path = re.compile(rf"{re.escape(item.mount)}(?:/|\b)")
+    for doc in obs.logs:
+        line = next((line for line in doc.lines[:20000] if _ENOSPC.search(line) and path.search(line)), None)
+        source = doc_source(doc, ctx) if line else None
+        client = workload_of(source) if source else None
+        if line is None or client is None or client == finding.workload or client in finding.related:
+            continue
+        finding.related.append(client)
+        finding.evidence.append(f"{doc.label} {excerpt(line.strip())}")
+        finding.weight = max(finding.weight, 92)  # a write under it failing elsewhere confirms it
+
+
+def _owner(item: _Full, asked: str | None) -> str | None:
+    if item.pod and asked and asked.endswith(f"-{item.pod}"):
+        return asked  # the claim asked about is this pod's volume (a StatefulSet's <template>-<pod> claim)
+    return item.pod or item.node or asked
+
+
+def _exec_pod(command: str) -> str | None:
+    match = _EXEC.search(command)
+    return match.group("pod") if match else None
 
 
 def _bytes(size: str) -> float:

@@ -113,11 +113,18 @@ _POD_FILE = re.compile(
 )
 
 
+_EXEC_IN = re.compile(
+    r"\b(?:kubectl|oc)\b.*?\bexec\s+(?:(?:-n|--namespace|-c|--container)[ =]\S+\s+|-\S+\s+)*"
+    r"(?:(?:pods?|deploy(?:ments?)?|sts|statefulsets?|ds|daemonsets?|jobs?)/)?(?P<pod>[a-z0-9][a-z0-9.-]*)"
+)
+
+
 def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:
     """Whose log this is, by name: the pod it came from, else an observed object its attachment name names, else
     the subject the question names."""
-    if doc.pod:
-        return doc.pod
+    own = _own_source(doc)
+    if own:
+        return own
     label = doc.label.lower()
     focus_names = sorted(ctx.focus.names, key=len, reverse=True) if ctx.focus else []
     in_label = [name for name in [*focus_names, *(names or [])] if len(name) >= 3 and name.lower() in label]
@@ -126,7 +133,9 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
     pod_file = _POD_FILE.match(label.removeprefix("[attachment:").rstrip("]").rsplit("/", 1)[-1])
     if pod_file and not (ctx.service and pod_file.group(1).startswith(ctx.service.lower())):
         return pod_file.group(1)  # "kafka-2.log", "api-7d9f6c5b8-qx2lm.log": that pod's log, not the asked service's
-    if ctx.service:
+    # a workload whose own log is attached (`kubectl logs <pod>`, <pod>.log) did not print this unnamed one too
+    owned = {workload_of(source) for s in (ctx.logs.docs if ctx.logs else []) if (source := _own_log(s.doc))}
+    if ctx.service and workload_of(ctx.service) not in owned:
         return ctx.service
     stem = re.split(r"[._]|-logs?\b", label.removeprefix("[attachment:").rstrip("]"))[0]
     words = ctx.question.words if ctx.question else frozenset()
@@ -136,12 +145,45 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
     if len(owners) == 1:
         return owners.pop()  # "exporter.log" and one observed workload mysqld-exporter: its log
     subject = ctx.focus.subject if ctx.focus else None
-    if subject is not None:
+    if subject is not None and workload_of(subject.name) not in owned:
         return subject.name
-    named = [name for name in names or [] if name.lower() in words]
+    named = [name for name in names or [] if name.lower() in words and workload_of(name) not in owned]
     if named:
         return named[0]
-    return ctx.question.named if ctx.question else None
+    asked = ctx.question.named if ctx.question else None
+    return asked if asked and workload_of(asked) not in owned else None
+
+
+_URL_HOST = re.compile(r"\b(?:curl|wget|http|httpie)\b[^|]*?\bhttps?://(?P<host>[a-z][a-z0-9-]*)[.:/]")
+
+
+_PROMPT_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
+
+
+def _own_log(doc: LogDoc) -> str | None:
+    """The pod whose own log this is (`kubectl logs <pod>`, a file named after the pod)."""
+    if doc.pod:
+        return doc.pod
+    pod_file = _POD_FILE.match(doc.label.lower().removeprefix("[attachment:").rstrip("]").rsplit("/", 1)[-1])
+    return pod_file.group(1) if pod_file and not doc.command else None
+
+
+def _own_source(doc: LogDoc) -> str | None:
+    """Who printed the log by its own provenance: the pod `kubectl logs` read, the pod a command ran in, the host
+    an HTTP client asked, a file named after a pod."""
+    if doc.pod:
+        return doc.pod
+    executed = _EXEC_IN.search(doc.command)
+    if executed:  # `kubectl exec kafka-0 -- kafka-topics.sh ...`: what that pod printed, not the asked service's log
+        return executed.group("pod")
+    asked = _URL_HOST.search(doc.command)
+    if asked:  # `curl http://kafka-connect.streaming:8083/...`: that service's answer
+        return asked.group("host")
+    prompt = next((_PROMPT_HOST.match(line) for line in doc.lines[:3] if line.strip()), None)
+    if prompt:  # `azureuser@cart-redis-01:~$ redis-cli INFO`: a session on that host
+        return prompt.group("host")
+    pod_file = _POD_FILE.match(doc.label.lower().removeprefix("[attachment:").rstrip("]").rsplit("/", 1)[-1])
+    return pod_file.group(1) if pod_file and not doc.command else None
 
 
 def failing_workload(obs: Observations) -> str | None:
@@ -182,7 +224,14 @@ def analyze_doc(
         if kind == "http_5xx" and group.count < _BURST_MIN:
             continue
         about = _subject_named_in(group.examples, ctx)  # a line naming the subject is about it, whoever logged it
-        if about and about != workload:
+        other = _object_reconciled(group.examples)  # a controller's line names the object it reconciles
+        if other and other != workload:
+            found = _finding(doc, group, kind, subject_key, other, signals.total, other)
+            named = ctx.question.named if ctx.question else None
+            if named and other != named and workload_of(_own_source(doc) or "") != workload_of(named):
+                found.weight -= 20  # the question names another object this controller reconciles: a bystander
+            findings.append(found)
+        elif about and about != workload and not other:
             findings.append(_finding(doc, group, kind, subject_key, about, signals.total, about))
         else:
             findings.append(_finding(doc, group, kind, subject_key, workload, signals.total, shown))
@@ -230,6 +279,25 @@ def _subject_named_in(lines: list[str], ctx: AnalysisContext) -> str | None:
     if name and len(name) >= 4 and any(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w])", line) for line in lines):
         return name
     return None
+
+
+# the object a controller's structured line is about: controller-runtime's `"ExternalSecret": {"name": "x", ...}`,
+# klog's `object="ns/x"` / `key="ns/x"`
+_OBJECT_REF = re.compile(
+    r"\"(?P<kind>[A-Z][A-Za-z]+)\"\s*:\s*\{\s*\"name\"\s*:\s*\"(?P<name>[a-z0-9][a-z0-9.-]*)\""
+    r"|\b(?:object|key)=\"[a-z0-9][a-z0-9-]*/(?P<name2>[a-z0-9][a-z0-9.-]*)\""
+)
+
+
+def _object_reconciled(lines: list[str]) -> str | None:
+    """The one object every example line names in a structured object reference, when they all name the same."""
+    names = set()
+    for line in lines:
+        match = _OBJECT_REF.search(line.replace('""', '"'))  # a CSV export doubles the JSON's quotes
+        if match is None:
+            return None
+        names.add(match.group("name") or match.group("name2"))
+    return names.pop() if len(names) == 1 else None
 
 
 def _clip(line: str, limit: int = 180) -> str:

@@ -77,7 +77,12 @@ def _conntrack(obs: Observations) -> list[Finding]:
         talker = _TALKER.match(line)
         if talker:
             talkers.append((int(talker.group(1)), talker.group(2), f"{label} {excerpt(line.strip())}"))
-    node = _host(obs)
+    # the shell it ran in, else the node the kernel log's attachment is named after (edge-03-dmesg.txt)
+    known = [n.name for n in obs.nodes] + [
+        e.object_name for e in obs.events if e.object_kind == "Node" and e.object_name
+    ]
+    known += [u.name for u in obs.usage if u.kind == "node"]
+    node = _host(obs) or next((name for name in sorted(set(known), key=len, reverse=True) if name in full[0]), None)
     detail = ""
     if sizes.get("max"):
         detail += f" (nf_conntrack_count {sizes.get('count', '?')} of nf_conntrack_max {sizes['max']})"

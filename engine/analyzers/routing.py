@@ -289,7 +289,8 @@ def _logged_listen_ports(service: ServiceFact, obs: Observations) -> tuple[list[
     for doc in obs.logs:
         pod = doc.pod or ""
         # a pod of the Service ("catalog-7d9f-x2"), or the workload a "kubectl logs deploy/catalog" read
-        if not (pod.startswith(prefixes) or pod.rsplit("/", 1)[-1] in names):
+        named = not pod and any(re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", doc.label) for name in names)
+        if not (pod.startswith(prefixes) or pod.rsplit("/", 1)[-1] in names or named):  # or "<service>-logs.txt"
             continue
         ports: list[int] = []
         first = ""

@@ -84,7 +84,7 @@ SIGNATURES: tuple[Signature, ...] = (
             r"(?:lookup|resolve|resolving)\s+(?P<host>[A-Za-z0-9_.-]+)(?:\s+on\s+\S+)?:\s*(?:no such host|server misbehaving|i/o timeout)"
             r"|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)\s+(?P<host2>[A-Za-z0-9_.-]+)"
             r"|(?:Name or service not known|Temporary failure in name resolution|nodename nor servname provided|UnknownHostException:?\s*(?P<host3>[A-Za-z0-9_.-]+)?)"
-            r"|can't (?:find|resolve) '?(?P<host4>[A-Za-z0-9_.-]+)'?(?::\s*(?:NXDOMAIN|SERVFAIL|No answer))?|bad address '(?P<host5>[A-Za-z0-9_.-]+)'"
+            r"|can't (?:find|resolve) (?!dependencies\b)'?(?P<host4>[A-Za-z0-9_.-]+)'?(?::\s*(?:NXDOMAIN|SERVFAIL|No answer))?|bad address '(?P<host5>[A-Za-z0-9_.-]+)'"
             r"|NXDOMAIN|getaddrinfo failed for (?P<host6>[A-Za-z0-9_.-]+)|could not translate host name \"(?P<host7>[A-Za-z0-9_.-]+)\""
         ),
     ),
@@ -119,7 +119,7 @@ SIGNATURES: tuple[Signature, ...] = (
         _re(
             r"Connection is not available, request timed out|QueuePool limit of size \d+ overflow \d+ reached"
             r"|(?:connection )?pool (?:is )?exhausted|timeout acquiring (?:a )?connection|Timed out fetching a new connection"
-            r"|Unable to acquire JDBC Connection|could not obtain connection from pool|too many clients in pool"
+            r"|Unable to acquire JDBC Connection|could not obtain (?:a )?connection from (?:the )?pool|too many clients in pool"
         ),
     ),
     Signature(
@@ -555,6 +555,23 @@ SIGNATURES: tuple[Signature, ...] = (
         _re(
             r"Topic (?P<topic>[\w.-]+) not present in metadata|\{(?P<topic2>[\w.-]+)=UNKNOWN_TOPIC_OR_PARTITION\}"
             r"|Subscribed topic not available: (?P<topic3>[\w.-]+)"
+            # the broker's UNKNOWN_TOPIC_OR_PARTITION (error code 3) on a structured line that names the topic
+            r"|(?:does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION)[^\n]*?\btopic[\"']?\s*[:=]\s*[\"']?(?P<topic4>[\w.-]+)"
+            r"|\btopic[\"']?\s*[:=]\s*[\"']?(?P<topic5>[\w.-]+)[^\n]*?(?:does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION)"
+        ),
+    ),
+    Signature(
+        # a dependency-injection container that cannot build a component: the provider/bean it needs is not
+        # registered (NestJS/Angular, Spring, .NET, Guice); the name it lacks is the decisive detail
+        "dependency_injection",
+        "cause",
+        86,
+        "Dependency injection fails: no provider is registered for {dep}{needed}, so the component that needs it cannot be created",
+        re.compile(
+            r"can't resolve dependencies of the (?P<owner>\w+)[^\n]*?argument \"?(?P<dep>[\w$.-]+)\"? at index \[\d+\] is available in the (?P<module>\w+) context"
+            r"|No qualifying bean of type '(?P<dep2>[\w$.]+)' available"
+            r"|Unable to resolve service for type '(?P<dep3>[\w$.`\[\]]+)' while attempting to activate '(?P<owner2>[\w$.`\[\]]+)'"
+            r"|No implementation for (?P<dep4>[\w$.<>]+) was bound"
         ),
     ),
     Signature(
@@ -599,7 +616,7 @@ SIGNATURES: tuple[Signature, ...] = (
         68,
         "Connections to {target} are refused",
         _re(
-            rf"(?P<target>{_TARGET})[^\n]{{0,80}}?(?:connection refused|ECONNREFUSED|refused)"
+            rf"(?P<target>{_TARGET})[^\n]{{0,80}}?(?:connection refused|ECONNREFUSED|(?<!login )(?<!access )refused)"
             rf"|(?:ECONNREFUSED|refused)[^\n]{{0,40}}?(?P<target2>{_TARGET})"
             r"|server at \"(?P<host>[\w.-]+)\"[^\n]{0,40}?port (?P<port>\d+) failed: Connection refused"
             r"|connection refused|ECONNREFUSED"
@@ -659,7 +676,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"metadata|remote_name|loading|moved|too large|recovery|circuit|precondition|keeper|mvcc|max number of clients|primary|brokers|unique|e11000|duplicate|pg_hba|replication slot|allowed to connect|unknown_topic|topic|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|remote_name|loading|moved|too large|recovery|circuit|precondition|keeper|mvcc|max number of clients|primary|brokers|unique|e11000|duplicate|pg_hba|replication slot|allowed to connect|unknown_topic|topic|dependencies|qualifying bean|resolve service|was bound|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
@@ -683,7 +700,11 @@ def match_signatures(line: str) -> list[SignatureMatch]:
             continue
         groups = _merge_groups({k: v for k, v in match.groupdict().items() if v})
         if signature.kind == "exception":
-            groups["detail"] = f": {groups['detail']}" if groups.get("detail") else ""
+            detail = groups.get("detail", "").split("\\n")[0].strip()  # a JSON-escaped stack trace ends the message
+            groups["detail"] = f": {detail}" if detail else ""
+        if signature.kind == "dependency_injection":
+            owner, module = groups.get("owner"), groups.get("module")
+            groups["needed"] = (f" (needed by {owner}" + (f" in {module}" if module else "") + ")") if owner else ""
         if (
             signature.kind in ("alertmanager_notify_failed", "prometheus_rule_failed", "prometheus_remote_write_failed")
             and "detail" in groups

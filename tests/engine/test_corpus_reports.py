@@ -12,6 +12,7 @@ import re
 import pytest
 
 from engine import Report, investigate
+from engine.parsers.message_paste import PASTE_NAME
 from tests.engine.corpus.score import load_cases
 from tests.engine.scenario_loader import all_scenarios, load
 
@@ -75,11 +76,11 @@ def test_dev_case_runs_and_reads_cleanly(case):
     assert len(report.api_result()["hypotheses"]) <= 5
     if report.hypotheses:
         assert report.hypotheses[0].subject
-    names = {a.name: a.content for a in case.attachments} | {"message": case.message}  # output pasted in it
+    names = {a.name: a.content for a in case.attachments} | {PASTE_NAME: case.message}  # output pasted in the question
     for line in report.root_cause.evidence:
-        label, _, _ = line.partition(" ")
+        label, _, _ = line.partition("] ")  # an attachment's name may hold spaces ("Explore-loki 16_19_55.csv")
         assert label.startswith("[attachment:"), line
-        assert label.removeprefix("[attachment:").removesuffix("]") in names, line
+        assert label.removeprefix("[attachment:") in names, line
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])

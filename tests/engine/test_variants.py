@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine import investigate
+from engine.parsers.message_paste import PASTE_NAME
 from tests.engine.corpus.score import check, load_case
 
 VARIANTS = sorted((Path(__file__).parent / "variants").rglob("*.yaml"))
@@ -21,7 +22,9 @@ def test_variant_root_cause_names_the_subject_and_the_decisive_detail(path):
     case = load_case(path, "dev")
     report = investigate(case.request())
     assert check(case, report) == []
-    contents = {a.name: a.content for a in case.attachments} | {"message": case.message}  # output pasted in it
+    contents = {a.name: a.content for a in case.attachments} | {
+        PASTE_NAME: case.message
+    }  # output pasted in the question
     for line in report.root_cause.evidence:
         label, _, excerpt = line.partition("] ")
         name = label.removeprefix("[attachment:")
