@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers import disk_owner
 from engine.analyzers.common import rec
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
@@ -47,6 +48,7 @@ class _Full:
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     full: list[_Full] = []
     biggest: tuple[float, str, str, str] | None = None  # bytes, path, line, label
+    du_rows: list[disk_owner.DuRow] = []
     sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, None) for t in obs.texts]
     sources += [(d.label, d.lines, d.pod) for d in obs.logs]
     for label, lines, pod in sources:
@@ -70,16 +72,29 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     )
                 )
             du = _DU_ROW.match(line.strip())
+            if du:
+                du_rows.append(disk_owner.DuRow(_bytes(du.group("size")), du.group("path"), line, label))
             if du and (biggest is None or _bytes(du.group("size")) > biggest[0]):
                 biggest = (_bytes(du.group("size")), du.group("path"), line, label)
     asked = (ctx.question.named if ctx.question else None) or ctx.service
     full.sort(key=lambda item: not item.inodes)  # out of inodes is the surprise that explains ENOSPC
-    return [
-        _finding(
-            item, item.pod or item.node or asked, biggest if biggest and biggest[1].startswith(item.mount) else None
-        )
-        for item in full[:2]
-    ]
+    found = []
+    for item in full[:2]:
+        largest = biggest if biggest and biggest[1].startswith(item.mount) else None
+        whose = ("", "")
+        if largest and item.node:
+            deepest = disk_owner.culprit(du_rows, disk_owner.DuRow(*largest))
+            largest = (deepest.size, deepest.path, deepest.line, deepest.label)
+            whose = disk_owner.owner(
+                deepest.path,
+                du_rows,
+                [(t.label, t.command, t.lines) for t in obs.texts] + [(d.label, d.command, d.lines) for d in obs.logs],
+            )
+        finding = _finding(item, item.pod or item.node or asked, largest, whose)
+        if item.node and whose[0]:  # what fills the node's disk is what its DiskPressure and evictions come from
+            finding.related = [f"node/{n.name}" for n in obs.nodes if n.name.split(".")[0] == item.node]
+        found.append(finding)
+    return found
 
 
 def _bytes(size: str) -> float:
@@ -87,8 +102,12 @@ def _bytes(size: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def _finding(item: _Full, owner: str | None, biggest: tuple[float, str, str, str] | None) -> Finding:
+def _finding(
+    item: _Full, owner: str | None, biggest: tuple[float, str, str, str] | None, whose: tuple[str, str] = ("", "")
+) -> Finding:
     largest = f"; most of it is {biggest[1]} ({biggest[2].split()[0]})" if biggest else ""
+    if whose[0]:
+        largest += f", {whose[0]}"
     what = f"the disk (filesystem) mounted at {item.mount} is {item.pct}% full ({item.avail} available)"
     if item.inodes:
         largest = f"; most files are under {biggest[1]} ({biggest[2].split()[0]})" if biggest else ""
@@ -96,13 +115,19 @@ def _finding(item: _Full, owner: str | None, biggest: tuple[float, str, str, str
     evidence = [f"{item.label} {excerpt(item.line.strip())}"]
     if biggest:
         evidence.append(f"{biggest[3]} {excerpt(biggest[2].strip())}")
+    if whose[1]:
+        evidence.append(whose[1])
     workload = (owner if item.node else workload_of(owner)) if owner else None
     return Finding(
         kind="filesystem_full",
         subject=f"{'node' if item.node else 'pod'}/{owner}" if owner else f"filesystem:{item.mount}",
         role="cause",
         title=f"{owner + ': ' if owner else ''}{what if item.inodes else what + ", so writes will soon fail with 'no space left on device'"}{largest}",
-        weight=92 if item.inodes else (90 if item.node and biggest else 84) if item.pct >= 95 else 76,
+        weight=92
+        if item.inodes
+        else (90 if item.node and biggest else 84)
+        if item.pct >= 95
+        else (88 if whose[0] else 76),
         evidence=evidence,
         workload=workload,
         recommendations=[
