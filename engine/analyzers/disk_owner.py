@@ -51,12 +51,11 @@ def owner(path: str, rows: list[DuRow], docs: list[tuple[str, str, list[str]]]) 
         return f"the container logs of pod {log_dir.group('pod')} (namespace {log_dir.group('ns')})", ""
     pod_dir = _POD_DIR.match(path)
     if pod_dir:
-        lines = [(label, line) for label, _, doc in docs for line in doc]
-        return _pod_of_uid(pod_dir.group("uid"), path, rows, lines)
+        return _pod_of_uid(pod_dir.group("uid"), path, rows, docs)
     return _configured_writer(path, docs)
 
 
-def _pod_of_uid(uid: str, path: str, rows: list[DuRow], lines: list[tuple[str, str]]) -> tuple[str, str]:
+def _pod_of_uid(uid: str, path: str, rows: list[DuRow], docs: list[tuple[str, str, list[str]]]) -> tuple[str, str]:
     volume = next(
         (
             m.group("volume")
@@ -66,15 +65,28 @@ def _pod_of_uid(uid: str, path: str, rows: list[DuRow], lines: list[tuple[str, s
         "",
     )
     what = f"the emptyDir volume {volume} of " if volume else "the directory of "
-    for label, line in lines:
-        words = line.split()
-        if uid not in words or _COMMAND.match(line):
-            continue
-        at = words.index(uid)
-        name = next((w for w in reversed(words[:at]) if _NAME.match(w) and "-" in w), "")
-        if name:
-            return f"{what}pod {name}", f"{label} {excerpt(line.strip())}"
+    name, cite = pod_of_uid(uid, docs)
+    if name:
+        return f"{what}pod {name}", cite
     return (f"the emptyDir volume {volume} of pod UID {uid}" if volume else ""), ""
+
+
+def pod_of_uid(uid: str, docs: list[tuple[str, str, list[str]]]) -> tuple[str, str]:
+    """The pod whose ``metadata.uid`` is ``uid``: a row printing a name before it, or the output of a command about
+    one pod (``kubectl get pod x -o jsonpath='{.metadata.uid}'``) that prints it."""
+    for label, command, lines in docs:
+        for line in lines:
+            words = line.split()
+            if uid not in words or _COMMAND.match(line):
+                continue
+            at = words.index(uid)
+            name = next((w for w in reversed(words[:at]) if _NAME.match(w) and "-" in w), "")
+            named = command_object(command)
+            if not name and named and named[0] == "Pod":
+                name = named[1]
+            if name:
+                return name, f"{label} {excerpt(line.strip())}"
+    return "", ""
 
 
 def _configured_writer(path: str, docs: list[tuple[str, str, list[str]]]) -> tuple[str, str]:

@@ -30,6 +30,7 @@ _DU_ROW = re.compile(r"^(?P<size>\d+(?:\.\d+)?[KMGT]?)\s+(?P<path>/\S+)\s*$")
 # root@node-3:~# df -h, [ec2-user@ip-10-2-8-14 ~]$ sudo df -h (Debian and Red Hat style prompts)
 _SHELL_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
 _EXEC = re.compile(r"kubectl\b.*?\bexec\s+(?:-\S+\s+)*(?:pod/)?(?P<pod>[a-z0-9][\w.-]*)")
+_DEBUG_NODE = re.compile(r"\bdebug\s+(?:-\S+\s+)*node/(?P<node>[a-z0-9][\w.-]*)")
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -49,10 +50,12 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     full: list[_Full] = []
     biggest: tuple[float, str, str, str] | None = None  # bytes, path, line, label
     du_rows: list[disk_owner.DuRow] = []
-    sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, None) for t in obs.texts]
-    sources += [(d.label, d.lines, d.pod) for d in obs.logs]
-    for label, lines, pod in sources:
-        in_df, inodes, node = False, False, None
+    sources: list[tuple[str, list[str], str | None, str]] = [(t.label, t.lines, None, t.command) for t in obs.texts]
+    sources += [(d.label, d.lines, d.pod, d.command) for d in obs.logs]
+    for label, lines, pod, printed_by in sources:
+        in_df, inodes = False, False
+        debug = _DEBUG_NODE.search(printed_by)  # `kubectl debug node/x -it --image=... -- chroot /host sh`
+        node = debug.group("node") if debug else None
         for line in lines[:5000]:
             command = _EXEC.search(line)
             if command:

@@ -16,24 +16,29 @@ from __future__ import annotations
 import re
 
 from engine.analyzers.common import rec
+from engine.analyzers.disk_owner import pod_of_uid
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
 from engine.findings import Finding
 from engine.parsers.common import excerpt
 from engine.parsers.counted import CountedRow, counted_rows
 
+Doc = tuple[str, str, list[str]]  # label, the command that printed it, its lines
 _MANY = 1000  # a count no healthy node reaches for one name, one parent or one state
-_PS_STAGE = re.compile(r"(?:^|\|)\s*(?:sudo\s+)?ps\b")
 _SHELL_HOST = re.compile(r"^\[?[\w.-]+@([\w.-]+)(?::|\s+[^\]\s]*\][#$])")
 _POD_LABEL = re.compile(r"io\.kubernetes\.pod\.name\"?\s*[=:]\s*\"?(?P<pod>[a-z0-9][\w.-]*[a-z0-9])")
 _DEPLOYMENT_POD = re.compile(r"(?<![\w.-])(?P<pod>[a-z0-9][a-z0-9-]*-[a-z0-9]{6,10}-[a-z0-9]{5})(?![\w.-])")
 _BARE_POD = re.compile(r"^(?P<pod>[a-z0-9][a-z0-9-]*-[a-z0-9]{6,10}-[a-z0-9]{5}|[a-z0-9][a-z0-9-]*-\d+)$")
+_CGROUP_POD = re.compile(
+    r"kubepods[\w.-]*?pod(?P<uid>[0-9a-f]{8}[_-][0-9a-f]{4}[_-][0-9a-f]{4}[_-][0-9a-f]{4}[_-][0-9a-f]{12})"
+)
 _COMMAND_COLUMNS = ("ARGS", "CMD", "COMMAND")
 
 
 def pid_pressure(obs: Observations) -> list[Finding]:
     lines = list(lines_of(obs))
-    rows = [r for r in counted_rows(lines) if not r.command or _PS_STAGE.search(r.command)]
+    docs = [(t.label, t.command, t.lines) for t in obs.texts] + [(d.label, d.command, d.lines) for d in obs.logs]
+    rows = [r for r in counted_rows(docs) if r.from_ps]
     node_fact = next(
         (n for n in obs.nodes if any(c.type == "PIDPressure" and c.status == "True" for c in n.conditions)), None
     )
@@ -46,12 +51,12 @@ def pid_pressure(obs: Observations) -> list[Finding]:
     node = node_fact.name if node_fact else _host(lines)
     cite = next((c.cite for c in node_fact.conditions if c.type == "PIDPressure"), "") if node_fact else ""
     if zombie_total >= _MANY:
-        what, evidence, culprit = _zombies(zombies, zombie_total, rows, lines)
+        what, evidence, culprit = _zombies(zombies, zombie_total, rows, lines, docs)
     else:
         top = max(((r.count, i, r) for i, r in enumerate(rows) if r.get("comm") or _pid_of(r)), default=None)
         if top is None or top[0] < _MANY:
             return []
-        what, evidence, culprit = _crowd(top[2], lines)
+        what, evidence, culprit = _crowd(top[2], lines, docs)
     pressure = "runs out of process IDs (PIDPressure)" if node_fact else "is filling its process ID table"
     pod = culprit[1]
     return [
@@ -79,17 +84,13 @@ def pid_pressure(obs: Observations) -> list[Finding]:
 
 
 def _zombies(
-    zombies: list[CountedRow], total: int, rows: list[CountedRow], lines: list[tuple[str, str]]
+    zombies: list[CountedRow], total: int, rows: list[CountedRow], lines: list[tuple[str, str]], docs: list[Doc]
 ) -> tuple[str, list[str], tuple[str, str, str]]:
     """'N zombie (defunct) <child> processes, children of PID p (<command>) in pod x that never reaps them'."""
     top = max(zombies, key=lambda r: r.count)
     child = next((_name(r) for r in sorted(zombies, key=lambda r: -r.count) if _name(r)), "")
-    parent = top.get("ppid") or (top.get("pid?") if top.get("comm") else "")
-    parent_row = top if parent else None
-    if not parent:
-        by_parent = [r for r in rows if (r.get("ppid") or r.get("pid?")) and not r.get("comm") and r.count >= _MANY]
-        parent_row = max(by_parent, key=lambda r: r.count, default=None)
-        parent = (parent_row.get("ppid") or parent_row.get("pid?")) if parent_row else ""
+    parent_row = _parent_row(zombies, rows)
+    parent = _pid_of(parent_row) if parent_row else ""
     evidence = [f"{top.label} {excerpt(top.line.strip())}"]
     what = f"{total} zombie (defunct) {child + ' ' if child else ''}processes"
     pod = ""
@@ -97,20 +98,22 @@ def _zombies(
         if parent_row is not top:
             evidence.append(f"{parent_row.label} {excerpt(parent_row.line.strip())}")
         command = _command_of(parent, lines)
-        pod, pod_cite = _pod_of(parent, lines)
+        pod, pod_cite = _pod_of(parent, docs)
         if pod_cite:
             evidence.append(pod_cite)
         what += f", {parent_row.count} of them children of PID {parent}{' (' + command + ')' if command else ''}{' in pod ' + pod if pod else ''} that never reaps them (no init or wait() in the container)"
     return what, evidence, ("zombies", pod, child)
 
 
-def _crowd(row: CountedRow, lines: list[tuple[str, str]]) -> tuple[str, list[str], tuple[str, str, str]]:
+def _crowd(
+    row: CountedRow, lines: list[tuple[str, str]], docs: list[Doc]
+) -> tuple[str, list[str], tuple[str, str, str]]:
     """'N threads of process p (<command>)' or 'N processes named x'."""
     evidence = [f"{row.label} {excerpt(row.line.strip())}"]
     pid = _pid_of(row)
     if pid and not row.get("comm"):
         command = _command_of(pid, lines)
-        pod, pod_cite = _pod_of(pid, lines)
+        pod, pod_cite = _pod_of(pid, docs)
         if pod_cite:
             evidence.append(pod_cite)
         threads = "threads" if row.get("pid") and "L" in row.command else "processes or threads"
@@ -148,16 +151,31 @@ def _command_of(pid: str, lines: list[tuple[str, str]]) -> str:
     return ""
 
 
-def _pod_of(pid: str, lines: list[tuple[str, str]]) -> tuple[str, str]:
-    """The pod ``pid`` runs in, from ``crictl inspect`` output printed with (or after) that PID."""
+def _parent_row(zombies: list[CountedRow], rows: list[CountedRow]) -> CountedRow | None:
+    """The biggest count of zombies by parent PID: zombie rows that print a parent, or PID-only rows (a pipeline
+    that kept only zombies and printed their parent)."""
+    candidates = [r for r in rows if (r in zombies or not r.get("comm")) and (r.get("ppid") or r.get("pid?"))]
+    best = max(candidates, key=lambda r: r.count, default=None)
+    return best if best is not None and best.count >= _MANY else None
+
+
+def _pod_of(pid: str, docs: list[Doc]) -> tuple[str, str]:
+    """The pod ``pid`` runs in: ``crictl inspect`` output printed with (or after) that PID, or its cgroup path's
+    pod UID (``kubepods-burstable-pod<uid>.slice``) resolved to the pod with that UID."""
     token = re.compile(rf"(?<![\w.-]){re.escape(pid)}(?![\w.-])")
-    for at, (_, line) in enumerate(lines):
-        if not token.search(line):
-            continue
-        for label, near in lines[at : at + 5]:
-            found = _POD_LABEL.search(near) or _DEPLOYMENT_POD.search(near) or _BARE_POD.match(near.strip())
-            if found:
-                return found.group("pod"), f"{label} {excerpt(near.strip())}"
+    for label, command, lines in docs:
+        windows = [lines[:8]] if token.search(command) else []
+        windows += [lines[at : at + 5] for at, line in enumerate(lines) if token.search(line)]
+        for window in windows:
+            for near in window:
+                found = _POD_LABEL.search(near) or _DEPLOYMENT_POD.search(near) or _BARE_POD.match(near.strip())
+                if found:
+                    return found.group("pod"), f"{label} {excerpt(near.strip())}"
+                uid = _CGROUP_POD.search(near)
+                if uid:
+                    pod, cite = pod_of_uid(uid.group("uid").replace("_", "-"), docs)
+                    if pod:
+                        return pod, cite
     return "", ""
 
 

@@ -87,19 +87,22 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         if config
         else f"Fix what {daemon}'s start error names on {node}, then restart it (systemctl restart {daemon})"
     )
-    return [
-        Finding(
-            kind="runtime_start_failure",
-            subject=f"node/{node}",
-            role="cause",
-            title=f"{node}: the container runtime {daemon} fails to start ({what}: '{message}'), so the kubelet cannot reach its socket and the node is NotReady (container runtime is down, PLEG is not healthy){also}",
-            weight=95,
-            evidence=evidence,
-            workload=node,
-            recommendations=[rec("high", fix)],
-            affected=[node, *others[:4]],
-        )
-    ]
+    finding = Finding(
+        kind="runtime_start_failure",
+        subject=f"node/{node}",
+        role="cause",
+        title=f"{node}: the container runtime {daemon} fails to start ({what}: '{message}'), so the kubelet cannot reach its socket and the node is NotReady (container runtime is down, PLEG is not healthy){also}",
+        weight=95,
+        evidence=evidence,
+        workload=node,
+        recommendations=[rec("high", fix)],
+        affected=[node, *others[:4]],
+        related=[f"node/{n}" for n in (node, *others[:4])],
+    )
+    owner = ctx.focus.owner() if ctx.focus else None
+    if owner and ctx.focus and ctx.focus.covers(finding):
+        finding.related.append(owner)  # the runtime down explains what the subject's nodes report (CNI, PLEG)
+    return [finding]
 
 
 def _message(raw: str) -> str:

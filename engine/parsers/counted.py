@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 _PROMPT = re.compile(r"^\s*(?:\[?[\w.-]+@[\w.-]+(?::\S*|\s+[^\]\s]*\])\s*[#$%]|[#$%>])\s+(?P<command>\S.*)$")
 _ROW = re.compile(r"^\s*(?P<count>\d+)\s+(?P<rest>\S.*?)\s*$")
-_ZOMBIE_FILTER = re.compile(r"""~\s*/\^?Z|==\s*["']Z|\bgrep\b[^|]*\bZ\b|defunct""")  # awk '$1 ~ /^Z/', grep -w Z
+_ZOMBIE_FILTER = re.compile(r"""~\s*/\^?Z|==\s*["']Z|\bgrep\b[^|]*\bZ\b|defunct""", re.I)  # awk '$1 ~ /^Z/', grep -w Z
+_PS_START = re.compile(r"""(?:^|[|'"]|\s--\s)\s*(?:sudo\s+)?(?P<pipeline>ps\s.*)$""")
 _STATE = re.compile(r"^[DRSTtWXZIP][<NLsl+]*$")  # ps STAT/S codes: Z zombie, D uninterruptible, Ss, Sl+ ...
 
 # ps's fixed formats and what their columns are
@@ -55,6 +56,11 @@ class CountedRow:
     line: str
     command: str  # the pipeline that printed it ("" when only its output was pasted)
 
+    @property
+    def from_ps(self) -> bool:
+        """Counted from a ``ps`` listing (or pasted without its command)."""
+        return not self.command or bool(_PS_START.search(self.command))
+
     def get(self, column: str) -> str:
         return next((f for f, c in zip(self.fields, self.columns, strict=True) if c == column), "")
 
@@ -64,26 +70,26 @@ class CountedRow:
         return self.get("stat").startswith("Z") or "defunct" in self.line or bool(_ZOMBIE_FILTER.search(self.command))
 
 
-def counted_rows(lines: Iterable[tuple[str, str]]) -> list[CountedRow]:
-    """Every row of a counted listing among (label, line) pairs, in order."""
+def counted_rows(docs: Iterable[tuple[str, str, list[str]]]) -> list[CountedRow]:
+    """Every row of a counted listing in (label, command, lines) documents, in order; ``command`` is the command
+    line a document was printed by (a paste split at its prompts), prompts left inside the lines start new ones."""
     rows: list[CountedRow] = []
-    block: list[tuple[str, str]] = []
-    command, label = "", ""
-    for line_label, line in [*lines, ("", "")]:
-        prompt = _PROMPT.match(line)
-        if prompt or line_label != label:
-            rows.extend(_block_rows(block, command, label))
-            block, command = [], ""
-        label = line_label
-        if prompt:
-            command = prompt.group("command")
-        else:
-            block.append((line_label, line))
+    for label, first_command, lines in docs:
+        block: list[str] = []
+        command = first_command
+        for line in [*lines, None]:
+            prompt = _PROMPT.match(line) if line is not None else None
+            if prompt or line is None:
+                rows.extend(_block_rows(block, command, label))
+                block = []
+                command = prompt.group("command") if prompt else ""
+            else:
+                block.append(line)
     return rows
 
 
-def _block_rows(block: list[tuple[str, str]], command: str, label: str) -> list[CountedRow]:
-    matches = [(line, m) for _, line in block if (m := _ROW.match(line))]
+def _block_rows(block: list[str], command: str, label: str) -> list[CountedRow]:
+    matches = [(line, m) for line in block if (m := _ROW.match(line))]
     if not matches:
         return []
     if command and "uniq -c" not in command:
@@ -119,6 +125,8 @@ def _shape(field: str) -> str:
 def _pipeline_columns(command: str) -> tuple[str, ...]:
     """The columns a ``ps ... | awk ... | sort | uniq -c`` pipeline counts, or () when it cannot be followed."""
     columns: tuple[str, ...] = ()
+    inner = _PS_START.search(command)  # `ssh node -- 'ps -eo ...'`, `kubectl debug node/x -- ps ...`
+    command = inner.group("pipeline").rstrip("'\"") if inner else command
     for stage in command.split("|"):
         try:
             words = shlex.split(stage)
