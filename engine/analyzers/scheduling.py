@@ -127,7 +127,7 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         matched = next(  # the decisive reason first; a control-plane taint is never the reason
             (
                 (key, text)
-                for reason in (*sorted((t for _, t in reasons), key=lambda t: bool(_FILTERS.search(t))), message)
+                for reason in (*sorted((t for _, t in reasons), key=_filter_rank), message)
                 for key, pattern, text in _REASONS
                 if pattern.search(reason) and not _CONTROL_PLANE.search(reason)
             ),
@@ -239,6 +239,15 @@ _FILTERS = re.compile(
     r"|volume node affinity conflict",
     re.I,
 )
+
+
+def _filter_rank(reason: str) -> int:
+    """Reasons that are not filters first; among filters, the volume's zone before the pod's own node selector: the
+    scheduler names the first filter a node fails, so nodes counted under "volume node affinity conflict" passed
+    the selector and are the ones meant for the pod."""
+    if not _FILTERS.search(reason):
+        return 0
+    return 1 if "volume node affinity conflict" in reason.lower() else 2
 
 
 _CLAIM_REASONS = frozenset({"ProvisioningFailed", "ClaimLost", "VolumeMismatch", "ClaimMisbound"})

@@ -258,6 +258,30 @@ def pinned_zones(obs: Observations) -> tuple[list[str], str] | None:
             return [z.strip() for z in described.group(1).split(",") if z.strip()], _cite(
                 label, line, described.group(1)
             )
+    return _pinned_zones_block(obs)
+
+
+_VALUE_LINE = re.compile(r"^\s*(?:-\s+|\"|[\w.\[\]]*values\[\d+\]:\s*)\"?(?P<zone>[a-z]{2,}(?:-[a-z0-9]+)+)\"?,?\s*$")
+
+
+def _pinned_zones_block(obs: Observations) -> tuple[list[str], str] | None:
+    """The same printed over several lines: YAML (``- key: ...zone`` / ``values:`` / ``- us-east-1a``), pretty
+    JSON, or flattened keys (``...matchExpressions[0].values[0]: us-east-1a``)."""
+    for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        for at, line in enumerate(lines):
+            if not re.search(_ZONE_KEYS, line) or not re.search(r"\bkey\b", line):
+                continue
+            zones: list[str] = []
+            cite = ""
+            for near in lines[at + 1 : at + 8]:
+                if re.search(r"\bkey\b", near):
+                    break
+                value = _VALUE_LINE.match(near)
+                if value:
+                    zones.append(value.group("zone"))
+                    cite = cite or _cite(label, near, value.group("zone"))
+            if zones:
+                return zones, cite
     return None
 
 
