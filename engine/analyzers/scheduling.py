@@ -345,6 +345,11 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
         topology = scheduling_detail.topology_key(obs)
         cordoned = scheduling_detail.cordoned_nodes(obs)
         if "missing required label" in message:
+            missing = scheduling_detail.missing_spread_key(obs)
+            if missing:
+                evidence.append(missing[1])
+                typo = f" (a typo of {missing[2]}?)" if missing[2] else ""
+                return f"no node carries the label {missing[0]}{typo} that its topology spread constraint (whenUnsatisfiable: DoNotSchedule) spreads over (missing required label), so every node is filtered out; fix the topologyKey or label the nodes"
             if topology:
                 evidence.append(topology[1])
             label = topology[0] if topology else "its topologyKey"
@@ -353,9 +358,28 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
             evidence.append(topology[1])
             what = f"its topology spread constraint over {topology[0]} (maxSkew, whenUnsatisfiable: DoNotSchedule) cannot be met"
             if cordoned:
-                what += f"; cordoned in that domain: {', '.join(name for name, _ in cordoned)}"
+                what += _cordoned_domains(cordoned, obs, evidence)
+        elif cordoned:
+            what += _cordoned_domains(cordoned, obs, evidence)
         return what
     return what
+
+
+def _cordoned_domains(cordoned: list[tuple[str, str]], obs: Observations, evidence: list[str]) -> str:
+    """Cordoned nodes by zone: a zone whose every node is cordoned still counts as a spread domain (with none of the
+    pods), so the other zones are already at maxSkew and the new pods fit nowhere."""
+    names = [name for name, _ in cordoned]
+    evidence.extend(cite for _, cite in cordoned[:2] if cite)
+    zones = scheduling_detail.node_zones(obs)
+    emptied = sorted(
+        {zone for name in names if (zone := zones.get(name)) and all(n in names for n, z in zones.items() if z == zone)}
+    )
+    if emptied:
+        return (
+            f"; every node of zone {', '.join(emptied)} is cordoned (SchedulingDisabled: {', '.join(names)}), so that zone "
+            f"still counts as a domain with none of its pods and the other zones already exceed maxSkew; uncordon them"
+        )
+    return f"; cordoned in that domain: {', '.join(names)}"
 
 
 _POD_HEADER = re.compile(r"\bpod[/ ](?:[\w-]+/)?(?P<pod>[a-z0-9][\w.-]*?)(?:\(|\s|$|:)", re.I)

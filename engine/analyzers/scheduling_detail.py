@@ -9,6 +9,7 @@ kubectl prints them: ``describe`` blocks (``Requests:`` / ``Allocatable:``), ``-
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 
@@ -228,7 +229,9 @@ def pod_affinity_selector(obs: Observations, anti: bool) -> tuple[str, str] | No
 def topology_key(obs: Observations) -> tuple[str, str] | None:
     """The topologyKey a spread constraint spreads over (``topology.kubernetes.io/zone``)."""
     for label, line in lines_of(obs):
-        found = re.search(r"\"?topologyKey\"?\s*[:=]\s*\"?([\w./-]+)", line)
+        found = re.search(r"\"?topologyKey\"?\s*[:=]\s*\"?([\w./-]+)", line) or re.search(
+            r"Topology Spread Constraints:\s+([\w./-]+):(?:DoNotSchedule|ScheduleAnyway)", line
+        )  # describe pod: "topology.kubernetes.io/zone:DoNotSchedule when max skew 1 is exceeded ..."
         if found:
             return found.group(1), _cite(label, line, found.group(1))
     for document in obs.documents:  # a pasted spec excerpt read as a document
@@ -237,6 +240,35 @@ def topology_key(obs: Observations) -> tuple[str, str] | None:
             if found:
                 return found.group(1), _cite(document.label, line, found.group(1))
     return None
+
+
+_WELL_KNOWN_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region", "kubernetes.io/hostname")
+_LABEL_KEY = re.compile(r"(?P<key>(?:[a-z0-9][\w-]*\.)+[a-z]{2,}/[\w.-]+)\"?\s*(?:=|:\s*\")")
+
+
+def missing_spread_key(obs: Observations) -> tuple[str, str, str] | None:
+    """For "didn't match pod topology spread constraints (missing required label)": the topologyKey of a
+    DoNotSchedule constraint that the printed node labels lack (only those constraints filter nodes), the line
+    showing it, and the known label it is likely a typo of ("" when none is close)."""
+    lines = list(lines_of(obs))
+    node_keys = {m.group("key") for _, line in lines for m in _LABEL_KEY.finditer(line) if "topologyKey" not in line}
+    constraints: list[tuple[str, str, bool]] = []  # key, cite, DoNotSchedule
+    for at, (label, line) in enumerate(lines):
+        found = re.search(r"\"?topologyKey\"?\s*[:=]\s*\"?([\w./-]+)", line)
+        if not found:
+            continue
+        item = [text for lb, text in lines[max(0, at - 4) : at + 5] if lb == label]
+        hard = any("DoNotSchedule" in text for text in item) and not any(
+            "podAffinityTerm" in text or "ScheduleAnyway" in text for text in item
+        )
+        constraints.append((found.group(1), _cite(label, line, found.group(1)), hard))
+    candidates = [c for c in constraints if c[2]] or constraints
+    unknown = [c for c in candidates if c[0] not in node_keys] if node_keys else candidates
+    if not unknown:
+        return None
+    key, cite, _ = unknown[-1]
+    close = difflib.get_close_matches(key, sorted(node_keys | set(_WELL_KNOWN_KEYS)), n=1, cutoff=0.85)
+    return key, cite, close[0] if close and close[0] != key else ""
 
 
 _ZONE_KEYS = r"(?:topology\.kubernetes\.io/zone|failure-domain\.beta\.kubernetes\.io/zone|topology\.[\w.-]+/zone)"
