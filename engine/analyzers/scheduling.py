@@ -53,6 +53,14 @@ _REASONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ),
     ("unschedulable", re.compile(r"node\(s\) were unschedulable", re.I), "the nodes are cordoned"),
     (
+        "autoscaler_limit",
+        re.compile(
+            r"exceed limits for nodepool|would breach limits|max node group size reached|node group[^\n]*max size",
+            re.I,
+        ),
+        "the node autoscaler cannot add a node: the node pool/group is at its limits",
+    ),
+    (
         "existing_anti_affinity",
         re.compile(r"didn't satisfy existing pods anti-affinity rules", re.I),
         "the anti-affinity rules of pods already running on the nodes exclude it",
@@ -177,6 +185,7 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
             "topology_spread": f"Relax {workload}'s topologySpreadConstraints (maxSkew, whenUnsatisfiable: ScheduleAnyway) or add nodes in the missing zone",
             "volume_limit": "Add nodes or spread the volumes: the nodes reached their attachable-volume limit",
             "unschedulable": "Uncordon a node (kubectl uncordon <node>) or add nodes",
+            "autoscaler_limit": "Raise the node pool's limits (Karpenter NodePool spec.limits, the node group's max size) or free capacity in it; the pods stay Pending until a node can be added",
             "existing_anti_affinity": f"Narrow the other workload's required podAntiAffinity (its labelSelector/namespaces) so it does not repel {workload}, or relabel {workload}",
         }.get(key, "Check the scheduler's message and the nodes' capacity and labels")
         if key == "pvc":
@@ -307,6 +316,8 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
                 f"the nodes have reached their maximum pod count (Too many pods: {capacity[0]} pods allowed per node)"
             )
         return "the nodes have reached their maximum pod count (Too many pods)"
+    if key == "autoscaler_limit":
+        return scheduling_detail.pool_limits(message, obs, evidence) or what
     if key == "unschedulable":
         cordoned = scheduling_detail.cordoned_nodes(obs)
         if cordoned:

@@ -242,6 +242,55 @@ def topology_key(obs: Observations) -> tuple[str, str] | None:
     return None
 
 
+_POOL = re.compile(r"limits for nodepool:?\s*\\?\"?(?P<pool>[a-z0-9][\w.-]*)|node group (?P<group>[\w.-]+)", re.I)
+
+
+def pool_limits(message: str, obs: Observations, evidence: list[str]) -> str:
+    """The node pool an autoscaler cannot grow and how close it is to its limits: a Karpenter NodePool's
+    ``spec.limits`` next to ``status.resources`` (``cpu: "160"`` / ``cpu: "158"``)."""
+    named = _POOL.search(message)
+    pool = (named.group("pool") or named.group("group")) if named else ""
+    limits: dict[str, tuple[str, str]] = {}
+    used: dict[str, str] = {}
+    section = ""
+    for label, line in lines_of(obs):
+        head = re.match(r"^\s*(limits|status|resources|requirements|spec|template)\s*:\s*$", line)
+        if head:
+            section = {"limits": "limits", "status": "status", "resources": "status"}.get(head.group(1), "")
+            continue
+        flat = re.match(r"^\s*(?:spec\.)?(limits|status\.resources)\.(cpu|memory)\s*:\s*\"?([\w.]+)\"?\s*$", line)
+        if flat:  # a JSON print flattened: spec.limits.cpu: 1000 / status.resources.cpu: 998
+            section = "limits" if flat.group(1) == "limits" else "status"
+            line = f"  {flat.group(2)}: {flat.group(3)}"
+        value = re.match(r"^\s+(cpu|memory|nvidia\.com/gpu)\s*:\s*\"?([\w.]+)\"?\s*$", line)
+        if value and section == "limits":
+            limits.setdefault(value.group(1), (value.group(2), _cite(label, line, value.group(2))))
+        elif value and section == "status":
+            used.setdefault(value.group(1), value.group(2))
+    for resource in obs.resources:  # the NodePool read as an object (-o json/yaml)
+        spec_limits = (resource.raw.get("spec") or {}).get("limits") or {}
+        status = (resource.raw.get("status") or {}).get("resources") or {}
+        if resource.kind == "NodePool" and (not pool or resource.name == pool) and isinstance(spec_limits, dict):
+            for key, limit in spec_limits.items():
+                limits[key] = (str(limit), resource.quote(str(key), str(limit)))
+            used.update({k: str(v) for k, v in status.items()} if isinstance(status, dict) else {})
+    where = f"NodePool {pool}" if pool else "the node pool"
+    reached = [
+        (f"{resource} {used[resource]} of its limit {limit}", cite)
+        for resource, (limit, cite) in limits.items()
+        if resource in used and quantity(limit) > 0 and quantity(used[resource]) >= 0.9 * quantity(limit)
+    ]
+    if reached:
+        evidence.extend(cite for _, cite in reached)
+        return (
+            f"the node autoscaler cannot add a node: {where} has reached its limits "
+            f"({'; '.join(text for text, _ in reached)}), so every instance type would exceed them"
+        )
+    if pool:
+        return f"the node autoscaler cannot add a node: every instance type would exceed the limits of {where}"
+    return ""
+
+
 _WELL_KNOWN_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region", "kubernetes.io/hostname")
 _LABEL_KEY = re.compile(r"(?P<key>(?:[a-z0-9][\w-]*\.)+[a-z]{2,}/[\w.-]+)\"?\s*(?:=|:\s*\")")
 
