@@ -264,8 +264,15 @@ def _printed_taints(obs: Observations, node: str) -> tuple[list[str], str] | Non
     return None
 
 
+_DRIVERS = (  # the cloud API a denied action belongs to -> the CSI driver that calls it
+    (re.compile(r"\bec2:|EC2: \w+Volume", re.I), "AWS EBS CSI driver (ebs.csi.aws.com)"),
+    (re.compile(r"elasticfilesystem:", re.I), "AWS EFS CSI driver (efs.csi.aws.com)"),
+    (re.compile(r"compute\.disks\.|compute\.instances\.attachDisk", re.I), "GCE PD CSI driver (pd.csi.storage.gke.io)"),
+    (re.compile(r"Microsoft\.Compute/disks", re.I), "Azure Disk CSI driver (disk.csi.azure.com)"),
+)
+
+
 def _cloud_denied(denied: re.Match[str], line: str, cite: str, owner: str | None, obs: Observations) -> Finding:
-    del obs
     performed = re.search(
         r"not authorized to perform:? ([\w-]+:[\w*-]+)|Required '([\w.]+)' permission|authorization to perform action '([\w./-]+)'",
         line,
@@ -279,12 +286,27 @@ def _cloud_denied(denied: re.Match[str], line: str, cite: str, owner: str | None
         if node_role
         else ""
     )
+    driver = next((name for pattern, name in _DRIVERS if pattern.search(line)), "")
+    if driver and node_role:
+        account = next(
+            (
+                r
+                for r in obs.resources
+                if r.kind == "ServiceAccount"
+                and "csi" in r.name
+                and "controller" in r.name
+                and not any("role-arn" in str(k) for k in ((r.raw.get("metadata") or {}).get("annotations") or {}))
+            ),
+            None,
+        )
+        if account:
+            why += f"; ServiceAccount {account.namespace + '/' if account.namespace else ''}{account.name} carries no eks.amazonaws.com/role-arn annotation"
     subject = owner or "storage"
     return Finding(
         kind="csi_cloud_permission_denied",
         subject=f"{workload_of(subject)}:csi_cloud_permission_denied",
         role="cause",
-        title=f"{subject}: the CSI controller is not authorized by the cloud to manage volumes: {identity} is not authorized to perform {action}{why}, so new volumes are not provisioned",
+        title=f"{subject}: the CSI controller{' of the ' + driver if driver else ''} is not authorized by the cloud to manage volumes: {identity} is not authorized to perform {action}{why}, so new volumes are not provisioned",
         weight=92,
         evidence=[cite],
         workload=workload_of(owner) if owner else None,
