@@ -100,6 +100,8 @@ def _configured_writer(path: str, docs: list[tuple[str, str, list[str]]]) -> tup
                 continue
             if not source or not mention.search(line) or re.match(r"^\s*\d+(?:\.\d+)?[KMGT]?\s+/", line):
                 continue
+            if "*" in line:
+                continue  # a glob names what a collector reads (Path /var/log/containers/*.log), not where it writes
             key = line.strip().split()[0].rstrip(":=")
             via = f" (its {key})" if key and not key.startswith("/") else ""
             return f"written by {source}{via}", f"{label} {excerpt(line.strip())}"
