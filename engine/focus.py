@@ -176,7 +176,18 @@ def _expand(subject: Subject, obs: Observations) -> set[str]:
     if name not in _observed_names(obs) and subject.kind is None:
         related = {n for n in _observed_names(obs) if n.startswith(f"{name}-") or name.startswith(f"{n}-")}
         names |= related
-    return names
+    return names | _labelled_nodes(name, obs)
+
+
+def _labelled_nodes(name: str, obs: Observations) -> set[str]:
+    """The nodes of a node group or pool: ``get nodes -L <label>`` rows showing the name as a label value."""
+    nodes = {n.name for n in obs.nodes}
+    return {
+        cells[0]
+        for text in obs.texts
+        for line in text.lines
+        if len(cells := line.split()) > 2 and cells[0] in nodes and name in (c.lower() for c in cells[1:])
+    }
 
 
 def _alert_subjects(obs: Observations) -> list[Subject]:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers import disk_owner
 from engine.analyzers.common import rec
 from engine.analyzers.log_signatures import doc_source
 from engine.facts import Observations
@@ -30,6 +31,7 @@ _DU_ROW = re.compile(r"^(?P<size>\d+(?:\.\d+)?[KMGT]?)\s+(?P<path>/\S+)\s*$")
 # root@node-3:~# df -h, [ec2-user@ip-10-2-8-14 ~]$ sudo df -h (Debian and Red Hat style prompts)
 _SHELL_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
 _EXEC = re.compile(r"kubectl\b.*?\bexec\s+(?:-\S+\s+)*(?:pod/)?(?P<pod>[a-z0-9][\w.-]*)")
+_DEBUG_NODE = re.compile(r"\bdebug\s+(?:-\S+\s+)*node/(?P<node>[a-z0-9][\w.-]*)")
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -48,11 +50,16 @@ class _Full:
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     full: list[_Full] = []
     biggest: tuple[float, str, str, str] | None = None  # bytes, path, line, label
+    du_rows: list[disk_owner.DuRow] = []
     # a paste split per command keeps its command line apart: `kubectl exec <pod> -- df` names the pod
-    sources: list[tuple[str, list[str], str | None]] = [(t.label, t.lines, _exec_pod(t.command)) for t in obs.texts]
-    sources += [(d.label, d.lines, d.pod or _exec_pod(d.command)) for d in obs.logs]
-    for label, lines, pod in sources:
-        in_df, inodes, node = False, False, None
+    sources: list[tuple[str, list[str], str | None, str]] = [
+        (t.label, t.lines, _exec_pod(t.command), t.command) for t in obs.texts
+    ]
+    sources += [(d.label, d.lines, d.pod or _exec_pod(d.command), d.command) for d in obs.logs]
+    for label, lines, pod, printed_by in sources:
+        in_df, inodes = False, False
+        debug = _DEBUG_NODE.search(printed_by)  # `kubectl debug node/x -it --image=... -- chroot /host sh`
+        node = debug.group("node") if debug else None
         for line in lines[:5000]:
             command = _EXEC.search(line)
             if command:
@@ -72,17 +79,30 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                     )
                 )
             du = _DU_ROW.match(line.strip())
+            if du:
+                du_rows.append(disk_owner.DuRow(_bytes(du.group("size")), du.group("path"), line, label))
             if du and (biggest is None or _bytes(du.group("size")) > biggest[0]):
                 biggest = (_bytes(du.group("size")), du.group("path"), line, label)
     asked = (ctx.question.named if ctx.question else None) or ctx.service
     full.sort(key=lambda item: not item.inodes)  # out of inodes is the surprise that explains ENOSPC
-    findings = [
-        _finding(item, _owner(item, asked), biggest if biggest and biggest[1].startswith(item.mount) else None)
-        for item in full[:2]
-    ]
-    for item, finding in zip(full[:2], findings, strict=True):
+    found = []
+    for item in full[:2]:
+        largest = biggest if biggest and biggest[1].startswith(item.mount) else None
+        whose = ("", "")
+        if largest and item.node:
+            deepest = disk_owner.culprit(du_rows, disk_owner.DuRow(*largest))
+            largest = (deepest.size, deepest.path, deepest.line, deepest.label)
+            whose = disk_owner.owner(
+                deepest.path,
+                du_rows,
+                [(t.label, t.command, t.lines) for t in obs.texts] + [(d.label, d.command, d.lines) for d in obs.logs],
+            )
+        finding = _finding(item, _owner(item, asked), largest, whose)
+        if item.node and whose[0]:  # what fills the node's disk is what its DiskPressure and evictions come from
+            finding.related = [f"node/{n.name}" for n in obs.nodes if n.name.split(".")[0] == item.node]
         _writers(item, finding, obs, ctx)
-    return findings
+        found.append(finding)
+    return found
 
 
 _ENOSPC = re.compile(r"no space left on device|ENOSPC", re.IGNORECASE)
@@ -121,8 +141,12 @@ def _bytes(size: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def _finding(item: _Full, owner: str | None, biggest: tuple[float, str, str, str] | None) -> Finding:
+def _finding(
+    item: _Full, owner: str | None, biggest: tuple[float, str, str, str] | None, whose: tuple[str, str] = ("", "")
+) -> Finding:
     largest = f"; most of it is {biggest[1]} ({biggest[2].split()[0]})" if biggest else ""
+    if whose[0]:
+        largest += f", {whose[0]}"
     what = f"the disk (filesystem) mounted at {item.mount} is {item.pct}% full ({item.avail} available)"
     if item.inodes:
         largest = f"; most files are under {biggest[1]} ({biggest[2].split()[0]})" if biggest else ""
@@ -130,13 +154,19 @@ def _finding(item: _Full, owner: str | None, biggest: tuple[float, str, str, str
     evidence = [f"{item.label} {excerpt(item.line.strip())}"]
     if biggest:
         evidence.append(f"{biggest[3]} {excerpt(biggest[2].strip())}")
+    if whose[1]:
+        evidence.append(whose[1])
     workload = (owner if item.node else workload_of(owner)) if owner else None
     return Finding(
         kind="filesystem_full",
         subject=f"{'node' if item.node else 'pod'}/{owner}" if owner else f"filesystem:{item.mount}",
         role="cause",
         title=f"{owner + ': ' if owner else ''}{what if item.inodes else what + ", so writes will soon fail with 'no space left on device'"}{largest}",
-        weight=92 if item.inodes else (90 if item.node and biggest else 84) if item.pct >= 95 else 76,
+        weight=92
+        if item.inodes
+        else (90 if item.node and biggest else 84)
+        if item.pct >= 95
+        else (88 if whose[0] else 76),
         evidence=evidence,
         workload=workload,
         recommendations=[

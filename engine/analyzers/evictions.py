@@ -94,6 +94,10 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         node = pod.node if pod and pod.node else _pressured_node(obs, low.group(1))
         workload = workload_of(event.object_name)
         where = f"node {node}" if node else "its node"
+        threshold = _THRESHOLD.search(event.message)
+        if threshold and _bytes(usage.group(2)) * 100 < _bytes(threshold.group(1)):
+            findings[event.object_name] = _victim(event, usage, low.group(1), workload, where, node)
+            continue
         findings[event.object_name] = Finding(
             kind="eviction_heavy_user",
             subject=f"pod/{event.object_name}",
@@ -123,6 +127,34 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     if filler:
         findings[filler.subject.removeprefix("pod/")] = filler
     return list(findings.values())
+
+
+_THRESHOLD = re.compile(r"Threshold quantity: (\d+(?:\.\d+)?[KMGTE]?i?)\b")
+
+
+def _victim(
+    event: EventFact, usage: re.Match[str], resource: str, workload: str, where: str, node: str | None
+) -> Finding:
+    """A pod evicted while using a sliver of what the kubelet must reclaim: with a request of 0 any use "exceeds
+    its request", so the kubelet picks it, but what fills the node is elsewhere (another pod, logs, a host path)."""
+    return Finding(
+        kind="eviction_victim",
+        subject=f"pod/{event.object_name}",
+        role="symptom",
+        title=f"pod {event.object_name} was evicted when {where} ran low on {resource}{_pressure(resource)}, although container {usage.group(1)} used only {usage.group(2)}: it is a victim, not what fills the node",
+        weight=60,
+        evidence=[event.cite],
+        workload=workload,
+        timestamp=finding_time(event),
+        recommendations=[
+            rec(
+                "medium",
+                f"Set {workload}'s {resource} request so the kubelet evicts it last; free the node from what actually fills it",
+            )
+        ],
+        affected=[workload],
+        related=[f"node/{node}"] if node else [],
+    )
 
 
 # du of the kubelet's container log directories: /var/log/pods/<namespace>_<pod>_<uid>/<container>/0.log

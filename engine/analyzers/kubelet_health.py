@@ -22,6 +22,7 @@ import re
 from datetime import UTC, datetime
 
 from engine.analysis_context import AnalysisContext
+from engine.analyzers import runtime_start
 from engine.analyzers.common import rec
 from engine.analyzers.scheduling_detail import lines_of, not_ready_nodes
 from engine.facts import Observations
@@ -41,6 +42,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     return [
         *_client_certificate_expired(obs, ctx),
         *_start_failure(obs, ctx),
+        *runtime_start.analyze(obs, ctx),
         *_pleg_cause(obs, ctx),
         *_inotify_limit(obs, ctx),
         *_daemon_oom(obs, ctx),

@@ -20,6 +20,7 @@ from collections import Counter
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.pid_exhaustion import pid_pressure
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
 from engine.findings import Finding
@@ -48,7 +49,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         *_cni_agent(obs),
         *_dns_upstream(obs),
         *_image_gc(obs),
-        *_pid_pressure(obs),
+        *pid_pressure(obs),
         *_pods_near_capacity(obs),
     ]
 
@@ -278,85 +279,6 @@ def _image_gc(obs: Observations) -> list[Finding]:
             affected=[node] if node else [],
         )
     ]
-
-
-_COUNT_ROW = re.compile(r"^\s*(?P<count>\d{3,})\s+(?P<name>[\w./:-]+)\s*$")
-
-
-def _pid_pressure(obs: Observations) -> list[Finding]:
-    """A node under PIDPressure: the process name a ``ps | sort | uniq -c`` count shows by the thousands."""
-    nodes = [n for n in obs.nodes if any(c.type == "PIDPressure" and c.status == "True" for c in n.conditions)]
-    if not nodes:
-        return []
-    top = max(
-        (
-            (int(m.group("count")), m.group("name"), f"{label} {excerpt(line.strip())}")
-            for label, line in lines_of(obs)
-            if (m := _COUNT_ROW.match(line))
-        ),
-        default=None,
-    )
-    if top is None or top[0] < 1000:
-        return []
-    node = nodes[0]
-    cite = next((c.cite for c in node.conditions if c.type == "PIDPressure"), "")
-    zombie = top[1] == "Z" or "defunct" in top[1]
-    what = f"{top[0]} zombie (defunct) processes" if zombie else f"{top[0]} processes named {top[1]}"
-    evidence = [e for e in (cite, top[2]) if e]
-    parent = _zombie_parent(obs) if zombie else None
-    owner = ""
-    if parent:
-        pid, count, command, pod, child, parent_cite = parent
-        owner = f", {count} of them {child + ' ' if child else ''}children of PID {pid}{' (' + command + ')' if command else ''}{' in pod ' + pod if pod else ''} that never reaps them (no init/wait in the container)"
-        evidence.append(parent_cite)
-    return [
-        Finding(
-            kind="node_pid_exhaustion",
-            subject=f"{node.name}:node_pid_exhaustion",
-            role="cause",
-            title=f"{node.name}: the node runs out of process IDs (PIDPressure): {what}{owner} fill the PID table, so new processes cannot fork and pods fail to start",
-            weight=90,
-            evidence=evidence,
-            workload=node.name,
-            recommendations=[
-                rec(
-                    "high",
-                    (
-                        f"Restart {parent[3] or 'the parent process'} and make it reap its children (an init such as tini, shareProcessNamespace, or wait() on exited children); set a pod PID limit (kubelet podPidsLimit)"
-                        if parent
-                        else f"Find the pod spawning {top[1]} processes (leaked children, missing reaping/init) and set a pod PID limit (kubelet podPidsLimit)"
-                    ),
-                )
-            ],
-            affected=[node.name, *([parent[3]] if parent and parent[3] else [])],
-        )
-    ]
-
-
-_PPID_COUNT = re.compile(r"^\s*(?P<count>\d+)\s+(?P<pid>\d+)\s*$")
-_DEFUNCT = re.compile(r"^\s*\d+\s+(?P<name>[\w.-]+) <defunct>")
-_BARE_POD = re.compile(r"^(?P<pod>[a-z0-9][a-z0-9-]*-[a-z0-9]{8,10}-[a-z0-9]{5}|[a-z0-9][a-z0-9-]*-\d+)$")
-_POD_LABEL = re.compile(r"io\.kubernetes\.pod\.name\"?\s*[=:]\s*\"?(?P<pod>[a-z0-9][\w.-]*)")
-
-
-def _zombie_parent(obs: Observations) -> tuple[str, int, str, str, str, str] | None:
-    """The PID whose children are the zombies (``ps -eo ppid=,stat= | ... | uniq -c``), its command, its pod
-    (``io.kubernetes.pod.name`` or a bare pod name printed by ``crictl inspect``) and the children's name."""
-    lines = list(lines_of(obs))
-    rows = [
-        (int(m.group("count")), m.group("pid"), label, line) for label, line in lines if (m := _PPID_COUNT.match(line))
-    ]
-    rows = [row for row in rows if row[0] >= 1000]
-    if not rows:
-        return None
-    count, pid, label, line = max(rows)
-    command = next((m.group(1).strip() for _, text in lines if (m := re.match(rf"^\s*{pid}\s+\S+\s+(.+)$", text))), "")
-    after = [text for _, text in lines[next(i for i, (_, t) in enumerate(lines) if t == line) :]]
-    pod = next((m.group("pod") for text in after if (m := _POD_LABEL.search(text))), "") or next(
-        (m.group("pod") for text in after if (m := _BARE_POD.match(text.strip()))), ""
-    )
-    child = next((m.group("name") for _, text in lines if (m := _DEFUNCT.match(text))), "")
-    return pid, count, command, pod, child, f"{label} {excerpt(line.strip())}"
 
 
 def _pods_near_capacity(obs: Observations) -> list[Finding]:

@@ -53,6 +53,14 @@ _REASONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ),
     ("unschedulable", re.compile(r"node\(s\) were unschedulable", re.I), "the nodes are cordoned"),
     (
+        "autoscaler_limit",
+        re.compile(
+            r"exceed limits for nodepool|would breach limits|max node group size reached|node group[^\n]*max size",
+            re.I,
+        ),
+        "the node autoscaler cannot add a node: the node pool/group is at its limits",
+    ),
+    (
         "existing_anti_affinity",
         re.compile(r"didn't satisfy existing pods anti-affinity rules", re.I),
         "the anti-affinity rules of pods already running on the nodes exclude it",
@@ -127,7 +135,7 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         matched = next(  # the decisive reason first; a control-plane taint is never the reason
             (
                 (key, text)
-                for reason in (*sorted((t for _, t in reasons), key=lambda t: bool(_FILTERS.search(t))), message)
+                for reason in (*sorted((t for _, t in reasons), key=_filter_rank), message)
                 for key, pattern, text in _REASONS
                 if pattern.search(reason) and not _CONTROL_PLANE.search(reason)
             ),
@@ -177,6 +185,7 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
             "topology_spread": f"Relax {workload}'s topologySpreadConstraints (maxSkew, whenUnsatisfiable: ScheduleAnyway) or add nodes in the missing zone",
             "volume_limit": "Add nodes or spread the volumes: the nodes reached their attachable-volume limit",
             "unschedulable": "Uncordon a node (kubectl uncordon <node>) or add nodes",
+            "autoscaler_limit": "Raise the node pool's limits (Karpenter NodePool spec.limits, the node group's max size) or free capacity in it; the pods stay Pending until a node can be added",
             "existing_anti_affinity": f"Narrow the other workload's required podAntiAffinity (its labelSelector/namespaces) so it does not repel {workload}, or relabel {workload}",
         }.get(key, "Check the scheduler's message and the nodes' capacity and labels")
         if key == "pvc":
@@ -241,6 +250,15 @@ _FILTERS = re.compile(
 )
 
 
+def _filter_rank(reason: str) -> int:
+    """Reasons that are not filters first; among filters, the volume's zone before the pod's own node selector: the
+    scheduler names the first filter a node fails, so nodes counted under "volume node affinity conflict" passed
+    the selector and are the ones meant for the pod."""
+    if not _FILTERS.search(reason):
+        return 0
+    return 1 if "volume node affinity conflict" in reason.lower() else 2
+
+
 _CLAIM_REASONS = frozenset({"ProvisioningFailed", "ClaimLost", "VolumeMismatch", "ClaimMisbound"})
 
 
@@ -298,6 +316,8 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
                 f"the nodes have reached their maximum pod count (Too many pods: {capacity[0]} pods allowed per node)"
             )
         return "the nodes have reached their maximum pod count (Too many pods)"
+    if key == "autoscaler_limit":
+        return scheduling_detail.pool_limits(message, obs, evidence) or what
     if key == "unschedulable":
         cordoned = scheduling_detail.cordoned_nodes(obs)
         if cordoned:
@@ -336,6 +356,11 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
         topology = scheduling_detail.topology_key(obs)
         cordoned = scheduling_detail.cordoned_nodes(obs)
         if "missing required label" in message:
+            missing = scheduling_detail.missing_spread_key(obs)
+            if missing:
+                evidence.append(missing[1])
+                typo = f" (a typo of {missing[2]}?)" if missing[2] else ""
+                return f"no node carries the label {missing[0]}{typo} that its topology spread constraint (whenUnsatisfiable: DoNotSchedule) spreads over (missing required label), so every node is filtered out; fix the topologyKey or label the nodes"
             if topology:
                 evidence.append(topology[1])
             label = topology[0] if topology else "its topologyKey"
@@ -344,9 +369,28 @@ def _detail(key: str, what: str, message: str, obs: Observations, evidence: list
             evidence.append(topology[1])
             what = f"its topology spread constraint over {topology[0]} (maxSkew, whenUnsatisfiable: DoNotSchedule) cannot be met"
             if cordoned:
-                what += f"; cordoned in that domain: {', '.join(name for name, _ in cordoned)}"
+                what += _cordoned_domains(cordoned, obs, evidence)
+        elif cordoned:
+            what += _cordoned_domains(cordoned, obs, evidence)
         return what
     return what
+
+
+def _cordoned_domains(cordoned: list[tuple[str, str]], obs: Observations, evidence: list[str]) -> str:
+    """Cordoned nodes by zone: a zone whose every node is cordoned still counts as a spread domain (with none of the
+    pods), so the other zones are already at maxSkew and the new pods fit nowhere."""
+    names = [name for name, _ in cordoned]
+    evidence.extend(cite for _, cite in cordoned[:2] if cite)
+    zones = scheduling_detail.node_zones(obs)
+    emptied = sorted(
+        {zone for name in names if (zone := zones.get(name)) and all(n in names for n, z in zones.items() if z == zone)}
+    )
+    if emptied:
+        return (
+            f"; every node of zone {', '.join(emptied)} is cordoned (SchedulingDisabled: {', '.join(names)}), so that zone "
+            f"still counts as a domain with none of its pods and the other zones already exceed maxSkew; uncordon them"
+        )
+    return f"; cordoned in that domain: {', '.join(names)}"
 
 
 _POD_HEADER = re.compile(r"\bpod[/ ](?:[\w-]+/)?(?P<pod>[a-z0-9][\w.-]*?)(?:\(|\s|$|:)", re.I)

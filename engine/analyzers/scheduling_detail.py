@@ -9,6 +9,7 @@ kubectl prints them: ``describe`` blocks (``Requests:`` / ``Allocatable:``), ``-
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 
@@ -228,7 +229,9 @@ def pod_affinity_selector(obs: Observations, anti: bool) -> tuple[str, str] | No
 def topology_key(obs: Observations) -> tuple[str, str] | None:
     """The topologyKey a spread constraint spreads over (``topology.kubernetes.io/zone``)."""
     for label, line in lines_of(obs):
-        found = re.search(r"\"?topologyKey\"?\s*[:=]\s*\"?([\w./-]+)", line)
+        found = re.search(r"\"?topologyKey\"?\s*[:=]\s*\"?([\w./-]+)", line) or re.search(
+            r"Topology Spread Constraints:\s+([\w./-]+):(?:DoNotSchedule|ScheduleAnyway)", line
+        )  # describe pod: "topology.kubernetes.io/zone:DoNotSchedule when max skew 1 is exceeded ..."
         if found:
             return found.group(1), _cite(label, line, found.group(1))
     for document in obs.documents:  # a pasted spec excerpt read as a document
@@ -237,6 +240,84 @@ def topology_key(obs: Observations) -> tuple[str, str] | None:
             if found:
                 return found.group(1), _cite(document.label, line, found.group(1))
     return None
+
+
+_POOL = re.compile(r"limits for nodepool:?\s*\\?\"?(?P<pool>[a-z0-9][\w.-]*)|node group (?P<group>[\w.-]+)", re.I)
+
+
+def pool_limits(message: str, obs: Observations, evidence: list[str]) -> str:
+    """The node pool an autoscaler cannot grow and how close it is to its limits: a Karpenter NodePool's
+    ``spec.limits`` next to ``status.resources`` (``cpu: "160"`` / ``cpu: "158"``)."""
+    named = _POOL.search(message)
+    pool = (named.group("pool") or named.group("group")) if named else ""
+    limits: dict[str, tuple[str, str]] = {}
+    used: dict[str, str] = {}
+    section = ""
+    for label, line in lines_of(obs):
+        head = re.match(r"^\s*(limits|status|resources|requirements|spec|template)\s*:\s*$", line)
+        if head:
+            section = {"limits": "limits", "status": "status", "resources": "status"}.get(head.group(1), "")
+            continue
+        flat = re.match(r"^\s*(?:spec\.)?(limits|status\.resources)\.(cpu|memory)\s*:\s*\"?([\w.]+)\"?\s*$", line)
+        if flat:  # a JSON print flattened: spec.limits.cpu: 1000 / status.resources.cpu: 998
+            section = "limits" if flat.group(1) == "limits" else "status"
+            line = f"  {flat.group(2)}: {flat.group(3)}"
+        value = re.match(r"^\s+(cpu|memory|nvidia\.com/gpu)\s*:\s*\"?([\w.]+)\"?\s*$", line)
+        if value and section == "limits":
+            limits.setdefault(value.group(1), (value.group(2), _cite(label, line, value.group(2))))
+        elif value and section == "status":
+            used.setdefault(value.group(1), value.group(2))
+    for resource in obs.resources:  # the NodePool read as an object (-o json/yaml)
+        spec_limits = (resource.raw.get("spec") or {}).get("limits") or {}
+        status = (resource.raw.get("status") or {}).get("resources") or {}
+        if resource.kind == "NodePool" and (not pool or resource.name == pool) and isinstance(spec_limits, dict):
+            for key, limit in spec_limits.items():
+                limits[key] = (str(limit), resource.quote(str(key), str(limit)))
+            used.update({k: str(v) for k, v in status.items()} if isinstance(status, dict) else {})
+    where = f"NodePool {pool}" if pool else "the node pool"
+    reached = [
+        (f"{resource} {used[resource]} of its limit {limit}", cite)
+        for resource, (limit, cite) in limits.items()
+        if resource in used and quantity(limit) > 0 and quantity(used[resource]) >= 0.9 * quantity(limit)
+    ]
+    if reached:
+        evidence.extend(cite for _, cite in reached)
+        return (
+            f"the node autoscaler cannot add a node: {where} has reached its limits "
+            f"({'; '.join(text for text, _ in reached)}), so every instance type would exceed them"
+        )
+    if pool:
+        return f"the node autoscaler cannot add a node: every instance type would exceed the limits of {where}"
+    return ""
+
+
+_WELL_KNOWN_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region", "kubernetes.io/hostname")
+_LABEL_KEY = re.compile(r"(?P<key>(?:[a-z0-9][\w-]*\.)+[a-z]{2,}/[\w.-]+)\"?\s*(?:=|:\s*\")")
+
+
+def missing_spread_key(obs: Observations) -> tuple[str, str, str] | None:
+    """For "didn't match pod topology spread constraints (missing required label)": the topologyKey of a
+    DoNotSchedule constraint that the printed node labels lack (only those constraints filter nodes), the line
+    showing it, and the known label it is likely a typo of ("" when none is close)."""
+    lines = list(lines_of(obs))
+    node_keys = {m.group("key") for _, line in lines for m in _LABEL_KEY.finditer(line) if "topologyKey" not in line}
+    constraints: list[tuple[str, str, bool]] = []  # key, cite, DoNotSchedule
+    for at, (label, line) in enumerate(lines):
+        found = re.search(r"\"?topologyKey\"?\s*[:=]\s*\"?([\w./-]+)", line)
+        if not found:
+            continue
+        item = [text for lb, text in lines[max(0, at - 4) : at + 5] if lb == label]
+        hard = any("DoNotSchedule" in text for text in item) and not any(
+            "podAffinityTerm" in text or "ScheduleAnyway" in text for text in item
+        )
+        constraints.append((found.group(1), _cite(label, line, found.group(1)), hard))
+    candidates = [c for c in constraints if c[2]] or constraints
+    unknown = [c for c in candidates if c[0] not in node_keys] if node_keys else candidates
+    if not unknown:
+        return None
+    key, cite, _ = unknown[-1]
+    close = difflib.get_close_matches(key, sorted(node_keys | set(_WELL_KNOWN_KEYS)), n=1, cutoff=0.85)
+    return key, cite, close[0] if close and close[0] != key else ""
 
 
 _ZONE_KEYS = r"(?:topology\.kubernetes\.io/zone|failure-domain\.beta\.kubernetes\.io/zone|topology\.[\w.-]+/zone)"
@@ -258,6 +339,30 @@ def pinned_zones(obs: Observations) -> tuple[list[str], str] | None:
             return [z.strip() for z in described.group(1).split(",") if z.strip()], _cite(
                 label, line, described.group(1)
             )
+    return _pinned_zones_block(obs)
+
+
+_VALUE_LINE = re.compile(r"^\s*(?:-\s+|\"|[\w.\[\]]*values\[\d+\]:\s*)\"?(?P<zone>[a-z]{2,}(?:-[a-z0-9]+)+)\"?,?\s*$")
+
+
+def _pinned_zones_block(obs: Observations) -> tuple[list[str], str] | None:
+    """The same printed over several lines: YAML (``- key: ...zone`` / ``values:`` / ``- us-east-1a``), pretty
+    JSON, or flattened keys (``...matchExpressions[0].values[0]: us-east-1a``)."""
+    for label, lines in [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]:
+        for at, line in enumerate(lines):
+            if not re.search(_ZONE_KEYS, line) or not re.search(r"\bkey\b", line):
+                continue
+            zones: list[str] = []
+            cite = ""
+            for near in lines[at + 1 : at + 8]:
+                if re.search(r"\bkey\b", near):
+                    break
+                value = _VALUE_LINE.match(near)
+                if value:
+                    zones.append(value.group("zone"))
+                    cite = cite or _cite(label, near, value.group("zone"))
+            if zones:
+                return zones, cite
     return None
 
 

@@ -88,7 +88,9 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             server = arguments.group("server")
         output = _MOUNT_OUTPUT.match(line)
         if output and last_mount and "mount_output" not in findings:
-            findings["mount_output"] = _mount_output(output.group("out").strip(), cite, *last_mount, server=server)
+            findings["mount_output"] = _mount_output(
+                output.group("out").strip(), cite, *last_mount, server=server, obs=obs
+            )
         secret = _EXTERNAL_SECRET.search(line) if _EXTERNAL_STORE.search(line) else None
         if secret and "secret" not in findings:
             findings["secret"] = _external_secret(secret.group(1), cite, owner, obs)
@@ -121,20 +123,35 @@ _MOUNT_MEANINGS = (
 
 
 def _mount_output(
-    output: str, cite: str, volume: str, failed_cite: str, owner: str | None, server: str | None = None
+    output: str,
+    cite: str,
+    volume: str,
+    failed_cite: str,
+    owner: str | None,
+    server: str | None = None,
+    obs: Observations | None = None,
 ) -> Finding:
     """The mount helper's own output printed under a MountVolume failure (NFS/CIFS/iSCSI: why the server refused)."""
     subject = workload_of(owner) if owner else volume
     meaning = next((text for pattern, text in _MOUNT_MEANINGS if pattern.search(output)), None) if server else None
+    extra: list[str] = []
     if meaning and server:
         output = f"{output} — {meaning.format(server=server)}"
+        if obs is not None and "access denied" in output:
+            allowed, refused = _export_clients(server, obs)
+            if allowed:
+                output += f"; the export allows only {allowed[0]}"
+                extra.append(allowed[1])
+            if refused:
+                output += f"; the server's mountd refuses {refused[0]} ({refused[2]})"
+                extra.append(refused[1])
     return Finding(
         kind="volume_mount_refused",
         subject=f"{subject}:volume_mount_refused",
         role="cause",
         title=f"{owner + ': ' if owner else ''}volume {volume} cannot be mounted: {output}",
         weight=91,
-        evidence=[failed_cite, cite],
+        evidence=[failed_cite, cite, *extra],
         workload=workload_of(owner) if owner else None,
         recommendations=[
             rec(
@@ -144,6 +161,29 @@ def _mount_output(
         ],
         affected=[workload_of(owner)] if owner else [],
     )
+
+
+_MOUNTD_REFUSED = re.compile(
+    r"refused mount request from (?P<client>[\w.:-]+) for (?P<path>/\S+)[^:]*:\s*(?P<why>unmatched host|illegal port \d+|no such file or directory|[\w ]+)"
+)
+
+
+def _export_clients(server: str, obs: Observations) -> tuple[tuple[str, str] | None, tuple[str, str, str] | None]:
+    """For an NFS export refused to a node: the clients the export allows (``exportfs -v`` / ``/etc/exports``
+    ``/exports/media 10.0.4.0/24(rw,...)``) and the client the server's rpc.mountd refused ("unmatched host")."""
+    path = server.split(":", 1)[-1].rstrip("/")
+    allowed: tuple[str, str] | None = None
+    refused: tuple[str, str, str] | None = None
+    export = re.compile(rf"^\s*{re.escape(path)}/?\s+(?P<clients>(?:[\w.*/:\[\]-]+\([^)]*\)\s*)+)\s*$")
+    for label, line in lines_of(obs):
+        found = export.match(line)
+        if found and allowed is None:
+            clients = [c.split("(")[0] or "*" for c in found.group("clients").split()]
+            allowed = (", ".join(clients), f"{label} {excerpt(line.strip())}")
+        denied = _MOUNTD_REFUSED.search(line)
+        if denied and refused is None and denied.group("path").rstrip("/") == path:
+            refused = (denied.group("client"), f"{label} {excerpt(line.strip())}", denied.group("why").strip())
+    return allowed, refused
 
 
 def _pod_in(line: str) -> str | None:
@@ -264,8 +304,15 @@ def _printed_taints(obs: Observations, node: str) -> tuple[list[str], str] | Non
     return None
 
 
+_DRIVERS = (  # the cloud API a denied action belongs to -> the CSI driver that calls it
+    (re.compile(r"\bec2:|EC2: \w+Volume", re.I), "AWS EBS CSI driver (ebs.csi.aws.com)"),
+    (re.compile(r"elasticfilesystem:", re.I), "AWS EFS CSI driver (efs.csi.aws.com)"),
+    (re.compile(r"compute\.disks\.|compute\.instances\.attachDisk", re.I), "GCE PD CSI driver (pd.csi.storage.gke.io)"),
+    (re.compile(r"Microsoft\.Compute/disks", re.I), "Azure Disk CSI driver (disk.csi.azure.com)"),
+)
+
+
 def _cloud_denied(denied: re.Match[str], line: str, cite: str, owner: str | None, obs: Observations) -> Finding:
-    del obs
     performed = re.search(
         r"not authorized to perform:? ([\w-]+:[\w*-]+)|Required '([\w.]+)' permission|authorization to perform action '([\w./-]+)'",
         line,
@@ -279,12 +326,27 @@ def _cloud_denied(denied: re.Match[str], line: str, cite: str, owner: str | None
         if node_role
         else ""
     )
+    driver = next((name for pattern, name in _DRIVERS if pattern.search(line)), "")
+    if driver and node_role:
+        account = next(
+            (
+                r
+                for r in obs.resources
+                if r.kind == "ServiceAccount"
+                and "csi" in r.name
+                and "controller" in r.name
+                and not any("role-arn" in str(k) for k in ((r.raw.get("metadata") or {}).get("annotations") or {}))
+            ),
+            None,
+        )
+        if account:
+            why += f"; ServiceAccount {account.namespace + '/' if account.namespace else ''}{account.name} carries no eks.amazonaws.com/role-arn annotation"
     subject = owner or "storage"
     return Finding(
         kind="csi_cloud_permission_denied",
         subject=f"{workload_of(subject)}:csi_cloud_permission_denied",
         role="cause",
-        title=f"{subject}: the CSI controller is not authorized by the cloud to manage volumes: {identity} is not authorized to perform {action}{why}, so new volumes are not provisioned",
+        title=f"{subject}: the CSI controller{' of the ' + driver if driver else ''} is not authorized by the cloud to manage volumes: {identity} is not authorized to perform {action}{why}, so new volumes are not provisioned",
         weight=92,
         evidence=[cite],
         workload=workload_of(owner) if owner else None,

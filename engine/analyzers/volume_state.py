@@ -45,7 +45,66 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         *_filling(obs),
         *_released(obs, ctx),
         *_stale_attachment(obs, ctx),
+        *_rollout_holds_volume(obs),
     ]
+
+
+_HOLDERS = re.compile(r"Volume is already used by pod\(s\)\s*(?P<holders>[\w.-]+(?:,\s*[\w.-]+)*)")
+_STRATEGY = re.compile(
+    r"^\s*(?:\"?type\"?\s*:\s*\"?(?P<type>RollingUpdate|Recreate)|(?:strategy\.)?type:\s*(?P<type2>RollingUpdate|Recreate))"
+)
+
+
+def _rollout_holds_volume(obs: Observations) -> list[Finding]:
+    """A Multi-Attach error whose holder is an older pod of the same Deployment (another ReplicaSet hash): a
+    RollingUpdate starts the new pod before it stops the old one, and the old pod keeps the ReadWriteOnce volume
+    until the new one is Ready, which it never becomes: the rollout deadlocks. ``strategy: Recreate`` fixes it."""
+    for label, line in lines_of(obs):
+        found = _MULTI_ATTACH.search(line)
+        holders = _HOLDERS.search(line) if found else None
+        if not found or not holders:
+            continue
+        old = holders.group("holders").split(",")[0].strip()
+        deployment = workload_of(old)
+        if deployment == old:
+            continue
+        waiting = [
+            p.name
+            for p in obs.pods
+            if p.name != old
+            and workload_of(p.name) == deployment
+            and p.name.rsplit("-", 2)[-2:-1] != old.rsplit("-", 2)[-2:-1]
+        ]
+        if not waiting:
+            continue
+        strategy = next(
+            ((lb, ln, m.group("type") or m.group("type2")) for lb, ln in lines_of(obs) if (m := _STRATEGY.match(ln))),
+            None,
+        )
+        evidence = [f"{label} {excerpt(line.strip(), around='Multi-Attach')}"]
+        how = "its RollingUpdate strategy"
+        if strategy:
+            evidence.append(f"{strategy[0]} {excerpt(strategy[1].strip())}")
+            how = f"its strategy {strategy[2]}" if strategy[2] == "RollingUpdate" else how
+        return [
+            Finding(
+                kind="rollout_rwo_deadlock",
+                subject=f"{deployment}:rollout_rwo_deadlock",
+                role="cause",
+                title=f"{deployment}: the rollout is stuck: new pod {waiting[0]} cannot attach volume {found.group('pv')} (ReadWriteOnce, Multi-Attach) because the old pod {old} of the same Deployment still uses it — {how} (maxSurge) starts the new pod before the old one stops, and the old one stays until the new one is Ready",
+                weight=92,
+                evidence=evidence,
+                workload=deployment,
+                recommendations=[
+                    rec(
+                        "high",
+                        f"Set {deployment}'s strategy to Recreate (or maxSurge: 0) since it mounts a ReadWriteOnce volume; delete {old} once to let the stuck rollout finish",
+                    )
+                ],
+                affected=[deployment, old, waiting[0]],
+            )
+        ]
+    return []
 
 
 _MULTI_ATTACH = re.compile(r"Multi-Attach error for volume \\?\"(?P<pv>[\w.-]+)\\?\"")

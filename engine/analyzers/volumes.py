@@ -17,7 +17,7 @@ from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
-from engine.findings import Finding
+from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
 
 _PV_NAME = re.compile(r"\bpvc-[0-9a-f]{8}-[0-9a-f-]{27}\b")
@@ -86,15 +86,19 @@ def _not_expandable(obs: Observations) -> list[Finding]:
             evidence.append(printed[1])
         elif storage_class:
             detail = f"; its StorageClass {storage_class} must allow volume expansion (allowVolumeExpansion: true) with a provisioner that can resize"
+        users = _claim_users(name, obs)
+        full = next((f"{lb} {excerpt(ln.strip())}" for lb, ln in lines_of(obs) if _FULL.search(ln)), "")
+        if full:  # the resize was the fix for a full volume: refused, the volume stays full
+            evidence.append(full)
         found.append(
             Finding(
                 kind="claim_not_expandable",
                 subject=f"persistentvolumeclaim/{name}",
                 role="cause",
-                title=f"{name}: PersistentVolumeClaim {name} cannot be resized: no volume plugin can expand it{detail}, so its capacity stays the same",
-                weight=88,
+                title=f"{name}: PersistentVolumeClaim {name} cannot be resized: no volume plugin can expand it{detail}, so its capacity stays the same{" and the full volume keeps refusing writes ('No space left on device')" if full else ''}",
+                weight=93 if full else 88,
                 evidence=[e for e in evidence if e],
-                workload=name,
+                workload=workload_of(users[0]) if full and users else name,  # the workload whose volume stays full
                 recommendations=[
                     rec(
                         "high",
@@ -102,10 +106,23 @@ def _not_expandable(obs: Observations) -> list[Finding]:
                     )
                 ],
                 affected=[name],
+                related=users,
             )
         )
         break
     return found
+
+
+_FULL = re.compile(r"No space left on device|^\S+\s+\S+\s+\S+\s+0\s+100%\s+/(?!dev/shm)")
+
+
+def _claim_users(claim: str, obs: Observations) -> list[str]:
+    """The pods a claim belongs to: ``<template>-<statefulset>-<ordinal>`` is pod ``<statefulset>-<ordinal>``'s."""
+    pods = [p.name for p in obs.pods if claim in p.volumes_claims]
+    if not pods:
+        found = re.match(r"^[a-z0-9]+(?:-[a-z0-9]+)*?-(?P<pod>[a-z0-9][a-z0-9-]*-\d+)$", claim)
+        pods = [found.group("pod")] if found else []
+    return pods
 
 
 def _printed_expansion(obs: Observations) -> tuple[str, str] | None:

@@ -76,6 +76,13 @@ def cells(row: str, starts: list[int]) -> list[str]:
     values = [row[a:b].strip() for a, b in zip(cuts, [*cuts[1:], len(row)], strict=True)]
     if any(not v for v in values[:-1]) and len(re.split(r"\s{2,}", row.strip())) == len(starts):
         values = [v.strip() for v in re.split(r"\s{2,}", row.strip())]
+    elif len(values) > 2 and not values[-1] and (tokens := re.split(r"(\s{2,})", row.strip()))[1::2]:
+        # blank middle cells (a Pending claim's VOLUME, CAPACITY) pasted with fewer spaces: kubectl never leaves the
+        # last column (AGE, MODE) blank, so the values after the widest gap belong to the last columns
+        words, gaps = tokens[0::2], [len(g) for g in tokens[1::2]]
+        cut = gaps.index(max(gaps)) + 1
+        if len(words) < len(values):
+            values = words[:cut] + [""] * (len(values) - len(words)) + words[cut:]
     return values
 
 

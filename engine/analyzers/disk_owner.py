@@ -1,0 +1,116 @@
+"""Who owns the directory that fills a node's disk, as an SRE reads ``du`` next to the cluster's own listings.
+
+- ``du`` lists parents with their children (``79G /var`` above ``71G /var/fluent-bit``): the culprit is the deepest
+  directory that still holds most of its parent, not the parent.
+- ``/var/lib/kubelet/pods/<uid>/...`` is a pod's own directory (its emptyDir volumes under
+  ``volumes/kubernetes.io~empty-dir/<volume>``): the pod is the one whose ``metadata.uid`` is that UID (a
+  ``custom-columns`` listing of NAME and UID). ``/var/log/pods/<namespace>_<pod>_<uid>`` names the pod itself.
+- Any other host path is the one a workload was configured to write to: the config line that names it
+  (``storage.path /var/fluent-bit/buffer/``, a hostPath ``path:``) and the object the command printed it from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from engine.parsers.command_line import command_object
+from engine.parsers.common import excerpt
+
+_UID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_POD_DIR = re.compile(rf"^/var/lib/kubelet/pods/(?P<uid>{_UID})")
+_LOG_DIR = re.compile(rf"^/var/log/pods/(?P<ns>[a-z0-9-]+)_(?P<pod>[a-z0-9][\w.-]*)_(?P<uid>{_UID})")
+_EMPTY_DIR = re.compile(r"/volumes/kubernetes\.io~empty-dir/(?P<volume>[\w.-]+)")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_LOGS = re.compile(r"kubectl\b.*?\blogs\s+(?:-\S+\s+)*(?:pod/)?(?P<pod>[a-z0-9][\w.-]*)")
+_COMMAND = re.compile(r"^\s*(?:\[?[\w.-]+@[\w.-]+[^#$]*[#$]|\$)\s")
+
+
+@dataclass(frozen=True)
+class DuRow:
+    size: float
+    path: str
+    line: str
+    label: str
+
+
+def culprit(rows: list[DuRow], root: DuRow) -> DuRow:
+    """The deepest directory under ``root`` that still holds at least half of what its parent holds."""
+    current = root
+    while True:
+        inside = [r for r in rows if r.path.startswith(current.path.rstrip("/") + "/") and r.size >= current.size / 2]
+        if not inside:
+            return current
+        current = max(inside, key=lambda r: (r.size, -len(r.path)))
+
+
+def owner(path: str, rows: list[DuRow], docs: list[tuple[str, str, list[str]]]) -> tuple[str, str]:
+    """('the emptyDir volume scratch of pod x', cite) for the directory ``path``, or ('', '')."""
+    log_dir = _LOG_DIR.match(path)
+    if log_dir:
+        return f"the container logs of pod {log_dir.group('pod')} (namespace {log_dir.group('ns')})", ""
+    pod_dir = _POD_DIR.match(path)
+    if pod_dir:
+        return _pod_of_uid(pod_dir.group("uid"), path, rows, docs)
+    return _configured_writer(path, docs)
+
+
+def _pod_of_uid(uid: str, path: str, rows: list[DuRow], docs: list[tuple[str, str, list[str]]]) -> tuple[str, str]:
+    volume = next(
+        (
+            m.group("volume")
+            for r in sorted(rows, key=lambda r: -r.size)
+            if r.path.startswith(path) and (m := _EMPTY_DIR.search(r.path))
+        ),
+        "",
+    )
+    what = f"the emptyDir volume {volume} of " if volume else "the directory of "
+    name, cite = pod_of_uid(uid, docs)
+    if name:
+        return f"{what}pod {name}", cite
+    return (f"the emptyDir volume {volume} of pod UID {uid}" if volume else ""), ""
+
+
+def pod_of_uid(uid: str, docs: list[tuple[str, str, list[str]]]) -> tuple[str, str]:
+    """The pod whose ``metadata.uid`` is ``uid``: a row printing a name before it, or the output of a command about
+    one pod (``kubectl get pod x -o jsonpath='{.metadata.uid}'``) that prints it."""
+    for label, command, lines in docs:
+        for line in lines:
+            words = line.split()
+            if uid not in words or _COMMAND.match(line):
+                continue
+            at = words.index(uid)
+            name = next((w for w in reversed(words[:at]) if _NAME.match(w) and "-" in w), "")
+            named = command_object(command)
+            if not name and named and named[0] == "Pod":
+                name = named[1]
+            if name:
+                return name, f"{label} {excerpt(line.strip())}"
+    return "", ""
+
+
+def _configured_writer(path: str, docs: list[tuple[str, str, list[str]]]) -> tuple[str, str]:
+    """The object whose printed config names ``path``: the one the command that printed that line was about."""
+    mention = re.compile(rf"(?<![\w./-]){re.escape(path.rstrip('/'))}(?:/|\b)")
+    for label, command, lines in docs:
+        source = _object(command)
+        for line in lines:
+            if _COMMAND.match(line):
+                source = _object(line)
+                continue
+            if not source or not mention.search(line) or re.match(r"^\s*\d+(?:\.\d+)?[KMGT]?\s+/", line):
+                continue
+            if "*" in line:
+                continue  # a glob names what a collector reads (Path /var/log/containers/*.log), not where it writes
+            key = line.strip().split()[0].rstrip(":=")
+            via = f" (its {key})" if key and not key.startswith("/") else ""
+            return f"written by {source}{via}", f"{label} {excerpt(line.strip())}"
+    return "", ""
+
+
+def _object(command: str) -> str:
+    named = command_object(command)
+    if named:
+        return named[1]
+    logs = _LOGS.search(command)
+    return logs.group("pod") if logs else ""
