@@ -16,6 +16,7 @@ from typing import Literal
 
 from engine.expertise.alerts import DURING_UPGRADE, HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
 from engine.models import InvestigationRequest
+from engine.pasted import asked_text
 
 Intent = Literal["rca", "health", "log_search", "log_summary"]
 KNOWN_ALERTS = (
@@ -270,8 +271,9 @@ def parse_question(request: InvestigationRequest) -> Question:
     labels: dict[str, object] = raw_labels if isinstance(raw_labels, dict) else {}
     label_text = " ".join(f'{key}="{value}"' for key, value in labels.items() if isinstance(value, str))
     alert_name = extra.get("alert_name") if isinstance(extra.get("alert_name"), str) else ""
+    asked = asked_text(request.message)  # pasted output is read as an attachment; its words name no subject
     parts = (
-        request.message,
+        asked,
         ctx.related_alert or "",
         ctx.hint or "",
         label_text,
@@ -280,23 +282,20 @@ def parse_question(request: InvestigationRequest) -> Question:
     text = " ".join(part for part in parts if part)
     now = request.reference_now()
     subjects = _subjects(text, ctx.service, ctx.namespace)
-    intent = _intent(request.message)
-    terms = _terms(request.message) if intent == "log_search" else ()
+    intent = _intent(asked)
+    terms = _terms(asked) if intent == "log_search" else ()
     if intent == "log_search" and not terms:
         intent = "log_summary"
-    since, until = _time_filter(request.message, now)
-    if (
-        intent == "rca"
-        and since is not None
-        and (_ASKS_FOR_ERRORS.search(request.message) or _WHAT_HAPPENED.search(request.message))
-    ):
+    since, until = _time_filter(asked, now)
+    if intent == "rca" and since is not None and (_ASKS_FOR_ERRORS.search(asked) or _WHAT_HAPPENED.search(asked)):
         intent = "log_summary"
     alert = _alert_name(text)
-    words = frozenset(w.lower() for w in re.findall(_NAME, text.lower()) if len(w) >= 3 and w not in _NOT_NAMES)
+    said = f"{text} {request.message}" if asked != request.message else text
+    words = frozenset(w.lower() for w in re.findall(_NAME, said.lower()) if len(w) >= 3 and w not in _NOT_NAMES)
     managed = re.search(
         r"\b(?:eks|gke|aks|managed (?:kubernetes|control plane|cluster)|autopilot|fargate)\b", text, re.I
     )
-    named = _named(subjects, request.message)
+    named = _named(subjects, asked)
     return Question(
         intent,
         tuple(subjects),

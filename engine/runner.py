@@ -35,6 +35,7 @@ from engine.models import (
     ToolCall,
 )
 from engine.parsers.detect import SkipAttachment, parse_attachment
+from engine.pasted import pasted_output
 from engine.plan import PLAYBOOKS
 from engine.plan_steps import PlanContext, Step
 from engine.plan_telemetry import planner_extras
@@ -138,7 +139,8 @@ class _Run:
             self.on_tool_call(call)
 
     def read_attachments(self) -> None:
-        attachments = self.request.context.attachments
+        pasted = pasted_output(self.request.message)
+        attachments = [*self.request.context.attachments, *([pasted] if pasted else [])]
         for index, attachment in enumerate(attachments):
             self.checkpoint(f"Reading attachment {attachment.name}", len(attachments) - index + 1)
             started, clock = datetime.now(UTC), time.perf_counter()

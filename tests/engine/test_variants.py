@@ -21,7 +21,8 @@ def test_variant_root_cause_names_the_subject_and_the_decisive_detail(path):
     case = load_case(path, "dev")
     report = investigate(case.request())
     assert check(case, report) == []
-    contents = {a.name: a.content for a in case.attachments}
+    # output pasted into the question is read as an attachment named "message"
+    contents = {"message": case.message} | {a.name: a.content for a in case.attachments}
     for line in report.root_cause.evidence:
         label, _, excerpt = line.partition("] ")
         name = label.removeprefix("[attachment:")
