@@ -200,7 +200,7 @@ def _daemonsets(obs: Observations) -> list[Finding]:
     listed = {n.name for n in obs.nodes if re.fullmatch(r"[a-z0-9][\w.-]*", n.name)}
     elided = any(n.name not in listed for n in obs.nodes)
     for name, desired, quoted in daemonsets:
-        total = len(listed) if elided else len(obs.nodes)
+        total = len(listed) if elided else len({n.name for n in obs.nodes})  # a node both listed and described is one
         if desired is None or (desired >= total and not elided):
             continue
         taints: list[tuple[str, str]] = []  # (taint, evidence)
