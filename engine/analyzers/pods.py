@@ -446,6 +446,47 @@ def _startup_budget_in_spec(obs: Observations) -> tuple[str, list[str]]:
     return "", []
 
 
+# what an application logs while it is still starting, before it listens: schema migrations, backfills, cache
+# warm-up, index or model loading
+_STARTUP_WORK = re.compile(
+    r"\bmigrat(?:ing|ion)\b|\bbackfill|\breindex|\bwarm(?:ing)?[ -]?up\b|\bloading\b|\bstill running\b|\brebuilding\b",
+    re.IGNORECASE,
+)
+_DELAY = re.compile(r"delay=(\d+)s\b")
+
+
+def _killed_while_starting(
+    pod: PodFact, probe_cite: str | None, lines: list[tuple[str, str]], obs: Observations
+) -> tuple[str, list[str]]:
+    """A liveness probe refused (nothing listens yet) and killing a container whose log shows it still starting
+    (a migration, a warm-up) and never listening, with no startupProbe: the liveness budget (initialDelaySeconds +
+    failureThreshold x periodSeconds) is shorter than the start, so the kubelet kills it mid-start every time."""
+    has_startup = any(c.cites.get("startupProbe") for c in pod.containers) or any(
+        "startupProbe" in line or line.lstrip().startswith("Startup:") for _, line in scheduling_detail.lines_of(obs)
+    )
+    if has_startup or any(_LISTEN.search(line) for _, line in lines):
+        return "", []
+    work = [(label, line) for label, line in lines if _STARTUP_WORK.search(line)]
+    if not work:
+        return "", []
+    label, line = work[0]
+    probe_line = probe_cite or next(
+        (ln for _, ln in scheduling_detail.lines_of(obs) if ln.lstrip().startswith("Liveness:")), ""
+    )
+    timing = _PROBE_TIMING.search(probe_line)
+    delay = _DELAY.search(probe_line)
+    budget = ""
+    if timing:
+        period, failures, wait = int(timing.group(1)), int(timing.group(2)), int(delay.group(1)) if delay else 0
+        budget = f" within {wait + period * failures}s (initialDelaySeconds {wait} + failureThreshold {failures} x periodSeconds {period})"
+    return (
+        f"; the liveness probe kills the container before it has finished starting: nothing listens yet{budget} while "
+        f"the app is still busy starting ({excerpt(line.strip())}), so every restart begins the start-up work again. "
+        "A slow start needs a startupProbe sized to it (liveness checks begin only after it succeeds) or a longer initialDelaySeconds",
+        [f"{label} {excerpt(line.strip())}"],
+    )
+
+
 def _pod_lines(pod: PodFact, obs: Observations) -> list[tuple[str, str]]:
     return [(doc.label, line) for doc in logs_for(pod, None, obs.logs) for line in doc.lines[:2000]]
 
@@ -577,6 +618,8 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]],
         )
         evidence = [failing[0].cite, *(e.cite for e in kills[:1]), *([probe_cite] if probe_cite else [])]
         why, why_cites = _probe_detail(pod, failing[0].message, lines)
+        if probe == "Liveness" and not why and kills and "refused" in failing[0].message:
+            why, why_cites = _killed_while_starting(pod, probe_cite, lines, obs)
         if probe == "Startup" and not why and probe_cite:
             why = _startup_budget(probe_cite)
         if probe == "Startup" and not why:
