@@ -80,7 +80,7 @@ def _bare_word_subjects(question: Question, obs: Observations, known: set[str]) 
     for word in sorted(question.words):
         if len(word) < 4 or word in _QUESTION_WORDS:
             continue
-        charted = {w for w in workloads if "-" in word and w.endswith(f"-{word}")}
+        charted = {w for w in _workload_names(obs) if "-" in word and w.endswith(f"-{word}")}
         if len(charted) == 1:  # a Helm chart's name under its release prefix: node-exporter -> kube-prom-node-exporter
             found.append(Subject(None, charted.pop()))
             continue
@@ -93,6 +93,15 @@ def _bare_word_subjects(question: Question, obs: Observations, known: set[str]) 
         if len(owners) == 1:
             found.append(Subject(None, owners.pop()))
     return found
+
+
+_WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
+
+
+def _workload_names(obs: Observations) -> set[str]:
+    """Names of the observed workloads (not of policies, Services or other objects named after them)."""
+    names = {w.name for w in obs.workloads} | {workload_of(p.name) for p in obs.pods}
+    return names | {r.name for r in obs.resources if r.kind in _WORKLOAD_KINDS}
 
 
 # Words of a question that are never a workload's name, however the workloads are called.
