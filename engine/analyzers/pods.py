@@ -587,7 +587,7 @@ def _probe_timeout(probe: str, probe_cite: str | None, obs: Observations) -> tup
     for label, line in scheduling_detail.lines_of(obs):
         if key in line:
             block = label
-        elif block == label:
+        if block == label:  # the probe's block, or a flattened "...livenessProbe.timeoutSeconds: 1" line
             seconds = re.search(r"timeoutSeconds\"?\s*[:=]\s*(\d+)", line)
             if seconds:
                 cite = f"{label} {excerpt(line.strip())}"
