@@ -455,6 +455,13 @@ _STARTUP_WORK = re.compile(
 _DELAY = re.compile(r"delay=(\d+)s\b")
 
 
+def _probe_line(probe: str, probe_cite: str | None, obs: Observations) -> str:
+    """The probe's describe line (``Liveness: http-get ... delay=20s ...``): the container's, else any printed."""
+    return probe_cite or next(
+        (ln for _, ln in scheduling_detail.lines_of(obs) if ln.lstrip().startswith(f"{probe}:")), ""
+    )
+
+
 def _killed_while_starting(
     pod: PodFact, probe_cite: str | None, lines: list[tuple[str, str]], obs: Observations
 ) -> tuple[str, list[str]]:
@@ -470,9 +477,7 @@ def _killed_while_starting(
     if not work:
         return "", []
     label, line = work[0]
-    probe_line = probe_cite or next(
-        (ln for _, ln in scheduling_detail.lines_of(obs) if ln.lstrip().startswith("Liveness:")), ""
-    )
+    probe_line = _probe_line("Liveness", probe_cite, obs)
     timing = _PROBE_TIMING.search(probe_line)
     delay = _DELAY.search(probe_line)
     budget = ""
@@ -555,6 +560,31 @@ def _probe_path_missing(probe: str, probe_cite: str | None, obs: Observations) -
     return f"; the probe asks for {path}, which the application does not serve (404){also}", cites
 
 
+_MANAGEMENT_PORT = re.compile(
+    r"management\.server\.port\"?\s*[:=]\s*\"?(\d{2,5})|MANAGEMENT_SERVER_PORT\"?\s*[:=]\s*\"?(\d{2,5})"
+)
+
+
+def _management_port(probe_cite: str | None, lines: list[tuple[str, str]], obs: Observations) -> tuple[str, list[str]]:
+    """A probe on a Spring Boot actuator path answered 404 on the application port while ``management.server.port``
+    moves the actuator endpoints to their own port (docs.spring.io, "Customizing the Management Server Port"):
+    the probe must target that port."""
+    target = re.search(r"http-get https?://[^/\s]*:(\d+)(/\S*)", probe_cite or "")
+    if target is None or not target.group(2).startswith("/actuator"):
+        return "", []
+    port = target.group(1)
+    for label, line in [*lines, *scheduling_detail.lines_of(obs)]:
+        found = _MANAGEMENT_PORT.search(line)
+        moved = (found.group(1) or found.group(2)) if found else None
+        if moved and moved != port:
+            return (
+                f"; the probe asks for {target.group(2)} on port {port}, but management.server.port={moved} moves the actuator "
+                f"endpoints to port {moved}, so the application port answers 404: point the probe at port {moved}",
+                [f"{label} {excerpt(line.strip())}"],
+            )
+    return "", []
+
+
 _HEALTH_DOWN = re.compile(
     r'"(?P<name>[\w.-]+)"\s*:\s*\{\s*"status"\s*:\s*"(?:DOWN|OUT_OF_SERVICE|unhealthy|fail)"', re.IGNORECASE
 )
@@ -635,6 +665,8 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]],
             )
         if not why and re.search(r"statuscode: 5\d\d\b", failing[0].message):
             why, why_cites = _health_down(obs)
+        if not why and "statuscode: 404" in failing[0].message:
+            why, why_cites = _management_port(_probe_line(probe, probe_cite, obs), lines, obs)
         if not why and "statuscode: 404" in failing[0].message:
             why, why_cites = _probe_path_missing(probe, probe_cite, obs)
         if not why and _PROBE_TIMEOUT.search(failing[0].message):
