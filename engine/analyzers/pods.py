@@ -560,6 +560,27 @@ def _probe_path_missing(probe: str, probe_cite: str | None, obs: Observations) -
     return f"; the probe asks for {path}, which the application does not serve (404){also}", cites
 
 
+# what a TLS port answers a plain-HTTP request with: nginx, Go's net/http, Tomcat/Spring Boot
+_PLAIN_HTTP_REFUSED = re.compile(
+    r"The plain HTTP request was sent to HTTPS port|Client sent an HTTP request to an HTTPS server|This combination of host and port requires TLS",
+    re.IGNORECASE,
+)
+
+
+def _plain_http_to_tls(lines: list[tuple[str, str]], obs: Observations) -> tuple[str, list[str]]:
+    """A probe answered 400 by a port that speaks TLS, as the server's own answer to plain HTTP shows: the probe's
+    scheme defaults to HTTP and must be set to HTTPS."""
+    for label, line in [*lines, *scheduling_detail.lines_of(obs)]:
+        found = _PLAIN_HTTP_REFUSED.search(line)
+        if found:
+            return (
+                f"; the port serves TLS and answers the probe's plain-HTTP request with 400 ({found.group(0)}): "
+                "httpGet.scheme defaults to HTTP, so set the probe's scheme: HTTPS",
+                [f"{label} {excerpt(line.strip(), around=found.group(0)[:20])}"],
+            )
+    return "", []
+
+
 _MANAGEMENT_PORT = re.compile(
     r"management\.server\.port\"?\s*[:=]\s*\"?(\d{2,5})|MANAGEMENT_SERVER_PORT\"?\s*[:=]\s*\"?(\d{2,5})"
 )
@@ -656,7 +677,9 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]],
             why, why_cites = _startup_budget_in_spec(obs)
         if not why and _TLS_ON_HTTP.search(failing[0].message):
             why = "; the endpoint answers with TLS (a TLS alert, bytes \\x15\\x03) to a plain-HTTP probe: set the probe's scheme: HTTPS"
-        elif not why and "server gave HTTP response to HTTPS client" in failing[0].message:
+        elif not why and re.search(r"statuscode: 400\b", failing[0].message):
+            why, why_cites = _plain_http_to_tls(lines, obs)
+        if not why and "server gave HTTP response to HTTPS client" in failing[0].message:
             why = "; the probe uses scheme: HTTPS but the endpoint speaks plain HTTP: set scheme: HTTP"
         if not why and re.search(r"statuscode: 40[13]\b", failing[0].message):
             why = (
