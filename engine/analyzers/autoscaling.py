@@ -21,6 +21,7 @@ from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.facts import Observations, ResourceFact
 from engine.findings import Finding, workload_of
+from engine.parsers.common import excerpt
 
 _PAUSE_ANNOTATIONS = ("autoscaling.keda.sh/paused-replicas", "autoscaling.keda.sh/paused")
 _TIMING_WORDS = frozenset(
@@ -37,6 +38,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _replicas_fight(obs)
     findings += _no_autoscaler(obs, ctx)
     findings += _unknown_targets(obs)
+    findings += _adapter_refused(obs)
     return findings
 
 
@@ -388,3 +390,93 @@ def _unknown_targets(obs: Observations) -> list[Finding]:
             )
         )
     return findings
+
+
+# --- a metrics adapter refused by the cloud API it reads -----------------------------------------------------
+
+_METRIC_API_FAILED = re.compile(
+    r"unable to (?:get|fetch) (?:external|custom) metric|unable to fetch metrics from (?:external|custom) metrics API|FailedGet(?:External|Object|Pods)Metric",
+    re.IGNORECASE,
+)
+_CLOUD_REFUSAL = re.compile(
+    r"(?:googleapi: )?Error 403[^\n]{0,120}?(?:denied|forbidden)[^\n]{0,80}|PermissionDenied[^\n]{0,120}|AccessDenied(?:Exception)?[^\n]{0,120}|AuthorizationFailed[^\n]{0,120}",
+    re.IGNORECASE,
+)
+_ADAPTER_APISERVICE = re.compile(
+    r"^\s*v1beta\d\.(?:external|custom)\.metrics\.k8s\.io\s+(?P<ns>[\w.-]+)/(?P<service>[\w.-]+)\s+True\b"
+)
+# the cloud identity a ServiceAccount's pods assume: GKE Workload Identity, EKS IRSA, Azure Workload Identity
+_IDENTITY = re.compile(
+    r"(?P<key>iam\.gke\.io/gcp-service-account|eks\.amazonaws\.com/role-arn|azure\.workload\.identity/client-id)\\?\"?\s*[:=]\s*\\?\"?(?P<who>[\w@.:/-]+)"
+)
+_GSA = re.compile(r"(?P<name>[\w-]+)@(?P<project>[\w-]+)\.iam\.gserviceaccount\.com")
+
+
+def _adapter_refused(obs: Observations) -> list[Finding]:
+    """An HPA whose external/custom metric fails because the metrics adapter serving that API is refused (403) by
+    the cloud monitoring API: the adapter's cloud identity (its ServiceAccount's Workload Identity / IRSA
+    annotation) lacks the permission, often because the annotation still names an account of another project."""
+    lines = [(t.label, ln) for t in obs.texts for ln in t.lines] + [(d.label, ln) for d in obs.logs for ln in d.lines]
+    failing = next(((lb, ln) for lb, ln in lines if _METRIC_API_FAILED.search(ln) and _CLOUD_REFUSAL.search(ln)), None)
+    adapter = next(((m, lb, ln) for lb, ln in lines if (m := _ADAPTER_APISERVICE.match(ln))), None)
+    identity = next(((m, lb, ln) for lb, ln in lines if (m := _IDENTITY.search(ln))), None)
+    if failing is None or adapter is None or identity is None:
+        return []
+    hpa = next((r.name for r in obs.resources if r.kind == "HorizontalPodAutoscaler"), None)
+    named = re.search(r"\b(?:external|custom) metric (?P<ns>[\w.-]+)/", failing[1])
+    described = next(
+        (
+            c
+            for t in obs.texts
+            if (c := re.search(r"describe\s+(?:hpa|horizontalpodautoscalers?)\s+([\w.-]+)", t.command or ""))
+        ),
+        None,
+    )
+    evented = next((e.object_name for e in obs.events if e.object_name and _METRIC_API_FAILED.search(e.message)), None)
+    workload = (
+        hpa or evented or (described.group(1) if described else None) or (named.group("ns") if named else "the HPA")
+    )
+    refusal = _CLOUD_REFUSAL.search(failing[1])
+    service = adapter[0].group("service")
+    who = identity[0].group("who")
+    mismatch = ""
+    gsa = _GSA.search(who)
+    if gsa:
+        granted = next(
+            (
+                (g.group(0), lb, ln)
+                for lb, ln in lines
+                for g in _GSA.finditer(ln)
+                if g.group("name") == gsa.group("name") and g.group("project") != gsa.group("project")
+            ),
+            None,
+        )
+        if granted:
+            mismatch = f", while the IAM output names {granted[0]}, the same account in another project: the annotation still names project {gsa.group('project')}'s account"
+    title = (
+        f"{workload}: the HPA cannot read its metric because the metrics adapter {service} is refused by the cloud monitoring API "
+        f"({refusal.group(0).strip().rstrip('.,') if refusal else '403'}); the adapter authenticates as {who} "
+        f"(its ServiceAccount annotation {identity[0].group('key')}){mismatch}, so every metric query fails and the HPA cannot scale"
+    )
+    return [
+        Finding(
+            kind="metrics_adapter_refused",
+            subject=f"apiservice/{service}",
+            role="cause",
+            title=title,
+            weight=92,
+            evidence=[
+                f"{failing[0]} {excerpt(failing[1].strip(), around='403')}",
+                f"{identity[1]} {excerpt(identity[2].strip())}",
+            ],
+            workload=workload,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Point the adapter's ServiceAccount annotation {identity[0].group('key')} at the cloud account that holds the monitoring read role in this project (or grant {who} that role), then restart {service}",
+                )
+            ],
+            affected=[workload, service],
+            related=[service],
+        )
+    ]
