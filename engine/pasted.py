@@ -23,6 +23,7 @@ _PRINTED = re.compile(
     r"|Error from server|error: |Warning\s|Normal\s)"
 )
 _MIN_PRINTED_LINES = 3
+_PROMPT = re.compile(r"^\s*[$#%>]\s+(?:kubectl|oc|helm|k|docker|crictl|journalctl|curl|gcloud|aws|az|argocd|flux)\s")
 
 
 def pasted_output(message: str) -> Attachment | None:
@@ -42,7 +43,10 @@ def asked_text(message: str) -> str:
 
 
 def _paste_start(lines: list[str]) -> int | None:
+    """Where the printed part begins: enough printed lines, or a shell prompt followed by what it printed."""
     start = next((i for i, line in enumerate(lines) if _PRINTED.match(line)), None)
-    if start is None or sum(1 for line in lines[start:] if _PRINTED.match(line)) < _MIN_PRINTED_LINES:
+    if start is None:
         return None
-    return start
+    printed = sum(1 for line in lines[start:] if _PRINTED.match(line))
+    prompted = any(_PROMPT.match(line) and any(x.strip() for x in lines[i + 1 :]) for i, line in enumerate(lines))
+    return start if printed >= _MIN_PRINTED_LINES or prompted else None

@@ -34,3 +34,13 @@ def test_code_fences_are_dropped_from_the_paste():
     )
     assert pasted is not None
     assert "```" not in pasted.content
+
+
+def test_a_shell_prompt_and_its_output_are_a_paste_however_short():
+    message = (
+        "migrate step fails, log:\n$ kubectl -n p exec deploy/api -- ./migrate\nError from server (Forbidden): nope\n"
+    )
+    pasted = pasted_output(message)
+    assert pasted is not None
+    assert pasted.content.startswith("$ kubectl")
+    assert asked_text(message) == "migrate step fails, log:"
