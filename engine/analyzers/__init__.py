@@ -75,6 +75,7 @@ from engine.analyzers import (
     traces,
     volume_state,
     volumes,
+    webhook_firewall,
     workloads,
 )
 from engine.facts import Observations
@@ -90,6 +91,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     evictions.analyze,
     cluster.analyze,
     admission.analyze,
+    webhook_firewall.analyze,
     rbac_escalation.analyze,
     rbac_rules.analyze,
     eks_auth.analyze,
