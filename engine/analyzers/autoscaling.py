@@ -39,6 +39,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _no_autoscaler(obs, ctx)
     findings += _unknown_targets(obs)
     findings += _adapter_refused(obs)
+    findings += _trigger_credentials_refused(obs)
     return findings
 
 
@@ -480,3 +481,101 @@ def _adapter_refused(obs: Observations) -> list[Finding]:
             related=[service],
         )
     ]
+
+
+# --- a KEDA trigger whose credentials the event source refuses ------------------------------------------------
+
+_SCALER_FAILED = re.compile(
+    r"error getting scale decision|KEDAScalerFailed|error establishing [\w-]+ connection|error inspecting|error getting metric",
+    re.IGNORECASE,
+)
+# authentication (not authorization) refusals: the credentials themselves are wrong or stale
+_LOGIN_REFUSED = re.compile(
+    r"username or password not allowed|ACCESS_REFUSED[^\n\"]{0,60}|invalid credentials|password authentication failed[^\n\\]{0,40}|"
+    r"WRONGPASS[^\n\"]{0,60}|SASL authentication failed|authentication failed|Login was refused[^\n\"]{0,60}|invalid username-password pair",
+    re.IGNORECASE,
+)
+_SCALED_NAME = re.compile(
+    r"\"scaledobject\.Name\":\s*\"(?P<a>[\w.-]+)\"|\"ScaledObject\":\s*\{\"name\":\"(?P<b>[\w.-]+)\"|scaledobject/(?P<c>[\w.-]+)",
+    re.IGNORECASE,
+)
+_AUTH_COMMAND = re.compile(
+    r"\bget\s+(?:cluster)?triggerauthentications?(?:\.keda\.sh)?\s+([a-z0-9][\w.-]*)", re.IGNORECASE
+)
+
+
+def _trigger_credentials_refused(obs: Observations) -> list[Finding]:
+    """KEDA's scaler cannot log in to its event source (a refused login, not a missing permission) while the
+    TriggerAuthentication that supplies the credentials is printed: the credentials it reads (a Secret, often not
+    updated after a rotation) are what to fix (keda.sh/docs/latest/concepts/authentication/)."""
+    lines = [(t.label, ln) for t in obs.texts for ln in t.lines] + [(d.label, ln) for d in obs.logs for ln in d.lines]
+    failure = next(
+        ((lb, ln, m) for lb, ln in lines if _SCALER_FAILED.search(ln) and (m := _LOGIN_REFUSED.search(ln))), None
+    )
+    if failure is None:
+        return []
+    label, line, refused = failure
+    named = _SCALED_NAME.search(line)
+    scaled = next((g for g in named.groups() if g), None) if named else None
+    scaled = scaled or next(
+        (
+            r.name
+            for r in obs.resources
+            if r.kind == "ScaledObject" and str(_d(r.raw.get("row")).get("READY")) == "False"
+        ),
+        None,
+    )
+    auth = next((m.group(1) for t in obs.texts if (m := _AUTH_COMMAND.search(t.command or ""))), None)
+    auth = auth or next(
+        (
+            str(_d(r.raw.get("row")).get("AUTHENTICATION") or _d(r.raw.get("row")).get("AUTHENTICATIONS"))
+            for r in obs.resources
+            if r.kind == "ScaledObject"
+            and r.name == scaled
+            and (_d(r.raw.get("row")).get("AUTHENTICATION") or _d(r.raw.get("row")).get("AUTHENTICATIONS"))
+        ),
+        None,
+    )
+    if not scaled or not auth:
+        return []
+    secret = _referenced_secret(lines)
+    source = f", which reads them from Secret {secret}" if secret else ""
+    return [
+        Finding(
+            kind="keda_trigger_credentials_refused",
+            subject=f"scaledobject/{scaled}",
+            role="cause",
+            title=(
+                f"{scaled}: the event source refuses KEDA's login ({refused.group(0).strip().rstrip('.,;')}): the trigger's credentials come "
+                f"from TriggerAuthentication {auth}{source}, and they are wrong or stale (not updated after a credential rotation), "
+                f"so the scaler reads no metric and the workload stays at its minimum replicas"
+            ),
+            weight=93,
+            evidence=[f"{label} {excerpt(line.strip(), around=refused.group(0)[:20])}"],
+            workload=scaled,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Put the current credentials in {'Secret ' + secret if secret else 'the Secret'} that TriggerAuthentication {auth} references (or point it at the Secret the rotation updates), then check the ScaledObject turns Ready",
+                )
+            ],
+            affected=[scaled],
+            related=[auth, *([secret] if secret else [])],
+        )
+    ]
+
+
+def _referenced_secret(lines: list[tuple[str, str]]) -> str | None:
+    """The Secret a printed TriggerAuthentication's ``secretTargetRef`` names."""
+    inside = False
+    for _, line in lines:
+        if "secretTargetRef" in line:
+            inside = True
+            continue
+        if inside:
+            found = re.match(r"^\s*-?\s*name:\s*([a-z0-9][\w.-]*)\s*$", line)
+            if found:
+                return found.group(1)
+            if line.strip() and not line.startswith((" ", "-", "\t")):
+                inside = False
+    return None
