@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from engine.models import InvestigationRequest
 from engine.pasted import asked_text, pasted_output
+from engine.question import parse_question
 
 PASTE = """why is quote-service stuck on the old image?
 
@@ -44,3 +48,12 @@ def test_a_shell_prompt_and_its_output_are_a_paste_however_short():
     assert pasted is not None
     assert pasted.content.startswith("$ kubectl")
     assert asked_text(message) == "migrate step fails, log:"
+
+
+def test_a_pasted_alert_keeps_naming_the_subject_through_its_labels():
+    message = (
+        "got paged, can you check?\n  alertname = KubeDeploymentRolloutStuck\n  namespace = catalog\n"
+        "  deployment = search-frontend\n"
+    )
+    question = parse_question(InvestigationRequest(message=message, now=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert question.named == "search-frontend"
