@@ -110,5 +110,5 @@ def _finding(role: ResourceFact, match: re.Match[str], cite: str, asked: str | N
             )
         ],
         affected=[asked or account, account, role.name],
-        related=[role.name],
+        related=[role.name, account],  # the refusal of the account is this rule's consequence
     )

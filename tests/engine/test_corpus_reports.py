@@ -75,7 +75,7 @@ def test_dev_case_runs_and_reads_cleanly(case):
     assert len(report.api_result()["hypotheses"]) <= 5
     if report.hypotheses:
         assert report.hypotheses[0].subject
-    names = {a.name: a.content for a in case.attachments}
+    names = {"message": case.message} | {a.name: a.content for a in case.attachments}  # output pasted in the question
     for line in report.root_cause.evidence:
         label, _, _ = line.partition(" ")
         assert label.startswith("[attachment:"), line
