@@ -72,13 +72,17 @@ _SUBJECT_VERB = (
 
 def _bare_word_subjects(question: Question, obs: Observations, known: set[str]) -> list[Subject]:
     """A bare word of the question ("why is checkout failing?") that names what was pasted without being an
-    object's full name: the one observed workload it begins ("orders" -> orders-api), or a log file saved
-    under it (payments.log, payments-7d9f6-x2x7q.log)."""
+    object's full name: the one observed workload it begins ("orders" -> orders-api) or, hyphenated, ends (a Helm
+    release's prefix), or a log file saved under it (payments.log, payments-7d9f6-x2x7q.log)."""
     workloads = {workload_of(name) for name in known}
     stems = {m.group(1) for doc in obs.logs for m in [_LOG_FILE.match(doc.label)] if m}
     found: list[Subject] = []
     for word in sorted(question.words):
         if len(word) < 4 or word in _QUESTION_WORDS:
+            continue
+        charted = {w for w in _workload_names(obs) if "-" in word and w.endswith(f"-{word}")}
+        if len(charted) == 1:  # a Helm chart's name under its release prefix: node-exporter -> kube-prom-node-exporter
+            found.append(Subject(None, charted.pop()))
             continue
         if not re.search(rf"(?<![\w-]){re.escape(word)}\s+{_SUBJECT_VERB}\b", question.message, re.IGNORECASE):
             continue
@@ -89,6 +93,15 @@ def _bare_word_subjects(question: Question, obs: Observations, known: set[str]) 
         if len(owners) == 1:
             found.append(Subject(None, owners.pop()))
     return found
+
+
+_WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
+
+
+def _workload_names(obs: Observations) -> set[str]:
+    """Names of the observed workloads (not of policies, Services or other objects named after them)."""
+    names = {w.name for w in obs.workloads} | {workload_of(p.name) for p in obs.pods}
+    return names | {r.name for r in obs.resources if r.kind in _WORKLOAD_KINDS}
 
 
 # Words of a question that are never a workload's name, however the workloads are called.

@@ -272,6 +272,8 @@ def parse_question(request: InvestigationRequest) -> Question:
     label_text = " ".join(f'{key}="{value}"' for key, value in labels.items() if isinstance(value, str))
     alert_name = extra.get("alert_name") if isinstance(extra.get("alert_name"), str) else ""
     asked = asked_text(request.message)  # pasted output is read as an attachment; its words name no subject
+    if asked != request.message and re.search(r"\balertname\s*[=:]", request.message[len(asked) :]):
+        asked = request.message  # a pasted alert names its subject in its labels: read it as before
     parts = (
         asked,
         ctx.related_alert or "",

@@ -43,6 +43,8 @@ def merge_duplicates(findings: list[Finding]) -> list[Finding]:
             merged[key] = Finding(**{**finding.__dict__, "evidence": list(finding.evidence)})
             continue
         existing.count += finding.count
+        if finding.weight > existing.weight:  # the copy that says why (a probe's cause) is the one to tell
+            existing.title, existing.recommendations = finding.title, list(finding.recommendations)
         existing.weight = max(existing.weight, finding.weight)
         for line in finding.evidence:
             if line not in existing.evidence and len(existing.evidence) < 6:

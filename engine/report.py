@@ -99,7 +99,9 @@ def build_report(scored: list[Scored], obs: Observations, ctx: AnalysisContext, 
         summary = _sentence(f.title)
     noticed = _also_noticed(scored, root, focus)
     if noticed:
-        summary += f" Also noticed, unrelated to {focus.label if focus and focus.label else 'this'}: {noticed}."
+        label = focus.label if focus and focus.label else None
+        about = "it" if label and label in f.title else label or "this"  # a name just read is not said again
+        summary += f" Also noticed, unrelated to {about}: {noticed}."
     return Report(
         summary=summary,
         root_cause=RootCause(description=description, confidence=root.confidence, evidence=list(f.evidence)),

@@ -21,6 +21,7 @@ from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.facts import Observations, ResourceFact
 from engine.findings import Finding, workload_of
+from engine.parsers.common import excerpt
 
 _PAUSE_ANNOTATIONS = ("autoscaling.keda.sh/paused-replicas", "autoscaling.keda.sh/paused")
 _TIMING_WORDS = frozenset(
@@ -37,6 +38,8 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     findings += _replicas_fight(obs)
     findings += _no_autoscaler(obs, ctx)
     findings += _unknown_targets(obs)
+    findings += _adapter_refused(obs)
+    findings += _trigger_credentials_refused(obs)
     return findings
 
 
@@ -388,3 +391,191 @@ def _unknown_targets(obs: Observations) -> list[Finding]:
             )
         )
     return findings
+
+
+# --- a metrics adapter refused by the cloud API it reads -----------------------------------------------------
+
+_METRIC_API_FAILED = re.compile(
+    r"unable to (?:get|fetch) (?:external|custom) metric|unable to fetch metrics from (?:external|custom) metrics API|FailedGet(?:External|Object|Pods)Metric",
+    re.IGNORECASE,
+)
+_CLOUD_REFUSAL = re.compile(
+    r"(?:googleapi: )?Error 403[^\n]{0,120}?(?:denied|forbidden)[^\n]{0,80}|PermissionDenied[^\n]{0,120}|AccessDenied(?:Exception)?[^\n]{0,120}|AuthorizationFailed[^\n]{0,120}",
+    re.IGNORECASE,
+)
+_ADAPTER_APISERVICE = re.compile(
+    r"^\s*v1beta\d\.(?:external|custom)\.metrics\.k8s\.io\s+(?P<ns>[\w.-]+)/(?P<service>[\w.-]+)\s+True\b"
+)
+# the cloud identity a ServiceAccount's pods assume: GKE Workload Identity, EKS IRSA, Azure Workload Identity
+_IDENTITY = re.compile(
+    r"(?P<key>iam\.gke\.io/gcp-service-account|eks\.amazonaws\.com/role-arn|azure\.workload\.identity/client-id)\\?\"?\s*[:=]\s*\\?\"?(?P<who>[\w@.:/-]+)"
+)
+_GSA = re.compile(r"(?P<name>[\w-]+)@(?P<project>[\w-]+)\.iam\.gserviceaccount\.com")
+
+
+def _adapter_refused(obs: Observations) -> list[Finding]:
+    """An HPA whose external/custom metric fails because the metrics adapter serving that API is refused (403) by
+    the cloud monitoring API: the adapter's cloud identity (its ServiceAccount's Workload Identity / IRSA
+    annotation) lacks the permission, often because the annotation still names an account of another project."""
+    lines = [(t.label, ln) for t in obs.texts for ln in t.lines] + [(d.label, ln) for d in obs.logs for ln in d.lines]
+    failing = next(((lb, ln) for lb, ln in lines if _METRIC_API_FAILED.search(ln) and _CLOUD_REFUSAL.search(ln)), None)
+    adapter = next(((m, lb, ln) for lb, ln in lines if (m := _ADAPTER_APISERVICE.match(ln))), None)
+    identity = next(((m, lb, ln) for lb, ln in lines if (m := _IDENTITY.search(ln))), None)
+    if failing is None or adapter is None or identity is None:
+        return []
+    hpa = next((r.name for r in obs.resources if r.kind == "HorizontalPodAutoscaler"), None)
+    named = re.search(r"\b(?:external|custom) metric (?P<ns>[\w.-]+)/", failing[1])
+    described = next(
+        (
+            c
+            for t in obs.texts
+            if (c := re.search(r"describe\s+(?:hpa|horizontalpodautoscalers?)\s+([\w.-]+)", t.command or ""))
+        ),
+        None,
+    )
+    evented = next((e.object_name for e in obs.events if e.object_name and _METRIC_API_FAILED.search(e.message)), None)
+    workload = (
+        hpa or evented or (described.group(1) if described else None) or (named.group("ns") if named else "the HPA")
+    )
+    refusal = _CLOUD_REFUSAL.search(failing[1])
+    service = adapter[0].group("service")
+    who = identity[0].group("who")
+    mismatch = ""
+    gsa = _GSA.search(who)
+    if gsa:
+        granted = next(
+            (
+                (g.group(0), lb, ln)
+                for lb, ln in lines
+                for g in _GSA.finditer(ln)
+                if g.group("name") == gsa.group("name") and g.group("project") != gsa.group("project")
+            ),
+            None,
+        )
+        if granted:
+            mismatch = f", while the IAM output names {granted[0]}, the same account in another project: the annotation still names project {gsa.group('project')}'s account"
+    title = (
+        f"{workload}: the HPA cannot read its metric because the metrics adapter {service} is refused by the cloud monitoring API "
+        f"({refusal.group(0).strip().rstrip('.,') if refusal else '403'}); the adapter authenticates as {who} "
+        f"(its ServiceAccount annotation {identity[0].group('key')}){mismatch}, so every metric query fails and the HPA cannot scale"
+    )
+    return [
+        Finding(
+            kind="metrics_adapter_refused",
+            subject=f"apiservice/{service}",
+            role="cause",
+            title=title,
+            weight=92,
+            evidence=[
+                f"{failing[0]} {excerpt(failing[1].strip(), around='403')}",
+                f"{identity[1]} {excerpt(identity[2].strip())}",
+            ],
+            workload=workload,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Point the adapter's ServiceAccount annotation {identity[0].group('key')} at the cloud account that holds the monitoring read role in this project (or grant {who} that role), then restart {service}",
+                )
+            ],
+            affected=[workload, service],
+            related=[service],
+        )
+    ]
+
+
+# --- a KEDA trigger whose credentials the event source refuses ------------------------------------------------
+
+_SCALER_FAILED = re.compile(
+    r"error getting scale decision|KEDAScalerFailed|error establishing [\w-]+ connection|error inspecting|error getting metric",
+    re.IGNORECASE,
+)
+# authentication (not authorization) refusals: the credentials themselves are wrong or stale
+_LOGIN_REFUSED = re.compile(
+    r"username or password not allowed|ACCESS_REFUSED[^\n\"]{0,60}|invalid credentials|password authentication failed[^\n\\]{0,40}|"
+    r"WRONGPASS[^\n\"]{0,60}|SASL authentication failed|authentication failed|Login was refused[^\n\"]{0,60}|invalid username-password pair",
+    re.IGNORECASE,
+)
+_SCALED_NAME = re.compile(
+    r"\"scaledobject\.Name\":\s*\"(?P<a>[\w.-]+)\"|\"ScaledObject\":\s*\{\"name\":\"(?P<b>[\w.-]+)\"|scaledobject/(?P<c>[\w.-]+)",
+    re.IGNORECASE,
+)
+_AUTH_COMMAND = re.compile(
+    r"\bget\s+(?:cluster)?triggerauthentications?(?:\.keda\.sh)?\s+([a-z0-9][\w.-]*)", re.IGNORECASE
+)
+
+
+def _trigger_credentials_refused(obs: Observations) -> list[Finding]:
+    """KEDA's scaler cannot log in to its event source (a refused login, not a missing permission) while the
+    TriggerAuthentication that supplies the credentials is printed: the credentials it reads (a Secret, often not
+    updated after a rotation) are what to fix (keda.sh/docs/latest/concepts/authentication/)."""
+    lines = [(t.label, ln) for t in obs.texts for ln in t.lines] + [(d.label, ln) for d in obs.logs for ln in d.lines]
+    failure = next(
+        ((lb, ln, m) for lb, ln in lines if _SCALER_FAILED.search(ln) and (m := _LOGIN_REFUSED.search(ln))), None
+    )
+    if failure is None:
+        return []
+    label, line, refused = failure
+    named = _SCALED_NAME.search(line)
+    scaled = next((g for g in named.groups() if g), None) if named else None
+    scaled = scaled or next(
+        (
+            r.name
+            for r in obs.resources
+            if r.kind == "ScaledObject" and str(_d(r.raw.get("row")).get("READY")) == "False"
+        ),
+        None,
+    )
+    auth = next((m.group(1) for t in obs.texts if (m := _AUTH_COMMAND.search(t.command or ""))), None)
+    auth = auth or next(
+        (
+            str(_d(r.raw.get("row")).get("AUTHENTICATION") or _d(r.raw.get("row")).get("AUTHENTICATIONS"))
+            for r in obs.resources
+            if r.kind == "ScaledObject"
+            and r.name == scaled
+            and (_d(r.raw.get("row")).get("AUTHENTICATION") or _d(r.raw.get("row")).get("AUTHENTICATIONS"))
+        ),
+        None,
+    )
+    if not scaled or not auth:
+        return []
+    secret = _referenced_secret(lines)
+    source = f", which reads them from Secret {secret}" if secret else ""
+    return [
+        Finding(
+            kind="keda_trigger_credentials_refused",
+            subject=f"scaledobject/{scaled}",
+            role="cause",
+            title=(
+                f"{scaled}: the event source refuses KEDA's login ({refused.group(0).strip().rstrip('.,;')}): the trigger's credentials come "
+                f"from TriggerAuthentication {auth}{source}, and they are wrong or stale (not updated after a credential rotation), "
+                f"so the scaler reads no metric and the workload stays at its minimum replicas"
+            ),
+            weight=93,
+            evidence=[f"{label} {excerpt(line.strip(), around=refused.group(0)[:20])}"],
+            workload=scaled,
+            recommendations=[
+                rec(
+                    "high",
+                    f"Put the current credentials in {'Secret ' + secret if secret else 'the Secret'} that TriggerAuthentication {auth} references (or point it at the Secret the rotation updates), then check the ScaledObject turns Ready",
+                )
+            ],
+            affected=[scaled],
+            related=[auth, *([secret] if secret else [])],
+        )
+    ]
+
+
+def _referenced_secret(lines: list[tuple[str, str]]) -> str | None:
+    """The Secret a printed TriggerAuthentication's ``secretTargetRef`` names."""
+    inside = False
+    for _, line in lines:
+        if "secretTargetRef" in line:
+            inside = True
+            continue
+        if inside:
+            found = re.match(r"^\s*-?\s*name:\s*([a-z0-9][\w.-]*)\s*$", line)
+            if found:
+                return found.group(1)
+            if line.strip() and not line.startswith((" ", "-", "\t")):
+                inside = False
+    return None

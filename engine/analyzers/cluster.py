@@ -200,7 +200,7 @@ def _daemonsets(obs: Observations) -> list[Finding]:
     listed = {n.name for n in obs.nodes if re.fullmatch(r"[a-z0-9][\w.-]*", n.name)}
     elided = any(n.name not in listed for n in obs.nodes)
     for name, desired, quoted in daemonsets:
-        total = len(listed) if elided else len(obs.nodes)
+        total = len(listed) if elided else len({n.name for n in obs.nodes})  # a node both listed and described is one
         if desired is None or (desired >= total and not elided):
             continue
         taints: list[tuple[str, str]] = []  # (taint, evidence)
@@ -232,9 +232,9 @@ def _daemonsets(obs: Observations) -> list[Finding]:
                 kind="daemonset_missing_nodes",
                 subject=f"daemonset/{name}",
                 role="cause",
-                title=f"{name}: DaemonSet {name} runs on {desired} of {total} nodes{why}"
+                title=f"{name}: the DaemonSet runs on {desired} of {total} nodes{why}"
                 if desired < total
-                else f"{name}: DaemonSet {name} runs no pod on the tainted nodes{why}",
+                else f"{name}: the DaemonSet runs no pod on the tainted nodes{why}",
                 weight=84 if untolerated or selected else 70,
                 evidence=[e for e in (quoted, *[t[1] for t in untolerated[:1]]) if e],
                 workload=name,

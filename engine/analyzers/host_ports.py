@@ -18,7 +18,7 @@ from engine.findings import workload_of
 from engine.parsers.command_line import command_object
 from engine.parsers.common import excerpt
 
-_HOST_PORT = re.compile(r"\"?hostPort\"?\s*:\s*(\d+)|Host Ports?:\s+(\d+)(?:/\w+)?", re.IGNORECASE)
+_HOST_PORT = re.compile(r"\"?hostPort\"?\s*[:=]\s*(\d+)|Host Ports?:\s+(\d+)(?:/\w+)?", re.IGNORECASE)
 _NAMESPACE = re.compile(r"(?:-n|--namespace)[\s=]([a-z0-9][a-z0-9-]*)")
 
 
@@ -30,6 +30,9 @@ class PortClaim:
 
 
 def _ports(line: str) -> list[str]:
+    described = re.match(r"\s*Host Ports?:\s+(.*)", line, re.IGNORECASE)  # "Host Ports:  4317/TCP, 4318/TCP, 0/TCP"
+    if described:
+        return [p for p in re.findall(r"(\d+)(?:/\w+)?", described.group(1)) if p != "0"]
     return [m.group(1) or m.group(2) for m in _HOST_PORT.finditer(line) if (m.group(1) or m.group(2)) != "0"]
 
 
@@ -40,15 +43,17 @@ def _is_subject(name: str, workload: str) -> bool:
 def claims(obs: Observations, workload: str) -> list[PortClaim]:
     """Every hostPort line read, attributed to the pending workload ("") or to the other object that binds it."""
     found: list[PortClaim] = []
-    for text in obs.texts:
-        named = command_object(text.command) if text.command else None
-        namespace = _NAMESPACE.search(text.command or "")
+    # a filtered print (``get pod x -o yaml | yq .spec.containers[0].ports``) may be read as a log, not an object
+    printed = [(t.label, t.command, t.lines) for t in obs.texts] + [(d.label, d.command, d.lines) for d in obs.logs]
+    for label, command, lines in printed:
+        named = command_object(command) if command else None
+        namespace = _NAMESPACE.search(command or "")
         holder = ""
         if named and not _is_subject(named[1], workload):
             holder = f"{named[0]} {named[1]}" + (f" (namespace {namespace.group(1)})" if namespace else "")
-        for line in text.lines:
+        for line in lines:
             for port in _ports(line):
-                found.append(PortClaim(port, holder, f"{text.label} {excerpt(line.strip(), around='ort')}"))
+                found.append(PortClaim(port, holder, f"{label} {excerpt(line.strip(), around='ort')}"))
     for resource in obs.resources:
         if _is_subject(resource.name, workload):
             continue
@@ -72,10 +77,10 @@ def taken_by(obs: Observations, workload: str) -> tuple[list[str], list[PortClai
 
 def held_elsewhere(obs: Observations, workload: str, evidence: list[str]) -> str | None:
     """Why the scheduler finds no free host port, naming the object that binds it; None when none was pasted."""
-    wanted, others = taken_by(obs, workload)
+    _, others = taken_by(obs, workload)
     if not others:
         return None
     evidence.extend(c.cite for c in others[:2])
-    ports = ", ".join(wanted or dict.fromkeys(c.port for c in others))
+    ports = ", ".join(dict.fromkeys(c.port for c in others))  # the ports it asks for that another object binds
     holders = ", ".join(dict.fromkeys(c.holder for c in others))
     return f"its hostPort {ports} is already bound on those nodes by {holders} (only one pod per node can bind a host port)"

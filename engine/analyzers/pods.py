@@ -451,6 +451,52 @@ def _startup_budget_in_spec(obs: Observations) -> tuple[str, list[str]]:
     return "", []
 
 
+# what an application logs while it is still starting, before it listens: schema migrations, backfills, cache
+# warm-up, index or model loading
+_STARTUP_WORK = re.compile(
+    r"\bmigrat(?:ing|ion)\b|\bbackfill|\breindex|\bwarm(?:ing)?[ -]?up\b|\bloading\b|\bstill running\b|\brebuilding\b",
+    re.IGNORECASE,
+)
+_DELAY = re.compile(r"delay=(\d+)s\b")
+
+
+def _probe_line(probe: str, probe_cite: str | None, obs: Observations) -> str:
+    """The probe's describe line (``Liveness: http-get ... delay=20s ...``): the container's, else any printed."""
+    return probe_cite or next(
+        (ln for _, ln in scheduling_detail.lines_of(obs) if ln.lstrip().startswith(f"{probe}:")), ""
+    )
+
+
+def _killed_while_starting(
+    pod: PodFact, probe_cite: str | None, lines: list[tuple[str, str]], obs: Observations
+) -> tuple[str, list[str]]:
+    """A liveness probe refused (nothing listens yet) and killing a container whose log shows it still starting
+    (a migration, a warm-up) and never listening, with no startupProbe: the liveness budget (initialDelaySeconds +
+    failureThreshold x periodSeconds) is shorter than the start, so the kubelet kills it mid-start every time."""
+    has_startup = any(c.cites.get("startupProbe") for c in pod.containers) or any(
+        "startupProbe" in line or line.lstrip().startswith("Startup:") for _, line in scheduling_detail.lines_of(obs)
+    )
+    if has_startup or any(_LISTEN.search(line) for _, line in lines):
+        return "", []
+    work = [(label, line) for label, line in lines if _STARTUP_WORK.search(line)]
+    if not work:
+        return "", []
+    label, line = work[0]
+    probe_line = _probe_line("Liveness", probe_cite, obs)
+    timing = _PROBE_TIMING.search(probe_line)
+    delay = _DELAY.search(probe_line)
+    budget = ""
+    if timing:
+        period, failures, wait = int(timing.group(1)), int(timing.group(2)), int(delay.group(1)) if delay else 0
+        budget = f" within {wait + period * failures}s (initialDelaySeconds {wait} + failureThreshold {failures} x periodSeconds {period})"
+    return (
+        f"; the liveness probe kills the container before it has finished starting: nothing listens yet{budget} while "
+        f"the app is still busy starting ({excerpt(line.strip())}), so every restart begins the start-up work again. "
+        "A slow start needs a startupProbe sized to it (liveness checks begin only after it succeeds) or a longer initialDelaySeconds",
+        [f"{label} {excerpt(line.strip())}"],
+    )
+
+
 def _pod_lines(pod: PodFact, obs: Observations) -> list[tuple[str, str]]:
     return [(doc.label, line) for doc in logs_for(pod, None, obs.logs) for line in doc.lines[:2000]]
 
@@ -519,6 +565,52 @@ def _probe_path_missing(probe: str, probe_cite: str | None, obs: Observations) -
     return f"; the probe asks for {path}, which the application does not serve (404){also}", cites
 
 
+# what a TLS port answers a plain-HTTP request with: nginx, Go's net/http, Tomcat/Spring Boot
+_PLAIN_HTTP_REFUSED = re.compile(
+    r"The plain HTTP request was sent to HTTPS port|Client sent an HTTP request to an HTTPS server|This combination of host and port requires TLS",
+    re.IGNORECASE,
+)
+
+
+def _plain_http_to_tls(lines: list[tuple[str, str]], obs: Observations) -> tuple[str, list[str]]:
+    """A probe answered 400 by a port that speaks TLS, as the server's own answer to plain HTTP shows: the probe's
+    scheme defaults to HTTP and must be set to HTTPS."""
+    for label, line in [*lines, *scheduling_detail.lines_of(obs)]:
+        found = _PLAIN_HTTP_REFUSED.search(line)
+        if found:
+            return (
+                f"; the port serves TLS and answers the probe's plain-HTTP request with 400 ({found.group(0)}): "
+                "httpGet.scheme defaults to HTTP, so set the probe's scheme: HTTPS",
+                [f"{label} {excerpt(line.strip(), around=found.group(0)[:20])}"],
+            )
+    return "", []
+
+
+_MANAGEMENT_PORT = re.compile(
+    r"management\.server\.port\"?\s*[:=]\s*\"?(\d{2,5})|MANAGEMENT_SERVER_PORT\"?\s*[:=]\s*\"?(\d{2,5})"
+)
+
+
+def _management_port(probe_cite: str | None, lines: list[tuple[str, str]], obs: Observations) -> tuple[str, list[str]]:
+    """A probe on a Spring Boot actuator path answered 404 on the application port while ``management.server.port``
+    moves the actuator endpoints to their own port (docs.spring.io, "Customizing the Management Server Port"):
+    the probe must target that port."""
+    target = re.search(r"http-get https?://[^/\s]*:(\d+)(/\S*)", probe_cite or "")
+    if target is None or not target.group(2).startswith("/actuator"):
+        return "", []
+    port = target.group(1)
+    for label, line in [*lines, *scheduling_detail.lines_of(obs)]:
+        found = _MANAGEMENT_PORT.search(line)
+        moved = (found.group(1) or found.group(2)) if found else None
+        if moved and moved != port:
+            return (
+                f"; the probe asks for {target.group(2)} on port {port}, but management.server.port={moved} moves the actuator "
+                f"endpoints to port {moved}, so the application port answers 404: point the probe at port {moved}",
+                [f"{label} {excerpt(line.strip())}"],
+            )
+    return "", []
+
+
 _HEALTH_DOWN = re.compile(
     r'"(?P<name>[\w.-]+)"\s*:\s*\{\s*"status"\s*:\s*"(?:DOWN|OUT_OF_SERVICE|unhealthy|fail)"', re.IGNORECASE
 )
@@ -551,7 +643,7 @@ def _probe_timeout(probe: str, probe_cite: str | None, obs: Observations) -> tup
     for label, line in scheduling_detail.lines_of(obs):
         if key in line:
             block = label
-        elif block == label:
+        if block == label:  # the probe's block, or a flattened "...livenessProbe.timeoutSeconds: 1" line
             seconds = re.search(r"timeoutSeconds\"?\s*[:=]\s*(\d+)", line)
             if seconds:
                 cite = f"{label} {excerpt(line.strip())}"
@@ -582,13 +674,17 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]],
         )
         evidence = [failing[0].cite, *(e.cite for e in kills[:1]), *([probe_cite] if probe_cite else [])]
         why, why_cites = _probe_detail(pod, failing[0].message, lines)
+        if probe == "Liveness" and not why and kills and "refused" in failing[0].message:
+            why, why_cites = _killed_while_starting(pod, probe_cite, lines, obs)
         if probe == "Startup" and not why and probe_cite:
             why = _startup_budget(probe_cite)
         if probe == "Startup" and not why:
             why, why_cites = _startup_budget_in_spec(obs)
         if not why and _TLS_ON_HTTP.search(failing[0].message):
             why = "; the endpoint answers with TLS (a TLS alert, bytes \\x15\\x03) to a plain-HTTP probe: set the probe's scheme: HTTPS"
-        elif not why and "server gave HTTP response to HTTPS client" in failing[0].message:
+        elif not why and re.search(r"statuscode: 400\b", failing[0].message):
+            why, why_cites = _plain_http_to_tls(lines, obs)
+        if not why and "server gave HTTP response to HTTPS client" in failing[0].message:
             why = "; the probe uses scheme: HTTPS but the endpoint speaks plain HTTP: set scheme: HTTP"
         if not why and re.search(r"statuscode: 40[13]\b", failing[0].message):
             why = (
@@ -597,6 +693,8 @@ def _probes(pod: PodFact, events: list[EventFact], lines: list[tuple[str, str]],
             )
         if not why and re.search(r"statuscode: 5\d\d\b", failing[0].message):
             why, why_cites = _health_down(obs)
+        if not why and "statuscode: 404" in failing[0].message:
+            why, why_cites = _management_port(_probe_line(probe, probe_cite, obs), lines, obs)
         if not why and "statuscode: 404" in failing[0].message:
             why, why_cites = _probe_path_missing(probe, probe_cite, obs)
         if not why and _PROBE_TIMEOUT.search(failing[0].message):

@@ -646,6 +646,7 @@ RULES: tuple[MessageRule, ...] = (
         "Fix the credentials/connection of the ScaledObject's {scaler} trigger (its TriggerAuthentication and the Secret it references)",
         _r(
             r"error (?:inspecting|getting metric for|connecting to) (?P<scaler>[\w-]+)(?: scaler)?:\s*(?P<detail>[^\n]{3,200})"
+            r"|error (?:establishing|opening) (?P<scaler2>[\w-]+) connection:\s*(?P<detail2>[^\n]{3,200})"
         ),
         "keda_scaler",
     ),

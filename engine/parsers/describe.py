@@ -25,6 +25,7 @@ from engine.parsers.common import Citer, parse_timestamp, to_int
 
 _KEY = re.compile(r"^(\s*)([A-Za-z][\w .()/#-]*?):(?:[ \t]+(.*?))?\s*$")
 _EVENT_COUNT = re.compile(r"\(x(\d+) over")
+_AGE_THEN_SOURCE = re.compile(r"^(\S+ \(x\d+ over [\w.]+\)|[\w.<>]+) ([a-z][\w./:-]*(?:, [\w./:-]+)?)$")
 _GAP = re.compile(r"\s{2,}")
 _SECTION_TABLES = {"Conditions", "Events"}
 
@@ -233,6 +234,9 @@ def _events(doc: Doc, kind: str | None, name: str, namespace: str | None, citer:
         if not stripped or stripped.startswith(("Type", "----", "<none>")):
             continue
         parts = _GAP.split(stripped, maxsplit=4)
+        crowded = _AGE_THEN_SOURCE.match(parts[2]) if len(parts) == 4 else None
+        if crowded:  # an age too wide for its column leaves one space before the source: "2m (x21 over 32m) kubelet"
+            parts[2:3] = [crowded.group(1), crowded.group(2)]
         if len(parts) < 5 or parts[0] not in ("Normal", "Warning"):
             continue
         etype, reason, age, _source, message = parts

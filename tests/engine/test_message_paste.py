@@ -1,0 +1,59 @@
+"""Output pasted into the question is read as evidence; the prose before it stays the question."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from engine.models import InvestigationRequest
+from engine.parsers.message_paste import asked_text, pasted_output
+from engine.question import parse_question
+
+PASTE = """why is quote-service stuck on the old image?
+
+$ kubectl -n pricing describe deploy quote-service
+Name:                   quote-service
+Conditions:
+  Type           Status   Reason
+  Progressing    Unknown  DeploymentPaused
+"""
+
+
+def test_printed_lines_after_the_question_become_an_attachment_named_message():
+    pasted = pasted_output(PASTE)
+    assert pasted is not None
+    assert pasted.name == "message"
+    assert pasted.content.startswith("$ kubectl -n pricing describe deploy quote-service")
+    assert asked_text(PASTE).strip() == "why is quote-service stuck on the old image?"
+
+
+def test_a_plain_question_has_no_paste_and_stays_whole():
+    question = "checkout keeps crashing since 10:00, why?\nit was fine yesterday"
+    assert pasted_output(question) is None
+    assert asked_text(question) == question
+
+
+def test_code_fences_are_dropped_from_the_paste():
+    pasted = pasted_output(
+        "logs:\n```\n2026-01-01T00:00:00Z error a\n2026-01-01T00:00:01Z error b\n2026-01-01T00:00:02Z error c\n```"
+    )
+    assert pasted is not None
+    assert "```" not in pasted.content
+
+
+def test_a_shell_prompt_and_its_output_are_a_paste_however_short():
+    message = (
+        "migrate step fails, log:\n$ kubectl -n p exec deploy/api -- ./migrate\nError from server (Forbidden): nope\n"
+    )
+    pasted = pasted_output(message)
+    assert pasted is not None
+    assert pasted.content.startswith("$ kubectl")
+    assert asked_text(message) == "migrate step fails, log:"
+
+
+def test_a_pasted_alert_keeps_naming_the_subject_through_its_labels():
+    message = (
+        "got paged, can you check?\n  alertname = KubeDeploymentRolloutStuck\n  namespace = catalog\n"
+        "  deployment = search-frontend\n"
+    )
+    question = parse_question(InvestigationRequest(message=message, now=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert question.named == "search-frontend"
