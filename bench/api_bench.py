@@ -45,7 +45,7 @@ import httpx  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench._load import percentile, run_load, wait_until_up  # noqa: E402
+from bench._load import LoadResult, percentile, run_load, wait_until_up  # noqa: E402
 from investigations.models import Investigation, TeamInvestigationCount  # noqa: E402
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import Node, NodeType, Organization, TokenKind  # noqa: E402
@@ -168,6 +168,12 @@ def _web_pids(serve_pid: int) -> list[int]:
     return pids
 
 
+def _shares(result: LoadResult) -> str:
+    """How the server CPU of a run was shared among the web processes (their parent's few ticks left out)."""
+    shares = sorted((share for share in result.server_cpu_shares if share >= 0.01), reverse=True)
+    return " / ".join(f"{share:.0%}" for share in shares) or "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10, help="length of each load run")
@@ -280,7 +286,7 @@ def main() -> None:
         print(
             f"(a) GET /agents/status at {POLL_RATE}/s: p50 {polls.p50_ms:.1f} ms, p99 {polls.p99_ms:.1f} ms "
             f"(budget p99 < 25 ms; {polls.requests} polls, {polls.errors} errors, "
-            f"server CPU {polls.server_cpu_ms or 0:.2f} ms/poll)"
+            f"server CPU {polls.server_cpu_ms or 0:.2f} ms/poll, shared {_shares(polls)} among the web processes)"
         )
     if me is not None and bare is not None:
         print(f"(b) {args.concurrency} clients, as fast as answered:")
