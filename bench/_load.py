@@ -226,12 +226,14 @@ def run_load(
     seconds: float,
     concurrency: int = 16,
     rate: float | None = None,
-    connections: int = 32,
+    connections: int = 64,
+    warm_seconds: float = 0.0,
     headers: dict[str, str] | None = None,
     server_pids: Iterable[int] = (),
 ) -> LoadResult:
     """Load ``url`` for ``seconds``: at ``rate`` requests a second over ``connections`` keep-alive connections when
-    given, else with ``concurrency`` clients (a connection each) as fast as the server answers. With
+    given, else with ``concurrency`` clients (a connection each) as fast as the server answers. The same load runs
+    first for ``warm_seconds`` unmeasured (the server's connection pools grow to what the load needs). With
     ``server_pids`` also measure their CPU per request and how it was shared among them."""
     assert url.startswith(("http://127.0.0.1", "http://localhost")), "load only ever targets loopback"
     pids = list(server_pids)
@@ -242,13 +244,19 @@ def run_load(
     async def main() -> None:
         nonlocal cpu_before
         pool = _Pool(url, headers or {})
+
+        async def load(length: float, samples: list[float], errors: list[int]) -> None:
+            if rate is not None:
+                await _open_loop(pool, rate, length, samples, errors)
+            else:
+                await _closed_loop(pool, concurrency, length, samples, errors)
+
         try:
             await pool.open(connections if rate is not None else concurrency)
+            if warm_seconds:
+                await load(warm_seconds, [], [])
             cpu_before = cpu_seconds(pids) if pids else None
-            if rate is not None:
-                await _open_loop(pool, rate, seconds, samples, errors)
-            else:
-                await _closed_loop(pool, concurrency, seconds, samples, errors)
+            await load(seconds, samples, errors)
         finally:
             pool.close()
 

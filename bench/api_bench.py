@@ -57,6 +57,7 @@ BENCH_ORG = "bench-agents"
 HISTORY_ORG = "bench-history"
 WEB_PROCESSES = 2
 POLL_RATE = 200
+WARM_SECONDS = 2
 
 
 def _team(org_id: str, *, keep: bool) -> tuple[Node, str]:
@@ -236,19 +237,34 @@ def main() -> None:
             poll_url = f"{base}/api/v1/agents/status/{ids[0]}"
 
             # (a) status polls at a fixed rate; (b) auth/me and the bare view as fast as answered.
-            run_load(f"{base}/health", seconds=1, concurrency=4)  # warm every process's connections
+            # Each run is preceded by the same load for WARM_SECONDS, unmeasured: the figures are the steady state,
+            # not the database pools growing to what the load needs.
             polls = me = bare = None
             if "a" in parts:
-                polls = run_load(poll_url, seconds=args.seconds, rate=POLL_RATE, headers=auth, server_pids=web)
+                polls = run_load(
+                    poll_url,
+                    seconds=args.seconds,
+                    rate=POLL_RATE,
+                    warm_seconds=WARM_SECONDS,
+                    headers=auth,
+                    server_pids=web,
+                )
             if "b" in parts:
                 me = run_load(
                     f"{base}/api/v1/auth/me",
                     seconds=args.seconds,
                     concurrency=args.concurrency,
+                    warm_seconds=WARM_SECONDS,
                     headers=auth,
                     server_pids=web,
                 )
-                bare = run_load(f"{base}/health", seconds=args.seconds, concurrency=args.concurrency, server_pids=web)
+                bare = run_load(
+                    f"{base}/health",
+                    seconds=args.seconds,
+                    concurrency=args.concurrency,
+                    warm_seconds=WARM_SECONDS,
+                    server_pids=web,
+                )
 
             # (d) status polls idle vs. while 10 sync runs wait.
             sync_polls = None

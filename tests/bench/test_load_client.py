@@ -83,3 +83,10 @@ def test_requests_are_spread_over_every_connection(server: _Server) -> None:
     per_connection = sorted(server.peers.values())
     assert len(per_connection) == 4
     assert per_connection[-1] - per_connection[0] <= 2  # the one warm-up request each, then first-in, first-out
+
+
+def test_the_warm_up_runs_the_same_load_unmeasured(server: _Server) -> None:
+    result = run_load(_url(server), seconds=0.2, rate=50, connections=2, warm_seconds=0.2)
+
+    assert result.requests == 10
+    assert sum(server.peers.values()) == 2 + 10 + 10  # one request per new connection, the warm-up, the run
