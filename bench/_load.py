@@ -3,7 +3,7 @@ request rate), and the CPU the server's processes spent meanwhile.
 
 The client shares the two cores with the server, so it is built to cost little: HTTP/1.1 GET requests written as
 bytes on keep-alive connections (``asyncio.Protocol`` on uvloop, a runtime dependency), responses framed by
-``Content-Length`` alone, about 0.1 ms of CPU a request where httpx took 3-10 ms. Open-loop latencies are taken
+``Content-Length`` alone: about 0.2 ms of CPU a request where httpx took 3-10 ms. Open-loop latencies are taken
 from each request's scheduled time, so time spent waiting for a free connection or for the client's own event
 loop counts (no coordinated omission). Idle connections are handed out first-in, first-out, so every connection,
 and every web process that accepted one, gets its share of the load.

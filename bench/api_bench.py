@@ -1,7 +1,8 @@
 """Agent API figures against a real server started as ``make run`` serves it (``scripts/serve.sh``: 2 web
 processes, the investigation and webhook workers and the maintenance loop) on the configured database and Redis.
 
-(a) status polls: GET /agents/status/{id} at a fixed 200 polls/s, p50/p99 (budget p99 < 25 ms);
+(a) status polls: GET /agents/status/{id} at a fixed 200 polls/s, p50/p99 (budget p99 < 25 ms), server CPU per
+    poll and how it was shared between the web processes;
 (b) GET /auth/me with a team token: requests/s with 16 clients and server CPU per request (both web processes
     and their parent, summed), beside the bare JSON view (/health, no DRF, no token, no rate limit) as reference;
 (c) queue pickup latency, 202 -> running (server timestamps created_at -> started_at) (target p50 < 0.5 s);
@@ -10,7 +11,9 @@ processes, the investigation and webhook workers and the maintenance loop) on th
 (e) GET /agents/investigations?limit=20&offset=0 p95 with 1,000,000 investigations in the team (target < 100 ms;
     PostgreSQL only; the rows are bulk-inserted once and kept for later runs).
 
-The server runs with ``tests.investigations.worker_settings`` (the real engine behind the paced steps).
+The server runs with ``tests.investigations.worker_settings`` (the real engine behind the paced steps). The load
+comes from ``bench/_load.py``, a raw HTTP/1.1 client costing about 0.2 ms of CPU a request on the same cores;
+each load run is preceded by WARM_SECONDS of the same load, unmeasured.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/incidentfox_bench REDIS_URL=redis://127.0.0.1:6379/1 \
         .venv/bin/python bench/api_bench.py [--seconds 10] [--rows 1000000] [--only a]
