@@ -1,7 +1,8 @@
 """Agent API figures against a real server started as ``make run`` serves it (``scripts/serve.sh``: 2 web
 processes, the investigation and webhook workers and the maintenance loop) on the configured database and Redis.
 
-(a) status polls: GET /agents/status/{id} at a fixed 200 polls/s, p50/p99 (budget p99 < 25 ms);
+(a) status polls: GET /agents/status/{id} at a fixed 200 polls/s, p50/p99 (budget p99 < 25 ms), server CPU per
+    poll and how it was shared between the web processes;
 (b) GET /auth/me with a team token: requests/s with 16 clients and server CPU per request (both web processes
     and their parent, summed), beside the bare JSON view (/health, no DRF, no token, no rate limit) as reference;
 (c) queue pickup latency, 202 -> running (server timestamps created_at -> started_at) (target p50 < 0.5 s);
@@ -10,7 +11,9 @@ processes, the investigation and webhook workers and the maintenance loop) on th
 (e) GET /agents/investigations?limit=20&offset=0 p95 with 1,000,000 investigations in the team (target < 100 ms;
     PostgreSQL only; the rows are bulk-inserted once and kept for later runs).
 
-The server runs with ``tests.investigations.worker_settings`` (the real engine behind the paced steps).
+The server runs with ``tests.investigations.worker_settings`` (the real engine behind the paced steps). The load
+comes from ``bench/_load.py``, a raw HTTP/1.1 client costing about 0.2 ms of CPU a request on the same cores;
+each load run is preceded by WARM_SECONDS of the same load, unmeasured.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/incidentfox_bench REDIS_URL=redis://127.0.0.1:6379/1 \
         .venv/bin/python bench/api_bench.py [--seconds 10] [--rows 1000000] [--only a]
@@ -45,7 +48,7 @@ import httpx  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench._load import percentile, run_load, wait_until_up  # noqa: E402
+from bench._load import LoadResult, percentile, run_load, wait_until_up  # noqa: E402
 from investigations.models import Investigation, TeamInvestigationCount  # noqa: E402
 from tenancy.audit import RequestMeta  # noqa: E402
 from tenancy.models import Node, NodeType, Organization, TokenKind  # noqa: E402
@@ -57,6 +60,7 @@ BENCH_ORG = "bench-agents"
 HISTORY_ORG = "bench-history"
 WEB_PROCESSES = 2
 POLL_RATE = 200
+WARM_SECONDS = 2
 
 
 def _team(org_id: str, *, keep: bool) -> tuple[Node, str]:
@@ -168,6 +172,12 @@ def _web_pids(serve_pid: int) -> list[int]:
     return pids
 
 
+def _shares(result: LoadResult) -> str:
+    """How the server CPU of a run was shared among the web processes (their parent's few ticks left out)."""
+    shares = sorted((share for share in result.server_cpu_shares if share >= 0.01), reverse=True)
+    return " / ".join(f"{share:.0%}" for share in shares) or "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10, help="length of each load run")
@@ -230,19 +240,34 @@ def main() -> None:
             poll_url = f"{base}/api/v1/agents/status/{ids[0]}"
 
             # (a) status polls at a fixed rate; (b) auth/me and the bare view as fast as answered.
-            run_load(f"{base}/health", seconds=1, concurrency=4)  # warm every process's connections
+            # Each run is preceded by the same load for WARM_SECONDS, unmeasured: the figures are the steady state,
+            # not the database pools growing to what the load needs.
             polls = me = bare = None
             if "a" in parts:
-                polls = run_load(poll_url, seconds=args.seconds, rate=POLL_RATE, headers=auth, server_pids=web)
+                polls = run_load(
+                    poll_url,
+                    seconds=args.seconds,
+                    rate=POLL_RATE,
+                    warm_seconds=WARM_SECONDS,
+                    headers=auth,
+                    server_pids=web,
+                )
             if "b" in parts:
                 me = run_load(
                     f"{base}/api/v1/auth/me",
                     seconds=args.seconds,
                     concurrency=args.concurrency,
+                    warm_seconds=WARM_SECONDS,
                     headers=auth,
                     server_pids=web,
                 )
-                bare = run_load(f"{base}/health", seconds=args.seconds, concurrency=args.concurrency, server_pids=web)
+                bare = run_load(
+                    f"{base}/health",
+                    seconds=args.seconds,
+                    concurrency=args.concurrency,
+                    warm_seconds=WARM_SECONDS,
+                    server_pids=web,
+                )
 
             # (d) status polls idle vs. while 10 sync runs wait.
             sync_polls = None
@@ -280,7 +305,7 @@ def main() -> None:
         print(
             f"(a) GET /agents/status at {POLL_RATE}/s: p50 {polls.p50_ms:.1f} ms, p99 {polls.p99_ms:.1f} ms "
             f"(budget p99 < 25 ms; {polls.requests} polls, {polls.errors} errors, "
-            f"server CPU {polls.server_cpu_ms or 0:.2f} ms/poll)"
+            f"server CPU {polls.server_cpu_ms or 0:.2f} ms/poll, shared {_shares(polls)} among the web processes)"
         )
     if me is not None and bare is not None:
         print(f"(b) {args.concurrency} clients, as fast as answered:")
