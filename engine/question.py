@@ -16,8 +16,9 @@ from typing import Literal
 
 from engine.expertise.alerts import DURING_UPGRADE, HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
 from engine.models import InvestigationRequest
+from engine.top_usage import is_ranking
 
-Intent = Literal["rca", "health", "log_search", "log_summary"]
+Intent = Literal["rca", "health", "log_search", "log_summary", "ranking"]
 KNOWN_ALERTS = (
     frozenset(HEARTBEATS) | frozenset(MEANINGS) | frozenset(MANAGED_CONTROL_PLANE) | frozenset(DURING_UPGRADE)
 )
@@ -344,6 +345,8 @@ def _intent(message: str) -> Intent:
         return "log_search"
     if _unquoted_term(message) and (mentions_logs or _GREP.match(message)):
         return "log_search"
+    if is_ranking(message):
+        return "ranking"
     if _SUMMARY.search(message):
         return "log_summary"
     if _HEALTH.search(message):

@@ -15,6 +15,7 @@ from engine.focus import Focus
 from engine.models import Hypothesis, HypothesisStatus, Recommendation, Report, RootCause, TimelineEvent
 from engine.question import Question
 from engine.ranking import Scored
+from engine.top_usage import usage_ranking
 
 MAX_HYPOTHESES = 6
 MAX_RECOMMENDATIONS = 6
@@ -47,6 +48,10 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
         return log_search(question, obs, focus)
     if question.intent == "log_summary" and obs.logs and ctx.logs is not None:
         return log_summary(question, obs, focus, ctx.logs)
+    if question.intent == "ranking":
+        ranked = usage_ranking(question.message, obs, question.namespace)
+        if ranked is not None:
+            return ranked
     if question.intent == "health":
         healthy = health_check(question, obs, focus, scored)
         if healthy is not None:

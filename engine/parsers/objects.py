@@ -362,6 +362,7 @@ def usage_facts(obj: Mapping[str, Any], citer: Citer) -> list[UsageFact]:
                 millicores(_s(usage.get("cpu"))),
                 quantity_bytes(_s(usage.get("memory"))),
                 cite=citer.cite(f"pod {name} container {cname}: cpu {usage.get('cpu')}, memory {usage.get('memory')}"),
+                namespace=_s(meta.get("namespace")) or None,
             )
         )
     return facts

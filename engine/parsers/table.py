@@ -194,6 +194,7 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
                 quantity_bytes(memory),
                 percent,
                 cite,
+                namespace,
             )
         )
     elif "RESTARTS" in names or (kind in ("pod", "") and "READY" in names and "STATUS" in names):
