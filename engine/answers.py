@@ -19,7 +19,7 @@ from engine.logs.signatures import match_signatures
 from engine.logs.templates import level_of, mask
 from engine.models import Recommendation, Report, RootCause, TimelineEvent
 from engine.parsers.common import excerpt, parse_timestamp
-from engine.question import Question
+from engine.question import Question, search_qualifier
 from engine.ranking import Scored
 
 MAX_QUOTED = 5
@@ -113,6 +113,8 @@ def _contains(lowered: str, term: str) -> bool:
     status = _STATUS_CLASS.match(term)
     if status:
         return re.search(rf"(?<![\w.:/-]){status.group(1)}\d\d(?![\w.:/-])", lowered) is not None
+    if term.isdigit():  # a status or code: 429 is not part of 4290 or req_a4291
+        return re.search(rf"(?<![\w.]){term}(?![\w.])", lowered) is not None
     return term in lowered
 
 
@@ -132,6 +134,10 @@ def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
     if not hits and any(re.search(r"(?:[a-z]{3}|\d{3}|\dxx)s$", t) for t in terms):
         # "count the timeouts", "how many 502s": a plural asked for is its singular printed
         hits = _search_hits([re.sub(r"(?<=[a-z]{3}|\d{3}|\dxx)s$", "", t) for t in terms], obs, focus, question)
+    qualifier = search_qualifier(question.message, question.terms[0]) if len(question.terms) == 1 else None
+    narrowed = [hit for hit in hits if qualifier and qualifier in hit[1].lower()]
+    if narrowed:  # "a 502 back from adyen": the lines that name that upstream, when some do
+        hits = narrowed
     shown = " or ".join(f"'{t}'" for t in question.terms)
     if not hits:
         return Report(
