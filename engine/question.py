@@ -387,7 +387,9 @@ _COUNTED = re.compile(
     re.IGNORECASE,
 )
 # the upstream a counted status came from: "a 502 back from adyen", "429s from stripe"
-_FROM = re.compile(r"^\s*s?\s+(?:back\s+|errors?\s+|responses?\s+)?(?:from|by)\s+(?:the\s+)?([a-z0-9][\w.-]{2,40})", re.IGNORECASE)
+_FROM = re.compile(
+    r"^\s*s?\s+(?:back\s+|errors?\s+|responses?\s+)?(?:from|by)\s+(?:the\s+)?([a-z0-9][\w.-]{2,40})", re.IGNORECASE
+)
 
 
 def _counted_term(message: str) -> str:
