@@ -193,7 +193,7 @@ _HEALTH = re.compile(
     r"|^\s*(?:is\s+)?(?:there\s+)?(?:anything|something)\s+(?:wrong|off|broken|amiss|up)\s+with\b"
     r"|^\s*(?:are\s+there\s+|is\s+there\s+)?any\s+(?:problems?|issues?|trouble)\s+with\b[^.?!]*\??\s*$"
     r"|^\s*is\s+there\s+(?:an?\s+)?(?:problem|issue)\s+with\b[^.?!]*\??\s*$"
-    r"|^\s*how(?:'s|\s+is|\s+are)\b[^.?!]{0,60}\b(?:doing|looking|holding up)\b"
+    r"|^\s*how(?:'s|s|\s+is|\s+are)\b[^.?!]{0,60}\b(?:doing|looking|holding up)\b"
     r"|\bcheck\s+(?:on|up\s+on)\b|\bsanity[- ]check\b|\bhealth\s+(?:report|status)\b"
     r"|^\s*(?:what(?:'s|\s+is)\s+the\s+)?(?:current\s+)?status\s+of\b[^.?!]*\??\s*$"
     r"|\beverything\s+(?:good|ok|okay|fine|alright|all right)\s+with\b|\bin\s+(?:a\s+)?good\s+(?:shape|state)\b"
