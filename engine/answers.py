@@ -214,8 +214,18 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
     who = f"{focus.label} logged" if focus.label else "The logs hold"
     counted = f"{total} error line{'s' if total != 1 else ''}"
     grouped = f"{len(errors)} group{'s' if len(errors) != 1 else ''}"
+    # warnings said alongside the errors: "anything bad?" covers a warning that repeats (a conflict, a retry)
+    warnings = sorted(
+        [g for g in groups.values() if g.severity < 2] if errors[0].severity == 2 else [],
+        key=lambda g: (-g.count, g.first.isoformat() if g.first else ""),
+    )
+    warned = ""
+    if warnings:
+        shown = "; ".join(f"{g.title} ({g.count}x{_seen(g)})" for g in warnings[: max(1, MAX_GROUPS - len(parts))])
+        count = sum(g.count for g in warnings)
+        warned = f" Also {count} warning line{'s' if count != 1 else ''}: {shown}."
     return Report(
-        summary=f"{who} {counted}{_period(question)}, in {grouped}: " + "; ".join(parts) + ".",
+        summary=f"{who} {counted}{_period(question)}, in {grouped}: " + "; ".join(parts) + "." + warned,
         root_cause=RootCause(
             description=f"Most frequent error{_period(question)}: {top.title} ({top.count}x)",
             confidence=70,
