@@ -216,7 +216,8 @@ _PEER = re.compile(
 _CONNECTION_KINDS = {"connection_refused", "connection_timeout", "connection_reset"}
 _DATASTORE = re.compile(
     r"\b(redis|postgres(?:ql)?|psql|npgsql|mysql|mariadb|mongo(?:db)?|kafka|rabbitmq|amqp|memcached|elasticsearch"
-    r"|opensearch|cassandra|nats|etcd|zookeeper|clickhouse|sql ?server)(?=[\s:.(]|server|connection|exception|client|error|$)",
+    r"|opensearch|cassandra|nats|etcd|zookeeper|clickhouse|sql ?server)"
+    r"(?=[\s:.(]|server|connection|exception|client|error|$)",
     re.IGNORECASE,
 )
 _DATASTORE_NAMES = {"psql": "postgresql", "npgsql": "postgresql", "amqp": "rabbitmq"}
