@@ -92,6 +92,7 @@ _HEADER_KINDS = (
     ({"POD-SELECTOR"}, "NetworkPolicy"),
     ({"SYNC STATUS", "HEALTH STATUS"}, "Application"),
     ({"DESIRED", "CURRENT", "NODE SELECTOR"}, "DaemonSet"),
+    ({"SCHEDULE", "SUSPEND"}, "CronJob"),
 )
 _COMMAND_KINDS = {
     "no": "Node",
@@ -276,6 +277,7 @@ _PREFIX_KINDS = {
     "application": "Application",
     "secret": "Secret",
     "configmap": "ConfigMap",
+    "cronjob": "CronJob",
 }
 
 
