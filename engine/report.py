@@ -137,10 +137,19 @@ _UPGRADING = re.compile(
 _VERSION = re.compile(r"(?<![\w.])v?(1\.[1-9]\d)\.\d+(?![\d.])")  # v1.30.4, 1.29.8-gke.1; not an IP
 
 
+_UPGRADE_DONE = re.compile(
+    r"\b(?:since|after)\s+(?:the\s+|our\s+|last\s+\w+'s\s+)?(?:[\w.-]+\s+){0,2}upgrade\b(?!\s+(?:started|began|is|are))"
+    r"|\bupgrade\b[^.?!]{0,40}\b(?:finished|completed|is done|was done|succeeded)\b",
+    re.IGNORECASE,
+)
+
+
 def _upgrade_in_progress(question: Question, obs: Observations) -> Report | None:
     """A version-skew alert while an upgrade is rolling: expected, it clears when every component is upgraded."""
     alert = question.alert or ""
     said = re.search(UPGRADE_WORDS, question.message, re.IGNORECASE)
+    if said and _UPGRADE_DONE.search(question.message):
+        said = None  # "since the upgrade on friday", "after the upgrade finished": it is over, the skew is left behind
     minors: dict[str, str] = {}  # minor version -> the line that shows it
     updating: str | None = None
     sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
