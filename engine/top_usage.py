@@ -138,6 +138,11 @@ def usage_ranking(message: str, obs: Observations, namespace: str | None = None)
     totals = _totals(obs, want)
     asked = _NAMESPACE.search(message)
     scope = next((g for g in asked.groups() if g), None) if asked else None
+    if scope is None:  # "in payments?": a word after "in" that is one of the namespaces the listing shows
+        seen = {t.namespace for t in totals if t.namespace}
+        scope = next(
+            (w for w in re.findall(r"\b(?:in|for|of)\s+([a-z0-9][a-z0-9-]*)", message.lower()) if w in seen), None
+        )
     scope = scope or (namespace if want == "pod" else None)
     if scope and want == "pod" and any(t.namespace for t in totals):
         in_scope = [t for t in totals if t.namespace == scope]
