@@ -19,7 +19,7 @@ from engine.logs.signatures import match_signatures
 from engine.logs.templates import level_of, mask
 from engine.models import Recommendation, Report, RootCause, TimelineEvent
 from engine.parsers.common import excerpt, parse_timestamp
-from engine.question import Question
+from engine.question import Question, search_qualifier
 from engine.ranking import Scored
 
 MAX_QUOTED = 5
@@ -113,6 +113,8 @@ def _contains(lowered: str, term: str) -> bool:
     status = _STATUS_CLASS.match(term)
     if status:
         return re.search(rf"(?<![\w.:/-]){status.group(1)}\d\d(?![\w.:/-])", lowered) is not None
+    if term.isdigit():  # a status or code: 429 is not part of 4290 or req_a4291
+        return re.search(rf"(?<![\w.]){term}(?![\w.])", lowered) is not None
     return term in lowered
 
 
@@ -132,6 +134,10 @@ def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
     if not hits and any(re.search(r"(?:[a-z]{3}|\d{3}|\dxx)s$", t) for t in terms):
         # "count the timeouts", "how many 502s": a plural asked for is its singular printed
         hits = _search_hits([re.sub(r"(?<=[a-z]{3}|\d{3}|\dxx)s$", "", t) for t in terms], obs, focus, question)
+    qualifier = search_qualifier(question.message, question.terms[0]) if len(question.terms) == 1 else None
+    narrowed = [hit for hit in hits if qualifier and qualifier in hit[1].lower()]
+    if narrowed:  # "a 502 back from adyen": the lines that name that upstream, when some do
+        hits = narrowed
     shown = " or ".join(f"'{t}'" for t in question.terms)
     if not hits:
         return Report(
@@ -208,8 +214,18 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
     who = f"{focus.label} logged" if focus.label else "The logs hold"
     counted = f"{total} error line{'s' if total != 1 else ''}"
     grouped = f"{len(errors)} group{'s' if len(errors) != 1 else ''}"
+    # warnings said alongside the errors: "anything bad?" covers a warning that repeats (a conflict, a retry)
+    warnings = sorted(
+        [g for g in groups.values() if g.severity < 2] if errors[0].severity == 2 else [],
+        key=lambda g: (-g.count, g.first.isoformat() if g.first else ""),
+    )
+    warned = ""
+    if warnings:
+        shown = "; ".join(f"{g.title} ({g.count}x{_seen(g)})" for g in warnings[: max(1, MAX_GROUPS - len(parts))])
+        count = sum(g.count for g in warnings)
+        warned = f" Also {count} warning line{'s' if count != 1 else ''}: {shown}."
     return Report(
-        summary=f"{who} {counted}{_period(question)}, in {grouped}: " + "; ".join(parts) + ".",
+        summary=f"{who} {counted}{_period(question)}, in {grouped}: " + "; ".join(parts) + "." + warned,
         root_cause=RootCause(
             description=f"Most frequent error{_period(question)}: {top.title} ({top.count}x)",
             confidence=70,

@@ -144,6 +144,7 @@ class UsageFact:
     memory_bytes: int | None = None
     memory_percent: int | None = None
     cite: str = ""
+    namespace: str | None = None
 
 
 @dataclass

@@ -41,9 +41,12 @@ class Focus:
 
 def resolve_focus(question: Question, obs: Observations) -> Focus:
     known = _observed_names(obs)
-    subjects = [s for s in question.subjects if not s.guessed or _seen(s.name, known)] or _alert_subjects(obs)
+    aside = _mentioned_aside(question.message)
+    subjects = [
+        s for s in question.subjects if (not s.guessed or _seen(s.name, known)) and not (s.guessed and s.name in aside)
+    ] or _alert_subjects(obs)
     if not subjects:
-        subjects = [Subject(None, word) for word in sorted(question.words) if word in known]
+        subjects = [Subject(None, word) for word in sorted(question.words) if word in known and word not in aside]
     if not subjects:
         subjects = _bare_word_subjects(question, obs, known)
     nodes = {n.name.lower() for n in obs.nodes}
@@ -68,6 +71,20 @@ _SUBJECT_VERB = (
     r"(?:is|isn'?t|are|was|keeps|kept|fails|failing|failed|down|broken|not|won'?t|can'?t|cannot|errors|erroring|returns"
     r"|returning|throws|throwing|crash\w*|slow|stuck|has|had|ok|okay|fine|healthy|up|working|doing|alright|itself|logs?)"
 )
+
+
+# "the reports pod is also not ready", "there's also a crash-looping exporter": a clause with "also"/"too" after
+# another clause names a bystander the person noticed, not what the question is about
+_ASIDE_CLAUSE = re.compile(r"(?:^|[;.!?,]|\b(?:and|but)\b)([^;.!?,]*\b(?:also|too|as well)\b[^;.!?,]*)", re.IGNORECASE)
+
+
+def _mentioned_aside(message: str) -> set[str]:
+    names: set[str] = set()
+    for match in _ASIDE_CLAUSE.finditer(message):
+        if match.start(1) < 12:  # the question's own first clause is never an aside
+            continue
+        names |= {w.lower() for w in re.findall(r"[a-z][a-z0-9-]{2,}", match.group(1), re.IGNORECASE)}
+    return names
 
 
 def _bare_word_subjects(question: Question, obs: Observations, known: set[str]) -> list[Subject]:

@@ -17,8 +17,9 @@ from typing import Literal
 from engine.expertise.alerts import DURING_UPGRADE, HEARTBEATS, MANAGED_CONTROL_PLANE, MEANINGS
 from engine.models import InvestigationRequest
 from engine.parsers.message_paste import asked_text
+from engine.top_usage import is_ranking
 
-Intent = Literal["rca", "health", "log_search", "log_summary"]
+Intent = Literal["rca", "health", "log_search", "log_summary", "ranking"]
 KNOWN_ALERTS = (
     frozenset(HEARTBEATS) | frozenset(MEANINGS) | frozenset(MANAGED_CONTROL_PLANE) | frozenset(DURING_UPGRADE)
 )
@@ -193,7 +194,7 @@ _HEALTH = re.compile(
     r"|^\s*(?:is\s+)?(?:there\s+)?(?:anything|something)\s+(?:wrong|off|broken|amiss|up)\s+with\b"
     r"|^\s*(?:are\s+there\s+|is\s+there\s+)?any\s+(?:problems?|issues?|trouble)\s+with\b[^.?!]*\??\s*$"
     r"|^\s*is\s+there\s+(?:an?\s+)?(?:problem|issue)\s+with\b[^.?!]*\??\s*$"
-    r"|^\s*how(?:'s|\s+is|\s+are)\b[^.?!]{0,60}\b(?:doing|looking|holding up)\b"
+    r"|^\s*how(?:'s|s|\s+is|\s+are)\b[^.?!]{0,60}\b(?:doing|looking|holding up)\b"
     r"|\bcheck\s+(?:on|up\s+on)\b|\bsanity[- ]check\b|\bhealth\s+(?:report|status)\b"
     r"|^\s*(?:what(?:'s|\s+is)\s+the\s+)?(?:current\s+)?status\s+of\b[^.?!]*\??\s*$"
     r"|\beverything\s+(?:good|ok|okay|fine|alright|all right)\s+with\b|\bin\s+(?:a\s+)?good\s+(?:shape|state)\b"
@@ -205,7 +206,7 @@ _SINCE = re.compile(
     r"\b(?:since|after|from)\s+((?:\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?Z?)?)"
     r"|(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?(?:,?\s+(?:at\s+)?\d{1,2}:\d{2})?)"
     r"|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?:\s+\d{4})?)"
-    r"|(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?)|yesterday|today|(?:last\s+)?(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*day)",
+    r"|(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:utc|z)?)|midnight|yesterday|today|(?:last\s+)?(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*day)",
     re.IGNORECASE,
 )
 _UNITS = r"(minute|min|m|hour|hr|h|day|d|week|wk|w)s?"
@@ -345,6 +346,10 @@ def _intent(message: str) -> Intent:
         return "log_search"
     if _unquoted_term(message) and (mentions_logs or _GREP.match(message)):
         return "log_search"
+    if _counted_term(message):
+        return "log_search"
+    if is_ranking(message):
+        return "ranking"
     if _SUMMARY.search(message):
         return "log_summary"
     if _HEALTH.search(message):
@@ -358,8 +363,51 @@ def _terms(message: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(quoted))
     match = _SEARCH_FOR.search(message)
     term = (match.group(1) or match.group(2) or "") if match else ""
-    term = term.strip(".,?!") or _unquoted_term(message)
+    term = _bare_term(term.strip(".,?!")) or _unquoted_term(message) or _counted_term(message)
     return (term,) if term else ()
+
+
+# "search the logs for the deadline exceeded errors": what is printed is "deadline exceeded", not the article
+# or the word that says it is an error
+_TERM_ARTICLE = re.compile(r"^(?:the|any|all|those|these|some)\s+", re.IGNORECASE)
+_TERM_NOUN = re.compile(r"\s+(?:errors?|messages?|lines?|entries|logs?|exceptions?|warnings?|events?)$", re.IGNORECASE)
+
+
+def _bare_term(term: str) -> str:
+    bare = _TERM_NOUN.sub("", _TERM_ARTICLE.sub("", term)).strip()
+    return bare if len(bare) >= 3 else term
+
+
+# A counting question about something that happened to the service, not something it printed: "how many times did
+# pay-gateway get a 502 back from adyen", "how often did we hit a 429", "how many times did stripe rate-limit us
+# (429)": the status, code or word the lines print is the term.
+_COUNTED = re.compile(
+    r"\bhow (?:many times|often)\b[^.?!]{0,80}?\((?P<p>[\w./:@-]{2,40})\)"
+    r"|\bhow (?:many times|often)\b[^.?!]{0,60}?\b(?:get|got|hit|see|saw|receive[d]?|return(?:ed)?|thr[eo]w[n]?|raise[d]?"
+    r"|(?:fail(?:ed)?|respond(?:ed)?|answer(?:ed)?|reply|replied) with)\s+(?:an?\s+|any\s+|the\s+)?(?P<g>[\w./:@-]{2,40})",
+    re.IGNORECASE,
+)
+# the upstream a counted status came from: "a 502 back from adyen", "429s from stripe"
+_FROM = re.compile(
+    r"^\s*s?\s+(?:back\s+|errors?\s+|responses?\s+)?(?:from|by)\s+(?:the\s+)?([a-z0-9][\w.-]{2,40})", re.IGNORECASE
+)
+
+
+def _counted_term(message: str) -> str:
+    match = _COUNTED.search(message)
+    if match is None:
+        return ""
+    term = (match.group("p") or match.group("g") or "").strip(".,?!:;")
+    return "" if term.lower() in _NOT_NAMES or term.lower() in ("error", "errors") else term
+
+
+def search_qualifier(message: str, term: str) -> str | None:
+    """The upstream a counted term is restricted to ("a 502 back from adyen" -> "adyen"), if the question names one."""
+    at = message.lower().find(term.lower())
+    if at < 0:
+        return None
+    match = _FROM.match(message[at + len(term) :])
+    return match.group(1).lower().strip(".,?!") if match else None
 
 
 _GREP = re.compile(r"\s*(?:please\s+|can you\s+|could you\s+)?grep\b", re.IGNORECASE)
@@ -478,7 +526,7 @@ def _window(message: str, now: datetime) -> tuple[datetime | None, datetime | No
 def _parse_when(text: str, now: datetime) -> datetime | None:
     lowered = text.lower().strip()
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    if lowered == "today":
+    if lowered in ("today", "midnight"):
         return midnight
     if lowered == "yesterday":
         return midnight - timedelta(days=1)

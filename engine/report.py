@@ -15,6 +15,7 @@ from engine.focus import Focus
 from engine.models import Hypothesis, HypothesisStatus, Recommendation, Report, RootCause, TimelineEvent
 from engine.question import Question
 from engine.ranking import Scored
+from engine.top_usage import usage_ranking
 
 MAX_HYPOTHESES = 6
 MAX_RECOMMENDATIONS = 6
@@ -47,6 +48,10 @@ def answer(question: Question, scored: list[Scored], obs: Observations, ctx: Ana
         return log_search(question, obs, focus)
     if question.intent == "log_summary" and obs.logs and ctx.logs is not None:
         return log_summary(question, obs, focus, ctx.logs)
+    if question.intent == "ranking":
+        ranked = usage_ranking(question.message, obs, question.namespace)
+        if ranked is not None:
+            return ranked
     if question.intent == "health":
         healthy = health_check(question, obs, focus, scored)
         if healthy is not None:
@@ -134,10 +139,19 @@ _UPGRADING = re.compile(
 _VERSION = re.compile(r"(?<![\w.])v?(1\.[1-9]\d)\.\d+(?![\d.])")  # v1.30.4, 1.29.8-gke.1; not an IP
 
 
+_UPGRADE_DONE = re.compile(
+    r"\b(?:since|after)\s+(?:the\s+|our\s+|last\s+\w+'s\s+)?(?:[\w.-]+\s+){0,2}upgrade\b(?!\s+(?:started|began|is|are))"
+    r"|\bupgrade\b[^.?!]{0,40}\b(?:finished|completed|is done|was done|succeeded)\b",
+    re.IGNORECASE,
+)
+
+
 def _upgrade_in_progress(question: Question, obs: Observations) -> Report | None:
     """A version-skew alert while an upgrade is rolling: expected, it clears when every component is upgraded."""
     alert = question.alert or ""
     said = re.search(UPGRADE_WORDS, question.message, re.IGNORECASE)
+    if said and _UPGRADE_DONE.search(question.message):
+        said = None  # "since the upgrade on friday", "after the upgrade finished": it is over, the skew is left behind
     minors: dict[str, str] = {}  # minor version -> the line that shows it
     updating: str | None = None
     sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]

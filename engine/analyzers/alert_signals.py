@@ -29,7 +29,8 @@ from engine.facts import Observations
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt, millicores
 
-_PROMPT_HOST = re.compile(r"^\s*[\w.-]+@(?P<host>[\w.-]+)(?::[^#$]*)?[#$]\s")
+# root@cp-2:~# and core@cp-2 ~ $ (or /path $)
+_PROMPT_HOST = re.compile(r"^\s*[\w.-]+@(?P<host>[\w.-]+)(?::[^#$]*|\s+[~/][^#$\s]*)?\s?[#$]\s")
 _IOSTAT_HEADER = re.compile(r"^\s*Device\b.*\bw_await\b.*%util", re.IGNORECASE)
 _IOTOP_ROW = re.compile(
     r"^\s*\d+\s+\S+\s+\S+\s+[\d.]+\s*\S+\s+[\d.]+\s*\S+\s+[\d.]+\s*%\s+(?P<io>[\d.]+)\s*%\s+(?P<command>\S.*)$"

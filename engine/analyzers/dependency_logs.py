@@ -101,6 +101,14 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"(?i)(?:connection reset by peer|ECONNRESET).{0,40}?(?:to|host|upstream)[ =:\"']+" + _HOST),
     ),
     (
+        # "payments-gw: upstream returned 503: no healthy upstream": the name before the colon is the dependency
+        "unavailable",
+        re.compile(
+            r"(?i)(?:^|[\s\"'=])" + _HOST + r":\s+(?:upstream\s+)?(?:returned|responded(?: with)?|answered|got)\s+"
+            r"(?:503|service unavailable|UNAVAILABLE)"
+        ),
+    ),
+    (
         "unavailable",
         re.compile(
             r"(?i)(?:upstream |calling |request to |from )(?:https?://)?"
@@ -119,6 +127,7 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 _NOT_A_HOST = {"the", "server", "database", "host", "a", "localhost", "to", "for", "pool"}
+_NOT_A_HOST |= {"returned", "responded", "err", "error"}  # "upstream returned 503": a verb, not the upstream
 
 
 def parse_dependency_error(message: str) -> tuple[str, str | None] | None:

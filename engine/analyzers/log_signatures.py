@@ -265,6 +265,25 @@ _PEER = re.compile(
 )
 
 
+_CONNECTION_KINDS = {"connection_refused", "connection_timeout", "connection_reset"}
+_DATASTORE = re.compile(
+    r"\b(redis|postgres(?:ql)?|psql|npgsql|mysql|mariadb|mongo(?:db)?|kafka|rabbitmq|amqp|memcached|elasticsearch"
+    r"|opensearch|cassandra|nats|etcd|zookeeper|clickhouse|sql ?server)"
+    r"(?=[\s:.(]|server|connection|exception|client|error|$)",
+    re.IGNORECASE,
+)
+_DATASTORE_NAMES = {"psql": "postgresql", "npgsql": "postgresql", "amqp": "rabbitmq"}
+
+
+def _datastore_in(lines: list[str]) -> str | None:
+    for line in lines:
+        match = _DATASTORE.search(line)
+        if match:
+            word = match.group(1).lower()
+            return _DATASTORE_NAMES.get(word, word)
+    return None
+
+
 def _peer_in(lines: list[str]) -> str | None:
     for line in lines:
         match = _PEER.search(line)
@@ -355,6 +374,10 @@ def _finding(
     if (kind in _PEERED and not target and not match.groups.get("host")) or by_address:  # the line before names it
         earlier = doc.lines[max(0, group.first_index - 20) : group.first_index + 1]
         peer = _peer_in(group.examples) or _peer_in(list(reversed(earlier)))
+    if peer is None and not target and not match.groups.get("host") and kind in _CONNECTION_KINDS:
+        # no host printed, but the client library says what it talks to ("RedisConnectionException: It was not
+        # possible to connect to the redis server(s)", "MongoTimeoutException", "PSQLException")
+        peer = _datastore_in(group.examples)
     if peer and kind == "dns_failure":
         title = f"DNS resolution fails for {peer.rsplit(':', 1)[0]}"
     elif peer and peer not in title:

@@ -46,20 +46,36 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
 
 # the cloud taking a spot/preemptible node back: AWS Node Termination Handler, Karpenter, GKE, Azure
 _SPOT = re.compile(
-    r"Spot ITN received|SPOT_ITN|spot interruption|SpotInterrupted|Spot Instance interruption|preemptible (?:VM|instance)[^\n]*preempted|Preempted by Compute Engine|Spot VM eviction|ScheduledEvent[^\n]*Preempt",
+    r"Spot ITN received|SPOT_ITN|spot interruption|SpotInterrupted|Spot Instance interruption|preemptible (?:VM|instance)[^\n]*preempted|Preempted by Compute Engine|Spot VM eviction|ScheduledEvent[^\n]*Preempt"
+    # GCE/GKE: the node's PreemptScheduled event ("GCE VM will be preempted in 30s"), the compute operation
+    r"|\bPreemptScheduled\b|VM will be preempted|compute\.instances\.preempted|instance was preempted",
     re.I,
 )
 _NODE_NAME = re.compile(
     r"(?:\"?(?:NodeName|node_name|node)\"?\s*[=:]\s*\"?|\bnode/)(?P<node>[a-z0-9][\w.-]*\.(?:internal|local)|[a-z0-9][\w-]*-\d+[\w-]*)"
 )
+_INSTANCE = re.compile(r"\binstances/(?P<node>[a-z][\w-]*)")
 _INTERRUPTED_AT = re.compile(r"interrupted at (?P<when>\S+?Z)")
 
 
 def _spot_reclaimed(obs: Observations) -> list[Finding]:
     hits = [(label, line) for label, line in lines_of(obs) if _SPOT.search(line)]
+    hits += [
+        (e.cite.split("] ", 1)[0] + "]", e.cite.split("] ", 1)[-1])
+        for e in obs.events
+        if e.cite and _SPOT.search(f"{e.reason} {e.message}") and not any(e.message in line for _, line in hits)
+    ]
     if not hits:
         return []
     nodes = list(dict.fromkeys(m.group("node") for _, line in hits if (m := _NODE_NAME.search(line))))
+    nodes += [
+        e.object_name
+        for e in obs.events
+        if e.object_name and (e.object_kind or "").lower() == "node" and _SPOT.search(f"{e.reason} {e.message}")
+    ]
+    nodes += [m.group("node") for _, line in hits if (m := _INSTANCE.search(line))]
+    not_ready = [n.name for n in obs.nodes if any(c.type == "Ready" and c.status != "True" for c in n.conditions)]
+    nodes = list(dict.fromkeys(nodes)) or not_ready[:1]  # the one NotReady node is the one the cloud took back
     when = next((m.group("when") for _, line in hits if (m := _INTERRUPTED_AT.search(line))), None)
     label, line = hits[0]
     which = f"{', '.join(nodes[:4])} {'was' if len(nodes) == 1 else 'were'}" if nodes else "spot nodes were"
@@ -69,7 +85,7 @@ def _spot_reclaimed(obs: Observations) -> list[Finding]:
             kind="spot_reclaimed",
             subject=f"node/{nodes[0]}" if nodes else "node:spot_interruption",
             role="cause",
-            title=f"{which} reclaimed by the cloud provider: a spot interruption notice{at}, so {'the node was' if len(nodes) <= 1 else 'each node was'} cordoned and drained and its pods restarted elsewhere — capacity loss, not an application fault",
+            title=f"{which} reclaimed (preempted) by the cloud provider: a spot interruption/preemption notice{at}, so {'the node was' if len(nodes) <= 1 else 'each node was'} cordoned and drained and its pods restarted elsewhere — capacity loss, not an application fault",
             weight=90,
             evidence=[f"{label} {excerpt(line.strip(), around='Spot')}"],
             workload=nodes[0] if nodes else None,

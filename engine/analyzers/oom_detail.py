@@ -242,6 +242,16 @@ def _kernel_oom_kill(obs: Observations, subject: str | None) -> list[Finding]:
             else "the whole node ran out of memory (no container limit was hit)"
         )
         owner = workload_of(subject) if subject else None
+        process = found.group("proc").strip().lower()
+        # the killed process is another pod's program ("fluent-bit" in fluent-bit-billing-2xq7d): that pod's OOM
+        running = [
+            p.name
+            for p in obs.pods
+            if len(process) >= 4
+            and (p.name.lower().startswith(process) or any(c.name.lower() == process for c in p.containers))
+        ]
+        if running and not any(subject and name.startswith(subject) for name in running):
+            owner = workload_of(running[0])
         return [
             workload_cause(
                 "kernel_oom_kill",

@@ -126,6 +126,10 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
                     )
                     evidence.append(largest[1])
                     break
+        at_max = _autoscaler_at_max(obs)
+        if at_max:
+            what += f"; the cluster autoscaler adds no node because the node group is at its maximum size{at_max[0]}"
+            evidence.append(at_max[1])
         action = (
             f"Lower {workload}'s {'/'.join(resources)} requests or add capacity "
             f"(scale the node group / cluster autoscaler max) so a node can fit it"
@@ -232,6 +236,37 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
         recommendations=[rec("high", action)],
         affected=[workload],
     )
+
+
+_MAX_GROUP_SIZE = re.compile(r"max node group size reached", re.IGNORECASE)
+_CA_GROUP = re.compile(r"^\s*-\s*name:\s*(?P<name>\S+)")
+_CA_FIELD = re.compile(r"^\s*(?P<key>cloudProviderTarget|maxSize):\s*(?P<value>\d+)")
+
+
+def _autoscaler_at_max(obs: Observations) -> tuple[str, str] | None:
+    """(" (node group X: maxSize N)", cite) when the cluster autoscaler says a node group's maximum stops a scale-up."""
+    said = next((e.cite for e in obs.events if e.cite and _MAX_GROUP_SIZE.search(e.message)), None) or next(
+        (f"{label} {line.strip()}" for label, line in scheduling_detail.lines_of(obs) if _MAX_GROUP_SIZE.search(line)),
+        None,
+    )
+    if said is None:
+        return None
+    group: str | None = None
+    fields: dict[str, int] = {}
+    for _label, line in scheduling_detail.lines_of(obs):  # the autoscaler's status ConfigMap (YAML since 1.30)
+        named = _CA_GROUP.match(line)
+        if named:
+            group, fields = named.group("name"), {}
+            continue
+        field = _CA_FIELD.match(line)
+        if field and group:
+            fields[field.group("key")] = int(field.group("value"))
+            if len(fields) == 2 and fields["cloudProviderTarget"] >= fields["maxSize"]:
+                return (
+                    f" (node group {group}: {fields['cloudProviderTarget']} nodes, maxSize {fields['maxSize']})",
+                    said,
+                )
+    return "", said
 
 
 _UNSCHEDULABLE_LINE = re.compile(r"\b0/\d+ nodes are available: ")

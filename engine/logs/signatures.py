@@ -100,13 +100,23 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        # RFC 6749 5.2: the authorization server does not accept the client's own credentials (client_id /
+        # client_secret), so no user can log in through SSO however right their password is
+        "oauth_client_rejected",
+        "cause",
+        84,
+        "The identity provider rejects the OAuth client credentials ({code}): the client ID or client secret the app "
+        "sends no longer matches the one registered at the IdP (a rotated or mistyped client secret), so SSO logins fail",
+        _re(r"\b(?P<code>unauthorized_client|invalid_client)\b"),
+    ),
+    Signature(
         "auth_failure",
         "cause",
         78,
         "Authentication or permission failure: {detail}",
         _re(
             r"(?P<detail>password authentication failed for user \"?[\w.-]+\"?|Access denied for user [^\s]+"
-            r"|authentication failed|invalid credentials|invalid (?:api )?(?:key|token)|unauthorized|401 Unauthorized"
+            r"|authentication failed|invalid credentials|invalid (?:api )?(?:key|token)|unauthorized(?!_client)|401 Unauthorized"
             r"|403 Forbidden|AccessDenied(?:Exception)?|is not authorized to perform: \S+|permission denied(?! \(publickey)"
             r"|NOAUTH Authentication required|WRONGPASS[^\n]{0,40}|SignatureDoesNotMatch|ExpiredToken)"
         ),
@@ -751,8 +761,14 @@ def _merge_groups(groups: dict[str, str]) -> dict[str, str]:
 _GENERIC = {"exception", "panic", "connection_timeout", "connection_reset", "invalid_config"}
 
 
+# a signature that says more about the same failure than another one on its line
+_SUBSUMES = {"oauth_client_rejected": {"auth_failure"}}
+
+
 def _prefer_specific(found: list[SignatureMatch]) -> list[SignatureMatch]:
     """Drop generic matches (an exception wrapper, a timeout) when a specific signature explains the line."""
+    covered = {kind for m in found for kind in _SUBSUMES.get(m.kind, ())}
+    found = [m for m in found if m.kind not in covered]
     specific = [m for m in found if m.kind not in _GENERIC and m.signature.role == "cause"]
     if not specific:
         return found[:2]

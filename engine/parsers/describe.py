@@ -308,11 +308,14 @@ def _pod(doc: Doc, name: str, namespace: str | None, citer: Citer) -> PodFact:
         names = [e.path[1] for e in doc.entries if len(e.path) == 2 and e.path[0] == section and not e.value]
         for cname in names:
             pod.containers.append(_container(doc, section, cname, init, citer))
+    if not pod.containers and (doc.get("Last State") or doc.get("Restart Count")):
+        # a fragment cut out of one container's section (``describe pod x | sed -n '/State:/,/Requests:/p'``)
+        pod.containers.append(_container(doc, "", "?", False, citer))
     return pod
 
 
 def _container(doc: Doc, section: str, name: str, init: bool, citer: Citer) -> ContainerFact:
-    base = (section, name)
+    base = (section, name) if section else ()
     fact = ContainerFact(name=name, init=init, image=doc.value(*base, "Image"))
 
     def entry(*path: str) -> Entry | None:

@@ -294,6 +294,11 @@ def workload_fact(obj: Mapping[str, Any], citer: Citer) -> WorkloadFact:
         owner_name=_s(_d(owner).get("name")),
     )
     fact.conditions = _conditions(status.get("conditions"), f"{kind.lower()} {name}", citer)
+    if kind == "CronJob" and spec.get("suspend") is True:  # no Job is created while it stays suspended
+        fact.cites["suspend"] = citer.cite(f"cronjob {name}: spec.suspend: true", "suspend")
+        last = _s(status.get("lastScheduleTime"))
+        if last:
+            fact.cites["last_schedule"] = last
     if spec.get("paused") is True and not any(c.reason == "DeploymentPaused" for c in fact.conditions):
         cite = citer.cite(f"{kind.lower()} {name}: spec.paused: true", "paused")
         fact.conditions.append(ConditionFact("Progressing", "Unknown", "DeploymentPaused", "paused: true", cite))
@@ -362,6 +367,7 @@ def usage_facts(obj: Mapping[str, Any], citer: Citer) -> list[UsageFact]:
                 millicores(_s(usage.get("cpu"))),
                 quantity_bytes(_s(usage.get("memory"))),
                 cite=citer.cite(f"pod {name} container {cname}: cpu {usage.get('cpu')}, memory {usage.get('memory')}"),
+                namespace=_s(meta.get("namespace")) or None,
             )
         )
     return facts

@@ -99,6 +99,7 @@ _HEADER_KINDS = (
     ({"POD-SELECTOR"}, "NetworkPolicy"),
     ({"SYNC STATUS", "HEALTH STATUS"}, "Application"),
     ({"DESIRED", "CURRENT", "NODE SELECTOR"}, "DaemonSet"),
+    ({"SCHEDULE", "SUSPEND"}, "CronJob"),
 )
 _COMMAND_KINDS = {
     "no": "Node",
@@ -213,6 +214,7 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
                 quantity_bytes(memory),
                 percent,
                 cite,
+                namespace,
             )
         )
     elif "RESTARTS" in names or (kind in ("pod", "") and "READY" in names and "STATUS" in names):
@@ -298,6 +300,7 @@ _PREFIX_KINDS = {
     "certificaterequest": "CertificateRequest",
     "issuer": "Issuer",
     "clusterissuer": "ClusterIssuer",
+    "cronjob": "CronJob",
 }
 
 

@@ -35,7 +35,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a script: make the repository's pac
 from engine import Attachment, InvestigationContext, InvestigationRequest, investigate  # noqa: E402
 
 PARTS = ("dev", "blind")
-INTENTS = ("rca", "health", "log_search", "log_summary")
+INTENTS = ("rca", "health", "log_search", "log_summary", "ranking")
 LINE_ENDINGS = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}
 _CASE_KEYS = {"id", "category", "provenance", "message", "now", "context", "attachments", "expect"}
 
