@@ -81,7 +81,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         if not name or name in reported:
             continue
         pod = pods.get(name) or PodFact(name=name, namespace=event.namespace)
-        if pod.phase not in (None, "Pending"):
+        if pod.phase not in (None, "Pending") or _scheduled_since(event, obs):
             continue  # scheduled since; the event is history
         reported.add(name)
         findings.append(_finding(pod, event.message, event.cite, event, obs))
@@ -95,6 +95,17 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             reported.add(pod.name)
             findings.append(_finding(pod, condition.message, condition.cite, None, obs))
     return findings
+
+
+def _scheduled_since(failed: EventFact, obs: Observations) -> bool:
+    """The same pod was assigned to a node after it failed to schedule ("Scheduled ... Successfully assigned"): the
+    scheduler found room (a node was added, a pod left) and the failure is resolved history."""
+    for event in obs.events:
+        if event.reason != "Scheduled" or event.object_name != failed.object_name:
+            continue
+        if event.last_seen is None or failed.last_seen is None or event.last_seen >= failed.last_seen:
+            return True
+    return False
 
 
 def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs: Observations) -> Finding:
