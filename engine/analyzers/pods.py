@@ -454,7 +454,8 @@ def _startup_budget_in_spec(obs: Observations) -> tuple[str, list[str]]:
 # what an application logs while it is still starting, before it listens: schema migrations, backfills, cache
 # warm-up, index or model loading
 _STARTUP_WORK = re.compile(
-    r"\bmigrat(?:ing|ion)\b|\bbackfill|\breindex|\bwarm(?:ing)?[ -]?up\b|\bloading\b|\bstill running\b|\brebuilding\b",
+    r"\bmigrat(?:ing|ion)\b|\bbackfill|\breindex|\bwarm(?:ing)?[ -]?up\b|\bloading\b|\bstill running\b|\brebuilding\b"
+    r"|\bimporting\b|\bseeding\b|\bpre-?(?:loading|warming|computing)\b",
     re.IGNORECASE,
 )
 _DELAY = re.compile(r"delay=(\d+)s\b")
