@@ -289,6 +289,16 @@ def _unlabelled_client(
         named = sorted(n for n in namespaces if n in asked and n not in matched and namespaces[n][1] != "Terminating")
         if named:
             client = (named[0], "the clients now", namespaces[named[0]][2])
+    if client is None and not pod_selector.get("matchLabels"):
+        # a namespace-only peer and the question names the one namespace the clients moved to ("since we moved
+        # prometheus to the new observability namespace"): that namespace lacks the label, whatever else matches
+        named = [
+            n
+            for n in namespaces
+            if n in asked and n not in matched and n != policy.namespace and namespaces[n][1] != "Terminating"
+        ]
+        if len(named) == 1:
+            client = (named[0], "the clients now", namespaces[named[0]][2])
     if client is None:
         return None
     namespace, who, cite = client
