@@ -241,6 +241,8 @@ _SCALED = re.compile(
     re.IGNORECASE,
 )
 _GITOPS = re.compile(r"selfheal|self-heal|argocd|argo cd|flux|kustomize-controller|helm-controller", re.IGNORECASE)
+_HPA_REFERENCE = re.compile(r"^\s*Reference:\s+(?:Deployment|StatefulSet)/(?P<workload>[\w.-]+)\s*$")
+_HPA_EVENT_SIZE = re.compile(r"horizontal-pod-autoscaler\s+New size: (?P<size>\d+)", re.IGNORECASE)
 _REPLICAS_LINE = re.compile(r"^\s*[>+]?\s*replicas:\s*(?P<size>\d+)\s*$")
 
 
@@ -251,10 +253,20 @@ def _replicas_fight(obs: Observations) -> list[Finding]:
     ]
     asked: dict[str, set[int]] = {}
     others: dict[str, tuple[int, str]] = {}
+    reference: tuple[str, str] | None = None  # (label, workload) of the HPA `kubectl describe hpa` is printing
     for label, line in lines:
+        described = _HPA_REFERENCE.match(line)
+        if described:
+            reference = (label, described.group("workload"))
+            continue
         size = _HPA_SIZE.search(line)
         if size:
             asked.setdefault(targets.get(size.group("hpa"), size.group("hpa")), set()).add(int(size.group("size")))
+            continue
+        # its Events rows name the controller, not the HPA ("horizontal-pod-autoscaler  New size: 12; reason: ...")
+        own = _HPA_EVENT_SIZE.search(line)
+        if own and reference and reference[0] == label:
+            asked.setdefault(reference[1], set()).add(int(own.group("size")))
             continue
         scaled = _SCALED.search(line)
         if scaled:
