@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.facts import PodFact
+from engine.findings import workload_of
 from engine.parsers.command_line import command_object
 from engine.parsers.common import excerpt
 
@@ -114,3 +116,50 @@ def _object(command: str) -> str:
         return named[1]
     logs = _LOGS.search(command)
     return logs.group("pod") if logs else ""
+
+
+# a container's writable layer on the node: containerd's overlayfs snapshot (``.../snapshots/<id>/fs/<path in the
+# container>``) or Docker's overlay2 ``<id>/diff``: what the container writes outside its volumes
+_LAYER = re.compile(
+    r"^/var/lib/(?:containerd/io\.containerd\.snapshotter\.v1\.overlayfs/snapshots/\d+(?:/fs)?|docker/overlay2/\w+(?:/diff)?)(?P<inner>/.*)?$"
+)
+
+
+def in_layer(path: str) -> bool:
+    return _LAYER.match(path) is not None
+
+
+def layer_owner(path: str, pods: list[PodFact], node: str | None) -> tuple[str, str]:
+    """('the writable layer of pod x (its /var/lib/app)', cite) for a directory inside a container's writable layer.
+
+    A program's state directory is named after it (/var/lib/mysql, /var/lib/buildkit, /var/cache/nginx): the running
+    pod on that node whose workload is named after the directory (``buildkitd`` for ``buildkit``) is the writer."""
+    layer = _LAYER.match(path)
+    inner = layer.group("inner") if layer else None
+    if not inner:
+        return "", ""
+    names = [part for part in inner.strip("/").split("/") if len(part) >= 4 and part not in _SYSTEM_DIRS]
+    if not names:
+        return "", ""
+    running = [p for p in pods if p.phase in (None, "Running") and (node is None or p.node in (None, node))]
+    for part in reversed(names):
+        owners = [p for p in running if _named_after(workload_of(p.name), part)]
+        if len({workload_of(p.name) for p in owners}) == 1:
+            pod = owners[0]
+            return (
+                f"the writable layer of pod {pod.name}'s container "
+                f"(its {inner}, written inside the container, not to a volume)",
+                pod.cites.get("row", ""),
+            )
+    return "", ""
+
+
+_SYSTEM_DIRS = {"var", "lib", "cache", "data", "home", "root", "opt", "usr", "local", "share", "tmp", "srv"}
+
+
+def _named_after(workload: str, directory: str) -> bool:
+    """``buildkitd`` / ``buildkit`` / ``buildkit-cache`` are named after ``buildkit``; ``mysql`` after ``mysql``."""
+    directory = directory.lower()
+    if workload == directory or workload in (f"{directory}d", f"{directory}-server"):
+        return True
+    return workload.startswith(f"{directory}-")

@@ -89,7 +89,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     for item in full[:2]:
         largest = biggest if biggest and biggest[1].startswith(item.mount) else None
         whose = ("", "")
-        if largest and item.node:
+        if largest and (item.node or (item.pod is None and disk_owner.in_layer(largest[1]))):
             deepest = disk_owner.culprit(du_rows, disk_owner.DuRow(*largest))
             largest = (deepest.size, deepest.path, deepest.line, deepest.label)
             whose = disk_owner.owner(
@@ -97,6 +97,8 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 du_rows,
                 [(t.label, t.command, t.lines) for t in obs.texts] + [(d.label, d.command, d.lines) for d in obs.logs],
             )
+            if not whose[0]:
+                whose = disk_owner.layer_owner(deepest.path, obs.pods, item.node or asked)
         finding = _finding(item, _owner(item, asked), largest, whose)
         if item.node and whose[0]:  # what fills the node's disk is what its DiskPressure and evictions come from
             finding.related = [f"node/{n.name}" for n in obs.nodes if n.name.split(".")[0] == item.node]
