@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 
 from engine.facts import Observations
-from engine.parsers.common import excerpt
+from engine.parsers.common import excerpt, string_map_line
 
 _QUANTITY = r"\"?([0-9]+(?:\.[0-9]+)?(?:[KMGTPE]i?|[kmun])?)\"?"
 
@@ -450,22 +450,15 @@ def find_key(data: object, key: str, depth: int = 0) -> object:
 
 def printed_selector(obs: Observations) -> tuple[dict[str, str], str] | None:
     """A nodeSelector printed by ``-o jsonpath='{.spec...nodeSelector}'`` (one JSON object line)."""
-    import json
-
     for label, lines, command in [(t.label, t.lines, t.command) for t in obs.texts] + [
         (d.label, d.lines, d.command) for d in obs.logs
     ]:
         if "nodeselector" not in command.lower():
             continue
         for line in lines:
-            text = line.strip()
-            if text.startswith("{") and text.endswith("}"):
-                try:
-                    data = json.loads(text)
-                except ValueError:
-                    continue
-                if isinstance(data, dict) and data and all(isinstance(v, str) for v in data.values()):
-                    return {str(k): str(v) for k, v in data.items()}, f"{label} {text}"
+            selector = string_map_line(line)
+            if selector:
+                return selector, f"{label} {line.strip()}"
     return None
 
 

@@ -18,7 +18,6 @@ General knowledge from the Service, StatefulSet and Ingress documentation:
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -26,7 +25,7 @@ from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
 from engine.facts import Observations, PodFact, ServiceFact
 from engine.findings import Finding, workload_of
-from engine.parsers.common import excerpt
+from engine.parsers.common import excerpt, string_map_line
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -362,14 +361,9 @@ def printed_selector(obs: Observations, service: str) -> tuple[dict[str, str], s
         if not printed_by or not command.search(printed_by):
             continue
         for line in lines[:20]:
-            text = line.strip()
-            if text.startswith("{") and text.endswith("}"):
-                try:
-                    data = json.loads(text)
-                except ValueError:
-                    continue
-                if isinstance(data, dict) and data and all(isinstance(v, str) for v in data.values()):
-                    return {str(k): str(v) for k, v in data.items()}, f"{label} {text}"
+            selector = string_map_line(line)
+            if selector:
+                return selector, f"{label} {line.strip()}"
         pairs = [
             re.match(r"^([\w./-]+):\s*[\"']?([\w.-]+)[\"']?\s*$", line.strip()) for line in lines[:20] if line.strip()
         ]

@@ -134,3 +134,17 @@ def to_int(text: object) -> int | None:
         match = re.match(r"\s*(-?\d+)", text)
         return int(match.group(1)) if match else None
     return None
+
+
+def string_map_line(line: str) -> dict[str, str] | None:
+    """A one-line JSON object of strings (a selector or labels printed by ``-o jsonpath='{.spec.selector}'``)."""
+    text = line.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and data and all(isinstance(value, str) for value in data.values()):
+        return {str(key): str(value) for key, value in data.items()}
+    return None
