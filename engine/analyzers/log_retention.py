@@ -70,5 +70,7 @@ def _filling(obs: Observations, ctx: AnalysisContext) -> bool:
     if _FILLING.search(asked) or any(_FILLING.search(a.name) for a in obs.alerts):
         return True
     return any(
-        (m := _DF_FULL.search(line)) and int(m.group("pct")) >= 80 for doc in [*obs.texts, *obs.logs] for line in doc.lines[:500]
+        (m := _DF_FULL.search(line)) and int(m.group("pct")) >= 80
+        for doc in [*obs.texts, *obs.logs]
+        for line in doc.lines[:500]
     )
