@@ -14,7 +14,7 @@ import re
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
-from engine.facts import Observations
+from engine.facts import LogDoc, Observations, TextDoc
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
 
@@ -29,7 +29,8 @@ _DF_FULL = re.compile(r"\s(?P<pct>\d{2,3})%\s+/\S*")
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    for doc in [*obs.texts, *obs.logs]:
+    docs: list[TextDoc | LogDoc] = [*obs.texts, *obs.logs]
+    for doc in docs:
         off = next(((line, m) for line in doc.lines if (m := _SWITCH_OFF.search(line))), None)
         if off is None:
             continue
@@ -69,8 +70,5 @@ def _filling(obs: Observations, ctx: AnalysisContext) -> bool:
     asked = " ".join([question.message, *(v for _, v in question.labels)]) if question else ""
     if _FILLING.search(asked) or any(_FILLING.search(a.name) for a in obs.alerts):
         return True
-    return any(
-        (m := _DF_FULL.search(line)) and int(m.group("pct")) >= 80
-        for doc in [*obs.texts, *obs.logs]
-        for line in doc.lines[:500]
-    )
+    docs: list[TextDoc | LogDoc] = [*obs.texts, *obs.logs]
+    return any((m := _DF_FULL.search(line)) and int(m.group("pct")) >= 80 for doc in docs for line in doc.lines[:500])

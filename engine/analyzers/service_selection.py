@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
-from engine.facts import Observations, PodFact, ServiceFact
+from engine.facts import LogDoc, Observations, PodFact, ServiceFact, TextDoc
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt
 
@@ -247,7 +247,8 @@ _HTTP_404 = re.compile(r"^\s*(?:HTTP/[\d.]+\s+404\b|404\b)|<title>404 Not Found"
 def _curl_404(obs: Observations, below: re.Pattern[str]) -> tuple[str, str] | None:
     """A curl run (pasted with its prompt) of a URL under the Exact path that printed a 404 status: the 404 line,
     prefixed by the path asked for."""
-    for doc in [*obs.texts, *obs.logs]:
+    docs: list[TextDoc | LogDoc] = [*obs.texts, *obs.logs]
+    for doc in docs:
         lines = doc.lines[:2000]
         asked = _CURL_URL.search(doc.command)
         if asked and below.match(asked.group("path")):  # the output of one command, split off by the parser
