@@ -50,7 +50,7 @@ _MIGRATION_DETAIL = re.compile(
     r"(?P<what>Migration checksum mismatch for migration version \S+"
     r"|Detected applied migration not resolved locally: ?\S*"
     r"|Detected resolved migration not applied to database: ?\S*"
-    r"|\S+::\S+::\S+ was: \S+ but is now: \S+"
+    r"|[^\s:]+::[^\s:]+::[^\s:]+ was: \S+ but is now: \S+"
     r"|\d+ change ?sets? check ?sums?)",
     re.IGNORECASE,
 )
