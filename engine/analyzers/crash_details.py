@@ -48,9 +48,8 @@ _KERNEL_SEGFAULT = re.compile(
 )
 _MIGRATION_DETAIL = re.compile(
     r"(?P<what>Migration checksum mismatch for migration version \S+"
-    r"|Detected applied migration not resolved locally: ?\S*"
     r"|Detected resolved migration not applied to database: ?\S*"
-    r"|[^\s:]+::[^\s:]+::[^\s:]+ was: \S+ but is now: \S+"
+    r"|(?<![^\s:])[^\s:]{1,300}::[^\s:]{1,200}::[^\s:]{1,200} was: \S+ but is now: \S+"
     r"|\d+ change ?sets? check ?sums?)",
     re.IGNORECASE,
 )
@@ -161,7 +160,10 @@ def _python(doc: LogDoc, lines: list[str], index: int, who: str | None) -> Findi
 
 
 def _migration(doc: LogDoc, lines: list[str], index: int, who: str | None) -> Finding | None:
-    match = _MIGRATION_DETAIL.search(lines[index])
+    line = lines[index]
+    if len(line) > 4000 or not ("igration" in line or "::" in line or "check" in line.lower()):
+        return None
+    match = _MIGRATION_DETAIL.search(line)
     if match is None:
         return None
     window = lines[max(0, index - 3) : index + 1]
