@@ -115,7 +115,17 @@ def _contains(lowered: str, term: str) -> bool:
         return re.search(rf"(?<![\w.:/-]){status.group(1)}\d\d(?![\w.:/-])", lowered) is not None
     if term.isdigit():  # a status or code: 429 is not part of 4290 or req_a4291
         return re.search(rf"(?<![\w.]){term}(?![\w.])", lowered) is not None
-    return term in lowered
+    if term in lowered:
+        return True
+    # a timeout is printed as "timeout", "timed out" or "time out" ("upstream timed out", "i/o timeout")
+    if _TIMEOUT_WORD.search(term):
+        pattern = r"\s+".join(re.escape(w) for w in term.split())
+        pattern = pattern.replace("timeouts", "timeout").replace("timeout", r"time(?:d)?[ -]?outs?")
+        return re.search(pattern, lowered) is not None
+    return False
+
+
+_TIMEOUT_WORD = re.compile(r"\btimeouts?\b")
 
 
 def _search_hits(terms: list[str], obs: Observations, focus: Focus, question: Question) -> list[tuple[str, str]]:
@@ -154,7 +164,7 @@ def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
     count = f"{len(hits)} line{'s' if len(hits) != 1 else ''}"
     where = f"{_where(focus)}{_period(question)}{span}"
     return Report(
-        summary=f"Found {count} containing {shown} in the logs{where}: {quoted}{more}.",
+        summary=f"Found {count} containing {shown} in the logs{where}{_upstreams(hits)}: {quoted}{more}.",
         root_cause=RootCause(
             description=f"Log search for {shown}: {len(hits)} matching line{'s' if len(hits) != 1 else ''}",
             confidence=90,
@@ -162,6 +172,24 @@ def log_search(question: Question, obs: Observations, focus: Focus) -> Report:
         ),
         timeline=[TimelineEvent(timestamp=t, event=_clip(line, 200)) for t, (_, line) in _dated(hits)][:25],
     )
+
+
+# nginx's error log names the backend a failed proxied request went to: ``upstream: "http://10.8.5.61:9000/path"``
+_UPSTREAM_FIELD = re.compile(r'\bupstream: "(?:\w+://)?(?P<upstream>[^"/\s]+)(?P<path>/[^"?\s]*)?')
+
+
+def _upstreams(hits: list[tuple[str, str]]) -> str:
+    """Which backend the matching proxy lines went to ("which upstream times out?"), counted, when they name one."""
+    counts: dict[str, int] = {}
+    for _, line in hits:
+        match = _UPSTREAM_FIELD.search(line)
+        if match:
+            key = match.group("upstream") + (match.group("path") or "")
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return ""
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+    return ", upstream " + ", ".join(f"{name} ({n}x)" for name, n in ranked)
 
 
 @dataclass

@@ -374,7 +374,17 @@ _TERM_ARTICLE = re.compile(r"^(?:the|any|all|those|these|some)\s+", re.IGNORECAS
 _TERM_NOUN = re.compile(r"\s+(?:errors?|messages?|lines?|entries|logs?|exceptions?|warnings?|events?)$", re.IGNORECASE)
 
 
+# "grep for upstream timeouts after 02:00": the time window is a filter (read into since/until), not printed text
+_TERM_WINDOW = re.compile(
+    r"\s+(?:after|since|before|until|till|between|during|in the (?:last|past)|over the (?:last|past)|for the (?:last|past)"
+    r"|today|yesterday|overnight|last night|this (?:morning|afternoon|evening))\b.*$",
+    re.IGNORECASE,
+)
+
+
 def _bare_term(term: str) -> str:
+    windowed = _TERM_WINDOW.sub("", term).strip()
+    term = windowed if len(windowed) >= 3 else term
     bare = _TERM_NOUN.sub("", _TERM_ARTICLE.sub("", term)).strip()
     return bare if len(bare) >= 3 else term
 

@@ -9,6 +9,11 @@
   segmentation fault right after): musl prints ``Error relocating <lib>: <symbol>: symbol not found``, glibc
   ``symbol lookup error: <binary>: undefined symbol: <symbol>`` or ``version `GLIBC_2.34' not found``. The binary was
   built against another C library or a newer glibc than the image carries (a glibc build on Alpine's musl).
+- Schema-migration tools refuse to start when an already-applied migration was edited: Flyway prints the generic
+  ``Validate failed: Migrations have failed validation`` and, on the next line, ``Migration checksum mismatch for
+  migration version 42`` (or ``Detected applied migration not resolved locally``); Liquibase prints ``Validation
+  Failed: 1 changesets check sum`` and ``<file>::<id>::<author> was: ... but is now: ...``. The detail line is the
+  cause; the fix is to revert the edit (ship a new migration) or run ``flyway repair`` / ``clearCheckSums``.
 """
 # ruff: noqa: E501  (patterns and messages read better unwrapped)
 
@@ -41,6 +46,13 @@ _LOADER = re.compile(
 _KERNEL_SEGFAULT = re.compile(
     r"(?P<comm>[\w.-]+)\[\d+\]: segfault at \S+ ip \S+ sp \S+ error \d+ in (?P<object>[^\[\s]+)\["
 )
+_MIGRATION_DETAIL = re.compile(
+    r"(?P<what>Migration checksum mismatch for migration version \S+"
+    r"|Detected resolved migration not applied to database: ?\S*"
+    r"|(?<![^\s:])[^\s:]{1,300}::[^\s:]{1,200}::[^\s:]{1,200} was: \S+ but is now: \S+"
+    r"|\d+ change ?sets? check ?sums?)",
+    re.IGNORECASE,
+)
 _MUSL = re.compile(
     r"\bmusl\b|linuxmusl|^\+?\s*FROM\s+\S*alpine\S*|\balpine[:\d.-]*\d",
     re.IGNORECASE,
@@ -60,6 +72,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 or _redis(doc, lines, index, who)
                 or _python(doc, lines, index, who)
                 or _loader(doc, lines, index, who)
+                or _migration(doc, lines, index, who)
                 or _segfault(obs, doc, lines, index, failing_workload(obs) or who)
             )
             if finding is not None:
@@ -143,6 +156,41 @@ def _python(doc: LogDoc, lines: list[str], index: int, who: str | None) -> Findi
         88,
         [f"{doc.label} {excerpt(lines[index].strip())}", f"{doc.label} {excerpt(source)}"],
         f"Pin {package} back to the last version that worked (check a recent dependency upgrade) or upgrade it to a fixed release",
+    )
+
+
+def _migration(doc: LogDoc, lines: list[str], index: int, who: str | None) -> Finding | None:
+    line = lines[index]
+    if len(line) > 4000 or not ("igration" in line or "::" in line or "check" in line.lower()):
+        return None
+    match = _MIGRATION_DETAIL.search(line)
+    if match is None:
+        return None
+    window = lines[max(0, index - 3) : index + 1]
+    if (
+        not any(re.search(r"validat|check ?sum", line, re.IGNORECASE) for line in window[:-1])
+        and "checksum" not in match.group("what").lower()
+    ):
+        return None
+    what = match.group("what").strip()
+    # a Liquibase "N changesets check sum" header: the changeset line that follows names the edited one
+    if re.match(r"\d+ change", what, re.IGNORECASE):
+        following = next(
+            (
+                m.group("what")
+                for line in lines[index + 1 : index + 4]
+                if (m := _MIGRATION_DETAIL.search(line)) and "::" in m.group("what")
+            ),
+            None,
+        )
+        what = f"{what}: {following}" if following else what
+    return _finding(
+        "migration_validation_failed",
+        who,
+        f"the schema migration tool refuses to run because an applied migration no longer matches its file: {what[:200]} (validation failed)",
+        91,
+        [f"{doc.label} {excerpt(line.strip())}" for line in window if line.strip()][-2:],
+        "An already-applied migration file was edited: revert that edit and put the change in a new migration, or, if the edit is intended (only whitespace/comments), run flyway repair (Liquibase: clear-checksums) to update the schema history",
     )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
-from engine.facts import Observations, PodFact, ServiceFact
+from engine.facts import LogDoc, Observations, PodFact, ServiceFact, TextDoc
 from engine.findings import Finding, workload_of
 from engine.parsers.common import excerpt, string_map_line
 
@@ -216,6 +216,8 @@ def _exact_paths(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             ),
             None,
         )
+        if missed is None:
+            missed = _curl_404(obs, below)
         if missed is None and not (re.search(r"\b404\b|not found", question, re.IGNORECASE) and below.search(question)):
             continue
         return [
@@ -223,11 +225,11 @@ def _exact_paths(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 kind="ingress_path_exact",
                 subject=f"ingress/{ingress.name}",
                 role="cause",
-                title=f"{ingress.name}: Ingress {ingress.name} routes {path} to {backend or 'its backend'} with pathType Exact, which matches {path} only, so requests under {path}/ (e.g. {missed[1].split('"')[1].split(' ')[1] if missed else path + '/...'}) fall through to another rule or the default backend and get 404",
+                title=f"{ingress.name}: Ingress {ingress.name} routes {path} to {backend or 'its backend'} with pathType Exact, which matches {path} only, so requests under {path}/ (e.g. {_missed_path(missed, below, question) or path + '/...'}) fall through to another rule or the default backend and get 404",
                 weight=90,
                 evidence=[
                     ingress.quote("Exact", fallback=f"Ingress {ingress.name}: {path} pathType Exact"),
-                    *([f"{missed[0]} {excerpt(missed[1].strip())}"] if missed else []),
+                    *([f"{missed[0]} {excerpt(_evidence_line(missed[1]))}"] if missed else []),
                 ],
                 workload=ingress.name,
                 recommendations=[rec("high", f"Use pathType: Prefix for {path} in Ingress {ingress.name}")],
@@ -235,6 +237,47 @@ def _exact_paths(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             )
         ]
     return []
+
+
+_CURL_URL = re.compile(r"\bcurl\b.*?https?://[^/\s'\"]+(?P<path>/[^\s'\"?]*)")
+_HTTP_404 = re.compile(r"^\s*(?:HTTP/[\d.]+\s+404\b|404\b)|<title>404 Not Found")
+
+
+def _curl_404(obs: Observations, below: re.Pattern[str]) -> tuple[str, str] | None:
+    """A curl run (pasted with its prompt) of a URL under the Exact path that printed a 404 status: the 404 line,
+    prefixed by the path asked for."""
+    docs: list[TextDoc | LogDoc] = [*obs.texts, *obs.logs]
+    for doc in docs:
+        lines = doc.lines[:2000]
+        asked = _CURL_URL.search(doc.command)
+        if asked and below.match(asked.group("path")):  # the output of one command, split off by the parser
+            hit = next((line for line in lines[:6] if _HTTP_404.search(line)), None)
+            if hit is not None:
+                return doc.label, f"{asked.group('path')} {hit.strip()}"
+        for index, line in enumerate(lines):
+            match = _CURL_URL.search(line)
+            if match is None or not below.match(match.group("path")):
+                continue
+            for after in lines[index + 1 : index + 6]:
+                if _CURL_URL.search(after):
+                    break
+                if _HTTP_404.search(after):
+                    return doc.label, f"{match.group('path')} {after.strip()}"
+    return None
+
+
+def _evidence_line(line: str) -> str:
+    """The printed line, without the path a curl hit is prefixed with."""
+    head, _, rest = line.strip().partition(" ")
+    return rest if head.startswith("/") and rest else line.strip()
+
+
+def _missed_path(missed: tuple[str, str] | None, below: re.Pattern[str], question: str) -> str:
+    for text in ([missed[1]] if missed else []) + [question]:
+        found = below.search(text.replace('"', " "))
+        if found:
+            return found.group(0).rstrip(".,;:)'")
+    return ""
 
 
 # --- ssl-redirect loop ---------------------------------------------------------------------------------------

@@ -20,12 +20,15 @@ _PROMPT = re.compile(r"^\s*(?:[\w@.:~/-]*[$#%>]\s+|➜\s+(?:\S+\s+){1,3}?)(?:sud
 # a line a program printed rather than a person wrote: a shell prompt (also ``user@host:~$``), a ``key:value``
 # or ``key=value`` field (``redis-cli INFO``, logfmt), a code fence, indented output, a
 # describe/YAML key, a table header or row (cells two spaces apart), a timestamped or levelled log line, JSON,
-# an error kubectl or the API server printed
+# an error kubectl or the API server printed, a ``2026/12/02 13:40:11`` (nginx, Go log) timestamp, a script's stderr
+# prefixed with its path (``/docker-entrypoint.sh: ...``), an ``nginx: [emerg]`` style program-and-level prefix
 _PRINTED = re.compile(
     r"^(?:\s*[$#%>]\s+\S|➜\s|[\w.-]+@[\w.-]+:\S*[$#]\s|[a-z_][\w.-]*[:=]\S"
     r"|```|\s{2,}\S|\t|[A-Z][\w .-]*:\s{2,}|[A-Z][\w-]*:\s*$|Name:\s+[a-z0-9][\w.-]*\s*$"
     r"|[A-Z][A-Z-]+(?: [A-Z-]+)*\s{2,}[A-Z]|\S+(?:\s{2,}\S+){2,}"
-    r"|\d{4}-\d\d-\d\d[T ]\d\d:|\d\d:\d\d:\d\d[.,\d]*\s|[A-Z][a-z]{2} [ \d]\d \d\d:|[IWEF]\d{4} \d\d:"
+    r"|\d{4}[-/]\d\d[-/]\d\d[T ]\d\d:|/[\w.-]+(?:/[\w.-]+)*: \S"
+    r"|[\w.-]+: \[(?:emerg|alert|crit|error|warn|notice|info)\]\s"
+    r"|\d\d:\d\d:\d\d[.,\d]*\s|[A-Z][a-z]{2} [ \d]\d \d\d:|[IWEF]\d{4} \d\d:"
     r"|(?:DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL|PANIC)\b|time=|level=|ts=|\[\d{4}-|\[\w+\]\s|\{\"|\{$"
     r"|apiVersion:|kind:|Error from server|error: |Warning\s|Normal\s)"
 )
