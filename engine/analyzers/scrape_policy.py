@@ -48,15 +48,18 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     policies = network_policies(obs)
     for target in down:
         port = int(_PORT.match(target.url).group("port"))  # type: ignore[union-attr]
-        for policy in policies:
-            if target.namespace and policy.namespace and policy.namespace != target.namespace:
-                continue
-            spec = policy.raw.get("spec") or {}
-            if not _selects(spec, target) or not _ingress_isolated(spec):
-                continue
-            rules = [r for r in spec.get("ingress") or [] if isinstance(r, dict)]
-            if any(_admits(rule, port) for rule in rules):
-                continue
+        isolating = [
+            policy
+            for policy in policies
+            if not (target.namespace and policy.namespace and policy.namespace != target.namespace)
+            and _selects(policy.raw.get("spec") or {}, target)
+            and _ingress_isolated(policy.raw.get("spec") or {})
+        ]
+        # policies add up: one of them admitting the scrape (e.g. a separate allow-prometheus policy) lets it in
+        if any(_admits(rule, port) for policy in isolating for rule in _ingress_rules(policy.raw)):
+            continue
+        for policy in isolating:
+            rules = _ingress_rules(policy.raw)
             allowed = sorted({str(p.get("port")) for r in rules for p in r.get("ports") or [] if isinstance(p, dict)})
             only = f" (it allows port {', '.join(allowed)} only)" if allowed else ""
             return [
@@ -79,6 +82,10 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
                 )
             ]
     return []
+
+
+def _ingress_rules(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    return [rule for rule in (raw.get("spec") or {}).get("ingress") or [] if isinstance(rule, dict)]
 
 
 def _targets(obs: Observations) -> list[_Target]:
