@@ -18,12 +18,12 @@ from engine.analyzers.common import rec
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
+from engine.parsers.command_line import logs_pod
 from engine.parsers.common import excerpt
 
 _CURRENT_TIME = re.compile(
     r"x509: certificate has expired or is not yet valid: current time (?P<now>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) is (?:after|before) (?P<bound>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"
 )
-_LOGS_OF = re.compile(r"kubectl\b.*\blogs\s+(?:-\S+\s+)*(?:pod/)?(?P<pod>[a-z0-9][\w.-]*)")
 _NTP_BROKEN = re.compile(
     r"System clock synchronized: no|Can't synchronise: no selectable sources|Leap status\s*:\s*Not synchronised|unsynchronised|NTP synchronized: no",
     re.I,
@@ -36,8 +36,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     hits: list[tuple[str | None, int, str]] = []  # (pod that printed it, skew in seconds, cite)
     docs = [(t.label, t.lines, t.command) for t in obs.texts] + [(d.label, d.lines, d.command) for d in obs.logs]
     for label, doc_lines, command in docs:
-        printed_by = _LOGS_OF.search(command) if command else None
-        pod = printed_by.group("pod") if printed_by else None
+        pod = logs_pod(command) if command else None
         for line in doc_lines:
             found = _CURRENT_TIME.search(line)
             if not found:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from engine.facts import PodFact
 from engine.findings import workload_of
-from engine.parsers.command_line import command_object
+from engine.parsers.command_line import command_object, logs_pod
 from engine.parsers.common import excerpt
 
 _UID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -24,7 +24,6 @@ _POD_DIR = re.compile(rf"^/var/lib/kubelet/pods/(?P<uid>{_UID})")
 _LOG_DIR = re.compile(rf"^/var/log/pods/(?P<ns>[a-z0-9-]+)_(?P<pod>[a-z0-9][\w.-]*)_(?P<uid>{_UID})")
 _EMPTY_DIR = re.compile(r"/volumes/kubernetes\.io~empty-dir/(?P<volume>[\w.-]+)")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
-_LOGS = re.compile(r"kubectl\b.*?\blogs\s+(?:-\S+\s+)*(?:pod/)?(?P<pod>[a-z0-9][\w.-]*)")
 _COMMAND = re.compile(r"^\s*(?:\[?[\w.-]+@[\w.-]+[^#$]*[#$]|\$)\s")
 
 
@@ -114,8 +113,7 @@ def _object(command: str) -> str:
     named = command_object(command)
     if named:
         return named[1]
-    logs = _LOGS.search(command)
-    return logs.group("pod") if logs else ""
+    return logs_pod(command) or ""
 
 
 # a container's writable layer on the node: containerd's overlayfs snapshot (``.../snapshots/<id>/fs/<path in the

@@ -15,6 +15,7 @@ from engine.analyzers.common import finding_time, rec
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import EventFact, Observations
 from engine.findings import Finding, workload_of
+from engine.parsers.command_line import prompt_host
 
 _LOW = re.compile(r"low on resource: ([\w-]+)")
 # "Container x was using 3421Mi, request is 512Mi" (older kubelets) / "... which exceeds its request of 0." (newer)
@@ -161,7 +162,6 @@ def _victim(
 _DU_POD_LOGS = re.compile(
     r"^\s*(?P<size>\d+(?:\.\d+)?[KMGT]?)\s+(?P<path>/var/log/pods/(?P<namespace>[a-z0-9][a-z0-9-]*)_(?P<pod>[a-z0-9][a-z0-9.-]*?)_\S*)\s*$"
 )
-_PROMPT_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
 _DISK_SIGNAL = re.compile(
     r"DiskPressure\s+True|disk-pressure|has disk pressure|low on resource: (?:ephemeral-storage|nodefs|imagefs)|No space left on device",
     re.I,
@@ -184,9 +184,9 @@ def _log_filler(obs: Observations, evictions: list[EventFact]) -> Finding | None
     printed: dict[tuple[str, str], str] = {}
     host: str | None = None
     for label, line in lines:
-        prompt = _PROMPT_HOST.match(line)
-        if prompt and "/var/log/pods" in line:
-            host = prompt.group("host")
+        prompted = prompt_host(line)
+        if prompted and "/var/log/pods" in line:
+            host = prompted
         row = _DU_POD_LOGS.match(line)
         if not row:
             continue

@@ -27,6 +27,7 @@ from engine.analyzers.common import rec
 from engine.analyzers.scheduling_detail import lines_of, not_ready_nodes
 from engine.facts import Observations
 from engine.findings import Finding
+from engine.parsers.command_line import prompt_host
 from engine.parsers.common import excerpt
 
 # journald: "Dec 07 02:43:41 bm-rack4-n12 kubelet[3381207]: E1207 ... run.go:72] "command failed" err="..."
@@ -64,7 +65,7 @@ def _daemon_oom(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     if not kills:
         return []
     node = (
-        next((m.group("host") for _, line in lines if (m := _PROMPT_HOST.match(line))), None)
+        next((on_host for _, line in lines if (on_host := prompt_host(line))), None)
         or next((m.group("host") for _, line, _ in kills if (m := _HOST.match(line))), None)
         or (ctx.question.named if ctx.question else None)
     )
@@ -101,7 +102,6 @@ _TOO_MANY_FILES = re.compile(r"too many open files", re.I)
 _INOTIFY_SYSCTL = re.compile(r"fs\.inotify\.(?P<key>max_user_instances|max_user_watches)\s*=\s*(?P<value>\d+)")
 _INOTIFY_CAT = re.compile(r"cat\s+/proc/sys/fs/inotify/(?P<key>max_user_instances|max_user_watches)\s*$")
 _COUNT = re.compile(r"^\s*(?P<count>\d+)\s+(?P<name>[a-zA-Z][\w.-]*)\s*$")
-_PROMPT_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)[: ][^#$]*[#$]")
 
 
 def _inotify_limit(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -129,7 +129,7 @@ def _inotify_limit(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         (int(m.group("count")), m.group("name"), label, line) for label, line in lines if (m := _COUNT.match(line))
     ]
     top = max(counts) if counts else None
-    node = next((m.group("host") for _, line in lines if (m := _PROMPT_HOST.match(line))), None) or (
+    node = next((on_host for _, line in lines if (on_host := prompt_host(line))), None) or (
         ctx.question.named if ctx.question else None
     )
     holder = f"; {top[1]} holds {top[0]} of them" if top and top[0] >= int(value) // 4 else ""
@@ -262,8 +262,6 @@ def _start_failure(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     return []
 
 
-# [root@bm-rack3-07 ~]# / ubuntu@worker-5:~$ : the host a shell command ran on
-_PROMPT_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
 _OPENSSL_KUBELET = re.compile(r"\bopenssl\s+x509\b.*?-in\s+(?P<path>\S*kubelet\S*\.(?:pem|crt))")
 _NOT_AFTER = re.compile(r"notAfter=(?P<when>\w{3}\s+\d{1,2} [\d:]{8} \d{4}) GMT")
 _ROTATION_OFF = re.compile(r"rotateCertificates:\s*false|--rotate-certificates=false")
@@ -276,8 +274,7 @@ def _client_certificate_expired(obs: Observations, ctx: AnalysisContext) -> list
         command = _OPENSSL_KUBELET.search(line)
         if command:
             path = command.group("path")
-            prompt = _PROMPT_HOST.match(line)
-            host = prompt.group("host") if prompt else None
+            host = prompt_host(line)
             continue
         after = _NOT_AFTER.search(line)
         if not after or not path:

@@ -13,6 +13,7 @@ from engine.findings import Finding, workload_of
 from engine.logs.index import DocSignals, LogIndex
 from engine.logs.signatures import SignatureMatch
 from engine.models import Recommendation
+from engine.parsers.command_line import prompt_host
 from engine.parsers.common import excerpt, parse_timestamp
 
 _IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -157,9 +158,6 @@ def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None
 _URL_HOST = re.compile(r"\b(?:curl|wget|http|httpie)\b[^|]*?\bhttps?://(?P<host>[a-z][a-z0-9-]*)[.:/]")
 
 
-_PROMPT_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
-
-
 def _own_log(doc: LogDoc) -> str | None:
     """The pod whose own log this is (`kubectl logs <pod>`, a file named after the pod)."""
     if doc.pod:
@@ -179,9 +177,10 @@ def _own_source(doc: LogDoc) -> str | None:
     asked = _URL_HOST.search(doc.command)
     if asked:  # `curl http://kafka-connect.streaming:8083/...`: that service's answer
         return asked.group("host")
-    prompt = next((_PROMPT_HOST.match(line) for line in doc.lines[:3] if line.strip()), None)
-    if prompt:  # `azureuser@cart-redis-01:~$ redis-cli INFO`: a session on that host
-        return prompt.group("host")
+    first = next((line for line in doc.lines[:3] if line.strip()), None)
+    host = prompt_host(first) if first else None
+    if host:  # `azureuser@cart-redis-01:~$ redis-cli INFO`: a session on that host
+        return host
     pod_file = _POD_FILE.match(doc.label.lower().removeprefix("[attachment:").rstrip("]").rsplit("/", 1)[-1])
     return pod_file.group(1) if pod_file and not doc.command else None
 

@@ -66,6 +66,23 @@ _VERB = re.compile(
     r"\b(?:kubectl|oc|k)\b(?P<rest>.*?)\b(?P<verb>get|describe|edit|rollout\s+(?:status|history))\s+(?P<args>.*)"
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+_LOGS = re.compile(r"kubectl\b.*?\blogs\s+(?:-\S+\s+)*(?:pod/)?(?P<pod>[a-z0-9][\w.-]*)")
+
+
+# [root@bm-rack3-07 ~]# / ubuntu@worker-5:~$ : the host a shell command ran on
+_PROMPT_HOST = re.compile(r"^\s*\[?[\w.-]+@(?P<host>[a-z0-9][\w.-]*)(?:[: ][^#$\]]*)?\]?[#$]\s")
+
+
+def prompt_host(line: str) -> str | None:
+    """The host of a shell prompt that starts ``line`` (``[root@bm-rack3-07 ~]# ...``, ``ubuntu@worker-5:~$ ...``)."""
+    match = _PROMPT_HOST.match(line)
+    return match.group("host") if match else None
+
+
+def logs_pod(command: str) -> str | None:
+    """The pod (or workload) a ``kubectl logs [flags] [pod/]<name>`` command line printed the logs of."""
+    match = _LOGS.search(command)
+    return match.group("pod") if match else None
 
 
 def command_object(command: str) -> tuple[str, str] | None:

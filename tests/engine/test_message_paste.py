@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from engine.models import InvestigationRequest
+from engine.parsers.command_line import logs_pod, prompt_host
 from engine.parsers.message_paste import asked_text, pasted_output
 from engine.question import parse_question
 
@@ -57,3 +58,19 @@ def test_a_pasted_alert_keeps_naming_the_subject_through_its_labels():
     )
     question = parse_question(InvestigationRequest(message=message, now=datetime(2026, 1, 1, tzinfo=UTC)))
     assert question.named == "search-frontend"
+
+
+def test_an_indented_excerpt_is_dedented_so_it_parses_like_the_tools_output():
+    message = "describe says:\n    Name:         api-7f9c\n    Namespace:    shop\n    Status:       Pending\n"
+    pasted = pasted_output(message)
+    assert pasted is not None
+    assert pasted.content.startswith("Name:         api-7f9c\nNamespace:")
+    assert asked_text(message) == "describe says:"
+
+
+def test_the_host_of_a_shell_prompt_and_the_pod_of_kubectl_logs_are_read_from_their_command_lines():
+    assert prompt_host("[root@bm-rack3-07 ~]# du -sh /var/log/pods/*") == "bm-rack3-07"
+    assert prompt_host("ubuntu@worker-5:~$ df -h") == "worker-5"
+    assert prompt_host("why is worker-5 full?") is None
+    assert logs_pod("kubectl -n shop logs --tail=200 pod/api-7f9c") == "api-7f9c"
+    assert logs_pod("kubectl get pods") is None
