@@ -41,9 +41,14 @@ class Focus:
 
 def resolve_focus(question: Question, obs: Observations) -> Focus:
     known = _observed_names(obs)
+    # a Job or CronJob whose pods were never created is seen only in its events (FailedCreate on job/<name>-<n>)
+    evented = known | {e.object_name.lower() for e in obs.events if e.object_name}
     aside = _mentioned_aside(question.message)
     subjects = [
-        s for s in question.subjects if (not s.guessed or _seen(s.name, known)) and not (s.guessed and s.name in aside)
+        s
+        for s in question.subjects
+        if (not s.guessed or _seen(s.name, evented if s.kind in ("job", "cronjob") else known))
+        and not (s.guessed and s.name in aside)
     ] or _alert_subjects(obs)
     if not subjects:
         subjects = [Subject(None, word) for word in sorted(question.words) if word in known and word not in aside]
@@ -249,7 +254,7 @@ def _candidates(finding: Finding) -> list[str]:
     subject = finding.subject
     name = subject.split("/", 1)[1] if "/" in subject else subject.split(":", 1)[0]
     found = [name, finding.workload or "", *finding.affected, *finding.related]
-    return [c.lower() for c in found if c]
+    return [c.lower().rstrip("-") for c in found if c]  # a generateName prefix (job-29221440-) names its pods
 
 
 def _belongs(candidate: str, names: set[str]) -> bool:

@@ -123,7 +123,7 @@ _EXEC_IN = re.compile(
 def doc_source(doc: LogDoc, ctx: AnalysisContext, names: list[str] | None = None) -> str | None:
     """Whose log this is, by name: the pod it came from, else an observed object its attachment name names, else
     the subject the question names."""
-    own = _own_source(doc)
+    own = _own_source(doc, names or [])
     if own:
         return own
     label = doc.label.lower()
@@ -166,7 +166,7 @@ def _own_log(doc: LogDoc) -> str | None:
     return pod_file.group(1) if pod_file and not doc.command else None
 
 
-def _own_source(doc: LogDoc) -> str | None:
+def _own_source(doc: LogDoc, names: list[str]) -> str | None:
     """Who printed the log by its own provenance: the pod `kubectl logs` read, the pod a command ran in, the host
     an HTTP client asked, a file named after a pod."""
     if doc.pod:
@@ -182,7 +182,14 @@ def _own_source(doc: LogDoc) -> str | None:
     if host:  # `azureuser@cart-redis-01:~$ redis-cli INFO`: a session on that host
         return host
     pod_file = _POD_FILE.match(doc.label.lower().removeprefix("[attachment:").rstrip("]").rsplit("/", 1)[-1])
-    return pod_file.group(1) if pod_file and not doc.command else None
+    return _fuller_name(pod_file.group(1), names) if pod_file and not doc.command else None
+
+
+def _fuller_name(short: str, names: list[str]) -> str:
+    """A file named by a pod's short name (``ingester-2-logs.txt``) is the log of the one observed pod whose name
+    ends with it (``loki-ingester-2``); the short name itself when none or several do."""
+    fuller = {name for name in names if name.lower().endswith(f"-{short}")}
+    return fuller.pop() if len(fuller) == 1 else short
 
 
 def failing_workload(obs: Observations) -> str | None:
@@ -227,7 +234,7 @@ def analyze_doc(
         if other and other != workload:
             found = _finding(doc, group, kind, subject_key, other, signals.total, other)
             named = ctx.question.named if ctx.question else None
-            if named and other != named and workload_of(_own_source(doc) or "") != workload_of(named):
+            if named and other != named and workload_of(_own_source(doc, []) or "") != workload_of(named):
                 found.weight -= 20  # the question names another object this controller reconciles: a bystander
             findings.append(found)
         elif about and about != workload and not other:

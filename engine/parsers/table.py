@@ -102,6 +102,9 @@ _HEADER_KINDS = (
     ({"SCHEDULE", "SUSPEND"}, "CronJob"),
 )
 _COMMAND_KINDS = {
+    "po": "Pod",
+    "pod": "Pod",
+    "pods": "Pod",
     "no": "Node",
     "node": "Node",
     "nodes": "Node",
@@ -155,9 +158,35 @@ def table_kind(names: list[str], hint: str) -> str:
     return _COMMAND_KINDS.get(match.group(1).split(".")[0], "") if match else ""
 
 
+_CUSTOM_COLUMNS = re.compile(r"custom-columns=['\"]?([^'\"\s]+)")
+_FIELD_COLUMNS = {  # what kubectl's own tables call the fields a custom-columns spec prints under any header
+    ".metadata.name": "NAME",
+    ".metadata.namespace": "NAMESPACE",
+    ".spec.nodeName": "NODE",
+    ".status.phase": "STATUS",
+    ".status.podIP": "IP",
+}
+
+
+def custom_column_names(hint: str) -> dict[str, str]:
+    """Headers of a ``-o custom-columns=HEADER:.field,...`` listing renamed to kubectl's own column names
+    (``POD:.metadata.name`` is the NAME column), so the rows read like ``kubectl get`` rows."""
+    found = _CUSTOM_COLUMNS.search(hint)
+    if not found:
+        return {}
+    renamed: dict[str, str] = {}
+    for spec in found.group(1).split(","):
+        header, _, field = spec.partition(":")
+        if field in _FIELD_COLUMNS:
+            renamed[header.upper()] = _FIELD_COLUMNS[field]
+    return renamed
+
+
 def observations_from_tables(text: str, citer: Citer, hint: str = "") -> Observations:
     obs = Observations()
+    renamed = custom_column_names(hint)
     for names, rows, starts in split_tables(text):
+        names = [renamed.get(name, name) for name in names]
         for row in rows:
             record = dict(zip(names, cells(row, starts), strict=False))
             _add_row(obs, names, record, row, citer, hint)
@@ -217,7 +246,12 @@ def _add_row(obs: Observations, names: list[str], row: dict[str, str], line: str
                 namespace,
             )
         )
-    elif "RESTARTS" in names or (kind in ("pod", "") and "READY" in names and "STATUS" in names):
+    elif (
+        "RESTARTS" in names
+        or (kind in ("pod", "") and "READY" in names and "STATUS" in names)
+        or (not kind and "NAME" in names and table_kind(names, hint) == "Pod")  # get pods -o custom-columns=...
+        or (not kind and not hint and {"NAME", "NODE", "IP"} <= set(names))  # only pods print a node and an IP
+    ):
         pod = _pod_row(name, namespace, row, cite)
         pod.labels = _labels(row.get("LABELS", "")) | _label_columns(row, hint)
         obs.pods.append(pod)
