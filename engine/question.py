@@ -137,9 +137,10 @@ _NOT_NAMES = {
 }
 # an apostrophe inside a word (can't, doesn't) is not a quote: a quote opens after and closes before a non-letter
 _QUOTED = re.compile(r"(?<![A-Za-z])[\"'`\u201c\u2018]([^\"'`\u201d\u2019]{2,120})[\"'`\u201d\u2019](?![A-Za-z])")
-# the verbs as words: "search" in a name ("search-indexer", "log-filter") asks for no search
+# the verbs as words: "search" in a name ("search-indexer", "log-filter") or before a noun ("the search page") asks
+# for no search
 _SEARCH = re.compile(
-    r"(?<![\w-])(?:find|search|grep|look(?:ing)? for|occurrences? of|lines? (?:containing|with|mentioning|matching)|mentions? of"
+    r"(?<![\w-])(?:find|search(?!\s+(?:page|results?|box|bar|endpoint|api|service|feature|index|quer(?:y|ies)|requests?|traffic|latency|team|engine|cluster)\b)|grep|look(?:ing)? for|occurrences? of|lines? (?:containing|with|mentioning|matching)|mentions? of"
     r"|log(?:ged|s)? anything (?:about|with|mentioning)|any (?:log )?lines? (?:about|with|mentioning)"
     r"|show (?:me )?(?:all |the )?(?:log )?lines|filter|how many times|how often|count (?:the )?(?:lines|occurrences))(?![\w-])",
     re.IGNORECASE,

@@ -120,7 +120,11 @@ def _flux(label: str, lines: list[str]) -> list[Finding]:
         if "READY" in cells and "MESSAGE" in cells and cells[0] == "NAME":
             header = cells
             continue
-        if header is None or len(cells) < len(header):
+        if header is None:
+            continue
+        if len(cells) == len(header) - 1 and header[1] == "REVISION" and cells[1] in ("True", "False"):
+            cells.insert(1, "")  # not applied yet: no revision printed
+        if len(cells) < len(header):
             continue
         row = dict(zip(header, [*cells[: len(header) - 1], " ".join(cells[len(header) - 1 :])], strict=True))
         if row.get("READY") != "False" or row.get("SUSPENDED") == "True":
@@ -157,4 +161,23 @@ def _flux(label: str, lines: list[str]) -> list[Finding]:
                 affected=[name],
             )
         )
+    return _dependency_chains(findings)
+
+
+_WAITS_ON = re.compile(r"dependency '(?:[\w.-]+/)?(?P<name>[a-z0-9][\w.-]*)' is not ready", re.IGNORECASE)
+
+
+def _dependency_chains(findings: list[Finding]) -> list[Finding]:
+    """``dependency 'flux-system/infra-configs' is not ready``: the object only waits (dependsOn); when the
+    dependency's own failure is listed, that failure is the cause and the waiting object its symptom."""
+    by_name = {f.workload: f for f in findings if not _WAITS_ON.search(f.title)}
+    for finding in findings:
+        waits = _WAITS_ON.search(finding.title)
+        blocker = by_name.get(waits.group("name")) if waits else None
+        if blocker is None or finding.workload is None:
+            continue
+        finding.role = "symptom"
+        finding.weight = min(finding.weight, 60)
+        blocker.title += f"; {finding.workload} depends on it (dependsOn) and waits until it is Ready"
+        blocker.affected.append(finding.workload)
     return findings

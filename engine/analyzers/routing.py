@@ -21,6 +21,7 @@ from engine.analyzers import (
     jsonpath_ports,
     lb_health_checks,
     listen_ports,
+    loopback_upstream,
     manual_endpoints,
 )
 from engine.analyzers.common import rec
@@ -45,6 +46,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         + jsonpath_ports.analyze(obs, ctx)
         + ingress_tls.analyze(obs, ctx)
         + listen_ports.analyze(obs, ctx)
+        + loopback_upstream.analyze(obs, ctx)
         + lb_health_checks.analyze(obs, ctx)
     )
 

@@ -13,6 +13,7 @@ import re
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import observed_names, rec
+from engine.expertise.app_server_messages import PREFILTER as APP_SERVER_PREFILTER
 from engine.expertise.controller_messages import PREFILTER as CONTROLLER_PREFILTER
 from engine.expertise.messages import MessageRule, first_of_each_family, match_rules, render
 from engine.facts import LogDoc, Observations
@@ -29,7 +30,7 @@ _PREFILTER = re.compile(
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error establishing|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
     r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint|free ports|scale decision|maximum replica count|TooManyReplicas|missed start|scaleTargetRef|TriggerAuthentication|too large body|too big header|upstream timed out|no object matching key"
-    r"|short name mode|(?:build|deploy) model|allocate IP|" + CONTROLLER_PREFILTER,
+    r"|short name mode|(?:build|deploy) model|allocate IP|" + CONTROLLER_PREFILTER + "|" + APP_SERVER_PREFILTER,
     re.IGNORECASE,
 )
 MAX_LINES_SCANNED = 200_000
@@ -172,7 +173,7 @@ def _add(
         what += f"; the existing {meant[0]} '{meant[1]}' is probably what was meant"
     key = (rule.kind, what)
     asked = ctx.question.named if ctx.question else None
-    shown = _owner_in(line, names) or owner or ctx.service or asked or last_resort  # the object as the input names it
+    shown = _printed_by(line, names) or owner or ctx.service or asked or last_resort  # the object as the input names it
     if shown and re.search(rf'namespace \\?"{re.escape(shown)}\\?"', line):
         where = shown  # a namespace the message names is where, not what, failed
         shown = owner or ctx.service or (asked if asked != where else None) or last_resort
@@ -324,6 +325,18 @@ def _known_names(obs: Observations, ctx: AnalysisContext) -> list[str]:
     owner = ctx.focus.owner() if ctx.focus else None
     asked = sorted((w for w in ctx.question.words if "-" in w), key=len, reverse=True) if ctx.question else []
     return [*([owner] if owner else []), *asked, *observed_names(obs)]
+
+
+_STERN = re.compile(r"[a-z0-9][a-z0-9-]*-[a-z0-9]{6,10}-[a-z0-9]{5} [a-z][\w-]* ")  # stern: pod, container, line
+
+
+def _printed_by(line: str, names: list[str]) -> str | None:
+    """A stern / ``kubectl logs --prefix`` line opens with the pod that printed it; a name further on (its
+    container's, such as ``php-fpm``) does not outrank it. Else the first known name the line holds."""
+    first = line.lstrip("[").split(" ", 1)[0].removeprefix("pod/").split("/", 1)[0]
+    if first in names or (workload_of(first) != first and workload_of(first) in names) or _STERN.match(line):
+        return first
+    return _owner_in(line, names)
 
 
 def _owner_in(line: str, names: list[str]) -> str | None:

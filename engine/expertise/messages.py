@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.expertise.app_server_messages import APP_SERVER_RULES
 from engine.expertise.controller_messages import CONTROLLER_RULES
 from engine.findings import Role
 
@@ -415,6 +416,26 @@ RULES: tuple[MessageRule, ...] = (
         "the image's binary is built for another CPU architecture (exec format error)",
         "Build/pull the image for the node's architecture (multi-arch manifest) or schedule on matching nodes (kubernetes.io/arch)",
         _r(r"exec format error"),
+    ),
+    MessageRule(
+        "exec_command_one_string",
+        "cause",
+        94,
+        'the {probe} probe\'s exec command is written as one string, "{binary}": exec.command is an argv list run without a shell, so the whole string (spaces included) is looked up as one program name and is not found (executable file not found in $PATH); the probe can never pass',
+        'Split the command into separate list elements (["{first}", ...]) or run it through a shell (["sh", "-c", "{binary}"])',
+        _r(
+            r"(?P<probe>Liveness|Readiness|Startup) probe errored:[^\n]*?exec: \\?\"(?P<binary>(?P<first>[^\"\\\s]+) [^\"\\]+)\\?\": executable file not found in \$PATH"
+        ),
+        "exec_missing",
+    ),
+    MessageRule(
+        "exec_command_one_string",
+        "cause",
+        92,
+        'the container\'s command is written as one string, "{binary}": command/args are an argv list run without a shell, so the whole string (spaces included) is looked up as one program name and is not found (executable file not found in $PATH)',
+        'Split the command into separate list elements (["{first}", ...]) or run it through a shell (["sh", "-c", "{binary}"])',
+        _r(r"exec: \\?\"(?P<binary>(?P<first>[^\"\\\s/]+) [^\"\\]+)\\?\": executable file not found in \$PATH"),
+        "exec_missing",
     ),
     MessageRule(
         "probe_command_missing",
@@ -990,5 +1011,5 @@ def render(template: str, groups: dict[str, str]) -> str | None:
 
 RULES = RULES + tuple(  # the controller-side messages live in their own module
     MessageRule(kind, role, weight, title, action, _r(pattern), family)  # type: ignore[arg-type]
-    for kind, role, weight, title, action, pattern, family in CONTROLLER_RULES
+    for kind, role, weight, title, action, pattern, family in CONTROLLER_RULES + APP_SERVER_RULES
 )

@@ -110,6 +110,17 @@ SIGNATURES: tuple[Signature, ...] = (
         _re(r"\b(?P<code>unauthorized_client|invalid_client)\b"),
     ),
     Signature(
+        # PostgreSQL's privilege check: the role is authenticated but has no GRANT on the object; a table dropped and
+        # recreated by another role (a migration user) keeps only its owner's privileges
+        "db_permission_denied",
+        "cause",
+        84,
+        "The database refuses the application's role on {what} {object} (permission denied): the role lacks a GRANT on it (a table recreated by another role, such as a migration user, keeps only its owner's privileges unless default privileges cover it)",
+        _re(
+            r"permission denied for (?P<what>table|relation|schema|sequence|view|function|database) \\?\"?(?P<object>[\w.]+)"
+        ),
+    ),
+    Signature(
         "auth_failure",
         "cause",
         78,
@@ -762,7 +773,7 @@ _GENERIC = {"exception", "panic", "connection_timeout", "connection_reset", "inv
 
 
 # a signature that says more about the same failure than another one on its line
-_SUBSUMES = {"oauth_client_rejected": {"auth_failure"}}
+_SUBSUMES = {"oauth_client_rejected": {"auth_failure"}, "db_permission_denied": {"auth_failure"}}
 
 
 def _prefer_specific(found: list[SignatureMatch]) -> list[SignatureMatch]:
