@@ -81,6 +81,8 @@ def _missing_key(obs: Observations) -> tuple[str, str, str] | None:
         asked = _CLI_LOOKUP.search(command)  # the command that printed these lines: "aws ... --secret-id K"
         for line in lines:
             found = _REMOTE_MISSING.search(line)
+            if found and found.group("key2") and "secret" not in line.lower():
+                found = None  # a bare "key: x ... not found" is about a secret only on a secret store's line
             if found:
                 key = next(v for k, v in found.groupdict().items() if v)
                 return key, f"{label} {excerpt(line.strip(), around=key)}", line
