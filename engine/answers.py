@@ -6,6 +6,7 @@ is (or that there is none), the evidence quotes the lines.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,8 @@ def _file_is_of(label: str, word: str) -> bool:
 _SLASHED = re.compile(r"^(\d{4})/(\d{2})/(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _CLF = re.compile(r"\[(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})\]")
 _KLOG = re.compile(r"^[IWEF](\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})\.\d+\s")
+# JSON loggers' epoch times: pino "time":1796902812555 (milliseconds), zap/structlog "ts":1796902812.55 (seconds)
+_EPOCH = re.compile(r"\"(?:time|ts|timestamp|@timestamp)\"\s*:\s*(?:(?P<ms>\d{13})|(?P<s>\d{10}(?:\.\d+)?))\b")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -78,6 +81,10 @@ def _line_time(line: str, year: int) -> datetime | None:
         if klog:
             month, day, hour, minute, second = (int(g) for g in klog.groups())
             return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        epoch = _EPOCH.search(line[:300]) if line.startswith("{") else None
+        if epoch:
+            seconds = int(epoch.group("ms")) / 1000 if epoch.group("ms") else float(epoch.group("s"))
+            return datetime.fromtimestamp(seconds, UTC)
     except ValueError:
         return None
     return None
@@ -219,7 +226,7 @@ def log_summary(question: Question, obs: Observations, focus: Focus, index: LogI
                     if matches and matches[0].kind not in ("exception", "panic")
                     else _NGINX_CONTEXT.sub("", masked)
                 )
-            group = groups.setdefault(key, _Group(title=_clip(event.names, 320)))
+            group = groups.setdefault(key, _Group(title=_clip(_readable(event.names), 320)))
             group.count += 1
             group.severity = max(group.severity, 2 if event.severity in ("error", "fatal") else 1)
             if event.when is not None:
@@ -403,6 +410,27 @@ def _error_events(doc: LogDoc, year: int) -> list[_ErrorEvent]:
             continue
         events.append(_ErrorEvent(line, when, severity))
     return events
+
+
+def _readable(line: str) -> str:
+    """A JSON log line as its message and error (pino/bunyan ``msg`` + ``err.type: err.message``); others as is."""
+    if not line.startswith("{"):
+        return line
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(data, dict) or not isinstance(data.get("msg", data.get("message")), str):
+        return line
+    words = str(data.get("msg", data.get("message")))
+    err = data.get("err") or data.get("error")
+    if isinstance(err, dict) and err.get("message"):
+        words += f": {err.get('type', 'Error')}: {err['message']}"
+        url = err.get("config", {}).get("url") if isinstance(err.get("config"), dict) else None
+        words += f" ({url})" if url else ""
+    elif isinstance(err, str):
+        words += f": {err}"
+    return words
 
 
 def _when_inside(when: datetime | None, question: Question) -> bool:

@@ -53,9 +53,9 @@ _CONTROL_PLANE = re.compile(r"node-role\.kubernetes\.io/")
 _POD_IN_LINE = re.compile(r"for pod ([\w-]+)/([\w.-]+)")
 
 
-_PREFILTER = re.compile(r"CSI drivers|volume|snapshot|secret|^\s*Output:", re.I)
+_PREFILTER = re.compile(r"CSI drivers|volume|snapshot|secret|\bOutput:", re.I)
 _MOUNT_OUTPUT = re.compile(
-    r"^\s*Output:\s*(?P<out>(?:mount(?:\.\w+)?|mount error\(\d+\))[:\s][^\n]{5,200}|Failed to resolve [^\n]{5,300})"
+    r"^(?:\w{3} +\d+ [\d:]+ \S+ \S+: )?\s*Output:\s*(?P<out>(?:mount(?:\.\w+)?|mount error\(\d+\))[:\s][^\n]{5,200}|Failed to resolve [^\n]{5,300})"
 )
 _MOUNT_FAILED = re.compile(r"MountVolume\.\w+ failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"")
 
@@ -94,7 +94,26 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         secret = _EXTERNAL_SECRET.search(line) if _EXTERNAL_STORE.search(line) else None
         if secret and "secret" not in findings:
             findings["secret"] = _external_secret(secret.group(1), cite, owner, obs)
+    if "mount_output" in findings:
+        _name_missing_zone(findings["mount_output"], obs)
     return list(findings.values())
+
+
+# efs-utils (mount_efs): the node's AZ has no mount target of the file system
+_NO_MOUNT_TARGET_AZ = re.compile(
+    r"No matching mount target in the az (?P<az>[\w-]+)(?:[^\n]*?Available mount target\(s\) are in az (?P<have>\[[^\]]*\]))?"
+)
+
+
+def _name_missing_zone(finding: Finding, obs: Observations) -> None:
+    """Name the Availability Zone the mount helper says has no mount target (and where the targets are)."""
+    for label, line in lines_of(obs):
+        missing = _NO_MOUNT_TARGET_AZ.search(line)
+        if missing:
+            have = f" (mount targets exist only in {missing.group('have')})" if missing.group("have") else ""
+            finding.title += f"; there is no mount target in {missing.group('az')}, the node's Availability Zone{have}: create one in a subnet of {missing.group('az')}"
+            finding.evidence.append(f"{label} {excerpt(line.strip(), around='No matching mount target')}")
+            return
 
 
 # "Mounting arguments: -t nfs 10.50.0.20:/exports/media /var/lib/..." / "-t cifs //files.corp/share ..."

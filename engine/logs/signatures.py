@@ -84,7 +84,7 @@ SIGNATURES: tuple[Signature, ...] = (
             r"(?:lookup|resolve|resolving)\s+(?P<host>[A-Za-z0-9_.-]+)(?:\s+on\s+\S+)?:\s*(?:no such host|server misbehaving|i/o timeout)"
             r"|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)\s+(?P<host2>[A-Za-z0-9_.-]+)"
             r"|(?:Name or service not known|Temporary failure in name resolution|nodename nor servname provided|UnknownHostException:?\s*(?P<host3>[A-Za-z0-9_.-]+)?)"
-            r"|can't (?:find|resolve) (?!dependencies\b)'?(?P<host4>[A-Za-z0-9_.-]+)'?(?::\s*(?:NXDOMAIN|SERVFAIL|No answer))?|bad address '(?P<host5>[A-Za-z0-9_.-]+)'"
+            r"|can't (?:find|resolve) (?!dependencies\b|the\b)'?(?P<host4>[A-Za-z0-9_.-]+)'?(?::\s*(?:NXDOMAIN|SERVFAIL|No answer))?|bad address '(?P<host5>[A-Za-z0-9_.-]+)'"
             r"|NXDOMAIN|getaddrinfo failed for (?P<host6>[A-Za-z0-9_.-]+)|could not translate host name \"(?P<host7>[A-Za-z0-9_.-]+)\""
         ),
     ),
@@ -550,6 +550,28 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
     ),
     Signature(
+        # Prometheus/Alertmanager (coordinator.go, main.go) refuse a changed config file and keep serving the old one
+        "monitoring_config_rejected",
+        "cause",
+        88,
+        "The new configuration file is rejected, so the previous configuration stays loaded (reloads keep failing): {detail}",
+        _re(
+            r"msg\"?[=:]\s*\"?(?:Loading configuration file failed|Error loading config|error reloading configuration|Error reloading config)[^\n]*?\berr\"?[=:]\s*\"?(?P<detail>(?:\\\"|[^\"\n]){8,220})"
+            # JSON logs sort their keys: "err" comes before "msg"
+            r"|\"err\":\s*\"(?P<detail2>(?:\\\"|[^\"\n]){8,220})\"[^\n]*?\"msg\":\s*\"(?:Loading configuration file failed|Error loading config|error reloading configuration|Error reloading config)"
+        ),
+    ),
+    Signature(
+        # a remote-write receiver (Mimir/Cortex/Thanos/VictoriaMetrics) throttling the tenant: 429 is retried, the queue falls behind
+        "prometheus_remote_write_throttled",
+        "cause",
+        88,
+        "Prometheus remote write to {remote} is throttled by the receiver (HTTP 429 Too Many Requests: {detail}), so samples are retried and the queue falls behind; the tenant's ingestion rate limit is lower than what Prometheus sends",
+        _re(
+            r"component=\"?remote\"?[^\n]*?remote_name=\"?(?P<remote>[\w.:/-]+)[^\n]*?msg=\"Failed to send batch[^\n]*?err=\"?server returned HTTP status 429[^:\n]*:?\s*(?P<detail>[^\"\n]{8,400})"
+        ),
+    ),
+    Signature(
         # Prometheus' remote-write queue (component=remote): the receiving end refuses or fails the batches
         "prometheus_remote_write_failed",
         "cause",
@@ -727,10 +749,18 @@ def match_signatures(line: str) -> list[SignatureMatch]:
             owner, module = groups.get("owner"), groups.get("module")
             groups["needed"] = (f" (needed by {owner}" + (f" in {module}" if module else "") + ")") if owner else ""
         if (
-            signature.kind in ("alertmanager_notify_failed", "prometheus_rule_failed", "prometheus_remote_write_failed")
+            signature.kind
+            in (
+                "alertmanager_notify_failed",
+                "prometheus_rule_failed",
+                "prometheus_remote_write_failed",
+                "monitoring_config_rejected",
+            )
             and "detail" in groups
         ):
             groups["detail"] = groups["detail"].replace('\\"', '"')
+        if signature.kind == "prometheus_remote_write_throttled":  # the limit, not the receiver's how-to-adjust text
+            groups["detail"] = re.split(r"\.\s|\s\(err-", groups.get("detail", ""))[0].strip()
         if signature.kind == "db_hba_rejected":
             groups.setdefault("db", "any")
             encryption = groups.get("encryption", "")
@@ -773,7 +803,11 @@ _GENERIC = {"exception", "panic", "connection_timeout", "connection_reset", "inv
 
 
 # a signature that says more about the same failure than another one on its line
-_SUBSUMES = {"oauth_client_rejected": {"auth_failure"}, "db_permission_denied": {"auth_failure"}}
+_SUBSUMES = {
+    "oauth_client_rejected": {"auth_failure"},
+    "db_permission_denied": {"auth_failure"},
+    "prometheus_remote_write_throttled": {"prometheus_remote_write_failed"},
+}
 
 
 def _prefer_specific(found: list[SignatureMatch]) -> list[SignatureMatch]:

@@ -25,6 +25,8 @@ _ERRORISH = re.compile(
     r"|\bunable to\b|\bcannot\b",
     re.IGNORECASE,
 )
+_NUMERIC_LEVEL = re.compile(r"\"level\"\s*:\s*(10|20|30|40|50|60)\b")
+_NUMERIC_LEVELS = {"10": "debug", "20": "debug", "30": "info", "40": "warn", "50": "error", "60": "fatal"}
 SEVERITY = {"fatal": 5, "error": 4, "warn": 3, "info": 1, "debug": 0}
 _LEVEL_MAP = {
     "fatal": "fatal",
@@ -59,6 +61,9 @@ class Template:
 
 
 def level_of(line: str) -> str:
+    numeric = _NUMERIC_LEVEL.search(line[:200]) if line.startswith("{") else None
+    if numeric:  # pino/bunyan: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal
+        return _NUMERIC_LEVELS[numeric.group(1)]
     match = _LEVEL.search(line[:200])
     if match:
         return _LEVEL_MAP[match.group(1).lower()]
