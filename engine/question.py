@@ -176,7 +176,7 @@ _SUMMARY = re.compile(
     # "since" alone is no summary request ("checkout errors are up since the deploy" asks why): a "since" with a
     # time is handled by the time filter below.
     r"|\berrors?\b.*\b(?:logged|between)\b|\bwhich errors\b"
-    r"|\b(?:rundown|recap|digest|tl;?dr|gist)\b|\bwhat\b[^.?!]{0,40}\bcomplain(?:ing|s|ed)?\b|\bwhat (?:has|is|was)\b[^.?!]{0,40}\bbeen logging\b"
+    r"|\b(?:rundown|recap|digest|tl;?dr|gist)\b|\bwhat\b(?![^.?!]{0,40}\b(?:analys[ie]s|analysisrun|checks?|probes?|validation|webhook)\b)[^.?!]{0,40}\bcomplain(?:ing|s|ed)?\b|\bwhat (?:has|is|was)\b[^.?!]{0,40}\bbeen logging\b"
     r"|\bwhat(?:'s| is| was)? in the\b[^.?!]{0,40}\blogs?\b|\bwhat did\b[^.?!]{0,40}\blog\b"
     r"|\b(?:main|top|recent|latest|most common|frequent)\s+(?:errors?|exceptions?|warnings?)\b"
     r"|\blogs?\b[^.?!]{0,40}\bfor\s+(?:any\s+)?(?:errors?|exceptions?|warnings?|problems?)\b"

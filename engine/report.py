@@ -306,6 +306,8 @@ def _also_noticed(scored: list[Scored], root: Scored, focus: Focus | None) -> st
     for item in scored[1:]:
         f = item.finding
         if f.role == "cause" and f.weight >= 70 and not focus.covers(f) and f not in root.explains:
+            if root.finding.title.rstrip(".")[-_REPEAT:] in f.title:
+                continue  # it ends on the root cause's own error: the same failure seen from elsewhere
             return _lower_first(f.title.rstrip("."))
     return ""
 

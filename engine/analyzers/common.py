@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from engine.analysis_context import AnalysisContext
-from engine.facts import ContainerFact, EventFact, LogDoc, Observations, PodFact
+from engine.facts import ContainerFact, EventFact, LogDoc, Observations, PodFact, TextDoc
 from engine.findings import Finding, workload_of
 from engine.logs.templates import level_of
 from engine.models import Priority, Recommendation
@@ -90,3 +91,18 @@ def observed_names(obs: Observations) -> list[str]:
     names |= {n.name for n in obs.nodes} | {s.name for s in obs.services}
     names |= {r.name for r in obs.resources if r.kind not in ("Event", "NetworkPolicy", "Namespace")}
     return sorted((n for n in names if n and len(n) >= 3 and n != "?"), key=len, reverse=True)
+
+
+def text_docs(obs: Observations) -> list[TextDoc | LogDoc]:
+    """Every text and log document read in this run, texts first."""
+    return [*obs.texts, *obs.logs]
+
+
+def every_line(obs: Observations) -> Iterator[tuple[str, str]]:
+    """(label, line) of every text, log and Kubernetes object source read in this run."""
+    for doc in text_docs(obs):
+        for line in doc.lines:
+            yield doc.label, line
+    for resource in obs.resources:
+        for line in resource.lines:
+            yield resource.label, line

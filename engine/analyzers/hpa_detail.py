@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from engine.analysis_context import AnalysisContext
@@ -384,24 +385,52 @@ _NO_HOST = re.compile(r"lookup (?P<host>[a-z0-9][\w.-]*) on [\d.:\[\]a-f]+: no s
 _SVC_HEADER = re.compile(r"^\s*(?:NAMESPACE\s+)?NAME\s+TYPE\s+CLUSTER-IP\b")
 
 
-def _scaler_host_missing(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+@dataclass(frozen=True)
+class MissingService:
+    """A client's ``lookup <service>.<namespace>[.svc...]: no such host`` for a Service the pasted listing lacks."""
+
+    host: str
+    cite: str
+    service: str
+    namespace: str
+    port: str | None
+    listed: dict[str, tuple[str, str]]
+
+
+def unresolved_service(obs: Observations, context: re.Pattern[str]) -> MissingService | None:
+    """The first failed lookup, on a line (or in an attachment) that ``context`` matches, of an in-cluster Service
+    name whose namespace's ``kubectl get svc`` listing has no such Service."""
     failure: tuple[str, str] | None = None
     for label, line in lines_of(obs):
         found = _NO_HOST.search(line)
-        if found and re.search(r"keda|scaler|scaledobject|trigger", line + label, re.I):
+        if found and context.search(line + label):
             failure = (found.group("host"), f"{label} {excerpt(line.strip(), around='no such host')}")
             break
     if failure is None:
-        return []
+        return None
     host, cite = failure
     parts = host.split(".")
     if len(parts) < 2 or (len(parts) > 2 and parts[2] != "svc"):
-        return []
-    service, namespace = parts[0], parts[1]
-    listed = _services(obs)
-    if not listed or service in listed:
-        return []
+        return None
+    listed = listed_services(obs)
+    if not listed or parts[0] in listed:
+        return None
     port = next((m.group(1) for _, line in lines_of(obs) if (m := re.search(rf"{re.escape(host)}:(\d+)", line))), None)
+    return MissingService(host, cite, parts[0], parts[1], port, listed)
+
+
+def _scaler_host_missing(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
+    missing = unresolved_service(obs, re.compile(r"keda|scaler|scaledobject|trigger", re.I))
+    if missing is None:
+        return []
+    host, cite, service, namespace, port, listed = (
+        missing.host,
+        missing.cite,
+        missing.service,
+        missing.namespace,
+        missing.port,
+        missing.listed,
+    )
     word = re.split(r"[-_]", service)[0]
     meant = [s for s in listed if word in s and (port is None or port in listed[s][0])] or [
         s for s in listed if word in s
@@ -432,7 +461,7 @@ def _scaler_host_missing(obs: Observations, ctx: AnalysisContext) -> list[Findin
     ]
 
 
-def _services(obs: Observations) -> dict[str, tuple[str, str]]:
+def listed_services(obs: Observations) -> dict[str, tuple[str, str]]:
     """Service names a ``kubectl get svc`` table lists, with their ports cell and the row as evidence."""
     found: dict[str, tuple[str, str]] = {}
     for text in obs.texts:
@@ -444,7 +473,7 @@ def _services(obs: Observations) -> dict[str, tuple[str, str]]:
             cells = line.split()
             if inside and len(cells) >= 3 + offset:
                 ports = next((c for c in cells if re.match(r"^\d+/(?:TCP|UDP)|^\d+:\d+/", c)), "")
-                found[cells[offset]] = (ports, f"{text.label} {excerpt(line.strip())}")
+                found[cells[offset].removeprefix("service/")] = (ports, f"{text.label} {excerpt(line.strip())}")
             elif inside:
                 inside = False
     for resource in obs.resources:

@@ -137,6 +137,13 @@ def _finding(pod: PodFact, message: str, cite: str, event: EventFact | None, obs
                     )
                     evidence.append(largest[1])
                     break
+        offered = next((o for r in resources if "/" in r and (o := scheduling_detail.offered_instead(r, obs))), None)
+        if offered and "node size" not in what:
+            what += (
+                f"; no node offers {resources[0]} at all: the nodes expose {offered[0]} ({offered[1]}) instead, "
+                f"so the request names a resource (profile) the current nodes do not have"
+            )
+            evidence.append(offered[2])
         at_max = _autoscaler_at_max(obs)
         if at_max:
             what += f"; the cluster autoscaler adds no node because the node group is at its maximum size{at_max[0]}"

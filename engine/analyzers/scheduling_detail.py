@@ -75,6 +75,24 @@ def allocatable(resource: str, obs: Observations) -> tuple[str, str] | None:
     return (best[1], best[2]) if best else None
 
 
+def offered_instead(resource: str, obs: Observations) -> tuple[str, str, str] | None:
+    """A sibling of an extended resource that the nodes do offer while none offers ``resource`` itself: a node
+    exposing ``nvidia.com/mig-1g.10gb: 56`` to a pod asking for ``nvidia.com/mig-1g.5gb`` (a MIG profile of another
+    GPU model), as (resource, amount, cite)."""
+    domain, _, name = resource.partition("/")
+    if not name or allocatable(resource, obs):
+        return None
+    stem = name.split("-")[0] + "-" if "-" in name else ""
+    sibling = re.compile(
+        r"\"?(?P<res>" + re.escape(domain) + "/" + re.escape(stem) + r"[\w.-]+)\"?\s*[:=]\s*\"?(?P<n>\d+)\"?"
+    )
+    for label, line in lines_of(obs):
+        for found in sibling.finditer(line):
+            if found.group("res") != resource and int(found.group("n")) > 0:
+                return found.group("res"), found.group("n"), _cite(label, line, found.group("res"))
+    return None
+
+
 def _docs(obs: Observations) -> list[tuple[str, list[str], str]]:
     return [(t.label, t.lines, t.command) for t in obs.texts] + [(d.label, d.lines, d.command) for d in obs.logs]
 

@@ -10,10 +10,14 @@ from datetime import UTC, datetime
 import pytest
 
 from engine import Attachment, InvestigationContext, InvestigationRequest, investigate
+from engine.findings import Finding
+from engine.focus import Focus
 from engine.logs.reader import decisive_lines
 from engine.logs.signatures import match_signatures
 from engine.parsers.detect import flatten, parse_attachment
 from engine.question import parse_question
+from engine.ranking import Scored
+from engine.report import _also_noticed
 
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
 
@@ -62,6 +66,8 @@ def test_questions_are_read_for_intent_subject_and_time():
         ("what happened to ledger yesterday around 14:00?", "log_summary"),
         ("give me a rundown of errors in billing since monday", "log_summary"),
         ("what has the worker been complaining about?", "log_summary"),
+        ("the canary keeps aborting, what is the analysis complaining about?", "rca"),
+        ("what are the readiness probes complaining about on web?", "rca"),
         ("what did search log between 09:00 and 10:00?", "log_summary"),
         ("errors in checkout over the past 30 minutes?", "log_summary"),
         ("people complain about the portal, is portal-web fine?", "health"),
@@ -287,3 +293,21 @@ def test_cpu_throttling_against_the_limit_is_named():
     assert "quote-engine" in report.root_cause.description
     assert "CPU-throttled" in report.root_cause.description
     assert "rates-sync" not in report.root_cause.description
+
+
+def test_a_cause_quoting_the_root_causes_own_failure_is_not_also_noticed_as_unrelated():
+    rejected = 'spec.timeZone: Invalid value: "Europe/Frankfurt": unknown time zone Europe/Frankfurt'
+    root = Finding(
+        "object_invalid", "cronjob/export", "cause", f"export: the API server rejects it: {rejected}", 90, ["e"]
+    )
+    root.workload = "export"
+    same = Finding(
+        "gitops_not_ready", "kustomization/billing", "cause", f"Kustomization billing fails: {rejected}", 80, ["e"]
+    )
+    same.workload = "billing"
+    other = Finding("disk_full", "node/n1", "cause", "node n1: disk /var is 97 % full", 80, ["e"])
+    other.workload = "n1"
+    focus = Focus(names={"export"}, label="export")
+    scored = [Scored(root, 100), Scored(same, 80), Scored(other, 70)]
+    assert _also_noticed(scored, scored[0], focus) == "node n1: disk /var is 97 % full"
+    assert _also_noticed(scored[:2], scored[0], focus) == ""
