@@ -306,10 +306,15 @@ def _also_noticed(scored: list[Scored], root: Scored, focus: Focus | None) -> st
     for item in scored[1:]:
         f = item.finding
         if f.role == "cause" and f.weight >= 70 and not focus.covers(f) and f not in root.explains:
-            if root.finding.title.rstrip(".")[-_REPEAT:] in f.title:
+            if _plain(root.finding.title)[-_REPEAT:] in _plain(f.title):
                 continue  # it ends on the root cause's own error: the same failure seen from elsewhere
             return _lower_first(f.title.rstrip("."))
     return ""
+
+
+def _plain(text: str) -> str:
+    """A title without JSON escaping and the closing punctuation a quoted document leaves (``\\"}``)."""
+    return text.replace('\\"', '"').rstrip('."}] ')
 
 
 def _short(finding: Finding) -> str:
