@@ -94,6 +94,7 @@ from engine.analyzers import (
     volume_state,
     volumes,
     webhook_firewall,
+    workload_identity,
     workloads,
 )
 from engine.facts import Observations
@@ -118,6 +119,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     rbac_escalation.analyze,
     rbac_rules.analyze,
     eks_auth.analyze,
+    workload_identity.analyze,
     rbac_subjects.analyze,
     disruption.analyze,
     autoscaling.analyze,
