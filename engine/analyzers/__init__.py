@@ -11,6 +11,7 @@ from collections.abc import Callable
 from engine.analysis_context import AnalysisContext
 from engine.analyzers import (
     admission,
+    admission_params,
     alert_signals,
     autoscaling,
     broker_storage,
@@ -115,6 +116,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     duplicate_exporters.analyze,
     ntp_egress.analyze,
     admission.analyze,
+    admission_params.analyze,
     webhook_firewall.analyze,
     rbac_escalation.analyze,
     rbac_rules.analyze,
