@@ -53,8 +53,8 @@ def _param_ref(obs: Observations) -> tuple[str, str | None, str] | None:
                 for following in lines[index + 1 : index + 8]:
                     if not following.strip() or len(following) - len(following.lstrip()) <= indent:
                         break
-                    if found := _FIELD.match(following):
-                        fields.setdefault(found.group("key"), (found.group("value"), following))
+                    if field := _FIELD.match(following):
+                        fields.setdefault(field.group("key"), (field.group("value"), following))
             if "name" in fields:
                 name, cited = fields["name"]
                 namespace = fields.get("namespace", (None, ""))[0]
