@@ -30,7 +30,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     roles = [r for r in obs.resources if r.kind in ("Role", "ClusterRole") and isinstance(r.raw.get("rules"), list)]
     if not roles:
         return []
-    refusal = _first_refusal(obs)
+    refusal = first_refusal(obs)
     if refusal is None:
         return []
     match, cite = refusal
@@ -48,7 +48,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     return [_finding(lacking[0], match, cite, asked)]
 
 
-def _first_refusal(obs: Observations) -> tuple[re.Match[str], str] | None:
+def first_refusal(obs: Observations) -> tuple[re.Match[str], str] | None:
     sources = [(t.label, t.lines) for t in obs.texts] + [(d.label, d.lines) for d in obs.logs]
     for label, lines in sources:
         for line in lines[:20000]:
