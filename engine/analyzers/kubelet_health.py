@@ -50,10 +50,12 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     ]
 
 
-_DAEMON_OOM = re.compile(
-    r"Out of memory: Killed process (?P<pid>\d+) \((?P<proc>kubelet|containerd|dockerd|crio|conmon|systemd-journal|systemd|sshd|kube-proxy)\)"
-)
-_RESERVED = re.compile(r"\b(?:systemReserved|kubeReserved|system-reserved|kube-reserved)\b")
+NODE_AGENTS = ("kubelet", "containerd", "dockerd", "crio", "conmon", "systemd-journal", "systemd", "sshd", "kube-proxy")
+_DAEMON_OOM = re.compile(rf"Out of memory: Killed process (?P<pid>\d+) \((?P<proc>{'|'.join(NODE_AGENTS)})\)")
+_RESERVED_SET = re.compile(
+    r"\b(?:systemReserved|kubeReserved|system-reserved|kube-reserved)\b(?![\"']?\s*[:=]\s*(?:null|~|\{\}|\"\"))"
+)  # a key printed with null or {} reserves nothing
+_SCORE_ADJ = re.compile(r"oom_score_adj:(?P<adj>-?\d+)")
 
 
 def _daemon_oom(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -70,7 +72,7 @@ def _daemon_oom(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         or (ctx.question.named if ctx.question else None)
     )
     daemons = list(dict.fromkeys(m.group("proc") for _, _, m in kills))
-    reserved = any(_RESERVED.search(line) and "grep" not in line for _, line in lines)
+    reserved = any(_RESERVED_SET.search(line) and "grep" not in line for _, line in lines)
     config_shown = any(re.search(r"evictionHard|KubeletConfiguration|kubelet/config", line) for _, line in lines)
     why = (
         "; the kubelet reserves no memory for the system (no kubeReserved/systemReserved in its config)"
@@ -78,6 +80,14 @@ def _daemon_oom(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         else ""
     )
     label, line, _ = kills[0]
+    adj = _SCORE_ADJ.search(line)
+    if (
+        adj
+        and int(adj.group("adj")) > -900
+        and kills[0][2].group("proc") in ("containerd", "dockerd", "crio", "kubelet")
+    ):
+        # the runtime's unit normally sets OOMScoreAdjust=-999; at 0 it is a likelier victim than the pods (-997 for Guaranteed)
+        why += f"; {kills[0][2].group('proc')} ran with oom_score_adj {adj.group('adj')} (its systemd unit sets no OOMScoreAdjust=-999), so the kernel picks it before the pods' processes"
     return [
         Finding(
             kind="node_daemon_oom",
