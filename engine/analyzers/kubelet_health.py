@@ -33,7 +33,7 @@ from engine.parsers.common import excerpt
 # journald: "Dec 07 02:43:41 bm-rack4-n12 kubelet[3381207]: E1207 ... run.go:72] "command failed" err="..."
 _JOURNAL_HOST = re.compile(r"^\w{3}\s+\d{1,2}\s+[\d:]{8}\s+(?P<host>[\w.-]+)\s+kubelet\[\d+\]:")
 _START_FAILED = re.compile(
-    r"(?:\"command failed\" err=\"|(?:^|\s)(?:F|E)\d{4} [^\]]*\]\s*)?(?P<error>(?:failed to run Kubelet|failed to load kubelet config file|failed to validate kubelet (?:flags|configuration)|failed to construct kubelet dependencies|unable to load bootstrap kubeconfig|failed to initialize (?:top level QOS containers|container manager))[^\n]*)"
+    r"(?:\"command failed\" err=\"|(?:^|\s)(?:F|E)\d{4} [^\]]*\]\s*)?(?P<error>(?:failed to run Kubelet|failed to load kubelet config file|failed to validate kubelet (?:flags|configuration)|failed to construct kubelet dependencies|unable to load bootstrap kubeconfig|failed to initialize (?:top level QOS containers|container manager)|Failed to start ContainerManager)[^\n]*)"
 )
 _EXPIRED = re.compile(r"[^\"]*(?:is|has) expired[^\"]*")
 _YAML = re.compile(r"(?P<path>/[\w./-]+\.ya?ml)[^\n]*?(?P<where>yaml: line \d+: [^\"\n]+)")
@@ -238,7 +238,7 @@ def _start_failure(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         found = _START_FAILED.search(line)
         if not found or "kubelet" not in line.lower():
             continue
-        error = found.group("error").replace('\\"', '"').strip()
+        error = found.group("error").replace('" err="', ": ").replace('\\"', '"').strip()
         if error.count('"') % 2:  # the closing quote of err="..."
             error = error[: error.rindex('"')] + error[error.rindex('"') + 1 :]
         host = _JOURNAL_HOST.match(line)
@@ -253,6 +253,12 @@ def _start_failure(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             )
             before = _EXPIRED.search(expired) if expired else None
             what = error + (f" (before it: {before.group(0)})" if before else "")
+            if re.search(r"Reserved Cgroup[^\n]*missing paths", error, re.IGNORECASE):
+                what += (
+                    "; enforceNodeAllocatable lists system-reserved/kube-reserved, so the kubelet limits the cgroup that "
+                    "systemReservedCgroup/kubeReservedCgroup names, and it does not create it: on a cgroup v1 host that "
+                    "cgroup must exist under every controller the error lists"
+                )
             fix = "Fix what the kubelet's start error names on the node, then restart the kubelet (systemctl restart kubelet)"
         others = [n for n in not_ready_nodes(obs) if n != node]
         also = f"; the other NotReady nodes ({', '.join(others[:4])}) likely got the same change" if others else ""
