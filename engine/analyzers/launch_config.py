@@ -41,7 +41,7 @@ _CMD_ITEM = re.compile(r"""["']?([^"',\s\]]+)["']?""")
 # a server started in the background: flags and directives that daemonize it
 _DAEMONIZE = re.compile(
     r"(?:^|\s)(?P<flag>--daemon(?:ize)?\b(?!\s*(?:=\s*)?(?:no|false|off)\b)(?:\s+yes\b)?"
-    r"|(?:gunicorn|uwsgi|php-fpm\S*|httpd|sshd)\b[^\n]*?\s-D\b"
+    r"|(?:gunicorn|php-fpm\S*)\b[^\n]*?\s-D\b"  # their -D daemonizes (sshd's -D is the opposite)
     r"|daemonize\s+(?:yes|true)\b"
     r"|daemon\s*=\s*True\b)",
     re.IGNORECASE,
