@@ -41,13 +41,18 @@ class Focus:
 
 def resolve_focus(question: Question, obs: Observations) -> Focus:
     known = _observed_names(obs)
-    # a Job or CronJob whose pods were never created is seen only in its events (FailedCreate on job/<name>-<n>)
+    # a Job or CronJob whose pods were never created is seen only in its events (FailedCreate on job/<name>-<n>),
+    # pods that are gone only in theirs (Killing pod/<name>-<hash>)
     evented = known | {e.object_name.lower() for e in obs.events if e.object_name}
+    pods_evented = known | {e.object_name.lower() for e in obs.events if e.object_name and e.object_kind == "Pod"}
     aside = _mentioned_aside(question.message)
     subjects = [
         s
         for s in question.subjects
-        if (not s.guessed or _seen(s.name, evented if s.kind in ("job", "cronjob") else known))
+        if (
+            not s.guessed
+            or _seen(s.name, evented if s.kind in ("job", "cronjob") else pods_evented if s.kind == "pod" else known)
+        )
         and not (s.guessed and s.name in aside)
     ] or _alert_subjects(obs)
     if not subjects:

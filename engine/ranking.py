@@ -21,6 +21,8 @@ GENERIC_KINDS = {
     "http_5xx",
 }
 _PRIORITY = {"high": 0, "medium": 1, "low": 2}
+# the API server refusing to create pods: their own message says why; a failure inside the running pods cannot
+QUOTA_REFUSALS = {"quota_exceeded", "quota_requires_limits", "limitrange_violation"}
 
 
 @dataclass
@@ -73,6 +75,8 @@ def explains(cause: Finding, other: Finding, single_workload: bool) -> bool:
     if other.role == "cause":
         if cross:
             return True
+        if other.kind in QUOTA_REFUSALS and cause.kind not in QUOTA_REFUSALS:
+            return False
         return same and cause.weight > other.weight and cause.kind != other.kind
     return same or cross
 

@@ -33,7 +33,7 @@ from engine.parsers.common import excerpt
 # journald: "Dec 07 02:43:41 bm-rack4-n12 kubelet[3381207]: E1207 ... run.go:72] "command failed" err="..."
 _JOURNAL_HOST = re.compile(r"^\w{3}\s+\d{1,2}\s+[\d:]{8}\s+(?P<host>[\w.-]+)\s+kubelet\[\d+\]:")
 _START_FAILED = re.compile(
-    r"(?:\"command failed\" err=\"|(?:^|\s)(?:F|E)\d{4} [^\]]*\]\s*)?(?P<error>(?:failed to run Kubelet|failed to load kubelet config file|failed to validate kubelet (?:flags|configuration)|failed to construct kubelet dependencies|unable to load bootstrap kubeconfig|failed to initialize (?:top level QOS containers|container manager))[^\n]*)"
+    r"(?:\"command failed\" err=\"|(?:^|\s)(?:F|E)\d{4} [^\]]*\]\s*)?(?P<error>(?:failed to run Kubelet|failed to load kubelet config file|failed to validate kubelet (?:flags|configuration)|failed to construct kubelet dependencies|unable to load bootstrap kubeconfig|failed to initialize (?:top level QOS containers|container manager)|Failed to start ContainerManager)[^\n]*)"
 )
 _EXPIRED = re.compile(r"[^\"]*(?:is|has) expired[^\"]*")
 _YAML = re.compile(r"(?P<path>/[\w./-]+\.ya?ml)[^\n]*?(?P<where>yaml: line \d+: [^\"\n]+)")
@@ -50,10 +50,12 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     ]
 
 
-_DAEMON_OOM = re.compile(
-    r"Out of memory: Killed process (?P<pid>\d+) \((?P<proc>kubelet|containerd|dockerd|crio|conmon|systemd-journal|systemd|sshd|kube-proxy)\)"
-)
-_RESERVED = re.compile(r"\b(?:systemReserved|kubeReserved|system-reserved|kube-reserved)\b")
+NODE_AGENTS = ("kubelet", "containerd", "dockerd", "crio", "conmon", "systemd-journal", "systemd", "sshd", "kube-proxy")
+_DAEMON_OOM = re.compile(rf"Out of memory: Killed process (?P<pid>\d+) \((?P<proc>{'|'.join(NODE_AGENTS)})\)")
+_RESERVED_SET = re.compile(
+    r"\b(?:systemReserved|kubeReserved|system-reserved|kube-reserved)\b(?![\"']?\s*[:=]\s*(?:null|~|\{\}|\"\"))"
+)  # a key printed with null or {} reserves nothing
+_SCORE_ADJ = re.compile(r"oom_score_adj:(?P<adj>-?\d+)")
 
 
 def _daemon_oom(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
@@ -70,7 +72,7 @@ def _daemon_oom(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         or (ctx.question.named if ctx.question else None)
     )
     daemons = list(dict.fromkeys(m.group("proc") for _, _, m in kills))
-    reserved = any(_RESERVED.search(line) and "grep" not in line for _, line in lines)
+    reserved = any(_RESERVED_SET.search(line) and "grep" not in line for _, line in lines)
     config_shown = any(re.search(r"evictionHard|KubeletConfiguration|kubelet/config", line) for _, line in lines)
     why = (
         "; the kubelet reserves no memory for the system (no kubeReserved/systemReserved in its config)"
@@ -78,6 +80,14 @@ def _daemon_oom(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         else ""
     )
     label, line, _ = kills[0]
+    adj = _SCORE_ADJ.search(line)
+    if (
+        adj
+        and int(adj.group("adj")) > -900
+        and kills[0][2].group("proc") in ("containerd", "dockerd", "crio", "kubelet")
+    ):
+        # the runtime's unit normally sets OOMScoreAdjust=-999; at 0 it is a likelier victim than the pods (-997 for Guaranteed)
+        why += f"; {kills[0][2].group('proc')} ran with oom_score_adj {adj.group('adj')} (its systemd unit sets no OOMScoreAdjust=-999), so the kernel picks it before the pods' processes"
     return [
         Finding(
             kind="node_daemon_oom",
@@ -228,7 +238,7 @@ def _start_failure(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         found = _START_FAILED.search(line)
         if not found or "kubelet" not in line.lower():
             continue
-        error = found.group("error").replace('\\"', '"').strip()
+        error = found.group("error").replace('" err="', ": ").replace('\\"', '"').strip()
         if error.count('"') % 2:  # the closing quote of err="..."
             error = error[: error.rindex('"')] + error[error.rindex('"') + 1 :]
         host = _JOURNAL_HOST.match(line)
@@ -243,6 +253,12 @@ def _start_failure(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
             )
             before = _EXPIRED.search(expired) if expired else None
             what = error + (f" (before it: {before.group(0)})" if before else "")
+            if re.search(r"Reserved Cgroup[^\n]*missing paths", error, re.IGNORECASE):
+                what += (
+                    "; enforceNodeAllocatable lists system-reserved/kube-reserved, so the kubelet limits the cgroup that "
+                    "systemReservedCgroup/kubeReservedCgroup names, and it does not create it: on a cgroup v1 host that "
+                    "cgroup must exist under every controller the error lists"
+                )
             fix = "Fix what the kubelet's start error names on the node, then restart the kubelet (systemctl restart kubelet)"
         others = [n for n in not_ready_nodes(obs) if n != node]
         also = f"; the other NotReady nodes ({', '.join(others[:4])}) likely got the same change" if others else ""

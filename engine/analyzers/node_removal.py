@@ -79,13 +79,21 @@ def _spot_reclaimed(obs: Observations) -> list[Finding]:
     when = next((m.group("when") for _, line in hits if (m := _INTERRUPTED_AT.search(line))), None)
     label, line = hits[0]
     which = f"{', '.join(nodes[:4])} {'was' if len(nodes) == 1 else 'were'}" if nodes else "spot nodes were"
+    stacked = _stacked_workloads(obs, nodes, [line for _, line in lines_of(obs)])
+    together = (
+        "; "
+        + ", ".join(f"{count} pods of {name}" for name, count in stacked[:3])
+        + " ran on it, so they all went at once (replicas not spread over nodes by topologySpreadConstraints or pod anti-affinity)"
+        if stacked
+        else ""
+    )
     at = f" (interrupted at {when})" if when else ""
     return [
         Finding(
             kind="spot_reclaimed",
             subject=f"node/{nodes[0]}" if nodes else "node:spot_interruption",
             role="cause",
-            title=f"{which} reclaimed (preempted) by the cloud provider: a spot interruption/preemption notice{at}, so {'the node was' if len(nodes) <= 1 else 'each node was'} cordoned and drained and its pods restarted elsewhere — capacity loss, not an application fault",
+            title=f"{which} reclaimed (preempted) by the cloud provider: a spot interruption/preemption notice{at}, so {'the node was' if len(nodes) <= 1 else 'each node was'} cordoned and drained and its pods restarted elsewhere — capacity loss, not an application fault{together}",
             weight=90,
             evidence=[f"{label} {excerpt(line.strip(), around='Spot')}"],
             workload=nodes[0] if nodes else None,
@@ -96,8 +104,24 @@ def _spot_reclaimed(obs: Observations) -> list[Finding]:
                 )
             ],
             affected=nodes[:4],
+            related=[name for name, _ in stacked],
         )
     ]
+
+
+_POD_NAMES = re.compile(r"pod_names=\[(?P<names>[^\]]*)\]")
+
+
+def _stacked_workloads(obs: Observations, nodes: list[str], lines: list[str]) -> list[tuple[str, int]]:
+    """Workloads with several pods on the reclaimed nodes (the pods facts, the termination handler's pod list)."""
+    pods = {p.name for p in obs.pods if p.node in nodes}
+    for line in lines:
+        if (found := _POD_NAMES.search(line)) and any(node in line for node in nodes):
+            pods |= {name.strip().strip('"') for name in found.group("names").split(",") if name.strip()}
+    counts: dict[str, int] = {}
+    for pod in sorted(pods):
+        counts[workload_of(pod)] = counts.get(workload_of(pod), 0) + 1
+    return sorted(((name, n) for name, n in counts.items() if n >= 2), key=lambda item: -item[1])
 
 
 def _two_budgets(obs: Observations) -> list[Finding]:

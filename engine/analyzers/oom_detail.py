@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec, workload_cause, workload_name
+from engine.analyzers.kubelet_health import NODE_AGENTS
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
@@ -241,8 +242,10 @@ def _kernel_oom_kill(obs: Observations, subject: str | None) -> list[Finding]:
             if cgroup
             else "the whole node ran out of memory (no container limit was hit)"
         )
-        owner = workload_of(subject) if subject else None
         process = found.group("proc").strip().lower()
+        if not cgroup and process in NODE_AGENTS:
+            continue  # the node's own agent: kubelet_health explains the node OOM
+        owner = workload_of(subject) if subject else None
         # the killed process is another pod's program ("fluent-bit" in fluent-bit-billing-2xq7d): that pod's OOM
         running = [
             p.name

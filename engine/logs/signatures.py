@@ -347,6 +347,22 @@ SIGNATURES: tuple[Signature, ...] = (
         _re(r"No space left on device|ENOSPC|disk (?:is )?full|not enough (?:free )?disk space|DiskFull"),
     ),
     Signature(
+        "php_memory_limit",
+        "cause",
+        90,
+        "PHP stops with a fatal error at its memory_limit ({bytes} bytes), not at the container's limit: {line}",
+        # php.ini's memory_limit (128M without a php.ini, as the official images ship) caps one script's heap
+        _re(r"Allowed memory size of (?P<bytes>\d+) bytes exhausted"),
+    ),
+    Signature(
+        "jar_without_main_class",
+        "cause",
+        90,
+        "java -jar finds no Main-Class in the jar's manifest: it is a plain library jar, not an executable (fat) jar: {line}",
+        # the build stopped writing Main-Class (spring-boot-maven-plugin repackage, maven-jar-plugin/shade config, jib's mainClass)
+        _re(r"no main manifest attribute, in \S+|Failed to load Main-Class manifest attribute from"),
+    ),
+    Signature(
         "out_of_memory",
         "cause",
         80,
@@ -719,7 +735,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 _PREFILTER = re.compile(
-    r"metadata|remote_name|loading|moved|too large|recovery|circuit|precondition|keeper|mvcc|max number of clients|primary|brokers|unique|e11000|duplicate|pg_hba|replication slot|allowed to connect|unknown_topic|topic|dependencies|qualifying bean|resolve service|was bound|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
+    r"metadata|manifest|remote_name|loading|moved|too large|recovery|circuit|precondition|keeper|mvcc|max number of clients|primary|brokers|unique|e11000|duplicate|pg_hba|replication slot|allowed to connect|unknown_topic|topic|dependencies|qualifying bean|resolve service|was bound|signature|notify|evaluating rule|must be|must not|is required|cannot be empty|is empty|too short|not_allowed|vhost|poll|leavegroup|commitfailed|\$\(|framework|\.net|compiled|glibc|cannot find field|unknown field|not authorized|operation|denied|cluster_block|flood|read_only|maxmemory|replicas|flag|directive|keyword|option|emerg|"
     r"sqlalchemy|syntax|not found|interpreter|module|class|shared|in use|eaddrinuse|open files|emfile|read-only|erofs|xds|"
     r"grpc|desc =|refused|sasl|nxdomain|can't|bad address|"
     r"environ|env|config|setting|pars|lookup|resolv|getaddrinfo|name or service|nodename|unknownhost|x509|certif|ssl|tls|"
