@@ -349,6 +349,19 @@ RULES: tuple[MessageRule, ...] = (
     MessageRule(
         "volume_attach_failed",
         "cause",
+        86,
+        "volume {volume} cannot be attached: the cloud disk is still attached to (or being detached from) the VM {other}, so it cannot attach to the new node until that detach completes",
+        "Check the VolumeAttachment of {volume} on {other}; if that VM or node is gone, detach the disk in the cloud provider and delete the stale VolumeAttachment",
+        _r(
+            r"AttachVolume\.Attach failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"[^\n]*?"
+            r"(?:(?:being detached|detach operation failed|already attached)[^\n]*?\bon VM \\?[\"'](?P<other1>[\w.-]+)"
+            r"|already being used by \\?[\"'](?:[^\"'\s]*/)?(?P<other2>[\w.-]+))"
+        ),
+        "volume_attach",
+    ),
+    MessageRule(
+        "volume_attach_failed",
+        "cause",
         84,
         "volume {volume} cannot be attached: {detail}",
         "Fix the attach error for volume {volume} (cloud disk state, zone, CSI driver logs)",
@@ -357,6 +370,7 @@ RULES: tuple[MessageRule, ...] = (
             + _KUBELET_VOLUME_IDS
             + r"\s*:\s*(?P<detail>[^\n]{3,600})"
         ),
+        "volume_attach",
     ),
     MessageRule(
         "volume_mount_failed",

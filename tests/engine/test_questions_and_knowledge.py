@@ -287,3 +287,21 @@ def test_cpu_throttling_against_the_limit_is_named():
     assert "quote-engine" in report.root_cause.description
     assert "CPU-throttled" in report.root_cause.description
     assert "rates-sync" not in report.root_cause.description
+
+
+def test_the_decisive_line_is_never_a_typed_command_a_diff_line_or_kubectl_answering_about_its_query() -> None:
+    lines = [
+        "$ kubectl -n shop logs deploy/cart --since=5m | grep -iE 'failed|timeout|refused'",
+        "2026-05-02T10:00:01Z cart starting",
+        "2026-05-02T10:00:03Z ERROR cart quota service said: invoice ledger closed for period 2026-04",
+    ]
+    assert "ledger closed" in decisive_lines(lines)[0].line
+    diff = [
+        "shop, cart, Deployment (apps) has changed:",
+        "-           timeoutSeconds: 1",
+        "+           timeoutSeconds: 30",
+        "+           failureThreshold: 10",
+    ]
+    assert decisive_lines(diff) == []
+    asked = ['Error from server (NotFound): deployments.apps "cart-v2" not found']
+    assert decisive_lines(asked) == []
