@@ -653,6 +653,25 @@ RULES: tuple[MessageRule, ...] = (
         ),
     ),
     MessageRule(
+        "keda_query_multiple_elements",
+        "cause",
+        90,
+        "KEDA's Prometheus trigger query {query} returns multiple elements (one series per label value), but the scaler needs a single-element result, so it reads no metric and the workload stays at its minimum replicas",
+        "Aggregate the trigger's query to one series (sum(...) without 'by', or select one label value) so it returns a single element",
+        _r(r"prometheus query (?P<query>[^\n]{3,200}?) returned multiple elements"),
+        "keda_scaler",
+    ),
+    MessageRule(
+        "es_shard_limit",
+        "cause",
+        90,
+        "Elasticsearch refuses to create the index: the cluster is at its shard limit (cluster.max_shards_per_node x data nodes: {open}/{max} shards open), so new (daily) indices cannot be created and writes to them fail",
+        "Delete or shrink old indices (ILM retention, fewer shards per index) or raise cluster.max_shards_per_node with care; check GET _cluster/health and _cat/shards",
+        _r(
+            r"this action would add \[(?P<add>\d+)\] (?:total )?shards, but this cluster currently has \[(?P<open>\d+)\]/\[(?P<max>\d+)\] maximum (?:normal )?shards open"
+        ),
+    ),
+    MessageRule(
         "keda_scaler_failed",
         "cause",
         86,

@@ -75,6 +75,7 @@ _CHATTER = re.compile(
 _DIFF_HEADER = re.compile(
     r"^(?:(?:---|\+\+\+) \S|@@ -\d|diff (?:--git|-u)\s|.*, [\w.-]+ \([\w./]+\) has (?:changed|been added|been removed):$)"
 )
+_TABLE_RULE = re.compile(r"^\s*-{3,}(?:\+-+)*\s*$")
 _DIFF_LINE = re.compile(r"^\s*[+-](?:\s|$)")
 _DIFF_COMMAND = re.compile(r"\b(?:diff|git\s+(?:show|log\s+-p))\b")
 
@@ -99,6 +100,8 @@ def decisive_lines(lines: list[str], templates: list[Template] | None = None, li
         stripped = line.strip()
         if len(stripped) < 6 or _FRAME.search(line) or _CONFIG_DUMP.match(stripped) or not _printed(line, diff):
             continue
+        if index + 1 < len(lines) and _TABLE_RULE.match(lines[index + 1]):
+            continue  # a table's header (psql's `lock_timeout` over `------`): column names, not a message
         score = line_score(stripped) + (6.5 if index in causes else 0.0)
         if score <= 0:
             continue
