@@ -104,3 +104,16 @@ def test_kubectl_answering_about_its_own_query_is_told_apart_from_a_cluster_erro
     assert is_query_message('error: the server doesn\'t have a resource type "scaledobjectz"')
     assert not is_query_message('Error from server (Forbidden): pods is forbidden: User "ci" cannot list resource')
     assert not is_query_message("rpc error: code = NotFound desc = volume not found")
+
+
+def test_a_jq_reshaped_object_with_metadata_fields_beside_its_spec_is_read_as_the_object_the_command_names() -> None:
+    from engine.parsers.detect import filtered_object
+
+    command = "kubectl -n web get ingress docs -o json | jq '{annotations: .metadata.annotations, spec: .spec}'"
+    document = {"annotations": {"a": "b"}, "generation": 4, "spec": {"rules": []}}
+    assert filtered_object(document, command) == {
+        "kind": "Ingress",
+        "metadata": {"name": "docs", "namespace": "web", "annotations": {"a": "b"}, "generation": 4},
+        "spec": {"rules": []},
+    }
+    assert filtered_object({"summary": 1, "spec": {}}, command) == {"summary": 1, "spec": {}}
