@@ -653,6 +653,16 @@ RULES: tuple[MessageRule, ...] = (
         ),
     ),
     MessageRule(
+        "hpa_ambiguous_selector",
+        "cause",
+        94,
+        "more than one HPA targets the same pods (AmbiguousSelector): {hpas} all select {selector}, so the HPA controller refuses to compute replicas for them (targets read <unknown>) and the workload does not scale",
+        "Delete the HPA that should not exist (often an old one left behind when a chart renamed its HPA), so exactly one HPA targets the workload",
+        _r(
+            r"pods by selector (?P<selector>\S+) are controlled by multiple HPAs: \[(?P<hpas>[^\]]+)\]"
+        ),
+    ),
+    MessageRule(
         "keda_query_multiple_elements",
         "cause",
         90,
