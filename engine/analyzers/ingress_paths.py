@@ -147,13 +147,13 @@ def _body_too_large(paths: list[_Path], lines: list[tuple[str, str]]) -> list[Fi
         )
         return [
             Finding(
-                kind="ingress_body_size",
-                subject=f"ingress/{p.ingress or p.service}",
+                kind="ingress_body_too_large",  # the controller's own 413 line, resolved to its Ingress: one finding
+                subject=f"{m.group('host')}:ingress_body_too_large",
                 role="cause",
                 title=f"{_named(p)} ({p.host}{p.path}) {why}: ingress-nginx rejects the {size} upload with 413",
                 weight=90,
                 evidence=[f"{label} {excerpt(line.strip())}", p.cite],
-                workload=p.service,
+                workload=m.group("host"),  # as the 413 message rule groups it, so the two merge
                 recommendations=[
                     rec(
                         "high",
@@ -161,6 +161,7 @@ def _body_too_large(paths: list[_Path], lines: list[tuple[str, str]]) -> list[Fi
                     )
                 ],
                 affected=[p.service],
+                related=[p.service],
             )
         ]
     return []
