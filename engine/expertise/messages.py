@@ -658,8 +658,16 @@ RULES: tuple[MessageRule, ...] = (
         94,
         "more than one HPA targets the same pods (AmbiguousSelector): {hpas} all select {selector}, so the HPA controller refuses to compute replicas for them (targets read <unknown>) and the workload does not scale",
         "Delete the HPA that should not exist (often an old one left behind when a chart renamed its HPA), so exactly one HPA targets the workload",
+        _r(r"pods by selector (?P<selector>\S+) are controlled by multiple HPAs: \[(?P<hpas>[^\]]+)\]"),
+    ),
+    MessageRule(
+        "nats_slow_consumer",
+        "cause",
+        88,
+        "NATS drops messages for the subscription on {subject}: the subscriber is a slow consumer (it handles messages slower than they arrive, so its pending buffer hits the pending limits and the client library drops the overflow)",
+        "Make the subscriber on {subject} keep up: process messages asynchronously or in a worker pool, spread it over a queue group, raise its pending limits (SetPendingLimits) only as a buffer, or use a JetStream consumer with flow control",
         _r(
-            r"pods by selector (?P<selector>\S+) are controlled by multiple HPAs: \[(?P<hpas>[^\]]+)\]"
+            r"slow consumer,? messages dropped(?: on connection \[?\d+\]?)? for subscription on \\?[\"'](?P<subject>[^\"'\\]+)"
         ),
     ),
     MessageRule(
