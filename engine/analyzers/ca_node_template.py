@@ -33,7 +33,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     groups: dict[str, dict[str, str]] = {}
     cite: dict[str, str] = {}
     for label, line in lines:
-        match = _TAG.search(line)
+        match = _TAG.search(line) if "k8s.io/cluster-autoscaler/" in line and len(line) < 4096 else None
         if match:
             labels = groups.setdefault(match.group("asg"), {})
             cite.setdefault(match.group("asg"), f"{label} {excerpt(line.strip())}")

@@ -43,7 +43,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         failed = [
             (label, line, m.group("pod"))
             for label, line in lines
-            if _UNRESOLVED.search(line) and (m := host.search(line))
+            if service.name in line and _UNRESOLVED.search(line) and (m := host.search(line))
         ]
         if not failed:
             continue

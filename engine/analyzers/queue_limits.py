@@ -68,7 +68,7 @@ def _matches(pattern: str, queue: str) -> bool:
 
 def _policies(lines: list[tuple[str, str]]) -> Iterator[tuple[str, str, int, str, str]]:
     for label, line in lines:
-        match = _POLICY.match(line)
+        match = _POLICY.match(line) if "{" in line and len(line) < 4096 else None
         if match is None:
             continue
         try:

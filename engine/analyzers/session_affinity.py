@@ -18,7 +18,7 @@ from engine.analyzers.common import rec
 from engine.facts import Observations, ResourceFact
 from engine.findings import Finding, workload_of
 
-_PER_POD = re.compile(r"\bpod=\"(?P<pod>[\w.-]+)\"[^}]*\}\s*(?:=>\s*)?(?P<value>\d+(?:\.\d+)?)")
+_PER_POD = re.compile(r"\bpod=\"(?P<pod>[\w.-]+)\"[^}]{0,300}\}\s*(?:=>\s*)?(?P<value>\d+(?:\.\d+)?)")
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
