@@ -29,9 +29,9 @@ _PG_REFUSED = re.compile(
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    lines = list(_lines(obs))
+    lines = list(text_lines(obs))
     findings = _rabbitmq_alarms(lines, blocked_publishers(obs, ctx))
-    tables = list(_psql_tables(lines))
+    tables = list(psql_tables(lines))
     findings += _replication_lag(tables)
     findings += _connection_holders(lines, tables, _refused_clients(obs, ctx))
     findings += _es_disk_watermarks(lines, _blocked_clients(obs, ctx))
@@ -118,7 +118,7 @@ def _es_disk_watermarks(lines: list[tuple[str, str]], clients: list[tuple[str, s
     return findings
 
 
-def _lines(obs: Observations) -> Iterator[tuple[str, str]]:
+def text_lines(obs: Observations) -> Iterator[tuple[str, str]]:
     for text in obs.texts:
         for line in text.lines:
             yield text.label, line
@@ -173,13 +173,13 @@ def _rabbitmq_alarms(lines: list[tuple[str, str]], blocked: list[tuple[str, str]
 
 
 @dataclass
-class _Table:
+class Table:
     label: str
     header: list[str]
     rows: list[tuple[list[str], str]]  # cells, the raw line
 
 
-def _psql_tables(lines: list[tuple[str, str]]) -> Iterator[_Table]:
+def psql_tables(lines: list[tuple[str, str]]) -> Iterator[Table]:
     """psql's aligned output: a ``a | b`` header, a ``---+---`` rule, ``x | y`` rows, ``(n rows)``."""
     for index, (label, line) in enumerate(lines):
         if not re.fullmatch(r"\s*-+(?:\+-+)+\s*|\s*-{3,}\s*", line) or index == 0:
@@ -193,7 +193,7 @@ def _psql_tables(lines: list[tuple[str, str]]) -> Iterator[_Table]:
                 break
             rows.append(([cell.strip() for cell in row.split("|")], row))
         if rows and all(header):
-            yield _Table(label, header, rows)
+            yield Table(label, header, rows)
 
 
 def _interval_seconds(value: str) -> float | None:
@@ -204,7 +204,7 @@ def _interval_seconds(value: str) -> float | None:
     return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def _replication_lag(tables: list[_Table]) -> list[Finding]:
+def _replication_lag(tables: list[Table]) -> list[Finding]:
     findings: list[Finding] = []
     for table in tables:
         lag_column = next((c for c in ("replay_lag", "write_lag", "flush_lag") if c in table.header), None)
@@ -238,7 +238,7 @@ def _replication_lag(tables: list[_Table]) -> list[Finding]:
     return findings[:2]
 
 
-def _connection_holders(lines: list[tuple[str, str]], tables: list[_Table], clients: list[str]) -> list[Finding]:
+def _connection_holders(lines: list[tuple[str, str]], tables: list[Table], clients: list[str]) -> list[Finding]:
     refused = next(((label, line) for label, line in lines if _PG_REFUSED.search(line)), None)
     if refused is None:
         return []

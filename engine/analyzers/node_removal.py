@@ -17,6 +17,7 @@ from collections import Counter
 
 from engine.analysis_context import AnalysisContext
 from engine.analyzers.common import rec
+from engine.analyzers.log_signatures import doc_source
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
 from engine.findings import Finding, workload_of
@@ -26,7 +27,7 @@ _TWO_BUDGETS = re.compile(
     r"pods?/\\?\"?(?P<pod>[a-z0-9][\w.-]*)\\?\"?(?:\s+-n\s+\\?\"?(?P<ns>[\w-]+)\\?\"?)?[^\n]*more than one PodDisruptionBudget"
 )
 _CA_BLOCKED = re.compile(
-    r"Node (?P<node>[\w.-]+) cannot be removed: (?P<reason>[^:]+?)(?: present)?: (?P<ns>[\w-]+)/(?P<pod>[a-z0-9][\w.-]*)"
+    r"Node (?P<node>[\w.-]+) cannot be removed: (?P<reason>[^:]+?)(?: present)?: (?:(?P<ns>[\w-]+)/)?(?P<pod>[a-z0-9][\w.-]*)"
 )
 _KARPENTER = re.compile(
     r"Cannot disrupt (?:Node|NodeClaim)[^:]*: (?:pod \\?\"(?P<pod>[\w./-]+)\\?\" has \\?\"(?P<annotation>karpenter\.sh/do-not-(?:disrupt|evict))\\?\" annotation|pdb \\?\"(?P<pdb>[\w./-]+)\\?\" prevents pod evictions)"
@@ -41,7 +42,7 @@ _CA_MEANINGS = {
 
 
 def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
-    return [*_two_budgets(obs), *_autoscaler_blocked(obs), *_karpenter_blocked(obs), *_spot_reclaimed(obs)]
+    return [*_two_budgets(obs), *_autoscaler_blocked(obs, ctx), *_karpenter_blocked(obs), *_spot_reclaimed(obs)]
 
 
 # the cloud taking a spot/preemptible node back: AWS Node Termination Handler, Karpenter, GKE, Azure
@@ -158,7 +159,7 @@ def _two_budgets(obs: Observations) -> list[Finding]:
     ]
 
 
-def _autoscaler_blocked(obs: Observations) -> list[Finding]:
+def _autoscaler_blocked(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     hits = [(label, line, m) for label, line in lines_of(obs) if (m := _CA_BLOCKED.search(line))]
     if not hits:
         return []
@@ -169,7 +170,7 @@ def _autoscaler_blocked(obs: Observations) -> list[Finding]:
     meaning = next((text for key, text in _CA_MEANINGS.items() if reason.startswith(key)), reason)
     same = [m for _, _, m in hits if m.group("reason").strip() == reason]
     nodes = list(dict.fromkeys(m.group("node") for m in same))
-    blockers = list(dict.fromkeys(f"{m.group('ns')}/{m.group('pod')}" for m in same))
+    blockers = list(dict.fromkeys("/".join(filter(None, (m.group("ns"), m.group("pod")))) for m in same))
     return [
         Finding(
             kind="scale_down_blocked",
@@ -186,6 +187,7 @@ def _autoscaler_blocked(obs: Observations) -> list[Finding]:
                 )
             ],
             affected=[owner, *nodes[:4]],
+            related=[s for d in obs.logs if d.label == label and (s := doc_source(d, ctx))],  # the autoscaler's log
         )
     ]
 

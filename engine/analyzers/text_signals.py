@@ -30,6 +30,7 @@ _PREFILTER = re.compile(
     r"|serviceaccount/token|in-cluster|concurrency policy|deadline|finalizers|app path|repo|could not find|capacity"
     r"|RESOURCE_POOL|SkuNotAvailable|error inspecting|error establishing|error getting metric|runAsNonRoot|ScaleUpLimit|faster than the maximum scale"
     r"|load balancer|is invalid|already managed|node group size|/scale|did not receive metrics|immutable|security context constraint|free ports|scale decision|maximum replica count|TooManyReplicas|missed start|scaleTargetRef|TriggerAuthentication|too large body|too big header|upstream timed out|no object matching key"
+    r"|maximum normal shards|maximum shards|returned multiple elements|multiple HPAs|slow consumer"
     r"|short name mode|(?:build|deploy) model|allocate IP|" + CONTROLLER_PREFILTER + "|" + APP_SERVER_PREFILTER,
     re.IGNORECASE,
 )

@@ -350,6 +350,19 @@ RULES: tuple[MessageRule, ...] = (
     MessageRule(
         "volume_attach_failed",
         "cause",
+        86,
+        "volume {volume} cannot be attached: the cloud disk is still attached to (or being detached from) the VM {other}, so it cannot attach to the new node until that detach completes",
+        "Check the VolumeAttachment of {volume} on {other}; if that VM or node is gone, detach the disk in the cloud provider and delete the stale VolumeAttachment",
+        _r(
+            r"AttachVolume\.Attach failed for volume \\?\"(?P<volume>[\w.-]+)\\?\"[^\n]*?"
+            r"(?:(?:being detached|detach operation failed|already attached)[^\n]*?\bon VM \\?[\"'](?P<other1>[\w.-]+)"
+            r"|already being used by \\?[\"'](?:[^\"'\s]*/)?(?P<other2>[\w.-]+))"
+        ),
+        "volume_attach",
+    ),
+    MessageRule(
+        "volume_attach_failed",
+        "cause",
         84,
         "volume {volume} cannot be attached: {detail}",
         "Fix the attach error for volume {volume} (cloud disk state, zone, CSI driver logs)",
@@ -358,6 +371,7 @@ RULES: tuple[MessageRule, ...] = (
             + _KUBELET_VOLUME_IDS
             + r"\s*:\s*(?P<detail>[^\n]{3,600})"
         ),
+        "volume_attach",
     ),
     MessageRule(
         "volume_mount_failed",
@@ -657,6 +671,43 @@ RULES: tuple[MessageRule, ...] = (
         "Allow more instance types/zones in the node pool (Karpenter NodePool requirements / ASG mixed instances) or use capacity reservations",
         _r(
             r"(?P<detail>InsufficientInstanceCapacity[^\n]{0,200}|insufficient capacity[^\n]{0,160}|ZONE_RESOURCE_POOL_EXHAUSTED[^\n]{0,160}|SkuNotAvailable[^\n]{0,160})"
+        ),
+    ),
+    MessageRule(
+        "hpa_ambiguous_selector",
+        "cause",
+        94,
+        "more than one HPA targets the same pods (AmbiguousSelector): {hpas} all select {selector}, so the HPA controller refuses to compute replicas for them (targets read <unknown>) and the workload does not scale",
+        "Delete the HPA that should not exist (often an old one left behind when a chart renamed its HPA), so exactly one HPA targets the workload",
+        _r(r"pods by selector (?P<selector>\S+) are controlled by multiple HPAs: \[(?P<hpas>[^\]]+)\]"),
+    ),
+    MessageRule(
+        "nats_slow_consumer",
+        "cause",
+        88,
+        "NATS drops messages for the subscription on {subject}: the subscriber is a slow consumer (it handles messages slower than they arrive, so its pending buffer hits the pending limits and the client library drops the overflow)",
+        "Make the subscriber on {subject} keep up: process messages asynchronously or in a worker pool, spread it over a queue group, raise its pending limits (SetPendingLimits) only as a buffer, or use a JetStream consumer with flow control",
+        _r(
+            r"slow consumer,? messages dropped(?: on connection \[?\d+\]?)? for subscription on \\?[\"'](?P<subject>[^\"'\\]+)"
+        ),
+    ),
+    MessageRule(
+        "keda_query_multiple_elements",
+        "cause",
+        90,
+        "KEDA's Prometheus trigger query {query} returns multiple elements (one series per label value), but the scaler needs a single-element result, so it reads no metric and the workload stays at its minimum replicas",
+        "Aggregate the trigger's query to one series (sum(...) without 'by', or select one label value) so it returns a single element",
+        _r(r"prometheus query (?P<query>[^\n]{3,200}?) returned multiple elements"),
+        "keda_scaler",
+    ),
+    MessageRule(
+        "es_shard_limit",
+        "cause",
+        90,
+        "Elasticsearch refuses to create the index: the cluster is at its shard limit (cluster.max_shards_per_node x data nodes: {open}/{max} shards open), so new (daily) indices cannot be created and writes to them fail",
+        "Delete or shrink old indices (ILM retention, fewer shards per index) or raise cluster.max_shards_per_node with care; check GET _cluster/health and _cat/shards",
+        _r(
+            r"this action would add \[(?P<add>\d+)\] (?:total )?shards, but this cluster currently has \[(?P<open>\d+)\]/\[(?P<max>\d+)\] maximum (?:normal )?shards open"
         ),
     ),
     MessageRule(

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from engine.logs.templates import Template, level_of
+from engine.parsers.command_line import is_command_line, is_query_message
 
 TAIL = 80  # a crashed container's last lines: where the reason is printed
 _FRAME = re.compile(
@@ -69,6 +70,16 @@ _CHATTER = re.compile(
 )
 
 
+# a diff's header (``--- a/x``, ``+++ b/x``, ``@@ -1,4 +1,5 @@``, ``diff --git``, helm-diff's ``x, y, Service (v1) has
+# changed:``): its ``+``/``-`` lines are a change shown, not something a program printed when it failed
+_DIFF_HEADER = re.compile(
+    r"^(?:(?:---|\+\+\+) \S|@@ -\d|diff (?:--git|-u)\s|.*, [\w.-]+ \([\w./]+\) has (?:changed|been added|been removed):$)"
+)
+_TABLE_RULE = re.compile(r"^\s*-{3,}(?:\+-+)*\s*$")
+_DIFF_LINE = re.compile(r"^\s*[+-](?:\s|$)")
+_DIFF_COMMAND = re.compile(r"\b(?:diff|git\s+(?:show|log\s+-p))\b")
+
+
 @dataclass(frozen=True)
 class Candidate:
     line: str
@@ -83,11 +94,14 @@ def decisive_lines(lines: list[str], templates: list[Template] | None = None, li
     early = len(lines) * 0.3
     found: list[Candidate] = []
     causes = _after_bare_caused_by(lines, start)
+    diff = _is_diff(lines)
     for index in range(len(lines) - 1, start - 1, -1):
         line = lines[index]
         stripped = line.strip()
-        if len(stripped) < 6 or _FRAME.search(line) or _CONFIG_DUMP.match(stripped):
+        if len(stripped) < 6 or _FRAME.search(line) or _CONFIG_DUMP.match(stripped) or not _printed(line, diff):
             continue
+        if index + 1 < len(lines) and _TABLE_RULE.match(lines[index + 1]):
+            continue  # a table's header (psql's `lock_timeout` over `------`): column names, not a message
         score = line_score(stripped) + (6.5 if index in causes else 0.0)
         if score <= 0:
             continue
@@ -113,6 +127,19 @@ def decisive_lines(lines: list[str], templates: list[Template] | None = None, li
         if len(picked) >= limit:
             break
     return picked
+
+
+def _is_diff(lines: list[str]) -> bool:
+    """Whether these lines show a change (``git diff``, ``helm diff``, ``kubectl diff``) rather than a log."""
+    return any(_DIFF_HEADER.match(ln) or (is_command_line(ln) and _DIFF_COMMAND.search(ln)) for ln in lines[:200])
+
+
+def _printed(line: str, diff: bool) -> bool:
+    """Whether a program printed this line about itself: not a command typed at a prompt, not a diff's ``+``/``-``
+    line, not kubectl's answer about the query it was given (``Error from server (NotFound): ...``)."""
+    if is_command_line(line) or is_query_message(line):
+        return False
+    return not (diff and _DIFF_LINE.match(line))
 
 
 def _after_bare_caused_by(lines: list[str], start: int) -> set[int]:

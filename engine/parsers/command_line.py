@@ -114,3 +114,38 @@ def command_object(command: str) -> tuple[str, str] | None:
     if known is None or len(words) < 2 or not _NAME.match(words[1]):
         return None
     return known, words[1]
+
+
+# A line a person typed at a prompt, not one a program printed: ``$ amtool alert query``, ``# journalctl -u x``,
+# ``ubuntu@worker-5:~$ df -h``, ``[root@bm-3 ~]# iostat``, zsh's ``➜  infra git:(main) kubectl ...``,
+# PowerShell's ``PS C:\> kubectl ...``, a database shell's ``postgres=# SELECT ...`` / ``mysql> SHOW ...``,
+# ``127.0.0.1:6379> INFO``, ``rs0:PRIMARY> rs.status()``.
+_COMMAND_LINE = re.compile(
+    r"^\s*(?:[$%]\s+[\w./~-]|#\s+[a-z./~]"  # "# A fatal error has been detected" (a JVM crash) is output
+    r"|➜\s+\S"
+    r"|PS [A-Za-z]:\\[^>]*>\s*\S"
+    r"|\[?[\w.-]+@[\w.-]+(?::[^\s#$]*| [^\s#$\]]*)?\]?[#$]\s+\S"
+    r"|[\w-]+=[#>]\s+\S"
+    r"|(?:mysql|mariadb|redis-cli|sqlite|cqlsh(?::\w+)?|[\d.]+:\d{2,5}|[\w-]+:(?:PRIMARY|SECONDARY)"
+    r"|[\w-]+ \[[\w: ]+\] [\w-]+)>\s*\S)"
+)
+# kubectl reporting on the query it was given, not on the cluster's health: the object asked for does not exist,
+# the selector matched nothing, the kind or flag is unknown.
+_QUERY_MESSAGE = re.compile(
+    r"^\s*(?:Error from server \(NotFound\): [\w.\-]+ \"[^\"]+\" not found"
+    r"|No resources found\b"
+    r"|error: the server doesn't have a resource type"
+    r"|error: unknown (?:shorthand )?flag\b|error: unknown command\b"
+    r"|error: (?:container|a container name must be specified|resource\(s\) were provided, but no name)"
+    r"|Error from server \(BadRequest\): previous terminated container)"
+)
+
+
+def is_command_line(line: str) -> bool:
+    """A shell (or database shell) prompt followed by the command typed at it."""
+    return _COMMAND_LINE.match(line) is not None
+
+
+def is_query_message(line: str) -> bool:
+    """kubectl's answer about the query itself (``Error from server (NotFound): jobs.batch "x" not found``)."""
+    return _QUERY_MESSAGE.match(line) is not None

@@ -197,6 +197,15 @@ def _parse_json(
 
 
 _FIELD_FILTER = re.compile(r"\|\s*(?:yq|jq)\b[^|]*?['\"]?\.(?P<field>spec|status)['\"]?(?:\s|$)")
+_METADATA_FIELDS = {
+    "annotations",
+    "labels",
+    "generation",
+    "resourceVersion",
+    "uid",
+    "creationTimestamp",
+    "ownerReferences",
+}
 _NAMESPACE_FLAG = re.compile(r"(?:-n|--namespace)(?:\s+|=)(?P<ns>[a-z0-9][a-z0-9-]*)")
 
 
@@ -212,11 +221,13 @@ def filtered_object(document: Any, command: str) -> Any:
     filtered = _FIELD_FILTER.search(command)
     if filtered:
         document = {filtered.group("field"): document}
-    if set(document) - {"spec", "status"} or not document:
+    keys = set(document)  # jq '{annotations: .metadata.annotations, spec: .spec}': metadata fields beside the spec
+    if not keys & {"spec", "status"} or keys - {"spec", "status"} - _METADATA_FIELDS:
         return document
     namespace = _NAMESPACE_FLAG.search(command.split("|", 1)[0])
     metadata = {"name": found[1], **({"namespace": namespace.group("ns")} if namespace else {})}
-    return {"kind": found[0], "metadata": metadata, **document}
+    metadata.update({key: document[key] for key in keys & _METADATA_FIELDS})
+    return {"kind": found[0], "metadata": metadata, **{key: document[key] for key in keys & {"spec", "status"}}}
 
 
 _CLOSERS = {"{": "}", "[": "]"}

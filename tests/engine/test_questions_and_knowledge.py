@@ -311,3 +311,21 @@ def test_a_cause_quoting_the_root_causes_own_failure_is_not_also_noticed_as_unre
     scored = [Scored(root, 100), Scored(same, 80), Scored(other, 70)]
     assert _also_noticed(scored, scored[0], focus) == "node n1: disk /var is 97 % full"
     assert _also_noticed(scored[:2], scored[0], focus) == ""
+
+
+def test_the_decisive_line_is_never_a_typed_command_a_diff_line_or_kubectl_answering_about_its_query() -> None:
+    lines = [
+        "$ kubectl -n shop logs deploy/cart --since=5m | grep -iE 'failed|timeout|refused'",
+        "2026-05-02T10:00:01Z cart starting",
+        "2026-05-02T10:00:03Z ERROR cart quota service said: invoice ledger closed for period 2026-04",
+    ]
+    assert "ledger closed" in decisive_lines(lines)[0].line
+    diff = [
+        "shop, cart, Deployment (apps) has changed:",
+        "-           timeoutSeconds: 1",
+        "+           timeoutSeconds: 30",
+        "+           failureThreshold: 10",
+    ]
+    assert decisive_lines(diff) == []
+    asked = ['Error from server (NotFound): deployments.apps "cart-v2" not found']
+    assert decisive_lines(asked) == []
