@@ -106,3 +106,18 @@ def every_line(obs: Observations) -> Iterator[tuple[str, str]]:
     for resource in obs.resources:
         for line in resource.lines:
             yield resource.label, line
+
+
+def secret_waiting_workload(obs: Observations, ctx: AnalysisContext, fallback: str | None) -> str:
+    """The workload whose pods wait for a Secret: the one whose pods are stuck in CreateContainerConfigError, else
+    the object the question names, else ``fallback`` (the ExternalSecret or SealedSecret that should create it)."""
+    stuck = {
+        workload_of(p.name)
+        for p in obs.pods
+        if p.status_reason == "CreateContainerConfigError"
+        or any(c.reason == "CreateContainerConfigError" for c in p.containers)
+    }
+    if len(stuck) == 1:
+        return stuck.pop()
+    question = ctx.question
+    return question.named if question and question.named else fallback or "the workload"

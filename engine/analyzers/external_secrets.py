@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import rec
+from engine.analyzers.common import rec, secret_waiting_workload
 from engine.analyzers.scheduling_detail import lines_of
 from engine.analyzers.storage_detail import near_name
 from engine.facts import Observations
-from engine.findings import Finding, workload_of
+from engine.findings import Finding
 from engine.parsers.common import excerpt
 
 _NOT_FOUND = (
@@ -47,7 +47,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
     if meant is None:
         return []  # without the name that exists, the generic missing-Secret finding says as much
     es = _external_secret(obs, line)
-    owner = _owner(obs, ctx, es)
+    owner = secret_waiting_workload(obs, ctx, es)
     title = (
         f"{owner}: the ExternalSecret{f' {es}' if es else ''} cannot sync because its remote key {key} does not "
         f"exist in the secret store; the store has {meant[0]} ({_difference(key, meant[0])}), so the Kubernetes "
@@ -126,17 +126,3 @@ def _external_secret(obs: Observations, line: str) -> str | None:
         if row:
             return row.group("name")
     return None
-
-
-def _owner(obs: Observations, ctx: AnalysisContext, es: str | None) -> str:
-    """The workload whose pods wait for the Secret: a pod stuck in CreateContainerConfigError, else the subject."""
-    stuck = {
-        workload_of(p.name)
-        for p in obs.pods
-        if p.status_reason == "CreateContainerConfigError"
-        or any(c.reason == "CreateContainerConfigError" for c in p.containers)
-    }
-    if len(stuck) == 1:
-        return stuck.pop()
-    question = ctx.question
-    return question.named if question and question.named else es or "the workload"

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 
 from engine.analysis_context import AnalysisContext
-from engine.analyzers.common import rec
+from engine.analyzers.common import rec, secret_waiting_workload
 from engine.analyzers.scheduling_detail import lines_of
 from engine.facts import Observations
-from engine.findings import Finding, workload_of
+from engine.findings import Finding
 from engine.parsers.common import excerpt
 
 _NO_KEY = re.compile(r"no key could decrypt secret", re.IGNORECASE)
@@ -46,7 +46,7 @@ def analyze(obs: Observations, ctx: AnalysisContext) -> list[Finding]:
         which = f"the {other} cluster's public certificate (its fingerprint matches the certificate it was sealed with), not this cluster's"
     else:
         which = "a public certificate whose private key this controller does not hold (another cluster's certificate, or a key rotated out)"
-    owner = _owner(obs, ctx, name)
+    owner = secret_waiting_workload(obs, ctx, name)
     return [
         Finding(
             kind="sealedsecret_wrong_cert",
@@ -101,16 +101,3 @@ def _matching_context(obs: Observations) -> tuple[str, str] | None:
     if len({c for c, _ in by_context.values()}) < 2:
         return None  # one cluster's certificate alone cannot say the values were sealed for another one
     return next((by_context[f] for f in others if f in by_context), None)
-
-
-def _owner(obs: Observations, ctx: AnalysisContext, name: str | None) -> str:
-    stuck = {
-        workload_of(p.name)
-        for p in obs.pods
-        if p.status_reason == "CreateContainerConfigError"
-        or any(c.reason == "CreateContainerConfigError" for c in p.containers)
-    }
-    if len(stuck) == 1:
-        return stuck.pop()
-    question = ctx.question
-    return question.named if question and question.named else name or "the workload"
